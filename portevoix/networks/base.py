@@ -1,0 +1,326 @@
+"""The one interface every network module implements.
+
+A ``Network`` subclass describes a network (``name``, ``label``, ``capabilities``,
+``limits``); an instance of it is one connected account: ``connect(credentials)`` binds it,
+then ``publish``, ``fetch_inbound``, ``reply``, ``metrics``... act as that account. Nothing
+here assumes HTTP: the database-backed sandbox network implements the same methods.
+
+Rules every module follows (they are checked by ``tests/networks/contract.py``):
+
+- every failure is one of the typed errors of :mod:`portevoix.networks.errors`;
+- a write that may have been accepted raises ``OutcomeUnknown``, never ``Transient``;
+- ``publish`` with an ``idempotency_key`` already used returns the same post, or the
+  module makes ``reconcile(idempotency_key)`` find it; it never posts twice knowingly;
+- credentials never appear in a log record or an exception message;
+- a capability that is not in ``capabilities`` raises ``Unsupported``.
+"""
+
+from __future__ import annotations
+
+import abc
+import logging
+import unicodedata
+from collections.abc import Callable, Sequence
+from typing import ClassVar
+
+from .errors import AuthExpired, InvalidInput, Unsupported
+from .types import (
+    AccountInfo,
+    AuthorizationRequest,
+    Capability,
+    Credentials,
+    InboundBatch,
+    InboundItem,
+    Limits,
+    MediaItem,
+    MetricSnapshot,
+    OutgoingPost,
+    PublishedRef,
+    Visibility,
+)
+
+logger = logging.getLogger(__name__)
+
+CredentialsListener = Callable[[Credentials], None]
+
+
+class Network(abc.ABC):
+    """One social network, bound to one account after ``connect``."""
+
+    #: Registry key, lower case ("bluesky").
+    name: ClassVar[str]
+    #: Name shown to people ("Bluesky").
+    label: ClassVar[str]
+    capabilities: ClassVar[frozenset[Capability]]
+    limits: ClassVar[Limits]
+    #: The built-in demo network says so everywhere.
+    is_sandbox: ClassVar[bool] = False
+    #: Keys ``connect`` needs in the credentials, for forms and checks.
+    credential_fields: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(
+        self,
+        *,
+        timeout: float = 30.0,
+        on_credentials_change: CredentialsListener | None = None,
+    ) -> None:
+        self.timeout = timeout
+        self._on_credentials_change = on_credentials_change
+        self._credentials: Credentials | None = None
+        self._account: AccountInfo | None = None
+
+    def __repr__(self) -> str:
+        account = self._account.handle if self._account else "not connected"
+        return f"<{type(self).__name__} {account}>"
+
+    # -- capabilities -------------------------------------------------------------------
+
+    @classmethod
+    def supports(cls, capability: Capability) -> bool:
+        return capability in cls.capabilities
+
+    def require(self, capability: Capability) -> None:
+        if capability not in self.capabilities:
+            raise Unsupported(
+                f"{self.label} does not support {capability.value.replace('_', ' ')}.",
+                network=self.name,
+                code="unsupported",
+            )
+
+    # -- account --------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def connect(self, credentials: Credentials) -> AccountInfo:
+        """Check the credentials with the network, bind this instance to the account.
+
+        Raises ``AuthExpired`` if they are refused, ``Permanent``/``NotFound`` for a wrong
+        address, ``Transient``/``RateLimited`` if the network cannot answer now.
+        """
+
+    def verify(self) -> AccountInfo:
+        """Check again that the bound credentials still work (token health)."""
+        return self.connect(self.credentials)
+
+    @property
+    def credentials(self) -> Credentials:
+        if self._credentials is None:
+            raise AuthExpired(
+                f"This {self.label} account is not connected.",
+                network=self.name,
+                code="not_connected",
+            )
+        return self._credentials
+
+    @property
+    def account(self) -> AccountInfo:
+        if self._account is None:
+            raise AuthExpired(
+                f"This {self.label} account is not connected.",
+                network=self.name,
+                code="not_connected",
+            )
+        return self._account
+
+    def _bind(self, credentials: Credentials, account: AccountInfo) -> AccountInfo:
+        self._credentials = credentials
+        self._account = account
+        return account
+
+    def _credentials_changed(self, credentials: Credentials) -> None:
+        """Modules call this when the network handed out new secrets (refreshed session)."""
+        self._credentials = credentials
+        if self._on_credentials_change is not None:
+            self._on_credentials_change(credentials)
+
+    def refresh_credentials(self) -> Credentials:
+        """Renew a token before it expires; returns (and announces) the new credentials."""
+        self.require(Capability.TOKEN_REFRESH)
+        raise NotImplementedError
+
+    @classmethod
+    def begin_authorization(
+        cls, instance_url: str, redirect_uri: str, *, state: str, app_name: str = "Porte-voix"
+    ) -> AuthorizationRequest:
+        """Start an OAuth flow: register the app if needed and build the browser URL."""
+        raise Unsupported(
+            f"{cls.label} accounts are not connected through OAuth.", network=cls.name
+        )
+
+    @classmethod
+    def complete_authorization(
+        cls, request: AuthorizationRequest, code: str, *, timeout: float = 30.0
+    ) -> Credentials:
+        """Finish an OAuth flow: trade the code for credentials ``connect`` accepts."""
+        raise Unsupported(
+            f"{cls.label} accounts are not connected through OAuth.", network=cls.name
+        )
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections; the instance must not be used afterwards."""
+
+    def __enter__(self) -> Network:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- compose ----------------------------------------------------------------------------
+
+    def text_length(self, text: str) -> int:
+        """Length as the network counts it (default: Unicode code points, NFC)."""
+        return len(unicodedata.normalize("NFC", text))
+
+    def validate(self, post: OutgoingPost) -> list[str]:
+        """Compose-time problems, as sentences for the author; empty when ``post`` can go."""
+        problems: list[str] = []
+        limits = self.limits
+        parts = post.parts()
+        if len(parts) > 1 and Capability.THREADS not in self.capabilities:
+            problems.append(f"{self.label} does not support threads.")
+        if limits.max_thread_parts is not None and len(parts) > limits.max_thread_parts:
+            problems.append(
+                f"A thread on {self.label} has at most {limits.max_thread_parts} parts "
+                f"(this one has {len(parts)})."
+            )
+        if post.content_warning and Capability.CONTENT_WARNING not in self.capabilities:
+            problems.append(f"{self.label} does not support content warnings.")
+        if post.visibility != Visibility.PUBLIC and Capability.VISIBILITY not in self.capabilities:
+            problems.append(f"{self.label} only publishes public posts.")
+        if post.first_comment and Capability.FIRST_COMMENT not in self.capabilities:
+            problems.append(f"{self.label} does not support a first comment.")
+        for number, part in enumerate(parts, start=1):
+            where = f"Part {number}: " if len(parts) > 1 else ""
+            if not part.text.strip() and not part.media:
+                problems.append(f"{where}the text is empty.")
+            length = self.text_length(part.text)
+            if length > limits.max_text_length:
+                problems.append(
+                    f"{where}the text is {length} characters long; {self.label} allows "
+                    f"{limits.max_text_length}."
+                )
+            problems.extend(where + p for p in self._validate_media(part.media))
+        return problems
+
+    def _validate_media(self, items: Sequence[MediaItem]) -> list[str]:
+        problems: list[str] = []
+        limits = self.limits
+        images = [m for m in items if m.is_image]
+        videos = [m for m in items if m.is_video]
+        others = [m for m in items if not m.is_image and not m.is_video]
+        if images and Capability.IMAGES not in self.capabilities:
+            problems.append(f"{self.label} does not take images here.")
+        if videos and Capability.VIDEO not in self.capabilities:
+            problems.append(f"{self.label} does not take videos here.")
+        if len(images) > limits.max_images:
+            problems.append(f"{self.label} takes at most {limits.max_images} images per post.")
+        for item in others:
+            problems.append(f"{item.filename}: {item.mime_type} files cannot be published.")
+        for item in images:
+            if item.mime_type not in limits.image_mime_types:
+                problems.append(
+                    f"{item.filename}: {self.label} does not take {item.mime_type} images."
+                )
+            if limits.max_image_bytes is not None and item.size > limits.max_image_bytes:
+                problems.append(
+                    f"{item.filename} is {_human_bytes(item.size)}; {self.label} takes images "
+                    f"up to {_human_bytes(limits.max_image_bytes)}."
+                )
+            if (
+                limits.max_alt_text_length is not None
+                and len(item.alt_text) > limits.max_alt_text_length
+            ):
+                problems.append(
+                    f"{item.filename}: the description is longer than "
+                    f"{limits.max_alt_text_length} characters."
+                )
+        for item in videos:
+            if limits.max_video_bytes is not None and item.size > limits.max_video_bytes:
+                problems.append(
+                    f"{item.filename} is {_human_bytes(item.size)}; {self.label} takes videos "
+                    f"up to {_human_bytes(limits.max_video_bytes)}."
+                )
+        return problems
+
+    def ensure_valid(self, post: OutgoingPost) -> None:
+        """Raise ``InvalidInput`` (nothing sent) when ``validate`` finds problems."""
+        problems = self.validate(post)
+        if problems:
+            raise InvalidInput(" ".join(problems), network=self.name, code="invalid_post")
+
+    # -- publish ------------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def publish(self, post: OutgoingPost, *, idempotency_key: str) -> PublishedRef:
+        """Publish ``post`` (and its thread) once per ``idempotency_key``.
+
+        The key is stable for one (post, channel), e.g. ``"post-42:channel-7"``. Validates
+        first (``InvalidInput``); raises ``OutcomeUnknown`` when the network may have
+        accepted it without our knowing.
+        """
+
+    @abc.abstractmethod
+    def reconcile(
+        self, idempotency_key: str, *, post: OutgoingPost | None = None
+    ) -> PublishedRef | None:
+        """After ``OutcomeUnknown``: the post published under this key, or ``None``.
+
+        ``None`` means the network has no such post *now*; the caller may publish again with
+        the same key. A thread that was cut midway comes back with the parts that exist;
+        publishing again with the same key completes it.
+        """
+
+    def delete(self, ref: PublishedRef) -> None:
+        self.require(Capability.DELETE_POST)
+        raise NotImplementedError
+
+    # -- inbound ------------------------------------------------------------------------------
+
+    def fetch_inbound(self, since_cursor: str | None = None) -> InboundBatch:
+        """Comments, mentions, quotes and private messages newer than ``since_cursor``.
+
+        At-least-once: the caller dedupes on ``message_id``. Items come oldest first.
+        """
+        raise Unsupported(f"{self.label} cannot read comments.", network=self.name)
+
+    def reply(
+        self,
+        to: InboundItem | str,
+        text: str,
+        *,
+        idempotency_key: str,
+        private: bool = False,
+    ) -> PublishedRef:
+        """Answer a comment publicly, or privately (a DM) when ``private`` is true."""
+        self.require(Capability.REPLY_PRIVATE if private else Capability.REPLY_PUBLIC)
+        raise NotImplementedError
+
+    def hide_comment(self, message_id: str) -> None:
+        self.require(Capability.HIDE_COMMENT)
+        raise NotImplementedError
+
+    def delete_comment(self, message_id: str) -> None:
+        self.require(Capability.DELETE_COMMENT)
+        raise NotImplementedError
+
+    # -- metrics and listening ------------------------------------------------------------------
+
+    def metrics(self, refs: Sequence[PublishedRef]) -> list[MetricSnapshot]:
+        self.require(Capability.METRICS)
+        raise NotImplementedError
+
+    def search(self, query: str, since_cursor: str | None = None) -> InboundBatch:
+        """Public posts matching ``query`` (listening), newest window since the cursor."""
+        self.require(Capability.LISTEN_SEARCH)
+        raise NotImplementedError
+
+
+def _human_bytes(size: int) -> str:
+    value = float(size)
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{size} bytes"  # pragma: no cover
+
+
+__all__ = ["CredentialsListener", "Network"]

@@ -1,0 +1,303 @@
+"""Plain data in and out of network modules: frozen dataclasses, no Django, no SDK objects.
+
+Every datetime is timezone-aware UTC. Every id is the network's own id as a string (for
+Bluesky an AT URI, for Mastodon a status id), so the caller can store it as it is and make
+inbound items idempotent on it.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import MappingProxyType
+from typing import Any
+
+_EMPTY: Mapping[str, str] = MappingProxyType({})
+
+
+def _frozen(mapping: Mapping[str, str] | None) -> Mapping[str, str]:
+    return MappingProxyType(dict(mapping or {}))
+
+
+def utc(moment: datetime) -> datetime:
+    """Return ``moment`` in UTC; refuse naive datetimes (time is always aware)."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime: networks only deal in aware UTC datetimes")
+    return moment.astimezone(UTC)
+
+
+class Capability(enum.StrEnum):
+    """What a network lets Porte-voix do. A module declares the set it really implements."""
+
+    TEXT = "text"
+    IMAGES = "images"
+    VIDEO = "video"
+    THREADS = "threads"
+    FIRST_COMMENT = "first_comment"
+    CONTENT_WARNING = "content_warning"
+    VISIBILITY = "visibility"
+    READ_COMMENTS = "read_comments"
+    READ_MENTIONS = "read_mentions"
+    READ_QUOTES = "read_quotes"
+    READ_PRIVATE_MESSAGES = "read_private_messages"
+    REPLY_PUBLIC = "reply_public"
+    REPLY_PRIVATE = "reply_private"
+    HIDE_COMMENT = "hide_comment"
+    DELETE_COMMENT = "delete_comment"
+    DELETE_POST = "delete_post"
+    METRICS = "metrics"
+    LISTEN_SEARCH = "listen_search"
+    LISTEN_STREAM = "listen_stream"
+    TOKEN_REFRESH = "token_refresh"
+    OAUTH = "oauth"
+    #: The network itself refuses a second post with the same idempotency key.
+    IDEMPOTENT_PUBLISH = "idempotent_publish"
+
+
+class Visibility(enum.StrEnum):
+    PUBLIC = "public"
+    UNLISTED = "unlisted"
+    FOLLOWERS = "followers"
+    DIRECT = "direct"
+
+
+class InboundKind(enum.StrEnum):
+    COMMENT = "comment"
+    MENTION = "mention"
+    QUOTE = "quote"
+    DM = "dm"
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """The secrets of one connected account, as a plain mapping of strings.
+
+    ``repr`` and ``str`` show the key names only, so a credentials object that ends up in a
+    log line or a traceback does not leak a token.
+    """
+
+    values: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "values", _frozen(self.values))
+
+    def __repr__(self) -> str:
+        return f"Credentials(keys={sorted(self.values)!r})"
+
+    __str__ = __repr__
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.values
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.values)
+
+    def get(self, key: str, default: str = "") -> str:
+        return self.values.get(key, default)
+
+    def replace(self, **changes: str | None) -> Credentials:
+        """A copy with some keys changed; a ``None`` value removes the key."""
+        merged = dict(self.values)
+        for key, value in changes.items():
+            if value is None:
+                merged.pop(key, None)
+            else:
+                merged[key] = value
+        return Credentials(merged)
+
+    def as_dict(self) -> dict[str, str]:
+        """A plain copy, for the caller to encrypt and store."""
+        return dict(self.values)
+
+
+@dataclass(frozen=True, slots=True)
+class AccountInfo:
+    network: str
+    account_id: str
+    handle: str
+    display_name: str = ""
+    url: str = ""
+    avatar_url: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class MediaItem:
+    data: bytes = field(repr=False)
+    mime_type: str
+    alt_text: str = ""
+    filename: str = "media"
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+    @property
+    def is_image(self) -> bool:
+        return self.mime_type.startswith("image/")
+
+    @property
+    def is_video(self) -> bool:
+        return self.mime_type.startswith("video/")
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadPart:
+    """A follow-up of a thread: published as a reply to the part before it."""
+
+    text: str
+    media: tuple[MediaItem, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingPost:
+    """One variant of a post for one channel."""
+
+    text: str
+    media: tuple[MediaItem, ...] = ()
+    #: Follow-ups published as a chain of replies under this post.
+    thread: tuple[ThreadPart, ...] = ()
+    #: Network post id to answer (a reply) instead of a new top-level post.
+    in_reply_to: str | None = None
+    content_warning: str = ""
+    visibility: Visibility = Visibility.PUBLIC
+    #: BCP 47 language tag, e.g. "fr".
+    language: str = ""
+    #: A first comment under the post (where the network has them).
+    first_comment: str = ""
+
+    def parts(self) -> tuple[ThreadPart, ...]:
+        """The post and its follow-ups, in order."""
+        return (ThreadPart(self.text, self.media), *self.thread)
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedRef:
+    """What the network answered: store ``post_id`` the moment it arrives."""
+
+    network: str
+    post_id: str
+    url: str = ""
+    published_at: datetime | None = None
+    #: The follow-ups of a thread, in order (the first part is this ref itself).
+    thread: tuple[PublishedRef, ...] = ()
+    #: Network-specific values the module needs again (e.g. a Bluesky record's cid).
+    extra: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "extra", _frozen(self.extra))
+        if self.published_at is not None:
+            object.__setattr__(self, "published_at", utc(self.published_at))
+
+    @property
+    def all_post_ids(self) -> tuple[str, ...]:
+        return (self.post_id, *(part.post_id for part in self.thread))
+
+
+@dataclass(frozen=True, slots=True)
+class Author:
+    id: str
+    handle: str
+    display_name: str = ""
+    url: str = ""
+    avatar_url: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class InboundItem:
+    """A comment, mention, quote or private message, idempotent on ``message_id``."""
+
+    network: str
+    message_id: str
+    kind: InboundKind
+    author: Author
+    text: str
+    created_at: datetime
+    #: The network id of what this answers (our post, or another comment), if anything.
+    in_reply_to: str | None = None
+    #: The network id of the thread's first post, or the DM conversation's id.
+    thread_id: str | None = None
+    url: str = ""
+    language: str = ""
+    extra: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "created_at", utc(self.created_at))
+        object.__setattr__(self, "extra", _frozen(self.extra))
+
+
+@dataclass(frozen=True, slots=True)
+class InboundBatch:
+    items: tuple[InboundItem, ...]
+    #: Opaque; pass it back as ``since_cursor`` next time. ``None`` keeps the old cursor.
+    next_cursor: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MetricSnapshot:
+    network: str
+    post_id: str
+    taken_at: datetime
+    likes: int | None = None
+    reposts: int | None = None
+    replies: int | None = None
+    quotes: int | None = None
+    #: ``None`` where the network does not count views (Bluesky, Mastodon).
+    views: int | None = None
+    extra: Mapping[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "taken_at", utc(self.taken_at))
+        object.__setattr__(self, "extra", MappingProxyType(dict(self.extra)))
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Compose-time limits of a network; ``None`` means no limit we know of."""
+
+    max_text_length: int
+    max_images: int = 0
+    max_image_bytes: int | None = None
+    max_video_bytes: int | None = None
+    max_alt_text_length: int | None = None
+    max_thread_parts: int | None = None
+    image_mime_types: frozenset[str] = frozenset(
+        {"image/jpeg", "image/png", "image/gif", "image/webp"}
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorizationRequest:
+    """First half of an OAuth flow: send the person to ``url``; keep the rest (encrypted).
+
+    ``client_secret`` is a secret: it is hidden from ``repr``.
+    """
+
+    url: str
+    state: str
+    redirect_uri: str
+    instance_url: str = ""
+    client_id: str = ""
+    client_secret: str = field(default="", repr=False)
+    extra: Mapping[str, str] = field(default_factory=lambda: _EMPTY, repr=False)
+
+
+def jsonable(value: Any) -> Any:
+    """Turn one of these dataclasses into JSON-ready data (for storing a cursor or a ref)."""
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return None
+    if isinstance(value, Credentials):
+        raise TypeError("credentials are never serialised by the networks package")
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, tuple | list):
+        return [jsonable(v) for v in value]
+    slots = getattr(type(value), "__slots__", None)
+    if slots is not None and hasattr(value, "__dataclass_fields__"):
+        return {name: jsonable(getattr(value, name)) for name in value.__dataclass_fields__}
+    return value
