@@ -1,0 +1,200 @@
+"""The ``portevoix`` command.
+
+portevoix demo       set up the embedded database, load the demo, run web + worker
+portevoix serve      production web server (gunicorn + WhiteNoise)
+portevoix worker     background worker
+portevoix migrate    apply migrations and create the cache table
+portevoix manage ... any Django management command
+portevoix triage     label JSON lines from standard input
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+
+
+def _django(settings_module: str = "portevoix.settings") -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", settings_module)
+    try:
+        import django
+
+        django.setup()
+    except Exception as exc:
+        from portevoix.config import ConfigError
+
+        if isinstance(exc, ConfigError):
+            sys.stderr.write(f"portevoix: configuration error: {exc}\n")
+            raise SystemExit(2) from exc
+        raise
+
+
+def _migrate(verbosity: int = 1) -> None:
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=verbosity)
+    call_command("createcachetable", verbosity=0)
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    _django()
+    _migrate()
+    return 0
+
+
+def cmd_manage(args: argparse.Namespace) -> int:
+    _django()
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["portevoix manage", *args.rest])
+    return 0
+
+
+def _gunicorn_argv(bind: str, workers: int) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "portevoix.wsgi:application",
+        "--bind",
+        bind,
+        "--workers",
+        str(workers),
+        "--access-logfile",
+        "-",
+        "--graceful-timeout",
+        "20",
+    ]
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    _django()
+    from django.conf import settings
+    from django.core.management import call_command
+
+    if args.migrate:
+        _migrate()
+    call_command("collectstatic", interactive=False, verbosity=0)
+    sys.stdout.write(f"Porte-voix serving on http://{args.bind} ({settings.CONFIG.mode})\n")
+    sys.stdout.flush()
+    os.execv(sys.executable, _gunicorn_argv(args.bind, args.workers))  # noqa: S606
+    return 0  # pragma: no cover
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    _django()
+    try:
+        from portevoix.worker.runner import main as worker_main
+    except ImportError:
+        sys.stderr.write("portevoix: the worker engine is not installed in this build\n")
+        return 1
+    return int(worker_main(concurrency=args.concurrency, liveness_file=args.liveness_file))
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    _django()
+    from django.conf import settings
+    from django.core.management import call_command
+
+    from portevoix.core import demo
+
+    _migrate(verbosity=0)
+    result = demo.load(reset=args.reset)
+    call_command("collectstatic", interactive=False, verbosity=0)
+    url = f"http://{args.bind}"
+    lines = [
+        "",
+        "Porte-voix — démo / demo",
+        f"  URL:       {url}/",
+        f"  Données:   {settings.CONFIG.data_dir}",
+        f"  Mot de passe de chaque compte / password of every account: {demo.PASSWORD}",
+        "",
+    ]
+    for email, role in result.logins:
+        lines.append(f"  {role:<32} {email}")
+    lines.append("")
+    sys.stdout.write("\n".join(lines) + "\n")
+    sys.stdout.flush()
+    if args.no_serve:
+        return 0
+    children = [subprocess.Popen(_gunicorn_argv(args.bind, 2))]
+    try:
+        from portevoix.worker import runner  # noqa: F401
+
+        children.append(subprocess.Popen([sys.executable, "-m", "portevoix.cli", "worker"]))
+    except ImportError:
+        pass
+
+    def stop(*_: object) -> None:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        while all(child.poll() is None for child in children):
+            time.sleep(0.5)
+    finally:
+        stop()
+        for child in children:
+            try:
+                child.wait(timeout=25)
+            except subprocess.TimeoutExpired:
+                child.kill()
+    return 0
+
+
+def cmd_triage(args: argparse.Namespace) -> int:
+    from portevoix.triage.cli import run_triage_cli
+
+    return int(run_triage_cli(args.rest, sys.stdin, sys.stdout))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="portevoix", description="Porte-voix")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="set up the embedded default with demo data and run it")
+    demo.add_argument("--bind", default=os.environ.get("PORT_BIND", "127.0.0.1:8000"))
+    demo.add_argument("--reset", action="store_true", help="delete and reload the demo data")
+    demo.add_argument("--no-serve", action="store_true", help="only set up, do not serve")
+    demo.set_defaults(func=cmd_demo)
+
+    serve = sub.add_parser("serve", help="production web server")
+    serve.add_argument("--bind", default="0.0.0.0:8000")
+    serve.add_argument("--workers", type=int, default=max(2, (os.cpu_count() or 1) * 2 + 1))
+    serve.add_argument("--migrate", action="store_true", help="apply migrations first")
+    serve.set_defaults(func=cmd_serve)
+
+    worker = sub.add_parser("worker", help="run background work")
+    worker.add_argument("--concurrency", type=int, default=1)
+    worker.add_argument("--liveness-file", default=None)
+    worker.set_defaults(func=cmd_worker)
+
+    migrate = sub.add_parser("migrate", help="apply database migrations")
+    migrate.set_defaults(func=cmd_migrate)
+
+    manage = sub.add_parser("manage", help="run a Django management command", add_help=False)
+    manage.add_argument("rest", nargs=argparse.REMAINDER)
+    manage.set_defaults(func=cmd_manage)
+
+    triage = sub.add_parser("triage", help="label JSON lines from stdin", add_help=False)
+    triage.add_argument("rest", nargs=argparse.REMAINDER)
+    triage.set_defaults(func=cmd_triage)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,267 @@
+"""Typed configuration read from ``PORTEVOIX_*`` environment variables.
+
+Every knob of the product is declared here, once. A variable whose name starts with
+``PORTEVOIX_`` but is not declared is a typo and stops the process at start, so that a
+misspelt setting never silently falls back to its default. Secrets may also be given as
+``PORTEVOIX_<NAME>_FILE`` pointing at a file that holds the value (Docker/Kubernetes
+secrets).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlparse
+
+PREFIX = "PORTEVOIX_"
+
+
+class ConfigError(Exception):
+    """A configuration value is missing, malformed or unknown."""
+
+
+@dataclass(frozen=True)
+class Var:
+    name: str
+    help: str
+    default: str | None = None
+    secret: bool = False
+
+
+VARIABLES: tuple[Var, ...] = (
+    Var("MODE", "embedded (one machine, SQLite by default) or production", "embedded"),
+    Var("DATA_DIR", "folder for the SQLite database, the generated secret key and media", "var"),
+    Var("DATABASE_URL", "sqlite:///path or postgresql://user:pass@host:port/db", None),
+    Var("SECRET_KEY", "Django secret key; required in production", None, secret=True),
+    Var("ENCRYPTION_KEYS", "comma-separated Fernet keys, newest first", None, secret=True),
+    Var("DEBUG", "true to show debug pages (never in production)", "false"),
+    Var("ALLOWED_HOSTS", "comma-separated host names", "localhost,127.0.0.1,[::1]"),
+    Var("CSRF_TRUSTED_ORIGINS", "comma-separated origins behind a proxy", ""),
+    Var("BASE_URL", "public address used in e-mails (invitation links)", "http://localhost:8000"),
+    Var(
+        "EMAIL_URL",
+        "console:, file:PATH or smtp://user:pass@host:port?tls=true "
+        "(embedded default: files in DATA_DIR/mail)",
+        None,
+    ),
+    Var("EMAIL_PASSWORD", "SMTP password (when not in EMAIL_URL)", None, secret=True),
+    Var("DEFAULT_FROM_EMAIL", "sender of e-mails", "Porte-voix <noreply@localhost>"),
+    Var("TIME_ZONE", "default time zone", "Europe/Paris"),
+    Var("LANGUAGE", "default language: fr or en", "fr"),
+    Var("SECURE_COOKIES", "true behind HTTPS", "false"),
+    Var("LOG_LEVEL", "DEBUG, INFO, WARNING, ERROR", "INFO"),
+    Var("SKIP_BLUESKY", "tests only: skip tests that need the local Bluesky servers", "0"),
+)
+KNOWN = {v.name for v in VARIABLES}
+
+
+def _truthy(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off", ""}:
+        return False
+    raise ConfigError(f"{PREFIX}{name} must be true or false, not {raw!r}")
+
+
+@dataclass(frozen=True)
+class EmailConfig:
+    backend: str
+    host: str = ""
+    port: int = 25
+    user: str = ""
+    password: str = ""
+    use_tls: bool = False
+    use_ssl: bool = False
+    file_path: str = ""
+
+
+@dataclass(frozen=True)
+class Config:
+    mode: str
+    data_dir: Path
+    database_url: str
+    secret_key: str
+    encryption_keys: tuple[str, ...]
+    debug: bool
+    allowed_hosts: tuple[str, ...]
+    csrf_trusted_origins: tuple[str, ...]
+    base_url: str
+    email: EmailConfig
+    default_from_email: str
+    time_zone: str
+    language: str
+    secure_cookies: bool
+    log_level: str
+    skip_bluesky: bool
+    sources: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite:")
+
+
+def _raw(env: Mapping[str, str], var: Var) -> str | None:
+    direct = env.get(PREFIX + var.name)
+    file_name = env.get(PREFIX + var.name + "_FILE") if var.secret else None
+    if direct is not None and file_name is not None:
+        raise ConfigError(f"set either {PREFIX}{var.name} or {PREFIX}{var.name}_FILE, not both")
+    if file_name is not None:
+        try:
+            return Path(file_name).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"{PREFIX}{var.name}_FILE: cannot read {file_name}: {exc}") from exc
+    return direct if direct is not None else var.default
+
+
+def check_unknown(env: Mapping[str, str]) -> None:
+    allowed = set(KNOWN) | {v.name + "_FILE" for v in VARIABLES if v.secret}
+    unknown = sorted(k for k in env if k.startswith(PREFIX) and k[len(PREFIX) :] not in allowed)
+    if unknown:
+        hint = ", ".join(sorted(PREFIX + n for n in KNOWN))
+        raise ConfigError(f"unknown setting {', '.join(unknown)}; known settings are: {hint}")
+
+
+def _parse_email(raw: str, env: Mapping[str, str]) -> EmailConfig:
+    if raw == "console:":
+        return EmailConfig(backend="django.core.mail.backends.console.EmailBackend")
+    if raw.startswith("file:"):
+        return EmailConfig(
+            backend="django.core.mail.backends.filebased.EmailBackend",
+            file_path=raw[len("file:") :],
+        )
+    if raw == "memory:":
+        return EmailConfig(backend="django.core.mail.backends.locmem.EmailBackend")
+    url = urlparse(raw)
+    if url.scheme not in {"smtp", "smtps"} or not url.hostname:
+        raise ConfigError(
+            f"{PREFIX}EMAIL_URL must be console:, file:PATH or smtp://user:pass@host:port, "
+            f"not {raw!r}"
+        )
+    query = parse_qs(url.query)
+    password = unquote(url.password or "") or (_raw(env, _var("EMAIL_PASSWORD")) or "")
+    return EmailConfig(
+        backend="django.core.mail.backends.smtp.EmailBackend",
+        host=url.hostname,
+        port=url.port or (465 if url.scheme == "smtps" else 587),
+        user=unquote(url.username or ""),
+        password=password,
+        use_tls=_truthy("EMAIL_URL tls", query.get("tls", ["false"])[0]),
+        use_ssl=url.scheme == "smtps",
+    )
+
+
+def _var(name: str) -> Var:
+    return next(v for v in VARIABLES if v.name == name)
+
+
+def _secret_key(data_dir: Path, mode: str, given: str | None) -> str:
+    if given:
+        if len(given) < 32:
+            raise ConfigError(f"{PREFIX}SECRET_KEY must be at least 32 characters long")
+        return given
+    if mode == "production":
+        raise ConfigError(
+            f"{PREFIX}SECRET_KEY (or {PREFIX}SECRET_KEY_FILE) is required in production"
+        )
+    path = data_dir / "secret_key"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(50))
+    return path.read_text(encoding="utf-8").strip()
+
+
+def _encryption_keys(data_dir: Path, mode: str, given: str | None) -> tuple[str, ...]:
+    if given:
+        keys = tuple(k.strip() for k in given.split(",") if k.strip())
+    elif mode == "production":
+        raise ConfigError(f"{PREFIX}ENCRYPTION_KEYS is required in production")
+    else:
+        from cryptography.fernet import Fernet
+
+        path = data_dir / "encryption_keys"
+        if not path.exists():
+            data_dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(Fernet.generate_key().decode())
+        keys = tuple(k.strip() for k in path.read_text().split(",") if k.strip())
+    from cryptography.fernet import Fernet
+
+    for index, key in enumerate(keys):
+        try:
+            Fernet(key)
+        except (ValueError, TypeError) as exc:
+            raise ConfigError(
+                f"{PREFIX}ENCRYPTION_KEYS: key #{index + 1} is not a valid Fernet key"
+            ) from exc
+    return keys
+
+
+def load(env: Mapping[str, str] | None = None, *, base_dir: Path | None = None) -> Config:
+    env = os.environ if env is None else env
+    check_unknown(env)
+    values = {v.name: _raw(env, v) for v in VARIABLES}
+
+    mode = (values["MODE"] or "embedded").strip().lower()
+    if mode not in {"embedded", "production"}:
+        raise ConfigError(f"{PREFIX}MODE must be embedded or production, not {mode!r}")
+
+    data_dir = Path(values["DATA_DIR"] or "var")
+    if not data_dir.is_absolute():
+        data_dir = (base_dir or Path.cwd()) / data_dir
+
+    database_url = values["DATABASE_URL"] or f"sqlite:///{data_dir / 'portevoix.sqlite3'}"
+    scheme = urlparse(database_url).scheme
+    if scheme not in {"sqlite", "postgres", "postgresql", "pgsql"}:
+        raise ConfigError(
+            f"{PREFIX}DATABASE_URL must start with sqlite:/// or postgresql://, not {scheme!r}"
+        )
+
+    language = (values["LANGUAGE"] or "fr").lower()
+    if language not in {"fr", "en"}:
+        raise ConfigError(f"{PREFIX}LANGUAGE must be fr or en, not {language!r}")
+
+    time_zone = values["TIME_ZONE"] or "Europe/Paris"
+    try:
+        from zoneinfo import ZoneInfo
+
+        ZoneInfo(time_zone)
+    except Exception as exc:
+        raise ConfigError(f"{PREFIX}TIME_ZONE: unknown time zone {time_zone!r}") from exc
+
+    log_level = (values["LOG_LEVEL"] or "INFO").upper()
+    if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        raise ConfigError(f"{PREFIX}LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
+
+    def split(name: str) -> tuple[str, ...]:
+        return tuple(p.strip() for p in (values[name] or "").split(",") if p.strip())
+
+    return Config(
+        mode=mode,
+        data_dir=data_dir,
+        database_url=database_url,
+        secret_key=_secret_key(data_dir, mode, values["SECRET_KEY"]),
+        encryption_keys=_encryption_keys(data_dir, mode, values["ENCRYPTION_KEYS"]),
+        debug=_truthy("DEBUG", values["DEBUG"] or "false"),
+        allowed_hosts=split("ALLOWED_HOSTS"),
+        csrf_trusted_origins=split("CSRF_TRUSTED_ORIGINS"),
+        base_url=(values["BASE_URL"] or "").rstrip("/"),
+        email=_parse_email(
+            values["EMAIL_URL"]
+            or ("console:" if mode == "production" else f"file:{data_dir / 'mail'}"),
+            env,
+        ),
+        default_from_email=values["DEFAULT_FROM_EMAIL"] or "",
+        time_zone=time_zone,
+        language=language,
+        secure_cookies=_truthy("SECURE_COOKIES", values["SECURE_COOKIES"] or "false"),
+        log_level=log_level,
+        skip_bluesky=_truthy("SKIP_BLUESKY", values["SKIP_BLUESKY"] or "0"),
+        sources={k: v for k, v in env.items() if k.startswith(PREFIX)},
+    )

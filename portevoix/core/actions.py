@@ -1,0 +1,595 @@
+"""Every change to workspaces, members, invitations and departments.
+
+Views, the API, the CLI and the worker call these functions; nothing else writes. Each one
+checks permission, validates, changes state, writes the audit entry in the same transaction
+and schedules side effects (e-mails, ending sessions) after the transaction commits.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, gettext_noop
+
+from portevoix.core import audit
+from portevoix.core.models import (
+    INVITATION_LIFETIME,
+    Department,
+    Invitation,
+    Member,
+    User,
+    Workspace,
+)
+from portevoix.core.permissions import Role, require
+
+
+class ActionRefused(Exception):
+    """A request that breaks a rule. The message is meant for the person who asked."""
+
+    def __init__(self, message: str, *, code: str = "refused", field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.field = field
+
+
+DEFAULT_DEPARTMENTS: tuple[tuple[str, Any], ...] = (
+    ("marketing", gettext_lazy("Marketing")),
+    ("communication", gettext_lazy("Communication / PR")),
+    ("customer_service", gettext_lazy("Customer service")),
+    ("sales", gettext_lazy("Sales")),
+    ("hr", gettext_lazy("HR")),
+    ("legal", gettext_lazy("Legal")),
+    ("it", gettext_lazy("IT")),
+    ("finance", gettext_lazy("Finance")),
+    ("direction", gettext_lazy("Management")),
+)
+
+MEMBER_FIELDS = ["role", "department", "is_active"]
+WORKSPACE_FIELDS = ["name", "time_zone", "language", "require_two_factor"]
+DEPARTMENT_FIELDS = ["name", "description", "contact_email", "is_active"]
+
+
+# --- workspaces -------------------------------------------------------------------------
+
+
+@transaction.atomic
+def create_workspace(
+    *,
+    name: str,
+    creator: User,
+    slug: str = "",
+    time_zone: str = "Europe/Paris",
+    language: str = "fr",
+) -> Workspace:
+    """A new workspace with its default departments; its creator is its first admin."""
+    name = name.strip()
+    if not name:
+        raise ActionRefused(_("A workspace needs a name."), field="name")
+    slug = slugify(slug or name)[:60]
+    if not slug:
+        raise ActionRefused(_("Choose a short name made of letters or digits."), field="slug")
+    if Workspace.objects.filter(slug=slug).exists():
+        raise ActionRefused(
+            _("The short name “%(slug)s” is already taken.") % {"slug": slug}, field="slug"
+        )
+    workspace = Workspace.objects.create(
+        name=name, slug=slug, time_zone=time_zone, language=language
+    )
+    with translation.override(language):
+        for code, label in DEFAULT_DEPARTMENTS:
+            Department.objects.create(workspace=workspace, code=code, name=str(label))
+    member = Member.objects.create(workspace=workspace, user=creator, role=Role.ADMIN)
+    audit.record(
+        "workspace.create",
+        workspace=workspace,
+        actor=creator,
+        obj=workspace,
+        after=audit.snapshot(workspace, ["name", "slug", *WORKSPACE_FIELDS]),
+    )
+    audit.record(
+        "member.add",
+        workspace=workspace,
+        actor=creator,
+        obj=member,
+        after=audit.snapshot(member, MEMBER_FIELDS),
+    )
+    return workspace
+
+
+@transaction.atomic
+def update_workspace(workspace: Workspace, *, by: Member, **changes: Any) -> Workspace:
+    require(by, "workspace.settings")
+    _same_workspace(by, workspace)
+    unknown = set(changes) - set(WORKSPACE_FIELDS)
+    if unknown:
+        raise ValueError(f"cannot change {sorted(unknown)}")
+    if "name" in changes and not str(changes["name"]).strip():
+        raise ActionRefused(_("A workspace needs a name."), field="name")
+    before = audit.snapshot(workspace, WORKSPACE_FIELDS)
+    for key, value in changes.items():
+        setattr(workspace, key, value)
+    workspace.save()
+    audit.record(
+        "workspace.update",
+        workspace=workspace,
+        actor=by.user,
+        obj=workspace,
+        before=before,
+        after=audit.snapshot(workspace, WORKSPACE_FIELDS),
+    )
+    return workspace
+
+
+# --- invitations ------------------------------------------------------------------------
+
+
+def _same_workspace(by: Member, workspace: Workspace) -> None:
+    if by.workspace_id != workspace.pk:
+        # Answer like a missing object: an outsider learns nothing.
+        from django.http import Http404
+
+        raise Http404("not found")
+
+
+def _check_department(workspace: Workspace, role: str, department: Department | None) -> None:
+    if department is not None and department.workspace_id != workspace.pk:
+        raise ActionRefused(_("That department does not exist here."), field="department")
+    if role == Role.AGENT and department is None:
+        raise ActionRefused(
+            _("A department agent must belong to a department."), field="department"
+        )
+
+
+def _check_role(role: str) -> None:
+    if role not in Role.values:
+        raise ActionRefused(_("Unknown role."), field="role")
+
+
+def invitation_url(token: str) -> str:
+    return settings.PORTEVOIX_BASE_URL + reverse("invitation_accept", args=[token])
+
+
+@transaction.atomic
+def invite(
+    workspace: Workspace,
+    *,
+    by: Member,
+    email: str,
+    role: str,
+    department: Department | None = None,
+) -> tuple[Invitation, str]:
+    """Create an invitation and e-mail its link. Returns the invitation and its secret token.
+
+    The token is shown once (to let the inviter copy the link) and stored only as a hash.
+    """
+    require(by, "member.invite")
+    _same_workspace(by, workspace)
+    email = User.objects.normalize_email(email.strip()).lower()
+    if "@" not in email:
+        raise ActionRefused(_("Enter a valid e-mail address."), field="email")
+    _check_role(role)
+    if role == Role.ADMIN and by.role != Role.ADMIN:
+        raise ActionRefused(_("Only an admin can invite an admin."), field="role")
+    _check_department(workspace, role, department)
+    existing = Member.objects.filter(workspace=workspace, user__email__iexact=email).first()
+    if existing is not None:
+        if existing.is_active:
+            raise ActionRefused(
+                _("%(email)s is already a member of this workspace.") % {"email": email},
+                code="duplicate",
+                field="email",
+            )
+        raise ActionRefused(
+            _("%(email)s is a deactivated member: reactivate them instead.") % {"email": email},
+            code="duplicate",
+            field="email",
+        )
+    now = timezone.now()
+    pending = Invitation.objects.filter(
+        workspace=workspace,
+        email__iexact=email,
+        accepted_at__isnull=True,
+        revoked_at__isnull=True,
+        expires_at__gt=now,
+    )
+    if pending.exists():
+        raise ActionRefused(
+            _("%(email)s already has a pending invitation: resend or revoke it.")
+            % {"email": email},
+            code="duplicate",
+            field="email",
+        )
+    token, token_hash = Invitation.new_token()
+    invitation = Invitation.objects.create(
+        workspace=workspace,
+        email=email,
+        role=role,
+        department=department,
+        token_hash=token_hash,
+        invited_by=by.user,
+        created_at=now,
+        expires_at=now + INVITATION_LIFETIME,
+    )
+    audit.record(
+        "invitation.create",
+        workspace=workspace,
+        actor=by.user,
+        obj=invitation,
+        after={"email": email, "role": role, "department": department and department.pk},
+    )
+    transaction.on_commit(lambda: _send_invitation(invitation, token))
+    return invitation, token
+
+
+def _send_invitation(invitation: Invitation, token: str) -> None:
+    with translation.override(invitation.workspace.language):
+        context = {
+            "invitation": invitation,
+            "url": invitation_url(token),
+            "inviter": invitation.invited_by,
+        }
+        subject = _("You are invited to %(workspace)s on Porte-voix") % {
+            "workspace": invitation.workspace.name
+        }
+        body = render_to_string("core/email/invitation.txt", context)
+    send_mail(subject, body, None, [invitation.email])
+
+
+@transaction.atomic
+def resend_invitation(invitation: Invitation, *, by: Member) -> str:
+    """A fresh link and a new expiry; the old link stops working."""
+    require(by, "member.invite")
+    _same_workspace(by, invitation.workspace)
+    if invitation.accepted_at or invitation.revoked_at:
+        raise ActionRefused(_("This invitation is closed."))
+    token, token_hash = Invitation.new_token()
+    invitation.token_hash = token_hash
+    invitation.expires_at = timezone.now() + INVITATION_LIFETIME
+    invitation.save(update_fields=["token_hash", "expires_at"])
+    audit.record("invitation.resend", workspace=invitation.workspace, actor=by.user, obj=invitation)
+    transaction.on_commit(lambda: _send_invitation(invitation, token))
+    return token
+
+
+@transaction.atomic
+def revoke_invitation(invitation: Invitation, *, by: Member) -> None:
+    require(by, "member.invite")
+    _same_workspace(by, invitation.workspace)
+    if invitation.accepted_at:
+        raise ActionRefused(_("This invitation was already accepted."))
+    if invitation.revoked_at:
+        return
+    invitation.revoked_at = timezone.now()
+    invitation.save(update_fields=["revoked_at"])
+    audit.record("invitation.revoke", workspace=invitation.workspace, actor=by.user, obj=invitation)
+
+
+def check_invitation(token: str) -> Invitation:
+    """The open invitation behind ``token``, or a refusal that says why."""
+    invitation = Invitation.find(token) if token else None
+    if invitation is None:
+        raise ActionRefused(
+            _("This invitation link is not valid. Ask for a new one."), code="invalid"
+        )
+    status = invitation.status
+    if status == "accepted":
+        raise ActionRefused(_("This invitation was already used."), code="used")
+    if status == "revoked":
+        raise ActionRefused(_("This invitation was withdrawn."), code="revoked")
+    if status == "expired":
+        raise ActionRefused(_("This invitation has expired. Ask for a new one."), code="expired")
+    return invitation
+
+
+@transaction.atomic
+def accept_invitation(
+    token: str, *, user: User | None = None, full_name: str = "", password: str = ""
+) -> Member:
+    """Join the workspace. An anonymous visitor creates their account here."""
+    invitation = check_invitation(token)
+    # Lock the row so that two clicks cannot both accept.
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if invitation.accepted_at:
+        raise ActionRefused(_("This invitation was already used."), code="used")
+    if user is None:
+        if User.objects.filter(email__iexact=invitation.email).exists():
+            raise ActionRefused(
+                _("An account already exists for %(email)s: log in to accept.")
+                % {"email": invitation.email},
+                code="login_required",
+            )
+        from django.contrib.auth.password_validation import validate_password
+        from django.core.exceptions import ValidationError
+
+        candidate = User(email=invitation.email, full_name=full_name.strip())
+        try:
+            validate_password(password, candidate)
+        except ValidationError as exc:
+            raise ActionRefused(" ".join(exc.messages), field="password") from exc
+        user = User.objects.create_user(invitation.email, password, full_name=full_name.strip())
+    elif user.email.lower() != invitation.email.lower():
+        raise ActionRefused(
+            _("This invitation was sent to %(email)s; you are logged in as %(me)s.")
+            % {"email": invitation.email, "me": user.email},
+            code="wrong_user",
+        )
+    try:
+        with transaction.atomic():
+            member = Member.objects.create(
+                workspace=invitation.workspace,
+                user=user,
+                role=invitation.role,
+                department=invitation.department,
+            )
+    except IntegrityError as exc:
+        raise ActionRefused(
+            _("You are already a member of this workspace."), code="duplicate"
+        ) from exc
+    invitation.accepted_at = timezone.now()
+    invitation.save(update_fields=["accepted_at"])
+    audit.record(
+        "invitation.accept",
+        workspace=invitation.workspace,
+        actor=user,
+        obj=member,
+        after=audit.snapshot(member, MEMBER_FIELDS),
+    )
+    return member
+
+
+# --- members ----------------------------------------------------------------------------
+
+
+def _other_active_admins(member: Member) -> bool:
+    return (
+        Member.objects.filter(workspace_id=member.workspace_id, role=Role.ADMIN, is_active=True)
+        .exclude(pk=member.pk)
+        .exists()
+    )
+
+
+@transaction.atomic
+def change_role(
+    member: Member,
+    *,
+    by: Member,
+    role: str,
+    department: Department | None = None,
+) -> Member:
+    require(by, "member.change_role")
+    _same_workspace(by, member.workspace)
+    _check_role(role)
+    member = Member.objects.select_for_update().get(pk=member.pk)
+    if by.role != Role.ADMIN and Role.ADMIN in (role, member.role):
+        raise ActionRefused(_("Only an admin can grant or remove the admin role."), field="role")
+    _check_department(member.workspace, role, department)
+    if member.role == Role.ADMIN and role != Role.ADMIN and not _other_active_admins(member):
+        raise ActionRefused(
+            _("This is the last admin of the workspace: make someone else admin first."),
+            code="last_admin",
+            field="role",
+        )
+    before = audit.snapshot(member, MEMBER_FIELDS)
+    member.role = role
+    member.department = department
+    member.save(update_fields=["role", "department"])
+    audit.record(
+        "member.change_role",
+        workspace=member.workspace,
+        actor=by.user,
+        obj=member,
+        before=before,
+        after=audit.snapshot(member, MEMBER_FIELDS),
+    )
+    return member
+
+
+@transaction.atomic
+def deactivate_member(member: Member, *, by: Member) -> Member:
+    """Take access away at once: the member's open sessions end when this commits."""
+    require(by, "member.deactivate")
+    _same_workspace(by, member.workspace)
+    member = Member.objects.select_for_update().get(pk=member.pk)
+    if not member.is_active:
+        return member
+    if member.role == Role.ADMIN:
+        if by.role != Role.ADMIN:
+            raise ActionRefused(_("Only an admin can deactivate an admin."))
+        if not _other_active_admins(member):
+            raise ActionRefused(
+                _("This is the last admin of the workspace: it cannot be deactivated."),
+                code="last_admin",
+            )
+    before = audit.snapshot(member, MEMBER_FIELDS)
+    member.is_active = False
+    member.deactivated_at = timezone.now()
+    member.save(update_fields=["is_active", "deactivated_at"])
+    audit.record(
+        "member.deactivate",
+        workspace=member.workspace,
+        actor=by.user,
+        obj=member,
+        before=before,
+        after=audit.snapshot(member, MEMBER_FIELDS),
+    )
+    user = member.user
+    transaction.on_commit(lambda: end_sessions(user))
+    return member
+
+
+@transaction.atomic
+def reactivate_member(member: Member, *, by: Member) -> Member:
+    require(by, "member.deactivate")
+    _same_workspace(by, member.workspace)
+    member = Member.objects.select_for_update().get(pk=member.pk)
+    if member.is_active:
+        return member
+    if member.role == Role.ADMIN and by.role != Role.ADMIN:
+        raise ActionRefused(_("Only an admin can reactivate an admin."))
+    before = audit.snapshot(member, MEMBER_FIELDS)
+    member.is_active = True
+    member.deactivated_at = None
+    member.save(update_fields=["is_active", "deactivated_at"])
+    audit.record(
+        "member.reactivate",
+        workspace=member.workspace,
+        actor=by.user,
+        obj=member,
+        before=before,
+        after=audit.snapshot(member, MEMBER_FIELDS),
+    )
+    return member
+
+
+def end_sessions(user: User) -> int:
+    """End every open session of ``user`` (tracked by allauth's user sessions)."""
+    from allauth.usersessions.models import UserSession
+    from django.contrib.sessions.models import Session
+
+    ended = 0
+    for session in UserSession.objects.filter(user=user):
+        Session.objects.filter(session_key=session.session_key).delete()
+        session.delete()
+        ended += 1
+    return ended
+
+
+# --- departments ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def create_department(
+    workspace: Workspace,
+    *,
+    by: Member,
+    name: str,
+    description: str = "",
+    contact_email: str = "",
+) -> Department:
+    require(by, "department.manage")
+    _same_workspace(by, workspace)
+    name = name.strip()
+    if not name:
+        raise ActionRefused(_("A department needs a name."), field="name")
+    if Department.objects.filter(workspace=workspace, name__iexact=name).exists():
+        raise ActionRefused(
+            _("A department called “%(name)s” already exists.") % {"name": name}, field="name"
+        )
+    base = slugify(name).replace("-", "_")[:36] or "department"
+    code, n = base, 2
+    while Department.objects.filter(workspace=workspace, code=code).exists():
+        code, n = f"{base}_{n}", n + 1
+    department = Department.objects.create(
+        workspace=workspace,
+        code=code,
+        name=name,
+        description=description.strip(),
+        contact_email=contact_email.strip(),
+    )
+    audit.record(
+        "department.create",
+        workspace=workspace,
+        actor=by.user,
+        obj=department,
+        after=audit.snapshot(department, DEPARTMENT_FIELDS),
+    )
+    return department
+
+
+@transaction.atomic
+def update_department(department: Department, *, by: Member, **changes: Any) -> Department:
+    require(by, "department.manage")
+    _same_workspace(by, department.workspace)
+    unknown = set(changes) - set(DEPARTMENT_FIELDS)
+    if unknown:
+        raise ValueError(f"cannot change {sorted(unknown)}")
+    if "name" in changes:
+        changes["name"] = str(changes["name"]).strip()
+        if not changes["name"]:
+            raise ActionRefused(_("A department needs a name."), field="name")
+        clash = Department.objects.filter(
+            Q(name__iexact=changes["name"]), workspace_id=department.workspace_id
+        ).exclude(pk=department.pk)
+        if clash.exists():
+            raise ActionRefused(
+                _("A department called “%(name)s” already exists.") % {"name": changes["name"]},
+                field="name",
+            )
+    if changes.get("is_active") is False and department.members.filter(is_active=True).exists():
+        raise ActionRefused(
+            _("Move this department's members elsewhere before archiving it."),
+            field="is_active",
+        )
+    before = audit.snapshot(department, DEPARTMENT_FIELDS)
+    for key, value in changes.items():
+        setattr(department, key, value)
+    department.save()
+    audit.record(
+        "department.update",
+        workspace=department.workspace,
+        actor=by.user,
+        obj=department,
+        before=before,
+        after=audit.snapshot(department, DEPARTMENT_FIELDS),
+    )
+    return department
+
+
+# --- people -----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def update_profile(user: User, *, full_name: str, language: str, time_zone: str) -> User:
+    from zoneinfo import ZoneInfo
+
+    if language and language not in dict(settings.LANGUAGES):
+        raise ActionRefused(_("Unknown language."), field="language")
+    if time_zone:
+        try:
+            ZoneInfo(time_zone)
+        except Exception as exc:
+            raise ActionRefused(_("Unknown time zone."), field="time_zone") from exc
+    before = audit.snapshot(user, ["full_name", "language", "time_zone"])
+    user.full_name = full_name.strip()
+    user.language = language
+    user.time_zone = time_zone
+    user.save(update_fields=["full_name", "language", "time_zone"])
+    audit.record(
+        "user.update_profile",
+        workspace=None,
+        actor=user,
+        obj=user,
+        before=before,
+        after=audit.snapshot(user, ["full_name", "language", "time_zone"]),
+    )
+    return user
+
+
+AUDIT_ACTION_LABELS = {
+    "workspace.create": gettext_noop("Workspace created"),
+    "workspace.update": gettext_noop("Workspace settings changed"),
+    "member.add": gettext_noop("Member added"),
+    "member.change_role": gettext_noop("Role changed"),
+    "member.deactivate": gettext_noop("Member deactivated"),
+    "member.reactivate": gettext_noop("Member reactivated"),
+    "invitation.create": gettext_noop("Invitation sent"),
+    "invitation.resend": gettext_noop("Invitation sent again"),
+    "invitation.revoke": gettext_noop("Invitation withdrawn"),
+    "invitation.accept": gettext_noop("Invitation accepted"),
+    "department.create": gettext_noop("Department created"),
+    "department.update": gettext_noop("Department changed"),
+    "user.update_profile": gettext_noop("Profile changed"),
+    "user.login": gettext_noop("Logged in"),
+    "user.login_failed": gettext_noop("Failed login"),
+    "user.logout": gettext_noop("Logged out"),
+}

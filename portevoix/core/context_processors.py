@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from portevoix.core.models import Member
+from portevoix.core.permissions import can
+
+NAVIGATION = (
+    ("calendar", _("Calendar"), "post.view"),
+    ("inbox", _("Inbox"), None),
+    ("listening", _("Listening"), "listening.view"),
+    ("crisis", _("Crisis"), "crisis.view"),
+    ("analytics", _("Analytics"), "analytics.view"),
+    ("strategy", _("Strategy"), "strategy.view"),
+    ("team", _("Team"), "member.view"),
+    ("settings", _("Settings"), None),
+)
+
+
+def shell(request: HttpRequest) -> dict[str, Any]:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    member = getattr(request, "member", None)
+    memberships = (
+        Member.objects.filter(user=user, is_active=True)
+        .select_related("workspace")
+        .order_by("workspace__name")
+    )
+    if member is None:
+        # Pages outside a workspace (profile, security) still show the last workspace's
+        # navigation; every link is checked again when followed.
+        last = request.session.get("workspace")
+        member = next((m for m in memberships if m.workspace.slug == last), None) or next(
+            iter(memberships), None
+        )
+    nav = []
+    if member is not None:
+        for key, label, action in NAVIGATION:
+            if key == "inbox":
+                allowed = can(member, "inbox.view_all") or can(member, "inbox.view_assigned")
+            else:
+                allowed = action is None or can(member, action)
+            if allowed:
+                nav.append({"key": key, "label": label})
+    return {"memberships": memberships, "nav": nav, "member": member}
+
+
+def demo(request: HttpRequest) -> dict[str, Any]:
+    """On the login page of an embedded install with the demo loaded: the demo accounts."""
+    from django.conf import settings
+    from django.urls import reverse
+
+    if settings.CONFIG.mode != "embedded" or request.path != reverse("account_login"):
+        return {}
+    from portevoix.core import demo as demo_data
+    from portevoix.core.models import Workspace
+
+    if not Workspace.objects.filter(slug=demo_data.SLUG).exists():
+        return {}
+    return {"demo_logins": demo_data.logins(), "demo_password": demo_data.PASSWORD}

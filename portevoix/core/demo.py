@@ -1,0 +1,120 @@
+"""The demo: a French company with a member of every role, and a second brand next to it.
+
+Everything is created through the actions, so the demo also fills the audit log the way
+real use would. Loading is idempotent: run it again and nothing is duplicated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db import transaction
+
+from portevoix.core import actions, audit
+from portevoix.core.models import Department, Member, User, Workspace
+from portevoix.core.permissions import Role
+
+PASSWORD = "porte-voix-demo"
+SLUG = "lumiere"
+SECOND_SLUG = "brasserie-du-port"
+
+PEOPLE: tuple[tuple[str, str, str, str | None], ...] = (
+    # email, name, role, department code
+    ("admin@lumiere.demo", "Claire Martin", Role.ADMIN, "direction"),
+    ("sophie@lumiere.demo", "Sophie Bernard", Role.MANAGER, "marketing"),
+    ("lucas@lumiere.demo", "Lucas Petit", Role.CONTENT, "marketing"),
+    ("ines@lumiere.demo", "Inès Moreau", Role.CREATIVE, "marketing"),
+    ("thomas@lumiere.demo", "Thomas Laurent", Role.ANALYST, "marketing"),
+    ("julien@lumiere.demo", "Julien Garnier", Role.AGENT, "sales"),
+    ("nadia@lumiere.demo", "Nadia Haddad", Role.AGENT, "customer_service"),
+    ("camille@lumiere.demo", "Camille Roux", Role.AGENT, "legal"),
+    ("philippe@lumiere.demo", "Philippe Durand", Role.VIEWER, "direction"),
+)
+
+
+@dataclass
+class DemoResult:
+    workspace: Workspace
+    logins: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _user(email: str, name: str) -> User:
+    user = User.objects.filter(email=email).first()
+    if user is None:
+        user = User.objects.create_user(email, PASSWORD, full_name=name)
+    return user
+
+
+def logins() -> list[tuple[str, str]]:
+    """(e-mail, "role — department") for every demo account, in the active language."""
+    from django.utils.translation import gettext
+
+    names = dict(Department.objects.filter(workspace__slug=SLUG).values_list("code", "name"))
+    rows = []
+    for email, _, role, code in PEOPLE:
+        label = str(Role(role).label)
+        if role == Role.AGENT and code:
+            label = f"{label} — {names.get(code, gettext(code))}"
+        rows.append((email, label))
+    return rows
+
+
+@transaction.atomic
+def load(*, reset: bool = False) -> DemoResult:
+    existing = Workspace.objects.filter(slug=SLUG).first()
+    if existing is not None and reset:
+        emails = [p[0] for p in PEOPLE] + ["marc@port.demo"]
+        Workspace.objects.filter(slug__in=[SLUG, SECOND_SLUG]).delete()
+        User.objects.filter(email__in=emails).delete()
+        existing = None
+    if existing is not None:
+        return DemoResult(existing, logins())
+
+    with audit.origin(audit.Origin(label="demo")):
+        admin_user = _user(PEOPLE[0][0], PEOPLE[0][1])
+        workspace = actions.create_workspace(
+            name="Lumière Cosmétiques", slug=SLUG, creator=admin_user, language="fr"
+        )
+        admin = Member.objects.get(workspace=workspace, user=admin_user)
+        admin = actions.change_role(
+            admin,
+            by=admin,
+            role=Role.ADMIN,
+            department=Department.objects.get(workspace=workspace, code="direction"),
+        )
+        for email, name, role, code in PEOPLE[1:]:
+            department = Department.objects.get(workspace=workspace, code=code) if code else None
+            _invitation, token = actions.invite(
+                workspace, by=admin, email=email, role=role, department=department
+            )
+            actions.accept_invitation(token, user=_user(email, name))
+        sophie = Member.objects.get(workspace=workspace, user__email="sophie@lumiere.demo")
+        # A pending invitation and a departed freelancer, so that those pages have content.
+        actions.invite(
+            workspace,
+            by=sophie,
+            email="lea.fontaine@freelance.demo",
+            role=Role.CREATIVE,
+        )
+        actions.create_department(
+            workspace,
+            by=sophie,
+            name="Ambassadeurs",
+            description="Salariés qui relaient les contenus approuvés",
+        )
+        former = _user("marc@port.demo", "Marc Lefèvre")
+        _, token = actions.invite(workspace, by=sophie, email=former.email, role=Role.CONTENT)
+        marc = actions.accept_invitation(token, user=former)
+        actions.deactivate_member(marc, by=admin)
+
+        # An agency case: Sophie also runs a second brand.
+        second = actions.create_workspace(
+            name="Brasserie du Port", slug=SECOND_SLUG, creator=former, language="fr"
+        )
+        second_admin = Member.objects.get(workspace=second, user=former)
+        _, token = actions.invite(
+            second, by=second_admin, email="sophie@lumiere.demo", role=Role.ADMIN
+        )
+        actions.accept_invitation(token, user=User.objects.get(email="sophie@lumiere.demo"))
+
+    return DemoResult(workspace, logins())

@@ -1,0 +1,224 @@
+"""Roles, actions and the one mechanism that enforces them.
+
+Two halves, both on the server:
+
+* :func:`can` / :func:`require` answer "may this member do this action?" from the
+  :data:`MATRIX` (every role against every action). Actions call :func:`require` before they
+  change anything.
+* :class:`RestrictedQuerySet` restricts every user-facing query to the rows the member may
+  see: ``Model.objects.visible_to(member)``. A member of another workspace, an inactive
+  member or a role without the model's view action gets an empty queryset, so a view that
+  forgets a check shows nothing rather than too much.
+
+``docs/permissions.md`` is generated from the matrix (``portevoix manage permissions_doc``)
+and a test fails when the two disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol, Self
+
+from django.core.exceptions import PermissionDenied
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from django.utils.functional import _StrPromise
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", _("Admin")
+    MANAGER = "manager", _("Social Media Manager")
+    CONTENT = "content", _("Content Marketer")
+    CREATIVE = "creative", _("Creative Content Marketer")
+    ANALYST = "analyst", _("Social Media Analyst")
+    AGENT = "agent", _("Department agent")
+    VIEWER = "viewer", _("Viewer / Executive")
+
+
+ROLE_DESCRIPTIONS: dict[str, _StrPromise] = {
+    Role.ADMIN: _("Runs the workspace: settings, security, every permission."),
+    Role.MANAGER: _(
+        "Leads the team and owns the strategy; approves what goes out; manages people."
+    ),
+    Role.CONTENT: _("Writes and schedules posts, answers the inbox, hands off to departments."),
+    Role.CREATIVE: _("Makes the visuals and drafts posts for approval."),
+    Role.ANALYST: _("Builds dashboards and reports; reads everything, publishes nothing."),
+    Role.AGENT: _("Belongs to a department (sales, legal...); sees only what is handed to it."),
+    Role.VIEWER: _("Executives and observers: reads plans and results, changes nothing."),
+}
+
+
+@dataclass(frozen=True)
+class Action:
+    code: str
+    label: _StrPromise
+
+
+ACTIONS: tuple[Action, ...] = (
+    Action("workspace.settings", _("Change workspace settings and security")),
+    Action("member.view", _("See the team")),
+    Action("member.invite", _("Invite people")),
+    Action("member.change_role", _("Change roles and departments")),
+    Action("member.deactivate", _("Deactivate and reactivate members")),
+    Action("department.manage", _("Create and edit departments")),
+    Action("audit.view", _("Read and export the audit log")),
+    Action("channel.view", _("See connected channels")),
+    Action("channel.manage", _("Connect, reconnect and disconnect channels")),
+    Action("post.view", _("See the calendar and posts")),
+    Action("post.create", _("Draft and schedule posts")),
+    Action("post.approve", _("Approve posts")),
+    Action("post.publish_now", _("Publish without approval")),
+    Action("inbox.view_all", _("See every conversation")),
+    Action("inbox.view_assigned", _("See conversations handed to one's department")),
+    Action("inbox.reply", _("Reply to conversations")),
+    Action("inbox.route", _("Assign and hand off conversations")),
+    Action("listening.view", _("See listening results")),
+    Action("listening.manage", _("Edit listening queries")),
+    Action("crisis.view", _("Follow a crisis")),
+    Action("crisis.declare", _("Declare and close a crisis")),
+    Action("analytics.view", _("See analytics")),
+    Action("analytics.report", _("Build and export reports")),
+    Action("strategy.view", _("See strategy and goals")),
+    Action("strategy.manage", _("Edit strategy, goals and targets")),
+)
+ACTION_CODES = frozenset(a.code for a in ACTIONS)
+
+_ALL = set(ACTION_CODES)
+_READ = {
+    "member.view",
+    "channel.view",
+    "post.view",
+    "listening.view",
+    "crisis.view",
+    "analytics.view",
+    "strategy.view",
+}
+
+MATRIX: dict[str, frozenset[str]] = {
+    Role.ADMIN: frozenset(_ALL),
+    Role.MANAGER: frozenset(_ALL - {"workspace.settings"}),
+    Role.CONTENT: frozenset(
+        _READ
+        | {
+            "post.create",
+            "inbox.view_all",
+            "inbox.view_assigned",
+            "inbox.reply",
+            "inbox.route",
+        }
+    ),
+    Role.CREATIVE: frozenset(_READ | {"post.create"}),
+    Role.ANALYST: frozenset(_READ | {"inbox.view_all", "listening.manage", "analytics.report"}),
+    Role.AGENT: frozenset({"inbox.view_assigned", "inbox.reply", "crisis.view"}),
+    Role.VIEWER: frozenset(_READ),
+}
+
+
+class MemberLike(Protocol):
+    role: str
+    is_active: bool
+    workspace_id: int
+
+
+def _assert_known(action: str) -> None:
+    if action not in ACTION_CODES:
+        raise ValueError(f"unknown action {action!r}")
+
+
+def can(member: MemberLike | None, action: str) -> bool:
+    """May ``member`` perform ``action``? Unknown actions are a programming error."""
+    _assert_known(action)
+    if member is None or not member.is_active:
+        return False
+    return action in MATRIX.get(member.role, frozenset())
+
+
+def require(member: MemberLike | None, action: str) -> None:
+    """Raise :class:`PermissionDenied` with a readable message unless :func:`can`."""
+    if not can(member, action):
+        label = next(a.label for a in ACTIONS if a.code == action)
+        raise PermissionDenied(_("Your role does not allow this: %(action)s.") % {"action": label})
+
+
+class RestrictedQuerySet(models.QuerySet[Any]):
+    """A queryset that knows how to narrow itself to what a member may see.
+
+    A model opts in with ``objects = RestrictedQuerySet.as_manager()`` and may declare:
+
+    * ``WORKSPACE_PATH`` (default ``"workspace"``): the lookup from the model to its workspace;
+    * ``VIEW_ACTION``: the action a member needs to see any row at all;
+    * ``restrict_rows(queryset, member)``: a classmethod narrowing further (per department...).
+    """
+
+    def visible_to(self, member: MemberLike | None, action: str | None = None) -> Self:
+        if member is None or not member.is_active:
+            return self.none()
+        needed = action or getattr(self.model, "VIEW_ACTION", None)
+        if needed is not None and not can(member, needed):
+            return self.none()
+        path = getattr(self.model, "WORKSPACE_PATH", "workspace")
+        queryset = self.filter(**{f"{path}_id" if "__" not in path else path: member.workspace_id})
+        restrict: Callable[[Self, MemberLike], Self] | None = getattr(
+            self.model, "restrict_rows", None
+        )
+        if restrict is not None:
+            queryset = restrict(queryset, member)
+        return queryset
+
+    def get_for(self, member: MemberLike | None, action: str | None = None, **lookup: Any) -> Any:
+        """The one row the member may see, or :class:`django.http.Http404`.
+
+        A row of another workspace answers exactly like a row that does not exist, so an
+        outsider learns nothing by guessing ids.
+        """
+        from django.http import Http404
+
+        try:
+            return self.visible_to(member, action).get(**lookup)
+        except (self.model.DoesNotExist, ValueError, TypeError) as exc:
+            raise Http404("not found") from exc
+
+
+def matrix_markdown() -> str:
+    """The permission matrix as the Markdown table kept in ``docs/permissions.md``."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        roles = list(Role)
+        lines = [
+            "# Permission matrix",
+            "",
+            "Generated from `portevoix/core/permissions.py` by "
+            "`portevoix manage permissions_doc`; a test fails when this file and the code "
+            "disagree. Every cell is enforced on the server: actions call `require()`, and "
+            "every query goes through `visible_to(member)`. A member of another workspace, "
+            "or a deactivated member, can do nothing and sees nothing.",
+            "",
+            "## Roles",
+            "",
+        ]
+        for role in roles:
+            lines.append(f"- **{role.label}** (`{role.value}`): {ROLE_DESCRIPTIONS[role]}")
+        lines += ["", "## Actions", ""]
+        header = "| action | " + " | ".join(str(r.label) for r in roles) + " |"
+        lines.append(header)
+        lines.append("| --- " * (len(roles) + 1) + "|")
+        for action in ACTIONS:
+            cells = ["yes" if action.code in MATRIX[r] else "—" for r in roles]
+            lines.append(f"| {action.label} (`{action.code}`) | " + " | ".join(cells) + " |")
+        lines += [
+            "",
+            "## Rules beyond the matrix",
+            "",
+            "- Only an admin may make someone an admin or change an admin's role.",
+            "- The last active admin of a workspace can be neither demoted nor deactivated.",
+            "- A department agent must belong to a department.",
+            "- Deactivating a member ends all of that person's open sessions at once.",
+            "- A workspace can require two-factor authentication; members without an "
+            "authenticator are sent to set one up before they see anything.",
+            "",
+        ]
+        return "\n".join(lines)
