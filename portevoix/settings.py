@@ -149,6 +149,7 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = CONFIG.data_dir / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -165,15 +166,20 @@ WHITENOISE_AUTOREFRESH = DEBUG
 MEDIA_ROOT = CONFIG.data_dir / "media"
 MEDIA_URL = "/media/"
 
-EMAIL_BACKEND = CONFIG.email.backend
-EMAIL_HOST = CONFIG.email.host
-EMAIL_PORT = CONFIG.email.port
-EMAIL_HOST_USER = CONFIG.email.user
-EMAIL_HOST_PASSWORD = CONFIG.email.password
-EMAIL_USE_TLS = CONFIG.email.use_tls
-EMAIL_USE_SSL = CONFIG.email.use_ssl
+_mail_options: dict[str, object] = {}
 if CONFIG.email.file_path:
-    EMAIL_FILE_PATH = CONFIG.email.file_path
+    _mail_options["file_path"] = CONFIG.email.file_path
+elif CONFIG.email.host:
+    _mail_options.update(
+        host=CONFIG.email.host,
+        port=CONFIG.email.port,
+        username=CONFIG.email.user,
+        password=CONFIG.email.password,
+        use_tls=CONFIG.email.use_tls,
+        use_ssl=CONFIG.email.use_ssl,
+        timeout=20,
+    )
+MAILERS = {"default": {"BACKEND": CONFIG.email.backend, "OPTIONS": _mail_options}}
 DEFAULT_FROM_EMAIL = CONFIG.default_from_email
 
 SESSION_COOKIE_SECURE = CONFIG.secure_cookies
