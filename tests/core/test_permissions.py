@@ -39,7 +39,7 @@ def test_inactive_member_can_do_nothing(team) -> None:
 def test_require_raises_with_the_action_in_the_message(team) -> None:
     from django.core.exceptions import PermissionDenied
 
-    with pytest.raises(PermissionDenied, match="Invite people|Inviter"):
+    with pytest.raises(PermissionDenied, match=r"Invite people|Inviter"):
         require(team["viewer"], "member.invite")
 
 
