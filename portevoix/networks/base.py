@@ -282,6 +282,14 @@ class Network(abc.ABC):
         """
         raise Unsupported(f"{self.label} cannot read comments.", network=self.name)
 
+    def fetch_replies(self, post_id: str) -> InboundBatch:
+        """Every public answer under one post (its thread).
+
+        Catches what ``fetch_inbound`` missed (notifications are best effort).
+        """
+        self.require(Capability.READ_COMMENTS)
+        raise NotImplementedError
+
     def reply(
         self,
         to: InboundItem | str,
