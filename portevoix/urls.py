@@ -1,3 +1,5 @@
+from pathlib import Path
+
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
@@ -13,3 +15,5 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("", include("portevoix.core.urls")),
 ]
+if (Path(__file__).parent / "worker" / "urls.py").exists():
+    urlpatterns.insert(0, path("ops/", include("portevoix.worker.urls")))
