@@ -75,17 +75,154 @@ _WORD_RE = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 # Words that give away French or English in messages too short for py3langid.
 _HINTS: dict[Language, frozenset[str]] = {
     Language.FR: frozenset(
-        "merci bonjour bonsoir slt salut stp svp mdr ptdr jsp bcp trop nul nulle genial génial "
-        "génial c'est cest est je tu vous nous pas oui non moi toi vraiment franchement bravo "
-        "quoi pourquoi comment quand combien où ou avec sans chez le la les des une un du au "
-        "aux ça ca très tres bien mal déçu decu déçue grave ouf dingue trop kiffe j'adore adore "
-        "jadore beaucoup encore toujours jamais rien hâte hate coucou bisous".split()
+        [
+            "merci",
+            "bonjour",
+            "bonsoir",
+            "slt",
+            "salut",
+            "stp",
+            "svp",
+            "mdr",
+            "ptdr",
+            "jsp",
+            "bcp",
+            "trop",
+            "nul",
+            "nulle",
+            "genial",
+            "génial",
+            "génial",
+            "c'est",
+            "cest",
+            "est",
+            "je",
+            "tu",
+            "vous",
+            "nous",
+            "pas",
+            "oui",
+            "non",
+            "moi",
+            "toi",
+            "vraiment",
+            "franchement",
+            "bravo",
+            "quoi",
+            "pourquoi",
+            "comment",
+            "quand",
+            "combien",
+            "où",
+            "ou",
+            "avec",
+            "sans",
+            "chez",
+            "le",
+            "la",
+            "les",
+            "des",
+            "une",
+            "un",
+            "du",
+            "au",
+            "aux",
+            "ça",
+            "ca",
+            "très",
+            "tres",
+            "bien",
+            "mal",
+            "déçu",
+            "decu",
+            "déçue",
+            "grave",
+            "ouf",
+            "dingue",
+            "trop",
+            "kiffe",
+            "j'adore",
+            "adore",
+            "jadore",
+            "beaucoup",
+            "encore",
+            "toujours",
+            "jamais",
+            "rien",
+            "hâte",
+            "hate",
+            "coucou",
+            "bisous",
+        ]
     ),
     Language.EN: frozenset(
-        "thanks thank thx ty pls plz please omg the you your you're is are was my me and but "
-        "not no yes yeah yep nope love loved hate awesome great terrible worst best why what "
-        "when how where who with without this that it's its sucks amazing cool wow really so "
-        "very much still never ever anyone someone guys dude lmao wtf btw idk tbh".split()
+        [
+            "thanks",
+            "thank",
+            "thx",
+            "ty",
+            "pls",
+            "plz",
+            "please",
+            "omg",
+            "the",
+            "you",
+            "your",
+            "you're",
+            "is",
+            "are",
+            "was",
+            "my",
+            "me",
+            "and",
+            "but",
+            "not",
+            "no",
+            "yes",
+            "yeah",
+            "yep",
+            "nope",
+            "love",
+            "loved",
+            "hate",
+            "awesome",
+            "great",
+            "terrible",
+            "worst",
+            "best",
+            "why",
+            "what",
+            "when",
+            "how",
+            "where",
+            "who",
+            "with",
+            "without",
+            "this",
+            "that",
+            "it's",
+            "its",
+            "sucks",
+            "amazing",
+            "cool",
+            "wow",
+            "really",
+            "so",
+            "very",
+            "much",
+            "still",
+            "never",
+            "ever",
+            "anyone",
+            "someone",
+            "guys",
+            "dude",
+            "lmao",
+            "wtf",
+            "btw",
+            "idk",
+            "tbh",
+        ]
     ),
 }
 
@@ -366,7 +503,7 @@ class Pipeline:
         self, text: str, p_int: FloatArray, p_sent: FloatArray, decided_by: str
     ) -> TriageResult:
         language, lang_conf = self.detect_language(text)
-        dept_probs = {d: 0.0 for d in DEPARTMENTS}
+        dept_probs = dict.fromkeys(DEPARTMENTS, 0.0)
         for k, intent in enumerate(INTENTS):
             dept_probs[INTENT_TO_DEPARTMENT[intent]] += float(p_int[k])
         department = max(DEPARTMENTS, key=lambda d: dept_probs[d])
@@ -397,7 +534,8 @@ class Pipeline:
     # -- corrections --------------------------------------------------------------------------
     def example_embedding(self, text: str) -> bytes:
         """The embedding to store with a correction (float32 bytes)."""
-        return self.embed([text])[0].astype(np.float32).tobytes()
+        vector: FloatArray = self.embed([text])[0].astype(np.float32)
+        return bytes(vector.tobytes())
 
     def _apply_corrections(
         self,

@@ -6,6 +6,7 @@ so that a batch costs little more than splitting its texts into words.
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 import zlib
@@ -104,7 +105,7 @@ def featurize(texts: Sequence[str]) -> SparseBatch:
         feats: list[int] = [_BIAS]
         for tok in toks:
             feats.extend(_word_features(tok))
-        for a, b in zip(toks, toks[1:], strict=False):
+        for a, b in itertools.pairwise(toks):
             feats.append(_h(f"b:{a} {b}"))
         if len(toks) <= 2:
             feats.append(_h("len:short"))

@@ -1,0 +1,113 @@
+"""Quality of triage on the labelled evaluation set, per label, per language and per design.
+
+    .venv/bin/python bench/triage_eval.py [--design cascade|fast|embedding|rules|all] [--errors]
+
+Prints accuracy and macro-F1 of language, sentiment, intent and department for the French
+items, the English items, the other languages and all of them, plus how many items each design
+sent to the embedding model and how many it flagged for review.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from portevoix.triage import metrics
+from portevoix.triage.engine import Pipeline, TriageInput
+from portevoix.triage.labels import INTENT_TO_DEPARTMENT, Intent
+
+ROOT = Path(__file__).resolve().parent.parent
+EVAL_FILE = ROOT / "tests" / "triage" / "eval" / "eval.jsonl"
+DESIGNS = ("rules", "fast", "cascade", "embedding")
+
+
+def load_eval() -> list[dict[str, str]]:
+    rows = [json.loads(line) for line in EVAL_FILE.read_text(encoding="utf-8").splitlines()]
+    for r in rows:
+        r["department"] = INTENT_TO_DEPARTMENT[Intent(r["intent"])].value
+    return rows
+
+
+def evaluate(design: str, rows: list[dict[str, str]], show_errors: bool = False) -> dict:
+    pipeline = Pipeline()
+    t0 = time.perf_counter()
+    results = pipeline.label([TriageInput(r["text"]) for r in rows], design=design)  # type: ignore[arg-type]
+    elapsed = time.perf_counter() - t0
+    preds = [res.to_dict() for res in results]
+    groups = {
+        "fr": [i for i, r in enumerate(rows) if r["set"] == "fr"],
+        "en": [i for i, r in enumerate(rows) if r["set"] == "en"],
+        "other langs": [i for i, r in enumerate(rows) if r["set"] not in ("fr", "en")],
+        "all": list(range(len(rows))),
+    }
+    table = {}
+    for name, idx in groups.items():
+        table[name] = {}
+        for field in ("language", "sentiment", "intent", "department"):
+            gold = [rows[i][field] for i in idx]
+            pred = [preds[i][field] for i in idx]
+            table[name][field] = (metrics.accuracy(gold, pred), metrics.macro_f1(gold, pred))
+        table[name]["n"] = len(idx)
+    flagged = [i for i, p in enumerate(preds) if p["needs_review"]]
+    kept = [i for i in range(len(rows)) if i not in set(flagged)]
+    kept_acc = metrics.accuracy(
+        [rows[i]["department"] for i in kept], [preds[i]["department"] for i in kept]
+    )
+    summary = {
+        "design": design,
+        "table": table,
+        "embedded": pipeline.embedded_items,
+        "flagged": len(flagged),
+        "department_accuracy_unflagged": kept_acc,
+        "seconds": elapsed,
+    }
+    if show_errors:
+        for field in ("department", "intent", "sentiment", "language"):
+            print(f"\n-- {design} {field} errors")
+            for i, r in enumerate(rows):
+                if r[field] != preds[i][field]:
+                    print(
+                        f"  [{r['set']}] {r[field]:>16} -> {preds[i][field]:<16}"
+                        f" ({preds[i]['confidence']:.2f} {preds[i]['decided_by']}) {r['text']}"
+                    )
+    return summary
+
+
+def print_summary(s: dict, n_items: int) -> None:
+    print(f"\n### design: {s['design']}")
+    print(
+        f"embedded {s['embedded']}/{n_items} items; flagged for review {s['flagged']}; "
+        f"department accuracy on unflagged items {s['department_accuracy_unflagged']:.3f}; "
+        f"{s['seconds']:.2f} s in one process"
+    )
+    print(
+        "| items | n | language acc / F1 | sentiment acc / F1 | intent acc / F1 "
+        "| department acc / F1 |"
+    )
+    print("| --- | --- | --- | --- | --- | --- |")
+    for name, row in s["table"].items():
+        cells = " | ".join(
+            f"{row[f][0]:.3f} / {row[f][1]:.3f}"
+            for f in ("language", "sentiment", "intent", "department")
+        )
+        print(f"| {name} | {row['n']} | {cells} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--design", default="all", choices=(*DESIGNS, "all"))
+    parser.add_argument("--errors", action="store_true", help="list the misclassified items")
+    args = parser.parse_args()
+    rows = load_eval()
+    print(f"evaluation set: {EVAL_FILE.relative_to(ROOT)}, {len(rows)} items")
+    for design in DESIGNS if args.design == "all" else (args.design,):
+        print_summary(evaluate(design, rows, args.errors), len(rows))
+
+
+if __name__ == "__main__":
+    main()
