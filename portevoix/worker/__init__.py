@@ -1,0 +1,1 @@
+"""Background work as rows with a state: graphs, the worker, housekeeping, the ops page."""

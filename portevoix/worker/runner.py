@@ -1,0 +1,312 @@
+"""The worker: claim due rows, run their state's handler, write the result under the lease.
+
+Adapted from Takahē's ``stator/runner.py`` and Healthchecks' ``sendalerts``:
+
+* :func:`claim` leases due rows to one worker. PostgreSQL: ``SELECT ... FOR UPDATE SKIP
+  LOCKED`` then an UPDATE of the lease, in one transaction, so any number of workers on any
+  number of machines take disjoint rows without waiting on each other. SQLite: the settings
+  make every transaction ``IMMEDIATE`` (the write lock is taken at BEGIN), and the lease is a
+  conditional UPDATE whose row count is checked.
+* Handlers run outside any transaction (they call networks). Their result is written by a
+  conditional UPDATE that matches only while the lease is still this worker's: a worker that
+  stalled past its lease, whose row another worker took, writes nothing.
+* :func:`run_once` is one cycle inline, for tests; :func:`main` runs threads until SIGTERM.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import random
+import secrets
+import signal
+import socket
+import threading
+import traceback
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from types import FrameType
+from typing import Any, TypeVar
+
+from django.db import close_old_connections, connection, connections, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from portevoix.core import audit
+from portevoix.worker.graph import State
+from portevoix.worker.models import (
+    LeaseLost,
+    Outcome,
+    StatefulModel,
+    TransitionRefused,
+    stateful_models,
+)
+
+log = logging.getLogger("portevoix.worker")
+
+M = TypeVar("M", bound=StatefulModel)
+
+# How long an idle worker waits before looking for due rows again, and how many rows of each
+# model one cycle takes.
+POLL_SECONDS = 1.0
+BATCH = 10
+
+
+def new_worker_id(label: str = "") -> str:
+    """A name unique to one worker thread: host, process, label and a random tail."""
+    return f"{socket.gethostname()[:60]}:{os.getpid()}:{label}:{secrets.token_hex(4)}"
+
+
+def due_q(now: dt.datetime) -> Q:
+    """Rows whose attempt is due and that no live lease holds."""
+    return Q(next_attempt_at__lte=now) & (Q(locked_until__isnull=True) | Q(locked_until__lt=now))
+
+
+def backoff_seconds(
+    try_interval: float, attempts: int, cap: float, rng: random.Random | None = None
+) -> float:
+    """Delay before retrying after the ``attempts``-th error in a row.
+
+    Exponential from the state's try interval, capped, with "equal jitter": a uniform draw in
+    the upper half, so that rows that failed together (a network outage) spread out again.
+    """
+    base = min(cap, try_interval * 2 ** max(0, attempts - 1))
+    draw = (rng or random).uniform(0.0, base / 2)
+    return base / 2 + draw
+
+
+def claim(model: type[M], limit: int, worker_id: str, lease_seconds: float) -> list[M]:
+    """Lease up to ``limit`` due rows of ``model`` to ``worker_id`` for ``lease_seconds``."""
+    automatic = [s.name for s in model.STATE_GRAPH.automatic_states()]
+    if not automatic or limit <= 0:
+        return []
+    db = model._default_manager.db
+    now = timezone.now()
+    until = now + dt.timedelta(seconds=lease_seconds)
+    due = model._default_manager.filter(due_q(now), state__in=automatic)
+    due = due.order_by("next_attempt_at", "pk")
+    with transaction.atomic(using=db):
+        if connections[db].features.has_select_for_update_skip_locked:
+            rows = list(due.select_for_update(skip_locked=True)[:limit])
+            if not rows:
+                return []
+            ids = [r.pk for r in rows]
+            model._default_manager.filter(pk__in=ids).update(
+                locked_by=worker_id, locked_until=until
+            )
+        else:
+            # SQLite: this transaction already holds the database's write lock (IMMEDIATE),
+            # so nothing can change between the SELECT and the conditional UPDATE. The
+            # condition and the row count still guard a database opened without it.
+            rows = list(due[:limit])
+            if not rows:
+                return []
+            ids = [r.pk for r in rows]
+            taken = model._default_manager.filter(due_q(now), pk__in=ids).update(
+                locked_by=worker_id, locked_until=until
+            )
+            if taken != len(ids):
+                rows = list(
+                    model._default_manager.filter(
+                        pk__in=ids, locked_by=worker_id, locked_until=until
+                    ).order_by("next_attempt_at", "pk")
+                )
+    for row in rows:
+        row.locked_by = worker_id
+        row.locked_until = until
+    return rows
+
+
+def release(rows: Iterable[StatefulModel]) -> int:
+    """Give back leases this worker holds on rows it has not started (graceful stop)."""
+    released = 0
+    for row in rows:
+        released += (
+            type(row)
+            ._default_manager.filter(
+                pk=row.pk, locked_by=row.locked_by, locked_until=row.locked_until
+            )
+            .update(locked_by="", locked_until=None)
+        )
+    return released
+
+
+def _call_handler(row: StatefulModel, state: State) -> Any:
+    handler = state.handler
+    with audit.origin(audit.Origin(label="worker")):
+        if isinstance(handler, str):
+            return getattr(row, handler)()
+        assert handler is not None
+        return handler(row)
+
+
+def _success_changes(row: StatefulModel, state: State, result: Any) -> dict[str, Any]:
+    graph = row.STATE_GRAPH
+    now = timezone.now()
+    if result is None:  # not yet: look again after the state's interval
+        assert state.try_interval is not None
+        return {"next_attempt_at": now + dt.timedelta(seconds=state.try_interval)}
+    outcome = result if isinstance(result, Outcome) else Outcome(result)
+    target = graph.get(outcome.state)
+    if target.failure or not graph.allows(state, target):
+        raise TransitionRefused(
+            f"handler of {state.name} returned {target.name}, which the graph does not allow"
+        )
+    if not target.automatic:
+        next_at = None
+    elif outcome.at is not None:
+        next_at = outcome.at
+    else:
+        next_at = now + dt.timedelta(seconds=outcome.delay or 0)
+    changes: dict[str, Any] = dict(outcome.fields)
+    changes.update(
+        state=target.name,
+        state_changed_at=now,
+        next_attempt_at=next_at,
+        attempts=0,
+        last_error="",
+        failed_reason="",
+    )
+    return changes
+
+
+def _error_changes(row: StatefulModel, state: State, exc: BaseException) -> dict[str, Any]:
+    graph = row.STATE_GRAPH
+    now = timezone.now()
+    attempts = row.attempts + 1
+    reason = f"{type(exc).__name__}: {exc}"[:1000]
+    details = "".join(traceback.format_exception(exc))[-4000:]
+    if attempts >= state.max_attempts and graph.failure is not None:
+        log.error("%s %s gives up in %s: %s", row._meta.label, row.pk, state.name, reason)
+        return {
+            "state": graph.failure.name,
+            "state_changed_at": now,
+            "next_attempt_at": None,
+            "attempts": attempts,
+            "last_error": details,
+            "failed_reason": f"{state.name}, attempt {attempts}: {reason}",
+        }
+    assert state.try_interval is not None
+    delay = backoff_seconds(state.try_interval, attempts, graph.max_backoff)
+    log.warning("%s %s failed in %s (%s), retry in %.0fs", row._meta.label, row.pk, state.name,
+                reason, delay)  # fmt: skip
+    return {
+        "next_attempt_at": now + dt.timedelta(seconds=delay),
+        "attempts": attempts,
+        "last_error": details,
+    }
+
+
+def process(row: StatefulModel) -> bool:
+    """Run the handler of a claimed row and write its outcome; False if the lease was lost."""
+    state = row.state_obj
+    try:
+        result = _call_handler(row, state)
+        changes = _success_changes(row, state, result)
+    except LeaseLost:
+        log.warning("%s %s: lease lost during the handler", row._meta.label, row.pk)
+        return False
+    except Exception as exc:
+        changes = _error_changes(row, state, exc)
+    changes.update(locked_by="", locked_until=None)
+    written = (
+        type(row)
+        ._default_manager.filter(
+            pk=row.pk,
+            locked_by=row.locked_by,
+            locked_until=row.locked_until,
+            locked_until__gt=timezone.now(),
+        )
+        .update(**changes)
+    )
+    if written != 1:
+        log.warning("%s %s: lease expired before the result; discarded", row._meta.label, row.pk)
+        return False
+    for name, value in changes.items():
+        setattr(row, name, value)
+    return True
+
+
+def run_once(
+    models: Sequence[type[StatefulModel]] | None = None,
+    worker_id: str | None = None,
+    *,
+    limit: int = BATCH,
+    stop: threading.Event | None = None,
+) -> int:
+    """One cycle: claim the due rows of every stateful model and run them. Returns the count."""
+    worker_id = worker_id or new_worker_id("inline")
+    done = 0
+    for model in stateful_models() if models is None else models:
+        rows = claim(model, limit, worker_id, model.STATE_GRAPH.lease_seconds)
+        for index, row in enumerate(rows):
+            if stop is not None and stop.is_set():
+                release(rows[index:])
+                break
+            process(row)
+            done += 1
+    return done
+
+
+def _touch(path: str | None) -> None:
+    if path:
+        Path(path).touch()
+
+
+def _loop(index: int, stop: threading.Event, liveness_file: str | None, crashed: list[str]) -> None:
+    worker_id = new_worker_id(str(index))
+    log.info("worker %s started", worker_id)
+    try:
+        while not stop.is_set():
+            close_old_connections()
+            try:
+                done = run_once(worker_id=worker_id, stop=stop)
+            except Exception:
+                # The database is away or a bug outside handlers: say so, wait, try again.
+                log.exception("worker %s: cycle failed", worker_id)
+                stop.wait(5 * POLL_SECONDS)
+                continue
+            _touch(liveness_file)
+            if done == 0:
+                stop.wait(POLL_SECONDS)
+    except BaseException:
+        crashed.append(worker_id)
+        log.exception("worker %s crashed", worker_id)
+    finally:
+        connection.close()
+        log.info("worker %s stopped", worker_id)
+
+
+def main(concurrency: int = 1, liveness_file: str | None = None) -> int:
+    """Run ``concurrency`` worker threads until SIGTERM or SIGINT; 0 on a clean stop."""
+    from portevoix.worker.housekeeping import ensure_housekeeping
+
+    concurrency = max(1, int(concurrency))
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        log.info("signal %s: finishing the rows in hand, then stopping", signum)
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        ensure_housekeeping()
+        connection.close()
+        _touch(liveness_file)
+        crashed: list[str] = []
+        threads = [
+            threading.Thread(
+                target=_loop, args=(i, stop, liveness_file, crashed), name=f"worker-{i}"
+            )
+            for i in range(concurrency)
+        ]
+        for thread in threads:
+            thread.start()
+        while any(t.is_alive() for t in threads):
+            for thread in threads:
+                thread.join(timeout=0.2)
+        return 1 if crashed else 0
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
