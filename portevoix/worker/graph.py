@@ -68,7 +68,9 @@ class State:
         """Declare that a row in this state may move to each of ``others``."""
         for other in others:
             if not isinstance(other, State):
-                raise GraphError(f"{self.name}: transitions_to() takes State objects, not {other!r}")
+                raise GraphError(
+                    f"{self.name}: transitions_to() takes State objects, not {other!r}"
+                )
             if other not in self.children:
                 self.children.append(other)
         return self
@@ -104,7 +106,11 @@ class StateGraph:
                     states[name] = value
         cls.states = states
         for state in states.values():
-            if state.graph is not None and state.graph is not cls and state.graph not in cls.__mro__:
+            if (
+                state.graph is not None
+                and state.graph is not cls
+                and state.graph not in cls.__mro__
+            ):
                 raise GraphError(f"{cls.__name__}.{state.name}: a State belongs to one graph only")
             state.graph = state.graph or cls
         validate(cls)

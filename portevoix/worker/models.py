@@ -53,7 +53,9 @@ class StatefulModel(models.Model):
 
     state = models.CharField(_("state"), max_length=64, db_index=True)
     state_changed_at = models.DateTimeField(_("state changed at"), default=timezone.now)
-    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True, db_index=True)
+    next_attempt_at = models.DateTimeField(
+        _("next attempt at"), null=True, blank=True, db_index=True
+    )
     locked_until = models.DateTimeField(_("leased until"), null=True, blank=True)
     locked_by = models.CharField(_("leased by"), max_length=128, blank=True)
     attempts = models.PositiveIntegerField(_("failed attempts"), default=0)

@@ -27,7 +27,7 @@ import traceback
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import FrameType
-from typing import Any, TypeVar
+from typing import Any
 
 from django.db import close_old_connections, connection, connections, transaction
 from django.db.models import Q
@@ -44,8 +44,6 @@ from portevoix.worker.models import (
 )
 
 log = logging.getLogger("portevoix.worker")
-
-M = TypeVar("M", bound=StatefulModel)
 
 # How long an idle worker waits before looking for due rows again, and how many rows of each
 # model one cycle takes.
@@ -71,12 +69,14 @@ def backoff_seconds(
     Exponential from the state's try interval, capped, with "equal jitter": a uniform draw in
     the upper half, so that rows that failed together (a network outage) spread out again.
     """
-    base = min(cap, try_interval * 2 ** max(0, attempts - 1))
-    draw = (rng or random).uniform(0.0, base / 2)
+    base = min(cap, try_interval * 2.0 ** max(0, attempts - 1))
+    draw: float = (rng or random).uniform(0.0, base / 2)
     return base / 2 + draw
 
 
-def claim(model: type[M], limit: int, worker_id: str, lease_seconds: float) -> list[M]:
+def claim[M: StatefulModel](
+    model: type[M], limit: int, worker_id: str, lease_seconds: float
+) -> list[M]:
     """Lease up to ``limit`` due rows of ``model`` to ``worker_id`` for ``lease_seconds``."""
     automatic = [s.name for s in model.STATE_GRAPH.automatic_states()]
     if not automatic or limit <= 0:

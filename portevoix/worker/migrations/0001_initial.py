@@ -5,33 +5,71 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Housekeeping',
+            name="Housekeeping",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('state', models.CharField(choices=[('scheduled', 'scheduled'), ('failed', 'failed')], db_index=True, default='scheduled', max_length=64, verbose_name='state')),
-                ('state_changed_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='state changed at')),
-                ('next_attempt_at', models.DateTimeField(blank=True, db_index=True, default=django.utils.timezone.now, null=True, verbose_name='next attempt at')),
-                ('locked_until', models.DateTimeField(blank=True, null=True, verbose_name='leased until')),
-                ('locked_by', models.CharField(blank=True, max_length=128, verbose_name='leased by')),
-                ('attempts', models.PositiveIntegerField(default=0, verbose_name='failed attempts')),
-                ('last_error', models.TextField(blank=True, verbose_name='last error')),
-                ('failed_reason', models.TextField(blank=True, verbose_name='reason of failure')),
-                ('name', models.CharField(max_length=64, unique=True, verbose_name='job')),
-                ('last_run_at', models.DateTimeField(blank=True, null=True, verbose_name='last run at')),
-                ('last_result', models.TextField(blank=True, verbose_name='last result')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[("scheduled", "scheduled"), ("failed", "failed")],
+                        db_index=True,
+                        default="scheduled",
+                        max_length=64,
+                        verbose_name="state",
+                    ),
+                ),
+                (
+                    "state_changed_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="state changed at"
+                    ),
+                ),
+                (
+                    "next_attempt_at",
+                    models.DateTimeField(
+                        blank=True,
+                        db_index=True,
+                        default=django.utils.timezone.now,
+                        null=True,
+                        verbose_name="next attempt at",
+                    ),
+                ),
+                (
+                    "locked_until",
+                    models.DateTimeField(blank=True, null=True, verbose_name="leased until"),
+                ),
+                (
+                    "locked_by",
+                    models.CharField(blank=True, max_length=128, verbose_name="leased by"),
+                ),
+                (
+                    "attempts",
+                    models.PositiveIntegerField(default=0, verbose_name="failed attempts"),
+                ),
+                ("last_error", models.TextField(blank=True, verbose_name="last error")),
+                ("failed_reason", models.TextField(blank=True, verbose_name="reason of failure")),
+                ("name", models.CharField(max_length=64, unique=True, verbose_name="job")),
+                (
+                    "last_run_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="last run at"),
+                ),
+                ("last_result", models.TextField(blank=True, verbose_name="last result")),
             ],
             options={
-                'verbose_name': 'housekeeping job',
-                'verbose_name_plural': 'housekeeping jobs',
-                'ordering': ['name'],
+                "verbose_name": "housekeeping job",
+                "verbose_name_plural": "housekeeping jobs",
+                "ordering": ["name"],
             },
         ),
     ]
