@@ -1,0 +1,76 @@
+"""Login, throttling and two-factor authentication (allauth), seen from the pages."""
+
+from __future__ import annotations
+
+import time
+
+from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, generate_totp_secret, hotp_value
+from django.core.cache import cache
+from django.test import Client
+from django.urls import reverse
+
+from portevoix.core import actions
+from portevoix.core.models import AuditEntry
+from tests.conftest import PASSWORD
+
+
+def _login(client: Client, email: str, password: str = PASSWORD):
+    return client.post(reverse("account_login"), {"login": email, "password": password})
+
+
+def test_login_with_email_lands_in_the_workspace(team) -> None:
+    client = Client()
+    response = _login(client, "content@acme.test")
+    assert response.status_code == 302
+    home = client.get(response["Location"])
+    assert home.status_code == 302 and home["Location"] == "/w/acme/"
+    assert AuditEntry.objects.filter(action="user.login", workspace=team.workspace).exists()
+
+
+def test_wrong_password_is_refused_and_logged(team) -> None:
+    client = Client()
+    response = _login(client, "content@acme.test", "wrong-password")
+    assert response.status_code == 200  # the form again, with its error
+    assert "_auth_user_id" not in client.session
+    assert AuditEntry.objects.filter(action="user.login_failed", workspace=team.workspace).exists()
+
+
+def test_login_is_throttled_after_repeated_failures(team) -> None:
+    cache.clear()
+    client = Client()
+    for _ in range(5):
+        _login(client, "manager@acme.test", "nope-nope-nope")
+    response = _login(client, "manager@acme.test")  # even the right password waits now
+    assert "_auth_user_id" not in client.session
+    assert response.status_code in {200, 429}
+    cache.clear()
+
+
+def test_signup_is_closed_once_a_first_account_exists(team) -> None:
+    response = Client().get(reverse("account_signup"))
+    assert b"closed" in response.content.lower() or b"ferm" in response.content.lower()
+
+
+def test_workspace_can_require_two_factor(team, client_for) -> None:
+    admin = team["admin"]
+    actions.update_workspace(team.workspace, by=admin, require_two_factor=True)
+    client = client_for(team["content"])
+    response = client.get(reverse("team", kwargs={"ws": "acme"}))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("mfa_activate_totp"))
+    # Once an authenticator is set up, the member gets in.
+    TOTP.activate(team["content"].user, generate_totp_secret())
+    assert client.get(reverse("team", kwargs={"ws": "acme"})).status_code == 200
+
+
+def test_login_asks_for_the_code_when_totp_is_on(team) -> None:
+    secret = generate_totp_secret()
+    TOTP.activate(team["viewer"].user, secret)
+    client = Client()
+    response = _login(client, "viewer@acme.test")
+    assert response.status_code == 302 and "2fa" in response["Location"]
+    assert "_auth_user_id" not in client.session
+    code = format_hotp_value(hotp_value(secret, int(time.time()) // 30))
+    response = client.post(response["Location"], {"code": code})
+    assert response.status_code == 302
+    assert client.session.get("_auth_user_id") == str(team["viewer"].user.pk)
