@@ -1,0 +1,28 @@
+"""Fixtures for the triage tests: the evaluation set, and the labels it expects."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from portevoix.triage.labels import INTENT_TO_DEPARTMENT, Intent
+
+EVAL_FILE = Path(__file__).parent / "eval" / "eval.jsonl"
+
+
+@pytest.fixture(scope="session")
+def eval_rows() -> list[dict[str, str]]:
+    rows = [json.loads(line) for line in EVAL_FILE.read_text(encoding="utf-8").splitlines()]
+    for row in rows:
+        row["department"] = INTENT_TO_DEPARTMENT[Intent(row["intent"])].value
+    return rows
+
+
+@pytest.fixture(scope="session")
+def eval_results(eval_rows):
+    """The default pipeline's answers for the whole evaluation set (computed once)."""
+    from portevoix.triage.engine import TriageInput, label_batch
+
+    return label_batch([TriageInput(r["text"]) for r in eval_rows])

@@ -1,0 +1,87 @@
+"""``portevoix triage``: JSON lines in and out, errors on their own line, no database needed."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+
+from portevoix.triage.cli import run_triage_cli
+
+
+def run(lines: list[str], *argv: str) -> tuple[int, list[dict]]:
+    stdin = io.StringIO("".join(line + "\n" for line in lines))
+    stdout = io.StringIO()
+    status = run_triage_cli(list(argv), stdin, stdout)
+    return status, [json.loads(line) for line in stdout.getvalue().splitlines()]
+
+
+def test_one_answer_per_line_in_order_without_a_database():
+    # No ``db`` fixture: pytest-django fails any query, so this proves no database is used.
+    lines = [
+        json.dumps({"text": "Je vais porter plainte contre vous", "id": "a"}),
+        "{not json",
+        json.dumps({"text": "are you hiring?", "kind": "dm", "channel": "x", "id": "b"}),
+        "",
+        json.dumps({"txt": "no text"}),
+        json.dumps(["a", "list"]),
+        json.dumps({"text": "journaliste au Monde, une interview ?", "kind": "mention"}),
+        json.dumps({"text": "hello", "kind": "tweet"}),
+    ]
+    status, out = run(lines, "--batch-size", "2")
+    assert status == 0
+    assert [o["line"] for o in out] == [1, 2, 3, 5, 6, 7, 8]  # the blank line 4 is skipped
+    assert out[0]["id"] == "a" and out[0]["intent"] == "legal" and out[0]["department"] == "legal"
+    assert "error" in out[1] and "JSON" in out[1]["error"]
+    assert out[2]["id"] == "b" and out[2]["department"] == "hr"
+    assert "text" in out[3]["error"]
+    assert "object" in out[4]["error"]
+    assert out[5]["department"] == "communication"
+    assert "kind" in out[6]["error"]
+    for o in (out[0], out[2], out[5]):
+        assert {"language", "sentiment", "intent", "department", "confidence"} <= o.keys()
+
+
+def test_strict_exit_status():
+    status, out = run(["oops"], "--strict")
+    assert status == 1 and "error" in out[0]
+
+
+def test_bad_arguments():
+    assert run_triage_cli(["--nope"], io.StringIO(""), io.StringIO()) == 2
+    assert run_triage_cli(["--batch-size", "0"], io.StringIO(""), io.StringIO()) == 2
+
+
+def test_unknown_workspace(db):
+    status, out = run([json.dumps({"text": "x"})], "--workspace", "nobody")
+    assert status == 2 and out == []
+
+
+def test_workspace_corrections_apply(team):
+    from portevoix.triage import actions
+
+    text = "Vous organisez des anniversaires pour enfants le mercredi ?"
+    status, (before,) = run([json.dumps({"text": text})], "--workspace", team.workspace.slug)
+    assert status == 0
+    target = "purchase" if before["intent"] != "purchase" else "question"
+    actions.record_correction(
+        team.workspace,
+        text=text,
+        field="intent",
+        predicted=before["intent"],
+        corrected=target,
+        by=team["content"],
+    )
+    status, (after,) = run([json.dumps({"text": text})], "--workspace", team.workspace.slug)
+    assert after["intent"] == target and after["decided_by"] == "correction"
+    _, (plain,) = run([json.dumps({"text": text})])
+    assert plain["intent"] == before["intent"]
+
+
+@pytest.mark.parametrize("argv", [[], ["--design", "fast"]])
+def test_large_input_streams_in_batches(argv):
+    lines = [json.dumps({"text": f"commande {i} pas reçue", "id": i}) for i in range(600)]
+    status, out = run(lines, *argv)
+    assert status == 0
+    assert [o["id"] for o in out] == list(range(600))

@@ -1,0 +1,145 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from portevoix.triage import features, metrics
+from portevoix.triage.engine import (
+    CorrectionExample,
+    Pipeline,
+    TriageInput,
+    get_pipeline,
+    label_batch,
+)
+from portevoix.triage.labels import (
+    INTENT_TO_DEPARTMENT,
+    Department,
+    Field,
+    Intent,
+    Language,
+    Sentiment,
+)
+
+
+def test_every_intent_has_a_department():
+    assert set(INTENT_TO_DEPARTMENT) == set(Intent)
+    assert INTENT_TO_DEPARTMENT[Intent.SPAM] is Department.NONE
+    assert INTENT_TO_DEPARTMENT[Intent.PRESS] is Department.COMMUNICATION
+
+
+def test_answers_in_order_with_every_label():
+    texts = [
+        "Je vais porter plainte, mon avocat vous contactera",
+        "are you hiring in Leeds?",
+        "Bonjour, je suis journaliste au Parisien, une interview possible ?",
+        "🔥 Buy cheap followers 🔥 link in bio",
+    ]
+    results = label_batch([TriageInput(t) for t in texts])
+    assert [r.intent for r in results] == [Intent.LEGAL, Intent.HR, Intent.PRESS, Intent.SPAM]
+    assert [r.department for r in results] == [
+        Department.LEGAL,
+        Department.HR,
+        Department.COMMUNICATION,
+        Department.NONE,
+    ]
+    assert [r.language for r in results[:3]] == [Language.FR, Language.EN, Language.FR]
+    for r in results:
+        assert 0.0 <= r.confidence <= 1.0
+        assert -1.0 <= r.sentiment_score <= 1.0
+        assert r.department is INTENT_TO_DEPARTMENT[r.intent]
+
+
+def test_sentiment_sides():
+    neg, pos = label_batch(
+        [
+            TriageInput("Colis jamais arrivé, service client nul, plus jamais 😡"),
+            TriageInput("Merci pour tout, équipe au top, je recommande ❤️"),
+        ]
+    )
+    assert neg.sentiment is Sentiment.NEGATIVE and neg.sentiment_score < 0
+    assert pos.sentiment is Sentiment.POSITIVE and pos.sentiment_score > 0
+
+
+@pytest.mark.parametrize("text", ["👍", "ok", "??", "😂😂"])
+def test_too_short_to_tell_is_unknown(text):
+    assert get_pipeline().detect_language(text)[0] is Language.UNKNOWN
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("Hola, mi pedido no ha llegado todavía", Language.ES),
+        ("Wo bleibt meine Bestellung? Ich warte seit Tagen", Language.DE),
+        ("Ciao, non riesco ad accedere al mio account", Language.IT),
+        ("Mijn bestelling is nog steeds niet aangekomen", Language.NL),
+        ("A minha encomenda ainda não chegou", Language.PT),
+        ("merci bcp", Language.FR),
+        ("thx so much", Language.EN),
+    ],
+)
+def test_languages(text, lang):
+    assert get_pipeline().detect_language(text)[0] is lang
+
+
+def test_empty_text_is_labelled_without_models():
+    (result,) = label_batch([TriageInput("   ")])
+    assert result.decided_by == "empty"
+    assert result.language is Language.UNKNOWN
+
+
+def test_deterministic_and_batch_independent():
+    texts = ["vous livrez en Suisse ?", "my parcel is late again 🙄", "c'est combien ?"]
+    together = [r.to_dict() for r in Pipeline().label([TriageInput(t) for t in texts])]
+    alone = [Pipeline().label([TriageInput(t)])[0].to_dict() for t in texts]
+    assert together == alone
+    assert json.dumps(together)  # serialisable as is
+
+
+def test_fast_design_never_loads_the_embedding_model():
+    pipeline = Pipeline()
+    pipeline.label([TriageInput("où est ma commande ?")] * 3, design="fast")
+    assert pipeline._embedder is None
+    assert pipeline.embedded_items == 0
+
+
+def test_rules_need_word_boundaries():
+    pipeline = Pipeline()
+    normalized = features.normalize
+    assert pipeline._get_rules().match(normalized("Je vais porter plainte")) is Intent.LEGAL
+    # "rgpd" inside another word, "avocat" (also an avocado) alone: no rule.
+    assert pipeline._get_rules().match(normalized("xrgpdx")) is None
+    assert pipeline._get_rules().match(normalized("un toast à l'avocat svp")) is None
+
+
+def test_correction_examples_override_near_duplicates_only():
+    text = "Vous faites des tote bags en coton bio ?"
+    before = label_batch([TriageInput(text)])[0]
+    target = Intent.PURCHASE if before.intent is not Intent.PURCHASE else Intent.PRICING
+    example = CorrectionExample(text=text, field=Field.INTENT, label=target.value)
+    after, other = label_batch(
+        [TriageInput("vous faites des tote bags en coton bio ??"), TriageInput("are you hiring?")],
+        workspace_examples=[example],
+    )
+    assert after.intent is target
+    assert after.department is INTENT_TO_DEPARTMENT[target]
+    assert after.decided_by == "correction"
+    assert other.intent is Intent.HR
+
+
+def test_department_correction_keeps_labels_consistent():
+    example = CorrectionExample(
+        text="Partenariat avec notre agence ?", field=Field.DEPARTMENT, label="communication"
+    )
+    (result,) = label_batch(
+        [TriageInput("Partenariat avec notre agence ?")], workspace_examples=[example]
+    )
+    assert result.department is Department.COMMUNICATION
+    assert INTENT_TO_DEPARTMENT[result.intent] is Department.COMMUNICATION
+
+
+def test_metrics():
+    assert metrics.accuracy(["a", "b"], ["a", "a"]) == 0.5
+    # a: p=1/2 r=1 f=2/3; b: p=0 r=0 f=0
+    assert metrics.macro_f1(["a", "b"], ["a", "a"]) == pytest.approx(1 / 3)
+    assert metrics.macro_f1(["a"], ["a"]) == 1.0

@@ -1,0 +1,51 @@
+"""The quality bar of the issue, measured on the shipped evaluation set."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import pytest
+
+from portevoix.triage import metrics, train
+
+DEPARTMENT_MACRO_F1 = 0.85
+
+
+def test_eval_set_is_large_bilingual_and_apart_from_training(eval_rows):
+    counts = Counter(r["set"] for r in eval_rows)
+    assert counts["fr"] >= 200 and counts["en"] >= 200
+    assert {"es", "de", "it", "nl", "pt"} <= set(counts)
+    train_texts = {r["text"].strip().lower() for r in train.load_examples()}
+    leaked = [r["text"] for r in eval_rows if r["text"].strip().lower() in train_texts]
+    assert leaked == []
+    for row in eval_rows:
+        assert row["intent"] in train.INTENTS and row["sentiment"] in train.SENTIMENTS
+
+
+def test_eval_set_covers_every_intent_in_both_languages(eval_rows):
+    for lang in ("fr", "en"):
+        assert {r["intent"] for r in eval_rows if r["set"] == lang} == set(train.INTENTS)
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_department_routing_macro_f1(eval_rows, eval_results, lang):
+    idx = [i for i, r in enumerate(eval_rows) if r["set"] == lang]
+    gold = [eval_rows[i]["department"] for i in idx]
+    pred = [eval_results[i].department.value for i in idx]
+    score = metrics.macro_f1(gold, pred)
+    assert score >= DEPARTMENT_MACRO_F1, (lang, score, metrics.confusion(gold, pred))
+
+
+@pytest.mark.parametrize(("field", "floor"), [("language", 0.95), ("sentiment", 0.80)])
+def test_language_and_sentiment_accuracy(eval_rows, eval_results, field, floor):
+    gold = [r[field] for r in eval_rows]
+    pred = [getattr(res, field).value for res in eval_results]
+    assert metrics.accuracy(gold, pred) >= floor
+
+
+def test_results_are_json_lines_ready(eval_results):
+    line = json.dumps(eval_results[0].to_dict())
+    assert {"language", "sentiment", "intent", "department", "confidence"} <= json.loads(
+        line
+    ).keys()
