@@ -93,4 +93,4 @@ class ActiveMemberMiddleware:
 def _has_totp(user: Any) -> bool:
     from allauth.mfa.models import Authenticator
 
-    return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+    return bool(Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists())

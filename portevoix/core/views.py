@@ -40,7 +40,7 @@ from portevoix.core.forms import (
     WorkspaceCreateForm,
     WorkspaceSettingsForm,
 )
-from portevoix.core.models import AuditEntry, Department, Invitation, Member
+from portevoix.core.models import AuditEntry, Department, Invitation, Member, User
 from portevoix.core.permissions import ACTIONS, MATRIX, ROLE_DESCRIPTIONS, Role, can, require
 
 
@@ -65,12 +65,26 @@ def _back(request: HttpRequest, default: str) -> HttpResponseRedirect:
     return HttpResponseRedirect(default)
 
 
+def _user(request: HttpRequest) -> User:
+    """The logged-in person (views that call this are behind login_required)."""
+    user = request.user
+    if not isinstance(user, User):
+        raise PermissionDenied
+    return user
+
+
+def _member(request: HttpRequest) -> Member:
+    """The member set by ActiveMemberMiddleware for every URL with a ``ws`` argument."""
+    member: Member = getattr(request, "member")  # noqa: B009
+    return member
+
+
 # --- entry points -----------------------------------------------------------------------
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    memberships = Member.objects.filter(user=request.user, is_active=True).select_related(
+    memberships = Member.objects.filter(user=_user(request), is_active=True).select_related(
         "workspace"
     )
     last = request.session.get("workspace")
@@ -88,17 +102,17 @@ def workspace_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         workspace = _run(
             form,
-            lambda: actions.create_workspace(creator=request.user, **form.cleaned_data),  # type: ignore[arg-type]
+            lambda: actions.create_workspace(creator=_user(request), **form.cleaned_data),
         )
         if workspace is not None:
             messages.success(request, _("Workspace created."))
             return redirect("workspace_home", ws=workspace.slug)
-    has_any = Member.objects.filter(user=request.user, is_active=True).exists()
+    has_any = Member.objects.filter(user=_user(request), is_active=True).exists()
     return render(request, "core/workspace_create.html", {"form": form, "has_any": has_any})
 
 
 def workspace_home(request: HttpRequest, ws: str) -> HttpResponse:
-    member: Member = request.member  # type: ignore[attr-defined]
+    member: Member = _member(request)
     context: dict[str, Any] = {
         "departments": Department.objects.visible_to(member).filter(is_active=True),
     }
@@ -126,7 +140,7 @@ def section(request: HttpRequest, ws: str, key: str) -> HttpResponse:
         from django.http import Http404
 
         raise Http404("not found")
-    member: Member = request.member  # type: ignore[attr-defined]
+    member: Member = _member(request)
     action = entry[2]
     if action is not None:
         require(member, action)
@@ -141,7 +155,7 @@ def section(request: HttpRequest, ws: str, key: str) -> HttpResponse:
 
 
 def team(request: HttpRequest, ws: str) -> HttpResponse:
-    member: Member = request.member  # type: ignore[attr-defined]
+    member: Member = _member(request)
     require(member, "member.view")
     show = request.GET.get("show", "active")
     members = Member.objects.visible_to(member).select_related("user", "department")
@@ -176,7 +190,7 @@ def team(request: HttpRequest, ws: str) -> HttpResponse:
 
 
 def member_detail(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
-    me: Member = request.member  # type: ignore[attr-defined]
+    me: Member = _member(request)
     target: Member = Member.objects.select_related("user", "department").get_for(me, pk=pk)
     form = RoleForm(
         request.POST or None,
@@ -224,7 +238,7 @@ def member_detail(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
 
 @require_POST
 def member_deactivate(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
-    me: Member = request.member  # type: ignore[attr-defined]
+    me: Member = _member(request)
     target: Member = Member.objects.select_related("user").get_for(me, pk=pk)
     require(me, "member.deactivate")
     try:
@@ -241,7 +255,7 @@ def member_deactivate(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
 
 @require_POST
 def member_reactivate(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
-    me: Member = request.member  # type: ignore[attr-defined]
+    me: Member = _member(request)
     target: Member = Member.objects.select_related("user").get_for(me, pk=pk)
     require(me, "member.deactivate")
     try:
@@ -255,7 +269,7 @@ def member_reactivate(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
 
 
 def invitations(request: HttpRequest, ws: str) -> HttpResponse:
-    me: Member = request.member  # type: ignore[attr-defined]
+    me: Member = _member(request)
     require(me, "member.invite")
     form = InvitationForm(request.POST or None, workspace=me.workspace)
     status = 200
@@ -292,7 +306,7 @@ def invitations(request: HttpRequest, ws: str) -> HttpResponse:
 
 @require_POST
 def invitation_revoke(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
-    me: Member = request.member  # type: ignore[attr-defined]
+    me: Member = _member(request)
     invitation: Invitation = Invitation.objects.get_for(me, pk=pk)
     try:
         actions.revoke_invitation(invitation, by=me)
@@ -304,7 +318,7 @@ def invitation_revoke(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
 
 @require_POST
 def invitation_resend(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
-    me: Member = request.member  # type: ignore[attr-defined]
+    me: Member = _member(request)
     invitation: Invitation = Invitation.objects.get_for(me, pk=pk)
     try:
         token = actions.resend_invitation(invitation, by=me)
@@ -318,7 +332,7 @@ def invitation_resend(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
 
 
 def roles(request: HttpRequest, ws: str) -> HttpResponse:
-    me: Member = request.member  # type: ignore[attr-defined]
+    me: Member = _member(request)
     require(me, "member.view")
     role_list = list(Role)
     matrix = [{"action": a, "cells": [a.code in MATRIX[r] for r in role_list]} for a in ACTIONS]
@@ -333,7 +347,7 @@ def roles(request: HttpRequest, ws: str) -> HttpResponse:
 
 
 def departments(request: HttpRequest, ws: str) -> HttpResponse:
-    me: Member = request.member  # type: ignore[attr-defined]
+    me: Member = _member(request)
     form = DepartmentForm(request.POST or None)
     status = 200
     if request.method == "POST":
@@ -358,7 +372,7 @@ def departments(request: HttpRequest, ws: str) -> HttpResponse:
 
 
 def department_edit(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
-    me: Member = request.member  # type: ignore[attr-defined]
+    me: Member = _member(request)
     require(me, "department.manage")
     department: Department = Department.objects.get_for(me, pk=pk)
     initial = {
@@ -399,7 +413,7 @@ def department_edit(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
 
 
 def workspace_settings(request: HttpRequest, ws: str) -> HttpResponse:
-    me: Member = request.member  # type: ignore[attr-defined]
+    me: Member = _member(request)
     workspace = me.workspace
     editable = can(me, "workspace.settings")
     form = WorkspaceSettingsForm(
@@ -453,7 +467,7 @@ def _filtered_audit(request: HttpRequest, me: Member) -> tuple[AuditFilterForm, 
 
 
 def audit_log(request: HttpRequest, ws: str) -> HttpResponse:
-    me: Member = request.member  # type: ignore[attr-defined]
+    me: Member = _member(request)
     form, rows = _filtered_audit(request, me)
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
@@ -476,8 +490,8 @@ class _Echo:
         return value
 
 
-def audit_export(request: HttpRequest, ws: str) -> HttpResponse:
-    me: Member = request.member  # type: ignore[attr-defined]
+def audit_export(request: HttpRequest, ws: str) -> HttpResponse | StreamingHttpResponse:
+    me: Member = _member(request)
     form, rows = _filtered_audit(request, me)
     if request.GET and not form.is_valid():
         return HttpResponseBadRequest(
@@ -539,14 +553,14 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
             {"reason": exc.message},
             status=410 if exc.code in {"expired", "used", "revoked"} else 404,
         )
-    user = request.user if request.user.is_authenticated else None
+    user = request.user if isinstance(request.user, User) else None
     form = AcceptInvitationForm(request.POST or None) if user is None else None
     error = None
     status = 200
     if request.method == "POST":
         if user is not None:
             try:
-                member = actions.accept_invitation(token, user=user)  # type: ignore[arg-type]
+                member = actions.accept_invitation(token, user=user)
                 messages.success(request, _("Welcome to %(ws)s.") % {"ws": member.workspace.name})
                 return redirect("workspace_home", ws=member.workspace.slug)
             except ActionRefused as exc:
@@ -578,24 +592,22 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def _account_exists(email: str) -> bool:
-    from portevoix.core.models import User
-
     return User.objects.filter(email__iexact=email).exists()
 
 
 @login_required
 def profile(request: HttpRequest) -> HttpResponse:
-    user = request.user
+    user = _user(request)
     form = ProfileForm(
         request.POST or None,
         initial={
             "full_name": user.full_name,
             "language": user.language,
             "time_zone": user.time_zone,
-        },  # type: ignore[union-attr]
+        },
     )
     if request.method == "POST" and form.is_valid():
-        done = _run(form, lambda: actions.update_profile(user, **form.cleaned_data))  # type: ignore[arg-type]
+        done = _run(form, lambda: actions.update_profile(user, **form.cleaned_data))
         if done is not None:
             messages.success(request, _("Profile saved."))
             response = redirect("profile")
@@ -616,12 +628,11 @@ def set_language(request: HttpRequest) -> HttpResponse:
     language = request.POST.get("language", "")
     if language not in dict(settings.LANGUAGES):
         return HttpResponseBadRequest(_("Unknown language."))
-    if request.user.is_authenticated:
-        user = request.user
-        if user.language != language:  # type: ignore[union-attr]
-            actions.update_profile(
-                user, full_name=user.full_name, language=language, time_zone=user.time_zone
-            )  # type: ignore[union-attr, arg-type]
+    user = request.user
+    if isinstance(user, User) and user.language != language:
+        actions.update_profile(
+            user, full_name=user.full_name, language=language, time_zone=user.time_zone
+        )
     response = _back(request, reverse("home"))
     response.set_cookie(
         settings.LANGUAGE_COOKIE_NAME, language, max_age=365 * 86400, samesite="Lax"

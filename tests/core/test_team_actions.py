@@ -38,7 +38,7 @@ def test_workspace_is_created_with_its_departments_and_an_admin(db) -> None:
         "Direction",
     }
     assert Member.objects.get(workspace=ws, user=user).role == Role.ADMIN
-    with pytest.raises(ActionRefused, match="taken|pris"):
+    with pytest.raises(ActionRefused, match=r"taken|pris"):
         actions.create_workspace(name="Maison Test", creator=user)
 
 
