@@ -145,7 +145,10 @@ class NetworkContract:
         ref = network.publish(post, idempotency_key=key)
         found = network.reconcile(key, post=post)
         assert found is not None and found.post_id == ref.post_id
-        assert network.reconcile(_key(), post=post) is None
+        # Some networks can only look a post up by its content (Mastodon after the hour):
+        # what was never published is never found.
+        never = OutgoingPost(f"Jamais publié {uuid.uuid4().hex}")
+        assert network.reconcile(_key(), post=never) is None
 
     def test_too_long_text_is_refused_before_sending(self, network: Network) -> None:
         post = OutgoingPost("x" * (network.limits.max_text_length + 1))
@@ -261,13 +264,13 @@ class NetworkContract:
 
         def arrived() -> InboundItem | None:
             batch = network.fetch_inbound(before.next_cursor)
-            return next((i for i in batch.items if i.text == text), None)
+            return next((i for i in batch.items if text in i.text), None)
 
         item: InboundItem = contract.eventually(arrived)
         _check_item(item, network)
         assert item.in_reply_to == ref.post_id
         thread = network.fetch_replies(ref.post_id)
-        assert [i.message_id for i in thread.items if i.text == text] == [item.message_id]
+        assert [i.message_id for i in thread.items if text in i.text] == [item.message_id]
 
     def test_metrics(self, contract: ContractSetup, network: Network) -> None:
         if Capability.METRICS not in network.capabilities:
