@@ -1,0 +1,78 @@
+"""The main pages of the demo, in a real browser; screenshots for the docs on request.
+
+    PORTEVOIX_SCREENSHOTS=docs/screenshots ./dev e2e -k screenshots
+
+Without the variable the test still opens every page and fails on an error status, a
+JavaScript error or a failed request, so it guards the demo in CI.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from portevoix.core import demo
+from portevoix.core.models import Member
+from tests.e2e.conftest import PHONE, Browse, login, visit
+
+DEMO_LOGIN = "sophie@lumiere.demo"  # Social Media Manager: sees the team and the audit log
+
+
+@pytest.fixture
+def demo_workspace(transactional_db: None, live_server: Any, settings: Any) -> demo.DemoResult:
+    settings.PORTEVOIX_BASE_URL = live_server.url
+    return demo.load()
+
+
+def shots_dir() -> Path | None:
+    folder = os.environ.get("PORTEVOIX_SCREENSHOTS")
+    if not folder:
+        return None
+    path = Path(folder)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def shoot(page: Page, name: str, folder: Path | None) -> None:
+    # Wait until web fonts and Alpine have settled, so the picture is the page people see.
+    page.evaluate("document.fonts.ready.then(() => true)")
+    if folder is not None:
+        page.screenshot(path=folder / f"{name}.png", animations="disabled", caret="hide")
+
+
+def test_demo_pages(browse: Browse, demo_workspace: demo.DemoResult) -> None:
+    folder = shots_dir()
+    slug = demo_workspace.workspace.slug
+    lucas = Member.objects.get(workspace__slug=slug, user__email="lucas@lumiere.demo")
+
+    page = browse.page("desktop")
+    visit(page, "/accounts/login/")
+    expect(page.locator(".demo-logins")).to_be_visible()
+    shoot(page, "login", folder)
+
+    login(page, DEMO_LOGIN, demo.PASSWORD)
+    expect(page).to_have_url(re.compile(rf"/w/{slug}/$"))
+    pages = [
+        ("workspace-home", f"/w/{slug}/"),
+        ("team", f"/w/{slug}/team/"),
+        ("member", f"/w/{slug}/team/members/{lucas.pk}/"),
+        ("invitations", f"/w/{slug}/team/invitations/"),
+        ("roles", f"/w/{slug}/team/roles/"),
+        ("audit-log", f"/w/{slug}/settings/audit/"),
+    ]
+    for name, path in pages:
+        visit(page, path)
+        expect(page.locator("main#main")).to_be_visible()
+        shoot(page, name, folder)
+
+    phone = browse.page("phone", viewport=PHONE, is_mobile=True, has_touch=True)
+    login(phone, DEMO_LOGIN, demo.PASSWORD)
+    visit(phone, f"/w/{slug}/team/")
+    shoot(phone, "team-phone", folder)
+
+    browse.check()
