@@ -1,0 +1,54 @@
+"""The ops page /ops/work/: staff only; shows due, running, late and failed work."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from portevoix.core.permissions import Role
+from portevoix.worker.models import Housekeeping
+
+
+def test_ops_page_is_for_staff_only(team, client_for) -> None:
+    url = reverse("ops_work")
+    assert url == "/ops/work/"
+    anonymous = Client().get(url)
+    assert anonymous.status_code == 302 and "login" in anonymous["Location"]
+    for role in (Role.ADMIN.value, Role.VIEWER.value):
+        assert client_for(team[role]).get(url).status_code == 403
+    admin = team[Role.ADMIN.value]
+    admin.user.is_staff = True
+    admin.user.save()
+    assert client_for(admin).get(url).status_code == 200
+
+
+def test_ops_page_counts_due_running_late_and_failed(team, client_for) -> None:
+    now = timezone.now()
+    Housekeeping.objects.create(name="due-now", next_attempt_at=now)
+    Housekeeping.objects.create(name="late", next_attempt_at=now - dt.timedelta(hours=1))
+    Housekeeping.objects.create(
+        name="running", locked_by="w1", locked_until=now + dt.timedelta(minutes=5)
+    )
+    Housekeeping.objects.create(
+        name="broken",
+        state="failed",
+        next_attempt_at=None,
+        attempts=5,
+        failed_reason="scheduled, attempt 5: ConnectionError: network unreachable",
+    )
+    Housekeeping.objects.create(name="later", next_attempt_at=now + dt.timedelta(hours=1))
+    admin = team[Role.ADMIN.value]
+    admin.user.is_staff = True
+    admin.user.save()
+
+    response = client_for(admin).get("/ops/work/")
+    assert response.status_code == 200
+    summary = response.context["summaries"][0]
+    assert summary.label == "worker.Housekeeping"
+    assert (summary.due, summary.running, summary.late, summary.failed) == (2, 1, 1, 1)
+    body = response.content.decode()
+    assert "ConnectionError: network unreachable" in body
+    assert dict(summary.by_state) == {"scheduled": 4, "failed": 1}
