@@ -54,11 +54,15 @@ def demo(request: HttpRequest) -> dict[str, Any]:
     from django.conf import settings
     from django.urls import reverse
 
-    if settings.CONFIG.mode != "embedded" or request.path != reverse("account_login"):
+    if request.path != reverse("account_login"):
         return {}
     from portevoix.core import demo as demo_data
-    from portevoix.core.models import Workspace
+    from portevoix.core.models import User, Workspace
 
+    if not User.objects.exists():
+        return {"first_run": True}
+    if settings.CONFIG.mode != "embedded":
+        return {}
     if not Workspace.objects.filter(slug=demo_data.SLUG).exists():
         return {}
     return {"demo_logins": demo_data.logins(), "demo_password": demo_data.PASSWORD}

@@ -48,7 +48,8 @@ def test_login_is_throttled_after_repeated_failures(team) -> None:
 
 def test_signup_is_closed_once_a_first_account_exists(team) -> None:
     response = Client().get(reverse("account_signup"))
-    assert b"closed" in response.content.lower() or b"ferm" in response.content.lower()
+    assert b"invitation" in response.content.lower()
+    assert b'name="password1"' not in response.content
 
 
 def test_workspace_can_require_two_factor(team, client_for) -> None:
@@ -74,3 +75,21 @@ def test_login_asks_for_the_code_when_totp_is_on(team) -> None:
     response = client.post(response["Location"], {"code": code})
     assert response.status_code == 302
     assert client.session.get("_auth_user_id") == str(team["viewer"].user.pk)
+
+
+def test_first_run_offers_to_create_the_first_account(db) -> None:
+    client = Client()
+    assert b"/accounts/signup/" in client.get(reverse("account_login")).content
+    response = client.post(
+        reverse("account_signup"),
+        {"email": "first@example.test", "password1": PASSWORD, "password2": PASSWORD},
+    )
+    assert response.status_code == 302
+    # No workspace yet: the newcomer is asked to create one.
+    assert client.get("/").headers["Location"] == reverse("workspace_create")
+    response = client.post(
+        reverse("workspace_create"),
+        {"name": "Ma Marque", "slug": "", "time_zone": "Europe/Paris", "language": "fr"},
+    )
+    assert response.status_code == 302 and response["Location"] == "/w/ma-marque/"
+    assert b"/accounts/signup/" not in Client().get(reverse("account_login")).content
