@@ -289,7 +289,9 @@ def main(concurrency: int = 1, liveness_file: str | None = None) -> int:
         log.info("signal %s: finishing the rows in hand, then stopping", signum)
         stop.set()
 
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         ensure_housekeeping()
         connection.close()
