@@ -393,8 +393,12 @@ def refresh_token(handle: str, token: str, *, timeout: float | None = None) -> S
 # -- publishing -------------------------------------------------------------------------------
 
 
-def network_id(account: SandboxAccount, idempotency_key: str, part: int) -> str:
-    digest = hashlib.sha256(f"{account.pk}:{idempotency_key}:{part}".encode()).hexdigest()
+def network_id(
+    account: SandboxAccount, idempotency_key: str, part: int, generation: int = 0
+) -> str:
+    """A stable id per (account, key, part); ``generation`` counts deleted predecessors."""
+    seed = f"{account.pk}:{idempotency_key}:{part}" + (f":{generation}" if generation else "")
+    digest = hashlib.sha256(seed.encode()).hexdigest()
     return f"sbx-{account.pk}-{digest[:16]}"
 
 
@@ -416,9 +420,12 @@ def _store(
     ).first()
     if existing is not None:
         return existing, False
+    generation = SandboxPost.objects.filter(
+        account=account, idempotency_key__startswith=f"{idempotency_key}#deleted-", part=part
+    ).count()
     post = SandboxPost(
         account=account,
-        network_id=network_id(account, idempotency_key, part),
+        network_id=network_id(account, idempotency_key, part, generation),
         kind=kind,
         idempotency_key=idempotency_key,
         part=part,

@@ -561,6 +561,7 @@ def advance(
     long pause: older steps are skipped.
     """
     until = floor_step(until)
+    caller = account
     with transaction.atomic():
         account = SandboxAccount.objects.select_for_update().get(pk=account.pk)
         start = floor_step(account.simulated_until)
@@ -622,6 +623,7 @@ def advance(
         )
         account.simulated_until = until
         account.save(update_fields=["simulated_until"])
+    caller.simulated_until = until
     return steps
 
 
@@ -654,6 +656,8 @@ def start_crisis(
     """
     if intensity <= 0:
         raise ValueError("a crisis needs a positive intensity")
+    if at is None:
+        account.refresh_from_db(fields=["simulated_until"])
     start = at or account.simulated_until
     account.crisis_intensity = intensity
     account.crisis_topic = topic
@@ -673,6 +677,8 @@ def start_crisis(
 
 
 def end_crisis(account: SandboxAccount, *, at: datetime | None = None) -> SandboxAccount:
+    if at is None:
+        account.refresh_from_db(fields=["simulated_until"])
     account.crisis_ends_at = at or account.simulated_until
     account.save(update_fields=["crisis_ends_at"])
     return account
