@@ -331,13 +331,20 @@ class BlueskyNetwork(Network):
                     "resuming the session",
                     lambda: client.login(session_string=session, fetch_bsky_profile=False),
                 )
+                # Importing a session asks nothing of the server: check it is still good
+                # (refreshing it first if the access token has expired).
+                self._call("checking the session", client.com.atproto.server.get_session)
                 logged_in = True
             except AuthExpired:
                 if not (handle and password):
                     raise
+                client = self._new_client(pds_url)
+                client.on_session_change(on_session)
             except (Permanent, Transient) as error:
                 if not (handle and password) or isinstance(error, Transient):
                     raise
+                client = self._new_client(pds_url)
+                client.on_session_change(on_session)
         if not logged_in:
             self._call(
                 "signing in", lambda: client.login(handle, password, fetch_bsky_profile=False)

@@ -14,7 +14,7 @@ import re
 import threading
 import uuid
 from collections.abc import Iterator
-from typing import Any, ClassVar
+from typing import Any
 
 import httpx
 import pytest
@@ -143,8 +143,6 @@ def _key() -> str:
 
 
 class TestBlueskyContract(NetworkContract):
-    transport: ClassVar[LossyTransport | None] = None
-
     @pytest.fixture
     def contract(self, bluesky_devenv: DevEnv, sessions: dict[str, str]) -> ContractSetup:
         transport = LossyTransport()
@@ -453,3 +451,31 @@ def test_an_address_answering_html_or_bad_json_is_a_typed_error(
     finally:
         server.shutdown()
         server.server_close()
+
+
+def _tampered(session: str) -> str:
+    handle, did, access, refresh, pds = session.split(":::")
+    flip = {"A": "B", "B": "A"}
+
+    def spoil(jwt: str) -> str:
+        head, _, signature = jwt.rpartition(".")
+        return f"{head}.{''.join(flip.get(c, 'A') for c in signature[:6])}{signature[6:]}"
+
+    return ":::".join([handle, did, spoil(access), spoil(refresh), pds])
+
+
+def test_a_refused_session_falls_back_to_the_app_password(
+    bluesky_devenv: DevEnv, sessions: dict[str, str]
+) -> None:
+    changes: list[Credentials] = []
+    stale = creds(bluesky_devenv, sessions, "customer").replace(
+        session=_tampered(sessions["customer"])
+    )
+    network = BlueskyNetwork(on_credentials_change=changes.append)
+    assert network.connect(stale).handle == "customer.test"
+    assert changes[-1].get("session") != stale.get("session")
+    network.publish(OutgoingPost("de nouveau connecté"), idempotency_key=_key())
+
+    alone = Credentials({"pds_url": bluesky_devenv.pds_url, "session": stale.get("session")})
+    with pytest.raises(AuthExpired):
+        BlueskyNetwork().connect(alone)
