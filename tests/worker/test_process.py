@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.worker.conftest import FileDb
+from tests.worker.conftest import ROOT, FileDb
 
 
 def wait_for(check: Callable[[], object], timeout: float = 40, what: str = "") -> None:
@@ -105,8 +106,38 @@ def test_concurrent_processes_never_claim_the_same_row(
     procs = [file_db.start("claim", str(tmp_path / f"got-{i}")) for i in range(processes)]
     for proc in procs:
         assert proc.wait(timeout=120) == 0, proc.stderr.read() if proc.stderr else ""
-    got = [
-        [int(x) for x in (tmp_path / f"got-{i}").read_text().split()] for i in range(processes)
-    ]
+    got = [[int(x) for x in (tmp_path / f"got-{i}").read_text().split()] for i in range(processes)]
     everything = [pk for ids in got for pk in ids]
     assert len(everything) == len(set(everything)) == len(names)
+
+
+def test_portevoix_worker_command_seeds_housekeeping_and_stops_on_sigterm(
+    file_db: FileDb, tmp_path: Path
+) -> None:
+    file_db.run("reset")
+    alive = tmp_path / "alive"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "portevoix.cli", "worker", "--concurrency", "2",
+         "--liveness-file", str(alive)],
+        env=file_db.env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        wait_for(
+            lambda: (
+                all(r["last_run_at"] for r in file_db.inspect().values())
+                and len(file_db.inspect()) >= 2
+            ),
+            what="the housekeeping jobs to run",
+        )
+        first = alive.stat().st_mtime
+        wait_for(lambda: alive.stat().st_mtime > first, what="the liveness file to be touched")
+    finally:
+        code = stop(proc)
+    assert code == 0, proc.stderr.read() if proc.stderr else ""
+    rows = file_db.inspect()
+    assert {"clear-sessions", "purge-invitations"} <= set(rows)
+    assert all(r["state"] == "scheduled" and r["locked_by"] == "" for r in rows.values())

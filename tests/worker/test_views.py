@@ -52,3 +52,20 @@ def test_ops_page_counts_due_running_late_and_failed(team, client_for) -> None:
     body = response.content.decode()
     assert "ConnectionError: network unreachable" in body
     assert dict(summary.by_state) == {"scheduled": 4, "failed": 1}
+
+
+def test_admin_retry_now_sends_failed_rows_back(team, client_for) -> None:
+    row = Housekeeping.objects.create(
+        name="broken", state="failed", next_attempt_at=None, failed_reason="boom"
+    )
+    admin = team[Role.ADMIN.value]
+    admin.user.is_staff = True
+    admin.user.is_superuser = True
+    admin.user.save()
+    response = client_for(admin).post(
+        "/admin/worker/housekeeping/",
+        {"action": "retry_now", "_selected_action": [row.pk]},
+    )
+    assert response.status_code == 302
+    row.refresh_from_db()
+    assert row.state == "scheduled" and row.failed_reason == "" and row.next_attempt_at
