@@ -107,6 +107,7 @@ class StatefulModel(models.Model):
     def _lease_filter(self) -> models.QuerySet[Any]:
         return type(self)._default_manager.filter(
             pk=self.pk,
+            state=self.state,
             locked_by=self.locked_by,
             locked_until=self.locked_until,
             locked_until__gt=timezone.now(),

@@ -210,18 +210,17 @@ def process(row: StatefulModel) -> bool:
     except Exception as exc:
         changes = _error_changes(row, state, exc)
     changes.update(locked_by="", locked_until=None)
-    written = (
-        type(row)
-        ._default_manager.filter(
-            pk=row.pk,
-            locked_by=row.locked_by,
-            locked_until=row.locked_until,
-            locked_until__gt=timezone.now(),
-        )
-        .update(**changes)
-    )
+    manager = type(row)._default_manager
+    ours = manager.filter(pk=row.pk, locked_by=row.locked_by, locked_until=row.locked_until)
+    # The result counts only if the lease is still ours and live, and no action moved the
+    # row meanwhile (a person cancelled the post while the worker was publishing it).
+    written = ours.filter(state=state.name, locked_until__gt=timezone.now()).update(**changes)
     if written != 1:
-        log.warning("%s %s: lease expired before the result; discarded", row._meta.label, row.pk)
+        if ours.update(locked_by="", locked_until=None):
+            log.warning("%s %s left %s during its handler; result discarded", row._meta.label,
+                        row.pk, state.name)  # fmt: skip
+        else:
+            log.warning("%s %s: lease lost before the result; discarded", row._meta.label, row.pk)
         return False
     for name, value in changes.items():
         setattr(row, name, value)

@@ -226,3 +226,13 @@ def test_clear_sessions_job_runs(db) -> None:
     assert housekeeping.ensure_housekeeping() == []
     assert runner.run_once() == 2
     assert set(Housekeeping.objects.values_list("state", flat=True)) == {"scheduled"}
+
+
+def test_a_result_is_discarded_when_an_action_moved_the_row_meanwhile(job) -> None:
+    row = job("test-moved", lambda r: "done")
+    [claimed] = runner.claim(Housekeeping, 10, "worker-a", lease_seconds=60)
+    Housekeeping.objects.get(pk=row.pk).transition("failed")  # e.g. a person gives up on it
+    assert runner.process(claimed) is False
+    row.refresh_from_db()
+    assert row.state == "failed" and row.last_run_at is None
+    assert row.locked_by == "" and row.locked_until is None  # the lease is given back
