@@ -87,7 +87,8 @@ class Watch:
 
     name: str
     problems: list[str] = field(default_factory=list)
-    expected: dict[int, int] = field(default_factory=dict)  # status -> how many allowed
+    expecting: set[int] = field(default_factory=set)  # error statuses allowed right now
+    answered: set[int] = field(default_factory=set)  # expected error statuses that came
 
     def attach(self, context: BrowserContext) -> None:
         context.on("console", self._console)
@@ -98,20 +99,20 @@ class Watch:
 
     @contextlib.contextmanager
     def expect_status(self, status: int) -> Iterator[None]:
-        """Allow one response with this status (and Chromium's console line about it)."""
-        self.expected[status] = self.expected.get(status, 0) + 1
-        yield
-        # Chromium logs the failed load to the console, sometimes after the response.
-        self.expected.pop(status, None)
-
-    def _allowed(self, status: int) -> bool:
-        return self.expected.get(status, 0) > 0
+        """Allow responses with this error status while the block runs."""
+        self.expecting.add(status)
+        try:
+            yield
+        finally:
+            self.expecting.discard(status)
 
     def _console(self, message: ConsoleMessage) -> None:
         if message.type != "error":
             return
+        # Chromium logs every error status it receives ("Failed to load resource: the server
+        # responded with a status of 400"), sometimes after the response event.
         found = re.search(r"status of (\d{3})", message.text)
-        if found and int(found.group(1)) in self.expected:
+        if found and int(found.group(1)) in self.expecting | self.answered:
             return
         self.problems.append(f"console error: {message.text} ({message.location})")
 
@@ -130,7 +131,8 @@ class Watch:
     def _response(self, response: Response) -> None:
         if not is_local(response.url) or response.status < 400:
             return
-        if self._allowed(response.status):
+        if response.status in self.expecting:
+            self.answered.add(response.status)
             return
         self.problems.append(f"HTTP {response.status}: {response.url}")
 

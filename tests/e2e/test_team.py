@@ -302,3 +302,21 @@ def test_static_assets_load(page: Page, live_team: Team) -> None:
         for url in page.locator(selector).evaluate_all(f"els => els.map(e => e.{attribute})"):
             response = page.request.get(url)
             assert response.status == 200, f"{url}: HTTP {response.status}"
+
+
+def test_the_page_watch_catches_errors(page: Page, live_team: Team) -> None:
+    """The guard every other test relies on: it does see errors."""
+    visit(page, "/accounts/login/")
+    watch = watch_of(page)
+    page.evaluate("console.error('deliberate console error')")
+    page.evaluate("setTimeout(() => { throw new Error('deliberate uncaught error') }, 0)")
+    page.evaluate("fetch('/static/no-such-file.js').catch(() => null)")
+    wanted = ("deliberate console error", "deliberate uncaught error", "no-such-file.js")
+    for _ in range(50):  # events arrive asynchronously
+        found = " | ".join(watch.problems)
+        if all(w in found for w in wanted) and "HTTP 404" in found:
+            break
+        page.wait_for_timeout(100)
+    for w in (*wanted, "HTTP 404"):
+        assert w in found, found
+    watch.problems.clear()
