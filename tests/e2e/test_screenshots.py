@@ -1,6 +1,8 @@
 """The main pages of the demo, in a real browser; screenshots for the docs on request.
 
-    PORTEVOIX_SCREENSHOTS=docs/screenshots ./dev e2e -k screenshots
+    PV_SCREENSHOTS=docs/screenshots ./dev e2e -k screenshots
+
+(``PV_``, not ``PORTEVOIX_``: the settings refuse unknown ``PORTEVOIX_*`` variables.)
 
 Without the variable the test still opens every page and fails on an error status, a
 JavaScript error or a failed request, so it guards the demo in CI.
@@ -30,7 +32,8 @@ def demo_workspace(transactional_db: None, live_server: Any, settings: Any) -> d
 
 
 def shots_dir() -> Path | None:
-    folder = os.environ.get("PORTEVOIX_SCREENSHOTS")
+    # PORTEVOIX_SCREENSHOTS too, for ./dev shots, should the settings ever accept it.
+    folder = os.environ.get("PV_SCREENSHOTS") or os.environ.get("PORTEVOIX_SCREENSHOTS")
     if not folder:
         return None
     path = Path(folder)
