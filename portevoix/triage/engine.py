@@ -50,9 +50,11 @@ INTENTS: tuple[Intent, ...] = tuple(Intent)
 SENTIMENTS: tuple[Sentiment, ...] = tuple(Sentiment)
 DEPARTMENTS: tuple[Department, ...] = tuple(Department)
 
-#: The fast model decides alone when its top probability reaches these.
-FAST_INTENT_THRESHOLD = 0.60
-FAST_SENTIMENT_THRESHOLD = 0.60
+#: The fast model decides alone when its department (summed intent probabilities) and its
+#: sentiment reach these; below, the item goes to the embedding model (see docs/triage.md for
+#: the sweep behind them).
+FAST_DEPARTMENT_THRESHOLD = 0.50
+FAST_SENTIMENT_THRESHOLD = 0.45
 #: Weight of the fast model when both models answer (the embedding head gets the rest).
 FAST_WEIGHT = 0.4
 #: Language: py3langid probability needed to name a language.
@@ -307,8 +309,9 @@ class _Rules:
 class Pipeline:
     """Loads each model at most once, on first use; safe to share between threads."""
 
-    def __init__(self, model_dir: Path = MODEL_DIR) -> None:
+    def __init__(self, model_dir: Path = MODEL_DIR, *, cache_embeddings: bool = True) -> None:
         self.model_dir = model_dir
+        self.cache_embeddings = cache_embeddings
         self._lock = threading.Lock()
         self._langid: Any = None
         self._rules: _Rules | None = None
@@ -378,7 +381,7 @@ class Pipeline:
             ).reshape(len(missing), -1)
             self.embedded_items += len(missing)
             for row, i in enumerate(missing):
-                if len(self._embedding_cache) < 10_000:
+                if self.cache_embeddings and len(self._embedding_cache) < 10_000:
                     self._embedding_cache[texts[i]] = vecs[row]
                 out[i] = vecs[row]
         for i, t in enumerate(texts):
@@ -464,10 +467,11 @@ class Pipeline:
             if design == "embedding":
                 unsure = list(range(n))
             else:
+                dept_conf = (p_int @ _INTENT_DEPARTMENT).max(axis=1)
                 unsure = [
                     i
                     for i in range(n)
-                    if (rule_hits[i] is None and float(p_int[i].max()) < FAST_INTENT_THRESHOLD)
+                    if (rule_hits[i] is None and float(dept_conf[i]) < FAST_DEPARTMENT_THRESHOLD)
                     or float(p_sent[i].max()) < FAST_SENTIMENT_THRESHOLD
                 ]
             unsure = [i for i in unsure if normalized[i].strip()]
@@ -621,6 +625,10 @@ def _override(result: TriageResult, best: dict[Field, tuple[float, str]]) -> Tri
     values["needs_review"] = False
     return TriageResult(**values)
 
+
+_INTENT_DEPARTMENT = np.zeros((len(INTENTS), len(DEPARTMENTS)), dtype=np.float32)
+for _k, _intent in enumerate(INTENTS):
+    _INTENT_DEPARTMENT[_k, DEPARTMENTS.index(INTENT_TO_DEPARTMENT[_intent])] = 1.0
 
 _DEFAULT_INTENT: dict[Department, Intent] = {
     Department.SALES: Intent.PURCHASE,

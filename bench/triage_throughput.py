@@ -1,0 +1,120 @@
+"""Throughput and memory of triage, per design, on 1 and 2 processes (one core each).
+
+    .venv/bin/python bench/triage_throughput.py [--items 3000] [--designs fast,cascade,embedding]
+
+The corpus is the evaluation set's texts repeated to ``--items`` (embeddings are not cached,
+so a repeated text costs as much as a new one). Each worker process is pinned to one thread
+(OMP_NUM_THREADS=1) and labels its share in batches of 256 after a warm-up batch, so load
+time is excluded and reported apart. Prints items/s, items/s per core, peak RSS per process,
+the ratio to the goal of 500 items/s on 2 cores, and the quality of each design (department
+macro-F1 on the French and English evaluation items).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+GOAL = 500.0
+EVAL_FILE = ROOT / "tests" / "triage" / "eval" / "eval.jsonl"
+
+
+def corpus(n: int) -> list[str]:
+    texts = [json.loads(line)["text"] for line in EVAL_FILE.read_text("utf-8").splitlines()]
+    return [texts[i % len(texts)] for i in range(n)]
+
+
+def _worker(args: tuple[str, list[str], int]) -> dict[str, float]:
+    design, texts, batch = args
+    os.environ["OMP_NUM_THREADS"] = "1"
+    from portevoix.triage.engine import Pipeline, TriageInput
+
+    t0 = time.perf_counter()
+    pipeline = Pipeline(cache_embeddings=False)
+    pipeline.label([TriageInput(t) for t in texts[:64]], design=design)  # load models
+    load = time.perf_counter() - t0
+    pipeline.embedded_items = 0
+    items = [TriageInput(t) for t in texts]
+    t1 = time.perf_counter()
+    for start in range(0, len(items), batch):
+        pipeline.label(items[start : start + batch], design=design)
+    elapsed = time.perf_counter() - t1
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {
+        "items": len(items),
+        "seconds": elapsed,
+        "load": load,
+        "rss_mb": rss_mb,
+        "embedded": pipeline.embedded_items,
+    }
+
+
+def run(design: str, texts: list[str], processes: int, batch: int) -> dict[str, float]:
+    shares = [texts[i::processes] for i in range(processes)]
+    ctx = mp.get_context("spawn")
+    with ctx.Pool(processes) as pool:
+        t0 = time.perf_counter()
+        outs = pool.map(_worker, [(design, share, batch) for share in shares])
+        wall = time.perf_counter() - t0
+    slowest = max(o["seconds"] for o in outs)
+    total = sum(o["items"] for o in outs)
+    return {
+        "processes": processes,
+        "items_per_s": total / slowest,
+        "per_core": total / slowest / processes,
+        "rss_mb": max(o["rss_mb"] for o in outs),
+        "load_s": max(o["load"] for o in outs),
+        "embedded_share": sum(o["embedded"] for o in outs) / total,
+        "wall_s": wall,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=3000)
+    parser.add_argument("--batch", type=int, default=256)
+    parser.add_argument("--designs", default="fast,cascade,embedding")
+    parser.add_argument("--no-quality", action="store_true")
+    args = parser.parse_args()
+    texts = corpus(args.items)
+    designs = args.designs.split(",")
+    print(f"{args.items} items (evaluation texts repeated), batches of {args.batch}, "
+          f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
+    quality: dict[str, tuple[float, float]] = {}
+    if not args.no_quality:
+        from triage_eval import evaluate, load_eval
+
+        rows = load_eval()
+        for design in designs:
+            table = evaluate(design, rows)["table"]
+            quality[design] = (table["fr"]["department"][1], table["en"]["department"][1])
+    print()
+    print("| design | department macro-F1 fr / en | processes | items/s | items/s per core "
+          "| sent to the embedding | peak RSS per process | load | vs 500/s goal |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for design in designs:
+        for processes in (1, 2):
+            r = run(design, texts, processes, args.batch)
+            q = quality.get(design)
+            qtxt = f"{q[0]:.3f} / {q[1]:.3f}" if q else "-"
+            ratio = r["items_per_s"] / GOAL if processes == 2 else r["items_per_s"] * 2 / GOAL
+            print(
+                f"| {design} | {qtxt} | {processes} | {r['items_per_s']:.0f} | "
+                f"{r['per_core']:.0f} | {r['embedded_share']:.0%} | {r['rss_mb']:.0f} MB | "
+                f"{r['load_s']:.2f} s | {ratio:.2f}x{'' if processes == 2 else ' (2 cores est.)'} |",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()
