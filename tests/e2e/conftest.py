@@ -61,15 +61,16 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
 
 
 @pytest.fixture(scope="session")
-def browser_context_args(browser_context_args: dict[str, Any], live_server: Any) -> dict[str, Any]:
+def base_url(live_server: Any) -> str:
+    """Relative URLs in page.goto() go to the live server (replaces pytest-playwright's)."""
+    return live_server.url
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]:
     # A French browser: French is the product's default language, and the tests prove the
     # switch to English rather than rely on the browser's Accept-Language.
-    return {
-        **browser_context_args,
-        "base_url": live_server.url,
-        "locale": "fr-FR",
-        "timezone_id": "Europe/Paris",
-    }
+    return {**browser_context_args, "locale": "fr-FR", "timezone_id": "Europe/Paris"}
 
 
 # --- watching pages -----------------------------------------------------------------------
