@@ -150,6 +150,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_channels(args: argparse.Namespace) -> int:
+    _django()
+    from portevoix.channels import cli as channels_cli
+
+    return channels_cli.run(args)
+
+
 def cmd_triage(args: argparse.Namespace) -> int:
     from portevoix.triage.cli import run_triage_cli
 
@@ -183,6 +190,12 @@ def build_parser() -> argparse.ArgumentParser:
     manage = sub.add_parser("manage", help="run a Django management command", add_help=False)
     manage.add_argument("rest", nargs=argparse.REMAINDER)
     manage.set_defaults(func=cmd_manage)
+
+    from portevoix.channels import cli as channels_cli
+
+    channels_cli.add_parsers(sub)
+    for name in ("channels", "post", "rotate-keys"):
+        sub.choices[name].set_defaults(func=cmd_channels)
 
     triage = sub.add_parser("triage", help="label JSON lines from stdin", add_help=False)
     triage.add_argument("rest", nargs=argparse.REMAINDER)

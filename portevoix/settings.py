@@ -36,7 +36,13 @@ INSTALLED_APPS = [
     "portevoix.core",
 ]
 # Domain apps land one by one; TODO(lead): make this list unconditional once all have landed.
-for _app in ("portevoix.worker", "portevoix.triage", "portevoix.sandbox"):
+for _app in (
+    "portevoix.worker",
+    "portevoix.triage",
+    "portevoix.sandbox",
+    "portevoix.channels",
+    "portevoix.publishing",
+):
     if (BASE_DIR / _app.split(".")[1] / "apps.py").exists():
         INSTALLED_APPS.append(_app)
 

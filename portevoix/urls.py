@@ -13,6 +13,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
+    path("w/<slug:ws>/settings/channels/", include("portevoix.channels.urls")),
     path("", include("portevoix.core.urls")),
 ]
 if (Path(__file__).parent / "worker" / "urls.py").exists():

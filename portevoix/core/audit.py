@@ -61,11 +61,8 @@ def snapshot(obj: models.Model, fields: list[str]) -> dict[str, Any]:
     """The given fields of ``obj``, ready for ``before``/``after``."""
     data: dict[str, Any] = {}
     for name in fields:
-        field = obj._meta.get_field(name)
-        if isinstance(field, models.ForeignKey):
-            data[name] = getattr(obj, field.attname)
-        else:
-            data[name] = getattr(obj, name)
+        # Foreign keys are kept as {"id", "repr"}: the log stays readable after a rename.
+        data[name] = getattr(obj, name)
     return _jsonable(data)  # type: ignore[no-any-return]
 
 

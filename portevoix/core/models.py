@@ -226,10 +226,10 @@ class Invitation(models.Model):
 
     def get_status_display(self) -> str:
         labels = {
-            "accepted": _("accepted"),
-            "revoked": _("revoked"),
-            "expired": _("expired"),
-            "pending": _("pending"),
+            "accepted": _("Accepted"),
+            "revoked": _("Withdrawn"),
+            "expired": _("Expired"),
+            "pending": _("Pending"),
         }
         return str(labels[self.status])
 

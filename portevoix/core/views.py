@@ -119,13 +119,9 @@ def workspace_home(request: HttpRequest, ws: str) -> HttpResponse:
     if can(member, "member.view"):
         members = Member.objects.visible_to(member)
         context["member_count"] = members.filter(is_active=True).count()
-        context["role_counts"] = [
-            (Role(row["role"]).label, row["n"])
-            for row in members.filter(is_active=True)
-            .values("role")
-            .annotate(n=Count("id"))
-            .order_by("role")
-        ]
+        counts = dict(members.filter(is_active=True).values_list("role").annotate(n=Count("id")))
+        # In the order of the roles (admin first), not alphabetically by code.
+        context["role_counts"] = [(r.label, counts[r.value]) for r in Role if r.value in counts]
     if can(member, "audit.view"):
         context["recent"] = AuditEntry.objects.visible_to(member).select_related("actor")[:8]
     return render(request, "core/workspace_home.html", context)

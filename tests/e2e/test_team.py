@@ -239,22 +239,14 @@ def test_phone_navigation_is_behind_the_toggle(browse: Browse, live_team: Team) 
     expect(nav).to_be_hidden()
 
 
-SIDEWAYS_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="known layout bug, see the report of 2026-11-22: at phone width the grid column "
-    "of .shell grows to its content (needs minmax(0, 1fr)), and visually-hidden cells of "
-    "the tables escape .table-wrap (needs position: relative). Remove this mark once fixed.",
-)
-
-
 @pytest.mark.parametrize(
     "path",
     [
         "/w/acme/",
         "/w/acme/settings/audit/",
-        pytest.param("/w/acme/team/", marks=SIDEWAYS_BUG),
-        pytest.param("/w/acme/team/invitations/", marks=SIDEWAYS_BUG),
-        pytest.param("/w/acme/team/roles/", marks=SIDEWAYS_BUG),
+        "/w/acme/team/",
+        "/w/acme/team/invitations/",
+        "/w/acme/team/roles/",
     ],
 )
 def test_no_sideways_scroll_at_phone_width(browse: Browse, live_team: Team, path: str) -> None:

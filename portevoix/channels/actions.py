@@ -1,0 +1,306 @@
+"""Connecting, checking, reconnecting and disconnecting channels.
+
+Credentials are checked with the network before anything is saved, encrypted at rest, and
+never written to the audit log, a page or a log line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from portevoix.channels import crypto
+from portevoix.channels.models import Channel, ChannelStates, StrategyLevel
+from portevoix.core import audit
+from portevoix.core.actions import ActionRefused, _same_workspace
+from portevoix.core.models import Department, Member, Workspace
+from portevoix.core.permissions import require
+from portevoix.networks import registry
+from portevoix.networks.errors import (
+    AuthExpired,
+    NetworkError,
+    NotFound,
+    RateLimited,
+    Transient,
+)
+from portevoix.networks.types import AccountInfo, Credentials
+
+CHANNEL_FIELDS = ["name", "network", "handle", "owner_department", "strategy_level", "state"]
+
+
+def network_message(exc: NetworkError) -> str:
+    """A sentence for the person, from a typed network error."""
+    if isinstance(exc, AuthExpired):
+        return _("The network refused these credentials: %(detail)s") % {"detail": exc.message}
+    if isinstance(exc, RateLimited):
+        return _("The network asks us to wait before trying again: %(detail)s") % {
+            "detail": exc.message
+        }
+    if isinstance(exc, NotFound):
+        return _("Not found on the network: %(detail)s") % {"detail": exc.message}
+    if isinstance(exc, Transient):
+        return _("The network cannot answer right now: %(detail)s") % {"detail": exc.message}
+    return exc.message
+
+
+def verify_credentials(network: str, values: dict[str, str]) -> AccountInfo:
+    """Ask the network who these credentials belong to; ActionRefused if it says no."""
+    try:
+        cls = registry.get(network)
+    except NetworkError as exc:
+        raise ActionRefused(_("Unknown network."), field="network") from exc
+    missing = [f for f in cls.credential_fields if not values.get(f, "").strip()]
+    if missing:
+        raise ActionRefused(
+            _("Missing: %(fields)s.") % {"fields": ", ".join(missing)}, field=missing[0]
+        )
+    client = cls()
+    try:
+        return client.connect(Credentials({k: v.strip() for k, v in values.items()}))
+    except NetworkError as exc:
+        raise ActionRefused(network_message(exc), code="network") from exc
+    finally:
+        client.close()
+
+
+def _check_department(workspace: Workspace, department: Department | None) -> None:
+    if department is not None and department.workspace_id != workspace.pk:
+        raise ActionRefused(_("That department does not exist here."), field="owner_department")
+
+
+@transaction.atomic
+def connect_channel(
+    workspace: Workspace,
+    *,
+    by: Member | None,
+    network: str,
+    credentials: dict[str, str],
+    name: str = "",
+    owner_department: Department | None = None,
+    strategy_level: str = StrategyLevel.ACTIVE,
+) -> Channel:
+    """Check the credentials with the network, then store the channel.
+
+    The same account connected again (after a disconnection) reuses its channel, so its
+    history stays attached.
+    """
+    if by is not None:
+        require(by, "channel.manage")
+        _same_workspace(by, workspace)
+    _check_department(workspace, owner_department)
+    if strategy_level not in StrategyLevel.values:
+        raise ActionRefused(_("Unknown strategy level."), field="strategy_level")
+    account = verify_credentials(network, credentials)
+    existing = Channel.objects.filter(
+        workspace=workspace, network=network, account_id=account.account_id
+    ).first()
+    if existing is not None and existing.state == ChannelStates.active.name:
+        raise ActionRefused(
+            _("This account is already connected as “%(name)s”.") % {"name": existing.name},
+            code="duplicate",
+        )
+    if existing is not None:
+        return _reconnect(existing, by=by, credentials=credentials, account=account)
+    name = (name or account.display_name or account.handle).strip()[:80]
+    if Channel.objects.filter(workspace=workspace, name__iexact=name).exists():
+        raise ActionRefused(
+            _("A channel called “%(name)s” already exists.") % {"name": name}, field="name"
+        )
+    channel = Channel(
+        workspace=workspace,
+        network=network,
+        name=name,
+        handle=account.handle,
+        account_id=account.account_id,
+        account_url=account.url,
+        display_name=account.display_name,
+        owner_department=owner_department,
+        strategy_level=strategy_level,
+        connected_by=by.user if by else None,
+        state=ChannelStates.active.name,
+        next_attempt_at=timezone.now() + dt.timedelta(seconds=60),
+        last_checked_at=timezone.now(),
+    )
+    channel.set_credentials(Credentials(credentials))
+    try:
+        with transaction.atomic():
+            channel.save()
+    except IntegrityError as exc:
+        raise ActionRefused(_("This channel already exists."), code="duplicate") from exc
+    audit.record(
+        "channel.connect",
+        workspace=workspace,
+        actor=by.user if by else None,
+        obj=channel,
+        after=audit.snapshot(channel, CHANNEL_FIELDS),
+    )
+    return channel
+
+
+def _reconnect(
+    channel: Channel, *, by: Member | None, credentials: dict[str, str], account: AccountInfo
+) -> Channel:
+    before = audit.snapshot(channel, CHANNEL_FIELDS)
+    channel.set_credentials(Credentials(credentials))
+    channel.handle = account.handle
+    channel.display_name = account.display_name
+    channel.account_url = account.url or channel.account_url
+    channel.health_message = ""
+    channel.last_checked_at = timezone.now()
+    channel.disconnected_at = None
+    channel.save()
+    if channel.state != ChannelStates.active.name:
+        channel.transition(ChannelStates.active)
+    _requeue_waiting(channel)
+    audit.record(
+        "channel.reconnect",
+        workspace=channel.workspace,
+        actor=by.user if by else None,
+        obj=channel,
+        before=before,
+        after=audit.snapshot(channel, CHANNEL_FIELDS),
+    )
+    return channel
+
+
+def _requeue_waiting(channel: Channel) -> int:
+    from portevoix.publishing.models import Publication, PublicationStates
+
+    count = 0
+    for publication in Publication.objects.filter(
+        channel=channel, state=PublicationStates.waiting_reconnect.name
+    ):
+        publication.transition(PublicationStates.scheduled)
+        count += 1
+    return count
+
+
+@transaction.atomic
+def reconnect_channel(
+    channel: Channel, *, by: Member | None, credentials: dict[str, str]
+) -> Channel:
+    """New credentials for the same account; the channel keeps its id and its history."""
+    if by is not None:
+        require(by, "channel.manage")
+        _same_workspace(by, channel.workspace)
+    account = verify_credentials(channel.network, credentials)
+    if account.account_id != channel.account_id:
+        raise ActionRefused(
+            _(
+                "These credentials belong to %(other)s, not to %(handle)s. Connect it as a "
+                "new channel instead."
+            )
+            % {"other": account.handle, "handle": channel.handle},
+            code="wrong_account",
+        )
+    return _reconnect(channel, by=by, credentials=credentials, account=account)
+
+
+@transaction.atomic
+def update_channel(
+    channel: Channel,
+    *,
+    by: Member,
+    name: str,
+    owner_department: Department | None,
+    strategy_level: str,
+) -> Channel:
+    require(by, "channel.manage")
+    _same_workspace(by, channel.workspace)
+    _check_department(channel.workspace, owner_department)
+    name = name.strip()
+    if not name:
+        raise ActionRefused(_("A channel needs a name."), field="name")
+    if (
+        Channel.objects.filter(workspace=channel.workspace, name__iexact=name)
+        .exclude(pk=channel.pk)
+        .exists()
+    ):
+        raise ActionRefused(
+            _("A channel called “%(name)s” already exists.") % {"name": name}, field="name"
+        )
+    if strategy_level not in StrategyLevel.values:
+        raise ActionRefused(_("Unknown strategy level."), field="strategy_level")
+    before = audit.snapshot(channel, CHANNEL_FIELDS)
+    Channel.objects.filter(pk=channel.pk).update(
+        name=name, owner_department=owner_department, strategy_level=strategy_level
+    )
+    channel.refresh_from_db()
+    audit.record(
+        "channel.update",
+        workspace=channel.workspace,
+        actor=by.user,
+        obj=channel,
+        before=before,
+        after=audit.snapshot(channel, CHANNEL_FIELDS),
+    )
+    return channel
+
+
+def check_channel(channel: Channel, *, by: Member | None = None) -> Channel:
+    """Check the token now (the worker also does it every half hour)."""
+    if by is not None:
+        require(by, "channel.view")
+        _same_workspace(by, channel.workspace)
+    now = timezone.now()
+    try:
+        channel.client().verify()
+    except AuthExpired as exc:
+        with transaction.atomic():
+            Channel.objects.filter(pk=channel.pk).update(
+                last_checked_at=now, health_message=exc.message[:500]
+            )
+            channel.refresh_from_db()
+            if channel.state == ChannelStates.active.name:
+                channel.transition(ChannelStates.needs_reconnect)
+    except crypto.SecretUnreadable as exc:
+        Channel.objects.filter(pk=channel.pk).update(last_checked_at=now, health_message=str(exc))
+    except NetworkError as exc:
+        Channel.objects.filter(pk=channel.pk).update(
+            last_checked_at=now, health_message=network_message(exc)[:500]
+        )
+    else:
+        Channel.objects.filter(pk=channel.pk).update(last_checked_at=now, health_message="")
+    channel.refresh_from_db()
+    return channel
+
+
+@transaction.atomic
+def disconnect_channel(channel: Channel, *, by: Member | None) -> Channel:
+    """Forget the credentials; the channel and its history stay, marked disconnected."""
+    if by is not None:
+        require(by, "channel.manage")
+        _same_workspace(by, channel.workspace)
+    if channel.state == ChannelStates.disconnected.name:
+        return channel
+    before = audit.snapshot(channel, CHANNEL_FIELDS)
+    channel.credentials_encrypted = crypto.encrypt({})
+    channel.disconnected_at = timezone.now()
+    channel.save(update_fields=["credentials_encrypted", "disconnected_at"])
+    channel.transition(ChannelStates.disconnected)
+    audit.record(
+        "channel.disconnect",
+        workspace=channel.workspace,
+        actor=by.user if by else None,
+        obj=channel,
+        before=before,
+        after=audit.snapshot(channel, CHANNEL_FIELDS),
+    )
+    return channel
+
+
+def rotate_keys() -> int:
+    """Re-encrypt every stored secret with the newest key. Returns the count."""
+    count = 0
+    with transaction.atomic():
+        for channel in Channel.objects.select_for_update().only("pk", "credentials_encrypted"):
+            Channel.objects.filter(pk=channel.pk).update(
+                credentials_encrypted=crypto.rotate(channel.credentials_encrypted)
+            )
+            count += 1
+    with audit.origin(audit.Origin(label="cli")):
+        audit.record("secrets.rotate", workspace=None, actor=None, after={"count": count})
+    return count

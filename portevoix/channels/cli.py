@@ -1,0 +1,284 @@
+"""``portevoix channels list|add|check``, ``portevoix post`` and ``portevoix rotate-keys``.
+
+These run as the operator (they have the database), so they need no member; every change
+they make is in the audit log with the actor "cli". ``--as EMAIL`` acts as that member instead,
+with that member's permissions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+import time
+from pathlib import Path
+from typing import TextIO
+
+
+class CliError(Exception):
+    """A message for the operator; exit code 1 (2 for usage errors)."""
+
+    def __init__(self, message: str, code: int = 1):
+        super().__init__(message)
+        self.code = code
+
+
+def _workspace(slug: str | None):  # type: ignore[no-untyped-def]
+    from portevoix.core.models import Workspace
+
+    if slug:
+        workspace = Workspace.objects.filter(slug=slug).first()
+        if workspace is None:
+            raise CliError(f"no workspace is called {slug!r}")
+        return workspace
+    workspaces = list(Workspace.objects.all()[:2])
+    if len(workspaces) != 1:
+        raise CliError("several workspaces exist: say which with --workspace SLUG", 2)
+    return workspaces[0]
+
+
+def _member(workspace, email: str | None):  # type: ignore[no-untyped-def]
+    from portevoix.core.models import Member
+
+    if not email:
+        return None
+    member = Member.objects.filter(
+        workspace=workspace, user__email__iexact=email, is_active=True
+    ).first()
+    if member is None:
+        raise CliError(f"{email} is not an active member of {workspace.slug}")
+    return member
+
+
+def _channel(workspace, name: str):  # type: ignore[no-untyped-def]
+    from portevoix.channels.models import Channel
+
+    channel = (
+        Channel.objects.filter(workspace=workspace, name__iexact=name).first()
+        or Channel.objects.filter(workspace=workspace, handle__iexact=name).first()
+    )
+    if channel is None:
+        known = ", ".join(
+            Channel.objects.filter(workspace=workspace).values_list("name", flat=True)
+        )
+        raise CliError(f"no channel {name!r} in {workspace.slug} (channels: {known or 'none'})")
+    return channel
+
+
+def _row(channel) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    return {
+        "name": channel.name,
+        "network": channel.network,
+        "sandbox": channel.is_sandbox,
+        "account": channel.handle,
+        "health": channel.health,
+        "state": channel.state,
+        "owner_department": channel.owner_department.name if channel.owner_department else None,
+        "strategy_level": channel.strategy_level,
+        "last_checked_at": channel.last_checked_at.isoformat() if channel.last_checked_at else None,
+        "problem": channel.health_message or None,
+    }
+
+
+def cmd_channels(args: argparse.Namespace, out: TextIO) -> int:
+    from portevoix.channels import actions
+    from portevoix.channels.models import Channel
+    from portevoix.core.models import Department
+
+    workspace = _workspace(args.workspace)
+    member = _member(workspace, getattr(args, "as_email", None))
+    if args.channels_command == "list":
+        rows = [_row(c) for c in Channel.objects.filter(workspace=workspace).order_by("name")]
+        if args.json:
+            out.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
+        else:
+            for r in rows:
+                sandbox = " [sandbox]" if r["sandbox"] else ""
+                line = f"{r['name']:<28} {r['network']}{sandbox:<10} {r['account']:<32}"
+                out.write(f"{line} {r['health']}\n")
+        return 0
+    if args.channels_command == "add":
+        values: dict[str, str] = {}
+        for pair in args.credential or []:
+            if "=" not in pair:
+                raise CliError(f"--credential takes KEY=VALUE, not {pair!r}", 2)
+            key, value = pair.split("=", 1)
+            values[key.strip()] = value
+        if args.credentials_json:
+            values.update(json.loads(sys.stdin.read()))
+        department = None
+        if args.department:
+            department = (
+                Department.objects.filter(workspace=workspace, name__iexact=args.department).first()
+                or Department.objects.filter(workspace=workspace, code=args.department).first()
+            )
+            if department is None:
+                raise CliError(f"no department {args.department!r} in {workspace.slug}")
+        channel = actions.connect_channel(
+            workspace,
+            by=member,
+            network=args.network,
+            credentials=values,
+            name=args.name or "",
+            owner_department=department,
+            strategy_level=args.strategy,
+        )
+        out.write(f"connected {channel.name} ({channel.network_label}, {channel.handle})\n")
+        return 0
+    if args.channels_command == "check":
+        channels = (
+            [_channel(workspace, args.name)]
+            if args.name
+            else list(Channel.objects.filter(workspace=workspace).exclude(state="disconnected"))
+        )
+        worst = 0
+        for channel in channels:
+            channel = actions.check_channel(channel, by=member)
+            problem = f" — {channel.health_message}" if channel.health_message else ""
+            out.write(f"{channel.name}: {channel.health}{problem}\n")
+            if channel.health not in {"ok", "expiring"} or channel.health_message:
+                worst = 1
+        return worst
+    raise CliError("usage: portevoix channels list|add|check", 2)
+
+
+def _parse_at(value: str) -> dt.datetime:
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise CliError(
+            f"--at must be ISO 8601, e.g. 2026-12-01T09:30+01:00, not {value!r}", 2
+        ) from exc
+    if moment.tzinfo is None:
+        raise CliError("--at needs a time zone offset, e.g. 2026-12-01T09:30+01:00", 2)
+    return moment
+
+
+def cmd_post(args: argparse.Namespace, out: TextIO) -> int:
+    from portevoix.publishing import actions
+    from portevoix.publishing.actions import Upload
+    from portevoix.publishing.models import Publication, PublicationStates
+    from portevoix.worker import runner
+
+    workspace = _workspace(args.workspace)
+    member = _member(workspace, args.as_email)
+    channels = [_channel(workspace, name) for name in args.channel]
+    uploads = []
+    for index, path in enumerate(args.image or []):
+        file = Path(path)
+        if not file.is_file():
+            raise CliError(f"no such image: {path}", 2)
+        alts = args.alt or []
+        uploads.append(
+            Upload(
+                filename=file.name,
+                data=file.read_bytes(),
+                alt_text=alts[index] if index < len(alts) else "",
+            )
+        )
+    at = _parse_at(args.at) if args.at else None
+    post = actions.schedule_post(
+        workspace,
+        by=member,
+        text=args.text,
+        channels=channels,
+        at=at,
+        uploads=uploads,
+        source="cli",
+    )
+    publications = list(Publication.objects.filter(post=post).select_related("channel"))
+    if at is not None:
+        for p in publications:
+            out.write(f"{p.channel.name}: scheduled for {p.scheduled_at.isoformat()}\n")
+        return 0
+    # Publish now: run the work inline (a running worker may take some of it; claims keep
+    # every publication to one worker).
+    deadline = time.monotonic() + args.wait
+    pending = {PublicationStates.scheduled.name, PublicationStates.outcome_unknown.name}
+    while time.monotonic() < deadline:
+        states = set(Publication.objects.filter(post=post).values_list("state", flat=True))
+        if not states & pending:
+            break
+        if not runner.run_once([Publication]):
+            time.sleep(0.5)
+    worst = 0
+    for p in Publication.objects.filter(post=post).select_related("channel"):
+        detail = p.url or p.network_post_id or p.error_message or p.failed_reason
+        out.write(f"{p.channel.name}: {p.state}{(' — ' + detail) if detail else ''}\n")
+        if p.state != PublicationStates.published.name:
+            worst = 1
+    return worst
+
+
+def cmd_rotate_keys(args: argparse.Namespace, out: TextIO) -> int:
+    from portevoix.channels.actions import rotate_keys
+
+    count = rotate_keys()
+    out.write(f"re-encrypted {count} channel credential(s) with the newest key\n")
+    return 0
+
+
+def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    from portevoix.channels.crypto import SecretUnreadable
+    from portevoix.core import audit
+    from portevoix.core.actions import ActionRefused
+
+    handlers = {"channels": cmd_channels, "post": cmd_post, "rotate-keys": cmd_rotate_keys}
+    try:
+        with audit.origin(audit.Origin(label="cli")):
+            return handlers[args.command](args, out)
+    except CliError as exc:
+        err.write(f"portevoix {args.command}: {exc}\n")
+        return exc.code
+    except ActionRefused as exc:
+        err.write(f"portevoix {args.command}: {exc.message}\n")
+        return 1
+    except SecretUnreadable as exc:
+        err.write(f"portevoix {args.command}: {exc}\n")
+        return 1
+    except json.JSONDecodeError as exc:
+        err.write(f"portevoix {args.command}: standard input is not JSON: {exc}\n")
+        return 2
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    channels = sub.add_parser("channels", help="list, connect and check channels")
+    channels_sub = channels.add_subparsers(dest="channels_command", required=True)
+    listing = channels_sub.add_parser("list", help="channels and their health")
+    listing.add_argument("--workspace")
+    listing.add_argument("--json", action="store_true")
+    add = channels_sub.add_parser("add", help="connect an account")
+    add.add_argument("network", help="sandbox, bluesky, mastodon")
+    add.add_argument("--workspace")
+    add.add_argument("--name")
+    add.add_argument("--department", help="owner department (name or code)")
+    add.add_argument("--strategy", default="active", choices=["passive", "active", "proactive"])
+    add.add_argument(
+        "--credential",
+        action="append",
+        metavar="KEY=VALUE",
+        help="e.g. handle=alice.test (repeat); pass secrets with --credentials-json",
+    )
+    add.add_argument(
+        "--credentials-json",
+        action="store_true",
+        help="read a JSON object of credentials from standard input",
+    )
+    add.add_argument("--as", dest="as_email", metavar="EMAIL")
+    check = channels_sub.add_parser("check", help="check tokens with the networks now")
+    check.add_argument("name", nargs="?")
+    check.add_argument("--workspace")
+    check.add_argument("--as", dest="as_email", metavar="EMAIL")
+
+    post = sub.add_parser("post", help="publish (or schedule) a post on channels")
+    post.add_argument("text")
+    post.add_argument("--channel", action="append", required=True, help="channel name (repeat)")
+    post.add_argument("--image", action="append", help="image file (repeat)")
+    post.add_argument("--alt", action="append", help="description of each image, in order")
+    post.add_argument("--at", help="ISO 8601 time with offset; omit to publish now")
+    post.add_argument("--workspace")
+    post.add_argument("--as", dest="as_email", metavar="EMAIL")
+    post.add_argument("--wait", type=float, default=120, help="seconds to wait when publishing now")
+
+    sub.add_parser("rotate-keys", help="re-encrypt stored secrets with the newest key")

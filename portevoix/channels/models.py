@@ -1,0 +1,171 @@
+"""Connected accounts. A channel is one account on one network, owned by a department.
+
+The channel row is also its own background job (ARCHITECTURE §4): while it is ``active`` the
+worker checks its token every :data:`HEALTH_INTERVAL`, and a refused token moves it to
+``needs_reconnect`` — visible on the channels page — instead of failing silently.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from portevoix.channels import crypto
+from portevoix.core.models import Department, Workspace
+from portevoix.core.permissions import RestrictedQuerySet
+from portevoix.networks import registry
+from portevoix.networks.base import Network
+from portevoix.networks.errors import AuthExpired, NetworkError, RateLimited
+from portevoix.networks.types import Credentials
+from portevoix.worker.graph import State, StateGraph
+from portevoix.worker.models import Outcome, StatefulModel
+
+HEALTH_INTERVAL = 30 * 60  # seconds between two token checks
+EXPIRY_WARNING = dt.timedelta(days=7)
+
+
+class StrategyLevel(models.TextChoices):
+    """Seed 001: how far the brand goes on this channel."""
+
+    PASSIVE = "passive", _("Passive listener")
+    ACTIVE = "active", _("Active")
+    PROACTIVE = "proactive", _("Proactive")
+
+
+class ChannelStates(StateGraph):
+    active = State(initial=True, handler="handle_active", try_interval=300, max_attempts=6)
+    needs_reconnect = State()
+    disconnected = State()
+    failing = State(failure=True)
+    active.transitions_to(active, needs_reconnect, disconnected)
+    needs_reconnect.transitions_to(active, disconnected)
+    disconnected.transitions_to(active)
+    failing.transitions_to(active, needs_reconnect, disconnected)
+
+
+class Channel(StatefulModel):
+    STATE_GRAPH = ChannelStates
+    VIEW_ACTION = "channel.view"
+
+    objects = RestrictedQuerySet.as_manager()
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="channels")
+    network = models.CharField(_("network"), max_length=32)
+    name = models.CharField(_("name"), max_length=80)
+    handle = models.CharField(_("account"), max_length=200)
+    account_id = models.CharField(max_length=300)
+    account_url = models.URLField(blank=True, max_length=500)
+    display_name = models.CharField(max_length=200, blank=True)
+    credentials_encrypted = models.TextField(editable=False)
+    owner_department = models.ForeignKey(
+        Department,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="channels",
+        verbose_name=_("owner department"),
+    )
+    strategy_level = models.CharField(
+        _("strategy level"),
+        max_length=16,
+        choices=StrategyLevel.choices,
+        default=StrategyLevel.ACTIVE,
+    )
+    token_expires_at = models.DateTimeField(_("token expires"), null=True, blank=True)
+    last_checked_at = models.DateTimeField(_("last check"), null=True, blank=True)
+    last_sync_at = models.DateTimeField(_("last sync"), null=True, blank=True)
+    health_message = models.CharField(_("last problem"), max_length=500, blank=True)
+    connected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    disconnected_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "network", "account_id"], name="channel_account_unique"
+            ),
+            models.UniqueConstraint(fields=["workspace", "name"], name="channel_name_unique"),
+        ]
+        verbose_name = _("channel")
+        verbose_name_plural = _("channels")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.network_label})"
+
+    # --- the network ------------------------------------------------------------------------
+
+    @property
+    def network_class(self) -> type[Network]:
+        return registry.get(self.network)
+
+    @property
+    def network_label(self) -> str:
+        try:
+            return self.network_class.label
+        except NetworkError:
+            return self.network
+
+    @property
+    def is_sandbox(self) -> bool:
+        try:
+            return self.network_class.is_sandbox
+        except NetworkError:
+            return False
+
+    def get_credentials(self) -> Credentials:
+        return Credentials(crypto.decrypt(self.credentials_encrypted))
+
+    def set_credentials(self, credentials: Credentials) -> None:
+        self.credentials_encrypted = crypto.encrypt(credentials.as_dict())
+
+    def client(self) -> Network:
+        """A network instance bound to this account. New secrets it receives are stored."""
+
+        def store(new: Credentials) -> None:
+            self.set_credentials(new)
+            type(self).objects.filter(pk=self.pk).update(
+                credentials_encrypted=self.credentials_encrypted
+            )
+
+        network = self.network_class(on_credentials_change=store)
+        network.connect(self.get_credentials())
+        return network
+
+    # --- health -------------------------------------------------------------------------------
+
+    @property
+    def health(self) -> str:
+        """ok, expiring, expired, failing or disconnected: what the channels page shows."""
+        if self.state == ChannelStates.disconnected.name:
+            return "disconnected"
+        if self.state == ChannelStates.needs_reconnect.name:
+            return "expired"
+        if self.state == ChannelStates.failing.name:
+            return "failing"
+        if self.token_expires_at and self.token_expires_at - timezone.now() < EXPIRY_WARNING:
+            return "expiring"
+        return "ok"
+
+    def handle_active(self) -> Outcome:
+        """Periodic check: does the network still accept our credentials?"""
+        now = timezone.now()
+        try:
+            network = self.client()
+            network.verify()
+        except AuthExpired as exc:
+            return Outcome(
+                "needs_reconnect",
+                fields={"last_checked_at": now, "health_message": exc.message[:500]},
+            )
+        except RateLimited as exc:
+            return Outcome("active", at=exc.reset_at, fields={"last_checked_at": now})
+        fields: dict[str, Any] = {"last_checked_at": now, "health_message": ""}
+        return Outcome("active", delay=HEALTH_INTERVAL, fields=fields)

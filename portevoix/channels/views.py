@@ -1,0 +1,395 @@
+"""Channels pages: list with health, connect (fields or OAuth), settings, reconnect, disconnect."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from portevoix.channels import actions, crypto
+from portevoix.channels.models import Channel, StrategyLevel
+from portevoix.core.actions import ActionRefused
+from portevoix.core.models import Department, Member
+from portevoix.core.permissions import can, require
+from portevoix.core.views import _member, _refusal_to_form
+from portevoix.networks import registry
+from portevoix.networks.base import Network
+from portevoix.networks.errors import NetworkError
+from portevoix.networks.types import AuthorizationRequest, Capability
+
+FIELD_LABELS: dict[str, Any] = {
+    "pds_url": gettext_lazy("Server address (PDS)"),
+    "handle": gettext_lazy("Handle"),
+    "app_password": gettext_lazy("App password"),
+    "instance_url": gettext_lazy("Instance address"),
+    "access_token": gettext_lazy("Access token"),
+    "token": gettext_lazy("Token"),
+}
+FIELD_HELP: dict[str, Any] = {
+    "pds_url": gettext_lazy("https://bsky.social for most accounts, or your own server."),
+    "app_password": gettext_lazy(
+        "Create one in Bluesky under Settings → Privacy and security → App passwords."
+    ),
+    "instance_url": gettext_lazy("For example https://mastodon.social"),
+    "access_token": gettext_lazy(
+        "From Preferences → Development → New application on your instance."
+    ),
+}
+SECRET_FIELDS = {"app_password", "access_token", "token", "password"}
+OAUTH_SESSION_KEY = "channel_oauth"
+
+
+class ChannelSettingsForm(forms.Form):
+    name = forms.CharField(label=gettext_lazy("Name in Porte-voix"), max_length=80, required=False)
+    strategy_level = forms.ChoiceField(
+        label=gettext_lazy("Strategy level"),
+        choices=StrategyLevel.choices,
+        initial=StrategyLevel.ACTIVE,
+        help_text=gettext_lazy(
+            "Passive: listen only. Active: publish and answer. Proactive: also start conversations."
+        ),
+    )
+
+    def __init__(self, *args: Any, workspace: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["owner_department"] = forms.ModelChoiceField(
+            queryset=Department.objects.filter(workspace=workspace, is_active=True),
+            required=False,
+            label=gettext_lazy("Owner department"),
+            empty_label=gettext_lazy("— none —"),
+        )
+
+
+def credentials_form_class(network: type[Network]) -> type[forms.Form]:
+    fields: dict[str, forms.Field] = {}
+    for name in network.credential_fields:
+        widget = (
+            forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"})
+            if name in SECRET_FIELDS
+            else forms.TextInput(attrs={"autocomplete": "off"})
+        )
+        fields[name] = forms.CharField(
+            label=FIELD_LABELS.get(name, name),
+            help_text=FIELD_HELP.get(name, ""),
+            widget=widget,
+            max_length=500,
+        )
+    return type(f"{network.__name__}CredentialsForm", (forms.Form,), fields)
+
+
+class SandboxAccountForm(forms.Form):
+    handle = forms.SlugField(
+        label=gettext_lazy("Account name"),
+        max_length=40,
+        help_text=gettext_lazy("Letters, digits and dashes, e.g. lumiere-insta."),
+    )
+    flavour = forms.ChoiceField(
+        label=gettext_lazy("Kind of network"),
+        choices=[
+            ("photo", gettext_lazy("Photos and stories (like Instagram)")),
+            ("pro", gettext_lazy("Professional (like LinkedIn)")),
+        ],
+    )
+
+
+def _network_or_404(name: str) -> type[Network]:
+    try:
+        return registry.get(name)
+    except NetworkError as exc:
+        raise Http404("unknown network") from exc
+
+
+def channel_list(request: HttpRequest, ws: str) -> HttpResponse:
+    me = _member(request)
+    require(me, "channel.view")
+    channels = Channel.objects.visible_to(me).select_related("owner_department").order_by("name")
+    return render(
+        request,
+        "channels/list.html",
+        {"channels": channels, "can_manage": can(me, "channel.manage")},
+    )
+
+
+def connect_choose(request: HttpRequest, ws: str) -> HttpResponse:
+    me = _member(request)
+    require(me, "channel.manage")
+    networks = [
+        {
+            "cls": n,
+            "oauth": Capability.OAUTH in n.capabilities,
+        }
+        for n in registry.all_networks()
+    ]
+    networks.sort(key=lambda n: (not n["cls"].is_sandbox, n["cls"].label))
+    return render(request, "channels/connect_choose.html", {"networks": networks})
+
+
+def connect(request: HttpRequest, ws: str, network: str) -> HttpResponse:
+    me = _member(request)
+    require(me, "channel.manage")
+    cls = _network_or_404(network)
+    form_class = SandboxAccountForm if cls.is_sandbox else credentials_form_class(cls)
+    data = request.POST or None
+    credentials_form = form_class(data, prefix="cred")
+    settings_form = ChannelSettingsForm(data, workspace=me.workspace, prefix="channel")
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if credentials_form.is_valid() and settings_form.is_valid():
+            try:
+                if cls.is_sandbox:
+                    values = _sandbox_credentials(me, credentials_form.cleaned_data)
+                else:
+                    values = {k: str(v) for k, v in credentials_form.cleaned_data.items()}
+                channel = actions.connect_channel(
+                    me.workspace,
+                    by=me,
+                    network=cls.name,
+                    credentials=values,
+                    **settings_form.cleaned_data,
+                )
+            except ActionRefused as exc:
+                target = credentials_form if exc.field in credentials_form.fields else settings_form
+                _refusal_to_form(target, exc)
+            else:
+                messages.success(
+                    request, _("Channel “%(name)s” connected.") % {"name": channel.name}
+                )
+                return redirect("channel_detail", ws=ws, pk=channel.pk)
+    return render(
+        request,
+        "channels/connect.html",
+        {
+            "network": cls,
+            "credentials_form": credentials_form,
+            "settings_form": settings_form,
+            "oauth": Capability.OAUTH in cls.capabilities,
+        },
+        status=status,
+    )
+
+
+def _sandbox_credentials(me: Member, data: dict[str, Any]) -> dict[str, str]:
+    from portevoix.sandbox import service
+    from portevoix.sandbox.models import SandboxAccount
+
+    account = SandboxAccount.objects.filter(handle=data["handle"]).first()
+    if account is not None and account.workspace_id not in (None, me.workspace_id):
+        raise ActionRefused(_("This sandbox account name is taken."), field="handle")
+    if account is None:
+        account = service.create_account(
+            data["handle"],
+            display_name=data["handle"],
+            workspace=me.workspace,
+            flavour=data["flavour"],
+            language=me.workspace.language,
+        )
+    return service.credentials_for(account)
+
+
+class OAuthStartForm(forms.Form):
+    instance_url = forms.CharField(
+        label=gettext_lazy("Instance address"),
+        max_length=300,
+        help_text=gettext_lazy("For example https://mastodon.social"),
+    )
+
+
+def oauth_start(request: HttpRequest, ws: str, network: str) -> HttpResponse:
+    me = _member(request)
+    require(me, "channel.manage")
+    cls = _network_or_404(network)
+    if Capability.OAUTH not in cls.capabilities:
+        raise Http404("no oauth")
+    form = OAuthStartForm(request.POST or None, prefix="oauth")
+    settings_form = ChannelSettingsForm(
+        request.POST or None, workspace=me.workspace, prefix="channel"
+    )
+    if request.method == "POST" and form.is_valid() and settings_form.is_valid():
+        state = secrets.token_urlsafe(24)
+        callback = request.build_absolute_uri(reverse("channel_oauth_callback", kwargs={"ws": ws}))
+        try:
+            auth = cls.begin_authorization(form.cleaned_data["instance_url"], callback, state=state)
+        except NetworkError as exc:
+            form.add_error("instance_url", actions.network_message(exc))
+        else:
+            department = settings_form.cleaned_data["owner_department"]
+            request.session[OAUTH_SESSION_KEY] = crypto.encrypt(
+                {
+                    "network": cls.name,
+                    "workspace": ws,
+                    "url": auth.url,
+                    "state": auth.state,
+                    "redirect_uri": auth.redirect_uri,
+                    "instance_url": auth.instance_url,
+                    "client_id": auth.client_id,
+                    "client_secret": auth.client_secret,
+                    "name": settings_form.cleaned_data["name"],
+                    "strategy_level": settings_form.cleaned_data["strategy_level"],
+                    "owner_department": str(department.pk) if department else "",
+                }
+            )
+            return redirect(auth.url)
+    return render(
+        request,
+        "channels/oauth_start.html",
+        {"network": cls, "form": form, "settings_form": settings_form},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+def oauth_callback(request: HttpRequest, ws: str) -> HttpResponse:
+    me = _member(request)
+    require(me, "channel.manage")
+    stored = request.session.pop(OAUTH_SESSION_KEY, None)
+    pending = crypto.decrypt(stored) if stored else {}
+    error = ""
+    if not pending or pending.get("workspace") != ws:
+        error = _("This authorisation was not started here, or has already been used.")
+    elif request.GET.get("state") != pending["state"]:
+        error = _("The network answered for another request (state mismatch). Start again.")
+    elif request.GET.get("error"):
+        error = _("The network did not authorise Porte-voix: %(reason)s") % {
+            "reason": request.GET.get("error_description") or request.GET["error"]
+        }
+    elif not request.GET.get("code"):
+        error = _("The network answered without an authorisation code. Start again.")
+    if error:
+        messages.error(request, error)
+        return redirect("channel_connect_choose", ws=ws)
+    cls = _network_or_404(pending["network"])
+    auth = AuthorizationRequest(
+        url=pending["url"],
+        state=pending["state"],
+        redirect_uri=pending["redirect_uri"],
+        instance_url=pending["instance_url"],
+        client_id=pending["client_id"],
+        client_secret=pending["client_secret"],
+    )
+    department = (
+        Department.objects.filter(workspace=me.workspace, pk=pending["owner_department"]).first()
+        if pending.get("owner_department")
+        else None
+    )
+    try:
+        credentials = cls.complete_authorization(auth, request.GET["code"])
+        channel = actions.connect_channel(
+            me.workspace,
+            by=me,
+            network=cls.name,
+            credentials=credentials.as_dict(),
+            name=pending.get("name", ""),
+            owner_department=department,
+            strategy_level=pending.get("strategy_level") or StrategyLevel.ACTIVE,
+        )
+    except NetworkError as exc:
+        messages.error(request, actions.network_message(exc))
+        return redirect("channel_connect_choose", ws=ws)
+    except ActionRefused as exc:
+        messages.error(request, exc.message)
+        return redirect("channel_connect_choose", ws=ws)
+    messages.success(request, _("Channel “%(name)s” connected.") % {"name": channel.name})
+    return redirect("channel_detail", ws=ws, pk=channel.pk)
+
+
+def channel_detail(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
+    me = _member(request)
+    channel: Channel = Channel.objects.select_related("owner_department").get_for(me, pk=pk)
+    manage = can(me, "channel.manage")
+    settings_form = ChannelSettingsForm(
+        request.POST if request.method == "POST" and "save" in request.POST else None,
+        workspace=me.workspace,
+        prefix="channel",
+        initial={
+            "name": channel.name,
+            "owner_department": channel.owner_department_id,
+            "strategy_level": channel.strategy_level,
+        },
+    )
+    reconnect_form = (
+        None
+        if channel.is_sandbox
+        else credentials_form_class(channel.network_class)(
+            request.POST if "reconnect" in request.POST else None, prefix="cred"
+        )
+    )
+    status = 200
+    if request.method == "POST":
+        require(me, "channel.manage")
+        status = 400
+        if "save" in request.POST and settings_form.is_valid():
+            try:
+                data = settings_form.cleaned_data
+                actions.update_channel(
+                    channel,
+                    by=me,
+                    name=data["name"] or channel.name,
+                    owner_department=data["owner_department"],
+                    strategy_level=data["strategy_level"],
+                )
+                messages.success(request, _("Channel saved."))
+                return redirect("channel_detail", ws=ws, pk=pk)
+            except ActionRefused as exc:
+                _refusal_to_form(settings_form, exc)
+        elif "reconnect" in request.POST:
+            try:
+                if channel.is_sandbox:
+                    from portevoix.sandbox import service
+                    from portevoix.sandbox.models import SandboxAccount
+
+                    account = SandboxAccount.objects.get(handle=channel.handle)
+                    service.rotate_token(account)
+                    values = service.credentials_for(account)
+                elif reconnect_form is not None and reconnect_form.is_valid():
+                    values = {k: str(v) for k, v in reconnect_form.cleaned_data.items()}
+                else:
+                    values = None
+                if values is not None:
+                    actions.reconnect_channel(channel, by=me, credentials=values)
+                    messages.success(request, _("Channel reconnected; its history is kept."))
+                    return redirect("channel_detail", ws=ws, pk=pk)
+            except ActionRefused as exc:
+                if reconnect_form is not None:
+                    _refusal_to_form(reconnect_form, exc)
+                else:
+                    messages.error(request, exc.message)
+        elif "check" in request.POST:
+            channel = actions.check_channel(channel, by=me)
+            if channel.health_message:
+                messages.error(request, channel.health_message)
+            else:
+                messages.success(request, _("The network accepts this channel's credentials."))
+            return redirect("channel_detail", ws=ws, pk=pk)
+        elif "disconnect" in request.POST:
+            actions.disconnect_channel(channel, by=me)
+            messages.success(request, _("Channel disconnected. Its history is kept."))
+            return redirect("channel_list", ws=ws)
+    publications = channel.publications.select_related("post").order_by("-scheduled_at")[:20]
+    return render(
+        request,
+        "channels/detail.html",
+        {
+            "channel": channel,
+            "settings_form": settings_form,
+            "reconnect_form": reconnect_form,
+            "can_manage": manage,
+            "publications": publications,
+        },
+        status=status,
+    )
+
+
+@require_POST
+def channel_check(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
+    me = _member(request)
+    channel: Channel = Channel.objects.get_for(me, pk=pk)
+    actions.check_channel(channel, by=me)
+    return redirect("channel_list", ws=ws)
