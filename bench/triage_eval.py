@@ -58,7 +58,11 @@ def evaluate(design: str, rows: list[dict[str, str]], show_errors: bool = False)
     kept_acc = metrics.accuracy(
         [rows[i]["department"] for i in kept], [preds[i]["department"] for i in kept]
     )
+    flagged_acc = metrics.accuracy(
+        [rows[i]["department"] for i in flagged], [preds[i]["department"] for i in flagged]
+    )
     summary = {
+        "department_accuracy_flagged": flagged_acc,
         "design": design,
         "table": table,
         "embedded": pipeline.embedded_items,
@@ -82,7 +86,8 @@ def print_summary(s: dict, n_items: int) -> None:
     print(f"\n### design: {s['design']}")
     print(
         f"embedded {s['embedded']}/{n_items} items; flagged for review {s['flagged']}; "
-        f"department accuracy on unflagged items {s['department_accuracy_unflagged']:.3f}; "
+        f"department accuracy on unflagged items {s['department_accuracy_unflagged']:.3f}, "
+        f"on flagged items {s['department_accuracy_flagged']:.3f}; "
         f"{s['seconds']:.2f} s in one process"
     )
     print(

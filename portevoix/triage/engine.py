@@ -53,10 +53,10 @@ DEPARTMENTS: tuple[Department, ...] = tuple(Department)
 #: The fast model decides alone when its department (summed intent probabilities) and its
 #: sentiment reach these; below, the item goes to the embedding model (see docs/triage.md for
 #: the sweep behind them).
-FAST_DEPARTMENT_THRESHOLD = 0.50
-FAST_SENTIMENT_THRESHOLD = 0.45
+FAST_DEPARTMENT_THRESHOLD = 0.60
+FAST_SENTIMENT_THRESHOLD = 0.50
 #: Weight of the fast model when both models answer (the embedding head gets the rest).
-FAST_WEIGHT = 0.4
+FAST_WEIGHT = 0.5
 #: Language: py3langid probability needed to name a language.
 LANGUAGE_THRESHOLD = 0.70
 #: Below these, the result is flagged for a person to check.

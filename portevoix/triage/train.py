@@ -93,9 +93,9 @@ def fit_sparse(
     y: IntArray,
     n_classes: int,
     *,
-    l2: float = 1e-4,
+    l2: float = 1e-6,
     lr: float = 0.05,
-    epochs: int = 150,
+    epochs: int = 400,
 ) -> tuple[FloatArray, FloatArray]:
     """Multinomial logistic regression on hashed sparse features."""
     rows = batch.row_ids()
