@@ -103,13 +103,66 @@ def print_summary(s: dict, n_items: int) -> None:
         print(f"| {name} | {row['n']} | {cells} |")
 
 
+def sweep(rows: list[dict[str, str]]) -> None:
+    """Escalation share and quality of the cascade for other thresholds and weights."""
+    import numpy as np
+
+    from portevoix.triage import engine, features
+    from portevoix.triage.engine import DEPARTMENTS, INTENTS, SENTIMENTS
+
+    pipeline = Pipeline()
+    texts = [r["text"] for r in rows]
+    p_int, p_sent = pipeline._fast_probs(texts)
+    hits = [pipeline._get_rules().match(features.normalize(t)) for t in texts]
+    e_int, e_sent = pipeline._embedding_probs(pipeline.embed(texts))
+    to_dept = engine._INTENT_DEPARTMENT
+    rule = np.array([h is not None for h in hits])
+    print("\n### cascade sweep (department threshold, sentiment threshold, fast-model weight)")
+    print(
+        "| dept thr | sent thr | fast weight | embedded | dept macro-F1 fr | en | sentiment acc |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for weight in (0.3, 0.5):
+        for td in (0.0, 0.4, 0.5, 0.6, 0.7, 0.8, 1.01):
+            for ts in (0.4, 0.5):
+                pi, ps = p_int.copy(), p_sent.copy()
+                unsure = (~rule & ((p_int @ to_dept).max(axis=1) < td)) | (p_sent.max(axis=1) < ts)
+                pi[unsure] = weight * p_int[unsure] + (1 - weight) * e_int[unsure]
+                ps[unsure] = weight * p_sent[unsure] + (1 - weight) * e_sent[unsure]
+                for i, h in enumerate(hits):
+                    if h is not None:
+                        onehot = np.zeros(len(INTENTS), dtype=np.float32)
+                        onehot[INTENTS.index(h)] = 1.0
+                        pi[i] = engine.RULE_WEIGHT * onehot + (1 - engine.RULE_WEIGHT) * pi[i]
+                dept = [DEPARTMENTS[j].value for j in (pi @ to_dept).argmax(axis=1)]
+                f1 = []
+                for lang in ("fr", "en"):
+                    idx = [i for i, r in enumerate(rows) if r["set"] == lang]
+                    f1.append(
+                        metrics.macro_f1(
+                            [rows[i]["department"] for i in idx], [dept[i] for i in idx]
+                        )
+                    )
+                sent = metrics.accuracy(
+                    [r["sentiment"] for r in rows], [SENTIMENTS[j].value for j in ps.argmax(axis=1)]
+                )
+                print(
+                    f"| {td:.2f} | {ts:.2f} | {weight} | {unsure.mean():.0%} | {f1[0]:.3f} "
+                    f"| {f1[1]:.3f} | {sent:.3f} |"
+                )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--design", default="all", choices=(*DESIGNS, "all"))
     parser.add_argument("--errors", action="store_true", help="list the misclassified items")
+    parser.add_argument("--sweep", action="store_true", help="cascade thresholds and weights")
     args = parser.parse_args()
     rows = load_eval()
     print(f"evaluation set: {EVAL_FILE.relative_to(ROOT)}, {len(rows)} items")
+    if args.sweep:
+        sweep(rows)
+        return
     for design in DESIGNS if args.design == "all" else (args.design,):
         print_summary(evaluate(design, rows, args.errors), len(rows))
 
