@@ -149,7 +149,7 @@ def _success_changes(row: StatefulModel, state: State, result: Any) -> dict[str,
         return {"next_attempt_at": now + dt.timedelta(seconds=state.try_interval)}
     outcome = result if isinstance(result, Outcome) else Outcome(result)
     target = graph.get(outcome.state)
-    if target.failure or not graph.allows(state, target):
+    if not graph.allows(state, target):
         raise TransitionRefused(
             f"handler of {state.name} returned {target.name}, which the graph does not allow"
         )
@@ -160,13 +160,16 @@ def _success_changes(row: StatefulModel, state: State, result: Any) -> dict[str,
     else:
         next_at = now + dt.timedelta(seconds=outcome.delay or 0)
     changes: dict[str, Any] = dict(outcome.fields)
+    reason = ""
+    if target.failure:  # the handler gives up at once (a permanent error)
+        reason = str(changes.get("failed_reason") or f"{state.name}: given up by the handler")
     changes.update(
         state=target.name,
         state_changed_at=now,
         next_attempt_at=next_at,
         attempts=0,
         last_error="",
-        failed_reason="",
+        failed_reason=reason,
     )
     return changes
 

@@ -19,6 +19,7 @@ from portevoix.worker.models import (
     Housekeeping,
     HousekeepingStates,
     LeaseLost,
+    Outcome,
     TransitionRefused,
     stateful_models,
 )
@@ -94,11 +95,24 @@ def test_a_handler_returning_none_is_looked_at_again_after_the_interval(job, mon
 
 def test_a_handler_returning_an_undeclared_state_is_an_error(job, monkeypatch) -> None:
     row = job("test-undeclared", lambda r: "x")
-    monkeypatch.setattr(Housekeeping, "handle_scheduled", lambda self: "failed")
+    monkeypatch.setattr(Housekeeping, "handle_scheduled", lambda self: "published")
     runner.run_once(models=HK)
     row.refresh_from_db()
     assert row.state == "scheduled" and row.attempts == 1
-    assert "TransitionRefused" in row.last_error
+    assert "has no state 'published'" in row.last_error
+
+
+def test_a_handler_may_give_up_at_once_with_its_reason(job, monkeypatch) -> None:
+    row = job("test-give-up", lambda r: "x")
+    monkeypatch.setattr(
+        Housekeeping,
+        "handle_scheduled",
+        lambda self: Outcome("failed", fields={"failed_reason": "the account was deleted"}),
+    )
+    runner.run_once(models=HK)
+    row.refresh_from_db()
+    assert row.state == "failed" and row.failed_reason == "the account was deleted"
+    assert row.next_attempt_at is None and row.attempts == 0
 
 
 def test_transition_refuses_what_the_graph_does_not_declare(job) -> None:
