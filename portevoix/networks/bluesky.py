@@ -51,6 +51,7 @@ from .errors import (
     Transient,
     Unsupported,
 )
+from .http import RateBudget
 from .registry import register
 from .types import (
     AccountInfo,
@@ -117,6 +118,41 @@ def grapheme_length(text: str) -> int:
     return count
 
 
+class _BudgetedRequest(Request):  # type: ignore[misc]  # the SDK ships no type hints
+    """The SDK's HTTP layer, honouring the ``RateLimit-*`` headers per XRPC method.
+
+    Overrides the SDK's ``_send_request`` (its one place where a request leaves), so a call
+    whose bucket the PDS said was empty is refused here, before it is sent.
+    """
+
+    def __init__(self, budget: RateBudget, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._budget = budget
+
+    def _new_instance(self) -> _BudgetedRequest:
+        return type(self)(self._budget, **self._client_kwargs)
+
+    def _send_request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        bucket = url.rsplit("/xrpc/", 1)[-1].split("?", 1)[0]
+        self._budget.check(bucket)
+        try:
+            response: httpx.Response = super()._send_request(method, url, **kwargs)
+        except RequestErrorBase as error:
+            if error.response is not None:
+                self._record(bucket, error.response.headers)
+            raise
+        self._record(bucket, {k.lower(): v for k, v in response.headers.items()})
+        return response
+
+    def _record(self, bucket: str, headers: dict[str, Any]) -> None:
+        self._budget.record(
+            bucket,
+            {str(k).lower(): str(v) for k, v in headers.items()},
+            remaining="ratelimit-remaining",
+            reset="ratelimit-reset",
+        )
+
+
 def _xrpc_error(error: RequestErrorBase) -> tuple[int | None, str, str]:
     response = error.response
     if response is None:
@@ -166,6 +202,7 @@ class BlueskyNetwork(Network):
         self.web_url = web_url.rstrip("/")
         self._transport = transport
         self._client: Client | None = None
+        self._budget = RateBudget(self.name, self.label)
 
     # -- errors -------------------------------------------------------------------------------
 
@@ -282,12 +319,10 @@ class BlueskyNetwork(Network):
     # -- account ------------------------------------------------------------------------------
 
     def _new_client(self, pds_url: str) -> Client:
-        request = (
-            Request(timeout=self.timeout, transport=self._transport)
-            if self._transport
-            else Request(timeout=self.timeout)
-        )
-        return Client(base_url=pds_url, request=request)
+        options: dict[str, Any] = {"timeout": self.timeout}
+        if self._transport is not None:
+            options["transport"] = self._transport
+        return Client(base_url=pds_url, request=_BudgetedRequest(self._budget, **options))
 
     @property
     def client(self) -> Client:

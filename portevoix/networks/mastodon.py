@@ -57,6 +57,7 @@ from .errors import (
     RateLimited,
     Transient,
 )
+from .http import RateBudget
 from .registry import register
 from .types import (
     AccountInfo,
@@ -143,16 +144,30 @@ def _id_key(value: str) -> tuple[int, str]:
     return (int(value), "") if value.isdigit() else (0, value)
 
 
+def _bucket(method: str, path: str) -> str:
+    """Mastodon counts media uploads apart (30 per 30 min) from the rest (300 per 5 min)."""
+    return "media" if method.upper() == "POST" and path.rstrip("/").endswith("/media") else "api"
+
+
 class _LastResponse:
     """A requests hook that keeps the headers of the last answer (for rate limits)."""
 
-    def __init__(self) -> None:
+    def __init__(self, budget: RateBudget) -> None:
         self.status: int | None = None
         self.headers: dict[str, str] = {}
+        self.budget = budget
 
     def __call__(self, response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
         self.status = response.status_code
         self.headers = {k.lower(): v for k, v in response.headers.items()}
+        path = urlsplit(response.url or "").path
+        method = response.request.method if response.request is not None else ""
+        self.budget.record(
+            _bucket(method or "", path),
+            self.headers,
+            remaining="x-ratelimit-remaining",
+            reset="x-ratelimit-reset",
+        )
         return response
 
     def reset_at(self) -> datetime | None:
@@ -220,14 +235,18 @@ class MastodonNetwork(Network):
     ) -> None:
         super().__init__(timeout=timeout, on_credentials_change=on_credentials_change)
         self._session = session or requests.Session()
-        self._last = _LastResponse()
+        self._budget = RateBudget(self.name, self.label)
+        self._last = _LastResponse(self._budget)
         self._session.hooks.setdefault("response", []).append(self._last)
         self.mastodon_version = mastodon_version
         self._api: Mastodon | None = None
 
     # -- errors -------------------------------------------------------------------------------
 
-    def _call[T](self, action: str, fn: Callable[[], T], *, write: bool = False) -> T:
+    def _call[T](
+        self, action: str, fn: Callable[[], T], *, write: bool = False, bucket: str = "api"
+    ) -> T:
+        self._budget.check(bucket)
         try:
             return fn()
         except NetworkError:
@@ -555,6 +574,7 @@ class MastodonNetwork(Network):
                     description=item.alt_text or None,
                     file_name=item.filename,
                 ),
+                bucket="media",
             )
             ids.append(self._processed(attachment))
         return ids

@@ -14,6 +14,7 @@ import re
 import threading
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -479,3 +480,25 @@ def test_a_refused_session_falls_back_to_the_app_password(
     alone = Credentials({"pds_url": bluesky_devenv.pds_url, "session": stale.get("session")})
     with pytest.raises(AuthExpired):
         BlueskyNetwork().connect(alone)
+
+
+def test_rate_limit_headers_are_honoured_before_the_429(bluesky_devenv: DevEnv) -> None:
+    """After the PDS says no attempt remains, the next one is refused here, unsent."""
+    network = BlueskyNetwork()
+    credentials = Credentials(
+        {"pds_url": bluesky_devenv.pds_url, "handle": "budget-probe.test", "app_password": "bad"}
+    )
+    refused: RateLimited | None = None
+    attempts = 0
+    for attempts in range(1, 41):  # noqa: B007 - the count is checked below
+        try:
+            network.connect(credentials)
+        except RateLimited as error:
+            refused = error
+            break
+        except NetworkError:
+            continue
+    assert refused is not None
+    assert refused.code == "budget", "the 429 came first: RateLimit-Remaining was not read"
+    assert attempts == 31  # 30 allowed per 5 minutes, the 31st never left
+    assert refused.reset_at is not None and refused.reset_at > datetime.now(UTC)

@@ -631,3 +631,46 @@ def test_mock_server_honours_the_idempotency_key(mock_server: Any) -> None:
     assert network.publish(post, idempotency_key=key).post_id == first.post_id
     # Same text, another key: a second post, on purpose (no text-based dedup on publish).
     assert network.publish(post, idempotency_key=key + "-2").post_id != first.post_id
+
+
+def test_rate_limit_headers_are_honoured_before_the_429(http: responses.RequestsMock) -> None:
+    """X-RateLimit-Remaining: 0 on an answer: the next call waits for the reset, unsent."""
+    data = load("verify_credentials.json")
+    reset = "2999-01-01T00:00:00.000Z"
+    http.add(
+        "GET",
+        BASE + "/api/v1/accounts/verify_credentials",
+        json=data["body"],
+        headers={
+            "X-RateLimit-Limit": "300",
+            "X-RateLimit-Remaining": "0",
+            "X-RateLimit-Reset": reset,
+        },
+    )
+    answer(http, "POST", "/api/v2/media", "media_created.json")
+    network = MastodonNetwork()
+    network.connect(CREDS)
+    sent = len(http.calls)
+    with pytest.raises(RateLimited) as caught:
+        network.publish(OutgoingPost("attendre"), idempotency_key="k")
+    assert caught.value.code == "budget"
+    assert caught.value.reset_at == datetime(2999, 1, 1, tzinfo=UTC)
+    assert len(http.calls) == sent
+
+
+def test_media_uploads_have_their_own_budget(
+    http: responses.RequestsMock, connected: MastodonNetwork
+) -> None:
+    media = load("media_created.json")
+    http.add(
+        "POST",
+        BASE + "/api/v2/media",
+        json=media["body"],
+        headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "2999-01-01T00:00:00.000Z"},
+    )
+    answer(http, "POST", "/api/v1/statuses", "status_created.json")
+    image = (MediaItem(PNG_1PX, "image/png", alt_text="x", filename="x.png"),)
+    connected.publish(OutgoingPost("une image", media=image), idempotency_key="k1")
+    connected.publish(OutgoingPost("du texte seul"), idempotency_key="k2")  # still fine
+    with pytest.raises(RateLimited):
+        connected.publish(OutgoingPost("une autre image", media=image), idempotency_key="k3")
