@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from . import world
@@ -48,6 +48,8 @@ DEFAULT_TOKEN_LIFETIME = timedelta(days=60)
 PAGE_SIZE = 100
 #: A first ``fetch_inbound`` (no cursor) sees this much of the past, like notifications.
 NOTIFICATION_WINDOW = timedelta(days=2)
+#: A read simulates at most this many missed steps (two days); the worker does the rest.
+CATCH_UP_STEPS = 4 * 24 * 2
 
 
 # -- errors (what an HTTP API would answer) ---------------------------------------------------
@@ -631,7 +633,7 @@ def reply(
 def _catch_up(account: SandboxAccount) -> None:
     """Reads see a living world: simulate what happened since the last step, if anything."""
     if account.simulate and account.simulated_until + world.STEP <= timezone.now():
-        world.advance(account, timezone.now())
+        world.advance(account, timezone.now(), max_steps=CATCH_UP_STEPS)
 
 
 def _parse_cursor(cursor: str | None, prefix: str) -> int | None:
@@ -823,7 +825,7 @@ def inject_interaction(
         parent = SandboxPost.objects.filter(account=account, network_id=in_reply_to).first()
         if parent is not None:
             thread_id = parent.thread_root or parent.network_id
-            SandboxPost.objects.filter(pk=parent.pk).update(comments=parent.comments + 1)
+            SandboxPost.objects.filter(pk=parent.pk).update(comments=F("comments") + 1)
     elif kind == InteractionKind.DM:
         thread_id = f"sbx-dm-{account.pk}-{author_handle}"
     return SandboxInteraction.objects.create(

@@ -1,0 +1,42 @@
+"""The sandbox in the admin: pages render, tokens stay hidden, actions turn the knobs."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from portevoix.core.models import User
+from portevoix.sandbox.models import SandboxAccount, SandboxFaults
+
+MODELS = ["sandboxaccount", "sandboxpost", "sandboxinteraction", "sandboxcall"]
+
+
+@pytest.fixture
+def admin_client_(db: None) -> Client:
+    user = User.objects.create_superuser("root@sandbox.test", "pw-sandbox-root")
+    client = Client()
+    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    return client
+
+
+def test_pages_render_without_the_token(admin_client_: Client, account: SandboxAccount) -> None:
+    for model in MODELS:
+        response = admin_client_.get(reverse(f"admin:sandbox_{model}_changelist"))
+        assert response.status_code == 200, model
+    page = admin_client_.get(reverse("admin:sandbox_sandboxaccount_change", args=[account.pk]))
+    assert page.status_code == 200
+    assert account.token not in page.content.decode()
+
+
+def test_actions(admin_client_: Client, account: SandboxAccount) -> None:
+    url = reverse("admin:sandbox_sandboxaccount_changelist")
+    for action in ("start_crisis", "queue_rate_limited", "expire_token"):
+        response = admin_client_.post(
+            url, {"action": action, "_selected_action": [account.pk]}, follow=True
+        )
+        assert response.status_code == 200
+    account.refresh_from_db()
+    assert account.crisis_intensity == 1.0
+    assert SandboxFaults.objects.get(account=account).queue == ["rate_limited"]
+    assert account.token_expires_at is not None
