@@ -142,7 +142,7 @@ def test_bad_input_gets_a_clear_message(team, argv, message):
         "--credentials-json",
         stdin=json.dumps(service.credentials_for(account)),
     )
-    code, out, err = run(*argv)
+    code, _out, err = run(*argv)
     assert code != 0
     assert message in err
 
