@@ -40,3 +40,22 @@ def test_actions(admin_client_: Client, account: SandboxAccount) -> None:
     assert account.crisis_intensity == 1.0
     assert SandboxFaults.objects.get(account=account).queue == ["rate_limited"]
     assert account.token_expires_at is not None
+
+
+def test_management_command(account: SandboxAccount, capsys: pytest.CaptureFixture[str]) -> None:
+    from django.core.management import call_command
+
+    call_command("sandbox", "fault", account.handle, "timeout_after_accept", "unavailable")
+    call_command("sandbox", "faults", account.handle, "--latency-ms", "5", "--rate-limit", "9")
+    call_command("sandbox", "crisis", account.handle, "--intensity", "2", "--topic", "le rappel")
+    call_command("sandbox", "advance")
+    call_command("sandbox", "stats", account.handle)
+    row = SandboxFaults.objects.get(account=account)
+    assert row.queue == ["timeout_after_accept", "unavailable"]
+    assert (row.latency_ms, row.rate_limit) == (5, 9)
+    account.refresh_from_db()
+    assert account.crisis_intensity == 2 and account.crisis_topic == "le rappel"
+    call_command("sandbox", "calm", account.handle)
+    call_command("sandbox", "faults", account.handle, "--clear")
+    assert SandboxFaults.objects.get(account=account).queue == []
+    assert account.token not in capsys.readouterr().out
