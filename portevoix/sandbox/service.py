@@ -772,12 +772,7 @@ def search(
     Terms are separated by ``OR`` or commas; matching ignores case.
     """
     after = _parse_cursor(cursor, "s")
-    terms = [
-        t.strip().strip('"')
-        for chunk in query.replace(" OR ", ",").split(",")
-        for t in [chunk]
-        if t.strip()
-    ]
+    terms = [t.strip().strip('"') for t in query.replace(" OR ", ",").split(",") if t.strip()]
     if not terms:
         raise BadRequest("The search is empty.", code="empty_query")
 

@@ -254,3 +254,23 @@ def test_reads_catch_up_with_the_clock(make_account: AccountFactory) -> None:
     assert batch.items
     account.refresh_from_db()
     assert account.simulated_until == MONDAY + 20 * HOUR
+
+
+def test_the_audience_rhythm_follows_daylight_saving_time(make_account: AccountFactory) -> None:
+    only_eight_pm = [0.0] * 20 + [1.0] + [0.0] * 3
+    account = make_account(
+        "dst",
+        cohorts=[
+            {
+                "time_zone": "Europe/Paris",
+                "language": "fr",
+                "size": 1,
+                "activity_curve": only_eight_pm,
+            }
+        ],
+    )
+    audience = world.Audience(list(account.cohorts.all()))
+    # Paris moves to UTC+2 on 29 March 2026: 20:00 local is 19:00 UTC before, 18:00 after.
+    assert audience.activity(datetime.fromisoformat("2026-03-27T19:30:00+00:00")) == 1.0
+    assert audience.activity(datetime.fromisoformat("2026-03-30T18:30:00+00:00")) == 1.0
+    assert audience.activity(datetime.fromisoformat("2026-03-30T19:30:00+00:00")) == 0.0
