@@ -133,7 +133,7 @@ def raw_client(devenv: DevEnv, sessions: dict[str, str], name: str) -> Client:
 
 def indexed(network: BlueskyNetwork, ref: PublishedRef) -> None:
     """Wait until the App View knows the post (replies to unknown posts notify nobody)."""
-    eventually(lambda: network.metrics([ref]), timeout=20)
+    eventually(lambda: network.metrics([ref]), timeout=40)
 
 
 def _key() -> str:
@@ -179,7 +179,7 @@ class TestBlueskyContract(NetworkContract):
             secrets=(good.get("app_password"), good.get("session"), "wrong-pass-word"),
             add_comment=add_comment,
             lose_next_answer=lose_next_answer,
-            eventually=lambda probe: eventually(probe, timeout=20),
+            eventually=lambda probe: eventually(probe, timeout=40),
         )
 
 
@@ -326,7 +326,7 @@ def test_mentions_replies_and_quotes_come_in(
         kinds = {item.kind: item for item in batch.items if tag in item.text}
         return kinds if len(kinds) == 3 else None
 
-    kinds = eventually(all_three, timeout=20)
+    kinds = eventually(all_three, timeout=40)
     assert kinds[InboundKind.COMMENT].in_reply_to == ref.post_id
     assert kinds[InboundKind.COMMENT].thread_id == ref.post_id
     assert kinds[InboundKind.QUOTE].in_reply_to == ref.post_id
@@ -361,7 +361,7 @@ def test_metrics_count_likes_reposts_replies_and_quotes(
             snap if (snap.likes, snap.reposts, snap.quotes, snap.replies) == (1, 1, 1, 1) else None
         )
 
-    snap = eventually(counted, timeout=20)
+    snap = eventually(counted, timeout=40)
     assert snap.views is None
 
 
