@@ -40,7 +40,7 @@ def test_connect_a_sandbox_channel_and_post_with_the_cli(browse: Browse, live_te
     expect(page.locator("h1")).to_have_text("Photos")
     expect(page.locator("[data-health=ok]")).to_be_visible()
 
-    code, out, err = cli("post", "--workspace", "acme", "--channel", "Photos", "Bonjour 🌸")
+    code, _out, err = cli("post", "--workspace", "acme", "--channel", "Photos", "Bonjour 🌸")
     assert code == 0, err
     page.reload()
     expect(page.locator("tr[data-state=published]")).to_have_count(1)
