@@ -30,7 +30,7 @@ from types import FrameType
 from typing import Any
 
 from django.db import close_old_connections, connection, connections, transaction
-from django.db.models import Q
+from django.db.models import Field, Q, QuerySet
 from django.utils import timezone
 
 from portevoix.core import audit
@@ -86,36 +86,71 @@ def claim[M: StatefulModel](
     until = now + dt.timedelta(seconds=lease_seconds)
     due = model._default_manager.filter(due_q(now), state__in=automatic)
     due = due.order_by("next_attempt_at", "pk")
-    with transaction.atomic(using=db):
-        if connections[db].features.has_select_for_update_skip_locked:
-            rows = list(due.select_for_update(skip_locked=True)[:limit])
-            if not rows:
-                return []
-            ids = [r.pk for r in rows]
-            model._default_manager.filter(pk__in=ids).update(
-                locked_by=worker_id, locked_until=until
-            )
-        else:
-            # SQLite: this transaction already holds the database's write lock (IMMEDIATE),
-            # so nothing can change between the SELECT and the conditional UPDATE. The
-            # condition and the row count still guard a database opened without it.
-            rows = list(due[:limit])
+    conn = connections[db]
+    if conn.vendor == "sqlite" and conn.features.can_return_rows_from_update:
+        ids = _lease_returning(model, due[:limit], worker_id, until)
+        if not ids:
+            return []
+        rows = list(model._default_manager.filter(pk__in=ids).order_by("next_attempt_at", "pk"))
+    else:
+        with transaction.atomic(using=db):
+            if conn.features.has_select_for_update_skip_locked:
+                rows = list(due.select_for_update(skip_locked=True)[:limit])
+            else:
+                rows = list(due[:limit])
             if not rows:
                 return []
             ids = [r.pk for r in rows]
             taken = model._default_manager.filter(due_q(now), pk__in=ids).update(
                 locked_by=worker_id, locked_until=until
             )
-            if taken != len(ids):
-                rows = list(
-                    model._default_manager.filter(
-                        pk__in=ids, locked_by=worker_id, locked_until=until
-                    ).order_by("next_attempt_at", "pk")
-                )
+            if taken != len(ids):  # only without row locks: someone else took some
+                rows = [r for r in rows if r.pk in set(_leased_ids(model, ids, worker_id, until))]
     for row in rows:
         row.locked_by = worker_id
         row.locked_until = until
     return rows
+
+
+def _lease_returning(
+    model: type[StatefulModel], due: QuerySet[Any], worker_id: str, until: dt.datetime
+) -> list[Any]:
+    """SQLite: lease the due rows in one conditional ``UPDATE ... RETURNING`` (Healthchecks'
+    claim, with the rows it took instead of only their count).
+
+    It runs in an IMMEDIATE transaction, which holds the database's write lock from BEGIN:
+    the due condition is evaluated and the lease written while no other worker can write, and
+    the lock is held for one statement only, not while Python builds the next query.
+    """
+    db = model._default_manager.db
+    conn = connections[db]
+    meta = model._meta
+
+    def column(name: str) -> str:
+        field = meta.get_field(name)
+        assert isinstance(field, Field) and field.column is not None
+        return str(conn.ops.quote_name(field.column))
+
+    sub_sql, sub_params = due.values("pk").query.get_compiler(using=db).as_sql()
+    table = conn.ops.quote_name(meta.db_table)
+    pk = column(meta.pk.name) if meta.pk is not None else "id"
+    # Identifiers are quoted by the backend; every value is a parameter.
+    lease = f"{column('locked_by')} = %s, {column('locked_until')} = %s"
+    sql = f"UPDATE {table} SET {lease} WHERE {pk} IN ({sub_sql}) RETURNING {pk}"  # noqa: S608
+    params = [worker_id, conn.ops.adapt_datetimefield_value(until), *sub_params]
+    with transaction.atomic(using=db), conn.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _leased_ids(
+    model: type[StatefulModel], ids: list[Any], worker_id: str, until: dt.datetime
+) -> list[Any]:
+    return list(
+        model._default_manager.filter(
+            pk__in=ids, locked_by=worker_id, locked_until=until
+        ).values_list("pk", flat=True)
+    )
 
 
 def release(rows: Iterable[StatefulModel]) -> int:
