@@ -69,6 +69,25 @@ LIKE_RATE = {"text": 0.025, "image": 0.045, "video": 0.04}
 SHARE_RATE = 0.004
 COMMENT_RATE = 0.0015
 
+#: A customer answers the brand's answer within this delay, or never.
+FOLLOW_UP_WITHIN = timedelta(hours=24)
+#: Share of the brand's answers that get an answer back; mean delay of that answer.
+FOLLOW_UP_RATE = 0.55
+FOLLOW_UP_DELAY = timedelta(hours=2)
+#: (kind of answer back, its intent or None for the original intent, its sentiment, weight).
+FOLLOW_UPS: dict[bool, list[tuple[str, str | None, str, float]]] = {
+    True: [  # the customer had a problem
+        ("details", None, "neutral", 5),
+        ("thanks", "praise", "positive", 3),
+        ("still_waiting", "complaint", "negative", 2),
+    ],
+    False: [
+        ("thanks", "praise", "positive", 6),
+        ("another_question", "question", "neutral", 4),
+    ],
+}
+PROBLEMS = {"complaint", "support", "legal", "purchase"}
+
 DATA = Path(__file__).resolve().parent / "data"
 
 #: Which intents customers write with, by channel (relative weights).
@@ -90,7 +109,7 @@ DEFAULT_SENTIMENT = {
     "pricing": "neutral",
     "purchase": "neutral",
     "complaint": "negative",
-    "support": "negative",
+    "support": "neutral",
     "question": "neutral",
     "praise": "positive",
     "legal": "negative",
@@ -252,6 +271,8 @@ class Writer:
         self.rng = rng
         self.language = language if language in ("fr", "en") else "fr"
         self.slots: dict[str, list[str]] = templates()["slots"][self.language]
+        #: The competitor the last text named, if any.
+        self.competitor = ""
 
     def pick(self, options: Sequence[str]) -> str:
         return options[self.rng.randrange(len(options))]
@@ -267,7 +288,8 @@ class Writer:
         if name == "product":
             return self.pick(list(account.products) or self.slots["product"])
         if name == "competitor":
-            return self.pick(list(account.competitors) or self.slots["competitor"])
+            self.competitor = self.pick(list(account.competitors) or self.slots["competitor"])
+            return self.competitor
         if name == "topic":
             topic = account.crisis_topic_en if self.language == "en" else account.crisis_topic
             return topic or account.crisis_topic or self.pick(self.slots["topic"])
@@ -348,7 +370,14 @@ class Writer:
         """(text, sentiment, intent) of an angry message about the crisis topic."""
         text, sentiment = self._render(self.pick(templates()["crisis"][self.language]), "negative")
         intent = "legal" if text.startswith("⚖") else "complaint"
-        return text.lstrip("⚖ "), sentiment, intent
+        text = text.lstrip("⚖ ")
+        return text[:1].upper() + text[1:], sentiment, intent
+
+    def followup(self, key: str, default_sentiment: str) -> tuple[str, str]:
+        """A customer's answer to the brand's answer (details, thanks, impatience...)."""
+        return self._render(
+            self.pick(templates()["followups"][self.language][key]), default_sentiment
+        )
 
     def _render(self, template: str, default_sentiment: str) -> tuple[str, str]:
         sentiment = default_sentiment
@@ -403,6 +432,7 @@ def _step(
     posts: list[SandboxPost],
     start: datetime,
     inbound: bool,
+    answers: Sequence[tuple[SandboxPost, SandboxInteraction]] = (),
 ) -> tuple[list[_New], set[int]]:
     """Simulate one step: returns the new inbound items and the ids of posts that changed."""
     end = start + STEP
@@ -503,7 +533,7 @@ def _step(
         else:
             text, sentiment = w.mention("competitor")
             target = Target.COMPETITOR
-            about = next((c for c in account.competitors if c in text), "")
+            about = w.competitor
         intent = {"positive": "praise", "negative": "complaint"}.get(sentiment, "other")
         items.append(
             _New(
@@ -543,8 +573,77 @@ def _step(
                     is_crisis=True,
                 )
             )
+    items += _followups(account, answers, start, end)
     items.sort(key=lambda item: item.created_at)
     return items, changed
+
+
+def _followups(
+    account: SandboxAccount,
+    answers: Sequence[tuple[SandboxPost, SandboxInteraction]],
+    start: datetime,
+    end: datetime,
+) -> list[_New]:
+    """Customers who answer the brand's answers, once, a while later (seeded per answer)."""
+    items: list[_New] = []
+    for answer, original in answers:
+        rng = _rng(account.seed, "followup", answer.idempotency_key, answer.part)
+        if rng.random() >= FOLLOW_UP_RATE:
+            continue
+        delay = min(
+            timedelta(seconds=rng.expovariate(1 / FOLLOW_UP_DELAY.total_seconds())),
+            FOLLOW_UP_WITHIN,
+        )
+        due = answer.received_at + delay
+        if not start <= due < end:
+            continue
+        options = FOLLOW_UPS[original.intent in PROBLEMS]
+        key, intent, sentiment, _ = rng.choices(options, weights=[o[3] for o in options])[0]
+        writer = Writer(account, rng, original.language)
+        text, sentiment = writer.followup(key, sentiment)
+        private = answer.kind == PostKind.DM or original.kind == InteractionKind.DM
+        items.append(
+            _New(
+                InteractionKind.DM if private else InteractionKind.COMMENT,
+                due,
+                text,
+                writer.language,
+                intent or original.intent,
+                sentiment,
+                (original.author_handle, original.author_name),
+                in_reply_to=answer.network_id,
+                thread_id=(
+                    original.thread_id
+                    if private
+                    else answer.thread_root or original.thread_id or original.message_id
+                ),
+            )
+        )
+    return items
+
+
+def _answers(
+    account: SandboxAccount, start: datetime, until: datetime
+) -> list[tuple[SandboxPost, SandboxInteraction]]:
+    """The brand's answers to messages that may still get an answer back in this window."""
+    replies = list(
+        SandboxPost.objects.filter(
+            account=account,
+            kind__in=[PostKind.REPLY, PostKind.DM],
+            deleted_at__isnull=True,
+            received_at__gte=start - FOLLOW_UP_WITHIN - STEP,
+            received_at__lt=until,
+        )
+        .exclude(in_reply_to="")
+        .order_by("received_at", "pk")
+    )
+    originals = {
+        i.message_id: i
+        for i in SandboxInteraction.objects.filter(
+            account=account, message_id__in=[r.in_reply_to for r in replies]
+        )
+    }
+    return [(r, originals[r.in_reply_to]) for r in replies if r.in_reply_to in originals]
 
 
 def advance(
@@ -579,12 +678,13 @@ def advance(
                 received_at__gte=start - ACTIVE_FOR - STEP,
             ).order_by("received_at", "pk")
         )
+        answers = _answers(account, start, until) if inbound else []
         rows: list[SandboxInteraction] = []
         changed: set[int] = set()
         steps = 0
         moment = start
         while moment < until:
-            new, touched = _step(account, audience, posts, moment, inbound)
+            new, touched = _step(account, audience, posts, moment, inbound, answers)
             changed |= touched
             minute = int(moment.timestamp()) // 60
             rows += [
