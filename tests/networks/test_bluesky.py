@@ -75,8 +75,23 @@ class LossyTransport(httpx.HTTPTransport):
     def __init__(self) -> None:
         super().__init__()
         self.lose_next_write = False
+        self.rate_limit_next = False
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if self.rate_limit_next:
+            # What the PDS answers once a bucket is empty (its rate limiter's headers).
+            self.rate_limit_next = False
+            reset = str(int(datetime.now(UTC).timestamp()) + 300)
+            return httpx.Response(
+                429,
+                json={"error": "RateLimitExceeded", "message": "Rate Limit Exceeded"},
+                headers={
+                    "ratelimit-limit": "5000",
+                    "ratelimit-remaining": "0",
+                    "ratelimit-reset": reset,
+                },
+                request=request,
+            )
         response = super().handle_request(request)
         if self.lose_next_write and request.url.path.endswith("com.atproto.repo.putRecord"):
             self.lose_next_write = False
@@ -172,6 +187,14 @@ class TestBlueskyContract(NetworkContract):
             finally:
                 transport.lose_next_write = False
 
+        @contextlib.contextmanager
+        def rate_limit_next(network: Any) -> Iterator[None]:
+            transport.rate_limit_next = True
+            try:
+                yield
+            finally:
+                transport.rate_limit_next = False
+
         return ContractSetup(
             make_network=make_network,
             credentials=good,
@@ -179,6 +202,7 @@ class TestBlueskyContract(NetworkContract):
             secrets=(good.get("app_password"), good.get("session"), "wrong-pass-word"),
             add_comment=add_comment,
             lose_next_answer=lose_next_answer,
+            rate_limit_next=rate_limit_next,
             eventually=lambda probe: eventually(probe, timeout=40),
         )
 
