@@ -91,10 +91,12 @@ def child_engine(go: Path, index: int) -> None:
     worker_id = runner.new_worker_id(f"bench{index}")
     print("ready", flush=True)
     _wait_go(go)
+    cpu = time.process_time()
     done = 0
     while n := runner.run_once(models=[Housekeeping], worker_id=worker_id, limit=BATCH):
         done += n
-    print(json.dumps({"done": done, "end": time.time()}), flush=True)
+    cpu = time.process_time() - cpu
+    print(json.dumps({"done": done, "end": time.time(), "cpu": cpu}), flush=True)
 
 
 def child_reference(go: Path, index: int, url: str) -> None:
@@ -179,12 +181,14 @@ def child_reference(go: Path, index: int, url: str) -> None:
 
     print("ready", flush=True)
     _wait_go(go)
+    cpu = time.process_time()
     done = 0
     while batch := claim():
         for pk, until in batch:
             finish(pk, until)
             done += 1
-    print(json.dumps({"done": done, "end": time.time()}), flush=True)
+    cpu = time.process_time() - cpu
+    print(json.dumps({"done": done, "end": time.time(), "cpu": cpu}), flush=True)
 
 
 # --- orchestration ----------------------------------------------------------------------------
@@ -205,7 +209,8 @@ def _self(*args: str, env: dict[str, str]) -> None:
     subprocess.run([sys.executable, __file__, *args], env=env, check=True, cwd=ROOT)
 
 
-def measure(kind: str, url: str, workers: int, rows: int, data_dir: Path) -> float:
+def measure(kind: str, url: str, workers: int, rows: int, data_dir: Path) -> tuple[float, float]:
+    """Rows per second (wall clock) and milliseconds of worker CPU per row."""
     env = _env(url, data_dir)
     _self("_prepare", str(rows), env=env)
     go = data_dir / f"go-{time.monotonic_ns()}"
@@ -236,7 +241,8 @@ def measure(kind: str, url: str, workers: int, rows: int, data_dir: Path) -> flo
     if total != rows:
         raise SystemExit(f"{kind}: {total} rows completed, expected {rows}")
     _self("_check", str(rows), env=env)
-    return rows / (max(r["end"] for r in results) - start)
+    cpu_ms = 1000 * sum(r["cpu"] for r in results) / rows
+    return rows / (max(r["end"] for r in results) - start), cpu_ms
 
 
 class ThrowawayPostgres:
@@ -317,26 +323,28 @@ def main() -> int:
             databases.append(("PostgreSQL", fresh_pg_database(server)))
         lines = [
             f"Worker claim throughput: {args.rows} rows, no-op handler, batch {BATCH}, "
-            f"best of {args.repeat}",
+            f"best of {args.repeat} (engine and bare runs interleaved); "
+            f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start",
             "",
-            "| database | workers | engine rows/s | bare SQL rows/s | engine / bare |",
-            "| --- | ---: | ---: | ---: | ---: |",
+            "| database | workers | engine rows/s | bare SQL rows/s | engine / bare "
+            "| engine CPU ms/row | bare CPU ms/row |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
         ]
         print("\n".join(lines), flush=True)
         for label, url in databases:
             for workers in counts:
-                engine = max(
-                    measure("_engine", url, workers, args.rows, data_dir)
-                    for _ in range(args.repeat)
-                )
-                bare = max(
-                    measure("_reference", url, workers, args.rows, data_dir)
-                    for _ in range(args.repeat)
-                )
+                engine, bare = [], []
+                for _ in range(args.repeat):
+                    engine.append(measure("_engine", url, workers, args.rows, data_dir))
+                    bare.append(measure("_reference", url, workers, args.rows, data_dir))
+                e_rate, b_rate = max(r for r, _ in engine), max(r for r, _ in bare)
+                e_cpu, b_cpu = min(c for _, c in engine), min(c for _, c in bare)
                 print(
-                    f"| {label} | {workers} | {engine:,.0f} | {bare:,.0f} | {engine / bare:.2f} |",
+                    f"| {label} | {workers} | {e_rate:,.0f} | {b_rate:,.0f} "
+                    f"| {e_rate / b_rate:.2f} | {e_cpu:.2f} | {b_cpu:.2f} |",
                     flush=True,
                 )
+        print(f"\nload average at the end: {os.getloadavg()[0]:.1f}", flush=True)
     finally:
         if cluster is not None:
             cluster.stop()
