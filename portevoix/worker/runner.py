@@ -239,6 +239,9 @@ def _error_changes(row: StatefulModel, state: State, exc: BaseException) -> dict
 def process(row: StatefulModel) -> bool:
     """Run the handler of a claimed row and write its outcome; False if the lease was lost."""
     state = row.state_obj
+    if not state.automatic:  # an action moved it between the claim and now
+        release([row])
+        return False
     try:
         result = _call_handler(row, state)
         changes = _success_changes(row, state, result)

@@ -252,3 +252,15 @@ def test_a_result_is_discarded_when_an_action_moved_the_row_meanwhile(job) -> No
     row.refresh_from_db()
     assert row.state == "failed" and row.last_run_at is None
     assert row.locked_by == "" and row.locked_until is None  # the lease is given back
+
+
+def test_a_claimed_row_no_longer_automatic_is_given_back_unhandled(job) -> None:
+    calls: list[str] = []
+    row = job("test-gone", lambda r: calls.append("ran") or "x")
+    [claimed] = runner.claim(Housekeeping, 10, "worker-a", lease_seconds=60)
+    Housekeeping.objects.filter(pk=row.pk).update(state="failed", next_attempt_at=None)
+    claimed.state = "failed"  # as read by a claim that raced with the action
+    assert runner.process(claimed) is False
+    assert calls == []
+    row.refresh_from_db()
+    assert row.state == "failed" and row.locked_by == "" and row.locked_until is None
