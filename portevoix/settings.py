@@ -42,6 +42,7 @@ for _app in (
     "portevoix.sandbox",
     "portevoix.channels",
     "portevoix.publishing",
+    "portevoix.inbox",
 ):
     if (BASE_DIR / _app.split(".")[1] / "apps.py").exists():
         INSTALLED_APPS.append(_app)

@@ -14,6 +14,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("w/<slug:ws>/settings/channels/", include("portevoix.channels.urls")),
+    path("w/<slug:ws>/inbox/", include("portevoix.inbox.urls")),
     path("", include("portevoix.core.urls")),
 ]
 if (Path(__file__).parent / "worker" / "urls.py").exists():

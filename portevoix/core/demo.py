@@ -6,9 +6,11 @@ real use would. Loading is idempotent: run it again and nothing is duplicated.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.utils import timezone
 
 from portevoix.core import actions, audit
 from portevoix.core.models import Department, Member, User, Workspace
@@ -116,5 +118,35 @@ def load(*, reset: bool = False) -> DemoResult:
             second, by=second_admin, email="sophie@lumiere.demo", role=Role.ADMIN
         )
         actions.accept_invitation(token, user=User.objects.get(email="sophie@lumiere.demo"))
+        _load_channels(workspace, admin)
 
     return DemoResult(workspace, logins())
+
+
+def _load_channels(workspace: Workspace, admin: Member) -> None:
+    """The company's sandbox accounts (a month of posts, a day of customers writing in),
+    connected as channels and synced once, so the inbox is full when the demo opens."""
+    from portevoix.channels import actions as channel_actions
+    from portevoix.channels.models import SYNC_INTERVAL, StrategyLevel
+    from portevoix.sandbox import service
+    from portevoix.sandbox.demo import load_sandbox_demo
+
+    names = {"photo": "Instagram (sandbox)", "pro": "LinkedIn (sandbox)"}
+    owners = {"photo": "marketing", "pro": "communication"}
+    for account in load_sandbox_demo(workspace):
+        channel = channel_actions.connect_channel(
+            workspace,
+            by=admin,
+            network="sandbox",
+            credentials=service.credentials_for(account),
+            name=names.get(account.flavour, account.handle),
+            owner_department=Department.objects.get(
+                workspace=workspace, code=owners.get(account.flavour, "marketing")
+            ),
+            strategy_level=StrategyLevel.PROACTIVE,
+        )
+        outcome = channel.handle_active()
+        type(channel).objects.filter(pk=channel.pk).update(
+            **outcome.fields,
+            next_attempt_at=timezone.now() + dt.timedelta(seconds=SYNC_INTERVAL),
+        )

@@ -47,3 +47,8 @@ def _show(value: Any) -> Any:
     if value is False:
         return gettext("no")
     return value
+
+
+@register.filter
+def get_item(mapping: Any, key: str) -> Any:
+    return mapping.get(key) if hasattr(mapping, "get") else None
