@@ -121,14 +121,8 @@ def channel_list(request: HttpRequest, ws: str) -> HttpResponse:
 def connect_choose(request: HttpRequest, ws: str) -> HttpResponse:
     me = _member(request)
     require(me, "channel.manage")
-    networks = [
-        {
-            "cls": n,
-            "oauth": Capability.OAUTH in n.capabilities,
-        }
-        for n in registry.all_networks()
-    ]
-    networks.sort(key=lambda n: (not n["cls"].is_sandbox, n["cls"].label))
+    classes = sorted(registry.all_networks(), key=lambda n: (not n.is_sandbox, n.label))
+    networks = [{"cls": n, "oauth": Capability.OAUTH in n.capabilities} for n in classes]
     return render(request, "channels/connect_choose.html", {"networks": networks})
 
 

@@ -78,16 +78,17 @@ class PostMedia(models.Model):
         ordering = ["position", "id"]
 
     def __str__(self) -> str:
-        return self.file.name
+        return self.file.name or ""
 
     def as_media_item(self) -> MediaItem:
         with self.file.open("rb") as handle:
             data = handle.read()
+        name = self.file.name or "media"
         return MediaItem(
             data=data,
-            mime_type=self.mime_type or mimetypes.guess_type(self.file.name)[0] or "",
+            mime_type=self.mime_type or mimetypes.guess_type(name)[0] or "",
             alt_text=self.alt_text,
-            filename=self.file.name.rsplit("/", 1)[-1],
+            filename=name.rsplit("/", 1)[-1],
         )
 
 
