@@ -592,4 +592,11 @@ AUDIT_ACTION_LABELS = {
     "user.login": gettext_noop("Logged in"),
     "user.login_failed": gettext_noop("Failed login"),
     "user.logout": gettext_noop("Logged out"),
+    "channel.connect": gettext_noop("Channel connected"),
+    "channel.reconnect": gettext_noop("Channel reconnected"),
+    "channel.update": gettext_noop("Channel changed"),
+    "channel.disconnect": gettext_noop("Channel disconnected"),
+    "post.schedule": gettext_noop("Post scheduled"),
+    "publication.cancel": gettext_noop("Publication cancelled"),
+    "secrets.rotate": gettext_noop("Encryption keys rotated"),
 }

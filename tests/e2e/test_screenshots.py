@@ -67,6 +67,9 @@ def test_demo_pages(browse: Browse, demo_workspace: demo.DemoResult) -> None:
         ("invitations", f"/w/{slug}/team/invitations/"),
         ("roles", f"/w/{slug}/team/roles/"),
         ("audit-log", f"/w/{slug}/settings/audit/"),
+        ("inbox", f"/w/{slug}/inbox/"),
+        ("channels", f"/w/{slug}/settings/channels/"),
+        ("channel-connect", f"/w/{slug}/settings/channels/connect/"),
     ]
     for name, path in pages:
         visit(page, path)
@@ -77,5 +80,7 @@ def test_demo_pages(browse: Browse, demo_workspace: demo.DemoResult) -> None:
     login(phone, DEMO_LOGIN, demo.PASSWORD)
     visit(phone, f"/w/{slug}/team/")
     shoot(phone, "team-phone", folder)
+    visit(phone, f"/w/{slug}/inbox/")
+    shoot(phone, "inbox-phone", folder)
 
     browse.check()
