@@ -32,7 +32,8 @@ def default_curve() -> list[float]:
 
 
 def default_products() -> list[str]:
-    return ["le produit", "la nouvelle gamme"]
+    """No products named: the world says "your serum" and the like."""
+    return []
 
 
 def empty_list() -> list[Any]:

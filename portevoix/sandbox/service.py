@@ -155,7 +155,7 @@ def create_account(
     workspace: Any = None,
     flavour: str = Flavour.PHOTO,
     follower_count: int = 5000,
-    seed: int = 1,
+    seed: int | None = None,
     language: str = "fr",
     cohorts: Sequence[dict[str, Any]] | None = None,
     token_lifetime: timedelta | None = DEFAULT_TOKEN_LIFETIME,
@@ -165,9 +165,12 @@ def create_account(
     """A new sandbox account with its audience and a healthy token.
 
     ``fields`` are other ``SandboxAccount`` fields (``brand_name``, ``products``,
-    ``competitors``, ``inbound_per_day``, ``simulate``...).
+    ``competitors``, ``inbound_per_day``, ``simulate``...). Without a ``seed``, one is
+    derived from the handle, so that two accounts do not live the same world.
     """
     now = now or timezone.now()
+    if seed is None:
+        seed = world.seed_digest("account", handle)
     account = SandboxAccount.objects.create(
         handle=handle,
         display_name=display_name or handle,

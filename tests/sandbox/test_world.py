@@ -40,6 +40,7 @@ def counters(post_id: str) -> tuple[int, int, int, int]:
 
 def quiet(make_account: AccountFactory, handle: str, **fields: object) -> SandboxAccount:
     """An account whose customers stay silent: only engagement moves."""
+    fields.setdefault("seed", 1)
     return make_account(
         handle, now=MONDAY, follower_count=20000, inbound_per_day=0, mentions_per_day=0, **fields
     )
@@ -323,3 +324,21 @@ def test_customers_answer_the_brand_answers(make_account: AccountFactory) -> Non
     # Advancing further brings nothing more.
     world.advance(account, moment + 72 * HOUR)
     assert len(answers_back()) == len(back)
+
+
+def test_every_template_fills_for_an_account_without_products(db: None) -> None:
+    account = service.create_account("plain", now=MONDAY, inbound_per_day=500, simulate=False)
+    other = service.create_account("plain2", now=MONDAY, simulate=False)
+    assert account.seed != other.seed  # each account lives its own world
+    world.start_crisis(account, 1.0, at=MONDAY)
+    world.advance(account, MONDAY + 24 * HOUR)
+    texts = list(SandboxInteraction.objects.filter(account=account).values_list("text", flat=True))
+    assert len(texts) > 300
+    assert not [t for t in texts if "{" in t or "}" in t or "votre votre" in t.lower()]
+    # Every template of every intent renders without a slot left over.
+    for language in ("fr", "en"):
+        writer = world.Writer(account, world._rng(language), language)
+        for intent, pool in world.templates()["inbound"][language].items():
+            for template in pool:
+                text, sentiment = writer._render(template, world.DEFAULT_SENTIMENT[intent])
+                assert "{" not in text and sentiment in {"positive", "neutral", "negative"}
