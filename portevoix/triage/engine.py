@@ -64,7 +64,7 @@ REVIEW_DEPARTMENT_THRESHOLD = 0.50
 REVIEW_SENTIMENT_THRESHOLD = 0.45
 #: Corrections: near-duplicate on hashed features, or close in embedding space.
 SKETCH_OVERRIDE = 0.80
-SKETCH_CANDIDATE = 0.25
+SKETCH_CANDIDATE = 0.50
 EMBEDDING_OVERRIDE = 0.92
 #: A rule match puts this much probability on its intent.
 RULE_WEIGHT = 0.90
@@ -319,6 +319,8 @@ class Pipeline:
         self._heads: dict[str, FloatArray] | None = None
         self._embedder: Any = None
         self._embedding_cache: dict[str, FloatArray] = {}
+        # The last workspace examples seen, with their hashed sketches and embeddings.
+        self._examples_cache: tuple[Any, FloatArray, FloatArray | None] | None = None
         self.embedded_items = 0
 
     # -- lazy loading -------------------------------------------------------------------------
@@ -549,25 +551,28 @@ class Pipeline:
         examples: Sequence[CorrectionExample],
     ) -> list[TriageResult]:
         ex_texts = [e.text for e in examples]
-        sketch_items = features.featurize(texts).dense(features.SKETCH_DIM)
-        sketch_ex = features.featurize(ex_texts).dense(features.SKETCH_DIM)
-        sims = sketch_items @ sketch_ex.T  # (n_items, n_examples)
+        key = (tuple(ex_texts), tuple(e.embedding is not None for e in examples))
+        cache = self._examples_cache
+        if cache is not None and cache[0] == key:
+            sketch_ex, ex_emb = cache[1], cache[2]
+        else:
+            sketch_ex, ex_emb = features.featurize(ex_texts).dense(features.SKETCH_DIM), None
+        sims = features.featurize(texts).dense(features.SKETCH_DIM) @ sketch_ex.T
 
-        # Embedding similarity for items with a plausible neighbour.
+        # Embedding similarity for the items with a plausible neighbour.
+        best_sketch = sims.max(axis=1)
         need = [
             i
             for i in range(len(texts))
             if i not in embedded
             and texts[i].strip()
-            and float(sims[i].max()) >= SKETCH_CANDIDATE
-            and float(sims[i].max()) < SKETCH_OVERRIDE
+            and SKETCH_CANDIDATE <= float(best_sketch[i]) < SKETCH_OVERRIDE
         ]
         if need:
             vecs = self.embed([texts[i] for i in need])
             for row, i in enumerate(need):
                 embedded[i] = vecs[row]
-        ex_emb: FloatArray | None = None
-        if embedded:
+        if embedded and ex_emb is None:
             ex_emb = np.zeros((len(examples), 384), dtype=np.float32)
             missing = [j for j, e in enumerate(examples) if e.embedding is None]
             if missing:
@@ -577,24 +582,29 @@ class Pipeline:
             for j, e in enumerate(examples):
                 if e.embedding is not None:
                     ex_emb[j] = np.frombuffer(e.embedding, dtype=np.float32)
+        self._examples_cache = (key, sketch_ex, ex_emb)
 
+        # score[i, j]: how close item i is to example j, or -1 when not close enough.
+        score = np.where(sims >= SKETCH_OVERRIDE, sims, -1.0).astype(np.float32)
+        if ex_emb is not None and embedded:
+            order = sorted(embedded)
+            rows = np.asarray(order, dtype=np.int64)
+            emb_sims = np.stack([embedded[i] for i in order]) @ ex_emb.T
+            close = np.where(emb_sims >= EMBEDDING_OVERRIDE, emb_sims, -1.0)
+            score[rows] = np.maximum(score[rows], close)
+        fields = np.asarray([list(Field).index(e.field) for e in examples], dtype=np.int64)
         out = list(results)
-        for i in range(len(texts)):
-            if not texts[i].strip():
+        for f_idx, field in enumerate(Field):
+            cols = np.flatnonzero(fields == f_idx)
+            if cols.size == 0:
                 continue
-            best: dict[Field, tuple[float, str]] = {}
-            emb_sims = embedded[i] @ ex_emb.T if (ex_emb is not None and i in embedded) else None
-            for j, ex in enumerate(examples):
-                sim = float(sims[i, j])
-                if sim < SKETCH_OVERRIDE:
-                    if emb_sims is None or float(emb_sims[j]) < EMBEDDING_OVERRIDE:
-                        continue
-                    sim = float(emb_sims[j])
-                current = best.get(ex.field)
-                if current is None or sim >= current[0]:
-                    best[ex.field] = (sim, ex.label)
-            if best:
-                out[i] = _override(out[i], best)
+            sub = score[:, cols][:, ::-1]  # reversed: argmax keeps the latest on a tie
+            pick = sub.argmax(axis=1)
+            for i in np.flatnonzero(sub.max(axis=1) >= 0).tolist():
+                if not texts[i].strip():
+                    continue
+                j = int(cols[::-1][pick[i]])
+                out[i] = _override(out[i], {field: (float(sub[i, pick[i]]), examples[j].label)})
         return out
 
 
