@@ -150,3 +150,28 @@ def test_bad_input_gets_a_clear_message(team, argv, message):
 def test_rotate_keys_command(team):
     code, out, _ = run("rotate-keys")
     assert code == 0 and "re-encrypted 0" in out
+
+
+def test_an_image_too_large_is_refused_before_anything_is_saved(team, tmp_path):
+    from portevoix.publishing.models import Post
+
+    account = service.create_account("acme-big", workspace=team.workspace)
+    run(
+        "channels",
+        "add",
+        "sandbox",
+        "--workspace",
+        "acme",
+        "--name",
+        "Insta",
+        "--credentials-json",
+        stdin=json.dumps(service.credentials_for(account)),
+    )
+    big = tmp_path / "huge.jpg"
+    big.write_bytes(b"\xff\xd8\xff" + b"0" * 9_000_000)
+    code, _out, err = run(
+        "post", "--workspace", "acme", "--channel", "Insta", "x", "--image", str(big)
+    )
+    assert code == 1
+    assert "huge.jpg" in err and "8.0 MB" in err
+    assert not Post.objects.exists() and not SandboxPost.objects.exists()
