@@ -40,6 +40,10 @@ def empty_list() -> list[Any]:
     return []
 
 
+def empty_dict() -> dict[str, Any]:
+    return {}
+
+
 class Flavour(models.TextChoices):
     PHOTO = "photo", _("Sandbox photo network (Instagram-like)")
     PRO = "pro", _("Sandbox professional network (LinkedIn-like)")
@@ -284,6 +288,8 @@ class SandboxFaults(models.Model):
     queue = models.JSONField(_("next faults"), default=empty_list, blank=True)
     #: Only write calls (publish, reply, delete, hide) consume the queue when true.
     writes_only = models.BooleanField(_("faults on writes only"), default=True)
+    #: Faults that strike at random when nothing is queued: {"timeout_after_accept": 0.05}.
+    random_faults = models.JSONField(_("random faults"), default=empty_dict, blank=True)
 
     class Meta:
         verbose_name = _("sandbox faults")

@@ -228,7 +228,12 @@ def inject_faults(account: SandboxAccount, *faults: str | Fault) -> None:
 
 def configure_faults(account: SandboxAccount, **settings: Any) -> SandboxFaults:
     """Set ``latency_ms``, ``jitter_ms``, ``rate_limit``, ``rate_window_seconds``,
-    ``rate_reset_seconds``, ``writes_only`` or ``queue`` for one account."""
+    ``rate_reset_seconds``, ``writes_only``, ``queue`` or ``random_faults`` (fault name ->
+    probability per call, e.g. ``{"timeout_after_accept": 0.05, "server_error": 0.02}``)."""
+    for name in settings.get("random_faults") or {}:
+        Fault(name)  # refuse unknown names
+    if sum(float(p) for p in (settings.get("random_faults") or {}).values()) > 1:
+        raise ValueError("random fault probabilities add up to more than 1")
     row = faults_of(account)
     for name, value in settings.items():
         if name not in {
@@ -239,6 +244,7 @@ def configure_faults(account: SandboxAccount, **settings: Any) -> SandboxFaults:
             "rate_reset_seconds",
             "writes_only",
             "queue",
+            "random_faults",
         }:
             raise TypeError(f"unknown fault setting {name!r}")
         setattr(row, name, value)
@@ -247,7 +253,7 @@ def configure_faults(account: SandboxAccount, **settings: Any) -> SandboxFaults:
 
 
 def clear_faults(account: SandboxAccount) -> None:
-    configure_faults(account, latency_ms=0, jitter_ms=0, rate_limit=0, queue=[])
+    configure_faults(account, latency_ms=0, jitter_ms=0, rate_limit=0, queue=[], random_faults={})
 
 
 # -- the call pipeline --------------------------------------------------------------------------
@@ -269,8 +275,11 @@ def _authenticate(handle: str, token: str, now: datetime) -> SandboxAccount:
     return account
 
 
-def _take_fault(account: SandboxAccount, write: bool, now: datetime) -> tuple[str, SandboxFaults]:
-    """Pop the next queued fault that applies to this call; check the rate limit."""
+def _take_fault(
+    account: SandboxAccount, write: bool, now: datetime, idempotency_key: str = ""
+) -> tuple[str, SandboxFaults]:
+    """Pop the next queued fault that applies to this call, else draw a random one; check
+    the rate limit."""
     with transaction.atomic():
         faults = SandboxFaults.objects.select_for_update().filter(account=account).first()
         if faults is None:
@@ -280,6 +289,13 @@ def _take_fault(account: SandboxAccount, write: bool, now: datetime) -> tuple[st
             fault, *rest = faults.queue
             faults.queue = rest
             faults.save(update_fields=["queue"])
+        if not fault and faults.random_faults and (write or not faults.writes_only):
+            draw = random.Random(f"{account.seed}:{idempotency_key}:{now.isoformat()}").random()
+            for name, probability in faults.random_faults.items():
+                draw -= float(probability)
+                if draw < 0:
+                    fault = str(Fault(name))
+                    break
         if not fault and faults.rate_limit:
             window_start = now - timedelta(seconds=faults.rate_window_seconds)
             counted = SandboxCall.objects.filter(
@@ -315,7 +331,7 @@ def _call[T](
     """
     now = timezone.now()
     account = _authenticate(handle, token, now)
-    fault, faults = _take_fault(account, write, now)
+    fault, faults = _take_fault(account, write, now, idempotency_key)
 
     def receipt(outcome: str, created: Sequence[str] = ()) -> None:
         SandboxCall.objects.create(

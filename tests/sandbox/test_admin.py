@@ -46,13 +46,24 @@ def test_management_command(account: SandboxAccount, capsys: pytest.CaptureFixtu
     from django.core.management import call_command
 
     call_command("sandbox", "fault", account.handle, "timeout_after_accept", "unavailable")
-    call_command("sandbox", "faults", account.handle, "--latency-ms", "5", "--rate-limit", "9")
+    call_command(
+        "sandbox",
+        "faults",
+        account.handle,
+        "--latency-ms",
+        "5",
+        "--rate-limit",
+        "9",
+        "--random",
+        "timeout_after_accept=0.05,server_error=0.02",
+    )
     call_command("sandbox", "crisis", account.handle, "--intensity", "2", "--topic", "le rappel")
     call_command("sandbox", "advance")
     call_command("sandbox", "stats", account.handle)
     row = SandboxFaults.objects.get(account=account)
     assert row.queue == ["timeout_after_accept", "unavailable"]
     assert (row.latency_ms, row.rate_limit) == (5, 9)
+    assert row.random_faults == {"timeout_after_accept": 0.05, "server_error": 0.02}
     account.refresh_from_db()
     assert account.crisis_intensity == 2 and account.crisis_topic == "le rappel"
     call_command("sandbox", "calm", account.handle)

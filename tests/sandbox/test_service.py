@@ -377,3 +377,44 @@ def test_private_reply_needs_a_message(network: SandboxNetwork) -> None:
         network.reply(ref.post_id, "psst", idempotency_key="dm", private=True)
     assert not isinstance(caught.value, Unsupported)
     assert SandboxInteraction.objects.count() == 0
+
+
+def test_random_faults_and_a_careful_publisher_never_post_twice(
+    network: SandboxNetwork, account: SandboxAccount
+) -> None:
+    """What a benchmark does: faults at random, a publisher that reconciles, receipts."""
+    service.configure_faults(
+        account,
+        random_faults={
+            "timeout_after_accept": 0.2,
+            "server_error": 0.1,
+            "rate_limited": 0.1,
+            "unavailable": 0.1,
+        },
+        rate_reset_seconds=0,
+    )
+    for n in range(40):
+        post, key = OutgoingPost(f"Post {n}"), f"post-{n}:channel-1"
+        for _attempt in range(50):
+            try:
+                network.publish(post, idempotency_key=key)
+                break
+            except OutcomeUnknown:
+                if network.reconcile(key, post=post) is not None:
+                    break
+            except (RateLimited, Transient):
+                continue
+        else:
+            pytest.fail("never published")
+    stats = service.stats(account)
+    assert stats["posts"] == 40
+    assert stats["texts_received_twice"] == {}
+    for outcome in ("timeout_after_accept", "server_error", "rate_limited", "unavailable"):
+        assert stats["calls"].get(f"publish:{outcome}", 0) > 0, outcome
+
+
+def test_random_faults_are_checked(account: SandboxAccount) -> None:
+    with pytest.raises(ValueError):
+        service.configure_faults(account, random_faults={"meteor": 0.1})
+    with pytest.raises(ValueError):
+        service.configure_faults(account, random_faults={"timeout": 0.7, "server_error": 0.5})

@@ -58,6 +58,10 @@ class Command(BaseCommand):
         faults.add_argument("--rate-limit", type=int, help="calls per window (0: none)")
         faults.add_argument("--window", type=int, help="window in seconds")
         faults.add_argument("--reset", type=int, help="seconds a queued 429 says to wait")
+        faults.add_argument(
+            "--random",
+            help="faults at random, e.g. timeout_after_accept=0.05,server_error=0.02",
+        )
         faults.add_argument("--reads-too", action="store_true", help="faults hit reads too")
         faults.add_argument("--clear", action="store_true", help="no latency, limit or fault")
         stats = sub.add_parser("stats", help="what the network received (JSON)")
@@ -108,13 +112,22 @@ class Command(BaseCommand):
             }
             if options["reads_too"]:
                 settings["writes_only"] = False
+            if options["random"]:
+                try:
+                    settings["random_faults"] = {
+                        name.strip(): float(p)
+                        for name, _, p in (c.partition("=") for c in options["random"].split(","))
+                    }
+                    service.configure_faults(account, random_faults=settings["random_faults"])
+                except ValueError as error:
+                    raise CommandError(f"--random: {error}") from None
             row = service.configure_faults(
                 account, **{k: v for k, v in settings.items() if v is not None}
             )
             self.stdout.write(
                 f"latency {row.latency_ms} ms (+{row.jitter_ms}), "
                 f"{row.rate_limit or 'no'} calls per {row.rate_window_seconds} s, "
-                f"queued: {row.queue or 'nothing'}"
+                f"queued: {row.queue or 'nothing'}, at random: {row.random_faults or 'nothing'}"
             )
         elif what == "stats":
             stats = service.stats(self._account(options["handle"]))
