@@ -74,6 +74,8 @@ def load(*, reset: bool = False) -> DemoResult:
 
     with audit.origin(audit.Origin(label="demo")):
         admin_user = _user(PEOPLE[0][0], PEOPLE[0][1])
+        # The demo's admin also operates the installation: /ops/work/ and /admin/.
+        User.objects.filter(pk=admin_user.pk).update(is_staff=True)
         workspace = actions.create_workspace(
             name="Lumière Cosmétiques", slug=SLUG, creator=admin_user, language="fr"
         )
