@@ -192,6 +192,9 @@ elif CONFIG.email.host:
 MAILERS = {"default": {"BACKEND": CONFIG.email.backend, "OPTIONS": _mail_options}}
 DEFAULT_FROM_EMAIL = CONFIG.default_from_email
 
+if CONFIG.secure_cookies:
+    # Behind the load balancer that terminates TLS and says so.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_SECURE = CONFIG.secure_cookies
 CSRF_COOKIE_SECURE = CONFIG.secure_cookies
 SESSION_COOKIE_HTTPONLY = True
