@@ -96,6 +96,8 @@ def run_triage_cli(argv: list[str], stdin: IO[str], stdout: IO[str]) -> int:
     except _UsageError as exc:
         print(f"portevoix triage: {exc}", file=sys.stderr)
         return 2
+    except SystemExit as exc:  # --help
+        return int(exc.code or 0)
     if args.batch_size < 1:
         print("portevoix triage: --batch-size must be at least 1", file=sys.stderr)
         return 2

@@ -85,3 +85,16 @@ def test_large_input_streams_in_batches(argv):
     status, out = run(lines, *argv)
     assert status == 0
     assert [o["id"] for o in out] == list(range(600))
+
+
+def test_help_returns_instead_of_exiting(capsys):
+    assert run_triage_cli(["--help"], io.StringIO(""), io.StringIO()) == 0
+    assert "--workspace" in capsys.readouterr().out
+
+
+def test_module_entry_point_takes_options(monkeypatch, capsys):
+    from portevoix.triage import cli
+
+    monkeypatch.setattr("sys.stdin", io.StringIO('{"text": "vous recrutez ?"}\n'))
+    assert cli.main(["--design", "fast", "--batch-size", "1"]) == 0
+    assert json.loads(capsys.readouterr().out)["department"] == "hr"
