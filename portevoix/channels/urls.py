@@ -10,4 +10,5 @@ urlpatterns = [
     path("oauth/callback/", views.oauth_callback, name="channel_oauth_callback"),
     path("<int:pk>/", views.channel_detail, name="channel_detail"),
     path("<int:pk>/check/", views.channel_check, name="channel_check"),
+    path("<int:pk>/post/", views.quick_post, name="channel_quick_post"),
 ]

@@ -294,6 +294,70 @@ def oauth_callback(request: HttpRequest, ws: str) -> HttpResponse:
     return redirect("channel_detail", ws=ws, pk=channel.pk)
 
 
+class QuickPostForm(forms.Form):
+    text = forms.CharField(label=gettext_lazy("Text"), widget=forms.Textarea(attrs={"rows": 4}))
+    image = forms.FileField(label=gettext_lazy("Image"), required=False)
+    alt_text = forms.CharField(
+        label=gettext_lazy("Image description"),
+        required=False,
+        max_length=1500,
+        help_text=gettext_lazy("Read aloud to blind and partially sighted people."),
+    )
+    at = forms.DateTimeField(
+        label=gettext_lazy("Publish at"),
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        help_text=gettext_lazy("In the channel's workspace time zone. Empty: now."),
+    )
+
+
+def quick_post(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
+    """Publish (or schedule) a post on this channel; the worker sends it."""
+    from zoneinfo import ZoneInfo
+
+    from portevoix.publishing import actions as publishing
+    from portevoix.publishing.actions import Upload
+
+    me = _member(request)
+    channel: Channel = Channel.objects.get_for(me, pk=pk)
+    require(me, "post.create")
+    form = QuickPostForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        uploads = []
+        if data["image"]:
+            uploads.append(
+                Upload(
+                    filename=data["image"].name,
+                    data=data["image"].read(),
+                    alt_text=data["alt_text"],
+                    mime_type=data["image"].content_type or "",
+                )
+            )
+        at = data["at"]
+        if at is not None:
+            # The browser sends a wall-clock time: it is the workspace's.
+            at = at.replace(tzinfo=ZoneInfo(me.workspace.time_zone))
+        try:
+            publishing.schedule_post(
+                me.workspace, by=me, text=data["text"], channels=[channel], at=at, uploads=uploads
+            )
+        except ActionRefused as exc:
+            _refusal_to_form(form, exc)
+        else:
+            messages.success(
+                request,
+                _("Post scheduled.") if at else _("Post queued: it goes out in a moment."),
+            )
+            return redirect("channel_detail", ws=ws, pk=pk)
+    return render(
+        request,
+        "channels/quick_post.html",
+        {"channel": channel, "form": form},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
 def channel_detail(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
     me = _member(request)
     channel: Channel = Channel.objects.select_related("owner_department").get_for(me, pk=pk)
@@ -375,6 +439,7 @@ def channel_detail(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
             "settings_form": settings_form,
             "reconnect_form": reconnect_form,
             "can_manage": manage,
+            "can_post": can(me, "post.create"),
             "publications": publications,
         },
         status=status,

@@ -289,8 +289,7 @@ class SandboxFaults(models.Model):
     #: Only write calls (publish, reply, delete, hide) consume the queue when true.
     writes_only = models.BooleanField(_("faults on writes only"), default=True)
     #: Faults that strike at random when nothing is queued: {"timeout_after_accept": 0.05}.
-    # TODO(i18n): mark with _() once "random faults" is in the catalogs.
-    random_faults = models.JSONField("random faults", default=empty_dict, blank=True)
+    random_faults = models.JSONField(_("random faults"), default=empty_dict, blank=True)
 
     class Meta:
         verbose_name = _("sandbox faults")
