@@ -84,7 +84,8 @@ class ActiveMemberMiddleware:
             raise Http404("not found")
         request.workspace = member.workspace  # type: ignore[attr-defined]
         request.member = member  # type: ignore[attr-defined]
-        request.session["workspace"] = slug
+        if request.session.get("workspace") != slug:  # no session write on every request
+            request.session["workspace"] = slug
         if member.workspace.require_two_factor and not _has_totp(user):
             return redirect(f"{reverse('mfa_activate_totp')}?next={request.path}")
         return None
