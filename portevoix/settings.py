@@ -34,18 +34,13 @@ INSTALLED_APPS = [
     "allauth.usersessions",
     "django_htmx",
     "portevoix.core",
-]
-# Domain apps land one by one; TODO(lead): make this list unconditional once all have landed.
-for _app in (
     "portevoix.worker",
-    "portevoix.triage",
-    "portevoix.sandbox",
     "portevoix.channels",
     "portevoix.publishing",
     "portevoix.inbox",
-):
-    if (BASE_DIR / _app.split(".")[1] / "apps.py").exists():
-        INSTALLED_APPS.append(_app)
+    "portevoix.triage",
+    "portevoix.sandbox",
+]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
