@@ -9,6 +9,7 @@ Used by the CLI, the sandbox network's inbound items, and later the inbox and li
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -19,9 +20,11 @@ from portevoix.triage.models import TriageCorrection
 
 #: The most recent corrections a workspace's triage looks at.
 MAX_EXAMPLES = 5000
+#: A new or deleted correction is seen at once; one edited in the admin within this many seconds.
+CACHE_SECONDS = 60.0
 
 _cache_lock = threading.Lock()
-_cache: dict[int, tuple[tuple[int, int], list[CorrectionExample]]] = {}
+_cache: dict[int, tuple[tuple[int, int], float, list[CorrectionExample]]] = {}
 
 
 def as_input(item: TriageInput | Mapping[str, Any] | str) -> TriageInput:
@@ -37,10 +40,11 @@ def workspace_examples(workspace: Workspace) -> list[CorrectionExample]:
     qs = TriageCorrection.objects.filter(workspace=workspace)
     last = qs.order_by("-id").values_list("id", flat=True).first() or 0
     key = (int(last), qs.count())
+    now = time.monotonic()
     with _cache_lock:
         cached = _cache.get(workspace.pk)
-        if cached is not None and cached[0] == key:
-            return cached[1]
+        if cached is not None and cached[0] == key and now - cached[1] < CACHE_SECONDS:
+            return cached[2]
     rows = list(
         qs.order_by("-created_at", "-id").values_list(
             "text", "field", "corrected_label", "embedding"
@@ -57,7 +61,7 @@ def workspace_examples(workspace: Workspace) -> list[CorrectionExample]:
         for text, field, label, embedding in rows
     ]
     with _cache_lock:
-        _cache[workspace.pk] = (key, examples)
+        _cache[workspace.pk] = (key, now, examples)
     return examples
 
 
