@@ -98,3 +98,24 @@ def test_module_entry_point_takes_options(monkeypatch, capsys):
     monkeypatch.setattr("sys.stdin", io.StringIO('{"text": "vous recrutez ?"}\n'))
     assert cli.main(["--design", "fast", "--batch-size", "1"]) == 0
     assert json.loads(capsys.readouterr().out)["department"] == "hr"
+
+
+def test_project_cli_runs_triage(monkeypatch, capsys):
+    from portevoix import cli
+
+    monkeypatch.setattr("sys.stdin", io.StringIO('{"text": "journaliste au Monde"}\n'))
+    assert cli.main(["triage"]) == 0
+    assert json.loads(capsys.readouterr().out)["department"] == "communication"
+
+
+@pytest.mark.xfail(
+    reason="portevoix/cli.py hands 'triage' a REMAINDER positional, and argparse rejects options "
+    "that come first ('portevoix triage --workspace x'): the lead's fix is pending",
+    strict=False,
+)
+def test_project_cli_passes_options_to_triage(monkeypatch, capsys):
+    from portevoix import cli
+
+    monkeypatch.setattr("sys.stdin", io.StringIO('{"text": "vous recrutez ?"}\n'))
+    assert cli.main(["triage", "--design", "fast", "--batch-size", "1"]) == 0
+    assert json.loads(capsys.readouterr().out)["department"] == "hr"
