@@ -152,14 +152,62 @@ def sweep(rows: list[dict[str, str]]) -> None:
                 )
 
 
+def sandbox_rows(per_template: int = 3) -> list[dict[str, str]]:
+    """Messages of the sandbox network's world (portevoix/sandbox, another author's templates,
+    not the triage training set), each template rendered a few times with its true labels."""
+    import os
+    import random
+    from types import SimpleNamespace
+
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portevoix.settings")
+    django.setup()
+    from portevoix.sandbox.world import DEFAULT_SENTIMENT, Writer, templates
+
+    account = SimpleNamespace(
+        brand="Maison Lumen",
+        handle="maisonlumen",
+        products=[],
+        competitors=[],
+        crisis_topic="",
+        crisis_topic_en="",
+    )
+    rows = []
+    for lang in ("fr", "en"):
+        for intent, pool in templates()["inbound"][lang].items():
+            for k, template in enumerate(pool):
+                for rep in range(per_template):
+                    writer = Writer(account, random.Random(f"{lang}{intent}{k}{rep}"), lang)  # type: ignore[arg-type]
+                    text, sentiment = writer._render(template, DEFAULT_SENTIMENT[intent])
+                    rows.append(
+                        {
+                            "set": lang,
+                            "text": text,
+                            "language": lang,
+                            "intent": intent,
+                            "sentiment": sentiment,
+                            "department": INTENT_TO_DEPARTMENT[Intent(intent)].value,
+                        }
+                    )
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--design", default="all", choices=(*DESIGNS, "all"))
     parser.add_argument("--errors", action="store_true", help="list the misclassified items")
     parser.add_argument("--sweep", action="store_true", help="cascade thresholds and weights")
+    parser.add_argument(
+        "--sandbox", action="store_true", help="evaluate on the sandbox world's messages instead"
+    )
     args = parser.parse_args()
-    rows = load_eval()
-    print(f"evaluation set: {EVAL_FILE.relative_to(ROOT)}, {len(rows)} items")
+    if args.sandbox:
+        rows = sandbox_rows()
+        print(f"sandbox world messages (portevoix/sandbox/data/messages.json), {len(rows)} items")
+    else:
+        rows = load_eval()
+        print(f"evaluation set: {EVAL_FILE.relative_to(ROOT)}, {len(rows)} items")
     if args.sweep:
         sweep(rows)
         return
