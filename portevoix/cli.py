@@ -204,8 +204,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["triage"]:
+        # Triage parses its own options (argparse's REMAINDER refuses ones starting with --).
+        from portevoix.triage.cli import run_triage_cli
+
+        return int(run_triage_cli(arguments[1:], sys.stdin, sys.stdout))
     parser = build_parser()
-    args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    args = parser.parse_args(arguments)
     return int(args.func(args))
 
 

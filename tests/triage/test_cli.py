@@ -108,11 +108,6 @@ def test_project_cli_runs_triage(monkeypatch, capsys):
     assert json.loads(capsys.readouterr().out)["department"] == "communication"
 
 
-@pytest.mark.xfail(
-    reason="portevoix/cli.py hands 'triage' a REMAINDER positional, and argparse rejects options "
-    "that come first ('portevoix triage --workspace x'): the lead's fix is pending",
-    strict=False,
-)
 def test_project_cli_passes_options_to_triage(monkeypatch, capsys):
     from portevoix import cli
 
