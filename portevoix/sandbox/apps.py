@@ -12,6 +12,7 @@ class SandboxConfig(AppConfig):
         from portevoix.worker import housekeeping
 
         housekeeping.register("sandbox-advance", 5 * 60, _advance)
+        housekeeping.register("sandbox-purge-calls", 24 * 3600, _purge_calls)
 
 
 def _advance(row: object) -> str:
@@ -22,3 +23,20 @@ def _advance(row: object) -> str:
 
     count = world.advance_all(timezone.now())
     return f"{count} sandbox account(s) advanced"
+
+
+#: Call receipts older than this are deleted; tests and benchmarks read fresh ones.
+CALL_RETENTION_DAYS = 7
+
+
+def _purge_calls(row: object) -> str:
+    """The sandbox records every call it receives; keep a week of them."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from portevoix.sandbox.models import SandboxCall
+
+    cutoff = timezone.now() - dt.timedelta(days=CALL_RETENTION_DAYS)
+    deleted, _ = SandboxCall.objects.filter(received_at__lt=cutoff).delete()
+    return f"{deleted} sandbox call receipt(s) older than {CALL_RETENTION_DAYS} days deleted"
