@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -152,3 +153,36 @@ def _load_channels(workspace: Workspace, admin: Member) -> None:
             **outcome.fields,
             next_attempt_at=timezone.now() + dt.timedelta(seconds=SYNC_INTERVAL),
         )
+        _schedule_posts(workspace, channel, account.flavour)
+
+
+UPCOMING = {
+    "photo": (
+        (
+            1,
+            "09:30",
+            "Nouveau : le sérum Velours arrive lundi 🌸 Qui veut le tester en avant-première ?",
+        ),
+        (3, "12:15", "Derrière les flacons : visite de notre atelier de Grasse 🎥"),
+        (6, "18:00", "-20 % sur les coffrets ce week-end seulement ✨"),
+    ),
+    "pro": (
+        (2, "08:45", "Nous recrutons un·e responsable qualité à Grasse. Postulez !"),
+        (5, "10:00", "Cosmétique et sobriété : ce que nos clientes nous ont appris en 2026."),
+    ),
+}
+
+
+def _schedule_posts(workspace: Workspace, channel: Any, flavour: str) -> None:
+    """The coming week's plan, so the channel pages show scheduled publications."""
+    from zoneinfo import ZoneInfo
+
+    from portevoix.publishing import actions as publishing
+
+    manager = Member.objects.get(workspace=workspace, user__email="sophie@lumiere.demo")
+    zone = ZoneInfo(workspace.time_zone)
+    today = timezone.now().astimezone(zone).date()
+    for days, clock, text in UPCOMING.get(flavour, ()):
+        hour, minute = (int(x) for x in clock.split(":"))
+        at = dt.datetime.combine(today + dt.timedelta(days=days), dt.time(hour, minute), zone)
+        publishing.schedule_post(workspace, by=manager, text=text, channels=[channel], at=at)
