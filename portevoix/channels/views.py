@@ -403,7 +403,9 @@ def channel_detail(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
                     from portevoix.sandbox import service
                     from portevoix.sandbox.models import SandboxAccount
 
-                    account = SandboxAccount.objects.get(handle=channel.handle)
+                    account = SandboxAccount.objects.filter(handle=channel.handle).first()
+                    if account is None:
+                        raise ActionRefused(_("This sandbox account no longer exists."))
                     service.rotate_token(account)
                     values = service.credentials_for(account)
                 elif reconnect_form is not None and reconnect_form.is_valid():
