@@ -342,3 +342,23 @@ def test_publish_from_the_browser(team, client_for, account, channel):
     response = client.post(url, {"text": "Maintenant"})
     run_publications()
     assert received(account) == 1
+
+
+def test_reconnect_a_sandbox_channel_from_its_page(team, client_for, account, channel):
+    service.expire_token(account)
+    actions.check_channel(channel)
+    channel.refresh_from_db()
+    assert channel.health == "expired"
+    url = reverse("channel_detail", kwargs={"ws": "acme", "pk": channel.pk})
+    response = client_for(team["manager"]).post(url, {"reconnect": "1"})
+    assert response.status_code == 302
+    channel.refresh_from_db()
+    assert channel.health == "ok" and channel.state == "active"
+    from portevoix.sandbox.models import SandboxAccount
+
+    SandboxAccount.objects.filter(pk=account.pk).delete()
+    response = client_for(team["manager"]).post(url, {"reconnect": "1"}, follow=True)
+    assert (
+        "no longer exists" in response.content.decode()
+        or "n’existe plus" in response.content.decode()
+    )
