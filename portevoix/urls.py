@@ -14,5 +14,6 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("w/<slug:ws>/settings/channels/", include("portevoix.channels.urls")),
     path("w/<slug:ws>/inbox/", include("portevoix.inbox.urls")),
+    path("w/<slug:ws>/calendar/", include("portevoix.publishing.urls")),
     path("", include("portevoix.core.urls")),
 ]

@@ -68,6 +68,7 @@ def test_demo_pages(browse: Browse, demo_workspace: demo.DemoResult) -> None:
         ("roles", f"/w/{slug}/team/roles/"),
         ("audit-log", f"/w/{slug}/settings/audit/"),
         ("inbox", f"/w/{slug}/inbox/"),
+        ("calendar", f"/w/{slug}/calendar/"),
         ("channels", f"/w/{slug}/settings/channels/"),
         ("channel-connect", f"/w/{slug}/settings/channels/connect/"),
     ]

@@ -1,0 +1,66 @@
+"""The calendar, first part: an agenda of every publication, day by day, per channel."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from zoneinfo import ZoneInfo
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from portevoix.channels.models import Channel
+from portevoix.core.permissions import can, require
+from portevoix.core.views import _member
+from portevoix.publishing.models import Publication
+
+WEEKS_SHOWN = 4
+
+
+def calendar(request: HttpRequest, ws: str) -> HttpResponse:
+    me = _member(request)
+    require(me, "post.view")
+    zone = ZoneInfo(me.workspace.time_zone)
+    today = timezone.now().astimezone(zone).date()
+    try:
+        start = dt.date.fromisoformat(request.GET.get("from", ""))
+    except ValueError:
+        start = today - dt.timedelta(days=7)
+    end = start + dt.timedelta(weeks=WEEKS_SHOWN)
+    rows = (
+        Publication.objects.visible_to(me)
+        .filter(
+            scheduled_at__gte=dt.datetime.combine(start, dt.time(), zone),
+            scheduled_at__lt=dt.datetime.combine(end, dt.time(), zone),
+        )
+        .select_related("post", "channel")
+        .order_by("scheduled_at")
+    )
+    channels = Channel.objects.visible_to(me).order_by("name")
+    channel_id = request.GET.get("channel", "")
+    if channel_id.isdigit():
+        rows = rows.filter(channel_id=int(channel_id))
+    days = [
+        (day, list(items))
+        for day, items in itertools.groupby(
+            rows, key=lambda p: p.scheduled_at.astimezone(zone).date()
+        )
+    ]
+    return render(
+        request,
+        "publishing/calendar.html",
+        {
+            "days": days,
+            "start": start,
+            "end": end - dt.timedelta(days=1),
+            "previous": start - dt.timedelta(weeks=WEEKS_SHOWN),
+            "next": end,
+            "today": today,
+            "zone": zone,
+            "channels": channels,
+            "channel_id": channel_id,
+            "can_post": can(me, "post.create"),
+            "active_section": "calendar",
+        },
+    )
