@@ -51,9 +51,9 @@ SENTIMENTS: tuple[Sentiment, ...] = tuple(Sentiment)
 DEPARTMENTS: tuple[Department, ...] = tuple(Department)
 
 #: The fast model decides alone when its department (summed intent probabilities) and its
-#: sentiment reach these; below, the item goes to the embedding model (see docs/triage.md for
+#: sentiment reach these; below, the item goes to the embedding model (see docs/benchmarks.md for
 #: the sweep behind them).
-FAST_DEPARTMENT_THRESHOLD = 0.60
+FAST_DEPARTMENT_THRESHOLD = 0.50
 FAST_SENTIMENT_THRESHOLD = 0.50
 #: Weight of the fast model when both models answer (the embedding head gets the rest).
 FAST_WEIGHT = 0.5
