@@ -54,6 +54,8 @@ DEPARTMENTS: tuple[Department, ...] = tuple(Department)
 #: sentiment reach these; below, the item goes to the embedding model (see docs/benchmarks.md for
 #: the sweep behind them).
 FAST_DEPARTMENT_THRESHOLD = 0.50
+#: Languages the fast model was trained on (plus texts too short to tell).
+_FAST_LANGUAGES = frozenset({Language.FR, Language.EN, Language.UNKNOWN})
 FAST_SENTIMENT_THRESHOLD = 0.50
 #: Weight of the fast model when both models answer (the embedding head gets the rest).
 FAST_WEIGHT = 0.5
@@ -452,6 +454,7 @@ class Pipeline:
         normalized = [features.normalize(t) for t in texts]
         rules = self._get_rules()
         rule_hits = [rules.match(t) for t in normalized]
+        languages = [self.detect_language(t) for t in texts]
         n_int, n_sent = len(INTENTS), len(SENTIMENTS)
 
         decided_by = ["fast"] * n
@@ -470,11 +473,14 @@ class Pipeline:
                 unsure = list(range(n))
             else:
                 dept_conf = (p_int @ _INTENT_DEPARTMENT).max(axis=1)
+                # The fast model only learnt French and English: other languages always go
+                # to the multilingual embedding model.
                 unsure = [
                     i
                     for i in range(n)
                     if (rule_hits[i] is None and float(dept_conf[i]) < FAST_DEPARTMENT_THRESHOLD)
                     or float(p_sent[i].max()) < FAST_SENTIMENT_THRESHOLD
+                    or languages[i][0] not in _FAST_LANGUAGES
                 ]
             unsure = [i for i in unsure if normalized[i].strip()]
             if unsure:
@@ -499,16 +505,21 @@ class Pipeline:
             if not normalized[i].strip():
                 results.append(_empty_result())
                 continue
-            results.append(self._result(texts[i], p_int[i], p_sent[i], decided_by[i]))
+            results.append(self._result(texts[i], p_int[i], p_sent[i], decided_by[i], languages[i]))
 
         if examples:
             results = self._apply_corrections(texts, results, embedded, examples)
         return results
 
     def _result(
-        self, text: str, p_int: FloatArray, p_sent: FloatArray, decided_by: str
+        self,
+        text: str,
+        p_int: FloatArray,
+        p_sent: FloatArray,
+        decided_by: str,
+        detected: tuple[Language, float] | None = None,
     ) -> TriageResult:
-        language, lang_conf = self.detect_language(text)
+        language, lang_conf = detected or self.detect_language(text)
         dept_probs = dict.fromkeys(DEPARTMENTS, 0.0)
         for k, intent in enumerate(INTENTS):
             dept_probs[INTENT_TO_DEPARTMENT[intent]] += float(p_int[k])
