@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portevoix.channels import crypto
+from portevoix.channels.messages import network_message
 from portevoix.channels.models import Channel, ChannelStates, StrategyLevel
 from portevoix.core import audit
 from portevoix.core.actions import ActionRefused, _same_workspace
@@ -22,28 +23,10 @@ from portevoix.networks import registry
 from portevoix.networks.errors import (
     AuthExpired,
     NetworkError,
-    NotFound,
-    RateLimited,
-    Transient,
 )
 from portevoix.networks.types import AccountInfo, Credentials
 
 CHANNEL_FIELDS = ["name", "network", "handle", "owner_department", "strategy_level", "state"]
-
-
-def network_message(exc: NetworkError) -> str:
-    """A sentence for the person, from a typed network error."""
-    if isinstance(exc, AuthExpired):
-        return _("The network refused these credentials: %(detail)s") % {"detail": exc.message}
-    if isinstance(exc, RateLimited):
-        return _("The network asks us to wait before trying again: %(detail)s") % {
-            "detail": exc.message
-        }
-    if isinstance(exc, NotFound):
-        return _("Not found on the network: %(detail)s") % {"detail": exc.message}
-    if isinstance(exc, Transient):
-        return _("The network cannot answer right now: %(detail)s") % {"detail": exc.message}
-    return exc.message
 
 
 def verify_credentials(network: str, values: dict[str, str]) -> AccountInfo:
@@ -148,7 +131,7 @@ def _reconnect(
     channel.handle = account.handle
     channel.display_name = account.display_name
     channel.account_url = account.url or channel.account_url
-    channel.health_message = ""
+    channel.problem = ""
     channel.last_checked_at = timezone.now()
     channel.disconnected_at = None
     channel.save()
@@ -251,19 +234,19 @@ def check_channel(channel: Channel, *, by: Member | None = None) -> Channel:
     except AuthExpired as exc:
         with transaction.atomic():
             Channel.objects.filter(pk=channel.pk).update(
-                last_checked_at=now, health_message=exc.message[:500]
+                last_checked_at=now, problem=exc.message[:500]
             )
             channel.refresh_from_db()
             if channel.state == ChannelStates.active.name:
                 channel.transition(ChannelStates.needs_reconnect)
     except crypto.SecretUnreadable as exc:
-        Channel.objects.filter(pk=channel.pk).update(last_checked_at=now, health_message=str(exc))
+        Channel.objects.filter(pk=channel.pk).update(last_checked_at=now, problem=str(exc))
     except NetworkError as exc:
         Channel.objects.filter(pk=channel.pk).update(
-            last_checked_at=now, health_message=network_message(exc)[:500]
+            last_checked_at=now, problem=network_message(exc)[:500]
         )
     else:
-        Channel.objects.filter(pk=channel.pk).update(last_checked_at=now, health_message="")
+        Channel.objects.filter(pk=channel.pk).update(last_checked_at=now, problem="")
     channel.refresh_from_db()
     return channel
 

@@ -77,7 +77,7 @@ def _row(channel) -> dict[str, object]:  # type: ignore[no-untyped-def]
         "owner_department": channel.owner_department.name if channel.owner_department else None,
         "strategy_level": channel.strategy_level,
         "last_checked_at": channel.last_checked_at.isoformat() if channel.last_checked_at else None,
-        "problem": channel.health_message or None,
+        "problem": channel.problem or None,
     }
 
 
@@ -135,9 +135,9 @@ def cmd_channels(args: argparse.Namespace, out: TextIO) -> int:
         worst = 0
         for channel in channels:
             channel = actions.check_channel(channel, by=member)
-            problem = f" — {channel.health_message}" if channel.health_message else ""
+            problem = f" — {channel.problem}" if channel.problem else ""
             out.write(f"{channel.name}: {channel.health}{problem}\n")
-            if channel.health not in {"ok", "expiring"} or channel.health_message:
+            if channel.health not in {"ok", "expiring"} or channel.problem:
                 worst = 1
         return worst
     raise CliError("usage: portevoix channels list|add|check", 2)
@@ -204,7 +204,7 @@ def cmd_post(args: argparse.Namespace, out: TextIO) -> int:
             time.sleep(0.5)
     worst = 0
     for p in Publication.objects.filter(post=post).select_related("channel"):
-        detail = p.url or p.network_post_id or p.error_message or p.failed_reason
+        detail = p.url or p.network_post_id or p.problem
         out.write(f"{p.channel.name}: {p.state}{(' — ' + detail) if detail else ''}\n")
         if p.state != PublicationStates.published.name:
             worst = 1

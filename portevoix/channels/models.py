@@ -1,15 +1,15 @@
 """Connected accounts. A channel is one account on one network, owned by a department.
 
 The channel row is also its own background job (ARCHITECTURE §4): while it is ``active`` the
-worker syncs it every :data:`SYNC_INTERVAL` — it fetches what came in since the stored cursor
-and hands it to the inbox, which labels it — and a refused token moves it to
-``needs_reconnect``, visible on the channels page, instead of failing silently.
+worker syncs it every :data:`SYNC_INTERVAL` (:mod:`portevoix.channels.sync`) — it fetches what
+came in since the stored cursor and hands it to the inbox, which labels it — and a refused
+token moves it to ``needs_reconnect``, visible on the channels page, instead of failing
+silently; any other failure shows at once as "failing", with the network's reason.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -21,8 +21,8 @@ from portevoix.core.models import Department, Workspace
 from portevoix.core.permissions import RestrictedQuerySet
 from portevoix.networks import registry
 from portevoix.networks.base import Network
-from portevoix.networks.errors import AuthExpired, NetworkError, RateLimited
-from portevoix.networks.types import Capability, Credentials
+from portevoix.networks.errors import NetworkError
+from portevoix.networks.types import AccountInfo, Credentials, Limits
 from portevoix.worker.graph import State, StateGraph
 from portevoix.worker.models import Outcome, StatefulModel
 
@@ -81,7 +81,12 @@ class Channel(StatefulModel):
     last_checked_at = models.DateTimeField(_("last check"), null=True, blank=True)
     last_sync_at = models.DateTimeField(_("last sync"), null=True, blank=True)
     sync_cursor = models.TextField(blank=True, editable=False)
-    health_message = models.CharField(_("last problem"), max_length=500, blank=True)
+    #: Since when the sync has been failing (shown at once, with the network's reason in
+    #: ``problem``); empty while it works.
+    sync_failing_since = models.DateTimeField(_("sync failing since"), null=True, blank=True)
+    #: The account's server's own limits (``Limits.as_json``), read at connect and on a schedule.
+    limits = models.JSONField(default=dict, blank=True, editable=False)
+    limits_checked_at = models.DateTimeField(null=True, blank=True, editable=False)
     connected_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
@@ -128,8 +133,28 @@ class Channel(StatefulModel):
     def set_credentials(self, credentials: Credentials) -> None:
         self.credentials_encrypted = crypto.encrypt(credentials.as_dict())
 
-    def client(self) -> Network:
-        """A network instance bound to this account. New secrets it receives are stored."""
+    def cached_limits(self) -> Limits:
+        """The server's limits as last read (``fetch_limits``), else the network's defaults."""
+        default = self.network_class.limits
+        if not self.limits:
+            return default
+        return Limits.from_json(self.limits, default=default)
+
+    def account_info(self) -> AccountInfo:
+        return AccountInfo(
+            network=self.network,
+            account_id=self.account_id,
+            handle=self.handle,
+            display_name=self.display_name,
+            url=self.account_url,
+        )
+
+    def client(self, *, verify: bool = True) -> Network:
+        """A network instance bound to this account. New secrets it receives are stored.
+
+        ``verify=True`` asks the network (``connect``); ``verify=False`` binds from what the
+        row knows without a call (``resume``): the worker's way, see ``channels.clients``.
+        """
 
         def store(new: Credentials) -> None:
             self.set_credentials(new)
@@ -137,8 +162,11 @@ class Channel(StatefulModel):
                 credentials_encrypted=self.credentials_encrypted
             )
 
-        network = self.network_class(on_credentials_change=store)
-        network.connect(self.get_credentials())
+        network = self.network_class(on_credentials_change=store, limits=self.cached_limits())
+        if verify:
+            network.connect(self.get_credentials())
+        else:
+            network.resume(self.get_credentials(), self.account_info())
         return network
 
     # --- health -------------------------------------------------------------------------------
@@ -150,33 +178,13 @@ class Channel(StatefulModel):
             return "disconnected"
         if self.state == ChannelStates.needs_reconnect.name:
             return "expired"
-        if self.state == ChannelStates.failing.name:
+        if self.state == ChannelStates.failing.name or self.sync_failing_since is not None:
             return "failing"
         if self.token_expires_at and self.token_expires_at - timezone.now() < EXPIRY_WARNING:
             return "expiring"
         return "ok"
 
     def handle_active(self) -> Outcome:
-        """Periodic sync: fetch what came in since the cursor; a refused token shows here."""
-        from portevoix.inbox.actions import ingest
+        from portevoix.channels import sync
 
-        now = timezone.now()
-        fields: dict[str, Any] = {"last_checked_at": now, "health_message": ""}
-        try:
-            network = self.client()
-            reads = {Capability.READ_COMMENTS, Capability.READ_MENTIONS}
-            if reads & network.capabilities:
-                batch = network.fetch_inbound(self.sync_cursor or None)
-                ingest(self, batch.items)
-                fields["sync_cursor"] = batch.next_cursor or self.sync_cursor
-                fields["last_sync_at"] = now
-            else:
-                network.verify()
-        except AuthExpired as exc:
-            return Outcome(
-                "needs_reconnect",
-                fields={"last_checked_at": now, "health_message": exc.message[:500]},
-            )
-        except RateLimited as exc:
-            return Outcome("active", at=exc.reset_at, fields={"last_checked_at": now})
-        return Outcome("active", delay=SYNC_INTERVAL, fields=fields)
+        return sync.handle_active(self)

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from portevoix.channels import actions, crypto
+from portevoix.channels.messages import network_message
 from portevoix.channels.models import Channel, StrategyLevel
 from portevoix.core.actions import ActionRefused
 from portevoix.core.models import Department, Member
@@ -213,7 +214,7 @@ def oauth_start(request: HttpRequest, ws: str, network: str) -> HttpResponse:
         try:
             auth = cls.begin_authorization(form.cleaned_data["instance_url"], callback, state=state)
         except NetworkError as exc:
-            form.add_error("instance_url", actions.network_message(exc))
+            form.add_error("instance_url", network_message(exc))
         else:
             department = settings_form.cleaned_data["owner_department"]
             request.session[OAUTH_SESSION_KEY] = crypto.encrypt(
@@ -285,7 +286,7 @@ def oauth_callback(request: HttpRequest, ws: str) -> HttpResponse:
             strategy_level=pending.get("strategy_level") or StrategyLevel.ACTIVE,
         )
     except NetworkError as exc:
-        messages.error(request, actions.network_message(exc))
+        messages.error(request, network_message(exc))
         return redirect("channel_connect_choose", ws=ws)
     except ActionRefused as exc:
         messages.error(request, exc.message)
@@ -423,8 +424,8 @@ def channel_detail(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
                     messages.error(request, exc.message)
         elif "check" in request.POST:
             channel = actions.check_channel(channel, by=me)
-            if channel.health_message:
-                messages.error(request, channel.health_message)
+            if channel.problem:
+                messages.error(request, channel.problem)
             else:
                 messages.success(request, _("The network accepts this channel's credentials."))
             return redirect("channel_detail", ws=ws, pk=pk)

@@ -69,6 +69,13 @@ class User(AbstractUser):
         return self.full_name or self.email.split("@")[0]
 
 
+class LatePolicy(models.TextChoices):
+    """What happens to a post that is later than the workspace's lateness limit."""
+
+    HOLD = "hold", _("Hold it and ask someone (a stale promotion is worse than none)")
+    SEND = "send", _("Send it anyway, late (and keep retrying for up to a week)")
+
+
 class Workspace(models.Model):
     """One brand or company. An agency manages several."""
 
@@ -82,6 +89,22 @@ class Workspace(models.Model):
         _("two-factor authentication required"),
         default=False,
         help_text=_("Members must set up an authenticator app before they can work here."),
+    )
+    #: How late a post may go out (the worker was down, the network failed for a while)
+    #: before ``when_late`` applies. Transient errors are retried until then.
+    lateness_limit_minutes = models.PositiveIntegerField(
+        _("lateness limit (minutes)"),
+        default=360,
+        help_text=_(
+            "A post that could not go out on time is retried until it is this late; then "
+            "what happens next is the rule below."
+        ),
+    )
+    when_late = models.CharField(
+        _("when a post is later than that"),
+        max_length=8,
+        choices=LatePolicy.choices,
+        default=LatePolicy.HOLD,
     )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
 

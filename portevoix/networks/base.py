@@ -12,7 +12,16 @@ Rules every module follows (they are checked by ``tests/networks/contract.py``):
 - ``publish`` with an ``idempotency_key`` already used returns the same post, or the
   module makes ``reconcile(idempotency_key)`` find it; it never posts twice knowingly;
 - credentials never appear in a log record or an exception message;
-- a capability that is not in ``capabilities`` raises ``Unsupported``.
+- a capability that is not in ``capabilities`` raises ``Unsupported``;
+- once any part of a post may have been accepted, every later failure of that ``publish`` is
+  ``OutcomeUnknown`` (a thread cut midway is never "nothing happened");
+- ``reconcile`` answers only with a post made after ``since`` and not in ``exclude``; when it
+  cannot be sure, it raises ``Ambiguous`` with the candidates, it never guesses.
+
+Limits: ``limits`` (class) are the network's documented defaults. A server may say otherwise
+(a Mastodon instance allows 5,000 characters, or no video): ``fetch_limits`` reads them from
+the server, the caller caches them with the channel and passes them back as ``limits=`` when
+it builds the instance, so that ``validate`` refuses at compose time what the server would.
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ import abc
 import logging
 import unicodedata
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import ClassVar
 
 from .errors import AuthExpired, InvalidInput, Unsupported
@@ -52,22 +62,39 @@ class Network(abc.ABC):
     #: Name shown to people ("Bluesky").
     label: ClassVar[str]
     capabilities: ClassVar[frozenset[Capability]]
-    limits: ClassVar[Limits]
+    limits: Limits
     #: The built-in demo network says so everywhere.
     is_sandbox: ClassVar[bool] = False
     #: Keys ``connect`` needs in the credentials, for forms and checks.
     credential_fields: ClassVar[tuple[str, ...]] = ()
 
+    #: How long after a lost call (a timeout, a killed worker) the network may still act on
+    #: it: ``reconcile`` is not trusted before this has passed since the call. The default is
+    #: the call's own timeout (``None``); a network that runs in-process can say 0.
+    settle_seconds: ClassVar[float | None] = None
+
+    #: Seconds a call may take before it is given up (``timeout=`` overrides it).
+    default_timeout: ClassVar[float] = 30.0
+
     def __init__(
         self,
         *,
-        timeout: float = 30.0,
+        timeout: float | None = None,
         on_credentials_change: CredentialsListener | None = None,
+        limits: Limits | None = None,
     ) -> None:
-        self.timeout = timeout
+        self.timeout = self.default_timeout if timeout is None else timeout
         self._on_credentials_change = on_credentials_change
         self._credentials: Credentials | None = None
         self._account: AccountInfo | None = None
+        if limits is not None:
+            #: This account's server's limits (cached by the caller), else the class defaults.
+            self.limits = limits
+
+    @property
+    def settle(self) -> float:
+        """Seconds to wait after a lost call before ``reconcile`` can be trusted."""
+        return self.timeout if self.settle_seconds is None else self.settle_seconds
 
     def __repr__(self) -> str:
         account = self._account.handle if self._account else "not connected"
@@ -100,6 +127,24 @@ class Network(abc.ABC):
     def verify(self) -> AccountInfo:
         """Check again that the bound credentials still work (token health)."""
         return self.connect(self.credentials)
+
+    def resume(self, credentials: Credentials, account: AccountInfo) -> None:
+        """Bind to an account already checked (by ``connect``) without asking the network.
+
+        The worker keeps connected clients and verifies them on a schedule and when a call is
+        refused, not before every post. The default checks anyway: a module whose calls carry
+        the credentials themselves overrides it to bind without a call.
+        """
+        self.connect(credentials)
+
+    def fetch_limits(self) -> Limits:
+        """This account's server's own limits (characters, media types and sizes, video).
+
+        The default is the documented ``limits``; modules whose servers differ read them from
+        the server. Optional: a failure here never stops publishing (the caller keeps the
+        limits it has).
+        """
+        return type(self).limits
 
     @property
     def credentials(self) -> Credentials:
@@ -260,13 +305,21 @@ class Network(abc.ABC):
 
     @abc.abstractmethod
     def reconcile(
-        self, idempotency_key: str, *, post: OutgoingPost | None = None
+        self,
+        idempotency_key: str,
+        *,
+        post: OutgoingPost | None = None,
+        since: datetime | None = None,
+        exclude: frozenset[str] = frozenset(),
     ) -> PublishedRef | None:
         """After ``OutcomeUnknown``: the post published under this key, or ``None``.
 
-        ``None`` means the network has no such post *now*; the caller may publish again with
-        the same key. A thread that was cut midway comes back with the parts that exist;
-        publishing again with the same key completes it.
+        ``since`` is when the first attempt was made (aware UTC): only a post made after it can
+        match. ``exclude`` are ids of posts already recorded by other publications: they never
+        match. ``None`` means the network has no such post *now*; the caller may publish again
+        with the same key. A thread that was cut midway comes back with the parts that exist;
+        publishing again with the same key completes it. ``Ambiguous`` (with the candidates)
+        when the module cannot be sure: the caller asks a person.
         """
 
     def delete(self, ref: PublishedRef) -> None:

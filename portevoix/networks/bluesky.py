@@ -181,7 +181,7 @@ class BlueskyNetwork(Network):
             Capability.TOKEN_REFRESH,
         }
     )
-    limits: ClassVar[Limits] = Limits(
+    limits: Limits = Limits(
         max_text_length=300,
         max_images=4,
         max_image_bytes=1_000_000,
@@ -193,12 +193,15 @@ class BlueskyNetwork(Network):
     def __init__(
         self,
         *,
-        timeout: float = 30.0,
+        timeout: float | None = None,
         on_credentials_change: CredentialsListener | None = None,
+        limits: Limits | None = None,
         web_url: str = "https://bsky.app",
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        super().__init__(timeout=timeout, on_credentials_change=on_credentials_change)
+        super().__init__(
+            timeout=timeout, on_credentials_change=on_credentials_change, limits=limits
+        )
         self.web_url = web_url.rstrip("/")
         self._transport = transport
         self._client: Client | None = None
@@ -573,8 +576,15 @@ class BlueskyNetwork(Network):
         )
 
     def reconcile(
-        self, idempotency_key: str, *, post: OutgoingPost | None = None
+        self,
+        idempotency_key: str,
+        *,
+        post: OutgoingPost | None = None,
+        since: datetime | None = None,
+        exclude: frozenset[str] = frozenset(),
     ) -> PublishedRef | None:
+        """Exact: the record key is derived from the idempotency key (``since``/``exclude``
+        are not needed)."""
         expected = len(post.parts()) if post is not None else None
         refs: list[PublishedRef] = []
         number = 0

@@ -11,6 +11,7 @@ error               what the caller does
 ``Transient``       retry later with backoff: nothing was accepted
 ``OutcomeUnknown``  never retry blindly: call ``Network.reconcile`` first
 ``Unsupported``     a programming error: check ``capabilities`` before calling
+``Ambiguous``       (``reconcile`` only) a person decides, from ``candidates``
 ==================  ==============================================================
 
 Messages are written for a person (they end up in the author's notification) and never
@@ -21,6 +22,10 @@ request.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .types import Candidate
 
 
 class NetworkError(Exception):
@@ -98,7 +103,28 @@ class Unsupported(NetworkError):
     """The network (or this module) does not offer the capability that was asked for."""
 
 
+class Ambiguous(NetworkError):
+    """``reconcile`` cannot tell for sure whether the post exists: a person must look.
+
+    ``candidates`` are the posts that might be it (possibly none, when the network could not
+    be searched far enough back). The caller neither publishes again nor marks the post as
+    published on a guess: it shows the candidates and lets a person decide.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        candidates: tuple[Candidate, ...] = (),
+        network: str = "",
+        code: str = "ambiguous",
+    ) -> None:
+        super().__init__(message, network=network, code=code)
+        self.candidates = candidates
+
+
 __all__ = [
+    "Ambiguous",
     "AuthExpired",
     "InvalidInput",
     "NetworkError",

@@ -213,7 +213,7 @@ class MastodonNetwork(Network):
         }
     )
     # Mastodon's defaults; an instance may allow more (``configuration.statuses``).
-    limits: ClassVar[Limits] = Limits(
+    limits: Limits = Limits(
         max_text_length=500,
         max_images=4,
         max_image_bytes=16 * 1024 * 1024,
@@ -228,12 +228,15 @@ class MastodonNetwork(Network):
     def __init__(
         self,
         *,
-        timeout: float = 30.0,
+        timeout: float | None = None,
         on_credentials_change: CredentialsListener | None = None,
+        limits: Limits | None = None,
         session: requests.Session | None = None,
         mastodon_version: str = "4.3.0",
     ) -> None:
-        super().__init__(timeout=timeout, on_credentials_change=on_credentials_change)
+        super().__init__(
+            timeout=timeout, on_credentials_change=on_credentials_change, limits=limits
+        )
         self._session = session or requests.Session()
         self._budget = RateBudget(self.name, self.label)
         self._last = _LastResponse(self._budget)
@@ -711,7 +714,12 @@ class MastodonNetwork(Network):
         )
 
     def reconcile(
-        self, idempotency_key: str, *, post: OutgoingPost | None = None
+        self,
+        idempotency_key: str,
+        *,
+        post: OutgoingPost | None = None,
+        since: datetime | None = None,
+        exclude: frozenset[str] = frozenset(),
     ) -> PublishedRef | None:
         """Look ``post`` up among the account's statuses of the last 24 hours.
 

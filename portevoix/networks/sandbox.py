@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, ClassVar
 
 from .base import Network
@@ -87,7 +87,7 @@ class SandboxNetwork(Network):
             Capability.IDEMPOTENT_PUBLISH,
         }
     )
-    limits: ClassVar[Limits] = Limits(
+    limits: Limits = Limits(
         max_text_length=3000,
         max_images=10,
         max_image_bytes=8_000_000,
@@ -96,6 +96,8 @@ class SandboxNetwork(Network):
         max_thread_parts=25,
     )
     credential_fields: ClassVar[tuple[str, ...]] = ("handle", "token")
+    #: The sandbox answers in milliseconds (plus the latency a test or benchmark sets).
+    default_timeout: ClassVar[float] = 10.0
 
     # -- plumbing -------------------------------------------------------------------------------
 
@@ -217,6 +219,16 @@ class SandboxNetwork(Network):
             ),
         )
 
+    def resume(self, credentials: Credentials, account: AccountInfo) -> None:
+        """Every sandbox call carries the token: binding needs no call of its own."""
+        if not credentials.get("handle") or not credentials.get("token"):
+            raise AuthExpired(
+                "A sandbox account needs a handle and a token.",
+                network=self.name,
+                code="missing_credentials",
+            )
+        self._bind(credentials, account)
+
     def refresh_credentials(self) -> Credentials:
         from portevoix.sandbox import service
 
@@ -260,8 +272,14 @@ class SandboxNetwork(Network):
         return self._ref(stored)
 
     def reconcile(
-        self, idempotency_key: str, *, post: OutgoingPost | None = None
+        self,
+        idempotency_key: str,
+        *,
+        post: OutgoingPost | None = None,
+        since: datetime | None = None,
+        exclude: frozenset[str] = frozenset(),
     ) -> PublishedRef | None:
+        """Exact: the sandbox keeps posts by idempotency key (``since``/``exclude`` unused)."""
         from portevoix.sandbox import service
 
         handle, token = self._secrets()

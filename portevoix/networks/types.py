@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
@@ -196,6 +196,18 @@ class PublishedRef:
 
 
 @dataclass(frozen=True, slots=True)
+class Candidate:
+    """A post on the network that may be the one ``reconcile`` looks for (for a person)."""
+
+    post_id: str
+    url: str = ""
+    text: str = ""
+    created_at: datetime | None = None
+    #: Why it is only a candidate ("same text, but the mention differs").
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Author:
     id: str
     handle: str
@@ -265,6 +277,42 @@ class Limits:
     image_mime_types: frozenset[str] = frozenset(
         {"image/jpeg", "image/png", "image/gif", "image/webp"}
     )
+    #: Video types the server takes; ``None``: any ``video/*`` (when videos are accepted).
+    video_mime_types: frozenset[str] | None = None
+    #: Whether this account's server takes videos at all (a network may say no per server).
+    accepts_video: bool = True
+    #: Every link counts as this many characters (Mastodon: 23); ``None``: as written.
+    characters_per_url: int | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        """Plain data, to cache what a server said about its limits."""
+        data: dict[str, Any] = {}
+        for name in self.__dataclass_fields__:
+            value = getattr(self, name)
+            data[name] = sorted(value) if isinstance(value, frozenset) else value
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], *, default: Limits) -> Limits:
+        """Limits cached with :meth:`as_json`; what is missing or malformed keeps ``default``."""
+        values: dict[str, Any] = {}
+        for name in cls.__dataclass_fields__:
+            if name not in data:
+                continue
+            value = data[name]
+            if name.endswith("_mime_types"):
+                if value is None and name == "video_mime_types":
+                    values[name] = None
+                elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+                    values[name] = frozenset(value)
+            elif name == "accepts_video":
+                if isinstance(value, bool):
+                    values[name] = value
+            elif value is None and name != "max_text_length":
+                values[name] = None
+            elif isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+                values[name] = value
+        return replace(default, **values)
 
 
 @dataclass(frozen=True, slots=True)

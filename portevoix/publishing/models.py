@@ -1,44 +1,37 @@
 """Posts and their publications, one per channel.
 
 A :class:`Publication` is the background job that puts one post on one channel. Its state
-graph is the rule "no post is published twice, none is lost" (ARCHITECTURE §4):
+graph is the rule "no post is published twice, none is lost" (ARCHITECTURE §4); the handlers
+live in :mod:`portevoix.publishing.states`, where the rule is spelled out.
 
-- ``scheduled``: due at the planned time; the handler publishes with an idempotency key that is
-  stable for this (post, channel), and stores the network's post id in the same statement as
-  the move to ``published``;
-- ``outcome_unknown``: the call may have been accepted (a timeout after sending); the handler
-  asks the network (``reconcile``) and never publishes blindly;
+- ``scheduled``: due at the planned time; the handler commits a "sending" mark, then calls
+  the network with the publication's own random idempotency key, and stores the network's post
+  id in the same statement as the move to ``published``;
+- ``outcome_unknown``: the call may have been accepted (a timeout after sending, a worker that
+  died mid-call); the handler asks the network (``reconcile``) and never publishes blindly;
+- ``needs_check``: reconcile could not be sure: a person looks at the candidates on the network;
 - ``waiting_reconnect``: the channel's token was refused; reconnecting the channel requeues it;
+- ``held``: too late for the workspace's lateness limit: a person sends it late or cancels it;
 - ``rejected``: the network refused the post for good (too long, bad image...): the author
-  sees why at once; ``failed``: the worker gave up after repeated transient errors.
+  sees why at once; ``failed``: the worker gave up after repeated errors.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import mimetypes
+import secrets
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from portevoix.channels.models import Channel, ChannelStates
+from portevoix.channels.models import Channel
 from portevoix.core.models import Workspace
 from portevoix.core.permissions import RestrictedQuerySet
-from portevoix.networks.errors import (
-    AuthExpired,
-    OutcomeUnknown,
-    Permanent,
-    RateLimited,
-)
 from portevoix.networks.types import MediaItem, OutgoingPost
 from portevoix.worker.graph import State, StateGraph
 from portevoix.worker.models import Outcome, StatefulModel
-
-#: A post more than this late (the worker was down) is not sent: a stale promotion is worse
-#: than none. The author reschedules it.
-TOO_LATE = dt.timedelta(hours=6)
 
 
 class Post(models.Model):
@@ -93,36 +86,69 @@ class PostMedia(models.Model):
 
 
 class PublicationStates(StateGraph):
-    scheduled = State(initial=True, handler="handle_scheduled", try_interval=60, max_attempts=5)
-    outcome_unknown = State(handler="handle_outcome_unknown", try_interval=120, max_attempts=10)
+    scheduled = State(initial=True, handler="handle_scheduled", try_interval=60, max_attempts=20)
+    outcome_unknown = State(handler="handle_outcome_unknown", try_interval=60, max_attempts=30)
     waiting_reconnect = State()
+    needs_check = State()
+    held = State()
+    rejected = State()
     published = State(terminal=True)
-    rejected = State(terminal=True)
     cancelled = State(terminal=True)
     failed = State(failure=True)
     scheduled.transitions_to(
-        scheduled, published, outcome_unknown, waiting_reconnect, rejected, cancelled
+        scheduled, published, outcome_unknown, waiting_reconnect, rejected, held, cancelled
     )
-    outcome_unknown.transitions_to(outcome_unknown, published, scheduled, waiting_reconnect)
-    waiting_reconnect.transitions_to(scheduled, cancelled)
-    failed.transitions_to(scheduled, cancelled)
+    outcome_unknown.transitions_to(
+        outcome_unknown, published, scheduled, waiting_reconnect, needs_check
+    )
+    # The states where a person decides: send (again), cancel, or say it is out (with its link).
+    # Going back to ``scheduled`` is always safe: its handler reconciles first when an earlier
+    # attempt may have reached the network (the "sending" mark), whatever path led back.
+    for _waiting in (waiting_reconnect, needs_check, held, rejected, failed):
+        _waiting.transitions_to(scheduled, cancelled, published)
+    del _waiting
+
+    # Rows are renewed by the worker's heartbeat while a handler runs; a killed worker's rows
+    # are free again after this (a row in the middle of a network call is held until the
+    # call's timeout has passed, see ``states.mark_sending``).
+    lease_seconds = 15.0
+
+
+def new_idempotency_key() -> str:
+    """Random per publication: a restored backup, a reinstall or a staging copy posting to the
+    same account never meets a key that an older record already used."""
+    return f"pv-{secrets.token_urlsafe(24)}"
 
 
 class Publication(StatefulModel):
     STATE_GRAPH = PublicationStates
     VIEW_ACTION = "post.view"
     WORKSPACE_PATH = "post__workspace"
+    #: Loaded with each claimed row, so the handler needs no query of its own for them.
+    CLAIM_RELATED = ("post", "post__workspace", "channel")
 
     objects = RestrictedQuerySet.as_manager()
 
     post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="publications")
     channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="publications")
     scheduled_at = models.DateTimeField(_("scheduled for"))
-    idempotency_key = models.CharField(max_length=120, unique=True)
+    idempotency_key = models.CharField(max_length=120, unique=True, default=new_idempotency_key)
     network_post_id = models.CharField(max_length=500, blank=True)
+    #: Every id the network gave this publication (a thread's parts, a first comment): a
+    #: reconcile of another publication never takes one of these for its own.
+    network_post_ids = models.JSONField(default=list, blank=True)
     url = models.URLField(max_length=500, blank=True)
     published_at = models.DateTimeField(_("published"), null=True, blank=True)
-    error_message = models.TextField(_("problem"), blank=True)
+    #: When the first call to the network was made: reconcile looks only at posts made after.
+    first_attempt_at = models.DateTimeField(_("first attempt"), null=True, blank=True)
+    #: The durable "sending" mark, committed before each call and cleared only by a definite
+    #: answer (published, refused before accepting, or a reconcile that found nothing). A row
+    #: found with it is reconciled, never sent blind.
+    sending_at = models.DateTimeField(_("sending since"), null=True, blank=True)
+    #: What reconcile found but could not be sure of (``needs_check``), for a person.
+    candidates = models.JSONField(default=list, blank=True)
+    #: A person chose to send it although it is later than the workspace's limit.
+    late_ok = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-scheduled_at"]
@@ -136,70 +162,31 @@ class Publication(StatefulModel):
         media = tuple(m.as_media_item() for m in self.post.media.all())
         return OutgoingPost(text=self.post.text, media=media, language=self.post.workspace.language)
 
-    def _refused(self, state: str, message: str) -> Outcome:
-        return Outcome(state, fields={"error_message": message[:2000]})
-
     def handle_scheduled(self) -> Outcome:
-        now = timezone.now()
-        if now - self.scheduled_at > TOO_LATE:
-            late = int((now - self.scheduled_at).total_seconds() // 3600)
-            return self._refused(
-                "rejected",
-                f"Not published: it was due {late} hours ago and is no longer timely. "
-                "Reschedule it if it still makes sense.",
-            )
-        channel = Channel.objects.get(pk=self.channel_id)
-        if channel.state == ChannelStates.disconnected.name:
-            return self._refused("rejected", f"The channel {channel.name} is disconnected.")
-        if channel.state == ChannelStates.needs_reconnect.name:
-            return self._refused(
-                "waiting_reconnect", f"The channel {channel.name} needs to be reconnected."
-            )
-        try:
-            network = channel.client()
-            ref = network.publish(self.outgoing(), idempotency_key=self.idempotency_key)
-        except OutcomeUnknown as exc:
-            return Outcome("outcome_unknown", fields={"error_message": exc.message[:2000]})
-        except RateLimited as exc:
-            return Outcome("scheduled", at=exc.reset_at)
-        except AuthExpired as exc:
-            Channel.objects.filter(pk=channel.pk, state=ChannelStates.active.name).update(
-                state=ChannelStates.needs_reconnect.name,
-                state_changed_at=now,
-                next_attempt_at=None,
-                health_message=exc.message[:500],
-            )
-            return self._refused("waiting_reconnect", exc.message)
-        except Permanent as exc:
-            return self._refused("rejected", exc.message)
-        return Outcome(
-            "published",
-            fields={
-                "network_post_id": ref.post_id,
-                "url": ref.url,
-                "published_at": ref.published_at or now,
-                "error_message": "",
-            },
-        )
+        from portevoix.publishing import states
+
+        return states.handle_scheduled(self)
 
     def handle_outcome_unknown(self) -> Outcome:
-        channel = Channel.objects.get(pk=self.channel_id)
-        try:
-            network = channel.client()
-            ref = network.reconcile(self.idempotency_key, post=self.outgoing())
-        except RateLimited as exc:
-            return Outcome("outcome_unknown", at=exc.reset_at)
-        except AuthExpired as exc:
-            return self._refused("waiting_reconnect", exc.message)
-        if ref is None:
-            # The network has no such post: publishing again with the same key is safe.
-            return Outcome("scheduled", fields={"error_message": ""})
-        return Outcome(
-            "published",
-            fields={
-                "network_post_id": ref.post_id,
-                "url": ref.url,
-                "published_at": ref.published_at or timezone.now(),
-                "error_message": "",
-            },
-        )
+        from portevoix.publishing import states
+
+        return states.handle_outcome_unknown(self)
+
+    @property
+    def needs_person(self) -> bool:
+        return self.state in NEEDS_PERSON
+
+
+#: States in which a publication waits for a person (the attention page lists them).
+NEEDS_PERSON = frozenset(
+    s.name
+    for s in (
+        PublicationStates.waiting_reconnect,
+        PublicationStates.needs_check,
+        PublicationStates.held,
+        PublicationStates.rejected,
+        PublicationStates.failed,
+    )
+)
+
+__all__ = ["NEEDS_PERSON", "Post", "PostMedia", "Publication", "PublicationStates"]

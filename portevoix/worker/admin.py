@@ -14,7 +14,7 @@ STATEFUL_FIELDS: tuple[str, ...] = (
     "locked_by",
     "locked_until",
     "attempts",
-    "failed_reason",
+    "problem",
     "last_error",
 )
 
@@ -48,5 +48,5 @@ class StatefulAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 @admin.register(Housekeeping)
 class HousekeepingAdmin(StatefulAdmin):
-    list_display = ["name", "state", "next_attempt_at", "last_run_at", "attempts", "failed_reason"]
+    list_display = ["name", "state", "next_attempt_at", "last_run_at", "attempts", "problem"]
     readonly_fields = ("name", "last_run_at", "last_result", *STATEFUL_FIELDS)

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from django.apps import apps
 from django.db import models, transaction
+from django.db.models import Value
+from django.db.models.functions import Greatest
 from django.db.models.signals import class_prepared
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -38,12 +40,23 @@ class Outcome:
     ``at``/``delay`` set when the next state is due (default: at once if it is automatic);
     ``fields`` are written to the row in the same statement as the transition, so a handler's
     bookkeeping on its own row commits together with the state or not at all.
+
+    ``retry=True`` counts the attempt as failed (``attempts + 1``, ``last_error`` from
+    ``error``) without giving up: the handler itself decides when to stop (a publication
+    retries transient errors until its lateness limit). Without ``at``/``delay`` the row is due
+    again after the state's back-off.
+
+    ``after`` runs once the result is committed, and only if it was (a notification for a
+    failure that really was written; never for a result another worker overtook).
     """
 
     state: str | State
     at: dt.datetime | None = None
     delay: float | None = None
     fields: dict[str, Any] = field(default_factory=dict)
+    retry: bool = False
+    error: str = ""
+    after: Callable[[], None] | None = None
 
 
 class StatefulModel(models.Model):
@@ -59,8 +72,10 @@ class StatefulModel(models.Model):
     locked_until = models.DateTimeField(_("leased until"), null=True, blank=True)
     locked_by = models.CharField(_("leased by"), max_length=128, blank=True)
     attempts = models.PositiveIntegerField(_("failed attempts"), default=0)
+    #: Technical details of the last error (a traceback, the network's code), for operators.
     last_error = models.TextField(_("last error"), blank=True)
-    failed_reason = models.TextField(_("reason of failure"), blank=True)
+    #: What a person reads about this row: why it failed, waits or needs someone.
+    problem = models.TextField(_("problem"), blank=True)
 
     class Meta:
         abstract = True
@@ -70,11 +85,19 @@ class StatefulModel(models.Model):
         return self.STATE_GRAPH.get(self.state)
 
     def transition(
-        self, to: str | State, *, at: dt.datetime | None = None, save: bool = True
+        self,
+        to: str | State,
+        *,
+        at: dt.datetime | None = None,
+        problem: str = "",
+        fields: dict[str, Any] | None = None,
+        save: bool = True,
     ) -> None:
         """Move the row to ``to`` (from an action); refuse what the graph does not declare.
 
         The new state is due at once (or at ``at``) when it is automatic, never otherwise.
+        ``problem`` is what the page shows about the new state (cleared when empty);
+        ``fields`` are other columns saved with the transition.
         """
         graph = self.STATE_GRAPH
         target = graph.get(to)
@@ -88,8 +111,9 @@ class StatefulModel(models.Model):
         self.next_attempt_at = (at or now) if target.automatic else None
         self.attempts = 0
         self.last_error = ""
-        if not target.failure:
-            self.failed_reason = ""
+        self.problem = problem
+        for name, value in (fields or {}).items():
+            setattr(self, name, value)
         if save:
             self.save(
                 update_fields=[
@@ -98,28 +122,34 @@ class StatefulModel(models.Model):
                     "next_attempt_at",
                     "attempts",
                     "last_error",
-                    "failed_reason",
+                    "problem",
+                    *(fields or {}),
                 ]
             )
 
     # --- lease helpers for handlers ---------------------------------------------------------
 
     def _lease_filter(self) -> models.QuerySet[Any]:
+        """This row, while this worker's claim still holds it.
+
+        ``locked_by`` is unique to one claim (see ``runner.claim``): another worker that took
+        the row over wrote its own. ``locked_until`` is not compared: the worker's heartbeat
+        renews it in the database while the handler runs.
+        """
         return type(self)._default_manager.filter(
-            pk=self.pk,
-            state=self.state,
-            locked_by=self.locked_by,
-            locked_until=self.locked_until,
-            locked_until__gt=timezone.now(),
+            pk=self.pk, state=self.state, locked_by=self.locked_by
         )
 
     def extend_lease(self, seconds: float | None = None) -> None:
         """Keep the row for ``seconds`` more (a long handler calls this as it goes)."""
         seconds = self.STATE_GRAPH.lease_seconds if seconds is None else seconds
         until = timezone.now() + dt.timedelta(seconds=seconds)
-        if not self.locked_by or self._lease_filter().update(locked_until=until) != 1:
+        if not self.locked_by:
             raise LeaseLost(f"{type(self).__name__} {self.pk}: lease lost")
-        self.locked_until = until
+        # Never shorten a lease (a publication's covers its network call).
+        if self._lease_filter().update(locked_until=Greatest("locked_until", Value(until))) != 1:
+            raise LeaseLost(f"{type(self).__name__} {self.pk}: lease lost")
+        self.locked_until = max(until, self.locked_until or until)
 
     @contextlib.contextmanager
     def leased_atomic(self) -> Iterator[None]:

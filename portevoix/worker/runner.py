@@ -16,6 +16,7 @@ Adapted from Takahē's ``stator/runner.py`` and Healthchecks' ``sendalerts``:
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import logging
 import os
 import random
@@ -74,13 +75,31 @@ def backoff_seconds(
     return base / 2 + draw
 
 
+_claims = itertools.count(1)
+
+
+def claim_token(worker_id: str) -> str:
+    """A ``locked_by`` value unique to one claim of one worker.
+
+    Results are fenced on it: a worker whose lease ran out and whose row another claim took
+    (even its own process's) can never write over the newer claim.
+    """
+    return f"{worker_id}#{next(_claims)}"
+
+
 def claim[M: StatefulModel](
     model: type[M], limit: int, worker_id: str, lease_seconds: float
 ) -> list[M]:
-    """Lease up to ``limit`` due rows of ``model`` to ``worker_id`` for ``lease_seconds``."""
+    """Lease up to ``limit`` due rows of ``model`` to ``worker_id`` for ``lease_seconds``.
+
+    The rows' ``locked_by`` is a token unique to this claim (:func:`claim_token`); the model's
+    ``CLAIM_RELATED`` relations come loaded with them.
+    """
     automatic = [s.name for s in model.STATE_GRAPH.automatic_states()]
     if not automatic or limit <= 0:
         return []
+    worker_id = claim_token(worker_id)
+    related = getattr(model, "CLAIM_RELATED", ())
     db = model._default_manager.db
     now = timezone.now()
     until = now + dt.timedelta(seconds=lease_seconds)
@@ -91,11 +110,17 @@ def claim[M: StatefulModel](
         ids = _lease_returning(model, due[:limit], worker_id, until)
         if not ids:
             return []
-        rows = list(model._default_manager.filter(pk__in=ids).order_by("next_attempt_at", "pk"))
+        found = model._default_manager.filter(pk__in=ids)
+        if related:
+            found = found.select_related(*related)
+        rows = list(found.order_by("next_attempt_at", "pk"))
     else:
         with transaction.atomic(using=db):
             if conn.features.has_select_for_update_skip_locked:
-                rows = list(due.select_for_update(skip_locked=True)[:limit])
+                locked = due.select_for_update(skip_locked=True, of=("self",))
+                if related:
+                    locked = locked.select_related(*related)
+                rows = list(locked[:limit])
             else:
                 rows = list(due[:limit])
             if not rows:
@@ -159,9 +184,7 @@ def release(rows: Iterable[StatefulModel]) -> int:
     for row in rows:
         released += (
             type(row)
-            ._default_manager.filter(
-                pk=row.pk, locked_by=row.locked_by, locked_until=row.locked_until
-            )
+            ._default_manager.filter(pk=row.pk, locked_by=row.locked_by)
             .update(locked_by="", locked_until=None)
         )
     return released
@@ -188,24 +211,34 @@ def _success_changes(row: StatefulModel, state: State, result: Any) -> dict[str,
         raise TransitionRefused(
             f"handler of {state.name} returned {target.name}, which the graph does not allow"
         )
+    attempts = row.attempts + 1 if outcome.retry else 0
     if not target.automatic:
         next_at = None
     elif outcome.at is not None:
         next_at = outcome.at
+    elif outcome.delay is not None:
+        next_at = now + dt.timedelta(seconds=outcome.delay)
+    elif outcome.retry:
+        interval = target.try_interval or state.try_interval or 60.0
+        next_at = now + dt.timedelta(seconds=backoff_seconds(interval, attempts, graph.max_backoff))
     else:
-        next_at = now + dt.timedelta(seconds=outcome.delay or 0)
-    changes: dict[str, Any] = dict(outcome.fields)
-    reason = ""
+        next_at = now
+    changes: dict[str, Any] = {"problem": ""}
     if target.failure:  # the handler gives up at once (a permanent error)
-        reason = str(changes.get("failed_reason") or f"{state.name}: given up by the handler")
+        changes["problem"] = f"{state.name}: given up by the handler"
+    changes.update(outcome.fields)
     changes.update(
         state=target.name,
-        state_changed_at=now,
         next_attempt_at=next_at,
-        attempts=0,
-        last_error="",
-        failed_reason=reason,
+        attempts=attempts,
+        last_error=outcome.error[-4000:] if outcome.retry else "",
     )
+    if target.name != row.state:
+        changes["state_changed_at"] = now
+    if outcome.retry:
+        wait = (next_at - now).total_seconds() if next_at is not None else 0.0
+        log.warning("%s %s failed in %s (%s), retry in %.0fs", row._meta.label, row.pk,
+                    state.name, outcome.error[:300], wait)  # fmt: skip
     return changes
 
 
@@ -223,7 +256,7 @@ def _error_changes(row: StatefulModel, state: State, exc: BaseException) -> dict
             "next_attempt_at": None,
             "attempts": attempts,
             "last_error": details,
-            "failed_reason": f"{state.name}, attempt {attempts}: {reason}",
+            "problem": f"{state.name}, attempt {attempts}: {reason}",
         }
     assert state.try_interval is not None
     delay = backoff_seconds(state.try_interval, attempts, graph.max_backoff)
@@ -242,9 +275,12 @@ def process(row: StatefulModel) -> bool:
     if not state.automatic:  # an action moved it between the claim and now
         release([row])
         return False
+    after = None
     try:
         result = _call_handler(row, state)
         changes = _success_changes(row, state, result)
+        if isinstance(result, Outcome):
+            after = result.after
     except LeaseLost:
         log.warning("%s %s: lease lost during the handler", row._meta.label, row.pk)
         return False
@@ -252,20 +288,35 @@ def process(row: StatefulModel) -> bool:
         changes = _error_changes(row, state, exc)
     changes.update(locked_by="", locked_until=None)
     manager = type(row)._default_manager
-    ours = manager.filter(pk=row.pk, locked_by=row.locked_by, locked_until=row.locked_until)
-    # The result counts only if the lease is still ours and live, and no action moved the
-    # row meanwhile (a person cancelled the post while the worker was publishing it).
-    written = ours.filter(state=state.name, locked_until__gt=timezone.now()).update(**changes)
+    # ``locked_by`` is unique to this claim: if another worker took the row over (our lease
+    # ran out), it wrote its own, and our result is discarded. A lease that ran out while no
+    # one else took the row still counts as ours: a slow success is never thrown away.
+    ours = manager.filter(pk=row.pk, locked_by=row.locked_by)
+    # ... and no action moved the row meanwhile (a person cancelled it while it ran).
+    written = ours.filter(state=state.name).update(**changes)
     if written != 1:
         if ours.update(locked_by="", locked_until=None):
             log.warning("%s %s left %s during its handler; result discarded", row._meta.label,
                         row.pk, state.name)  # fmt: skip
         else:
-            log.warning("%s %s: lease lost before the result; discarded", row._meta.label, row.pk)
+            log.warning("%s %s: taken over before the result; discarded", row._meta.label,
+                        row.pk)  # fmt: skip
         return False
     for name, value in changes.items():
         setattr(row, name, value)
+    if after is not None:
+        transaction.on_commit(_guarded(after, row), using=manager.db)
     return True
+
+
+def _guarded(after: Any, row: StatefulModel) -> Any:
+    def run() -> None:
+        try:
+            after()
+        except Exception:
+            log.exception("%s %s: a follow-up of its result failed", row._meta.label, row.pk)
+
+    return run
 
 
 def run_once(

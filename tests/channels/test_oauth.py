@@ -61,7 +61,7 @@ class FakeOAuthNetwork(Network):
     def publish(self, post: OutgoingPost, *, idempotency_key: str) -> PublishedRef:
         raise NotImplementedError
 
-    def reconcile(self, idempotency_key, *, post=None):
+    def reconcile(self, idempotency_key, *, post=None, since=None, exclude=frozenset()):
         return None
 
 

@@ -57,7 +57,7 @@ class TinyNetwork(Network):
         return PublishedRef(self.name, idempotency_key)
 
     def reconcile(
-        self, idempotency_key: str, *, post: OutgoingPost | None = None
+        self, idempotency_key: str, *, post: OutgoingPost | None = None, since=None, exclude=()
     ) -> PublishedRef | None:
         return None
 

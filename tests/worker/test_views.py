@@ -37,7 +37,7 @@ def test_ops_page_counts_due_running_late_and_failed(team, client_for) -> None:
         state="failed",
         next_attempt_at=None,
         attempts=5,
-        failed_reason="scheduled, attempt 5: ConnectionError: network unreachable",
+        problem="scheduled, attempt 5: ConnectionError: network unreachable",
     )
     Housekeeping.objects.create(name="later", next_attempt_at=now + dt.timedelta(hours=1))
     admin = team[Role.ADMIN.value]
@@ -55,7 +55,7 @@ def test_ops_page_counts_due_running_late_and_failed(team, client_for) -> None:
 
 def test_admin_retry_now_sends_failed_rows_back(team, client_for) -> None:
     row = Housekeeping.objects.create(
-        name="broken", state="failed", next_attempt_at=None, failed_reason="boom"
+        name="broken", state="failed", next_attempt_at=None, problem="boom"
     )
     admin = team[Role.ADMIN.value]
     admin.user.is_staff = True
@@ -67,4 +67,4 @@ def test_admin_retry_now_sends_failed_rows_back(team, client_for) -> None:
     )
     assert response.status_code == 302
     row.refresh_from_db()
-    assert row.state == "scheduled" and row.failed_reason == "" and row.next_attempt_at
+    assert row.state == "scheduled" and row.problem == "" and row.next_attempt_at
