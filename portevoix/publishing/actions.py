@@ -43,7 +43,9 @@ def compose_problems(channel: Channel, text: str, uploads: Sequence[Upload]) -> 
         for u in uploads
     )
     try:
-        network = channel.network_class()
+        # The server's own limits as last read (a Mastodon instance may allow 5,000
+        # characters, or no video), else the network's documented ones.
+        network = channel.network_class(limits=channel.cached_limits())
     except NetworkError as exc:
         return [exc.message]
     return network.validate(OutgoingPost(text=text, media=media))
@@ -102,7 +104,6 @@ def schedule_post(
             post=post,
             channel=channel,
             scheduled_at=due,
-            idempotency_key=f"pv-{post.pk}-{channel.pk}",
             state=PublicationStates.scheduled.name,
             next_attempt_at=due,
         )
