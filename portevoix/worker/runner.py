@@ -92,90 +92,82 @@ def claim[M: StatefulModel](
 ) -> list[M]:
     """Lease up to ``limit`` due rows of ``model`` to ``worker_id`` for ``lease_seconds``.
 
+    One conditional ``UPDATE ... WHERE pk IN (due rows) RETURNING ...`` (Healthchecks' claim,
+    with the rows it took instead of only their count). PostgreSQL: the due rows are selected
+    ``FOR UPDATE SKIP LOCKED``, so any number of workers take disjoint rows without waiting on
+    each other. SQLite: the statement runs in an IMMEDIATE transaction, which holds the write
+    lock from BEGIN, for one statement only.
+
     The rows' ``locked_by`` is a token unique to this claim (:func:`claim_token`); the model's
-    ``CLAIM_RELATED`` relations come loaded with them.
+    ``CLAIM_RELATED`` relations come loaded with them (one more query per batch).
     """
     automatic = [s.name for s in model.STATE_GRAPH.automatic_states()]
     if not automatic or limit <= 0:
         return []
-    worker_id = claim_token(worker_id)
+    token = claim_token(worker_id)
     related = getattr(model, "CLAIM_RELATED", ())
     db = model._default_manager.db
+    conn = connections[db]
     now = timezone.now()
     until = now + dt.timedelta(seconds=lease_seconds)
     due = model._default_manager.filter(due_q(now), state__in=automatic)
     due = due.order_by("next_attempt_at", "pk")
-    conn = connections[db]
-    if conn.vendor == "sqlite" and conn.features.can_return_rows_from_update:
-        ids = _lease_returning(model, due[:limit], worker_id, until)
-        if not ids:
-            return []
-        found = model._default_manager.filter(pk__in=ids)
-        if related:
-            found = found.select_related(*related)
-        rows = list(found.order_by("next_attempt_at", "pk"))
-    else:
-        with transaction.atomic(using=db):
-            if conn.features.has_select_for_update_skip_locked:
-                locked = due.select_for_update(skip_locked=True, of=("self",))
-                if related:
-                    locked = locked.select_related(*related)
-                rows = list(locked[:limit])
-            else:
-                rows = list(due[:limit])
-            if not rows:
-                return []
-            ids = [r.pk for r in rows]
-            taken = model._default_manager.filter(due_q(now), pk__in=ids).update(
-                locked_by=worker_id, locked_until=until
-            )
-            if taken != len(ids):  # only without row locks: someone else took some
-                rows = [r for r in rows if r.pk in set(_leased_ids(model, ids, worker_id, until))]
+    if conn.features.has_select_for_update_skip_locked:
+        due = due.select_for_update(skip_locked=True, of=("self",))
+    rows = _lease_returning(model, due[:limit], token, until)
+    if rows and related:
+        by_pk = {
+            r.pk: r for r in model._default_manager.filter(pk__in=[r.pk for r in rows])
+            .select_related(*related)
+        }  # fmt: skip
+        rows = [by_pk[r.pk] for r in rows if r.pk in by_pk]
+    rows.sort(key=lambda r: (r.next_attempt_at or now, r.pk))
     for row in rows:
-        row.locked_by = worker_id
+        row.locked_by = token
         row.locked_until = until
     return rows
 
 
-def _lease_returning(
-    model: type[StatefulModel], due: QuerySet[Any], worker_id: str, until: dt.datetime
-) -> list[Any]:
-    """SQLite: lease the due rows in one conditional ``UPDATE ... RETURNING`` (Healthchecks'
-    claim, with the rows it took instead of only their count).
-
-    It runs in an IMMEDIATE transaction, which holds the database's write lock from BEGIN:
-    the due condition is evaluated and the lease written while no other worker can write, and
-    the lock is held for one statement only, not while Python builds the next query.
-    """
+def _lease_returning[M: StatefulModel](
+    model: type[M], due: QuerySet[Any], token: str, until: dt.datetime
+) -> list[M]:
     db = model._default_manager.db
     conn = connections[db]
     meta = model._meta
+    fields = [f for f in meta.concrete_fields if f.column]
+    quote = conn.ops.quote_name
 
     def column(name: str) -> str:
         field = meta.get_field(name)
         assert isinstance(field, Field) and field.column is not None
-        return str(conn.ops.quote_name(field.column))
+        return str(quote(field.column))
 
-    sub_sql, sub_params = due.values("pk").query.get_compiler(using=db).as_sql()
-    table = conn.ops.quote_name(meta.db_table)
+    table = quote(meta.db_table)
     pk = column(meta.pk.name) if meta.pk is not None else "id"
+    returning = ", ".join(quote(f.column) for f in fields)
     # Identifiers are quoted by the backend; every value is a parameter.
     lease = f"{column('locked_by')} = %s, {column('locked_until')} = %s"
-    sql = f"UPDATE {table} SET {lease} WHERE {pk} IN ({sub_sql}) RETURNING {pk}"  # noqa: S608
-    params = [worker_id, conn.ops.adapt_datetimefield_value(until), *sub_params]
     with transaction.atomic(using=db), conn.cursor() as cursor:
-        cursor.execute(sql, params)
-        return [row[0] for row in cursor.fetchall()]
-
-
-def _leased_ids(
-    model: type[StatefulModel], ids: list[Any], worker_id: str, until: dt.datetime
-) -> list[Any]:
-    return list(
-        model._default_manager.filter(
-            pk__in=ids, locked_by=worker_id, locked_until=until
-        ).values_list("pk", flat=True)
-    )
+        # (compiled inside the transaction: Django checks that FOR UPDATE has one)
+        sub_sql, sub_params = due.values("pk").query.get_compiler(using=db).as_sql()
+        sql = f"UPDATE {table} SET {lease} WHERE {pk} IN ({sub_sql}) RETURNING {returning}"  # noqa: S608
+        cursor.execute(sql, [token, conn.ops.adapt_datetimefield_value(until), *sub_params])
+        found = cursor.fetchall()
+    # Values come back as the compiler would convert them (SQLite datetimes, JSON...).
+    cols = [f.get_col(meta.db_table) for f in fields]
+    converters = [
+        (i, [*conn.ops.get_db_converters(c), *c.get_db_converters(conn)])
+        for i, c in enumerate(cols)
+    ]
+    names = [f.attname for f in fields]
+    rows: list[M] = []
+    for raw in found:
+        values = list(raw)
+        for index, funcs in converters:
+            for convert in funcs:
+                values[index] = convert(values[index], cols[index], conn)
+        rows.append(model.from_db(db, names, values))
+    return rows
 
 
 def release(rows: Iterable[StatefulModel]) -> int:
