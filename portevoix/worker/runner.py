@@ -144,7 +144,7 @@ def _lease_returning[M: StatefulModel](
 
     table = quote(meta.db_table)
     pk = column(meta.pk.name) if meta.pk is not None else "id"
-    returning = ", ".join(quote(f.column) for f in fields)
+    returning = ", ".join(quote(str(f.column)) for f in fields)
     # Identifiers are quoted by the backend; every value is a parameter.
     lease = f"{column('locked_by')} = %s, {column('locked_until')} = %s"
     with transaction.atomic(using=db), conn.cursor() as cursor:
