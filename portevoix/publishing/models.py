@@ -112,6 +112,9 @@ class PublicationStates(StateGraph):
     # are free again after this (a row in the middle of a network call is held until the
     # call's timeout has passed, see ``states.mark_sending``).
     lease_seconds = 15.0
+    # Retries of a network that is down are at most this far apart: a short outage ends with
+    # the post going out minutes after the network is back, not hours.
+    max_backoff = 900.0
 
 
 def new_idempotency_key() -> str:

@@ -33,6 +33,7 @@ from typing import Any
 from django.db.models import Value
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from portevoix.channels import clients
@@ -174,8 +175,8 @@ def lateness_rule(publication: Publication, now: dt.datetime) -> Outcome | None:
             S.failed,
             fields={
                 "problem": _later(
-                    _("Not published: it was due %(hours).0f hours ago and kept failing.")
-                    % {"hours": hours},
+                    _("Not published: it was due %(hours)s hours ago and kept failing.")
+                    % {"hours": number_format(hours, 0)},
                     publication.problem,
                 )
             },
@@ -186,10 +187,13 @@ def lateness_rule(publication: Publication, now: dt.datetime) -> Outcome | None:
         fields={
             "problem": _later(
                 _(
-                    "Held: it was due %(hours).1f hours ago, later than this workspace's limit "
+                    "Held: it was due %(hours)s hours ago, later than this workspace's limit "
                     "of %(limit)s minutes. Send it late or cancel it."
                 )
-                % {"hours": hours, "limit": workspace.lateness_limit_minutes},
+                % {
+                    "hours": number_format(hours, 1),
+                    "limit": number_format(workspace.lateness_limit_minutes),
+                },
                 publication.problem,
             )
         },

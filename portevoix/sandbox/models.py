@@ -290,6 +290,9 @@ class SandboxFaults(models.Model):
     writes_only = models.BooleanField(_("faults on writes only"), default=True)
     #: Faults that strike at random when nothing is queued: {"timeout_after_accept": 0.05}.
     random_faults = models.JSONField(_("random faults"), default=empty_dict, blank=True)
+    #: After storing a write, hold the answer this long (the window in which a client that
+    #: dies has had its post accepted without knowing it; the chaos benchmark kills there).
+    hold_ms = models.PositiveIntegerField(_("answer held after a write (ms)"), default=0)
 
     class Meta:
         verbose_name = _("sandbox faults")

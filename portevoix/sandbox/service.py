@@ -228,8 +228,9 @@ def inject_faults(account: SandboxAccount, *faults: str | Fault) -> None:
 
 def configure_faults(account: SandboxAccount, **settings: Any) -> SandboxFaults:
     """Set ``latency_ms``, ``jitter_ms``, ``rate_limit``, ``rate_window_seconds``,
-    ``rate_reset_seconds``, ``writes_only``, ``queue`` or ``random_faults`` (fault name ->
-    probability per call, e.g. ``{"timeout_after_accept": 0.05, "server_error": 0.02}``)."""
+    ``rate_reset_seconds``, ``writes_only``, ``queue``, ``random_faults`` (fault name ->
+    probability per call, e.g. ``{"timeout_after_accept": 0.05, "server_error": 0.02}``) or
+    ``hold_ms`` (how long a stored write's answer is held back)."""
     for name in settings.get("random_faults") or {}:
         Fault(name)  # refuse unknown names
     if sum(float(p) for p in (settings.get("random_faults") or {}).values()) > 1:
@@ -245,6 +246,7 @@ def configure_faults(account: SandboxAccount, **settings: Any) -> SandboxFaults:
             "writes_only",
             "queue",
             "random_faults",
+            "hold_ms",
         }:
             raise TypeError(f"unknown fault setting {name!r}")
         setattr(row, name, value)
@@ -253,7 +255,9 @@ def configure_faults(account: SandboxAccount, **settings: Any) -> SandboxFaults:
 
 
 def clear_faults(account: SandboxAccount) -> None:
-    configure_faults(account, latency_ms=0, jitter_ms=0, rate_limit=0, queue=[], random_faults={})
+    configure_faults(
+        account, latency_ms=0, jitter_ms=0, rate_limit=0, queue=[], random_faults={}, hold_ms=0
+    )
 
 
 # -- the call pipeline --------------------------------------------------------------------------
@@ -386,6 +390,14 @@ def _call[T](
     except SandboxError as refused:
         receipt({400: "invalid", 404: "not_found"}.get(refused.status, str(refused.status)))
         raise
+    if write and faults.hold_ms:
+        # Stored and committed, but the answer is not on its way yet: a client that dies now
+        # (or gives up) has had its write accepted without knowing it.
+        held = faults.hold_ms / 1000.0
+        if timeout is not None and latency + held > timeout:
+            time.sleep(max(0.0, timeout - latency))
+            raise Timeout("The network did not answer in time.", code="timeout", accepted=True)
+        time.sleep(held)
     if fault == Fault.TIMEOUT_AFTER_ACCEPT or timed_out:
         raise Timeout("The network did not answer in time.", code="timeout", accepted=True)
     return answer

@@ -91,9 +91,11 @@ class StateGraph:
     states: ClassVar[dict[str, State]] = {}
     initial: ClassVar[State]
     failure: ClassVar[State | None] = None
-    # How long a claimed row stays leased to a worker; a handler that can take longer must
-    # call ``row.extend_lease()``. After a crash the row is taken again once this has passed.
-    lease_seconds: ClassVar[float] = 300.0
+    # How long a claimed row stays leased to a worker. A running worker's heartbeat renews it
+    # every third of it while the handler runs; after a crash (no more heartbeat) the row is
+    # taken again once this has passed. Inline runs (tests) have no heartbeat: a handler that
+    # can take longer calls ``row.extend_lease()``.
+    lease_seconds: ClassVar[float] = 30.0
     # Ceiling of the retry back-off after errors, in seconds.
     max_backoff: ClassVar[float] = 6 * 3600.0
 

@@ -24,17 +24,21 @@ import secrets
 import signal
 import socket
 import threading
+import time
 import traceback
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from django.db import close_old_connections, connection, connections, transaction
-from django.db.models import Field, Q, QuerySet
+from django.db import connection, connections, transaction
+from django.db.models import Field, Min, Q, QuerySet, Value
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from portevoix.core import audit
+from portevoix.worker import wake
 from portevoix.worker.graph import State
 from portevoix.worker.models import (
     LeaseLost,
@@ -46,10 +50,14 @@ from portevoix.worker.models import (
 
 log = logging.getLogger("portevoix.worker")
 
-# How long an idle worker waits before looking for due rows again, and how many rows of each
-# model one cycle takes.
-POLL_SECONDS = 1.0
+#: How many rows of each model one inline cycle (:func:`run_once`) takes.
 BATCH = 10
+#: How many rows one claim statement takes at most.
+MAX_BATCH = 100
+#: A busy worker claims again after this (seconds), so that rows come several per statement.
+TICK = 0.05
+#: A handler holding its rows longer than this is presumed hung: its lease is not renewed.
+MAX_HOLD = 1800.0
 
 
 def new_worker_id(label: str = "") -> str:
@@ -337,40 +345,243 @@ def _touch(path: str | None) -> None:
         Path(path).touch()
 
 
-def _loop(index: int, stop: threading.Event, liveness_file: str | None, crashed: list[str]) -> None:
-    worker_id = new_worker_id(str(index))
-    log.info("worker %s started", worker_id)
-    try:
-        while not stop.is_set():
-            close_old_connections()
-            try:
-                done = run_once(worker_id=worker_id, stop=stop)
-            except Exception:
-                # The database is away or a bug outside handlers: say so, wait, try again.
-                log.exception("worker %s: cycle failed", worker_id)
-                stop.wait(5 * POLL_SECONDS)
+def next_due(models: Sequence[type[StatefulModel]], now: dt.datetime) -> dt.datetime | None:
+    """When the next row of any model may become claimable (due, or its lease runs out)."""
+    soonest: dt.datetime | None = None
+    for model in models:
+        automatic = [s.name for s in model.STATE_GRAPH.automatic_states()]
+        if not automatic:
+            continue
+        rows = model._default_manager.filter(state__in=automatic)
+        found = rows.filter(next_attempt_at__gt=now).aggregate(at=Min("next_attempt_at"))["at"]
+        expiring = rows.filter(next_attempt_at__lte=now, locked_until__gt=now).aggregate(
+            at=Min("locked_until")
+        )["at"]
+        for moment in (found, expiring):
+            if moment is not None and (soonest is None or moment < soonest):
+                soonest = moment
+    return soonest
+
+
+@dataclass
+class _Held:
+    model: type[StatefulModel]
+    rows: int
+    since: float  # time.monotonic() of the claim
+
+
+class Worker:
+    """One worker process: a claimer, ``concurrency`` handler threads and a heartbeat.
+
+    * The **claimer** (the calling thread) leases as many due rows as there are idle handler
+      threads and hands each to one; when nothing is due it sleeps until the next due time, a
+      notification (PostgreSQL ``LISTEN``) or a local nudge (:mod:`portevoix.worker.wake`).
+      When busy it claims in ticks (:data:`TICK`), so that several rows come in one statement.
+    * **Handler threads** run :func:`process`: the calls in flight per process, bound by the
+      networks' latency, not by the engine.
+    * The **heartbeat** renews, every third of a lease, the leases of every row this process
+      holds, in one statement per model. A killed process stops renewing: its rows are free
+      again after one lease (seconds), not after the longest call. A row held longer than
+      :data:`MAX_HOLD` (a handler that hangs) is no longer renewed.
+    """
+
+    def __init__(
+        self,
+        concurrency: int = 8,
+        liveness_file: str | None = None,
+        models: Sequence[type[StatefulModel]] | None = None,
+    ) -> None:
+        self.concurrency = max(1, int(concurrency))
+        self.liveness_file = liveness_file
+        self.models = list(models) if models is not None else stateful_models()
+        self.id = new_worker_id("w")
+        self.stop = threading.Event()
+        self._lock = threading.Lock()
+        self._slot_freed = threading.Condition(self._lock)
+        self._busy = 0
+        self._held: dict[str, _Held] = {}
+        self._crashed: list[str] = []
+        self._round = 0
+        self._touched = 0.0
+        self.waiter = wake.Waiter()
+        self.processed = 0
+
+    # -- the claimer -----------------------------------------------------------------------------
+
+    def free_slots(self) -> int:
+        with self._lock:
+            return self.concurrency - self._busy
+
+    def _wait_for_slots(self) -> None:
+        """Wait until a quarter of the threads are idle (or a moment passed): claims come in
+        batches rather than one statement per finished row."""
+        want = max(1, self.concurrency // 4)
+        deadline = time.monotonic() + TICK
+        with self._slot_freed:
+            while not self.stop.is_set() and self.concurrency - self._busy < want:
+                left = deadline - time.monotonic()
+                if left <= 0 and self._busy < self.concurrency:
+                    break
+                self._slot_freed.wait(timeout=max(left, 0.0) or TICK)
+
+    def claim_round(self, free: int) -> int:
+        """Claim up to ``free`` rows across the models (starting with a different model each
+        round, so that none starves) and start a handler for each."""
+        taken = 0
+        order = (
+            self.models[self._round % len(self.models) :]
+            + self.models[: self._round % len(self.models)]
+        )
+        self._round += 1
+        for model in order:
+            if free - taken <= 0 or self.stop.is_set():
+                break
+            rows = claim(model, min(free - taken, MAX_BATCH), self.id, _lease(model))
+            if not rows:
                 continue
-            _touch(liveness_file)
-            if done == 0:
-                stop.wait(POLL_SECONDS)
-    except BaseException:
-        crashed.append(worker_id)
-        log.exception("worker %s crashed", worker_id)
-    finally:
+            with self._lock:
+                self._held[rows[0].locked_by] = _Held(model, len(rows), time.monotonic())
+                self._busy += len(rows)
+            for row in rows:
+                self._executor.submit(self._run_row, row)
+            taken += len(rows)
+        return taken
+
+    def _run_row(self, row: StatefulModel) -> None:
+        try:
+            process(row)
+        except Exception:
+            # The database went away while writing the result: the lease runs out and another
+            # claim takes the row again (a publication then reconciles first).
+            log.exception("%s %s: the result could not be written", row._meta.label, row.pk)
+            connection.close()
+        finally:
+            with self._lock:
+                held = self._held.get(row.locked_by)
+                if held is not None:
+                    held.rows -= 1
+                    if held.rows <= 0:
+                        del self._held[row.locked_by]
+                self._busy -= 1
+                self.processed += 1
+                self._slot_freed.notify()
+            if row.next_attempt_at is not None and row.next_attempt_at <= timezone.now():
+                self.waiter.nudge()  # the result made it due again at once (this process)
+
+    def _idle_wait(self) -> None:
+        now = timezone.now()
+        if self.waiter.listening:
+            try:
+                soonest = next_due(self.models, now)
+            except Exception:
+                log.exception("worker: could not read the next due time")
+                connection.close()
+                soonest = None
+            wait = wake.MAX_WAIT
+            if soonest is not None:
+                wait = min(wait, max(0.0, (soonest - now).total_seconds()))
+            self.waiter.wait(max(wait, 0.001))
+        else:
+            self.waiter.wait(wake.SQLITE_POLL)
+
+    def _touch_liveness(self) -> None:
+        moment = time.monotonic()
+        if moment - self._touched >= 1.0:
+            _touch(self.liveness_file)
+            self._touched = moment
+
+    # -- the heartbeat ---------------------------------------------------------------------------
+
+    def beat(self) -> int:
+        """Renew the leases of every row this process holds; returns how many rows."""
+        now_mono = time.monotonic()
+        with self._lock:
+            by_model: dict[type[StatefulModel], list[str]] = {}
+            for token, held in self._held.items():
+                if now_mono - held.since <= MAX_HOLD:
+                    by_model.setdefault(held.model, []).append(token)
+                elif now_mono - held.since <= MAX_HOLD + 60:
+                    log.error("%s: a handler has held its rows for %.0fs; no longer renewed",
+                              held.model._meta.label, now_mono - held.since)  # fmt: skip
+        renewed = 0
+        for model, tokens in by_model.items():
+            until = timezone.now() + dt.timedelta(seconds=_lease(model))
+            renewed += model._default_manager.filter(locked_by__in=tokens).update(
+                locked_until=Greatest("locked_until", Value(until))
+            )
+        return renewed
+
+    def _heartbeat(self) -> None:
+        interval = min(_lease(m) for m in self.models) / 3 if self.models else 10.0
+        while not self._heartbeat_stop.wait(interval):
+            try:
+                self.beat()
+            except Exception:
+                log.exception("worker %s: heartbeat failed", self.id)
+                connection.close()
         connection.close()
-        log.info("worker %s stopped", worker_id)
+
+    # -- running ---------------------------------------------------------------------------------
+
+    def run(self) -> int:
+        """Claim and run rows until :attr:`stop` is set; 0 on a clean stop."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        log.info("worker %s started (%d handler threads)", self.id, self.concurrency)
+        self._heartbeat_stop = threading.Event()
+        self._executor = ThreadPoolExecutor(self.concurrency, thread_name_prefix="handler")
+        heartbeat = threading.Thread(target=self._heartbeat, name="heartbeat", daemon=True)
+        heartbeat.start()
+        self.waiter.start()
+        _touch(self.liveness_file)
+        try:
+            while not self.stop.is_set():
+                self._touch_liveness()
+                free = self.free_slots()
+                if free <= 0:
+                    self._wait_for_slots()
+                    continue
+                try:
+                    taken = self.claim_round(free)
+                except Exception:
+                    # The database is away or a bug outside handlers: say so, wait, try again.
+                    log.exception("worker %s: claim failed", self.id)
+                    connection.close()
+                    self.stop.wait(5 * TICK)
+                    continue
+                if taken >= free:
+                    continue  # every thread busy: more may be due
+                if taken:
+                    self.stop.wait(TICK)  # busy: claim again in a tick, in one statement
+                else:
+                    self._idle_wait()
+        except BaseException:
+            self._crashed.append(self.id)
+            log.exception("worker %s crashed", self.id)
+        finally:
+            self._executor.shutdown(wait=True)  # finish the rows in hand
+            self._heartbeat_stop.set()
+            heartbeat.join(timeout=5)
+            self.waiter.close()
+            connection.close()
+            log.info("worker %s stopped (%d rows)", self.id, self.processed)
+        return 1 if self._crashed else 0
 
 
-def main(concurrency: int = 1, liveness_file: str | None = None) -> int:
-    """Run ``concurrency`` worker threads until SIGTERM or SIGINT; 0 on a clean stop."""
+def _lease(model: type[StatefulModel]) -> float:
+    return float(model.STATE_GRAPH.lease_seconds)
+
+
+def main(concurrency: int = 8, liveness_file: str | None = None) -> int:
+    """Run a :class:`Worker` until SIGTERM or SIGINT; 0 on a clean stop."""
     from portevoix.worker.housekeeping import ensure_housekeeping
 
-    concurrency = max(1, int(concurrency))
-    stop = threading.Event()
+    worker = Worker(concurrency=concurrency, liveness_file=liveness_file)
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         log.info("signal %s: finishing the rows in hand, then stopping", signum)
-        stop.set()
+        worker.stop.set()
+        worker.waiter.nudge()
 
     previous = {}
     if threading.current_thread() is threading.main_thread():
@@ -378,20 +589,7 @@ def main(concurrency: int = 1, liveness_file: str | None = None) -> int:
     try:
         ensure_housekeeping()
         connection.close()
-        _touch(liveness_file)
-        crashed: list[str] = []
-        threads = [
-            threading.Thread(
-                target=_loop, args=(i, stop, liveness_file, crashed), name=f"worker-{i}"
-            )
-            for i in range(concurrency)
-        ]
-        for thread in threads:
-            thread.start()
-        while any(t.is_alive() for t in threads):
-            for thread in threads:
-                thread.join(timeout=0.2)
-        return 1 if crashed else 0
+        return worker.run()
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

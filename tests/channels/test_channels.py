@@ -264,7 +264,7 @@ def test_a_post_later_than_the_workspace_allows_is_held(team, account, channel):
     )
     runner.run_once([Publication])
     publication = Publication.objects.get(post=post)
-    assert publication.state == "held" and "7.0" in publication.problem
+    assert publication.state == "held" and "7,0" in publication.problem
     assert received(account) == 0
 
 

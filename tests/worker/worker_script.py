@@ -50,7 +50,6 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     directory = Path(args.dir)
     HousekeepingStates.lease_seconds = args.lease
-    runner.POLL_SECONDS = 0.2
 
     def blocking(row: Housekeeping) -> str:
         (directory / f"started-{os.getpid()}-{row.name}").touch()

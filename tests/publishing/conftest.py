@@ -1,0 +1,56 @@
+"""Publishing on the sandbox network, counted at the network: every publish call that reached
+the sandbox's store is in its receipts (``SandboxCall``), including the ones it de-duplicated
+("duplicate"), so a blind resend is visible even though the sandbox keeps one post."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+
+import pytest
+
+from portevoix.channels import actions, clients
+from portevoix.publishing.models import Publication
+from portevoix.sandbox import service
+from portevoix.sandbox.models import SandboxCall
+from portevoix.worker import runner
+
+#: Receipts of publish calls that reached the store (the post existed after them).
+STORED = ("ok", "duplicate", "timeout_after_accept")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_clients() -> Iterator[None]:
+    clients.clear()
+    yield
+    clients.clear()
+
+
+@pytest.fixture
+def account(team):
+    return service.create_account("acme-shop", display_name="Acme Shop", workspace=team.workspace)
+
+
+@pytest.fixture
+def channel(team, account):
+    return actions.connect_channel(
+        team.workspace,
+        by=team["admin"],
+        network="sandbox",
+        credentials=service.credentials_for(account),
+        owner_department=team.department("marketing"),
+    )
+
+
+def publish_calls(account=None) -> Counter[str]:
+    """Publish calls that reached the store, per idempotency key."""
+    calls = SandboxCall.objects.filter(operation="publish", outcome__in=STORED)
+    if account is not None:
+        calls = calls.filter(account=account)
+    return Counter(calls.values_list("idempotency_key", flat=True))
+
+
+def run_publications(times: int = 5) -> None:
+    for _ in range(times):
+        if not runner.run_once([Publication]):
+            return
