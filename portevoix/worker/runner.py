@@ -19,6 +19,7 @@ import datetime as dt
 import itertools
 import logging
 import os
+import queue
 import random
 import secrets
 import signal
@@ -405,6 +406,7 @@ class Worker:
         self._touched = 0.0
         self.waiter = wake.Waiter()
         self.processed = 0
+        self._queue: queue.SimpleQueue[StatefulModel | None] = queue.SimpleQueue()
 
     # -- the claimer -----------------------------------------------------------------------------
 
@@ -443,7 +445,7 @@ class Worker:
                 self._held[rows[0].locked_by] = _Held(model, len(rows), time.monotonic())
                 self._busy += len(rows)
             for row in rows:
-                self._executor.submit(self._run_row, row)
+                self._queue.put(row)
             taken += len(rows)
         return taken
 
@@ -467,6 +469,13 @@ class Worker:
                 self._slot_freed.notify()
             if row.next_attempt_at is not None and row.next_attempt_at <= timezone.now():
                 self.waiter.nudge()  # the result made it due again at once (this process)
+
+    def _handler_thread(self) -> None:
+        try:
+            while (row := self._queue.get()) is not None:
+                self._run_row(row)
+        finally:
+            connections.close_all()  # this thread's connections
 
     def _idle_wait(self) -> None:
         now = timezone.now()
@@ -525,11 +534,14 @@ class Worker:
 
     def run(self) -> int:
         """Claim and run rows until :attr:`stop` is set; 0 on a clean stop."""
-        from concurrent.futures import ThreadPoolExecutor
-
         log.info("worker %s started (%d handler threads)", self.id, self.concurrency)
         self._heartbeat_stop = threading.Event()
-        self._executor = ThreadPoolExecutor(self.concurrency, thread_name_prefix="handler")
+        handlers = [
+            threading.Thread(target=self._handler_thread, name=f"handler-{i}")
+            for i in range(self.concurrency)
+        ]
+        for thread in handlers:
+            thread.start()
         heartbeat = threading.Thread(target=self._heartbeat, name="heartbeat", daemon=True)
         heartbeat.start()
         self.waiter.start()
@@ -559,7 +571,10 @@ class Worker:
             self._crashed.append(self.id)
             log.exception("worker %s crashed", self.id)
         finally:
-            self._executor.shutdown(wait=True)  # finish the rows in hand
+            for _ in handlers:
+                self._queue.put(None)
+            for thread in handlers:
+                thread.join()  # finish the rows in hand
             self._heartbeat_stop.set()
             heartbeat.join(timeout=5)
             self.waiter.close()
