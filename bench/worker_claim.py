@@ -30,7 +30,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
+from urllib.parse import urlparse
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _pg import ThrowawayPostgres, fresh_pg_database
 
 ROOT = Path(__file__).resolve().parents[1]
 BATCH = 10
@@ -243,49 +246,6 @@ def measure(kind: str, url: str, workers: int, rows: int, data_dir: Path) -> tup
     _self("_check", str(rows), env=env)
     cpu_ms = 1000 * sum(r["cpu"] for r in results) / rows
     return rows / (max(r["end"] for r in results) - start), cpu_ms
-
-
-class ThrowawayPostgres:
-    """A PostgreSQL cluster in a temporary directory, started like ``./dev pg`` does."""
-
-    def __init__(self, port: int) -> None:
-        bindirs = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: p.parent.name)
-        if not bindirs:
-            raise SystemExit("PostgreSQL server binaries not found (apt-get install postgresql)")
-        self.bindir = bindirs[-1]
-        self.port = port
-        self.dir = Path(tempfile.mkdtemp(prefix="portevoix-bench-pg."))
-        self.as_user = ["runuser", "-u", "postgres", "--"] if os.getuid() == 0 else []
-
-    def start(self) -> str:
-        if os.getuid() == 0:
-            shutil.chown(self.dir, "postgres")
-        run = subprocess.run
-        run([*self.as_user, str(self.bindir / "initdb"), "-D", str(self.dir / "data"),
-             "-U", "portevoix", "--auth=trust", "-E", "UTF8"], check=True,
-            capture_output=True)  # fmt: skip
-        opts = (
-            f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off"
-            " -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
-        )
-        run([*self.as_user, str(self.bindir / "pg_ctl"), "-D", str(self.dir / "data"), "-w",
-             "-l", str(self.dir / "pg.log"), "-o", opts, "start"], check=True,
-            capture_output=True)  # fmt: skip
-        return f"postgresql://portevoix@127.0.0.1:{self.port}/postgres"
-
-    def stop(self) -> None:
-        subprocess.run([*self.as_user, str(self.bindir / "pg_ctl"), "-D", str(self.dir / "data"),
-                        "-m", "immediate", "stop"], capture_output=True)  # fmt: skip
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
-def fresh_pg_database(server_url: str) -> str:
-    import psycopg
-
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute('DROP DATABASE IF EXISTS "portevoix_bench" WITH (FORCE)')
-        conn.execute('CREATE DATABASE "portevoix_bench"')
-    return urlunparse(urlparse(server_url)._replace(path="/portevoix_bench"))
 
 
 def main() -> int:

@@ -129,6 +129,7 @@ class Publication(StatefulModel):
     WORKSPACE_PATH = "post__workspace"
     #: Loaded with each claimed row, so the handler needs no query of its own for them.
     CLAIM_RELATED = ("post", "post__workspace", "channel")
+    CLAIM_PREFETCH = ("post__media",)
 
     objects = RestrictedQuerySet.as_manager()
 

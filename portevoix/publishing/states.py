@@ -30,8 +30,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from django.db.models import Value
-from django.db.models.functions import Coalesce, Greatest
+from django.db import connections
 from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
@@ -98,16 +97,21 @@ def mark_sending(publication: Publication, *, timeout: float) -> dt.datetime:
     """
     now = timezone.now()
     covered = now + dt.timedelta(seconds=timeout) + MARGIN
-    written = Publication.objects.filter(
-        pk=publication.pk,
-        state=S.scheduled.name,
-        locked_by=publication.locked_by,
-        sending_at__isnull=True,
-    ).update(
-        sending_at=now,
-        first_attempt_at=Coalesce("first_attempt_at", Value(now)),
-        locked_until=Greatest("locked_until", Value(covered)),
-    )
+    conn = connections[Publication.objects.db]
+    when, until = (conn.ops.adapt_datetimefield_value(v) for v in (now, covered))
+    # One statement, written directly (it runs before every call to a network):
+    # sending_at = now, first_attempt_at = COALESCE(first_attempt_at, now),
+    # locked_until = GREATEST(locked_until, covered), under this claim, over no other mark.
+    table = conn.ops.quote_name(Publication._meta.db_table)
+    with conn.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET sending_at = %s, "  # noqa: S608 - a quoted table name
+            "first_attempt_at = COALESCE(first_attempt_at, %s), "
+            "locked_until = CASE WHEN locked_until > %s THEN locked_until ELSE %s END "
+            "WHERE id = %s AND state = %s AND locked_by = %s AND sending_at IS NULL",
+            [when, when, until, until, publication.pk, S.scheduled.name, publication.locked_by],
+        )
+        written = cursor.rowcount
     if written != 1:
         raise LeaseLost(f"Publication {publication.pk}: not ours to send any more")
     publication.sending_at = now

@@ -108,13 +108,15 @@ def claim[M: StatefulModel](
     lock from BEGIN, for one statement only.
 
     The rows' ``locked_by`` is a token unique to this claim (:func:`claim_token`); the model's
-    ``CLAIM_RELATED`` relations come loaded with them (one more query per batch).
+    ``CLAIM_RELATED`` relations (``select_related``) and ``CLAIM_PREFETCH`` ones
+    (``prefetch_related``) come loaded with them, in a query or two per batch.
     """
     automatic = [s.name for s in model.STATE_GRAPH.automatic_states()]
     if not automatic or limit <= 0:
         return []
     token = claim_token(worker_id)
     related = getattr(model, "CLAIM_RELATED", ())
+    prefetch = getattr(model, "CLAIM_PREFETCH", ())
     db = model._default_manager.db
     conn = connections[db]
     now = timezone.now()
@@ -124,11 +126,13 @@ def claim[M: StatefulModel](
     if conn.features.has_select_for_update_skip_locked:
         due = due.select_for_update(skip_locked=True, of=("self",))
     rows = _lease_returning(model, due[:limit], token, until)
-    if rows and related:
-        by_pk = {
-            r.pk: r for r in model._default_manager.filter(pk__in=[r.pk for r in rows])
-            .select_related(*related)
-        }  # fmt: skip
+    if rows and (related or prefetch):
+        found = model._default_manager.filter(pk__in=[r.pk for r in rows])
+        if related:
+            found = found.select_related(*related)
+        if prefetch:
+            found = found.prefetch_related(*prefetch)
+        by_pk = {r.pk: r for r in found}
         rows = [by_pk[r.pk] for r in rows if r.pk in by_pk]
     rows.sort(key=lambda r: (r.next_attempt_at or now, r.pk))
     for row in rows:
@@ -294,7 +298,7 @@ def process(row: StatefulModel) -> bool:
     # one else took the row still counts as ours: a slow success is never thrown away.
     ours = manager.filter(pk=row.pk, locked_by=row.locked_by)
     # ... and no action moved the row meanwhile (a person cancelled it while it ran).
-    written = ours.filter(state=state.name).update(**changes)
+    written = fenced_update(row, changes, state=state.name)
     if written != 1:
         if ours.update(locked_by="", locked_until=None):
             log.warning("%s %s left %s during its handler; result discarded", row._meta.label,
@@ -308,6 +312,36 @@ def process(row: StatefulModel) -> bool:
     if after is not None:
         transaction.on_commit(_guarded(after, row), using=manager.db)
     return True
+
+
+def fenced_update(row: StatefulModel, changes: dict[str, Any], *, state: str) -> int:
+    """``UPDATE`` the row with ``changes`` if this claim still holds it in ``state``.
+
+    The same as ``filter(pk=, locked_by=, state=).update(**changes)`` with plain values, in
+    one statement written directly: the ORM's query building was most of the engine's cost
+    per row. Values go through each field's own conversion for the database.
+    """
+    manager = type(row)._default_manager
+    conn = connections[manager.db]
+    meta = row._meta
+    quote = conn.ops.quote_name
+    sets: list[str] = []
+    params: list[Any] = []
+    for name, value in changes.items():
+        field = meta.get_field(name)
+        assert isinstance(field, Field) and field.column is not None
+        sets.append(f"{quote(field.column)} = %s")
+        params.append(field.get_db_prep_save(value, connection=conn))
+    pk = meta.pk
+    assert pk is not None
+    sql = (
+        f"UPDATE {quote(meta.db_table)} SET {', '.join(sets)} "  # noqa: S608 - quoted names
+        f"WHERE {quote(str(pk.column))} = %s AND {quote('locked_by')} = %s "
+        f"AND {quote('state')} = %s"
+    )
+    with conn.cursor() as cursor:
+        cursor.execute(sql, [*params, pk.get_db_prep_value(row.pk, conn), row.locked_by, state])
+        return int(cursor.rowcount)
 
 
 def _guarded(after: Any, row: StatefulModel) -> Any:
