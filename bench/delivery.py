@@ -40,6 +40,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -68,7 +69,7 @@ def _django() -> None:
 
 
 def child_setup(cfg: dict) -> None:
-    """Workspace, sandbox accounts and channels, posts due from ``cfg['t0']``."""
+    """Workspace, sandbox accounts and channels, posts due from a few seconds after it ends."""
     _django()
     import datetime as dt
 
@@ -119,7 +120,10 @@ def child_setup(cfg: dict) -> None:
             channels.append(channel)
         Channel.objects.bulk_create(channels, batch_size=500)
         channels = list(Channel.objects.filter(workspace=workspace).order_by("pk"))
-        t0 = dt.datetime.fromtimestamp(cfg["t0"], dt.UTC)
+        # Due from a few seconds after the workers start (the parent starts them as soon as
+        # this returns), whatever the setup cost.
+        start = time.time() + WARMUP + cfg["posts"] / 1500
+        t0 = dt.datetime.fromtimestamp(start, dt.UTC)
         posts = Post.objects.bulk_create(
             [
                 Post(workspace=workspace, text=f"Bench post {i}", author=user)
@@ -146,7 +150,7 @@ def child_setup(cfg: dict) -> None:
             Housekeeping.objects.update_or_create(
                 name=name, defaults={"next_attempt_at": now + dt.timedelta(days=1)}
             )
-    print(json.dumps({"accounts": SandboxAccount.objects.count()}), flush=True)
+    print(json.dumps({"accounts": SandboxAccount.objects.count(), "t0": start}), flush=True)
 
 
 def child_worker(threads: int, stats_path: str) -> None:
@@ -232,6 +236,14 @@ def child_report(cfg: dict) -> None:
         .values_list("idempotency_key", "at")
     )
     posts = set(SandboxPost.objects.values_list("network_id", flat=True))
+    # Posts the network had accepted when the worker that sent them did not know it (killed
+    # before its commit, or a timeout after acceptance): found again by reconcile.
+    found_again = SandboxCall.objects.filter(operation="lookup", outcome="ok").values(
+        "idempotency_key"
+    )
+    receipts = Counter(
+        SandboxCall.objects.filter(operation="publish").values_list("outcome", flat=True)
+    )
     states = Counter(state for _, state, *_ in publications)
     twice = {key: n for key, n in calls.items() if n > 1}
     lost = []
@@ -264,6 +276,8 @@ def child_report(cfg: dict) -> None:
                 "lost": len(lost),
                 "lost_examples": lost[:5],
                 "twice_examples": list(twice.items())[:5],
+                "found_by_reconcile": found_again.distinct().count(),
+                "publish_receipts": receipts,
                 "lateness_median": statistics.median(lateness) if lateness else None,
                 "lateness_p99": pct(0.99),
                 "lateness_max": lateness[-1] if lateness else None,
@@ -302,6 +316,12 @@ def _child(*args: str, env: dict[str, str], timeout: float = 1800) -> str:
     if done.returncode != 0:
         raise SystemExit(f"{args[0]} failed:\n{done.stderr[-3000:]}")
     return done.stdout.strip().splitlines()[-1]
+
+
+def _background(*args: str, env: dict[str, str]) -> threading.Thread:
+    thread = threading.Thread(target=_child, args=args, kwargs={"env": env})
+    thread.start()
+    return thread
 
 
 class Workers:
@@ -355,7 +375,6 @@ def run(mode: str, args: argparse.Namespace, url: str, data_dir: Path) -> dict:
     )  # fmt: skip
     spread = 0.0 if mode == "ceiling" else args.spread
     chaos = mode == "chaos"
-    setup_started = time.time()
     cfg = {
         "channels": args.channels,
         "posts": args.posts,
@@ -363,10 +382,8 @@ def run(mode: str, args: argparse.Namespace, url: str, data_dir: Path) -> dict:
         "spread": spread,
         "fault_rate": args.fault_rate if chaos else 0.0,
         "hold_ms": args.hold_ms if chaos else 0,
-        # Due from a moment after setup and start: estimated, then WARMUP more.
-        "t0": setup_started + WARMUP + args.posts / 2000 + args.channels / 150,
     }
-    _child("_setup", json.dumps(cfg), env=env)
+    cfg["t0"] = json.loads(_child("_setup", json.dumps(cfg), env=env))["t0"]
     stats_dir = data_dir / "stats"
     stats_dir.mkdir(exist_ok=True)
     workers = Workers(env, args.threads, stats_dir)
@@ -377,6 +394,7 @@ def run(mode: str, args: argparse.Namespace, url: str, data_dir: Path) -> dict:
     low, high = (float(x) for x in args.kill_every.split(","))
     next_kill = t0 + rng.uniform(low, high)
     revoked = reconnected = False
+    background: list[threading.Thread] = []
     deadline = t0 + spread + args.timeout
     settled_since = None
     progress = {}
@@ -387,11 +405,14 @@ def run(mode: str, args: argparse.Namespace, url: str, data_dir: Path) -> dict:
                 if now >= next_kill:
                     workers.kill_one(rng)
                     next_kill = now + rng.uniform(low, high)
+                # The token is revoked, then reconnected (in the background: these take a
+                # second or two each, and the kills go on meanwhile).
                 if not revoked and now >= t0 + args.kill_seconds * 0.25:
-                    _child("_revoke", "0", env=env)
+                    background.append(_background("_revoke", "0", env=env))
                     revoked = True
                 if revoked and not reconnected and now >= t0 + args.kill_seconds * 0.6:
-                    _child("_reconnect", "0", env=env)
+                    background[-1].join()
+                    background.append(_background("_reconnect", "0", env=env))
                     reconnected = True
             if now > t0 + spread and (not chaos or now > t0 + args.kill_seconds):
                 progress = json.loads(_child("_progress", env=env))
@@ -405,6 +426,8 @@ def run(mode: str, args: argparse.Namespace, url: str, data_dir: Path) -> dict:
                 else:
                     settled_since = None
             time.sleep(0.5 if not chaos else 0.25)
+        for thread in background:
+            thread.join()
         if chaos and revoked and not reconnected:
             _child("_reconnect", "0", env=env)
     finally:
@@ -465,7 +488,9 @@ def describe(r: dict) -> str:
         )
     if r["mode"] == "chaos":
         lines.append(
-            f"  {r['kills']} SIGKILLs; sent twice: {r['sent_twice']}; lost: {r['lost']}"
+            f"  {r['kills']} SIGKILLs; publish calls by outcome {dict(r['publish_receipts'])}; "
+            f"{r['found_by_reconcile']} posts accepted unbeknown to their worker and found by "
+            f"reconcile\n  sent twice: {r['sent_twice']}; lost: {r['lost']}"
             + (f" e.g. {r['lost_examples'][:2]}" if r["lost"] else "")
             + (f" e.g. {r['twice_examples'][:2]}" if r["sent_twice"] else "")
         )

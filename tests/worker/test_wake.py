@@ -88,9 +88,7 @@ def test_the_heartbeat_renews_the_leases_of_rows_in_hand_and_only_those(job) -> 
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_worker_keeps_a_slow_row_past_its_lease_and_writes_its_result(
-    job, monkeypatch
-) -> None:
+def test_a_worker_keeps_a_slow_row_past_its_lease_and_writes_its_result(job, monkeypatch) -> None:
     """A handler that outlives its lease keeps the row (heartbeat): no other claim takes it,
     and its result is written."""
     from portevoix.worker.models import HousekeepingStates
