@@ -306,9 +306,9 @@ def _take_fault(
                 break
     if not fault and faults.rate_limit:
         window_start = now - timedelta(seconds=faults.rate_window_seconds)
-        counted = SandboxCall.objects.filter(
-            account=account, received_at__gt=window_start
-        ).exclude(outcome__in=["rate_limited", "unauthorized", "auth_expired"])
+        counted = SandboxCall.objects.filter(account=account, received_at__gt=window_start).exclude(
+            outcome__in=["rate_limited", "unauthorized", "auth_expired"]
+        )
         if counted.count() >= faults.rate_limit:
             fault = "rate_window"
     return fault, faults

@@ -34,7 +34,7 @@ from types import FrameType
 from typing import Any
 
 from django.db import connection, connections, transaction
-from django.db.models import Field, Min, Q, QuerySet, Value
+from django.db.models import Field, Min, Q, Value
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
@@ -111,21 +111,15 @@ def claim[M: StatefulModel](
     ``CLAIM_RELATED`` relations (``select_related``) and ``CLAIM_PREFETCH`` ones
     (``prefetch_related``) come loaded with them, in a query or two per batch.
     """
-    automatic = [s.name for s in model.STATE_GRAPH.automatic_states()]
-    if not automatic or limit <= 0:
+    plan = _claim_plan(model)
+    if plan is None or limit <= 0:
         return []
     token = claim_token(worker_id)
     related = getattr(model, "CLAIM_RELATED", ())
     prefetch = getattr(model, "CLAIM_PREFETCH", ())
-    db = model._default_manager.db
-    conn = connections[db]
     now = timezone.now()
     until = now + dt.timedelta(seconds=lease_seconds)
-    due = model._default_manager.filter(due_q(now), state__in=automatic)
-    due = due.order_by("next_attempt_at", "pk")
-    if conn.features.has_select_for_update_skip_locked:
-        due = due.select_for_update(skip_locked=True, of=("self",))
-    rows = _lease_returning(model, due[:limit], token, until)
+    rows: list[M] = plan.run(token, until, now, limit)
     if rows and (related or prefetch):
         found = model._default_manager.filter(pk__in=[r.pk for r in rows])
         if related:
@@ -141,13 +135,56 @@ def claim[M: StatefulModel](
     return rows
 
 
-def _lease_returning[M: StatefulModel](
-    model: type[M], due: QuerySet[Any], token: str, until: dt.datetime
-) -> list[M]:
-    db = model._default_manager.db
-    conn = connections[db]
+@dataclass
+class _ClaimPlan:
+    """The claim statement of one model on one database, written once, run with parameters."""
+
+    model: type[StatefulModel]
+    alias: str
+    sql: str
+    states: list[str]
+    names: list[str]
+    cols: list[Any]
+    converters: list[tuple[int, list[Any]]]
+
+    def run[M: StatefulModel](
+        self, token: str, until: dt.datetime, now: dt.datetime, limit: int
+    ) -> list[M]:
+        conn = connections[self.alias]
+        adapt = conn.ops.adapt_datetimefield_value
+        at = adapt(now)
+        params = [token, adapt(until), at, at, *self.states, limit]
+        with transaction.atomic(using=self.alias), conn.cursor() as cursor:
+            cursor.execute(self.sql, params)
+            found = cursor.fetchall()
+        rows: list[M] = []
+        model: Any = self.model
+        for raw in found:
+            values = list(raw)
+            for index, funcs in self.converters:
+                for convert in funcs:
+                    values[index] = convert(values[index], self.cols[index], conn)
+            rows.append(model.from_db(self.alias, self.names, values))
+        return rows
+
+
+_plans: dict[tuple[type[StatefulModel], str], _ClaimPlan | None] = {}
+
+
+def _claim_plan(model: type[StatefulModel]) -> _ClaimPlan | None:
+    """``UPDATE t SET locked_by, locked_until WHERE pk IN (SELECT pk FROM t WHERE due ORDER BY
+    next_attempt_at, pk LIMIT n [FOR UPDATE SKIP LOCKED]) RETURNING <every column>``: built
+    once per model (the ORM's query building per batch cost more than the statement)."""
+    alias = model._default_manager.db
+    key = (model, alias)
+    if key in _plans:
+        return _plans[key]
+    states = [s.name for s in model.STATE_GRAPH.automatic_states()]
+    if not states:
+        _plans[key] = None
+        return None
+    conn = connections[alias]
     meta = model._meta
-    fields = [f for f in meta.concrete_fields if f.column]
     quote = conn.ops.quote_name
 
     def column(name: str) -> str:
@@ -155,32 +192,41 @@ def _lease_returning[M: StatefulModel](
         assert isinstance(field, Field) and field.column is not None
         return str(quote(field.column))
 
+    fields = [f for f in meta.concrete_fields if f.column]
     table = quote(meta.db_table)
     pk = column(meta.pk.name) if meta.pk is not None else "id"
-    returning = ", ".join(quote(str(f.column)) for f in fields)
+    lock = " FOR UPDATE SKIP LOCKED" if conn.features.has_select_for_update_skip_locked else ""
+    marks = ", ".join(["%s"] * len(states))
+    next_at, until, state = column("next_attempt_at"), column("locked_until"), column("state")
     # Identifiers are quoted by the backend; every value is a parameter.
-    lease = f"{column('locked_by')} = %s, {column('locked_until')} = %s"
-    with transaction.atomic(using=db), conn.cursor() as cursor:
-        # (compiled inside the transaction: Django checks that FOR UPDATE has one)
-        sub_sql, sub_params = due.values("pk").query.get_compiler(using=db).as_sql()
-        sql = f"UPDATE {table} SET {lease} WHERE {pk} IN ({sub_sql}) RETURNING {returning}"  # noqa: S608
-        cursor.execute(sql, [token, conn.ops.adapt_datetimefield_value(until), *sub_params])
-        found = cursor.fetchall()
+    due = (
+        f"SELECT {pk} FROM {table} WHERE {next_at} <= %s "  # noqa: S608
+        f"AND ({until} IS NULL OR {until} < %s) AND {state} IN ({marks}) "
+        f"ORDER BY {next_at}, {pk} LIMIT %s{lock}"
+    )
+    returning = ", ".join(quote(str(f.column)) for f in fields)
+    sql = (
+        f"UPDATE {table} SET {column('locked_by')} = %s, {until} = %s "  # noqa: S608
+        f"WHERE {pk} IN ({due}) RETURNING {returning}"
+    )
     # Values come back as the compiler would convert them (SQLite datetimes, JSON...).
     cols = [f.get_col(meta.db_table) for f in fields]
     converters = [
-        (i, [*conn.ops.get_db_converters(c), *c.get_db_converters(conn)])
+        (i, funcs)
         for i, c in enumerate(cols)
+        if (funcs := [*conn.ops.get_db_converters(c), *c.get_db_converters(conn)])
     ]
-    names = [f.attname for f in fields]
-    rows: list[M] = []
-    for raw in found:
-        values = list(raw)
-        for index, funcs in converters:
-            for convert in funcs:
-                values[index] = convert(values[index], cols[index], conn)
-        rows.append(model.from_db(db, names, values))
-    return rows
+    plan = _ClaimPlan(
+        model=model,
+        alias=alias,
+        sql=sql,
+        states=states,
+        names=[f.attname for f in fields],
+        cols=cols,
+        converters=converters,
+    )
+    _plans[key] = plan
+    return plan
 
 
 def release(rows: Iterable[StatefulModel]) -> int:
@@ -296,10 +342,10 @@ def process(row: StatefulModel) -> bool:
     # ``locked_by`` is unique to this claim: if another worker took the row over (our lease
     # ran out), it wrote its own, and our result is discarded. A lease that ran out while no
     # one else took the row still counts as ours: a slow success is never thrown away.
-    ours = manager.filter(pk=row.pk, locked_by=row.locked_by)
     # ... and no action moved the row meanwhile (a person cancelled it while it ran).
     written = fenced_update(row, changes, state=state.name)
     if written != 1:
+        ours = manager.filter(pk=row.pk, locked_by=row.locked_by)
         if ours.update(locked_by="", locked_until=None):
             log.warning("%s %s left %s during its handler; result discarded", row._meta.label,
                         row.pk, state.name)  # fmt: skip
@@ -312,6 +358,10 @@ def process(row: StatefulModel) -> bool:
     if after is not None:
         transaction.on_commit(_guarded(after, row), using=manager.db)
     return True
+
+
+#: Bookkeeping columns a result often leaves as they were (skipped when unchanged).
+_COMPARED = frozenset({"state", "attempts", "last_error", "problem"})
 
 
 def fenced_update(row: StatefulModel, changes: dict[str, Any], *, state: str) -> int:
@@ -328,6 +378,8 @@ def fenced_update(row: StatefulModel, changes: dict[str, Any], *, state: str) ->
     sets: list[str] = []
     params: list[Any] = []
     for name, value in changes.items():
+        if name in _COMPARED and getattr(row, name) == value:
+            continue  # unchanged: as the claim read it, and only this claim writes the row
         field = meta.get_field(name)
         assert isinstance(field, Field) and field.column is not None
         sets.append(f"{quote(field.column)} = %s")
