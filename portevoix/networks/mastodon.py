@@ -910,6 +910,7 @@ class MastodonNetwork(Network):
         api = self.api
         self._last.clock_offsets = []
         statuses: list[dict[str, Any]] = []
+        seen: set[str] = set()
         max_id: str | None = None
         threshold: datetime | None = None
         for page_number in range(_RECONCILE_PAGES):
@@ -935,7 +936,13 @@ class MastodonNetwork(Network):
                 threshold = _threshold(since, self._last)
             if not isinstance(page, list) or not page:
                 return statuses, True, threshold
-            statuses.extend(s for s in page if isinstance(s, dict))
+            new = [s for s in page if isinstance(s, dict) and _id(s.get("id")) not in seen]
+            if not new:
+                # A server that ignores max_id answers the same page again: it is all there
+                # is only if it was not a full page.
+                return statuses, len(page) < _PAGE, threshold
+            seen.update(_id(s.get("id")) for s in new)
+            statuses.extend(new)
             oldest = _parse_time(page[-1].get("created_at")) if isinstance(page[-1], dict) else None
             if oldest is not None and oldest < threshold:
                 return statuses, True, threshold
