@@ -306,7 +306,7 @@ class MastodonNetwork(Network):
         self.mastodon_version = mastodon_version
         self._api: Mastodon | None = None
         self._instance_url = ""
-        self._instance: tuple[datetime, dict[str, Any]] | None = None
+        self._instance: tuple[datetime, dict[str, Any] | None] | None = None
 
     # -- errors -------------------------------------------------------------------------------
 
@@ -650,6 +650,7 @@ class MastodonNetwork(Network):
                 data = {**data, "_version": version}
                 self._instance = (now, data)
                 return data
+        self._instance = (now, None)
         return None
 
     def _account_domain(self) -> str:
