@@ -98,6 +98,7 @@ from .types import (
     MetricSnapshot,
     OutgoingPost,
     PublishedRef,
+    ThreadPart,
     Visibility,
 )
 
@@ -120,6 +121,7 @@ _RECONCILE_PAGES = 10
 _PAGE = 40
 # Without the first attempt's time (rows from before it was recorded): this far back.
 _RECONCILE_WINDOW = timedelta(hours=24)
+# Notification pages read per sync (40 each).
 _MAX_PAGES = 10
 # Client errors after which the token itself is checked (a refused token that is not a 401).
 _SUSPECT_STATUSES = frozenset({400, 403, 404, 410, 422})
@@ -961,7 +963,9 @@ class MastodonNetwork(Network):
             note=note,
         )
 
-    def _differences(self, status: Mapping[str, Any], part: Any, post: OutgoingPost) -> list[str]:
+    def _differences(
+        self, status: Mapping[str, Any], part: ThreadPart, post: OutgoingPost
+    ) -> list[str]:
         """What keeps ``status`` from being exactly ``part`` of ``post`` ([] when it is)."""
         local = self._local_domain()
         differences: list[str] = []
