@@ -450,3 +450,22 @@ def test_each_server_rendering_of_the_same_text_is_found(http, fixture, instance
     other = SENT.replace("@bob@x.social", "@bob@y.social")
     with pytest.raises(Ambiguous):
         network.reconcile("k", post=OutgoingPost(other), since=since)
+
+
+def test_the_documented_statuses_answer_gives_the_thread(http):
+    """/api/v1/accounts/:id/statuses as documented, stamped after the first attempt."""
+    network = connect(http)
+    since = datetime.now(UTC) - timedelta(seconds=5)
+    now = datetime.now(UTC).isoformat()
+    page = [{**status, "created_at": now} for status in load("account_statuses.json")["body"]]
+    http.add("GET", STATUSES, json=page)
+    post = OutgoingPost(
+        "Nouveau : la https://porte-voix.example/promo est en ligne",
+        thread=(ThreadPart("la suite"),),
+    )
+    found = network.reconcile("k", post=post, since=since)
+    assert found is not None
+    assert found.all_post_ids == ("103254962155278888", "103254962155278999")
+    # Stamped before the first attempt (2019, as documented): not this post.
+    http.replace("GET", STATUSES, json=load("account_statuses.json")["body"])
+    assert network.reconcile("k", post=post, since=since) is None
