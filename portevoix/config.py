@@ -53,6 +53,12 @@ VARIABLES: tuple[Var, ...] = (
     Var("LANGUAGE", "default language: fr or en", "fr"),
     Var("SECURE_COOKIES", "true behind HTTPS", "false"),
     Var("LOG_LEVEL", "DEBUG, INFO, WARNING, ERROR", "INFO"),
+    Var(
+        "ALLOW_PRIVATE_NETWORKS",
+        "true to let channels reach servers on loopback or private addresses "
+        "(default: true in embedded mode, false in production)",
+        None,
+    ),
     Var("SKIP_BLUESKY", "tests only: skip tests that need the local Bluesky servers", "0"),
 )
 KNOWN = {v.name for v in VARIABLES}
@@ -96,6 +102,8 @@ class Config:
     language: str
     secure_cookies: bool
     log_level: str
+    #: Whether network modules may connect to loopback, private or link-local addresses.
+    allow_private_networks: bool
     skip_bluesky: bool
     sources: Mapping[str, str] = field(default_factory=dict)
 
@@ -262,6 +270,10 @@ def load(env: Mapping[str, str] | None = None, *, base_dir: Path | None = None) 
         language=language,
         secure_cookies=_truthy("SECURE_COOKIES", values["SECURE_COOKIES"] or "false"),
         log_level=log_level,
+        allow_private_networks=_truthy(
+            "ALLOW_PRIVATE_NETWORKS",
+            values["ALLOW_PRIVATE_NETWORKS"] or ("false" if mode == "production" else "true"),
+        ),
         skip_bluesky=_truthy("SKIP_BLUESKY", values["SKIP_BLUESKY"] or "0"),
         sources={k: v for k, v in env.items() if k.startswith(PREFIX)},
     )

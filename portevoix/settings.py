@@ -19,6 +19,8 @@ CSRF_TRUSTED_ORIGINS = list(CONFIG.csrf_trusted_origins)
 PORTEVOIX_BASE_URL = CONFIG.base_url
 PORTEVOIX_ENCRYPTION_KEYS = CONFIG.encryption_keys
 PORTEVOIX_DATA_DIR = CONFIG.data_dir
+#: Channels may reach servers on loopback/private addresses (set in networks.http at start).
+PORTEVOIX_ALLOW_PRIVATE_NETWORKS = CONFIG.allow_private_networks
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -7,6 +7,8 @@ never written to the audit log, a page or a log line.
 from __future__ import annotations
 
 import datetime as dt
+import logging
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -20,17 +22,30 @@ from portevoix.core.actions import ActionRefused, _same_workspace
 from portevoix.core.models import Department, Member, Workspace
 from portevoix.core.permissions import require
 from portevoix.networks import registry
+from portevoix.networks.base import Network
 from portevoix.networks.errors import (
     AuthExpired,
     NetworkError,
 )
 from portevoix.networks.types import AccountInfo, Credentials
 
+log = logging.getLogger(__name__)
+
 CHANNEL_FIELDS = ["name", "network", "handle", "owner_department", "strategy_level", "state"]
 
 
 def verify_credentials(network: str, values: dict[str, str]) -> AccountInfo:
     """Ask the network who these credentials belong to; ActionRefused if it says no."""
+    return _check_account(network, values)[0]
+
+
+def _check_account(network: str, values: dict[str, str]) -> tuple[AccountInfo, dict[str, Any]]:
+    """The account behind the credentials, and its server's limits read right after.
+
+    The limits are the channel's ``limits``/``limits_checked_at`` fields; reading them is
+    optional (as in the periodic sync): a failure there never stops the connection, the sync
+    tries again.
+    """
     try:
         cls = registry.get(network)
     except NetworkError as exc:
@@ -42,11 +57,21 @@ def verify_credentials(network: str, values: dict[str, str]) -> AccountInfo:
         )
     client = cls()
     try:
-        return client.connect(Credentials({k: v.strip() for k, v in values.items()}))
+        account = client.connect(Credentials({k: v.strip() for k, v in values.items()}))
+        return account, _server_limits(client)
     except NetworkError as exc:
         raise ActionRefused(network_message(exc), code="network") from exc
     finally:
         client.close()
+
+
+def _server_limits(client: Network) -> dict[str, Any]:
+    try:
+        limits = client.fetch_limits()
+    except Exception as exc:  # optional: whatever goes wrong, the channel connects
+        log.info("limits not read at connection (%s); the sync reads them later", exc)
+        return {}
+    return {"limits": limits.as_json(), "limits_checked_at": timezone.now()}
 
 
 def _check_department(workspace: Workspace, department: Department | None) -> None:
@@ -76,7 +101,7 @@ def connect_channel(
     _check_department(workspace, owner_department)
     if strategy_level not in StrategyLevel.values:
         raise ActionRefused(_("Unknown strategy level."), field="strategy_level")
-    account = verify_credentials(network, credentials)
+    account, limits = _check_account(network, credentials)
     existing = Channel.objects.filter(
         workspace=workspace, network=network, account_id=account.account_id
     ).first()
@@ -86,7 +111,7 @@ def connect_channel(
             code="duplicate",
         )
     if existing is not None:
-        return _reconnect(existing, by=by, credentials=credentials, account=account)
+        return _reconnect(existing, by=by, credentials=credentials, account=account, limits=limits)
     name = (name or account.display_name or account.handle).strip()[:80]
     if Channel.objects.filter(workspace=workspace, name__iexact=name).exists():
         raise ActionRefused(
@@ -106,6 +131,7 @@ def connect_channel(
         state=ChannelStates.active.name,
         next_attempt_at=timezone.now() + dt.timedelta(seconds=60),
         last_checked_at=timezone.now(),
+        **limits,
     )
     channel.set_credentials(Credentials(credentials))
     try:
@@ -124,10 +150,17 @@ def connect_channel(
 
 
 def _reconnect(
-    channel: Channel, *, by: Member | None, credentials: dict[str, str], account: AccountInfo
+    channel: Channel,
+    *,
+    by: Member | None,
+    credentials: dict[str, str],
+    account: AccountInfo,
+    limits: dict[str, Any],
 ) -> Channel:
     before = audit.snapshot(channel, CHANNEL_FIELDS)
     channel.set_credentials(Credentials(credentials))
+    for name, value in limits.items():
+        setattr(channel, name, value)
     channel.handle = account.handle
     channel.display_name = account.display_name
     channel.account_url = account.url or channel.account_url
@@ -169,7 +202,7 @@ def reconnect_channel(
     if by is not None:
         require(by, "channel.manage")
         _same_workspace(by, channel.workspace)
-    account = verify_credentials(channel.network, credentials)
+    account, limits = _check_account(channel.network, credentials)
     if account.account_id != channel.account_id:
         raise ActionRefused(
             _(
@@ -179,7 +212,7 @@ def reconnect_channel(
             % {"other": account.handle, "handle": channel.handle},
             code="wrong_account",
         )
-    return _reconnect(channel, by=by, credentials=credentials, account=account)
+    return _reconnect(channel, by=by, credentials=credentials, account=account, limits=limits)
 
 
 @transaction.atomic

@@ -6,3 +6,11 @@ class ChannelsConfig(AppConfig):
     name = "portevoix.channels"
     label = "channels"
     verbose_name = _("Channels")
+
+    def ready(self) -> None:
+        from django.conf import settings
+
+        from portevoix.networks import http
+
+        # The network modules stay plain Python: the setting reaches them as a switch.
+        http.allow_private_networks(getattr(settings, "PORTEVOIX_ALLOW_PRIVATE_NETWORKS", False))

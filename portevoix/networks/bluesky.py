@@ -5,10 +5,19 @@ and ``session``, the SDK's exported session string, which this module adds and k
 date through ``on_credentials_change`` so that a worker does not log in again every time
 (``createSession`` is limited to 30 calls per 5 minutes).
 
+``resume`` binds a worker's client from the stored ``session`` without a call (the SDK
+refreshes it when it expires); when the server refuses it, the client signs in once with the
+app password and goes on, and only a refused app password is ``AuthExpired``.
+
 No post twice: every post (and every part of a thread) is written with ``putRecord`` under a
 record key derived from the idempotency key, so a retry writes the same record and
-``getRecord`` answers ``reconcile``. The key is a valid TID (what ``app.bsky.feed.post``
-requires), made from a hash of the idempotency key and the part's number.
+``getRecord`` answers ``reconcile``, exactly (``since`` and ``exclude`` are not needed to find
+it). The key is a valid TID (what ``app.bsky.feed.post`` requires), made from a hash of the
+idempotency key and the part's number. Once a part of a thread may have been written, every
+later failure of that ``publish`` is ``OutcomeUnknown``.
+
+Connections go through the address guard of :mod:`portevoix.networks.http` (the local
+reference servers run on loopback: allowed by ``PORTEVOIX_ALLOW_PRIVATE_NETWORKS``).
 """
 
 from __future__ import annotations
@@ -22,6 +31,7 @@ from functools import partial
 from typing import Any, ClassVar
 
 import httpx
+import regex
 from atproto import Client, models
 from atproto_client.client.session import Session, SessionEvent
 from atproto_client.exceptions import (
@@ -41,6 +51,7 @@ from pydantic import ValidationError
 
 from .base import CredentialsListener, Network
 from .errors import (
+    Ambiguous,
     AuthExpired,
     InvalidInput,
     NetworkError,
@@ -51,11 +62,12 @@ from .errors import (
     Transient,
     Unsupported,
 )
-from .http import RateBudget
+from .http import AddressGuard, GuardedTransport, RateBudget
 from .registry import register
 from .types import (
     AccountInfo,
     Author,
+    Candidate,
     Capability,
     Credentials,
     InboundBatch,
@@ -94,28 +106,16 @@ def record_key(idempotency_key: str, part: int = 0) -> str:
     return "".join(_TID_ALPHABET[(value >> (5 * (12 - i))) & 31] for i in range(13))
 
 
-def grapheme_length(text: str) -> int:
-    """Grapheme clusters, closely enough for Bluesky's 300 limit without a regex engine.
+_GRAPHEME = regex.compile(r"\X")
 
-    Combining marks, variation selectors, skin-tone modifiers and whatever a zero-width
-    joiner glues on do not start a new cluster.
+
+def grapheme_length(text: str) -> int:
+    """Grapheme clusters (what people see as one character), as Bluesky counts its 300.
+
+    Extended grapheme clusters of Unicode (``regex``'s ``\\X``): a flag, a skin-toned emoji,
+    a family joined by zero-width joiners, a letter with its accents are one each.
     """
-    count = 0
-    joined = False
-    for char in unicodedata.normalize("NFC", text):
-        code = ord(char)
-        if joined:
-            joined = False
-            continue
-        if char == "\u200d":
-            joined = True
-            continue
-        if unicodedata.category(char) in {"Mn", "Me", "Mc"}:
-            continue
-        if 0xFE00 <= code <= 0xFE0F or 0x1F3FB <= code <= 0x1F3FF or 0xE0020 <= code <= 0xE007F:
-            continue
-        count += 1
-    return count
+    return len(_GRAPHEME.findall(unicodedata.normalize("NFC", text)))
 
 
 class _BudgetedRequest(Request):  # type: ignore[misc]  # the SDK ships no type hints
@@ -198,12 +198,15 @@ class BlueskyNetwork(Network):
         limits: Limits | None = None,
         web_url: str = "https://bsky.app",
         transport: httpx.BaseTransport | None = None,
+        guard: AddressGuard | None = None,
     ) -> None:
         super().__init__(
             timeout=timeout, on_credentials_change=on_credentials_change, limits=limits
         )
         self.web_url = web_url.rstrip("/")
-        self._transport = transport
+        # A transport given by the caller (tests) is used as it is; ours goes through the guard.
+        self._transport = transport or GuardedTransport(guard)
+        self._signed_in_again = False
         self._client: Client | None = None
         self._budget = RateBudget(self.name, self.label)
 
@@ -213,8 +216,36 @@ class BlueskyNetwork(Network):
         """Run one SDK call and turn every failure into a typed error.
 
         ``write`` marks calls that create something visible: a failure after the request may
-        have left becomes ``OutcomeUnknown`` instead of ``Transient``.
+        have left becomes ``OutcomeUnknown`` instead of ``Transient``. A session the server
+        refuses (expired, revoked) is replaced once by signing in with the app password, and
+        the call is made again: the refused call did nothing, and writes are ``putRecord``
+        under a fixed key.
         """
+        try:
+            return self._call_once(action, fn, write=write)
+        except AuthExpired:
+            if not self._sign_in_again():
+                raise
+        return self._call_once(action, fn, write=write)
+
+    def _sign_in_again(self) -> bool:
+        """Sign in with the app password after a refused session (once per client)."""
+        credentials = self._credentials
+        client = self._client
+        if self._signed_in_again or credentials is None or client is None:
+            return False
+        handle = credentials.get("handle").lstrip("@").strip()
+        password = credentials.get("app_password")
+        if not (handle and password):
+            return False
+        self._signed_in_again = True
+        logger.info("bluesky: session refused; signing in again with the app password")
+        self._call_once(
+            "signing in", lambda: client.login(handle, password, fetch_bsky_profile=False)
+        )
+        return True
+
+    def _call_once[T](self, action: str, fn: Callable[[], T], *, write: bool = False) -> T:
         try:
             return fn()
         except NetworkError:
@@ -322,9 +353,7 @@ class BlueskyNetwork(Network):
     # -- account ------------------------------------------------------------------------------
 
     def _new_client(self, pds_url: str) -> Client:
-        options: dict[str, Any] = {"timeout": self.timeout}
-        if self._transport is not None:
-            options["transport"] = self._transport
+        options: dict[str, Any] = {"timeout": self.timeout, "transport": self._transport}
         return Client(base_url=pds_url, request=_BudgetedRequest(self._budget, **options))
 
     @property
@@ -335,7 +364,7 @@ class BlueskyNetwork(Network):
             )
         return self._client
 
-    def connect(self, credentials: Credentials) -> AccountInfo:
+    def _parse(self, credentials: Credentials) -> tuple[str, str, str, str]:
         pds_url = (credentials.get("pds_url") or DEFAULT_PDS).rstrip("/")
         if not pds_url.startswith(("https://", "http://")):
             raise InvalidInput(
@@ -352,39 +381,45 @@ class BlueskyNetwork(Network):
                 network=self.name,
                 code="missing",
             )
+        return pds_url, handle, password, session
+
+    def _client_for(self, pds_url: str, credentials: Credentials) -> Client:
+        """A new SDK client whose session changes are announced while it is ours."""
         client = self._new_client(pds_url)
-        kept = credentials
+        kept = [credentials]
 
         def on_session(event: SessionEvent, new_session: Session) -> None:
-            nonlocal kept
-            kept = kept.replace(session=new_session.export())
+            kept[0] = (self._credentials or kept[0]).replace(session=new_session.export())
             if self._client is client:
-                self._credentials_changed(kept)
+                self._credentials_changed(kept[0])
 
         client.on_session_change(on_session)
+        return client
+
+    def connect(self, credentials: Credentials) -> AccountInfo:
+        pds_url, handle, password, session = self._parse(credentials)
+        client = self._client_for(pds_url, credentials)
         logged_in = False
         if session:
             try:
-                self._call(
+                self._call_once(
                     "resuming the session",
                     lambda: client.login(session_string=session, fetch_bsky_profile=False),
                 )
                 # Importing a session asks nothing of the server: check it is still good
                 # (refreshing it first if the access token has expired).
-                self._call("checking the session", client.com.atproto.server.get_session)
+                self._call_once("checking the session", client.com.atproto.server.get_session)
                 logged_in = True
             except AuthExpired:
                 if not (handle and password):
                     raise
-                client = self._new_client(pds_url)
-                client.on_session_change(on_session)
+                client = self._client_for(pds_url, credentials)
             except (Permanent, Transient) as error:
                 if not (handle and password) or isinstance(error, Transient):
                     raise
-                client = self._new_client(pds_url)
-                client.on_session_change(on_session)
+                client = self._client_for(pds_url, credentials)
         if not logged_in:
-            self._call(
+            self._call_once(
                 "signing in", lambda: client.login(handle, password, fetch_bsky_profile=False)
             )
         me = client._session
@@ -393,7 +428,7 @@ class BlueskyNetwork(Network):
         display_name = ""
         avatar = ""
         try:
-            profile = self._call("reading the profile", lambda: client.get_profile(me.did))
+            profile = self._call_once("reading the profile", lambda: client.get_profile(me.did))
             display_name = profile.display_name or ""
             avatar = profile.avatar or ""
         except (Transient, NotFound, Permanent):
@@ -406,12 +441,36 @@ class BlueskyNetwork(Network):
             url=f"{self.web_url}/profile/{me.handle}",
             avatar_url=avatar,
         )
+        self._adopt(client)
+        self._bind(credentials, account)
+        self._credentials_changed(credentials.replace(session=client.export_session_string()))
+        return account
+
+    def resume(self, credentials: Credentials, account: AccountInfo) -> None:
+        """Bind from the stored session without a call; without one, sign in (``connect``).
+
+        A session the server no longer accepts shows on the first real call, which signs in
+        again with the app password (see ``_call``).
+        """
+        pds_url, _handle, _password, session = self._parse(credentials)
+        if not session:
+            self.connect(credentials)
+            return
+        client = self._client_for(pds_url, credentials)
+        try:
+            client.login(session_string=session, fetch_bsky_profile=False)  # no request
+        except Exception:  # a session string this SDK cannot read: sign in instead
+            logger.info("bluesky: stored session unreadable; signing in")
+            self.connect(credentials)
+            return
+        self._adopt(client)
+        self._bind(credentials, account)
+
+    def _adopt(self, client: Client) -> None:
         if self._client is not None and self._client is not client:
             self._client.request.close()
         self._client = client
-        self._bind(kept, account)
-        self._credentials_changed(kept.replace(session=client.export_session_string()))
-        return account
+        self._signed_in_again = False
 
     def refresh_credentials(self) -> Credentials:
         client = self.client
@@ -552,19 +611,29 @@ class BlueskyNetwork(Network):
             self._reply_ref(post.in_reply_to) if post.in_reply_to else None
         )
         root: models.ComAtprotoRepoStrongRef.Main | None = reply.root if reply else None
-        for number, part in enumerate(post.parts()):
-            rkey = record_key(idempotency_key, number)
-            existing = self._existing(rkey)
-            if existing is not None and existing.cid is not None:
-                uri, cid = existing.uri, existing.cid
-                when = _parse_time(getattr(existing.value, "created_at", None))
-            else:
-                uri, cid = self._put(rkey, part, reply=reply, language=post.language)
-                when = datetime.now(UTC)
-            refs.append(self._ref(uri, cid, when))
-            strong = models.ComAtprotoRepoStrongRef.Main(uri=uri, cid=cid)
-            root = root or strong
-            reply = models.AppBskyFeedPost.ReplyRef(parent=strong, root=root)
+        try:
+            for number, part in enumerate(post.parts()):
+                rkey = record_key(idempotency_key, number)
+                existing = self._existing(rkey)
+                if existing is not None and existing.cid is not None:
+                    uri, cid = existing.uri, existing.cid
+                    when = _parse_time(getattr(existing.value, "created_at", None))
+                else:
+                    uri, cid = self._put(rkey, part, reply=reply, language=post.language)
+                    when = datetime.now(UTC)
+                refs.append(self._ref(uri, cid, when))
+                strong = models.ComAtprotoRepoStrongRef.Main(uri=uri, cid=cid)
+                root = root or strong
+                reply = models.AppBskyFeedPost.ReplyRef(parent=strong, root=root)
+        except NetworkError as error:
+            if not refs or isinstance(error, OutcomeUnknown):
+                raise
+            # Part of the thread is on the network: nothing after this is "nothing happened".
+            raise OutcomeUnknown(
+                f"Bluesky published {len(refs)} part(s) of the thread, then: {error.message}",
+                network=self.name,
+                code=error.code or "thread_cut",
+            ) from None
         first = refs[0]
         return PublishedRef(
             network=self.name,
@@ -583,8 +652,12 @@ class BlueskyNetwork(Network):
         since: datetime | None = None,
         exclude: frozenset[str] = frozenset(),
     ) -> PublishedRef | None:
-        """Exact: the record key is derived from the idempotency key (``since``/``exclude``
-        are not needed)."""
+        """Exact: the record key is derived from the idempotency key.
+
+        A record under that key is this post whenever it was made, so ``since`` is not needed
+        to find it; ``exclude`` (posts other publications recorded) is honoured all the same:
+        a record another publication claims is not taken on trust, a person looks.
+        """
         expected = len(post.parts()) if post is not None else None
         refs: list[PublishedRef] = []
         number = 0
@@ -593,6 +666,20 @@ class BlueskyNetwork(Network):
             if found is None or found.cid is None:
                 break
             created = getattr(found.value, "created_at", None)
+            if found.uri in exclude:
+                raise Ambiguous(
+                    "Another publication already recorded this Bluesky post: look on the network.",
+                    candidates=(
+                        Candidate(
+                            post_id=found.uri,
+                            url=self._web_url(found.uri),
+                            text=getattr(found.value, "text", "") or "",
+                            created_at=_parse_time(created),
+                            note="recorded by another publication",
+                        ),
+                    ),
+                    network=self.name,
+                )
             refs.append(self._ref(found.uri, found.cid, _parse_time(created)))
             number += 1
             if expected is None and number >= 50:

@@ -1,37 +1,58 @@
-"""Mastodon through ``Mastodon.py`` (OAuth per instance; tokens do not expire).
+"""Mastodon, and the servers that speak its API, through ``Mastodon.py``.
 
 Credentials: ``instance_url`` and ``access_token`` (pasted, or obtained with
 ``begin_authorization``/``complete_authorization``), optionally ``client_id`` and
 ``client_secret`` of the app registered on that instance.
 
+Servers that speak Mastodon's API are many (Mastodon, Pleroma, Akkoma, GoToSocial...) and
+differ from the documentation in ways this module absorbs:
+
+- a refused token is not always a 401 (Pleroma and Akkoma answer 403 "Invalid credentials.",
+  some proxies 400 with an HTML page): an unexpected client error asks ``verify_credentials``
+  whether the token still works; if that fails too, the error is ``AuthExpired``;
+- optional endpoints may be missing (conversations): that part is skipped, the rest goes on;
+- limits are read from the instance (``fetch_limits``: ``/api/v2/instance``, else
+  ``/api/v1/instance`` with Pleroma's and GoToSocial's own fields), not assumed;
+- the account's handle is ``@acct@domain`` with the domain the instance gives for its accounts
+  (an instance served at social.example.com may use example.com).
+
 No post twice: every ``POST /api/v1/statuses`` carries an ``Idempotency-Key`` derived from
-the caller's key and the part's number; the server keeps it for an hour, so a retry within
-the hour answers the same status. ``reconcile`` looks the post up among the account's recent
-statuses (text and reply target), which also covers a retry after the hour.
+the caller's key and the part's number; Mastodon keeps it for an hour (others may ignore it).
+``reconcile`` is exact: it pages back through the account's own statuses to the first
+attempt (``since``, corrected by the server's clock from its ``Date`` header), skips the ids
+other publications recorded (``exclude``), and compares text the way servers render it
+(:mod:`portevoix.networks.mastodon_text`): one match is the post, none is "not published",
+anything else (several, only a likeness, a scan that could not reach ``since``) is
+``Ambiguous`` with the candidates, for a person. Statuses are sent as ``text/plain`` (the
+``content_type`` of Pleroma, Akkoma and GoToSocial; Mastodon ignores it), so what the author
+wrote is what the server shows.
 
 ``Mastodon.py`` is built with an explicit ``mastodon_version`` (with ``version_check_mode=
 "created"`` the SDK believes it without asking the server), and uploads never use
 ``synchronous=True``, which re-reads the server's version: against a server that reports a
 non-Mastodon version, the SDK's media upload otherwise recurses.
 It runs with ``ratelimit_method="throw"``: the publisher, not the SDK, decides when to retry,
-from the ``X-RateLimit-Reset`` header.
+from the ``X-RateLimit-Reset`` header. Its HTTP connections go through the address guard of
+:mod:`portevoix.networks.http` (no loopback or private addresses in production).
 """
 
 from __future__ import annotations
 
 import hashlib
-import html
 import json
 import logging
 import re
 import time
-from collections.abc import Callable, Sequence
+import unicodedata
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from functools import partial
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
+import regex
 import requests
 from mastodon import Mastodon
 from mastodon.errors import (
@@ -48,6 +69,7 @@ from mastodon.errors import (
 
 from .base import CredentialsListener, Network
 from .errors import (
+    Ambiguous,
     AuthExpired,
     InvalidInput,
     NetworkError,
@@ -57,12 +79,15 @@ from .errors import (
     RateLimited,
     Transient,
 )
-from .http import RateBudget
+from .http import AddressGuard, RateBudget, guarded_session
+from .mastodon_text import alike, same_text
+from .mastodon_text import plain_text as _render_plain
 from .registry import register
 from .types import (
     AccountInfo,
     Author,
     AuthorizationRequest,
+    Candidate,
     Capability,
     Credentials,
     InboundBatch,
@@ -73,6 +98,7 @@ from .types import (
     MetricSnapshot,
     OutgoingPost,
     PublishedRef,
+    ThreadPart,
     Visibility,
 )
 
@@ -86,22 +112,29 @@ _VISIBILITY = {
     Visibility.DIRECT: "direct",
 }
 _URL = re.compile(r"https?://[^\s<>\"']+")
-_MENTION = re.compile(r"(?<![\w/])@(\w+)@[\w.-]+\w")
-_TAG = re.compile(r"<[^>]+>")
+_MENTION = re.compile(r"(?<![\w/@.])@(\w+)@[\w.-]+\w")
 _HOSTNAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$")
-_BREAK = re.compile(r"<br\s*/?>|</p>\s*<p[^>]*>", re.IGNORECASE)
-# How far back reconcile looks, in statuses of our own account.
-_RECONCILE_DEPTH = 80
-# ... and how far back in time: a publication is reconciled within hours, not weeks.
+_GRAPHEME = regex.compile(r"\X")
+# How far back reconcile pages through the account's statuses (40 per page) before it gives
+# the decision to a person rather than guess.
+_RECONCILE_PAGES = 10
+_PAGE = 40
+# Without the first attempt's time (rows from before it was recorded): this far back.
 _RECONCILE_WINDOW = timedelta(hours=24)
+# Notification pages read per sync (40 each).
 _MAX_PAGES = 10
+# Client errors after which the token itself is checked (a refused token that is not a 401).
+_SUSPECT_STATUSES = frozenset({400, 403, 404, 410, 422})
+_TOKEN_WORDS = re.compile(r"token|credential|authori[sz]|authentic|bearer|log ?in|signed", re.I)
+# What the instance's limits cache is good for before ``fetch_limits`` asks again.
+_INSTANCE_FRESH = timedelta(minutes=5)
+# Media types that say "anything" rather than a list (Pleroma's v1 instance).
+_ANY_TYPE = frozenset({"application/octet-stream", "*/*", ""})
 
 
 def plain_text(content: str) -> str:
-    """Mastodon's HTML ``content`` back to text, for comparing with what we sent."""
-    text = _BREAK.sub("\n", content or "")
-    text = _TAG.sub("", text)
-    return " ".join(html.unescape(text).split())
+    """Mastodon's HTML ``content`` as one line of text (parsed, not stripped by regex)."""
+    return _render_plain(content or "")
 
 
 def idempotency_header(key: str, part: int) -> str:
@@ -150,16 +183,39 @@ def _bucket(method: str, path: str) -> str:
 
 
 class _LastResponse:
-    """A requests hook that keeps the headers of the last answer (for rate limits)."""
+    """A requests hook that keeps what the last answer said (rate limits, error, clock)."""
 
     def __init__(self, budget: RateBudget) -> None:
         self.status: int | None = None
         self.headers: dict[str, str] = {}
         self.budget = budget
+        #: The ``error`` string of a JSON error answer; ``None`` when the body was not one.
+        self.error_text: str | None = None
+        #: Server clock minus ours, from the ``Date`` header of each answer since ``reset``.
+        self.clock_offsets: list[timedelta] = []
 
     def __call__(self, response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
+        received = datetime.now(UTC)
         self.status = response.status_code
         self.headers = {k.lower(): v for k, v in response.headers.items()}
+        self.error_text = None
+        if not response.ok:
+            try:
+                body = response.json()
+            except ValueError:
+                body = None
+            if isinstance(body, dict) and isinstance(body.get("error"), str):
+                self.error_text = body["error"]
+        date = self.headers.get("date")
+        if date:
+            try:
+                server = parsedate_to_datetime(date)
+            except (TypeError, ValueError):
+                server = None
+            if server is not None and server.tzinfo is not None:
+                # The Date header has whole seconds and was written before we received it:
+                # this offset is never later than the true one.
+                self.clock_offsets = [*self.clock_offsets[-49:], server - received]
         path = urlsplit(response.url or "").path
         method = response.request.method if response.request is not None else ""
         self.budget.record(
@@ -169,6 +225,10 @@ class _LastResponse:
             reset="x-ratelimit-reset",
         )
         return response
+
+    def clock_offset(self) -> timedelta:
+        """The server's clock ahead of ours (the tightest measure seen), zero if unknown."""
+        return max(self.clock_offsets, default=timedelta(0))
 
     def reset_at(self) -> datetime | None:
         reset = self.headers.get("x-ratelimit-reset")
@@ -222,6 +282,7 @@ class MastodonNetwork(Network):
         image_mime_types=frozenset(
             {"image/jpeg", "image/png", "image/gif", "image/webp", "image/heic", "image/avif"}
         ),
+        characters_per_url=23,
     )
     credential_fields: ClassVar[tuple[str, ...]] = ("instance_url", "access_token")
 
@@ -233,29 +294,78 @@ class MastodonNetwork(Network):
         limits: Limits | None = None,
         session: requests.Session | None = None,
         mastodon_version: str = "4.3.0",
+        guard: AddressGuard | None = None,
     ) -> None:
         super().__init__(
             timeout=timeout, on_credentials_change=on_credentials_change, limits=limits
         )
-        self._session = session or requests.Session()
+        # A session given by the caller (tests, a proxy) is used as it is; ours goes through
+        # the address guard.
+        self._session = session or guarded_session(guard)
         self._budget = RateBudget(self.name, self.label)
         self._last = _LastResponse(self._budget)
         self._session.hooks.setdefault("response", []).append(self._last)
         self.mastodon_version = mastodon_version
         self._api: Mastodon | None = None
+        self._instance_url = ""
+        self._instance: tuple[datetime, dict[str, Any] | None] | None = None
 
     # -- errors -------------------------------------------------------------------------------
 
     def _call[T](
-        self, action: str, fn: Callable[[], T], *, write: bool = False, bucket: str = "api"
+        self,
+        action: str,
+        fn: Callable[[], T],
+        *,
+        write: bool = False,
+        bucket: str = "api",
+        probe: bool = True,
     ) -> T:
+        """Run one SDK call and turn every failure into a typed error.
+
+        ``probe``: after an unexpected client error (400, 403, 404, 410, 422 whose body is not
+        a JSON error, or whose error speaks of a token), ask ``verify_credentials``; if that
+        is refused too, the token is: ``AuthExpired`` instead of the original error.
+        """
         self._budget.check(bucket)
         try:
             return fn()
         except NetworkError:
             raise
         except Exception as error:  # Mastodon.py raises many kinds; map them all
-            raise self._map(error, action, write) from None
+            mapped = self._map(error, action, write)
+            if probe and self._suspect(error) and self._token_refused():
+                raise AuthExpired(
+                    "The Mastodon instance no longer accepts the access token (revoked or "
+                    "wrong): reconnect the account.",
+                    network=self.name,
+                    code="refused",
+                ) from None
+            raise mapped from None
+
+    def _suspect(self, error: BaseException) -> bool:
+        status = _status_code(error)
+        if status not in _SUSPECT_STATUSES or self._api is None:
+            return False
+        text = self._last.error_text
+        return text is None or bool(_TOKEN_WORDS.search(text))
+
+    def _token_refused(self) -> bool:
+        """Whether ``verify_credentials`` fails too (any answer but 2xx, 429 and 5xx)."""
+        api = self._api
+        if api is None:
+            return False
+        try:
+            self._budget.check("api")
+            api.account_verify_credentials()
+        except RateLimited:
+            return False
+        except Exception as error:
+            status = _status_code(error)
+            if isinstance(error, MastodonRatelimitError) or status in {None, 429}:
+                return False
+            return status is not None and status < 500
+        return False
 
     def _map(self, error: BaseException, action: str, write: bool) -> NetworkError:
         name = self.name
@@ -430,32 +540,137 @@ class MastodonNetwork(Network):
             )
         return self._api
 
-    def connect(self, credentials: Credentials) -> AccountInfo:
+    def _bind_client(self, credentials: Credentials) -> Credentials:
         instance_url = self._normalise_url(credentials.get("instance_url"))
         token = credentials.get("access_token")
         if not token:
             raise AuthExpired(
                 "A Mastodon access token is needed.", network=self.name, code="missing"
             )
-        api = self._client(instance_url, token)
-        me = self._call("checking the account", api.account_verify_credentials)
+        self._api = self._client(instance_url, token)
+        self._instance_url = instance_url
+        self._instance = None
+        return credentials.replace(instance_url=instance_url)
+
+    def connect(self, credentials: Credentials) -> AccountInfo:
+        credentials = self._bind_client(credentials)
+        api = self.api
+        try:
+            me = self._call("checking the account", api.account_verify_credentials, probe=False)
+        except AuthExpired:
+            self._api = None
+            raise
+        except NetworkError as error:
+            self._api = None
+            # This call *is* the token check: a refusal other than 401 (Pleroma's 403
+            # "Invalid credentials.", a 400 page) means the token is not accepted.
+            if error.code in {"400", "403", "410", "422"}:
+                raise AuthExpired(
+                    "The Mastodon instance refused the access token (revoked or wrong): "
+                    "reconnect the account.",
+                    network=self.name,
+                    code=error.code,
+                ) from None
+            raise
         if not isinstance(me, dict) or "id" not in me:
+            self._api = None
             raise Permanent(
                 "The server answered something that is not Mastodon's API: check the instance "
                 "address.",
                 network=self.name,
                 code="malformed",
             )
+        acct = str(me.get("acct") or me.get("username") or "")
         account = AccountInfo(
             network=self.name,
             account_id=_id(me["id"]),
-            handle=f"{me.get('acct') or me.get('username')}@{urlsplit(instance_url).hostname}",
+            handle=f"@{acct}" if "@" in acct else f"@{acct}@{self._account_domain()}",
             display_name=me.get("display_name") or "",
             url=me.get("url") or "",
             avatar_url=me.get("avatar") or "",
         )
-        self._api = api
-        return self._bind(credentials.replace(instance_url=instance_url), account)
+        return self._bind(credentials, account)
+
+    def resume(self, credentials: Credentials, account: AccountInfo) -> None:
+        """Bind to a checked account without a call: a refused token shows on the next one."""
+        self._bind(self._bind_client(credentials), account)
+
+    # -- the instance -------------------------------------------------------------------------
+
+    def _get_json(self, path: str) -> Any:
+        """GET one API path with the token, failures raised as Mastodon.py's errors."""
+        api = self.api
+        headers = {"User-Agent": "Porte-voix"}
+        if api.access_token:
+            headers["Authorization"] = f"Bearer {api.access_token}"
+        try:
+            response = self._session.get(
+                self._instance_url + path, headers=headers, timeout=self.timeout
+            )
+        except requests.RequestException as error:
+            raise MastodonNetworkError(
+                f"Could not complete request: {type(error).__name__}"
+            ) from error
+        if not response.ok:
+            error_cls = MastodonNotFoundError if response.status_code == 404 else MastodonAPIError
+            if response.status_code == 401:
+                error_cls = MastodonUnauthorizedError
+            elif response.status_code >= 500:
+                error_cls = MastodonServerError
+            raise error_cls(
+                "Mastodon API returned error",
+                response.status_code,
+                response.reason,
+                self._last.error_text,
+            )
+        try:
+            return response.json()
+        except ValueError as error:
+            raise MastodonAPIError("Could not parse response as JSON") from error
+
+    def instance_info(self, *, max_age: timedelta = _INSTANCE_FRESH) -> dict[str, Any] | None:
+        """The instance's own description (``/api/v2/instance``, else ``/api/v1/instance``).
+
+        ``None`` when the server has neither (or answers them with something else than an
+        object): the caller keeps its defaults. Network failures (unreachable, 5xx, 429)
+        raise, so that a cached answer is not replaced by a guess.
+        """
+        now = datetime.now(UTC)
+        if self._instance is not None and now - self._instance[0] < max_age:
+            return self._instance[1]
+        for version, path in (("v2", "/api/v2/instance"), ("v1", "/api/v1/instance")):
+            try:
+                data = self._call(
+                    "reading the instance's settings", partial(self._get_json, path), probe=False
+                )
+            except (Transient, RateLimited):
+                raise
+            except NetworkError as error:  # 404, 410, 501, a page that is not JSON...
+                logger.info("mastodon: %s instance endpoint not usable (%s)", version, error.code)
+                continue
+            if isinstance(data, dict):
+                data = {**data, "_version": version}
+                self._instance = (now, data)
+                return data
+        self._instance = (now, None)
+        return None
+
+    def _account_domain(self) -> str:
+        """The domain of the instance's accounts (not necessarily the host it is served at)."""
+        host = urlsplit(self._instance_url).hostname or ""
+        try:
+            info = self.instance_info()
+        except NetworkError as error:
+            logger.info("mastodon: instance not read (%s); handle from the address", error.code)
+            return host
+        return account_domain(info) or host
+
+    def fetch_limits(self) -> Limits:
+        """The instance's limits, read from its own description; defaults when it has none."""
+        info = self.instance_info()
+        if info is None:
+            return type(self).limits
+        return limits_from_instance(info, default=type(self).limits)
 
     @classmethod
     def begin_authorization(
@@ -544,21 +759,42 @@ class MastodonNetwork(Network):
     # -- compose ------------------------------------------------------------------------------
 
     def text_length(self, text: str) -> int:
-        """Mastodon counts every link as 23 characters and a mention without its domain."""
-        text = _URL.sub("x" * 23, text)
+        """As the instance counts: graphemes; a link as ``characters_per_url`` (Mastodon's
+        23) or as written where the instance says 0; a mention without its domain."""
+        per_url = self.limits.characters_per_url
+        if per_url is not None:
+            text = _URL.sub("x" * per_url, text)
         text = _MENTION.sub(lambda m: "@" + m.group(1), text)
-        return len(text)
+        return len(_GRAPHEME.findall(unicodedata.normalize("NFC", text)))
 
     def validate(self, post: OutgoingPost) -> list[str]:
         problems = super().validate(post)
-        for number, part in enumerate(post.parts(), start=1):
+        limits = self.limits
+        parts = post.parts()
+        warning = self.text_length(post.content_warning) if post.content_warning else 0
+        for number, part in enumerate(parts, start=1):
+            where = f"Part {number}: " if len(parts) > 1 else ""
             videos = [m for m in part.media if m.is_video]
             if videos and (len(videos) > 1 or len(part.media) > 1):
                 problems.append(
-                    f"Part {number}: Mastodon takes one video alone, or up to 4 images."
+                    f"{where}Mastodon takes one video alone, or up to {limits.max_images} images."
                 )
-        if post.content_warning and len(post.content_warning) > self.limits.max_text_length:
-            problems.append("The content warning is too long.")
+            if videos and not limits.accepts_video:
+                problems.append(f"{where}this Mastodon instance does not take videos.")
+            elif limits.video_mime_types is not None:
+                for item in videos:
+                    if item.mime_type not in limits.video_mime_types:
+                        problems.append(
+                            f"{where}{item.filename}: this Mastodon instance does not take "
+                            f"{item.mime_type} videos."
+                        )
+            length = self.text_length(part.text)
+            # The content warning counts with the text (Mastodon, GoToSocial, Pleroma).
+            if warning and length <= limits.max_text_length < length + warning:
+                problems.append(
+                    f"{where}the text and the content warning are {length + warning} "
+                    f"characters long together; this instance allows {limits.max_text_length}."
+                )
         return problems
 
     # -- publish ------------------------------------------------------------------------------
@@ -616,102 +852,132 @@ class MastodonNetwork(Network):
     def publish(self, post: OutgoingPost, *, idempotency_key: str) -> PublishedRef:
         self.ensure_valid(post)
         api = self.api
-        # No lookup first: two posts may rightly share a text. Within the hour the instance
+        # No lookup first: two posts may rightly share a text. Within the hour Mastodon
         # answers a repeated Idempotency-Key with the status it already has.
         refs: list[PublishedRef] = []
         parent = post.in_reply_to
-        for number, part in enumerate(post.parts()):
-            media_ids = self._upload(part.media)
-            status = self._call(
-                "publishing",
-                partial(
-                    api.status_post,
-                    part.text,
-                    in_reply_to_id=parent,
-                    media_ids=media_ids or None,
-                    sensitive=bool(post.content_warning),
-                    visibility=_VISIBILITY[post.visibility],
-                    spoiler_text=post.content_warning or None,
-                    language=post.language or None,
-                    idempotency_key=idempotency_header(idempotency_key, number),
-                ),
-                write=True,
-            )
-            if not isinstance(status, dict) or "id" not in status:
-                raise OutcomeUnknown(
-                    "Mastodon answered something unexpected while publishing; the post may exist.",
-                    network=self.name,
-                    code="malformed",
+        try:
+            for number, part in enumerate(post.parts()):
+                media_ids = self._upload(part.media)
+                status = self._call(
+                    "publishing",
+                    partial(
+                        api.status_post,
+                        part.text,
+                        in_reply_to_id=parent,
+                        media_ids=media_ids or None,
+                        sensitive=bool(post.content_warning),
+                        visibility=_VISIBILITY[post.visibility],
+                        spoiler_text=post.content_warning or None,
+                        language=post.language or None,
+                        idempotency_key=idempotency_header(idempotency_key, number),
+                        content_type="text/plain",
+                    ),
+                    write=True,
                 )
-            ref = self._ref(status)
-            logger.info("mastodon: published status %s", ref.post_id)
-            refs.append(ref)
-            parent = ref.post_id
-        first = refs[0]
-        return PublishedRef(
-            network=self.name,
-            post_id=first.post_id,
-            url=first.url,
-            published_at=first.published_at,
-            thread=tuple(refs[1:]),
-        )
+                if not isinstance(status, dict) or "id" not in status:
+                    raise OutcomeUnknown(
+                        "Mastodon answered something unexpected while publishing; the post "
+                        "may exist.",
+                        network=self.name,
+                        code="malformed",
+                    )
+                ref = self._ref(status)
+                logger.info("mastodon: published status %s", ref.post_id)
+                refs.append(ref)
+                parent = ref.post_id
+        except NetworkError as error:
+            if not refs or isinstance(error, OutcomeUnknown):
+                raise
+            # Part of the thread is on the network: nothing after this is "nothing happened".
+            raise OutcomeUnknown(
+                f"Mastodon published {len(refs)} part(s) of the thread, then: {error.message}",
+                network=self.name,
+                code=error.code or "thread_cut",
+            ) from None
+        return _chain(self.name, refs)
 
-    def _recent_own(self) -> list[Any]:
+    # -- reconcile ----------------------------------------------------------------------------
+
+    def _local_domain(self) -> str:
+        handle = self._account.handle if self._account else ""
+        return handle.rsplit("@", 1)[-1] if "@" in handle.lstrip("@") else ""
+
+    def _own_since(self, since: datetime | None) -> tuple[list[dict[str, Any]], bool, datetime]:
+        """The account's statuses from ``since`` on (server clock), newest first.
+
+        Returns them, whether the scan reached ``since`` (or the start of the account), and
+        the time (server clock, whole seconds) statuses must not be older than. Without
+        ``since``: the last 24 hours.
+        """
         api = self.api
-        statuses: list[Any] = []
+        self._last.clock_offsets = []
+        statuses: list[dict[str, Any]] = []
+        seen: set[str] = set()
         max_id: str | None = None
-        while len(statuses) < _RECONCILE_DEPTH:
-            page = self._call(
-                "reading recent posts",
-                partial(api.account_statuses, self.account.account_id, max_id=max_id, limit=40),
-            )
-            if not page:
-                break
-            statuses.extend(page)
-            max_id = _id(page[-1]["id"])
-            if len(page) < 40:
-                break
-        return statuses
+        threshold: datetime | None = None
+        for page_number in range(_RECONCILE_PAGES):
+            try:
+                page = self._call(
+                    "reading recent posts",
+                    partial(
+                        api.account_statuses,
+                        self.account.account_id,
+                        max_id=max_id,
+                        limit=_PAGE,
+                        exclude_reblogs=True,
+                    ),
+                )
+            except (AuthExpired, RateLimited):
+                raise
+            except NetworkError:
+                if page_number == 0:
+                    raise
+                logger.info("mastodon: reconcile could not read further back")
+                return statuses, False, threshold or _threshold(since, self._last)
+            if threshold is None:
+                threshold = _threshold(since, self._last)
+            if not isinstance(page, list) or not page:
+                return statuses, True, threshold
+            new = [s for s in page if isinstance(s, dict) and _id(s.get("id")) not in seen]
+            if not new:
+                # A server that ignores max_id answers the same page again: it is all there
+                # is only if it was not a full page.
+                return statuses, len(page) < _PAGE, threshold
+            seen.update(_id(s.get("id")) for s in new)
+            statuses.extend(new)
+            oldest = _parse_time(page[-1].get("created_at")) if isinstance(page[-1], dict) else None
+            if oldest is not None and oldest < threshold:
+                return statuses, True, threshold
+            max_id = _id(page[-1].get("id")) if isinstance(page[-1], dict) else None
+            if not max_id:
+                return statuses, False, threshold
+        return statuses, False, threshold or _threshold(since, self._last)
 
-    def _find(self, idempotency_key: str, post: OutgoingPost | None) -> PublishedRef | None:
-        """The parts of ``post`` already on the instance, matched by text and reply chain."""
-        if post is None:
-            return None
-        horizon = datetime.now(UTC) - _RECONCILE_WINDOW
-        recent = [
-            s
-            for s in reversed(self._recent_own())  # oldest first
-            if (_parse_time(s.get("created_at")) or horizon) >= horizon
-        ]
-        parent = post.in_reply_to
-        refs: list[PublishedRef] = []
-        for part in post.parts():
-            wanted = " ".join(part.text.split())
-            match = next(
-                (
-                    s
-                    for s in recent
-                    if plain_text(s.get("content") or "") == wanted
-                    and _id(s.get("in_reply_to_id")) == (parent or "")
-                    and not s.get("reblog")
-                ),
-                None,
-            )
-            if match is None:
-                break
-            ref = self._ref(match)
-            refs.append(ref)
-            parent = ref.post_id
-        if not refs:
-            return None
-        first = refs[0]
-        return PublishedRef(
-            network=self.name,
-            post_id=first.post_id,
-            url=first.url,
-            published_at=first.published_at,
-            thread=tuple(refs[1:]),
+    def _candidate(self, status: Mapping[str, Any], note: str) -> Candidate:
+        return Candidate(
+            post_id=_id(status.get("id")),
+            url=status.get("url") or status.get("uri") or "",
+            text=plain_text(status.get("content") or "")[:1000],
+            created_at=_parse_time(status.get("created_at")),
+            note=note,
         )
+
+    def _differences(
+        self, status: Mapping[str, Any], part: ThreadPart, post: OutgoingPost
+    ) -> list[str]:
+        """What keeps ``status`` from being exactly ``part`` of ``post`` ([] when it is)."""
+        local = self._local_domain()
+        differences: list[str] = []
+        if not same_text(part.text, status, local_domain=local):
+            differences.append("the text differs")
+        if " ".join((status.get("spoiler_text") or "").split()) != " ".join(
+            post.content_warning.split()
+        ):
+            differences.append("the content warning differs")
+        if len(status.get("media_attachments") or []) != len(part.media):
+            differences.append("the number of attachments differs")
+        return differences
 
     def reconcile(
         self,
@@ -721,13 +987,76 @@ class MastodonNetwork(Network):
         since: datetime | None = None,
         exclude: frozenset[str] = frozenset(),
     ) -> PublishedRef | None:
-        """Look ``post`` up among the account's statuses of the last 24 hours.
+        """The post among the account's own statuses made since the first attempt, or None.
 
-        Matched on the text and the reply chain. Without ``post`` there is nothing to compare
-        with: publish again with the same key instead (within the hour, the instance answers
-        with the status it already has).
+        Only statuses created at or after ``since`` (on the server's clock, measured from its
+        ``Date`` header) and not in ``exclude`` can match; each part must match exactly as
+        servers render it (mentions by full acct, links, paragraphs, entities), along the
+        reply chain. Several matches, a status only like it, or a scan that could not reach
+        ``since`` raise ``Ambiguous`` with the candidates: a person decides.
         """
-        return self._find(idempotency_key, post)
+        statuses, complete, threshold = self._own_since(since)
+        eligible = [
+            s
+            for s in reversed(statuses)  # oldest first
+            if not s.get("reblog")
+            and _id(s.get("id")) not in exclude
+            and (_parse_time(s.get("created_at")) or threshold) >= threshold
+        ]
+        if post is None:
+            if not eligible and complete:
+                return None
+            raise Ambiguous(
+                "Porte-voix cannot tell which of the account's recent posts is this one: "
+                "look on the network.",
+                candidates=tuple(
+                    self._candidate(s, "posted since the first attempt") for s in eligible[:20]
+                ),
+                network=self.name,
+            )
+        refs: list[PublishedRef] = []
+        parent = post.in_reply_to or ""
+        parts = post.parts()
+        for number, part in enumerate(parts, start=1):
+            siblings = [s for s in eligible if _id(s.get("in_reply_to_id")) == parent]
+            exact = [s for s in siblings if not self._differences(s, part, post)]
+            where = f"part {number} of the thread" if len(parts) > 1 else "the post"
+            if len(exact) > 1:
+                raise Ambiguous(
+                    f"Several posts on the account match {where}: look on the network.",
+                    candidates=tuple(self._candidate(s, "same text") for s in exact[:20]),
+                    network=self.name,
+                )
+            if not exact:
+                near = [
+                    (s, self._differences(s, part, post)) for s in siblings if alike(part.text, s)
+                ]
+                if near:
+                    raise Ambiguous(
+                        f"A post on the account looks like {where} but is not the same: look "
+                        "on the network.",
+                        candidates=tuple(
+                            self._candidate(s, "; ".join(d) or "alike") for s, d in near[:20]
+                        ),
+                        network=self.name,
+                    )
+                break
+            refs.append(self._ref(exact[0]))
+            parent = refs[-1].post_id
+        if not complete:
+            raise Ambiguous(
+                "Porte-voix could not read the account's posts back to the first attempt: "
+                "look on the network.",
+                candidates=tuple(
+                    self._candidate(s, "found before the search stopped")
+                    for s in eligible
+                    if any(alike(p.text, s) for p in parts)
+                )[:20],
+                network=self.name,
+            )
+        if not refs:
+            return None
+        return _chain(self.name, refs)
 
     def delete(self, ref: PublishedRef) -> None:
         api = self.api
@@ -763,6 +1092,25 @@ class MastodonNetwork(Network):
             extra={"visibility": status.get("visibility") or ""},
         )
 
+    def _notification_item(self, notification: dict[str, Any], own: str) -> InboundItem | None:
+        kind_name = notification.get("type")
+        status = notification.get("status")
+        if kind_name not in {"mention", "quote"} or not isinstance(status, dict):
+            return None
+        if status.get("visibility") == "direct":
+            kind = InboundKind.DM
+        elif kind_name == "quote":
+            kind = InboundKind.QUOTE
+        elif _id(status.get("in_reply_to_account_id")) == own:
+            kind = InboundKind.COMMENT
+        else:
+            kind = InboundKind.MENTION
+        try:
+            return self._item(status, kind)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            logger.info("mastodon: a notification's status could not be read; skipped")
+            return None
+
     def fetch_inbound(self, since_cursor: str | None = None) -> InboundBatch:
         """Mentions, replies and private mentions from the notifications, plus conversations.
 
@@ -786,43 +1134,49 @@ class MastodonNetwork(Network):
             if not page:
                 break
             for notification in page:
-                notification_id = _id(notification.get("id"))
-                if newest is None or _id_key(notification_id) > _id_key(newest):
-                    newest = notification_id
-                kind_name = notification.get("type")
-                status = notification.get("status")
-                if kind_name not in {"mention", "quote"} or not status:
+                if not isinstance(notification, dict):
                     continue
-                if status.get("visibility") == "direct":
-                    kind = InboundKind.DM
-                elif kind_name == "quote":
-                    kind = InboundKind.QUOTE
-                elif _id(status.get("in_reply_to_account_id")) == own:
-                    kind = InboundKind.COMMENT
-                else:
-                    kind = InboundKind.MENTION
-                items[_id(status["id"])] = self._item(status, kind)
-            min_id = max((_id(n.get("id")) for n in page), key=_id_key)
+                notification_id = _id(notification.get("id"))
+                if notification_id and (
+                    newest is None or _id_key(notification_id) > _id_key(newest)
+                ):
+                    newest = notification_id
+                item = self._notification_item(notification, own)
+                if item is not None:
+                    items[item.message_id] = item
+            ids = [_id(n.get("id")) for n in page if isinstance(n, dict) and n.get("id")]
+            if not ids:
+                break
+            min_id = max(ids, key=_id_key)
             if len(page) < 40:
                 break
-        # Conversations: private mentions that a notification filter may have hidden.
+        # Conversations: private mentions that a notification filter may have hidden. Optional:
+        # a server without them (404, 501...) or a failure there skips this part only.
         last_conversation = cursor.get("c") or ""
         newest_conversation = last_conversation
-        conversations = self._call("reading conversations", partial(api.conversations, limit=20))
-        for conversation in conversations or []:
-            status = conversation.get("last_status")
-            if not status:
+        try:
+            conversations = self._call(
+                "reading conversations", partial(api.conversations, limit=20), probe=False
+            )
+        except NetworkError as error:
+            logger.info("mastodon: conversations skipped (%s %s)", type(error).__name__, error.code)
+            conversations = []
+        for conversation in conversations if isinstance(conversations, list) else []:
+            status = conversation.get("last_status") if isinstance(conversation, dict) else None
+            if not isinstance(status, dict) or not status.get("id"):
                 continue
             status_id = _id(status.get("id"))
             if _id((status.get("account") or {}).get("id")) == own:
                 continue
             if last_conversation and _id_key(status_id) <= _id_key(last_conversation):
                 continue
+            try:
+                item = self._item(status, InboundKind.DM, thread_id=_id(conversation.get("id")))
+            except (KeyError, TypeError, ValueError, AttributeError):
+                continue
             if not newest_conversation or _id_key(status_id) > _id_key(newest_conversation):
                 newest_conversation = status_id
-            items[status_id] = self._item(
-                status, InboundKind.DM, thread_id=_id(conversation.get("id"))
-            )
+            items[status_id] = item
         ordered = sorted(
             items.values(), key=lambda item: (item.created_at, _id_key(item.message_id))
         )
@@ -905,4 +1259,113 @@ def _load_cursor(cursor: str | None) -> dict[str, str]:
     return {str(k): str(v) for k, v in data.items() if v is not None}
 
 
-__all__ = ["MastodonNetwork", "idempotency_header", "plain_text"]
+def _chain(network: str, refs: Sequence[PublishedRef]) -> PublishedRef:
+    first = refs[0]
+    return PublishedRef(
+        network=network,
+        post_id=first.post_id,
+        url=first.url,
+        published_at=first.published_at,
+        thread=tuple(refs[1:]),
+    )
+
+
+def _threshold(since: datetime | None, last: _LastResponse) -> datetime:
+    """The oldest ``created_at`` (server clock) a status may have to be the one looked for.
+
+    ``since`` is our clock; the server's runs ``clock_offset`` ahead (measured from its
+    ``Date`` header, never later than the truth). Whole seconds: ``Date`` has no more, and
+    some servers (Pleroma) write ``created_at`` to the second.
+    """
+    moment = since if since is not None else datetime.now(UTC) - _RECONCILE_WINDOW
+    return (moment.astimezone(UTC) + last.clock_offset()).replace(microsecond=0)
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int) and value > 0:
+        return value
+    if isinstance(value, str) and value.isdigit() and int(value) > 0:
+        return int(value)
+    return None
+
+
+def account_domain(info: Mapping[str, Any] | None) -> str:
+    """The domain of an instance's accounts, from its ``/api/v2`` or ``/api/v1`` answer.
+
+    GoToSocial says it apart (``account_domain``); Mastodon's v2 ``domain`` and v1 ``uri`` are
+    its accounts' domain; Pleroma's and GoToSocial's v1 ``uri`` is a URL.
+    """
+    if not info:
+        return ""
+    for key in ("account_domain", "domain", "uri"):
+        value = info.get(key)
+        if not isinstance(value, str) or not value.strip():
+            continue
+        value = value.strip()
+        host = urlsplit(value).hostname if "://" in value else value.split("/", 1)[0]
+        if host and _HOSTNAME.match(host.lower()):
+            return host.lower()
+    return ""
+
+
+def limits_from_instance(info: Mapping[str, Any], *, default: Limits) -> Limits:
+    """An instance's limits from its description (v2, or v1 with Pleroma's own fields).
+
+    What the instance does not say keeps ``default``. A list of media types that says
+    "anything" (Pleroma: ``application/octet-stream``) keeps the default types; a list without
+    any ``video/*`` means no video.
+    """
+    configuration = info.get("configuration")
+    configuration = configuration if isinstance(configuration, Mapping) else {}
+    statuses = configuration.get("statuses")
+    statuses = statuses if isinstance(statuses, Mapping) else {}
+    media = configuration.get("media_attachments")
+    media = media if isinstance(media, Mapping) else {}
+    pleroma = isinstance(info.get("pleroma"), Mapping)
+    upload_limit = _int(info.get("upload_limit"))
+
+    values: dict[str, Any] = {}
+    chars = _int(statuses.get("max_characters")) or _int(info.get("max_toot_chars"))
+    if chars:
+        values["max_text_length"] = chars
+    per_url = statuses.get("characters_reserved_per_url")
+    if isinstance(per_url, int) and not isinstance(per_url, bool) and per_url >= 0:
+        # 0 (Pleroma's v2): links count as written.
+        values["characters_per_url"] = per_url or None
+    elif pleroma:
+        values["characters_per_url"] = None
+    attachments = _int(statuses.get("max_media_attachments")) or _int(
+        info.get("max_media_attachments")
+    )
+    if attachments:
+        values["max_images"] = attachments
+    image_bytes = _int(media.get("image_size_limit")) or upload_limit
+    if image_bytes:
+        values["max_image_bytes"] = image_bytes
+    video_bytes = _int(media.get("video_size_limit")) or upload_limit
+    if video_bytes:
+        values["max_video_bytes"] = video_bytes
+    description = _int(media.get("description_limit")) or _int(info.get("description_limit"))
+    if description:
+        values["max_alt_text_length"] = description
+    types = media.get("supported_mime_types")
+    if isinstance(types, list):
+        named = {t.strip().lower() for t in types if isinstance(t, str)} - _ANY_TYPE
+        if named:
+            images = frozenset(t for t in named if t.startswith("image/"))
+            videos = frozenset(t for t in named if t.startswith("video/"))
+            values["image_mime_types"] = images
+            values["video_mime_types"] = videos
+            values["accepts_video"] = bool(videos)
+    return replace(default, **values)
+
+
+__all__ = [
+    "MastodonNetwork",
+    "account_domain",
+    "idempotency_header",
+    "limits_from_instance",
+    "plain_text",
+]

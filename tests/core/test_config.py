@@ -91,3 +91,25 @@ def test_cli_reports_a_typo_and_exits_2(tmp_path: Path) -> None:
     )
     assert result.returncode == 2, result.stderr
     assert "unknown setting PORTEVOIX_LANGAGE" in result.stderr
+
+
+def test_private_networks_are_allowed_in_embedded_mode_only_by_default(tmp_path: Path) -> None:
+    from cryptography.fernet import Fernet
+
+    production = {
+        "MODE": "production",
+        "SECRET_KEY": "s" * 40,
+        "ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+    }
+    assert load(tmp_path).allow_private_networks is True
+    assert load(tmp_path, **production).allow_private_networks is False
+    assert load(tmp_path, **production, ALLOW_PRIVATE_NETWORKS="true").allow_private_networks
+    assert not load(tmp_path, ALLOW_PRIVATE_NETWORKS="false").allow_private_networks
+    with pytest.raises(ConfigError, match="ALLOW_PRIVATE_NETWORKS"):
+        load(tmp_path, ALLOW_PRIVATE_NETWORKS="maybe")
+
+
+def test_the_setting_reaches_the_network_modules_as_a_switch(settings) -> None:
+    from portevoix.networks import http
+
+    assert http.private_networks_allowed() is settings.PORTEVOIX_ALLOW_PRIVATE_NETWORKS

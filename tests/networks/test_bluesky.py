@@ -63,7 +63,7 @@ def test_grapheme_length_counts_what_people_see() -> None:
     assert grapheme_length("e\u0301") == 1  # e + combining acute
     assert grapheme_length("👍🏽") == 1
     assert grapheme_length("👨‍👩‍👧") == 1
-    assert grapheme_length("🇫🇷") == 2  # regional indicators: counted apart (safe side)
+    assert grapheme_length("🇫🇷") == 1  # a flag: two regional indicators, one grapheme
 
 
 # -- helpers ---------------------------------------------------------------------------------
@@ -526,3 +526,125 @@ def test_rate_limit_headers_are_honoured_before_the_429(bluesky_devenv: DevEnv) 
     assert refused.code == "budget", "the 429 came first: RateLimit-Remaining was not read"
     assert attempts == 31  # 30 allowed per 5 minutes, the 31st never left
     assert refused.reset_at is not None and refused.reset_at > datetime.now(UTC)
+
+
+# -- resume: the worker binds without a call ----------------------------------------------------
+
+
+class CountingTransport(httpx.HTTPTransport):
+    def __init__(self) -> None:
+        super().__init__()
+        self.paths: list[str] = []
+        self.fail_path: str | None = None
+        self.fail_after = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path.rsplit("/", 1)[-1]
+        if path == self.fail_path:
+            if self.fail_after <= 0:
+                self.fail_path = None
+                raise httpx.ConnectError("refused before sending", request=request)
+            self.fail_after -= 1
+        self.paths.append(path)
+        return super().handle_request(request)
+
+
+def test_resume_binds_from_the_stored_session_without_a_call(
+    bluesky_devenv: DevEnv, sessions: dict[str, str]
+) -> None:
+    account = connected(bluesky_devenv, sessions, "brand").account
+    transport = CountingTransport()
+    network = BlueskyNetwork(transport=transport)
+    network.resume(creds(bluesky_devenv, sessions, "brand"), account)
+    assert transport.paths == []
+    ref = network.publish(OutgoingPost("Repris sans appel"), idempotency_key=_key())
+    assert ref.post_id.startswith(f"at://{account.account_id}/")
+    assert "com.atproto.server.getSession" not in transport.paths
+    assert "com.atproto.server.createSession" not in transport.paths
+
+
+def test_a_resumed_session_the_server_refuses_signs_in_again_once(
+    bluesky_devenv: DevEnv, sessions: dict[str, str]
+) -> None:
+    account = connected(bluesky_devenv, sessions, "fan").account
+    changes: list[Credentials] = []
+    transport = CountingTransport()
+    network = BlueskyNetwork(transport=transport, on_credentials_change=changes.append)
+    stale = creds(bluesky_devenv, sessions, "fan").replace(session=_tampered(sessions["fan"]))
+    network.resume(stale, account)
+    network.publish(OutgoingPost("Session renouvelée"), idempotency_key=_key())
+    assert transport.paths.count("com.atproto.server.createSession") == 1
+    assert changes and changes[-1].get("session") != stale.get("session")
+
+
+def test_a_resumed_session_with_a_revoked_app_password_is_auth_expired(
+    bluesky_devenv: DevEnv, sessions: dict[str, str]
+) -> None:
+    account = connected(bluesky_devenv, sessions, "fan").account
+    stale = creds(bluesky_devenv, sessions, "fan").replace(
+        session=_tampered(sessions["fan"]), app_password="revoked-pass-word"
+    )
+    network = BlueskyNetwork()
+    network.resume(stale, account)
+    with pytest.raises(AuthExpired):
+        network.publish(OutgoingPost("Refusé"), idempotency_key=_key())
+
+
+def test_a_failure_after_a_part_was_written_is_outcome_unknown(
+    bluesky_devenv: DevEnv, sessions: dict[str, str]
+) -> None:
+    """Part 1 is written; reading before part 2 fails before sending: still not 'nothing'."""
+    transport = CountingTransport()
+    network = BlueskyNetwork(transport=transport)
+    network.connect(creds(bluesky_devenv, sessions, "brand"))
+    key = _key()
+    post = OutgoingPost("Premier", thread=(ThreadPart("Second"),))
+    transport.fail_path = "com.atproto.repo.getRecord"
+    transport.fail_after = 1  # the check before part 1 passes, the one before part 2 fails
+    with pytest.raises(OutcomeUnknown) as caught:
+        network.publish(post, idempotency_key=key)
+    assert "1 part" in caught.value.message
+    found = network.reconcile(key, post=post, since=datetime.now(UTC))
+    assert found is not None and found.thread == ()
+    full = network.publish(post, idempotency_key=key)
+    assert full.post_id == found.post_id and len(full.thread) == 1
+    assert transport.paths.count("com.atproto.repo.putRecord") == 2
+
+
+def test_reconcile_does_not_take_a_post_another_publication_recorded(
+    bluesky_devenv: DevEnv, sessions: dict[str, str]
+) -> None:
+    from portevoix.networks.errors import Ambiguous
+
+    network = connected(bluesky_devenv, sessions, "brand")
+    key = _key()
+    post = OutgoingPost("Déjà à quelqu'un")
+    ref = network.publish(post, idempotency_key=key)
+    assert network.reconcile(key, post=post, since=datetime.now(UTC)) is not None
+    with pytest.raises(Ambiguous) as caught:
+        network.reconcile(key, post=post, exclude=frozenset({ref.post_id}))
+    assert caught.value.candidates[0].post_id == ref.post_id
+
+
+def test_the_address_guard_refuses_the_loopback_server_in_production(
+    bluesky_devenv: DevEnv,
+) -> None:
+    from portevoix.networks.http import AddressGuard
+
+    account = bluesky_devenv.account("brand")
+    credentials = Credentials(
+        {
+            "pds_url": bluesky_devenv.pds_url,
+            "handle": account["handle"],
+            "app_password": account["app_password"],
+        }
+    )
+    with pytest.raises(Transient) as caught:
+        BlueskyNetwork(guard=AddressGuard(allow_private=False)).connect(credentials)
+    closed = Credentials({**credentials.as_dict(), "pds_url": "http://127.0.0.1:9"})
+    with pytest.raises(Transient) as closed_port:
+        BlueskyNetwork(guard=AddressGuard(allow_private=True)).connect(closed)
+    assert (caught.value.message, caught.value.code) == (
+        closed_port.value.message,
+        closed_port.value.code,
+    )

@@ -58,8 +58,9 @@ CREDS = Credentials({"instance_url": BASE, "access_token": TOKEN})
 
 
 def load(name: str) -> dict[str, Any]:
+    """A recorded answer; every fixture names its source (documentation or server code)."""
     data: dict[str, Any] = json.loads((FIXTURES / name).read_text())
-    assert data.get("_source", "").startswith("https://docs.joinmastodon.org/"), name
+    assert len(data.get("_source", "")) > 10 and data.get("_note"), name
     return data
 
 
@@ -67,13 +68,21 @@ def answer(
     mock: responses.RequestsMock, method: str, path: str, fixture: str, **kwargs: Any
 ) -> None:
     data = load(fixture)
+    headers = dict(data.get("headers", {}))
+    if "body_text" in data:
+        content_type = headers.pop("Content-Type", "text/plain")
+        mock.add(
+            method,
+            BASE + path,
+            body=data["body_text"],
+            status=data["status"],
+            headers=headers,
+            content_type=content_type,
+            **kwargs,
+        )
+        return
     mock.add(
-        method,
-        BASE + path,
-        json=data["body"],
-        status=data["status"],
-        headers=data.get("headers", {}),
-        **kwargs,
+        method, BASE + path, json=data["body"], status=data["status"], headers=headers, **kwargs
     )
 
 
@@ -103,14 +112,21 @@ def form(request: Any) -> dict[str, list[str]]:
 
 def test_connect_reads_the_account(http: responses.RequestsMock) -> None:
     answer(http, "GET", "/api/v1/accounts/verify_credentials", "verify_credentials.json")
+    answer(http, "GET", "/api/v2/instance", "instance_v2.json")
     account = MastodonNetwork().connect(
         Credentials({"instance_url": "mastodon.example/", "access_token": TOKEN})
     )
     assert account.account_id == "109876"
-    assert account.handle == "porte_voix@mastodon.example"
+    # The handle is @acct@domain with the instance's own domain (served at mastodon.example,
+    # its accounts are @...@example.com), not the address's host.
+    assert account.handle == "@porte_voix@example.com"
     assert account.display_name == "Porte-voix"
     assert http.calls[0].request.headers["Authorization"] == f"Bearer {TOKEN}"
-    assert len(http.calls) == 1  # no version probe: mastodon_version is explicit
+    # No version probe (mastodon_version is explicit): the account, then the instance.
+    assert [urlsplit(c.request.url).path for c in http.calls] == [
+        "/api/v1/accounts/verify_credentials",
+        "/api/v2/instance",
+    ]
 
 
 def test_revoked_token_is_auth_expired(http: responses.RequestsMock) -> None:
@@ -238,10 +254,11 @@ def test_non_mastodon_server_media_upload_does_not_recurse(http: responses.Reque
     answer(http, "POST", "/api/v1/statuses", "status_created.json")
     network = MastodonNetwork()
     network.connect(CREDS)
+    connected = len(http.calls)
     media = (MediaItem(PNG_1PX, "image/png", alt_text="x", filename="x.png"),)
     network.publish(OutgoingPost("img", media=media), idempotency_key="k")
-    urls = [c.request.url for c in http.calls]
-    assert not any("/api/v1/instance" in u for u in urls)
+    urls = [c.request.url for c in http.calls[connected:]]
+    assert not any("/instance" in u for u in urls)
     assert sum("/api/v2/media" in u for u in urls) == 1
 
 
@@ -325,42 +342,7 @@ def test_html_answer_to_publish_is_outcome_unknown(
         connected.publish(OutgoingPost("?"), idempotency_key="k")
 
 
-# -- reconcile ---------------------------------------------------------------------------------
-
-
-def _recent(http: responses.RequestsMock) -> None:
-    data = load("account_statuses.json")
-    now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
-    body = [{**status, "created_at": now} for status in data["body"]]
-    http.add("GET", BASE + "/api/v1/accounts/109876/statuses", json=body)
-
-
-def test_reconcile_finds_the_thread_by_text_and_chain(
-    http: responses.RequestsMock, connected: MastodonNetwork
-) -> None:
-    _recent(http)
-    post = OutgoingPost(
-        "Nouveau : la https://porte-voix.example/promo est en ligne",
-        thread=(ThreadPart("la suite"),),
-    )
-    found = connected.reconcile("k", post=post)
-    assert found is not None
-    assert found.all_post_ids == ("103254962155278888", "103254962155278999")
-
-
-def test_reconcile_without_a_match_is_none(
-    http: responses.RequestsMock, connected: MastodonNetwork
-) -> None:
-    _recent(http)
-    assert connected.reconcile("k", post=OutgoingPost("Jamais publié")) is None
-    assert connected.reconcile("k") is None
-
-
-def test_reconcile_ignores_old_statuses(
-    http: responses.RequestsMock, connected: MastodonNetwork
-) -> None:
-    answer(http, "GET", "/api/v1/accounts/109876/statuses", "account_statuses.json")  # dated 2019
-    assert connected.reconcile("k", post=OutgoingPost("la suite")) is None
+# -- reconcile: see test_mastodon_reconcile.py ------------------------------------------------
 
 
 # -- inbound -----------------------------------------------------------------------------------
@@ -496,6 +478,13 @@ def test_video_with_images_is_refused() -> None:
 
 def test_plain_text_from_html() -> None:
     assert plain_text("<p>a &amp; b</p><p>c<br>d</p>") == "a & b c d"
+    # Parsed, not stripped: a link's hidden spans read as the whole address.
+    link = (
+        '<p><a href="https://x.example/long/path"><span class="invisible">https://</span>'
+        '<span class="ellipsis">x.example/lo</span><span class="invisible">ng/path</span></a>'
+        " &lt;b&gt;</p>"
+    )
+    assert plain_text(link) == "https://x.example/long/path <b>"
 
 
 def test_token_never_logged_even_at_debug(
