@@ -72,6 +72,11 @@ class Network(abc.ABC):
     #: it: ``reconcile`` is not trusted before this has passed since the call. The default is
     #: the call's own timeout (``None``); a network that runs in-process can say 0.
     settle_seconds: ClassVar[float | None] = None
+    #: Publishing again under the same key completes a thread cut midway without repeating
+    #: the parts already there, whenever it is done (Bluesky: record keys; the sandbox: its
+    #: store by key). False where that holds only for a while (Mastodon's one-hour
+    #: ``Idempotency-Key``): a cut thread then goes to a person.
+    completes_threads: ClassVar[bool] = False
 
     #: Seconds a call may take before it is given up (``timeout=`` overrides it).
     default_timeout: ClassVar[float] = 30.0

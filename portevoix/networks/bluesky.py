@@ -165,6 +165,7 @@ def _xrpc_error(error: RequestErrorBase) -> tuple[int | None, str, str]:
 
 @register
 class BlueskyNetwork(Network):
+    completes_threads: ClassVar[bool] = True
     name: ClassVar[str] = "bluesky"
     label: ClassVar[str] = "Bluesky"
     capabilities: ClassVar[frozenset[Capability]] = frozenset(

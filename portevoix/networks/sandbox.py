@@ -63,6 +63,7 @@ def media_descriptor(item: MediaItem) -> dict[str, str | int]:
 class SandboxNetwork(Network):
     """A database-backed network for the demo and the tests; labelled sandbox everywhere."""
 
+    completes_threads: ClassVar[bool] = True
     name: ClassVar[str] = "sandbox"
     label: ClassVar[str] = "Sandbox"
     is_sandbox: ClassVar[bool] = True

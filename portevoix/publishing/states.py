@@ -391,4 +391,25 @@ def handle_outcome_unknown(publication: Publication) -> Outcome:
     if ref is None:
         # The network has no such post: publishing again, with the same key, is safe.
         return Outcome(S.scheduled, fields={"sending_at": None, "problem": ""})
+    parts = len(post.parts())
+    if len(ref.all_post_ids) < parts:
+        if channel.network_class.completes_threads:
+            # A thread cut midway: publishing again under the same key adds the missing
+            # parts and repeats none.
+            return Outcome(S.scheduled, fields={"sending_at": None, "problem": ""})
+        return Outcome(
+            S.needs_check,
+            fields={
+                "problem": _(
+                    "Only %(found)s of the %(parts)s parts of this thread are on the network: "
+                    "finish it there, then mark it as published."
+                )
+                % {"found": len(ref.all_post_ids), "parts": parts},
+                "candidates": [
+                    {"post_id": pid, "url": ref.url if i == 0 else "", "text": "", "note": ""}
+                    for i, pid in enumerate(ref.all_post_ids)
+                ],
+            },
+            after=_notify(publication, "needs_check"),
+        )
     return _published(publication, ref, now)

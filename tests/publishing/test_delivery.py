@@ -382,3 +382,50 @@ def test_one_network_call_per_post(team, account, channel):
     run_publications()
     operations = list(SandboxCall.objects.order_by("pk")[before:].values_list("operation"))
     assert [op for (op,) in operations] == ["publish"] * 3
+
+
+class CutThreadNetwork(SandboxNetwork):
+    """The sandbox, as a network whose reconcile finds only the first part of a thread."""
+
+    completes_threads = False
+
+    def reconcile(self, idempotency_key, *, post=None, since=None, exclude=frozenset()):
+        found = super().reconcile(idempotency_key, post=post, since=since, exclude=exclude)
+        if found is None:
+            return None
+        from dataclasses import replace
+
+        return replace(found, thread=())
+
+
+@pytest.mark.parametrize("completes", [True, False])
+def test_a_thread_cut_midway_is_completed_or_goes_to_a_person(
+    team, account, channel, monkeypatch, completes
+):
+    from portevoix.networks.types import OutgoingPost, ThreadPart
+
+    monkeypatch.setattr(
+        Publication,
+        "outgoing",
+        lambda self: OutgoingPost(text=self.post.text, thread=(ThreadPart("Suite du fil"),)),
+    )
+    monkeypatch.setattr(CutThreadNetwork, "completes_threads", completes)
+    monkeypatch.setattr(Channel, "network_class", property(lambda self: CutThreadNetwork))
+    service.inject_faults(account, "timeout_after_accept")
+    publication = schedule(team, channel)
+    runner.run_once([Publication])
+    with later(SandboxNetwork.default_timeout + 6):
+        runner.run_once([Publication])
+    publication.refresh_from_db()
+    if completes:
+        assert publication.state == "scheduled" and publication.sending_at is None
+        with later(SandboxNetwork.default_timeout + 7):
+            run_publications()
+        publication.refresh_from_db()
+        assert publication.state == "published" and len(publication.network_post_ids) == 2
+    else:
+        assert publication.state == "needs_check" and "1 des 2 parties" in publication.problem
+    # Completing publishes again under the same key (here the sandbox had kept both parts, so
+    # it stores nothing new); a network that cannot complete exactly is not called again.
+    assert publish_calls(account)[publication.idempotency_key] == (2 if completes else 1)
+    assert SandboxPost.objects.filter(account=account).count() == 2
