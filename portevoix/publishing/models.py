@@ -18,6 +18,8 @@ live in :mod:`portevoix.publishing.states`, where the rule is spelled out.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import mimetypes
 import secrets
 
@@ -29,22 +31,75 @@ from django.utils.translation import gettext_lazy as _
 from portevoix.channels.models import Channel
 from portevoix.core.models import Workspace
 from portevoix.core.permissions import RestrictedQuerySet
-from portevoix.networks.types import MediaItem, OutgoingPost
+from portevoix.networks.types import MediaItem, OutgoingPost, ThreadPart, Visibility
 from portevoix.worker.graph import State, StateGraph
 from portevoix.worker.models import Outcome, StatefulModel
 
 
+class Campaign(models.Model):
+    """A named stretch of the content plan: a goal, dates, channels and a colour."""
+
+    VIEW_ACTION = "post.view"
+    objects = RestrictedQuerySet.as_manager()
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="campaigns")
+    name = models.CharField(_("name"), max_length=120)
+    goal = models.CharField(_("goal"), max_length=300, blank=True)
+    starts_on = models.DateField(_("starts"), null=True, blank=True)
+    ends_on = models.DateField(_("ends"), null=True, blank=True)
+    color = models.CharField(_("colour"), max_length=7, default="#3558d6")
+    channels = models.ManyToManyField(Channel, blank=True, related_name="campaigns")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    cancelled_at = models.DateTimeField(_("cancelled"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-starts_on", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "name"], name="campaign_name_unique")
+        ]
+        verbose_name = _("campaign")
+        verbose_name_plural = _("campaigns")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PostKind(models.TextChoices):
+    POST = "post", _("Post")
+    #: An answer to a customer (public, or private when ``Publication.private``): webcare
+    #: replies go out through the same delivery, approvals and attention page as posts.
+    REPLY = "reply", _("Reply")
+
+
 class Post(models.Model):
+    """What the team wants to say; each channel's variant and delivery is a ``Publication``."""
+
     VIEW_ACTION = "post.view"
     objects = RestrictedQuerySet.as_manager()
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="posts")
+    kind = models.CharField(max_length=8, choices=PostKind.choices, default=PostKind.POST)
+    #: An internal name for the plan ("Soldes d'hiver, teaser 1"); never published.
+    title = models.CharField(_("title"), max_length=200, blank=True)
+    #: The text every channel starts from (each ``Publication`` may have its own variant).
     text = models.TextField(_("text"))
+    campaign = models.ForeignKey(
+        Campaign,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="posts",
+        verbose_name=_("campaign"),
+    )
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
     source = models.CharField(max_length=16, default="web")
     created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["-created_at"]
@@ -52,7 +107,28 @@ class Post(models.Model):
         verbose_name_plural = _("posts")
 
     def __str__(self) -> str:
-        return self.text[:60]
+        return self.title or self.text[:60]
+
+    def content_fingerprint(self) -> str:
+        """A digest of everything that would go out: the text, each channel's variant, the
+        media and their descriptions. An approval is given for one fingerprint and lapses when
+        it changes (an edit); a new time does not change it."""
+        parts: list[object] = [self.text]
+        for media in self.media.all():
+            parts.append(("media", media.file.name, media.alt_text, media.position))
+        for publication in sorted(self.publications.all(), key=lambda p: p.channel_id):
+            parts.append(
+                (
+                    publication.channel_id,
+                    publication.text,
+                    publication.link,
+                    publication.first_comment,
+                    publication.thread,
+                    publication.in_reply_to,
+                    publication.private,
+                )
+            )
+        return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()
 
 
 def media_path(instance: PostMedia, filename: str) -> str:
@@ -88,6 +164,12 @@ class PostMedia(models.Model):
 class PublicationStates(StateGraph):
     scheduled = State(initial=True, handler="handle_scheduled", try_interval=60, max_attempts=20)
     outcome_unknown = State(handler="handle_outcome_unknown", try_interval=60, max_attempts=30)
+    # Before sending: being written, waiting for an approval, paused (a campaign, a channel or
+    # the whole workspace; the crisis mode pauses too). The worker never touches these.
+    draft = State()
+    pending_approval = State()
+    paused = State()
+    # Waiting for a person after a problem.
     waiting_reconnect = State()
     needs_check = State()
     held = State()
@@ -96,16 +178,28 @@ class PublicationStates(StateGraph):
     cancelled = State(terminal=True)
     failed = State(failure=True)
     scheduled.transitions_to(
-        scheduled, published, outcome_unknown, waiting_reconnect, rejected, held, cancelled
+        scheduled,
+        published,
+        outcome_unknown,
+        waiting_reconnect,
+        rejected,
+        held,
+        cancelled,
+        draft,
+        pending_approval,
+        paused,
     )
     outcome_unknown.transitions_to(
         outcome_unknown, published, scheduled, waiting_reconnect, needs_check
     )
-    # The states where a person decides: send (again), cancel, or say it is out (with its link).
-    # Going back to ``scheduled`` is always safe: its handler reconciles first when an earlier
-    # attempt may have reached the network (the "sending" mark), whatever path led back.
+    draft.transitions_to(pending_approval, scheduled, paused, cancelled)
+    pending_approval.transitions_to(draft, scheduled, paused, cancelled)
+    paused.transitions_to(scheduled, draft, pending_approval, held, cancelled)
+    # The states where a person decides: send (again), edit, cancel, or say it is out (with its
+    # link). Going back to ``scheduled`` is always safe: its handler reconciles first when an
+    # earlier attempt may have reached the network (the "sending" mark), whatever path led back.
     for _waiting in (waiting_reconnect, needs_check, held, rejected, failed):
-        _waiting.transitions_to(scheduled, cancelled, published)
+        _waiting.transitions_to(scheduled, cancelled, published, draft)
     del _waiting
 
     # Rows are renewed by the worker's heartbeat while a handler runs; a killed worker's rows
@@ -153,6 +247,16 @@ class Publication(StatefulModel):
     candidates = models.JSONField(default=list, blank=True)
     #: A person chose to send it although it is later than the workspace's limit.
     late_ok = models.BooleanField(default=False)
+    # -- this channel's variant (empty: the post's own) ------------------------------------
+    text = models.TextField(_("text for this channel"), blank=True)
+    link = models.URLField(_("link"), max_length=1000, blank=True)
+    first_comment = models.TextField(_("first comment"), blank=True)
+    #: Follow-up parts of a thread: ``[{"text": "..."}]``.
+    thread = models.JSONField(_("thread"), default=list, blank=True)
+    #: A reply: the network id of the message answered (``Post.kind == "reply"``).
+    in_reply_to = models.CharField(max_length=500, blank=True)
+    #: A private answer (a direct message) rather than a public reply.
+    private = models.BooleanField(_("private"), default=False)
 
     class Meta:
         ordering = ["-scheduled_at"]
@@ -162,9 +266,29 @@ class Publication(StatefulModel):
     def __str__(self) -> str:
         return f"{self.post} → {self.channel}"
 
+    @property
+    def effective_text(self) -> str:
+        """What goes out on this channel: its variant, else the post's text."""
+        return self.text or self.post.text
+
     def outgoing(self) -> OutgoingPost:
         media = tuple(m.as_media_item() for m in self.post.media.all())
-        return OutgoingPost(text=self.post.text, media=media, language=self.post.workspace.language)
+        text = self.effective_text
+        if self.link and self.link not in text:
+            text = f"{text}\n{self.link}" if text else self.link
+        return OutgoingPost(
+            text=text,
+            media=media,
+            thread=tuple(
+                ThreadPart(str(part.get("text", "")))
+                for part in self.thread
+                if isinstance(part, dict)
+            ),
+            in_reply_to=self.in_reply_to or None,
+            visibility=Visibility.DIRECT if self.private else Visibility.PUBLIC,
+            language=self.post.workspace.language,
+            first_comment=self.first_comment,
+        )
 
     def handle_scheduled(self) -> Outcome:
         from portevoix.publishing import states

@@ -38,6 +38,7 @@ from django.utils.translation import gettext as _
 from portevoix.channels import clients
 from portevoix.channels.models import Channel, ChannelStates
 from portevoix.core.models import LatePolicy
+from portevoix.networks.base import Network
 from portevoix.networks.errors import (
     Ambiguous,
     AuthExpired,
@@ -244,7 +245,7 @@ def handle_scheduled(publication: Publication) -> Outcome:
         with clients.checkout(channel) as network:
             settle = network.settle
             mark_sending(publication, timeout=network.timeout)
-            ref = network.publish(post, idempotency_key=publication.idempotency_key)
+            ref = _send(network, publication, post)
     except LeaseLost:
         raise
     except OutcomeUnknown as exc:
@@ -283,6 +284,18 @@ def handle_scheduled(publication: Publication) -> Outcome:
             fields={"sending_at": None, "problem": exc.message[:2000]},
         )
     return _published(publication, ref, now)
+
+
+def _send(network: Network, publication: Publication, post: OutgoingPost) -> PublishedRef:
+    """One call: a post (or a public reply, ``in_reply_to``), or a private answer."""
+    if publication.private and publication.in_reply_to:
+        return network.reply(
+            publication.in_reply_to,
+            post.text,
+            idempotency_key=publication.idempotency_key,
+            private=True,
+        )
+    return network.publish(post, idempotency_key=publication.idempotency_key)
 
 
 def recorded_elsewhere(publication: Publication) -> frozenset[str]:

@@ -429,3 +429,43 @@ def test_a_thread_cut_midway_is_completed_or_goes_to_a_person(
     # it stores nothing new); a network that cannot complete exactly is not called again.
     assert publish_calls(account)[publication.idempotency_key] == (2 if completes else 1)
     assert SandboxPost.objects.filter(account=account).count() == 2
+
+
+@pytest.mark.parametrize("private", [False, True])
+def test_a_reply_goes_out_exactly_once_through_the_same_delivery(team, account, channel, private):
+    """Webcare answers are posts of kind "reply": same mark, reconcile and attention page."""
+    from portevoix.publishing.models import Post, PostKind
+    from portevoix.sandbox.models import InteractionKind
+
+    question = service.inject_interaction(
+        account,
+        "Bonjour, le sérum existe-t-il en 50 ml ?",
+        kind=InteractionKind.DM if private else InteractionKind.COMMENT,
+    )
+    post = Post.objects.create(
+        workspace=team.workspace, kind=PostKind.REPLY, text="Bonjour ! Oui, en 30 et 50 ml."
+    )
+    reply = Publication.objects.create(
+        post=post,
+        channel=channel,
+        scheduled_at=timezone.now(),
+        next_attempt_at=timezone.now(),
+        in_reply_to=question.message_id,
+        private=private,
+    )
+    service.inject_faults(account, "timeout_after_accept")
+    runner.run_once([Publication])
+    with later(SandboxNetwork.default_timeout + 6):
+        run_publications()
+    reply.refresh_from_db()
+    assert reply.state == "published"
+    stored = SandboxPost.objects.get(network_id=reply.network_post_id)
+    assert stored.kind == ("dm" if private else "reply")
+    assert stored.in_reply_to == question.message_id or private
+    from portevoix.sandbox.models import SandboxCall
+
+    sends = SandboxCall.objects.filter(
+        idempotency_key=reply.idempotency_key,
+        outcome__in=("ok", "duplicate", "timeout_after_accept"),
+    ).exclude(operation="lookup")
+    assert sends.count() == 1  # found again by reconcile, never sent twice
