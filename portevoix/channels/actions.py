@@ -13,14 +13,16 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from portevoix.channels import crypto
-from portevoix.channels.messages import network_message
+from portevoix.channels.messages import network_message, network_problem
 from portevoix.channels.models import Channel, ChannelStates, StrategyLevel
 from portevoix.core import audit
 from portevoix.core.actions import ActionRefused, _same_workspace
 from portevoix.core.models import Department, Member, Workspace
 from portevoix.core.permissions import require
+from portevoix.core.sentences import Sentence
 from portevoix.networks import registry
 from portevoix.networks.base import Network
 from portevoix.networks.errors import (
@@ -265,18 +267,26 @@ def check_channel(channel: Channel, *, by: Member | None = None) -> Channel:
     try:
         channel.client().verify()
     except AuthExpired as exc:
+        problem = network_problem(exc).dumps()
         with transaction.atomic():
-            Channel.objects.filter(pk=channel.pk).update(
-                last_checked_at=now, problem=exc.message[:500]
-            )
+            Channel.objects.filter(pk=channel.pk).update(last_checked_at=now, problem=problem)
             channel.refresh_from_db()
             if channel.state == ChannelStates.active.name:
-                channel.transition(ChannelStates.needs_reconnect)
-    except crypto.SecretUnreadable as exc:
-        Channel.objects.filter(pk=channel.pk).update(last_checked_at=now, problem=str(exc))
+                # The transition sets the row's problem: give it the reason, or it is lost.
+                channel.transition(ChannelStates.needs_reconnect, problem=problem)
+    except crypto.SecretUnreadable:
+        Channel.objects.filter(pk=channel.pk).update(
+            last_checked_at=now,
+            problem=Sentence(
+                gettext_noop(
+                    "Porte-voix cannot read this channel's stored credentials: the key that "
+                    "encrypted them is no longer configured (PORTEVOIX_ENCRYPTION_KEYS)."
+                )
+            ).dumps(),
+        )
     except NetworkError as exc:
         Channel.objects.filter(pk=channel.pk).update(
-            last_checked_at=now, problem=network_message(exc)[:500]
+            last_checked_at=now, problem=network_problem(exc).dumps()
         )
     else:
         Channel.objects.filter(pk=channel.pk).update(last_checked_at=now, problem="")
