@@ -225,7 +225,7 @@ def invite(
         workspace=workspace,
         actor=by.user,
         obj=invitation,
-        after={"email": email, "role": role, "department": department and department.pk},
+        after={"email": email, "role": role, "department": department},
     )
     transaction.on_commit(lambda: _send_invitation(invitation, token))
     return invitation, token

@@ -1,4 +1,10 @@
-"""Writing the audit log. Every action calls :func:`record` inside its transaction."""
+"""The audit log. Every action calls :func:`record` inside its transaction.
+
+Entries store facts, not sentences: codes (``"admin"``, ``"proactive"``), references as
+``{"id", "repr"}`` and the origin's label (``"cli"``). :func:`changes` and :func:`actor_name`
+turn them into labels when a page shows them, in the reader's language, so that one log
+never mixes languages whoever wrote it and whatever language they used.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +17,13 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
+from django.apps import apps
+from django.conf import settings
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
+from django.utils import formats, timezone
+from django.utils.text import capfirst
+from django.utils.translation import gettext, gettext_lazy, pgettext_lazy
 
 from portevoix.core.models import AuditEntry, User, Workspace
 
@@ -90,3 +102,130 @@ def record(
         ip_address=where.ip_address,
         user_agent=where.user_agent[:300],
     )
+
+
+# --- reading ----------------------------------------------------------------------------
+
+#: Who acted, when no person did (``Origin.label``).
+ORIGIN_LABELS = {
+    "cli": gettext_lazy("command line"),
+    "demo": gettext_lazy("demo loader"),
+    "system": gettext_lazy("system"),
+    "web": gettext_lazy("web"),
+    "worker": gettext_lazy("background worker"),
+}
+
+#: Keys that are not a field of the entry's model (or have no model), with their labels.
+KEY_LABELS = {
+    "text": gettext_lazy("text"),
+    "channels": gettext_lazy("channels"),
+    "at": pgettext_lazy("audit", "scheduled for"),
+    "media": gettext_lazy("media"),
+    "email": gettext_lazy("e-mail address"),
+    "role": gettext_lazy("role"),
+    "department": gettext_lazy("department"),
+    "count": gettext_lazy("count"),
+    "full_name": gettext_lazy("full name"),
+}
+
+
+def actor_name(entry: AuditEntry) -> str:
+    """The person's address, or what acted in their place, in the reader's language."""
+    if entry.actor_id is None and entry.actor_label in ORIGIN_LABELS:
+        return str(ORIGIN_LABELS[entry.actor_label])
+    return entry.actor_label
+
+
+def _model(object_type: str) -> type[models.Model] | None:
+    if "." not in object_type:
+        return None
+    try:
+        return apps.get_model(object_type)
+    except (LookupError, ValueError):
+        return None
+
+
+def _field(model: type[models.Model] | None, key: str) -> Any:
+    if model is None:
+        return None
+    try:
+        return model._meta.get_field(key)
+    except FieldDoesNotExist:
+        return None
+
+
+def _label(model: type[models.Model] | None, key: str) -> str:
+    field = _field(model, key)
+    verbose = getattr(field, "verbose_name", None)
+    if verbose and str(verbose) != key.replace("_", " "):
+        return capfirst(str(verbose))
+    if key in KEY_LABELS:
+        return capfirst(str(KEY_LABELS[key]))
+    if verbose:
+        return capfirst(str(verbose))
+    return key
+
+
+def _moment(value: str) -> str | None:
+    if len(value) < 16 or value[4:5] != "-" or "T" not in value:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if timezone.is_naive(moment):
+        return None
+    return formats.date_format(timezone.localtime(moment), "SHORT_DATETIME_FORMAT")
+
+
+def _value(model: type[models.Model] | None, key: str, value: Any) -> Any:
+    if isinstance(value, dict) and "repr" in value:
+        return value["repr"]
+    if isinstance(value, list):
+        return ", ".join(str(_value(model, key, v)) for v in value)
+    if value is True:
+        return gettext("yes")
+    if value is False:
+        return gettext("no")
+    if isinstance(value, str):
+        field = _field(model, key)
+        choices = dict(field.flatchoices) if getattr(field, "choices", None) else {}
+        if value in choices:
+            return str(choices[value])
+        if key == "role":
+            from portevoix.core.permissions import Role
+
+            return str(Role(value).label) if value in Role.values else value
+        if key == "language":
+            return str(dict(settings.LANGUAGES).get(value, value))
+        if key == "network":
+            from portevoix.networks import registry
+            from portevoix.networks.errors import NetworkError
+
+            try:
+                return registry.get(value).label
+            except NetworkError:
+                return value
+        return _moment(value) or value
+    return value
+
+
+def changes(entry: AuditEntry) -> list[tuple[str, Any, Any]]:
+    """(label, before, after) for each field an entry records, unchanged ones skipped;
+    labels and coded values are rendered in the active language."""
+    before = entry.before if isinstance(entry.before, dict) else {}
+    after = entry.after if isinstance(entry.after, dict) else {}
+    model = _model(entry.object_type)
+    rows = []
+    for key in list(dict.fromkeys([*before, *after])):
+        old, new = before.get(key), after.get(key)
+        if key in before and key in after and old == new:
+            continue
+        rows.append(
+            (
+                _label(model, key),
+                _value(model, key, old) if key in before else None,
+                _value(model, key, new),
+            )
+        )
+    return rows

@@ -176,7 +176,9 @@ class Member(models.Model):
         verbose_name_plural = _("members")
 
     def __str__(self) -> str:
-        return f"{self.user} ({self.get_role_display()}, {self.workspace})"
+        # No role here: this text is stored (the audit log's object), and a role's name is
+        # translated; pages show the role from ``role``, in the reader's language.
+        return f"{self.user} ({self.workspace})"
 
     @property
     def role_enum(self) -> Role:

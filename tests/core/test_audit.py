@@ -77,3 +77,123 @@ def test_bad_filter_is_a_clear_400(team, client_for) -> None:
     assert response.status_code == 400
     response = client.get(reverse("audit_log", kwargs={"ws": "acme"}), {"since": "31/02/2026"})
     assert response.status_code == 400
+
+
+# --- one language per reader -----------------------------------------------------------------
+
+
+def _diff_cells(html: str) -> str:
+    import re
+
+    return " ".join(re.findall(r'<td class="diff">(.*?)</td>', html, flags=re.S))
+
+
+def test_the_log_reads_in_the_readers_language_whoever_wrote_it(team, client_for) -> None:
+    from django.utils import translation
+
+    with translation.override("fr"):
+        actions.change_role(
+            team["viewer"],
+            by=team["admin"],
+            role=Role.AGENT,
+            department=team.department("sales"),
+        )
+    with translation.override("en"):
+        actions.change_role(team["analyst"], by=team["admin"], role=Role.ADMIN)
+    admin = team["admin"]
+    url = reverse("audit_log", kwargs={"ws": team.workspace.slug}) + "?action=member.change_role"
+    pages = {}
+    for language in ("fr", "en"):
+        admin.user.language = language
+        admin.user.save(update_fields=["language"])
+        pages[language] = _diff_cells(client_for(admin).get(url).content.decode())
+    assert "Rôle" in pages["fr"] and "Lecteur / Direction" in pages["fr"]
+    assert "Agent de service" in pages["fr"] and "Administrateur" in pages["fr"]
+    assert "Viewer / Executive" not in pages["fr"] and ">Admin<" not in pages["fr"]
+    assert "Role" in pages["en"] and "Viewer / Executive" in pages["en"]
+    assert "Department agent" in pages["en"] and ">Admin<" in pages["en"]
+    assert "Administrateur" not in pages["en"] and "Lecteur" not in pages["en"]
+
+
+def test_stored_entries_hold_codes_not_labels(team) -> None:
+    from django.utils import translation
+
+    with translation.override("fr"):
+        actions.change_role(team["content"], by=team["admin"], role=Role.ADMIN)
+        _invitation, _token = actions.invite(
+            team.workspace,
+            by=team["admin"],
+            email="new@acme.test",
+            role=Role.AGENT,
+            department=team.department("sales"),
+        )
+    changed = AuditEntry.objects.get(action="member.change_role")
+    assert changed.after["role"] == "admin"
+    assert "Administrat" not in changed.object_repr and "Admin" not in changed.object_repr
+    invited = AuditEntry.objects.get(action="invitation.create")
+    assert invited.after["department"]["id"] == team.department("sales").pk
+
+
+def test_who_acted_when_no_person_did_is_named_in_the_readers_language(team) -> None:
+    from django.utils import translation
+
+    entry = audit.record("secrets.rotate", workspace=None, actor=None)
+    with audit.origin(audit.Origin(label="cli")):
+        cli = audit.record("secrets.rotate", workspace=None, actor=None)
+    with translation.override("fr"):
+        assert audit.actor_name(cli) == "ligne de commande"
+        assert audit.actor_name(entry) == "système"
+    with translation.override("en"):
+        assert audit.actor_name(cli) == "command line"
+    assert cli.actor_label == "cli"  # the stored fact
+
+
+def test_the_migration_rewrites_entries_written_in_one_language(team) -> None:
+    import importlib
+
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    migration = importlib.import_module("portevoix.core.migrations.0003_audit_language_neutral")
+    member = team["content"]
+    old = AuditEntry.objects.create(
+        workspace=team.workspace,
+        action="member.change_role",
+        object_type="core.member",
+        object_id=str(member.pk),
+        object_repr="Claire Martin (Administrateur, Lumière Cosmétiques)",
+    )
+    untouched = AuditEntry.objects.create(
+        workspace=team.workspace,
+        action="member.add",
+        object_type="core.member",
+        object_repr="Claire Martin (Lumière Cosmétiques)",
+    )
+    sales = team.department("sales")
+    invited = AuditEntry.objects.create(
+        workspace=team.workspace,
+        action="invitation.create",
+        object_type="core.invitation",
+        after={"email": "x@acme.test", "role": "agent", "department": sales.pk},
+    )
+    gone = AuditEntry.objects.create(
+        workspace=team.workspace,
+        action="invitation.create",
+        object_type="core.invitation",
+        after={"email": "y@acme.test", "role": "agent", "department": 999_999},
+    )
+    state = MigrationExecutor(connection).loader.project_state(
+        ("core", "0003_audit_language_neutral")
+    )
+    migration.forwards(state.apps, None)
+    by_pk = {e.pk: e for e in AuditEntry.objects.filter(pk__in=[old.pk, untouched.pk])}
+    assert by_pk[old.pk].object_repr == "Claire Martin (Lumière Cosmétiques)"
+    assert by_pk[untouched.pk].object_repr == "Claire Martin (Lumière Cosmétiques)"
+    assert AuditEntry.objects.get(pk=invited.pk).after["department"] == {
+        "id": sales.pk,
+        "repr": sales.name,
+    }
+    assert AuditEntry.objects.get(pk=gone.pk).after["department"] == {
+        "id": 999_999,
+        "repr": "#999999",
+    }
