@@ -15,8 +15,6 @@ from django.utils import timezone, translation
 from portevoix.core import audit
 from portevoix.core.models import Member
 
-LANGUAGE_COOKIE = settings.LANGUAGE_COOKIE_NAME
-
 
 def client_ip(request: HttpRequest) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
@@ -52,14 +50,15 @@ class ActiveMemberMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
-            if user.language and not request.COOKIES.get(LANGUAGE_COOKIE):
-                translation.activate(user.language)
-                request.LANGUAGE_CODE = user.language
-            tz_name = user.time_zone or settings.TIME_ZONE
-            try:
-                timezone.activate(zoneinfo.ZoneInfo(tz_name))
-            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-                timezone.deactivate()
+            # Once logged in, the account decides, not the browser: the profile's language,
+            # else the workspace's (refined in process_view once the URL names a workspace).
+            # Accept-Language and the language cookie only count before login.
+            workspace = _last_workspace(request, user)
+            _apply(
+                request,
+                user.language or (workspace.language if workspace else ""),
+                user.time_zone or (workspace.time_zone if workspace else ""),
+            )
         return self.get_response(request)
 
     def process_view(
@@ -84,11 +83,39 @@ class ActiveMemberMiddleware:
             raise Http404("not found")
         request.workspace = member.workspace  # type: ignore[attr-defined]
         request.member = member  # type: ignore[attr-defined]
+        if not user.language or not user.time_zone:
+            # "The workspace's language/time zone": the workspace of this page.
+            _apply(
+                request,
+                user.language or member.workspace.language,
+                user.time_zone or member.workspace.time_zone,
+            )
         if request.session.get("workspace") != slug:  # no session write on every request
             request.session["workspace"] = slug
         if member.workspace.require_two_factor and not _has_totp(user):
             return redirect(f"{reverse('mfa_activate_totp')}?next={request.path}")
         return None
+
+
+def _last_workspace(request: HttpRequest, user: Any) -> Any:
+    """The workspace the person last worked in (as the navigation shows it), or their first."""
+    if user.language and user.time_zone:
+        return None  # nothing to look up
+    from portevoix.core.models import Workspace
+
+    active = Workspace.objects.filter(members__user=user, members__is_active=True)
+    last = request.session.get("workspace")
+    return (last and active.filter(slug=last).first()) or active.order_by("name").first()
+
+
+def _apply(request: HttpRequest, language: str, tz_name: str) -> None:
+    if language in dict(settings.LANGUAGES):
+        translation.activate(language)
+        request.LANGUAGE_CODE = language
+    try:
+        timezone.activate(zoneinfo.ZoneInfo(tz_name or settings.TIME_ZONE))
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        timezone.deactivate()
 
 
 def _has_totp(user: Any) -> bool:

@@ -141,8 +141,10 @@ def test_the_checker_catches_raw_text() -> None:
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_pages_render_in_each_language(team, client_for, lang: str) -> None:
+    # Once logged in, the account's language decides (the switch in the top bar saves it).
+    team["admin"].user.language = lang
+    team["admin"].user.save(update_fields=["language"])
     client = client_for(team["admin"])
-    client.cookies["django_language"] = lang
     expected = {"fr": ("Équipe", "Réglages"), "en": ("Team", "Settings")}[lang]
     for name in ("workspace_home", "team", "roles", "departments", "invitations", "audit_log"):
         html = client.get(reverse(name, kwargs={"ws": team.workspace.slug})).content.decode()
