@@ -11,6 +11,7 @@ from portevoix.core.permissions import can
 NAVIGATION = (
     ("calendar", _("Calendar"), "post.view"),
     ("inbox", _("Inbox"), None),
+    ("channels", _("Channels"), "channel.view"),
     ("listening", _("Listening"), "listening.view"),
     ("crisis", _("Crisis"), "crisis.view"),
     ("analytics", _("Analytics"), "analytics.view"),
@@ -46,7 +47,13 @@ def shell(request: HttpRequest) -> dict[str, Any]:
                 allowed = action is None or can(member, action)
             if allowed:
                 nav.append({"key": key, "label": label})
-    return {"memberships": memberships, "nav": nav, "member": member}
+    context: dict[str, Any] = {"memberships": memberships, "nav": nav, "member": member}
+    match = getattr(request, "resolver_match", None)
+    if match is not None and (match.url_name or "").startswith("channel_"):
+        # Channel pages live under Settings in the URL, but have their own navigation entry
+        # (a view's own ``active_section`` wins over this default).
+        context["active_section"] = "channels"
+    return context
 
 
 def demo(request: HttpRequest) -> dict[str, Any]:

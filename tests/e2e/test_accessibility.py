@@ -3,6 +3,12 @@
 axe-core is vendored from the npm registry (``tests/e2e/vendor/``, MPL-2.0). It cannot prove a
 page accessible, but it catches what regresses most often: missing labels, contrast, landmarks,
 names of buttons and links, duplicate ids, language of the page.
+
+axe does not report a reference to an id that does not exist when the element has another
+way to its name (a field's ``aria-describedby`` pointing at ``id_x_helptext`` while the help
+text's id is ``id_x_help``: the help is never read, and axe is silent). ``dangling()`` checks
+every ``aria-describedby``/``-labelledby``/``-controls``/``-errormessage`` and ``label[for]``
+on each page, forms sent back with errors included.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ import pytest
 from playwright.sync_api import Page
 
 from portevoix.core import demo
-from tests.e2e.conftest import PHONE, Browse, login, visit
+from tests.e2e.conftest import PHONE, Browse, login, visit, watch_of
 
 AXE = (Path(__file__).parent / "vendor" / "axe-4.14.1.min.js").read_text(encoding="utf-8")
 SLUG = demo.SLUG
@@ -37,6 +43,38 @@ def violations(page: Page) -> list[dict[str, Any]]:
     return [v for v in result if v["impact"] in {"serious", "critical"}]
 
 
+DANGLING = """() => {
+  const found = [];
+  const attrs = ['aria-describedby', 'aria-labelledby', 'aria-controls', 'aria-errormessage'];
+  for (const el of document.querySelectorAll('*')) {
+    const names = el.tagName === 'LABEL' ? [...attrs, 'for'] : attrs;
+    for (const name of names) {
+      for (const id of (el.getAttribute(name) || '').split(/\\s+/)) {
+        if (id && !document.getElementById(id)) {
+          found.push(`${el.tagName.toLowerCase()}[${name}="${id}"]`);
+        }
+      }
+    }
+  }
+  return found;
+}"""
+
+
+def dangling(page: Page) -> list[dict[str, Any]]:
+    """References to ids that are not on the page, in the shape of axe's violations."""
+    found = page.evaluate(DANGLING)
+    if not found:
+        return []
+    return [
+        {
+            "id": "idref-missing",
+            "impact": "serious",
+            "help": "ARIA and label references must point at an element of the page",
+            "nodes": found[:5],
+        }
+    ]
+
+
 PAGES = [
     "/w/{slug}/",
     "/w/{slug}/inbox/",
@@ -49,25 +87,57 @@ PAGES = [
     "/w/{slug}/settings/audit/",
     "/w/{slug}/settings/channels/",
     "/w/{slug}/settings/channels/connect/sandbox/",
+    "/w/{slug}/settings/channels/connect/bluesky/",
+    "/w/{slug}/settings/channels/{channel}/",
+    "/w/{slug}/settings/channels/{channel}/post/",
     "/profile/",
+    "/accounts/2fa/",
+    "/accounts/sessions/",
+    "/accounts/password/change/",
 ]
 
 
 def test_main_pages_have_no_serious_violation(browse: Browse, demo_site: None) -> None:
+    from portevoix.channels.models import Channel
+
+    channel = Channel.objects.filter(workspace__slug=SLUG).order_by("name").first()
+    assert channel is not None
     page = browse.page()
     visit(page, "/accounts/login/")
-    found = {"/accounts/login/": violations(page)}
+    found = {"/accounts/login/": violations(page) + dangling(page)}
     login(page, "sophie@lumiere.demo", demo.PASSWORD)
     for path in PAGES:
-        visit(page, path.format(slug=SLUG))
-        found[path] = violations(page)
+        visit(page, path.format(slug=SLUG, channel=channel.pk))
+        found[path] = violations(page) + dangling(page)
+    # Forms sent back with their errors: the errors are tied to their fields too.
+    visit(page, f"/w/{SLUG}/team/invitations/")
+    form = page.locator("main form:has(input[name=email])")
+    form.evaluate("f => { f.noValidate = true; }")  # let the server answer, as without JS
+    form.locator("input[name=email]").fill("not-an-address")
+    with watch_of(page).expect_status(400), page.expect_navigation():
+        form.locator("button[type=submit]").click()
+    assert page.locator("main .has-error").count() >= 1
+    found["invitation form with errors"] = violations(page) + dangling(page)
     phone = browse.page("phone", viewport=PHONE, is_mobile=True, has_touch=True)
     login(phone, "sophie@lumiere.demo", demo.PASSWORD)
     visit(phone, f"/w/{SLUG}/inbox/")
-    found["phone inbox"] = violations(phone)
+    found["phone inbox"] = violations(phone) + dangling(phone)
+    visit(phone, "/accounts/sessions/")
+    found["phone sessions"] = violations(phone) + dangling(phone)
     problems = [
         f"{path}: {v['id']} ({v['help']}) at {', '.join(v['nodes'])}"
         for path, found_here in found.items()
         for v in found_here
     ]
     assert not problems, "\n".join(problems)
+
+
+def test_the_idref_check_catches_a_help_text_with_the_wrong_id(browse: Browse) -> None:
+    """The check above would have caught the helptext id mismatch of the field template."""
+    page = browse.page()
+    page.set_content(
+        '<main><label for="id_x">X</label><input id="id_x" aria-describedby="id_x_helptext">'
+        '<small id="id_x_help">help</small></main>'
+    )
+    problems = dangling(page)
+    assert problems and problems[0]["nodes"] == ['input[aria-describedby="id_x_helptext"]']
