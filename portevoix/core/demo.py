@@ -62,6 +62,32 @@ def logins() -> list[tuple[str, str]]:
     return rows
 
 
+OPERATORS_GROUP = "Opérations (démo)"
+
+
+def grant_operations(user: User) -> None:
+    """The demo's admin also operates the installation: the ops page (``/ops/work/``, staff
+    only) and, in the Django admin, what it links to: the rows of every kind of background
+    work, and the sandbox network's controls (faults, a crisis). A staff account with no
+    permission would find an empty admin."""
+    from django.apps import apps
+    from django.contrib.auth.models import Group, Permission
+    from django.contrib.contenttypes.models import ContentType
+
+    from portevoix.worker.models import stateful_models
+
+    models: list[Any] = [*stateful_models()]
+    if apps.is_installed("portevoix.sandbox"):
+        models += list(apps.get_app_config("sandbox").get_models())
+    types = ContentType.objects.get_for_models(*models).values()
+    group, _ = Group.objects.get_or_create(name=OPERATORS_GROUP)
+    group.permissions.set(
+        Permission.objects.filter(content_type__in=types, codename__regex=r"^(view|change)_")
+    )
+    User.objects.filter(pk=user.pk).update(is_staff=True)
+    user.groups.add(group)
+
+
 @transaction.atomic
 def load(*, reset: bool = False) -> DemoResult:
     existing = Workspace.objects.filter(slug=SLUG).first()
@@ -71,12 +97,14 @@ def load(*, reset: bool = False) -> DemoResult:
         User.objects.filter(email__in=emails).delete()
         existing = None
     if existing is not None:
+        operator = User.objects.filter(email=PEOPLE[0][0]).first()
+        if operator is not None:
+            grant_operations(operator)
         return DemoResult(existing, logins())
 
     with audit.origin(audit.Origin(label="demo")):
         admin_user = _user(PEOPLE[0][0], PEOPLE[0][1])
-        # The demo's admin also operates the installation: /ops/work/ and /admin/.
-        User.objects.filter(pk=admin_user.pk).update(is_staff=True)
+        grant_operations(admin_user)
         workspace = actions.create_workspace(
             name="Lumière Cosmétiques", slug=SLUG, creator=admin_user, language="fr"
         )

@@ -6,11 +6,14 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.contrib import admin
+from django.contrib.auth import get_permission_codename
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 
 from portevoix.worker.models import StatefulModel, stateful_models
@@ -31,6 +34,8 @@ class WorkSummary:
     by_state: list[tuple[str, int]]
     oldest_due: dt.datetime | None
     failed_rows: list[StatefulModel] = field(default_factory=list)
+    #: This kind's rows in the Django admin, when the admin has them and the person may look.
+    admin_url: str = ""
 
 
 def summarize(model: type[StatefulModel], now: dt.datetime | None = None) -> WorkSummary:
@@ -78,13 +83,29 @@ def summarize(model: type[StatefulModel], now: dt.datetime | None = None) -> Wor
     )
 
 
+def _admin_url(request: HttpRequest, model: type[StatefulModel]) -> str:
+    """The admin's list of ``model``'s rows, if it is registered and the person may view it
+    (an app's admin index answers 404 to a staff account that may view none of its models)."""
+    opts = model._meta
+    if not admin.site.is_registered(model):
+        return ""
+    may = [f"{opts.app_label}.{get_permission_codename(a, opts)}" for a in ("view", "change")]
+    if not any(request.user.has_perm(p) for p in may):
+        return ""
+    return reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+
+
 def overview(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
     if not request.user.is_staff:
         raise PermissionDenied
     now = timezone.now()
-    summaries = [summarize(model, now) for model in stateful_models()]
+    summaries = []
+    for model in stateful_models():
+        summary = summarize(model, now)
+        summary.admin_url = _admin_url(request, model)
+        summaries.append(summary)
     return render(
         request,
         "worker/overview.html",

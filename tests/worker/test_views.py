@@ -68,3 +68,41 @@ def test_admin_retry_now_sends_failed_rows_back(team, client_for) -> None:
     assert response.status_code == 302
     row.refresh_from_db()
     assert row.state == "scheduled" and row.problem == "" and row.next_attempt_at
+
+
+def _admin_links(html: str) -> list[str]:
+    import re
+
+    return sorted(set(re.findall(r'href="(/admin/[^"]*)"', html)))
+
+
+def test_every_admin_link_of_the_ops_page_opens_for_the_demo_admin(db) -> None:
+    """The demo's admin operates the installation: what the ops page links to opens, and
+    the admin is not empty ("no permission to view or edit anything")."""
+    from portevoix.core import demo
+    from portevoix.core.models import User
+
+    demo.load()
+    client = Client()
+    client.force_login(User.objects.get(email="admin@lumiere.demo"))
+    html = client.get(reverse("ops_work")).content.decode()
+    links = _admin_links(html)
+    assert "/admin/" in links
+    assert reverse("admin:worker_housekeeping_changelist") in links
+    for link in links:
+        assert client.get(link).status_code == 200, link
+    index = client.get("/admin/").content.decode()
+    assert reverse("admin:worker_housekeeping_changelist") in index
+    assert reverse("admin:sandbox_sandboxaccount_changelist") in index
+    assert client.get("/admin/worker/").status_code == 200
+
+
+def test_the_ops_page_links_only_to_admin_pages_a_staff_account_may_open(team, client_for) -> None:
+    """A staff account with no admin permission: no link to a page that would answer 404."""
+    admin = team[Role.ADMIN.value]
+    admin.user.is_staff = True
+    admin.user.save()
+    client = client_for(admin)
+    links = _admin_links(client.get(reverse("ops_work")).content.decode())
+    assert links == ["/admin/"]
+    assert client.get("/admin/").status_code == 200
