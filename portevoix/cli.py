@@ -34,6 +34,38 @@ def _django(settings_module: str = "portevoix.settings") -> None:
         raise
 
 
+WILDCARD_HOSTS = {"", "0.0.0.0", "::", "[::]"}  # noqa: S104 - names, not a bind
+
+
+def base_url_for(bind: str) -> str | None:
+    """The address that reaches a server bound to ``bind`` (``HOST:PORT``), for links in
+    e-mails; None when it cannot be told (a Unix socket). A wildcard host is reached as
+    ``localhost`` from this machine."""
+    if bind.startswith(("unix:", "fd://")) or ":" not in bind:
+        return None
+    host, _, port = bind.rpartition(":")
+    if not port.isdigit():
+        return None
+    if host in WILDCARD_HOSTS:
+        host = "localhost"
+    elif ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}" if port == "80" else f"http://{host}:{port}"
+
+
+def _follow_bind(bind: str) -> str | None:
+    """Unless ``PORTEVOIX_BASE_URL`` is set, links in e-mails follow the bound address.
+
+    Set in the environment before Django starts, so that the web and worker processes
+    started from here inherit it. Returns the base URL when it was inferred."""
+    if os.environ.get("PORTEVOIX_BASE_URL"):
+        return None
+    url = base_url_for(bind)
+    if url is not None:
+        os.environ["PORTEVOIX_BASE_URL"] = url
+    return url
+
+
 def _migrate(verbosity: int = 1) -> None:
     from django.core.management import call_command
 
@@ -73,6 +105,7 @@ def _gunicorn_argv(bind: str, workers: int) -> list[str]:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    inferred = _follow_bind(args.bind)
     _django()
     from django.conf import settings
     from django.core.management import call_command
@@ -81,6 +114,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         _migrate()
     call_command("collectstatic", interactive=False, verbosity=0)
     sys.stdout.write(f"Porte-voix serving on http://{args.bind} ({settings.CONFIG.mode})\n")
+    if inferred is not None:
+        sys.stdout.write(
+            f"Links in e-mails point at {inferred}: set PORTEVOIX_BASE_URL to the address "
+            "people use to reach this server.\n"
+        )
     sys.stdout.flush()
     os.execv(sys.executable, _gunicorn_argv(args.bind, args.workers))  # noqa: S606
     return 0  # pragma: no cover
@@ -97,6 +135,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    _follow_bind(args.bind)
     _django()
     from django.conf import settings
     from django.core.management import call_command
@@ -106,12 +145,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     _migrate(verbosity=0)
     result = demo.load(reset=args.reset)
     call_command("collectstatic", interactive=False, verbosity=0)
-    url = f"http://{args.bind}"
+    url = base_url_for(args.bind) or f"http://{args.bind}"
     lines = [
         "",
         "Porte-voix — démo / demo",
         f"  URL:       {url}/",
         f"  Données:   {settings.CONFIG.data_dir}",
+        f"  Liens des e-mails / links in e-mails: {settings.PORTEVOIX_BASE_URL}/",
         f"  Mot de passe de chaque compte / password of every account: {demo.PASSWORD}",
         "",
     ]

@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -24,18 +25,58 @@ class CliError(Exception):
         self.code = code
 
 
-def _workspace(slug: str | None):  # type: ignore[no-untyped-def]
+def _channel_filter(name: str):  # type: ignore[no-untyped-def]
+    from django.db.models import Q
+
+    return Q(name__iexact=name) | Q(handle__iexact=name)
+
+
+def _workspace(  # type: ignore[no-untyped-def]
+    slug: str | None, *, email: str | None = None, channels: Sequence[str] = ()
+):
+    """The workspace a command is about.
+
+    ``--workspace SLUG`` decides. Without it, the workspace is inferred: the only one there
+    is, else the only one that has every channel the command names (``--channel``), among the
+    workspaces of ``--as EMAIL`` when given. Anything still ambiguous is an error that lists
+    the choices.
+    """
     from portevoix.core.models import Workspace
 
     if slug:
         workspace = Workspace.objects.filter(slug=slug).first()
         if workspace is None:
-            raise CliError(f"no workspace is called {slug!r}")
+            known = ", ".join(Workspace.objects.order_by("slug").values_list("slug", flat=True))
+            raise CliError(f"no workspace is called {slug!r} (workspaces: {known or 'none'})")
         return workspace
-    workspaces = list(Workspace.objects.all()[:2])
-    if len(workspaces) != 1:
-        raise CliError("several workspaces exist: say which with --workspace SLUG", 2)
-    return workspaces[0]
+    candidates = Workspace.objects.order_by("slug")
+    if email:
+        candidates = candidates.filter(
+            members__user__email__iexact=email, members__is_active=True
+        ).distinct()
+        if not candidates.exists():
+            raise CliError(f"{email} is not an active member of any workspace")
+    for name in channels:
+        from portevoix.channels.models import Channel
+
+        having = Channel.objects.filter(_channel_filter(name)).values("workspace")
+        narrowed = candidates.filter(pk__in=having)
+        if not narrowed.exists():
+            known = ", ".join(
+                Channel.objects.filter(workspace__in=candidates)
+                .order_by("name")
+                .values_list("name", flat=True)
+            )
+            raise CliError(f"no channel {name!r} in any workspace (channels: {known or 'none'})")
+        candidates = narrowed
+    found = list(candidates[:2])
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        raise CliError("there is no workspace yet: create one in the browser first", 2)
+    slugs = ", ".join(candidates.values_list("slug", flat=True))
+    why = " with these channels" if channels else ""
+    raise CliError(f"several workspaces{why} ({slugs}): say which with --workspace SLUG", 2)
 
 
 def _member(workspace, email: str | None):  # type: ignore[no-untyped-def]
@@ -67,7 +108,10 @@ def _channel(workspace, name: str):  # type: ignore[no-untyped-def]
 
 
 def _row(channel) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    from portevoix.core.sentences import render as render_problem
+
     return {
+        "workspace": channel.workspace.slug,
         "name": channel.name,
         "network": channel.network,
         "sandbox": channel.is_sandbox,
@@ -77,36 +121,144 @@ def _row(channel) -> dict[str, object]:  # type: ignore[no-untyped-def]
         "owner_department": channel.owner_department.name if channel.owner_department else None,
         "strategy_level": channel.strategy_level,
         "last_checked_at": channel.last_checked_at.isoformat() if channel.last_checked_at else None,
-        "problem": channel.problem or None,
+        "problem": render_problem(channel.problem) or None,
     }
 
 
-def cmd_channels(args: argparse.Namespace, out: TextIO) -> int:
+def _workspaces_shown(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """``list`` and ``check`` without ``--workspace``: every workspace (of ``--as``)."""
+    from portevoix.core.models import Workspace
+
+    email = getattr(args, "as_email", None)
+    if args.workspace or getattr(args, "name", None):
+        names = [args.name] if getattr(args, "name", None) else []
+        return [_workspace(args.workspace, email=email, channels=names)]
+    workspaces = Workspace.objects.order_by("slug")
+    if email:
+        workspaces = workspaces.filter(
+            members__user__email__iexact=email, members__is_active=True
+        ).distinct()
+        if not workspaces.exists():
+            raise CliError(f"{email} is not an active member of any workspace")
+    return list(workspaces)
+
+
+def _credentials(args: argparse.Namespace, network: str, err: TextIO) -> dict[str, str]:
+    """Credentials from ``--credentials-json`` (standard input) and ``--credential``.
+
+    Secrets are refused as arguments: they would stay in the shell history and the process
+    list. On a terminal, missing secrets are asked for without echo.
+    """
+    from portevoix.channels.credentials import is_secret
+    from portevoix.networks import registry
+    from portevoix.networks.errors import NetworkError
+
+    try:
+        fields = registry.get(network).credential_fields
+    except (KeyError, NetworkError):
+        fields = ()
+    values: dict[str, str] = {}
+    asked: list[str] = []
+    for pair in args.credential or []:
+        key, has_value, value = pair.partition("=")
+        key = key.strip()
+        if not key:
+            raise CliError(f"--credential takes KEY=VALUE, not {pair!r}", 2)
+        if is_secret(key):
+            if has_value:
+                raise CliError(
+                    f"{key} is a secret: it is refused on the command line, where it would "
+                    "stay in the shell history and the process list. Give --credential "
+                    f"{key} without a value to be asked for it, or pass the credentials as "
+                    "JSON on standard input with --credentials-json",
+                    2,
+                )
+            asked.append(key)
+            continue
+        if not has_value:
+            raise CliError(f"--credential takes KEY=VALUE, not {pair!r}", 2)
+        values[key] = value
+    if args.credentials_json:
+        try:
+            data = json.loads(sys.stdin.read())
+        except json.JSONDecodeError as exc:
+            raise CliError(f"standard input is not JSON: {exc}", 2) from exc
+        if not isinstance(data, dict):
+            raise CliError(
+                "--credentials-json reads a JSON object such as "
+                f'{{"handle": "...", "token": "..."}}, not {_json_kind(data)}',
+                2,
+            )
+        wrong = sorted(k for k, v in data.items() if not isinstance(v, str))
+        if wrong:
+            raise CliError(
+                f"every credential is a JSON string; not so for: {', '.join(wrong)}",
+                2,
+            )
+        values.update(data)
+    missing = [f for f in fields if is_secret(f) and not values.get(f)]
+    for key in dict.fromkeys([*asked, *missing]):
+        if values.get(key):
+            continue
+        if not sys.stdin.isatty():
+            if key in asked:
+                raise CliError(
+                    f"cannot ask for {key}: standard input is not a terminal "
+                    "(pass the credentials as JSON with --credentials-json)",
+                    2,
+                )
+            continue  # the action says what is missing
+        import getpass
+
+        values[key] = getpass.getpass(f"{key}: ", stream=err)
+    return values
+
+
+def _json_kind(value: object) -> str:
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, str):
+        return "a string"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    return "a number"
+
+
+def cmd_channels(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from portevoix.channels import actions
     from portevoix.channels.models import Channel
     from portevoix.core.models import Department
+    from portevoix.core.sentences import render as render_problem
 
-    workspace = _workspace(args.workspace)
-    member = _member(workspace, getattr(args, "as_email", None))
     if args.channels_command == "list":
-        rows = [_row(c) for c in Channel.objects.filter(workspace=workspace).order_by("name")]
+        workspaces = _workspaces_shown(args)
+        listed = (
+            Channel.objects.filter(workspace__in=workspaces)
+            .select_related("workspace", "owner_department")
+            .order_by("workspace__slug", "name")
+        )
+        rows = [_row(c) for c in listed]
         if args.json:
             out.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
-        else:
-            for r in rows:
+            return 0
+        several = len(workspaces) > 1
+        for workspace in workspaces:
+            mine = [r for r in rows if r["workspace"] == workspace.slug]
+            if several:
+                out.write(f"{workspace.slug} ({workspace.name})\n")
+            if several and not mine:
+                out.write("  no channel\n")
+            for r in mine:
                 sandbox = " [sandbox]" if r["sandbox"] else ""
                 line = f"{r['name']:<28} {r['network']}{sandbox:<10} {r['account']:<32}"
-                out.write(f"{line} {r['health']}\n")
+                out.write(f"{'  ' if several else ''}{line} {r['health']}\n")
         return 0
     if args.channels_command == "add":
-        values: dict[str, str] = {}
-        for pair in args.credential or []:
-            if "=" not in pair:
-                raise CliError(f"--credential takes KEY=VALUE, not {pair!r}", 2)
-            key, value = pair.split("=", 1)
-            values[key.strip()] = value
-        if args.credentials_json:
-            values.update(json.loads(sys.stdin.read()))
+        workspace = _workspace(args.workspace, email=args.as_email)
+        member = _member(workspace, args.as_email)
+        values = _credentials(args, args.network, err)
         department = None
         if args.department:
             department = (
@@ -124,21 +276,31 @@ def cmd_channels(args: argparse.Namespace, out: TextIO) -> int:
             owner_department=department,
             strategy_level=args.strategy,
         )
-        out.write(f"connected {channel.name} ({channel.network_label}, {channel.handle})\n")
+        out.write(
+            f"connected {channel.name} ({channel.network_label}, {channel.handle}) "
+            f"in {workspace.slug}\n"
+        )
         return 0
     if args.channels_command == "check":
-        channels = (
-            [_channel(workspace, args.name)]
-            if args.name
-            else list(Channel.objects.filter(workspace=workspace).exclude(state="disconnected"))
-        )
         worst = 0
-        for channel in channels:
-            channel = actions.check_channel(channel, by=member)
-            problem = f" — {channel.problem}" if channel.problem else ""
-            out.write(f"{channel.name}: {channel.health}{problem}\n")
-            if channel.health not in {"ok", "expiring"} or channel.problem:
-                worst = 1
+        for workspace in _workspaces_shown(args):
+            member = _member(workspace, args.as_email)
+            channels = (
+                [_channel(workspace, args.name)]
+                if args.name
+                else list(
+                    Channel.objects.filter(workspace=workspace)
+                    .exclude(state="disconnected")
+                    .order_by("name")
+                )
+            )
+            for channel in channels:
+                channel = actions.check_channel(channel, by=member)
+                text = render_problem(channel.problem)
+                problem = f" — {text}" if text else ""
+                out.write(f"{channel.name}: {channel.health}{problem}\n")
+                if channel.health not in {"ok", "expiring"} or channel.problem:
+                    worst = 1
         return worst
     raise CliError("usage: portevoix channels list|add|check", 2)
 
@@ -155,13 +317,14 @@ def _parse_at(value: str) -> dt.datetime:
     return moment
 
 
-def cmd_post(args: argparse.Namespace, out: TextIO) -> int:
+def cmd_post(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from portevoix.core.sentences import render as render_problem
     from portevoix.publishing import actions
     from portevoix.publishing.actions import Upload
     from portevoix.publishing.models import Publication, PublicationStates
     from portevoix.worker import runner
 
-    workspace = _workspace(args.workspace)
+    workspace = _workspace(args.workspace, email=args.as_email, channels=args.channel)
     member = _member(workspace, args.as_email)
     channels = [_channel(workspace, name) for name in args.channel]
     uploads = []
@@ -204,14 +367,14 @@ def cmd_post(args: argparse.Namespace, out: TextIO) -> int:
             time.sleep(0.5)
     worst = 0
     for p in Publication.objects.filter(post=post).select_related("channel"):
-        detail = p.url or p.network_post_id or p.problem
+        detail = p.url or p.network_post_id or render_problem(p.problem)
         out.write(f"{p.channel.name}: {p.state}{(' — ' + detail) if detail else ''}\n")
         if p.state != PublicationStates.published.name:
             worst = 1
     return worst
 
 
-def cmd_rotate_keys(args: argparse.Namespace, out: TextIO) -> int:
+def cmd_rotate_keys(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from portevoix.channels.actions import rotate_keys
 
     count = rotate_keys()
@@ -219,7 +382,13 @@ def cmd_rotate_keys(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    # The streams of the moment, not those of import time (tests swap them).
+    out = out if out is not None else sys.stdout
+    err = err if err is not None else sys.stderr
+    from django.core.exceptions import PermissionDenied
+    from django.http import Http404
+
     from portevoix.channels.crypto import SecretUnreadable
     from portevoix.core import audit
     from portevoix.core.actions import ActionRefused
@@ -227,26 +396,33 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.st
     handlers = {"channels": cmd_channels, "post": cmd_post, "rotate-keys": cmd_rotate_keys}
     try:
         with audit.origin(audit.Origin(label="cli")):
-            return handlers[args.command](args, out)
+            return handlers[args.command](args, out, err)
     except CliError as exc:
         err.write(f"portevoix {args.command}: {exc}\n")
         return exc.code
     except ActionRefused as exc:
         err.write(f"portevoix {args.command}: {exc.message}\n")
         return 1
+    except PermissionDenied as exc:
+        # require(): the member given with --as may not do this; the reason is the message.
+        err.write(f"portevoix {args.command}: {exc}\n")
+        return 1
+    except Http404:
+        err.write(f"portevoix {args.command}: not found in this workspace\n")
+        return 1
     except SecretUnreadable as exc:
         err.write(f"portevoix {args.command}: {exc}\n")
         return 1
-    except json.JSONDecodeError as exc:
-        err.write(f"portevoix {args.command}: standard input is not JSON: {exc}\n")
-        return 2
+    except (KeyboardInterrupt, EOFError):
+        err.write(f"portevoix {args.command}: interrupted, nothing was saved\n")
+        return 130
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     channels = sub.add_parser("channels", help="list, connect and check channels")
     channels_sub = channels.add_subparsers(dest="channels_command", required=True)
     listing = channels_sub.add_parser("list", help="channels and their health")
-    listing.add_argument("--workspace")
+    listing.add_argument("--workspace", help="one workspace (default: every workspace)")
     listing.add_argument("--json", action="store_true")
     add = channels_sub.add_parser("add", help="connect an account")
     add.add_argument("network", help="sandbox, bluesky, mastodon")
@@ -257,8 +433,12 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     add.add_argument(
         "--credential",
         action="append",
-        metavar="KEY=VALUE",
-        help="e.g. handle=alice.test (repeat); pass secrets with --credentials-json",
+        metavar="KEY[=VALUE]",
+        help=(
+            "e.g. handle=alice.test (repeat). Secrets (passwords, tokens) are refused here: "
+            "give the key alone (--credential app_password) to be asked for it, or use "
+            "--credentials-json"
+        ),
     )
     add.add_argument(
         "--credentials-json",

@@ -15,8 +15,10 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from portevoix.channels import actions, crypto
+from portevoix.channels.credentials import is_secret
 from portevoix.channels.messages import network_message
 from portevoix.channels.models import Channel, StrategyLevel
+from portevoix.core import sentences
 from portevoix.core.actions import ActionRefused
 from portevoix.core.models import Department, Member
 from portevoix.core.permissions import can, require
@@ -44,7 +46,6 @@ FIELD_HELP: dict[str, Any] = {
         "From Preferences → Development → New application on your instance."
     ),
 }
-SECRET_FIELDS = {"app_password", "access_token", "token", "password"}
 OAUTH_SESSION_KEY = "channel_oauth"
 
 
@@ -74,7 +75,7 @@ def credentials_form_class(network: type[Network]) -> type[forms.Form]:
     for name in network.credential_fields:
         widget = (
             forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"})
-            if name in SECRET_FIELDS
+            if is_secret(name)
             else forms.TextInput(attrs={"autocomplete": "off"})
         )
         fields[name] = forms.CharField(
@@ -425,7 +426,7 @@ def channel_detail(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
         elif "check" in request.POST:
             channel = actions.check_channel(channel, by=me)
             if channel.problem:
-                messages.error(request, channel.problem)
+                messages.error(request, sentences.render(channel.problem))
             else:
                 messages.success(request, _("The network accepts this channel's credentials."))
             return redirect("channel_detail", ws=ws, pk=pk)

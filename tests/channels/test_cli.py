@@ -125,7 +125,7 @@ def test_add_list_check_post(team, tmp_path):
                 "--credential",
                 "token=y",
             ),
-            "refused",
+            "token is a secret",
         ),
     ],
 )
@@ -175,3 +175,206 @@ def test_an_image_too_large_is_refused_before_anything_is_saved(team, tmp_path):
     assert code == 1
     assert "huge.jpg" in err and "8.0 MB" in err
     assert not Post.objects.exists() and not SandboxPost.objects.exists()
+
+
+# --- which workspace: inferred when it can be, asked for when it cannot ----------------------
+
+
+def _connect(team, workspace_slug: str, name: str, handle: str) -> None:
+    from portevoix.core.models import Workspace
+
+    account = service.create_account(handle, workspace=Workspace.objects.get(slug=workspace_slug))
+    code, _out, err = run(
+        "channels",
+        "add",
+        "sandbox",
+        "--workspace",
+        workspace_slug,
+        "--name",
+        name,
+        "--credentials-json",
+        stdin=json.dumps(service.credentials_for(account)),
+    )
+    assert code == 0, err
+
+
+def test_without_workspace_list_shows_every_workspace_and_post_finds_the_channel(team):
+    # The team fixture has two workspaces (acme and other-acme), like the demo.
+    _connect(team, "acme", "Insta", "acme-insta")
+    _connect(team, "other-acme", "Pro", "other-pro")
+
+    code, out, err = run("channels", "list")
+    assert code == 0, err
+    assert "acme (Acme)" in out and "other-acme (Other)" in out
+    assert "Insta" in out and "Pro" in out
+    rows = json.loads(run("channels", "list", "--json")[1])
+    assert {(r["workspace"], r["name"]) for r in rows} == {("acme", "Insta"), ("other-acme", "Pro")}
+
+    code, out, err = run("post", "--channel", "Insta", "Sans --workspace 🌿")
+    assert code == 0, err
+    assert "Insta: published" in out
+    assert SandboxPost.objects.filter(account__handle="acme-insta").count() == 1
+
+    code, out, err = run("channels", "check")
+    assert code == 0, err
+    assert "Insta: ok" in out and "Pro: ok" in out
+
+
+def test_a_channel_name_in_two_workspaces_asks_which(team):
+    _connect(team, "acme", "Insta", "acme-insta")
+    _connect(team, "other-acme", "Insta", "other-insta")
+    code, _out, err = run("post", "--channel", "Insta", "x")
+    assert code == 2
+    assert "acme, other-acme" in err and "--workspace SLUG" in err
+    assert "Traceback" not in err
+    code, _out, err = run("post", "--channel", "Insta", "x", "--workspace", "other-acme")
+    assert code == 0, err
+
+
+def test_as_a_member_infers_the_members_workspace(team):
+    account = service.create_account("acme-as", workspace=team.workspace)
+    code, out, err = run(
+        "channels",
+        "add",
+        "sandbox",
+        "--as",
+        team["admin"].user.email,
+        "--name",
+        "Insta",
+        "--credentials-json",
+        stdin=json.dumps(service.credentials_for(account)),
+    )
+    assert code == 0, err
+    assert "in acme" in out
+
+
+def test_an_unknown_channel_names_the_channels_there_are(team):
+    _connect(team, "acme", "Insta", "acme-insta")
+    code, _out, err = run("post", "--channel", "Nope", "x")
+    assert code == 1
+    assert "no channel 'Nope'" in err and "Insta" in err
+
+
+# --- secrets never on the command line ----------------------------------------------------
+
+
+def test_a_secret_on_the_command_line_is_refused_and_not_used(team):
+    account = service.create_account("acme-secret", workspace=team.workspace)
+    code, _out, err = run(
+        "channels",
+        "add",
+        "sandbox",
+        "--workspace",
+        "acme",
+        "--credential",
+        f"handle={account.handle}",
+        "--credential",
+        f"token={account.token}",
+    )
+    assert code == 2
+    assert "token is a secret" in err and "--credentials-json" in err
+    assert account.token not in err
+    from portevoix.channels.models import Channel
+
+    assert not Channel.objects.exists()
+
+
+def test_a_secret_is_asked_for_on_a_terminal(team, monkeypatch):
+    account = service.create_account("acme-tty", workspace=team.workspace)
+    asked = []
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    def fake_getpass(prompt: str, stream=None) -> str:
+        asked.append(prompt)
+        return account.token
+
+    monkeypatch.setattr("getpass.getpass", fake_getpass)
+    args = build_parser().parse_args(
+        ["channels", "add", "sandbox", "--workspace", "acme", "--credential", "handle=acme-tty"]
+    )
+    out, err = io.StringIO(), io.StringIO()
+    monkeypatch.setattr("sys.stdin", Terminal())
+    code = channels_cli.run(args, out, err)
+    assert code == 0, err.getvalue()
+    assert asked == ["token: "]
+    assert account.token not in out.getvalue() + err.getvalue()
+
+
+def test_a_secret_key_without_value_needs_a_terminal(team):
+    code, _out, err = run(
+        "channels",
+        "add",
+        "sandbox",
+        "--workspace",
+        "acme",
+        "--credential",
+        "handle=x",
+        "--credential",
+        "token",
+    )
+    assert code == 2
+    assert "standard input is not a terminal" in err
+
+
+@pytest.mark.parametrize(
+    ("stdin", "message"),
+    [
+        ('["handle", "token"]', "not an array"),
+        ('"handle=x"', "not a string"),
+        ("42", "not a number"),
+        ("null", "not null"),
+        ('{"handle": "x", "token": 12}', "not so for: token"),
+        ('{"handle": ["x"], "token": "y"}', "not so for: handle"),
+        ("{handle: x}", "standard input is not JSON"),
+    ],
+)
+def test_credentials_json_that_is_not_an_object_of_strings_is_a_usage_error(team, stdin, message):
+    code, _out, err = run(
+        "channels", "add", "sandbox", "--workspace", "acme", "--credentials-json", stdin=stdin
+    )
+    assert code == 2
+    assert message in err
+    assert "Traceback" not in err
+
+
+# --- refusals are sentences, not tracebacks -----------------------------------------------
+
+
+def test_a_refused_action_prints_the_reason(team):
+    from django.utils import translation
+
+    _connect(team, "acme", "Insta", "acme-insta")
+    with translation.override("en"):
+        code, out, err = run(
+            "post", "--channel", "Insta", "Bonjour", "--as", team["viewer"].user.email
+        )
+    assert code == 1
+    assert err.startswith("portevoix post: ") and "does not allow" in err
+    assert "Traceback" not in err and out == ""
+    from portevoix.publishing.models import Post
+
+    assert not Post.objects.exists()
+
+
+def test_the_cli_reads_problems_in_its_language(team):
+    """A stored problem (a sentence) is rendered for whoever reads it, here the CLI."""
+    from django.utils import translation
+
+    from portevoix.channels.messages import network_problem
+    from portevoix.channels.models import Channel
+    from portevoix.networks.errors import Transient
+
+    _connect(team, "acme", "Insta", "acme-insta")
+    stored = network_problem(
+        Transient("Could not reach the Sandbox server.", network="sandbox", code="connection")
+    ).dumps()
+    Channel.objects.update(problem=stored)
+    with translation.override("en"):
+        rows = json.loads(run("channels", "list", "--json")[1])
+    assert rows[0]["problem"].startswith("Could not reach the Sandbox server")
+    with translation.override("fr"):
+        rows = json.loads(run("channels", "list", "--json")[1])
+    assert rows[0]["problem"].startswith("Impossible de joindre le serveur Sandbox")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import email
 import os
+import re
+import signal
 import socket
 import subprocess
 import sys
@@ -87,3 +90,86 @@ def test_serve_runs_gunicorn_with_static_files(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+# --- links in e-mails follow the address the server listens on ---------------------------
+
+
+@pytest.mark.parametrize(
+    ("bind", "url"),
+    [
+        ("127.0.0.1:8101", "http://127.0.0.1:8101"),
+        ("0.0.0.0:8000", "http://localhost:8000"),
+        ("[::]:8000", "http://localhost:8000"),
+        ("[::1]:8101", "http://[::1]:8101"),
+        ("::1:8101", "http://[::1]:8101"),
+        ("social.example.com:80", "http://social.example.com"),
+        ("unix:/run/portevoix.sock", None),
+        ("8000", None),
+    ],
+)
+def test_base_url_for_a_bind_address(bind: str, url: str | None) -> None:
+    from portevoix.cli import base_url_for
+
+    assert base_url_for(bind) == url
+
+
+def test_an_explicit_base_url_wins_over_the_bind(monkeypatch: pytest.MonkeyPatch) -> None:
+    from portevoix.cli import _follow_bind
+
+    monkeypatch.setenv("PORTEVOIX_BASE_URL", "https://social.example.com")
+    assert _follow_bind("127.0.0.1:8101") is None
+    assert os.environ["PORTEVOIX_BASE_URL"] == "https://social.example.com"
+    monkeypatch.delenv("PORTEVOIX_BASE_URL")
+    assert _follow_bind("127.0.0.1:8101") == "http://127.0.0.1:8101"
+    assert os.environ["PORTEVOIX_BASE_URL"] == "http://127.0.0.1:8101"
+
+
+def _mail_body(path: Path) -> str:
+    """The decoded text of the first message in one of Django's file-backend e-mail logs."""
+    raw = path.read_text(encoding="utf-8").split("\n" + "-" * 79)[0]
+    message = email.message_from_string(raw)
+    payload = message.get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    return f"To: {message['To']}\n" + payload.decode("utf-8")
+
+
+def test_demo_invitation_links_reach_the_server_it_runs(tmp_path: Path) -> None:
+    """``portevoix demo --bind 127.0.0.1:PORT``: the pending invitation's e-mail links to
+    that server, and the link opens the invitation there."""
+    port = _free_port()
+    proc = subprocess.Popen(
+        [*BIN, "demo", "--bind", f"127.0.0.1:{port}"],
+        env=_env(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                out = proc.stdout.read().decode() if proc.stdout else ""
+                pytest.fail(f"demo did not start: {out[-3000:]}")
+            time.sleep(0.5)
+        mails = [_mail_body(p) for p in (tmp_path / "mail").glob("*")]
+        pending = [m for m in mails if "lea.fontaine@freelance.demo" in m]
+        assert pending, "the demo's pending invitation was e-mailed"
+        links = re.findall(r"https?://\S+/invitations/\S+/", pending[0])
+        assert links and all(link.startswith(f"{base}/") for link in links), links
+        assert not any("localhost:8000" in m for m in mails)
+        page = httpx.get(links[0], timeout=10)
+        assert page.status_code == 200 and "lea.fontaine@freelance.demo" in page.text
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
