@@ -114,9 +114,10 @@ def network_problem(exc: NetworkError) -> Sentence:
         if status is not None and status >= 500:
             return Sentence(
                 gettext_noop(
-                    "%(network)s is unavailable for the moment (HTTP %(status)s); try again later."
+                    "%(network)s is unavailable for the moment (HTTP %(status)s); try again "
+                    "later. Its answer: “%(detail)s”"
                 ),
-                {**only, "status": str(status)},
+                {**both, "status": str(status)},
             )
         return Sentence(
             gettext_noop(
