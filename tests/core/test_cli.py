@@ -125,13 +125,18 @@ def test_an_explicit_base_url_wins_over_the_bind(monkeypatch: pytest.MonkeyPatch
     assert os.environ["PORTEVOIX_BASE_URL"] == "http://127.0.0.1:8101"
 
 
-def _mail_body(path: Path) -> str:
-    """The decoded text of the first message in one of Django's file-backend e-mail logs."""
-    raw = path.read_text(encoding="utf-8").split("\n" + "-" * 79)[0]
-    message = email.message_from_string(raw)
-    payload = message.get_payload(decode=True)
-    assert isinstance(payload, bytes)
-    return f"To: {message['To']}\n" + payload.decode("utf-8")
+def _mail_bodies(path: Path) -> list[str]:
+    """The decoded messages of one of Django's file-backend e-mail logs (one backend may
+    append several messages to the same file)."""
+    bodies = []
+    for raw in path.read_text(encoding="utf-8").split("\n" + "-" * 79 + "\n"):
+        if not raw.strip():
+            continue
+        message = email.message_from_string(raw)
+        payload = message.get_payload(decode=True)
+        assert isinstance(payload, bytes)
+        bodies.append(f"To: {message['To']}\n" + payload.decode("utf-8"))
+    return bodies
 
 
 def test_demo_invitation_links_reach_the_server_it_runs(tmp_path: Path) -> None:
@@ -158,7 +163,7 @@ def test_demo_invitation_links_reach_the_server_it_runs(tmp_path: Path) -> None:
                 out = proc.stdout.read().decode() if proc.stdout else ""
                 pytest.fail(f"demo did not start: {out[-3000:]}")
             time.sleep(0.5)
-        mails = [_mail_body(p) for p in (tmp_path / "mail").glob("*")]
+        mails = [body for p in (tmp_path / "mail").glob("*") for body in _mail_bodies(p)]
         pending = [m for m in mails if "lea.fontaine@freelance.demo" in m]
         assert pending, "the demo's pending invitation was e-mailed"
         links = re.findall(r"https?://\S+/invitations/\S+/", pending[0])
