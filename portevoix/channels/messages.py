@@ -87,9 +87,9 @@ def network_problem(exc: NetworkError) -> Sentence:
         return Sentence(
             gettext_noop(
                 "Porte-voix cannot tell for sure whether the post exists on %(network)s: "
-                "a person must check."
+                "a person must check (“%(detail)s”)."
             ),
-            only,
+            both,
         )
     if isinstance(exc, Transient):
         if code == "connection":

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from django.utils import timezone
 
 from portevoix.channels import clients
-from portevoix.channels.messages import network_message
+from portevoix.channels.messages import network_problem
 from portevoix.networks.base import Network
 from portevoix.networks.errors import AuthExpired, NetworkError, RateLimited
 from portevoix.networks.types import Capability, InboundItem
@@ -82,7 +82,8 @@ def handle_active(channel: Channel) -> Outcome:
             if channel.limits_checked_at is None or now - channel.limits_checked_at > LIMITS_EVERY:
                 fields.update(refresh_limits(channel, network))
     except AuthExpired as exc:
-        return Outcome("needs_reconnect", fields={**fields, "problem": exc.message[:2000]})
+        problem = network_problem(exc).dumps()
+        return Outcome("needs_reconnect", fields={**fields, "problem": problem})
     except RateLimited as exc:
         return Outcome("active", at=exc.reset_at, fields=fields)
     except NetworkError as exc:
@@ -97,7 +98,7 @@ def handle_active(channel: Channel) -> Outcome:
             fields={
                 **fields,
                 "sync_failing_since": channel.sync_failing_since or now,
-                "problem": network_message(exc)[:2000],
+                "problem": network_problem(exc).dumps(),
             },
         )
     fields.update(sync_failing_since=None, problem="")

@@ -32,12 +32,13 @@ from typing import Any
 
 from django.db import connections
 from django.utils import timezone
-from django.utils.formats import number_format
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from portevoix.channels import clients
+from portevoix.channels.messages import network_problem
 from portevoix.channels.models import Channel, ChannelStates
 from portevoix.core.models import LatePolicy
+from portevoix.core.sentences import Sentence
 from portevoix.networks.base import Network
 from portevoix.networks.errors import (
     Ambiguous,
@@ -73,11 +74,26 @@ def _error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+def say(message: str, **params: object) -> str:
+    """A problem to store: an English message id and its parameters, rendered in each
+    reader's language when a page shows it (``core.sentences``)."""
+    values = {k: v.dumps() if isinstance(v, Sentence) else str(v) for k, v in params.items()}
+    return Sentence(message, values).dumps()
+
+
+def problem_of(exc: NetworkError) -> str:
+    """The network's refusal, to store: rendered later in the reader's language."""
+    return network_problem(exc).dumps()
+
+
 def _later(problem: str, previous: str) -> str:
     """A problem sentence that keeps the network's last reason, if any."""
-    if previous and previous not in problem:
-        answer = _("Last answer from the network:")
-        return f"{problem} {answer} {previous}"
+    if previous and previous != problem:
+        return say(
+            gettext_noop("%(problem)s Last answer from the network: %(previous)s"),
+            problem=problem,
+            previous=previous,
+        )
     return problem
 
 
@@ -144,7 +160,7 @@ def _channel_refused(channel: Channel, exc: AuthExpired, now: dt.datetime) -> No
         state=ChannelStates.needs_reconnect.name,
         state_changed_at=now,
         next_attempt_at=None,
-        problem=exc.message[:2000],
+        problem=problem_of(exc),
     )
     clients.forget(channel)
 
@@ -156,8 +172,10 @@ def _outgoing(publication: Publication) -> OutgoingPost | Outcome:
         return Outcome(
             S.rejected,
             fields={
-                "problem": _("A file of this post is missing from the media storage: %(name)s")
-                % {"name": exc.filename or ""}
+                "problem": say(
+                    gettext_noop("A file of this post is missing from the media storage: %(name)s"),
+                    name=exc.filename or "",
+                )
             },
             after=_notify(publication, "rejected"),
         )
@@ -180,8 +198,12 @@ def lateness_rule(publication: Publication, now: dt.datetime) -> Outcome | None:
             S.failed,
             fields={
                 "problem": _later(
-                    _("Not published: it was due %(hours)s hours ago and kept failing.")
-                    % {"hours": number_format(hours, 0)},
+                    say(
+                        gettext_noop(
+                            "Not published: it was due %(hours)s hours ago and kept failing."
+                        ),
+                        hours=round(hours),
+                    ),
                     publication.problem,
                 )
             },
@@ -191,14 +213,14 @@ def lateness_rule(publication: Publication, now: dt.datetime) -> Outcome | None:
         S.held,
         fields={
             "problem": _later(
-                _(
-                    "Held: it was due %(hours)s hours ago, later than this workspace's limit "
-                    "of %(limit)s minutes. Send it late or cancel it."
-                )
-                % {
-                    "hours": number_format(hours, 1),
-                    "limit": number_format(workspace.lateness_limit_minutes),
-                },
+                say(
+                    gettext_noop(
+                        "Held: it was due %(hours)s hours ago, later than this workspace's "
+                        "limit of %(limit)s minutes. Send it late or cancel it."
+                    ),
+                    hours=f"{hours:.1f}",
+                    limit=workspace.lateness_limit_minutes,
+                ),
                 publication.problem,
             )
         },
@@ -225,15 +247,21 @@ def handle_scheduled(publication: Publication) -> Outcome:
     if channel.state == ChannelStates.disconnected.name:
         return Outcome(
             S.rejected,
-            fields={"problem": _("The channel %(name)s is disconnected.") % {"name": channel.name}},
+            fields={
+                "problem": say(
+                    gettext_noop("The channel %(name)s is disconnected."), name=channel.name
+                )
+            },
             after=_notify(publication, "rejected"),
         )
     if channel.state == ChannelStates.needs_reconnect.name:
         return Outcome(
             S.waiting_reconnect,
             fields={
-                "problem": _("The channel %(name)s needs to be reconnected.")
-                % {"name": channel.name}
+                "problem": say(
+                    gettext_noop("The channel %(name)s needs to be reconnected."),
+                    name=channel.name,
+                )
             },
             after=_notify(publication, "waiting_reconnect"),
         )
@@ -253,25 +281,25 @@ def handle_scheduled(publication: Publication) -> Outcome:
         return Outcome(
             S.outcome_unknown,
             at=reconcile_at(publication, settle),
-            fields={"problem": exc.message[:2000]},
+            fields={"problem": problem_of(exc)},
         )
     except RateLimited as exc:
         return Outcome(
             S.scheduled,
             at=exc.reset_at or now + dt.timedelta(minutes=5),
-            fields={"sending_at": None, "problem": exc.message[:2000]},
+            fields={"sending_at": None, "problem": problem_of(exc)},
         )
     except AuthExpired as exc:
         _channel_refused(channel, exc, now)
         return Outcome(
             S.waiting_reconnect,
-            fields={"sending_at": None, "problem": exc.message[:2000]},
+            fields={"sending_at": None, "problem": problem_of(exc)},
             after=_notify(publication, "waiting_reconnect"),
         )
     except Permanent as exc:
         return Outcome(
             S.rejected,
-            fields={"sending_at": None, "problem": exc.message[:2000]},
+            fields={"sending_at": None, "problem": problem_of(exc)},
             after=_notify(publication, "rejected"),
         )
     except NetworkError as exc:
@@ -281,7 +309,7 @@ def handle_scheduled(publication: Publication) -> Outcome:
             S.scheduled,
             retry=True,
             error=_error(exc),
-            fields={"sending_at": None, "problem": exc.message[:2000]},
+            fields={"sending_at": None, "problem": problem_of(exc)},
         )
     return _published(publication, ref, now)
 
@@ -336,11 +364,13 @@ def handle_outcome_unknown(publication: Publication) -> Outcome:
         return Outcome(
             S.waiting_reconnect,
             fields={
-                "problem": _(
-                    "The channel %(name)s needs to be reconnected; then Porte-voix checks "
-                    "whether the post went out before sending anything."
+                "problem": say(
+                    gettext_noop(
+                        "The channel %(name)s needs to be reconnected; then Porte-voix checks "
+                        "whether the post went out before sending anything."
+                    ),
+                    name=channel.name,
                 )
-                % {"name": channel.name}
             },
             after=_notify(publication, "waiting_reconnect"),
         )
@@ -348,11 +378,13 @@ def handle_outcome_unknown(publication: Publication) -> Outcome:
         return Outcome(
             S.needs_check,
             fields={
-                "problem": _(
-                    "The channel %(name)s was disconnected before Porte-voix could check "
-                    "whether this post went out: look on the network."
+                "problem": say(
+                    gettext_noop(
+                        "The channel %(name)s was disconnected before Porte-voix could check "
+                        "whether this post went out: look on the network."
+                    ),
+                    name=channel.name,
                 )
-                % {"name": channel.name}
             },
             after=_notify(publication, "needs_check"),
         )
@@ -373,7 +405,7 @@ def handle_outcome_unknown(publication: Publication) -> Outcome:
     except Ambiguous as exc:
         return Outcome(
             S.needs_check,
-            fields={"problem": exc.message[:2000], "candidates": _candidates(exc)},
+            fields={"problem": problem_of(exc), "candidates": _candidates(exc)},
             after=_notify(publication, "needs_check"),
         )
     except RateLimited as exc:
@@ -382,7 +414,7 @@ def handle_outcome_unknown(publication: Publication) -> Outcome:
         _channel_refused(channel, exc, now)
         return Outcome(
             S.waiting_reconnect,
-            fields={"problem": exc.message[:2000]},
+            fields={"problem": problem_of(exc)},
             after=_notify(publication, "waiting_reconnect"),
         )
     except NetworkError as exc:
@@ -390,16 +422,18 @@ def handle_outcome_unknown(publication: Publication) -> Outcome:
             return Outcome(
                 S.needs_check,
                 fields={
-                    "problem": _(
-                        "Porte-voix could not check whether this post went out (%(reason)s): "
-                        "look on the network."
+                    "problem": say(
+                        gettext_noop(
+                            "Porte-voix could not check whether this post went out (%(reason)s): "
+                            "look on the network."
+                        ),
+                        reason=problem_of(exc),
                     )
-                    % {"reason": exc.message}
                 },
                 after=_notify(publication, "needs_check"),
             )
         return Outcome(
-            S.outcome_unknown, retry=True, error=_error(exc), fields={"problem": exc.message}
+            S.outcome_unknown, retry=True, error=_error(exc), fields={"problem": problem_of(exc)}
         )
     if ref is None:
         # The network has no such post: publishing again, with the same key, is safe.
@@ -413,11 +447,14 @@ def handle_outcome_unknown(publication: Publication) -> Outcome:
         return Outcome(
             S.needs_check,
             fields={
-                "problem": _(
-                    "Only %(found)s of the %(parts)s parts of this thread are on the network: "
-                    "finish it there, then mark it as published."
-                )
-                % {"found": len(ref.all_post_ids), "parts": parts},
+                "problem": say(
+                    gettext_noop(
+                        "Only %(found)s of the %(parts)s parts of this thread are on the network: "
+                        "finish it there, then mark it as published."
+                    ),
+                    found=len(ref.all_post_ids),
+                    parts=parts,
+                ),
                 "candidates": [
                     {"post_id": pid, "url": ref.url if i == 0 else "", "text": "", "note": ""}
                     for i, pid in enumerate(ref.all_post_ids)

@@ -37,8 +37,10 @@ from django.db import connection, connections, transaction
 from django.db.models import Field, Min, Q, Value
 from django.db.models.functions import Greatest
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from portevoix.core import audit
+from portevoix.core.sentences import Sentence
 from portevoix.worker import wake
 from portevoix.worker.graph import State
 from portevoix.worker.models import (
@@ -276,7 +278,9 @@ def _success_changes(row: StatefulModel, state: State, result: Any) -> dict[str,
         next_at = now
     changes: dict[str, Any] = {"problem": ""}
     if target.failure:  # the handler gives up at once (a permanent error)
-        changes["problem"] = f"{state.name}: given up by the handler"
+        changes["problem"] = Sentence(
+            gettext_noop("%(state)s: given up by the handler"), {"state": state.name}
+        ).dumps()
     changes.update(outcome.fields)
     changes.update(
         state=target.name,
@@ -307,7 +311,10 @@ def _error_changes(row: StatefulModel, state: State, exc: BaseException) -> dict
             "next_attempt_at": None,
             "attempts": attempts,
             "last_error": details,
-            "problem": f"{state.name}, attempt {attempts}: {reason}",
+            "problem": Sentence(
+                gettext_noop("%(state)s, attempt %(attempt)s: %(reason)s"),
+                {"state": state.name, "attempt": str(attempts), "reason": reason},
+            ).dumps(),
         }
     assert state.try_interval is not None
     delay = backoff_seconds(state.try_interval, attempts, graph.max_backoff)

@@ -16,6 +16,7 @@ from portevoix.channels import actions, crypto
 from portevoix.channels.models import Channel, ChannelStates
 from portevoix.core.actions import ActionRefused
 from portevoix.core.models import AuditEntry
+from portevoix.core.sentences import render
 from portevoix.publishing import actions as publishing
 from portevoix.publishing.models import Publication, PublicationStates
 from portevoix.sandbox import service
@@ -265,7 +266,7 @@ def test_a_post_later_than_the_workspace_allows_is_held(team, account, channel):
     )
     runner.run_once([Publication])
     publication = Publication.objects.get(post=post)
-    assert publication.state == "held" and "7,0" in publication.problem
+    assert publication.state == "held" and "7.0" in render(publication.problem)
     assert received(account) == 0
 
 

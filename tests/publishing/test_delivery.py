@@ -17,6 +17,7 @@ from django.utils import timezone
 from portevoix.channels import actions as channel_actions
 from portevoix.channels.models import Channel
 from portevoix.core.models import LatePolicy
+from portevoix.core.sentences import render
 from portevoix.networks.sandbox import SandboxNetwork
 from portevoix.publishing import actions as publishing
 from portevoix.publishing import states
@@ -270,7 +271,7 @@ def test_reconcile_is_bounded_by_the_first_attempt_and_ambiguity_goes_to_a_perso
     assert earlier.network_post_id in asked["exclude"]  # never taken for this one
     assert publication.state == "needs_check" and publication.state in NEEDS_PERSON
     assert [c["post_id"] for c in publication.candidates] == ["111", "112"]
-    assert "after the first attempt" in publication.problem
+    assert "after the first attempt" in render(publication.problem)
     assert publish_calls(account) == {
         earlier.idempotency_key: 1,
         publication.idempotency_key: 1,
@@ -335,7 +336,7 @@ def test_past_the_lateness_limit_the_workspace_rule_applies(team, account, chann
         moment = max(moment, publication.next_attempt_at) + dt.timedelta(seconds=1)
     if policy == LatePolicy.HOLD:
         assert publication.state == "held"
-        assert "unavailable" in publication.problem  # the network's last reason
+        assert "unavailable" in render(publication.problem)  # the network's last reason
         assert publish_calls(account) == {}
     else:
         assert publication.state == "scheduled"  # still trying, late
@@ -353,7 +354,7 @@ def test_a_failing_sync_shows_at_once_with_the_networks_reason(team, account, ch
     runner.run_once([Channel])
     channel.refresh_from_db()
     assert channel.health == "failing" and channel.sync_failing_since is not None
-    assert "unavailable" in channel.problem.lower()
+    assert "unavailable" in render(channel.problem).lower()
     assert channel.state == "active" and channel.next_attempt_at > timezone.now()
     with later(3600):
         Channel.objects.filter(pk=channel.pk).update(next_attempt_at=timezone.now())
@@ -424,7 +425,9 @@ def test_a_thread_cut_midway_is_completed_or_goes_to_a_person(
         publication.refresh_from_db()
         assert publication.state == "published" and len(publication.network_post_ids) == 2
     else:
-        assert publication.state == "needs_check" and "1 des 2 parties" in publication.problem
+        assert publication.state == "needs_check" and "1 des 2 parties" in render(
+            publication.problem
+        )
     # Completing publishes again under the same key (here the sandbox had kept both parts, so
     # it stores nothing new); a network that cannot complete exactly is not called again.
     assert publish_calls(account)[publication.idempotency_key] == (2 if completes else 1)

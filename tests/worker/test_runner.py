@@ -9,11 +9,12 @@ import threading
 import pytest
 import time_machine
 from django.db import connection
-from django.utils import timezone
+from django.utils import timezone, translation
 from hypothesis import given
 from hypothesis import strategies as st
 
 from portevoix.core.models import AuditEntry, Invitation
+from portevoix.core.sentences import render
 from portevoix.worker import housekeeping, runner
 from portevoix.worker.models import (
     Housekeeping,
@@ -73,7 +74,10 @@ def test_handler_errors_back_off_then_fail_with_the_reason(job) -> None:
     row.refresh_from_db()
     assert row.state == "failed"
     assert row.next_attempt_at is None
-    assert row.problem.startswith(f"scheduled, attempt {state.max_attempts}: ConnectionError")
+    with translation.override("en"):
+        assert render(row.problem).startswith(
+            f"scheduled, attempt {state.max_attempts}: ConnectionError"
+        )
     with time_machine.travel(now + dt.timedelta(days=30), tick=False):
         assert runner.run_once(models=HK) == 0  # a failed row waits for a person
 
