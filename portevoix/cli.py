@@ -220,7 +220,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=cmd_serve)
 
     worker = sub.add_parser("worker", help="run background work")
-    worker.add_argument("--concurrency", type=int, default=1)
+    worker.add_argument(
+        "--concurrency", type=int, default=8, help="handler threads: network calls in flight"
+    )
     worker.add_argument("--liveness-file", default=None)
     worker.set_defaults(func=cmd_worker)
 
