@@ -83,7 +83,6 @@ def publication_needs_attention(publication_id: int, kind: str) -> list[Notifica
             "excerpt": Truncator(post.text).chars(140),
             "scheduled_at": publication.scheduled_at,
             "problem": publication.problem,
-            "author": post.author.display_name if post.author else "",
         }
         key = f"publication:{publication.pk}:{kind}:{publication.state_changed_at.isoformat()}"
         url = attention_url(workspace.slug, f"publication-{publication.pk}")
@@ -120,7 +119,15 @@ def publication_needs_attention(publication_id: int, kind: str) -> list[Notifica
             resolvers = [
                 m for m in _members_who_may(publication, "post.resolve") if m.pk not in others
             ]
+            # The team is told whose post it is; the author needs no reminder.
+            who = post.author.display_name if post.author else ""
             told += notify(
-                workspace, notices.TEAM, resolvers, obj=publication, params=params, url=url, key=key
+                workspace,
+                notices.TEAM,
+                resolvers,
+                obj=publication,
+                params={**params, "author": who},
+                url=url,
+                key=key,
             )
         return told

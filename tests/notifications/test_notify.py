@@ -83,10 +83,9 @@ def test_notify_outside_a_transaction_is_a_programming_error(transactional_db) -
 
 
 def test_notify_belongs_to_the_changes_transaction(team) -> None:
-    with pytest.raises(RuntimeError, match="rolled back"):
-        with transaction.atomic():
-            notify(team.workspace, notices.FAILED, [team["content"]], params=PARAMS)
-            raise RuntimeError("rolled back")
+    with pytest.raises(RuntimeError, match="rolled back"), transaction.atomic():
+        notify(team.workspace, notices.FAILED, [team["content"]], params=PARAMS)
+        raise RuntimeError("rolled back")
     assert not Notification.objects.exists() and not EmailDelivery.objects.exists()
 
 

@@ -224,7 +224,7 @@ def test_a_bad_link_is_refused_in_place_and_keeps_what_was_typed(
     assert response.status_code == 400
     html = response.content.decode()
     assert 'value="instagram dot com slash lumiere"' in html
-    assert "https://" in html and "<details class=\"mark-published\" open>" in html
+    assert "https://" in html and '<details class="mark-published" open>' in html
     publication.refresh_from_db()
     assert publication.state == "held"
     empty = client_for(team["content"]).post(url("publication_mark_published", publication), {})
@@ -270,7 +270,10 @@ def test_the_post_id_is_read_from_the_link_when_the_network_can() -> None:
         "https://bsky.app/profile/lumiere.bsky.social/post/3kq2x",
         "https://bsky.app/profile/did:plc:abc/post/3kq2x",
     ):
-        assert BlueskyNetwork.post_id_from_url(link, sky) == "at://did:plc:abc/app.bsky.feed.post/3kq2x"
+        assert (
+            BlueskyNetwork.post_id_from_url(link, sky)
+            == "at://did:plc:abc/app.bsky.feed.post/3kq2x"
+        )
     assert BlueskyNetwork.post_id_from_url("https://bsky.app/profile/other/post/3kq2x", sky) is None
     toot = AccountInfo(
         network="mastodon",
@@ -286,7 +289,10 @@ def test_the_post_id_is_read_from_the_link_when_the_network_can() -> None:
         == "1123"
     )
     # Seen through another instance, the number is that instance's: not guessed.
-    assert MastodonNetwork.post_id_from_url("https://piaille.fr/@lumiere@mastodon.social/9", toot) is None
+    assert (
+        MastodonNetwork.post_id_from_url("https://piaille.fr/@lumiere@mastodon.social/9", toot)
+        is None
+    )
 
 
 # --- cancel -------------------------------------------------------------------------------

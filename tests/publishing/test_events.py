@@ -68,9 +68,7 @@ def test_a_post_with_a_person_who_can_decide_does_not_disturb_the_team(
     assert _told() == ["manager@acme.test"]
 
 
-def test_needs_check_tells_the_author_and_everyone_who_may_resolve(
-    team, make_publication
-) -> None:
+def test_needs_check_tells_the_author_and_everyone_who_may_resolve(team, make_publication) -> None:
     publication = make_publication("needs_check", author=team["content"])
     publication_needs_attention(publication.pk, "needs_check")
     assert _told(notices.NEEDS_CHECK) == ["content@acme.test"]
