@@ -14,6 +14,7 @@ import datetime as dt
 from typing import Any
 
 from django.utils import timezone, translation
+from django.utils.formats import number_format
 from django.utils.translation import gettext
 
 from portevoix.channels.models import Channel, ChannelStates, StrategyLevel
@@ -113,8 +114,8 @@ def load_attention_demo(workspace: Workspace, admin: Member, channels: dict[str,
         )
         failed.transition(
             S.failed,
-            problem=gettext("Not published: it was due %(hours).0f hours ago and kept failing.")
-            % {"hours": 7}
+            problem=gettext("Not published: it was due %(hours)s hours ago and kept failing.")
+            % {"hours": number_format(7)}
             + " "
             + gettext("Last answer from the network:")
             + " The sandbox network is unavailable (503 unavailable).",
@@ -132,10 +133,13 @@ def load_attention_demo(workspace: Workspace, admin: Member, channels: dict[str,
         held.transition(
             S.held,
             problem=gettext(
-                "Held: it was due %(hours).1f hours ago, later than this workspace's limit "
+                "Held: it was due %(hours)s hours ago, later than this workspace's limit "
                 "of %(limit)s minutes. Send it late or cancel it."
             )
-            % {"hours": 9.5, "limit": workspace.lateness_limit_minutes},
+            % {
+                "hours": number_format(9.5, 1),
+                "limit": number_format(workspace.lateness_limit_minutes),
+            },
         )
         told.append(held)
 

@@ -22,7 +22,7 @@ def _told(kind=None):
 
 
 def test_a_failed_post_tells_its_author_with_the_reason_in_the_app_and_by_email_once(
-    team, make_publication
+    team, channel, make_publication
 ) -> None:
     publication = make_publication("rejected", author=team["content"])
     publication_needs_attention(publication.pk, "rejected")
@@ -32,7 +32,7 @@ def test_a_failed_post_tells_its_author_with_the_reason_in_the_app_and_by_email_
     assert notification.url == f"/w/acme/attention/#publication-{publication.pk}"
     with translation.override("en"):
         shown = notification.render()
-    assert shown.title == "Insta refused your post"
+    assert shown.title == f"{channel.name} refused your post"
     assert PROBLEM in shown.body and "Le sérum Velours arrive lundi" in shown.body
     # ... and by e-mail, sent by the worker, once.
     runner.run_once([EmailDelivery])
@@ -97,12 +97,10 @@ def test_nobody_is_told_about_a_publication_that_moved_on(team, make_publication
 
 
 def test_the_worker_tells_the_author_when_the_network_refuses_the_channel(
-    team, channel, make_publication, django_capture_on_commit_callbacks
+    team, account, make_publication, django_capture_on_commit_callbacks
 ) -> None:
     """The whole path: the worker's handler, its result committed, then the notification."""
-    from portevoix.sandbox.models import SandboxAccount
-
-    service.expire_token(SandboxAccount.objects.get(handle="acme-insta"))
+    service.expire_token(account)
     now = timezone.now()
     publication = make_publication(
         "scheduled", author=team["content"], scheduled_at=now, next_attempt_at=now

@@ -4,12 +4,15 @@ import django.db.models.deletion
 import django.utils.timezone
 from django.db import migrations, models
 
+from portevoix.worker.wake import WakeWorkersOnDue
+
 
 class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
         ("core", "0002_workspace_lateness"),
+        ("worker", "0003_wake_on_due"),
     ]
 
     operations = [
@@ -187,4 +190,6 @@ class Migration(migrations.Migration):
                 fields=("member", "kind"), name="notification_pref_unique"
             ),
         ),
+        # The worker hears about a new e-mail at once (PostgreSQL LISTEN/NOTIFY).
+        WakeWorkersOnDue("emaildelivery"),
     ]
