@@ -8,6 +8,7 @@ import datetime as dt
 import mimetypes
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
@@ -192,18 +193,31 @@ def _channel_ready(publication: Publication) -> None:
 def _send_again(publication: Publication, *, by: Member | None, action: str) -> Publication:
     """Back to ``scheduled``, due now, even past the lateness limit (a person decided).
 
-    Always safe: when an earlier attempt may have reached the network (``sending_at``), the
-    worker asks the network before sending anything (see ``publishing.states``).
+    When an earlier attempt may have reached the network (``sending_at``), the worker asks the
+    network before sending anything (see ``publishing.states``). The one exception is
+    ``needs_check``: reconcile already could not tell, and the person who looked on the network
+    says the post is not there, so the mark is cleared with that decision (docs/delivery.md).
     """
-    before = {"state": publication.state, "problem": publication.problem}
-    publication.transition(PublicationStates.scheduled, fields={"late_ok": True})
+    before = {
+        "state": publication.state,
+        "problem": publication.problem,
+        "sending_at": publication.sending_at,
+    }
+    fields: dict[str, Any] = {"late_ok": True}
+    if publication.state == PublicationStates.needs_check.name:
+        fields.update(sending_at=None, candidates=[])
+    publication.transition(PublicationStates.scheduled, fields=fields)
     audit.record(
         action,
         workspace=publication.post.workspace,
         actor=by.user if by else None,
         obj=publication,
         before=before,
-        after={"state": publication.state, "late_ok": True},
+        after={
+            "state": publication.state,
+            "late_ok": True,
+            "sending_at": publication.sending_at,
+        },
     )
     return publication
 

@@ -152,9 +152,18 @@ def test_retry_refuses_while_the_channel_still_needs_reconnecting(
 def test_retry_after_a_possible_send_keeps_the_mark_so_the_worker_checks_first(
     team, make_publication
 ) -> None:
-    publication = make_publication("needs_check", sending_at=timezone.now())
+    publication = make_publication("failed", sending_at=timezone.now())
     done = actions.retry_publication(publication, by=team["manager"])
     assert done.state == "scheduled" and done.sending_at is not None
+
+
+def test_not_there_send_it_clears_the_mark_a_person_looked(team, make_publication) -> None:
+    """On needs_check, reconcile already could not tell: the person's word is the check."""
+    publication = make_publication("needs_check", sending_at=timezone.now(), candidates=CANDIDATES)
+    done = actions.retry_publication(publication, by=team["manager"])
+    assert done.state == "scheduled" and done.sending_at is None and done.candidates == []
+    entry = AuditEntry.objects.get(action="publication.retry")
+    assert entry.before["sending_at"] and entry.after["sending_at"] is None
 
 
 def test_no_decision_while_a_worker_holds_the_row(team, make_publication) -> None:
