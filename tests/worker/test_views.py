@@ -161,3 +161,19 @@ def test_ops_page_shows_stuck_rows_of_every_kind(team, client_for) -> None:
     body = response.content.decode()
     assert "The access token has expired." in body and 'data-stuck="waiting"' in body
     assert 'data-stuck="lease_expired"' in body and "KeyboardInterrupt" in body
+
+
+def test_waiting_for_a_person_is_what_each_model_says() -> None:
+    from portevoix.channels.models import Channel
+    from portevoix.publishing.models import Publication
+    from portevoix.worker.views import waiting_states
+
+    # Drafts, approvals and pauses go at the team's pace; a disconnected channel is a choice.
+    assert set(waiting_states(Publication)) == {
+        "waiting_reconnect",
+        "needs_check",
+        "held",
+        "rejected",
+    }
+    assert waiting_states(Channel) == ["needs_reconnect"]
+    assert waiting_states(Housekeeping) == []
