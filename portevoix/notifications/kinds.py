@@ -18,6 +18,8 @@ from django.db import models
 from django.template.loader import render_to_string
 from django.utils.translation import gettext_lazy as _
 
+from portevoix.core import sentences
+
 if TYPE_CHECKING:
     from django.utils.functional import _StrPromise
 
@@ -54,8 +56,9 @@ class Kind:
     ``title(params)`` is one line in the active language; ``template`` renders the body (plain
     text, shown in the app and sent by e-mail) with the parameters. Parameters whose name ends
     in ``_at`` are ISO dates: they reach the template as aware datetimes, so the template shows
-    them in the reader's time zone. ``audience`` is the permission a member needs for the kind
-    to be offered on the preferences page (None: everybody).
+    them in the reader's time zone; a parameter that is a stored sentence (a row's ``problem``)
+    reaches it rendered in the reader's language. ``audience`` is the permission a member needs
+    for the kind to be offered on the preferences page (None: everybody).
     """
 
     code: str
@@ -67,11 +70,17 @@ class Kind:
     audience: str | None = None
 
     def context(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """The parameters ready for the active language: dates as datetimes, and stored
+        sentences (a row's ``problem``, see :mod:`portevoix.core.sentences`) rendered."""
         values = dict(params)
         for name, value in params.items():
-            if name.endswith("_at") and isinstance(value, str) and value:
+            if not isinstance(value, str) or not value:
+                continue
+            if name.endswith("_at"):
                 with contextlib.suppress(ValueError):
                     values[name] = dt.datetime.fromisoformat(value)
+            elif sentences.loads(value) is not None:
+                values[name] = sentences.render(value)
         return values
 
     def render(self, params: Mapping[str, Any]) -> Rendered:

@@ -28,8 +28,9 @@ from django.core import mail
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
+from portevoix.core.sentences import Sentence
 from portevoix.notifications.models import EmailDelivery, EmailStates
 from portevoix.worker.models import LeaseLost, Outcome
 
@@ -38,6 +39,12 @@ log = logging.getLogger(__name__)
 S = EmailStates
 #: A refusal that is not permanent is retried this many times (with back-off), then fails.
 MAX_TRIES = S.queued.max_attempts
+
+
+def say(message: str, **params: object) -> str:
+    """What the row tells a person, stored as a sentence: rendered in each reader's language
+    when a page shows it (``core.sentences``)."""
+    return Sentence(message, {k: str(v) for k, v in params.items()}).dumps()
 
 
 def _refused(exc: BaseException) -> tuple[bool, str]:
@@ -102,9 +109,11 @@ def handle_queued(delivery: EmailDelivery) -> Outcome:
         return Outcome(
             S.unsure,
             fields={
-                "problem": _(
-                    "An earlier attempt to send this e-mail was interrupted: it may have been "
-                    "delivered, so it is not sent again."
+                "problem": say(
+                    gettext_noop(
+                        "An earlier attempt to send this e-mail was interrupted: it may have "
+                        "been delivered, so it is not sent again."
+                    )
                 )
             },
         )
@@ -113,7 +122,11 @@ def handle_queued(delivery: EmailDelivery) -> Outcome:
     if not (member.is_active and user.is_active and user.email):
         return Outcome(
             S.skipped,
-            fields={"problem": _("The recipient is no longer an active member with an address.")},
+            fields={
+                "problem": say(
+                    gettext_noop("The recipient is no longer an active member with an address.")
+                )
+            },
         )
     message = compose(delivery)
     now = timezone.now()
@@ -141,11 +154,13 @@ def handle_queued(delivery: EmailDelivery) -> Outcome:
             S.unsure,
             error=f"{type(exc).__name__}: {exc}",
             fields={
-                "problem": _(
-                    "The mail server stopped answering while it received this e-mail: it may "
-                    "have been delivered, so it is not sent again (%(reason)s)."
+                "problem": say(
+                    gettext_noop(
+                        "The mail server stopped answering while it received this e-mail: it "
+                        "may have been delivered, so it is not sent again (%(reason)s)."
+                    ),
+                    reason=f"{type(exc).__name__}: {exc}"[:500],
                 )
-                % {"reason": f"{type(exc).__name__}: {exc}"[:500]}
             },
         )
     finally:
@@ -155,9 +170,10 @@ def handle_queued(delivery: EmailDelivery) -> Outcome:
 
 
 def _retry(delivery: EmailDelivery, permanent: bool, reason: str) -> Outcome:
-    problem = _("The mail server did not accept this e-mail: %(reason)s") % {
-        "reason": reason[:1000]
-    }
+    problem = say(
+        gettext_noop("The mail server did not accept this e-mail: %(reason)s"),
+        reason=reason[:500],
+    )
     if permanent or delivery.attempts + 1 >= MAX_TRIES:
         return Outcome(S.failed, fields={"sending_at": None, "problem": problem})
     return Outcome(

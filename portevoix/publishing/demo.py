@@ -13,16 +13,18 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.utils import timezone, translation
-from django.utils.formats import number_format
-from django.utils.translation import gettext
+from django.utils import timezone
+from django.utils.translation import gettext_noop
 
+from portevoix.channels.messages import network_problem
 from portevoix.channels.models import Channel, ChannelStates, StrategyLevel
 from portevoix.core.models import Department, Member, Workspace
+from portevoix.networks.errors import Ambiguous, InvalidInput, Transient
 from portevoix.notifications import actions as notification_actions
 from portevoix.notifications.models import Notification
 from portevoix.publishing import actions, events
 from portevoix.publishing.models import Publication, PublicationStates
+from portevoix.publishing.states import say
 
 S = PublicationStates
 
@@ -96,52 +98,63 @@ def load_attention_demo(workspace: Workspace, admin: Member, channels: dict[str,
         "Nos nouveaux coffrets de Noël sont arrivés 🎁 Lequel offrirez-vous ?",
         now - dt.timedelta(hours=2, minutes=10),
     )
+    # Problems are stored as the worker stores them: sentences rendered in each reader's
+    # language, the network's own words kept as a detail.
     refused.transition(
         S.rejected,
-        problem="The image is 14.2 MB; this account accepts images of 8 MB at most "
-        "(413 media_too_large).",
+        problem=network_problem(
+            InvalidInput(
+                "The image is 14.2 MB; this account accepts images of 8 MB at most.",
+                network="sandbox",
+                code="media_too_large",
+            )
+        ).dumps(),
         fields={"first_attempt_at": refused.scheduled_at},
     )
     told.append(refused)
 
-    with translation.override(workspace.language):
-        failed = _publication(
-            workspace,
-            pro,
-            sophie,
-            "Webinaire jeudi 18 h : formuler sans conservateurs, nos chimistes répondent.",
-            now - dt.timedelta(hours=7, minutes=20),
-        )
-        failed.transition(
-            S.failed,
-            problem=gettext("Not published: it was due %(hours)s hours ago and kept failing.")
-            % {"hours": number_format(7)}
-            + " "
-            + gettext("Last answer from the network:")
-            + " The sandbox network is unavailable (503 unavailable).",
-            fields={"first_attempt_at": failed.scheduled_at},
-        )
-        told.append(failed)
+    failed = _publication(
+        workspace,
+        pro,
+        sophie,
+        "Webinaire jeudi 18 h : formuler sans conservateurs, nos chimistes répondent.",
+        now - dt.timedelta(hours=7, minutes=20),
+    )
+    failed.transition(
+        S.failed,
+        problem=say(
+            gettext_noop("%(problem)s Last answer from the network: %(previous)s"),
+            problem=say(
+                gettext_noop("Not published: it was due %(hours)s hours ago and kept failing."),
+                hours=7,
+            ),
+            previous=network_problem(
+                Transient("Service Unavailable", network="sandbox", code="503")
+            ).dumps(),
+        ),
+        fields={"first_attempt_at": failed.scheduled_at},
+    )
+    told.append(failed)
 
-        held = _publication(
-            workspace,
-            pro,
-            sophie,
-            "Dernier jour : -30 % sur toute la gamme Éclat, uniquement aujourd'hui !",
-            now - dt.timedelta(hours=9, minutes=30),
-        )
-        held.transition(
-            S.held,
-            problem=gettext(
-                "Held: it was due %(hours)s hours ago, later than this workspace's limit "
-                "of %(limit)s minutes. Send it late or cancel it."
-            )
-            % {
-                "hours": number_format(9.5, 1),
-                "limit": number_format(workspace.lateness_limit_minutes),
-            },
-        )
-        told.append(held)
+    held = _publication(
+        workspace,
+        pro,
+        sophie,
+        "Dernier jour : -30 % sur toute la gamme Éclat, uniquement aujourd'hui !",
+        now - dt.timedelta(hours=9, minutes=30),
+    )
+    held.transition(
+        S.held,
+        problem=say(
+            gettext_noop(
+                "Held: it was due %(hours)s hours ago, later than this workspace's "
+                "limit of %(limit)s minutes. Send it late or cancel it."
+            ),
+            hours="9.5",
+            limit=workspace.lateness_limit_minutes,
+        ),
+    )
+    told.append(held)
 
     boutique = _boutique_channel(workspace, admin)
     waiting = _publication(
@@ -162,8 +175,13 @@ def load_attention_demo(workspace: Workspace, admin: Member, channels: dict[str,
     unsure.transition(S.outcome_unknown)
     unsure.transition(
         S.needs_check,
-        problem="Two posts made after the first attempt look like this one, and none carries "
-        "its key: the network cannot say which one is ours.",
+        problem=network_problem(
+            Ambiguous(
+                "Two posts made after the first attempt look like this one, and none carries "
+                "its key.",
+                network="sandbox",
+            )
+        ).dumps(),
         fields={
             "first_attempt_at": first_attempt,
             "sending_at": first_attempt,

@@ -160,3 +160,24 @@ def test_registering_a_different_kind_under_a_taken_code_is_refused() -> None:
             )
         )
     assert kinds.register(existing) is existing  # the same one again is harmless
+
+
+def test_a_stored_sentence_is_rendered_in_the_readers_language(team) -> None:
+    """A row's problem is stored as a sentence (core.sentences): the notification keeps it as
+    stored, and each reader reads it in their language."""
+    from django.utils.translation import gettext_noop
+
+    from portevoix.core.sentences import Sentence
+
+    problem = Sentence(
+        gettext_noop("The channel %(name)s is disconnected."), {"name": "Insta"}
+    ).dumps()
+    with transaction.atomic():
+        [made] = notify(
+            team.workspace, notices.FAILED, [team["content"]], params={**PARAMS, "problem": problem}
+        )
+    assert made.params["problem"] == problem
+    with translation.override("en"):
+        assert "Reason: The channel Insta is disconnected." in made.render().body
+    with translation.override("fr"):
+        assert "Raison : Le canal Insta est déconnecté." in made.render().body

@@ -42,12 +42,15 @@ def test_the_bell_counts_ones_own_unread_and_polls_outside_the_workspace_urls(
 def test_the_list_shows_only_ones_own_in_the_readers_language(team, client_for) -> None:
     _tell(team, team["content"])
     _tell(team, team["manager"])
-    client = client_for(team["content"])
-    client.cookies["django_language"] = "en"
+    member = team["content"]
+    client = client_for(member)
+    member.user.language = "en"  # once logged in, the account decides the language
+    member.user.save()
     html = client.get(LIST).content.decode()
     assert html.count('class="card notice-item') == 1
     assert "Your post could not be published on Insta" in html and "Down (503)." in html
-    client.cookies["django_language"] = "fr"
+    member.user.language = "fr"
+    member.user.save()
     html = client.get(LIST).content.decode()
     assert "Votre publication n’a pas pu être publiée sur Insta" in html
     assert client_for(team.outsider).get(LIST).status_code == 404
