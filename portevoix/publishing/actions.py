@@ -200,7 +200,6 @@ def _send_again(publication: Publication, *, by: Member | None, action: str) -> 
     """
     before = {
         "state": publication.state,
-        "problem": publication.problem,
         "sending_at": publication.sending_at,
     }
     fields: dict[str, Any] = {"late_ok": True}
@@ -293,7 +292,7 @@ def mark_published(
         )
     if len(post_id) > 500:
         raise ActionRefused(_("This id is too long (500 characters at most)."), field="post_id")
-    before = {"state": publication.state, "problem": publication.problem}
+    before = {"state": publication.state}
     publication.transition(
         PublicationStates.published,
         fields={
@@ -328,7 +327,6 @@ def cancel_publication(publication: Publication, *, by: Member | None) -> Public
     publication = _locked_for_decision(publication, by, CANCELLABLE)
     before = {
         "state": publication.state,
-        "problem": publication.problem,
         "sending_at": publication.sending_at,
     }
     publication.transition(PublicationStates.cancelled)
