@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "portevoix.core",
     "portevoix.worker",
+    "portevoix.notifications",
     "portevoix.channels",
     "portevoix.publishing",
     "portevoix.inbox",

@@ -23,8 +23,11 @@ from django.utils.translation import gettext_lazy, gettext_noop
 from portevoix.core import audit
 from portevoix.core.models import (
     INVITATION_LIFETIME,
+    LATENESS_LIMIT_MAX,
+    LATENESS_LIMIT_MIN,
     Department,
     Invitation,
+    LatePolicy,
     Member,
     User,
     Workspace,
@@ -55,7 +58,14 @@ DEFAULT_DEPARTMENTS: tuple[tuple[str, Any], ...] = (
 )
 
 MEMBER_FIELDS = ["role", "department", "is_active"]
-WORKSPACE_FIELDS = ["name", "time_zone", "language", "require_two_factor"]
+WORKSPACE_FIELDS = [
+    "name",
+    "time_zone",
+    "language",
+    "require_two_factor",
+    "lateness_limit_minutes",
+    "when_late",
+]
 DEPARTMENT_FIELDS = ["name", "description", "contact_email", "is_active"]
 
 
@@ -115,6 +125,19 @@ def update_workspace(workspace: Workspace, *, by: Member, **changes: Any) -> Wor
         raise ValueError(f"cannot change {sorted(unknown)}")
     if "name" in changes and not str(changes["name"]).strip():
         raise ActionRefused(_("A workspace needs a name."), field="name")
+    if "lateness_limit_minutes" in changes:
+        limit = changes["lateness_limit_minutes"]
+        if (
+            not isinstance(limit, int)
+            or isinstance(limit, bool)
+            or not LATENESS_LIMIT_MIN <= limit <= LATENESS_LIMIT_MAX
+        ):
+            raise ActionRefused(
+                _("The lateness limit is between 5 minutes and 7 days (10,080 minutes)."),
+                field="lateness_limit_minutes",
+            )
+    if "when_late" in changes and changes["when_late"] not in LatePolicy.values:
+        raise ActionRefused(_("Choose what happens to a late post."), field="when_late")
     before = audit.snapshot(workspace, WORKSPACE_FIELDS)
     for key, value in changes.items():
         setattr(workspace, key, value)
@@ -598,5 +621,9 @@ AUDIT_ACTION_LABELS = {
     "channel.disconnect": gettext_noop("Channel disconnected"),
     "post.schedule": gettext_noop("Post scheduled"),
     "publication.cancel": gettext_noop("Publication cancelled"),
+    "publication.retry": gettext_noop("Publication sent again"),
+    "publication.send_late": gettext_noop("Held publication sent late"),
+    "publication.mark_published": gettext_noop("Publication marked as published"),
+    "notification.preferences": gettext_noop("Notification preferences changed"),
     "secrets.rotate": gettext_noop("Encryption keys rotated"),
 }

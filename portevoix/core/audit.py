@@ -69,6 +69,11 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
+def jsonable(value: Any) -> Any:
+    """``value`` made of JSON types only (dates as ISO strings, models as id and name)."""
+    return _jsonable(value)
+
+
 def snapshot(obj: models.Model, fields: list[str]) -> dict[str, Any]:
     """The given fields of ``obj``, ready for ``before``/``after``."""
     data: dict[str, Any] = {}

@@ -9,6 +9,7 @@ from portevoix.core.models import Member
 from portevoix.core.permissions import can
 
 NAVIGATION = (
+    ("attention", _("Needs attention"), "post.view"),
     ("calendar", _("Calendar"), "post.view"),
     ("inbox", _("Inbox"), None),
     ("channels", _("Channels"), "channel.view"),

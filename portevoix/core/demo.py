@@ -156,14 +156,17 @@ def load(*, reset: bool = False) -> DemoResult:
 
 def _load_channels(workspace: Workspace, admin: Member) -> None:
     """The company's sandbox accounts (a month of posts, a day of customers writing in),
-    connected as channels and synced once, so the inbox is full when the demo opens."""
+    connected as channels and synced once, so the inbox is full when the demo opens; and a
+    few posts that need a person, so the attention page and the bell are not empty."""
     from portevoix.channels import actions as channel_actions
     from portevoix.channels.models import SYNC_INTERVAL, StrategyLevel
+    from portevoix.publishing.demo import load_attention_demo
     from portevoix.sandbox import service
     from portevoix.sandbox.demo import load_sandbox_demo
 
     names = {"photo": "Instagram (sandbox)", "pro": "LinkedIn (sandbox)"}
     owners = {"photo": "marketing", "pro": "communication"}
+    channels: dict[str, Any] = {}
     for account in load_sandbox_demo(workspace):
         channel = channel_actions.connect_channel(
             workspace,
@@ -182,6 +185,9 @@ def _load_channels(workspace: Workspace, admin: Member) -> None:
             next_attempt_at=timezone.now() + dt.timedelta(seconds=SYNC_INTERVAL),
         )
         _schedule_posts(workspace, channel, account.flavour)
+        channels[account.flavour] = channel
+    # Posts that need a person (the "Needs attention" page) and the notifications they brought.
+    load_attention_demo(workspace, admin, channels)
 
 
 UPCOMING = {

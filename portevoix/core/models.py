@@ -76,6 +76,11 @@ class LatePolicy(models.TextChoices):
     SEND = "send", _("Send it anyway, late (and keep retrying for up to a week)")
 
 
+#: The range a workspace's lateness limit may take: 5 minutes to 7 days.
+LATENESS_LIMIT_MIN = 5
+LATENESS_LIMIT_MAX = 7 * 24 * 60
+
+
 class Workspace(models.Model):
     """One brand or company. An agency manages several."""
 

@@ -132,7 +132,7 @@ def section(request: HttpRequest, ws: str, key: str) -> HttpResponse:
     from portevoix.core.context_processors import NAVIGATION
 
     entry = next((n for n in NAVIGATION if n[0] == key), None)
-    if entry is None or key in {"team", "settings", "inbox", "calendar", "channels"}:
+    if entry is None or key in {"team", "settings", "inbox", "calendar", "channels", "attention"}:
         from django.http import Http404
 
         raise Http404("not found")
@@ -419,6 +419,8 @@ def workspace_settings(request: HttpRequest, ws: str) -> HttpResponse:
             "time_zone": workspace.time_zone,
             "language": workspace.language,
             "require_two_factor": workspace.require_two_factor,
+            "lateness_limit_minutes": workspace.lateness_limit_minutes,
+            "when_late": workspace.when_late,
         },
     )
     status = 200
