@@ -50,6 +50,7 @@ def test_secret_from_file(tmp_path: Path) -> None:
         MODE="production",
         SECRET_KEY_FILE=str(secret),
         ENCRYPTION_KEYS=Fernet.generate_key().decode(),
+        EMAIL_URL="smtp://mail.example.org:587?tls=true",
     )
     assert cfg.secret_key == "s" * 40
     with pytest.raises(ConfigError, match="either"):
