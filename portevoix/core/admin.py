@@ -142,7 +142,7 @@ class ArchivedFilter(admin.SimpleListFilter):
 
 @admin.register(Workspace)
 class WorkspaceAdmin(ReadOnlyAdmin):
-    list_display = ["name", "slug", "language", "require_two_factor", "created_at", "archived_at"]
+    list_display = ["name", "slug", "archived_at", "require_two_factor", "created_at"]
     list_filter = [ArchivedFilter]
     search_fields = ["name", "slug"]
     actions = ["archive", "restore"]
