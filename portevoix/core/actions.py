@@ -228,9 +228,13 @@ def end_user_sessions(user: User, *, by: User) -> None:
 
 
 def _same_workspace(by: Member, workspace: Workspace) -> None:
+    """The member acts in this workspace, and it is open: an archived workspace changes no
+    more, whatever the way in (pages, the command line, the worker on a member's behalf)."""
     if by.workspace_id != workspace.pk:
         # Answer like a missing object: an outsider learns nothing.
         raise Http404("not found")
+    if workspace.archived_at is not None:
+        raise ActionRefused(_("This workspace is archived."), code="archived")
 
 
 def _check_department(workspace: Workspace, role: str, department: Department | None) -> None:

@@ -201,6 +201,7 @@ class StaffTwoFactorMiddleware:
             and user.is_authenticated
             and user.is_staff
             and request.path.startswith(STAFF_PREFIXES)
+            and request.path != reverse("admin:logout")
         ):
             if not twofactor.has_totp(user):
                 return redirect(f"{reverse('mfa_activate_totp')}?next={request.path}")

@@ -266,6 +266,20 @@ def test_an_archived_workspaces_invitations_stop_working(team) -> None:
     assert response.status_code == 410
 
 
+def test_an_archived_workspace_changes_no_more(team) -> None:
+    from portevoix.core.actions import ActionRefused
+
+    Workspace.objects.filter(pk=team.workspace.pk).update(archived_at=team.workspace.created_at)
+    admin = Member.objects.select_related("workspace").get(pk=team["admin"].pk)
+    with pytest.raises(ActionRefused) as refused:
+        actions.invite(admin.workspace, by=admin, email="late@acme.test", role="viewer")
+    assert refused.value.code == "archived"
+    with pytest.raises(ActionRefused) as refused:
+        actions.update_workspace(admin.workspace, by=admin, name="Renamed")
+    assert refused.value.code == "archived"
+    assert Workspace.objects.get(pk=team.workspace.pk).name == team.workspace.name
+
+
 def test_only_operators_with_the_permission_archive(team) -> None:
     from django.core.exceptions import PermissionDenied
 
