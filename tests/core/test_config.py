@@ -101,6 +101,7 @@ def test_private_networks_are_allowed_in_embedded_mode_only_by_default(tmp_path:
         "MODE": "production",
         "SECRET_KEY": "s" * 40,
         "ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "EMAIL_URL": "smtp://mail.example.org:587?tls=true",  # required in production
     }
     assert load(tmp_path).allow_private_networks is True
     assert load(tmp_path, **production).allow_private_networks is False
