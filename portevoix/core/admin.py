@@ -130,7 +130,7 @@ class ArchivedFilter(admin.SimpleListFilter):
     parameter_name = "archived"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
-        return [("no", _("Open")), ("yes", _("Archived"))]
+        return [("no", _("Not archived")), ("yes", _("Archived"))]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         if self.value() == "no":
