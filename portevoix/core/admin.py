@@ -30,7 +30,15 @@ from django.utils.translation import gettext_lazy as _
 
 from portevoix.core import actions
 from portevoix.core.actions import ActionRefused
-from portevoix.core.models import AuditEntry, Department, Invitation, Member, User, Workspace
+from portevoix.core.models import (
+    AccessToken,
+    AuditEntry,
+    Department,
+    Invitation,
+    Member,
+    User,
+    Workspace,
+)
 
 # Every login goes through allauth's flow: the admin's own form would skip the code, the
 # throttling and the audit log.
@@ -201,6 +209,41 @@ class AuditEntryAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "workspace", "actor_label", "action", "object_repr", "ip_address"]
     list_filter = ["workspace", "action"]
     search_fields = ["actor_label", "action", "object_repr"]
+
+
+@admin.register(AccessToken)
+class AccessTokenAdmin(ReadOnlyAdmin):
+    """The links that work without a login (docs/ways-in.md); only their hash is stored."""
+
+    list_display = [
+        "created_at",
+        "workspace",
+        "purpose",
+        "object_repr",
+        "expires_at",
+        "revoked_at",
+        "use_count",
+        "last_used_at",
+    ]
+    list_filter = ["purpose", "workspace"]
+    exclude = ["token_hash"]
+    actions = ["revoke"]
+
+    def has_change_accesstoken_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.has_perm("core.change_accesstoken"))
+
+    @admin.action(
+        description=_("Withdraw (stops at the next use)"), permissions=["change_accesstoken"]
+    )
+    def revoke(self, request: HttpRequest, queryset: QuerySet[AccessToken]) -> None:
+        operator = request.user
+        assert isinstance(operator, User)
+        self._each(
+            request,
+            queryset,
+            lambda token: actions.revoke_access_token(token, by=operator),
+            str(_("%(count)d link(s) withdrawn.")),
+        )
 
 
 # --- allauth's own models: read-only too, and never their secrets ------------------------

@@ -179,6 +179,30 @@ def test_lifetimes_are_bounded_and_targets_checked(team, purposes, sales) -> Non
         actions.issue_access_token("test_feed", team.department("sales"), by=team["manager"])
 
 
+def test_an_operator_withdraws_a_token_in_the_admin(team, purposes, sales) -> None:
+    from django.urls import reverse
+
+    from tests.conftest import signed_in
+
+    row, token = actions.issue_access_token("test_feed", sales, by=team["manager"])
+    operator = team.outsider.user  # staff of the installation, whatever their workspace
+    type(operator).objects.filter(pk=operator.pk).update(is_staff=True, is_superuser=True)
+    operator.refresh_from_db()
+    client = signed_in(operator)
+    listing = client.get(reverse("admin:core_accesstoken_changelist"))
+    assert listing.status_code == 200 and row.token_hash not in listing.content.decode()
+    page = client.get(reverse("admin:core_accesstoken_change", args=[row.pk])).content.decode()
+    assert row.token_hash not in page and token not in page
+    client.post(
+        reverse("admin:core_accesstoken_changelist"),
+        {"action": "revoke", "_selected_action": [row.pk]},
+    )
+    with pytest.raises(ActionRefused) as refused:
+        actions.use_access_token(token, purpose="test_feed")
+    assert refused.value.code == "revoked"
+    assert AuditEntry.objects.get(action="access.revoke").actor == operator
+
+
 def test_tokens_never_reach_a_log_line(team, purposes, sales) -> None:
     _row, token = actions.issue_access_token("test_feed", sales, by=team["manager"])
     assert token not in mask(f"GET /feeds/{token}.ics?key={token} HTTP/1.1")
