@@ -457,7 +457,7 @@ def channel_check(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
     require(me, "channel.manage")  # a check can mark the channel "needs reconnection"
     channel = actions.check_channel(channel, by=me)
     if channel.problem:
-        messages.error(request, channel.problem)
+        messages.error(request, sentences.render(channel.problem))
     else:
         messages.success(request, _("The network accepts this channel's credentials."))
     return redirect("channel_list", ws=ws)

@@ -17,7 +17,6 @@ from django.utils import timezone, translation
 from portevoix.core import audit, twofactor
 from portevoix.core.models import Member
 
-
 type Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 

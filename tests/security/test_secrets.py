@@ -57,7 +57,7 @@ def test_the_migration_encrypts_secrets_stored_in_clear(team) -> None:
     authenticator = Authenticator.objects.create(
         user=user, type=Authenticator.Type.TOTP, data={"secret": secret}
     )
-    migration = importlib.import_module("portevoix.core.migrations.0003_encrypt_two_factor_secrets")
+    migration = importlib.import_module("portevoix.core.migrations.0004_encrypt_two_factor_secrets")
     migration.encrypt(django_apps, None)
     authenticator.refresh_from_db()
     assert authenticator.data["secret"] != secret

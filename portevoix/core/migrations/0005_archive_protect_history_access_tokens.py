@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("core", "0003_encrypt_two_factor_secrets"),
+        ("core", "0004_encrypt_two_factor_secrets"),
     ]
 
     operations = [

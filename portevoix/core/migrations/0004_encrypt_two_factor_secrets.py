@@ -25,7 +25,7 @@ def decrypt(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("core", "0002_workspace_lateness"),
+        ("core", "0003_audit_language_neutral"),
         ("mfa", "0003_authenticator_type_uniq"),
     ]
 
