@@ -91,9 +91,12 @@ def record(
     obj: models.Model | None = None,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
+    actor_label: str = "",
 ) -> AuditEntry:
+    """One entry. Without an ``actor``, ``actor_label`` (or the origin: "cli", "worker"...)
+    says who acted, e.g. "link: handoff #12" for a use of an access token."""
     where = current_origin()
-    label = str(actor.email) if actor is not None else where.label or "system"
+    label = str(actor.email) if actor is not None else actor_label or where.label or "system"
     return AuditEntry.objects.create(
         workspace=workspace,
         actor=actor,

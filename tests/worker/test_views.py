@@ -81,10 +81,11 @@ def test_every_admin_link_of_the_ops_page_opens_for_the_demo_admin(db) -> None:
     the admin is not empty ("no permission to view or edit anything")."""
     from portevoix.core import demo
     from portevoix.core.models import User
+    from tests.conftest import signed_in
 
     demo.load()
-    client = Client()
-    client.force_login(User.objects.get(email="admin@lumiere.demo"))
+    # With the two-factor authentication staff need for /ops/ and /admin/.
+    client = signed_in(User.objects.get(email="admin@lumiere.demo"))
     html = client.get(reverse("ops_work")).content.decode()
     links = _admin_links(html)
     assert "/admin/" in links
