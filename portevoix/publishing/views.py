@@ -9,24 +9,24 @@ from zoneinfo import ZoneInfo
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.views.decorators.http import require_safe
 
 from portevoix.channels.models import Channel
 from portevoix.core.permissions import can, require
+from portevoix.core.query import query_date, query_id
 from portevoix.core.views import _member
 from portevoix.publishing.models import Publication
 
 WEEKS_SHOWN = 4
 
 
+@require_safe
 def calendar(request: HttpRequest, ws: str) -> HttpResponse:
     me = _member(request)
     require(me, "post.view")
     zone = ZoneInfo(me.workspace.time_zone)
     today = timezone.now().astimezone(zone).date()
-    try:
-        start = dt.date.fromisoformat(request.GET.get("from", ""))
-    except ValueError:
-        start = today - dt.timedelta(days=7)
+    start = query_date(request, "from") or today - dt.timedelta(days=7)
     end = start + dt.timedelta(weeks=WEEKS_SHOWN)
     rows = (
         Publication.objects.visible_to(me)
@@ -38,9 +38,9 @@ def calendar(request: HttpRequest, ws: str) -> HttpResponse:
         .order_by("scheduled_at")
     )
     channels = Channel.objects.visible_to(me).order_by("name")
-    channel_id = request.GET.get("channel", "")
-    if channel_id.isdigit():
-        rows = rows.filter(channel_id=int(channel_id))
+    channel_id = query_id(request, "channel")
+    if channel_id is not None:
+        rows = rows.filter(channel_id=channel_id)
     days = [
         (day, list(items))
         for day, items in itertools.groupby(
@@ -59,7 +59,7 @@ def calendar(request: HttpRequest, ws: str) -> HttpResponse:
             "today": today,
             "zone": zone,
             "channels": channels,
-            "channel_id": channel_id,
+            "channel_id": str(channel_id or ""),
             "can_post": can(me, "post.create"),
             "active_section": "calendar",
         },
