@@ -20,6 +20,7 @@ from portevoix.channels.messages import network_message
 from portevoix.channels.models import Channel, StrategyLevel
 from portevoix.core import sentences
 from portevoix.core.actions import ActionRefused
+from portevoix.core.forms import ZONE_CHOICES
 from portevoix.core.models import Department, Member
 from portevoix.core.permissions import can, require
 from portevoix.core.views import _member, _refusal_to_form
@@ -67,6 +68,18 @@ class ChannelSettingsForm(forms.Form):
             required=False,
             label=gettext_lazy("Owner department"),
             empty_label=gettext_lazy("— none —"),
+        )
+        self.fields["time_zone"] = forms.ChoiceField(
+            label=gettext_lazy("Audience time zone"),
+            choices=[
+                ("", _("The workspace’s (%(zone)s)") % {"zone": workspace.time_zone}),
+                *ZONE_CHOICES,
+            ],
+            required=False,
+            help_text=gettext_lazy(
+                "Where most of this channel’s audience lives: posts for it are scheduled in "
+                "this zone."
+            ),
         )
 
 
@@ -230,6 +243,7 @@ def oauth_start(request: HttpRequest, ws: str, network: str) -> HttpResponse:
                     "client_secret": auth.client_secret,
                     "name": settings_form.cleaned_data["name"],
                     "strategy_level": settings_form.cleaned_data["strategy_level"],
+                    "time_zone": settings_form.cleaned_data["time_zone"],
                     "owner_department": str(department.pk) if department else "",
                 }
             )
@@ -285,6 +299,7 @@ def oauth_callback(request: HttpRequest, ws: str) -> HttpResponse:
             name=pending.get("name", ""),
             owner_department=department,
             strategy_level=pending.get("strategy_level") or StrategyLevel.ACTIVE,
+            time_zone=pending.get("time_zone", ""),
         )
     except NetworkError as exc:
         messages.error(request, network_message(exc))
@@ -296,34 +311,25 @@ def oauth_callback(request: HttpRequest, ws: str) -> HttpResponse:
     return redirect("channel_detail", ws=ws, pk=channel.pk)
 
 
-class QuickPostForm(forms.Form):
-    text = forms.CharField(label=gettext_lazy("Text"), widget=forms.Textarea(attrs={"rows": 4}))
-    image = forms.FileField(label=gettext_lazy("Image"), required=False)
-    alt_text = forms.CharField(
-        label=gettext_lazy("Image description"),
-        required=False,
-        max_length=1500,
-        help_text=gettext_lazy("Read aloud to blind and partially sighted people."),
-    )
-    at = forms.DateTimeField(
-        label=gettext_lazy("Publish at"),
-        required=False,
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
-        help_text=gettext_lazy("In the channel's workspace time zone. Empty: now."),
-    )
-
-
 def quick_post(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
-    """Publish (or schedule) a post on this channel; the worker sends it."""
-    from zoneinfo import ZoneInfo
+    """Publish (or schedule) a post on this channel; the worker sends it.
 
+    The time is read in the channel's audience zone, which the form names; the image's type is
+    read from its content by the action, never from the browser's header.
+    """
     from portevoix.publishing import actions as publishing
     from portevoix.publishing.actions import Upload
+    from portevoix.publishing.forms import QuickPostForm
 
     me = _member(request)
-    channel: Channel = Channel.objects.get_for(me, pk=pk)
+    channel: Channel = Channel.objects.select_related("workspace").get_for(me, pk=pk)
     require(me, "post.create")
-    form = QuickPostForm(request.POST or None, request.FILES or None)
+    form = QuickPostForm(
+        request.POST or None,
+        request.FILES or None,
+        zone=channel.audience_zone,
+        zone_is_channels=bool(channel.time_zone),
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         uploads = []
@@ -333,13 +339,9 @@ def quick_post(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
                     filename=data["image"].name,
                     data=data["image"].read(),
                     alt_text=data["alt_text"],
-                    mime_type=data["image"].content_type or "",
                 )
             )
         at = data["at"]
-        if at is not None:
-            # The browser sends a wall-clock time: it is the workspace's.
-            at = at.replace(tzinfo=ZoneInfo(me.workspace.time_zone))
         try:
             publishing.schedule_post(
                 me.workspace, by=me, text=data["text"], channels=[channel], at=at, uploads=uploads
@@ -372,6 +374,7 @@ def channel_detail(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
             "name": channel.name,
             "owner_department": channel.owner_department_id,
             "strategy_level": channel.strategy_level,
+            "time_zone": channel.time_zone,
         },
     )
     reconnect_form = (
@@ -394,6 +397,7 @@ def channel_detail(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
                     name=data["name"] or channel.name,
                     owner_department=data["owner_department"],
                     strategy_level=data["strategy_level"],
+                    time_zone=data["time_zone"],
                 )
                 messages.success(request, _("Channel saved."))
                 return redirect("channel_detail", ws=ws, pk=pk)

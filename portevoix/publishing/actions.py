@@ -20,6 +20,7 @@ from portevoix.core.permissions import require
 from portevoix.networks.errors import NetworkError
 from portevoix.networks.types import MediaItem, OutgoingPost
 from portevoix.publishing.models import Post, PostMedia, Publication, PublicationStates
+from portevoix.publishing.scheduling import check_when
 
 
 @dataclass(frozen=True)
@@ -70,10 +71,7 @@ def schedule_post(
         raise ActionRefused(_("Choose at least one channel."), field="channels")
     now = timezone.now()
     if at is not None:
-        if at.tzinfo is None:
-            raise ActionRefused(_("Give the time with its time zone."), field="at")
-        if at < now - dt.timedelta(minutes=1):
-            raise ActionRefused(_("This time is in the past."), field="at")
+        check_when(at, now=now)  # aware, not past, not years ahead (publishing/scheduling.py)
     problems: list[str] = []
     for channel in channels:
         if channel.workspace_id != workspace.pk:
