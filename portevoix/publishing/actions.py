@@ -19,6 +19,7 @@ from portevoix.core.models import Member, User, Workspace
 from portevoix.core.permissions import require
 from portevoix.networks.errors import NetworkError
 from portevoix.networks.types import MediaItem, OutgoingPost
+from portevoix.publishing import media
 from portevoix.publishing.models import Post, PostMedia, Publication, PublicationStates
 from portevoix.publishing.scheduling import check_when
 
@@ -69,6 +70,8 @@ def schedule_post(
         _same_workspace(by, workspace)
     if not channels:
         raise ActionRefused(_("Choose at least one channel."), field="channels")
+    # The type comes from the bytes, not from what the sender said; bombs are refused.
+    uploads = [media.checked(upload) for upload in uploads]
     now = timezone.now()
     if at is not None:
         check_when(at, now=now)  # aware, not past, not years ahead (publishing/scheduling.py)
