@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from portevoix.channels import actions, crypto
 from portevoix.channels.credentials import is_secret
@@ -122,6 +122,7 @@ def _network_or_404(name: str) -> type[Network]:
         raise Http404("unknown network") from exc
 
 
+@require_safe
 def channel_list(request: HttpRequest, ws: str) -> HttpResponse:
     me = _member(request)
     require(me, "channel.view")
@@ -133,6 +134,7 @@ def channel_list(request: HttpRequest, ws: str) -> HttpResponse:
     )
 
 
+@require_safe
 def connect_choose(request: HttpRequest, ws: str) -> HttpResponse:
     me = _member(request)
     require(me, "channel.manage")

@@ -16,7 +16,6 @@ from django.db.models import Count, Q
 from django.http import (
     HttpRequest,
     HttpResponse,
-    HttpResponseBadRequest,
     HttpResponseRedirect,
     StreamingHttpResponse,
 )
@@ -497,7 +496,8 @@ def audit_export(request: HttpRequest, ws: str) -> HttpResponse | StreamingHttpR
     form, rows = _filtered_audit(request, me)
     if request.GET and not form.is_valid():
         problems = "; ".join(
-            f"{form.fields[name].label if name in form.fields else name}: {' '.join(errors)}"
+            f"{form.fields[name].label if name in form.fields else name}: "
+            + " ".join(str(error) for error in errors)
             for name, errors in form.errors.items()
         )
         raise BadQuery("", _("The filter is not valid: %(errors)s") % {"errors": problems})
@@ -631,7 +631,7 @@ def set_language(request: HttpRequest) -> HttpResponse:
 
     language = request.POST.get("language", "")
     if language not in dict(settings.LANGUAGES):
-        return HttpResponseBadRequest(_("Unknown language."))
+        raise BadQuery("language", _("Unknown language."))
     user = request.user
     if isinstance(user, User) and user.language != language:
         actions.update_profile(

@@ -104,7 +104,9 @@ def test_404_for_an_outsider_shows_their_own_navigation_and_nothing_of_the_other
     assert "Acme" not in html
 
 
-@pytest.mark.parametrize(("language", "title"), [("en", "Page not found"), ("fr", "Page introuvable")])
+@pytest.mark.parametrize(
+    ("language", "title"), [("en", "Page not found"), ("fr", "Page introuvable")]
+)
 def test_404_for_anonymous_is_the_entrance_page(db, language, title):
     response = client_in(language).get("/no/such/page/")
     assert response.status_code == 404
@@ -201,9 +203,7 @@ def test_the_console_handler_writes_refusals_in_one_line(team, client_for):
     stream = io.StringIO()
     old = handler.setStream(stream)
     try:
-        client_in("en", client_for(team["viewer"])).get(
-            reverse("audit_log", kwargs={"ws": "acme"})
-        )
+        client_in("en", client_for(team["viewer"])).get(reverse("audit_log", kwargs={"ws": "acme"}))
         client_for(team["admin"]).get("/test/refuse/")
     finally:
         handler.setStream(old)

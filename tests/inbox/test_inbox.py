@@ -146,7 +146,6 @@ def test_ingest_stores_a_lone_surrogate_as_a_replacement_character(team, channel
 def test_the_sync_survives_a_lone_surrogate(team, channel, monkeypatch):
     """The network's JSON carries "\\ud83d"; the sync stores the batch and goes on."""
     from portevoix.networks.sandbox import SandboxNetwork
-
     from portevoix.sandbox.models import SandboxAccount
 
     account = SandboxAccount.objects.get(handle=channel.handle)

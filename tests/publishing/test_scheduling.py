@@ -64,9 +64,7 @@ def test_a_time_in_the_spring_gap_is_refused_naming_the_zone():
     assert caught.value.code == "dst_gap" and caught.value.field == "at"
     assert "Europe/Paris" in caught.value.message and "forward" in caught.value.message
     # The same wall-clock time exists in New York (its clocks changed two weeks earlier).
-    assert localize(dt.datetime(2027, 3, 28, 2, 30), NEW_YORK).utcoffset() == dt.timedelta(
-        hours=-4
-    )
+    assert localize(dt.datetime(2027, 3, 28, 2, 30), NEW_YORK).utcoffset() == dt.timedelta(hours=-4)
     with pytest.raises(ScheduleTimeError):
         localize(dt.datetime(2027, 3, 14, 2, 30), NEW_YORK)
 
@@ -146,7 +144,9 @@ def test_the_form_reads_the_time_in_the_channels_zone_not_the_members(team, clie
         time_zone="America/New_York",
     )
     client = client_for(member)
-    response = client.post(post_url(channel), {"text": "Bonjour New York", "at": "2027-06-15T09:30"})
+    response = client.post(
+        post_url(channel), {"text": "Bonjour New York", "at": "2027-06-15T09:30"}
+    )
     assert response.status_code == 302
     publication = Publication.objects.get()
     assert publication.scheduled_at == dt.datetime(2027, 6, 15, 13, 30, tzinfo=dt.UTC)
@@ -158,9 +158,7 @@ def test_the_form_keeps_an_explicit_offset(team, client_for, channel):
     client = client_for(team["content"])
     response = client.post(post_url(channel), {"text": "Offset", "at": "2027-06-15T09:30+09:00"})
     assert response.status_code == 302
-    assert Publication.objects.get().scheduled_at == dt.datetime(
-        2027, 6, 15, 0, 30, tzinfo=dt.UTC
-    )
+    assert Publication.objects.get().scheduled_at == dt.datetime(2027, 6, 15, 0, 30, tzinfo=dt.UTC)
 
 
 @pytest.mark.parametrize(

@@ -131,5 +131,7 @@ def test_a_body_over_the_limit_is_refused_before_it_is_read(
 
 
 def test_the_body_limit_leaves_normal_requests_alone(team, client_for, channel):
-    response = upload(client_for(team["content"]), channel, image_bytes("PNG"), "a.png", "image/png")
+    response = upload(
+        client_for(team["content"]), channel, image_bytes("PNG"), "a.png", "image/png"
+    )
     assert response.status_code == 302
