@@ -3,7 +3,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("channels", "0003_problem_limits_sync_failing"),
+        ("channels", "0004_wake_on_due"),
     ]
 
     operations = [
