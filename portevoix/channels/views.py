@@ -23,6 +23,7 @@ from portevoix.core.actions import ActionRefused
 from portevoix.core.forms import ZONE_CHOICES
 from portevoix.core.models import Department, Member
 from portevoix.core.permissions import can, require
+from portevoix.core.query import query_text
 from portevoix.core.views import _member, _refusal_to_form
 from portevoix.networks import registry
 from portevoix.networks.base import Network
@@ -261,18 +262,23 @@ def oauth_start(request: HttpRequest, ws: str, network: str) -> HttpResponse:
 def oauth_callback(request: HttpRequest, ws: str) -> HttpResponse:
     me = _member(request)
     require(me, "channel.manage")
+    # What the network's redirect carries, bounded before anything uses it.
+    state = query_text(request, "state", max_length=200)
+    code = query_text(request, "code", max_length=2000)
+    refusal = query_text(request, "error", max_length=200)
+    description = query_text(request, "error_description", max_length=1000)
     stored = request.session.pop(OAUTH_SESSION_KEY, None)
     pending = crypto.decrypt(stored) if stored else {}
     error = ""
     if not pending or pending.get("workspace") != ws:
         error = _("This authorisation was not started here, or has already been used.")
-    elif request.GET.get("state") != pending["state"]:
+    elif state != pending["state"]:
         error = _("The network answered for another request (state mismatch). Start again.")
-    elif request.GET.get("error"):
+    elif refusal:
         error = _("The network did not authorise Porte-voix: %(reason)s") % {
-            "reason": request.GET.get("error_description") or request.GET["error"]
+            "reason": description or refusal
         }
-    elif not request.GET.get("code"):
+    elif not code:
         error = _("The network answered without an authorisation code. Start again.")
     if error:
         messages.error(request, error)
@@ -292,7 +298,7 @@ def oauth_callback(request: HttpRequest, ws: str) -> HttpResponse:
         else None
     )
     try:
-        credentials = cls.complete_authorization(auth, request.GET["code"])
+        credentials = cls.complete_authorization(auth, code)
         channel = actions.connect_channel(
             me.workspace,
             by=me,
