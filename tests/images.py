@@ -20,3 +20,7 @@ def bomb_png() -> bytes:
     buffer = io.BytesIO()
     Image.new("1", (10_000, 6_000), color=0).save(buffer, format="PNG", optimize=True)
     return buffer.getvalue()
+
+
+#: The start of an MP4 file (an ISO ``ftyp`` box, brand mp42): enough to be read as a video.
+MP4_HEADER = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00" * 40

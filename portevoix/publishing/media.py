@@ -1,9 +1,11 @@
-"""Uploaded images: the type is read from the content, and decompression bombs are refused.
+"""Uploaded media: the type is read from the content, and decompression bombs are refused.
 
 The browser's ``Content-Type`` and the file name are what the sender says; the bytes are what
-the networks will get. Pillow reads the header (no pixel is decoded here), which gives the
-real format, and checks the pixel count against :data:`MAX_IMAGE_PIXELS` before anything
-allocates them: a 181 KB PNG that unpacks to 60 megapixels is refused, not decoded. See
+the networks will get. Pillow reads an image's header (no pixel is decoded here), which gives
+the real format, and checks the pixel count against :data:`MAX_IMAGE_PIXELS` before anything
+allocates them: a 181 KB PNG that unpacks to 60 megapixels is refused, not decoded. A video is
+recognised by its container's own header (an ISO ``ftyp`` box for MP4 and QuickTime, the EBML
+signature for WebM); whether a network takes it is the network's check. See
 ``docs/adr/0401-pillow-for-uploads.md``.
 """
 
@@ -36,6 +38,21 @@ FORMATS = {
 }
 
 
+def sniff_video(data: bytes) -> str | None:
+    """The MIME type of the video container in ``data``, from its header, if it is one."""
+    if data[4:8] == b"ftyp":
+        return "video/quicktime" if data[8:12] == b"qt  " else "video/mp4"
+    if data[:4] == b"\x1a\x45\xdf\xa3":
+        return "video/webm"
+    return None
+
+
+def sniff(data: bytes, filename: str = "") -> str:
+    """The MIME type of the image or video in ``data``, read from its content."""
+    video = sniff_video(data)
+    return video if video is not None else sniff_image(data, filename)
+
+
 def sniff_image(data: bytes, filename: str = "") -> str:
     """The MIME type of the image in ``data``, read from its content; ActionRefused otherwise."""
     name = filename or _("The file")
@@ -58,10 +75,13 @@ def sniff_image(data: bytes, filename: str = "") -> str:
         ) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         raise ActionRefused(
-            _("%(name)s is not an image Porte-voix can read (JPEG, PNG, GIF or WebP).")
+            _(
+                "%(name)s is neither an image (JPEG, PNG, GIF, WebP) nor a video (MP4, "
+                "QuickTime, WebM) that Porte-voix can read."
+            )
             % {"name": name},
             field="image",
-            code="not_an_image",
+            code="unreadable",
         ) from None
     if kind not in FORMATS:
         raise ActionRefused(
@@ -85,4 +105,4 @@ def sniff_image(data: bytes, filename: str = "") -> str:
 
 def checked(upload: Upload) -> Upload:
     """``upload`` with its MIME type read from its bytes (whatever the sender said)."""
-    return replace(upload, mime_type=sniff_image(upload.data, upload.filename))
+    return replace(upload, mime_type=sniff(upload.data, upload.filename))

@@ -17,7 +17,7 @@ from portevoix.publishing import actions, media
 from portevoix.publishing.actions import Upload
 from portevoix.publishing.models import Post, PostMedia
 from portevoix.sandbox import service
-from tests.images import bomb_png, image_bytes
+from tests.images import MP4_HEADER, bomb_png, image_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -56,6 +56,31 @@ def test_a_file_that_is_not_an_image_is_refused_whatever_it_says(team, client_fo
     response = upload(client_for(team["content"]), channel, page, "photo.png", "image/png")
     assert response.status_code == 400
     assert "photo.png" in response.content.decode()
+    assert not Post.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("data", "mime"),
+    [
+        (MP4_HEADER, "video/mp4"),
+        (MP4_HEADER[:8] + b"qt  " + MP4_HEADER[12:], "video/quicktime"),
+        (b"\x1a\x45\xdf\xa3" + b"\x00" * 60, "video/webm"),
+    ],
+)
+def test_a_video_is_recognised_by_its_container(data, mime):
+    assert media.sniff(data, "clip.bin") == mime
+
+
+def test_bytes_that_claim_to_be_a_video_are_refused(team, channel):
+    with pytest.raises(ActionRefused) as caught:
+        actions.schedule_post(
+            team.workspace,
+            by=team["content"],
+            text="x",
+            channels=[channel],
+            uploads=[Upload("clip.mp4", b"\0" * 64, mime_type="video/mp4")],
+        )
+    assert caught.value.code == "unreadable" and "clip.mp4" in caught.value.message
     assert not Post.objects.exists()
 
 
