@@ -54,4 +54,4 @@ def valid_unicode_fields[T](obj: T) -> T:
         mended = _cleaned(value)
         if mended != value:
             changes[item.name] = mended
-    return replace(obj, **changes) if changes else obj  # type: ignore[type-var]
+    return replace(obj, **changes) if changes else obj
