@@ -53,15 +53,16 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    # Too large is 413, unread: before any view, and before the CSRF check (in process_view)
-    # reads the form; after the user is known, so that the page has the navigation.
-    "portevoix.core.errors.BodySizeLimitMiddleware",
     "allauth.usersessions.middleware.UserSessionsMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "portevoix.core.middleware.ActiveMemberMiddleware",
+    # Too large is 413, unread: before any view, and before the CSRF check (in process_view)
+    # reads the form; after the person and their language are known, so that the page has the
+    # navigation and speaks their language.
+    "portevoix.core.errors.BodySizeLimitMiddleware",
     "portevoix.core.errors.RefusalMiddleware",
 ]
 CSRF_FAILURE_VIEW = "portevoix.core.errors.csrf_failure"

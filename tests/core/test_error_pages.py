@@ -18,6 +18,7 @@ from portevoix import urls as project_urls
 from portevoix.core import errors
 from portevoix.core.actions import ActionRefused
 from portevoix.core.logs import OneLineRefusals
+from portevoix.core.models import Member
 
 # This module is also the URLconf of its tests: the project's pages, plus three that fail.
 
@@ -48,9 +49,13 @@ handler500 = project_urls.handler500
 pytestmark = pytest.mark.urls(__name__)
 
 
-def client_in(language: str, client: Client | None = None) -> Client:
+def client_in(language: str, client: Client | None = None, member: Member | None = None) -> Client:
+    """A client in ``language``: the browser's choice before login, the account's after."""
     client = client or Client()
     client.cookies["django_language"] = language
+    if member is not None:
+        member.user.language = language
+        member.user.save(update_fields=["language"])
     return client
 
 
@@ -69,7 +74,7 @@ def is_product_page(html: str, status: int) -> bool:
     ],
 )
 def test_403_says_why_with_the_navigation(team, client_for, language, title, reason):
-    client = client_in(language, client_for(team["agent"]))
+    client = client_in(language, client_for(team["agent"]), team["agent"])
     response = client.get(reverse("team", kwargs={"ws": "acme"}))
     assert response.status_code == 403
     html = response.content.decode()
@@ -81,7 +86,7 @@ def test_403_says_why_with_the_navigation(team, client_for, language, title, rea
 
 
 def test_403_without_a_message_still_says_something(team, client_for):
-    response = client_in("en", client_for(team["viewer"])).get("/test/deny/")
+    response = client_in("en", client_for(team["viewer"]), team["viewer"]).get("/test/deny/")
     assert response.status_code == 403
     assert "Your role does not allow this page." in response.content.decode()
 
@@ -95,7 +100,7 @@ def test_403_without_a_message_still_says_something(team, client_for):
 def test_404_for_an_outsider_shows_their_own_navigation_and_nothing_of_the_other(
     team, client_for, language, title
 ):
-    client = client_in(language, client_for(team.outsider))
+    client = client_in(language, client_for(team.outsider), team.outsider)
     response = client.get(reverse("team", kwargs={"ws": "acme"}))
     assert response.status_code == 404
     html = response.content.decode()
@@ -125,7 +130,7 @@ def test_404_for_anonymous_is_the_entrance_page(db, language, title):
     ],
 )
 def test_400_names_the_parameter_and_the_rule(team, client_for, language, words):
-    client = client_in(language, client_for(team["viewer"]))
+    client = client_in(language, client_for(team["viewer"]), team["viewer"])
     response = client.get(reverse("calendar", kwargs={"ws": "acme"}), {"from": "9999-12-25"})
     assert response.status_code == 400
     html = response.content.decode()
@@ -144,7 +149,7 @@ def test_an_action_refused_that_a_view_let_through_is_a_400_with_its_reason(team
 def test_a_form_without_its_csrf_token_is_a_product_page(team):
     client = Client(enforce_csrf_checks=True)
     client.force_login(team["admin"].user, backend="django.contrib.auth.backends.ModelBackend")
-    client_in("en", client)
+    client_in("en", client, team["admin"])
     response = client.post(reverse("workspace_settings", kwargs={"ws": "acme"}), {"name": "X"})
     assert response.status_code == 403
     html = response.content.decode()
@@ -183,7 +188,9 @@ def test_500_renders_with_the_database_down(django_db_blocker):
 
 def test_a_refusal_is_logged_in_one_line_with_its_reason(team, client_for, caplog):
     caplog.set_level(logging.WARNING, logger="django.request")
-    client_in("fr", client_for(team["viewer"])).get(reverse("invitations", kwargs={"ws": "acme"}))
+    client_in("fr", client_for(team["viewer"]), team["viewer"]).get(
+        reverse("invitations", kwargs={"ws": "acme"})
+    )
     records = [r for r in caplog.records if r.name == "django.request"]
     assert len(records) == 1
     record = records[0]
@@ -203,7 +210,9 @@ def test_the_console_handler_writes_refusals_in_one_line(team, client_for):
     stream = io.StringIO()
     old = handler.setStream(stream)
     try:
-        client_in("en", client_for(team["viewer"])).get(reverse("audit_log", kwargs={"ws": "acme"}))
+        client_in("en", client_for(team["viewer"]), team["viewer"]).get(
+            reverse("audit_log", kwargs={"ws": "acme"})
+        )
         client_for(team["admin"]).get("/test/refuse/")
     finally:
         handler.setStream(old)

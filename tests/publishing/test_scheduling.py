@@ -44,6 +44,12 @@ def channel(team):
     )
 
 
+def speak(member, language: str) -> None:
+    """Once logged in, the account's language decides."""
+    member.user.language = language
+    member.user.save(update_fields=["language"])
+
+
 def post_url(channel) -> str:
     return reverse("channel_quick_post", kwargs={"ws": "acme", "pk": channel.pk})
 
@@ -115,8 +121,8 @@ def test_the_action_refuses_far_future_and_past(team, channel):
 
 
 def test_the_form_names_the_zone_it_uses(team, client_for, channel):
+    speak(team["content"], "en")
     client = client_for(team["content"])
-    client.cookies["django_language"] = "en"
     html = client.get(post_url(channel)).content.decode()
     assert "Publish at (Europe/Paris time)" in html and "the workspace’s time zone" in html
     channel_actions.update_channel(
@@ -176,8 +182,8 @@ def test_the_form_keeps_an_explicit_offset(team, client_for, channel):
 def test_the_form_refuses_in_place_and_keeps_what_was_typed(
     team, client_for, channel, language, at, words
 ):
+    speak(team["content"], language)
     client = client_for(team["content"])
-    client.cookies["django_language"] = language
     response = client.post(post_url(channel), {"text": "Texte gardé", "at": at})
     assert response.status_code == 400
     html = response.content.decode()
