@@ -186,6 +186,7 @@ def _start_sampler(path: str) -> None:
     import traceback
 
     counts: collections.Counter[str] = collections.Counter()
+
     def sample() -> None:
         me = threading.get_ident()
         while True:
@@ -201,9 +202,7 @@ def _start_sampler(path: str) -> None:
 
     threading.Thread(target=sample, daemon=True).start()
     atexit.register(
-        lambda: Path(path).write_text(
-            "\n".join(f"{n} {k}" for k, n in counts.most_common(60))
-        )
+        lambda: Path(path).write_text("\n".join(f"{n} {k}" for k, n in counts.most_common(60)))
     )
 
 
