@@ -470,9 +470,9 @@ class Worker:
     * The **claimer** (the calling thread) leases as many due rows as there are idle handler
       threads, plus a reserve (:attr:`prefetch`, as many rows as threads) queued for the next
       threads to free up, so that a thread finishing a row starts the next one at once and
-      claims come several rows at a time (one statement per half of the threads' work); when nothing is due it sleeps until the next due time, a
-      notification (PostgreSQL ``LISTEN``) or a local nudge (:mod:`portevoix.worker.wake`).
-      When busy it claims in ticks (:data:`TICK`), so that several rows come in one statement.
+      claims come several rows at a time (one statement per half of the threads' work). When
+      nothing is due it sleeps until the next due time, a notification (PostgreSQL
+      ``LISTEN``) or a local nudge (:mod:`portevoix.worker.wake`).
     * **Handler threads** run :func:`process`: the calls in flight per process, bound by the
       networks' latency, not by the engine.
     * The **heartbeat** renews, every third of a lease, the leases of every row this process
