@@ -123,7 +123,10 @@ def pause(scope: Scope, *, by: Member | None, reason: str = "") -> Pause:
     """Hold every outgoing post of ``scope`` until :func:`resume`; their times are kept."""
     workspace = workspace_of(scope)
     _check(by, workspace)
-    if isinstance(scope, Campaign) and scope.cancelled_at is not None:
+    if (
+        isinstance(scope, Campaign)
+        and Campaign.objects.filter(pk=scope.pk, cancelled_at__isnull=False).exists()
+    ):
         raise ActionRefused(_("This campaign is cancelled: nothing of it goes out."))
     key = scope_key(scope)
     existing = (

@@ -33,7 +33,7 @@ from portevoix.channels.models import Channel, StrategyLevel
 from portevoix.core import audit
 from portevoix.core.actions import ActionRefused, _same_workspace
 from portevoix.core.models import Department, Member, User, Workspace
-from portevoix.core.permissions import Role, can, require
+from portevoix.core.permissions import MATRIX, Role, can, require
 from portevoix.publishing import compliance, pause
 from portevoix.publishing.approvals import notices, policy
 from portevoix.publishing.approvals.models import (
@@ -198,13 +198,24 @@ def _release(publications: Sequence[Publication], workspace_id: int) -> None:
             publication.transition(S.scheduled, at=publication.scheduled_at)
 
 
-def _hold(publications: Sequence[Publication], post: Post) -> None:
+def hold_reason(verdict: policy.Verdict) -> str:
+    """Why a post that had its approvals waits again (empty for a first request)."""
+    if verdict.changed:
+        return _("The content changed after it was approved.")
+    if verdict.decider_left:
+        return _("The person who approved it may no longer approve it.")
+    return ""
+
+
+def _hold(publications: Sequence[Publication], post: Post, reason: str = "") -> None:
     waiting = list(
         post.approval_steps.filter(state=StepState.WAITING).select_related(
             "approver__user", "department"
         )
     )
     problem = waiting_problem(waiting)
+    if reason:
+        problem = f"{reason} {problem}"
     for publication in publications:
         if publication.state != S.pending_approval.name:
             publication.transition(S.pending_approval, problem=problem)
@@ -231,7 +242,7 @@ def route(
     if verdict.cleared:
         _release(publications, post.workspace_id)
     else:
-        _hold(publications, post)
+        _hold(publications, post, hold_reason(verdict))
     return verdict
 
 
@@ -545,14 +556,7 @@ def send_time_check(publication: Publication) -> Outcome | None:
     verdict = policy.verdict(post)
     if verdict.cleared:
         return None
-    if verdict.changed:
-        problem = _("The content changed after it was approved: it waits for approval again.")
-    elif verdict.decider_left:
-        problem = _(
-            "The person who approved it may no longer approve it: it waits for approval again."
-        )
-    else:
-        problem = _("It needs approval before it goes out.")
+    problem = hold_reason(verdict) or _("It needs approval before it goes out.")
     return Outcome(S.pending_approval, fields={"problem": problem}, after=_reconcile_later(post.pk))
 
 
@@ -674,7 +678,7 @@ def update_settings(
     if approver_role:
         if approver_role not in Role.values:
             raise ActionRefused(_("Choose a role."), field="approver_role")
-        if not can(_RoleProbe(approver_role), "post.view"):
+        if "post.view" not in MATRIX[approver_role]:
             raise ActionRefused(
                 _("That role cannot see the posts: choose another."), field="approver_role"
             )
@@ -710,15 +714,6 @@ def update_settings(
         after=_settings_snapshot(settings),
     )
     return settings
-
-
-class _RoleProbe:
-    """A stand-in member of a role, to ask the matrix about the role itself."""
-
-    def __init__(self, role: str) -> None:
-        self.role = role
-        self.is_active = True
-        self.workspace_id = 0
 
 
 @transaction.atomic

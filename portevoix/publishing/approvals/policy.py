@@ -203,6 +203,22 @@ def plan_for(
     return Plan(needs)
 
 
+def approval_expected(member: Member, channels: Sequence[Any], kind: str = "post") -> bool:
+    """Before the text is written: will this member's post on these channels wait for an
+    approval (not counting compliance steps, which depend on the text)?"""
+    if not publishes_directly(member, kind):
+        return True
+    if kind != "post":
+        return False
+    settings = settings_of(member.workspace_id)
+    if settings.pk is None:
+        return False
+    if settings.everyone_now():
+        return True
+    locked = set(settings.channels.values_list("pk", flat=True))
+    return any(c.pk in locked for c in channels)
+
+
 # --- who may decide --------------------------------------------------------------------------
 
 
