@@ -135,7 +135,7 @@ def schedule_post(
         },
     )
     # Out at its time, or waiting for approval: whatever the settings say, for every way in.
-    approvals.route(post, publications, by=by, author=by)
+    approvals.route(post, publications, by=by)
     return post
 
 

@@ -32,11 +32,13 @@ import regex
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop as noop
 
 from portevoix.core import audit
 from portevoix.core.actions import ActionRefused, _same_workspace
 from portevoix.core.models import Member, Workspace
 from portevoix.core.permissions import require
+from portevoix.core.sentences import Sentence
 from portevoix.publishing.approvals.models import (
     BrandGuide,
     ComplianceRule,
@@ -78,18 +80,39 @@ class Unit:
 
     @property
     def label(self) -> str:
+        return self.label_sentence().render()
+
+    def label_sentence(self) -> Sentence:
         if self.key == "text":
-            return _("text")
+            return said(noop("text"))
         if self.key == "link":
-            return _("link")
+            return said(noop("link"))
         if self.key == "first_comment":
-            return _("first comment")
+            return said(noop("first comment"))
         kind, _sep, number = self.key.partition(":")
         if kind == "thread":
-            return _("thread part %(n)s") % {"n": int(number) + 2}
+            return said(noop("thread part %(n)s"), n=int(number) + 2)
         if kind == "alt":
-            return _("image description %(n)s") % {"n": int(number) + 1}
-        return self.key
+            return said(noop("image description %(n)s"), n=int(number) + 1)
+        return said("%(key)s", key=self.key)
+
+
+def said(message: str, **params: object) -> Sentence:
+    """A sentence to show now or to store (``core.sentences``): an English message id marked
+    with ``gettext_noop`` and its parameters, which may be sentences themselves."""
+    return Sentence(
+        message, {k: v.dumps() if isinstance(v, Sentence) else str(v) for k, v in params.items()}
+    )
+
+
+def joined(parts: Sequence[Sentence]) -> Sentence:
+    """Several sentences as one, each in the reader's language."""
+    if not parts:
+        return said("")
+    result = parts[0]
+    for part in parts[1:]:
+        result = said(noop("%(first)s %(then)s"), first=result, then=part)
+    return result
 
 
 @dataclass(frozen=True)
@@ -98,15 +121,23 @@ class Finding:
 
     severity: str
     kind: str
-    message: str
+    #: The reason, in the reader's language when shown (stored as a sentence at send time).
+    reason: Sentence
     rule_id: int | None = None
     rule_name: str = ""
     unit: str = "text"
-    unit_label: str = ""
     channel: str = ""
     start: int = -1
     end: int = -1
     excerpt: str = ""
+
+    @property
+    def message(self) -> str:
+        return self.reason.render()
+
+    @property
+    def unit_label(self) -> str:
+        return Unit(self.unit, "").label
 
     @property
     def blocks(self) -> bool:
@@ -116,10 +147,12 @@ class Finding:
     def located(self) -> bool:
         return self.start >= 0
 
-    def sentence(self) -> str:
-        """The finding in one line, for a refusal or a publication's problem."""
-        where = f"{self.channel}, {self.unit_label}" if self.channel else self.unit_label
-        return f"{self.message} ({where})" if where else self.message
+    def sentence(self) -> Sentence:
+        """The finding in one sentence, with where it is: for a refusal or a problem."""
+        where = Unit(self.unit, "").label_sentence()
+        if self.channel:
+            where = said(noop("%(channel)s, %(unit)s"), channel=self.channel, unit=where)
+        return said(noop("%(reason)s (%(where)s)"), reason=self.reason, where=where)
 
 
 def publication_units(publication: Publication) -> list[Unit]:
@@ -258,14 +291,19 @@ class RuleSet:
     avoid_words: list[str] = field(default_factory=list)
 
     @classmethod
-    def load(cls, workspace: Workspace | int) -> RuleSet:
+    def load(cls, workspace: Workspace | int, *, blocking_only: bool = False) -> RuleSet:
+        """The active rules (only those that block, for a check that only refuses: the
+        brand guide's words and warnings are for people writing and approving)."""
         workspace_id = workspace if isinstance(workspace, int) else workspace.pk
+        found = ComplianceRule.objects.filter(workspace_id=workspace_id, is_active=True)
+        if blocking_only:
+            found = found.filter(severity=Severity.BLOCK)
         rules = [
             (rule, frozenset(c.pk for c in rule.channels.all()))
-            for rule in ComplianceRule.objects.filter(
-                workspace_id=workspace_id, is_active=True
-            ).prefetch_related("channels")
+            for rule in found.prefetch_related("channels")
         ]
+        if blocking_only:
+            return cls(rules=rules)
         guide = BrandGuide.objects.filter(workspace_id=workspace_id).first()
         return cls(rules=rules, avoid_words=lines(guide.avoid_words) if guide else [])
 
@@ -288,9 +326,8 @@ class RuleSet:
                         Finding(
                             severity=Severity.WARN,
                             kind="brand",
-                            message=_("The brand guide avoids « %(word)s ».") % {"word": word},
+                            reason=said(noop("The brand guide avoids « %(word)s »."), word=word),
                             unit=unit.key,
-                            unit_label=unit.label,
                             channel=channel_name,
                             start=hit.start,
                             end=hit.end,
@@ -307,17 +344,16 @@ def replace_channel(finding: Finding, channel: str) -> Finding:
     return Finding(**{**finding.__dict__, "channel": channel})
 
 
-def _found(rule: ComplianceRule, unit: Unit, message: str, hit: Match | None) -> Finding:
+def _found(rule: ComplianceRule, unit: Unit, reason: Sentence, hit: Match | None) -> Finding:
     if rule.message:
-        message = f"{message} {rule.message}"
+        reason = said(noop("%(finding)s %(reason)s"), finding=reason, reason=rule.message)
     return Finding(
         severity=rule.severity,
         kind=rule.kind,
-        message=message,
+        reason=reason,
         rule_id=rule.pk,
         rule_name=rule.name,
         unit=unit.key,
-        unit_label=unit.label,
         start=hit.start if hit else -1,
         end=hit.end if hit else -1,
         excerpt=hit.excerpt if hit else "",
@@ -331,7 +367,10 @@ def _check_rule(rule: ComplianceRule, units: Sequence[Unit]) -> Iterable[Finding
             for unit in units:
                 for hit in find_phrase(phrase, unit.text):
                     yield _found(
-                        rule, unit, _("« %(word)s » may not be said here.") % {"word": phrase}, hit
+                        rule,
+                        unit,
+                        said(noop("« %(word)s » may not be said here."), word=phrase),
+                        hit,
                     )
     elif kind == RuleKind.DISCLAIMER:
         disclaimer = rule.values.strip()
@@ -342,7 +381,7 @@ def _check_rule(rule: ComplianceRule, units: Sequence[Unit]) -> Iterable[Finding
             yield _found(
                 rule,
                 units[0],
-                _("The disclaimer « %(text)s » is missing.") % {"text": disclaimer},
+                said(noop("The disclaimer « %(text)s » is missing."), text=disclaimer),
                 None,
             )
             return
@@ -353,8 +392,11 @@ def _check_rule(rule: ComplianceRule, units: Sequence[Unit]) -> Iterable[Finding
                     yield _found(
                         rule,
                         unit,
-                        _("This mentions « %(word)s »: add the disclaimer « %(text)s ».")
-                        % {"word": hits[0].excerpt, "text": disclaimer},
+                        said(
+                            noop("This mentions « %(word)s »: add the disclaimer « %(text)s »."),
+                            word=hits[0].excerpt,
+                            text=disclaimer,
+                        ),
                         hits[0],
                     )
                     return
@@ -375,20 +417,26 @@ def _check_rule(rule: ComplianceRule, units: Sequence[Unit]) -> Iterable[Finding
                     yield _found(
                         rule,
                         unit,
-                        _("Links may only go to %(sites)s, not to %(host)s.")
-                        % {"sites": ", ".join(sites), "host": host},
+                        said(
+                            noop("Links may only go to %(sites)s, not to %(host)s."),
+                            sites=", ".join(sites),
+                            host=host,
+                        ),
                         hit,
                     )
                 elif kind == RuleKind.LINK_DENY and listed:
                     yield _found(
-                        rule, unit, _("Links to %(host)s are not allowed.") % {"host": host}, hit
+                        rule, unit, said(noop("Links to %(host)s are not allowed."), host=host), hit
                     )
     elif kind == RuleKind.REGEX:
         try:
             compiled = _compiled(rule.values.strip())
         except regex.error:
             yield _found(
-                rule, units[0], _("The rule « %(name)s » is not valid.") % {"name": rule.name}, None
+                rule,
+                units[0],
+                said(noop("The rule « %(name)s » is not valid."), name=rule.name),
+                None,
             )
             return
         for unit in units:
@@ -403,8 +451,10 @@ def _check_rule(rule: ComplianceRule, units: Sequence[Unit]) -> Iterable[Finding
                 yield _found(
                     rule,
                     unit,
-                    _("The rule « %(name)s » took too long to check this text.")
-                    % {"name": rule.name},
+                    said(
+                        noop("The rule « %(name)s » took too long to check this text."),
+                        name=rule.name,
+                    ),
                     None,
                 )
                 continue
@@ -412,7 +462,7 @@ def _check_rule(rule: ComplianceRule, units: Sequence[Unit]) -> Iterable[Finding
                 yield _found(
                     rule,
                     unit,
-                    _("Matches the rule « %(name)s ».") % {"name": rule.name},
+                    said(noop("Matches the rule « %(name)s »."), name=rule.name),
                     match,
                 )
 
@@ -472,7 +522,7 @@ def blocking(findings: Iterable[Finding]) -> list[Finding]:
 
 def refusal(findings: Sequence[Finding]) -> ActionRefused:
     """A refusal that lists what blocks, for the form's text field."""
-    reasons = " ".join(f.sentence() for f in findings)
+    reasons = joined([f.sentence() for f in findings]).render()
     return ActionRefused(
         _("This post breaks the workspace's compliance rules: %(reasons)s") % {"reasons": reasons},
         field="text",

@@ -17,18 +17,22 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.db.models import Q
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop as noop
 
 from portevoix.channels.models import Channel
 from portevoix.core import audit
 from portevoix.core.actions import ActionRefused, _same_workspace
 from portevoix.core.models import Member, Workspace
 from portevoix.core.permissions import require
+from portevoix.core.sentences import Sentence
 from portevoix.publishing.approvals.models import ApprovalStep, LapseReason, Pause, StepState
+from portevoix.publishing.compliance import said
 from portevoix.publishing.models import Campaign, Publication, PublicationStates
 
 S = PublicationStates
@@ -99,9 +103,14 @@ def describe(pause: Pause) -> str:
     return _("the whole workspace")
 
 
-def paused_problem(reason: str = "") -> str:
-    text = _("Paused: it goes out when publishing resumes, if it is still on time.")
-    return f"{text} {reason}".strip() if reason else text
+def paused_problem(reason: str = "") -> Sentence:
+    """What a paused publication shows (stored as a sentence)."""
+    if reason:
+        return said(
+            noop("Paused: it goes out when publishing resumes, if it is still on time. %(reason)s"),
+            reason=reason,
+        )
+    return said(noop("Paused: it goes out when publishing resumes, if it is still on time."))
 
 
 def _check(by: Member | None, workspace: Workspace) -> None:
@@ -160,7 +169,7 @@ def pause(scope: Scope, *, by: Member | None, reason: str = "") -> Pause:
             next_attempt_at=None,
             attempts=0,
             last_error="",
-            problem=paused_problem(row.reason),
+            problem=paused_problem(row.reason).dumps(),
         )
     )
     row.paused_count = count
@@ -224,16 +233,18 @@ def resume(scope: Scope | Pause, *, by: Member | None) -> Pause:
             publication.transition(S.scheduled, at=publication.scheduled_at)
             resumed += 1
         else:
-            due = formats.date_format(
-                timezone.localtime(publication.scheduled_at), "SHORT_DATETIME_FORMAT"
-            )
+            zone = ZoneInfo(workspace.time_zone)
+            due = publication.scheduled_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
             publication.transition(
                 S.held,
-                problem=_(
-                    "Held after the pause: it was due %(due)s, later than this workspace's "
-                    "limit of %(limit)s minutes. Send it late or cancel it."
-                )
-                % {"due": due, "limit": workspace.lateness_limit_minutes},
+                problem=said(
+                    noop(
+                        "Held after the pause: it was due %(due)s, later than this workspace's "
+                        "limit of %(limit)s minutes. Send it late or cancel it."
+                    ),
+                    due=due,
+                    limit=workspace.lateness_limit_minutes,
+                ).dumps(),
             )
             held += 1
             held_ids.append(publication.pk)
@@ -264,16 +275,21 @@ def cancel_campaign(campaign: Campaign, *, by: Member | None, reason: str = "") 
     now = timezone.now()
     campaign.cancelled_at = now
     campaign.save(update_fields=["cancelled_at"])
-    problem = _("The campaign %(name)s was cancelled.") % {"name": campaign.name}
     if reason.strip():
-        problem = f"{problem} {reason.strip()}"
+        problem = said(
+            noop("The campaign %(name)s was cancelled. %(reason)s"),
+            name=campaign.name,
+            reason=reason.strip(),
+        ).dumps()
+    else:
+        problem = said(noop("The campaign %(name)s was cancelled."), name=campaign.name).dumps()
     cancelled = 0
     rows = Publication.objects.select_for_update().filter(
         post__campaign=campaign, state__in=CANCELLABLE, sending_at__isnull=True
     )
     post_ids = set()
     for publication in rows:
-        publication.transition(S.cancelled, problem=problem[:2000])
+        publication.transition(S.cancelled, problem=problem)
         cancelled += 1
         post_ids.add(publication.post_id)
     in_flight = Publication.objects.filter(

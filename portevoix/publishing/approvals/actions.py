@@ -28,12 +28,14 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop as noop
 
 from portevoix.channels.models import Channel, StrategyLevel
 from portevoix.core import audit
 from portevoix.core.actions import ActionRefused, _same_workspace
 from portevoix.core.models import Department, Member, User, Workspace
 from portevoix.core.permissions import MATRIX, Role, can, require
+from portevoix.core.sentences import Sentence
 from portevoix.publishing import compliance, pause
 from portevoix.publishing.approvals import notices, policy
 from portevoix.publishing.approvals.models import (
@@ -46,6 +48,7 @@ from portevoix.publishing.approvals.models import (
     StepState,
     lines,
 )
+from portevoix.publishing.compliance import joined, said
 from portevoix.publishing.models import Post, PostKind, Publication, PublicationStates
 from portevoix.worker.models import Housekeeping, Outcome
 
@@ -101,21 +104,48 @@ def _movable(publication: Publication, now: dt.datetime) -> bool:
 # --- submitting --------------------------------------------------------------------------------
 
 
-def waiting_problem(steps: Sequence[ApprovalStep]) -> str:
-    """What a publication waiting for approval shows: who it waits for."""
-    names = []
-    for step in steps:
-        if step.kind == StepKind.COMPLIANCE:
-            names.append(step.department.name if step.department else _("compliance"))
-        elif step.approver is not None:
-            names.append(step.approver.user.display_name)
-        elif step.approver_role:
-            names.append(str(Role(step.approver_role).label))
-        else:
-            names.append(_("a manager"))
-    if not names:
-        return _("Waiting for approval.")
-    return _("Waiting for approval: %(who)s.") % {"who": ", ".join(names)}
+#: The roles' names as message ids, so that a stored sentence names them in each reader's
+#: language (the same words as ``Role``'s labels).
+ROLE_NAMES = {
+    Role.ADMIN: noop("Admin"),
+    Role.MANAGER: noop("Social Media Manager"),
+    Role.CONTENT: noop("Content Marketer"),
+    Role.CREATIVE: noop("Creative Content Marketer"),
+    Role.ANALYST: noop("Social Media Analyst"),
+    Role.AGENT: noop("Department agent"),
+    Role.VIEWER: noop("Viewer / Executive"),
+}
+
+
+def waiting_problem(steps: Sequence[ApprovalStep]) -> Sentence:
+    """What a publication waiting for approval shows: who it waits for (stored as a sentence,
+    shown in each reader's language)."""
+    parts: list[Sentence] = []
+    general = next((s for s in steps if s.kind == StepKind.APPROVAL), None)
+    if general is not None and general.approver is not None:
+        parts.append(
+            said(noop("Waiting for approval by %(who)s."), who=general.approver.user.display_name)
+        )
+    elif general is not None and general.approver_role:
+        parts.append(
+            said(
+                noop("Waiting for approval by a member with the role %(role)s."),
+                role=said(ROLE_NAMES[Role(general.approver_role)]),
+            )
+        )
+    elif general is not None:
+        parts.append(said(noop("Waiting for approval.")))
+    departments = [
+        s.department.name for s in steps if s.kind == StepKind.COMPLIANCE and s.department
+    ]
+    if departments:
+        parts.append(
+            said(
+                noop("Waiting for the compliance step of %(departments)s."),
+                departments=", ".join(departments),
+            )
+        )
+    return joined(parts) if parts else said(noop("Waiting for approval."))
 
 
 def _lapse(step: ApprovalStep, reason: str, now: dt.datetime, actor: User | None) -> None:
@@ -193,29 +223,28 @@ def _release(publications: Sequence[Publication], workspace_id: int) -> None:
     for publication in publications:
         if pause.covering(publication, active):
             if publication.state != S.paused.name:
-                publication.transition(S.paused, problem=pause.paused_problem())
+                publication.transition(S.paused, problem=pause.paused_problem().dumps())
         elif publication.state != S.scheduled.name:
             publication.transition(S.scheduled, at=publication.scheduled_at)
 
 
-def hold_reason(verdict: policy.Verdict) -> str:
-    """Why a post that had its approvals waits again (empty for a first request)."""
+def hold_reason(verdict: policy.Verdict) -> Sentence | None:
+    """Why a post that had its approvals waits again (None for a first request)."""
     if verdict.changed:
-        return _("The content changed after it was approved.")
+        return said(noop("The content changed after it was approved."))
     if verdict.decider_left:
-        return _("The person who approved it may no longer approve it.")
-    return ""
+        return said(noop("The person who approved it may no longer approve it."))
+    return None
 
 
-def _hold(publications: Sequence[Publication], post: Post, reason: str = "") -> None:
+def _hold(publications: Sequence[Publication], post: Post, reason: Sentence | None) -> None:
     waiting = list(
         post.approval_steps.filter(state=StepState.WAITING).select_related(
             "approver__user", "department"
         )
     )
-    problem = waiting_problem(waiting)
-    if reason:
-        problem = f"{reason} {problem}"
+    said_now = waiting_problem(waiting)
+    problem = (joined([reason, said_now]) if reason is not None else said_now).dumps()
     for publication in publications:
         if publication.state != S.pending_approval.name:
             publication.transition(S.pending_approval, problem=problem)
@@ -230,13 +259,12 @@ def route(
     *,
     by: Member | None,
     note: str = "",
-    author: Member | bool | None = False,
 ) -> policy.Verdict:
     """Send ``publications`` out or ask for approval, from what ``post`` needs now.
 
     Runs inside the caller's transaction, with the post and the publications locked."""
     now = timezone.now()
-    plan = policy.plan_for(post, publications, author=author, now=now)
+    plan = policy.plan_for(post, publications, now=now)
     verdict = policy.verdict(post, publications, plan=plan)
     _settle_steps(post, verdict, actor=_actor(by), note=note.strip(), now=now)
     if verdict.cleared:
@@ -405,7 +433,7 @@ def approve(
     if blocks:
         raise ActionRefused(
             _("A post that breaks a compliance rule cannot be approved: %(reasons)s")
-            % {"reasons": " ".join(f.sentence() for f in blocks)},
+            % {"reasons": joined([f.sentence() for f in blocks]).render()},
             code="compliance",
         )
     _decide(step, StepState.APPROVED, by=by, comment=comment, fingerprint=current)
@@ -422,6 +450,10 @@ def _close_others(step: ApprovalStep, post: Post, by: Member | None) -> None:
         _lapse(other, LapseReason.OTHER_STEP, now, _actor(by))
 
 
+def _who(by: Member | None) -> Sentence:
+    return said("%(name)s", name=by.user.display_name) if by else said(noop("the system"))
+
+
 def _comment_required(comment: str) -> None:
     if not comment.strip():
         raise ActionRefused(
@@ -436,12 +468,14 @@ def request_changes(step: ApprovalStep, *, by: Member | None, comment: str) -> A
     step, post = _locked_step(step, by)
     _decide(step, StepState.CHANGES, by=by, comment=comment, fingerprint=post.content_fingerprint())
     _close_others(step, post, by)
-    who = by.user.display_name if by is not None else _("the system")
     for publication in _pending(post):
         publication.transition(
             S.draft,
-            problem=_("Changes requested by %(who)s: %(comment)s")
-            % {"who": who, "comment": step.comment},
+            problem=said(
+                noop("Changes requested by %(who)s: %(comment)s"),
+                who=_who(by),
+                comment=step.comment,
+            ).dumps(),
         )
     _audit_decision(step, post, "approval.request_changes", by)
     notices.step_decided(step)
@@ -457,14 +491,14 @@ def reject(step: ApprovalStep, *, by: Member | None, comment: str) -> ApprovalSt
         step, StepState.REJECTED, by=by, comment=comment, fingerprint=post.content_fingerprint()
     )
     _close_others(step, post, by)
-    who = by.user.display_name if by is not None else _("the system")
     now = timezone.now()
     for publication in post.publications.select_for_update():
         if _movable(publication, now):
             publication.transition(
                 S.cancelled,
-                problem=_("Rejected by %(who)s: %(comment)s")
-                % {"who": who, "comment": step.comment},
+                problem=said(
+                    noop("Rejected by %(who)s: %(comment)s"), who=_who(by), comment=step.comment
+                ).dumps(),
             )
     _audit_decision(step, post, "approval.reject", by)
     notices.step_decided(step)
@@ -490,7 +524,7 @@ def withdraw(post: Post, *, by: Member | None) -> Post:
         step.post = post
         _lapse(step, LapseReason.WITHDRAWN, now, _actor(by))
     for publication in pending:
-        publication.transition(S.draft, problem=_("Taken back to edit."))
+        publication.transition(S.draft, problem=said(noop("Taken back to edit.")).dumps())
     audit.record("post.withdraw", workspace=post.workspace, actor=_actor(by), obj=post)
     return post
 
@@ -533,31 +567,37 @@ def send_time_check(publication: Publication) -> Outcome | None:
         return Outcome(
             S.rejected,
             fields={
-                "problem": _(
-                    "The channel %(name)s is now a passive listener: it takes no new posts."
-                )
-                % {"name": channel.name}
+                "problem": said(
+                    noop("The channel %(name)s is now a passive listener: it takes no new posts."),
+                    name=channel.name,
+                ).dumps()
             },
             after=_attention(publication, "rejected"),
         )
     if pause.covering(publication):
-        return Outcome(S.paused, fields={"problem": pause.paused_problem()})
-    blocks = compliance.blocking(compliance.check_publication(publication))
+        return Outcome(S.paused, fields={"problem": pause.paused_problem().dumps()})
+    rules = compliance.RuleSet.load(post.workspace_id, blocking_only=True)
+    blocks = compliance.blocking(compliance.check_publication(publication, rules))
     if blocks:
-        reasons = " ".join(f.sentence() for f in blocks)
         return Outcome(
             S.rejected,
             fields={
-                "problem": _("Not sent: it breaks the workspace's compliance rules. %(reasons)s")
-                % {"reasons": reasons}
+                "problem": said(
+                    noop("Not sent: it breaks the workspace's compliance rules. %(reasons)s"),
+                    reasons=joined([f.sentence() for f in blocks]),
+                ).dumps()
             },
             after=_attention(publication, "rejected"),
         )
-    verdict = policy.verdict(post)
+    # What this publication needs (its channel, its texts, the author), and whether the post
+    # has it for its current content.
+    verdict = policy.verdict(post, [publication], surplus=False)
     if verdict.cleared:
         return None
-    problem = hold_reason(verdict) or _("It needs approval before it goes out.")
-    return Outcome(S.pending_approval, fields={"problem": problem}, after=_reconcile_later(post.pk))
+    problem = hold_reason(verdict) or said(noop("It needs approval before it goes out."))
+    return Outcome(
+        S.pending_approval, fields={"problem": problem.dumps()}, after=_reconcile_later(post.pk)
+    )
 
 
 @transaction.atomic

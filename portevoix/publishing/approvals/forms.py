@@ -45,6 +45,11 @@ def channel_field(workspace: Workspace, label: Any, help_text: Any = "") -> Chan
     )
 
 
+class MemberChoice(forms.ModelChoiceField):  # type: ignore[type-arg]
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.user} ({obj.get_role_display()})"
+
+
 APPROVER_MODES = (
     ("anyone", _("Anyone who may approve posts (admins and managers)")),
     ("person", _("One person")),
@@ -59,7 +64,7 @@ class ApprovalSettingsForm(forms.Form):
         widget=forms.RadioSelect,
         help_text=_("One approval, never a committee; plus the compliance steps below."),
     )
-    approver = forms.ModelChoiceField(
+    approver = MemberChoice(
         queryset=Member.objects.none(),
         required=False,
         label=_("The person"),
@@ -95,7 +100,6 @@ class ApprovalSettingsForm(forms.Form):
         approver.queryset = Member.objects.filter(pk__in=[m.pk for m in members]).select_related(
             "user"
         )
-        approver.label_from_instance = lambda m: f"{m.user} ({m.get_role_display()})"  # type: ignore[method-assign]
         role = self.fields["approver_role"]
         assert isinstance(role, forms.ChoiceField)
         role.choices = [("", "—")] + [

@@ -56,20 +56,28 @@ NeedKey = tuple[str, int | None]
 # --- trust -----------------------------------------------------------------------------------
 
 
-def trust_override(member: Member) -> bool | None:
-    """The manager's word on ``member`` (None: the role's default)."""
-    trust = MemberTrust.objects.filter(member=member).only("publishes_directly").first()
+def trust_override(member: Member, *, loaded: bool = False) -> bool | None:
+    """The manager's word on ``member`` (None: the role's default). ``loaded``: the member was
+    selected with its ``publishing_trust`` (``author_member``); otherwise it is read now."""
+    trust: MemberTrust | None
+    if loaded:
+        try:
+            trust = member.publishing_trust
+        except MemberTrust.DoesNotExist:
+            trust = None
+    else:
+        trust = MemberTrust.objects.filter(member=member).only("publishes_directly").first()
     return None if trust is None else trust.publishes_directly
 
 
-def publishes_directly(member: Member | None, kind: str = "post") -> bool:
+def publishes_directly(member: Member | None, kind: str = "post", *, loaded: bool = False) -> bool:
     """May this member's posts (``kind="reply"``: replies) go out without approval, before
     channel and launch rules? Never for a member who may no longer write them."""
     if member is None or not member.is_active:
         return False
     if not can(member, "inbox.reply" if kind == "reply" else "post.create"):
         return False
-    override = trust_override(member)
+    override = trust_override(member, loaded=loaded)
     if override is not None:
         return override
     return can(member, "post.publish_now")
@@ -80,7 +88,7 @@ def author_member(post: Post) -> Member | None:
         return None
     return (
         Member.objects.filter(workspace_id=post.workspace_id, user_id=post.author_id)
-        .select_related("user", "department")
+        .select_related("user", "department", "publishing_trust")
         .first()
     )
 
@@ -138,13 +146,9 @@ def plan_for(
     post: Post,
     publications: Sequence[Publication] | None = None,
     *,
-    author: Member | bool | None = False,
     now: dt.datetime | None = None,
 ) -> Plan:
-    """What ``post`` needs before its ``publications`` (default: those not over) go out.
-
-    ``author`` may be given when the caller has it (``None``: no member); by default it is
-    looked up."""
+    """What ``post`` needs before its ``publications`` (default: those not over) go out."""
     from portevoix.publishing.compliance import find_phrase, publication_units
     from portevoix.publishing.models import PostKind
 
@@ -154,12 +158,11 @@ def plan_for(
         # Private answers to customers: no approval, no compliance step.
         return Plan()
     now = now or timezone.now()
-    who = author_member(post) if author is False else author
-    assert who is None or isinstance(who, Member)
+    who = author_member(post)
     needs: list[Need] = []
     reasons: list[str] = []
     channels: list[str] = []
-    if post.author_id is not None and not publishes_directly(who, post.kind):
+    if post.author_id is not None and not publishes_directly(who, post.kind, loaded=True):
         reasons.append("author")
     if post.kind == PostKind.POST:
         settings = settings_of(post.workspace_id)
@@ -325,16 +328,22 @@ def verdict(
     *,
     plan: Plan | None = None,
     steps: Iterable[ApprovalStep] | None = None,
+    surplus: bool = True,
 ) -> Verdict:
+    """Where ``post`` stands for ``publications`` (default: those not over). ``surplus=False``
+    skips looking for waiting requests it no longer needs (the worker only asks "may it go
+    out?")."""
     plan = plan if plan is not None else plan_for(post, publications)
     if not plan.needs_anything:
+        if not surplus:
+            return Verdict(plan=plan, fingerprint="")
         # Nothing needed: waiting requests (an edit made them moot) lapse.
-        surplus = [
+        moot = [
             s
             for s in (steps if steps is not None else post.approval_steps.all())
             if s.state == StepState.WAITING
         ]
-        return Verdict(plan=plan, fingerprint="", surplus=surplus)
+        return Verdict(plan=plan, fingerprint="", surplus=moot)
     fingerprint = post.content_fingerprint()
     result = Verdict(plan=plan, fingerprint=fingerprint)
     needed = {need.key: need for need in plan.needs}

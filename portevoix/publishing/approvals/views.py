@@ -176,14 +176,13 @@ def approvals_page(request: HttpRequest, ws: str) -> HttpResponse:
 
 def reviewable_post(me: Member, pk: int) -> Post:
     """The post, if ``me`` sees the plan, or has a compliance step of their department on it."""
-    post = Post.objects.visible_to(me).filter(pk=pk).select_related("workspace", "campaign").first()
-    if post is not None:
-        return post
-    if ApprovalStep.objects.visible_to(me).filter(post_id=pk).exists():
-        return Post.objects.select_related("workspace", "campaign").get(
-            pk=pk, workspace_id=me.workspace_id
-        )
-    raise Http404("not found")
+    rows = Post.objects.select_related("workspace", "campaign")
+    post: Post | None = rows.visible_to(me).filter(pk=pk).first()
+    if post is None and ApprovalStep.objects.visible_to(me).filter(post_id=pk).exists():
+        post = rows.filter(pk=pk, workspace_id=me.workspace_id).first()
+    if post is None:
+        raise Http404("not found")
+    return post
 
 
 @dataclass
@@ -710,7 +709,7 @@ def _render_pause(
     )
     active = [p for p in rows if p.is_active]
     for row in active:
-        row.holding = Publication.objects.filter(pause.scope_filter(row), state="paused").count()  # type: ignore[attr-defined]
+        row.holding = Publication.objects.filter(pause.scope_filter(row), state="paused").count()
     return render(
         request,
         "publishing/approvals/pause.html",
