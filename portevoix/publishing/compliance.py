@@ -32,7 +32,7 @@ import regex
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop as noop
+from django.utils.translation import gettext_noop
 
 from portevoix.core import audit
 from portevoix.core.actions import ActionRefused, _same_workspace
@@ -84,16 +84,16 @@ class Unit:
 
     def label_sentence(self) -> Sentence:
         if self.key == "text":
-            return said(noop("text"))
+            return said(gettext_noop("text"))
         if self.key == "link":
-            return said(noop("link"))
+            return said(gettext_noop("link"))
         if self.key == "first_comment":
-            return said(noop("first comment"))
+            return said(gettext_noop("first comment"))
         kind, _sep, number = self.key.partition(":")
         if kind == "thread":
-            return said(noop("thread part %(n)s"), n=int(number) + 2)
+            return said(gettext_noop("thread part %(n)s"), n=int(number) + 2)
         if kind == "alt":
-            return said(noop("image description %(n)s"), n=int(number) + 1)
+            return said(gettext_noop("image description %(n)s"), n=int(number) + 1)
         return said("%(key)s", key=self.key)
 
 
@@ -108,10 +108,10 @@ def said(message: str, **params: object) -> Sentence:
 def joined(parts: Sequence[Sentence]) -> Sentence:
     """Several sentences as one, each in the reader's language."""
     if not parts:
-        return said("")
+        return said("%(text)s", text="")
     result = parts[0]
     for part in parts[1:]:
-        result = said(noop("%(first)s %(then)s"), first=result, then=part)
+        result = said(gettext_noop("%(first)s %(then)s"), first=result, then=part)
     return result
 
 
@@ -151,8 +151,8 @@ class Finding:
         """The finding in one sentence, with where it is: for a refusal or a problem."""
         where = Unit(self.unit, "").label_sentence()
         if self.channel:
-            where = said(noop("%(channel)s, %(unit)s"), channel=self.channel, unit=where)
-        return said(noop("%(reason)s (%(where)s)"), reason=self.reason, where=where)
+            where = said(gettext_noop("%(channel)s, %(unit)s"), channel=self.channel, unit=where)
+        return said(gettext_noop("%(reason)s (%(where)s)"), reason=self.reason, where=where)
 
 
 def publication_units(publication: Publication) -> list[Unit]:
@@ -326,7 +326,9 @@ class RuleSet:
                         Finding(
                             severity=Severity.WARN,
                             kind="brand",
-                            reason=said(noop("The brand guide avoids « %(word)s »."), word=word),
+                            reason=said(
+                                gettext_noop("The brand guide avoids « %(word)s »."), word=word
+                            ),
                             unit=unit.key,
                             channel=channel_name,
                             start=hit.start,
@@ -346,7 +348,7 @@ def replace_channel(finding: Finding, channel: str) -> Finding:
 
 def _found(rule: ComplianceRule, unit: Unit, reason: Sentence, hit: Match | None) -> Finding:
     if rule.message:
-        reason = said(noop("%(finding)s %(reason)s"), finding=reason, reason=rule.message)
+        reason = said(gettext_noop("%(finding)s %(reason)s"), finding=reason, reason=rule.message)
     return Finding(
         severity=rule.severity,
         kind=rule.kind,
@@ -369,7 +371,7 @@ def _check_rule(rule: ComplianceRule, units: Sequence[Unit]) -> Iterable[Finding
                     yield _found(
                         rule,
                         unit,
-                        said(noop("« %(word)s » may not be said here."), word=phrase),
+                        said(gettext_noop("« %(word)s » may not be said here."), word=phrase),
                         hit,
                     )
     elif kind == RuleKind.DISCLAIMER:
@@ -381,7 +383,7 @@ def _check_rule(rule: ComplianceRule, units: Sequence[Unit]) -> Iterable[Finding
             yield _found(
                 rule,
                 units[0],
-                said(noop("The disclaimer « %(text)s » is missing."), text=disclaimer),
+                said(gettext_noop("The disclaimer « %(text)s » is missing."), text=disclaimer),
                 None,
             )
             return
@@ -393,7 +395,9 @@ def _check_rule(rule: ComplianceRule, units: Sequence[Unit]) -> Iterable[Finding
                         rule,
                         unit,
                         said(
-                            noop("This mentions « %(word)s »: add the disclaimer « %(text)s »."),
+                            gettext_noop(
+                                "This mentions « %(word)s »: add the disclaimer « %(text)s »."
+                            ),
                             word=hits[0].excerpt,
                             text=disclaimer,
                         ),
@@ -418,7 +422,7 @@ def _check_rule(rule: ComplianceRule, units: Sequence[Unit]) -> Iterable[Finding
                         rule,
                         unit,
                         said(
-                            noop("Links may only go to %(sites)s, not to %(host)s."),
+                            gettext_noop("Links may only go to %(sites)s, not to %(host)s."),
                             sites=", ".join(sites),
                             host=host,
                         ),
@@ -426,7 +430,10 @@ def _check_rule(rule: ComplianceRule, units: Sequence[Unit]) -> Iterable[Finding
                     )
                 elif kind == RuleKind.LINK_DENY and listed:
                     yield _found(
-                        rule, unit, said(noop("Links to %(host)s are not allowed."), host=host), hit
+                        rule,
+                        unit,
+                        said(gettext_noop("Links to %(host)s are not allowed."), host=host),
+                        hit,
                     )
     elif kind == RuleKind.REGEX:
         try:
@@ -435,7 +442,7 @@ def _check_rule(rule: ComplianceRule, units: Sequence[Unit]) -> Iterable[Finding
             yield _found(
                 rule,
                 units[0],
-                said(noop("The rule « %(name)s » is not valid."), name=rule.name),
+                said(gettext_noop("The rule « %(name)s » is not valid."), name=rule.name),
                 None,
             )
             return
@@ -452,7 +459,7 @@ def _check_rule(rule: ComplianceRule, units: Sequence[Unit]) -> Iterable[Finding
                     rule,
                     unit,
                     said(
-                        noop("The rule « %(name)s » took too long to check this text."),
+                        gettext_noop("The rule « %(name)s » took too long to check this text."),
                         name=rule.name,
                     ),
                     None,
@@ -462,7 +469,7 @@ def _check_rule(rule: ComplianceRule, units: Sequence[Unit]) -> Iterable[Finding
                 yield _found(
                     rule,
                     unit,
-                    said(noop("Matches the rule « %(name)s »."), name=rule.name),
+                    said(gettext_noop("Matches the rule « %(name)s »."), name=rule.name),
                     match,
                 )
 

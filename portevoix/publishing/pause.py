@@ -23,7 +23,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop as noop
+from django.utils.translation import gettext_noop
 
 from portevoix.channels.models import Channel
 from portevoix.core import audit
@@ -107,10 +107,14 @@ def paused_problem(reason: str = "") -> Sentence:
     """What a paused publication shows (stored as a sentence)."""
     if reason:
         return said(
-            noop("Paused: it goes out when publishing resumes, if it is still on time. %(reason)s"),
+            gettext_noop(
+                "Paused: it goes out when publishing resumes, if it is still on time. %(reason)s"
+            ),
             reason=reason,
         )
-    return said(noop("Paused: it goes out when publishing resumes, if it is still on time."))
+    return said(
+        gettext_noop("Paused: it goes out when publishing resumes, if it is still on time.")
+    )
 
 
 def _check(by: Member | None, workspace: Workspace) -> None:
@@ -238,7 +242,7 @@ def resume(scope: Scope | Pause, *, by: Member | None) -> Pause:
             publication.transition(
                 S.held,
                 problem=said(
-                    noop(
+                    gettext_noop(
                         "Held after the pause: it was due %(due)s, later than this workspace's "
                         "limit of %(limit)s minutes. Send it late or cancel it."
                     ),
@@ -277,12 +281,14 @@ def cancel_campaign(campaign: Campaign, *, by: Member | None, reason: str = "") 
     campaign.save(update_fields=["cancelled_at"])
     if reason.strip():
         problem = said(
-            noop("The campaign %(name)s was cancelled. %(reason)s"),
+            gettext_noop("The campaign %(name)s was cancelled. %(reason)s"),
             name=campaign.name,
             reason=reason.strip(),
         ).dumps()
     else:
-        problem = said(noop("The campaign %(name)s was cancelled."), name=campaign.name).dumps()
+        problem = said(
+            gettext_noop("The campaign %(name)s was cancelled."), name=campaign.name
+        ).dumps()
     cancelled = 0
     rows = Publication.objects.select_for_update().filter(
         post__campaign=campaign, state__in=CANCELLABLE, sending_at__isnull=True

@@ -28,7 +28,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop as noop
+from django.utils.translation import gettext_noop
 
 from portevoix.channels.models import Channel, StrategyLevel
 from portevoix.core import audit
@@ -107,13 +107,13 @@ def _movable(publication: Publication, now: dt.datetime) -> bool:
 #: The roles' names as message ids, so that a stored sentence names them in each reader's
 #: language (the same words as ``Role``'s labels).
 ROLE_NAMES = {
-    Role.ADMIN: noop("Admin"),
-    Role.MANAGER: noop("Social Media Manager"),
-    Role.CONTENT: noop("Content Marketer"),
-    Role.CREATIVE: noop("Creative Content Marketer"),
-    Role.ANALYST: noop("Social Media Analyst"),
-    Role.AGENT: noop("Department agent"),
-    Role.VIEWER: noop("Viewer / Executive"),
+    Role.ADMIN: gettext_noop("Admin"),
+    Role.MANAGER: gettext_noop("Social Media Manager"),
+    Role.CONTENT: gettext_noop("Content Marketer"),
+    Role.CREATIVE: gettext_noop("Creative Content Marketer"),
+    Role.ANALYST: gettext_noop("Social Media Analyst"),
+    Role.AGENT: gettext_noop("Department agent"),
+    Role.VIEWER: gettext_noop("Viewer / Executive"),
 }
 
 
@@ -124,28 +124,31 @@ def waiting_problem(steps: Sequence[ApprovalStep]) -> Sentence:
     general = next((s for s in steps if s.kind == StepKind.APPROVAL), None)
     if general is not None and general.approver is not None:
         parts.append(
-            said(noop("Waiting for approval by %(who)s."), who=general.approver.user.display_name)
+            said(
+                gettext_noop("Waiting for approval by %(who)s."),
+                who=general.approver.user.display_name,
+            )
         )
     elif general is not None and general.approver_role:
         parts.append(
             said(
-                noop("Waiting for approval by a member with the role %(role)s."),
+                gettext_noop("Waiting for approval by a member with the role %(role)s."),
                 role=said(ROLE_NAMES[Role(general.approver_role)]),
             )
         )
     elif general is not None:
-        parts.append(said(noop("Waiting for approval.")))
+        parts.append(said(gettext_noop("Waiting for approval.")))
     departments = [
         s.department.name for s in steps if s.kind == StepKind.COMPLIANCE and s.department
     ]
     if departments:
         parts.append(
             said(
-                noop("Waiting for the compliance step of %(departments)s."),
+                gettext_noop("Waiting for the compliance step of %(departments)s."),
                 departments=", ".join(departments),
             )
         )
-    return joined(parts) if parts else said(noop("Waiting for approval."))
+    return joined(parts) if parts else said(gettext_noop("Waiting for approval."))
 
 
 def _lapse(step: ApprovalStep, reason: str, now: dt.datetime, actor: User | None) -> None:
@@ -231,9 +234,9 @@ def _release(publications: Sequence[Publication], workspace_id: int) -> None:
 def hold_reason(verdict: policy.Verdict) -> Sentence | None:
     """Why a post that had its approvals waits again (None for a first request)."""
     if verdict.changed:
-        return said(noop("The content changed after it was approved."))
+        return said(gettext_noop("The content changed after it was approved."))
     if verdict.decider_left:
-        return said(noop("The person who approved it may no longer approve it."))
+        return said(gettext_noop("The person who approved it may no longer approve it."))
     return None
 
 
@@ -451,7 +454,7 @@ def _close_others(step: ApprovalStep, post: Post, by: Member | None) -> None:
 
 
 def _who(by: Member | None) -> Sentence:
-    return said("%(name)s", name=by.user.display_name) if by else said(noop("the system"))
+    return said("%(name)s", name=by.user.display_name) if by else said(gettext_noop("the system"))
 
 
 def _comment_required(comment: str) -> None:
@@ -472,7 +475,7 @@ def request_changes(step: ApprovalStep, *, by: Member | None, comment: str) -> A
         publication.transition(
             S.draft,
             problem=said(
-                noop("Changes requested by %(who)s: %(comment)s"),
+                gettext_noop("Changes requested by %(who)s: %(comment)s"),
                 who=_who(by),
                 comment=step.comment,
             ).dumps(),
@@ -497,7 +500,9 @@ def reject(step: ApprovalStep, *, by: Member | None, comment: str) -> ApprovalSt
             publication.transition(
                 S.cancelled,
                 problem=said(
-                    noop("Rejected by %(who)s: %(comment)s"), who=_who(by), comment=step.comment
+                    gettext_noop("Rejected by %(who)s: %(comment)s"),
+                    who=_who(by),
+                    comment=step.comment,
                 ).dumps(),
             )
     _audit_decision(step, post, "approval.reject", by)
@@ -524,7 +529,7 @@ def withdraw(post: Post, *, by: Member | None) -> Post:
         step.post = post
         _lapse(step, LapseReason.WITHDRAWN, now, _actor(by))
     for publication in pending:
-        publication.transition(S.draft, problem=said(noop("Taken back to edit.")).dumps())
+        publication.transition(S.draft, problem=said(gettext_noop("Taken back to edit.")).dumps())
     audit.record("post.withdraw", workspace=post.workspace, actor=_actor(by), obj=post)
     return post
 
@@ -568,7 +573,9 @@ def send_time_check(publication: Publication) -> Outcome | None:
             S.rejected,
             fields={
                 "problem": said(
-                    noop("The channel %(name)s is now a passive listener: it takes no new posts."),
+                    gettext_noop(
+                        "The channel %(name)s is now a passive listener: it takes no new posts."
+                    ),
                     name=channel.name,
                 ).dumps()
             },
@@ -583,7 +590,9 @@ def send_time_check(publication: Publication) -> Outcome | None:
             S.rejected,
             fields={
                 "problem": said(
-                    noop("Not sent: it breaks the workspace's compliance rules. %(reasons)s"),
+                    gettext_noop(
+                        "Not sent: it breaks the workspace's compliance rules. %(reasons)s"
+                    ),
                     reasons=joined([f.sentence() for f in blocks]),
                 ).dumps()
             },
@@ -594,7 +603,7 @@ def send_time_check(publication: Publication) -> Outcome | None:
     verdict = policy.verdict(post, [publication], surplus=False)
     if verdict.cleared:
         return None
-    problem = hold_reason(verdict) or said(noop("It needs approval before it goes out."))
+    problem = hold_reason(verdict) or said(gettext_noop("It needs approval before it goes out."))
     return Outcome(
         S.pending_approval, fields={"problem": problem.dumps()}, after=_reconcile_later(post.pk)
     )
