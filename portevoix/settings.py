@@ -16,6 +16,8 @@ SECRET_KEY = CONFIG.secret_key
 DEBUG = CONFIG.debug
 ALLOWED_HOSTS = list(CONFIG.allowed_hosts)
 CSRF_TRUSTED_ORIGINS = list(CONFIG.csrf_trusted_origins)
+#: Reverse proxies whose X-Forwarded-For is believed (portevoix.core.middleware.client_ip).
+PORTEVOIX_TRUSTED_PROXIES = CONFIG.trusted_proxies
 PORTEVOIX_BASE_URL = CONFIG.base_url
 PORTEVOIX_ENCRYPTION_KEYS = CONFIG.encryption_keys
 PORTEVOIX_DATA_DIR = CONFIG.data_dir
@@ -37,6 +39,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "portevoix.core",
     "portevoix.worker",
+    "portevoix.notifications",
     "portevoix.channels",
     "portevoix.publishing",
     "portevoix.inbox",
@@ -59,6 +62,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "portevoix.core.middleware.ActiveMemberMiddleware",
+    "portevoix.core.middleware.StaffTwoFactorMiddleware",
 ]
 
 ROOT_URLCONF = "portevoix.urls"
@@ -84,9 +88,14 @@ TEMPLATES = [
     },
 ]
 
+# The data directory and everything in it are private to the user running Porte-voix:
+# directories 0700, files 0600 (a umask of 077 for this process, see config.prepare_data_dir).
+_config.prepare_data_dir(CONFIG)
+FILE_UPLOAD_PERMISSIONS = _config.PRIVATE_FILE
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = _config.PRIVATE_DIR
+
 DATABASES = {"default": dj_database_url.parse(CONFIG.database_url, conn_max_age=60)}
 if CONFIG.is_sqlite:
-    CONFIG.data_dir.mkdir(parents=True, exist_ok=True)
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {
         # WAL lets readers work while the worker writes; IMMEDIATE transactions take the
@@ -144,6 +153,7 @@ ACCOUNT_RATE_LIMITS = {
     "login": "30/m/ip",
     "reset_password": "5/m/ip,3/m/key",
 }
+MFA_ADAPTER = "portevoix.core.adapters.MFAAdapter"  # secrets encrypted at rest
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Porte-voix"
 USERSESSIONS_TRACK_ACTIVITY = True
@@ -157,7 +167,7 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = CONFIG.data_dir / "static"
-STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+STATIC_ROOT.mkdir(mode=_config.PRIVATE_DIR, parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -205,7 +215,11 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Invitation tokens, OAuth codes and access tokens in URLs are masked (core/logs.py).
+    "filters": {"secrets": {"()": "portevoix.core.logs.MaskSecrets"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["secrets"]}
+    },
     "root": {"handlers": ["console"], "level": CONFIG.log_level},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
 
+from portevoix.notifications import views as notification_views
+
 
 def healthz(request: HttpRequest) -> HttpResponse:
     return HttpResponse("ok", content_type="text/plain")
@@ -15,6 +17,13 @@ urlpatterns = [
     path("w/<slug:ws>/settings/channels/", include("portevoix.channels.urls")),
     path("w/<slug:ws>/inbox/", include("portevoix.inbox.urls")),
     path("w/<slug:ws>/calendar/", include("portevoix.publishing.urls")),
+    path("w/<slug:ws>/attention/", include("portevoix.publishing.attention_urls")),
+    path("w/<slug:ws>/notifications/", include("portevoix.notifications.urls")),
+    path(
+        "notifications/bell/<slug:workspace>/",
+        notification_views.bell,
+        name="notification_bell_poll",
+    ),
     path("w/<slug:ws>/", include("portevoix.publishing.approvals.urls")),
     path("", include("portevoix.core.urls")),
 ]

@@ -13,7 +13,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_noop, ngettext
 
 from portevoix.channels import crypto
 from portevoix.channels.messages import network_message, network_problem
@@ -259,10 +259,17 @@ def update_channel(
 
 
 def check_channel(channel: Channel, *, by: Member | None = None) -> Channel:
-    """Check the token now (the worker also does it every half hour)."""
+    """Check the token now (the worker also does it every half hour).
+
+    A check can move the channel to "needs reconnection", so a person needs
+    ``channel.manage`` for it, like the channel page's own button; their check is in the
+    audit log with its result. A check by the system (``by=None``) is logged only when it
+    changes the channel's state.
+    """
     if by is not None:
-        require(by, "channel.view")
+        require(by, "channel.manage")
         _same_workspace(by, channel.workspace)
+    before = audit.snapshot(channel, ["state", "problem"])
     now = timezone.now()
     try:
         channel.client().verify()
@@ -291,6 +298,16 @@ def check_channel(channel: Channel, *, by: Member | None = None) -> Channel:
     else:
         Channel.objects.filter(pk=channel.pk).update(last_checked_at=now, problem="")
     channel.refresh_from_db()
+    after = audit.snapshot(channel, ["state", "problem"])
+    if by is not None or after["state"] != before["state"]:
+        audit.record(
+            "channel.check",
+            workspace=channel.workspace,
+            actor=by.user if by is not None else None,
+            obj=channel,
+            before=before,
+            after=after,
+        )
     return channel
 
 
@@ -318,15 +335,45 @@ def disconnect_channel(channel: Channel, *, by: Member | None) -> Channel:
     return channel
 
 
+def connected_channels_block_archiving(workspace: Workspace) -> str | None:
+    """An archived workspace must not keep publishing or syncing: disconnect first."""
+    connected = Channel.objects.filter(workspace=workspace).exclude(
+        state=ChannelStates.disconnected.name
+    )
+    count = connected.count()
+    if not count:
+        return None
+    return ngettext(
+        "Disconnect this workspace's connected channel first (its history is kept): an "
+        "archived workspace publishes nothing.",
+        "Disconnect this workspace's %(count)d connected channels first (their history is "
+        "kept): an archived workspace publishes nothing.",
+        count,
+    ) % {"count": count}
+
+
 def rotate_keys() -> int:
-    """Re-encrypt every stored secret with the newest key. Returns the count."""
-    count = 0
+    """Re-encrypt every stored secret with the newest key: channel credentials and two-factor
+    secrets (TOTP, recovery codes). Returns how many rows were re-encrypted."""
+    from portevoix.core import twofactor
+
+    channels = 0
     with transaction.atomic():
         for channel in Channel.objects.select_for_update().only("pk", "credentials_encrypted"):
             Channel.objects.filter(pk=channel.pk).update(
                 credentials_encrypted=crypto.rotate(channel.credentials_encrypted)
             )
-            count += 1
-    with audit.origin(audit.Origin(label="cli")):
-        audit.record("secrets.rotate", workspace=None, actor=None, after={"count": count})
-    return count
+            channels += 1
+        authenticators = twofactor.rotate_secrets()
+        with audit.origin(audit.Origin(label="cli")):
+            audit.record(
+                "secrets.rotate",
+                workspace=None,
+                actor=None,
+                after={
+                    "count": channels + authenticators,
+                    "channels": channels,
+                    "two_factor": authenticators,
+                },
+            )
+    return channels + authenticators

@@ -482,5 +482,10 @@ def channel_detail(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
 def channel_check(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
     me = _member(request)
     channel: Channel = Channel.objects.get_for(me, pk=pk)
-    actions.check_channel(channel, by=me)
+    require(me, "channel.manage")  # a check can mark the channel "needs reconnection"
+    channel = actions.check_channel(channel, by=me)
+    if channel.problem:
+        messages.error(request, sentences.render(channel.problem))
+    else:
+        messages.success(request, _("The network accepts this channel's credentials."))
     return redirect("channel_list", ws=ws)

@@ -7,7 +7,13 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from portevoix.core.models import Department, Workspace
+from portevoix.core.models import (
+    LATENESS_LIMIT_MAX,
+    LATENESS_LIMIT_MIN,
+    Department,
+    LatePolicy,
+    Workspace,
+)
 from portevoix.core.permissions import Role
 
 COMMON_ZONES = sorted(
@@ -58,6 +64,20 @@ class WorkspaceSettingsForm(forms.Form):
     language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
     require_two_factor = forms.BooleanField(
         label=_("Require two-factor authentication for every member"), required=False
+    )
+    lateness_limit_minutes = forms.IntegerField(
+        label=_("Lateness limit (minutes)"),
+        min_value=LATENESS_LIMIT_MIN,
+        max_value=LATENESS_LIMIT_MAX,
+        help_text=_(
+            "A post that could not go out on time (the network failed, the worker was down) is "
+            "retried until it is this late: from 5 minutes to 7 days (10,080 minutes)."
+        ),
+    )
+    when_late = forms.ChoiceField(
+        label=_("When a post is later than that"),
+        choices=LatePolicy.choices,
+        widget=forms.RadioSelect,
     )
 
 

@@ -72,6 +72,10 @@ ACTIONS: tuple[Action, ...] = (
     Action("post.approve", _("Approve posts")),
     Action("post.publish_now", _("Publish without approval")),
     Action(
+        "post.resolve",
+        _("Retry, send late, cancel or mark as published the posts that need attention"),
+    ),
+    Action(
         "post.approve_compliance",
         _("Approve the compliance step of posts routed to one's department"),
     ),
@@ -117,6 +121,7 @@ MATRIX: dict[str, frozenset[str]] = {
             # permission for every message "cannot work". A manager may withdraw it per member.
             "post.publish_now",
             "post.pause",
+            "post.resolve",
             "inbox.view_all",
             "inbox.view_assigned",
             "inbox.reply",
@@ -156,6 +161,12 @@ def require(member: MemberLike | None, action: str) -> None:
     if not can(member, action):
         label = next(a.label for a in ACTIONS if a.code == action)
         raise PermissionDenied(_("Your role does not allow this: %(action)s.") % {"action": label})
+
+
+def roles_with(action: str) -> list[str]:
+    """The roles that may perform ``action`` (to find who to tell about something)."""
+    _assert_known(action)
+    return [role for role, allowed in MATRIX.items() if action in allowed]
 
 
 class RestrictedQuerySet(models.QuerySet[Any]):

@@ -84,9 +84,9 @@ def _member(request: HttpRequest) -> Member:
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    memberships = Member.objects.filter(user=_user(request), is_active=True).select_related(
-        "workspace"
-    )
+    memberships = Member.objects.filter(
+        user=_user(request), is_active=True, workspace__archived_at__isnull=True
+    ).select_related("workspace")
     last = request.session.get("workspace")
     chosen = next((m for m in memberships if m.workspace.slug == last), None) or next(
         iter(memberships), None
@@ -107,7 +107,9 @@ def workspace_create(request: HttpRequest) -> HttpResponse:
         if workspace is not None:
             messages.success(request, _("Workspace created."))
             return redirect("workspace_home", ws=workspace.slug)
-    has_any = Member.objects.filter(user=_user(request), is_active=True).exists()
+    has_any = Member.objects.filter(
+        user=_user(request), is_active=True, workspace__archived_at__isnull=True
+    ).exists()
     return render(request, "core/workspace_create.html", {"form": form, "has_any": has_any})
 
 
@@ -132,7 +134,7 @@ def section(request: HttpRequest, ws: str, key: str) -> HttpResponse:
     from portevoix.core.context_processors import NAVIGATION
 
     entry = next((n for n in NAVIGATION if n[0] == key), None)
-    if entry is None or key in {"team", "settings", "inbox", "calendar", "channels"}:
+    if entry is None or key in {"team", "settings", "inbox", "calendar", "channels", "attention"}:
         from django.http import Http404
 
         raise Http404("not found")
@@ -419,6 +421,8 @@ def workspace_settings(request: HttpRequest, ws: str) -> HttpResponse:
             "time_zone": workspace.time_zone,
             "language": workspace.language,
             "require_two_factor": workspace.require_two_factor,
+            "lateness_limit_minutes": workspace.lateness_limit_minutes,
+            "when_late": workspace.when_late,
         },
     )
     status = 200
@@ -547,7 +551,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
             request,
             "core/invitation_invalid.html",
             {"reason": exc.message},
-            status=410 if exc.code in {"expired", "used", "revoked"} else 404,
+            status=410 if exc.code in {"expired", "used", "revoked", "archived"} else 404,
         )
     user = request.user if isinstance(request.user, User) else None
     form = AcceptInvitationForm(request.POST or None) if user is None else None

@@ -77,6 +77,9 @@ def dangling(page: Page) -> list[dict[str, Any]]:
 
 PAGES = [
     "/w/{slug}/",
+    "/w/{slug}/attention/",
+    "/w/{slug}/notifications/",
+    "/w/{slug}/notifications/preferences/",
     "/w/{slug}/inbox/",
     "/w/{slug}/calendar/",
     "/w/{slug}/team/",
@@ -124,6 +127,8 @@ def test_main_pages_have_no_serious_violation(browse: Browse, demo_site: None) -
     found["phone inbox"] = violations(phone) + dangling(phone)
     visit(phone, "/accounts/sessions/")
     found["phone sessions"] = violations(phone) + dangling(phone)
+    visit(phone, f"/w/{SLUG}/attention/")
+    found["phone attention"] = violations(phone) + dangling(phone)
     problems = [
         f"{path}: {v['id']} ({v['help']}) at {', '.join(v['nodes'])}"
         for path, found_here in found.items()

@@ -130,7 +130,7 @@ def test_a_slow_pattern_already_saved_cannot_stall_a_check(team) -> None:
     started = time.monotonic()
     [found] = check(team, "x" * 5000)
     assert time.monotonic() - started < 2
-    assert found.blocks and found.rule_id == saved.pk and "too long" in found.message
+    assert found.blocks and found.rule_id == saved.pk and "too long" in found.reason.message
 
 
 def test_the_brand_guide_points_at_avoided_words(team) -> None:
