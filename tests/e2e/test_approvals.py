@@ -14,7 +14,7 @@ import re
 
 import pytest
 from django.utils import timezone
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from portevoix.channels import actions as channel_actions
 from portevoix.channels.models import Channel
@@ -144,7 +144,9 @@ def test_a_post_that_breaks_a_compliance_rule_cannot_be_approved(
     # Asking for changes still works, with the reason.
     page.locator("section.decision textarea[name=comment]").fill("Pas de « guérit », merci.")
     with page.expect_navigation():
-        page.get_by_role("button", name=re.compile("Demander des modifications|Request changes")).click()
+        page.get_by_role(
+            "button", name=re.compile("Demander des modifications|Request changes")
+        ).click()
     publication = Publication.objects.get(post=post)
     assert publication.state == "draft"
     assert ApprovalStep.objects.get(post=post).state == StepState.CHANGES

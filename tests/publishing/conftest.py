@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from portevoix.core.permissions import can
 from portevoix.channels import actions, clients
+from portevoix.core.permissions import can
 from portevoix.publishing.models import Publication
 from portevoix.sandbox import service
 from portevoix.sandbox.models import SandboxCall

@@ -6,6 +6,7 @@ only the times are moved back, so that the waits look like a real week."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.utils import timezone
@@ -18,7 +19,7 @@ from portevoix.publishing.approvals import actions as approvals
 from portevoix.publishing.approvals.models import ApprovalStep, RuleKind, Severity, StepState
 from portevoix.publishing.models import Post
 
-RULES = (
+RULES: tuple[dict[str, Any], ...] = (
     {
         "name": "Allégations thérapeutiques",
         "kind": RuleKind.BANNED,
@@ -60,7 +61,10 @@ GUIDE = {
 
 
 def _member(workspace: Workspace, email: str) -> Member:
-    return Member.objects.select_related("user").get(workspace=workspace, user__email=email)
+    member: Member = Member.objects.select_related("user").get(
+        workspace=workspace, user__email=email
+    )
+    return member
 
 
 def _at(workspace: Workspace, days: int, hour: int, minute: int = 0) -> dt.datetime:
@@ -100,7 +104,7 @@ def load_editorial_demo(workspace: Workspace) -> None:
         words="acné\neczéma\ndermatologue\nhypoallergénique\npeau sensible",
     )
     for rule in RULES:
-        compliance.create_rule(workspace, by=sophie, **rule)
+        compliance.create_rule(workspace, by=sophie, channels=(), **rule)
     compliance.update_brand_guide(workspace, by=sophie, **GUIDE)
 
     # Approved last week after 2 h 40: the report has a wait to show.

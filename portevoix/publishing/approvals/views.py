@@ -20,6 +20,7 @@ from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from portevoix.channels.models import Channel
@@ -752,7 +753,11 @@ def pause_start(request: HttpRequest, ws: str) -> HttpResponse:
         else:
             messages.success(
                 request,
-                _("Publishing is paused for %(scope)s: %(count)s post(s) held, their times kept.")
+                ngettext(
+                    "Publishing is paused for %(scope)s: %(count)s post held, its time kept.",
+                    "Publishing is paused for %(scope)s: %(count)s posts held, their times kept.",
+                    row.paused_count,
+                )
                 % {"scope": pause.describe(row), "count": row.paused_count},
             )
             return redirect("pause", ws=ws)
@@ -771,15 +776,22 @@ def pause_resume(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
         return redirect("pause", ws=ws)
     messages.success(
         request,
-        _("Publishing resumed for %(scope)s: %(resumed)s post(s) go out at their time.")
+        ngettext(
+            "Publishing resumed for %(scope)s: %(resumed)s post goes out at its time.",
+            "Publishing resumed for %(scope)s: %(resumed)s posts go out at their time.",
+            row.resumed_count,
+        )
         % {"scope": pause.describe(row), "resumed": row.resumed_count},
     )
     if row.held_count:
         messages.warning(
             request,
-            _(
-                "%(held)s post(s) were due too long ago: they are held until someone sends "
-                "them late or cancels them (Needs attention)."
+            ngettext(
+                "%(held)s post was due too long ago: it is held until someone sends it late "
+                "or cancels it (Needs attention).",
+                "%(held)s posts were due too long ago: they are held until someone sends "
+                "them late or cancels them (Needs attention).",
+                row.held_count,
             )
             % {"held": row.held_count},
         )
