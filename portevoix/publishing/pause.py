@@ -226,7 +226,7 @@ def resume(scope: Scope | Pause, *, by: Member | None) -> Pause:
     # Every paused publication no pause holds any more (those of this scope, and any a
     # pause that ended some other way left behind).
     rows = (
-        Publication.objects.select_for_update()
+        Publication.objects.select_for_update(of=("self",))
         .filter(post__workspace=workspace, state=S.paused.name)
         .select_related("post", "channel")
     )

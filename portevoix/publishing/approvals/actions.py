@@ -297,11 +297,15 @@ def submit(post: Post, *, by: Member | None, note: str = "") -> Post:
     if by is not None:
         require(by, _create_permission(post))
         _same_workspace(by, post.workspace)
-    post = Post.objects.select_for_update().select_related("workspace", "campaign").get(pk=post.pk)
+    post = (
+        Post.objects.select_for_update(of=("self",))
+        .select_related("workspace", "campaign")
+        .get(pk=post.pk)
+    )
     now = timezone.now()
     publications = [
         p
-        for p in post.publications.select_for_update().select_related("channel", "post")
+        for p in post.publications.select_for_update(of=("self",)).select_related("channel", "post")
         if _movable(p, now)
     ]
     if not publications:
@@ -344,9 +348,13 @@ def submit(post: Post, *, by: Member | None, note: str = "") -> Post:
 
 
 def _locked_step(step: ApprovalStep, by: Member | None) -> tuple[ApprovalStep, Post]:
-    post = Post.objects.select_for_update().select_related("workspace").get(pk=step.post_id)
+    post = (
+        Post.objects.select_for_update(of=("self",))
+        .select_related("workspace")
+        .get(pk=step.post_id)
+    )
     step = (
-        ApprovalStep.objects.select_for_update()
+        ApprovalStep.objects.select_for_update(of=("self",))
         .select_related("approver__user", "department", "post")
         .get(pk=step.pk)
     )
@@ -404,7 +412,7 @@ def _audit_decision(step: ApprovalStep, post: Post, action: str, by: Member | No
 
 def _pending(post: Post) -> list[Publication]:
     return list(
-        post.publications.select_for_update()
+        post.publications.select_for_update(of=("self",))
         .filter(state=S.pending_approval.name)
         .select_related("channel", "post")
     )
@@ -513,7 +521,7 @@ def reject(step: ApprovalStep, *, by: Member | None, comment: str) -> ApprovalSt
 @transaction.atomic
 def withdraw(post: Post, *, by: Member | None) -> Post:
     """The author takes a post waiting for approval back to edit it (a manager may too)."""
-    post = Post.objects.select_for_update().select_related("workspace").get(pk=post.pk)
+    post = Post.objects.select_for_update(of=("self",)).select_related("workspace").get(pk=post.pk)
     if by is not None:
         _same_workspace(by, post.workspace)
         if by.user_id != post.author_id:
@@ -614,7 +622,12 @@ def reconcile_post(post_id: int) -> policy.Verdict | None:
     """Bring a post's steps in line with what it needs (after the worker held it, and from
     the reminders job for a post waiting with no request): lapse what no longer counts, ask
     for what is missing, and release it if nothing is missing any more."""
-    post = Post.objects.select_for_update().select_related("workspace").filter(pk=post_id).first()
+    post = (
+        Post.objects.select_for_update(of=("self",))
+        .select_related("workspace")
+        .filter(pk=post_id)
+        .first()
+    )
     if post is None:
         return None
     pending = _pending(post)
@@ -635,7 +648,7 @@ def send_reminders(row: Housekeeping) -> str:
     reminded = repaired = 0
     with row.leased_atomic():
         due = list(
-            ApprovalStep.objects.select_for_update()
+            ApprovalStep.objects.select_for_update(of=("self",))
             .filter(state=StepState.WAITING, remind_at__lte=now)
             .select_related("post__workspace", "approver__user", "department")
             .order_by("remind_at")[:500]
@@ -773,7 +786,7 @@ def set_trust(member: Member, *, by: Member | None, publishes_directly: bool | N
     if by is not None:
         require(by, "approval.manage")
         _same_workspace(by, workspace)
-    member = Member.objects.select_for_update().select_related("user").get(pk=member.pk)
+    member = Member.objects.select_for_update(of=("self",)).select_related("user").get(pk=member.pk)
     if publishes_directly and not (can(member, "post.create") or can(member, "inbox.reply")):
         raise ActionRefused(
             _("%(name)s's role publishes nothing: there is nothing to trust them with.")
