@@ -63,7 +63,13 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "portevoix.core.middleware.ActiveMemberMiddleware",
     "portevoix.core.middleware.StaffTwoFactorMiddleware",
+    # Too large is 413, unread: before any view, and before the CSRF check (in process_view)
+    # reads the form; after the person and their language are known, so that the page has the
+    # navigation and speaks their language.
+    "portevoix.core.errors.BodySizeLimitMiddleware",
+    "portevoix.core.errors.RefusalMiddleware",
 ]
+CSRF_FAILURE_VIEW = "portevoix.core.errors.csrf_failure"
 
 ROOT_URLCONF = "portevoix.urls"
 WSGI_APPLICATION = "portevoix.wsgi.application"
@@ -184,6 +190,19 @@ WHITENOISE_AUTOREFRESH = DEBUG
 MEDIA_ROOT = CONFIG.data_dir / "media"
 MEDIA_URL = "/media/"
 
+# Request sizes, chosen rather than inherited. One uploaded image may weigh up to
+# PORTEVOIX_MAX_UPLOAD_BYTES (Mastodon accepts 16 MB images; Bluesky 1 MB, checked per network
+# before saving); a whole request at most that plus 1 MiB of form fields, refused with 413
+# from its Content-Length before it is read (core.errors.BodySizeLimitMiddleware). Form fields
+# alone stay under 2.5 MiB in memory; an uploaded file over 2.5 MiB is spooled to a temporary
+# file while the request is parsed.
+PORTEVOIX_MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+PORTEVOIX_MAX_REQUEST_BYTES = PORTEVOIX_MAX_UPLOAD_BYTES + 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
+DATA_UPLOAD_MAX_NUMBER_FILES = 10
+
 _mail_options: dict[str, object] = {}
 if CONFIG.email.file_path:
     _mail_options["file_path"] = CONFIG.email.file_path
@@ -215,11 +234,22 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    # Invitation tokens, OAuth codes and access tokens in URLs are masked (core/logs.py).
-    "filters": {"secrets": {"()": "portevoix.core.logs.MaskSecrets"}},
+    # A refusal (4xx) is one line with its reason, not a traceback; invitation tokens, OAuth
+    # codes and access tokens in URLs are masked (core/logs.py).
+    "filters": {
+        "one_line_refusals": {"()": "portevoix.core.logs.OneLineRefusals"},
+        "secrets": {"()": "portevoix.core.logs.MaskSecrets"},
+    },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["secrets"]}
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["one_line_refusals", "secrets"],
+        }
     },
     "root": {"handlers": ["console"], "level": CONFIG.log_level},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "django.request": {"filters": ["one_line_refusals"]},
+    },
 }

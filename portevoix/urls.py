@@ -27,3 +27,9 @@ urlpatterns = [
     path("w/<slug:ws>/", include("portevoix.publishing.approvals.urls")),
     path("", include("portevoix.core.urls")),
 ]
+
+# Error pages are pages of the product (portevoix/core/errors.py).
+handler400 = "portevoix.core.errors.bad_request"
+handler403 = "portevoix.core.errors.permission_denied"
+handler404 = "portevoix.core.errors.page_not_found"
+handler500 = "portevoix.core.errors.server_error"

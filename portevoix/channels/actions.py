@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import zoneinfo
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -33,7 +34,15 @@ from portevoix.networks.types import AccountInfo, Credentials
 
 log = logging.getLogger(__name__)
 
-CHANNEL_FIELDS = ["name", "network", "handle", "owner_department", "strategy_level", "state"]
+CHANNEL_FIELDS = [
+    "name",
+    "network",
+    "handle",
+    "owner_department",
+    "strategy_level",
+    "time_zone",
+    "state",
+]
 
 
 def verify_credentials(network: str, values: dict[str, str]) -> AccountInfo:
@@ -81,6 +90,16 @@ def _check_department(workspace: Workspace, department: Department | None) -> No
         raise ActionRefused(_("That department does not exist here."), field="owner_department")
 
 
+def _check_time_zone(name: str) -> str:
+    """A known IANA zone name, or blank (the workspace's)."""
+    name = name.strip()
+    if name and name not in zoneinfo.available_timezones():
+        raise ActionRefused(
+            _("Unknown time zone “%(zone)s”.") % {"zone": name[:64]}, field="time_zone"
+        )
+    return name
+
+
 @transaction.atomic
 def connect_channel(
     workspace: Workspace,
@@ -91,6 +110,7 @@ def connect_channel(
     name: str = "",
     owner_department: Department | None = None,
     strategy_level: str = StrategyLevel.ACTIVE,
+    time_zone: str = "",
 ) -> Channel:
     """Check the credentials with the network, then store the channel.
 
@@ -103,6 +123,7 @@ def connect_channel(
     _check_department(workspace, owner_department)
     if strategy_level not in StrategyLevel.values:
         raise ActionRefused(_("Unknown strategy level."), field="strategy_level")
+    time_zone = _check_time_zone(time_zone)
     account, limits = _check_account(network, credentials)
     existing = Channel.objects.filter(
         workspace=workspace, network=network, account_id=account.account_id
@@ -129,6 +150,7 @@ def connect_channel(
         display_name=account.display_name,
         owner_department=owner_department,
         strategy_level=strategy_level,
+        time_zone=time_zone,
         connected_by=by.user if by else None,
         state=ChannelStates.active.name,
         next_attempt_at=timezone.now() + dt.timedelta(seconds=60),
@@ -225,7 +247,10 @@ def update_channel(
     name: str,
     owner_department: Department | None,
     strategy_level: str,
+    time_zone: str | None = None,
 ) -> Channel:
+    """Rename, hand to a department, change the strategy level or the audience's time zone
+    (``None`` keeps it; blank means the workspace's)."""
     require(by, "channel.manage")
     _same_workspace(by, channel.workspace)
     _check_department(channel.workspace, owner_department)
@@ -242,9 +267,13 @@ def update_channel(
         )
     if strategy_level not in StrategyLevel.values:
         raise ActionRefused(_("Unknown strategy level."), field="strategy_level")
+    zone = channel.time_zone if time_zone is None else _check_time_zone(time_zone)
     before = audit.snapshot(channel, CHANNEL_FIELDS)
     Channel.objects.filter(pk=channel.pk).update(
-        name=name, owner_department=owner_department, strategy_level=strategy_level
+        name=name,
+        owner_department=owner_department,
+        strategy_level=strategy_level,
+        time_zone=zone,
     )
     channel.refresh_from_db()
     audit.record(

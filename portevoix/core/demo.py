@@ -271,12 +271,10 @@ UPCOMING = {
 
 def _schedule_posts(workspace: Workspace, channel: Any, flavour: str) -> None:
     """The coming week's plan, so the channel pages show scheduled publications."""
-    from zoneinfo import ZoneInfo
-
     from portevoix.publishing import actions as publishing
 
     manager = Member.objects.get(workspace=workspace, user__email="sophie@lumiere.demo")
-    zone = ZoneInfo(workspace.time_zone)
+    zone = channel.audience_zone  # posts are planned in the audience's zone
     today = timezone.now().astimezone(zone).date()
     for days, clock, text in UPCOMING.get(flavour, ()):
         hour, minute = (int(x) for x in clock.split(":"))

@@ -15,6 +15,7 @@ from portevoix.core.models import (
     Workspace,
 )
 from portevoix.core.permissions import Role
+from portevoix.core.query import MAX_TEXT, MAX_YEAR, MIN_YEAR
 
 COMMON_ZONES = sorted(
     z
@@ -113,12 +114,24 @@ class ProfileForm(forms.Form):
     )
 
 
+class BoundedDateField(forms.DateField):
+    """A date whose year Porte-voix can compute with (see :mod:`portevoix.core.query`)."""
+
+    def validate(self, value: Any) -> None:
+        super().validate(value)
+        if value and not MIN_YEAR <= value.year <= MAX_YEAR:
+            raise forms.ValidationError(
+                _("Give a date between %(min)s and %(max)s.") % {"min": MIN_YEAR, "max": MAX_YEAR},
+                code="out_of_range",
+            )
+
+
 class AuditFilterForm(forms.Form):
-    actor = forms.CharField(label=_("Who"), required=False)
-    action = forms.CharField(label=_("Action"), required=False)
-    since = forms.DateField(
+    actor = forms.CharField(label=_("Who"), required=False, max_length=MAX_TEXT)
+    action = forms.CharField(label=_("Action"), required=False, max_length=MAX_TEXT)
+    since = BoundedDateField(
         label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
-    until = forms.DateField(
+    until = BoundedDateField(
         label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )

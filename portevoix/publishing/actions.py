@@ -31,6 +31,7 @@ from portevoix.core.models import Member, User, Workspace
 from portevoix.core.permissions import require
 from portevoix.networks.errors import NetworkError
 from portevoix.networks.types import MediaItem, OutgoingPost
+from portevoix.publishing import media
 from portevoix.publishing.approvals import actions as approvals
 from portevoix.publishing.labels import state_label
 from portevoix.publishing.models import (
@@ -41,6 +42,7 @@ from portevoix.publishing.models import (
     Publication,
     PublicationStates,
 )
+from portevoix.publishing.scheduling import check_when
 
 
 @dataclass(frozen=True)
@@ -93,12 +95,11 @@ def schedule_post(
         _same_workspace(by, workspace)
     if not channels:
         raise ActionRefused(_("Choose at least one channel."), field="channels")
+    # The type comes from the bytes, not from what the sender said; bombs are refused.
+    uploads = [media.checked(upload) for upload in uploads]
     now = timezone.now()
     if at is not None:
-        if at.tzinfo is None:
-            raise ActionRefused(_("Give the time with its time zone."), field="at")
-        if at < now - dt.timedelta(minutes=1):
-            raise ActionRefused(_("This time is in the past."), field="at")
+        check_when(at, now=now)  # aware, not past, not years ahead (publishing/scheduling.py)
     problems: list[str] = []
     for channel in channels:
         if channel.workspace_id != workspace.pk:

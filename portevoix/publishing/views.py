@@ -14,11 +14,12 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from portevoix.channels.models import Channel
 from portevoix.core.actions import ActionRefused
 from portevoix.core.permissions import can, require
+from portevoix.core.query import query_date, query_id
 from portevoix.core.views import _member, _refusal_to_form
 from portevoix.publishing import actions
 from portevoix.publishing import attention as attention_rows
@@ -29,15 +30,13 @@ from portevoix.publishing.models import Publication
 WEEKS_SHOWN = 4
 
 
+@require_safe
 def calendar(request: HttpRequest, ws: str) -> HttpResponse:
     me = _member(request)
     require(me, "post.view")
     zone = ZoneInfo(me.workspace.time_zone)
     today = timezone.now().astimezone(zone).date()
-    try:
-        start = dt.date.fromisoformat(request.GET.get("from", ""))
-    except ValueError:
-        start = today - dt.timedelta(days=7)
+    start = query_date(request, "from") or today - dt.timedelta(days=7)
     end = start + dt.timedelta(weeks=WEEKS_SHOWN)
     rows = (
         Publication.objects.visible_to(me)
@@ -49,9 +48,9 @@ def calendar(request: HttpRequest, ws: str) -> HttpResponse:
         .order_by("scheduled_at")
     )
     channels = Channel.objects.visible_to(me).order_by("name")
-    channel_id = request.GET.get("channel", "")
-    if channel_id.isdigit():
-        rows = rows.filter(channel_id=int(channel_id))
+    channel_id = query_id(request, "channel")
+    if channel_id is not None:
+        rows = rows.filter(channel_id=channel_id)
     days = [
         (day, list(items))
         for day, items in itertools.groupby(
@@ -70,7 +69,7 @@ def calendar(request: HttpRequest, ws: str) -> HttpResponse:
             "today": today,
             "zone": zone,
             "channels": channels,
-            "channel_id": channel_id,
+            "channel_id": str(channel_id or ""),
             "can_post": can(me, "post.create"),
             "active_section": "calendar",
         },

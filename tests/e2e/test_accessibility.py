@@ -98,6 +98,11 @@ PAGES = [
     "/accounts/sessions/",
     "/accounts/password/change/",
 ]
+ERROR_PAGES = [
+    ("/w/{slug}/calendar/?from=9999-12-25", 400),
+    ("/ops/work/", 403),  # the manager is not staff
+    ("/w/{slug}/no-such-module/", 404),
+]
 
 
 def test_main_pages_have_no_serious_violation(browse: Browse, demo_site: None) -> None:
@@ -121,6 +126,10 @@ def test_main_pages_have_no_serious_violation(browse: Browse, demo_site: None) -
         form.locator("button[type=submit]").click()
     assert page.locator("main .has-error").count() >= 1
     found["invitation form with errors"] = violations(page) + dangling(page)
+    # Error pages are pages of the product too.
+    for path, status in ERROR_PAGES:
+        visit(page, path.format(slug=SLUG), status=status)
+        found[path] = violations(page) + dangling(page)
     phone = browse.page("phone", viewport=PHONE, is_mobile=True, has_touch=True)
     login(phone, "sophie@lumiere.demo", demo.PASSWORD)
     visit(phone, f"/w/{SLUG}/inbox/")
