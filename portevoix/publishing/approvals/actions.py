@@ -475,8 +475,9 @@ def _comment_required(comment: str) -> None:
 @transaction.atomic
 def request_changes(step: ApprovalStep, *, by: Member | None, comment: str) -> ApprovalStep:
     """Send the post back to its author with a comment: its publications become drafts."""
-    _comment_required(comment)
+    # Who may decide first: a role that may not is refused as such, whatever it wrote.
     step, post = _locked_step(step, by)
+    _comment_required(comment)
     _decide(step, StepState.CHANGES, by=by, comment=comment, fingerprint=post.content_fingerprint())
     _close_others(step, post, by)
     for publication in _pending(post):
@@ -496,8 +497,9 @@ def request_changes(step: ApprovalStep, *, by: Member | None, comment: str) -> A
 @transaction.atomic
 def reject(step: ApprovalStep, *, by: Member | None, comment: str) -> ApprovalStep:
     """Refuse the post, with the reason: what it had not sent is cancelled."""
-    _comment_required(comment)
+    # Who may decide first: a role that may not is refused as such, whatever it wrote.
     step, post = _locked_step(step, by)
+    _comment_required(comment)
     _decide(
         step, StepState.REJECTED, by=by, comment=comment, fingerprint=post.content_fingerprint()
     )

@@ -21,12 +21,13 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from portevoix.channels.models import Channel
 from portevoix.core.actions import ActionRefused
 from portevoix.core.models import Member
 from portevoix.core.permissions import can, require
+from portevoix.core.query import MAX_ID
 from portevoix.core.views import _member, _refusal_to_form
 from portevoix.publishing import compliance, pause
 from portevoix.publishing.approvals import actions, policy
@@ -124,6 +125,7 @@ def report(workspace_id: int) -> list[WaitStats]:
 TABS = ("mine", "submitted", "all", "decided")
 
 
+@require_safe
 def approvals_page(request: HttpRequest, ws: str) -> HttpResponse:
     me = _member(request)
     if not may_see_approvals(me):
@@ -177,6 +179,8 @@ def approvals_page(request: HttpRequest, ws: str) -> HttpResponse:
 
 def reviewable_post(me: Member, pk: int) -> Post:
     """The post, if ``me`` sees the plan, or has a compliance step of their department on it."""
+    if not 1 <= pk <= MAX_ID:
+        raise Http404("not found")
     rows = Post.objects.select_related("workspace", "campaign")
     post: Post | None = rows.visible_to(me).filter(pk=pk).first()
     if post is None and ApprovalStep.objects.visible_to(me).filter(post_id=pk).exists():
@@ -213,6 +217,7 @@ def _variants(post: Post) -> tuple[list[Variant], list[compliance.Finding]]:
     return variants, every
 
 
+@require_safe
 def review(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
     me = _member(request)
     post = reviewable_post(me, pk)
@@ -558,10 +563,28 @@ def route_edit(request: HttpRequest, ws: str, pk: int | None = None) -> HttpResp
 def route_delete(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
     me = _member(request)
     require(me, "approval.manage")
-    route = ComplianceRoute.objects.get_for(me, pk=pk)
-    actions.delete_route(route, by=me)
-    messages.success(request, _("Compliance step deleted."))
+    route = ComplianceRoute.objects.visible_to(me).filter(pk=pk).first()
+    if route is None:
+        _deleted_here_or_404(me, "approval.route_delete", ComplianceRoute, pk)
+        messages.info(request, _("This compliance step was already deleted."))
+    else:
+        actions.delete_route(route, by=me)
+        messages.success(request, _("Compliance step deleted."))
     return redirect(reverse("approval_settings", kwargs={"ws": ws}) + "#routes")
+
+
+def _deleted_here_or_404(me: Member, action: str, model: type[Any], pk: int) -> None:
+    """A row deleted from this workspace meanwhile (a second click, two managers at once) is
+    said so; any other id is not found, as ever: another workspace's ids learn nothing."""
+    from portevoix.core.models import AuditEntry
+
+    if not AuditEntry.objects.filter(
+        workspace=me.workspace,
+        action=action,
+        object_type=model._meta.label_lower,
+        object_id=str(pk),
+    ).exists():
+        raise Http404("not found")
 
 
 # --- settings: compliance rules and the brand guide --------------------------------------------
@@ -673,9 +696,13 @@ def rule_edit(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
 def rule_delete(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
     me = _member(request)
     require(me, "approval.manage")
-    rule = ComplianceRule.objects.get_for(me, pk=pk)
-    compliance.delete_rule(rule, by=me)
-    messages.success(request, _("Rule deleted."))
+    rule = ComplianceRule.objects.visible_to(me).filter(pk=pk).first()
+    if rule is None:
+        _deleted_here_or_404(me, "compliance.rule_delete", ComplianceRule, pk)
+        messages.info(request, _("This rule was already deleted."))
+    else:
+        compliance.delete_rule(rule, by=me)
+        messages.success(request, _("Rule deleted."))
     return redirect("compliance_rules", ws=ws)
 
 
@@ -690,6 +717,7 @@ def attention_url(ws: str) -> str:
         return reverse("calendar", kwargs={"ws": ws})
 
 
+@require_safe
 def pause_page(request: HttpRequest, ws: str) -> HttpResponse:
     me = _member(request)
     require(me, "post.view")
