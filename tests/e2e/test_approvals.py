@@ -25,7 +25,7 @@ from portevoix.publishing.approvals.models import ApprovalStep, RuleKind, Severi
 from portevoix.publishing.models import Post, PostKind, Publication
 from portevoix.sandbox import service
 from tests.conftest import Team
-from tests.e2e.conftest import PHONE, Browse, login, visit
+from tests.e2e.conftest import PHONE, Browse, login, visit, watch_of
 from tests.e2e.test_attention import no_serious_violation, shoot
 
 APPROVALS = "/w/acme/approvals/"
@@ -212,3 +212,40 @@ def test_a_pause_shows_on_every_page_until_resumed(
         page.get_by_role("button", name=re.compile("Reprendre|Resume")).first.click()
     expect(page.locator(".pause-banner")).to_have_count(0)
     assert Publication.objects.get(post=post).state == "scheduled"
+
+
+def test_settings_and_rules_pages_read_well_on_a_desktop_and_a_phone(
+    browse: Browse, live_team: Team, channel: Channel
+) -> None:
+    compliance.create_rule(
+        live_team.workspace,
+        by=live_team["manager"],
+        name="Rendement chiffré",
+        kind=RuleKind.REGEX,
+        severity=Severity.WARN,
+        values=r"\d+\s?% de rendement",
+        message="Un rendement chiffré cite sa source.",
+    )
+    for name, viewport in (("desktop", None), ("phone", PHONE)):
+        extra = {"viewport": viewport, "is_mobile": True, "has_touch": True} if viewport else {}
+        page = browse.page(name, **extra)
+        login(page, "manager@acme.test")
+        for path, shot in (
+            ("/w/acme/settings/approvals/", "approval-settings"),
+            ("/w/acme/settings/compliance/", "compliance-rules"),
+            (_quick_post(channel), "quick-post"),
+        ):
+            visit(page, path)
+            no_serious_violation(page)
+            shoot(page, f"{shot}-{name}")
+        # A wrong regular expression is refused in place, with what was typed.
+        visit(page, "/w/acme/settings/compliance/")
+        form = page.locator("main form:has([name=values])").first
+        form.locator("[name=name]").fill("Cassée")
+        form.locator("[name=kind]").select_option("regex")
+        form.locator("[name=values]").fill("(abc")
+        with page.expect_navigation(), watch_of(page).expect_status(400):
+            form.locator("button[type=submit]").click()
+        form = page.locator("main form:has([name=values])").first
+        expect(form.locator("[name=values]")).to_have_value("(abc")
+        expect(form.locator(".error")).to_be_visible()
