@@ -240,12 +240,13 @@ def test_settings_and_rules_pages_read_well_on_a_desktop_and_a_phone(
             shoot(page, f"{shot}-{name}")
         # A wrong regular expression is refused in place, with what was typed.
         visit(page, "/w/acme/settings/compliance/")
-        form = page.locator("main form:has([name=values])").first
-        form.locator("[name=name]").fill("Cassée")
-        form.locator("[name=kind]").select_option("regex")
-        form.locator("[name=values]").fill("(abc")
+        page.locator("main details:has(input[name=rule]) > summary").click()
+        form = page.locator("main form:has(input[name=rule])")
+        form.locator("[name=rule-name]").fill("Cassée")
+        form.locator("[name=rule-kind]").select_option("regex")
+        form.locator("[name=rule-values]").fill("(abc")
         with page.expect_navigation(), watch_of(page).expect_status(400):
             form.locator("button[type=submit]").click()
-        form = page.locator("main form:has([name=values])").first
-        expect(form.locator("[name=values]")).to_have_value("(abc")
+        form = page.locator("main form:has(input[name=rule])")
+        expect(form.locator("[name=rule-values]")).to_have_value("(abc")
         expect(form.locator(".error")).to_be_visible()
