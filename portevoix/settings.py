@@ -88,6 +88,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "portevoix.core.context_processors.shell",
                 "portevoix.core.context_processors.demo",
+                "portevoix.publishing.approvals.context_processors.editorial",
             ],
         },
     },

@@ -24,6 +24,7 @@ urlpatterns = [
         notification_views.bell,
         name="notification_bell_poll",
     ),
+    path("w/<slug:ws>/", include("portevoix.publishing.approvals.urls")),
     path("", include("portevoix.core.urls")),
 ]
 

@@ -209,6 +209,9 @@ def load(*, reset: bool = False) -> DemoResult:
         )
         actions.accept_invitation(token, user=User.objects.get(email="sophie@lumiere.demo"))
         _load_channels(workspace, admin)
+        from portevoix.publishing.approvals.demo import load_editorial_demo
+
+        load_editorial_demo(workspace)
 
     return DemoResult(workspace, logins())
 

@@ -109,6 +109,28 @@ PAGES: dict[str, Page] = {
     "admin:password_change": Page(get=PUBLIC, post=PUBLIC),
     # One variant per module; see VARIANTS.
     "section": Page(get=ANY, post=NOT_ALLOWED),
+    # Approvals, compliance, pause (publishing.approvals; docs/approvals.md). The sample post
+    # waits for approval and is written by a member who is not a prober.
+    "approvals": Page(get=("post.view", "post.approve_compliance"), post=NOT_ALLOWED),
+    "approval_review": Page(get="post.view", post=NOT_ALLOWED, hidden="post.view"),
+    "approval_approve": Page(get=NOT_ALLOWED, post="post.approve", hidden="post.view"),
+    "approval_changes": Page(get=NOT_ALLOWED, post="post.approve", hidden="post.view"),
+    "approval_reject": Page(get=NOT_ALLOWED, post="post.approve", hidden="post.view"),
+    "approval_withdraw": Page(get=NOT_ALLOWED, post="approval.manage", hidden="post.view"),
+    "approval_resubmit": Page(get=NOT_ALLOWED, post="post.create", hidden="post.view"),
+    "compliance_check": Page(get=NOT_ALLOWED, post=("post.create", "inbox.reply")),
+    "approval_settings": Page(get="post.view", post="approval.manage"),
+    "approval_trust": Page(get=NOT_ALLOWED, post="approval.manage"),
+    "approval_route_create": Page(get="post.view", post="approval.manage"),
+    "approval_route": Page(get="post.view", post="approval.manage"),
+    "approval_route_delete": Page(get=NOT_ALLOWED, post="approval.manage"),
+    "compliance_rules": Page(get="post.view", post="approval.manage"),
+    "compliance_rule": Page(get="post.view", post="approval.manage"),
+    "compliance_rule_delete": Page(get=NOT_ALLOWED, post="approval.manage"),
+    "pause": Page(get="post.view", post=NOT_ALLOWED),
+    "pause_start": Page(get=NOT_ALLOWED, post="post.pause"),
+    "pause_resume": Page(get=NOT_ALLOWED, post="post.pause"),
+    "campaign_cancel": Page(get=NOT_ALLOWED, post="post.pause"),
 }
 
 #: Values that broke pages before (issue 8): far dates, huge ids, odd characters.
@@ -260,6 +282,81 @@ class World:
 
         return self.once("notification", make)
 
+    @property
+    def author(self) -> Member:
+        """A creative content marketer who is not a prober: their post waits for approval."""
+
+        def make() -> Member:
+            user = make_user("author@acme.test", "Alex Author")
+            return Member.objects.create(
+                workspace=self.team.workspace, user=user, role=Role.CREATIVE
+            )
+
+        member: Member = self.once("author", make)
+        return member
+
+    @property
+    def post(self) -> Any:
+        def make() -> Any:
+            import datetime as dt
+
+            from django.utils import timezone
+
+            from portevoix.publishing import actions
+
+            return actions.schedule_post(
+                self.team.workspace,
+                by=self.author,
+                text="Le sérum Velours arrive lundi",
+                channels=[self.channel],
+                at=timezone.now() + dt.timedelta(hours=2),
+            )
+
+        return self.once("post", make)
+
+    @property
+    def step(self) -> Any:
+        return self.once("step", lambda: self.post.approval_steps.get())
+
+    @property
+    def route(self) -> Any:
+        def make() -> Any:
+            from portevoix.publishing.approvals import actions
+
+            return actions.save_route(
+                self.team.workspace,
+                by=self.team["admin"],
+                name="Finance",
+                department=self.team.department("legal"),
+                words="crédit",
+            )
+
+        return self.once("route", make)
+
+    @property
+    def rule(self) -> Any:
+        def make() -> Any:
+            from portevoix.publishing import compliance
+
+            return compliance.create_rule(
+                self.team.workspace,
+                by=self.team["admin"],
+                name="Promesses",
+                kind="banned",
+                values="garanti",
+            )
+
+        return self.once("rule", make)
+
+    @property
+    def pause(self) -> Any:
+        def make() -> Any:
+            from portevoix.publishing import pause
+
+            return pause.pause(self.channel, by=self.team["admin"], reason="Probe")
+
+        return self.once("pause", make)
+
     def kwargs(self, name: str, variant: dict[str, str]) -> dict[str, Any]:
         """The arguments of ``name``'s URL in this world."""
         ws = self.team.workspace.slug
@@ -279,6 +376,18 @@ class World:
             "publication_mark_published": lambda: self.publication.pk,
             "notification_open": lambda: self.notification.pk,
             "notification_read": lambda: self.notification.pk,
+            "approval_review": lambda: self.post.pk,
+            "approval_withdraw": lambda: self.post.pk,
+            "approval_resubmit": lambda: self.post.pk,
+            "approval_approve": lambda: self.step.pk,
+            "approval_changes": lambda: self.step.pk,
+            "approval_reject": lambda: self.step.pk,
+            "approval_trust": lambda: self.author.pk,
+            "approval_route": lambda: self.route.pk,
+            "approval_route_delete": lambda: self.route.pk,
+            "compliance_rule": lambda: self.rule.pk,
+            "compliance_rule_delete": lambda: self.rule.pk,
+            "pause_resume": lambda: self.pause.pk,
         }
         values: dict[str, Callable[[], Any]] = {
             "ws": lambda: ws,
