@@ -437,3 +437,174 @@ class HandOff(models.Model):
         if can(member, "inbox.view_assigned") and department_id:
             return queryset.filter(department_id=department_id)
         return queryset.none()
+
+
+class Note(models.Model):
+    """A private note in a conversation, for the team only; ``@name`` tells that member."""
+
+    objects = RestrictedQuerySet.as_manager()
+    WORKSPACE_PATH = "conversation__workspace"
+    VIEW_ACTION = None  # restrict_rows decides
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(
+        Member, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    text = models.TextField(_("note"))
+    mentions = models.ManyToManyField(Member, blank=True, related_name="inbox_mentions")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("note")
+        verbose_name_plural = _("notes")
+
+    def __str__(self) -> str:
+        return self.text[:60]
+
+    @classmethod
+    def restrict_rows(cls, queryset: Any, member: MemberLike) -> Any:
+        q = _department_filter(member, "conversation__")
+        return queryset if q is None else queryset.filter(q)
+
+
+class Presence(models.Model):
+    """Who has a conversation open, and whether they are writing an answer (refreshed by the
+    page's polling; stale after :data:`PRESENCE_SECONDS`)."""
+
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="presences"
+    )
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+")
+    replying = models.BooleanField(default=False)
+    seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["conversation", "member"], name="presence_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member} @ {self.conversation_id}"
+
+
+#: A presence older than this is gone (the page polls every 10 seconds).
+PRESENCE_SECONDS = 40
+
+
+class CannedReply(models.Model):
+    """A ready answer with variables (``{customer_name}``, ``{agent_name}``...)."""
+
+    objects = RestrictedQuerySet.as_manager()
+    VIEW_ACTION = None  # restrict_rows decides
+
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="canned_replies"
+    )
+    title = models.CharField(_("title"), max_length=120)
+    text = models.TextField(_("text"))
+    #: ``fr``, ``en``, or empty for any language.
+    language = models.CharField(_("language"), max_length=8, blank=True)
+    created_by = models.ForeignKey(
+        Member, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["title", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "title", "language"], name="canned_reply_unique"
+            ),
+        ]
+        verbose_name = _("canned reply")
+        verbose_name_plural = _("canned replies")
+
+    def __str__(self) -> str:
+        return self.title
+
+    @classmethod
+    def restrict_rows(cls, queryset: Any, member: MemberLike) -> Any:
+        return queryset if can(member, "inbox.reply") else queryset.none()
+
+
+class Offer(models.Model):
+    """A current offer replies can insert: its text, its link and when it is valid."""
+
+    objects = RestrictedQuerySet.as_manager()
+    VIEW_ACTION = None  # restrict_rows decides
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="offers")
+    title = models.CharField(_("title"), max_length=120)
+    text = models.TextField(_("text"))
+    link = models.URLField(_("link"), max_length=500, blank=True)
+    #: ``fr``, ``en``, or empty for any language.
+    language = models.CharField(_("language"), max_length=8, blank=True)
+    #: Words that make the offer the right one for a message (products, "livraison"...).
+    keywords = models.CharField(_("keywords"), max_length=300, blank=True)
+    valid_from = models.DateTimeField(_("valid from"))
+    valid_until = models.DateTimeField(_("valid until"))
+    created_by = models.ForeignKey(
+        Member, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["valid_until", "title"]
+        verbose_name = _("offer")
+        verbose_name_plural = _("offers")
+
+    def __str__(self) -> str:
+        return self.title
+
+    @classmethod
+    def restrict_rows(cls, queryset: Any, member: MemberLike) -> Any:
+        return queryset if can(member, "inbox.reply") else queryset.none()
+
+    def is_current(self, at: Any = None) -> bool:
+        moment = at or timezone.now()
+        return bool(self.valid_from <= moment < self.valid_until)
+
+    @property
+    def keyword_list(self) -> list[str]:
+        return [w.strip() for w in self.keywords.split(",") if w.strip()]
+
+
+class ReplyApprovalRule(models.Model):
+    """Whether public replies need the social team's approval, for one department or one
+    member (the member's rule wins). Without a rule, a department agent's public replies need
+    approval and everybody else's do not."""
+
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="reply_approval_rules"
+    )
+    department = models.ForeignKey(
+        Department, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    member = models.ForeignKey(
+        Member, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    required = models.BooleanField(_("needs approval"))
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "department"],
+                condition=models.Q(member__isnull=True),
+                name="reply_rule_department_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["workspace", "member"],
+                condition=models.Q(member__isnull=False),
+                name="reply_rule_member_unique",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(department__isnull=True, member__isnull=False)
+                | models.Q(department__isnull=False, member__isnull=True),
+                name="reply_rule_one_subject",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member or self.department}: {self.required}"
