@@ -25,6 +25,15 @@ def connect(team, handle: str = "acme-care"):
     )
 
 
+@pytest.fixture(autouse=True)
+def _english():
+    """Refusals are read in English here (the product's default language is French)."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
 @pytest.fixture
 def channel(team):
     return connect(team)
