@@ -150,6 +150,9 @@ def load(*, reset: bool = False) -> DemoResult:
         )
         actions.accept_invitation(token, user=User.objects.get(email="sophie@lumiere.demo"))
         _load_channels(workspace, admin)
+        from portevoix.inbox.demo import load_inbox_demo
+
+        load_inbox_demo(workspace)
 
     return DemoResult(workspace, logins())
 

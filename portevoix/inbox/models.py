@@ -177,7 +177,7 @@ class Conversation(models.Model):
     #: public thread or a mention, ``dm:`` and the network's conversation id for a private one.
     thread_key = models.CharField(max_length=520)
     customer = models.ForeignKey(
-        Customer, on_delete=models.PROTECT, related_name="conversations", verbose_name=_("customer")
+        Customer, on_delete=models.RESTRICT, related_name="conversations", verbose_name=_("customer")
     )
     state = models.CharField(
         _("state"), max_length=10, choices=ConversationState.choices, default="new"
@@ -400,7 +400,7 @@ class HandOff(models.Model):
         Conversation, on_delete=models.CASCADE, related_name="handoffs"
     )
     department = models.ForeignKey(
-        Department, on_delete=models.PROTECT, related_name="handoffs", verbose_name=_("department")
+        Department, on_delete=models.RESTRICT, related_name="handoffs", verbose_name=_("department")
     )
     state = models.CharField(
         _("state"), max_length=12, choices=HandOffState.choices, default=HandOffState.OPEN
