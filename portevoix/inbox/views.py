@@ -23,12 +23,13 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from portevoix.channels.models import Channel
 from portevoix.core.actions import ActionRefused
 from portevoix.core.models import Department, Member
 from portevoix.core.permissions import can, require
+from portevoix.core.query import query_choice, query_flag, query_id, query_int, query_text
 from portevoix.core.views import _member, _refusal_to_form
 from portevoix.inbox import actions, forms
 from portevoix.inbox.models import (
@@ -153,26 +154,23 @@ class Filters:
 
 
 def _int(value: str | None) -> int | None:
+    """A posted id; anything else is None (the action then says what is missing)."""
     try:
-        return int(value) if value else None
+        number = int(value) if value else None
     except ValueError:
         return None
+    return number if number is not None and 0 < number < 2**63 else None
 
 
 def read_filters(request: HttpRequest, me: Member) -> Filters:
+    """The list's filters from the query; a wrong value is a 400 saying which (core.query)."""
     default_queue = "all" if can(me, "inbox.view_all") else "department"
-    queue = request.GET.get("queue") or default_queue
-    if queue not in QUEUES:
-        queue = default_queue
-    state = request.GET.get("state") or "open"
-    if state not in STATES:
-        state = "open"
     return Filters(
-        queue=queue,
-        state=state,
-        channel=_int(request.GET.get("channel")),
-        label=_int(request.GET.get("label")),
-        q=(request.GET.get("q") or "").strip()[:200],
+        queue=query_choice(request, "queue", QUEUES, default=default_queue),
+        state=query_choice(request, "state", STATES, default="open"),
+        channel=query_id(request, "channel"),
+        label=query_id(request, "label"),
+        q=query_text(request, "q"),
     )
 
 
@@ -237,7 +235,7 @@ def _sync_status(me: Member) -> dict[str, Any]:
 def _list_context(request: HttpRequest, me: Member, selected: int | None = None) -> dict[str, Any]:
     f = read_filters(request, me)
     rows = conversations_for(me, f).annotate(waiting_approval=Exists(pending_approval()))
-    page = Paginator(rows, 40).get_page(request.GET.get("page"))
+    page = Paginator(rows, 40).get_page(query_int(request, "page", 1))
     counts = {}
     visible = Conversation.objects.visible_to(me)
     active = visible.filter(state__in=[ConversationState.NEW, ConversationState.OPEN])
@@ -296,6 +294,7 @@ def _assignable(me: Member, conversation: Conversation | None) -> list[Member]:
     return out
 
 
+@require_safe
 def inbox(request: HttpRequest, ws: str) -> HttpResponse:
     me = _member(request)
     _require_inbox(me)
@@ -303,11 +302,12 @@ def inbox(request: HttpRequest, ws: str) -> HttpResponse:
     return render(request, "inbox/inbox.html", {**context, "active_section": "inbox"})
 
 
+@require_safe
 def list_part(request: HttpRequest, ws: str) -> HttpResponse:
     """The list alone, for polling."""
     me = _member(request)
     _require_inbox(me)
-    context = _list_context(request, me, selected=_int(request.GET.get("selected")))
+    context = _list_context(request, me, selected=query_id(request, "selected"))
     return render(request, "inbox/_list.html", context)
 
 
@@ -512,6 +512,7 @@ def _detail_context(
     }
 
 
+@require_safe
 def conversation_page(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
     me = _member(request)
     _require_inbox(me)
@@ -537,12 +538,13 @@ def _render_detail(
     return render(request, "inbox/inbox.html", context, status=status)
 
 
+@require_safe
 def thread_part(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
     """The thread and who else is here, for polling."""
     me = _member(request)
     _require_inbox(me)
     conversation = _conversation(me, pk)
-    replying = request.GET.get("replying") == "1"
+    replying = query_flag(request, "replying")
     others = (
         actions.touch_presence(conversation, member=me, replying=replying)
         if can(me, "inbox.reply")
@@ -853,6 +855,7 @@ def _list_url(me: Member, request: HttpRequest) -> str:
 # --- customers -----------------------------------------------------------------------------
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 def customer_page(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
     me = _member(request)
     _require_inbox(me)
