@@ -40,7 +40,11 @@ CANNED = (
         "fr",
         "Merci beaucoup {customer_name} 💛 Toute l’équipe {brand} est ravie de vous lire !",
     ),
-    ("Thank you!", "en", "Thank you so much {customer_name} 💛 The whole {brand} team is delighted!"),
+    (
+        "Thank you!",
+        "en",
+        "Thank you so much {customer_name} 💛 The whole {brand} team is delighted!",
+    ),
     (
         "Livraison en Belgique",
         "fr",

@@ -177,7 +177,10 @@ class Conversation(models.Model):
     #: public thread or a mention, ``dm:`` and the network's conversation id for a private one.
     thread_key = models.CharField(max_length=520)
     customer = models.ForeignKey(
-        Customer, on_delete=models.RESTRICT, related_name="conversations", verbose_name=_("customer")
+        Customer,
+        on_delete=models.RESTRICT,
+        related_name="conversations",
+        verbose_name=_("customer"),
     )
     state = models.CharField(
         _("state"), max_length=10, choices=ConversationState.choices, default="new"

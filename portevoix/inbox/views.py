@@ -9,6 +9,8 @@ is lost.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -118,6 +120,22 @@ SHORTCUTS = (
 )
 #: Seconds between two refreshes of the list and of the open conversation.
 POLL_SECONDS = 10
+
+
+def needs(action: str) -> Callable[[Any], Any]:
+    """Refuse a write view to a member without ``action`` before it reads the form: a 403,
+    and nothing written (the action checks it again, with the object's own rules)."""
+
+    def wrap(view: Any) -> Any:
+        @functools.wraps(view)
+        def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            require(_member(request), action)
+            response: HttpResponse = view(request, *args, **kwargs)
+            return response
+
+        return checked
+
+    return wrap
 
 
 def _require_inbox(me: Member) -> None:
@@ -564,6 +582,7 @@ def _back_to(conversation: Conversation, request: HttpRequest) -> HttpResponseRe
 
 
 @require_POST
+@needs("inbox.reply")
 def reply_view(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
     from portevoix.publishing.actions import Upload
 
@@ -618,6 +637,7 @@ def _simple_post(request: HttpRequest, pk: int, call: Any, done: str) -> HttpRes
 
 
 @require_POST
+@needs("inbox.reply")
 def state_view(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
     me = _member(request)
     conversation = _conversation(me, pk)
@@ -650,6 +670,7 @@ def state_view(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
 
 
 @require_POST
+@needs("inbox.reply")
 def assign_view(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
     me = _member(request)
     conversation = _conversation(me, pk)
@@ -672,6 +693,7 @@ def assign_view(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
 
 
 @require_POST
+@needs("inbox.route")
 def priority_view(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
     form = forms.PriorityForm(request.POST)
     if not form.is_valid():
@@ -687,6 +709,7 @@ def priority_view(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
 
 
 @require_POST
+@needs("inbox.route")
 def labels_view(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
     me = _member(request)
     conversation = _conversation(me, pk)
@@ -706,6 +729,7 @@ def labels_view(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
 
 
 @require_POST
+@needs("inbox.reply")
 def note_view(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
     me = _member(request)
     conversation = _conversation(me, pk)
@@ -722,6 +746,7 @@ def note_view(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
 
 
 @require_POST
+@needs("inbox.route")
 def handoff_view(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
     me = _member(request)
     conversation = _conversation(me, pk)
@@ -752,6 +777,7 @@ def _reply_of(me: Member, pk: int) -> Reply:
 
 
 @require_POST
+@needs("inbox.reply")
 def reply_send_view(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
     me = _member(request)
     answer = _reply_of(me, pk)
@@ -766,6 +792,7 @@ def reply_send_view(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
 
 
 @require_POST
+@needs("inbox.reply")
 def reply_discard_view(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
     me = _member(request)
     answer = _reply_of(me, pk)
@@ -786,6 +813,7 @@ def _handoff_of(me: Member, pk: int) -> HandOff:
 
 
 @require_POST
+@needs("inbox.reply")
 def handoff_take_over_view(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
     me = _member(request)
     handoff = _handoff_of(me, pk)
@@ -799,6 +827,7 @@ def handoff_take_over_view(request: HttpRequest, ws: str, pk: int) -> HttpRespon
 
 
 @require_POST
+@needs("inbox.route")
 def handoff_close_view(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
     me = _member(request)
     handoff = _handoff_of(me, pk)
@@ -812,6 +841,7 @@ def handoff_close_view(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
 
 
 @require_POST
+@needs("inbox.reply")
 def bulk_view(request: HttpRequest, ws: str) -> HttpResponse:
     me = _member(request)
     _require_inbox(me)
@@ -897,6 +927,7 @@ def customer_page(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
 # --- setup: canned replies, offers, labels, reply approval ---------------------------------
 
 
+@require_safe
 def setup(request: HttpRequest, ws: str) -> HttpResponse:
     me = _member(request)
     require(me, "inbox.manage")
@@ -934,6 +965,7 @@ def _render_setup(
 
 
 @require_POST
+@needs("inbox.manage")
 def setup_canned(request: HttpRequest, ws: str) -> HttpResponse:
     me = _member(request)
     require(me, "inbox.manage")
@@ -959,6 +991,7 @@ def setup_canned(request: HttpRequest, ws: str) -> HttpResponse:
 
 
 @require_POST
+@needs("inbox.manage")
 def setup_offer(request: HttpRequest, ws: str) -> HttpResponse:
     me = _member(request)
     require(me, "inbox.manage")
@@ -984,6 +1017,7 @@ def setup_offer(request: HttpRequest, ws: str) -> HttpResponse:
 
 
 @require_POST
+@needs("inbox.manage")
 def setup_label(request: HttpRequest, ws: str) -> HttpResponse:
     me = _member(request)
     require(me, "inbox.manage")
@@ -1009,6 +1043,7 @@ def setup_label(request: HttpRequest, ws: str) -> HttpResponse:
 
 
 @require_POST
+@needs("inbox.manage")
 def setup_rule(request: HttpRequest, ws: str) -> HttpResponse:
     me = _member(request)
     require(me, "inbox.manage")

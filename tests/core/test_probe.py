@@ -59,6 +59,9 @@ class Page:
     hidden: str | None = None
 
 
+#: The inbox's pages: who sees conversations at all (agents only their department's).
+INBOX = ("inbox.view_all", "inbox.view_assigned")
+
 PAGES: dict[str, Page] = {
     "healthz": Page(get=PUBLIC, post=PUBLIC),
     "ops_work": Page(get=STAFF, post=STAFF),
@@ -89,7 +92,30 @@ PAGES: dict[str, Page] = {
     "channel_detail": Page(get="channel.view", post="channel.manage", hidden="channel.view"),
     "channel_check": Page(get=NOT_ALLOWED, post="channel.view", hidden="channel.view"),
     "channel_quick_post": Page(get="post.create", post="post.create", hidden="channel.view"),
-    "inbox": Page(get=("inbox.view_all", "inbox.view_assigned"), post=NOT_ALLOWED),
+    "inbox": Page(get=INBOX, post=NOT_ALLOWED),
+    "inbox_list_part": Page(get=INBOX, post=NOT_ALLOWED),
+    "inbox_bulk": Page(get=NOT_ALLOWED, post="inbox.reply"),
+    "inbox_conversation": Page(get=INBOX, post=NOT_ALLOWED),
+    "inbox_thread_part": Page(get=INBOX, post=NOT_ALLOWED),
+    "inbox_reply": Page(get=NOT_ALLOWED, post="inbox.reply"),
+    "inbox_state": Page(get=NOT_ALLOWED, post="inbox.reply"),
+    # An agent may only take a conversation for themselves (tests/inbox); an empty form
+    # (nobody assigned) needs inbox.route.
+    "inbox_assign": Page(get=NOT_ALLOWED, post="inbox.route"),
+    "inbox_priority": Page(get=NOT_ALLOWED, post="inbox.route"),
+    "inbox_labels": Page(get=NOT_ALLOWED, post="inbox.route"),
+    "inbox_note": Page(get=NOT_ALLOWED, post="inbox.reply"),
+    "inbox_hand_off": Page(get=NOT_ALLOWED, post="inbox.route"),
+    "inbox_reply_send": Page(get=NOT_ALLOWED, post="inbox.reply"),
+    "inbox_reply_discard": Page(get=NOT_ALLOWED, post="inbox.reply"),
+    "inbox_handoff_take_over": Page(get=NOT_ALLOWED, post="inbox.reply"),
+    "inbox_handoff_close": Page(get=NOT_ALLOWED, post="inbox.route"),
+    "inbox_customer": Page(get=INBOX, post=INBOX),
+    "inbox_setup": Page(get="inbox.manage", post=NOT_ALLOWED),
+    "inbox_setup_canned": Page(get=NOT_ALLOWED, post="inbox.manage"),
+    "inbox_setup_offer": Page(get=NOT_ALLOWED, post="inbox.manage"),
+    "inbox_setup_label": Page(get=NOT_ALLOWED, post="inbox.manage"),
+    "inbox_setup_rule": Page(get=NOT_ALLOWED, post="inbox.manage"),
     "calendar": Page(get="post.view", post=NOT_ALLOWED),
     # One variant per module; see VARIANTS.
     "section": Page(get=ANY, post=NOT_ALLOWED),
@@ -154,6 +180,18 @@ def test_every_project_page_is_declared() -> None:
     assert not stale, f"declared pages that no longer exist: {stale}"
 
 
+CONVERSATION_PAGES = (
+    "inbox_conversation",
+    "inbox_thread_part",
+    "inbox_reply",
+    "inbox_state",
+    "inbox_assign",
+    "inbox_priority",
+    "inbox_labels",
+    "inbox_note",
+    "inbox_hand_off",
+)
+
 # --- the world the probe walks in -------------------------------------------------------------
 
 
@@ -206,6 +244,48 @@ class World:
 
         return self.once("channel", make)
 
+    @property
+    def inbox_objects(self) -> tuple[Any, Any, Any]:
+        """A private conversation in the agent's department (sales), a draft answer in it
+        and its open hand-off."""
+
+        def make() -> tuple[Any, Any, Any]:
+            from django.utils import timezone
+
+            from portevoix.inbox import actions as inbox_actions
+            from portevoix.inbox.ingest import ingest
+            from portevoix.inbox.models import Conversation
+            from portevoix.networks.types import Author, InboundItem, InboundKind
+
+            ingest(
+                self.channel,
+                [
+                    InboundItem(
+                        network="sandbox",
+                        message_id="probe-dm",
+                        kind=InboundKind.DM,
+                        author=Author(id="id-probe", handle="probe", display_name="Probe"),
+                        text="Bonjour, quel est le prix du coffret ?",
+                        created_at=timezone.now(),
+                        thread_id="probe-thread",
+                    )
+                ],
+            )
+            conversation = Conversation.objects.get(channel=self.channel)
+            handoff = inbox_actions.hand_off(
+                conversation, by=self.team["admin"], department=self.team.department("sales")
+            )
+            draft = inbox_actions.answer_handoff(handoff, by=self.team["agent"], text="Bonjour !")
+            conversation.refresh_from_db()
+            return conversation, draft, handoff
+
+        made: tuple[Any, Any, Any] = self.once("inbox", make)
+        return made
+
+    @property
+    def conversation(self) -> Any:
+        return self.inbox_objects[0]
+
     def kwargs(self, name: str, variant: dict[str, str]) -> dict[str, Any]:
         """The arguments of ``name``'s URL in this world."""
         ws = self.team.workspace.slug
@@ -219,6 +299,12 @@ class World:
             "channel_detail": lambda: self.channel.pk,
             "channel_check": lambda: self.channel.pk,
             "channel_quick_post": lambda: self.channel.pk,
+            **{name: lambda: self.conversation.pk for name in CONVERSATION_PAGES},
+            "inbox_customer": lambda: self.conversation.customer_id,
+            "inbox_reply_send": lambda: self.inbox_objects[1].pk,
+            "inbox_reply_discard": lambda: self.inbox_objects[1].pk,
+            "inbox_handoff_take_over": lambda: self.inbox_objects[2].pk,
+            "inbox_handoff_close": lambda: self.inbox_objects[2].pk,
         }
         values: dict[str, Callable[[], Any]] = {
             "ws": lambda: ws,

@@ -5,21 +5,30 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('core', '0003_audit_language_neutral'),
-        ('inbox', '0003_notes_presence_canned_offers_approval_rules'),
+        ("core", "0003_audit_language_neutral"),
+        ("inbox", "0003_notes_presence_canned_offers_approval_rules"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='conversation',
-            name='customer',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.RESTRICT, related_name='conversations', to='inbox.customer', verbose_name='customer'),
+            model_name="conversation",
+            name="customer",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.RESTRICT,
+                related_name="conversations",
+                to="inbox.customer",
+                verbose_name="customer",
+            ),
         ),
         migrations.AlterField(
-            model_name='handoff',
-            name='department',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.RESTRICT, related_name='handoffs', to='core.department', verbose_name='department'),
+            model_name="handoff",
+            name="department",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.RESTRICT,
+                related_name="handoffs",
+                to="core.department",
+                verbose_name="department",
+            ),
         ),
     ]
