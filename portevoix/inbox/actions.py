@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import secrets
 import string
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -38,6 +39,7 @@ from portevoix.inbox.models import (
     ConversationState,
     Customer,
     HandOff,
+    HandOffLink,
     HandOffState,
     InboundMessage,
     Label,
@@ -812,6 +814,7 @@ def answer_handoff(
         "handoff.answer",
         workspace=conversation.workspace,
         actor=by.user if by is not None else None,
+        actor_label=_link_actor(handoff, name) if by is None else "",
         obj=conversation,
         after={"handoff": handoff.pk, "reply": answer.pk, "name": name[:200], "text": text[:500]},
     )
@@ -845,6 +848,7 @@ def take_over(handoff: HandOff, *, by: Member | None = None, name: str = "") -> 
         "handoff.take_over",
         workspace=conversation.workspace,
         actor=by.user if by is not None else None,
+        actor_label=_link_actor(handoff, name) if by is None else "",
         obj=conversation,
         after={"handoff": handoff.pk, "name": name[:200]},
     )
@@ -872,6 +876,131 @@ def close_handoff(handoff: HandOff, *, by: Member) -> HandOff:
         after={"handoff": handoff.pk},
     )
     return handoff
+
+
+# --- hand-off links: someone without an account -------------------------------------------
+
+HANDOFF_PURPOSE = "handoff"
+#: A hand-off link lasts days, not weeks: 3 by default, 14 at most.
+LINK_DAYS_DEFAULT = 3
+LINK_DAYS_MAX = 14
+BROWSER_COOKIE = "pv_handoff_%d"
+
+
+def register_handoff_purpose() -> None:
+    from portevoix.core import access
+
+    access.register(
+        access.Purpose(
+            code=HANDOFF_PURPOSE,
+            target="inbox.handoff",
+            issue_action="inbox.route",
+            max_lifetime=dt.timedelta(days=LINK_DAYS_MAX),
+            default_lifetime=dt.timedelta(days=LINK_DAYS_DEFAULT),
+            check=_handoff_link_check,
+        )
+    )
+
+
+def _handoff_link_check(handoff: HandOff) -> str | None:
+    return None if handoff.is_open else "closed"
+
+
+def _link_actor(handoff: HandOff, name: str) -> str:
+    name = (name or "").strip()[:100]
+    return f"link: handoff #{handoff.pk}" + (f" ({name})" if name else "")
+
+
+def _hash(secret: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@transaction.atomic
+def issue_handoff_link(
+    handoff: HandOff, *, by: Member, recipient: str = "", days: int = LINK_DAYS_DEFAULT
+) -> tuple[HandOffLink, str]:
+    """A link to this hand-off for someone without an account. Returns the row and the token
+    (shown once: only its hash is kept)."""
+    from portevoix.core.actions import issue_access_token
+
+    require(by, "inbox.route")
+    _lock(by, handoff.conversation)
+    handoff = _open_handoff(handoff)
+    if not 1 <= days <= LINK_DAYS_MAX:
+        raise ActionRefused(
+            _("A hand-off link lasts from 1 to %(days)d days.") % {"days": LINK_DAYS_MAX},
+            field="days",
+        )
+    row, token = issue_access_token(
+        HANDOFF_PURPOSE, handoff, by=by, lifetime=dt.timedelta(days=days)
+    )
+    link = HandOffLink.objects.create(
+        handoff=handoff, token=row, recipient=recipient.strip()[:200], created_by=by
+    )
+    _record(
+        "handoff.link",
+        handoff.conversation,
+        by,
+        after={
+            "handoff": handoff.pk,
+            "token": row.pk,
+            "recipient": link.recipient,
+            "expires_at": row.expires_at,
+        },
+    )
+    return link, token
+
+
+def revoke_handoff_link(link: HandOffLink, *, by: Member) -> HandOffLink:
+    """Stop the link at once (core's revoke: audited, the issuer or inbox.route)."""
+    from portevoix.core.actions import revoke_access_token
+
+    if link.handoff.conversation.workspace_id != by.workspace_id:
+        from django.http import Http404
+
+        raise Http404("not found")
+    revoke_access_token(link.token, by=by)
+    link.token.refresh_from_db()
+    return link
+
+
+def open_handoff_link(token: str, *, browser: str) -> tuple[HandOffLink, str]:
+    """One use of a hand-off link (core counts and audits it; a refusal is ActionRefused).
+
+    The first browser to open it is the only one it works in: it gets a secret (returned, to
+    set as a cookie) whose hash is kept; another browser is refused, and that is audited.
+    """
+    from django.utils.crypto import constant_time_compare
+
+    from portevoix.core.actions import use_access_token
+
+    row, _target = use_access_token(token, purpose=HANDOFF_PURPOSE)
+    with transaction.atomic():
+        link = (
+            HandOffLink.objects.select_for_update()
+            .select_related("handoff__conversation__workspace", "handoff__department", "token")
+            .get(token=row)
+        )
+        if not link.browser_hash:
+            secret = secrets.token_urlsafe(24)
+            link.browser_hash = _hash(secret)
+            link.save(update_fields=["browser_hash"])
+            return link, secret
+        if browser and constant_time_compare(_hash(browser), link.browser_hash):
+            return link, ""
+        audit.record(
+            "access.refused",
+            workspace=link.handoff.conversation.workspace,
+            actor=None,
+            actor_label=f"link: {row.purpose} #{row.pk}",
+            obj=row,
+            after={"reason": "other_browser"},
+        )
+    raise ActionRefused(
+        _("This link was opened in another browser: it only works there."), code="browser"
+    )
 
 
 # --- many at once --------------------------------------------------------------------------
@@ -1198,6 +1327,7 @@ AUDIT_LABELS = {
     "handoff.answer": gettext_noop("Department answered a hand-off"),
     "handoff.take_over": gettext_noop("Department took a conversation over"),
     "handoff.close": gettext_noop("Hand-off closed"),
+    "handoff.link": gettext_noop("Hand-off link made"),
     "label.create": gettext_noop("Label created"),
     "label.delete": gettext_noop("Label deleted"),
     "canned_reply.save": gettext_noop("Canned reply saved"),

@@ -11,7 +11,7 @@ class InboxConfig(AppConfig):
         from portevoix.channels import sync
         from portevoix.core.actions import AUDIT_ACTION_LABELS
         from portevoix.inbox import notices
-        from portevoix.inbox.actions import AUDIT_LABELS, wake_snoozed
+        from portevoix.inbox.actions import AUDIT_LABELS, register_handoff_purpose, wake_snoozed
         from portevoix.inbox.ingest import ingest
         from portevoix.worker import housekeeping
 
@@ -19,6 +19,7 @@ class InboxConfig(AppConfig):
         sync.on_inbound(ingest)
         AUDIT_ACTION_LABELS.update(AUDIT_LABELS)
         notices.register_kinds()
+        register_handoff_purpose()
         housekeeping.register(
             "inbox-wake-snoozed", 60, lambda row: f"{wake_snoozed()} conversation(s) back"
         )

@@ -109,6 +109,29 @@ class HandOffForm(forms.Form):
         self.order_fields(["department", "note"])
 
 
+class HandOffLinkForm(forms.Form):
+    recipient = forms.CharField(
+        label=_("For whom"),
+        max_length=200,
+        required=False,
+        help_text=_("Their name, so that you know whose link it is."),
+    )
+    days = forms.IntegerField(label=_("Valid for (days)"), min_value=1, max_value=14, initial=3)
+
+
+class ExternalAnswerForm(forms.Form):
+    """What someone without an account writes through a hand-off link."""
+
+    name = forms.CharField(label=_("Your name"), max_length=200)
+    text = forms.CharField(
+        label=_("Your answer"),
+        widget=forms.Textarea(attrs={"rows": 6}),
+        max_length=10000,
+        required=False,
+        help_text=_("The social team reads it and sends it to the customer."),
+    )
+
+
 class SnoozeForm(forms.Form):
     def __init__(self, *args: Any, zone: dt.tzinfo, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

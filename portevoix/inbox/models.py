@@ -432,6 +432,15 @@ class HandOff(models.Model):
     def __str__(self) -> str:
         return f"{self.conversation} → {self.department}"
 
+    @property
+    def workspace_id(self) -> int:
+        """The workspace an access token for this hand-off belongs to (core.access)."""
+        return int(self.conversation.workspace_id)
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in (HandOffState.OPEN, HandOffState.ANSWERED)
+
     @classmethod
     def restrict_rows(cls, queryset: Any, member: MemberLike) -> Any:
         if can(member, "inbox.view_all"):
@@ -440,6 +449,39 @@ class HandOff(models.Model):
         if can(member, "inbox.view_assigned") and department_id:
             return queryset.filter(department_id=department_id)
         return queryset.none()
+
+
+class HandOffLink(models.Model):
+    """A link to one hand-off for someone without an account (a sales rep, a lawyer).
+
+    The token is core's access token (purpose ``handoff``: signed, expiring, revocable, every
+    use audited); this row says which browser it belongs to: the first one to open it, which
+    gets a secret cookie whose hash is kept here. Another browser is refused.
+    """
+
+    objects = RestrictedQuerySet.as_manager()
+    WORKSPACE_PATH = "handoff__conversation__workspace"
+    VIEW_ACTION = "inbox.route"
+
+    handoff = models.ForeignKey(HandOff, on_delete=models.CASCADE, related_name="links")
+    token = models.OneToOneField(
+        "core.AccessToken", on_delete=models.CASCADE, related_name="handoff_link"
+    )
+    #: Who the link is for, as the person who made it wrote it ("Maître Dupont").
+    recipient = models.CharField(_("for"), max_length=200, blank=True)
+    browser_hash = models.CharField(max_length=64, blank=True, editable=False)
+    created_by = models.ForeignKey(
+        Member, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("hand-off link")
+        verbose_name_plural = _("hand-off links")
+
+    def __str__(self) -> str:
+        return f"{self.handoff} ({self.recipient or self.pk})"
 
 
 class Note(models.Model):

@@ -23,6 +23,12 @@ urlpatterns = [
         name="inbox_handoff_take_over",
     ),
     path("hand-offs/<int:pk>/close/", views.handoff_close_view, name="inbox_handoff_close"),
+    path("hand-offs/<int:pk>/link/", views.handoff_link_view, name="inbox_handoff_link_make"),
+    path(
+        "hand-off-links/<int:pk>/revoke/",
+        views.handoff_link_revoke_view,
+        name="inbox_handoff_link_revoke",
+    ),
     path("customers/<int:pk>/", views.customer_page, name="inbox_customer"),
     path("setup/", views.setup, name="inbox_setup"),
     path("setup/canned/", views.setup_canned, name="inbox_setup_canned"),

@@ -41,6 +41,7 @@ from portevoix.inbox.models import (
     ConversationState,
     Customer,
     HandOff,
+    HandOffLink,
     HandOffState,
     InboundMessage,
     Label,
@@ -440,6 +441,8 @@ def _detail_context(
     note_form: forms.NoteForm | None = None,
     handoff_form: forms.HandOffForm | None = None,
     snooze_form: forms.SnoozeForm | None = None,
+    link_form: forms.HandOffLinkForm | None = None,
+    new_link: tuple[HandOffLink, str] | None = None,
 ) -> dict[str, Any]:
     options = _reply_options(conversation)
     if reply_form is None:
@@ -463,6 +466,12 @@ def _detail_context(
             "department", "requested_by__user", "answered_by__user"
         )
     )
+    for h in handoffs:  # the links made for people without an account, for who may make them
+        h.link_rows = (
+            list(h.links.select_related("token").order_by("-created_at"))
+            if can(me, "inbox.route")
+            else []
+        )
     history = (
         Conversation.objects.visible_to(me)
         .filter(customer_id=conversation.customer_id)
@@ -502,6 +511,8 @@ def _detail_context(
         "canned": canned,
         "offers": actions.offers_for(conversation, me) if can(me, "inbox.reply") else [],
         "handoffs": handoffs,
+        "link_form": link_form or forms.HandOffLinkForm(),
+        "new_link": new_link,
         "my_open_handoff": my_open_handoff,
         "assignable": _assignable(me, conversation),
         "all_labels": Label.objects.filter(workspace_id=conversation.workspace_id),
@@ -838,6 +849,133 @@ def handoff_close_view(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
         return _render_detail(request, me, handoff.conversation, 400)
     messages.success(request, _("Hand-off closed."))
     return _back_to(handoff.conversation, request)
+
+
+@require_POST
+@needs("inbox.route")
+def handoff_link_view(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
+    """Make a link to this hand-off for someone without an account; it is shown once, on the
+    page this answers with (no redirect: the token never sits in a session)."""
+    me = _member(request)
+    handoff = _handoff_of(me, pk)
+    form = forms.HandOffLinkForm(request.POST)
+    if not form.is_valid():
+        return _render_detail(request, me, handoff.conversation, 400, link_form=form)
+    try:
+        link, token = actions.issue_handoff_link(
+            handoff,
+            by=me,
+            recipient=form.cleaned_data["recipient"],
+            days=form.cleaned_data["days"],
+        )
+    except ActionRefused as exc:
+        _refusal_to_form(form, exc)
+        return _render_detail(request, me, handoff.conversation, 400, link_form=form)
+    url = request.build_absolute_uri(reverse("inbox_handoff_link", kwargs={"token": token}))
+    return _render_detail(request, me, handoff.conversation, 200, new_link=(link, url))
+
+
+@require_POST
+@needs("inbox.route")
+def handoff_link_revoke_view(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
+    me = _member(request)
+    link = (
+        HandOffLink.objects.select_related("handoff__conversation__workspace", "token")
+        .filter(pk=pk, handoff__conversation__workspace_id=me.workspace_id)
+        .first()
+    )
+    if link is None:
+        raise Http404("not found")
+    _handoff_of(me, link.handoff_id)  # the member sees this hand-off
+    actions.revoke_handoff_link(link, by=me)
+    messages.success(request, _("Link withdrawn: it no longer opens anything."))
+    return _back_to(link.handoff.conversation, request)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def handoff_link_page(request: HttpRequest, token: str) -> HttpResponse:
+    """A hand-off opened without an account: the conversation, and an answer or taking it
+    over. Every opening and every answer goes through core's access-token check (audited)."""
+    cookie_prefix = "pv_handoff_"
+    browsers = {k: v for k, v in request.COOKIES.items() if k.startswith(cookie_prefix)}
+    try:
+        link, secret = _open_link(token, browsers)
+    except ActionRefused as exc:
+        status = 403 if exc.code == "browser" else 410 if exc.code in GONE else 404
+        return render(
+            request, "inbox/handoff_link_refused.html", {"reason": exc.message}, status=status
+        )
+    handoff = link.handoff
+    conversation = handoff.conversation
+    form = forms.ExternalAnswerForm(request.POST or None)
+    status = 200
+    done = ""
+    if request.method == "POST":
+        if form.is_valid():
+            name = form.cleaned_data["name"]
+            try:
+                if "take_over" in request.POST:
+                    actions.take_over(handoff, name=name)
+                    done = _("Thank you: the social team knows you deal with the customer.")
+                else:
+                    actions.answer_handoff(handoff, name=name, text=form.cleaned_data["text"])
+                    done = _("Thank you: your answer went to the social team, who sends it.")
+            except ActionRefused as exc:
+                _refusal_to_form(form, exc)
+                status = 400
+            else:
+                form = forms.ExternalAnswerForm(initial={"name": name})
+                handoff.refresh_from_db()
+        else:
+            status = 400
+    response = render(
+        request,
+        "inbox/handoff_link.html",
+        {
+            "handoff": handoff,
+            "conversation": conversation,
+            "messages_in": conversation.messages.order_by("created_at", "id"),
+            "answers": Reply.objects.filter(conversation=conversation)
+            .select_related("post")
+            .order_by("created_at", "id"),
+            "form": form,
+            "done": done,
+            "expires_at": link.token.expires_at,
+        },
+        status=status,
+    )
+    if secret:
+        response.set_cookie(
+            f"{cookie_prefix}{link.pk}",
+            secret,
+            max_age=actions.LINK_DAYS_MAX * 86400,
+            httponly=True,
+            secure=request.is_secure(),
+            samesite="Lax",
+            path=request.path,
+        )
+    response["Referrer-Policy"] = "no-referrer"
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+GONE = {"expired", "revoked", "used", "closed"}
+
+
+def _open_link(token: str, browsers: dict[str, str]) -> tuple[HandOffLink, str]:
+    from portevoix.core import access
+
+    # The link's own cookie: its row id is only known after the token is checked, so the
+    # action gets the cookie of the row the token names (a wrong one simply does not match).
+    secret = access.signed_secret(token, actions.HANDOFF_PURPOSE)
+    row = None
+    if secret is not None:
+        from portevoix.core.models import AccessToken
+
+        row = AccessToken.objects.filter(token_hash=access.hash_secret(secret)).first()
+    link_id = getattr(getattr(row, "handoff_link", None), "pk", None) if row else None
+    browser = browsers.get(f"pv_handoff_{link_id}", "") if link_id else ""
+    return actions.open_handoff_link(token, browser=browser)
 
 
 @require_POST
