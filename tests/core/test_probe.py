@@ -57,6 +57,9 @@ class Page:
     get: str | tuple[str, ...]
     post: str | tuple[str, ...]
     hidden: str | None = None
+    #: A link that works in the first browser that opens it: the cookie (by prefix) that
+    #: browser gets is given to every prober, who plays that one browser.
+    one_browser: str = ""
 
 
 #: The inbox's pages: who sees conversations at all (agents only their department's).
@@ -110,6 +113,10 @@ PAGES: dict[str, Page] = {
     "inbox_reply_discard": Page(get=NOT_ALLOWED, post="inbox.reply"),
     "inbox_handoff_take_over": Page(get=NOT_ALLOWED, post="inbox.reply"),
     "inbox_handoff_close": Page(get=NOT_ALLOWED, post="inbox.route"),
+    "inbox_handoff_link_make": Page(get=NOT_ALLOWED, post="inbox.route"),
+    "inbox_handoff_link_revoke": Page(get=NOT_ALLOWED, post="inbox.route"),
+    # Without an account, through its token (tests/inbox/test_handoff_links.py).
+    "inbox_handoff_link": Page(get=PUBLIC, post=PUBLIC, one_browser="pv_handoff_"),
     "inbox_customer": Page(get=INBOX, post=INBOX),
     "inbox_setup": Page(get="inbox.manage", post=NOT_ALLOWED),
     "inbox_setup_canned": Page(get=NOT_ALLOWED, post="inbox.manage"),
@@ -283,6 +290,18 @@ class World:
         return made
 
     @property
+    def handoff_link(self) -> tuple[Any, str]:
+        def make() -> tuple[Any, str]:
+            from portevoix.inbox import actions as inbox_actions
+
+            return inbox_actions.issue_handoff_link(
+                self.inbox_objects[2], by=self.team["admin"], days=3
+            )
+
+        made: tuple[Any, str] = self.once("handoff_link", make)
+        return made
+
+    @property
     def conversation(self) -> Any:
         return self.inbox_objects[0]
 
@@ -305,11 +324,15 @@ class World:
             "inbox_reply_discard": lambda: self.inbox_objects[1].pk,
             "inbox_handoff_take_over": lambda: self.inbox_objects[2].pk,
             "inbox_handoff_close": lambda: self.inbox_objects[2].pk,
+            "inbox_handoff_link_make": lambda: self.inbox_objects[2].pk,
+            "inbox_handoff_link_revoke": lambda: self.handoff_link[0].pk,
         }
         values: dict[str, Callable[[], Any]] = {
             "ws": lambda: ws,
             "pk": lambda: pk[name](),
-            "token": lambda: self.invitation[1],
+            "token": lambda: (
+                self.handoff_link[1] if name == "inbox_handoff_link" else self.invitation[1]
+            ),
             "network": lambda: {"channel_oauth_start": "mastodon"}.get(name, "sandbox"),
         }
         pattern = next(p for p in PROJECT if p.name == name)
@@ -476,6 +499,11 @@ def test_probe(team: Team, recording: set[str], name: str, variant: dict[str, st
         for who in order:
             client, member = clients[who]
             before = AuditEntry.objects.count()
+            if page.one_browser:
+                for other, _ in clients.values():
+                    for key, morsel in other.cookies.items():
+                        if key.startswith(page.one_browser):
+                            client.cookies[key] = morsel.value
             response = client.get(url) if method == "GET" else client.post(url, {})
             refused = _check(
                 response,
