@@ -432,6 +432,18 @@ def _reply_options(conversation: Conversation) -> dict[str, bool]:
     }
 
 
+def _new_link(request: HttpRequest, handoffs: list[HandOff]) -> tuple[HandOffLink, str] | None:
+    """The link just made, once: taken out of the session by the page that shows it."""
+    made = request.session.pop(NEW_LINK_KEY, None) if hasattr(request, "session") else None
+    if not made:
+        return None
+    for h in handoffs:
+        for link in getattr(h, "link_rows", []):
+            if link.pk == made.get("link"):
+                return link, str(made.get("url", ""))
+    return None
+
+
 def _detail_context(
     request: HttpRequest,
     me: Member,
@@ -442,7 +454,6 @@ def _detail_context(
     handoff_form: forms.HandOffForm | None = None,
     snooze_form: forms.SnoozeForm | None = None,
     link_form: forms.HandOffLinkForm | None = None,
-    new_link: tuple[HandOffLink, str] | None = None,
 ) -> dict[str, Any]:
     options = _reply_options(conversation)
     if reply_form is None:
@@ -512,7 +523,7 @@ def _detail_context(
         "offers": actions.offers_for(conversation, me) if can(me, "inbox.reply") else [],
         "handoffs": handoffs,
         "link_form": link_form or forms.HandOffLinkForm(),
-        "new_link": new_link,
+        "new_link": _new_link(request, handoffs),
         "my_open_handoff": my_open_handoff,
         "assignable": _assignable(me, conversation),
         "all_labels": Label.objects.filter(workspace_id=conversation.workspace_id),
@@ -851,6 +862,9 @@ def handoff_close_view(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
     return _back_to(handoff.conversation, request)
 
 
+NEW_LINK_KEY = "inbox.new_handoff_link"
+
+
 @require_POST
 @needs("inbox.route")
 def handoff_link_view(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
@@ -872,7 +886,11 @@ def handoff_link_view(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
         _refusal_to_form(form, exc)
         return _render_detail(request, me, handoff.conversation, 400, link_form=form)
     url = request.build_absolute_uri(reverse("inbox_handoff_link", kwargs={"token": token}))
-    return _render_detail(request, me, handoff.conversation, 200, new_link=(link, url))
+    # Shown once, after the redirect (a reload must not make another link): the URL waits in
+    # the server-side session until the conversation page takes it.
+    request.session[NEW_LINK_KEY] = {"link": link.pk, "url": url}
+    messages.success(request, _("Link made: copy it now, it is shown once."))
+    return _back_to(handoff.conversation, request)
 
 
 @require_POST
@@ -954,7 +972,7 @@ def handoff_link_page(request: HttpRequest, token: str) -> HttpResponse:
             samesite="Lax",
             path=request.path,
         )
-    response["Referrer-Policy"] = "no-referrer"
+    response["Referrer-Policy"] = "same-origin"  # no-referrer would send "Origin: null"
     response["Cache-Control"] = "no-store"
     return response
 
