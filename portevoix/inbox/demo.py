@@ -255,8 +255,12 @@ def load_inbox_demo(workspace: Workspace) -> None:
                     handoff,
                     by=service,
                     text=(
-                        "Hello, we are sorry to hear that. Please stop using the serum and send "
-                        "us your order number in private: we will refund it and our "
+                        "Bonjour, la formule convient pendant la grossesse, mais demandez "
+                        "l’avis de votre sage-femme ; notre pharmacienne peut vous rappeler : "
+                        "écrivez-nous votre numéro en privé."
+                        if health.language == "fr"
+                        else "Hello, we are sorry to hear that. Please stop using the serum and "
+                        "send us your order number in private: we will refund it and our "
                         "pharmacist will call you back."
                     ),
                 )
