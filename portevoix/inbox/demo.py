@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -63,7 +64,10 @@ LABELS = (("Livraison", "#b45309"), ("Prix", "#1d4ed8"), ("Produit", "#047857"))
 
 
 def _member(workspace: Workspace, email: str) -> Member:
-    return Member.objects.select_related("user").get(workspace=workspace, user__email=email)
+    member: Member = Member.objects.select_related("user").get(
+        workspace=workspace, user__email=email
+    )
+    return member
 
 
 def _conversations(workspace: Workspace, **filters: Any) -> QuerySet[Conversation]:
@@ -151,7 +155,7 @@ def load_inbox_demo(workspace: Workspace) -> None:
     for conversation in positive[:4]:
         template = canned["Merci !" if conversation.language == "fr" else "Thank you!"]
         text = actions.fill_variables(template.text, conversation, social)
-        _try(lambda c=conversation, t=text: actions.reply(c, by=social, text=t, resolve=True))
+        _try(partial(actions.reply, conversation, by=social, text=text, resolve=True))
 
     # Spam: the team marks what triage flagged, all at once.
     spam = list(_conversations(workspace, intent="spam").exclude(state=ConversationState.SPAM))
@@ -163,8 +167,8 @@ def load_inbox_demo(workspace: Workspace) -> None:
         workspace, kind=ConversationKind.PUBLIC, preview__icontains="Belgique"
     )[:2]:
         text = actions.fill_variables(canned["Livraison en Belgique"].text, conversation, social)
-        _try(lambda c=conversation, t=text: actions.reply(c, by=social, text=t))
-        _try(lambda c=conversation: actions.set_labels(c, by=social, labels=[labels["Livraison"]]))
+        _try(partial(actions.reply, conversation, by=social, text=text))
+        _try(partial(actions.set_labels, conversation, by=social, labels=[labels["Livraison"]]))
 
     # Prices go to sales. Julien answers one in public with the current offer: as a department
     # agent, his public answer waits for the social team's approval.
@@ -174,7 +178,7 @@ def load_inbox_demo(workspace: Workspace) -> None:
         ).filter(language="fr")[:3]
     )
     for conversation in price:
-        _try(lambda c=conversation: actions.set_labels(c, by=social, labels=[labels["Prix"]]))
+        _try(partial(actions.set_labels, conversation, by=social, labels=[labels["Prix"]]))
     if price:
         first = price[0]
         _try(
