@@ -321,6 +321,7 @@ class World:
     def conversation(self) -> Any:
         return self.inbox_objects[0]
 
+    @property
     def publication(self) -> Any:
         """A post that failed: every decision of the attention page applies to it."""
 
