@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
 
+from portevoix.inbox import views as inbox_views
 from portevoix.notifications import views as notification_views
 
 
@@ -16,6 +17,8 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("w/<slug:ws>/settings/channels/", include("portevoix.channels.urls")),
     path("w/<slug:ws>/inbox/", include("portevoix.inbox.urls")),
+    # A hand-off opened without an account (docs/ways-in.md).
+    path("h/<str:token>/", inbox_views.handoff_link_page, name="inbox_handoff_link"),
     path("w/<slug:ws>/calendar/", include("portevoix.publishing.urls")),
     path("w/<slug:ws>/attention/", include("portevoix.publishing.attention_urls")),
     path("w/<slug:ws>/notifications/", include("portevoix.notifications.urls")),

@@ -878,8 +878,12 @@ def inject_interaction(
     sentiment: str = "neutral",
     addressed: bool = True,
     created_at: datetime | None = None,
+    specific: bool = False,
 ) -> SandboxInteraction:
-    """Someone else writes to the account now (a comment under ``in_reply_to``, a DM...)."""
+    """Someone else writes to the account now (a comment under ``in_reply_to``, a DM...).
+
+    ``specific`` is the truth of a complaint: about one order, one account or personal details.
+    """
     number = SandboxInteraction.objects.filter(account=account).count()
     author_handle = author_handle or f"client_{number + 1}"
     thread_id = in_reply_to
@@ -900,6 +904,7 @@ def inject_interaction(
         language=language,
         intent=intent,
         sentiment=sentiment,
+        specific=specific,
         text=text,
         created_at=created_at or timezone.now(),
         in_reply_to=in_reply_to,

@@ -58,7 +58,13 @@ class Page:
     post: str | tuple[str, ...]
     owner: str | None = None  # the object is this role's own: every other member gets 404
     hidden: str | None = None
+    #: A link that works in the first browser that opens it: the cookie (by prefix) that
+    #: browser gets is given to every prober, who plays that one browser.
+    one_browser: str = ""
 
+
+#: The inbox's pages: who sees conversations at all (agents only their department's).
+INBOX = ("inbox.view_all", "inbox.view_assigned")
 
 PAGES: dict[str, Page] = {
     "healthz": Page(get=PUBLIC, post=PUBLIC),
@@ -90,7 +96,34 @@ PAGES: dict[str, Page] = {
     "channel_detail": Page(get="channel.view", post="channel.manage", hidden="channel.view"),
     "channel_check": Page(get=NOT_ALLOWED, post="channel.manage", hidden="channel.view"),
     "channel_quick_post": Page(get="post.create", post="post.create", hidden="channel.view"),
-    "inbox": Page(get=("inbox.view_all", "inbox.view_assigned"), post=NOT_ALLOWED),
+    "inbox": Page(get=INBOX, post=NOT_ALLOWED),
+    "inbox_list_part": Page(get=INBOX, post=NOT_ALLOWED),
+    "inbox_bulk": Page(get=NOT_ALLOWED, post="inbox.reply"),
+    "inbox_conversation": Page(get=INBOX, post=NOT_ALLOWED),
+    "inbox_thread_part": Page(get=INBOX, post=NOT_ALLOWED),
+    "inbox_reply": Page(get=NOT_ALLOWED, post="inbox.reply"),
+    "inbox_state": Page(get=NOT_ALLOWED, post="inbox.reply"),
+    # An agent may only take a conversation for themselves (tests/inbox); an empty form
+    # (nobody assigned) needs inbox.route.
+    "inbox_assign": Page(get=NOT_ALLOWED, post="inbox.route"),
+    "inbox_priority": Page(get=NOT_ALLOWED, post="inbox.route"),
+    "inbox_labels": Page(get=NOT_ALLOWED, post="inbox.route"),
+    "inbox_note": Page(get=NOT_ALLOWED, post="inbox.reply"),
+    "inbox_hand_off": Page(get=NOT_ALLOWED, post="inbox.route"),
+    "inbox_reply_send": Page(get=NOT_ALLOWED, post="inbox.reply"),
+    "inbox_reply_discard": Page(get=NOT_ALLOWED, post="inbox.reply"),
+    "inbox_handoff_take_over": Page(get=NOT_ALLOWED, post="inbox.reply"),
+    "inbox_handoff_close": Page(get=NOT_ALLOWED, post="inbox.route"),
+    "inbox_handoff_link_make": Page(get=NOT_ALLOWED, post="inbox.route"),
+    "inbox_handoff_link_revoke": Page(get=NOT_ALLOWED, post="inbox.route"),
+    # Without an account, through its token (tests/inbox/test_handoff_links.py).
+    "inbox_handoff_link": Page(get=PUBLIC, post=PUBLIC, one_browser="pv_handoff_"),
+    "inbox_customer": Page(get=INBOX, post=INBOX),
+    "inbox_setup": Page(get="inbox.manage", post=NOT_ALLOWED),
+    "inbox_setup_canned": Page(get=NOT_ALLOWED, post="inbox.manage"),
+    "inbox_setup_offer": Page(get=NOT_ALLOWED, post="inbox.manage"),
+    "inbox_setup_label": Page(get=NOT_ALLOWED, post="inbox.manage"),
+    "inbox_setup_rule": Page(get=NOT_ALLOWED, post="inbox.manage"),
     "calendar": Page(get="post.view", post=NOT_ALLOWED),
     "attention": Page(get="post.view", post=NOT_ALLOWED),
     "publication_retry": Page(get=NOT_ALLOWED, post="post.resolve", hidden="post.view"),
@@ -192,6 +225,18 @@ def test_every_project_page_is_declared() -> None:
     assert not stale, f"declared pages that no longer exist: {stale}"
 
 
+CONVERSATION_PAGES = (
+    "inbox_conversation",
+    "inbox_thread_part",
+    "inbox_reply",
+    "inbox_state",
+    "inbox_assign",
+    "inbox_priority",
+    "inbox_labels",
+    "inbox_note",
+    "inbox_hand_off",
+)
+
 # --- the world the probe walks in -------------------------------------------------------------
 
 
@@ -243,6 +288,60 @@ class World:
             )
 
         return self.once("channel", make)
+
+    @property
+    def inbox_objects(self) -> tuple[Any, Any, Any]:
+        """A private conversation in the agent's department (sales), a draft answer in it
+        and its open hand-off."""
+
+        def make() -> tuple[Any, Any, Any]:
+            from django.utils import timezone
+
+            from portevoix.inbox import actions as inbox_actions
+            from portevoix.inbox.ingest import ingest
+            from portevoix.inbox.models import Conversation
+            from portevoix.networks.types import Author, InboundItem, InboundKind
+
+            ingest(
+                self.channel,
+                [
+                    InboundItem(
+                        network="sandbox",
+                        message_id="probe-dm",
+                        kind=InboundKind.DM,
+                        author=Author(id="id-probe", handle="probe", display_name="Probe"),
+                        text="Bonjour, quel est le prix du coffret ?",
+                        created_at=timezone.now(),
+                        thread_id="probe-thread",
+                    )
+                ],
+            )
+            conversation = Conversation.objects.get(channel=self.channel)
+            handoff = inbox_actions.hand_off(
+                conversation, by=self.team["admin"], department=self.team.department("sales")
+            )
+            draft = inbox_actions.answer_handoff(handoff, by=self.team["agent"], text="Bonjour !")
+            conversation.refresh_from_db()
+            return conversation, draft, handoff
+
+        made: tuple[Any, Any, Any] = self.once("inbox", make)
+        return made
+
+    @property
+    def handoff_link(self) -> tuple[Any, str]:
+        def make() -> tuple[Any, str]:
+            from portevoix.inbox import actions as inbox_actions
+
+            return inbox_actions.issue_handoff_link(
+                self.inbox_objects[2], by=self.team["admin"], days=3
+            )
+
+        made: tuple[Any, str] = self.once("handoff_link", make)
+        return made
+
+    @property
+    def conversation(self) -> Any:
+        return self.inbox_objects[0]
 
     @property
     def publication(self) -> Any:
@@ -370,6 +469,14 @@ class World:
             "channel_detail": lambda: self.channel.pk,
             "channel_check": lambda: self.channel.pk,
             "channel_quick_post": lambda: self.channel.pk,
+            **{name: lambda: self.conversation.pk for name in CONVERSATION_PAGES},
+            "inbox_customer": lambda: self.conversation.customer_id,
+            "inbox_reply_send": lambda: self.inbox_objects[1].pk,
+            "inbox_reply_discard": lambda: self.inbox_objects[1].pk,
+            "inbox_handoff_take_over": lambda: self.inbox_objects[2].pk,
+            "inbox_handoff_close": lambda: self.inbox_objects[2].pk,
+            "inbox_handoff_link_make": lambda: self.inbox_objects[2].pk,
+            "inbox_handoff_link_revoke": lambda: self.handoff_link[0].pk,
             "publication_retry": lambda: self.publication.pk,
             "publication_send_late": lambda: self.publication.pk,
             "publication_cancel": lambda: self.publication.pk,
@@ -393,7 +500,9 @@ class World:
             "ws": lambda: ws,
             "workspace": lambda: ws,
             "pk": lambda: pk[name](),
-            "token": lambda: self.invitation[1],
+            "token": lambda: (
+                self.handoff_link[1] if name == "inbox_handoff_link" else self.invitation[1]
+            ),
             "network": lambda: {"channel_oauth_start": "mastodon"}.get(name, "sandbox"),
         }
         pattern = next(p for p in PROJECT if p.name == name)
@@ -564,6 +673,11 @@ def test_probe(team: Team, recording: set[str], name: str, variant: dict[str, st
         for who in order:
             client, member = clients[who]
             before = AuditEntry.objects.count()
+            if page.one_browser:
+                for other, _ in clients.values():
+                    for key, morsel in other.cookies.items():
+                        if key.startswith(page.one_browser):
+                            client.cookies[key] = morsel.value
             response = client.get(url) if method == "GET" else client.post(url, {})
             refused = _check(
                 response,
