@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "portevoix.core",
     "portevoix.worker",
     "portevoix.channels",
+    "portevoix.media",
     "portevoix.publishing",
     "portevoix.inbox",
     "portevoix.triage",

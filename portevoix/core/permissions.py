@@ -71,6 +71,10 @@ ACTIONS: tuple[Action, ...] = (
     Action("post.create", _("Draft and schedule posts")),
     Action("post.approve", _("Approve posts")),
     Action("post.publish_now", _("Publish without approval")),
+    Action("plan.manage", _("Manage campaigns, posting slots, recurring dates and feeds")),
+    Action("idea.propose", _("Propose ideas for the content plan")),
+    Action("idea.decide", _("Accept or decline ideas")),
+    Action("creative.deliver", _("Deliver visuals asked for in creative requests")),
     Action("inbox.view_all", _("See every conversation")),
     Action("inbox.view_assigned", _("See conversations handed to one's department")),
     Action("inbox.reply", _("Reply to conversations")),
@@ -95,6 +99,7 @@ _READ = {
     "crisis.view",
     "analytics.view",
     "strategy.view",
+    "idea.propose",
 }
 
 MATRIX: dict[str, frozenset[str]] = {
@@ -104,15 +109,17 @@ MATRIX: dict[str, frozenset[str]] = {
         _READ
         | {
             "post.create",
+            "post.publish_now",
+            "plan.manage",
             "inbox.view_all",
             "inbox.view_assigned",
             "inbox.reply",
             "inbox.route",
         }
     ),
-    Role.CREATIVE: frozenset(_READ | {"post.create"}),
+    Role.CREATIVE: frozenset(_READ | {"post.create", "creative.deliver"}),
     Role.ANALYST: frozenset(_READ | {"inbox.view_all", "listening.manage", "analytics.report"}),
-    Role.AGENT: frozenset({"inbox.view_assigned", "inbox.reply", "crisis.view"}),
+    Role.AGENT: frozenset({"inbox.view_assigned", "inbox.reply", "crisis.view", "idea.propose"}),
     Role.VIEWER: frozenset(_READ),
 }
 

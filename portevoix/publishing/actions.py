@@ -1,11 +1,18 @@
-"""Scheduling a post on channels, and cancelling it. The worker does the publishing."""
+"""Every change to posts: compose, save, submit, reschedule, cancel. The worker publishes.
+
+:func:`submit_post` is the one way from a draft to "goes out": the composer, the channel
+page's quick post (:func:`schedule_post`), the CLI, the import and the demo all come through
+it.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import mimetypes
 from collections.abc import Sequence
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.core.files.base import ContentFile
 from django.db import transaction
@@ -16,10 +23,23 @@ from portevoix.channels.models import Channel, ChannelStates
 from portevoix.core import audit
 from portevoix.core.actions import ActionRefused, _same_workspace
 from portevoix.core.models import Member, User, Workspace
-from portevoix.core.permissions import require
+from portevoix.core.permissions import can, require
+from portevoix.media.actions import ensure_renditions
+from portevoix.media.models import Asset
 from portevoix.networks.errors import NetworkError
 from portevoix.networks.types import MediaItem, OutgoingPost
-from portevoix.publishing.models import Post, PostMedia, Publication, PublicationStates
+from portevoix.publishing import scheduling
+from portevoix.publishing.models import (
+    Campaign,
+    CreativeRequest,
+    CreativeRequestState,
+    Post,
+    PostingSlot,
+    PostMedia,
+    Publication,
+    PublicationStates,
+    Timing,
+)
 
 
 @dataclass(frozen=True)
@@ -62,7 +82,9 @@ def schedule_post(
     uploads: Sequence[Upload] = (),
     source: str = "web",
 ) -> Post:
-    """A post with one publication per channel, due at ``at`` (now when omitted)."""
+    """A post with one publication per channel, due at ``at`` (now when omitted), submitted
+    through :func:`submit_post` like everything that goes out (the channel page's quick post,
+    the CLI, the demo)."""
     if by is not None:
         require(by, "post.create")
         _same_workspace(by, workspace)
@@ -70,10 +92,7 @@ def schedule_post(
         raise ActionRefused(_("Choose at least one channel."), field="channels")
     now = timezone.now()
     if at is not None:
-        if at.tzinfo is None:
-            raise ActionRefused(_("Give the time with its time zone."), field="at")
-        if at < now - dt.timedelta(minutes=1):
-            raise ActionRefused(_("This time is in the past."), field="at")
+        at = scheduling.check_when(at, now=now)
     problems: list[str] = []
     for channel in channels:
         if channel.workspace_id != workspace.pk:
@@ -87,7 +106,9 @@ def schedule_post(
     if problems:
         raise ActionRefused(" ".join(problems), field="text", code="invalid_post")
     author: User | None = by.user if by is not None else None
-    post = Post.objects.create(workspace=workspace, text=text, author=author, source=source)
+    post = Post.objects.create(
+        workspace=workspace, text=text, author=author, source=source, add_utm=False
+    )
     for position, upload in enumerate(uploads):
         item = PostMedia(
             post=post,
@@ -101,11 +122,7 @@ def schedule_post(
     due = at or now
     for channel in channels:
         Publication.objects.create(
-            post=post,
-            channel=channel,
-            scheduled_at=due,
-            state=PublicationStates.scheduled.name,
-            next_attempt_at=due,
+            post=post, channel=channel, scheduled_at=due, state=S.draft.name, next_attempt_at=None
         )
     audit.record(
         "post.schedule",
@@ -118,6 +135,477 @@ def schedule_post(
             "at": due.isoformat(),
             "media": [u.filename for u in uploads],
         },
+    )
+    submit_post(post, by=by)
+    return post
+
+
+# --- the composer -------------------------------------------------------------------------
+
+S = PublicationStates
+#: Not gone out, and nobody is sending them: the composer may change these (they go back to
+#: draft while they are edited, then through ``submit_post`` again).
+EDITABLE = frozenset(
+    s.name
+    for s in (
+        S.draft,
+        S.pending_approval,
+        S.paused,
+        S.scheduled,
+        S.held,
+        S.rejected,
+        S.failed,
+        S.waiting_reconnect,
+    )
+)
+#: Out, or perhaps out: never changed, their variant is the record of what went out.
+GONE_OUT = frozenset(s.name for s in (S.published, S.outcome_unknown, S.needs_check, S.cancelled))
+
+
+class When(enum.StrEnum):
+    NOW = "now"
+    AT = "at"  # one instant for every channel
+    LOCAL = "local"  # the same wall-clock time in each channel's audience zone
+    SLOT = "slot"  # each channel's next free posting slot
+
+
+@dataclass(frozen=True)
+class MediaChoice:
+    asset: Asset
+    #: The description for this post (empty: the library's).
+    alt_text: str = ""
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One channel's version; empty fields take the post's."""
+
+    channel: Channel
+    text: str = ""
+    link: str = ""
+    first_comment: str = ""
+    thread: tuple[str, ...] = ()
+    #: ``None``: the post's media; a tuple (even empty): this channel's own.
+    media: tuple[MediaChoice, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Composition:
+    text: str
+    variants: tuple[Variant, ...]
+    title: str = ""
+    campaign: Campaign | None = None
+    media: tuple[MediaChoice, ...] = ()
+    add_utm: bool = True
+    when: When = When.NOW
+    #: ``When.AT``: an aware instant.
+    at: dt.datetime | None = None
+    #: ``When.LOCAL``: a wall-clock time, read in each channel's audience zone.
+    local: dt.datetime | None = None
+    #: The zone ``at`` was typed in (shown again by the composer); blank: the workspace's.
+    time_zone: str = ""
+
+
+def free_slot(
+    channel: Channel, *, after: dt.datetime, taken: set[dt.datetime] | None = None
+) -> dt.datetime | None:
+    """The first posting slot of ``channel`` after ``after`` with nothing planned there (in
+    the channel's audience zone), within four weeks; ``None`` when it has no slot."""
+    slots = list(PostingSlot.objects.filter(channel=channel).order_by("weekday", "time"))
+    if not slots:
+        return None
+    zone = channel.audience_zone
+    busy = set(taken or set())
+    busy.update(
+        Publication.objects.filter(
+            channel=channel, scheduled_at__gte=after, scheduled_at__lte=after + SLOT_HORIZON
+        )
+        .exclude(state=S.cancelled.name)
+        .values_list("scheduled_at", flat=True)
+    )
+    start = after.astimezone(zone).date()
+    for offset in range(SLOT_HORIZON.days + 1):
+        day = start + dt.timedelta(days=offset)
+        for slot in slots:
+            if slot.weekday != day.weekday():
+                continue
+            try:
+                moment = scheduling.localize(dt.datetime.combine(day, slot.time), zone)
+            except scheduling.ScheduleTimeError:
+                continue  # a slot in a daylight-saving gap that day
+            if moment > after and not any(abs(moment - b) < SLOT_SPAN for b in busy):
+                return moment
+    return None
+
+
+SLOT_HORIZON = dt.timedelta(days=28)
+#: Another post within this of a slot takes it.
+SLOT_SPAN = dt.timedelta(minutes=30)
+
+
+def _times(
+    composition: Composition, workspace: Workspace, now: dt.datetime
+) -> dict[int, dt.datetime]:
+    """When each channel's publication is due."""
+    when = composition.when
+    times: dict[int, dt.datetime] = {}
+    for variant in composition.variants:
+        channel = variant.channel
+        if when == When.AT:
+            if composition.at is None or composition.at.tzinfo is None:
+                raise ActionRefused(_("Give the date and time."), field="at")
+            times[channel.pk] = composition.at
+        elif when == When.LOCAL:
+            if composition.local is None:
+                raise ActionRefused(_("Give the date and time."), field="at")
+            try:
+                times[channel.pk] = scheduling.localize(composition.local, channel.audience_zone)
+            except scheduling.ScheduleTimeError as exc:
+                raise ActionRefused(f"{channel.name}: {exc.message}", field="at") from None
+        elif when == When.SLOT:
+            moment = free_slot(channel, after=now)
+            if moment is None:
+                raise ActionRefused(
+                    _(
+                        "%(channel)s has no free posting slot in the next four weeks: add "
+                        "slots, or choose a time."
+                    )
+                    % {"channel": channel.name},
+                    field="when",
+                )
+            times[channel.pk] = moment
+        else:
+            times[channel.pk] = now
+    return times
+
+
+def _check_composition(workspace: Workspace, composition: Composition) -> None:
+    if not composition.variants:
+        raise ActionRefused(_("Choose at least one channel."), field="channels")
+    seen: set[int] = set()
+    for variant in composition.variants:
+        channel = variant.channel
+        if channel.workspace_id != workspace.pk or channel.pk in seen:
+            raise ActionRefused(_("That channel does not exist here."), field="channels")
+        seen.add(channel.pk)
+        if channel.state == ChannelStates.disconnected.name:
+            raise ActionRefused(
+                _("%(channel)s is disconnected.") % {"channel": channel.name}, field="channels"
+            )
+        if len(variant.thread) > MAX_THREAD_PARTS:
+            raise ActionRefused(_("A thread has at most 25 follow-ups here."), field="thread")
+    if composition.campaign is not None and composition.campaign.workspace_id != workspace.pk:
+        raise ActionRefused(_("That campaign does not exist here."), field="campaign")
+    for choice in _all_media(composition):
+        if choice.asset.workspace_id != workspace.pk:
+            raise ActionRefused(_("That media item does not exist here."), field="media")
+        if len(choice.alt_text) > 1500:
+            raise ActionRefused(_("A description has at most 1,500 characters."), field="media")
+    wrote = composition.text.strip() or any(v.text.strip() for v in composition.variants)
+    if not wrote and not composition.media:
+        raise ActionRefused(_("Write the text of the post."), field="text")
+
+
+MAX_THREAD_PARTS = 25
+
+
+def _all_media(composition: Composition) -> list[MediaChoice]:
+    found = list(composition.media)
+    for variant in composition.variants:
+        found.extend(variant.media or ())
+    return found
+
+
+def _lock(post: Post) -> list[Publication]:
+    """The post's publications, locked; refused while one is being sent."""
+    rows = list(Publication.objects.select_for_update().filter(post=post).select_related("channel"))
+    now = timezone.now()
+    for row in rows:
+        if row.state in EDITABLE and (
+            row.sending_at is not None or (row.locked_until and row.locked_until > now)
+        ):
+            raise ActionRefused(
+                _("%(channel)s: this post is being sent right now; look again in a moment.")
+                % {"channel": row.channel.name},
+                code="busy",
+            )
+    return rows
+
+
+def _to_draft(publication: Publication, **fields: object) -> None:
+    if publication.state == S.draft.name:
+        for name, value in fields.items():
+            setattr(publication, name, value)
+        publication.save(update_fields=[*fields, "problem"] if fields else None)
+    else:
+        publication.transition(S.draft, fields=dict(fields))
+
+
+def _media_rows(
+    post: Post, choices: Sequence[MediaChoice], publication: Publication | None
+) -> None:
+    for position, choice in enumerate(choices):
+        asset = choice.asset
+        row = PostMedia(
+            post=post,
+            publication=publication,
+            asset=asset,
+            mime_type=asset.mime_type,
+            alt_text=choice.alt_text or asset.alt_text,
+            size=asset.size,
+            position=position,
+        )
+        row.file.name = asset.file.name
+        row.save()
+
+
+@transaction.atomic
+def save_post(
+    workspace: Workspace, *, by: Member, composition: Composition, post: Post | None = None
+) -> Post:
+    """Create or change a post as a draft (the composer's save and autosave).
+
+    Publications that have not gone out go back to draft while they are changed; what went
+    out is never changed (a variant that used the post's text or media keeps a copy of them).
+    """
+    require(by, "post.create")
+    _same_workspace(by, workspace)
+    _check_composition(workspace, composition)
+    now = timezone.now()
+    times = _times(composition, workspace, now)
+    rows = _lock(post) if post is not None else []
+    if post is not None:
+        if post.workspace_id != workspace.pk:
+            raise ActionRefused(_("That post does not exist here."))
+        post = Post.objects.select_for_update().get(pk=post.pk)
+        before = {"text": post.text[:500], "channels": sorted(r.channel.name for r in rows)}
+    else:
+        post = Post(workspace=workspace, author=by.user, source="web", created_at=now)
+        before = None
+    out = [r for r in rows if r.state not in EDITABLE]
+    for row in out:
+        # Keep the record of what went out before the post's own text or media change.
+        frozen = []
+        if not row.text and post.text != composition.text:
+            row.text = post.text
+            frozen.append("text")
+        if frozen:
+            row.save(update_fields=frozen)
+        if not row.own_media.exists() and post.pk:
+            for item in post.media.filter(publication__isnull=True):
+                item.pk = None
+                item.publication = row
+                item.save()
+    post.title = composition.title.strip()[:200]
+    post.text = composition.text
+    post.campaign = composition.campaign
+    post.add_utm = composition.add_utm
+    post.timing = Timing.LOCAL if composition.when in (When.LOCAL, When.SLOT) else Timing.INSTANT
+    post.time_zone = composition.time_zone if composition.when == When.AT else ""
+    post.updated_at = now
+    post.save()
+    by_channel = {r.channel_id: r for r in rows}
+    wanted = {v.channel.pk for v in composition.variants}
+    for row in rows:
+        if row.channel_id in wanted or row.state not in EDITABLE:
+            continue
+        if row.state == S.draft.name and row.first_attempt_at is None:
+            row.delete()
+        else:
+            row.transition(S.cancelled)
+    PostMedia.objects.filter(post=post, publication__isnull=True).delete()
+    _media_rows(post, composition.media, None)
+    for variant in composition.variants:
+        channel = variant.channel
+        fields = {
+            "text": variant.text if variant.text.strip() else "",
+            "link": variant.link.strip(),
+            "first_comment": variant.first_comment.strip(),
+            "thread": [{"text": part} for part in variant.thread if part.strip()],
+            "scheduled_at": times[channel.pk],
+        }
+        row = by_channel.get(channel.pk)
+        if row is not None and row.state not in EDITABLE:
+            continue  # gone out on this channel: nothing to change
+        if row is None:
+            row = Publication.objects.create(
+                post=post, channel=channel, state=S.draft.name, next_attempt_at=None, **fields
+            )
+        else:
+            _to_draft(row, **fields)
+        PostMedia.objects.filter(publication=row).delete()
+        if variant.media is not None:
+            _media_rows(post, variant.media, row)
+    assets = [c.asset for c in _all_media(composition)]
+    if assets:
+        ensure_renditions(assets, [v.channel for v in composition.variants])
+    audit.record(
+        "post.save",
+        workspace=workspace,
+        actor=by.user,
+        obj=post,
+        before=before,
+        after={
+            "text": post.text[:500],
+            "channels": sorted(v.channel.name for v in composition.variants),
+            "when": str(composition.when),
+        },
+    )
+    return post
+
+
+def waiting_on(post: Post) -> list[CreativeRequest]:
+    """The creative requests this post waits on (not delivered yet)."""
+    return list(post.creative_requests.filter(state=CreativeRequestState.OPEN))
+
+
+def publication_problems(publication: Publication) -> list[str]:
+    """What the channel's network would refuse in this publication as it would go out."""
+    channel = publication.channel
+    try:
+        network = channel.network_class(limits=channel.cached_limits())
+        return network.validate(publication.outgoing())
+    except NetworkError as exc:
+        return [exc.message]
+    except FileNotFoundError as exc:
+        return [_("A file of this post is missing: %(name)s") % {"name": exc.filename or ""}]
+
+
+@transaction.atomic
+def submit_post(post: Post, *, by: Member | None) -> Post:
+    """The one way from draft to "goes out": every draft publication of ``post`` is checked
+    (the network's limits, its time, the visuals it waits on), then scheduled when the
+    member publishes directly (``post.publish_now``), else sent for approval.
+
+    The approvals work replaces the decision (``needs_approval``); the pages, the CLI, the
+    API and the import all come through here.
+    """
+    workspace = post.workspace
+    if by is not None:
+        require(by, "post.create")
+        _same_workspace(by, workspace)
+    rows = [r for r in _lock(post) if r.state == S.draft.name]
+    if not rows:
+        raise ActionRefused(_("This post has nothing waiting to be sent."), code="state")
+    waiting = waiting_on(post)
+    if waiting:
+        raise ActionRefused(
+            _("This post waits on a visual (%(requests)s): it can go once it is delivered.")
+            % {"requests": ", ".join(f"« {r.title} »" for r in waiting)},
+            code="waiting",
+        )
+    now = timezone.now()
+    problems: list[str] = []
+    for row in rows:
+        if row.channel.state == ChannelStates.disconnected.name:
+            problems.append(_("%(channel)s is disconnected.") % {"channel": row.channel.name})
+            continue
+        try:
+            scheduling.check_when(row.scheduled_at, now=now)
+        except scheduling.ScheduleTimeError as exc:
+            problems.append(f"{row.channel.name}: {exc.message}")
+            continue
+        problems.extend(f"{row.channel.name}: {p}" for p in publication_problems(row))
+    if problems:
+        raise ActionRefused(" ".join(problems), field="text", code="invalid_post")
+    direct = by is None or can(by, "post.publish_now")
+    target = S.scheduled if direct else S.pending_approval
+    for row in rows:
+        due = max(row.scheduled_at, now)
+        row.transition(target, at=due if direct else None)
+    audit.record(
+        "post.submit",
+        workspace=workspace,
+        actor=by.user if by is not None else None,
+        obj=post,
+        after={"state": target.name, "channels": sorted(r.channel.name for r in rows)},
+    )
+    return post
+
+
+#: Not out yet and movable in time (a time change keeps an approval: the content is the same).
+MOVABLE = frozenset(
+    s.name for s in (S.draft, S.pending_approval, S.paused, S.scheduled, S.held, S.rejected)
+)
+
+
+def _zone_of(post: Post, publication: Publication) -> ZoneInfo:
+    if post.timing == Timing.LOCAL:
+        return publication.channel.audience_zone
+    name = post.time_zone or post.workspace.time_zone
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return publication.channel.audience_zone
+
+
+@transaction.atomic
+def reschedule_post(
+    post: Post, *, by: Member, day: dt.date | None = None, at: dt.datetime | None = None
+) -> Post:
+    """Move what has not gone out to another ``day`` (each channel keeps its time of day, in
+    the zone it was planned in) or to the instant ``at``. The content does not change, so an
+    approval stays; a scheduled publication stays scheduled."""
+    require(by, "post.create")
+    _same_workspace(by, post.workspace)
+    if (day is None) == (at is None):
+        raise ValueError("give a day or an instant")
+    rows = [r for r in _lock(post) if r.state in MOVABLE]
+    if not rows:
+        raise ActionRefused(_("Nothing of this post can be moved any more."), code="state")
+    now = timezone.now()
+    moves: list[tuple[Publication, dt.datetime]] = []
+    for row in rows:
+        if at is not None:
+            moment = at
+        else:
+            assert day is not None
+            zone = _zone_of(post, row)
+            clock = row.scheduled_at.astimezone(zone).time().replace(tzinfo=None)
+            try:
+                moment = scheduling.localize(dt.datetime.combine(day, clock), zone)
+            except scheduling.ScheduleTimeError as exc:
+                raise ActionRefused(f"{row.channel.name}: {exc.message}", field="at") from None
+        try:
+            scheduling.check_when(moment, now=now)
+        except scheduling.ScheduleTimeError as exc:
+            raise ActionRefused(exc.message, field="at", code=exc.code) from None
+        moves.append((row, moment))
+    before = {r.channel.name: r.scheduled_at.isoformat() for r in rows}
+    for row, moment in moves:
+        if row.state == S.scheduled.name:
+            row.transition(S.scheduled, at=moment, fields={"scheduled_at": moment})
+        else:
+            row.scheduled_at = moment
+            row.save(update_fields=["scheduled_at"])
+    Post.objects.filter(pk=post.pk).update(updated_at=now)
+    audit.record(
+        "post.reschedule",
+        workspace=post.workspace,
+        actor=by.user,
+        obj=post,
+        before=before,
+        after={r.channel.name: m.isoformat() for r, m in moves},
+    )
+    return post
+
+
+@transaction.atomic
+def cancel_post(post: Post, *, by: Member) -> Post:
+    """Cancel every publication of ``post`` that has not gone out."""
+    require(by, "post.create")
+    _same_workspace(by, post.workspace)
+    rows = [r for r in _lock(post) if r.state in EDITABLE]
+    if not rows:
+        raise ActionRefused(_("Nothing of this post can be cancelled any more."), code="state")
+    for row in rows:
+        row.transition(S.cancelled)
+    audit.record(
+        "post.cancel",
+        workspace=post.workspace,
+        actor=by.user,
+        obj=post,
+        after={"channels": sorted(r.channel.name for r in rows)},
     )
     return post
 

@@ -6,6 +6,7 @@ import io
 import json
 
 import pytest
+from django.utils import timezone
 
 from portevoix.channels import cli as channels_cli
 from portevoix.cli import build_parser
@@ -80,7 +81,7 @@ def test_add_list_check_post(team, tmp_path):
         "Insta",
         "Demain",
         "--at",
-        "2099-01-01T09:00+01:00",
+        f"{timezone.now().year + 1}-01-01T09:00+01:00",
     )
     assert code == 0 and "scheduled" in out
     assert Publication.objects.filter(state="scheduled").count() == 1
