@@ -15,5 +15,6 @@ urlpatterns = [
     path("w/<slug:ws>/settings/channels/", include("portevoix.channels.urls")),
     path("w/<slug:ws>/inbox/", include("portevoix.inbox.urls")),
     path("w/<slug:ws>/calendar/", include("portevoix.publishing.urls")),
+    path("w/<slug:ws>/media/", include("portevoix.media.urls")),
     path("", include("portevoix.core.urls")),
 ]

@@ -29,7 +29,7 @@ MAX_UPLOAD_BYTES = 250_000_000
 ASSET_FIELDS = ["name", "alt_text"]
 
 
-def _networks(channels: Iterable[Channel]) -> dict[str, Limits]:
+def channel_networks(channels: Iterable[Channel]) -> dict[str, Limits]:
     """Each network among ``channels``, with the strictest image size limit of its servers."""
     found: dict[str, Limits] = {}
     for channel in channels:
@@ -49,7 +49,7 @@ def workspace_networks(workspace: Workspace) -> dict[str, Limits]:
     channels = Channel.objects.filter(workspace=workspace).exclude(
         state=ChannelStates.disconnected.name
     )
-    return _networks(channels)
+    return channel_networks(channels)
 
 
 def _prepare(asset: Asset, data: bytes, networks: dict[str, Limits]) -> None:
@@ -96,7 +96,7 @@ def _prepare(asset: Asset, data: bytes, networks: dict[str, Limits]) -> None:
 def ensure_renditions(assets: Sequence[Asset], channels: Iterable[Channel]) -> None:
     """Make what is missing for these channels' networks (a channel connected after the
     upload); called by the actions that put assets in a post."""
-    networks = _networks(channels)
+    networks = channel_networks(channels)
     for asset in assets:
         missing = {
             n: limits

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import mimetypes
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -33,11 +34,14 @@ from portevoix.publishing.models import (
     Campaign,
     CreativeRequest,
     CreativeRequestState,
+    Idea,
+    IdeaState,
     Post,
     PostingSlot,
     PostMedia,
     Publication,
     PublicationStates,
+    RecurringDate,
     Timing,
 )
 
@@ -637,3 +641,334 @@ def cancel_publication(publication: Publication, *, by: Member | None) -> Public
         obj=publication,
     )
     return publication
+
+
+# --- the content plan: campaigns, ideas, slots, recurring dates, creative requests --------
+
+CAMPAIGN_FIELDS = ["name", "goal", "starts_on", "ends_on", "color"]
+
+
+@transaction.atomic
+def save_campaign(
+    workspace: Workspace,
+    *,
+    by: Member,
+    campaign: Campaign | None = None,
+    channels: Sequence[Channel] = (),
+    **values: object,
+) -> Campaign:
+    require(by, "plan.manage")
+    _same_workspace(by, workspace)
+    name = str(values.get("name", "")).strip()
+    if not name:
+        raise ActionRefused(_("A campaign needs a name."), field="name")
+    starts, ends = values.get("starts_on"), values.get("ends_on")
+    if isinstance(starts, dt.date) and isinstance(ends, dt.date) and ends < starts:
+        raise ActionRefused(_("The campaign ends before it starts."), field="ends_on")
+    taken = Campaign.objects.filter(workspace=workspace, name__iexact=name)
+    if campaign is not None:
+        taken = taken.exclude(pk=campaign.pk)
+    if taken.exists():
+        raise ActionRefused(_("There is already a campaign with that name."), field="name")
+    if any(c.workspace_id != workspace.pk for c in channels):
+        raise ActionRefused(_("That channel does not exist here."), field="channels")
+    before = audit.snapshot(campaign, CAMPAIGN_FIELDS) if campaign is not None else None
+    if campaign is None:
+        campaign = Campaign(workspace=workspace, created_by=by.user)
+    else:
+        campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    campaign.name = name[:120]
+    campaign.goal = str(values.get("goal", "") or "")[:300]
+    campaign.starts_on = starts if isinstance(starts, dt.date) else None
+    campaign.ends_on = ends if isinstance(ends, dt.date) else None
+    colour = str(values.get("color", "") or "#3558d6")
+    if not re.fullmatch(r"#[0-9a-fA-F]{6}", colour):
+        raise ActionRefused(_("Choose a colour such as #3558d6."), field="color")
+    campaign.color = colour
+    campaign.save()
+    campaign.channels.set(channels)
+    audit.record(
+        "campaign.save",
+        workspace=workspace,
+        actor=by.user,
+        obj=campaign,
+        before=before,
+        after={
+            **audit.snapshot(campaign, CAMPAIGN_FIELDS),
+            "channels": sorted(c.name for c in channels),
+        },
+    )
+    return campaign
+
+
+@transaction.atomic
+def propose_idea(
+    workspace: Workspace,
+    *,
+    by: Member,
+    title: str,
+    description: str = "",
+    campaign: Campaign | None = None,
+) -> Idea:
+    require(by, "idea.propose")
+    _same_workspace(by, workspace)
+    if not title.strip():
+        raise ActionRefused(_("Say what the idea is."), field="title")
+    if campaign is not None and campaign.workspace_id != workspace.pk:
+        raise ActionRefused(_("That campaign does not exist here."), field="campaign")
+    idea = Idea.objects.create(
+        workspace=workspace,
+        title=title.strip()[:200],
+        description=description,
+        campaign=campaign,
+        proposed_by=by.user,
+    )
+    audit.record(
+        "idea.propose", workspace=workspace, actor=by.user, obj=idea, after={"title": idea.title}
+    )
+    return idea
+
+
+@transaction.atomic
+def decide_idea(idea: Idea, *, by: Member, accept: bool, note: str = "") -> Idea:
+    """A manager accepts or declines an idea, early (seed 004), with a reason."""
+    require(by, "idea.decide")
+    _same_workspace(by, idea.workspace)
+    idea = Idea.objects.select_for_update().get(pk=idea.pk)
+    if idea.state != IdeaState.PROPOSED:
+        raise ActionRefused(_("This idea has already been decided."), code="state")
+    if not accept and not note.strip():
+        raise ActionRefused(
+            _("Say why it is declined: the person who proposed it learns from it."),
+            field="note",
+        )
+    idea.state = IdeaState.ACCEPTED if accept else IdeaState.DECLINED
+    idea.decided_by = by.user
+    idea.decided_at = timezone.now()
+    idea.decision_note = note.strip()[:500]
+    idea.save(update_fields=["state", "decided_by", "decided_at", "decision_note"])
+    audit.record(
+        "idea.accept" if accept else "idea.decline",
+        workspace=idea.workspace,
+        actor=by.user,
+        obj=idea,
+        after={"note": idea.decision_note},
+    )
+    return idea
+
+
+@transaction.atomic
+def use_idea(idea: Idea, post: Post, *, by: Member) -> Idea:
+    """An accepted idea became this post."""
+    require(by, "post.create")
+    _same_workspace(by, idea.workspace)
+    idea = Idea.objects.select_for_update().get(pk=idea.pk)
+    if idea.state not in (IdeaState.ACCEPTED, IdeaState.USED):
+        raise ActionRefused(_("Only an accepted idea can be written."), code="state")
+    idea.state = IdeaState.USED
+    idea.post = post
+    idea.save(update_fields=["state", "post"])
+    audit.record("idea.use", workspace=idea.workspace, actor=by.user, obj=idea)
+    return idea
+
+
+@transaction.atomic
+def add_slot(channel: Channel, *, by: Member, weekday: int, time: dt.time) -> PostingSlot:
+    require(by, "plan.manage")
+    _same_workspace(by, channel.workspace)
+    if weekday not in range(7):
+        raise ActionRefused(_("Choose a day of the week."), field="weekday")
+    slot, created = PostingSlot.objects.get_or_create(
+        channel=channel, weekday=weekday, time=time.replace(second=0, microsecond=0)
+    )
+    if not created:
+        raise ActionRefused(_("This channel already has that slot."), field="time")
+    audit.record(
+        "slot.add", workspace=channel.workspace, actor=by.user, obj=slot, after={"slot": str(slot)}
+    )
+    return slot
+
+
+@transaction.atomic
+def remove_slot(slot: PostingSlot, *, by: Member) -> None:
+    require(by, "plan.manage")
+    _same_workspace(by, slot.channel.workspace)
+    audit.record(
+        "slot.remove",
+        workspace=slot.channel.workspace,
+        actor=by.user,
+        obj=slot,
+        before={"slot": str(slot)},
+    )
+    slot.delete()
+
+
+def _check_day(month: int | None, day: int | None, field: str) -> None:
+    if month is None or day is None:
+        return
+    try:
+        dt.date(2024, month, day)  # a leap year: 29 February is a date
+    except (ValueError, TypeError):
+        raise ActionRefused(_("That day does not exist."), field=field) from None
+
+
+@transaction.atomic
+def add_recurring_date(
+    workspace: Workspace,
+    *,
+    by: Member,
+    name: str,
+    month: int,
+    day: int,
+    end_month: int | None = None,
+    end_day: int | None = None,
+    note: str = "",
+) -> RecurringDate:
+    require(by, "plan.manage")
+    _same_workspace(by, workspace)
+    if not name.strip():
+        raise ActionRefused(_("Give the date a name."), field="name")
+    _check_day(month, day, "day")
+    if (end_month is None) != (end_day is None):
+        raise ActionRefused(_("Give both the month and the day it ends."), field="end_day")
+    _check_day(end_month, end_day, "end_day")
+    item = RecurringDate.objects.create(
+        workspace=workspace,
+        name=name.strip()[:120],
+        month=month,
+        day=day,
+        end_month=end_month,
+        end_day=end_day,
+        note=note[:300],
+        created_by=by.user,
+    )
+    audit.record(
+        "recurring_date.add",
+        workspace=workspace,
+        actor=by.user,
+        obj=item,
+        after=audit.snapshot(item, ["name", "month", "day", "end_month", "end_day"]),
+    )
+    return item
+
+
+@transaction.atomic
+def remove_recurring_date(item: RecurringDate, *, by: Member) -> None:
+    require(by, "plan.manage")
+    _same_workspace(by, item.workspace)
+    audit.record(
+        "recurring_date.remove",
+        workspace=item.workspace,
+        actor=by.user,
+        obj=item,
+        before={"name": item.name},
+    )
+    item.delete()
+
+
+@transaction.atomic
+def request_creative(
+    workspace: Workspace,
+    *,
+    by: Member,
+    title: str,
+    brief: str,
+    channels: Sequence[Channel],
+    deadline: dt.datetime,
+    post: Post | None = None,
+    assignee: Member | None = None,
+) -> CreativeRequest:
+    """Ask the creative content marketer for a visual: a brief, the channels (so the sizes),
+    a deadline; ``post`` then waits on it."""
+    require(by, "post.create")
+    _same_workspace(by, workspace)
+    if not title.strip():
+        raise ActionRefused(_("Give the request a title."), field="title")
+    if not brief.strip():
+        raise ActionRefused(_("Describe the visual you need."), field="brief")
+    if not channels:
+        raise ActionRefused(_("Choose the channels it is for."), field="channels")
+    if any(c.workspace_id != workspace.pk for c in channels):
+        raise ActionRefused(_("That channel does not exist here."), field="channels")
+    if deadline.tzinfo is None:
+        raise ActionRefused(_("Give the time with its time zone."), field="deadline")
+    if deadline < timezone.now():
+        raise ActionRefused(_("The deadline is in the past."), field="deadline")
+    if post is not None and post.workspace_id != workspace.pk:
+        raise ActionRefused(_("That post does not exist here."), field="post")
+    if assignee is not None and (
+        assignee.workspace_id != workspace.pk or not can(assignee, "creative.deliver")
+    ):
+        raise ActionRefused(_("This person does not deliver visuals."), field="assignee")
+    item = CreativeRequest.objects.create(
+        workspace=workspace,
+        title=title.strip()[:200],
+        brief=brief,
+        deadline=deadline,
+        post=post,
+        requested_by=by.user,
+        assignee=assignee.user if assignee is not None else None,
+    )
+    item.channels.set(channels)
+    audit.record(
+        "creative.request",
+        workspace=workspace,
+        actor=by.user,
+        obj=item,
+        after={
+            "title": item.title,
+            "deadline": deadline.isoformat(),
+            "channels": sorted(c.name for c in channels),
+        },
+    )
+    return item
+
+
+@transaction.atomic
+def deliver_creative(
+    item: CreativeRequest, *, by: Member, assets: Sequence[Asset], note: str = ""
+) -> CreativeRequest:
+    """The creative hands over the visuals (already in the library, sized for each channel);
+    the post that waited on them gets them as its media and may now go."""
+    require(by, "creative.deliver")
+    _same_workspace(by, item.workspace)
+    item = CreativeRequest.objects.select_for_update().get(pk=item.pk)
+    if item.state != CreativeRequestState.OPEN:
+        raise ActionRefused(_("This request is no longer open."), code="state")
+    if not assets:
+        raise ActionRefused(_("Choose the visuals you deliver."), field="assets")
+    if any(a.workspace_id != item.workspace_id for a in assets):
+        raise ActionRefused(_("That media item does not exist here."), field="assets")
+    channels = list(item.channels.all())
+    ensure_renditions(list(assets), channels)
+    item.assets.set(assets)
+    item.state = CreativeRequestState.DELIVERED
+    item.delivered_by = by.user
+    item.delivered_at = timezone.now()
+    item.delivery_note = note
+    item.save(update_fields=["state", "delivered_by", "delivered_at", "delivery_note"])
+    post = item.post
+    if post is not None and not post.media.filter(publication__isnull=True).exists():
+        _media_rows(post, [MediaChoice(a) for a in assets], None)
+        Post.objects.filter(pk=post.pk).update(updated_at=timezone.now())
+    audit.record(
+        "creative.deliver",
+        workspace=item.workspace,
+        actor=by.user,
+        obj=item,
+        after={"assets": [a.name for a in assets], "note": note[:300]},
+    )
+    return item
+
+
+@transaction.atomic
+def cancel_creative(item: CreativeRequest, *, by: Member) -> CreativeRequest:
+    require(by, "post.create")
+    _same_workspace(by, item.workspace)
+    item = CreativeRequest.objects.select_for_update().get(pk=item.pk)
+    if item.state != CreativeRequestState.OPEN:
+        raise ActionRefused(_("This request is no longer open."), code="state")
+    item.state = CreativeRequestState.CANCELLED
+    item.save(update_fields=["state"])
+    audit.record("creative.cancel", workspace=item.workspace, actor=by.user, obj=item)
+    return item

@@ -1,8 +1,42 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
+
+#: What the audit log calls the publishing actions (added to core's labels).
+AUDIT_LABELS = {
+    "post.save": gettext_noop("Post saved"),
+    "post.submit": gettext_noop("Post submitted"),
+    "post.reschedule": gettext_noop("Post moved"),
+    "post.cancel": gettext_noop("Post cancelled"),
+    "campaign.save": gettext_noop("Campaign saved"),
+    "idea.propose": gettext_noop("Idea proposed"),
+    "idea.accept": gettext_noop("Idea accepted"),
+    "idea.decline": gettext_noop("Idea declined"),
+    "idea.use": gettext_noop("Idea written"),
+    "slot.add": gettext_noop("Posting slot added"),
+    "slot.remove": gettext_noop("Posting slot removed"),
+    "recurring_date.add": gettext_noop("Recurring date added"),
+    "recurring_date.remove": gettext_noop("Recurring date removed"),
+    "creative.request": gettext_noop("Visual requested"),
+    "creative.deliver": gettext_noop("Visual delivered"),
+    "creative.cancel": gettext_noop("Visual request cancelled"),
+    "media.upload": gettext_noop("Media uploaded"),
+    "media.update": gettext_noop("Media changed"),
+    "media.archive": gettext_noop("Media archived"),
+    "media.restore": gettext_noop("Media restored"),
+    "plan.import": gettext_noop("Plan imported"),
+    "feed.issue": gettext_noop("Calendar feed link created"),
+    "feed.revoke": gettext_noop("Calendar feed link revoked"),
+}
 
 
 class PublishingConfig(AppConfig):
     name = "portevoix.publishing"
     label = "publishing"
     verbose_name = _("Publishing")
+
+    def ready(self) -> None:
+        from portevoix.core.actions import AUDIT_ACTION_LABELS
+
+        for code, label in AUDIT_LABELS.items():
+            AUDIT_ACTION_LABELS.setdefault(code, label)
