@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
 
+from portevoix.publishing.plan_views import ical_feed
+
 
 def healthz(request: HttpRequest) -> HttpResponse:
     return HttpResponse("ok", content_type="text/plain")
@@ -16,5 +18,6 @@ urlpatterns = [
     path("w/<slug:ws>/inbox/", include("portevoix.inbox.urls")),
     path("w/<slug:ws>/calendar/", include("portevoix.publishing.urls")),
     path("w/<slug:ws>/media/", include("portevoix.media.urls")),
+    path("feeds/plan/<str:token>.ics", ical_feed, name="ical_feed"),
     path("", include("portevoix.core.urls")),
 ]

@@ -475,6 +475,23 @@ def publication_problems(publication: Publication) -> list[str]:
         return [_("A file of this post is missing: %(name)s") % {"name": exc.filename or ""}]
 
 
+def ready_problems(rows: Sequence[Publication], *, now: dt.datetime) -> list[str]:
+    """Why these publications could not go as they are: a disconnected channel, a time in
+    the past or too far ahead, what the network would refuse."""
+    problems: list[str] = []
+    for row in rows:
+        if row.channel.state == ChannelStates.disconnected.name:
+            problems.append(_("%(channel)s is disconnected.") % {"channel": row.channel.name})
+            continue
+        try:
+            scheduling.check_when(row.scheduled_at, now=now)
+        except scheduling.ScheduleTimeError as exc:
+            problems.append(f"{row.channel.name}: {exc.message}")
+            continue
+        problems.extend(f"{row.channel.name}: {p}" for p in publication_problems(row))
+    return problems
+
+
 @transaction.atomic
 def submit_post(post: Post, *, by: Member | None) -> Post:
     """The one way from draft to "goes out": every draft publication of ``post`` is checked
@@ -499,17 +516,7 @@ def submit_post(post: Post, *, by: Member | None) -> Post:
             code="waiting",
         )
     now = timezone.now()
-    problems: list[str] = []
-    for row in rows:
-        if row.channel.state == ChannelStates.disconnected.name:
-            problems.append(_("%(channel)s is disconnected.") % {"channel": row.channel.name})
-            continue
-        try:
-            scheduling.check_when(row.scheduled_at, now=now)
-        except scheduling.ScheduleTimeError as exc:
-            problems.append(f"{row.channel.name}: {exc.message}")
-            continue
-        problems.extend(f"{row.channel.name}: {p}" for p in publication_problems(row))
+    problems = ready_problems(rows, now=now)
     if problems:
         raise ActionRefused(" ".join(problems), field="text", code="invalid_post")
     direct = by is None or can(by, "post.publish_now")
@@ -665,10 +672,11 @@ def save_campaign(
     starts, ends = values.get("starts_on"), values.get("ends_on")
     if isinstance(starts, dt.date) and isinstance(ends, dt.date) and ends < starts:
         raise ActionRefused(_("The campaign ends before it starts."), field="ends_on")
-    taken = Campaign.objects.filter(workspace=workspace, name__iexact=name)
+    others = Campaign.objects.filter(workspace=workspace)
     if campaign is not None:
-        taken = taken.exclude(pk=campaign.pk)
-    if taken.exists():
+        others = others.exclude(pk=campaign.pk)
+    # Compared here, not with iexact: SQLite folds the case of ASCII letters only.
+    if any(n.casefold() == name.casefold() for n in others.values_list("name", flat=True)):
         raise ActionRefused(_("There is already a campaign with that name."), field="name")
     if any(c.workspace_id != workspace.pk for c in channels):
         raise ActionRefused(_("That channel does not exist here."), field="channels")

@@ -581,8 +581,44 @@ class RecurringDate(models.Model):
         return here >= start or here <= end
 
 
+class CalendarFeed(models.Model):
+    """A secret link to the workspace's plan as an iCal feed, for a calendar application.
+
+    Read-only, and the plan only: titles, channels, times, campaigns, links to what went out;
+    no author, no text beyond the post's title or first words. Only the SHA-256 of the secret
+    is stored (the link is shown once); revoking takes effect at the next fetch.
+    """
+
+    VIEW_ACTION = "post.view"
+    objects = RestrictedQuerySet.as_manager()
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="feeds")
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    label = models.CharField(_("label"), max_length=80, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    uses = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("calendar feed")
+        verbose_name_plural = _("calendar feeds")
+
+    def __str__(self) -> str:
+        return self.label or f"feed {self.pk}"
+
+    @staticmethod
+    def hash(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+
 __all__ = [
     "NEEDS_PERSON",
+    "CalendarFeed",
     "Campaign",
     "CreativeRequest",
     "Idea",

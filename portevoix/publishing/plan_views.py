@@ -3,14 +3,16 @@ posting slots and recurring dates. Views parse and render; ``publishing.actions`
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 from typing import Any
 
 from django import forms
 from django.contrib import messages
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -23,8 +25,9 @@ from portevoix.core.permissions import can, require
 from portevoix.core.views import _member, _refusal_to_form
 from portevoix.media import actions as media_actions
 from portevoix.media.models import Asset
-from portevoix.publishing import actions, scheduling
+from portevoix.publishing import actions, exchange, scheduling
 from portevoix.publishing.models import (
+    CalendarFeed,
     Campaign,
     CreativeRequest,
     CreativeRequestState,
@@ -32,6 +35,7 @@ from portevoix.publishing.models import (
     IdeaState,
     Post,
     PostingSlot,
+    Publication,
     RecurringDate,
     Weekday,
 )
@@ -470,3 +474,99 @@ def plan_settings(request: HttpRequest, ws: str) -> HttpResponse:
         },
         status=400 if request.method == "POST" else 200,
     )
+
+
+# --- import, export, feeds ----------------------------------------------------------------
+
+
+def plan_import(request: HttpRequest, ws: str) -> HttpResponse:
+    me = _member(request)
+    require(me, "post.create")
+    report = None
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        if upload is None or upload.size > 2_000_000:
+            messages.error(request, _("Choose a CSV file of at most 2 MB."))
+        else:
+            report = exchange.import_plan(
+                me.workspace,
+                by=me,
+                data=upload.read(),
+                dry_run=bool(request.POST.get("dry_run")),
+                submit=bool(request.POST.get("submit")),
+            )
+            if report.ok and not report.dry_run:
+                messages.success(
+                    request, _("%(count)s post(s) imported.") % {"count": report.created}
+                )
+                return redirect("calendar", ws=ws)
+    return render(
+        request,
+        "publishing/import.html",
+        {
+            "report": report,
+            "columns": exchange.COLUMNS,
+            "active_section": "calendar",
+            "tab": "plan",
+        },
+        status=400 if report is not None and not report.ok else 200,
+    )
+
+
+def plan_export(request: HttpRequest, ws: str) -> HttpResponse:
+    me = _member(request)
+    require(me, "post.view")
+    from zoneinfo import ZoneInfo
+
+    rows = (
+        Publication.objects.visible_to(me)
+        .filter(post__kind="post")
+        .select_related("post", "post__campaign", "channel")
+        .order_by("scheduled_at")
+    )
+    try:
+        start = dt.date.fromisoformat(request.GET.get("from", ""))
+        rows = rows.filter(scheduled_at__date__gte=start)
+    except ValueError:
+        pass
+    zone = ZoneInfo(me.workspace.time_zone)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="plan-{me.workspace.slug}.csv"'
+    writer = csv.writer(response)
+    for line in exchange.export_rows(rows, zone):
+        writer.writerow(line)
+    return response
+
+
+def feeds(request: HttpRequest, ws: str) -> HttpResponse:
+    me = _member(request)
+    require(me, "plan.manage")
+    new_link = ""
+    if request.method == "POST":
+        if "revoke" in request.POST:
+            feed = CalendarFeed.objects.get_for(me, pk=request.POST["revoke"])
+            exchange.revoke_feed(feed, by=me)
+            messages.success(request, _("The link no longer works."))
+            return redirect("plan_feeds", ws=ws)
+        _feed, token = exchange.issue_feed(me.workspace, by=me, label=request.POST.get("label", ""))
+        new_link = request.build_absolute_uri(reverse("ical_feed", kwargs={"token": token}))
+    return render(
+        request,
+        "publishing/feeds.html",
+        {
+            "feeds": CalendarFeed.objects.visible_to(me),
+            "new_link": new_link,
+            "active_section": "calendar",
+            "tab": "plan",
+        },
+    )
+
+
+def ical_feed(request: HttpRequest, token: str) -> HttpResponse:
+    """The plan for a calendar application: no login, a secret link (see docs)."""
+    feed = exchange.open_feed(token)
+    if feed is None:
+        raise Http404("no such feed")
+    response = HttpResponse(exchange.ical(feed), content_type="text/calendar; charset=utf-8")
+    response["Cache-Control"] = "private, max-age=300"
+    return response

@@ -18,4 +18,7 @@ urlpatterns = [
     path("requests/new/", plan_views.creative_request_new, name="creative_request_new"),
     path("requests/<int:pk>/", plan_views.creative_request, name="creative_request"),
     path("plan/", plan_views.plan_settings, name="plan_settings"),
+    path("plan/import/", plan_views.plan_import, name="plan_import"),
+    path("plan/export.csv", plan_views.plan_export, name="plan_export"),
+    path("plan/feeds/", plan_views.feeds, name="plan_feeds"),
 ]
