@@ -182,6 +182,9 @@ def _load_channels(workspace: Workspace, admin: Member) -> None:
             next_attempt_at=timezone.now() + dt.timedelta(seconds=SYNC_INTERVAL),
         )
         _schedule_posts(workspace, channel, account.flavour)
+    from portevoix.publishing.demo import load_plan
+
+    load_plan(workspace)
 
 
 UPCOMING = {

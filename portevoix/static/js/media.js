@@ -40,6 +40,8 @@
           if (item.image) { var img = document.createElement("img"); img.src = item.url; img.alt = ""; img.width = 96; img.height = 96; label.appendChild(img); }
           var name = document.createElement("span"); name.className = "media-name"; name.textContent = item.name; label.appendChild(name);
           li.appendChild(box); li.appendChild(label);
+          var empty = into.querySelector(".empty");
+          if (empty) { empty.remove(); }
           into.insertBefore(li, into.firstChild);
           box.dispatchEvent(new Event("change", { bubbles: true }));
         }
