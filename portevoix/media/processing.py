@@ -147,7 +147,9 @@ def render_image(data: bytes, spec: MediaSpec, limits: Limits) -> Rendered | dic
     return {"code": "too_heavy", "limit": limit}
 
 
-def _render_animated(source: Image.Image, spec: MediaSpec, limit: int | None) -> Rendered | dict:
+def _render_animated(
+    source: Image.Image, spec: MediaSpec, limit: int | None
+) -> Rendered | dict[str, Any]:
     duration = source.info.get("duration", 100)
     loop = source.info.get("loop", 0)
     for scale in (1.0, 0.75, 0.5):

@@ -428,14 +428,15 @@ def save_post(
             "thread": [{"text": part} for part in variant.thread if part.strip()],
             "scheduled_at": times[channel.pk],
         }
-        row = by_channel.get(channel.pk)
-        if row is not None and row.state not in EDITABLE:
+        existing = by_channel.get(channel.pk)
+        if existing is not None and existing.state not in EDITABLE:
             continue  # gone out on this channel: nothing to change
-        if row is None:
+        if existing is None:
             row = Publication.objects.create(
                 post=post, channel=channel, state=S.draft.name, next_attempt_at=None, **fields
             )
         else:
+            row = existing
             _to_draft(row, **fields)
         PostMedia.objects.filter(publication=row).delete()
         if variant.media is not None:

@@ -91,8 +91,9 @@ def parse(data: QueryDict, workspace: Workspace, channels: list[Channel]) -> Par
     if not chosen:
         result.add("channels", _("Choose at least one channel."))
     campaign = None
-    if data.get("campaign", "").isdigit():
-        campaign = Campaign.objects.filter(workspace=workspace, pk=int(data["campaign"])).first()
+    campaign_id = str(data.get("campaign", ""))
+    if campaign_id.isdigit():
+        campaign = Campaign.objects.filter(workspace=workspace, pk=int(campaign_id)).first()
     media_assets = _assets(workspace, data.getlist("media"))
     post_media = tuple(MediaChoice(a, data.get(f"alt-{a.pk}", "").strip()) for a in media_assets)
     variants = []

@@ -212,7 +212,7 @@ def load_plan(workspace: Workspace) -> None:
     posts = []
     for days, clock, kinds, who, title, text, link, campaign in PLAN:
         at = dt.datetime.combine(today + dt.timedelta(days=days), dt.time.fromisoformat(clock))
-        media = ()
+        media: tuple[actions.MediaChoice, ...] = ()
         if campaign == "velours":
             media = (actions.MediaChoice(assets[0]),)
         elif campaign == "hiver" and days < 20:

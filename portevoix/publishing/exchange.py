@@ -228,7 +228,7 @@ def open_feed(token: str) -> CalendarFeed | None:
     """The live feed for ``token`` (its use counted), or None."""
     if not token or len(token) > 100:
         return None
-    feed = (
+    feed: CalendarFeed | None = (
         CalendarFeed.objects.select_related("workspace")
         .filter(token_hash=CalendarFeed.hash(token), revoked_at__isnull=True)
         .first()
@@ -254,7 +254,8 @@ def _fold(line: str) -> str:
     data = line.encode()
     if len(data) <= 75:
         return line
-    parts, current = [], b""
+    parts: list[str] = []
+    current = b""
     for char in line:
         encoded = char.encode()
         if len(current) + len(encoded) > (75 if not parts else 74):

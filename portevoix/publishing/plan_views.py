@@ -41,7 +41,7 @@ from portevoix.publishing.models import (
 )
 
 
-def _channels_field(me: Member, required: bool = False) -> forms.ModelMultipleChoiceField:
+def _channels_field(me: Member, required: bool = False) -> forms.ModelMultipleChoiceField[Channel]:
     return forms.ModelMultipleChoiceField(
         queryset=Channel.objects.visible_to(me, "post.view")
         .exclude(state=ChannelStates.disconnected.name)
@@ -485,7 +485,7 @@ def plan_import(request: HttpRequest, ws: str) -> HttpResponse:
     report = None
     if request.method == "POST":
         upload = request.FILES.get("file")
-        if upload is None or upload.size > 2_000_000:
+        if upload is None or (upload.size or 0) > 2_000_000:
             messages.error(request, _("Choose a CSV file of at most 2 MB."))
         else:
             report = exchange.import_plan(
