@@ -171,6 +171,9 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
+if CONFIG.s3 is not None:
+    # Several machines serve the media: an S3-compatible bucket (pip install portevoix[s3]).
+    STORAGES["default"] = CONFIG.s3.storage()
 MEDIA_ROOT = CONFIG.data_dir / "media"
 MEDIA_URL = "/media/"
 
