@@ -308,6 +308,7 @@ def _composer_context(
         "zones": _zone_choices(me, state.get("time_zone", "")),
         "workspace_zone": me.workspace.time_zone,
         "direct": can(me, "post.publish_now"),
+        "can_edit": can(me, "post.create"),
         "waiting": waiting,
         "publications": list(post.publications.select_related("channel")) if post else [],
         "autosave": post is None or all(p.state == S.draft.name for p in post.publications.all()),

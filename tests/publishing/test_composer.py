@@ -295,3 +295,33 @@ def test_every_page_of_the_plan_opens(team, client_for, channels):
         assert editor.get(url(name)).status_code == 200, name
     post = Post.objects.get()
     assert editor.get(url("post_edit", pk=post.pk)).status_code == 200
+
+
+def test_a_published_post_links_to_itself_on_the_network(team, client_for, channels):
+    post = actions.schedule_post(
+        team.workspace, by=team["admin"], text="Sorti", channels=channels[:1]
+    )
+    run_publications()
+    publication = post.publications.get()
+    assert publication.state == "published"
+    Publication.objects.filter(pk=publication.pk).update(url="https://bsky.app/profile/x/post/1")
+    html = client_for(team["viewer"]).get(url("calendar"), {"view": "list"}).content.decode()
+    assert 'href="https://bsky.app/profile/x/post/1"' in html and "see-it" in html
+
+
+def test_a_viewer_sees_a_post_but_cannot_change_it(team, client_for, channels):
+    post = actions.schedule_post(
+        team.workspace,
+        by=team["admin"],
+        text="Lecture",
+        channels=channels,
+        at=timezone.now() + dt.timedelta(days=1),
+    )
+    viewer = client_for(team["viewer"])
+    html = viewer.get(url("post_edit", pk=post.pk)).content.decode()
+    assert "Lecture" in html and "disabled" in html and 'name="submit"' not in html
+    assert (
+        viewer.post(url("post_edit", pk=post.pk), {**form(channels), "save": "1"}).status_code
+        == 403
+    )
+    assert viewer.post(url("post_edit", pk=post.pk), {"cancel_post": "1"}).status_code == 403

@@ -54,7 +54,10 @@
           } else {
             say(result.data.error, true);
           }
-        }).catch(function () { say(document.documentElement.lang === "fr" ? "Le déplacement n’a pas abouti." : "The move did not go through.", true); });
+        }).catch(function () {
+          var status = document.getElementById("move-status");
+          say(status ? status.dataset.failed : "", true);
+        });
       });
     });
   });
