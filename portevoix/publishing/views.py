@@ -34,6 +34,7 @@ from portevoix.publishing.models import (
     Idea,
     IdeaState,
     Post,
+    PostKind,
     Publication,
     PublicationStates,
     RecurringDate,
@@ -361,7 +362,10 @@ def _initial_state(me: Member, request: HttpRequest) -> dict[str, Any]:
 def compose(request: HttpRequest, ws: str, pk: int | None = None) -> HttpResponse:
     me = _member(request)
     require(me, "post.view")
-    post: Post | None = Post.objects.get_for(me, pk=pk) if pk is not None else None
+    # Replies to customers are webcare's: the composer opens posts only.
+    post: Post | None = (
+        Post.objects.filter(kind=PostKind.POST).get_for(me, pk=pk) if pk is not None else None
+    )
     if request.method != "POST":
         if post is None:
             require(me, "post.create")
@@ -436,7 +440,7 @@ def compose_autosave(request: HttpRequest, ws: str) -> HttpResponse:
     require(me, "post.create")
     post = None
     if request.POST.get("post", "").isdigit():
-        post = Post.objects.get_for(me, pk=int(request.POST["post"]))
+        post = Post.objects.filter(kind=PostKind.POST).get_for(me, pk=int(request.POST["post"]))
         if any(p.state != S.draft.name for p in post.publications.all()):
             return render(request, "publishing/_autosave.html", {"skipped": True, "post": post})
     data = request.POST.copy()
@@ -466,7 +470,7 @@ def move(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
     channel's time of day, or to a given date and time."""
     me = _member(request)
     require(me, "post.create")
-    post: Post = Post.objects.get_for(me, pk=pk)
+    post: Post = Post.objects.filter(kind=PostKind.POST).get_for(me, pk=pk)
     wants_json = request.headers.get("Accept", "").startswith("application/json")
     error = ""
     try:
