@@ -372,6 +372,9 @@ def compose(request: HttpRequest, ws: str, pk: int | None = None) -> HttpRespons
         state = composer.initial(post) if post is not None else _initial_state(me, request)
         return render(request, "publishing/compose.html", _composer_context(me, post, state, {}))
     require(me, "post.create")
+    if post is None and request.POST.get("post", "").isdigit():
+        # Saved already (autosave, or a save whose scheduling was refused): the same post.
+        post = Post.objects.filter(kind=PostKind.POST).get_for(me, pk=int(request.POST["post"]))
     if "cancel_post" in request.POST and post is not None:
         try:
             actions.cancel_post(post, by=me)

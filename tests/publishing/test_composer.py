@@ -325,3 +325,14 @@ def test_a_viewer_sees_a_post_but_cannot_change_it(team, client_for, channels):
         == 403
     )
     assert viewer.post(url("post_edit", pk=post.pk), {"cancel_post": "1"}).status_code == 403
+
+
+def test_a_refused_schedule_keeps_the_draft_and_makes_no_second_post(team, client_for, channels):
+    client = client_for(team["content"])
+    response = client.post(url("compose"), {**form(channels, text="x" * 3001), "submit": "1"})
+    assert response.status_code == 400
+    post = Post.objects.get()  # saved as a draft, shown again with its id
+    assert f'id="post-id" value="{post.pk}"' in response.content.decode()
+    again = client.post(url("compose"), {**form(channels), "post": post.pk, "submit": "1"})
+    assert again.status_code == 302 and Post.objects.count() == 1
+    assert set(post.publications.values_list("state", flat=True)) == {"scheduled"}
