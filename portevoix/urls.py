@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
 
+from portevoix.notifications import views as notification_views
 from portevoix.publishing.plan_views import ical_feed
 
 
@@ -19,5 +20,18 @@ urlpatterns = [
     path("w/<slug:ws>/calendar/", include("portevoix.publishing.urls")),
     path("w/<slug:ws>/media/", include("portevoix.media.urls")),
     path("feeds/plan/<str:token>.ics", ical_feed, name="ical_feed"),
+    path("w/<slug:ws>/attention/", include("portevoix.publishing.attention_urls")),
+    path("w/<slug:ws>/notifications/", include("portevoix.notifications.urls")),
+    path(
+        "notifications/bell/<slug:workspace>/",
+        notification_views.bell,
+        name="notification_bell_poll",
+    ),
     path("", include("portevoix.core.urls")),
 ]
+
+# Error pages are pages of the product (portevoix/core/errors.py).
+handler400 = "portevoix.core.errors.bad_request"
+handler403 = "portevoix.core.errors.permission_denied"
+handler404 = "portevoix.core.errors.page_not_found"
+handler500 = "portevoix.core.errors.server_error"

@@ -10,6 +10,7 @@ silently; any other failure shows at once as "failing", with the network's reaso
 from __future__ import annotations
 
 import datetime as dt
+from typing import ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
@@ -53,6 +54,9 @@ class ChannelStates(StateGraph):
 class Channel(StatefulModel):
     STATE_GRAPH = ChannelStates
     VIEW_ACTION = "channel.view"
+    #: The ops page lists a channel left in these states for long (a disconnected channel
+    #: is a choice, not work waiting).
+    WAITING_FOR_PERSON: ClassVar[frozenset[str]] = frozenset({"needs_reconnect"})
 
     objects = RestrictedQuerySet.as_manager()
 

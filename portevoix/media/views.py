@@ -14,10 +14,11 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from portevoix.core.actions import ActionRefused
 from portevoix.core.permissions import can, require
+from portevoix.core.query import query_flag, query_text
 from portevoix.core.views import _member, _refusal_to_form
 from portevoix.media import actions, processing
 from portevoix.media.models import Asset, Tag
@@ -42,13 +43,14 @@ class AssetForm(forms.Form):
     )
 
 
+@require_safe
 def library(request: HttpRequest, ws: str) -> HttpResponse:
     me = _member(request)
     require(me, "post.view")
     items = Asset.objects.visible_to(me).prefetch_related("tags", "uses")
-    tag = request.GET.get("tag", "")
-    query = request.GET.get("q", "").strip()
-    archived = request.GET.get("archived") == "1"
+    tag = query_text(request, "tag")
+    query = query_text(request, "q")
+    archived = query_flag(request, "archived")
     items = items.filter(archived_at__isnull=not archived)
     if tag:
         items = items.filter(tags__name=tag)
@@ -189,12 +191,13 @@ def item(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
     )
 
 
+@require_safe
 def file(request: HttpRequest, ws: str, pk: int) -> FileResponse:
     """The original, or its rendition for ``?network=``; to members who may see the plan."""
     me = _member(request)
     asset: Asset = Asset.objects.prefetch_related("renditions").get_for(me, pk=pk)
     target, mime = asset.file, asset.mime_type
-    network = request.GET.get("network", "")
+    network = query_text(request, "network", max_length=40)
     if network:
         rendition = asset.rendition_for(network)
         if rendition is not None:

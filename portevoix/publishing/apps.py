@@ -25,8 +25,6 @@ AUDIT_LABELS = {
     "media.archive": gettext_noop("Media archived"),
     "media.restore": gettext_noop("Media restored"),
     "plan.import": gettext_noop("Plan imported"),
-    "feed.issue": gettext_noop("Calendar feed link created"),
-    "feed.revoke": gettext_noop("Calendar feed link revoked"),
 }
 
 
@@ -40,3 +38,10 @@ class PublishingConfig(AppConfig):
 
         for code, label in AUDIT_LABELS.items():
             AUDIT_ACTION_LABELS.setdefault(code, label)
+
+        from portevoix.publishing.exchange import register_feed_purpose
+        from portevoix.publishing.notices import register_kinds
+
+        register_kinds()
+        # The iCal feed is a way in without a login, on core's access tokens (docs/ways-in.md).
+        register_feed_purpose()

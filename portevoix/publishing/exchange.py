@@ -1,5 +1,6 @@
 """The plan in and out: CSV import (a dry run, a line-by-line report, nothing saved when a
-line is wrong), CSV export, and the iCal feed behind a secret, revocable link.
+line is wrong), CSV export, and the iCal feed behind a secret, revocable link (an access token
+of ``portevoix.core.access``).
 
 Import columns (a header line, UTF-8, comma or semicolon):
 
@@ -19,7 +20,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import secrets
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
@@ -29,12 +29,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portevoix.channels.models import Channel
-from portevoix.core import audit
+from portevoix.core import access, audit
+from portevoix.core import actions as core_actions
 from portevoix.core.actions import ActionRefused, _same_workspace
-from portevoix.core.models import Member, Workspace
-from portevoix.core.permissions import require
+from portevoix.core.models import AccessToken, Member, Workspace
+from portevoix.core.permissions import can, require
 from portevoix.publishing import actions, scheduling
-from portevoix.publishing.models import CalendarFeed, Campaign, Publication
+from portevoix.publishing.models import Campaign, Publication
 
 COLUMNS = ("when", "channels", "title", "text", "campaign", "link", "first_comment")
 REQUIRED = ("when", "channels", "text")
@@ -196,47 +197,72 @@ def export_rows(publications: Iterable[Publication], zone: ZoneInfo) -> Iterator
 # --- the iCal feed ------------------------------------------------------------------------
 
 
-@transaction.atomic
-def issue_feed(workspace: Workspace, *, by: Member, label: str = "") -> tuple[CalendarFeed, str]:
-    """A new secret link; the token is returned once and only its hash is kept."""
-    require(by, "plan.manage")
-    _same_workspace(by, workspace)
-    token = secrets.token_urlsafe(32)
-    feed = CalendarFeed.objects.create(
-        workspace=workspace,
-        token_hash=CalendarFeed.hash(token),
-        label=label[:80],
-        created_by=by.user,
+#: The access-token purpose of the feed (``docs/ways-in.md``): one member's plan, read-only.
+FEED_PURPOSE = "calendar_feed"
+FEED_LIFETIME = dt.timedelta(days=365)
+
+
+def feed_refusal(member: Member) -> str | None:
+    """Why ``member``'s feed no longer opens (checked at issue time and at every fetch)."""
+    if not member.is_active or not member.user.is_active:
+        return "member deactivated"
+    if not can(member, "post.view"):
+        return "no longer sees the plan"
+    return None
+
+
+def register_feed_purpose() -> None:
+    """Called from the app's ``ready()``: the feed is a way in built on core's access tokens."""
+    access.register(
+        access.Purpose(
+            code=FEED_PURPOSE,
+            target="core.member",
+            issue_action="post.view",
+            max_lifetime=FEED_LIFETIME,
+            default_lifetime=FEED_LIFETIME,
+            max_uses=None,
+            check=feed_refusal,
+        )
     )
-    audit.record("feed.issue", workspace=workspace, actor=by.user, obj=feed)
-    return feed, token
 
 
 @transaction.atomic
-def revoke_feed(feed: CalendarFeed, *, by: Member) -> CalendarFeed:
-    require(by, "plan.manage")
-    _same_workspace(by, feed.workspace)
-    feed = CalendarFeed.objects.select_for_update().get(pk=feed.pk)
-    if feed.revoked_at is None:
-        feed.revoked_at = timezone.now()
-        feed.save(update_fields=["revoked_at"])
-        audit.record("feed.revoke", workspace=feed.workspace, actor=by.user, obj=feed)
-    return feed
+def issue_feed(*, by: Member) -> tuple[AccessToken, str]:
+    """A new secret link to ``by``'s own plan for a year; the token is returned once and only
+    the hash of its secret is kept (core's access tokens: signed, expiring, revocable,
+    every fetch audited)."""
+    return core_actions.issue_access_token(FEED_PURPOSE, by, by=by)
 
 
-def open_feed(token: str) -> CalendarFeed | None:
-    """The live feed for ``token`` (its use counted), or None."""
-    if not token or len(token) > 100:
-        return None
-    feed: CalendarFeed | None = (
-        CalendarFeed.objects.select_related("workspace")
-        .filter(token_hash=CalendarFeed.hash(token), revoked_at__isnull=True)
-        .first()
+@transaction.atomic
+def revoke_feed(token: AccessToken, *, by: Member) -> AccessToken:
+    if token.purpose != FEED_PURPOSE:
+        raise ActionRefused(_("This link is not a calendar feed."))
+    return core_actions.revoke_access_token(token, by=by)
+
+
+def feeds_of(member: Member) -> list[AccessToken]:
+    """The feed links ``member`` made in this workspace, newest first."""
+    return list(
+        AccessToken.objects.filter(
+            workspace_id=member.workspace_id,
+            purpose=FEED_PURPOSE,
+            object_type="core.member",
+            object_id=str(member.pk),
+        ).order_by("-created_at")
     )
-    if feed is None:
+
+
+def open_feed(token: str) -> Member | None:
+    """The member whose plan ``token`` opens (the use counted and audited), or None."""
+    if not token or len(token) > 200:
         return None
-    CalendarFeed.objects.filter(pk=feed.pk).update(last_used_at=timezone.now(), uses=feed.uses + 1)
-    return feed
+    try:
+        _row, member = core_actions.use_access_token(token, purpose=FEED_PURPOSE)
+    except ActionRefused:
+        return None
+    assert isinstance(member, Member)
+    return member
 
 
 def _ical_text(value: str) -> str:
@@ -266,13 +292,14 @@ def _fold(line: str) -> str:
     return "\r\n ".join(parts)
 
 
-def ical(feed: CalendarFeed, *, days_back: int = 30, days_ahead: int = 365) -> str:
-    """The plan from a month ago to a year ahead: one event per publication (title or first
-    words, channel, state, campaign, its link once published). No author, no personal data."""
+def ical(member: Member, *, days_back: int = 30, days_ahead: int = 365) -> str:
+    """The plan ``member`` may see, from a month ago to a year ahead: one event per
+    publication (title or first words, channel, state, campaign, its link once published).
+    No author, no personal data."""
     now = timezone.now()
     rows = (
-        Publication.objects.filter(
-            post__workspace=feed.workspace,
+        Publication.objects.visible_to(member)
+        .filter(
             post__kind="post",
             scheduled_at__gte=now - dt.timedelta(days=days_back),
             scheduled_at__lte=now + dt.timedelta(days=days_ahead),
@@ -287,7 +314,7 @@ def ical(feed: CalendarFeed, *, days_back: int = 30, days_ahead: int = 365) -> s
         "VERSION:2.0",
         "PRODID:-//Porte-voix//content plan//FR",
         "CALSCALE:GREGORIAN",
-        f"X-WR-CALNAME:{_ical_text(feed.workspace.name)}",
+        f"X-WR-CALNAME:{_ical_text(member.workspace.name)}",
     ]
     for p in rows:
         start = p.scheduled_at.astimezone(dt.UTC)

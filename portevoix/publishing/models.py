@@ -24,6 +24,7 @@ import hashlib
 import json
 import mimetypes
 import secrets
+from typing import ClassVar
 
 from django.conf import settings
 from django.db import models
@@ -266,6 +267,11 @@ class Publication(StatefulModel):
     WORKSPACE_PATH = "post__workspace"
     #: Loaded with each claimed row, so the handler needs no query of its own for them.
     CLAIM_RELATED = ("post", "post__workspace", "channel")
+    #: The ops page lists a publication left in these states for long; drafts, approvals and
+    #: pauses go at the team's own pace (``failed`` is listed as failed).
+    WAITING_FOR_PERSON: ClassVar[frozenset[str]] = frozenset(
+        {"waiting_reconnect", "needs_check", "held", "rejected"}
+    )
     CLAIM_PREFETCH = ("post__media__asset__renditions", "post__campaign")
 
     objects = RestrictedQuerySet.as_manager()
@@ -581,44 +587,8 @@ class RecurringDate(models.Model):
         return here >= start or here <= end
 
 
-class CalendarFeed(models.Model):
-    """A secret link to the workspace's plan as an iCal feed, for a calendar application.
-
-    Read-only, and the plan only: titles, channels, times, campaigns, links to what went out;
-    no author, no text beyond the post's title or first words. Only the SHA-256 of the secret
-    is stored (the link is shown once); revoking takes effect at the next fetch.
-    """
-
-    VIEW_ACTION = "post.view"
-    objects = RestrictedQuerySet.as_manager()
-
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="feeds")
-    token_hash = models.CharField(max_length=64, unique=True, editable=False)
-    label = models.CharField(_("label"), max_length=80, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
-    )
-    created_at = models.DateTimeField(default=timezone.now)
-    revoked_at = models.DateTimeField(null=True, blank=True)
-    last_used_at = models.DateTimeField(null=True, blank=True)
-    uses = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        ordering = ["-created_at"]
-        verbose_name = _("calendar feed")
-        verbose_name_plural = _("calendar feeds")
-
-    def __str__(self) -> str:
-        return self.label or f"feed {self.pk}"
-
-    @staticmethod
-    def hash(token: str) -> str:
-        return hashlib.sha256(token.encode()).hexdigest()
-
-
 __all__ = [
     "NEEDS_PERSON",
-    "CalendarFeed",
     "Campaign",
     "CreativeRequest",
     "Idea",

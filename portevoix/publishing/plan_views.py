@@ -16,18 +16,18 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from portevoix.channels.models import Channel, ChannelStates
 from portevoix.core.actions import ActionRefused
 from portevoix.core.models import Member
 from portevoix.core.permissions import can, require
+from portevoix.core.query import query_date, query_id
 from portevoix.core.views import _member, _refusal_to_form
 from portevoix.media import actions as media_actions
 from portevoix.media.models import Asset
 from portevoix.publishing import actions, exchange, scheduling
 from portevoix.publishing.models import (
-    CalendarFeed,
     Campaign,
     CreativeRequest,
     CreativeRequestState,
@@ -76,6 +76,7 @@ class CampaignForm(forms.Form):
         self.fields["channels"] = _channels_field(me)
 
 
+@require_safe
 def campaigns(request: HttpRequest, ws: str) -> HttpResponse:
     me = _member(request)
     require(me, "post.view")
@@ -248,6 +249,7 @@ def scheduling_zone(me: Member) -> Any:
     return ZoneInfo(me.workspace.time_zone)
 
 
+@require_safe
 def creative_requests(request: HttpRequest, ws: str) -> HttpResponse:
     me = _member(request)
     require(me, "post.view")
@@ -275,9 +277,11 @@ def creative_request_new(request: HttpRequest, ws: str) -> HttpResponse:
     me = _member(request)
     require(me, "post.create")
     post = None
-    post_id = request.GET.get("post") or request.POST.get("post", "")
-    if str(post_id).isdigit():
-        post = Post.objects.get_for(me, pk=int(post_id))
+    post_id = query_id(request, "post")
+    if post_id is None and request.POST.get("post", "").isdigit():
+        post_id = int(request.POST["post"])
+    if post_id is not None:
+        post = Post.objects.get_for(me, pk=post_id)
     initial: dict[str, Any] = {
         "deadline": (timezone.now() + dt.timedelta(days=3)).strftime("%Y-%m-%dT17:00")
     }
@@ -513,6 +517,7 @@ def plan_import(request: HttpRequest, ws: str) -> HttpResponse:
     )
 
 
+@require_safe
 def plan_export(request: HttpRequest, ws: str) -> HttpResponse:
     me = _member(request)
     require(me, "post.view")
@@ -524,11 +529,9 @@ def plan_export(request: HttpRequest, ws: str) -> HttpResponse:
         .select_related("post", "post__campaign", "channel")
         .order_by("scheduled_at")
     )
-    try:
-        start = dt.date.fromisoformat(request.GET.get("from", ""))
+    start = query_date(request, "from")
+    if start is not None:
         rows = rows.filter(scheduled_at__date__gte=start)
-    except ValueError:
-        pass
     zone = ZoneInfo(me.workspace.time_zone)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="plan-{me.workspace.slug}.csv"'
@@ -539,22 +542,30 @@ def plan_export(request: HttpRequest, ws: str) -> HttpResponse:
 
 
 def feeds(request: HttpRequest, ws: str) -> HttpResponse:
+    """A member's own links to their plan as an iCal feed: create, see when used, revoke."""
     me = _member(request)
-    require(me, "plan.manage")
+    require(me, "post.view")
     new_link = ""
     if request.method == "POST":
         if "revoke" in request.POST:
-            feed = CalendarFeed.objects.get_for(me, pk=request.POST["revoke"])
-            exchange.revoke_feed(feed, by=me)
+            mine = {str(t.pk): t for t in exchange.feeds_of(me)}
+            token_row = mine.get(request.POST["revoke"])
+            if token_row is None:
+                raise Http404("no such feed")
+            exchange.revoke_feed(token_row, by=me)
             messages.success(request, _("The link no longer works."))
             return redirect("plan_feeds", ws=ws)
-        _feed, token = exchange.issue_feed(me.workspace, by=me, label=request.POST.get("label", ""))
+        try:
+            _row, token = exchange.issue_feed(by=me)
+        except ActionRefused as exc:
+            messages.error(request, exc.message)
+            return redirect("plan_feeds", ws=ws)
         new_link = request.build_absolute_uri(reverse("ical_feed", kwargs={"token": token}))
     return render(
         request,
         "publishing/feeds.html",
         {
-            "feeds": CalendarFeed.objects.visible_to(me),
+            "feeds": exchange.feeds_of(me),
             "new_link": new_link,
             "active_section": "calendar",
             "tab": "plan",
@@ -562,11 +573,12 @@ def feeds(request: HttpRequest, ws: str) -> HttpResponse:
     )
 
 
+@require_safe
 def ical_feed(request: HttpRequest, token: str) -> HttpResponse:
     """The plan for a calendar application: no login, a secret link (see docs)."""
-    feed = exchange.open_feed(token)
-    if feed is None:
+    member = exchange.open_feed(token)
+    if member is None:
         raise Http404("no such feed")
-    response = HttpResponse(exchange.ical(feed), content_type="text/calendar; charset=utf-8")
+    response = HttpResponse(exchange.ical(member), content_type="text/calendar; charset=utf-8")
     response["Cache-Control"] = "private, max-age=300"
     return response

@@ -1,11 +1,13 @@
-"""The content plan's pages: the calendar (month, week, list), the composer, and moving or
-cancelling a post. Views parse and render; ``publishing.actions`` does the work."""
+"""The content plan's pages: the calendar (month, week, list), the composer, moving or
+cancelling a post, and the "Needs attention" page with the decisions a person takes there.
+Views parse and render; ``publishing.actions`` does the work."""
 
 from __future__ import annotations
 
 import calendar as pycalendar
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -17,16 +19,20 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from portevoix.channels.models import Channel, ChannelStates
 from portevoix.core.actions import ActionRefused
 from portevoix.core.models import Member, User
 from portevoix.core.permissions import can, require
-from portevoix.core.views import _member
+from portevoix.core.query import query_choice, query_date, query_id
+from portevoix.core.views import _member, _refusal_to_form
 from portevoix.media.models import Asset
 from portevoix.networks.types import Capability
 from portevoix.publishing import actions, composer, scheduling
+from portevoix.publishing import attention as attention_rows
+from portevoix.publishing.actions import RETRYABLE
+from portevoix.publishing.forms import MarkPublishedForm
 from portevoix.publishing.models import (
     Campaign,
     CreativeRequest,
@@ -83,8 +89,16 @@ def _zone(member: Member) -> ZoneInfo:
 
 
 def _filters(request: HttpRequest, me: Member) -> dict[str, str]:
-    keys = ("channel", "campaign", "author", "state")
-    return {k: request.GET.get(k, "") for k in keys if request.GET.get(k, "")}
+    """The calendar's filters as given (ids checked, a state among the known ones)."""
+    found: dict[str, str] = {}
+    for key in ("channel", "campaign", "author"):
+        value = query_id(request, key)
+        if value is not None:
+            found[key] = str(value)
+    state = query_choice(request, "state", [s.name for s in FILTER_STATES])
+    if state:
+        found["state"] = state
+    return found
 
 
 def _range(view: str, anchor: dt.date) -> tuple[dt.date, dt.date]:
@@ -108,18 +122,14 @@ def _step(view: str, anchor: dt.date, forward: bool) -> dt.date:
     return anchor + dt.timedelta(days=sign * (7 if view == "week" else 28))
 
 
+@require_safe
 def calendar(request: HttpRequest, ws: str) -> HttpResponse:
     me = _member(request)
     require(me, "post.view")
     zone = _zone(me)
     today = timezone.now().astimezone(zone).date()
-    view = request.GET.get("view", "month")
-    if view not in VIEWS:
-        view = "month"
-    try:
-        anchor = dt.date.fromisoformat(request.GET.get("date", "") or request.GET.get("from", ""))
-    except ValueError:
-        anchor = today
+    view = query_choice(request, "view", VIEWS, default="month")
+    anchor = query_date(request, "date") or query_date(request, "from") or today
     start, end = _range(view, anchor)
     filters = _filters(request, me)
     rows = (
@@ -138,7 +148,7 @@ def calendar(request: HttpRequest, ws: str) -> HttpResponse:
         rows = rows.filter(post__campaign_id=int(filters["campaign"]))
     if filters.get("author", "").isdigit():
         rows = rows.filter(post__author_id=int(filters["author"]))
-    if filters.get("state") in {s.name for s in FILTER_STATES}:
+    if filters.get("state"):
         rows = rows.filter(state=filters["state"])
     waiting = set(
         CreativeRequest.objects.visible_to(me)
@@ -340,22 +350,22 @@ def _initial_state(me: Member, request: HttpRequest) -> dict[str, Any]:
         "add_utm": True,
         "variants": {},
     }
-    day = request.GET.get("date", "")
-    try:
-        state["at"] = f"{dt.date.fromisoformat(day).isoformat()}T10:00"
-    except ValueError:
+    day = query_date(request, "date")
+    if day is not None:
+        state["at"] = f"{day.isoformat()}T10:00"
+    else:
         later = timezone.now().astimezone(_zone(me)) + dt.timedelta(days=1)
         state["at"] = later.strftime("%Y-%m-%dT10:00")
-    idea_id = request.GET.get("idea", "")
-    if idea_id.isdigit():
-        idea = Idea.objects.visible_to(me).filter(pk=int(idea_id)).first()
+    idea_id = query_id(request, "idea")
+    if idea_id is not None:
+        idea = Idea.objects.visible_to(me).filter(pk=idea_id).first()
         if idea is not None:
             state["title"] = idea.title
             state["text"] = idea.description
             state["campaign"] = idea.campaign_id
-    asset_id = request.GET.get("media", "")
-    if asset_id.isdigit():
-        state["media"] = [int(asset_id)]
+    asset_id = query_id(request, "media")
+    if asset_id is not None:
+        state["media"] = [asset_id]
     return state
 
 
@@ -506,3 +516,95 @@ def move(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
     if target.startswith(f"/w/{ws}/"):
         return redirect(target)
     return redirect("calendar", ws=ws)
+
+
+# --- needs attention ---------------------------------------------------------------------------
+
+
+def attention(
+    request: HttpRequest,
+    ws: str,
+    *,
+    bound: dict[int, MarkPublishedForm] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """Publications waiting for a person, channels in trouble, and what can be done."""
+    me = _member(request)
+    require(me, "post.view")
+    context = attention_rows.page(me)
+    bound = bound or {}
+    for item in context["items"]:
+        pk = item.publication.pk
+        item.form = bound.get(pk) or MarkPublishedForm(prefix=f"pub{pk}")
+        item.open = pk in bound
+    context.update(
+        can_resolve=can(me, "post.resolve"),
+        can_manage_channels=can(me, "channel.manage"),
+        retryable=RETRYABLE,
+        active_section="attention",
+    )
+    return render(request, "publishing/attention.html", context, status=status)
+
+
+def _decide(
+    request: HttpRequest,
+    ws: str,
+    pk: int,
+    action: Callable[..., Publication],
+    done: str,
+) -> HttpResponse:
+    me = _member(request)
+    publication: Publication = Publication.objects.select_related("post").get_for(me, pk=pk)
+    require(me, "post.resolve")
+    try:
+        action(publication, by=me)
+    except ActionRefused as exc:
+        messages.error(request, exc.message)
+        return redirect(reverse("attention", kwargs={"ws": ws}) + f"#publication-{pk}")
+    messages.success(request, done)
+    return redirect("attention", ws=ws)
+
+
+@require_POST
+def publication_retry(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
+    return _decide(request, ws, pk, actions.retry_publication, _("The post goes out in a moment."))
+
+
+@require_POST
+def publication_send_late(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
+    return _decide(request, ws, pk, actions.send_late, _("The post goes out in a moment, late."))
+
+
+@require_POST
+def publication_cancel(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
+    return _decide(
+        request, ws, pk, actions.cancel_publication, _("The post is cancelled: it will not go out.")
+    )
+
+
+@require_POST
+def publication_mark_published(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
+    me = _member(request)
+    publication: Publication = Publication.objects.select_related("post").get_for(me, pk=pk)
+    require(me, "post.resolve")
+    form = MarkPublishedForm(request.POST, prefix=f"pub{pk}")
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            actions.mark_published(
+                publication,
+                by=me,
+                url=data["url"],
+                post_id=data["post_id"],
+                candidate=data["candidate"],
+            )
+        except ActionRefused as exc:
+            if exc.code in {"busy", "state"}:
+                # The publication left this list meanwhile: its form would show nowhere.
+                messages.error(request, exc.message)
+                return redirect("attention", ws=ws)
+            _refusal_to_form(form, exc)
+        else:
+            messages.success(request, _("Marked as published."))
+            return redirect("attention", ws=ws)
+    return attention(request, ws, bound={pk: form}, status=400)

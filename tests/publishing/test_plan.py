@@ -16,11 +16,10 @@ from PIL import Image
 
 from portevoix.channels import actions as channel_actions
 from portevoix.core.actions import ActionRefused
-from portevoix.core.models import AuditEntry
+from portevoix.core.models import AccessToken, AuditEntry
 from portevoix.core.permissions import MATRIX
 from portevoix.publishing import actions, exchange
 from portevoix.publishing.models import (
-    CalendarFeed,
     Campaign,
     CreativeRequest,
     Idea,
@@ -282,18 +281,49 @@ def test_ical_feed_behind_a_revocable_secret(team, client_for, channel):
         channels=[channel],
         at=timezone.now() + dt.timedelta(days=2),
     )
+    # An agent does not see the plan, so has no feed of it.
     with pytest.raises(PermissionDenied):
-        exchange.issue_feed(team.workspace, by=team["creative"])
-    feed, token = exchange.issue_feed(team.workspace, by=team["content"], label="Agenda")
-    assert CalendarFeed.objects.get().token_hash != token  # only the hash is kept
+        exchange.issue_feed(by=team["agent"])
+    row, token = exchange.issue_feed(by=team["creative"])
+    assert row.purpose == "calendar_feed" and row.object_id == str(team["creative"].pk)
+    assert token not in row.token_hash  # only the hash of the secret is kept
+    assert row.expires_at - row.created_at == dt.timedelta(days=365)
     anonymous = client_for(None)
-    response = anonymous.get(reverse("ical_feed", kwargs={"token": token}))
+    link = reverse("ical_feed", kwargs={"token": token})
+    response = anonymous.get(link)
     body = response.content.decode()
     assert response.status_code == 200 and body.startswith("BEGIN:VCALENDAR")
     assert "Insta: Dans le flux" in body and "admin@acme.test" not in body
+    # Every reading is counted and written to the audit log, without the token.
+    used = AuditEntry.objects.filter(action="access.use").get()
+    assert used.actor_label.startswith("link: calendar_feed") and token not in str(used.after)
+    assert AccessToken.objects.get(pk=row.pk).use_count == 1
     assert anonymous.get(reverse("ical_feed", kwargs={"token": "wrong"})).status_code == 404
-    exchange.revoke_feed(feed, by=team["manager"])
-    assert anonymous.get(reverse("ical_feed", kwargs={"token": token})).status_code == 404
+    # A feed link made for another purpose's signature does not open the feed.
+    forged = token.rsplit(".", 1)[0] + ".AAAAAAAAAAAAAAAAAAAAAAAA"
+    assert anonymous.get(reverse("ical_feed", kwargs={"token": forged})).status_code == 404
+    exchange.revoke_feed(row, by=team["creative"])
+    assert anonymous.get(link).status_code == 404
+
+
+def test_a_feed_stops_with_its_member_and_is_revoked_from_its_page(team, client_for, channel):
+    _row, token = exchange.issue_feed(by=team["content"])
+    link = reverse("ical_feed", kwargs={"token": token})
+    anonymous = client_for(None)
+    assert anonymous.get(link).status_code == 200
+    team["content"].__class__.objects.filter(pk=team["content"].pk).update(is_active=False)
+    assert anonymous.get(link).status_code == 404
+    # From the page: create a link (shown once), see it, revoke it; someone else's is not ours.
+    client = client_for(team["manager"])
+    response = client.post(url("plan_feeds"))
+    assert response.status_code == 200 and "/feeds/plan/pvt." in response.content.decode()
+    mine = exchange.feeds_of(team["manager"])
+    assert len(mine) == 1
+    other = exchange.feeds_of(team["content"])[0]
+    assert client.post(url("plan_feeds"), {"revoke": other.pk}).status_code == 404
+    assert client.post(url("plan_feeds"), {"revoke": mine[0].pk}).status_code == 302
+    assert AccessToken.objects.get(pk=mine[0].pk).status == "revoked"
+    assert AccessToken.objects.get(pk=other.pk).revoked_at is None
 
 
 @pytest.mark.parametrize("role", ALL_ROLES)
@@ -304,7 +334,7 @@ def test_plan_pages_per_role(team, client_for, role):
         "ideas": "idea.propose",
         "creative_requests": "post.view",
         "plan_settings": "post.view",
-        "plan_feeds": "plan.manage",
+        "plan_feeds": "post.view",
         "plan_import": "post.create",
     }
     for name, action in expected.items():

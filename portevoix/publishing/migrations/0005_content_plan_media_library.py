@@ -71,45 +71,6 @@ class Migration(migrations.Migration):
             ),
         ),
         migrations.CreateModel(
-            name="CalendarFeed",
-            fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("token_hash", models.CharField(editable=False, max_length=64, unique=True)),
-                ("label", models.CharField(blank=True, max_length=80, verbose_name="label")),
-                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
-                ("revoked_at", models.DateTimeField(blank=True, null=True)),
-                ("last_used_at", models.DateTimeField(blank=True, null=True)),
-                ("uses", models.PositiveIntegerField(default=0)),
-                (
-                    "created_by",
-                    models.ForeignKey(
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "workspace",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="feeds",
-                        to="core.workspace",
-                    ),
-                ),
-            ],
-            options={
-                "verbose_name": "calendar feed",
-                "verbose_name_plural": "calendar feeds",
-                "ordering": ["-created_at"],
-            },
-        ),
-        migrations.CreateModel(
             name="CreativeRequest",
             fields=[
                 (
