@@ -272,6 +272,32 @@ def load_plan(workspace: Workspace) -> None:
     CreativeRequest.objects.filter(pk=late.pk).update(
         deadline=timezone.now() - dt.timedelta(days=1)
     )
+    # One request already done: asked by Lucas, delivered by Inès from the library, and the
+    # post that waited on it scheduled.
+    atelier = actions.save_post(
+        workspace,
+        by=lucas,
+        composition=actions.Composition(
+            text="Chaque flacon Velours est rempli à la main, à Grasse.",
+            title="Rempli à la main",
+            campaign=campaigns["velours"],
+            variants=(actions.Variant(by_kind["photo"]),),
+            when=actions.When.LOCAL,
+            local=dt.datetime.combine(today + dt.timedelta(days=6), dt.time(17, 45)),
+        ),
+    )
+    done = actions.request_creative(
+        workspace,
+        by=lucas,
+        title="Photo de l’atelier de Grasse",
+        brief="Des mains qui remplissent des flacons, lumière naturelle.",
+        channels=[by_kind["photo"]],
+        deadline=timezone.now() + dt.timedelta(days=2),
+        post=atelier,
+        assignee=ines,
+    )
+    actions.deliver_creative(done, by=ines, assets=[assets[1]], note="Recadrée au format carré.")
+    actions.submit_post(atelier, by=lucas)
 
     julien = people.get("julien")
     for who, title, description in (

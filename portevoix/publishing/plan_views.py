@@ -259,12 +259,14 @@ def creative_requests(request: HttpRequest, ws: str) -> HttpResponse:
         .prefetch_related("channels")
     )
     open_items = [i for i in items if i.state == CreativeRequestState.OPEN]
+    mine = [i for i in open_items if i.assignee_id == me.user_id]
     return render(
         request,
         "publishing/requests.html",
         {
-            "open": open_items,
-            "mine": [i for i in open_items if i.assignee_id == me.user_id],
+            # What is for me first, then the rest of the queue (each request shown once).
+            "open": [i for i in open_items if i not in mine],
+            "mine": mine,
             "done": [i for i in items if i.state != CreativeRequestState.OPEN][:30],
             "can_request": can(me, "post.create"),
             "active_section": "calendar",

@@ -90,6 +90,7 @@ PAGES = [
     "/w/{slug}/calendar/requests/",
     "/w/{slug}/calendar/plan/",
     "/w/{slug}/calendar/plan/import/",
+    "/w/{slug}/calendar/plan/feeds/",
     "/w/{slug}/media/",
     "/w/{slug}/team/",
     "/w/{slug}/team/invitations/",
