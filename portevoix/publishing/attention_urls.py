@@ -1,9 +1,10 @@
 from django.urls import path
+from django.views.decorators.http import require_safe
 
 from portevoix.publishing import views
 
 urlpatterns = [
-    path("", views.attention, name="attention"),
+    path("", require_safe(views.attention), name="attention"),
     path("publications/<int:pk>/retry/", views.publication_retry, name="publication_retry"),
     path(
         "publications/<int:pk>/send-late/",

@@ -265,7 +265,9 @@ def clear_faults(account: SandboxAccount) -> None:
 
 
 def _authenticate(handle: str, token: str, now: datetime) -> SandboxAccount:
-    account = SandboxAccount.objects.filter(handle=handle).first()
+    # One query for the account and its faults (read on every call); no ORDER BY: unique.
+    found = list(SandboxAccount.objects.select_related("faults").filter(handle=handle)[:1])
+    account = found[0] if found else None
     if account is None or not token or not secrets.compare_digest(account.token, token):
         if account is not None:
             SandboxCall.objects.create(
@@ -285,8 +287,9 @@ def _take_fault(
 ) -> tuple[str, SandboxFaults]:
     """Pop the next queued fault that applies to this call, else draw a random one; check
     the rate limit."""
-    faults = SandboxFaults.objects.filter(account=account).first()
-    if faults is None:
+    try:
+        faults = account.faults  # read with the account (_authenticate)
+    except SandboxFaults.DoesNotExist:
         faults = faults_of(account)
     fault = ""
     if faults.queue and (write or not faults.writes_only):

@@ -468,7 +468,9 @@ class Worker:
     """One worker process: a claimer, ``concurrency`` handler threads and a heartbeat.
 
     * The **claimer** (the calling thread) leases as many due rows as there are idle handler
-      threads and hands each to one; when nothing is due it sleeps until the next due time, a
+      threads, plus a small reserve (:attr:`prefetch`, half the threads) queued for the next
+      thread to free up, so that a thread finishing a row starts the next one at once instead
+      of waiting for the next claim; when nothing is due it sleeps until the next due time, a
       notification (PostgreSQL ``LISTEN``) or a local nudge (:mod:`portevoix.worker.wake`).
       When busy it claims in ticks (:data:`TICK`), so that several rows come in one statement.
     * **Handler threads** run :func:`process`: the calls in flight per process, bound by the
@@ -486,6 +488,8 @@ class Worker:
         models: Sequence[type[StatefulModel]] | None = None,
     ) -> None:
         self.concurrency = max(1, int(concurrency))
+        #: Rows claimed beyond the threads, queued: their leases are renewed like the others.
+        self.prefetch = self.concurrency // 2
         self.liveness_file = liveness_file
         self.models = list(models) if models is not None else stateful_models()
         self.id = new_worker_id("w")
@@ -505,17 +509,18 @@ class Worker:
 
     def free_slots(self) -> int:
         with self._lock:
-            return self.concurrency - self._busy
+            return self.concurrency + self.prefetch - self._busy
 
     def _wait_for_slots(self) -> None:
         """Wait until a quarter of the threads are idle (or a moment passed): claims come in
         batches rather than one statement per finished row."""
         want = max(1, self.concurrency // 4)
+        room = self.concurrency + self.prefetch
         deadline = time.monotonic() + TICK
         with self._slot_freed:
-            while not self.stop.is_set() and self.concurrency - self._busy < want:
+            while not self.stop.is_set() and room - self._busy < want:
                 left = deadline - time.monotonic()
-                if left <= 0 and self._busy < self.concurrency:
+                if left <= 0 and self._busy < room:
                     break
                 self._slot_freed.wait(timeout=max(left, 0.0) or TICK)
 

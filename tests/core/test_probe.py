@@ -56,6 +56,7 @@ class Page:
 
     get: str | tuple[str, ...]
     post: str | tuple[str, ...]
+    owner: str | None = None  # the object is this role's own: every other member gets 404
     hidden: str | None = None
 
 
@@ -87,7 +88,7 @@ PAGES: dict[str, Page] = {
     "channel_oauth_start": Page(get="channel.manage", post="channel.manage"),
     "channel_oauth_callback": Page(get="channel.manage", post="channel.manage"),
     "channel_detail": Page(get="channel.view", post="channel.manage", hidden="channel.view"),
-    "channel_check": Page(get=NOT_ALLOWED, post="channel.view", hidden="channel.view"),
+    "channel_check": Page(get=NOT_ALLOWED, post="channel.manage", hidden="channel.view"),
     "channel_quick_post": Page(get="post.create", post="post.create", hidden="channel.view"),
     "inbox": Page(get=("inbox.view_all", "inbox.view_assigned"), post=NOT_ALLOWED),
     "calendar": Page(get="post.view", post=NOT_ALLOWED),
@@ -114,6 +115,21 @@ PAGES: dict[str, Page] = {
     "media_upload": Page(get=NOT_ALLOWED, post="post.create"),
     "media_item": Page(get="post.view", post="post.create", hidden="post.view"),
     "media_file": Page(get="post.view", post=NOT_ALLOWED, hidden="post.view"),
+    "attention": Page(get="post.view", post=NOT_ALLOWED),
+    "publication_retry": Page(get=NOT_ALLOWED, post="post.resolve", hidden="post.view"),
+    "publication_send_late": Page(get=NOT_ALLOWED, post="post.resolve", hidden="post.view"),
+    "publication_cancel": Page(get=NOT_ALLOWED, post="post.resolve", hidden="post.view"),
+    "publication_mark_published": Page(get=NOT_ALLOWED, post="post.resolve", hidden="post.view"),
+    "notifications": Page(get=ANY, post=NOT_ALLOWED),
+    "notification_read_all": Page(get=NOT_ALLOWED, post=ANY),
+    "notification_preferences": Page(get=ANY, post=ANY),
+    # Each person's own notifications: someone else's is a 404, whatever the role.
+    "notification_open": Page(get=NOT_ALLOWED, post=ANY, owner="admin"),
+    "notification_read": Page(get=NOT_ALLOWED, post=ANY, owner="admin"),
+    # Polled by every page; without a membership it answers 286 (htmx stops polling), no data.
+    "notification_bell_poll": Page(get=PUBLIC, post=NOT_ALLOWED),
+    # The admin's password change is the account's (allauth, with its reauthentication).
+    "admin:password_change": Page(get=PUBLIC, post=PUBLIC),
     # One variant per module; see VARIANTS.
     "section": Page(get=ANY, post=NOT_ALLOWED),
 }
@@ -277,6 +293,44 @@ class World:
 
         return self.once(f"plan:{kind}", make)
 
+    @property
+    def publication(self) -> Any:
+        """A post that failed: every decision of the attention page applies to it."""
+
+        def make() -> Any:
+            import datetime as dt
+
+            from django.utils import timezone
+
+            from portevoix.publishing import actions
+
+            post = actions.schedule_post(
+                self.team.workspace,
+                by=self.team["admin"],
+                text="Probe",
+                channels=[self.channel],
+                at=timezone.now() + dt.timedelta(hours=1),
+            )
+            publication = post.publications.get()
+            publication.transition("failed", problem="probe")
+            return publication
+
+        return self.once("publication", make)
+
+    @property
+    def notification(self) -> Any:
+        """The admin's own notification (see Page.owner)."""
+
+        def make() -> Any:
+            from portevoix.notifications.models import Notification
+            from portevoix.publishing.notices import FAILED
+
+            return Notification.objects.create(
+                workspace=self.team.workspace, recipient=self.team["admin"], kind=FAILED
+            )
+
+        return self.once("notification", make)
+
     def kwargs(self, name: str, variant: dict[str, str]) -> dict[str, Any]:
         """The arguments of ``name``'s URL in this world."""
         ws = self.team.workspace.slug
@@ -297,9 +351,16 @@ class World:
             "creative_request": lambda: self.plan("request").pk,
             "media_item": lambda: self.plan("asset").pk,
             "media_file": lambda: self.plan("asset").pk,
+            "publication_retry": lambda: self.publication.pk,
+            "publication_send_late": lambda: self.publication.pk,
+            "publication_cancel": lambda: self.publication.pk,
+            "publication_mark_published": lambda: self.publication.pk,
+            "notification_open": lambda: self.notification.pk,
+            "notification_read": lambda: self.notification.pk,
         }
         values: dict[str, Callable[[], Any]] = {
             "ws": lambda: ws,
+            "workspace": lambda: ws,
             "pk": lambda: pk[name](),
             "token": lambda: self.plan("feed") if name == "ical_feed" else self.invitation[1],
             "network": lambda: {"channel_oauth_start": "mastodon"}.get(name, "sandbox"),
@@ -325,7 +386,7 @@ VARIANTS: dict[str, list[tuple[dict[str, str], str | tuple[str, ...]]]] = {
     "section": [
         ({"key": key}, action or ANY)
         for key, _, action in NAVIGATION
-        if key not in {"team", "settings", "inbox", "calendar"}
+        if key not in {"team", "settings", "inbox", "calendar", "attention", "channels"}
     ],
 }
 
@@ -408,6 +469,7 @@ def _check(
     member: Member | None,
     workspace_page: bool,
     hidden: str | None,
+    owner: str | None,
     where: str,
 ) -> bool:
     """Assert what ``who`` got; True when the request was refused (nothing may be written)."""
@@ -428,6 +490,9 @@ def _check(
     if who == "outsider" and workspace_page:
         assert status == 404, context
         assert b"Acme" not in response.content, context
+        return True
+    if owner and member is not None and who != owner and _allowed(rule, member):
+        assert status == 404, f"{context}: someone else's own object"
         return True
     if _allowed(rule, member, staff=False):
         assert status not in (403, 404, 405), context
@@ -477,6 +542,7 @@ def test_probe(team: Team, recording: set[str], name: str, variant: dict[str, st
                 member=member,
                 workspace_page=workspace_page,
                 hidden=page.hidden,
+                owner=page.owner,
                 where=url,
             )
             if refused:
