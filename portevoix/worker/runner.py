@@ -468,9 +468,9 @@ class Worker:
     """One worker process: a claimer, ``concurrency`` handler threads and a heartbeat.
 
     * The **claimer** (the calling thread) leases as many due rows as there are idle handler
-      threads, plus a small reserve (:attr:`prefetch`, half the threads) queued for the next
-      thread to free up, so that a thread finishing a row starts the next one at once instead
-      of waiting for the next claim; when nothing is due it sleeps until the next due time, a
+      threads, plus a reserve (:attr:`prefetch`, as many rows as threads) queued for the next
+      threads to free up, so that a thread finishing a row starts the next one at once and
+      claims come several rows at a time (one statement per half of the threads' work); when nothing is due it sleeps until the next due time, a
       notification (PostgreSQL ``LISTEN``) or a local nudge (:mod:`portevoix.worker.wake`).
       When busy it claims in ticks (:data:`TICK`), so that several rows come in one statement.
     * **Handler threads** run :func:`process`: the calls in flight per process, bound by the
@@ -489,7 +489,7 @@ class Worker:
     ) -> None:
         self.concurrency = max(1, int(concurrency))
         #: Rows claimed beyond the threads, queued: their leases are renewed like the others.
-        self.prefetch = self.concurrency // 2
+        self.prefetch = self.concurrency
         self.liveness_file = liveness_file
         self.models = list(models) if models is not None else stateful_models()
         self.id = new_worker_id("w")
@@ -512,15 +512,19 @@ class Worker:
             return self.concurrency + self.prefetch - self._busy
 
     def _wait_for_slots(self) -> None:
-        """Wait until a quarter of the threads are idle (or a moment passed): claims come in
-        batches rather than one statement per finished row."""
-        want = max(1, self.concurrency // 4)
+        """Wait until half the threads' worth of rows is done while the reserve still feeds
+        the threads, or the reserve ran out, or a moment passed: claims come in batches
+        rather than one statement per finished row, and no thread waits for one."""
+        want = max(1, self.concurrency // 2)
         room = self.concurrency + self.prefetch
-        deadline = time.monotonic() + TICK
+        deadline = time.monotonic() + 4 * TICK
         with self._slot_freed:
-            while not self.stop.is_set() and room - self._busy < want:
+            while not self.stop.is_set():
+                free = room - self._busy
+                if free >= want or (free > 0 and self._queue.qsize() == 0):
+                    break
                 left = deadline - time.monotonic()
-                if left <= 0 and self._busy < room:
+                if left <= 0 and free > 0:
                     break
                 self._slot_freed.wait(timeout=max(left, 0.0) or TICK)
 
