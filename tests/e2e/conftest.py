@@ -65,7 +65,7 @@ def django_db_modify_db_settings(
     from django.conf import settings
 
     default = settings.DATABASES["default"]
-    if default["ENGINE"].endswith("sqlite3"):
+    if "sqlite" in default["ENGINE"]:
         path = tmp_path_factory.mktemp("e2e-db") / "test.sqlite3"
         default.setdefault("TEST", {})["NAME"] = str(path)
 
