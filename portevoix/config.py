@@ -67,6 +67,11 @@ VARIABLES: tuple[Var, ...] = (
         "(default: true in embedded mode, false in production)",
         None,
     ),
+    Var("S3_BUCKET", "store media in this S3-compatible bucket (default: DATA_DIR/media)", ""),
+    Var("S3_ENDPOINT_URL", "the S3-compatible service's address (MinIO, Scaleway...)", ""),
+    Var("S3_REGION", "the bucket's region", ""),
+    Var("S3_ACCESS_KEY_ID", "access key for the bucket", ""),
+    Var("S3_SECRET_ACCESS_KEY", "secret key for the bucket", None, secret=True),
     Var("SKIP_BLUESKY", "tests only: skip tests that need the local Bluesky servers", "0"),
 )
 KNOWN = {v.name for v in VARIABLES}
@@ -94,6 +99,33 @@ class EmailConfig:
 
 
 @dataclass(frozen=True)
+class S3Config:
+    bucket: str
+    endpoint_url: str = ""
+    region: str = ""
+    access_key_id: str = ""
+    secret_access_key: str = field(default="", repr=False)
+
+    def storage(self) -> dict[str, object]:
+        """The ``STORAGES["default"]`` entry: private objects, signed addresses."""
+        options: dict[str, object] = {
+            "bucket_name": self.bucket,
+            "default_acl": None,
+            "querystring_auth": True,
+            "file_overwrite": False,
+        }
+        for key, value in (
+            ("endpoint_url", self.endpoint_url),
+            ("region_name", self.region),
+            ("access_key", self.access_key_id),
+            ("secret_key", self.secret_access_key),
+        ):
+            if value:
+                options[key] = value
+        return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}
+
+
+@dataclass(frozen=True)
 class Config:
     mode: str
     data_dir: Path
@@ -114,6 +146,8 @@ class Config:
     #: Whether network modules may connect to loopback, private or link-local addresses.
     allow_private_networks: bool
     skip_bluesky: bool
+    #: Media in an S3-compatible bucket (django-storages) instead of the data directory.
+    s3: S3Config | None = None
     sources: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -294,6 +328,25 @@ def _encryption_keys(data_dir: Path, mode: str, given: str | None) -> tuple[str,
     return keys
 
 
+def _s3(values: Mapping[str, str | None]) -> S3Config | None:
+    bucket = (values["S3_BUCKET"] or "").strip()
+    if not bucket:
+        others = [n for n in ("S3_ENDPOINT_URL", "S3_ACCESS_KEY_ID") if values[n]]
+        if others:
+            raise ConfigError(f"{PREFIX}{others[0]} is set but {PREFIX}S3_BUCKET is not")
+        return None
+    endpoint = (values["S3_ENDPOINT_URL"] or "").strip()
+    if endpoint and urlparse(endpoint).scheme not in {"http", "https"}:
+        raise ConfigError(f"{PREFIX}S3_ENDPOINT_URL must start with https:// (or http://)")
+    return S3Config(
+        bucket=bucket,
+        endpoint_url=endpoint,
+        region=(values["S3_REGION"] or "").strip(),
+        access_key_id=(values["S3_ACCESS_KEY_ID"] or "").strip(),
+        secret_access_key=values["S3_SECRET_ACCESS_KEY"] or "",
+    )
+
+
 def load(env: Mapping[str, str] | None = None, *, base_dir: Path | None = None) -> Config:
     env = os.environ if env is None else env
     check_unknown(env)
@@ -355,5 +408,6 @@ def load(env: Mapping[str, str] | None = None, *, base_dir: Path | None = None) 
             values["ALLOW_PRIVATE_NETWORKS"] or ("false" if mode == "production" else "true"),
         ),
         skip_bluesky=_truthy("SKIP_BLUESKY", values["SKIP_BLUESKY"] or "0"),
+        s3=_s3(values),
         sources={k: v for k, v in env.items() if k.startswith(PREFIX)},
     )

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "portevoix.worker",
     "portevoix.notifications",
     "portevoix.channels",
+    "portevoix.media",
     "portevoix.publishing",
     "portevoix.inbox",
     "portevoix.triage",
@@ -179,7 +180,7 @@ STATIC_URL = "/static/"
 STATIC_ROOT = CONFIG.data_dir / "static"
 STATIC_ROOT.mkdir(mode=_config.PRIVATE_DIR, parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STORAGES = {
+STORAGES: dict[str, dict[str, object]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
@@ -191,6 +192,9 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
+if CONFIG.s3 is not None:
+    # Several machines serve the media: an S3-compatible bucket (pip install portevoix[s3]).
+    STORAGES["default"] = CONFIG.s3.storage()
 MEDIA_ROOT = CONFIG.data_dir / "media"
 MEDIA_URL = "/media/"
 

@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from portevoix.inbox import views as inbox_views
 from portevoix.notifications import views as notification_views
+from portevoix.publishing.plan_views import ical_feed
 
 
 def healthz(request: HttpRequest) -> HttpResponse:
@@ -20,6 +21,8 @@ urlpatterns = [
     # A hand-off opened without an account (docs/ways-in.md).
     path("h/<str:token>/", inbox_views.handoff_link_page, name="inbox_handoff_link"),
     path("w/<slug:ws>/calendar/", include("portevoix.publishing.urls")),
+    path("w/<slug:ws>/media/", include("portevoix.media.urls")),
+    path("feeds/plan/<str:token>.ics", ical_feed, name="ical_feed"),
     path("w/<slug:ws>/attention/", include("portevoix.publishing.attention_urls")),
     path("w/<slug:ws>/notifications/", include("portevoix.notifications.urls")),
     path(

@@ -263,6 +263,10 @@ def _load_channels(workspace: Workspace, admin: Member) -> None:
         channels[account.flavour] = channel
     # Posts that need a person (the "Needs attention" page) and the notifications they brought.
     load_attention_demo(workspace, admin, channels)
+    # A month of the content plan: campaigns, posts, a visual request, ideas, dates.
+    from portevoix.publishing.demo_plan import load_plan
+
+    load_plan(workspace)
 
 
 UPCOMING = {

@@ -71,6 +71,10 @@ ACTIONS: tuple[Action, ...] = (
     Action("post.create", _("Draft and schedule posts")),
     Action("post.approve", _("Approve posts")),
     Action("post.publish_now", _("Publish without approval")),
+    Action("plan.manage", _("Manage campaigns, posting slots and recurring dates")),
+    Action("idea.propose", _("Propose ideas for the content plan")),
+    Action("idea.decide", _("Accept or decline ideas")),
+    Action("creative.deliver", _("Deliver visuals asked for in creative requests")),
     Action(
         "post.resolve",
         _("Retry, send late, cancel or mark as published the posts that need attention"),
@@ -109,6 +113,7 @@ _READ = {
     "crisis.view",
     "analytics.view",
     "strategy.view",
+    "idea.propose",
 }
 
 MATRIX: dict[str, frozenset[str]] = {
@@ -122,6 +127,7 @@ MATRIX: dict[str, frozenset[str]] = {
             # permission for every message "cannot work". A manager may withdraw it per member.
             "post.publish_now",
             "post.pause",
+            "plan.manage",
             "post.resolve",
             "inbox.view_all",
             "inbox.view_assigned",
@@ -129,10 +135,16 @@ MATRIX: dict[str, frozenset[str]] = {
             "inbox.route",
         }
     ),
-    Role.CREATIVE: frozenset(_READ | {"post.create"}),
+    Role.CREATIVE: frozenset(_READ | {"post.create", "creative.deliver"}),
     Role.ANALYST: frozenset(_READ | {"inbox.view_all", "listening.manage", "analytics.report"}),
     Role.AGENT: frozenset(
-        {"inbox.view_assigned", "inbox.reply", "crisis.view", "post.approve_compliance"}
+        {
+            "inbox.view_assigned",
+            "inbox.reply",
+            "crisis.view",
+            "post.approve_compliance",
+            "idea.propose",
+        }
     ),
     Role.VIEWER: frozenset(_READ),
 }

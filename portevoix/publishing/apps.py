@@ -1,5 +1,31 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
+
+#: What the audit log calls the publishing actions (added to core's labels).
+AUDIT_LABELS = {
+    "post.save": gettext_noop("Post saved"),
+    "post.submit": gettext_noop("Post submitted"),
+    "post.reschedule": gettext_noop("Post moved"),
+    "post.cancel": gettext_noop("Post cancelled"),
+    "campaign.save": gettext_noop("Campaign saved"),
+    "idea.propose": gettext_noop("Idea proposed"),
+    "idea.accept": gettext_noop("Idea accepted"),
+    "idea.decline": gettext_noop("Idea declined"),
+    "idea.use": gettext_noop("Idea written"),
+    "slot.add": gettext_noop("Posting slot added"),
+    "slot.remove": gettext_noop("Posting slot removed"),
+    "recurring_date.add": gettext_noop("Recurring date added"),
+    "recurring_date.remove": gettext_noop("Recurring date removed"),
+    "creative.request": gettext_noop("Visual requested"),
+    "creative.deliver": gettext_noop("Visual delivered"),
+    "creative.cancel": gettext_noop("Visual request cancelled"),
+    "media.upload": gettext_noop("Media uploaded"),
+    "media.update": gettext_noop("Media changed"),
+    "media.archive": gettext_noop("Media archived"),
+    "media.restore": gettext_noop("Media restored"),
+    "plan.import": gettext_noop("Plan imported"),
+}
 
 
 class PublishingConfig(AppConfig):
@@ -8,11 +34,19 @@ class PublishingConfig(AppConfig):
     verbose_name = _("Publishing")
 
     def ready(self) -> None:
+        from portevoix.core.actions import AUDIT_ACTION_LABELS
         from portevoix.publishing.approvals.actions import send_reminders
         from portevoix.publishing.approvals.notices import register_kinds as editorial_kinds
+
+        for code, label in AUDIT_LABELS.items():
+            AUDIT_ACTION_LABELS.setdefault(code, label)
+
+        from portevoix.publishing.exchange import register_feed_purpose
         from portevoix.publishing.notices import register_kinds
         from portevoix.worker import housekeeping
 
         register_kinds()
         editorial_kinds()
         housekeeping.register("approval-reminders", 600, send_reminders)
+        # The iCal feed is a way in without a login, on core's access tokens (docs/ways-in.md).
+        register_feed_purpose()

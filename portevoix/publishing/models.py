@@ -18,6 +18,8 @@ live in :mod:`portevoix.publishing.states`, where the rule is spelled out.
 
 from __future__ import annotations
 
+import calendar
+import datetime as dt
 import hashlib
 import json
 import mimetypes
@@ -33,6 +35,7 @@ from portevoix.channels.models import Channel
 from portevoix.core.models import Workspace
 from portevoix.core.permissions import RestrictedQuerySet
 from portevoix.networks.types import MediaItem, OutgoingPost, ThreadPart, Visibility
+from portevoix.publishing import utm
 from portevoix.worker.graph import State, StateGraph
 from portevoix.worker.models import Outcome, StatefulModel
 
@@ -75,6 +78,11 @@ class PostKind(models.TextChoices):
     REPLY = "reply", _("Reply")
 
 
+class Timing(models.TextChoices):
+    INSTANT = "instant", _("At the same instant on every channel")
+    LOCAL = "local", _("At the same local time in each channel's audience time zone")
+
+
 class Post(models.Model):
     """What the team wants to say; each channel's variant and delivery is a ``Publication``."""
 
@@ -99,6 +107,15 @@ class Post(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
     source = models.CharField(max_length=16, default="web")
+    #: How a post for several channels is timed: one instant for all (read in ``time_zone``),
+    #: or the same wall-clock time in each channel's audience time zone.
+    timing = models.CharField(
+        _("timing"), max_length=8, choices=Timing.choices, default=Timing.INSTANT
+    )
+    #: The zone an instant was typed in (blank: the workspace's); shown by the composer.
+    time_zone = models.CharField(_("time zone"), max_length=64, blank=True)
+    #: Links carry UTM tags per channel and campaign (``publishing.utm``).
+    add_utm = models.BooleanField(_("add UTM tags to links"), default=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 
@@ -116,7 +133,16 @@ class Post(models.Model):
         it changes (an edit); a new time does not change it."""
         parts: list[object] = [self.text]
         for media in self.media.all():
-            parts.append(("media", media.file.name, media.alt_text, media.position))
+            parts.append(
+                (
+                    "media",
+                    media.file.name,
+                    media.alt_text,
+                    media.position,
+                    media.asset_id,
+                    media.publication_id,
+                )
+            )
         for publication in sorted(self.publications.all(), key=lambda p: p.channel_id):
             parts.append(
                 (
@@ -137,8 +163,19 @@ def media_path(instance: PostMedia, filename: str) -> str:
 
 
 class PostMedia(models.Model):
+    """An image or video of a post: for every channel, or (``publication``) for one channel
+    only, which then takes its own list instead of the post's."""
+
     post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="media")
-    file = models.FileField(upload_to=media_path)
+    #: Set when this channel's variant has its own media.
+    publication = models.ForeignKey(
+        "Publication", on_delete=models.CASCADE, null=True, blank=True, related_name="own_media"
+    )
+    #: The library item (its rendition for the channel's network is what goes out).
+    asset = models.ForeignKey(
+        "media.Asset", on_delete=models.PROTECT, null=True, blank=True, related_name="uses"
+    )
+    file = models.FileField(upload_to=media_path, max_length=300)
     mime_type = models.CharField(max_length=100)
     alt_text = models.CharField(_("description"), max_length=1500, blank=True)
     size = models.PositiveIntegerField()
@@ -150,13 +187,19 @@ class PostMedia(models.Model):
     def __str__(self) -> str:
         return self.file.name or ""
 
-    def as_media_item(self) -> MediaItem:
-        with self.file.open("rb") as handle:
+    def as_media_item(self, network: str = "") -> MediaItem:
+        """The file that goes out on ``network``: the library's rendition for it if there is
+        one, else the file itself."""
+        file, mime = self.file, self.mime_type
+        rendition = self.asset.rendition_for(network) if self.asset and network else None
+        if rendition is not None:
+            file, mime = rendition.file, rendition.mime_type
+        with file.open("rb") as handle:
             data = handle.read()
-        name = self.file.name or "media"
+        name = file.name or "media"
         return MediaItem(
             data=data,
-            mime_type=self.mime_type or mimetypes.guess_type(name)[0] or "",
+            mime_type=mime or mimetypes.guess_type(name)[0] or "",
             alt_text=self.alt_text,
             filename=name.rsplit("/", 1)[-1],
         )
@@ -229,7 +272,7 @@ class Publication(StatefulModel):
     WAITING_FOR_PERSON: ClassVar[frozenset[str]] = frozenset(
         {"waiting_reconnect", "needs_check", "held", "rejected"}
     )
-    CLAIM_PREFETCH = ("post__media",)
+    CLAIM_PREFETCH = ("post__media__asset__renditions", "post__campaign")
 
     objects = RestrictedQuerySet.as_manager()
 
@@ -277,23 +320,42 @@ class Publication(StatefulModel):
         """What goes out on this channel: its variant, else the post's text."""
         return self.text or self.post.text
 
+    def media_rows(self) -> list[PostMedia]:
+        """This channel's media: its own list if it has one, else the post's."""
+        rows = list(self.post.media.all())
+        own = [m for m in rows if m.publication_id == self.pk]
+        return own or [m for m in rows if m.publication_id is None]
+
+    def utm_tags(self) -> dict[str, str] | None:
+        if not self.post.add_utm or self.post.kind != PostKind.POST:
+            return None
+        campaign = self.post.campaign
+        return utm.tags_for(self.channel.name, campaign.name if campaign else None)
+
     def outgoing(self) -> OutgoingPost:
-        media = tuple(m.as_media_item() for m in self.post.media.all())
+        network = self.channel.network
+        media = tuple(m.as_media_item(network) for m in self.media_rows())
+        tags = self.utm_tags()
+
+        def tagged(value: str) -> str:
+            return utm.tag_links(value, tags) if tags else value
+
         text = self.effective_text
         if self.link and self.link not in text:
             text = f"{text}\n{self.link}" if text else self.link
+        text = tagged(text)
         return OutgoingPost(
             text=text,
             media=media,
             thread=tuple(
-                ThreadPart(str(part.get("text", "")))
+                ThreadPart(tagged(str(part.get("text", ""))))
                 for part in self.thread
                 if isinstance(part, dict)
             ),
             in_reply_to=self.in_reply_to or None,
             visibility=Visibility.DIRECT if self.private else Visibility.PUBLIC,
             language=self.post.workspace.language,
-            first_comment=self.first_comment,
+            first_comment=tagged(self.first_comment),
         )
 
     def handle_scheduled(self) -> Outcome:
@@ -323,8 +385,221 @@ NEEDS_PERSON = frozenset(
     )
 )
 
+# --- the content plan -------------------------------------------------------------------
+
+
+class CreativeRequestState(models.TextChoices):
+    OPEN = "open", _("Open")
+    DELIVERED = "delivered", _("Delivered")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class CreativeRequest(models.Model):
+    """A content marketer asks the creative content marketer for a visual (seed 002): a
+    brief, the channels it is for (so the sizes), a deadline. The creative delivers assets
+    into the media library; a post that waits on the request says so."""
+
+    VIEW_ACTION = "post.view"
+    objects = RestrictedQuerySet.as_manager()
+
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="creative_requests"
+    )
+    title = models.CharField(_("title"), max_length=200)
+    brief = models.TextField(_("brief"))
+    channels = models.ManyToManyField(
+        Channel, blank=True, related_name="creative_requests", verbose_name=_("channels")
+    )
+    deadline = models.DateTimeField(_("deadline"))
+    #: The post that waits on this visual, if any.
+    post = models.ForeignKey(
+        Post,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="creative_requests",
+        verbose_name=_("post"),
+    )
+    state = models.CharField(
+        max_length=12, choices=CreativeRequestState.choices, default=CreativeRequestState.OPEN
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("assigned to"),
+    )
+    assets = models.ManyToManyField(
+        "media.Asset", blank=True, related_name="creative_requests", verbose_name=_("assets")
+    )
+    delivery_note = models.TextField(_("note"), blank=True)
+    delivered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["deadline", "id"]
+        verbose_name = _("creative request")
+        verbose_name_plural = _("creative requests")
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_open(self) -> bool:
+        return self.state == CreativeRequestState.OPEN
+
+    @property
+    def is_late(self) -> bool:
+        return self.is_open and self.deadline < timezone.now()
+
+
+class IdeaState(models.TextChoices):
+    PROPOSED = "proposed", _("Proposed")
+    ACCEPTED = "accepted", _("Accepted")
+    DECLINED = "declined", _("Declined")
+    USED = "used", _("Written")
+
+
+class Idea(models.Model):
+    """The ideas backlog: any member proposes; a manager accepts or declines early (seed
+    004: refuse bad ideas at the start, not a finished post at the end)."""
+
+    VIEW_ACTION = "idea.propose"
+    objects = RestrictedQuerySet.as_manager()
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="ideas")
+    title = models.CharField(_("idea"), max_length=200)
+    description = models.TextField(_("details"), blank=True)
+    campaign = models.ForeignKey(
+        Campaign,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="ideas",
+        verbose_name=_("campaign"),
+    )
+    state = models.CharField(max_length=10, choices=IdeaState.choices, default=IdeaState.PROPOSED)
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.CharField(_("reason"), max_length=500, blank=True)
+    post = models.ForeignKey(
+        Post, on_delete=models.SET_NULL, null=True, blank=True, related_name="ideas"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("idea")
+        verbose_name_plural = _("ideas")
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, _("Monday")
+    TUESDAY = 1, _("Tuesday")
+    WEDNESDAY = 2, _("Wednesday")
+    THURSDAY = 3, _("Thursday")
+    FRIDAY = 4, _("Friday")
+    SATURDAY = 5, _("Saturday")
+    SUNDAY = 6, _("Sunday")
+
+
+class PostingSlot(models.Model):
+    """A regular time to post on a channel, in its audience time zone ("add to the next free
+    slot" takes the first one with nothing planned)."""
+
+    VIEW_ACTION = "post.view"
+    WORKSPACE_PATH = "channel__workspace"
+    objects = RestrictedQuerySet.as_manager()
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="posting_slots")
+    weekday = models.PositiveSmallIntegerField(_("day"), choices=Weekday.choices)
+    time = models.TimeField(_("time"))
+
+    class Meta:
+        ordering = ["channel__name", "weekday", "time"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "weekday", "time"], name="posting_slot_unique"
+            )
+        ]
+        verbose_name = _("posting slot")
+        verbose_name_plural = _("posting slots")
+
+    def __str__(self) -> str:
+        return f"{self.channel.name} {self.get_weekday_display()} {self.time:%H:%M}"
+
+
+class RecurringDate(models.Model):
+    """A date the team plans around every year: an awareness day (one day) or a season (from
+    one day to another, possibly across the new year)."""
+
+    VIEW_ACTION = "post.view"
+    objects = RestrictedQuerySet.as_manager()
+
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="recurring_dates"
+    )
+    name = models.CharField(_("name"), max_length=120)
+    month = models.PositiveSmallIntegerField(_("month"))
+    day = models.PositiveSmallIntegerField(_("day"))
+    end_month = models.PositiveSmallIntegerField(_("until month"), null=True, blank=True)
+    end_day = models.PositiveSmallIntegerField(_("until day"), null=True, blank=True)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["month", "day", "name"]
+        verbose_name = _("recurring date")
+        verbose_name_plural = _("recurring dates")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def covers(self, day: dt.date) -> bool:
+        """Whether this date (or season) falls on ``day``, whatever the year."""
+        start = (self.month, self.day)
+        if self.end_month is None or self.end_day is None:
+            if (self.month, self.day) == (2, 29) and not calendar.isleap(day.year):
+                return (day.month, day.day) == (2, 28)
+            return (day.month, day.day) == start
+        end = (self.end_month, self.end_day)
+        here = (day.month, day.day)
+        if start <= end:
+            return start <= here <= end
+        return here >= start or here <= end
+
+
 # The editorial controls (approvals, compliance rules, pauses) keep their tables beside their
 # rules; imported here so that Django finds them.
 from portevoix.publishing.approvals.models import *  # noqa: E402, F403
 
-__all__ = ["NEEDS_PERSON", "Post", "PostMedia", "Publication", "PublicationStates"]
+__all__ = [
+    "NEEDS_PERSON",
+    "Campaign",
+    "CreativeRequest",
+    "Idea",
+    "Post",
+    "PostMedia",
+    "PostingSlot",
+    "Publication",
+    "PublicationStates",
+    "RecurringDate",
+]

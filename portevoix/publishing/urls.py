@@ -1,5 +1,24 @@
 from django.urls import path
 
-from portevoix.publishing import views
+from portevoix.publishing import plan_views, views
 
-urlpatterns = [path("", views.calendar, name="calendar")]
+urlpatterns = [
+    path("", views.calendar, name="calendar"),
+    path("compose/", views.compose, name="compose"),
+    path("compose/checks/", views.compose_checks, name="compose_checks"),
+    path("compose/autosave/", views.compose_autosave, name="compose_autosave"),
+    path("posts/<int:pk>/", views.compose, name="post_edit"),
+    path("posts/<int:pk>/move/", views.move, name="post_move"),
+    path("campaigns/", plan_views.campaigns, name="campaigns"),
+    path("campaigns/new/", plan_views.campaign_edit, name="campaign_new"),
+    path("campaigns/<int:pk>/", plan_views.campaign_edit, name="campaign_edit"),
+    path("ideas/", plan_views.ideas, name="ideas"),
+    path("ideas/<int:pk>/decide/", plan_views.idea_decide, name="idea_decide"),
+    path("requests/", plan_views.creative_requests, name="creative_requests"),
+    path("requests/new/", plan_views.creative_request_new, name="creative_request_new"),
+    path("requests/<int:pk>/", plan_views.creative_request, name="creative_request"),
+    path("plan/", plan_views.plan_settings, name="plan_settings"),
+    path("plan/import/", plan_views.plan_import, name="plan_import"),
+    path("plan/export.csv", plan_views.plan_export, name="plan_export"),
+    path("plan/feeds/", plan_views.feeds, name="plan_feeds"),
+]

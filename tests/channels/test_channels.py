@@ -336,17 +336,18 @@ def test_tokens_never_reach_the_logs(team, account, caplog):
 
 
 def test_publish_from_the_browser(team, client_for, account, channel):
-    client = client_for(team["creative"])
+    client = client_for(team["content"])
     url = reverse("channel_quick_post", kwargs={"ws": "acme", "pk": channel.pk})
     assert client.get(url).status_code == 200
     response = client.post(url, {"text": "x" * 3001})
     assert response.status_code == 400 and "3000" in response.content.decode()
     year = timezone.now().year + 1
-    response = client.post(url, {"text": "Depuis le navigateur", "at": f"{year}-06-15T09:30"})
+    response = client.post(url, {"text": "Depuis le navigateur", "at": f"{year}-06-29T09:30"})
     assert response.status_code == 302
     publication = Publication.objects.get()
     # A wall-clock time in the workspace's zone (Paris, summer time on that date).
-    assert publication.scheduled_at.isoformat() == f"{year}-06-15T07:30:00+00:00"
+    assert publication.scheduled_at.isoformat() == f"{year}-06-29T07:30:00+00:00"
+    assert publication.state == "scheduled"
     assert client_for(team["viewer"]).post(url, {"text": "non"}).status_code == 403
     assert client_for(team.outsider).get(url).status_code == 404
     # A creative content marketer submits for approval: nothing goes out (issue 9 §0).
@@ -358,6 +359,18 @@ def test_publish_from_the_browser(team, client_for, account, channel):
     client_for(team["content"]).post(url, {"text": "Tout de suite"})
     run_publications()
     assert received(account) == 1
+
+
+def test_a_quick_post_by_someone_who_needs_approval_waits_for_it(
+    team, client_for, account, channel
+):
+    """The quick post goes through submit_post like the composer: a creative's post waits."""
+    url = reverse("channel_quick_post", kwargs={"ws": "acme", "pk": channel.pk})
+    response = client_for(team["creative"]).post(url, {"text": "Par la créa"})
+    assert response.status_code == 302
+    run_publications()
+    assert Publication.objects.get().state == "pending_approval"
+    assert received(account) == 0
 
 
 def test_reconnect_a_sandbox_channel_from_its_page(team, client_for, account, channel):

@@ -125,6 +125,29 @@ PAGES: dict[str, Page] = {
     "inbox_setup_label": Page(get=NOT_ALLOWED, post="inbox.manage"),
     "inbox_setup_rule": Page(get=NOT_ALLOWED, post="inbox.manage"),
     "calendar": Page(get="post.view", post=NOT_ALLOWED),
+    # The content plan (issue 9 §1-4).
+    "compose": Page(get="post.create", post="post.create"),
+    "compose_checks": Page(get=NOT_ALLOWED, post="post.create"),
+    "compose_autosave": Page(get=NOT_ALLOWED, post="post.create"),
+    "post_edit": Page(get="post.view", post="post.create"),
+    "post_move": Page(get=NOT_ALLOWED, post="post.create"),
+    "campaigns": Page(get="post.view", post=NOT_ALLOWED),
+    "campaign_new": Page(get="plan.manage", post="plan.manage"),
+    "campaign_edit": Page(get="plan.manage", post="plan.manage"),
+    "ideas": Page(get="idea.propose", post="idea.propose"),
+    "idea_decide": Page(get=NOT_ALLOWED, post="idea.decide", hidden="idea.propose"),
+    "creative_requests": Page(get="post.view", post=NOT_ALLOWED),
+    "creative_request_new": Page(get="post.create", post="post.create"),
+    "creative_request": Page(get="post.view", post="creative.deliver", hidden="post.view"),
+    "plan_settings": Page(get="post.view", post="plan.manage"),
+    "plan_import": Page(get="post.create", post="post.create"),
+    "plan_export": Page(get="post.view", post=NOT_ALLOWED),
+    "plan_feeds": Page(get="post.view", post="post.view"),
+    "ical_feed": Page(get=PUBLIC, post=NOT_ALLOWED),
+    "media_library": Page(get="post.view", post=NOT_ALLOWED),
+    "media_upload": Page(get=NOT_ALLOWED, post="post.create"),
+    "media_item": Page(get="post.view", post="post.create", hidden="post.view"),
+    "media_file": Page(get="post.view", post=NOT_ALLOWED, hidden="post.view"),
     "attention": Page(get="post.view", post=NOT_ALLOWED),
     "publication_retry": Page(get=NOT_ALLOWED, post="post.resolve", hidden="post.view"),
     "publication_send_late": Page(get=NOT_ALLOWED, post="post.resolve", hidden="post.view"),
@@ -288,6 +311,54 @@ class World:
             )
 
         return self.once("channel", make)
+
+    def plan(self, kind: str) -> Any:
+        """Sample objects of the content plan, made through the actions by the admin."""
+        import datetime as dt
+        import io
+
+        from django.utils import timezone
+        from PIL import Image
+
+        from portevoix.media import actions as media_actions
+        from portevoix.publishing import actions as publishing
+        from portevoix.publishing import exchange
+
+        admin, ws = self.team["admin"], self.team.workspace
+
+        def make() -> Any:
+            if kind == "post":
+                return publishing.schedule_post(
+                    ws,
+                    by=admin,
+                    text="Sonde",
+                    channels=[self.channel],
+                    at=timezone.now() + dt.timedelta(days=3),
+                )
+            if kind == "campaign":
+                return publishing.save_campaign(ws, by=admin, name="Sonde")
+            if kind == "idea":
+                return publishing.propose_idea(ws, by=admin, title="Sonde")
+            if kind == "request":
+                return publishing.request_creative(
+                    ws,
+                    by=admin,
+                    title="Sonde",
+                    brief="Un visuel",
+                    channels=[self.channel],
+                    deadline=timezone.now() + dt.timedelta(days=2),
+                )
+            if kind == "asset":
+                buffer = io.BytesIO()
+                Image.new("RGB", (40, 30), (200, 30, 90)).save(buffer, "PNG")
+                return media_actions.upload(
+                    ws, by=admin, filename="sonde.png", data=buffer.getvalue()
+                )
+            if kind == "feed":
+                return exchange.issue_feed(by=admin)[1]
+            raise KeyError(kind)
+
+        return self.once(f"plan:{kind}", make)
 
     @property
     def inbox_objects(self) -> tuple[Any, Any, Any]:
@@ -477,6 +548,13 @@ class World:
             "inbox_handoff_close": lambda: self.inbox_objects[2].pk,
             "inbox_handoff_link_make": lambda: self.inbox_objects[2].pk,
             "inbox_handoff_link_revoke": lambda: self.handoff_link[0].pk,
+            "post_edit": lambda: self.plan("post").pk,
+            "post_move": lambda: self.plan("post").pk,
+            "campaign_edit": lambda: self.plan("campaign").pk,
+            "idea_decide": lambda: self.plan("idea").pk,
+            "creative_request": lambda: self.plan("request").pk,
+            "media_item": lambda: self.plan("asset").pk,
+            "media_file": lambda: self.plan("asset").pk,
             "publication_retry": lambda: self.publication.pk,
             "publication_send_late": lambda: self.publication.pk,
             "publication_cancel": lambda: self.publication.pk,
@@ -501,7 +579,11 @@ class World:
             "workspace": lambda: ws,
             "pk": lambda: pk[name](),
             "token": lambda: (
-                self.handoff_link[1] if name == "inbox_handoff_link" else self.invitation[1]
+                self.handoff_link[1]
+                if name == "inbox_handoff_link"
+                else self.plan("feed")
+                if name == "ical_feed"
+                else self.invitation[1]
             ),
             "network": lambda: {"channel_oauth_start": "mastodon"}.get(name, "sandbox"),
         }

@@ -52,6 +52,24 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.e2e)
 
 
+# --- the database the live server shares ------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(
+    django_db_modify_db_settings_parallel_suffix: None, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """On SQLite, a database file (WAL, busy timeout) rather than Django's shared in-memory
+    one: a page that loads images while it autosaves makes concurrent requests, and the
+    shared cache answers those with "table is locked" at once, which production never does."""
+    from django.conf import settings
+
+    default = settings.DATABASES["default"]
+    if "sqlite" in default["ENGINE"]:
+        path = tmp_path_factory.mktemp("e2e-db") / "test.sqlite3"
+        default.setdefault("TEST", {})["NAME"] = str(path)
+
+
 # --- pytest-playwright configuration -----------------------------------------------------
 
 

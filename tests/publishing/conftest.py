@@ -96,6 +96,9 @@ def make_publication(team, channel):
             at=timezone.now() + dt.timedelta(hours=1),
         )
         publication = post.publications.get()
+        if publication.state == PublicationStates.pending_approval.name:
+            # A creative's post waits for approval first (issue 9 §5): approved meanwhile.
+            publication.transition(PublicationStates.scheduled, at=publication.scheduled_at)
         if state == PublicationStates.needs_check.name:
             publication.transition(PublicationStates.outcome_unknown)
         if state != PublicationStates.scheduled.name:

@@ -64,7 +64,7 @@ def _actor(by: Member | None) -> User | None:
     return by.user if by is not None else None
 
 
-def _create_permission(post: Post) -> str:
+def create_permission(post: Post) -> str:
     return "inbox.reply" if post.kind == PostKind.REPLY else "post.create"
 
 
@@ -295,7 +295,7 @@ def submit(post: Post, *, by: Member | None, note: str = "") -> Post:
     ``by`` is the member submitting (None: the operator or the system). Works for every kind
     of post: a reply to a customer needs ``inbox.reply`` rather than ``post.create``."""
     if by is not None:
-        require(by, _create_permission(post))
+        require(by, create_permission(post))
         _same_workspace(by, post.workspace)
     post = (
         Post.objects.select_for_update(of=("self",))
@@ -529,7 +529,7 @@ def withdraw(post: Post, *, by: Member | None) -> Post:
         if by.user_id != post.author_id:
             require(by, "approval.manage")
         else:
-            require(by, _create_permission(post))
+            require(by, create_permission(post))
     now = timezone.now()
     waiting = list(post.approval_steps.select_for_update().filter(state=StepState.WAITING))
     pending = _pending(post)

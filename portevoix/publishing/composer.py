@@ -1,0 +1,411 @@
+"""The composer's form: one post, several channels, a variant per channel.
+
+:func:`parse` reads the submitted form into a :class:`~portevoix.publishing.actions.Composition`
+(the one the actions take) and the errors to show in place; :func:`checks` is the live
+validation: for each channel, the text as that network counts it against the limits read
+from its server, the problems it would refuse (in the reader's language where Porte-voix knows
+the rule, in the network's words otherwise), the compliance findings, and a preview.
+
+Field names: the post's own fields (``title``, ``text``, ``campaign``, ``channels``,
+``media``, ``alt-<asset>``, ``when``, ``at``, ``time_zone``, ``add_utm``); each channel's
+variant is prefixed ``v<channel id>-`` (``text``, ``link``, ``first_comment``, ``thread`` with
+parts separated by a line ``---``, ``media`` and ``alt-<asset>`` for its own media).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+from django.http import QueryDict
+from django.utils.translation import gettext as _
+
+from portevoix.channels.models import Channel
+from portevoix.core.actions import ActionRefused
+from portevoix.core.models import Workspace
+from portevoix.media.models import Asset
+from portevoix.networks.base import Network
+from portevoix.networks.errors import NetworkError
+from portevoix.networks.types import Capability, MediaItem, OutgoingPost, ThreadPart
+from portevoix.publishing import scheduling, utm
+from portevoix.publishing.actions import Composition, MediaChoice, Variant, When
+from portevoix.publishing.models import Campaign, Post
+
+THREAD_SEPARATOR = re.compile(r"^\s*---+\s*$", re.MULTILINE)
+
+
+@dataclass(frozen=True, slots=True)
+class SizedMedia(MediaItem):
+    """A media item known by its size, type and description (the composer checks them on
+    every keystroke without reading the file)."""
+
+    known_size: int = 0
+
+    @property
+    def size(self) -> int:
+        return self.known_size
+
+
+@dataclass
+class Parsed:
+    composition: Composition | None
+    errors: dict[str, list[str]] = field(default_factory=dict)
+
+    def add(self, name: str, message: str) -> None:
+        self.errors.setdefault(name, []).append(message)
+
+
+def split_thread(raw: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in THREAD_SEPARATOR.split(raw or "") if part.strip())
+
+
+def join_thread(parts: list[dict[str, Any]]) -> str:
+    return "\n---\n".join(str(p.get("text", "")) for p in parts if isinstance(p, dict))
+
+
+def _assets(workspace: Workspace, ids: list[str]) -> list[Asset]:
+    wanted = [int(i) for i in ids if i.isdigit()]
+    found = {
+        a.pk: a
+        for a in Asset.objects.filter(workspace=workspace, pk__in=wanted).prefetch_related(
+            "renditions"
+        )
+    }
+    ordered: list[Asset] = []
+    for pk in wanted:
+        if pk in found and found[pk] not in ordered:
+            ordered.append(found[pk])
+    return ordered
+
+
+def parse(data: QueryDict, workspace: Workspace, channels: list[Channel]) -> Parsed:
+    """The form as a composition; what is wrong stays in ``errors`` by field name."""
+    result = Parsed(None)
+    by_id = {c.pk: c for c in channels}
+    chosen = [by_id[int(v)] for v in data.getlist("channels") if v.isdigit() and int(v) in by_id]
+    if not chosen:
+        result.add("channels", _("Choose at least one channel."))
+    campaign = None
+    campaign_id = str(data.get("campaign", ""))
+    if campaign_id.isdigit():
+        campaign = Campaign.objects.filter(workspace=workspace, pk=int(campaign_id)).first()
+    media_assets = _assets(workspace, data.getlist("media"))
+    post_media = tuple(MediaChoice(a, data.get(f"alt-{a.pk}", "").strip()) for a in media_assets)
+    variants = []
+    validate_url = URLValidator(schemes=["http", "https"])
+    for channel in chosen:
+        prefix = f"v{channel.pk}-"
+        link = data.get(prefix + "link", "").strip()
+        if link:
+            try:
+                validate_url(link)
+            except ValidationError:
+                result.add(prefix + "link", _("Enter a full web address (https://...)."))
+        own: tuple[MediaChoice, ...] | None = None
+        if data.get(prefix + "own_media"):
+            own = tuple(
+                MediaChoice(a, data.get(f"{prefix}alt-{a.pk}", "").strip())
+                for a in _assets(workspace, data.getlist(prefix + "media"))
+            )
+        variants.append(
+            Variant(
+                channel=channel,
+                text=data.get(prefix + "text", ""),
+                link=link,
+                first_comment=data.get(prefix + "first_comment", ""),
+                thread=split_thread(data.get(prefix + "thread", "")),
+                media=own,
+            )
+        )
+    when_raw = data.get("when", When.NOW)
+    when = When(when_raw) if when_raw in {w.value for w in When} else When.NOW
+    zone_name = data.get("time_zone", "").strip() or workspace.time_zone
+    try:
+        zone = ZoneInfo(zone_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        result.add("time_zone", _("Unknown time zone."))
+        zone = ZoneInfo(workspace.time_zone)
+    at = local = None
+    raw_at = data.get("at", "").strip()
+    if when in (When.AT, When.LOCAL):
+        if not raw_at:
+            result.add("at", _("Give the date and time."))
+        else:
+            try:
+                naive = dt.datetime.fromisoformat(raw_at)
+            except ValueError:
+                result.add("at", _("Write the time as 2027-03-28 09:30."))
+            else:
+                if naive.tzinfo is not None and when == When.AT:
+                    at = naive
+                elif when == When.AT:
+                    try:
+                        at = scheduling.localize(naive, zone)
+                    except scheduling.ScheduleTimeError as exc:
+                        result.add("at", exc.message)
+                else:
+                    local = naive.replace(tzinfo=None)
+    if result.errors:
+        return result
+    result.composition = Composition(
+        text=data.get("text", ""),
+        variants=tuple(variants),
+        title=data.get("title", ""),
+        campaign=campaign,
+        media=post_media,
+        add_utm=bool(data.get("add_utm")),
+        when=when,
+        at=at,
+        local=local,
+        time_zone=zone.key if when == When.AT else "",
+    )
+    return result
+
+
+def refusal_errors(exc: ActionRefused) -> dict[str, list[str]]:
+    return {exc.field or "__all__": [exc.message]}
+
+
+# --- live validation ----------------------------------------------------------------------
+
+
+@dataclass
+class ChannelCheck:
+    channel: Channel
+    post: OutgoingPost
+    counts: list[tuple[int, int]]  # (length as the network counts, its limit) per part
+    problems: list[str]
+    findings: list[Any]
+    media: list[Asset]
+    capabilities: frozenset[Capability]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and not any(getattr(f, "blocks", False) for f in self.findings)
+
+
+def outgoing(composition: Composition, variant: Variant) -> tuple[OutgoingPost, list[Asset]]:
+    """What would go out on this channel, as ``Publication.outgoing`` builds it."""
+    channel = variant.channel
+    tags = (
+        utm.tags_for(channel.name, composition.campaign.name if composition.campaign else None)
+        if composition.add_utm
+        else None
+    )
+
+    def tagged(value: str) -> str:
+        return utm.tag_links(value, tags) if tags else value
+
+    text = variant.text if variant.text.strip() else composition.text
+    if variant.link and variant.link not in text:
+        text = f"{text}\n{variant.link}" if text else variant.link
+    choices = variant.media if variant.media is not None else composition.media
+    items = []
+    for choice in choices:
+        asset = choice.asset
+        rendition = asset.rendition_for(channel.network)
+        items.append(
+            SizedMedia(
+                data=b"",
+                mime_type=rendition.mime_type if rendition else asset.mime_type,
+                alt_text=choice.alt_text or asset.alt_text,
+                filename=asset.name,
+                known_size=rendition.size if rendition else asset.size,
+            )
+        )
+    post = OutgoingPost(
+        text=tagged(text),
+        media=tuple(items),
+        thread=tuple(ThreadPart(tagged(part)) for part in variant.thread),
+        first_comment=tagged(variant.first_comment),
+        language=channel.workspace.language,
+    )
+    return post, [c.asset for c in choices]
+
+
+def _translated(network: Network, post: OutgoingPost) -> list[str]:
+    """The rules every network shares (``Network.validate``), in the reader's language."""
+    limits = network.limits
+    label = network.label
+    problems: list[str] = []
+    parts = post.parts()
+    capabilities = network.capabilities
+    if len(parts) > 1 and Capability.THREADS not in capabilities:
+        problems.append(_("%(network)s does not take threads.") % {"network": label})
+    if limits.max_thread_parts is not None and len(parts) > limits.max_thread_parts:
+        problems.append(
+            _("A thread on %(network)s has at most %(max)s parts (this one has %(count)s).")
+            % {"network": label, "max": limits.max_thread_parts, "count": len(parts)}
+        )
+    if post.first_comment and Capability.FIRST_COMMENT not in capabilities:
+        problems.append(_("%(network)s does not take a first comment.") % {"network": label})
+    for number, part in enumerate(parts, start=1):
+        where = _("Part %(number)s: ") % {"number": number} if len(parts) > 1 else ""
+        if not part.text.strip() and not part.media:
+            problems.append(where + _("the text is empty."))
+        length = network.text_length(part.text)
+        if length > limits.max_text_length:
+            problems.append(
+                where
+                + _("the text is %(length)s characters long; %(network)s allows %(max)s.")
+                % {"length": length, "network": label, "max": limits.max_text_length}
+            )
+        problems.extend(where + p for p in _media_problems(network, part.media))
+    return problems
+
+
+def _media_problems(network: Network, items: tuple[MediaItem, ...]) -> list[str]:
+    limits = network.limits
+    label = network.label
+    problems: list[str] = []
+    images = [m for m in items if m.is_image]
+    videos = [m for m in items if m.is_video]
+    others = [m for m in items if not m.is_image and not m.is_video]
+    if images and Capability.IMAGES not in network.capabilities:
+        problems.append(_("%(network)s does not take images here.") % {"network": label})
+    if videos and Capability.VIDEO not in network.capabilities:
+        problems.append(_("%(network)s does not take videos here.") % {"network": label})
+    if len(images) > limits.max_images:
+        problems.append(
+            _("%(network)s takes at most %(max)s images per post.")
+            % {"network": label, "max": limits.max_images}
+        )
+    for item in others:
+        problems.append(
+            _("%(name)s: %(type)s files cannot be published.")
+            % {"name": item.filename, "type": item.mime_type}
+        )
+    for item in images:
+        if item.mime_type not in limits.image_mime_types:
+            problems.append(
+                _("%(name)s: %(network)s does not take %(type)s images.")
+                % {"name": item.filename, "network": label, "type": item.mime_type}
+            )
+        if limits.max_image_bytes is not None and item.size > limits.max_image_bytes:
+            problems.append(
+                _("%(name)s is %(size)s MB; %(network)s takes images up to %(max)s MB.")
+                % {
+                    "name": item.filename,
+                    "size": f"{item.size / 1_000_000:.1f}",
+                    "network": label,
+                    "max": f"{limits.max_image_bytes / 1_000_000:.1f}",
+                }
+            )
+        if (
+            limits.max_alt_text_length is not None
+            and len(item.alt_text) > limits.max_alt_text_length
+        ):
+            problems.append(
+                _("%(name)s: the description is longer than %(max)s characters.")
+                % {"name": item.filename, "max": limits.max_alt_text_length}
+            )
+    for item in videos:
+        if limits.max_video_bytes is not None and item.size > limits.max_video_bytes:
+            problems.append(
+                _("%(name)s is %(size)s MB; %(network)s takes videos up to %(max)s MB.")
+                % {
+                    "name": item.filename,
+                    "size": f"{item.size / 1_000_000:.1f}",
+                    "network": label,
+                    "max": f"{limits.max_video_bytes / 1_000_000:.1f}",
+                }
+            )
+    return problems
+
+
+def network_problems(network: Network, post: OutgoingPost) -> list[str]:
+    """The network's verdict. Its shared rules come back in the reader's language; what its
+    own module adds after them (Bluesky's bytes, a Mastodon instance's video rules) is shown
+    in the network's words."""
+    full = network.validate(post)
+    shared = Network.validate(network, post)
+    mine = _translated(network, post)
+    head = mine if len(mine) == len(shared) else shared
+    return head + full[len(shared) :]
+
+
+def compliance_findings(post: OutgoingPost, channel: Channel) -> list[Any]:
+    """THE place where compliance findings join the composer's live checks: the workspace's
+    rules and brand guide (:func:`portevoix.publishing.compliance.check_draft`) on this
+    channel's text and thread, with the reason and the words that break a rule."""
+    from portevoix.publishing import compliance
+
+    extra = {f"thread-{n}": part.text for n, part in enumerate(post.thread, start=1)}
+    return list(compliance.check_draft(channel.workspace, post.text, [channel], **extra))
+
+
+def checks(composition: Composition) -> list[ChannelCheck]:
+    results = []
+    for variant in composition.variants:
+        channel = variant.channel
+        post, assets = outgoing(composition, variant)
+        try:
+            network = channel.network_class(limits=channel.cached_limits())
+        except NetworkError as exc:
+            results.append(ChannelCheck(channel, post, [], [exc.message], [], assets, frozenset()))
+            continue
+        counts = [
+            (network.text_length(part.text), network.limits.max_text_length)
+            for part in post.parts()
+        ]
+        results.append(
+            ChannelCheck(
+                channel,
+                post,
+                counts,
+                network_problems(network, post),
+                compliance_findings(post, channel),
+                assets,
+                network.capabilities,
+            )
+        )
+    return results
+
+
+# --- the form's initial values for an existing post -----------------------------------------
+
+
+def initial(post: Post) -> dict[str, Any]:
+    publications = list(post.publications.select_related("channel"))
+    media = [m for m in post.media.all() if m.publication_id is None and m.asset_id]
+    first = min((p.scheduled_at for p in publications), default=None)
+    zone_name = post.time_zone or post.workspace.time_zone
+    when = When.LOCAL if post.timing == "local" else When.AT
+    at = ""
+    if first is not None:
+        if when == When.LOCAL:
+            shown = first.astimezone(publications[0].channel.audience_zone)
+        else:
+            shown = first.astimezone(ZoneInfo(zone_name))
+        at = shown.strftime("%Y-%m-%dT%H:%M")
+    variants = {}
+    for p in publications:
+        own = [m for m in post.media.all() if m.publication_id == p.pk and m.asset_id]
+        variants[p.channel_id] = {
+            "text": p.text,
+            "link": p.link,
+            "first_comment": p.first_comment,
+            "thread": join_thread(p.thread),
+            "own_media": bool(own),
+            "media": [m.asset_id for m in own],
+            "alts": {m.asset_id: m.alt_text for m in own},
+            "state": p.state,
+        }
+    return {
+        "title": post.title,
+        "text": post.text,
+        "campaign": post.campaign_id,
+        "channels": [p.channel_id for p in publications if p.state != "cancelled"],
+        "media": [m.asset_id for m in media],
+        "alts": {m.asset_id: m.alt_text for m in media},
+        "when": when,
+        "at": at,
+        "time_zone": zone_name,
+        "add_utm": post.add_utm,
+        "variants": variants,
+    }
