@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "portevoix.channels",
     "portevoix.publishing",
     "portevoix.inbox",
+    "portevoix.care",
     "portevoix.triage",
     "portevoix.sandbox",
 ]
