@@ -14,6 +14,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("w/<slug:ws>/settings/channels/", include("portevoix.channels.urls")),
     path("w/<slug:ws>/inbox/", include("portevoix.inbox.urls")),
+    path("w/<slug:ws>/webcare/", include("portevoix.care.urls")),
     path("w/<slug:ws>/calendar/", include("portevoix.publishing.urls")),
     path("", include("portevoix.core.urls")),
 ]

@@ -27,7 +27,7 @@ from portevoix.core.models import Department, Member, Workspace
 from portevoix.core.permissions import can, require
 from portevoix.inbox.models import Priority
 
-from . import hours, routing
+from . import hours, notices, routing
 from .models import (
     AfterHours,
     AgentProfile,
@@ -108,6 +108,7 @@ def update_settings(workspace: Workspace, *, by: Member, **changes: Any) -> Webc
     unknown = set(changes) - set(SETTINGS_FIELDS)
     if unknown:
         raise ValueError(f"cannot change {sorted(unknown)}")
+    row: WebcareSettings
     row, _created = WebcareSettings.objects.select_for_update().get_or_create(workspace=workspace)
     if "calendar" in changes:
         calendar = changes["calendar"]
@@ -469,20 +470,20 @@ def vocabulary(workspace: Workspace) -> routing.Vocabulary:
         .values_list("code", "name")
         .order_by("name")
     )
-    try:
-        networks = tuple(sorted(registry.names()))
-    except AttributeError:  # pragma: no cover - older registry
-        networks = ("sandbox", "mastodon", "bluesky")
+    networks = tuple(sorted(n.name for n in registry.all_networks()))
     return routing.Vocabulary(channels=channels, departments=departments, networks=networks)
 
 
 def _rule_actions(workspace: Workspace, values: Mapping[str, Any]) -> routing.Actions:
     department = str(values.get("department") or "")
-    if department and department != routing.SOCIAL_TEAM:
-        if not Department.objects.filter(
+    if (
+        department
+        and department != routing.SOCIAL_TEAM
+        and not Department.objects.filter(
             workspace=workspace, code=department, is_active=True
-        ).exists():
-            raise ActionRefused(_("That department does not exist here."), field="department")
+        ).exists()
+    ):
+        raise ActionRefused(_("That department does not exist here."), field="department")
     assignee = values.get("assignee")
     if isinstance(assignee, Member):
         assignee = assignee.pk
@@ -824,6 +825,7 @@ def request_swap(
         obj=shift,
         after={"offered_to": offered_to, "in_exchange": in_exchange and in_exchange.pk},
     )
+    notices.swap_requested(swap)
     return swap
 
 
@@ -866,6 +868,7 @@ def answer_swap(swap: ShiftSwap, *, by: Member, accept: bool) -> ShiftSwap:
         obj=shift,
         after={"requested_by": swap.requested_by, "offered_to": by},
     )
+    notices.swap_answered(swap)
     return swap
 
 

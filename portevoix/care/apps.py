@@ -7,3 +7,15 @@ class CareConfig(AppConfig):
     label = "care"
     verbose_name = _("Webcare rules")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from portevoix.care import flow, jobs, notices
+        from portevoix.care.actions import AUDIT_LABELS
+        from portevoix.core.actions import AUDIT_ACTION_LABELS
+        from portevoix.inbox.ingest import on_ingested
+
+        # Rules, "closed" replies, SLA clocks and assignment run inside each ingest.
+        on_ingested(flow.on_ingested)
+        AUDIT_ACTION_LABELS.update(AUDIT_LABELS)
+        notices.register_kinds()
+        jobs.register()

@@ -21,6 +21,7 @@ customer resume with what was left (``between``), and "closed, we answer from ..
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -102,7 +103,7 @@ def normalise_slots(slots: Iterable[Sequence[int]]) -> tuple[Slot, ...]:
                 _("%(slot)s is not a slot of a day.")
                 % {"slot": f"{format_clock(start)}-{format_clock(end)}"}
             )
-    for (s1, e1), (s2, e2) in zip(ordered, ordered[1:], strict=False):
+    for (s1, e1), (s2, e2) in itertools.pairwise(ordered):
         if s2 < e1:
             raise HoursError(
                 _("%(first)s and %(second)s overlap.")

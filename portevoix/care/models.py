@@ -17,7 +17,9 @@ from django.utils.translation import gettext_lazy as _
 from portevoix.channels.models import Channel
 from portevoix.core.models import Member, Workspace
 from portevoix.core.permissions import MemberLike, RestrictedQuerySet, can
-from portevoix.inbox.models import Priority
+from portevoix.inbox.models import Conversation, Priority
+from portevoix.worker.graph import State, StateGraph
+from portevoix.worker.models import Outcome, StatefulModel
 
 from .hours import BusinessHours
 
@@ -171,7 +173,10 @@ class AgentProfile(models.Model):
         blank=True,
         help_text=_("Empty: the workspace's default."),
     )
-    auto_assign = models.BooleanField(_("receives conversations automatically"), default=True)
+    #: Empty: by role (content marketers and department agents do, admins and managers not).
+    auto_assign = models.BooleanField(
+        _("receives conversations automatically"), null=True, blank=True, default=None
+    )
     available = models.BooleanField(_("available"), default=True)
     #: When automatic assignment last gave this member a conversation (round-robin's turn).
     last_assigned_at = models.DateTimeField(null=True, blank=True)
@@ -266,7 +271,7 @@ class RotaShift(models.Model):
 
     VIEW_ACTION = None
     objects = RestrictedQuerySet.as_manager()
-    restrict_rows = classmethod(_webcare_rows)
+    restrict_rows = staticmethod(_webcare_rows)
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="rota_shifts")
     member = models.ForeignKey(
@@ -300,7 +305,7 @@ class ShiftSwap(models.Model):
     VIEW_ACTION = None
     WORKSPACE_PATH = "shift__workspace"
     objects = RestrictedQuerySet.as_manager()
-    restrict_rows = classmethod(_webcare_rows)
+    restrict_rows = staticmethod(_webcare_rows)
 
     shift = models.ForeignKey(RotaShift, on_delete=models.CASCADE, related_name="swaps")
     requested_by = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+")
@@ -396,9 +401,196 @@ __all__: list[Any] = [
     "RotaShift",
     "RoutingRule",
     "ShiftSwap",
+    "SlaClock",
+    "SlaClockStates",
     "SlaPolicy",
     "Strategy",
     "SwapState",
     "VipAuthor",
     "WebcareSettings",
 ]
+
+
+# --- SLA clocks ---------------------------------------------------------------------------------
+
+
+class SlaClockStates(StateGraph):
+    # Deadlines ahead: the handler warns before each and escalates after it, then sleeps until
+    # the next one. ``sla.sync`` moves the row when the conversation changes.
+    running = State(initial=True, handler="handle_running", try_interval=600, max_attempts=10)
+    # Waiting for the customer: the resolution clock is paused, nothing else is owed.
+    paused = State()
+    # Nothing to watch: every target met or breached, or the conversation resolved or spam.
+    idle = State()
+    failed = State(failure=True)
+    running.transitions_to(running, paused, idle)
+    paused.transitions_to(running, idle)
+    idle.transitions_to(running, paused)
+    failed.transitions_to(running, paused, idle)
+
+
+class SlaClock(StatefulModel):
+    """One conversation's SLA: its targets (copied from the policy when it started), when each
+    is due in business time, whether it was warned about and breached."""
+
+    STATE_GRAPH = SlaClockStates
+    WORKSPACE_PATH = "conversation__workspace"
+    VIEW_ACTION = None
+    CLAIM_RELATED = ("conversation", "conversation__workspace", "calendar")
+    objects = RestrictedQuerySet.as_manager()
+
+    conversation = models.OneToOneField(
+        Conversation, on_delete=models.CASCADE, related_name="sla_clock"
+    )
+    policy = models.ForeignKey(
+        SlaPolicy, on_delete=models.SET_NULL, null=True, blank=True, related_name="clocks"
+    )
+    policy_name = models.CharField(max_length=80, blank=True)
+    #: The hours the targets count in; empty: around the clock.
+    calendar = models.ForeignKey(
+        BusinessCalendar, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    first_response_target = models.PositiveIntegerField(null=True, blank=True)  # minutes
+    next_response_target = models.PositiveIntegerField(null=True, blank=True)
+    resolution_target = models.PositiveIntegerField(null=True, blank=True)
+    warn_at_percent = models.PositiveSmallIntegerField(default=80)
+    started_at = models.DateTimeField(default=timezone.now)
+
+    first_response_due_at = models.DateTimeField(null=True, blank=True)
+    first_response_warn_at = models.DateTimeField(null=True, blank=True)
+    first_response_warned_at = models.DateTimeField(null=True, blank=True)
+    first_response_breached_at = models.DateTimeField(null=True, blank=True)
+
+    #: The customer's first unanswered message since our last reply.
+    next_response_started_at = models.DateTimeField(null=True, blank=True)
+    next_response_due_at = models.DateTimeField(null=True, blank=True)
+    next_response_warn_at = models.DateTimeField(null=True, blank=True)
+    next_response_warned_at = models.DateTimeField(null=True, blank=True)
+    next_response_breached_at = models.DateTimeField(null=True, blank=True)
+    next_responses_met = models.PositiveIntegerField(default=0)
+    next_responses_breached = models.PositiveIntegerField(default=0)
+
+    resolution_due_at = models.DateTimeField(null=True, blank=True)
+    resolution_warn_at = models.DateTimeField(null=True, blank=True)
+    resolution_warned_at = models.DateTimeField(null=True, blank=True)
+    resolution_breached_at = models.DateTimeField(null=True, blank=True)
+    #: While waiting for the customer: since when, and the business time that was left.
+    resolution_paused_at = models.DateTimeField(null=True, blank=True)
+    resolution_left_seconds = models.BigIntegerField(null=True, blank=True)
+
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    #: When the clock saw its conversation resolved (or spam); a new message then starts a
+    #: new resolution cycle.
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("SLA clock")
+        verbose_name_plural = _("SLA clocks")
+
+    def __str__(self) -> str:
+        return f"SLA of {self.conversation_id} ({self.state})"
+
+    @classmethod
+    def restrict_rows(cls, queryset: Any, member: MemberLike) -> Any:
+        allowed = Conversation.objects.visible_to(member).values("pk")
+        return queryset.filter(conversation__in=allowed)
+
+    def handle_running(self) -> Outcome:
+        from portevoix.care import sla
+
+        outcome: Outcome = sla.handle_running(self)
+        return outcome
+
+
+class AutoReply(models.Model):
+    """An automatic reply sent in a conversation: once per conversation and reason (the team
+    was closed until a given opening, or a given rule)."""
+
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="auto_replies"
+    )
+    #: "closed:<opening>" or "rule:<id>": the same key is never sent twice in a conversation.
+    key = models.CharField(max_length=80)
+    reason = models.CharField(max_length=8)  # closed, rule
+    reply = models.OneToOneField(
+        "inbox.Reply", on_delete=models.CASCADE, related_name="automatic", null=True, blank=True
+    )
+    language = models.CharField(max_length=12, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["conversation", "key"], name="auto_reply_once")
+        ]
+        verbose_name = _("automatic reply")
+        verbose_name_plural = _("automatic replies")
+
+    def __str__(self) -> str:
+        return f"{self.conversation_id} {self.key}"
+
+
+class Routing(models.Model):
+    """Why a conversation went where it went: the rules that matched its first message."""
+
+    conversation = models.OneToOneField(
+        Conversation, on_delete=models.CASCADE, related_name="routing"
+    )
+    #: Triage's department (the input) and what the rules made of it.
+    triage_department = models.CharField(max_length=32, blank=True)
+    department = models.CharField(max_length=32, blank=True)
+    #: ``[{"rule": id, "name": ..., "set": {...}}]`` in the order the rules applied.
+    matched = models.JSONField(default=list, blank=True)
+    hidden = models.BooleanField(default=False)
+    escalated = models.BooleanField(default=False)
+    #: The team's mode when it came in: open, rota or closed.
+    team_mode = models.CharField(max_length=8, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("routing decision")
+        verbose_name_plural = _("routing decisions")
+
+    def __str__(self) -> str:
+        return f"routing of {self.conversation_id}"
+
+
+class WebcareStat(models.Model):
+    """One hour of webcare for one department and one assignee, stored for analytics.
+
+    Rebuilt by the ``care-metrics`` housekeeping job for the last hours (see ``metrics.py``);
+    sums, so any period and any grouping add up.
+    """
+
+    VIEW_ACTION = "inbox.view_all"
+    objects = RestrictedQuerySet.as_manager()
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="webcare_stats")
+    hour = models.DateTimeField(_("hour"))  # the start of the hour, UTC
+    department = models.ForeignKey(
+        "core.Department", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    assignee = models.ForeignKey(
+        Member, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    #: Messages customers wrote, conversations that started.
+    inbound = models.PositiveIntegerField(default=0)
+    conversations = models.PositiveIntegerField(default=0)
+    #: Conversations whose first response came this hour, and the time it took (sums).
+    first_responses = models.PositiveIntegerField(default=0)
+    first_response_seconds = models.BigIntegerField(default=0)
+    first_response_business_seconds = models.BigIntegerField(default=0)
+    resolved = models.PositiveIntegerField(default=0)
+    resolution_seconds = models.BigIntegerField(default=0)
+    #: First-response targets met or missed this hour.
+    sla_met = models.PositiveIntegerField(default=0)
+    sla_breached = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["hour"]
+        indexes = [models.Index(fields=["workspace", "hour"])]
+        verbose_name = _("webcare statistic")
+        verbose_name_plural = _("webcare statistics")
+
+    def __str__(self) -> str:
+        return f"{self.workspace_id} {self.hour:%Y-%m-%d %H}h"

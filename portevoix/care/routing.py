@@ -636,7 +636,8 @@ def _clock(minutes: int) -> str:
 def walk(node: Node) -> Iterable[Node]:
     """Every leaf of a tree."""
     if "all" in node or "any" in node:
-        for child in node.get("all", node.get("any", [])):
+        children: list[Node] = node["all"] if "all" in node else node["any"]
+        for child in children:
             yield from walk(child)
     elif "not" in node:
         yield from walk(node["not"])
@@ -762,7 +763,7 @@ def _spam_or_words(node: Node) -> bool:
         return False
     if node["field"] == "intent" and node["op"] == "in":
         return set(node["value"]) == {Intent.SPAM.value}
-    return node["field"] == "text"
+    return bool(node["field"] == "text")
 
 
 def check_rule(conditions: Node, actions: Actions) -> None:
@@ -850,7 +851,7 @@ def matches(node: Node, facts: Facts) -> bool:
     name, op, value = node["field"], node["op"], node["value"]
     if name in CHOICE_FIELDS:
         current = facts.channel_id if name == "channel" else getattr(facts, name)
-        return (current in value) == (op == "in")
+        return bool((current in value) == (op == "in"))
     if name == "text":
         if op == "contains_any":
             return any(_has_words(facts, word) for word in value)
@@ -863,15 +864,16 @@ def matches(node: Node, facts: Facts) -> bool:
     if name == "followers":
         if facts.followers is None:
             return False
+        limit = int(value)
         return {
-            ">=": facts.followers >= value,
-            "<=": facts.followers <= value,
-            ">": facts.followers > value,
-            "<": facts.followers < value,
-            "=": facts.followers == value,
+            ">=": facts.followers >= limit,
+            "<=": facts.followers <= limit,
+            ">": facts.followers > limit,
+            "<": facts.followers < limit,
+            "=": facts.followers == limit,
         }[op]
     if name == "author":
-        return facts.vip == value
+        return facts.vip is bool(value)
     if name == "time":
         local = facts.at.astimezone(facts.zone)
         minute = local.hour * 60 + local.minute
@@ -881,9 +883,9 @@ def matches(node: Node, facts: Facts) -> bool:
         else:  # across midnight: 22:00-06:00 belongs to the day it starts on
             inside = minute >= start or minute < end
             day = local.weekday() if minute >= start else (local.weekday() - 1) % 7
-        return inside and (not days or day in days)
+        return bool(inside and (not days or day in days))
     if name == "team":
-        return facts.is_team_open() == (value == "open")
+        return facts.is_team_open() is (value == "open")
     return False
 
 
