@@ -55,6 +55,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: A message older than this when it comes in gets no "closed" reply (a backlog after an
+#: outage, a first sync): the reply is for someone who just wrote.
+CLOSED_REPLY_WITHIN = dt.timedelta(hours=2)
+
 
 @dataclass
 class Team:
@@ -128,7 +132,12 @@ def _department_code(conversation: Conversation, team: Team) -> str:
     return routing.SOCIAL_TEAM
 
 
-def facts_for(conversation: Conversation, message: InboundMessage, team: Team) -> routing.Facts:
+def facts_for(
+    conversation: Conversation,
+    message: InboundMessage,
+    team: Team,
+    followers: int | None = None,
+) -> routing.Facts:
     channel = conversation.channel
     customer = conversation.customer
     handle = message.author_handle or (customer.handle if customer else "")
@@ -143,14 +152,17 @@ def facts_for(conversation: Conversation, message: InboundMessage, team: Team) -
         text=message.text,
         at=message.created_at,
         zone=team.zone,
-        followers=getattr(customer, "followers", None),
+        followers=followers,
         vip=team.is_vip(channel.network, handle) if team.rules else False,
         team_open=lambda: team.hours.is_open(message.created_at),
     )
 
 
 def route(
-    team: Team, conversations: list[Conversation], first: dict[int, InboundMessage]
+    team: Team,
+    conversations: list[Conversation],
+    first: dict[int, InboundMessage],
+    followers: dict[str, int | None] | None = None,
 ) -> dict[int, routing.Decision]:
     """Run the rules over each new conversation's first message and apply what they decide."""
     decisions: dict[int, routing.Decision] = {}
@@ -163,7 +175,8 @@ def route(
         message = first.get(conversation.pk)
         if message is None:
             continue
-        decision = routing.decide(team.rules, facts_for(conversation, message, team))
+        facts = facts_for(conversation, message, team, (followers or {}).get(message.message_id))
+        decision = routing.decide(team.rules, facts)
         if not decision.matched:
             continue
         decisions[conversation.pk] = decision
@@ -246,8 +259,9 @@ def closed_replies(
     conversations: list[Conversation],
     first: dict[int, InboundMessage],
 ) -> int:
-    """The "closed" reply to each conversation that came in while nobody is on duty (as of
-    now: a message written on Saturday and synced on Monday morning gets none)."""
+    """The "closed" reply to each conversation that came in while nobody is on duty: written
+    while the team was closed, within the last two hours, and the team still closed now (a
+    message written on Saturday and synced on Monday morning gets none)."""
     texts = team.settings.closed_replies or {}
     if not texts:
         return 0
@@ -257,8 +271,10 @@ def closed_replies(
         if message is None or conversation.state == ConversationState.SPAM:
             continue
         status = team.status  # now: a message from Saturday synced on Monday gets none
-        if not status.closed:
+        if not status.closed or team.now - message.created_at > CLOSED_REPLY_WITHIN:
             continue
+        if team.hours.is_open(message.created_at):
+            continue  # written while the team was open: it is owed an answer, not an excuse
         customer_language = conversation.customer.language if conversation.customer else ""
         language = replies.pick_language(
             texts, message.language, customer_language, team.workspace.language
@@ -329,7 +345,8 @@ def on_ingested(ingested: Ingested) -> None:
     new = list(ingested.new_conversations)
     for conversation in new:
         conversation.channel = channel
-    decisions = route(team, new, first)
+    followers = {key: item.author.followers for key, item in ingested.items.items()}
+    decisions = route(team, new, first, followers)
 
     live = [c for c in new if c.state != ConversationState.SPAM]
     rule_replies(team, decisions, live, first)

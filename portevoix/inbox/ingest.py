@@ -71,6 +71,9 @@ class Ingested:
     touched_conversations: list[Conversation] = field(default_factory=list)
     #: Of those, the ones a message brought back to ``open`` (from waiting, snoozed, resolved).
     reopened: list[Conversation] = field(default_factory=list)
+    #: The network's items stored by this batch, by message id (what the rows do not keep,
+    #: such as the author's follower count).
+    items: dict[str, InboundItem] = field(default_factory=dict)
 
 
 IngestHandler = Callable[[Ingested], Any]
@@ -339,6 +342,7 @@ def _store(channel: Channel, fresh: list[InboundItem]) -> Ingested:
         new_conversations=created,
         touched_conversations=old,
         reopened=reopened,
+        items={i.message_id: i for i in fresh},
     )
 
 

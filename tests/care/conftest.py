@@ -75,12 +75,15 @@ def item(
     key: str | None = None,
     reply_to: str | None = None,
     thread: str | None = None,
+    followers: int | None = None,
 ) -> InboundItem:
     return InboundItem(
         network="sandbox",
         message_id=key or f"m{next(_counter)}",
         kind=kind,
-        author=Author(id=f"id-{author}", handle=author, display_name=author.title()),
+        author=Author(
+            id=f"id-{author}", handle=author, display_name=author.title(), followers=followers
+        ),
         text=text,
         created_at=at,
         in_reply_to=reply_to,

@@ -248,3 +248,66 @@ def test_a_sync_interrupted_midway_stores_nothing_and_its_replay_everything(
     assert ingest(channel, batch) == 5
     assert ingest(channel, batch) == 0
     assert SlaClock.objects.count() == 5
+
+
+def test_an_author_with_a_large_audience_is_escalated(team, channel) -> None:
+    actions.create_rule(
+        team.workspace,
+        by=team["manager"],
+        name="Influence",
+        condition="followers >= 10000",
+        actions={"priority": "high", "labels": "influence", "escalate": True},
+    )
+    big = ingest_one(channel, "Votre sérum est top", at=WEDNESDAY, author="star", followers=48_000)
+    small = ingest_one(channel, "Votre sérum est top", at=WEDNESDAY, author="moi", followers=120)
+    unknown = ingest_one(channel, "Votre sérum est top", at=WEDNESDAY, author="x")
+    big.refresh_from_db()
+    small.refresh_from_db()
+    unknown.refresh_from_db()
+    assert big.priority == 2 and [label.name for label in big.labels.all()] == ["influence"]
+    assert Routing.objects.get(conversation=big).escalated
+    assert small.priority == 1 and unknown.priority == 1  # unknown audience: no match
+
+
+def test_the_sandbox_and_mastodon_give_follower_counts() -> None:
+    from portevoix.networks.mastodon import _count
+    from portevoix.networks.sandbox import sandbox_followers
+
+    assert sandbox_followers("lea.martin") == sandbox_followers("lea.martin")
+    counts = [sandbox_followers(f"user{n}") for n in range(3000)]
+    assert 0.02 < sum(c >= 10_000 for c in counts) / len(counts) < 0.05
+    assert (_count(1234), _count(-1), _count(None), _count(True)) == (1234, None, None, None)
+
+
+def test_a_person_corrects_the_route_and_triage_learns(team, channel, client_for) -> None:
+    from portevoix.triage.models import TriageCorrection
+    from portevoix.triage.service import label_items
+
+    text = "Vous êtes ouverts le dimanche ?"
+    conversation = ingest_one(channel, text, at=WEDNESDAY)
+    assert conversation.intent == "question" and conversation.department is None
+    response = client_for(team["content"]).post(
+        f"/w/{team.workspace.slug}/webcare/conversations/{conversation.pk}/correct/",
+        {"intent": "press", "next": "/w/acme/inbox/"},
+    )
+    assert response.status_code == 302 and response["Location"] == "/w/acme/inbox/"
+    conversation.refresh_from_db()
+    assert conversation.intent == "press"
+    assert conversation.department.code == "communication"
+    assert conversation.routed_by == RoutedBy.PERSON
+    corrections = TriageCorrection.objects.filter(workspace=team.workspace)
+    assert {c.field for c in corrections} == {"intent", "department"}
+    (label,) = label_items([text], workspace=team.workspace, count=False)
+    assert label.intent.value == "press" and label.department.value == "communication"
+
+
+@pytest.mark.parametrize("role", ["creative", "viewer", "analyst"])
+def test_who_may_not_correct(team, channel, client_for, role) -> None:
+    conversation = ingest_one(channel, "Vous êtes ouverts le dimanche ?", at=WEDNESDAY)
+    response = client_for(team[role]).post(
+        f"/w/{team.workspace.slug}/webcare/conversations/{conversation.pk}/correct/",
+        {"intent": "purchase"},
+    )
+    assert response.status_code in (403, 404)
+    conversation.refresh_from_db()
+    assert conversation.intent != "purchase"
