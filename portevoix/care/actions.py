@@ -25,7 +25,7 @@ from portevoix.core import audit
 from portevoix.core.actions import ActionRefused, _same_workspace
 from portevoix.core.models import Department, Member, Workspace
 from portevoix.core.permissions import can, require
-from portevoix.inbox.models import Priority
+from portevoix.inbox.models import Conversation, Priority
 
 from . import hours, notices, routing
 from .models import (
@@ -66,6 +66,7 @@ AUDIT_LABELS = {
     "swap.decline": gettext_noop("Shift swap declined"),
     "swap.cancel": gettext_noop("Shift swap withdrawn"),
     "agent.update": gettext_noop("Availability or capacity changed"),
+    "conversation.correct": gettext_noop("Triage corrected"),
 }
 
 SETTINGS_FIELDS = ["calendar", "after_hours", "closed_replies", "assignment", "default_capacity"]
@@ -902,3 +903,105 @@ def cancel_swap(swap: ShiftSwap, *, by: Member) -> ShiftSwap:
     swap.save(update_fields=["state", "answered_at"])
     audit.record("swap.cancel", workspace=swap.shift.workspace, actor=by.user, obj=swap.shift)
     return swap
+
+
+# --- a person corrects triage -------------------------------------------------------------------
+
+
+@transaction.atomic
+def correct_route(
+    conversation: Conversation,
+    *,
+    by: Member,
+    intent: str | None = None,
+    department: str | None = None,
+) -> Conversation:
+    """A person says what the conversation really is: its intent, its department.
+
+    The conversation moves (``routed_by`` = a person) and triage learns: each changed label is
+    recorded as a correction of the workspace, on the text of the conversation's first message,
+    so the next similar message is labelled the way the person chose. A conversation that
+    leaves an agent's department leaves that agent too.
+    """
+    from portevoix.inbox.models import RoutedBy
+    from portevoix.triage.actions import record_correction
+    from portevoix.triage.labels import FIELD_CHOICES, INTENT_TO_DEPARTMENT, Field, Intent
+
+    require(by, "inbox.route")
+    _same_workspace(by, conversation.workspace)
+    if not Conversation.objects.visible_to(by).filter(pk=conversation.pk).exists():
+        from django.http import Http404
+
+        raise Http404("not found")
+    conversation = (
+        Conversation.objects.select_for_update().select_related("assignee").get(pk=conversation.pk)
+    )
+    if intent is not None and intent not in Intent.__members__.values():
+        raise ActionRefused(_("Unknown intent."), field="intent")
+    if intent is not None and department is None:
+        department = INTENT_TO_DEPARTMENT[Intent(intent)].value
+    target: Department | None = None
+    if department is not None:
+        if department in (routing.SOCIAL_TEAM, "none"):
+            target = None
+        else:
+            target = Department.objects.filter(
+                workspace_id=conversation.workspace_id, code=department, is_active=True
+            ).first()
+            if target is None:
+                raise ActionRefused(_("That department does not exist here."), field="department")
+    first = conversation.messages.order_by("created_at", "id").first()
+    fields = ["intent", "routed_to", "department", "routed_by", "route_note"]
+    before = audit.snapshot(conversation, fields)
+    if first is not None and first.text.strip():
+        if intent is not None and intent != conversation.intent and conversation.intent:
+            record_correction(
+                conversation.workspace,
+                text=first.text,
+                field="intent",
+                predicted=conversation.intent,
+                corrected=intent,
+                by=by,
+                source_ref=first.message_id,
+            )
+        triage_labels = set(FIELD_CHOICES[Field.DEPARTMENT])
+        if (
+            department is not None
+            and department != conversation.routed_to
+            and department in triage_labels
+            and conversation.routed_to in triage_labels
+        ):
+            record_correction(
+                conversation.workspace,
+                text=first.text,
+                field="department",
+                predicted=conversation.routed_to,
+                corrected=department,
+                by=by,
+                source_ref=first.message_id,
+            )
+    if intent is not None:
+        conversation.intent = intent
+    if department is not None:
+        conversation.routed_to = department
+        conversation.department = target
+        assignee = conversation.assignee
+        if (
+            assignee is not None
+            and not can(assignee, "inbox.view_all")
+            and assignee.department_id != (target.pk if target else None)
+        ):
+            conversation.assignee = None
+    conversation.routed_by = RoutedBy.PERSON
+    conversation.route_note = by.user.display_name[:300]
+    conversation.updated_at = timezone.now()
+    conversation.save(update_fields=[*fields, "assignee", "updated_at"])
+    audit.record(
+        "conversation.correct",
+        workspace=conversation.workspace,
+        actor=by.user,
+        obj=conversation,
+        before=before,
+        after=audit.snapshot(conversation, fields),
+    )
+    return conversation

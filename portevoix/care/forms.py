@@ -375,3 +375,34 @@ class SwapForm(forms.Form):
 
 
 LANGUAGES = dict(settings.LANGUAGES)
+
+
+class CorrectForm(forms.Form):
+    """What a person says a conversation really is (triage learns from it)."""
+
+    intent = forms.ChoiceField(label=_("Intent"), required=False)
+    department = forms.ChoiceField(label=_("Department"), required=False)
+
+    def __init__(self, *args: Any, workspace: Workspace, **kwargs: Any) -> None:
+        from portevoix.inbox.views import INTENTS
+
+        super().__init__(*args, **kwargs)
+        intent = self.fields["intent"]
+        assert isinstance(intent, forms.ChoiceField)
+        intent.choices = [("", _t("— unchanged —")), *INTENTS.items()]
+        department = self.fields["department"]
+        assert isinstance(department, forms.ChoiceField)
+        department.choices = [
+            ("", _t("— unchanged —")),
+            (routing.SOCIAL_TEAM, _t("The social media team")),
+            *[
+                (d.code, d.name)
+                for d in Department.objects.filter(workspace=workspace, is_active=True)
+            ],
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not data.get("intent") and not data.get("department"):
+            raise forms.ValidationError(_t("Choose an intent or a department."))
+        return data

@@ -41,6 +41,10 @@ TARGETS = ("first_response", "next_response", "resolution")
 CLOSED_STATES = frozenset({ConversationState.RESOLVED, ConversationState.SPAM})
 #: A clock that finds nothing to do looks again after this, as a safety net.
 SAFETY_CHECK = dt.timedelta(hours=6)
+#: A breach found later than this after the fact (the workers were stopped, or a backlog came
+#: in already late) is recorded and counted, but not announced: nobody wants a hundred
+#: escalations for yesterday at once.
+ANNOUNCE_WITHIN = dt.timedelta(hours=1)
 
 _hours_cache: dict[tuple[int, Any], BusinessHours] = {}
 
@@ -360,9 +364,10 @@ def handle_running(clock: SlaClock) -> Outcome:
                     told[f"{target}_breached_at"] = now
                     if getattr(fresh, f"{target}_warned_at") is None:
                         told[f"{target}_warned_at"] = now
-                    if fresh.escalated_at is None:
-                        told["escalated_at"] = now
-                    notices.sla_breached(fresh, target, due)
+                    if now - due <= ANNOUNCE_WITHIN:
+                        if fresh.escalated_at is None:
+                            told["escalated_at"] = now
+                        notices.sla_breached(fresh, target, due)
                 elif (
                     warn is not None
                     and now >= warn

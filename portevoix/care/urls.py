@@ -23,4 +23,5 @@ urlpatterns = [
     path("rota/shifts/<int:pk>/swap/", views.swap_request, name="care_swap_request"),
     path("rota/swaps/<int:pk>/", views.swap_answer, name="care_swap_answer"),
     path("metrics/", views.metrics_page, name="care_metrics"),
+    path("conversations/<int:pk>/correct/", views.correct, name="care_correct"),
 ]

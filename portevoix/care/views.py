@@ -49,6 +49,7 @@ from .models import (
     RotaShift,
     RoutingRule,
     ShiftSwap,
+    SlaClock,
     SlaPolicy,
     SwapState,
     VipAuthor,
@@ -148,6 +149,7 @@ def overview(request: HttpRequest, ws: str) -> HttpResponse:
         _context(
             me,
             "overview",
+            watch=_watch(me, now),
             form=form,
             status=status,
             opens_at=_local(status.opens_at, status.zone),
@@ -181,6 +183,36 @@ def agent_update(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
             request, _("Check the values: %(errors)s") % {"errors": form.errors.as_text()}
         )
     return redirect("care_overview", ws=ws)
+
+
+def _watch(me: Member, now: dt.datetime, limit: int = 8) -> list[dict[str, Any]]:
+    """The open conversations closest to (or past) a deadline, with their clock."""
+    from portevoix.inbox.models import ACTIVE_STATES
+
+    from .notices import conversation_url
+
+    clocks = (
+        SlaClock.objects.visible_to(me)
+        .filter(state="running", conversation__state__in=ACTIVE_STATES)
+        .select_related(
+            "calendar", "conversation__customer", "conversation__channel", "conversation__workspace"
+        )
+        .order_by("next_attempt_at")[: limit * 3]
+    )
+    rows = []
+    for clock in clocks:
+        reading = sla.read(clock, clock.conversation, now)
+        if reading is None or reading.due_at is None:
+            continue
+        rows.append(
+            {
+                "conversation": clock.conversation,
+                "reading": reading,
+                "url": conversation_url(clock.conversation),
+            }
+        )
+    rows.sort(key=lambda row: row["reading"].due_at)
+    return rows[:limit]
 
 
 def on_duty(request: HttpRequest, ws: str) -> HttpResponse:
@@ -866,3 +898,34 @@ def metrics_page(request: HttpRequest, ws: str) -> HttpResponse:
             last_refresh=rows.order_by("-hour").values_list("hour", flat=True).first(),
         ),
     )
+
+
+@require_POST
+def correct(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
+    """A person corrects triage on a conversation (the form is ``care/_correct.html``)."""
+    from portevoix.inbox.models import Conversation
+
+    from .forms import CorrectForm
+
+    me = _reader(request)
+    conversation: Conversation = Conversation.objects.get_for(me, pk=pk)
+    form = CorrectForm(request.POST, workspace=me.workspace)
+    if form.is_valid():
+        try:
+            actions.correct_route(
+                conversation,
+                by=me,
+                intent=form.cleaned_data["intent"] or None,
+                department=form.cleaned_data["department"] or None,
+            )
+            messages.success(request, _("Corrected. Triage learns from it."))
+        except ActionRefused as exc:
+            messages.error(request, exc.message)
+    else:
+        messages.error(request, _("Choose an intent or a department."))
+    target = request.POST.get("next", "")
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}):
+        return redirect(target)
+    return redirect("inbox", ws=ws)

@@ -330,3 +330,12 @@ def test_a_swap_that_would_double_book_the_colleague_is_refused(team, colleague,
         actions.answer_swap(swap, by=colleague, accept=True)
     shift.refresh_from_db()
     assert shift.member_id == team["content"].pk
+
+
+def test_a_backlog_gets_no_closed_reply(team, channel, clock) -> None:
+    """A first sync or a sync after an outage brings old messages: no excuses for those."""
+    office_calendar(team)
+    clock(SATURDAY_NIGHT)
+    ingest_one(channel, "Bonjour, une question", at=SATURDAY_NIGHT - dt.timedelta(hours=3))
+    ingest_one(channel, "Bonjour, ouvert ?", at=paris(2026, 6, 12, 17, 0), author="b")  # Friday
+    assert not AutoReply.objects.exists()

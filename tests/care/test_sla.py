@@ -269,3 +269,17 @@ def test_reopening_a_resolved_conversation_starts_a_new_resolution_cycle(
     assert row.state == "running"
     assert row.resolution_due_at == paris(2026, 6, 18, 15, 0)  # 8 business hours later
     assert row.next_response_due_at == paris(2026, 6, 17, 17, 0)
+
+
+def test_a_breach_found_long_after_the_fact_is_counted_not_announced(
+    team, channel, policy, clock, monkeypatch
+) -> None:
+    told: list[str] = []
+    monkeypatch.setattr("portevoix.care.notices.sla_breached", lambda *a: told.append("breach"))
+    clock(FRIDAY_EVENING)
+    conversation = ingest_one(channel, "Bonjour, une question sur le sérum", at=FRIDAY_EVENING)
+    clock(paris(2026, 6, 15, 14, 0))  # the workers were down all Monday morning
+    run_clocks()
+    row = SlaClock.objects.get(conversation=conversation)
+    assert row.first_response_breached_at is not None and row.escalated_at is None
+    assert told == []

@@ -55,3 +55,17 @@ def sla_clock(conversation: Any) -> dict[str, Any]:
         clock = None
     reading = sla.read(clock, conversation, timezone.now())
     return {"reading": reading, "conversation": conversation}
+
+
+@register.inclusion_tag("care/_correct.html", takes_context=True)
+def correct_triage(context: Any, conversation: Any) -> dict[str, Any]:
+    """``{% correct_triage conversation %}``: the "triage got it wrong?" form, for the inbox."""
+    from portevoix.care.forms import CorrectForm
+
+    member = context.get("member")
+    return {
+        "conversation": conversation,
+        "member": member,
+        "request": context.get("request"),
+        "correct_form": CorrectForm(workspace=member.workspace) if member is not None else None,
+    }
