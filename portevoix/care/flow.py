@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
+from portevoix.core.bulk import save_rows
 from portevoix.core.models import Department, Member, Workspace
 from portevoix.inbox.models import (
     Conversation,
@@ -219,10 +220,9 @@ def route(
             rule = next(name for _, name, changes in decision.matched if changes.get("escalate"))
             notices.escalated(conversation, rule)
     if changed:
-        Conversation.objects.bulk_update(
+        save_rows(
             changed,
             ["department", "routed_to", "routed_by", "route_note", "priority", "assignee", "state"],
-            batch_size=500,
         )
         Routing.objects.bulk_create(records, batch_size=500)
     if labels_wanted:

@@ -31,6 +31,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from portevoix.channels.models import Channel
+from portevoix.core.bulk import save_rows
 from portevoix.core.models import Department
 from portevoix.inbox.models import (
     Conversation,
@@ -322,7 +323,7 @@ def _store(channel: Channel, fresh: list[InboundItem]) -> Ingested:
             conversation.resolved_at = None
             reopened.append(conversation)
         conversation.updated_at = now
-    Conversation.objects.bulk_update(
+    save_rows(
         list(touched.values()),
         [
             "message_count",
@@ -334,7 +335,6 @@ def _store(channel: Channel, fresh: list[InboundItem]) -> Ingested:
             "resolved_at",
             "updated_at",
         ],
-        batch_size=500,
     )
     return Ingested(
         channel=channel,
@@ -402,7 +402,7 @@ def _customers(
             customer.language = label.language.value
         customer.last_seen_at = max(customer.last_seen_at, item.created_at)
         customer.message_count += counts[key]
-    Customer.objects.bulk_update(
+    save_rows(
         list(found.values()),
         [
             "handle",
@@ -413,6 +413,5 @@ def _customers(
             "last_seen_at",
             "message_count",
         ],
-        batch_size=500,
     )
     return {(network, key): customer for key, customer in found.items()}
