@@ -149,7 +149,11 @@ def load(*, reset: bool = False) -> DemoResult:
             second, by=second_admin, email="sophie@lumiere.demo", role=Role.ADMIN
         )
         actions.accept_invitation(token, user=User.objects.get(email="sophie@lumiere.demo"))
+        from portevoix.care.demo import finish_webcare_demo, load_webcare_demo
+
+        load_webcare_demo(workspace)  # before the first sync routes the day that comes in
         _load_channels(workspace, admin)
+        finish_webcare_demo(workspace)
 
     return DemoResult(workspace, logins())
 
