@@ -791,7 +791,11 @@ def request_swap(
 ) -> ShiftSwap:
     """Ask a colleague to take one's shift (against one of theirs, or as a favour)."""
     _same_workspace(by, shift.workspace)
-    shift = RotaShift.objects.select_for_update().select_related("member__user").get(pk=shift.pk)
+    shift = (
+        RotaShift.objects.select_for_update(of=("self",))
+        .select_related("member__user")
+        .get(pk=shift.pk)
+    )
     if shift.member_id != by.pk and not can(by, "inbox.configure"):
         raise ActionRefused(_("Only the member on duty may offer this shift."), code="forbidden")
     if shift.ends_at <= timezone.now():
@@ -834,7 +838,9 @@ def request_swap(
 def answer_swap(swap: ShiftSwap, *, by: Member, accept: bool) -> ShiftSwap:
     """The colleague accepts (the shifts change hands) or declines."""
     swap = (
-        ShiftSwap.objects.select_for_update().select_related("shift", "in_exchange").get(pk=swap.pk)
+        ShiftSwap.objects.select_for_update(of=("self",))
+        .select_related("shift", "in_exchange")
+        .get(pk=swap.pk)
     )
     _same_workspace(by, swap.shift.workspace)
     if by.pk != swap.offered_to_id:
@@ -892,7 +898,7 @@ def _check_free(shift: RotaShift, member: Member, *, ignore: RotaShift | None) -
 
 @transaction.atomic
 def cancel_swap(swap: ShiftSwap, *, by: Member) -> ShiftSwap:
-    swap = ShiftSwap.objects.select_for_update().select_related("shift").get(pk=swap.pk)
+    swap = ShiftSwap.objects.select_for_update(of=("self",)).select_related("shift").get(pk=swap.pk)
     _same_workspace(by, swap.shift.workspace)
     if by.pk != swap.requested_by_id and not can(by, "inbox.configure"):
         raise ActionRefused(_("Only the member who asked may withdraw it."), code="forbidden")
@@ -934,7 +940,9 @@ def correct_route(
 
         raise Http404("not found")
     conversation = (
-        Conversation.objects.select_for_update().select_related("assignee").get(pk=conversation.pk)
+        Conversation.objects.select_for_update(of=("self",))
+        .select_related("assignee")
+        .get(pk=conversation.pk)
     )
     if intent is not None and intent not in Intent.__members__.values():
         raise ActionRefused(_("Unknown intent."), field="intent")

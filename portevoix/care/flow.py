@@ -378,7 +378,7 @@ def reopen_clocks(conversations: list[Conversation], now: dt.datetime) -> None:
     if not conversations:
         return
     for clock in (
-        SlaClock.objects.select_for_update()
+        SlaClock.objects.select_for_update(of=("self",))
         .filter(conversation__in=[c.pk for c in conversations], closed_at__isnull=False)
         .select_related("calendar")
     ):

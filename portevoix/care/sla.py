@@ -278,7 +278,9 @@ def sync(conversations: Iterable[Conversation], *, now: dt.datetime | None = Non
         return 0
     changed = 0
     with transaction.atomic():
-        clocks = SlaClock.objects.select_for_update().filter(conversation_id__in=list(by_id))
+        clocks = SlaClock.objects.select_for_update(of=("self",)).filter(
+            conversation_id__in=list(by_id)
+        )
         for clock in clocks.select_related("calendar"):
             result = plan(clock, by_id[clock.conversation_id], now)
             next_at = result.next_at if result.state == "running" else None
@@ -339,7 +341,7 @@ def handle_running(clock: SlaClock) -> Outcome:
     now = timezone.now()
     with clock.leased_atomic():
         fresh = (
-            SlaClock.objects.select_for_update()
+            SlaClock.objects.select_for_update(of=("self",))
             .select_related("conversation", "conversation__workspace", "calendar")
             .get(pk=clock.pk)
         )
