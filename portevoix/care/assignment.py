@@ -23,7 +23,7 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Sequence
 
-from django.db.models import Case, Count, Value, When
+from django.db.models import Case, Count, Q, Value, When
 from django.utils import timezone
 
 from portevoix.core.models import Member, Workspace
@@ -98,14 +98,18 @@ def assign_waiting(
         or dt.datetime.min.replace(tzinfo=dt.UTC)
         for m in people
     }
-    queue = (
-        Conversation.objects.filter(
-            workspace=workspace, assignee__isnull=True, state__in=ACTIVE_STATES
-        )
-        .order_by("created_at", "id")
-        .select_related("customer", "channel")[:BACKLOG]
-    )
     social = {m.pk for m in people if can(m, "inbox.view_all")}
+    waiting = Conversation.objects.filter(
+        workspace=workspace, assignee__isnull=True, state__in=ACTIVE_STATES
+    )
+    if status.mode == "open":
+        # Only what someone with room could take: a full department's backlog stays put.
+        free = [m for m in people if load[m.pk] < limits[m.pk]]
+        served = Q(department_id__in={m.department_id for m in free if m.department_id})
+        if any(m.pk in social for m in free):
+            served |= Q(department__isnull=True)
+        waiting = waiting.filter(served)
+    queue = waiting.order_by("created_at", "id").select_related("customer", "channel")[:BACKLOG]
     # Turns only move forward, even when two passes share a clock reading.
     base = max([now, *turn.values()])
     made: list[tuple[Conversation, Member]] = []

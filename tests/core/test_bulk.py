@@ -1,4 +1,4 @@
-"""save_rows: many changed rows written in few plain UPDATEs, the same result as bulk_update."""
+"""save_rows: many changed rows written with one statement, the same result as bulk_update."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from portevoix.core.bulk import save_rows
 from portevoix.core.models import Department, Member
 
 
-def test_rows_with_the_same_values_share_one_update_and_others_get_theirs(team) -> None:
+def test_changed_rows_are_written_in_one_statement(team) -> None:
     departments = list(Department.objects.filter(workspace=team.workspace).order_by("pk"))
     assert len(departments) >= 3
     for index, department in enumerate(departments):
@@ -19,7 +19,7 @@ def test_rows_with_the_same_values_share_one_update_and_others_get_theirs(team) 
         department.is_active = index != 0
     with CaptureQueriesContext(connection) as queries:
         assert save_rows(departments, ["description", "is_active"]) == len(departments)
-    assert len(queries) == len(departments)  # (Shared, False), (Shared, True), one per "Own"
+    assert len(queries) == 1  # one statement, a parameter set per row
     stored = list(Department.objects.filter(workspace=team.workspace).order_by("pk"))
     assert [(d.description, d.is_active) for d in stored] == [
         (d.description, d.is_active) for d in departments
