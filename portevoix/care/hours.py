@@ -25,6 +25,7 @@ import itertools
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.utils.translation import gettext as _
@@ -157,6 +158,11 @@ class BusinessHours:
     week: tuple[tuple[Slot, ...], ...]
     holidays: frozenset[dt.date] = field(default_factory=frozenset)
     yearly: frozenset[tuple[int, int]] = field(default_factory=frozenset)
+    #: Memo of :meth:`day_intervals` and local midnights (a calendar is reused for a whole
+    #: batch of clocks; the same days come back for every conversation).
+    _memo: dict[tuple[str, dt.date], Any] = field(
+        default_factory=dict, init=False, compare=False, hash=False, repr=False
+    )
 
     def __post_init__(self) -> None:
         if len(self.week) != 7:
@@ -193,8 +199,24 @@ class BusinessHours:
             raise ValueError("naive datetime: business time only deals in aware datetimes")
         return moment.astimezone(self.zone).date()
 
+    def _midnight(self, day: dt.date) -> dt.datetime:
+        key = ("midnight", day)
+        found = self._memo.get(key)
+        if found is None:
+            found = self._memo[key] = wall_to_utc(day, 0, self.zone)
+        return found
+
     def day_intervals(self, day: dt.date) -> list[tuple[dt.datetime, dt.datetime]]:
         """The open intervals of one local day, in UTC; adjacent ones joined."""
+        key = ("day", day)
+        known = self._memo.get(key)
+        if known is None:
+            if len(self._memo) > 4096:
+                self._memo.clear()
+            known = self._memo[key] = tuple(self._day_intervals(day))
+        return list(known)
+
+    def _day_intervals(self, day: dt.date) -> list[tuple[dt.datetime, dt.datetime]]:
         found: list[tuple[dt.datetime, dt.datetime]] = []
         for start, end in self.slots_on(day):
             begin, finish = wall_to_utc(day, start, self.zone), wall_to_utc(day, end, self.zone)
@@ -225,7 +247,7 @@ class BusinessHours:
         pending: tuple[dt.datetime, dt.datetime] | None = None
         idle = 0
         while idle < HORIZON_DAYS:
-            if end is not None and wall_to_utc(day, 0, self.zone) >= end:
+            if end is not None and self._midnight(day) >= end:
                 break
             todays = self.day_intervals(day)
             idle = 0 if todays else idle + 1
@@ -245,7 +267,7 @@ class BusinessHours:
                 pending = (begin, finish)
             day += dt.timedelta(days=1)
             # Anything that starts after the end of this day cannot join ``pending``.
-            if pending is not None and pending[1] < wall_to_utc(day, 0, self.zone):
+            if pending is not None and pending[1] < self._midnight(day):
                 yield pending
                 pending = None
         if pending is not None:
