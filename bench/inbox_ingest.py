@@ -318,6 +318,8 @@ def child(items: int, triage: bool) -> None:
     )
     _stream(warm, 100, timezone.now())
     _drain(warm_channel)
+    # ... and leaves the agents' capacity to the measured stream.
+    Conversation.objects.filter(channel=warm_channel).update(state="resolved", assignee=None)
 
     load_before = os.getloadavg()[0]
     cpu = time.process_time()
