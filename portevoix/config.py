@@ -9,6 +9,8 @@ secrets).
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
@@ -40,11 +42,17 @@ VARIABLES: tuple[Var, ...] = (
     Var("DEBUG", "true to show debug pages (never in production)", "false"),
     Var("ALLOWED_HOSTS", "comma-separated host names", "localhost,127.0.0.1,[::1]"),
     Var("CSRF_TRUSTED_ORIGINS", "comma-separated origins behind a proxy", ""),
+    Var(
+        "TRUSTED_PROXIES",
+        "comma-separated addresses or networks (10.0.0.0/8) of the reverse proxies whose "
+        "X-Forwarded-For is believed",
+        "",
+    ),
     Var("BASE_URL", "public address used in e-mails (invitation links)", "http://localhost:8000"),
     Var(
         "EMAIL_URL",
-        "console:, file:PATH or smtp://user:pass@host:port?tls=true "
-        "(embedded default: files in DATA_DIR/mail)",
+        "smtp://user:pass@host:port?tls=true, file:PATH or console: (embedded default: files "
+        "in DATA_DIR/mail; required in production, where console: is refused)",
         None,
     ),
     Var("EMAIL_PASSWORD", "SMTP password (when not in EMAIL_URL)", None, secret=True),
@@ -95,6 +103,7 @@ class Config:
     debug: bool
     allowed_hosts: tuple[str, ...]
     csrf_trusted_origins: tuple[str, ...]
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
     base_url: str
     email: EmailConfig
     default_from_email: str
@@ -162,8 +171,82 @@ def _parse_email(raw: str, env: Mapping[str, str]) -> EmailConfig:
     )
 
 
+def _networks(values: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    networks = []
+    for value in values:
+        try:
+            networks.append(ipaddress.ip_network(value, strict=False))
+        except ValueError as exc:
+            raise ConfigError(
+                f"{PREFIX}TRUSTED_PROXIES: {value!r} is not an IP address or network "
+                "(examples: 10.0.0.7, 10.0.0.0/8, fd00::/8)"
+            ) from exc
+    return tuple(networks)
+
+
+def _email(mode: str, data_dir: Path, raw: str | None, env: Mapping[str, str]) -> EmailConfig:
+    """Where e-mail goes. Production never prints it: invitation links would land in logs."""
+    if mode != "production":
+        return _parse_email(raw or f"file:{data_dir / 'mail'}", env)
+    if not raw:
+        raise ConfigError(
+            f"{PREFIX}EMAIL_URL is required in production: smtp://user:pass@host:587?tls=true "
+            f"to send e-mail, or file:/path to write each message to a file (invitation links "
+            f"must not end up in the logs)"
+        )
+    if raw.strip() in {"console:", "memory:"}:
+        raise ConfigError(
+            f"{PREFIX}EMAIL_URL={raw} is refused in production: it would print invitation "
+            f"and password-reset links into the logs (use smtp://... or file:/path)"
+        )
+    return _parse_email(raw, env)
+
+
 def _var(name: str) -> Var:
     return next(v for v in VARIABLES if v.name == name)
+
+
+PRIVATE_DIR = 0o700
+PRIVATE_FILE = 0o600
+
+
+def _private(path: Path, mode: int) -> None:
+    """chmod a path of ours; one that belongs to another user is the operator's to manage."""
+    try:
+        if path.stat().st_uid == os.getuid():
+            path.chmod(mode)
+    except FileNotFoundError:
+        pass
+
+
+def prepare_data_dir(config: Config) -> None:
+    """Make the data directory private to the user that runs Porte-voix.
+
+    It holds the database (with session keys), the generated secrets, e-mail with invitation
+    links, and media. The directory and its sub-directories are 0700, its files 0600: the
+    process's umask becomes 077 so that every file written later (SQLite's WAL, each e-mail,
+    uploads, collected static files) is private too, and what an older version left readable
+    is closed at start (the data directory itself and the files and folders directly in it).
+    """
+    os.umask(0o077)
+    data_dir = config.data_dir
+    data_dir.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
+    _private(data_dir, PRIVATE_DIR)
+    if config.is_sqlite:
+        import dj_database_url
+
+        name = str(dj_database_url.parse(config.database_url).get("NAME") or "")
+        database = Path(name)
+        if name not in {"", ":memory:"} and database.parent.is_dir():
+            # SQLite gives its -wal and -shm files the database file's mode.
+            with contextlib.suppress(FileExistsError):
+                os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE))
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                _private(database.with_name(database.name + suffix), PRIVATE_FILE)
+    for entry in data_dir.iterdir():
+        if entry.is_symlink():
+            continue
+        _private(entry, PRIVATE_DIR if entry.is_dir() else PRIVATE_FILE)
 
 
 def _secret_key(data_dir: Path, mode: str, given: str | None) -> str:
@@ -177,7 +260,7 @@ def _secret_key(data_dir: Path, mode: str, given: str | None) -> str:
         )
     path = data_dir / "secret_key"
     if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
+        data_dir.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as handle:
             handle.write(secrets.token_urlsafe(50))
@@ -194,7 +277,7 @@ def _encryption_keys(data_dir: Path, mode: str, given: str | None) -> tuple[str,
 
         path = data_dir / "encryption_keys"
         if not path.exists():
-            data_dir.mkdir(parents=True, exist_ok=True)
+            data_dir.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as handle:
                 handle.write(Fernet.generate_key().decode())
@@ -259,12 +342,9 @@ def load(env: Mapping[str, str] | None = None, *, base_dir: Path | None = None) 
         debug=_truthy("DEBUG", values["DEBUG"] or "false"),
         allowed_hosts=split("ALLOWED_HOSTS"),
         csrf_trusted_origins=split("CSRF_TRUSTED_ORIGINS"),
+        trusted_proxies=_networks(split("TRUSTED_PROXIES")),
         base_url=(values["BASE_URL"] or "").rstrip("/"),
-        email=_parse_email(
-            values["EMAIL_URL"]
-            or ("console:" if mode == "production" else f"file:{data_dir / 'mail'}"),
-            env,
-        ),
+        email=_email(mode, data_dir, values["EMAIL_URL"], env),
         default_from_email=values["DEFAULT_FROM_EMAIL"] or "",
         time_zone=time_zone,
         language=language,

@@ -16,6 +16,8 @@ SECRET_KEY = CONFIG.secret_key
 DEBUG = CONFIG.debug
 ALLOWED_HOSTS = list(CONFIG.allowed_hosts)
 CSRF_TRUSTED_ORIGINS = list(CONFIG.csrf_trusted_origins)
+#: Reverse proxies whose X-Forwarded-For is believed (portevoix.core.middleware.client_ip).
+PORTEVOIX_TRUSTED_PROXIES = CONFIG.trusted_proxies
 PORTEVOIX_BASE_URL = CONFIG.base_url
 PORTEVOIX_ENCRYPTION_KEYS = CONFIG.encryption_keys
 PORTEVOIX_DATA_DIR = CONFIG.data_dir
@@ -37,6 +39,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "portevoix.core",
     "portevoix.worker",
+    "portevoix.notifications",
     "portevoix.channels",
     "portevoix.publishing",
     "portevoix.inbox",
@@ -60,7 +63,14 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "portevoix.core.middleware.ActiveMemberMiddleware",
+    "portevoix.core.middleware.StaffTwoFactorMiddleware",
+    # Too large is 413, unread: before any view, and before the CSRF check (in process_view)
+    # reads the form; after the person and their language are known, so that the page has the
+    # navigation and speaks their language.
+    "portevoix.core.errors.BodySizeLimitMiddleware",
+    "portevoix.core.errors.RefusalMiddleware",
 ]
+CSRF_FAILURE_VIEW = "portevoix.core.errors.csrf_failure"
 
 ROOT_URLCONF = "portevoix.urls"
 WSGI_APPLICATION = "portevoix.wsgi.application"
@@ -84,9 +94,14 @@ TEMPLATES = [
     },
 ]
 
+# The data directory and everything in it are private to the user running Porte-voix:
+# directories 0700, files 0600 (a umask of 077 for this process, see config.prepare_data_dir).
+_config.prepare_data_dir(CONFIG)
+FILE_UPLOAD_PERMISSIONS = _config.PRIVATE_FILE
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = _config.PRIVATE_DIR
+
 DATABASES = {"default": dj_database_url.parse(CONFIG.database_url, conn_max_age=60)}
 if CONFIG.is_sqlite:
-    CONFIG.data_dir.mkdir(parents=True, exist_ok=True)
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {
         # WAL lets readers work while the worker writes; IMMEDIATE transactions take the
@@ -144,6 +159,7 @@ ACCOUNT_RATE_LIMITS = {
     "login": "30/m/ip",
     "reset_password": "5/m/ip,3/m/key",
 }
+MFA_ADAPTER = "portevoix.core.adapters.MFAAdapter"  # secrets encrypted at rest
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Porte-voix"
 USERSESSIONS_TRACK_ACTIVITY = True
@@ -157,7 +173,7 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = CONFIG.data_dir / "static"
-STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+STATIC_ROOT.mkdir(mode=_config.PRIVATE_DIR, parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -173,6 +189,19 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 MEDIA_ROOT = CONFIG.data_dir / "media"
 MEDIA_URL = "/media/"
+
+# Request sizes, chosen rather than inherited. One uploaded image may weigh up to
+# PORTEVOIX_MAX_UPLOAD_BYTES (Mastodon accepts 16 MB images; Bluesky 1 MB, checked per network
+# before saving); a whole request at most that plus 1 MiB of form fields, refused with 413
+# from its Content-Length before it is read (core.errors.BodySizeLimitMiddleware). Form fields
+# alone stay under 2.5 MiB in memory; an uploaded file over 2.5 MiB is spooled to a temporary
+# file while the request is parsed.
+PORTEVOIX_MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+PORTEVOIX_MAX_REQUEST_BYTES = PORTEVOIX_MAX_UPLOAD_BYTES + 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
+DATA_UPLOAD_MAX_NUMBER_FILES = 10
 
 _mail_options: dict[str, object] = {}
 if CONFIG.email.file_path:
@@ -205,7 +234,22 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # A refusal (4xx) is one line with its reason, not a traceback; invitation tokens, OAuth
+    # codes and access tokens in URLs are masked (core/logs.py).
+    "filters": {
+        "one_line_refusals": {"()": "portevoix.core.logs.OneLineRefusals"},
+        "secrets": {"()": "portevoix.core.logs.MaskSecrets"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["one_line_refusals", "secrets"],
+        }
+    },
     "root": {"handlers": ["console"], "level": CONFIG.log_level},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "django.request": {"filters": ["one_line_refusals"]},
+    },
 }

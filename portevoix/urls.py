@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
 
+from portevoix.notifications import views as notification_views
+
 
 def healthz(request: HttpRequest) -> HttpResponse:
     return HttpResponse("ok", content_type="text/plain")
@@ -16,5 +18,18 @@ urlpatterns = [
     path("w/<slug:ws>/inbox/", include("portevoix.inbox.urls")),
     path("w/<slug:ws>/webcare/", include("portevoix.care.urls")),
     path("w/<slug:ws>/calendar/", include("portevoix.publishing.urls")),
+    path("w/<slug:ws>/attention/", include("portevoix.publishing.attention_urls")),
+    path("w/<slug:ws>/notifications/", include("portevoix.notifications.urls")),
+    path(
+        "notifications/bell/<slug:workspace>/",
+        notification_views.bell,
+        name="notification_bell_poll",
+    ),
     path("", include("portevoix.core.urls")),
 ]
+
+# Error pages are pages of the product (portevoix/core/errors.py).
+handler400 = "portevoix.core.errors.bad_request"
+handler403 = "portevoix.core.errors.permission_denied"
+handler404 = "portevoix.core.errors.page_not_found"
+handler500 = "portevoix.core.errors.server_error"

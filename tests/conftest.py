@@ -6,6 +6,7 @@ Like Healthchecks' ``BaseTestCase``: every view test can prove both who may and 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -68,13 +69,34 @@ def team(db: None) -> Team:
     return make_team()
 
 
+def signed_in(user: User) -> Client:
+    """A client logged in as ``user``. Staff also get what /admin/ and /ops/ require: an
+    authenticator, and a session that gave its code (StaffTwoFactorMiddleware)."""
+    client = Client()
+    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    if user.is_staff:
+        from allauth.account.internal.flows.login import (
+            _AUTHENTICATION_METHODS_USER_SESSION_KEY,
+            AUTHENTICATION_METHODS_SESSION_KEY,
+        )
+        from allauth.mfa.models import Authenticator
+        from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+        if not Authenticator.objects.filter(user=user, type="totp").exists():
+            TOTP.activate(user, generate_totp_secret())
+        session = client.session
+        session[AUTHENTICATION_METHODS_SESSION_KEY] = [
+            {"method": "mfa", "at": time.time(), "type": "totp"}
+        ]
+        session[_AUTHENTICATION_METHODS_USER_SESSION_KEY] = str(user.pk)
+        session.save()
+    return client
+
+
 @pytest.fixture
 def client_for(team: Team) -> Callable[[Member | None], Client]:
     def make(member: Member | None) -> Client:
-        client = Client()
-        if member is not None:
-            client.force_login(member.user, backend="django.contrib.auth.backends.ModelBackend")
-        return client
+        return Client() if member is None else signed_in(member.user)
 
     return make
 

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import zoneinfo
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_noop, ngettext
 
 from portevoix.channels import crypto
 from portevoix.channels.messages import network_message, network_problem
@@ -33,7 +34,15 @@ from portevoix.networks.types import AccountInfo, Credentials
 
 log = logging.getLogger(__name__)
 
-CHANNEL_FIELDS = ["name", "network", "handle", "owner_department", "strategy_level", "state"]
+CHANNEL_FIELDS = [
+    "name",
+    "network",
+    "handle",
+    "owner_department",
+    "strategy_level",
+    "time_zone",
+    "state",
+]
 
 
 def verify_credentials(network: str, values: dict[str, str]) -> AccountInfo:
@@ -81,6 +90,16 @@ def _check_department(workspace: Workspace, department: Department | None) -> No
         raise ActionRefused(_("That department does not exist here."), field="owner_department")
 
 
+def _check_time_zone(name: str) -> str:
+    """A known IANA zone name, or blank (the workspace's)."""
+    name = name.strip()
+    if name and name not in zoneinfo.available_timezones():
+        raise ActionRefused(
+            _("Unknown time zone “%(zone)s”.") % {"zone": name[:64]}, field="time_zone"
+        )
+    return name
+
+
 @transaction.atomic
 def connect_channel(
     workspace: Workspace,
@@ -91,6 +110,7 @@ def connect_channel(
     name: str = "",
     owner_department: Department | None = None,
     strategy_level: str = StrategyLevel.ACTIVE,
+    time_zone: str = "",
 ) -> Channel:
     """Check the credentials with the network, then store the channel.
 
@@ -103,6 +123,7 @@ def connect_channel(
     _check_department(workspace, owner_department)
     if strategy_level not in StrategyLevel.values:
         raise ActionRefused(_("Unknown strategy level."), field="strategy_level")
+    time_zone = _check_time_zone(time_zone)
     account, limits = _check_account(network, credentials)
     existing = Channel.objects.filter(
         workspace=workspace, network=network, account_id=account.account_id
@@ -129,6 +150,7 @@ def connect_channel(
         display_name=account.display_name,
         owner_department=owner_department,
         strategy_level=strategy_level,
+        time_zone=time_zone,
         connected_by=by.user if by else None,
         state=ChannelStates.active.name,
         next_attempt_at=timezone.now() + dt.timedelta(seconds=60),
@@ -225,7 +247,10 @@ def update_channel(
     name: str,
     owner_department: Department | None,
     strategy_level: str,
+    time_zone: str | None = None,
 ) -> Channel:
+    """Rename, hand to a department, change the strategy level or the audience's time zone
+    (``None`` keeps it; blank means the workspace's)."""
     require(by, "channel.manage")
     _same_workspace(by, channel.workspace)
     _check_department(channel.workspace, owner_department)
@@ -242,9 +267,13 @@ def update_channel(
         )
     if strategy_level not in StrategyLevel.values:
         raise ActionRefused(_("Unknown strategy level."), field="strategy_level")
+    zone = channel.time_zone if time_zone is None else _check_time_zone(time_zone)
     before = audit.snapshot(channel, CHANNEL_FIELDS)
     Channel.objects.filter(pk=channel.pk).update(
-        name=name, owner_department=owner_department, strategy_level=strategy_level
+        name=name,
+        owner_department=owner_department,
+        strategy_level=strategy_level,
+        time_zone=zone,
     )
     channel.refresh_from_db()
     audit.record(
@@ -259,10 +288,17 @@ def update_channel(
 
 
 def check_channel(channel: Channel, *, by: Member | None = None) -> Channel:
-    """Check the token now (the worker also does it every half hour)."""
+    """Check the token now (the worker also does it every half hour).
+
+    A check can move the channel to "needs reconnection", so a person needs
+    ``channel.manage`` for it, like the channel page's own button; their check is in the
+    audit log with its result. A check by the system (``by=None``) is logged only when it
+    changes the channel's state.
+    """
     if by is not None:
-        require(by, "channel.view")
+        require(by, "channel.manage")
         _same_workspace(by, channel.workspace)
+    before = audit.snapshot(channel, ["state", "problem"])
     now = timezone.now()
     try:
         channel.client().verify()
@@ -291,6 +327,16 @@ def check_channel(channel: Channel, *, by: Member | None = None) -> Channel:
     else:
         Channel.objects.filter(pk=channel.pk).update(last_checked_at=now, problem="")
     channel.refresh_from_db()
+    after = audit.snapshot(channel, ["state", "problem"])
+    if by is not None or after["state"] != before["state"]:
+        audit.record(
+            "channel.check",
+            workspace=channel.workspace,
+            actor=by.user if by is not None else None,
+            obj=channel,
+            before=before,
+            after=after,
+        )
     return channel
 
 
@@ -318,15 +364,45 @@ def disconnect_channel(channel: Channel, *, by: Member | None) -> Channel:
     return channel
 
 
+def connected_channels_block_archiving(workspace: Workspace) -> str | None:
+    """An archived workspace must not keep publishing or syncing: disconnect first."""
+    connected = Channel.objects.filter(workspace=workspace).exclude(
+        state=ChannelStates.disconnected.name
+    )
+    count = connected.count()
+    if not count:
+        return None
+    return ngettext(
+        "Disconnect this workspace's connected channel first (its history is kept): an "
+        "archived workspace publishes nothing.",
+        "Disconnect this workspace's %(count)d connected channels first (their history is "
+        "kept): an archived workspace publishes nothing.",
+        count,
+    ) % {"count": count}
+
+
 def rotate_keys() -> int:
-    """Re-encrypt every stored secret with the newest key. Returns the count."""
-    count = 0
+    """Re-encrypt every stored secret with the newest key: channel credentials and two-factor
+    secrets (TOTP, recovery codes). Returns how many rows were re-encrypted."""
+    from portevoix.core import twofactor
+
+    channels = 0
     with transaction.atomic():
         for channel in Channel.objects.select_for_update().only("pk", "credentials_encrypted"):
             Channel.objects.filter(pk=channel.pk).update(
                 credentials_encrypted=crypto.rotate(channel.credentials_encrypted)
             )
-            count += 1
-    with audit.origin(audit.Origin(label="cli")):
-        audit.record("secrets.rotate", workspace=None, actor=None, after={"count": count})
-    return count
+            channels += 1
+        authenticators = twofactor.rotate_secrets()
+        with audit.origin(audit.Origin(label="cli")):
+            audit.record(
+                "secrets.rotate",
+                workspace=None,
+                actor=None,
+                after={
+                    "count": channels + authenticators,
+                    "channels": channels,
+                    "two_factor": authenticators,
+                },
+            )
+    return channels + authenticators

@@ -10,7 +10,11 @@ class ChannelsConfig(AppConfig):
     def ready(self) -> None:
         from django.conf import settings
 
+        from portevoix.channels.actions import connected_channels_block_archiving
+        from portevoix.core.actions import register_archive_check
         from portevoix.networks import http
 
         # The network modules stay plain Python: the setting reaches them as a switch.
         http.allow_private_networks(getattr(settings, "PORTEVOIX_ALLOW_PRIVATE_NETWORKS", False))
+        # An archived workspace publishes nothing: its channels are disconnected first.
+        register_archive_check(connected_channels_block_archiving)

@@ -10,6 +10,8 @@ silently; any other failure shows at once as "failing", with the network's reaso
 from __future__ import annotations
 
 import datetime as dt
+from typing import ClassVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.db import models
@@ -52,6 +54,9 @@ class ChannelStates(StateGraph):
 class Channel(StatefulModel):
     STATE_GRAPH = ChannelStates
     VIEW_ACTION = "channel.view"
+    #: The ops page lists a channel left in these states for long (a disconnected channel
+    #: is a choice, not work waiting).
+    WAITING_FOR_PERSON: ClassVar[frozenset[str]] = frozenset({"needs_reconnect"})
 
     objects = RestrictedQuerySet.as_manager()
 
@@ -77,6 +82,9 @@ class Channel(StatefulModel):
         choices=StrategyLevel.choices,
         default=StrategyLevel.ACTIVE,
     )
+    #: The audience's time zone (an IANA name): posts for this channel are scheduled in it.
+    #: Blank: the workspace's.
+    time_zone = models.CharField(_("audience time zone"), max_length=64, blank=True)
     token_expires_at = models.DateTimeField(_("token expires"), null=True, blank=True)
     last_checked_at = models.DateTimeField(_("last check"), null=True, blank=True)
     last_sync_at = models.DateTimeField(_("last sync"), null=True, blank=True)
@@ -106,6 +114,19 @@ class Channel(StatefulModel):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.network_label})"
+
+    # --- time -------------------------------------------------------------------------------
+
+    @property
+    def audience_zone(self) -> ZoneInfo:
+        """The zone posts for this channel are scheduled in: its own, else the workspace's."""
+        for name in (self.time_zone, self.workspace.time_zone, settings.TIME_ZONE):
+            if name:
+                try:
+                    return ZoneInfo(name)
+                except (ZoneInfoNotFoundError, ValueError):
+                    continue
+        return ZoneInfo("UTC")
 
     # --- the network ------------------------------------------------------------------------
 

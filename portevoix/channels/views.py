@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from portevoix.channels import actions, crypto
 from portevoix.channels.credentials import is_secret
@@ -20,8 +20,10 @@ from portevoix.channels.messages import network_message
 from portevoix.channels.models import Channel, StrategyLevel
 from portevoix.core import sentences
 from portevoix.core.actions import ActionRefused
+from portevoix.core.forms import ZONE_CHOICES
 from portevoix.core.models import Department, Member
 from portevoix.core.permissions import can, require
+from portevoix.core.query import query_text
 from portevoix.core.views import _member, _refusal_to_form
 from portevoix.networks import registry
 from portevoix.networks.base import Network
@@ -68,6 +70,18 @@ class ChannelSettingsForm(forms.Form):
             label=gettext_lazy("Owner department"),
             empty_label=gettext_lazy("— none —"),
         )
+        self.fields["time_zone"] = forms.ChoiceField(
+            label=gettext_lazy("Audience time zone"),
+            choices=[
+                ("", _("The workspace’s (%(zone)s)") % {"zone": workspace.time_zone}),
+                *ZONE_CHOICES,
+            ],
+            required=False,
+            help_text=gettext_lazy(
+                "Where most of this channel’s audience lives: posts for it are scheduled in "
+                "this zone."
+            ),
+        )
 
 
 def credentials_form_class(network: type[Network]) -> type[forms.Form]:
@@ -109,6 +123,7 @@ def _network_or_404(name: str) -> type[Network]:
         raise Http404("unknown network") from exc
 
 
+@require_safe
 def channel_list(request: HttpRequest, ws: str) -> HttpResponse:
     me = _member(request)
     require(me, "channel.view")
@@ -120,6 +135,7 @@ def channel_list(request: HttpRequest, ws: str) -> HttpResponse:
     )
 
 
+@require_safe
 def connect_choose(request: HttpRequest, ws: str) -> HttpResponse:
     me = _member(request)
     require(me, "channel.manage")
@@ -230,6 +246,7 @@ def oauth_start(request: HttpRequest, ws: str, network: str) -> HttpResponse:
                     "client_secret": auth.client_secret,
                     "name": settings_form.cleaned_data["name"],
                     "strategy_level": settings_form.cleaned_data["strategy_level"],
+                    "time_zone": settings_form.cleaned_data["time_zone"],
                     "owner_department": str(department.pk) if department else "",
                 }
             )
@@ -245,18 +262,23 @@ def oauth_start(request: HttpRequest, ws: str, network: str) -> HttpResponse:
 def oauth_callback(request: HttpRequest, ws: str) -> HttpResponse:
     me = _member(request)
     require(me, "channel.manage")
+    # What the network's redirect carries, bounded before anything uses it.
+    state = query_text(request, "state", max_length=200)
+    code = query_text(request, "code", max_length=2000)
+    refusal = query_text(request, "error", max_length=200)
+    description = query_text(request, "error_description", max_length=1000)
     stored = request.session.pop(OAUTH_SESSION_KEY, None)
     pending = crypto.decrypt(stored) if stored else {}
     error = ""
     if not pending or pending.get("workspace") != ws:
         error = _("This authorisation was not started here, or has already been used.")
-    elif request.GET.get("state") != pending["state"]:
+    elif state != pending["state"]:
         error = _("The network answered for another request (state mismatch). Start again.")
-    elif request.GET.get("error"):
+    elif refusal:
         error = _("The network did not authorise Porte-voix: %(reason)s") % {
-            "reason": request.GET.get("error_description") or request.GET["error"]
+            "reason": description or refusal
         }
-    elif not request.GET.get("code"):
+    elif not code:
         error = _("The network answered without an authorisation code. Start again.")
     if error:
         messages.error(request, error)
@@ -276,7 +298,7 @@ def oauth_callback(request: HttpRequest, ws: str) -> HttpResponse:
         else None
     )
     try:
-        credentials = cls.complete_authorization(auth, request.GET["code"])
+        credentials = cls.complete_authorization(auth, code)
         channel = actions.connect_channel(
             me.workspace,
             by=me,
@@ -285,6 +307,7 @@ def oauth_callback(request: HttpRequest, ws: str) -> HttpResponse:
             name=pending.get("name", ""),
             owner_department=department,
             strategy_level=pending.get("strategy_level") or StrategyLevel.ACTIVE,
+            time_zone=pending.get("time_zone", ""),
         )
     except NetworkError as exc:
         messages.error(request, network_message(exc))
@@ -296,34 +319,25 @@ def oauth_callback(request: HttpRequest, ws: str) -> HttpResponse:
     return redirect("channel_detail", ws=ws, pk=channel.pk)
 
 
-class QuickPostForm(forms.Form):
-    text = forms.CharField(label=gettext_lazy("Text"), widget=forms.Textarea(attrs={"rows": 4}))
-    image = forms.FileField(label=gettext_lazy("Image"), required=False)
-    alt_text = forms.CharField(
-        label=gettext_lazy("Image description"),
-        required=False,
-        max_length=1500,
-        help_text=gettext_lazy("Read aloud to blind and partially sighted people."),
-    )
-    at = forms.DateTimeField(
-        label=gettext_lazy("Publish at"),
-        required=False,
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
-        help_text=gettext_lazy("In the channel's workspace time zone. Empty: now."),
-    )
-
-
 def quick_post(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
-    """Publish (or schedule) a post on this channel; the worker sends it."""
-    from zoneinfo import ZoneInfo
+    """Publish (or schedule) a post on this channel; the worker sends it.
 
+    The time is read in the channel's audience zone, which the form names; the image's type is
+    read from its content by the action, never from the browser's header.
+    """
     from portevoix.publishing import actions as publishing
     from portevoix.publishing.actions import Upload
+    from portevoix.publishing.forms import QuickPostForm
 
     me = _member(request)
-    channel: Channel = Channel.objects.get_for(me, pk=pk)
+    channel: Channel = Channel.objects.select_related("workspace").get_for(me, pk=pk)
     require(me, "post.create")
-    form = QuickPostForm(request.POST or None, request.FILES or None)
+    form = QuickPostForm(
+        request.POST or None,
+        request.FILES or None,
+        zone=channel.audience_zone,
+        zone_is_channels=bool(channel.time_zone),
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         uploads = []
@@ -333,13 +347,9 @@ def quick_post(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
                     filename=data["image"].name,
                     data=data["image"].read(),
                     alt_text=data["alt_text"],
-                    mime_type=data["image"].content_type or "",
                 )
             )
         at = data["at"]
-        if at is not None:
-            # The browser sends a wall-clock time: it is the workspace's.
-            at = at.replace(tzinfo=ZoneInfo(me.workspace.time_zone))
         try:
             publishing.schedule_post(
                 me.workspace, by=me, text=data["text"], channels=[channel], at=at, uploads=uploads
@@ -372,6 +382,7 @@ def channel_detail(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
             "name": channel.name,
             "owner_department": channel.owner_department_id,
             "strategy_level": channel.strategy_level,
+            "time_zone": channel.time_zone,
         },
     )
     reconnect_form = (
@@ -394,6 +405,7 @@ def channel_detail(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
                     name=data["name"] or channel.name,
                     owner_department=data["owner_department"],
                     strategy_level=data["strategy_level"],
+                    time_zone=data["time_zone"],
                 )
                 messages.success(request, _("Channel saved."))
                 return redirect("channel_detail", ws=ws, pk=pk)
@@ -454,5 +466,10 @@ def channel_detail(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
 def channel_check(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
     me = _member(request)
     channel: Channel = Channel.objects.get_for(me, pk=pk)
-    actions.check_channel(channel, by=me)
+    require(me, "channel.manage")  # a check can mark the channel "needs reconnection"
+    channel = actions.check_channel(channel, by=me)
+    if channel.problem:
+        messages.error(request, sentences.render(channel.problem))
+    else:
+        messages.success(request, _("The network accepts this channel's credentials."))
     return redirect("channel_list", ws=ws)

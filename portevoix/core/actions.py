@@ -7,12 +7,16 @@ and schedules side effects (e-mails, ending sessions) after the transaction comm
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import Q
+from django.http import Http404
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -20,11 +24,15 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, gettext_noop
 
-from portevoix.core import audit
+from portevoix.core import access, audit
 from portevoix.core.models import (
     INVITATION_LIFETIME,
+    LATENESS_LIMIT_MAX,
+    LATENESS_LIMIT_MIN,
+    AccessToken,
     Department,
     Invitation,
+    LatePolicy,
     Member,
     User,
     Workspace,
@@ -55,7 +63,14 @@ DEFAULT_DEPARTMENTS: tuple[tuple[str, Any], ...] = (
 )
 
 MEMBER_FIELDS = ["role", "department", "is_active"]
-WORKSPACE_FIELDS = ["name", "time_zone", "language", "require_two_factor"]
+WORKSPACE_FIELDS = [
+    "name",
+    "time_zone",
+    "language",
+    "require_two_factor",
+    "lateness_limit_minutes",
+    "when_late",
+]
 DEPARTMENT_FIELDS = ["name", "description", "contact_email", "is_active"]
 
 
@@ -115,6 +130,19 @@ def update_workspace(workspace: Workspace, *, by: Member, **changes: Any) -> Wor
         raise ValueError(f"cannot change {sorted(unknown)}")
     if "name" in changes and not str(changes["name"]).strip():
         raise ActionRefused(_("A workspace needs a name."), field="name")
+    if "lateness_limit_minutes" in changes:
+        limit = changes["lateness_limit_minutes"]
+        if (
+            not isinstance(limit, int)
+            or isinstance(limit, bool)
+            or not LATENESS_LIMIT_MIN <= limit <= LATENESS_LIMIT_MAX
+        ):
+            raise ActionRefused(
+                _("The lateness limit is between 5 minutes and 7 days (10,080 minutes)."),
+                field="lateness_limit_minutes",
+            )
+    if "when_late" in changes and changes["when_late"] not in LatePolicy.values:
+        raise ActionRefused(_("Choose what happens to a late post."), field="when_late")
     before = audit.snapshot(workspace, WORKSPACE_FIELDS)
     for key, value in changes.items():
         setattr(workspace, key, value)
@@ -130,15 +158,106 @@ def update_workspace(workspace: Workspace, *, by: Member, **changes: Any) -> Wor
     return workspace
 
 
+# --- the installation's operators (staff, in /admin/) ------------------------------------
+
+
+def require_operator(user: User | None, permission: str) -> None:
+    """Staff act on the whole installation; each operator action needs a model permission
+    too (a superuser has them all)."""
+    if user is None or not user.is_active or not user.is_staff or not user.has_perm(permission):
+        raise PermissionDenied(_("This needs an operator of the installation."))
+
+
+#: Things that must be settled before a workspace is archived, registered by the apps that
+#: know them (channels: "disconnect its channels first"). Each returns a refusal or None.
+ARCHIVE_CHECKS: list[Callable[[Workspace], str | None]] = []
+
+
+def register_archive_check(check: Callable[[Workspace], str | None]) -> None:
+    if check not in ARCHIVE_CHECKS:
+        ARCHIVE_CHECKS.append(check)
+
+
+@transaction.atomic
+def archive_workspace(workspace: Workspace, *, by: User) -> Workspace:
+    """Close a workspace and keep its history: it leaves everyone's workspace switcher, its
+    pages answer "archived", its invitations stop working. Nothing is deleted; an operator
+    can restore it."""
+    require_operator(by, "core.change_workspace")
+    workspace = Workspace.objects.select_for_update().get(pk=workspace.pk)
+    if workspace.archived_at is not None:
+        return workspace
+    for check in ARCHIVE_CHECKS:
+        refusal = check(workspace)
+        if refusal:
+            raise ActionRefused(refusal, code="archive_blocked")
+    workspace.archived_at = timezone.now()
+    workspace.save(update_fields=["archived_at"])
+    audit.record(
+        "workspace.archive",
+        workspace=workspace,
+        actor=by,
+        obj=workspace,
+        before={"archived_at": None},
+        after=audit.snapshot(workspace, ["archived_at"]),
+    )
+    return workspace
+
+
+@transaction.atomic
+def restore_workspace(workspace: Workspace, *, by: User) -> Workspace:
+    require_operator(by, "core.change_workspace")
+    workspace = Workspace.objects.select_for_update().get(pk=workspace.pk)
+    if workspace.archived_at is None:
+        return workspace
+    before = audit.snapshot(workspace, ["archived_at"])
+    workspace.archived_at = None
+    workspace.save(update_fields=["archived_at"])
+    audit.record(
+        "workspace.restore",
+        workspace=workspace,
+        actor=by,
+        obj=workspace,
+        before=before,
+        after={"archived_at": None},
+    )
+    return workspace
+
+
+@transaction.atomic
+def reset_two_factor(user: User, *, by: User) -> int:
+    """For a person who lost their authenticator: remove it (and its recovery codes) and end
+    their sessions; they set a new one up at their next login where it is required."""
+    from allauth.mfa.models import Authenticator
+
+    require_operator(by, "core.change_user")
+    removed, _detail = Authenticator.objects.filter(user=user).delete()
+    audit.record(
+        "user.reset_two_factor", workspace=None, actor=by, obj=user, after={"removed": removed}
+    )
+    transaction.on_commit(lambda: end_sessions(user))
+    return int(removed)
+
+
+@transaction.atomic
+def end_user_sessions(user: User, *, by: User) -> None:
+    """Log a person out everywhere (a stolen laptop)."""
+    require_operator(by, "core.change_user")
+    audit.record("user.end_sessions", workspace=None, actor=by, obj=user)
+    transaction.on_commit(lambda: end_sessions(user))
+
+
 # --- invitations ------------------------------------------------------------------------
 
 
 def _same_workspace(by: Member, workspace: Workspace) -> None:
+    """The member acts in this workspace, and it is open: an archived workspace changes no
+    more, whatever the way in (pages, the command line, the worker on a member's behalf)."""
     if by.workspace_id != workspace.pk:
         # Answer like a missing object: an outsider learns nothing.
-        from django.http import Http404
-
         raise Http404("not found")
+    if workspace.archived_at is not None:
+        raise ActionRefused(_("This workspace is archived."), code="archived")
 
 
 def _check_department(workspace: Workspace, role: str, department: Department | None) -> None:
@@ -281,6 +400,8 @@ def check_invitation(token: str) -> Invitation:
         raise ActionRefused(
             _("This invitation link is not valid. Ask for a new one."), code="invalid"
         )
+    if invitation.workspace.archived_at is not None:
+        raise ActionRefused(_("This workspace is archived."), code="archived")
     status = invitation.status
     if status == "accepted":
         raise ActionRefused(_("This invitation was already used."), code="used")
@@ -545,6 +666,186 @@ def update_department(department: Department, *, by: Member, **changes: Any) -> 
     return department
 
 
+# --- ways in without a login: access tokens (core/access.py, docs/ways-in.md) ------------
+
+
+def _workspace_id_of(obj: models.Model) -> int:
+    if isinstance(obj, Workspace):
+        return int(obj.pk)
+    workspace_id = getattr(obj, "workspace_id", None)
+    if workspace_id is None:
+        raise ValueError(f"{access.target_label(obj)} has no workspace: no token can open it")
+    return int(workspace_id)
+
+
+@transaction.atomic
+def issue_access_token(
+    purpose_code: str,
+    obj: models.Model,
+    *,
+    by: Member,
+    lifetime: dt.timedelta | None = None,
+) -> tuple[AccessToken, str]:
+    """A token that opens ``obj`` for ``purpose_code``. Returns the row and the token itself,
+    which is shown once (only its hash is kept)."""
+    purpose = access.purpose(purpose_code)
+    require(by, purpose.issue_action)
+    if access.target_label(obj) != purpose.target:
+        raise ValueError(
+            f"a {purpose.code} token opens a {purpose.target}, not a {access.target_label(obj)}"
+        )
+    if _workspace_id_of(obj) != by.workspace_id:
+        raise Http404("not found")
+    lifetime = purpose.default_lifetime if lifetime is None else lifetime
+    if lifetime <= dt.timedelta(0) or lifetime > purpose.max_lifetime:
+        raise ActionRefused(
+            _("A link of this kind lasts at most %(days)d days.")
+            % {"days": purpose.max_lifetime.days},
+            field="lifetime",
+        )
+    if purpose.check is not None:
+        refusal = purpose.check(obj)
+        if refusal:
+            raise ActionRefused(refusal)
+    token, token_hash = access.new_token(purpose.code)
+    now = timezone.now()
+    row = AccessToken.objects.create(
+        workspace_id=by.workspace_id,
+        purpose=purpose.code,
+        object_type=access.target_label(obj),
+        object_id=str(obj.pk),
+        object_repr=str(obj)[:200],
+        token_hash=token_hash,
+        created_by=by.user,
+        created_at=now,
+        expires_at=now + lifetime,
+        max_uses=purpose.max_uses,
+    )
+    audit.record(
+        "access.issue",
+        workspace=by.workspace,
+        actor=by.user,
+        obj=row,
+        after={
+            "purpose": row.purpose,
+            "object": f"{row.object_type}:{row.object_id}",
+            "expires_at": row.expires_at,
+            "max_uses": row.max_uses,
+        },
+    )
+    return row, token
+
+
+@transaction.atomic
+def revoke_access_token(token: AccessToken, *, by: Member | User) -> AccessToken:
+    """Stop a token at once. A member needs the purpose's permission (or issued it); an
+    operator of the installation may revoke any."""
+    if isinstance(by, Member):
+        if by.workspace_id != token.workspace_id:
+            raise Http404("not found")
+        if token.created_by_id != by.user_id:
+            require(by, access.purpose(token.purpose).issue_action)
+        actor = by.user
+    else:
+        require_operator(by, "core.change_accesstoken")
+        actor = by
+    token = AccessToken.objects.select_for_update().get(pk=token.pk)
+    if token.revoked_at is not None:
+        return token
+    token.revoked_at = timezone.now()
+    token.revoked_by = actor
+    token.save(update_fields=["revoked_at", "revoked_by"])
+    audit.record(
+        "access.revoke",
+        workspace=token.workspace,
+        actor=actor,
+        obj=token,
+        after={"purpose": token.purpose, "object": f"{token.object_type}:{token.object_id}"},
+    )
+    return token
+
+
+ACCESS_REFUSALS = {
+    "invalid": gettext_lazy("This link is not valid."),
+    "wrong_object": gettext_lazy("This link does not open this page."),
+    "revoked": gettext_lazy("This link was withdrawn."),
+    "expired": gettext_lazy("This link has expired."),
+    "used": gettext_lazy("This link was already used."),
+    "closed": gettext_lazy("This link no longer opens anything."),
+}
+
+
+def _refuse_access(code: str, row: AccessToken | None = None) -> ActionRefused:
+    if row is not None:
+        # A known token used where it should not be: in the log, in its own transaction
+        # (the refusal itself rolls nothing back).
+        with transaction.atomic():
+            audit.record(
+                "access.refused",
+                workspace=row.workspace,
+                actor=None,
+                actor_label=f"link: {row.purpose} #{row.pk}",
+                obj=row,
+                after={"reason": code},
+            )
+    return ActionRefused(str(ACCESS_REFUSALS[code]), code=code)
+
+
+def use_access_token(
+    token: str, *, purpose: str, obj: models.Model | None = None
+) -> tuple[AccessToken, models.Model]:
+    """Check one use of ``token`` for ``purpose`` (and ``obj`` when the URL names one), count
+    it and write it to the audit log. Returns the token row and the object it opens;
+    :class:`ActionRefused` (``code`` says why) otherwise.
+    """
+    from django.apps import apps
+
+    rules = access.purpose(purpose)
+    secret = access.signed_secret(token, rules.code)
+    if secret is None:  # malformed, tampered with, or made for another purpose
+        raise _refuse_access("invalid")
+    found = (
+        AccessToken.objects.select_related("workspace")
+        .filter(token_hash=access.hash_secret(secret), purpose=rules.code)
+        .first()
+    )
+    if found is None:
+        raise _refuse_access("invalid")
+    if obj is not None and (
+        access.target_label(obj) != found.object_type or str(obj.pk) != found.object_id
+    ):
+        raise _refuse_access("wrong_object", found)
+    refusal = ""
+    with transaction.atomic():
+        row = AccessToken.objects.select_for_update().select_related("workspace").get(pk=found.pk)
+        status = row.status
+        target = None
+        if status == "active" and row.workspace.archived_at is None:
+            model = apps.get_model(row.object_type)
+            target = model._default_manager.filter(pk=row.object_id).first()
+        if status != "active":
+            refusal = status
+        elif target is None or (rules.check is not None and rules.check(target)):
+            refusal = "closed"
+        else:
+            now = timezone.now()
+            row.use_count += 1
+            row.last_used_at = now
+            row.save(update_fields=["use_count", "last_used_at"])
+            audit.record(
+                "access.use",
+                workspace=row.workspace,
+                actor=None,
+                actor_label=f"link: {row.purpose} #{row.pk}",
+                obj=target,
+                after={"token": row.pk, "purpose": row.purpose, "use": row.use_count},
+            )
+    if refusal:
+        raise _refuse_access(refusal, row)
+    assert target is not None
+    return row, target
+
+
 # --- people -----------------------------------------------------------------------------
 
 
@@ -578,6 +879,8 @@ def update_profile(user: User, *, full_name: str, language: str, time_zone: str)
 AUDIT_ACTION_LABELS = {
     "workspace.create": gettext_noop("Workspace created"),
     "workspace.update": gettext_noop("Workspace settings changed"),
+    "workspace.archive": gettext_noop("Workspace archived"),
+    "workspace.restore": gettext_noop("Workspace restored"),
     "member.add": gettext_noop("Member added"),
     "member.change_role": gettext_noop("Role changed"),
     "member.deactivate": gettext_noop("Member deactivated"),
@@ -589,14 +892,25 @@ AUDIT_ACTION_LABELS = {
     "department.create": gettext_noop("Department created"),
     "department.update": gettext_noop("Department changed"),
     "user.update_profile": gettext_noop("Profile changed"),
+    "access.issue": gettext_noop("Link without login issued"),
+    "access.revoke": gettext_noop("Link without login withdrawn"),
+    "access.use": gettext_noop("Link without login used"),
+    "access.refused": gettext_noop("Link without login refused"),
     "user.login": gettext_noop("Logged in"),
     "user.login_failed": gettext_noop("Failed login"),
     "user.logout": gettext_noop("Logged out"),
+    "user.reset_two_factor": gettext_noop("Two-factor authentication removed by an operator"),
+    "user.end_sessions": gettext_noop("Sessions ended by an operator"),
     "channel.connect": gettext_noop("Channel connected"),
     "channel.reconnect": gettext_noop("Channel reconnected"),
     "channel.update": gettext_noop("Channel changed"),
+    "channel.check": gettext_noop("Channel checked"),
     "channel.disconnect": gettext_noop("Channel disconnected"),
     "post.schedule": gettext_noop("Post scheduled"),
     "publication.cancel": gettext_noop("Publication cancelled"),
+    "publication.retry": gettext_noop("Publication sent again"),
+    "publication.send_late": gettext_noop("Held publication sent late"),
+    "publication.mark_published": gettext_noop("Publication marked as published"),
+    "notification.preferences": gettext_noop("Notification preferences changed"),
     "secrets.rotate": gettext_noop("Encryption keys rotated"),
 }

@@ -69,6 +69,11 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
+def jsonable(value: Any) -> Any:
+    """``value`` made of JSON types only (dates as ISO strings, models as id and name)."""
+    return _jsonable(value)
+
+
 def snapshot(obj: models.Model, fields: list[str]) -> dict[str, Any]:
     """The given fields of ``obj``, ready for ``before``/``after``."""
     data: dict[str, Any] = {}
@@ -86,9 +91,12 @@ def record(
     obj: models.Model | None = None,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
+    actor_label: str = "",
 ) -> AuditEntry:
+    """One entry. Without an ``actor``, ``actor_label`` (or the origin: "cli", "worker"...)
+    says who acted, e.g. "link: handoff #12" for a use of an access token."""
     where = current_origin()
-    label = str(actor.email) if actor is not None else where.label or "system"
+    label = str(actor.email) if actor is not None else actor_label or where.label or "system"
     return AuditEntry.objects.create(
         workspace=workspace,
         actor=actor,

@@ -9,6 +9,7 @@ from portevoix.core.models import Member
 from portevoix.core.permissions import can
 
 NAVIGATION = (
+    ("attention", _("Needs attention"), "post.view"),
     ("calendar", _("Calendar"), "post.view"),
     ("inbox", _("Inbox"), None),
     ("channels", _("Channels"), "channel.view"),
@@ -27,7 +28,7 @@ def shell(request: HttpRequest) -> dict[str, Any]:
         return {}
     member = getattr(request, "member", None)
     memberships = (
-        Member.objects.filter(user=user, is_active=True)
+        Member.objects.filter(user=user, is_active=True, workspace__archived_at__isnull=True)
         .select_related("workspace")
         .order_by("workspace__name")
     )
@@ -57,7 +58,11 @@ def shell(request: HttpRequest) -> dict[str, Any]:
 
 
 def demo(request: HttpRequest) -> dict[str, Any]:
-    """On the login page of an embedded install with the demo loaded: the demo accounts."""
+    """On the login page of an embedded install with the demo loaded: the demo accounts.
+
+    Only in embedded mode, and only the accounts whose password is still the demo's public
+    one: once someone changes it, the account is no longer advertised.
+    """
     from django.conf import settings
     from django.urls import reverse
 
@@ -72,4 +77,7 @@ def demo(request: HttpRequest) -> dict[str, Any]:
         return {}
     if not Workspace.objects.filter(slug=demo_data.SLUG).exists():
         return {}
-    return {"demo_logins": demo_data.logins(), "demo_password": demo_data.PASSWORD}
+    rows = demo_data.open_logins()
+    if not rows:
+        return {}
+    return {"demo_logins": rows, "demo_password": demo_data.PASSWORD}

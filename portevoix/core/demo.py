@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from portevoix.core import actions, audit
-from portevoix.core.models import Department, Member, User, Workspace
+from portevoix.core.models import AuditEntry, Department, Member, User, Workspace
 from portevoix.core.permissions import Role
 
 PASSWORD = "porte-voix-demo"
@@ -41,11 +41,48 @@ class DemoResult:
     logins: list[tuple[str, str]] = field(default_factory=list)
 
 
-def _user(email: str, name: str) -> User:
+def _user(email: str, name: str, password_hash: str) -> User:
     user = User.objects.filter(email=email).first()
     if user is None:
-        user = User.objects.create_user(email, PASSWORD, full_name=name)
+        user = User.objects.create_user(email, None, full_name=name)
+        # One hash for every demo account: the login page checks the password once to know
+        # whether the demo accounts still have it (see open_logins).
+        User.objects.filter(pk=user.pk).update(password=password_hash)
+        user.password = password_hash
     return user
+
+
+def _is_demo_password(encoded: str) -> bool:
+    """Does this stored hash still open with the demo's public password? (cached: a check
+    costs half a second, and every demo account shares one hash until its password changes)"""
+    import hashlib
+
+    from django.contrib.auth.hashers import check_password
+    from django.core.cache import cache
+
+    key = "portevoix:demo-password:" + hashlib.sha256(encoded.encode()).hexdigest()
+    known = cache.get(key)
+    if known is None:
+        known = bool(encoded) and check_password(PASSWORD, encoded)
+        cache.set(key, known, None)
+    return bool(known)
+
+
+def open_logins() -> list[tuple[str, str]]:
+    """The demo accounts whose password is still the public one, for the login page.
+
+    An account whose password was changed is no longer a demo account: it is not listed.
+    """
+    stored = dict(
+        User.objects.filter(email__in=[p[0] for p in PEOPLE], is_active=True).values_list(
+            "email", "password"
+        )
+    )
+    return [
+        (email, label)
+        for email, label in logins()
+        if email in stored and _is_demo_password(stored[email])
+    ]
 
 
 def logins() -> list[tuple[str, str]]:
@@ -88,12 +125,31 @@ def grant_operations(user: User) -> None:
     user.groups.add(group)
 
 
+def _purge(slugs: list[str]) -> None:
+    """The demo is throwaway: a reset removes its workspaces *with* their history.
+
+    This is the one place where audit entries are deleted, and it only ever touches the demo's
+    own workspaces. A real workspace is archived (``actions.archive_workspace``), never deleted:
+    its audit entries protect it.
+    """
+    from django.db import connection
+
+    ids = list(Workspace.objects.filter(slug__in=slugs).values_list("pk", flat=True))
+    if not ids:
+        return
+    table = connection.ops.quote_name(AuditEntry._meta.db_table)
+    marks = ", ".join(["%s"] * len(ids))
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {table} WHERE workspace_id IN ({marks})", ids)  # noqa: S608
+    Workspace.objects.filter(pk__in=ids).delete()
+
+
 @transaction.atomic
 def load(*, reset: bool = False) -> DemoResult:
     existing = Workspace.objects.filter(slug=SLUG).first()
     if existing is not None and reset:
         emails = [p[0] for p in PEOPLE] + ["marc@port.demo"]
-        Workspace.objects.filter(slug__in=[SLUG, SECOND_SLUG]).delete()
+        _purge([SLUG, SECOND_SLUG])
         User.objects.filter(email__in=emails).delete()
         existing = None
     if existing is not None:
@@ -102,8 +158,11 @@ def load(*, reset: bool = False) -> DemoResult:
             grant_operations(operator)
         return DemoResult(existing, logins())
 
+    from django.contrib.auth.hashers import make_password
+
+    password_hash = make_password(PASSWORD)
     with audit.origin(audit.Origin(label="demo")):
-        admin_user = _user(PEOPLE[0][0], PEOPLE[0][1])
+        admin_user = _user(PEOPLE[0][0], PEOPLE[0][1], password_hash)
         grant_operations(admin_user)
         workspace = actions.create_workspace(
             name="Lumière Cosmétiques", slug=SLUG, creator=admin_user, language="fr"
@@ -120,7 +179,7 @@ def load(*, reset: bool = False) -> DemoResult:
             _invitation, token = actions.invite(
                 workspace, by=admin, email=email, role=role, department=department
             )
-            actions.accept_invitation(token, user=_user(email, name))
+            actions.accept_invitation(token, user=_user(email, name, password_hash))
         sophie = Member.objects.get(workspace=workspace, user__email="sophie@lumiere.demo")
         # A pending invitation and a departed freelancer, so that those pages have content.
         actions.invite(
@@ -135,7 +194,7 @@ def load(*, reset: bool = False) -> DemoResult:
             name="Ambassadeurs",
             description="Salariés qui relaient les contenus approuvés",
         )
-        former = _user("marc@port.demo", "Marc Lefèvre")
+        former = _user("marc@port.demo", "Marc Lefèvre", password_hash)
         _, token = actions.invite(workspace, by=sophie, email=former.email, role=Role.CONTENT)
         marc = actions.accept_invitation(token, user=former)
         actions.deactivate_member(marc, by=admin)
@@ -160,14 +219,17 @@ def load(*, reset: bool = False) -> DemoResult:
 
 def _load_channels(workspace: Workspace, admin: Member) -> None:
     """The company's sandbox accounts (a month of posts, a day of customers writing in),
-    connected as channels and synced once, so the inbox is full when the demo opens."""
+    connected as channels and synced once, so the inbox is full when the demo opens; and a
+    few posts that need a person, so the attention page and the bell are not empty."""
     from portevoix.channels import actions as channel_actions
     from portevoix.channels.models import SYNC_INTERVAL, StrategyLevel
+    from portevoix.publishing.demo import load_attention_demo
     from portevoix.sandbox import service
     from portevoix.sandbox.demo import load_sandbox_demo
 
     names = {"photo": "Instagram (sandbox)", "pro": "LinkedIn (sandbox)"}
     owners = {"photo": "marketing", "pro": "communication"}
+    channels: dict[str, Any] = {}
     for account in load_sandbox_demo(workspace):
         channel = channel_actions.connect_channel(
             workspace,
@@ -186,6 +248,9 @@ def _load_channels(workspace: Workspace, admin: Member) -> None:
             next_attempt_at=timezone.now() + dt.timedelta(seconds=SYNC_INTERVAL),
         )
         _schedule_posts(workspace, channel, account.flavour)
+        channels[account.flavour] = channel
+    # Posts that need a person (the "Needs attention" page) and the notifications they brought.
+    load_attention_demo(workspace, admin, channels)
 
 
 UPCOMING = {
@@ -207,12 +272,10 @@ UPCOMING = {
 
 def _schedule_posts(workspace: Workspace, channel: Any, flavour: str) -> None:
     """The coming week's plan, so the channel pages show scheduled publications."""
-    from zoneinfo import ZoneInfo
-
     from portevoix.publishing import actions as publishing
 
     manager = Member.objects.get(workspace=workspace, user__email="sophie@lumiere.demo")
-    zone = ZoneInfo(workspace.time_zone)
+    zone = channel.audience_zone  # posts are planned in the audience's zone
     today = timezone.now().astimezone(zone).date()
     for days, clock, text in UPCOMING.get(flavour, ()):
         hour, minute = (int(x) for x in clock.split(":"))

@@ -7,8 +7,15 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from portevoix.core.models import Department, Workspace
+from portevoix.core.models import (
+    LATENESS_LIMIT_MAX,
+    LATENESS_LIMIT_MIN,
+    Department,
+    LatePolicy,
+    Workspace,
+)
 from portevoix.core.permissions import Role
+from portevoix.core.query import MAX_TEXT, MAX_YEAR, MIN_YEAR
 
 COMMON_ZONES = sorted(
     z
@@ -59,6 +66,20 @@ class WorkspaceSettingsForm(forms.Form):
     require_two_factor = forms.BooleanField(
         label=_("Require two-factor authentication for every member"), required=False
     )
+    lateness_limit_minutes = forms.IntegerField(
+        label=_("Lateness limit (minutes)"),
+        min_value=LATENESS_LIMIT_MIN,
+        max_value=LATENESS_LIMIT_MAX,
+        help_text=_(
+            "A post that could not go out on time (the network failed, the worker was down) is "
+            "retried until it is this late: from 5 minutes to 7 days (10,080 minutes)."
+        ),
+    )
+    when_late = forms.ChoiceField(
+        label=_("When a post is later than that"),
+        choices=LatePolicy.choices,
+        widget=forms.RadioSelect,
+    )
 
 
 class WorkspaceCreateForm(forms.Form):
@@ -93,12 +114,24 @@ class ProfileForm(forms.Form):
     )
 
 
+class BoundedDateField(forms.DateField):
+    """A date whose year Porte-voix can compute with (see :mod:`portevoix.core.query`)."""
+
+    def validate(self, value: Any) -> None:
+        super().validate(value)
+        if value and not MIN_YEAR <= value.year <= MAX_YEAR:
+            raise forms.ValidationError(
+                _("Give a date between %(min)s and %(max)s.") % {"min": MIN_YEAR, "max": MAX_YEAR},
+                code="out_of_range",
+            )
+
+
 class AuditFilterForm(forms.Form):
-    actor = forms.CharField(label=_("Who"), required=False)
-    action = forms.CharField(label=_("Action"), required=False)
-    since = forms.DateField(
+    actor = forms.CharField(label=_("Who"), required=False, max_length=MAX_TEXT)
+    action = forms.CharField(label=_("Action"), required=False, max_length=MAX_TEXT)
+    since = BoundedDateField(
         label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
-    until = forms.DateField(
+    until = BoundedDateField(
         label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )

@@ -76,6 +76,11 @@ class LatePolicy(models.TextChoices):
     SEND = "send", _("Send it anyway, late (and keep retrying for up to a week)")
 
 
+#: The range a workspace's lateness limit may take: 5 minutes to 7 days.
+LATENESS_LIMIT_MIN = 5
+LATENESS_LIMIT_MAX = 7 * 24 * 60
+
+
 class Workspace(models.Model):
     """One brand or company. An agency manages several."""
 
@@ -107,6 +112,9 @@ class Workspace(models.Model):
         default=LatePolicy.HOLD,
     )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
+    #: Set by ``actions.archive_workspace``: a workspace is archived, never deleted with its
+    #: history (its audit log protects it from deletion).
+    archived_at = models.DateTimeField(_("archived"), null=True, blank=True)
 
     class Meta:
         ordering = ["name"]
@@ -273,8 +281,9 @@ class AuditEntry(models.Model):
     objects = AuditEntryQuerySet.as_manager()
     VIEW_ACTION = "audit.view"
 
+    # PROTECT: deleting a workspace would take its history with it. Archive it instead.
     workspace = models.ForeignKey(
-        Workspace, on_delete=models.CASCADE, null=True, blank=True, related_name="audit_entries"
+        Workspace, on_delete=models.PROTECT, null=True, blank=True, related_name="audit_entries"
     )
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -309,3 +318,59 @@ class AuditEntry(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise PermissionError("the audit log is append-only")
+
+
+class AccessToken(models.Model):
+    """A way in without a login: a signed, expiring, revocable token that does one thing.
+
+    It names one purpose (``portevoix.core.access``: what the token may do, registered by the
+    app that serves it) and one object (a member's calendar, a conversation handed to a
+    department...). Only a hash of its secret is stored, like invitations; the link is shown
+    once when it is issued. Every use is checked and written to the audit log.
+    """
+
+    objects = RestrictedQuerySet.as_manager()
+    VIEW_ACTION = "workspace.settings"
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="access_tokens")
+    purpose = models.CharField(_("purpose"), max_length=40, db_index=True)
+    object_type = models.CharField(max_length=80)
+    object_id = models.CharField(max_length=64)
+    object_repr = models.CharField(max_length=200, blank=True)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires"))
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    #: None: any number of uses until it expires (a calendar feed); 1: a one-shot link.
+    max_uses = models.PositiveIntegerField(null=True, blank=True)
+    use_count = models.PositiveIntegerField(default=0)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["object_type", "object_id"], name="access_token_object")]
+        verbose_name = _("access token")
+        verbose_name_plural = _("access tokens")
+
+    def __str__(self) -> str:
+        return f"{self.purpose} → {self.object_repr or self.object_type + ':' + self.object_id}"
+
+    @property
+    def status(self) -> str:
+        if self.revoked_at:
+            return "revoked"
+        if self.expires_at <= timezone.now():
+            return "expired"
+        if self.max_uses is not None and self.use_count >= self.max_uses:
+            return "used"
+        return "active"

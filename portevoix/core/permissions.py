@@ -71,6 +71,10 @@ ACTIONS: tuple[Action, ...] = (
     Action("post.create", _("Draft and schedule posts")),
     Action("post.approve", _("Approve posts")),
     Action("post.publish_now", _("Publish without approval")),
+    Action(
+        "post.resolve",
+        _("Retry, send late, cancel or mark as published the posts that need attention"),
+    ),
     Action("inbox.view_all", _("See every conversation")),
     Action("inbox.view_assigned", _("See conversations handed to one's department")),
     Action("inbox.reply", _("Reply to conversations")),
@@ -105,6 +109,7 @@ MATRIX: dict[str, frozenset[str]] = {
         _READ
         | {
             "post.create",
+            "post.resolve",
             "inbox.view_all",
             "inbox.view_assigned",
             "inbox.reply",
@@ -142,6 +147,12 @@ def require(member: MemberLike | None, action: str) -> None:
     if not can(member, action):
         label = next(a.label for a in ACTIONS if a.code == action)
         raise PermissionDenied(_("Your role does not allow this: %(action)s.") % {"action": label})
+
+
+def roles_with(action: str) -> list[str]:
+    """The roles that may perform ``action`` (to find who to tell about something)."""
+    _assert_known(action)
+    return [role for role, allowed in MATRIX.items() if action in allowed]
 
 
 class RestrictedQuerySet(models.QuerySet[Any]):

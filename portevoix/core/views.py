@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -17,7 +16,6 @@ from django.db.models import Count, Q
 from django.http import (
     HttpRequest,
     HttpResponse,
-    HttpResponseBadRequest,
     HttpResponseRedirect,
     StreamingHttpResponse,
 )
@@ -26,9 +24,9 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
-from portevoix.core import actions
+from portevoix.core import actions, exports
 from portevoix.core.actions import ActionRefused
 from portevoix.core.forms import (
     AcceptInvitationForm,
@@ -42,6 +40,7 @@ from portevoix.core.forms import (
 )
 from portevoix.core.models import AuditEntry, Department, Invitation, Member, User
 from portevoix.core.permissions import ACTIONS, MATRIX, ROLE_DESCRIPTIONS, Role, can, require
+from portevoix.core.query import BadQuery, query_choice, query_int, query_text
 
 
 def _refusal_to_form(form: forms.Form, exc: ActionRefused) -> None:
@@ -84,9 +83,9 @@ def _member(request: HttpRequest) -> Member:
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    memberships = Member.objects.filter(user=_user(request), is_active=True).select_related(
-        "workspace"
-    )
+    memberships = Member.objects.filter(
+        user=_user(request), is_active=True, workspace__archived_at__isnull=True
+    ).select_related("workspace")
     last = request.session.get("workspace")
     chosen = next((m for m in memberships if m.workspace.slug == last), None) or next(
         iter(memberships), None
@@ -107,10 +106,13 @@ def workspace_create(request: HttpRequest) -> HttpResponse:
         if workspace is not None:
             messages.success(request, _("Workspace created."))
             return redirect("workspace_home", ws=workspace.slug)
-    has_any = Member.objects.filter(user=_user(request), is_active=True).exists()
+    has_any = Member.objects.filter(
+        user=_user(request), is_active=True, workspace__archived_at__isnull=True
+    ).exists()
     return render(request, "core/workspace_create.html", {"form": form, "has_any": has_any})
 
 
+@require_safe
 def workspace_home(request: HttpRequest, ws: str) -> HttpResponse:
     member: Member = _member(request)
     context: dict[str, Any] = {
@@ -127,12 +129,13 @@ def workspace_home(request: HttpRequest, ws: str) -> HttpResponse:
     return render(request, "core/workspace_home.html", context)
 
 
+@require_safe
 def section(request: HttpRequest, ws: str, key: str) -> HttpResponse:
     """Modules that later releases fill in; each says what it will do and what to set up."""
     from portevoix.core.context_processors import NAVIGATION
 
     entry = next((n for n in NAVIGATION if n[0] == key), None)
-    if entry is None or key in {"team", "settings", "inbox", "calendar", "channels"}:
+    if entry is None or key in {"team", "settings", "inbox", "calendar", "channels", "attention"}:
         from django.http import Http404
 
         raise Http404("not found")
@@ -150,22 +153,23 @@ def section(request: HttpRequest, ws: str, key: str) -> HttpResponse:
 # --- team -------------------------------------------------------------------------------
 
 
+@require_safe
 def team(request: HttpRequest, ws: str) -> HttpResponse:
     member: Member = _member(request)
     require(member, "member.view")
-    show = request.GET.get("show", "active")
+    show = query_choice(request, "show", ("active", "inactive", "all"), default="active")
     members = Member.objects.visible_to(member).select_related("user", "department")
     if show == "inactive":
         members = members.filter(is_active=False)
     elif show != "all":
         members = members.filter(is_active=True)
-    query = request.GET.get("q", "").strip()
+    query = query_text(request, "q")
     if query:
         members = members.filter(
             Q(user__full_name__icontains=query) | Q(user__email__icontains=query)
         )
-    role = request.GET.get("role", "")
-    if role in Role.values:
+    role = query_choice(request, "role", Role.values)
+    if role:
         members = members.filter(role=role)
     return render(
         request,
@@ -327,6 +331,7 @@ def invitation_resend(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
     return redirect("invitations", ws=ws)
 
 
+@require_safe
 def roles(request: HttpRequest, ws: str) -> HttpResponse:
     me: Member = _member(request)
     require(me, "member.view")
@@ -419,6 +424,8 @@ def workspace_settings(request: HttpRequest, ws: str) -> HttpResponse:
             "time_zone": workspace.time_zone,
             "language": workspace.language,
             "require_two_factor": workspace.require_two_factor,
+            "lateness_limit_minutes": workspace.lateness_limit_minutes,
+            "when_late": workspace.when_late,
         },
     )
     status = 200
@@ -462,10 +469,11 @@ def _filtered_audit(request: HttpRequest, me: Member) -> tuple[AuditFilterForm, 
     return form, rows
 
 
+@require_safe
 def audit_log(request: HttpRequest, ws: str) -> HttpResponse:
     me: Member = _member(request)
     form, rows = _filtered_audit(request, me)
-    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    page = Paginator(rows, 50).get_page(query_int(request, "page", 1))
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -486,14 +494,18 @@ class _Echo:
         return value
 
 
+@require_safe
 def audit_export(request: HttpRequest, ws: str) -> HttpResponse | StreamingHttpResponse:
     me: Member = _member(request)
     form, rows = _filtered_audit(request, me)
     if request.GET and not form.is_valid():
-        return HttpResponseBadRequest(
-            _("The filter is not valid: %(errors)s") % {"errors": form.errors.as_text()}
+        problems = "; ".join(
+            f"{form.fields[name].label if name in form.fields else name}: "
+            + " ".join(str(error) for error in errors)
+            for name, errors in form.errors.items()
         )
-    writer = csv.writer(_Echo())
+        raise BadQuery("", _("The filter is not valid: %(errors)s") % {"errors": problems})
+    writer = exports.csv_writer(_Echo())
 
     def lines() -> Iterator[str]:
         yield writer.writerow(
@@ -547,7 +559,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
             request,
             "core/invitation_invalid.html",
             {"reason": exc.message},
-            status=410 if exc.code in {"expired", "used", "revoked"} else 404,
+            status=410 if exc.code in {"expired", "used", "revoked", "archived"} else 404,
         )
     user = request.user if isinstance(request.user, User) else None
     form = AcceptInvitationForm(request.POST or None) if user is None else None
@@ -623,7 +635,7 @@ def set_language(request: HttpRequest) -> HttpResponse:
 
     language = request.POST.get("language", "")
     if language not in dict(settings.LANGUAGES):
-        return HttpResponseBadRequest(_("Unknown language."))
+        raise BadQuery("language", _("Unknown language."))
     user = request.user
     if isinstance(user, User) and user.language != language:
         actions.update_profile(

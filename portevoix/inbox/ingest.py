@@ -33,6 +33,7 @@ from django.utils import timezone
 from portevoix.channels.models import Channel
 from portevoix.core.bulk import save_rows
 from portevoix.core.models import Department
+from portevoix.core.text import valid_unicode_fields
 from portevoix.inbox.models import (
     Conversation,
     ConversationKind,
@@ -131,6 +132,9 @@ def ingest(channel: Channel, items: Sequence[InboundItem]) -> int:
     """Store the items not seen before, labelled and grouped. Returns how many are new."""
     if not items:
         return 0
+    # A network may send half an emoji ("\\ud83d"): stored as it is, it would fail the insert,
+    # and with it the batch and every later sync of the channel. It becomes U+FFFD.
+    items = [valid_unicode_fields(item) for item in items]
     ids = {i.message_id for i in items}
     # Cheap first look outside the lock: a replayed batch costs one query.
     known = set(

@@ -7,9 +7,11 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_safe
 
 from portevoix.core.models import Department
 from portevoix.core.permissions import can
+from portevoix.core.query import query_choice, query_flag, query_int
 from portevoix.core.views import _member
 from portevoix.inbox.models import InboundMessage
 
@@ -44,20 +46,22 @@ ROUTES = {
 }
 
 
+@require_safe
 def inbox(request: HttpRequest, ws: str) -> HttpResponse:
     me = _member(request)
     if not (can(me, "inbox.view_all") or can(me, "inbox.view_assigned")):
         raise PermissionDenied
     rows = InboundMessage.objects.visible_to(me).select_related("channel", "department")
-    route = request.GET.get("route", "")
-    if route in ROUTES:
+    route = query_choice(request, "route", ROUTES)
+    if route:
         rows = rows.filter(routed_to=route)
-    sentiment = request.GET.get("sentiment", "")
-    if sentiment in SENTIMENTS:
+    sentiment = query_choice(request, "sentiment", SENTIMENTS)
+    if sentiment:
         rows = rows.filter(sentiment=sentiment)
-    if request.GET.get("review") == "1":
+    review = query_flag(request, "review")
+    if review:
         rows = rows.filter(needs_review=True)
-    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    page = Paginator(rows, 50).get_page(query_int(request, "page", 1))
     query = request.GET.copy()
     query.pop("page", None)
     department: Department | None = me.department if not can(me, "inbox.view_all") else None
@@ -69,7 +73,7 @@ def inbox(request: HttpRequest, ws: str) -> HttpResponse:
             "query": query.urlencode(),
             "route": route,
             "sentiment": sentiment,
-            "review": request.GET.get("review") == "1",
+            "review": review,
             "routes": ROUTES,
             "sentiments": SENTIMENTS,
             "kinds": KINDS,

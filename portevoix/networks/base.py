@@ -299,6 +299,12 @@ class Network(abc.ABC):
 
     # -- publish ------------------------------------------------------------------------------
 
+    @classmethod
+    def post_id_from_url(cls, url: str, account: AccountInfo) -> str | None:
+        """The network's id of ``account``'s post at ``url`` (a link a person pasted, when they
+        say a post is out), or None when the link does not tell (the link is kept anyway)."""
+        return None
+
     @abc.abstractmethod
     def publish(self, post: OutgoingPost, *, idempotency_key: str) -> PublishedRef:
         """Publish ``post`` (and its thread) once per ``idempotency_key``.

@@ -29,6 +29,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 import httpx
 import regex
@@ -496,6 +497,18 @@ class BlueskyNetwork(Network):
         return problems
 
     # -- publish ------------------------------------------------------------------------------
+
+    @classmethod
+    def post_id_from_url(cls, url: str, account: AccountInfo) -> str | None:
+        """``https://bsky.app/profile/<handle or did>/post/<rkey>`` (any client's host) of
+        this account: its record's AT URI."""
+        parts = urlsplit(url.strip()).path.strip("/").split("/")
+        if len(parts) != 4 or parts[0] != "profile" or parts[2] != "post" or not parts[3]:
+            return None
+        who = parts[1].lower()
+        if who not in {account.handle.lower().lstrip("@"), account.account_id.lower()}:
+            return None
+        return f"at://{account.account_id}/{POST_COLLECTION}/{parts[3]}"
 
     def _did(self) -> str:
         return self.account.account_id

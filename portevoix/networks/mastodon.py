@@ -799,6 +799,28 @@ class MastodonNetwork(Network):
 
     # -- publish ------------------------------------------------------------------------------
 
+    @classmethod
+    def post_id_from_url(cls, url: str, account: AccountInfo) -> str | None:
+        """``https://<instance>/@<user>/<id>`` (or ``/users/<user>/statuses/<id>``) on the
+        account's own instance: the status id there. A copy seen through another instance
+        has another id, so it is not guessed."""
+        link, home = urlsplit(url.strip()), urlsplit(account.url or "")
+        if not link.hostname or link.hostname != home.hostname:
+            return None
+        user = account.handle.lstrip("@").split("@", 1)[0].lower()
+        parts = link.path.strip("/").split("/")
+        if len(parts) == 2 and parts[0].lower() == f"@{user}" and parts[1].isdigit():
+            return parts[1]
+        if (
+            len(parts) == 4
+            and parts[0] == "users"
+            and parts[1].lower() == user
+            and parts[2] == "statuses"
+            and parts[3].isdigit()
+        ):
+            return parts[3]
+        return None
+
     def _upload(self, media: Sequence[MediaItem]) -> list[str]:
         api = self.api
         ids: list[str] = []

@@ -1,13 +1,18 @@
-"""Scheduling a post on channels, and cancelling it. The worker does the publishing."""
+"""Scheduling a post on channels, and what a person decides about a publication that needs
+them: retry, send late, mark as published, cancel. The worker does the publishing."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import mimetypes
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
+from django.core.validators import URLValidator
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -19,7 +24,16 @@ from portevoix.core.models import Member, User, Workspace
 from portevoix.core.permissions import require
 from portevoix.networks.errors import NetworkError
 from portevoix.networks.types import MediaItem, OutgoingPost
-from portevoix.publishing.models import Post, PostMedia, Publication, PublicationStates
+from portevoix.publishing import media
+from portevoix.publishing.labels import state_label
+from portevoix.publishing.models import (
+    NEEDS_PERSON,
+    Post,
+    PostMedia,
+    Publication,
+    PublicationStates,
+)
+from portevoix.publishing.scheduling import check_when
 
 
 @dataclass(frozen=True)
@@ -68,12 +82,11 @@ def schedule_post(
         _same_workspace(by, workspace)
     if not channels:
         raise ActionRefused(_("Choose at least one channel."), field="channels")
+    # The type comes from the bytes, not from what the sender said; bombs are refused.
+    uploads = [media.checked(upload) for upload in uploads]
     now = timezone.now()
     if at is not None:
-        if at.tzinfo is None:
-            raise ActionRefused(_("Give the time with its time zone."), field="at")
-        if at < now - dt.timedelta(minutes=1):
-            raise ActionRefused(_("This time is in the past."), field="at")
+        check_when(at, now=now)  # aware, not past, not years ahead (publishing/scheduling.py)
     problems: list[str] = []
     for channel in channels:
         if channel.workspace_id != workspace.pk:
@@ -122,30 +135,208 @@ def schedule_post(
     return post
 
 
-@transaction.atomic
-def cancel_publication(publication: Publication, *, by: Member | None) -> Publication:
-    workspace = publication.post.workspace
-    if by is not None:
-        require(by, "post.create")
-        _same_workspace(by, workspace)
-    publication = Publication.objects.select_for_update().get(pk=publication.pk)
-    if publication.state not in {
-        PublicationStates.scheduled.name,
-        PublicationStates.waiting_reconnect.name,
+# --- what a person decides about a publication that needs them (the attention page) ------------
+
+#: Where "retry" applies; ``held`` has "send late" instead (the same move, said differently).
+RETRYABLE = frozenset(
+    {
         PublicationStates.failed.name,
-    }:
-        raise ActionRefused(
-            _("Only a publication that has not gone out can be cancelled."), code="state"
-        )
-    if publication.locked_until and publication.locked_until > timezone.now():
+        PublicationStates.rejected.name,
+        PublicationStates.waiting_reconnect.name,
+        PublicationStates.needs_check.name,
+    }
+)
+CANCELLABLE = NEEDS_PERSON | {PublicationStates.scheduled.name}
+
+
+def _locked_for_decision(
+    publication: Publication, by: Member | None, allowed: frozenset[str]
+) -> Publication:
+    """The row, locked, after the checks every decision shares: who, where, which state, and
+    not while a worker holds it (it may be on the network this very moment)."""
+    if by is not None:
+        require(by, "post.resolve")
+        _same_workspace(by, publication.post.workspace)
+    row: Publication = (
+        Publication.objects.select_for_update(of=("self",))
+        .select_related("post__workspace", "channel")
+        .get(pk=publication.pk)
+    )
+    if row.locked_until is not None and row.locked_until > timezone.now():
         raise ActionRefused(
             _("This publication is being sent right now; look again in a moment."), code="busy"
         )
+    if row.state not in allowed:
+        raise ActionRefused(
+            _("This publication is no longer waiting for this decision (it is now: %(state)s).")
+            % {"state": state_label(row.state)},
+            code="state",
+        )
+    return row
+
+
+def _channel_ready(publication: Publication) -> None:
+    channel = publication.channel
+    if channel.state == ChannelStates.disconnected.name:
+        raise ActionRefused(
+            _("The channel %(name)s is disconnected: connect it again first.")
+            % {"name": channel.name},
+            code="channel",
+        )
+    if channel.state == ChannelStates.needs_reconnect.name:
+        raise ActionRefused(
+            _("The channel %(name)s needs to be reconnected first; then the post goes out.")
+            % {"name": channel.name},
+            code="channel",
+        )
+
+
+def _send_again(publication: Publication, *, by: Member | None, action: str) -> Publication:
+    """Back to ``scheduled``, due now, even past the lateness limit (a person decided).
+
+    When an earlier attempt may have reached the network (``sending_at``), the worker asks the
+    network before sending anything (see ``publishing.states``). The one exception is
+    ``needs_check``: reconcile already could not tell, and the person who looked on the network
+    says the post is not there, so the mark is cleared with that decision (docs/delivery.md).
+    """
+    before = {
+        "state": publication.state,
+        "sending_at": publication.sending_at,
+    }
+    fields: dict[str, Any] = {"late_ok": True}
+    if publication.state == PublicationStates.needs_check.name:
+        fields.update(sending_at=None, candidates=[])
+    publication.transition(PublicationStates.scheduled, fields=fields)
+    audit.record(
+        action,
+        workspace=publication.post.workspace,
+        actor=by.user if by else None,
+        obj=publication,
+        before=before,
+        after={
+            "state": publication.state,
+            "late_ok": True,
+            "sending_at": publication.sending_at,
+        },
+    )
+    return publication
+
+
+@transaction.atomic
+def retry_publication(publication: Publication, *, by: Member | None) -> Publication:
+    """Send a failed, refused, reconnection-waiting or unchecked publication (again), now."""
+    publication = _locked_for_decision(publication, by, RETRYABLE)
+    _channel_ready(publication)
+    return _send_again(publication, by=by, action="publication.retry")
+
+
+@transaction.atomic
+def send_late(publication: Publication, *, by: Member | None) -> Publication:
+    """A held publication (later than the workspace's limit) goes out anyway, now."""
+    publication = _locked_for_decision(publication, by, frozenset({PublicationStates.held.name}))
+    _channel_ready(publication)
+    return _send_again(publication, by=by, action="publication.send_late")
+
+
+def _check_link(url: str) -> str:
+    url = url.strip()
+    if not url:
+        return ""
+    try:
+        URLValidator(schemes=["https", "http"])(url)
+    except ValidationError as exc:
+        raise ActionRefused(
+            _("Give the full address of the post, starting with https://"), field="url"
+        ) from exc
+    if len(url) > 500:
+        raise ActionRefused(_("This address is too long (500 characters at most)."), field="url")
+    return url
+
+
+@transaction.atomic
+def mark_published(
+    publication: Publication,
+    *,
+    by: Member | None,
+    url: str = "",
+    post_id: str = "",
+    candidate: int | None = None,
+) -> Publication:
+    """A person says the post is on the network: with its link (or its id), or by picking one
+    of the candidates reconcile found. Nothing is sent; the row is ``published``."""
+    publication = _locked_for_decision(publication, by, NEEDS_PERSON)
+    published_at = timezone.now()
+    post_id = post_id.strip()
+    url = _check_link(url)
+    if candidate is not None:
+        found = publication.candidates if isinstance(publication.candidates, list) else []
+        if not 0 <= candidate < len(found) or not isinstance(found[candidate], dict):
+            raise ActionRefused(_("That candidate is not in the list any more."), field="candidate")
+        chosen = found[candidate]
+        post_id = str(chosen.get("post_id") or "")
+        url = _check_link(str(chosen.get("url") or "")) or url
+        with contextlib.suppress(ValueError):
+            published_at = dt.datetime.fromisoformat(str(chosen.get("created_at") or ""))
+        if timezone.is_naive(published_at):
+            published_at = timezone.make_aware(published_at, dt.UTC)
+    elif not url and not post_id:
+        raise ActionRefused(
+            _("Give the address of the post on the network, so that everyone can find it."),
+            field="url",
+        )
+    if url and not post_id:
+        post_id = (
+            publication.channel.network_class.post_id_from_url(
+                url, publication.channel.account_info()
+            )
+            or ""
+        )
+    if len(post_id) > 500:
+        raise ActionRefused(_("This id is too long (500 characters at most)."), field="post_id")
+    before = {"state": publication.state}
+    publication.transition(
+        PublicationStates.published,
+        fields={
+            "url": url,
+            "network_post_id": post_id,
+            "network_post_ids": [post_id] if post_id else [],
+            "published_at": published_at,
+            "sending_at": None,
+            "candidates": [],
+        },
+    )
+    audit.record(
+        "publication.mark_published",
+        workspace=publication.post.workspace,
+        actor=by.user if by else None,
+        obj=publication,
+        before=before,
+        after={
+            "state": publication.state,
+            "url": url,
+            "network_post_id": post_id,
+            "candidate": candidate,
+        },
+    )
+    return publication
+
+
+@transaction.atomic
+def cancel_publication(publication: Publication, *, by: Member | None) -> Publication:
+    """It will not go out. Never while a worker holds the row; a row with the "sending" mark
+    may already be on the network (the attention page says so before anyone cancels)."""
+    publication = _locked_for_decision(publication, by, CANCELLABLE)
+    before = {
+        "state": publication.state,
+        "sending_at": publication.sending_at,
+    }
     publication.transition(PublicationStates.cancelled)
     audit.record(
         "publication.cancel",
-        workspace=workspace,
+        workspace=publication.post.workspace,
         actor=by.user if by else None,
         obj=publication,
+        before=before,
+        after={"state": publication.state},
     )
     return publication

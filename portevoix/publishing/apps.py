@@ -6,3 +6,8 @@ class PublishingConfig(AppConfig):
     name = "portevoix.publishing"
     label = "publishing"
     verbose_name = _("Publishing")
+
+    def ready(self) -> None:
+        from portevoix.publishing.notices import register_kinds
+
+        register_kinds()

@@ -22,6 +22,7 @@ import hashlib
 import json
 import mimetypes
 import secrets
+from typing import ClassVar
 
 from django.conf import settings
 from django.db import models
@@ -223,6 +224,11 @@ class Publication(StatefulModel):
     WORKSPACE_PATH = "post__workspace"
     #: Loaded with each claimed row, so the handler needs no query of its own for them.
     CLAIM_RELATED = ("post", "post__workspace", "channel")
+    #: The ops page lists a publication left in these states for long; drafts, approvals and
+    #: pauses go at the team's own pace (``failed`` is listed as failed).
+    WAITING_FOR_PERSON: ClassVar[frozenset[str]] = frozenset(
+        {"waiting_reconnect", "needs_check", "held", "rejected"}
+    )
     CLAIM_PREFETCH = ("post__media",)
 
     objects = RestrictedQuerySet.as_manager()

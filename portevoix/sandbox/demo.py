@@ -173,4 +173,55 @@ def load_sandbox_demo(workspace: Any, *, now: datetime | None = None) -> list[Sa
     return accounts
 
 
-__all__ = ["COMPETITORS", "PRODUCTS", "load_sandbox_demo"]
+def boutique_account(workspace: Any) -> SandboxAccount:
+    """A small shop account whose token the demo lets expire: its channel needs reconnecting."""
+    handle = f"{workspace.slug}-boutique"
+    existing = SandboxAccount.objects.filter(handle=handle).first()
+    if existing is not None:
+        return existing
+    return service.create_account(
+        handle,
+        display_name=f"{workspace.name} — Boutique de Grasse",
+        workspace=workspace,
+        flavour=Flavour.PHOTO,
+        follower_count=2300,
+        brand_name=workspace.name,
+        products=PRODUCTS,
+        competitors=COMPETITORS,
+        simulate=False,
+    )
+
+
+def lookalike_posts(
+    account: SandboxAccount, text: str, first_attempt: datetime
+) -> list[SandboxPost]:
+    """Two posts like ``text`` made after ``first_attempt`` (the lost attempt may be one of
+    them, the other was typed on a phone): what a reconcile that cannot decide finds."""
+    made = []
+    for number, (delay, words) in enumerate(
+        ((timedelta(seconds=4), text), (timedelta(minutes=11), text.replace(" 🌸", " !")))
+    ):
+        key = f"demo-lookalike-{number}"
+        post = SandboxPost.objects.filter(account=account, idempotency_key=key).first()
+        if post is None:
+            post = SandboxPost.objects.create(
+                account=account,
+                network_id=service.network_id(account, key, 0),
+                kind=PostKind.POST,
+                idempotency_key=key,
+                text=words,
+                language="fr",
+                received_at=first_attempt + delay,
+                quality=world.quality_score(account, words, [], f"{key}:0"),
+            )
+        made.append(post)
+    return made
+
+
+__all__ = [
+    "COMPETITORS",
+    "PRODUCTS",
+    "boutique_account",
+    "load_sandbox_demo",
+    "lookalike_posts",
+]

@@ -5,13 +5,16 @@
 
 Each input line is an object with ``text`` and optionally ``channel``, ``kind`` (comment,
 mention or dm) and ``id`` (echoed back). An invalid line gives ``{"line": N, "error": ...}``
-on its own output line and the others still flow. Blank lines are skipped. No database is
-touched unless ``--workspace`` is given.
+on its own output line and the others still flow: a line that is not JSON, not valid UTF-8, or
+whose strings hold a lone surrogate (``"\\ud83d"``, half of an emoji cut by a truncation); and
+should labelling a batch fail, its items are labelled one by one so that only the culprit gets
+an error. Blank lines are skipped. No database is touched unless ``--workspace`` is given.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import sys
 from collections.abc import Sequence
@@ -51,8 +54,31 @@ def _parser() -> _Parser:
     return p
 
 
+def _surrogate_at(text: str) -> int | None:
+    """Where ``text`` holds a lone surrogate (not valid Unicode, cannot be encoded), if any."""
+    for index, char in enumerate(text):
+        if "\ud800" <= char <= "\udfff":
+            return index
+    return None
+
+
+def _bad_string(field: str, value: object) -> str | None:
+    if not isinstance(value, str):
+        return None
+    where = _surrogate_at(value)
+    if where is None:
+        return None
+    return (
+        f"'{field}' is not valid Unicode: a lone surrogate (\\u{ord(value[where]):04x}) at "
+        f"character {where + 1}"
+    )
+
+
 def parse_line(line: str) -> TriageInput | str:
     """The item on ``line``, or the reason it is invalid."""
+    where = _surrogate_at(line)
+    if where is not None:  # bytes that are not UTF-8, kept by surrogateescape
+        return f"not valid UTF-8 at character {where + 1}"
     try:
         data = json.loads(line)
     except json.JSONDecodeError as exc:
@@ -68,6 +94,10 @@ def parse_line(line: str) -> TriageInput | str:
     kind = data.get("kind")
     if kind is not None and kind not in KINDS:
         return f"'kind' must be one of {', '.join(KINDS)}"
+    for field in ("text", "channel", "id"):
+        problem = _bad_string(field, data.get(field))
+        if problem:
+            return problem
     return TriageInput(text=text, channel=channel, kind=kind)
 
 
@@ -111,27 +141,57 @@ def run_triage_cli(argv: list[str], stdin: IO[str], stdout: IO[str]) -> int:
             print(f"portevoix triage: {exc}", file=sys.stderr)
             return 2
 
+    if isinstance(stdin, io.TextIOWrapper):
+        # Bytes that are not UTF-8 become lone surrogates, which parse_line reports for their
+        # line alone, instead of a UnicodeDecodeError that would end the whole run.
+        stdin.reconfigure(errors="surrogateescape")
     pipeline = get_pipeline()
     pending: list[tuple[int, Any, TriageInput | str]] = []
     invalid = 0
 
+    def label(items: list[TriageInput]) -> list[Any]:
+        """One result per item: its labels, or the reason it could not be labelled."""
+        try:
+            return list(pipeline.label(items, workspace_examples=examples, design=args.design))
+        except Exception:
+            if len(items) == 1:
+                raise
+        results: list[Any] = []
+        for item in items:  # one bad item must not take the batch down with it
+            try:
+                results.extend(
+                    pipeline.label([item], workspace_examples=examples, design=args.design)
+                )
+            except Exception as exc:
+                results.append(f"could not be labelled: {type(exc).__name__}: {exc}")
+        return results
+
     def flush() -> None:
         items = [entry for _, _, entry in pending if isinstance(entry, TriageInput)]
-        results = iter(pipeline.label(items, workspace_examples=examples, design=args.design))
+        try:
+            results = iter(label(items))
+        except Exception as exc:  # a batch of one that failed
+            results = iter([f"could not be labelled: {type(exc).__name__}: {exc}"])
+        labelled = 0
         for line_no, ident, entry in pending:
             out: dict[str, Any]
             if isinstance(entry, str):
                 out = {"line": line_no, "error": entry}
             else:
-                out = {"line": line_no, **next(results).to_dict()}
+                result = next(results)
+                if isinstance(result, str):
+                    out = {"line": line_no, "error": result}
+                else:
+                    out = {"line": line_no, **result.to_dict()}
+                    labelled += 1
             if ident is not None:
                 out = {"id": ident, **out}
             stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
         stdout.flush()
-        if workspace is not None and items:
+        if workspace is not None and labelled:
             from portevoix.triage.actions import count_labelled
 
-            count_labelled(workspace, len(items))
+            count_labelled(workspace, labelled)
         pending.clear()
 
     for line_no, raw in enumerate(stdin, start=1):
@@ -142,10 +202,7 @@ def run_triage_cli(argv: list[str], stdin: IO[str], stdout: IO[str]) -> int:
         if isinstance(entry, str):
             invalid += 1
         else:
-            try:
-                ident = json.loads(raw).get("id")
-            except (json.JSONDecodeError, AttributeError):
-                ident = None
+            ident = json.loads(raw).get("id")
         pending.append((line_no, ident, entry))
         if len(pending) >= args.batch_size:
             flush()

@@ -56,8 +56,9 @@ def test_days_in_the_workspace_zone_and_paging(team, client_for, planned):
     assert "Dans deux mois" not in html
     later = client.get(reverse("calendar", kwargs={"ws": "acme"}), {"from": far.date().isoformat()})
     assert "Dans deux mois" in later.content.decode()
+    # A date that cannot be read is refused with the reason, not silently replaced.
     bad = client.get(reverse("calendar", kwargs={"ws": "acme"}), {"from": "not-a-date"})
-    assert bad.status_code == 200 and "Tard le soir" in bad.content.decode()
+    assert bad.status_code == 400 and "2027-03-28" in bad.content.decode()  # the example
 
 
 def test_outsider_sees_nothing(team, client_for, planned):

@@ -341,11 +341,12 @@ def test_publish_from_the_browser(team, client_for, account, channel):
     assert client.get(url).status_code == 200
     response = client.post(url, {"text": "x" * 3001})
     assert response.status_code == 400 and "3000" in response.content.decode()
-    response = client.post(url, {"text": "Depuis le navigateur", "at": "2099-03-29T09:30"})
+    year = timezone.now().year + 1
+    response = client.post(url, {"text": "Depuis le navigateur", "at": f"{year}-06-15T09:30"})
     assert response.status_code == 302
     publication = Publication.objects.get()
     # A wall-clock time in the workspace's zone (Paris, summer time on that date).
-    assert publication.scheduled_at.isoformat() == "2099-03-29T07:30:00+00:00"
+    assert publication.scheduled_at.isoformat() == f"{year}-06-15T07:30:00+00:00"
     assert client_for(team["viewer"]).post(url, {"text": "non"}).status_code == 403
     assert client_for(team.outsider).get(url).status_code == 404
     response = client.post(url, {"text": "Maintenant"})

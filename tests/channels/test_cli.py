@@ -6,12 +6,14 @@ import io
 import json
 
 import pytest
+from django.utils import timezone
 
 from portevoix.channels import cli as channels_cli
 from portevoix.cli import build_parser
 from portevoix.publishing.models import Publication
 from portevoix.sandbox import service
 from portevoix.sandbox.models import SandboxPost
+from tests.images import image_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -54,7 +56,7 @@ def test_add_list_check_post(team, tmp_path):
     assert run("channels", "check", "--workspace", "acme")[0] == 0
 
     image = tmp_path / "photo.png"
-    image.write_bytes(b"\x89PNG\r\n\x1a\n" + b"0" * 100)
+    image.write_bytes(image_bytes("PNG"))
     code, out, err = run(
         "post",
         "--workspace",
@@ -80,7 +82,7 @@ def test_add_list_check_post(team, tmp_path):
         "Insta",
         "Demain",
         "--at",
-        "2099-01-01T09:00+01:00",
+        f"{timezone.now().year + 1}-01-01T09:00+01:00",
     )
     assert code == 0 and "scheduled" in out
     assert Publication.objects.filter(state="scheduled").count() == 1
@@ -168,7 +170,8 @@ def test_an_image_too_large_is_refused_before_anything_is_saved(team, tmp_path):
         stdin=json.dumps(service.credentials_for(account)),
     )
     big = tmp_path / "huge.jpg"
-    big.write_bytes(b"\xff\xd8\xff" + b"0" * 9_000_000)
+    # A real JPEG (its type is read from the content) followed by 9 MB of padding.
+    big.write_bytes(image_bytes("JPEG") + b"0" * 9_000_000)
     code, _out, err = run(
         "post", "--workspace", "acme", "--channel", "Insta", "x", "--image", str(big)
     )

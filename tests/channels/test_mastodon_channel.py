@@ -19,6 +19,7 @@ from portevoix.publishing import actions as publishing
 from portevoix.publishing.actions import Upload
 from portevoix.publishing.models import Post, Publication
 from portevoix.worker import runner
+from tests.images import MP4_HEADER
 from tests.networks.test_mastodon import BASE, TOKEN, answer
 
 pytestmark = pytest.mark.django_db
@@ -75,7 +76,7 @@ def test_compose_refuses_what_a_200_character_instance_without_video_would(team,
             team.workspace, by=team["content"], text="x" * 201, channels=[channel]
         )
     assert "200" in str(caught.value)
-    video = Upload(filename="clip.mp4", data=b"\0" * 64, mime_type="video/mp4")
+    video = Upload(filename="clip.mp4", data=MP4_HEADER, mime_type="video/mp4")
     with pytest.raises(ActionRefused) as caught:
         publishing.schedule_post(
             team.workspace, by=team["content"], text="Vidéo", channels=[channel], uploads=[video]
@@ -88,7 +89,7 @@ def test_compose_refuses_what_a_200_character_instance_without_video_would(team,
 
 def test_compose_accepts_what_a_5000_character_instance_takes(team, http):
     channel = connect(team, http, "instance_v2.json")
-    video = Upload(filename="clip.mp4", data=b"\0" * 64, mime_type="video/mp4")
+    video = Upload(filename="clip.mp4", data=MP4_HEADER, mime_type="video/mp4")
     publishing.schedule_post(
         team.workspace, by=team["content"], text="x" * 4000, channels=[channel], uploads=[video]
     )

@@ -50,6 +50,7 @@ def test_secret_from_file(tmp_path: Path) -> None:
         MODE="production",
         SECRET_KEY_FILE=str(secret),
         ENCRYPTION_KEYS=Fernet.generate_key().decode(),
+        EMAIL_URL="smtp://mail.example.org:587?tls=true",
     )
     assert cfg.secret_key == "s" * 40
     with pytest.raises(ConfigError, match="either"):
@@ -100,6 +101,7 @@ def test_private_networks_are_allowed_in_embedded_mode_only_by_default(tmp_path:
         "MODE": "production",
         "SECRET_KEY": "s" * 40,
         "ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "EMAIL_URL": "smtp://mail.example.org:587?tls=true",  # required in production
     }
     assert load(tmp_path).allow_private_networks is True
     assert load(tmp_path, **production).allow_private_networks is False

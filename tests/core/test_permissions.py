@@ -160,7 +160,13 @@ def test_writes_follow_the_matrix(team, client_for, role) -> None:
     old_name = team.workspace.name
     client.post(
         reverse("workspace_settings", kwargs={"ws": ws}),
-        {"name": "Renamed", "time_zone": "Europe/Paris", "language": "fr"},
+        {
+            "name": "Renamed",
+            "time_zone": "Europe/Paris",
+            "language": "fr",
+            "lateness_limit_minutes": "360",
+            "when_late": "hold",
+        },
     )
     team.workspace.refresh_from_db()
     assert (team.workspace.name != old_name) == can(member, "workspace.settings"), role

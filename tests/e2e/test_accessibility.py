@@ -77,6 +77,9 @@ def dangling(page: Page) -> list[dict[str, Any]]:
 
 PAGES = [
     "/w/{slug}/",
+    "/w/{slug}/attention/",
+    "/w/{slug}/notifications/",
+    "/w/{slug}/notifications/preferences/",
     "/w/{slug}/inbox/",
     "/w/{slug}/calendar/",
     "/w/{slug}/team/",
@@ -94,6 +97,11 @@ PAGES = [
     "/accounts/2fa/",
     "/accounts/sessions/",
     "/accounts/password/change/",
+]
+ERROR_PAGES = [
+    ("/w/{slug}/calendar/?from=9999-12-25", 400),
+    ("/ops/work/", 403),  # the manager is not staff
+    ("/w/{slug}/no-such-module/", 404),
 ]
 
 
@@ -118,12 +126,18 @@ def test_main_pages_have_no_serious_violation(browse: Browse, demo_site: None) -
         form.locator("button[type=submit]").click()
     assert page.locator("main .has-error").count() >= 1
     found["invitation form with errors"] = violations(page) + dangling(page)
+    # Error pages are pages of the product too.
+    for path, status in ERROR_PAGES:
+        visit(page, path.format(slug=SLUG), status=status)
+        found[path] = violations(page) + dangling(page)
     phone = browse.page("phone", viewport=PHONE, is_mobile=True, has_touch=True)
     login(phone, "sophie@lumiere.demo", demo.PASSWORD)
     visit(phone, f"/w/{SLUG}/inbox/")
     found["phone inbox"] = violations(phone) + dangling(phone)
     visit(phone, "/accounts/sessions/")
     found["phone sessions"] = violations(phone) + dangling(phone)
+    visit(phone, f"/w/{SLUG}/attention/")
+    found["phone attention"] = violations(phone) + dangling(phone)
     problems = [
         f"{path}: {v['id']} ({v['help']}) at {', '.join(v['nodes'])}"
         for path, found_here in found.items()

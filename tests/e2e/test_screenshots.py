@@ -62,6 +62,8 @@ def test_demo_pages(browse: Browse, demo_workspace: demo.DemoResult) -> None:
     expect(page).to_have_url(re.compile(rf"/w/{slug}/$"))
     pages = [
         ("workspace-home", f"/w/{slug}/"),
+        ("attention", f"/w/{slug}/attention/"),
+        ("notifications", f"/w/{slug}/notifications/"),
         ("team", f"/w/{slug}/team/"),
         ("member", f"/w/{slug}/team/members/{lucas.pk}/"),
         ("invitations", f"/w/{slug}/team/invitations/"),
@@ -83,5 +85,7 @@ def test_demo_pages(browse: Browse, demo_workspace: demo.DemoResult) -> None:
     shoot(phone, "team-phone", folder)
     visit(phone, f"/w/{slug}/inbox/")
     shoot(phone, "inbox-phone", folder)
+    visit(phone, f"/w/{slug}/attention/")
+    shoot(phone, "attention-phone", folder)
 
     browse.check()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import pytest
 from django.urls import reverse
@@ -112,3 +113,63 @@ def test_outsider_sees_no_message(team, client_for, channel):
     other = team.outsider.workspace.slug
     html = client_for(team.outsider).get(reverse("inbox", kwargs={"ws": other})).content.decode()
     assert TEXTS["m1"][:30] not in html
+
+
+def test_ingest_stores_a_lone_surrogate_as_a_replacement_character(team, channel):
+    now = timezone.now()
+    batch = [
+        InboundItem(
+            network="sandbox",
+            message_id="s1",
+            kind=InboundKind.COMMENT,
+            author=Author(id="u1", handle="client-\udc00", display_name="Zoé \ud83d"),
+            text="Merci pour le colis \ud83d",  # half an emoji, as a truncating server sends it
+            created_at=now,
+        ),
+        InboundItem(
+            network="sandbox",
+            message_id="s2",
+            kind=InboundKind.COMMENT,
+            author=Author(id="u2", handle="client-2"),
+            text="Quel est le prix du coffret ?",
+            created_at=now,
+        ),
+    ]
+    assert ingest(channel, batch) == 2
+    stored = InboundMessage.objects.get(message_id="s1")
+    assert stored.text == "Merci pour le colis \ufffd"
+    assert stored.author_name == "Zoé \ufffd" and stored.author_handle == "client-\ufffd"
+    assert stored.intent and stored.routed_to
+    assert ingest(channel, batch) == 0  # still idempotent
+
+
+def test_the_sync_survives_a_lone_surrogate(team, channel, monkeypatch):
+    """The network's JSON carries "\\ud83d"; the sync stores the batch and goes on."""
+    from portevoix.networks.sandbox import SandboxNetwork
+    from portevoix.sandbox.models import SandboxAccount
+
+    account = SandboxAccount.objects.get(handle=channel.handle)
+    service.inject_interaction(account, "Avant, sans souci", author_handle="a1")
+    service.inject_interaction(account, "Colis reçu HALF", author_handle="a2")
+    real_item = SandboxNetwork._item
+
+    def as_a_json_network_decodes_it(self, row):
+        item = real_item(self, row)
+        return replace(item, text=item.text.replace("HALF", "\ud83d"))
+
+    monkeypatch.setattr(SandboxNetwork, "_item", as_a_json_network_decodes_it)
+    Channel.objects.filter(pk=channel.pk).update(next_attempt_at=timezone.now())
+    runner.run_once([Channel])
+    channel.refresh_from_db()
+    assert channel.state == "active" and channel.sync_failing_since is None
+    assert channel.last_sync_at is not None and channel.sync_cursor
+    texts = set(InboundMessage.objects.filter(channel=channel).values_list("text", flat=True))
+    assert {"Avant, sans souci", "Colis reçu \ufffd"} <= texts
+    # And the next sync goes on from there.
+    cursor = channel.sync_cursor
+    service.inject_interaction(account, "Et après ?", author_handle="a3")
+    Channel.objects.filter(pk=channel.pk).update(next_attempt_at=timezone.now())
+    runner.run_once([Channel])
+    channel.refresh_from_db()
+    assert channel.sync_cursor != cursor
+    assert InboundMessage.objects.filter(channel=channel, text="Et après ?").exists()

@@ -54,3 +54,48 @@ def run_publications(times: int = 5) -> None:
     for _ in range(times):
         if not runner.run_once([Publication]):
             return
+
+
+# --- publications put in any state, as the worker would leave them ------------------------
+
+PROBLEM = "Media type image/heic is not supported (400 unsupported_media)."
+
+
+@pytest.fixture
+def make_publication(team, channel):
+    """``make_publication("failed", author=team["content"], problem=..., **fields)``."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from portevoix.publishing import actions as publishing
+    from portevoix.publishing.models import PublicationStates
+
+    def make(
+        state=PublicationStates.rejected.name,
+        *,
+        author=None,
+        text="Le sérum Velours arrive lundi 🌸",
+        problem=PROBLEM,
+        on=None,
+        **fields,
+    ):
+        who = author if author is not None else team["content"]
+        post = publishing.schedule_post(
+            team.workspace,
+            by=who,
+            text=text,
+            channels=[on or channel],
+            at=timezone.now() + dt.timedelta(hours=1),
+        )
+        publication = post.publications.get()
+        if state == PublicationStates.needs_check.name:
+            publication.transition(PublicationStates.outcome_unknown)
+        if state != PublicationStates.scheduled.name:
+            publication.transition(state, problem=problem, fields=fields or None)
+        elif fields:
+            Publication.objects.filter(pk=publication.pk).update(**fields)
+            publication.refresh_from_db()
+        return publication
+
+    return make

@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from portevoix.core.models import User
 from portevoix.sandbox.models import SandboxAccount, SandboxFaults
+from tests.conftest import signed_in
 
 MODELS = ["sandboxaccount", "sandboxpost", "sandboxinteraction", "sandboxcall"]
 
@@ -15,9 +16,7 @@ MODELS = ["sandboxaccount", "sandboxpost", "sandboxinteraction", "sandboxcall"]
 @pytest.fixture
 def admin_client_(db: None) -> Client:
     user = User.objects.create_superuser("root@sandbox.test", "pw-sandbox-root")
-    client = Client()
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-    return client
+    return signed_in(user)  # with the two-factor authentication staff need
 
 
 def test_pages_render_without_the_token(admin_client_: Client, account: SandboxAccount) -> None:

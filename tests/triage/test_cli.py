@@ -114,3 +114,54 @@ def test_project_cli_passes_options_to_triage(monkeypatch, capsys):
     monkeypatch.setattr("sys.stdin", io.StringIO('{"text": "vous recrutez ?"}\n'))
     assert cli.main(["triage", "--design", "fast", "--batch-size", "1"]) == 0
     assert json.loads(capsys.readouterr().out)["department"] == "hr"
+
+
+def test_a_lone_surrogate_spoils_only_its_own_line():
+    # "\ud83d" is half of an emoji (a truncation cut it); json.loads accepts it, nothing can
+    # encode it. Before: the whole batch was lost, lines before it included.
+    lines = [
+        json.dumps({"text": "Où est ma commande ?", "id": "before"}),
+        '{"text": "merci \\ud83d", "id": "bad"}',
+        '{"text": "ok", "channel": "\\udc00"}',
+        '{"text": "ok", "id": "\\ud83d"}',
+        '{"text": "merci \\ud83d\\ude00", "id": "pair"}',  # a whole emoji: fine
+        json.dumps({"text": "are you hiring?", "id": "after"}),
+    ]
+    status, out = run(lines, "--batch-size", "256")
+    assert status == 0
+    assert [o["line"] for o in out] == [1, 2, 3, 4, 5, 6]
+    assert out[0]["id"] == "before" and "department" in out[0]
+    assert "'text'" in out[1]["error"] and "surrogate" in out[1]["error"]
+    assert "'channel'" in out[2]["error"] and "'id'" in out[3]["error"]
+    assert out[4]["id"] == "pair" and "department" in out[4]
+    assert out[5]["id"] == "after" and out[5]["department"] == "hr"
+
+
+def test_bytes_that_are_not_utf8_spoil_only_their_line(tmp_path):
+    data = (
+        json.dumps({"text": "bonjour"}).encode() + b"\n"
+        b'{"text": "caf\xe9"}\n' + json.dumps({"text": "hello"}).encode() + b"\n"
+    )
+    stdin = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8")
+    stdout = io.StringIO()
+    assert run_triage_cli([], stdin, stdout) == 0
+    out = [json.loads(line) for line in stdout.getvalue().splitlines()]
+    assert "language" in out[0] and "UTF-8" in out[1]["error"] and "language" in out[2]
+
+
+def test_a_batch_that_fails_is_labelled_item_by_item(monkeypatch):
+    from portevoix.triage import engine
+
+    pipeline = engine.get_pipeline()
+    real = type(pipeline).label
+
+    def fragile(self, items, **kwargs):
+        if any(item.text == "boom" for item in items):
+            raise RuntimeError("cannot label boom")
+        return real(self, items, **kwargs)
+
+    monkeypatch.setattr(type(pipeline), "label", fragile)
+    status, out = run([json.dumps({"text": t}) for t in ("bonjour", "boom", "hello")])
+    assert status == 0
+    assert "language" in out[0] and "language" in out[2]
+    assert "cannot label boom" in out[1]["error"]

@@ -81,10 +81,11 @@ def test_every_admin_link_of_the_ops_page_opens_for_the_demo_admin(db) -> None:
     the admin is not empty ("no permission to view or edit anything")."""
     from portevoix.core import demo
     from portevoix.core.models import User
+    from tests.conftest import signed_in
 
     demo.load()
-    client = Client()
-    client.force_login(User.objects.get(email="admin@lumiere.demo"))
+    # With the two-factor authentication staff need for /ops/ and /admin/.
+    client = signed_in(User.objects.get(email="admin@lumiere.demo"))
     html = client.get(reverse("ops_work")).content.decode()
     links = _admin_links(html)
     assert "/admin/" in links
@@ -106,3 +107,74 @@ def test_the_ops_page_links_only_to_admin_pages_a_staff_account_may_open(team, c
     links = _admin_links(client.get(reverse("ops_work")).content.decode())
     assert links == ["/admin/"]
     assert client.get("/admin/").status_code == 200
+
+
+def test_ops_page_shows_stuck_rows_of_every_kind(team, client_for) -> None:
+    from portevoix.channels.models import Channel
+
+    now = timezone.now()
+    Housekeeping.objects.create(
+        name="dead-worker",
+        next_attempt_at=now - dt.timedelta(minutes=30),
+        locked_by="host:1:0:ab#3",
+        locked_until=now - dt.timedelta(minutes=20),
+        problem="",
+        last_error="KeyboardInterrupt",
+    )
+    Housekeeping.objects.create(name="late", next_attempt_at=now - dt.timedelta(hours=2))
+    stale = Channel.objects.create(
+        workspace=team.workspace,
+        network="sandbox",
+        name="Old",
+        handle="old",
+        account_id="old",
+        credentials_encrypted="x",
+        state="needs_reconnect",
+        next_attempt_at=None,
+        problem="The access token has expired.",
+    )
+    Channel.objects.filter(pk=stale.pk).update(state_changed_at=now - dt.timedelta(days=3))
+    Channel.objects.create(
+        workspace=team.workspace,
+        network="sandbox",
+        name="Gone",
+        handle="gone",
+        account_id="gone",
+        credentials_encrypted="x",
+        state="disconnected",
+        next_attempt_at=None,
+        state_changed_at=now - dt.timedelta(days=30),
+    )
+    admin = team[Role.ADMIN.value]
+    admin.user.is_staff = True
+    admin.user.save()
+    response = client_for(admin).get("/ops/work/")
+    summaries = {s.label: s for s in response.context["summaries"]}
+    work = summaries["worker.Housekeeping"]
+    assert (work.lease_expired, work.late) == (1, 2)
+    assert [(e.row.name, e.reason) for e in work.stuck] == [
+        ("dead-worker", "lease_expired"),
+        ("late", "late"),
+    ]
+    channels = summaries["channels.Channel"]
+    # A disconnected channel is a choice, not work waiting for someone.
+    assert channels.waiting == 1 and [e.row.name for e in channels.stuck] == ["Old"]
+    body = response.content.decode()
+    assert "The access token has expired." in body and 'data-stuck="waiting"' in body
+    assert 'data-stuck="lease_expired"' in body and "KeyboardInterrupt" in body
+
+
+def test_waiting_for_a_person_is_what_each_model_says() -> None:
+    from portevoix.channels.models import Channel
+    from portevoix.publishing.models import Publication
+    from portevoix.worker.views import waiting_states
+
+    # Drafts, approvals and pauses go at the team's pace; a disconnected channel is a choice.
+    assert set(waiting_states(Publication)) == {
+        "waiting_reconnect",
+        "needs_check",
+        "held",
+        "rejected",
+    }
+    assert waiting_states(Channel) == ["needs_reconnect"]
+    assert waiting_states(Housekeeping) == []

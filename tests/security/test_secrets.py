@@ -1,0 +1,168 @@
+"""Secrets at rest and on the way out: two-factor secrets encrypted and rotated, e-mail never
+printed in production, the demo's public password advertised only while it is the password."""
+
+from __future__ import annotations
+
+import importlib
+import time
+
+import pytest
+from allauth.mfa.models import Authenticator
+from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, generate_totp_secret, hotp_value
+from cryptography.fernet import Fernet
+from django.apps import apps as django_apps
+from django.test import Client
+from django.urls import reverse
+
+from portevoix import config
+from portevoix.channels import actions as channel_actions
+from portevoix.core import crypto
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+# --- TOTP secrets -----------------------------------------------------------------------
+
+
+def _stored(user) -> dict:
+    return {
+        a.type: dict(Authenticator.objects.filter(pk=a.pk).values_list("data", flat=True)[0])
+        for a in Authenticator.objects.filter(user=user)
+    }
+
+
+def test_totp_secrets_and_recovery_seeds_are_encrypted_at_rest(team) -> None:
+    user = team["viewer"].user
+    secret = generate_totp_secret()
+    TOTP.activate(user, secret)
+    codes = RecoveryCodes.activate(user)
+    stored = _stored(user)
+    assert stored["totp"]["secret"] != secret and crypto.is_encrypted(stored["totp"]["secret"])
+    assert crypto.decrypt_text(stored["totp"]["secret"]) == secret
+    assert crypto.is_encrypted(stored["recovery_codes"]["seed"])
+    assert len(codes.generate_codes()) > 0
+    # ...and the login with a code still works.
+    client = Client()
+    response = client.post(reverse("account_login"), {"login": user.email, "password": PASSWORD})
+    code = format_hotp_value(hotp_value(secret, int(time.time()) // 30))
+    client.post(response["Location"], {"code": code})
+    assert client.session.get("_auth_user_id") == str(user.pk)
+
+
+def test_the_migration_encrypts_secrets_stored_in_clear(team) -> None:
+    user = team["viewer"].user
+    secret = generate_totp_secret()
+    authenticator = Authenticator.objects.create(
+        user=user, type=Authenticator.Type.TOTP, data={"secret": secret}
+    )
+    migration = importlib.import_module("portevoix.core.migrations.0004_encrypt_two_factor_secrets")
+    migration.encrypt(django_apps, None)
+    authenticator.refresh_from_db()
+    assert authenticator.data["secret"] != secret
+    assert TOTP(authenticator).validate_code(
+        format_hotp_value(hotp_value(secret, int(time.time()) // 30))
+    )
+    migration.encrypt(django_apps, None)  # twice changes nothing
+    again = Authenticator.objects.get(pk=authenticator.pk)
+    assert crypto.decrypt_text(again.data["secret"]) == secret
+
+
+def test_rotate_keys_covers_two_factor_secrets(settings, team) -> None:
+    user = team["viewer"].user
+    secret = generate_totp_secret()
+    TOTP.activate(user, secret)
+    RecoveryCodes.activate(user)
+    old = tuple(settings.PORTEVOIX_ENCRYPTION_KEYS)
+    new_key = Fernet.generate_key().decode()
+    settings.PORTEVOIX_ENCRYPTION_KEYS = (new_key, *old)
+    assert channel_actions.rotate_keys() == 2  # no channel; a TOTP and recovery codes
+    settings.PORTEVOIX_ENCRYPTION_KEYS = (new_key,)  # the old key is gone
+    stored = _stored(user)
+    assert crypto.decrypt_text(stored["totp"]["secret"]) == secret
+    crypto.decrypt_text(stored["recovery_codes"]["seed"])
+    settings.PORTEVOIX_ENCRYPTION_KEYS = old
+    with pytest.raises(crypto.SecretUnreadable):
+        crypto.decrypt_text(_stored(user)["totp"]["secret"])
+
+
+# --- e-mail in production ---------------------------------------------------------------
+
+
+def _production(tmp_path, **extra: str) -> config.Config:
+    env = {
+        "PORTEVOIX_MODE": "production",
+        "PORTEVOIX_SECRET_KEY": "s" * 40,
+        "PORTEVOIX_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        **{f"PORTEVOIX_{k}": v for k, v in extra.items()},
+    }
+    return config.load(env, base_dir=tmp_path)
+
+
+def test_production_refuses_to_start_without_an_email_url(tmp_path) -> None:
+    with pytest.raises(config.ConfigError, match="EMAIL_URL is required in production"):
+        _production(tmp_path)
+    with pytest.raises(config.ConfigError, match="refused in production"):
+        _production(tmp_path, EMAIL_URL="console:")
+    assert _production(tmp_path, EMAIL_URL="smtp://mail.example.org").email.host
+    written = _production(tmp_path, EMAIL_URL=f"file:{tmp_path / 'mail'}")
+    assert written.email.file_path == str(tmp_path / "mail")
+
+
+def test_production_says_at_start_that_email_goes_to_files(tmp_path, settings, caplog) -> None:
+    settings.CONFIG = _production(tmp_path, EMAIL_URL=f"file:{tmp_path / 'mail'}")
+    django_apps.get_app_config("core").ready()
+    assert any(
+        "not sent" in r.getMessage() and str(tmp_path / "mail") in r.getMessage()
+        for r in caplog.records
+    )
+
+
+# --- the demo's accounts on the login page ----------------------------------------------
+
+
+@pytest.fixture
+def demo(db, settings):
+    from portevoix.core import demo as demo_data
+
+    settings.CONFIG = config.load(
+        {"PORTEVOIX_DATA_DIR": str(settings.PORTEVOIX_DATA_DIR)}, base_dir=None
+    )
+    demo_data.load()
+    return demo_data
+
+
+def _listed(demo) -> list[str]:
+    html = Client().get(reverse("account_login")).content.decode()
+    return [email for email, _ in demo.logins() if email in html]
+
+
+def test_demo_accounts_are_listed_while_their_password_is_the_demos(demo) -> None:
+    from portevoix.core.models import User
+
+    assert len(_listed(demo)) == len(demo.PEOPLE)
+    sophie = User.objects.get(email="sophie@lumiere.demo")
+    sophie.set_password("a-real-password-now")
+    sophie.save()
+    listed = _listed(demo)
+    assert "sophie@lumiere.demo" not in listed and len(listed) == len(demo.PEOPLE) - 1
+    for user in User.objects.filter(email__endswith="@lumiere.demo"):
+        user.set_password("changed-everywhere")
+        user.save()
+    page = Client().get(reverse("account_login")).content.decode()
+    assert "porte-voix-demo" not in page and not _listed(demo)
+
+
+def test_demo_accounts_are_never_listed_in_production(demo, settings, tmp_path) -> None:
+    settings.CONFIG = _production(tmp_path, EMAIL_URL="smtp://mail.example.org")
+    page = Client().get(reverse("account_login")).content.decode()
+    assert "porte-voix-demo" not in page and not _listed(demo)
+
+
+def test_every_demo_account_still_logs_in_with_the_demo_password(demo) -> None:
+    client = Client()
+    client.post(
+        reverse("account_login"), {"login": "philippe@lumiere.demo", "password": demo.PASSWORD}
+    )
+    assert "_auth_user_id" in client.session
