@@ -159,20 +159,14 @@ def kinds() -> list[Any]:
 
 
 def register_kinds() -> None:
-    try:
-        from portevoix.notifications.kinds import register
-    except ImportError:  # until the notifications app is on main (issue 7)
-        return
+    from portevoix.notifications.kinds import register
 
     for kind in kinds():
         register(kind)
 
 
 def _notify(workspace: Any, kind: str, people: Iterable[Member], **kwargs: Any) -> None:
-    try:
-        from portevoix.notifications.actions import notify
-    except ImportError:  # until the notifications app is on main (issue 7)
-        return
+    from portevoix.notifications.actions import notify
 
     notify(workspace, kind, people, **kwargs)
 

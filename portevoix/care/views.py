@@ -21,7 +21,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone, translation
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from portevoix.core.actions import ActionRefused
 from portevoix.core.models import Department, Member
@@ -215,6 +215,7 @@ def _watch(me: Member, now: dt.datetime, limit: int = 8) -> list[dict[str, Any]]
     return rows[:limit]
 
 
+@require_GET
 def on_duty(request: HttpRequest, ws: str) -> HttpResponse:
     """The on-duty indicator (htmx polls it)."""
     me = _reader(request)
@@ -365,9 +366,19 @@ def rule_edit(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
     )
 
 
+def _confirmed(request: HttpRequest) -> bool:
+    """A removal form says ``confirm=1``: a bare POST (a replayed request, a stray tool) removes
+    nothing."""
+    if request.POST.get("confirm") == "1":
+        return True
+    messages.error(request, _("Nothing was removed: use the button on the page."))
+    return False
+
+
 @require_POST
 def rule_move(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
     me = _social(request)
+    require(me, "inbox.configure")
     rule: RoutingRule = RoutingRule.objects.get_for(me, pk=pk)
     try:
         to = int(request.POST.get("to", ""))
@@ -384,7 +395,10 @@ def rule_move(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
 @require_POST
 def rule_delete(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
     me = _social(request)
+    require(me, "inbox.configure")
     rule: RoutingRule = RoutingRule.objects.get_for(me, pk=pk)
+    if not _confirmed(request):
+        return redirect("care_rule_edit", ws=ws, pk=rule.pk)
     actions.delete_rule(rule, by=me)
     messages.success(request, _("Rule “%(name)s” deleted.") % {"name": rule.name})
     return redirect("care_rules", ws=ws)
@@ -439,6 +453,7 @@ def rule_try(request: HttpRequest, ws: str) -> HttpResponse:
 @require_POST
 def vip_add(request: HttpRequest, ws: str) -> HttpResponse:
     me = _social(request)
+    require(me, "inbox.configure")
     form = VipForm(request.POST)
     if form.is_valid():
         try:
@@ -454,7 +469,10 @@ def vip_add(request: HttpRequest, ws: str) -> HttpResponse:
 @require_POST
 def vip_remove(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
     me = _social(request)
+    require(me, "inbox.configure")
     vip: VipAuthor = VipAuthor.objects.get_for(me, pk=pk)
+    if not _confirmed(request):
+        return redirect("care_rules", ws=ws)
     actions.remove_vip(vip, by=me)
     messages.success(request, _("Removed from the VIP list."))
     return redirect("care_rules", ws=ws)
@@ -599,6 +617,9 @@ def holiday_remove(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
     )
     if holiday is None:
         raise Http404("not found")
+    require(me, "inbox.configure")
+    if not _confirmed(request):
+        return redirect("care_calendar", ws=ws, pk=holiday.calendar_id)
     actions.remove_holiday(holiday, by=me)
     messages.success(request, _("Holiday removed."))
     return redirect("care_calendar", ws=ws, pk=holiday.calendar_id)
@@ -670,6 +691,8 @@ def _week_start(request: HttpRequest, zone: ZoneInfo) -> dt.date:
         day = dt.date.fromisoformat(raw) if raw else today
     except ValueError:
         day = today
+    if not 1 < day.year < 9999:
+        day = today  # weeks around it must exist
     return day - dt.timedelta(days=day.weekday())
 
 
@@ -778,7 +801,10 @@ def rota_page(request: HttpRequest, ws: str) -> HttpResponse:
 @require_POST
 def shift_delete(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
     me = _reader(request)
+    require(me, "inbox.configure")
     shift: RotaShift = RotaShift.objects.get_for(me, pk=pk)
+    if not _confirmed(request):
+        return redirect("care_rota", ws=ws)
     try:
         actions.delete_shift(shift, by=me)
         messages.success(request, _("Shift removed."))
@@ -841,6 +867,7 @@ def swap_answer(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
 PERIODS = (7, 30, 90)
 
 
+@require_GET
 def metrics_page(request: HttpRequest, ws: str) -> HttpResponse:
     from .metrics import summary
     from .models import WebcareStat
@@ -908,6 +935,7 @@ def correct(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
     from .forms import CorrectForm
 
     me = _reader(request)
+    require(me, "inbox.route")
     conversation: Conversation = Conversation.objects.get_for(me, pk=pk)
     form = CorrectForm(request.POST, workspace=me.workspace)
     if form.is_valid():

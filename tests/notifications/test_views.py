@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.test import Client
 
+from portevoix.care import notices as care_notices
 from portevoix.core.models import AuditEntry
 from portevoix.notifications.actions import notify
 from portevoix.notifications.models import Notification, NotificationPreference
@@ -113,9 +114,16 @@ def test_preferences_offer_what_concerns_the_role_and_keep_what_was_chosen(
     choices = dict.fromkeys((notices.FAILED, notices.HELD), "both")
     bad = client_for(team["content"]).post(url, {**choices, notices.NEEDS_CHECK: "pigeon"})
     assert bad.status_code == 400 and not NotificationPreference.objects.exists()
+    # The page sends every kind it shows: the other features' kinds keep their default.
+    others = {
+        kind.code: kind.default.value
+        for kind in care_notices.kinds()
+        if kind.offered_to(team["content"])
+    }
     done = client_for(team["content"]).post(
         url,
         {
+            **others,
             notices.FAILED: "email",
             notices.HELD: "both",
             notices.WAITING_RECONNECT: "app",
