@@ -136,7 +136,9 @@ def test_rules_are_edited_moved_and_deleted(team, client_for) -> None:
     assert response.status_code == 302
     first.refresh_from_db()
     assert first.name == "Prix et achats" and not first.is_active  # the box was not ticked
-    client.post(url(team, "care_rule_delete", pk=first.pk))
+    client.post(url(team, "care_rule_delete", pk=first.pk))  # a bare POST removes nothing
+    assert RoutingRule.objects.filter(pk=first.pk).exists()
+    client.post(url(team, "care_rule_delete", pk=first.pk), {"confirm": "1"})
     assert RoutingRule.objects.count() == 1
     assert AuditEntry.objects.filter(action__startswith="rule.").count() == 5
 
@@ -179,7 +181,7 @@ def test_vip_authors(team, client_for) -> None:
     assert (
         client_for(team["content"]).post(url(team, "care_vip_remove", pk=vip.pk)).status_code == 403
     )
-    client.post(url(team, "care_vip_remove", pk=vip.pk))
+    client.post(url(team, "care_vip_remove", pk=vip.pk), {"confirm": "1"})
     assert not VipAuthor.objects.exists()
 
 
@@ -212,7 +214,7 @@ def test_business_hours_are_written_day_by_day(team, client_for) -> None:
     )
     holiday = Holiday.objects.get()
     assert holiday.every_year
-    client.post(url(team, "care_holiday_remove", pk=holiday.pk))
+    client.post(url(team, "care_holiday_remove", pk=holiday.pk), {"confirm": "1"})
     assert not Holiday.objects.exists()
     assert (
         client_for(team["content"]).post(url(team, "care_calendars"), calendar_form()).status_code
