@@ -161,6 +161,8 @@ def child_worker(threads: int, stats_path: str) -> None:
     from portevoix.sandbox import service
     from portevoix.worker import runner
 
+    if os.environ.get("PV_BENCH_SAMPLE"):
+        _start_sampler(os.environ["PV_BENCH_SAMPLE"])
     code = runner.main(concurrency=threads)
     usage = resource.getrusage(resource.RUSAGE_SELF)
     Path(stats_path).write_text(
@@ -174,6 +176,34 @@ def child_worker(threads: int, stats_path: str) -> None:
         )
     )
     raise SystemExit(code)
+
+
+def _start_sampler(path: str) -> None:
+    """Where the worker's threads are, 100 times a second (PV_BENCH_SAMPLE=file): the
+    project's innermost frame of each thread and the line it waits on, counted on exit."""
+    import atexit
+    import collections
+    import traceback
+
+    counts: collections.Counter[str] = collections.Counter()
+
+    def sample() -> None:
+        me = threading.get_ident()
+        while True:
+            time.sleep(0.01)
+            for ident, frame in sys._current_frames().items():
+                if ident == me:
+                    continue
+                stack = traceback.extract_stack(frame)
+                ours = [f for f in stack if "/portevoix/" in f.filename]
+                leaf = stack[-1]
+                where = f"{ours[-1].name}:{ours[-1].lineno}" if ours else "-"
+                counts[f"{where} <- {Path(leaf.filename).name}:{leaf.name}"] += 1
+
+    threading.Thread(target=sample, daemon=True).start()
+    atexit.register(
+        lambda: Path(path).write_text("\n".join(f"{n} {k}" for k, n in counts.most_common(60)))
+    )
 
 
 def child_progress() -> None:

@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np
 
 from portevoix.triage import engine, features, train
-from portevoix.triage.labels import INTENT_TO_DEPARTMENT, Intent
+from portevoix.triage.labels import Intent, department_for
 
 
 def main() -> None:
@@ -35,7 +35,6 @@ def main() -> None:
     hand = train.load_examples([train.TRAIN_FILE])
     generated = train.load_examples([train.GENERATED_FILE])
     folds = np.random.RandomState(0).randint(0, args.folds, len(hand))
-    to_dept = engine._INTENT_DEPARTMENT
     departments = [d.value for d in engine.DEPARTMENTS]
     conf = np.zeros(len(hand), dtype=np.float32)
     pred: list[str] = [""] * len(hand)
@@ -46,15 +45,23 @@ def main() -> None:
         w, b = train.fit_sparse(
             features.featurize([r["text"] for r in rows]), y, len(train.INTENTS)
         )
+        labelled = train.specific_rows(rows)
+        w_s, b_s = train.fit_sparse(
+            features.featurize([r["text"] for r in labelled]),
+            np.asarray([int(r["specific"]) for r in labelled], dtype=np.int64),
+            2,
+        )
         batch = features.featurize([hand[i]["text"] for i in test])
-        p_dept = features.softmax(features.sparse_logits(batch, w.astype(np.float16), b)) @ to_dept
+        p_int = features.softmax(features.sparse_logits(batch, w.astype(np.float16), b))
+        p_spec = features.softmax(features.sparse_logits(batch, w_s.astype(np.float16), b_s))
+        p_dept = engine.department_probs(p_int, p_spec[:, 1])
         for j, i in enumerate(test):
             conf[i] = p_dept[j].max()
             pred[i] = departments[int(p_dept[j].argmax())]
 
     stats: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     for i, r in enumerate(hand):
-        gold = INTENT_TO_DEPARTMENT[Intent(r["intent"])].value
+        gold = department_for(Intent(r["intent"]), bool(r.get("specific"))).value
         sure = bool(conf[i] >= args.threshold)
         s = stats[(r["language"], r["intent"])]
         s[0] += 1

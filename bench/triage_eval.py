@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from portevoix.triage import metrics
 from portevoix.triage.engine import Pipeline, TriageInput
-from portevoix.triage.labels import INTENT_TO_DEPARTMENT, Intent
+from portevoix.triage.labels import Intent, department_for
 
 ROOT = Path(__file__).resolve().parent.parent
 EVAL_FILE = ROOT / "tests" / "triage" / "eval" / "eval.jsonl"
@@ -29,7 +29,7 @@ DESIGNS = ("rules", "fast", "cascade", "embedding")
 def load_eval() -> list[dict[str, str]]:
     rows = [json.loads(line) for line in EVAL_FILE.read_text(encoding="utf-8").splitlines()]
     for r in rows:
-        r["department"] = INTENT_TO_DEPARTMENT[Intent(r["intent"])].value
+        r["department"] = department_for(Intent(r["intent"]), r.get("specific", False)).value
     return rows
 
 
@@ -112,10 +112,9 @@ def sweep(rows: list[dict[str, str]]) -> None:
 
     pipeline = Pipeline()
     texts = [r["text"] for r in rows]
-    p_int, p_sent = pipeline._fast_probs(texts)
+    p_int, p_sent, p_spec = pipeline._fast_probs(texts)
     hits = [pipeline._get_rules().match(features.normalize(t)) for t in texts]
-    e_int, e_sent = pipeline._embedding_probs(pipeline.embed(texts))
-    to_dept = engine._INTENT_DEPARTMENT
+    e_int, e_sent, _e_spec = pipeline._embedding_probs(pipeline.embed(texts))
     rule = np.array([h is not None for h in hits])
     print("\n### cascade sweep (department threshold, sentiment threshold, fast-model weight)")
     print(
@@ -126,7 +125,9 @@ def sweep(rows: list[dict[str, str]]) -> None:
         for td in (0.0, 0.4, 0.5, 0.6, 0.7, 0.8, 1.01):
             for ts in (0.4, 0.5):
                 pi, ps = p_int.copy(), p_sent.copy()
-                unsure = (~rule & ((p_int @ to_dept).max(axis=1) < td)) | (p_sent.max(axis=1) < ts)
+                unsure = (~rule & (engine.department_probs(p_int, p_spec).max(axis=1) < td)) | (
+                    p_sent.max(axis=1) < ts
+                )
                 pi[unsure] = weight * p_int[unsure] + (1 - weight) * e_int[unsure]
                 ps[unsure] = weight * p_sent[unsure] + (1 - weight) * e_sent[unsure]
                 for i, h in enumerate(hits):
@@ -134,7 +135,9 @@ def sweep(rows: list[dict[str, str]]) -> None:
                         onehot = np.zeros(len(INTENTS), dtype=np.float32)
                         onehot[INTENTS.index(h)] = 1.0
                         pi[i] = engine.RULE_WEIGHT * onehot + (1 - engine.RULE_WEIGHT) * pi[i]
-                dept = [DEPARTMENTS[j].value for j in (pi @ to_dept).argmax(axis=1)]
+                dept = [
+                    DEPARTMENTS[j].value for j in engine.department_probs(pi, p_spec).argmax(axis=1)
+                ]
                 f1 = []
                 for lang in ("fr", "en"):
                     idx = [i for i, r in enumerate(rows) if r["set"] == lang]
@@ -187,7 +190,7 @@ def sandbox_rows(per_template: int = 3) -> list[dict[str, str]]:
                             "language": lang,
                             "intent": intent,
                             "sentiment": sentiment,
-                            "department": INTENT_TO_DEPARTMENT[Intent(intent)].value,
+                            "department": department_for(Intent(intent), writer.specific).value,
                         }
                     )
     return rows

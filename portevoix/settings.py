@@ -89,6 +89,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "portevoix.core.context_processors.shell",
                 "portevoix.core.context_processors.demo",
+                "portevoix.publishing.approvals.context_processors.editorial",
             ],
         },
     },
@@ -102,6 +103,10 @@ FILE_UPLOAD_DIRECTORY_PERMISSIONS = _config.PRIVATE_DIR
 
 DATABASES = {"default": dj_database_url.parse(CONFIG.database_url, conn_max_age=60)}
 if CONFIG.is_sqlite:
+    # Django's backend, with this process's threads queueing for the write lock (core/sqlite).
+    DATABASES["default"]["ENGINE"] = "portevoix.core.sqlite"
+    # Tests on SQLite use Django's shared in-memory database, as with the stock engine name.
+    DATABASES["default"]["TEST"] = {"NAME": ":memory:"}
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {
         # WAL lets readers work while the worker writes; IMMEDIATE transactions take the

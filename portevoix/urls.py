@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
 
+from portevoix.inbox import views as inbox_views
 from portevoix.notifications import views as notification_views
 
 
@@ -17,6 +18,8 @@ urlpatterns = [
     path("w/<slug:ws>/settings/channels/", include("portevoix.channels.urls")),
     path("w/<slug:ws>/inbox/", include("portevoix.inbox.urls")),
     path("w/<slug:ws>/webcare/", include("portevoix.care.urls")),
+    # A hand-off opened without an account (docs/ways-in.md).
+    path("h/<str:token>/", inbox_views.handoff_link_page, name="inbox_handoff_link"),
     path("w/<slug:ws>/calendar/", include("portevoix.publishing.urls")),
     path("w/<slug:ws>/attention/", include("portevoix.publishing.attention_urls")),
     path("w/<slug:ws>/notifications/", include("portevoix.notifications.urls")),
@@ -25,6 +28,7 @@ urlpatterns = [
         notification_views.bell,
         name="notification_bell_poll",
     ),
+    path("w/<slug:ws>/", include("portevoix.publishing.approvals.urls")),
     path("", include("portevoix.core.urls")),
 ]
 

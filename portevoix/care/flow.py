@@ -396,3 +396,15 @@ def reopen_clocks(conversations: list[Conversation], now: dt.datetime) -> None:
                 resolution_left_seconds=None,
             )
         SlaClock.objects.filter(pk=clock.pk).update(**fields)
+
+
+#: What a conversation action may change that moves its SLA clock.
+CLOCK_FIELDS = frozenset(
+    {"state", "first_response_at", "last_reply_at", "resolved_at", "snoozed_until"}
+)
+
+
+def on_conversation_changed(conversation: Conversation, fields: frozenset[str]) -> None:
+    """The inbox actions' hook (an answer, waiting, resolving, reopening): the clock follows."""
+    if fields & CLOCK_FIELDS:
+        sla.conversation_changed(conversation)

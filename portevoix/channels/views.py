@@ -320,13 +320,16 @@ def oauth_callback(request: HttpRequest, ws: str) -> HttpResponse:
 
 
 def quick_post(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
-    """Publish (or schedule) a post on this channel; the worker sends it.
+    """Publish (or schedule) a post on this channel; the worker sends it. What the approval
+    settings say is enforced by the action: the post may wait for approval instead.
 
     The time is read in the channel's audience zone, which the form names; the image's type is
     read from its content by the action, never from the browser's header.
     """
     from portevoix.publishing import actions as publishing
+    from portevoix.publishing import compliance
     from portevoix.publishing.actions import Upload
+    from portevoix.publishing.approvals import policy
     from portevoix.publishing.forms import QuickPostForm
 
     me = _member(request)
@@ -337,6 +340,17 @@ def quick_post(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
         request.FILES or None,
         zone=channel.audience_zone,
         zone_is_channels=bool(channel.time_zone),
+    )
+    # The live compliance check, as in the composer: the text only, never the file.
+    form.fields["text"].widget.attrs.update(
+        {
+            "hx-post": reverse("compliance_check", kwargs={"ws": ws}),
+            "hx-trigger": "input changed delay:400ms",
+            "hx-target": "#compliance-findings",
+            "hx-swap": "outerHTML",
+            "hx-params": "text,channel",
+            "aria-describedby": "compliance-findings",
+        }
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -351,21 +365,35 @@ def quick_post(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
             )
         at = data["at"]
         try:
-            publishing.schedule_post(
+            post = publishing.schedule_post(
                 me.workspace, by=me, text=data["text"], channels=[channel], at=at, uploads=uploads
             )
         except ActionRefused as exc:
             _refusal_to_form(form, exc)
         else:
-            messages.success(
-                request,
-                _("Post scheduled.") if at else _("Post queued: it goes out in a moment."),
-            )
+            states = set(post.publications.values_list("state", flat=True))
+            if "pending_approval" in states:
+                messages.success(request, _("Sent for approval: it goes out once approved."))
+            elif "paused" in states:
+                messages.warning(
+                    request, _("Publishing is paused here: it goes out when it resumes.")
+                )
+            else:
+                messages.success(
+                    request,
+                    _("Post scheduled.") if at else _("Post queued: it goes out in a moment."),
+                )
             return redirect("channel_detail", ws=ws, pk=pk)
     return render(
         request,
         "channels/quick_post.html",
-        {"channel": channel, "form": form},
+        {
+            "channel": channel,
+            "form": form,
+            "passive": channel.strategy_level == StrategyLevel.PASSIVE,
+            "needs_approval": policy.approval_expected(me, [channel]),
+            "guide": compliance.brand_guide(me.workspace),
+        },
         status=400 if request.method == "POST" else 200,
     )
 

@@ -11,6 +11,7 @@ from portevoix.core.permissions import can
 NAVIGATION = (
     ("attention", _("Needs attention"), "post.view"),
     ("calendar", _("Calendar"), "post.view"),
+    ("approvals", _("Approvals"), None),
     ("inbox", _("Inbox"), None),
     ("channels", _("Channels"), "channel.view"),
     ("listening", _("Listening"), "listening.view"),
@@ -44,6 +45,9 @@ def shell(request: HttpRequest) -> dict[str, Any]:
         for key, label, action in NAVIGATION:
             if key == "inbox":
                 allowed = can(member, "inbox.view_all") or can(member, "inbox.view_assigned")
+            elif key == "approvals":
+                # Department agents approve the compliance step routed to them.
+                allowed = can(member, "post.view") or can(member, "post.approve_compliance")
             else:
                 allowed = action is None or can(member, action)
             if allowed:

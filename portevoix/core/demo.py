@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from portevoix.core import actions, audit
-from portevoix.core.models import AuditEntry, Department, Member, User, Workspace
+from portevoix.core.models import AuditEntry, Department, Invitation, Member, User, Workspace
 from portevoix.core.permissions import Role
 
 PASSWORD = "porte-voix-demo"
@@ -141,6 +141,15 @@ def _purge(slugs: list[str]) -> None:
     marks = ", ".join(["%s"] * len(ids))
     with connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {table} WHERE workspace_id IN ({marks})", ids)  # noqa: S608
+    from portevoix.channels.models import Channel
+    from portevoix.publishing.models import Publication
+
+    # Channels protect their publications, departments their members, invitations and
+    # channels: the demo's go first, in that order.
+    Publication.objects.filter(channel__workspace_id__in=ids).delete()
+    Channel.objects.filter(workspace_id__in=ids).delete()
+    Member.objects.filter(workspace_id__in=ids).delete()
+    Invitation.objects.filter(workspace_id__in=ids).delete()
     Workspace.objects.filter(pk__in=ids).delete()
 
 
@@ -212,7 +221,15 @@ def load(*, reset: bool = False) -> DemoResult:
 
         load_webcare_demo(workspace)  # before the first sync routes the day that comes in
         _load_channels(workspace, admin)
-        finish_webcare_demo(workspace)
+        from portevoix.publishing.approvals.demo import load_editorial_demo
+
+        load_editorial_demo(workspace)
+
+        from portevoix.inbox.demo import load_inbox_demo
+
+        load_inbox_demo(workspace)
+
+        finish_webcare_demo(workspace)  # metrics of the day, answers included
 
     return DemoResult(workspace, logins())
 

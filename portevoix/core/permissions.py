@@ -75,11 +75,21 @@ ACTIONS: tuple[Action, ...] = (
         "post.resolve",
         _("Retry, send late, cancel or mark as published the posts that need attention"),
     ),
+    Action(
+        "post.approve_compliance",
+        _("Approve the compliance step of posts routed to one's department"),
+    ),
+    Action("post.pause", _("Pause and resume publishing, cancel a campaign")),
+    Action(
+        "approval.manage",
+        _("Set who publishes directly, what needs approval, compliance rules, the brand guide"),
+    ),
     Action("inbox.view_all", _("See every conversation")),
     Action("inbox.view_assigned", _("See conversations handed to one's department")),
     Action("inbox.reply", _("Reply to conversations")),
     Action("inbox.route", _("Assign and hand off conversations")),
     Action("inbox.configure", _("Set routing rules, business hours, SLA policies and the rota")),
+    Action("inbox.manage", _("Set up the inbox: canned replies, offers, reply approval")),
     Action("listening.view", _("See listening results")),
     Action("listening.manage", _("Edit listening queries")),
     Action("crisis.view", _("Follow a crisis")),
@@ -109,6 +119,10 @@ MATRIX: dict[str, frozenset[str]] = {
         _READ
         | {
             "post.create",
+            # Seed 002: the content marketer is responsible for publishing; asking
+            # permission for every message "cannot work". A manager may withdraw it per member.
+            "post.publish_now",
+            "post.pause",
             "post.resolve",
             "inbox.view_all",
             "inbox.view_assigned",
@@ -118,7 +132,9 @@ MATRIX: dict[str, frozenset[str]] = {
     ),
     Role.CREATIVE: frozenset(_READ | {"post.create"}),
     Role.ANALYST: frozenset(_READ | {"inbox.view_all", "listening.manage", "analytics.report"}),
-    Role.AGENT: frozenset({"inbox.view_assigned", "inbox.reply", "crisis.view"}),
+    Role.AGENT: frozenset(
+        {"inbox.view_assigned", "inbox.reply", "crisis.view", "post.approve_compliance"}
+    ),
     Role.VIEWER: frozenset(_READ),
 }
 
@@ -231,6 +247,25 @@ def matrix_markdown() -> str:
             "- Deactivating a member ends all of that person's open sessions at once.",
             "- A workspace can require two-factor authentication; members without an "
             "authenticator are sent to set one up before they see anything.",
+            "",
+            "## Approvals (see approvals.md)",
+            "",
+            "- Publishing without approval (`post.publish_now`) is the role's default; a "
+            "manager grants it to or withdraws it from one member, requires approval on a "
+            "channel, or from everyone for a while (a launch). Whatever these settings say "
+            "is enforced for every way in (the pages, the CLI, the API) and checked again "
+            "when the post is sent.",
+            "- Nobody approves their own post. A post needs at most one approval: from the "
+            "approver the workspace names (one person, whatever their role, or one role), "
+            "else from anyone with `post.approve`; plus one compliance step per department a "
+            "compliance route sends it to.",
+            "- A compliance step is approved only by members of its department with "
+            "`post.approve_compliance`, and they may approve that step and nothing else; "
+            "they see the posts routed to their department and no other part of the plan.",
+            "- A channel at the passive listener level takes no new post or campaign; "
+            "replies and private messages to customers still go out there.",
+            "- Replies to customers need `inbox.reply`; a public reply waits for approval "
+            "unless its author publishes directly; private replies need none.",
             "",
         ]
         return "\n".join(lines)

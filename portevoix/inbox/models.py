@@ -177,7 +177,10 @@ class Conversation(models.Model):
     #: public thread or a mention, ``dm:`` and the network's conversation id for a private one.
     thread_key = models.CharField(max_length=520)
     customer = models.ForeignKey(
-        Customer, on_delete=models.PROTECT, related_name="conversations", verbose_name=_("customer")
+        Customer,
+        on_delete=models.RESTRICT,
+        related_name="conversations",
+        verbose_name=_("customer"),
     )
     state = models.CharField(
         _("state"), max_length=10, choices=ConversationState.choices, default="new"
@@ -400,7 +403,7 @@ class HandOff(models.Model):
         Conversation, on_delete=models.CASCADE, related_name="handoffs"
     )
     department = models.ForeignKey(
-        Department, on_delete=models.PROTECT, related_name="handoffs", verbose_name=_("department")
+        Department, on_delete=models.RESTRICT, related_name="handoffs", verbose_name=_("department")
     )
     state = models.CharField(
         _("state"), max_length=12, choices=HandOffState.choices, default=HandOffState.OPEN
@@ -429,6 +432,15 @@ class HandOff(models.Model):
     def __str__(self) -> str:
         return f"{self.conversation} → {self.department}"
 
+    @property
+    def workspace_id(self) -> int:
+        """The workspace an access token for this hand-off belongs to (core.access)."""
+        return int(self.conversation.workspace_id)
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in (HandOffState.OPEN, HandOffState.ANSWERED)
+
     @classmethod
     def restrict_rows(cls, queryset: Any, member: MemberLike) -> Any:
         if can(member, "inbox.view_all"):
@@ -437,3 +449,207 @@ class HandOff(models.Model):
         if can(member, "inbox.view_assigned") and department_id:
             return queryset.filter(department_id=department_id)
         return queryset.none()
+
+
+class HandOffLink(models.Model):
+    """A link to one hand-off for someone without an account (a sales rep, a lawyer).
+
+    The token is core's access token (purpose ``handoff``: signed, expiring, revocable, every
+    use audited); this row says which browser it belongs to: the first one to open it, which
+    gets a secret cookie whose hash is kept here. Another browser is refused.
+    """
+
+    objects = RestrictedQuerySet.as_manager()
+    WORKSPACE_PATH = "handoff__conversation__workspace"
+    VIEW_ACTION = "inbox.route"
+
+    handoff = models.ForeignKey(HandOff, on_delete=models.CASCADE, related_name="links")
+    token = models.OneToOneField(
+        "core.AccessToken", on_delete=models.CASCADE, related_name="handoff_link"
+    )
+    #: Who the link is for, as the person who made it wrote it ("Maître Dupont").
+    recipient = models.CharField(_("for"), max_length=200, blank=True)
+    browser_hash = models.CharField(max_length=64, blank=True, editable=False)
+    created_by = models.ForeignKey(
+        Member, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("hand-off link")
+        verbose_name_plural = _("hand-off links")
+
+    def __str__(self) -> str:
+        return f"{self.handoff} ({self.recipient or self.pk})"
+
+
+class Note(models.Model):
+    """A private note in a conversation, for the team only; ``@name`` tells that member."""
+
+    objects = RestrictedQuerySet.as_manager()
+    WORKSPACE_PATH = "conversation__workspace"
+    VIEW_ACTION = None  # restrict_rows decides
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(
+        Member, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    text = models.TextField(_("note"))
+    mentions = models.ManyToManyField(Member, blank=True, related_name="inbox_mentions")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("note")
+        verbose_name_plural = _("notes")
+
+    def __str__(self) -> str:
+        return self.text[:60]
+
+    @classmethod
+    def restrict_rows(cls, queryset: Any, member: MemberLike) -> Any:
+        q = _department_filter(member, "conversation__")
+        return queryset if q is None else queryset.filter(q)
+
+
+class Presence(models.Model):
+    """Who has a conversation open, and whether they are writing an answer (refreshed by the
+    page's polling; stale after :data:`PRESENCE_SECONDS`)."""
+
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="presences"
+    )
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+")
+    replying = models.BooleanField(default=False)
+    seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["conversation", "member"], name="presence_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member} @ {self.conversation_id}"
+
+
+#: A presence older than this is gone (the page polls every 10 seconds).
+PRESENCE_SECONDS = 40
+
+
+class CannedReply(models.Model):
+    """A ready answer with variables (``{customer_name}``, ``{agent_name}``...)."""
+
+    objects = RestrictedQuerySet.as_manager()
+    VIEW_ACTION = None  # restrict_rows decides
+
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="canned_replies"
+    )
+    title = models.CharField(_("title"), max_length=120)
+    text = models.TextField(_("text"))
+    #: ``fr``, ``en``, or empty for any language.
+    language = models.CharField(_("language"), max_length=8, blank=True)
+    created_by = models.ForeignKey(
+        Member, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["title", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "title", "language"], name="canned_reply_unique"
+            ),
+        ]
+        verbose_name = _("canned reply")
+        verbose_name_plural = _("canned replies")
+
+    def __str__(self) -> str:
+        return self.title
+
+    @classmethod
+    def restrict_rows(cls, queryset: Any, member: MemberLike) -> Any:
+        return queryset if can(member, "inbox.reply") else queryset.none()
+
+
+class Offer(models.Model):
+    """A current offer replies can insert: its text, its link and when it is valid."""
+
+    objects = RestrictedQuerySet.as_manager()
+    VIEW_ACTION = None  # restrict_rows decides
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="offers")
+    title = models.CharField(_("title"), max_length=120)
+    text = models.TextField(_("text"))
+    link = models.URLField(_("link"), max_length=500, blank=True)
+    #: ``fr``, ``en``, or empty for any language.
+    language = models.CharField(_("language"), max_length=8, blank=True)
+    #: Words that make the offer the right one for a message (products, "livraison"...).
+    keywords = models.CharField(_("keywords"), max_length=300, blank=True)
+    valid_from = models.DateTimeField(_("valid from"))
+    valid_until = models.DateTimeField(_("valid until"))
+    created_by = models.ForeignKey(
+        Member, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["valid_until", "title"]
+        verbose_name = _("offer")
+        verbose_name_plural = _("offers")
+
+    def __str__(self) -> str:
+        return self.title
+
+    @classmethod
+    def restrict_rows(cls, queryset: Any, member: MemberLike) -> Any:
+        return queryset if can(member, "inbox.reply") else queryset.none()
+
+    def is_current(self, at: Any = None) -> bool:
+        moment = at or timezone.now()
+        return bool(self.valid_from <= moment < self.valid_until)
+
+    @property
+    def keyword_list(self) -> list[str]:
+        return [w.strip() for w in self.keywords.split(",") if w.strip()]
+
+
+class ReplyApprovalRule(models.Model):
+    """Whether public replies need the social team's approval, for one department or one
+    member (the member's rule wins). Without a rule, a department agent's public replies need
+    approval and everybody else's do not."""
+
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="reply_approval_rules"
+    )
+    department = models.ForeignKey(
+        Department, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    member = models.ForeignKey(
+        Member, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    required = models.BooleanField(_("needs approval"))
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "department"],
+                condition=models.Q(member__isnull=True),
+                name="reply_rule_department_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["workspace", "member"],
+                condition=models.Q(member__isnull=False),
+                name="reply_rule_member_unique",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(department__isnull=True, member__isnull=False)
+                | models.Q(department__isnull=False, member__isnull=True),
+                name="reply_rule_one_subject",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member or self.department}: {self.required}"

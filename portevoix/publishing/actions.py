@@ -1,5 +1,12 @@
 """Scheduling a post on channels, and what a person decides about a publication that needs
-them: retry, send late, mark as published, cancel. The worker does the publishing."""
+them: retry, send late, mark as published, cancel. The worker does the publishing.
+
+Whatever the approval settings say is enforced here, for every way in (the pages, the CLI,
+the API): :func:`schedule_post` and :func:`submit_post` end in
+:func:`portevoix.publishing.approvals.actions.route`, which sends a post out only if it needs
+no approval or has it, and refuses a new post on a passive channel or one that breaks a
+blocking compliance rule (see docs/approvals.md).
+"""
 
 from __future__ import annotations
 
@@ -25,10 +32,12 @@ from portevoix.core.permissions import require
 from portevoix.networks.errors import NetworkError
 from portevoix.networks.types import MediaItem, OutgoingPost
 from portevoix.publishing import media
+from portevoix.publishing.approvals import actions as approvals
 from portevoix.publishing.labels import state_label
 from portevoix.publishing.models import (
     NEEDS_PERSON,
     Post,
+    PostKind,
     PostMedia,
     Publication,
     PublicationStates,
@@ -76,7 +85,11 @@ def schedule_post(
     uploads: Sequence[Upload] = (),
     source: str = "web",
 ) -> Post:
-    """A post with one publication per channel, due at ``at`` (now when omitted)."""
+    """A post with one publication per channel, due at ``at`` (now when omitted).
+
+    It goes out only if it needs no approval (the author publishes directly, no launch or
+    channel rule asks for it); otherwise it waits for approval (``pending_approval``) and the
+    approvers are told. A passive channel, or a blocking compliance rule, refuses it."""
     if by is not None:
         require(by, "post.create")
         _same_workspace(by, workspace)
@@ -99,6 +112,7 @@ def schedule_post(
         )
     if problems:
         raise ActionRefused(" ".join(problems), field="text", code="invalid_post")
+    approvals.check_before_saving(workspace, PostKind.POST, text, channels)
     author: User | None = by.user if by is not None else None
     post = Post.objects.create(workspace=workspace, text=text, author=author, source=source)
     for position, upload in enumerate(uploads):
@@ -112,14 +126,16 @@ def schedule_post(
         item.file.save(upload.filename, ContentFile(upload.data), save=False)
         item.save()
     due = at or now
-    for channel in channels:
+    publications = [
         Publication.objects.create(
             post=post,
             channel=channel,
             scheduled_at=due,
-            state=PublicationStates.scheduled.name,
-            next_attempt_at=due,
+            state=PublicationStates.draft.name,
+            next_attempt_at=None,
         )
+        for channel in channels
+    ]
     audit.record(
         "post.schedule",
         workspace=workspace,
@@ -132,7 +148,15 @@ def schedule_post(
             "media": [u.filename for u in uploads],
         },
     )
+    # Out at its time, or waiting for approval: whatever the settings say, for every way in.
+    approvals.route(post, publications, by=by)
     return post
+
+
+def submit_post(post: Post, *, by: Member | None, note: str = "") -> Post:
+    """The composer's one entry point (and the inbox's, for replies): send ``post`` out, or
+    ask for the approvals it needs. See :func:`portevoix.publishing.approvals.actions.submit`."""
+    return approvals.submit(post, by=by, note=note)
 
 
 # --- what a person decides about a publication that needs them (the attention page) ------------

@@ -8,6 +8,11 @@ class PublishingConfig(AppConfig):
     verbose_name = _("Publishing")
 
     def ready(self) -> None:
+        from portevoix.publishing.approvals.actions import send_reminders
+        from portevoix.publishing.approvals.notices import register_kinds as editorial_kinds
         from portevoix.publishing.notices import register_kinds
+        from portevoix.worker import housekeeping
 
         register_kinds()
+        editorial_kinds()
+        housekeeping.register("approval-reminders", 600, send_reminders)

@@ -48,6 +48,14 @@ def _publication(
         at=timezone.now() + dt.timedelta(minutes=5),
     )
     publication: Publication = post.publications.get()
+    if publication.state == S.pending_approval.name:
+        # An author who submits for approval (Inès): Sophie approved it, as a manager would.
+        from portevoix.publishing.approvals import actions as approvals
+
+        sophie = _member(workspace, "sophie@lumiere.demo")
+        for step in post.approval_steps.filter(state="waiting"):
+            approvals.approve(step, by=sophie, comment="")
+        publication.refresh_from_db()
     # As if it had been planned earlier: it is overdue now.
     Publication.objects.filter(pk=publication.pk).update(scheduled_at=due)
     publication.scheduled_at = due

@@ -323,4 +323,8 @@ NEEDS_PERSON = frozenset(
     )
 )
 
+# The editorial controls (approvals, compliance rules, pauses) keep their tables beside their
+# rules; imported here so that Django finds them.
+from portevoix.publishing.approvals.models import *  # noqa: E402, F403
+
 __all__ = ["NEEDS_PERSON", "Post", "PostMedia", "Publication", "PublicationStates"]

@@ -50,6 +50,7 @@ from portevoix.networks.errors import (
 )
 from portevoix.networks.types import OutgoingPost, PublishedRef
 from portevoix.publishing import events
+from portevoix.publishing.approvals.actions import send_time_check
 from portevoix.publishing.models import Publication, PublicationStates
 from portevoix.worker.models import LeaseLost, Outcome
 
@@ -242,6 +243,9 @@ def handle_scheduled(publication: Publication) -> Outcome:
         # answer): find out first, whatever led back here and however late it is.
         return Outcome(S.outcome_unknown, fields={"problem": ""})
     rule = lateness_rule(publication, now)
+    if rule is not None:
+        return rule
+    rule = send_time_check(publication)
     if rule is not None:
         return rule
     if channel.state == ChannelStates.disconnected.name:

@@ -241,6 +241,9 @@ class SandboxInteraction(models.Model):
     intent = models.CharField(_("intended label"), max_length=12, choices=Intent.choices)
     sentiment = models.CharField(max_length=10, default="neutral")
     is_crisis = models.BooleanField(default=False)
+    #: The truth of a complaint: specific (one order, one account, personal details) or
+    #: general; what triage's "specific" signal is measured against.
+    specific = models.BooleanField(default=False)
     text = models.TextField()
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     #: The network id this answers (one of the account's posts, or another message).

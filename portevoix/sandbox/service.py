@@ -265,7 +265,9 @@ def clear_faults(account: SandboxAccount) -> None:
 
 
 def _authenticate(handle: str, token: str, now: datetime) -> SandboxAccount:
-    account = SandboxAccount.objects.filter(handle=handle).first()
+    # One query for the account and its faults (read on every call); no ORDER BY: unique.
+    found = list(SandboxAccount.objects.select_related("faults").filter(handle=handle)[:1])
+    account = found[0] if found else None
     if account is None or not token or not secrets.compare_digest(account.token, token):
         if account is not None:
             SandboxCall.objects.create(
@@ -285,8 +287,9 @@ def _take_fault(
 ) -> tuple[str, SandboxFaults]:
     """Pop the next queued fault that applies to this call, else draw a random one; check
     the rate limit."""
-    faults = SandboxFaults.objects.filter(account=account).first()
-    if faults is None:
+    try:
+        faults = account.faults  # read with the account (_authenticate)
+    except SandboxFaults.DoesNotExist:
         faults = faults_of(account)
     fault = ""
     if faults.queue and (write or not faults.writes_only):
@@ -875,8 +878,12 @@ def inject_interaction(
     sentiment: str = "neutral",
     addressed: bool = True,
     created_at: datetime | None = None,
+    specific: bool = False,
 ) -> SandboxInteraction:
-    """Someone else writes to the account now (a comment under ``in_reply_to``, a DM...)."""
+    """Someone else writes to the account now (a comment under ``in_reply_to``, a DM...).
+
+    ``specific`` is the truth of a complaint: about one order, one account or personal details.
+    """
     number = SandboxInteraction.objects.filter(account=account).count()
     author_handle = author_handle or f"client_{number + 1}"
     thread_id = in_reply_to
@@ -897,6 +904,7 @@ def inject_interaction(
         language=language,
         intent=intent,
         sentiment=sentiment,
+        specific=specific,
         text=text,
         created_at=created_at or timezone.now(),
         in_reply_to=in_reply_to,

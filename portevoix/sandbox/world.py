@@ -273,6 +273,9 @@ class Writer:
         self.slots: dict[str, list[str]] = templates()["slots"][self.language]
         #: The competitor the last text named, if any.
         self.competitor = ""
+        #: Whether the last text was a specific complaint (an order, an account, personal
+        #: details), the truth triage's "specific" signal is measured against.
+        self.specific = False
 
     def pick(self, options: Sequence[str]) -> str:
         return options[self.rng.randrange(len(options))]
@@ -381,6 +384,9 @@ class Writer:
 
     def _render(self, template: str, default_sentiment: str) -> tuple[str, str]:
         sentiment = default_sentiment
+        self.specific = template.startswith("* ")
+        if self.specific:
+            template = template[2:]
         marker = template[:2]
         if marker in ("+ ", "- ", "= "):
             sentiment = {"+ ": "positive", "- ": "negative", "= ": "neutral"}[marker]
@@ -409,6 +415,7 @@ class _New:
     in_reply_to: str = ""
     thread_id: str = ""
     is_crisis: bool = False
+    specific: bool = False
 
 
 def crisis_level(account: SandboxAccount, moment: datetime) -> float:
@@ -491,6 +498,7 @@ def _step(
                 intent = _pick_intent(rng, InteractionKind.COMMENT)
                 text, sentiment = w.message(InteractionKind.COMMENT, intent)
                 is_crisis = False
+            specific = w.specific and not is_crisis
             items.append(
                 _New(
                     InteractionKind.COMMENT,
@@ -503,6 +511,7 @@ def _step(
                     in_reply_to=post.network_id,
                     thread_id=post.thread_root or post.network_id,
                     is_crisis=is_crisis,
+                    specific=specific,
                 )
             )
 
@@ -518,11 +527,23 @@ def _step(
         intent = _pick_intent(rng, kind)
         w = writer(rng)
         text, sentiment = w.message(kind, intent)
+        specific = w.specific
         if kind == InteractionKind.MENTION and account.handle not in text:
             text = (
                 f"{text} @{account.handle}" if rng.random() < 0.6 else f"@{account.handle} {text}"
             )
-        items.append(_New(kind, when(rng), text, w.language, intent, sentiment, w.author(intent)))
+        items.append(
+            _New(
+                kind,
+                when(rng),
+                text,
+                w.language,
+                intent,
+                sentiment,
+                w.author(intent),
+                specific=specific,
+            )
+        )
     # People who talk about the brand without tagging it, and about competitors.
     for _ in range(_poisson(rng, account.mentions_per_day * per_step * rhythm)):
         w = writer(rng)
@@ -602,6 +623,8 @@ def _followups(
         writer = Writer(account, rng, original.language)
         text, sentiment = writer.followup(key, sentiment)
         private = answer.kind == PostKind.DM or original.kind == InteractionKind.DM
+        # Impatience about a specific complaint is as specific as the complaint.
+        specific = original.specific and (intent or original.intent) == "complaint"
         items.append(
             _New(
                 InteractionKind.DM if private else InteractionKind.COMMENT,
@@ -617,6 +640,7 @@ def _followups(
                     if private
                     else answer.thread_root or original.thread_id or original.message_id
                 ),
+                specific=specific,
             )
         )
     return items
@@ -701,6 +725,7 @@ def advance(
                     intent=item.intent,
                     sentiment=item.sentiment,
                     is_crisis=item.is_crisis,
+                    specific=item.specific,
                     text=item.text,
                     created_at=item.created_at,
                     in_reply_to=item.in_reply_to,

@@ -690,6 +690,35 @@ CORES: dict[str, dict[str, list[tuple[str, str]]]] = {
 }
 
 SENT = {"n": "negative", "u": "neutral", "p": "positive"}
+
+#: Complaints about one order, one account, one bill or the person's details ("specific":
+#: customer service answers them in private); the other complaints are general (the social
+#: team answers them in public). Marked here rather than in ``CORES`` so that the generated
+#: texts, and the intent and sentiment models trained on them, stay the same.
+SPECIFIC_COMPLAINTS = {
+    "fr": {
+        "{p} est arrivé cassé",
+        "toujours pas reçu ma commande commandée {t}, c'est honteux",
+        "j'ai été débité deux fois",
+        "livraison en retard encore une fois",
+        "on m'a envoyé le mauvais article",
+        "toujours pas remboursé depuis {t}",
+        "colis perdu et personne ne répond",
+        "j'attends depuis {t}, inadmissible",
+        "la facture est fausse",
+    },
+    "en": {
+        "{p} arrived broken",
+        "still haven't received my order from {t}, disgraceful",
+        "I got charged twice",
+        "late delivery yet again",
+        "you sent me the wrong item",
+        "still no refund since {t}",
+        "parcel lost and nobody answers",
+        "been waiting since {t}, unacceptable",
+        "the bill is wrong",
+    },
+}
 _FR_SMS = [
     ("c'est", "c"),
     ("qu'est-ce que", "kesk"),
@@ -737,9 +766,9 @@ def _roughen(text: str, lang: str, rng: random.Random) -> str:
     return text
 
 
-def generate(seed: int = 20261122) -> list[dict[str, str]]:
+def generate(seed: int = 20261122) -> list[dict[str, str | bool]]:
     rng = random.Random(seed)
-    rows: list[dict[str, str]] = []
+    rows: list[dict[str, str | bool]] = []
     seen: set[str] = set()
     for intent, by_lang in CORES.items():
         for lang, cores in by_lang.items():
@@ -757,9 +786,15 @@ def generate(seed: int = 20261122) -> list[dict[str, str]]:
                 if text in seen:
                     continue
                 seen.add(text)
-                rows.append(
-                    {"text": text, "language": lang, "intent": intent, "sentiment": sentiment}
-                )
+                row: dict[str, str | bool] = {
+                    "text": text,
+                    "language": lang,
+                    "intent": intent,
+                    "sentiment": sentiment,
+                }
+                if intent == "complaint":
+                    row["specific"] = core in SPECIFIC_COMPLAINTS[lang]
+                rows.append(row)
                 made += 1
     return rows
 

@@ -154,7 +154,7 @@ def main() -> int:
         sentence_vectors([r["text"] for r in rows]), y, len(train.INTENTS)
     )
     p_static = features.softmax(sentence_vectors([r["text"] for r in ev]) @ weights + bias)
-    p_hashed, _ = Pipeline()._fast_probs([r["text"] for r in ev])
+    p_hashed, _, _ = Pipeline()._fast_probs([r["text"] for r in ev])
     intent_to_dept = {i: str(d) for i, d in zip(train.INTENTS, _dept_names(), strict=True)}
     gold = [intent_to_dept[r["intent"]] for r in ev]
     designs: list[tuple[str, npt.NDArray[np.float32]]] = [

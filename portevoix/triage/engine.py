@@ -38,6 +38,7 @@ from portevoix.triage.labels import (
     Intent,
     Language,
     Sentiment,
+    department_for,
 )
 
 FloatArray = npt.NDArray[np.float32]
@@ -70,9 +71,27 @@ SKETCH_CANDIDATE = 0.50
 EMBEDDING_OVERRIDE = 0.92
 #: A rule match puts this much probability on its intent.
 RULE_WEIGHT = 0.90
+#: A complaint is *specific* (an order, an account, personal details: customer service, in
+#: private) when the specific model says so with this probability; else it is general (the
+#: social team answers it in public).
+SPECIFIC_THRESHOLD = 0.50
+#: An order number, a case number, an e-mail address or a phone number in the text makes a
+#: complaint specific at least this much.
+IDENTIFIER_SPECIFIC = 0.90
 BATCH_SIZE = 512
 
 _MIN_LETTERS = 3
+# On normalized text (lower case, no accents): an order or case number, an e-mail address, a
+# French or international phone number, a long number.
+_IDENTIFIER_RE = re.compile(
+    r"(?:\b(?:n|no|num|numero|number|order|commande|cmd|dossier|case|ref|reference|colis|"
+    r"parcel|facture|invoice)\s*[:#°.]?\s*[a-z]{0,3}-?\d{3,}"
+    r"|#\s?\d{3,}"
+    r"|n°\s?\d{3,}"
+    r"|\b\d{5,}\b"
+    r"|[\w.+-]+@[\w-]+\.[a-z]{2,}"
+    r"|(?:\+\d{2}\s?|\b0)[1-9](?:[ .-]?\d{2}){4}\b)"
+)
 _CLEAN_RE = re.compile(r"(?:https?://|www\.)\S+|[@#]\w+")
 _WORD_RE = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 
@@ -266,6 +285,11 @@ class TriageResult:
     needs_review: bool
     #: Which stage decided the intent: rules, fast, embedding, correction or empty.
     decided_by: str
+    #: A complaint about one order, one account or personal details: customer service
+    #: answers it in private (a general complaint stays with the social team, in public).
+    specific: bool = False
+    #: Probability that the item is specific (the specific model, trained on complaints).
+    specific_confidence: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -352,7 +376,14 @@ class Pipeline:
             with self._lock:
                 if self._fast is None:
                     self._fast = self._load(
-                        ["fast_intent_w", "fast_intent_b", "fast_sentiment_w", "fast_sentiment_b"]
+                        [
+                            "fast_intent_w",
+                            "fast_intent_b",
+                            "fast_sentiment_w",
+                            "fast_sentiment_b",
+                            "fast_specific_w",
+                            "fast_specific_b",
+                        ]
                     )
         return self._fast
 
@@ -361,7 +392,14 @@ class Pipeline:
             with self._lock:
                 if self._heads is None:
                     self._heads = self._load(
-                        ["emb_intent_w", "emb_intent_b", "emb_sentiment_w", "emb_sentiment_b"]
+                        [
+                            "emb_intent_w",
+                            "emb_intent_b",
+                            "emb_sentiment_w",
+                            "emb_sentiment_b",
+                            "emb_specific_w",
+                            "emb_specific_b",
+                        ]
                     )
         return self._heads
 
@@ -412,7 +450,7 @@ class Pipeline:
             return Language(lang), float(prob)
         return Language.UNKNOWN, float(1.0 - prob)
 
-    def _fast_probs(self, texts: Sequence[str]) -> tuple[FloatArray, FloatArray]:
+    def _fast_probs(self, texts: Sequence[str]) -> tuple[FloatArray, FloatArray, FloatArray]:
         fast = self._get_fast()
         batch = features.featurize(texts)
         p_int = features.softmax(
@@ -421,13 +459,17 @@ class Pipeline:
         p_sent = features.softmax(
             features.sparse_logits(batch, fast["fast_sentiment_w"], fast["fast_sentiment_b"])
         )
-        return p_int, p_sent
+        p_spec = features.softmax(
+            features.sparse_logits(batch, fast["fast_specific_w"], fast["fast_specific_b"])
+        )[:, 1]
+        return p_int, p_sent, p_spec
 
-    def _embedding_probs(self, emb: FloatArray) -> tuple[FloatArray, FloatArray]:
+    def _embedding_probs(self, emb: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
         heads = self._get_heads()
         p_int = features.softmax(emb @ heads["emb_intent_w"] + heads["emb_intent_b"])
         p_sent = features.softmax(emb @ heads["emb_sentiment_w"] + heads["emb_sentiment_b"])
-        return p_int, p_sent
+        p_spec = features.softmax(emb @ heads["emb_specific_w"] + heads["emb_specific_b"])[:, 1]
+        return p_int, p_sent, p_spec
 
     # -- the pipeline -------------------------------------------------------------------------
     def label(
@@ -463,16 +505,20 @@ class Pipeline:
             p_int[:, INTENTS.index(Intent.OTHER)] = 1.0
             p_sent = np.zeros((n, n_sent), dtype=np.float32)
             p_sent[:, SENTIMENTS.index(Sentiment.NEUTRAL)] = 1.0
+            p_spec = np.zeros(n, dtype=np.float32)
             decided_by = ["default"] * n
         else:
-            p_int, p_sent = self._fast_probs(texts)
+            p_int, p_sent, p_spec = self._fast_probs(texts)
+        for i, text in enumerate(normalized):
+            if _IDENTIFIER_RE.search(text):
+                p_spec[i] = max(float(p_spec[i]), IDENTIFIER_SPECIFIC)
 
         embedded: dict[int, FloatArray] = {}
         if design in ("cascade", "embedding"):
             if design == "embedding":
                 unsure = list(range(n))
             else:
-                dept_conf = (p_int @ _INTENT_DEPARTMENT).max(axis=1)
+                dept_conf = department_probs(p_int, p_spec).max(axis=1)
                 # The fast model only learnt French and English: other languages always go
                 # to the multilingual embedding model.
                 unsure = [
@@ -485,12 +531,16 @@ class Pipeline:
             unsure = [i for i in unsure if normalized[i].strip()]
             if unsure:
                 emb = self.embed([texts[i] for i in unsure])
-                e_int, e_sent = self._embedding_probs(emb)
+                e_int, e_sent, e_spec = self._embedding_probs(emb)
                 w = 0.0 if design == "embedding" else FAST_WEIGHT
                 for row, i in enumerate(unsure):
                     embedded[i] = emb[row]
                     p_int[i] = w * p_int[i] + (1 - w) * e_int[row]
                     p_sent[i] = w * p_sent[i] + (1 - w) * e_sent[row]
+                    if p_spec[i] < IDENTIFIER_SPECIFIC:
+                        # The fast model knows French and English only.
+                        w_spec = w if languages[i][0] in _FAST_LANGUAGES else 0.0
+                        p_spec[i] = w_spec * p_spec[i] + (1 - w_spec) * e_spec[row]
                     decided_by[i] = "embedding"
 
         for i, hit in enumerate(rule_hits):
@@ -505,7 +555,11 @@ class Pipeline:
             if not normalized[i].strip():
                 results.append(_empty_result())
                 continue
-            results.append(self._result(texts[i], p_int[i], p_sent[i], decided_by[i], languages[i]))
+            results.append(
+                self._result(
+                    texts[i], p_int[i], p_sent[i], decided_by[i], languages[i], float(p_spec[i])
+                )
+            )
 
         if examples:
             results = self._apply_corrections(texts, results, embedded, examples)
@@ -518,14 +572,29 @@ class Pipeline:
         p_sent: FloatArray,
         decided_by: str,
         detected: tuple[Language, float] | None = None,
+        p_spec: float = 0.0,
     ) -> TriageResult:
         language, lang_conf = detected or self.detect_language(text)
-        dept_probs = dict.fromkeys(DEPARTMENTS, 0.0)
+        # A complaint's probability is shared between customer service (specific) and the
+        # social team (general); every other intent's goes to its department.
+        shares: list[tuple[Department, Intent, float]] = []
         for k, intent in enumerate(INTENTS):
-            dept_probs[INTENT_TO_DEPARTMENT[intent]] += float(p_int[k])
+            if intent is Intent.COMPLAINT:
+                shares.append((department_for(intent, True), intent, float(p_int[k]) * p_spec))
+                shares.append(
+                    (department_for(intent, False), intent, float(p_int[k]) * (1 - p_spec))
+                )
+            else:
+                shares.append((INTENT_TO_DEPARTMENT[intent], intent, float(p_int[k])))
+        dept_probs = dict.fromkeys(DEPARTMENTS, 0.0)
+        for dept, _intent, share in shares:
+            dept_probs[dept] += share
         department = max(DEPARTMENTS, key=lambda d: dept_probs[d])
-        candidates = [k for k, it in enumerate(INTENTS) if INTENT_TO_DEPARTMENT[it] is department]
-        k_best = max(candidates, key=lambda k: float(p_int[k]))
+        best_intent, _best_share = max(
+            ((it, share) for dept, it, share in shares if dept is department),
+            key=lambda pair: pair[1],
+        )
+        k_best = INTENTS.index(best_intent)
         s_best = int(np.argmax(p_sent))
         score = float(p_sent[SENTIMENTS.index(Sentiment.POSITIVE)]) - float(
             p_sent[SENTIMENTS.index(Sentiment.NEGATIVE)]
@@ -546,6 +615,8 @@ class Pipeline:
             needs_review=dept_conf < REVIEW_DEPARTMENT_THRESHOLD
             or sent_conf < REVIEW_SENTIMENT_THRESHOLD,
             decided_by=decided_by,
+            specific=best_intent is Intent.COMPLAINT and department is Department.CUSTOMER_SERVICE,
+            specific_confidence=p_spec,
         )
 
     # -- corrections --------------------------------------------------------------------------
@@ -635,13 +706,26 @@ def _override(result: TriageResult, best: dict[Field, tuple[float, str]]) -> Tri
         sim, label = best[Field.INTENT]
         intent = Intent(label)
         values.update(intent=intent, intent_confidence=sim)
-        values.update(department=INTENT_TO_DEPARTMENT[intent], department_confidence=sim)
+        department = department_for(intent, values["specific_confidence"] >= SPECIFIC_THRESHOLD)
+        values.update(department=department, department_confidence=sim)
+        values["specific"] = department_for(intent, True) is department and intent is (
+            Intent.COMPLAINT
+        )
     if Field.DEPARTMENT in best:
         sim, label = best[Field.DEPARTMENT]
         department = Department(label)
         values.update(department=department, department_confidence=sim)
-        if INTENT_TO_DEPARTMENT[values["intent"]] is not department:
+        intent = values["intent"]
+        if intent is Intent.COMPLAINT and department in (
+            department_for(intent, True),
+            department_for(intent, False),
+        ):
+            # A complaint moved between the social team and customer service: the person
+            # says whether it is specific.
+            values["specific"] = department is department_for(intent, True)
+        elif INTENT_TO_DEPARTMENT[intent] is not department:
             values.update(intent=_DEFAULT_INTENT[department], intent_confidence=sim)
+            values["specific"] = False
     values["confidence"] = values["department_confidence"]
     values["needs_review"] = False
     return TriageResult(**values)
@@ -650,6 +734,19 @@ def _override(result: TriageResult, best: dict[Field, tuple[float, str]]) -> Tri
 _INTENT_DEPARTMENT = np.zeros((len(INTENTS), len(DEPARTMENTS)), dtype=np.float32)
 for _k, _intent in enumerate(INTENTS):
     _INTENT_DEPARTMENT[_k, DEPARTMENTS.index(INTENT_TO_DEPARTMENT[_intent])] = 1.0
+_COMPLAINT = INTENTS.index(Intent.COMPLAINT)
+_SPECIFIC_DEPARTMENT = DEPARTMENTS.index(department_for(Intent.COMPLAINT, True))
+_GENERAL_DEPARTMENT = DEPARTMENTS.index(department_for(Intent.COMPLAINT, False))
+
+
+def department_probs(p_int: FloatArray, p_spec: FloatArray) -> FloatArray:
+    """Probability of each department, a complaint's shared by how specific it is."""
+    out: FloatArray = (p_int @ _INTENT_DEPARTMENT).astype(np.float32)
+    complaint = p_int[:, _COMPLAINT]
+    out[:, _SPECIFIC_DEPARTMENT] += complaint * p_spec - complaint
+    out[:, _GENERAL_DEPARTMENT] += complaint * (1 - p_spec)
+    return out
+
 
 _DEFAULT_INTENT: dict[Department, Intent] = {
     Department.SALES: Intent.PURCHASE,

@@ -55,6 +55,8 @@ class Field(StrEnum):
     DEPARTMENT = "department"
 
 
+#: The department of each intent. A complaint's depends on whether it is *specific* (see
+#: :func:`department_for`): this table gives the specific one's.
 INTENT_TO_DEPARTMENT: dict[Intent, Department] = {
     Intent.PRICING: Department.SALES,
     Intent.PURCHASE: Department.SALES,
@@ -68,6 +70,19 @@ INTENT_TO_DEPARTMENT: dict[Intent, Department] = {
     Intent.PRESS: Department.COMMUNICATION,
     Intent.SPAM: Department.NONE,
 }
+
+#: Where a general complaint goes: the social team answers it in public, positively (seed 003).
+GENERAL_COMPLAINT_DEPARTMENT = Department.SOCIAL_TEAM
+
+
+def department_for(intent: Intent, specific: bool = False) -> Department:
+    """The department an item goes to: a complaint about one order, one account or personal
+    details (*specific*) to customer service, out of public view; a general one to the social
+    team, answered in public; every other intent after :data:`INTENT_TO_DEPARTMENT`."""
+    if intent is Intent.COMPLAINT and not specific:
+        return GENERAL_COMPLAINT_DEPARTMENT
+    return INTENT_TO_DEPARTMENT[intent]
+
 
 #: Languages the detector chooses among (the product's two plus its neighbours).
 DETECTED_LANGUAGES: tuple[Language, ...] = (

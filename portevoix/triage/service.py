@@ -24,7 +24,7 @@ MAX_EXAMPLES = 5000
 CACHE_SECONDS = 60.0
 
 _cache_lock = threading.Lock()
-_cache: dict[int, tuple[tuple[int, int], float, list[CorrectionExample]]] = {}
+_cache: dict[int, tuple[tuple[int, str, int], float, list[CorrectionExample]]] = {}
 
 
 def as_input(item: TriageInput | Mapping[str, Any] | str) -> TriageInput:
@@ -38,8 +38,10 @@ def as_input(item: TriageInput | Mapping[str, Any] | str) -> TriageInput:
 def workspace_examples(workspace: Workspace) -> list[CorrectionExample]:
     """The workspace's corrections as examples, oldest first (so the latest wins a tie)."""
     qs = TriageCorrection.objects.filter(workspace=workspace)
-    last = qs.order_by("-id").values_list("id", flat=True).first() or 0
-    key = (int(last), qs.count())
+    # The latest row's id and time, and the count: ids alone can come back after a rollback
+    # (or a restored backup), and another set of corrections would then look cached.
+    last = qs.order_by("-id").values_list("id", "created_at").first() or (0, None)
+    key = (int(last[0]), str(last[1]), qs.count())
     now = time.monotonic()
     with _cache_lock:
         cached = _cache.get(workspace.pk)

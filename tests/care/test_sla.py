@@ -283,3 +283,31 @@ def test_a_breach_found_long_after_the_fact_is_counted_not_announced(
     row = SlaClock.objects.get(conversation=conversation)
     assert row.first_response_breached_at is not None and row.escalated_at is None
     assert told == []
+
+
+def test_the_inbox_actions_move_the_clock(team, channel, policy, clock) -> None:
+    """The inbox's own reply and state actions (not a simulation): an answer stops the
+    first-response clock and waiting for the customer pauses the resolution clock; resolving
+    stops it."""
+    from portevoix.inbox import actions as inbox_actions
+
+    clock(paris(2026, 6, 15, 10, 0))
+    conversation = ingest_one(channel, "Bonjour, une question", at=paris(2026, 6, 15, 10, 0))
+    assert SlaClock.objects.get(conversation=conversation).first_response_due_at == paris(
+        2026, 6, 15, 11, 0
+    )
+    clock(paris(2026, 6, 15, 10, 20))
+    inbox_actions.reply(conversation, by=team["content"], text="Bonjour, bien sûr !")
+    conversation.refresh_from_db()
+    assert conversation.state == ConversationState.WAITING
+    row = SlaClock.objects.get(conversation=conversation)
+    assert row.state == "paused"  # answered, and waiting for the customer
+    reading = sla.read(row, conversation, timezone.now())
+    assert reading is not None and reading.target != "first_response"
+    clock(paris(2026, 6, 15, 11, 30))
+    run_clocks()
+    row.refresh_from_db()
+    assert row.first_response_breached_at is None and row.escalated_at is None
+    inbox_actions.set_state(conversation, by=team["content"], state=ConversationState.RESOLVED)
+    row.refresh_from_db()
+    assert row.state == "idle" and row.next_attempt_at is None

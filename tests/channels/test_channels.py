@@ -349,7 +349,13 @@ def test_publish_from_the_browser(team, client_for, account, channel):
     assert publication.scheduled_at.isoformat() == f"{year}-06-15T07:30:00+00:00"
     assert client_for(team["viewer"]).post(url, {"text": "non"}).status_code == 403
     assert client_for(team.outsider).get(url).status_code == 404
+    # A creative content marketer submits for approval: nothing goes out (issue 9 §0).
     response = client.post(url, {"text": "Maintenant"})
+    run_publications()
+    assert received(account) == 0
+    assert Publication.objects.get(post__text="Maintenant").state == "pending_approval"
+    # A content marketer publishes directly.
+    client_for(team["content"]).post(url, {"text": "Tout de suite"})
     run_publications()
     assert received(account) == 1
 

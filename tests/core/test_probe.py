@@ -46,7 +46,6 @@ LOGIN = "login"  # anyone logged in, in no particular workspace
 STAFF = "staff"  # staff users only (the ops pages)
 ANY = "any member"  # any active member of the workspace
 NOT_ALLOWED = "405"  # this method is not served
-INBOX = ("inbox.view_all", "inbox.view_assigned")  # whoever works in the inbox
 
 
 @dataclass(frozen=True)
@@ -59,7 +58,13 @@ class Page:
     post: str | tuple[str, ...]
     owner: str | None = None  # the object is this role's own: every other member gets 404
     hidden: str | None = None
+    #: A link that works in the first browser that opens it: the cookie (by prefix) that
+    #: browser gets is given to every prober, who plays that one browser.
+    one_browser: str = ""
 
+
+#: The inbox's pages: who sees conversations at all (agents only their department's).
+INBOX = ("inbox.view_all", "inbox.view_assigned")
 
 PAGES: dict[str, Page] = {
     "healthz": Page(get=PUBLIC, post=PUBLIC),
@@ -91,7 +96,34 @@ PAGES: dict[str, Page] = {
     "channel_detail": Page(get="channel.view", post="channel.manage", hidden="channel.view"),
     "channel_check": Page(get=NOT_ALLOWED, post="channel.manage", hidden="channel.view"),
     "channel_quick_post": Page(get="post.create", post="post.create", hidden="channel.view"),
-    "inbox": Page(get=("inbox.view_all", "inbox.view_assigned"), post=NOT_ALLOWED),
+    "inbox": Page(get=INBOX, post=NOT_ALLOWED),
+    "inbox_list_part": Page(get=INBOX, post=NOT_ALLOWED),
+    "inbox_bulk": Page(get=NOT_ALLOWED, post="inbox.reply"),
+    "inbox_conversation": Page(get=INBOX, post=NOT_ALLOWED),
+    "inbox_thread_part": Page(get=INBOX, post=NOT_ALLOWED),
+    "inbox_reply": Page(get=NOT_ALLOWED, post="inbox.reply"),
+    "inbox_state": Page(get=NOT_ALLOWED, post="inbox.reply"),
+    # An agent may only take a conversation for themselves (tests/inbox); an empty form
+    # (nobody assigned) needs inbox.route.
+    "inbox_assign": Page(get=NOT_ALLOWED, post="inbox.route"),
+    "inbox_priority": Page(get=NOT_ALLOWED, post="inbox.route"),
+    "inbox_labels": Page(get=NOT_ALLOWED, post="inbox.route"),
+    "inbox_note": Page(get=NOT_ALLOWED, post="inbox.reply"),
+    "inbox_hand_off": Page(get=NOT_ALLOWED, post="inbox.route"),
+    "inbox_reply_send": Page(get=NOT_ALLOWED, post="inbox.reply"),
+    "inbox_reply_discard": Page(get=NOT_ALLOWED, post="inbox.reply"),
+    "inbox_handoff_take_over": Page(get=NOT_ALLOWED, post="inbox.reply"),
+    "inbox_handoff_close": Page(get=NOT_ALLOWED, post="inbox.route"),
+    "inbox_handoff_link_make": Page(get=NOT_ALLOWED, post="inbox.route"),
+    "inbox_handoff_link_revoke": Page(get=NOT_ALLOWED, post="inbox.route"),
+    # Without an account, through its token (tests/inbox/test_handoff_links.py).
+    "inbox_handoff_link": Page(get=PUBLIC, post=PUBLIC, one_browser="pv_handoff_"),
+    "inbox_customer": Page(get=INBOX, post=INBOX),
+    "inbox_setup": Page(get="inbox.manage", post=NOT_ALLOWED),
+    "inbox_setup_canned": Page(get=NOT_ALLOWED, post="inbox.manage"),
+    "inbox_setup_offer": Page(get=NOT_ALLOWED, post="inbox.manage"),
+    "inbox_setup_label": Page(get=NOT_ALLOWED, post="inbox.manage"),
+    "inbox_setup_rule": Page(get=NOT_ALLOWED, post="inbox.manage"),
     "calendar": Page(get="post.view", post=NOT_ALLOWED),
     "attention": Page(get="post.view", post=NOT_ALLOWED),
     "publication_retry": Page(get=NOT_ALLOWED, post="post.resolve", hidden="post.view"),
@@ -110,6 +142,28 @@ PAGES: dict[str, Page] = {
     "admin:password_change": Page(get=PUBLIC, post=PUBLIC),
     # One variant per module; see VARIANTS.
     "section": Page(get=ANY, post=NOT_ALLOWED),
+    # Approvals, compliance, pause (publishing.approvals; docs/approvals.md). The sample post
+    # waits for approval and is written by a member who is not a prober.
+    "approvals": Page(get=("post.view", "post.approve_compliance"), post=NOT_ALLOWED),
+    "approval_review": Page(get="post.view", post=NOT_ALLOWED, hidden="post.view"),
+    "approval_approve": Page(get=NOT_ALLOWED, post="post.approve", hidden="post.view"),
+    "approval_changes": Page(get=NOT_ALLOWED, post="post.approve", hidden="post.view"),
+    "approval_reject": Page(get=NOT_ALLOWED, post="post.approve", hidden="post.view"),
+    "approval_withdraw": Page(get=NOT_ALLOWED, post="approval.manage", hidden="post.view"),
+    "approval_resubmit": Page(get=NOT_ALLOWED, post="post.create", hidden="post.view"),
+    "compliance_check": Page(get=NOT_ALLOWED, post=("post.create", "inbox.reply")),
+    "approval_settings": Page(get="post.view", post="approval.manage"),
+    "approval_trust": Page(get=NOT_ALLOWED, post="approval.manage"),
+    "approval_route_create": Page(get="post.view", post="approval.manage"),
+    "approval_route": Page(get="post.view", post="approval.manage"),
+    "approval_route_delete": Page(get=NOT_ALLOWED, post="approval.manage"),
+    "compliance_rules": Page(get="post.view", post="approval.manage"),
+    "compliance_rule": Page(get="post.view", post="approval.manage"),
+    "compliance_rule_delete": Page(get=NOT_ALLOWED, post="approval.manage"),
+    "pause": Page(get="post.view", post=NOT_ALLOWED),
+    "pause_start": Page(get=NOT_ALLOWED, post="post.pause"),
+    "pause_resume": Page(get=NOT_ALLOWED, post="post.pause"),
+    "campaign_cancel": Page(get=NOT_ALLOWED, post="post.pause"),
     # Webcare: the inbox's people read it; the social team reads the rules, hours, SLA and
     # metrics; admins and managers change them.
     "care_overview": Page(get=INBOX, post="inbox.configure"),
@@ -195,6 +249,18 @@ def test_every_project_page_is_declared() -> None:
     assert not stale, f"declared pages that no longer exist: {stale}"
 
 
+CONVERSATION_PAGES = (
+    "inbox_conversation",
+    "inbox_thread_part",
+    "inbox_reply",
+    "inbox_state",
+    "inbox_assign",
+    "inbox_priority",
+    "inbox_labels",
+    "inbox_note",
+    "inbox_hand_off",
+)
+
 # --- the world the probe walks in -------------------------------------------------------------
 
 
@@ -248,6 +314,60 @@ class World:
         return self.once("channel", make)
 
     @property
+    def inbox_objects(self) -> tuple[Any, Any, Any]:
+        """A private conversation in the agent's department (sales), a draft answer in it
+        and its open hand-off."""
+
+        def make() -> tuple[Any, Any, Any]:
+            from django.utils import timezone
+
+            from portevoix.inbox import actions as inbox_actions
+            from portevoix.inbox.ingest import ingest
+            from portevoix.inbox.models import Conversation
+            from portevoix.networks.types import Author, InboundItem, InboundKind
+
+            ingest(
+                self.channel,
+                [
+                    InboundItem(
+                        network="sandbox",
+                        message_id="probe-dm",
+                        kind=InboundKind.DM,
+                        author=Author(id="id-probe", handle="probe", display_name="Probe"),
+                        text="Bonjour, quel est le prix du coffret ?",
+                        created_at=timezone.now(),
+                        thread_id="probe-thread",
+                    )
+                ],
+            )
+            conversation = Conversation.objects.get(channel=self.channel)
+            handoff = inbox_actions.hand_off(
+                conversation, by=self.team["admin"], department=self.team.department("sales")
+            )
+            draft = inbox_actions.answer_handoff(handoff, by=self.team["agent"], text="Bonjour !")
+            conversation.refresh_from_db()
+            return conversation, draft, handoff
+
+        made: tuple[Any, Any, Any] = self.once("inbox", make)
+        return made
+
+    @property
+    def handoff_link(self) -> tuple[Any, str]:
+        def make() -> tuple[Any, str]:
+            from portevoix.inbox import actions as inbox_actions
+
+            return inbox_actions.issue_handoff_link(
+                self.inbox_objects[2], by=self.team["admin"], days=3
+            )
+
+        made: tuple[Any, str] = self.once("handoff_link", make)
+        return made
+
+    @property
+    def conversation(self) -> Any:
+        return self.inbox_objects[0]
+
+    @property
     def publication(self) -> Any:
         """A post that failed: every decision of the attention page applies to it."""
 
@@ -284,6 +404,81 @@ class World:
             )
 
         return self.once("notification", make)
+
+    @property
+    def author(self) -> Member:
+        """A creative content marketer who is not a prober: their post waits for approval."""
+
+        def make() -> Member:
+            user = make_user("author@acme.test", "Alex Author")
+            return Member.objects.create(
+                workspace=self.team.workspace, user=user, role=Role.CREATIVE
+            )
+
+        member: Member = self.once("author", make)
+        return member
+
+    @property
+    def post(self) -> Any:
+        def make() -> Any:
+            import datetime as dt
+
+            from django.utils import timezone
+
+            from portevoix.publishing import actions
+
+            return actions.schedule_post(
+                self.team.workspace,
+                by=self.author,
+                text="Le sérum Velours arrive lundi",
+                channels=[self.channel],
+                at=timezone.now() + dt.timedelta(hours=2),
+            )
+
+        return self.once("post", make)
+
+    @property
+    def step(self) -> Any:
+        return self.once("step", lambda: self.post.approval_steps.get())
+
+    @property
+    def route(self) -> Any:
+        def make() -> Any:
+            from portevoix.publishing.approvals import actions
+
+            return actions.save_route(
+                self.team.workspace,
+                by=self.team["admin"],
+                name="Finance",
+                department=self.team.department("legal"),
+                words="crédit",
+            )
+
+        return self.once("route", make)
+
+    @property
+    def rule(self) -> Any:
+        def make() -> Any:
+            from portevoix.publishing import compliance
+
+            return compliance.create_rule(
+                self.team.workspace,
+                by=self.team["admin"],
+                name="Promesses",
+                kind="banned",
+                values="garanti",
+            )
+
+        return self.once("rule", make)
+
+    @property
+    def pause(self) -> Any:
+        def make() -> Any:
+            from portevoix.publishing import pause
+
+            return pause.pause(self.channel, by=self.team["admin"], reason="Probe")
+
+        return self.once("pause", make)
 
     @property
     def care(self) -> dict[str, Any]:
@@ -360,12 +555,32 @@ class World:
             "channel_detail": lambda: self.channel.pk,
             "channel_check": lambda: self.channel.pk,
             "channel_quick_post": lambda: self.channel.pk,
+            **{name: lambda: self.conversation.pk for name in CONVERSATION_PAGES},
+            "inbox_customer": lambda: self.conversation.customer_id,
+            "inbox_reply_send": lambda: self.inbox_objects[1].pk,
+            "inbox_reply_discard": lambda: self.inbox_objects[1].pk,
+            "inbox_handoff_take_over": lambda: self.inbox_objects[2].pk,
+            "inbox_handoff_close": lambda: self.inbox_objects[2].pk,
+            "inbox_handoff_link_make": lambda: self.inbox_objects[2].pk,
+            "inbox_handoff_link_revoke": lambda: self.handoff_link[0].pk,
             "publication_retry": lambda: self.publication.pk,
             "publication_send_late": lambda: self.publication.pk,
             "publication_cancel": lambda: self.publication.pk,
             "publication_mark_published": lambda: self.publication.pk,
             "notification_open": lambda: self.notification.pk,
             "notification_read": lambda: self.notification.pk,
+            "approval_review": lambda: self.post.pk,
+            "approval_withdraw": lambda: self.post.pk,
+            "approval_resubmit": lambda: self.post.pk,
+            "approval_approve": lambda: self.step.pk,
+            "approval_changes": lambda: self.step.pk,
+            "approval_reject": lambda: self.step.pk,
+            "approval_trust": lambda: self.author.pk,
+            "approval_route": lambda: self.route.pk,
+            "approval_route_delete": lambda: self.route.pk,
+            "compliance_rule": lambda: self.rule.pk,
+            "compliance_rule_delete": lambda: self.rule.pk,
+            "pause_resume": lambda: self.pause.pk,
             "care_agent_update": lambda: self.target.pk,
             "care_rule_edit": lambda: self.care["rule"].pk,
             "care_rule_move": lambda: self.care["rule"].pk,
@@ -383,7 +598,9 @@ class World:
             "ws": lambda: ws,
             "workspace": lambda: ws,
             "pk": lambda: pk[name](),
-            "token": lambda: self.invitation[1],
+            "token": lambda: (
+                self.handoff_link[1] if name == "inbox_handoff_link" else self.invitation[1]
+            ),
             "network": lambda: {"channel_oauth_start": "mastodon"}.get(name, "sandbox"),
         }
         pattern = next(p for p in PROJECT if p.name == name)
@@ -554,6 +771,11 @@ def test_probe(team: Team, recording: set[str], name: str, variant: dict[str, st
         for who in order:
             client, member = clients[who]
             before = AuditEntry.objects.count()
+            if page.one_browser:
+                for other, _ in clients.values():
+                    for key, morsel in other.cookies.items():
+                        if key.startswith(page.one_browser):
+                            client.cookies[key] = morsel.value
             response = client.get(url) if method == "GET" else client.post(url, {})
             refused = _check(
                 response,

@@ -52,6 +52,18 @@ def test_demo_pages(browse: Browse, demo_workspace: demo.DemoResult) -> None:
     folder = shots_dir()
     slug = demo_workspace.workspace.slug
     lucas = Member.objects.get(workspace__slug=slug, user__email="lucas@lumiere.demo")
+    from portevoix.inbox import actions as inbox_actions
+    from portevoix.inbox.models import HandOff, HandOffState
+
+    # The demo's hand-off answered by customer service; one waiting, with a link for a rep.
+    answered = HandOff.objects.filter(
+        conversation__workspace__slug=slug, state=HandOffState.ANSWERED
+    ).first()
+    waiting = HandOff.objects.filter(
+        conversation__workspace__slug=slug, state=HandOffState.OPEN
+    ).first()
+    assert answered is not None and waiting is not None, "the demo hands conversations off"
+    _, token = inbox_actions.issue_handoff_link(waiting, by=lucas, recipient="Marc (ventes)")
 
     page = browse.page("desktop")
     visit(page, "/accounts/login/")
@@ -70,6 +82,9 @@ def test_demo_pages(browse: Browse, demo_workspace: demo.DemoResult) -> None:
         ("roles", f"/w/{slug}/team/roles/"),
         ("audit-log", f"/w/{slug}/settings/audit/"),
         ("inbox", f"/w/{slug}/inbox/"),
+        ("inbox-conversation", f"/w/{slug}/inbox/c/{answered.conversation_id}/"),
+        ("inbox-approval", f"/w/{slug}/inbox/?queue=approval"),
+        ("inbox-setup", f"/w/{slug}/inbox/setup/"),
         ("calendar", f"/w/{slug}/calendar/"),
         ("channels", f"/w/{slug}/settings/channels/"),
         ("channel-connect", f"/w/{slug}/settings/channels/connect/"),
@@ -87,5 +102,16 @@ def test_demo_pages(browse: Browse, demo_workspace: demo.DemoResult) -> None:
     shoot(phone, "inbox-phone", folder)
     visit(phone, f"/w/{slug}/attention/")
     shoot(phone, "attention-phone", folder)
+    visit(phone, f"/w/{slug}/inbox/c/{answered.conversation_id}/")
+    shoot(phone, "inbox-conversation-phone", folder)
+
+    # The hand-off link, in a browser without an account, on a desk and on a phone.
+    outside = browse.page("outside")
+    visit(outside, f"/h/{token}/")
+    expect(outside.locator("textarea[name=text]")).to_be_visible()
+    shoot(outside, "handoff-link", folder)
+    visit(outside, f"/h/{token}/")  # the same browser
+    outside.set_viewport_size(PHONE)
+    shoot(outside, "handoff-link-phone", folder)
 
     browse.check()

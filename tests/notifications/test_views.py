@@ -10,6 +10,7 @@ from portevoix.core.models import AuditEntry
 from portevoix.notifications.actions import notify
 from portevoix.notifications.models import Notification, NotificationPreference
 from portevoix.publishing import notices
+from portevoix.publishing.approvals import notices as editorial
 
 PARAMS = {"state": "failed", "channel": "Insta", "excerpt": "Bonjour", "problem": "Down (503)."}
 LIST = "/w/acme/notifications/"
@@ -129,6 +130,8 @@ def test_preferences_offer_what_concerns_the_role_and_keep_what_was_chosen(
             notices.WAITING_RECONNECT: "app",
             notices.NEEDS_CHECK: "none",
             notices.TEAM: "app",
+            # Approvals and pauses (publishing.approvals.notices), at their defaults.
+            **{kind.code: kind.default.value for kind in editorial.KINDS},
         },
     )
     assert done.status_code == 302

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from portevoix.channels import actions, clients
+from portevoix.core.permissions import can
 from portevoix.publishing.models import Publication
 from portevoix.sandbox import service
 from portevoix.sandbox.models import SandboxCall
@@ -81,6 +82,12 @@ def make_publication(team, channel):
         **fields,
     ):
         who = author if author is not None else team["content"]
+        if not can(who, "post.publish_now"):
+            # These tests are about what the worker leaves, not approvals (see
+            # test_approvals*.py): the author publishes directly.
+            from portevoix.publishing.approvals import actions as approvals
+
+            approvals.set_trust(who, by=team["admin"], publishes_directly=True)
         post = publishing.schedule_post(
             team.workspace,
             by=who,

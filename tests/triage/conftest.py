@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from portevoix.triage.labels import INTENT_TO_DEPARTMENT, Intent
+from portevoix.triage.labels import Intent, department_for
 
 EVAL_FILE = Path(__file__).parent / "eval" / "eval.jsonl"
 
@@ -16,7 +16,7 @@ EVAL_FILE = Path(__file__).parent / "eval" / "eval.jsonl"
 def eval_rows() -> list[dict[str, str]]:
     rows = [json.loads(line) for line in EVAL_FILE.read_text(encoding="utf-8").splitlines()]
     for row in rows:
-        row["department"] = INTENT_TO_DEPARTMENT[Intent(row["intent"])].value
+        row["department"] = department_for(Intent(row["intent"]), row.get("specific", False)).value
     return rows
 
 

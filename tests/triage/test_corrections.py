@@ -64,7 +64,22 @@ def test_latest_correction_wins(team):
         )
     (result,) = service.label_items([TEXT], workspace=team.workspace)
     assert result.intent is Intent.COMPLAINT
-    assert result.department is Department.CUSTOMER_SERVICE
+    # Nothing in the text names an order or an account: a general complaint, for the social
+    # team to answer in public.
+    assert result.department is Department.SOCIAL_TEAM and not result.specific
+
+
+def test_moving_a_complaint_to_customer_service_makes_it_specific(team):
+    for field, predicted, label in (
+        ("intent", "question", "complaint"),
+        ("department", "social_team", "customer_service"),
+    ):
+        actions.record_correction(
+            team.workspace, text=TEXT, field=field, predicted=predicted, corrected=label, by=None
+        )
+    (result,) = service.label_items([TEXT], workspace=team.workspace)
+    assert result.intent is Intent.COMPLAINT
+    assert result.department is Department.CUSTOMER_SERVICE and result.specific
 
 
 def test_sentiment_and_language_corrections(team):

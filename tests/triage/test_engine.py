@@ -19,6 +19,7 @@ from portevoix.triage.labels import (
     Intent,
     Language,
     Sentiment,
+    department_for,
 )
 
 
@@ -143,3 +144,48 @@ def test_metrics():
     # a: p=1/2 r=1 f=2/3; b: p=0 r=0 f=0
     assert metrics.macro_f1(["a", "b"], ["a", "a"]) == pytest.approx(1 / 3)
     assert metrics.macro_f1(["a"], ["a"]) == 1.0
+
+
+def test_a_complaint_goes_where_its_specificity_says():
+    assert department_for(Intent.COMPLAINT, True) is Department.CUSTOMER_SERVICE
+    assert department_for(Intent.COMPLAINT, False) is Department.SOCIAL_TEAM
+    assert department_for(Intent.SUPPORT, False) is Department.CUSTOMER_SERVICE
+    assert department_for(Intent.PRICING, True) is Department.SALES
+
+
+def test_a_specific_complaint_to_customer_service_a_general_one_to_the_social_team():
+    specific, general, english = label_batch(
+        [
+            TriageInput("Ma commande n°45821 n'est jamais arrivée, c'est honteux"),
+            TriageInput("your new ad is terrible"),
+            TriageInput("you charged my card twice for the same order, refund me"),
+        ]
+    )
+    assert specific.intent is Intent.COMPLAINT and specific.specific
+    assert specific.department is Department.CUSTOMER_SERVICE
+    assert general.intent is Intent.COMPLAINT and not general.specific
+    assert general.department is Department.SOCIAL_TEAM
+    assert english.specific and english.department is Department.CUSTOMER_SERVICE
+    for result in (specific, general, english):
+        assert result.department is department_for(result.intent, result.specific)
+        assert 0.0 <= result.specific_confidence <= 1.0
+        assert {"specific", "specific_confidence"} <= result.to_dict().keys()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "toujours rien reçu, commande 558-2210",
+        "still nothing, order #40917",
+        "écrivez-moi à lea.martin@example.org, c'est inadmissible",
+        "call me back on 06 12 34 56 78, this is ridiculous",
+    ],
+)
+def test_an_order_number_an_address_or_a_phone_number_is_specific(text):
+    (result,) = label_batch([TriageInput(text)])
+    assert result.specific_confidence >= 0.899  # IDENTIFIER_SPECIFIC, in float32
+
+
+def test_praise_is_never_specific():
+    (result,) = label_batch([TriageInput("Merci pour la commande 45821, reçue en 2 jours, top !")])
+    assert not result.specific

@@ -21,6 +21,8 @@ def test_eval_set_is_large_bilingual_and_apart_from_training(eval_rows):
     assert leaked == []
     for row in eval_rows:
         assert row["intent"] in train.INTENTS and row["sentiment"] in train.SENTIMENTS
+        # Every complaint says whether it is specific (an order, an account, personal details).
+        assert isinstance(row.get("specific"), bool) == (row["intent"] == "complaint")
 
 
 def test_eval_set_covers_every_intent_in_both_languages(eval_rows):
@@ -35,6 +37,20 @@ def test_department_routing_macro_f1(eval_rows, eval_results, lang):
     pred = [eval_results[i].department.value for i in idx]
     score = metrics.macro_f1(gold, pred)
     assert score >= DEPARTMENT_MACRO_F1, (lang, score, metrics.confusion(gold, pred))
+
+
+#: Complaints told apart, specific (customer service, in private) from general (the social team).
+SPECIFIC_ACCURACY = 0.80
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_specific_complaints_are_told_from_general_ones(eval_rows, eval_results, lang):
+    idx = [i for i, r in enumerate(eval_rows) if r["set"] == lang and r["intent"] == "complaint"]
+    assert len(idx) >= 25
+    gold = [eval_rows[i]["specific"] for i in idx]
+    pred = [eval_results[i].specific_confidence >= 0.5 for i in idx]
+    assert metrics.accuracy(gold, pred) >= SPECIFIC_ACCURACY
+    assert any(gold) and not all(gold)
 
 
 @pytest.mark.parametrize(("field", "floor"), [("language", 0.95), ("sentiment", 0.80)])
