@@ -17,7 +17,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -172,16 +172,9 @@ def _notify(workspace: Any, kind: str, people: Iterable[Member], **kwargs: Any) 
 
 
 def conversation_url(conversation: Conversation) -> str:
-    slug = conversation.workspace.slug
-    for name, kwargs in (
-        ("conversation", {"ws": slug, "pk": conversation.pk}),
-        ("conversation_detail", {"ws": slug, "pk": conversation.pk}),
-    ):
-        try:
-            return reverse(name, kwargs=kwargs)
-        except NoReverseMatch:
-            continue
-    return reverse("inbox", kwargs={"ws": slug}) + f"?conversation={conversation.pk}"
+    return reverse(
+        "inbox_conversation", kwargs={"ws": conversation.workspace.slug, "pk": conversation.pk}
+    )
 
 
 def _conversation_params(conversation: Conversation, **extra: Any) -> dict[str, Any]:
