@@ -5,9 +5,9 @@ from __future__ import annotations
 from django.db import transaction
 from django.test import Client
 
-from portevoix.care import notices as care_notices
 from portevoix.core.models import AuditEntry
 from portevoix.notifications.actions import notify
+from portevoix.notifications.kinds import all_kinds
 from portevoix.notifications.models import Notification, NotificationPreference
 from portevoix.publishing import notices
 from portevoix.publishing.approvals import notices as editorial
@@ -118,8 +118,8 @@ def test_preferences_offer_what_concerns_the_role_and_keep_what_was_chosen(
     # The page sends every kind it shows: the other features' kinds keep their default.
     others = {
         kind.code: kind.default.value
-        for kind in care_notices.kinds()
-        if kind.offered_to(team["content"])
+        for kind in all_kinds()
+        if kind.offered_to(team["content"]) and not kind.code.startswith("publication.")
     }
     done = client_for(team["content"]).post(
         url,
