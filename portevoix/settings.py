@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "portevoix.media",
     "portevoix.publishing",
     "portevoix.inbox",
+    "portevoix.care",
     "portevoix.triage",
     "portevoix.sandbox",
 ]

@@ -217,6 +217,9 @@ def load(*, reset: bool = False) -> DemoResult:
             second, by=second_admin, email="sophie@lumiere.demo", role=Role.ADMIN
         )
         actions.accept_invitation(token, user=User.objects.get(email="sophie@lumiere.demo"))
+        from portevoix.care.demo import finish_webcare_demo, load_webcare_demo
+
+        load_webcare_demo(workspace)  # before the first sync routes the day that comes in
         _load_channels(workspace, admin)
         from portevoix.publishing.approvals.demo import load_editorial_demo
 
@@ -225,6 +228,8 @@ def load(*, reset: bool = False) -> DemoResult:
         from portevoix.inbox.demo import load_inbox_demo
 
         load_inbox_demo(workspace)
+
+        finish_webcare_demo(workspace)  # metrics of the day, answers included
 
     return DemoResult(workspace, logins())
 

@@ -92,6 +92,7 @@ ACTIONS: tuple[Action, ...] = (
     Action("inbox.view_assigned", _("See conversations handed to one's department")),
     Action("inbox.reply", _("Reply to conversations")),
     Action("inbox.route", _("Assign and hand off conversations")),
+    Action("inbox.configure", _("Set routing rules, business hours, SLA policies and the rota")),
     Action("inbox.manage", _("Set up the inbox: canned replies, offers, reply approval")),
     Action("listening.view", _("See listening results")),
     Action("listening.manage", _("Edit listening queries")),

@@ -17,7 +17,7 @@ import datetime as dt
 import re
 import secrets
 import string
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from django.db import transaction
@@ -102,9 +102,21 @@ def _record(action: str, conversation: Conversation, by: Member | None, **data: 
     )
 
 
+#: Called with (conversation, changed fields) after each change an action saves, in its
+#: transaction (webcare's SLA clocks: an answer stops one, waiting pauses one).
+_changed_handlers: list[Callable[[Conversation, frozenset[str]], Any]] = []
+
+
+def on_conversation_changed(handler: Callable[[Conversation, frozenset[str]], Any]) -> None:
+    if handler not in _changed_handlers:
+        _changed_handlers.append(handler)
+
+
 def _touch(conversation: Conversation, *fields: str) -> None:
     conversation.updated_at = timezone.now()
     conversation.save(update_fields=[*fields, "updated_at"])
+    for handler in list(_changed_handlers):
+        handler(conversation, frozenset(fields))
 
 
 # --- state ---------------------------------------------------------------------------------

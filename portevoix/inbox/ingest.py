@@ -31,6 +31,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from portevoix.channels.models import Channel
+from portevoix.core.bulk import save_rows
 from portevoix.core.models import Department
 from portevoix.core.text import valid_unicode_fields
 from portevoix.inbox.models import (
@@ -72,6 +73,9 @@ class Ingested:
     touched_conversations: list[Conversation] = field(default_factory=list)
     #: Of those, the ones a message brought back to ``open`` (from waiting, snoozed, resolved).
     reopened: list[Conversation] = field(default_factory=list)
+    #: The network's items stored by this batch, by message id (what the rows do not keep,
+    #: such as the author's follower count).
+    items: dict[str, InboundItem] = field(default_factory=dict)
 
 
 IngestHandler = Callable[[Ingested], Any]
@@ -323,7 +327,7 @@ def _store(channel: Channel, fresh: list[InboundItem]) -> Ingested:
             conversation.resolved_at = None
             reopened.append(conversation)
         conversation.updated_at = now
-    Conversation.objects.bulk_update(
+    save_rows(
         list(touched.values()),
         [
             "message_count",
@@ -335,7 +339,6 @@ def _store(channel: Channel, fresh: list[InboundItem]) -> Ingested:
             "resolved_at",
             "updated_at",
         ],
-        batch_size=500,
     )
     return Ingested(
         channel=channel,
@@ -343,6 +346,7 @@ def _store(channel: Channel, fresh: list[InboundItem]) -> Ingested:
         new_conversations=created,
         touched_conversations=old,
         reopened=reopened,
+        items={i.message_id: i for i in fresh},
     )
 
 
@@ -402,7 +406,7 @@ def _customers(
             customer.language = label.language.value
         customer.last_seen_at = max(customer.last_seen_at, item.created_at)
         customer.message_count += counts[key]
-    Customer.objects.bulk_update(
+    save_rows(
         list(found.values()),
         [
             "handle",
@@ -413,6 +417,5 @@ def _customers(
             "last_seen_at",
             "message_count",
         ],
-        batch_size=500,
     )
     return {(network, key): customer for key, customer in found.items()}

@@ -1097,6 +1097,7 @@ class MastodonNetwork(Network):
             display_name=account.get("display_name") or "",
             url=account.get("url") or "",
             avatar_url=account.get("avatar") or "",
+            followers=_count(account.get("followers_count")),
         )
 
     def _item(self, status: Any, kind: InboundKind, *, thread_id: str | None = None) -> InboundItem:
@@ -1391,3 +1392,10 @@ __all__ = [
     "limits_from_instance",
     "plain_text",
 ]
+
+
+def _count(value: Any) -> int | None:
+    """A count the server gave, if it is one (servers that hide it send nothing or -1)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return None
+    return value

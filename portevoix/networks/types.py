@@ -214,6 +214,8 @@ class Author:
     display_name: str = ""
     url: str = ""
     avatar_url: str = ""
+    #: How many accounts follow the author, where the network says (routing rules use it).
+    followers: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

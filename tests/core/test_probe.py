@@ -187,6 +187,30 @@ PAGES: dict[str, Page] = {
     "pause_start": Page(get=NOT_ALLOWED, post="post.pause"),
     "pause_resume": Page(get=NOT_ALLOWED, post="post.pause"),
     "campaign_cancel": Page(get=NOT_ALLOWED, post="post.pause"),
+    # Webcare: the inbox's people read it; the social team reads the rules, hours, SLA and
+    # metrics; admins and managers change them.
+    "care_overview": Page(get=INBOX, post="inbox.configure"),
+    "care_on_duty": Page(get=INBOX, post=NOT_ALLOWED),
+    "care_agent_update": Page(get=NOT_ALLOWED, post="inbox.configure"),
+    "care_rules": Page(get="inbox.view_all", post="inbox.configure"),
+    "care_rule_try": Page(get="inbox.view_all", post="inbox.view_all"),
+    "care_rule_edit": Page(get="inbox.view_all", post="inbox.configure"),
+    "care_rule_move": Page(get=NOT_ALLOWED, post="inbox.configure"),
+    "care_rule_delete": Page(get=NOT_ALLOWED, post="inbox.configure"),
+    "care_vip_add": Page(get=NOT_ALLOWED, post="inbox.configure"),
+    "care_vip_remove": Page(get=NOT_ALLOWED, post="inbox.configure"),
+    "care_calendars": Page(get="inbox.view_all", post="inbox.configure"),
+    "care_calendar": Page(get="inbox.view_all", post="inbox.configure"),
+    "care_holiday_remove": Page(get=NOT_ALLOWED, post="inbox.configure"),
+    "care_policies": Page(get="inbox.view_all", post="inbox.configure"),
+    "care_policy_edit": Page(get="inbox.view_all", post="inbox.configure"),
+    "care_rota": Page(get=INBOX, post="inbox.configure"),
+    "care_shift_delete": Page(get=NOT_ALLOWED, post="inbox.configure"),
+    # Asking or answering a swap: the form or the action says no to someone not concerned.
+    "care_swap_request": Page(get=NOT_ALLOWED, post=INBOX),
+    "care_swap_answer": Page(get=NOT_ALLOWED, post=INBOX),
+    "care_metrics": Page(get="inbox.view_all", post=NOT_ALLOWED),
+    "care_correct": Page(get=NOT_ALLOWED, post="inbox.route"),
 }
 
 #: Values that broke pages before (issue 8): far dates, huge ids, odd characters.
@@ -527,6 +551,68 @@ class World:
 
         return self.once("pause", make)
 
+    @property
+    def care(self) -> dict[str, Any]:
+        """Webcare's objects: a rule, a VIP, a calendar with a holiday, a policy, a shift of a
+        member who is not a prober with a swap offered to another, a sales conversation."""
+
+        def make() -> dict[str, Any]:
+            import datetime as dt
+
+            from django.utils import timezone
+
+            from portevoix.care import actions
+            from portevoix.inbox.ingest import ingest
+            from portevoix.inbox.models import Conversation
+            from portevoix.networks.types import Author, InboundItem, InboundKind
+
+            ws, admin = self.team.workspace, self.team["admin"]
+            rota = [
+                Member.objects.create(
+                    workspace=ws, user=make_user(f"rota{n}@acme.test", f"Rota {n}"), role="content"
+                )
+                for n in (1, 2)
+            ]
+            calendar = actions.create_calendar(
+                ws, by=admin, name="Bureau", time_zone="Europe/Paris",
+                week=actions.parse_week(["09:00-18:00"] * 5 + ["", ""]),
+            )  # fmt: skip
+            holiday = actions.add_holiday(
+                calendar, by=admin, date=dt.date(2030, 12, 25), name="Noël", every_year=True
+            )
+            start = timezone.now() + dt.timedelta(days=2)
+            (shift,) = actions.create_shifts(
+                ws, by=admin, member=rota[0], starts_at=start, ends_at=start + dt.timedelta(hours=4)
+            )
+            item = InboundItem(
+                network="sandbox",
+                message_id="probe-1",
+                kind=InboundKind.COMMENT,
+                author=Author(id="probe", handle="probe"),
+                text="Combien coûte le coffret ?",
+                created_at=timezone.now(),
+            )
+            ingest(self.channel, [item])
+            conversation = Conversation.objects.get(channel=self.channel)
+            conversation.department = self.team.department("sales")
+            conversation.save(update_fields=["department"])
+            return {
+                "rule": actions.create_rule(
+                    ws, by=admin, name="Prix", condition="intent is pricing",
+                    actions={"priority": "high"},
+                ),
+                "vip": actions.add_vip(ws, by=admin, handle="clara", note=""),
+                "calendar": calendar,
+                "holiday": holiday,
+                "policy": actions.create_policy(ws, by=admin, name="Std", first_response_minutes=60),
+                "shift": shift,
+                "swap": actions.request_swap(shift, by=rota[0], offered_to=rota[1], message=""),
+                "conversation": conversation,
+            }  # fmt: skip
+
+        made: dict[str, Any] = self.once("care", make)
+        return made
+
     def kwargs(self, name: str, variant: dict[str, str]) -> dict[str, Any]:
         """The arguments of ``name``'s URL in this world."""
         ws = self.team.workspace.slug
@@ -573,6 +659,18 @@ class World:
             "compliance_rule": lambda: self.rule.pk,
             "compliance_rule_delete": lambda: self.rule.pk,
             "pause_resume": lambda: self.pause.pk,
+            "care_agent_update": lambda: self.target.pk,
+            "care_rule_edit": lambda: self.care["rule"].pk,
+            "care_rule_move": lambda: self.care["rule"].pk,
+            "care_rule_delete": lambda: self.care["rule"].pk,
+            "care_vip_remove": lambda: self.care["vip"].pk,
+            "care_calendar": lambda: self.care["calendar"].pk,
+            "care_holiday_remove": lambda: self.care["holiday"].pk,
+            "care_policy_edit": lambda: self.care["policy"].pk,
+            "care_shift_delete": lambda: self.care["shift"].pk,
+            "care_swap_request": lambda: self.care["shift"].pk,
+            "care_swap_answer": lambda: self.care["swap"].pk,
+            "care_correct": lambda: self.care["conversation"].pk,
         }
         values: dict[str, Callable[[], Any]] = {
             "ws": lambda: ws,

@@ -7,6 +7,7 @@ from django.test import Client
 
 from portevoix.core.models import AuditEntry
 from portevoix.notifications.actions import notify
+from portevoix.notifications.kinds import all_kinds
 from portevoix.notifications.models import Notification, NotificationPreference
 from portevoix.publishing import notices
 from portevoix.publishing.approvals import notices as editorial
@@ -114,9 +115,16 @@ def test_preferences_offer_what_concerns_the_role_and_keep_what_was_chosen(
     choices = dict.fromkeys((notices.FAILED, notices.HELD), "both")
     bad = client_for(team["content"]).post(url, {**choices, notices.NEEDS_CHECK: "pigeon"})
     assert bad.status_code == 400 and not NotificationPreference.objects.exists()
+    # The page sends every kind it shows: the other features' kinds keep their default.
+    others = {
+        kind.code: kind.default.value
+        for kind in all_kinds()
+        if kind.offered_to(team["content"]) and not kind.code.startswith("publication.")
+    }
     done = client_for(team["content"]).post(
         url,
         {
+            **others,
             notices.FAILED: "email",
             notices.HELD: "both",
             notices.WAITING_RECONNECT: "app",
