@@ -676,7 +676,20 @@ def send_reply(
             post.save(update_fields=["text", "updated_at"])
     now = timezone.now()
     approved = publication.state == PublicationStates.pending_approval.name
-    publication.transition(PublicationStates.scheduled, fields={"scheduled_at": now})
+    Publication.objects.filter(pk=publication.pk).update(scheduled_at=now)
+    if approved:
+        # Sending it is approving it, through publishing's approvals (the same record and
+        # checks as posts, which the worker asks again before the send): the steps the
+        # answer needs for its current text, each approved by ``by``.
+        from portevoix.publishing.approvals import actions as approvals
+        from portevoix.publishing.approvals.models import StepState
+
+        approvals.route(post, [publication], by=None)
+        for step in post.approval_steps.filter(state=StepState.WAITING):
+            approvals.approve(step, by=by)
+        publication.refresh_from_db()
+    if publication.state != PublicationStates.scheduled.name:
+        publication.transition(PublicationStates.scheduled, fields={"scheduled_at": now})
     _mark_answered(conversation, now, resolve=resolve)
     _record(
         "conversation.reply_approve" if approved else "conversation.reply_send",

@@ -532,7 +532,8 @@ def submit_post(post: Post, *, by: Member | None, note: str = "") -> Post:
     if by is not None:
         require(by, approvals.create_permission(post))
         _same_workspace(by, post.workspace)
-    rows = [r for r in _lock(post) if r.state == S.draft.name]
+    # A reply to a customer has the inbox's own checks (its network's rules for replies).
+    rows = [r for r in _lock(post) if r.state == S.draft.name] if post.kind == PostKind.POST else []
     if rows:
         waiting = waiting_on(post)
         if waiting:

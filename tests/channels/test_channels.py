@@ -351,7 +351,7 @@ def test_publish_from_the_browser(team, client_for, account, channel):
     assert client_for(team["viewer"]).post(url, {"text": "non"}).status_code == 403
     assert client_for(team.outsider).get(url).status_code == 404
     # A creative content marketer submits for approval: nothing goes out (issue 9 §0).
-    response = client.post(url, {"text": "Maintenant"})
+    response = client_for(team["creative"]).post(url, {"text": "Maintenant"})
     run_publications()
     assert received(account) == 0
     assert Publication.objects.get(post__text="Maintenant").state == "pending_approval"

@@ -43,9 +43,9 @@ def url(name: str) -> str:
         ("audit_log", {"page": TOO_BIG_ID}, "page"),
         ("audit_export", {"until": "9999-12-31"}, "until"),
         ("audit_export", {"since": "0001-01-01"}, "since"),
-        ("inbox", {"route": "nowhere"}, "route"),
-        ("inbox", {"sentiment": "furious"}, "sentiment"),
-        ("inbox", {"review": "yes"}, "review"),
+        ("inbox", {"queue": "nowhere"}, "queue"),
+        ("inbox", {"state": "furious"}, "state"),
+        ("inbox", {"label": "x" * 30}, "label"),
         ("inbox", {"page": "abc"}, "page"),
         ("team", {"role": "pope"}, "role"),
         ("team", {"show": "everything"}, "show"),
@@ -77,7 +77,7 @@ def test_good_parameters_still_work(team, client_for):
     assert client.get(url("calendar"), {"from": "2027-03-28", "channel": "12"}).status_code == 200
     assert client.get(url("calendar"), {"from": "", "channel": ""}).status_code == 200
     assert client.get(url("audit_log"), {"since": "2026-01-01", "page": "3"}).status_code == 200
-    assert client.get(url("inbox"), {"route": "sales", "review": "1"}).status_code == 200
+    assert client.get(url("inbox"), {"queue": "all", "state": "open"}).status_code == 200
     assert client.get(url("team"), {"role": "viewer", "show": "all", "q": "ada"}).status_code == 200
 
 
