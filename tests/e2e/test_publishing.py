@@ -61,8 +61,9 @@ def test_compose_for_three_channels_drag_it_and_it_goes_out_with_its_link(
     browse: Browse, live_team: Team, tmp_path: Path
 ) -> None:
     channels = connect_three(live_team)
-    page = browse.page("content")
-    login(page, "content@acme.test")
+    # The creative content marketer writes; her posts need approval (issue 9 §5).
+    page = browse.page("creative")
+    login(page, "creative@acme.test")
     visit(page, "/w/acme/calendar/compose/")
     page.locator("#c-title").fill("Lancement")
     page.locator("#c-text").fill("Le sérum arrive https://lumiere.example/velours")
@@ -84,8 +85,21 @@ def test_compose_for_three_channels_drag_it_and_it_goes_out_with_its_link(
     with page.expect_navigation():
         page.locator("button[name=submit]").click()
     post = Post.objects.get(title="Lancement")
-    assert set(post.publications.values_list("state", flat=True)) == {"scheduled"}
+    assert set(post.publications.values_list("state", flat=True)) == {"pending_approval"}
     assert post.media.get().asset is not None
+
+    # A manager approves it from "waiting for me": then it is planned.
+    manager = browse.page("manager")
+    login(manager, "manager@acme.test")
+    with manager.expect_navigation():
+        manager.locator("#sidenav a.nav-approvals").click()
+    item = manager.locator(".approval-item", has_text="Lancement")
+    with manager.expect_navigation():
+        item.get_by_role("link", name=re.compile("Lire et décider|Read and decide")).click()
+    with manager.expect_navigation():
+        manager.locator("section.decision button.btn-primary").click()
+    expect(manager.locator(".message-success")).to_be_visible()
+    assert set(post.publications.values_list("state", flat=True)) == {"scheduled"}
 
     # On the calendar (month view), then dragged to three days later.
     visit(page, "/w/acme/calendar/")
