@@ -215,6 +215,9 @@ def test_the_plan_pages_at_phone_width(browse: Browse, live_team: Team) -> None:
         ("/w/acme/calendar/ideas/", "ideas-phone"),
     ):
         visit(page, path)
+        # The composer checks its draft as it opens (htmx): let that answer come before
+        # leaving, or the browser cancels it and the watch reports a failed request.
+        page.wait_for_load_state("networkidle")
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= PHONE["width"], (path, width)
         shot(page, name)
