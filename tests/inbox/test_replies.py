@@ -225,6 +225,10 @@ def test_a_manager_changes_who_needs_approval(team, world):
     actions.set_reply_approval(team.workspace, by=manager, required=None, member=agent)
     answer = actions.reply(conversation, by=agent, text="29 €")
     assert Publication.objects.get(post=answer.post).state == "scheduled"
+    # The worker's send-time check follows the same rule: the answer reaches the network.
+    deliver()
+    assert Publication.objects.get(post=answer.post).state == "published"
+    assert SandboxPost.objects.filter(in_reply_to=message.message_id).count() == 1
     for role in ("content", "agent", "viewer"):
         with pytest.raises(PermissionDenied):
             actions.set_reply_approval(team.workspace, by=team[role], required=True, member=agent)

@@ -14,9 +14,10 @@ A post needs the approval when:
 * (posts, not replies) the workspace requires approval from everyone for now (a launch), or
   one of its channels always requires it.
 
-Replies to customers (``Post.kind == "reply"``) follow the author's trust only, so a
-department agent's public reply waits for approval and a content marketer's does not;
-private replies need no approval and go to no compliance step.
+Replies to customers (``Post.kind == "reply"``) follow the author's trust override, else the
+inbox's reply rules (``inbox.actions.needs_approval``: per member, per department, else a
+department agent's public reply waits and a content marketer's does not); private replies
+need no approval and go to no compliance step.
 
 Approvals are given for one content fingerprint (``Post.content_fingerprint``) and count only
 while the content is the same and the person who gave them may still give them: that is
@@ -80,6 +81,12 @@ def publishes_directly(member: Member | None, kind: str = "post", *, loaded: boo
     override = trust_override(member, loaded=loaded)
     if override is not None:
         return override
+    if kind == "reply":
+        # Replies follow the inbox's approval rules (per member, per department, else a
+        # department agent's public answers wait): one rule for the inbox and the worker.
+        from portevoix.inbox.actions import needs_approval
+
+        return not needs_approval(member, private=False)
     return can(member, "post.publish_now")
 
 
