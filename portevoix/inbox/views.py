@@ -1120,82 +1120,95 @@ def _render_setup(
     return render(request, "inbox/setup.html", context, status=status)
 
 
-@require_POST
-@needs("inbox.manage")
-def setup_canned(request: HttpRequest, ws: str) -> HttpResponse:
+def _setup_write(
+    request: HttpRequest,
+    ws: str,
+    *,
+    model: Any,
+    delete: Callable[..., Any],
+    deleted: str,
+    form: Any,
+    save: Callable[..., Any],
+    saved: str,
+    anchor: str,
+    form_name: str,
+    delete_anchor: str | None = None,
+) -> HttpResponse:
+    """One row of the inbox's setup page: delete the row named by ``delete`` in the POST, or
+    save the form; errors stay in place on the setup page (400)."""
     me = _member(request)
-    require(me, "inbox.manage")
+    setup = reverse("inbox_setup", kwargs={"ws": ws})
     if request.POST.get("delete"):
-        canned = CannedReply.objects.filter(
+        row = model.objects.filter(
             workspace_id=me.workspace_id, pk=_int(request.POST.get("delete")) or 0
         ).first()
-        if canned is None:
+        if row is None:
             raise Http404("not found")
-        actions.delete_canned_reply(canned, by=me)
-        messages.success(request, _("Canned reply deleted."))
-        return HttpResponseRedirect(reverse("inbox_setup", kwargs={"ws": ws}))
-    form = forms.CannedReplyForm(request.POST)
+        delete(row, by=me)
+        messages.success(request, deleted)
+        return HttpResponseRedirect(setup + (anchor if delete_anchor is None else delete_anchor))
     if form.is_valid():
         try:
-            actions.save_canned_reply(me.workspace, by=me, **form.cleaned_data)
+            save(me.workspace, by=me, **form.cleaned_data)
         except ActionRefused as exc:
             _refusal_to_form(form, exc)
         else:
-            messages.success(request, _("Canned reply saved."))
-            return HttpResponseRedirect(reverse("inbox_setup", kwargs={"ws": ws}) + "#canned")
-    return _render_setup(request, me, 400, canned_form=form)
+            messages.success(request, saved)
+            return HttpResponseRedirect(setup + anchor)
+    return _render_setup(request, me, 400, **{form_name: form})
+
+
+@require_POST
+@needs("inbox.manage")
+def setup_canned(request: HttpRequest, ws: str) -> HttpResponse:
+    return _setup_write(
+        request,
+        ws,
+        model=CannedReply,
+        delete=actions.delete_canned_reply,
+        deleted=_("Canned reply deleted."),
+        form=forms.CannedReplyForm(request.POST),
+        save=actions.save_canned_reply,
+        saved=_("Canned reply saved."),
+        anchor="#canned",
+        delete_anchor="",
+        form_name="canned_form",
+    )
 
 
 @require_POST
 @needs("inbox.manage")
 def setup_offer(request: HttpRequest, ws: str) -> HttpResponse:
-    me = _member(request)
-    require(me, "inbox.manage")
-    if request.POST.get("delete"):
-        offer = Offer.objects.filter(
-            workspace_id=me.workspace_id, pk=_int(request.POST.get("delete")) or 0
-        ).first()
-        if offer is None:
-            raise Http404("not found")
-        actions.delete_offer(offer, by=me)
-        messages.success(request, _("Offer deleted."))
-        return HttpResponseRedirect(reverse("inbox_setup", kwargs={"ws": ws}) + "#offers")
-    form = forms.OfferForm(request.POST, zone=forms.zone_of(me.workspace.time_zone))
-    if form.is_valid():
-        try:
-            actions.save_offer(me.workspace, by=me, **form.cleaned_data)
-        except ActionRefused as exc:
-            _refusal_to_form(form, exc)
-        else:
-            messages.success(request, _("Offer saved."))
-            return HttpResponseRedirect(reverse("inbox_setup", kwargs={"ws": ws}) + "#offers")
-    return _render_setup(request, me, 400, offer_form=form)
+    zone = forms.zone_of(_member(request).workspace.time_zone)
+    return _setup_write(
+        request,
+        ws,
+        model=Offer,
+        delete=actions.delete_offer,
+        deleted=_("Offer deleted."),
+        form=forms.OfferForm(request.POST, zone=zone),
+        save=actions.save_offer,
+        saved=_("Offer saved."),
+        anchor="#offers",
+        form_name="offer_form",
+    )
 
 
 @require_POST
 @needs("inbox.manage")
 def setup_label(request: HttpRequest, ws: str) -> HttpResponse:
-    me = _member(request)
-    require(me, "inbox.manage")
-    if request.POST.get("delete"):
-        label = Label.objects.filter(
-            workspace_id=me.workspace_id, pk=_int(request.POST.get("delete")) or 0
-        ).first()
-        if label is None:
-            raise Http404("not found")
-        actions.delete_label(label, by=me)
-        messages.success(request, _("Label deleted."))
-        return HttpResponseRedirect(reverse("inbox_setup", kwargs={"ws": ws}) + "#labels")
-    form = forms.LabelForm(request.POST)
-    if form.is_valid():
-        try:
-            actions.create_label(me.workspace, by=me, **form.cleaned_data)
-        except ActionRefused as exc:
-            _refusal_to_form(form, exc)
-        else:
-            messages.success(request, _("Label created."))
-            return HttpResponseRedirect(reverse("inbox_setup", kwargs={"ws": ws}) + "#labels")
-    return _render_setup(request, me, 400, label_form=form)
+    return _setup_write(
+        request,
+        ws,
+        model=Label,
+        delete=actions.delete_label,
+        deleted=_("Label deleted."),
+        form=forms.LabelForm(request.POST),
+        save=actions.create_label,
+        saved=_("Label created."),
+        anchor="#labels",
+        form_name="label_form",
+    )
 
 
 @require_POST
