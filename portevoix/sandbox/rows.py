@@ -27,7 +27,7 @@ def columns(model: type[models.Model], alias: str = "") -> str:
     """Every column of ``model``, in field order (``alias``: the table's alias in the query)."""
     qn = connection.ops.quote_name
     prefix = f"{alias}." if alias else ""
-    return ", ".join(f"{prefix}{qn(f.column)}" for f in model._meta.concrete_fields)
+    return ", ".join(f"{prefix}{qn(str(f.column))}" for f in model._meta.concrete_fields)
 
 
 def width(model: type[models.Model]) -> int:
@@ -70,10 +70,11 @@ def _insert_sql(model: type[models.Model], vendor: str, ignore_conflicts: bool) 
     del vendor
     qn = connection.ops.quote_name
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    names = ", ".join(qn(f.column) for f in fields)
+    names = ", ".join(qn(str(f.column)) for f in fields)
     marks = ", ".join(["%s"] * len(fields))
     conflict = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
-    pk = qn(model._meta.pk.column)  # type: ignore[union-attr]
+    assert model._meta.pk is not None
+    pk = qn(str(model._meta.pk.column))
     # Identifiers are quoted by the backend; every value is a parameter.
     return f"INSERT INTO {table(model)} ({names}) VALUES ({marks}){conflict} RETURNING {pk}"  # noqa: S608
 

@@ -282,9 +282,9 @@ def _account_with_faults(handle: str) -> SandboxAccount | None:
     account = rows.load(SandboxAccount, row[:split])
     faults = rows.load(SandboxFaults, row[split:]) if row[split] is not None else None
     # What select_related("faults") would cache: account.faults answers without a query.
-    SandboxAccount.faults.related.set_cached_value(account, faults)  # type: ignore[attr-defined]
+    SandboxAccount.faults.related.set_cached_value(account, faults)
     if faults is not None:
-        SandboxFaults.account.field.set_cached_value(faults, account)  # type: ignore[attr-defined]
+        SandboxFaults.account.field.set_cached_value(faults, account)
     return account
 
 
