@@ -29,6 +29,88 @@ _CACHE_LIMIT = 200_000
 
 _word_cache: dict[str, tuple[int, ...]] = {}
 
+#: Words (normalized) after which a message often says what it really means: "I was sure it
+#: was another overhyped cream, but two weeks in my skin is better". The words of the last
+#: such clause get a feature of their own, so the model can weigh the turn above the doubt.
+CONTRAST_WORDS = frozenset(
+    [
+        "but",
+        "however",
+        "though",
+        "although",
+        "yet",
+        "turns",
+        "actually",
+        "until",
+        "mais",
+        "pourtant",
+        "finalement",
+        "cependant",
+        "sauf",
+        "jusqu'a",
+        "bref",
+        "reste",
+    ]
+)
+#: Shops and marketplaces that sell brands' products: "can I find your sets at Boots?" is
+#: about buying, not the press. Each adds the feature of a shop.
+RETAILERS = frozenset(
+    [
+        "boots",
+        "sephora",
+        "nocibe",
+        "marionnaud",
+        "douglas",
+        "superdrug",
+        "ulta",
+        "fnac",
+        "darty",
+        "boulanger",
+        "carrefour",
+        "auchan",
+        "leclerc",
+        "intermarche",
+        "monoprix",
+        "franprix",
+        "casino",
+        "lidl",
+        "aldi",
+        "decathlon",
+        "amazon",
+        "cdiscount",
+        "zalando",
+        "asos",
+        "target",
+        "walmart",
+        "tesco",
+        "sainsbury's",
+        "sainsburys",
+        "asda",
+        "waitrose",
+        "costco",
+        "argos",
+        "currys",
+        "selfridges",
+        "harrods",
+        "galeries",
+        "printemps",
+        "bhv",
+        "kiabi",
+        "primark",
+        "ikea",
+        "leroy",
+        "castorama",
+        "pharmacie",
+        "pharmacy",
+        "parapharmacie",
+        "walgreens",
+        "cvs",
+        "ebay",
+        "etsy",
+        "vinted",
+    ]
+)
+
 
 def _h(feature: str) -> int:
     return zlib.crc32(feature.encode("utf-8")) & (DIM - 1)
@@ -107,6 +189,12 @@ def featurize(texts: Sequence[str]) -> SparseBatch:
             feats.extend(_word_features(tok))
         for a, b in itertools.pairwise(toks):
             feats.append(_h(f"b:{a} {b}"))
+        turn = max((i for i, tok in enumerate(toks) if tok in CONTRAST_WORDS), default=-1)
+        if 0 < turn < len(toks) - 1:
+            feats.append(_h("turn"))
+            feats.extend(_h("a:" + tok) for tok in toks[turn + 1 :])
+        if any(tok in RETAILERS for tok in toks):
+            feats.append(_h("w:xshopx"))
         if len(toks) <= 2:
             feats.append(_h("len:short"))
         idx, counts = np.unique(np.asarray(feats, dtype=np.int64), return_counts=True)
