@@ -52,6 +52,100 @@ CONTRAST_WORDS = frozenset(
         "reste",
     ]
 )
+#: Irony: praise words next to a problem ("Love how my next-day delivery is now on day 6.
+#: Truly impressive 👏"). A text with one of each gets a feature of its own, which the
+#: model weighs with the rest (praise that mentions no problem does not get it).
+PRAISE_CUES = frozenset(
+    [
+        "love",
+        "loving",
+        "great",
+        "amazing",
+        "impressive",
+        "brilliant",
+        "fantastic",
+        "wonderful",
+        "thanks",
+        "thank",
+        "bravo",
+        "well",
+        "nice",
+        "stellar",
+        "super",
+        "genial",
+        "magnifique",
+        "formidable",
+        "chapeau",
+        "merci",
+        "adore",
+        "j'adore",
+        "top",
+        "incroyable",
+        "incredible",
+        "glad",
+        "ravi",
+        "ravie",
+        "👏",
+        "👍",
+        "🙃",
+        "🙄",
+        "😂",
+        "bravo",
+    ]
+)
+PROBLEM_CUES = frozenset(
+    [
+        "still",
+        "again",
+        "days",
+        "day",
+        "weeks",
+        "week",
+        "hours",
+        "hold",
+        "late",
+        "crash",
+        "crashes",
+        "refund",
+        "broken",
+        "empty",
+        "twice",
+        "never",
+        "nothing",
+        "lost",
+        "cancelled",
+        "locked",
+        "wrong",
+        "toujours",
+        "encore",
+        "jours",
+        "jour",
+        "semaines",
+        "semaine",
+        "heures",
+        "attente",
+        "retard",
+        "plante",
+        "rembourse",
+        "remboursement",
+        "casse",
+        "cassee",
+        "vide",
+        "jamais",
+        "rien",
+        "perdu",
+        "annule",
+        "annulee",
+        "bloque",
+        "mauvaise",
+        "mauvais",
+        "deux",
+        "trois",
+        "fois",
+        "plus",
+    ]
+)
+
 #: Shops and marketplaces that sell brands' products: "can I find your sets at Boots?" is
 #: about buying, not the press. Each adds the feature of a shop.
 RETAILERS = frozenset(
@@ -193,7 +287,10 @@ def featurize(texts: Sequence[str]) -> SparseBatch:
         if 0 < turn < len(toks) - 1:
             feats.append(_h("turn"))
             feats.extend(_h("a:" + tok) for tok in toks[turn + 1 :])
-        if any(tok in RETAILERS for tok in toks):
+        present = set(toks)
+        if present & PRAISE_CUES and present & PROBLEM_CUES:
+            feats.append(_h("irony"))
+        if present & RETAILERS:
             feats.append(_h("w:xshopx"))
         if len(toks) <= 2:
             feats.append(_h("len:short"))
