@@ -96,9 +96,67 @@ BATCH_SIZE = 512
 #: Where the cross-validated thresholds are written (``bench/triage_cv.py --choose``).
 THRESHOLDS_FILE = MODEL_DIR / "thresholds.json"
 
-#: Context. A reply that only echoes what it answers ("same here", "yes please!", "moi
-#: aussi", a few words) takes this share of its labels from its parent.
+#: Context. A reply of a few words takes this share of its labels from its parent; one that
+#: only echoes it ("same here", "yes please!", "moi aussi": its own words say nothing of
+#: the subject) takes ``ECHO_WEIGHT``.
 CONTEXT_WEIGHT = 0.6
+ECHO_WEIGHT = 0.85
+#: Words of a brand's post that sells something (an offer, a launch, a product to order):
+#: a reply that wants it is a purchase. The models are trained on customers' messages, not
+#: on brands' posts, so a post's subject is read from these words.
+_SELLING_WORDS = frozenset(
+    [
+        "off",
+        "sale",
+        "sales",
+        "code",
+        "promo",
+        "promotion",
+        "discount",
+        "deal",
+        "deals",
+        "offer",
+        "launch",
+        "new",
+        "available",
+        "preorder",
+        "pre-order",
+        "order",
+        "shop",
+        "buy",
+        "drop",
+        "restock",
+        "limited",
+        "edition",
+        "price",
+        "free",
+        "soldes",
+        "reduction",
+        "remise",
+        "offre",
+        "offert",
+        "offerte",
+        "nouveau",
+        "nouvelle",
+        "nouveaute",
+        "dispo",
+        "disponible",
+        "precommande",
+        "commandez",
+        "commander",
+        "boutique",
+        "lancement",
+        "edition",
+        "limitee",
+        "prix",
+        "gratuit",
+        "gratuite",
+        "%",
+        "€",
+        "$",
+        "£",
+    ]
+)
 #: A reply of at most this many words leans on its parent.
 CONTEXT_SHORT_WORDS = 4
 _ECHO_RE = re.compile(
@@ -109,9 +167,6 @@ _ECHO_RE = re.compile(
     r"oui+(?: svp| stp| merci)?|je veux(?: ca| le| la| les)?|j'en veux|il me le faut|"
     r"je prends|ca me tente)\b"
 )
-#: Intents of a reply under the brand's own post, by what the post is about: "yes please!"
-#: under a promotion is a purchase.
-_POST_REPLY_INTENT = {Intent.PRICING: Intent.PURCHASE, Intent.PURCHASE: Intent.PURCHASE}
 #: Channel and kind priors. A private message is more often about the writer's own order
 #: or account: the odds that a complaint is specific are multiplied by this.
 DM_SPECIFIC_ODDS = 2.0
@@ -559,7 +614,7 @@ class Pipeline:
 
     def _context(
         self, items: Sequence[TriageInput], normalized: Sequence[str], p_sent: FloatArray
-    ) -> dict[int, tuple[FloatArray, FloatArray | None, float | None]]:
+    ) -> dict[int, tuple[FloatArray, FloatArray | None, float | None, float]]:
         """What each reply takes from its parent: intent, sentiment and specific
         probabilities (``None`` when the parent says nothing about them).
 
@@ -570,43 +625,41 @@ class Pipeline:
         with_parent = [
             i
             for i, it in enumerate(items)
-            if it.parent_text and it.parent_text.strip() and _leans_on_parent(normalized[i])
+            if it.parent_text and it.parent_text.strip() and _context_weight(normalized[i]) > 0
         ]
-        out: dict[int, tuple[FloatArray, FloatArray | None, float | None]] = {}
+        out: dict[int, tuple[FloatArray, FloatArray | None, float | None, float]] = {}
         if not with_parent:
             return out
         q_int, q_sent, q_spec = self._fast_probs([items[i].parent_text or "" for i in with_parent])
         negative = SENTIMENTS.index(Sentiment.NEGATIVE)
         for row, i in enumerate(with_parent):
             if items[i].parent_kind == "post":
-                if p_sent[i, negative] >= 0.5:
+                # The brand's post: a reply that wants what it sells is a purchase; a
+                # negative one keeps its own labels.
+                selling = set(features.tokens(features.normalize(items[i].parent_text or "")))
+                if p_sent[i, negative] >= 0.5 or not selling & _SELLING_WORDS:
                     continue
                 ctx = np.zeros(len(INTENTS), dtype=np.float32)
-                for k, intent in enumerate(INTENTS):
-                    target = _POST_REPLY_INTENT.get(intent)
-                    if target is not None:
-                        ctx[INTENTS.index(target)] += q_int[row, k]
-                mass = float(ctx.sum())
-                if mass >= 0.5:
-                    out[i] = (ctx / mass, None, None)
+                ctx[INTENTS.index(Intent.PURCHASE)] = 1.0
+                out[i] = (ctx, None, None, _context_weight(normalized[i]))
             else:
-                out[i] = (q_int[row], q_sent[row], float(q_spec[row]))
+                weight = _context_weight(normalized[i])
+                out[i] = (q_int[row], q_sent[row], float(q_spec[row]), weight)
         return out
 
     @staticmethod
     def _mix_context(
-        context: dict[int, tuple[FloatArray, FloatArray | None, float | None]],
+        context: dict[int, tuple[FloatArray, FloatArray | None, float | None, float]],
         rows: Sequence[int],
         p_int: FloatArray,
         p_sent: FloatArray,
         p_spec: FloatArray,
     ) -> None:
         """Mix each reply's probabilities (row ``r`` for item ``rows[r]``) with its parent's."""
-        w = CONTEXT_WEIGHT
         for r, i in enumerate(rows):
             if i not in context:
                 continue
-            c_int, c_sent, c_spec = context[i]
+            c_int, c_sent, c_spec, w = context[i]
             p_int[r] = (1 - w) * p_int[r] + w * c_int
             if c_sent is not None:
                 p_sent[r] = (1 - w) * p_sent[r] + w * c_sent
@@ -654,7 +707,7 @@ class Pipeline:
         n_int, n_sent = len(INTENTS), len(SENTIMENTS)
 
         decided_by = ["fast"] * n
-        context: dict[int, tuple[FloatArray, FloatArray | None, float | None]] = {}
+        context: dict[int, tuple[FloatArray, FloatArray | None, float | None, float]] = {}
         if design == "rules":
             p_int = np.zeros((n, n_int), dtype=np.float32)
             p_int[:, INTENTS.index(Intent.OTHER)] = 1.0
@@ -905,11 +958,13 @@ def _top_mean(sims: FloatArray, k: int) -> FloatArray:
     return part.mean(axis=1).astype(np.float32)
 
 
-def _leans_on_parent(normalized: str) -> bool:
-    """A reply that means little without what it answers: an echo, or a few words."""
-    return bool(_ECHO_RE.match(normalized)) or len(features.tokens(normalized)) <= (
-        CONTEXT_SHORT_WORDS
-    )
+def _context_weight(normalized: str) -> float:
+    """How much a reply leans on what it answers: an echo much, a few words some, else not."""
+    if _ECHO_RE.match(normalized):
+        return ECHO_WEIGHT
+    if len(_WORD_RE.findall(normalized)) <= CONTEXT_SHORT_WORDS:
+        return CONTEXT_WEIGHT
+    return 0.0
 
 
 def _override(result: TriageResult, best: dict[Field, tuple[float, str]]) -> TriageResult:
