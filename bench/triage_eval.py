@@ -167,6 +167,7 @@ def sandbox_rows(per_template: int = 3) -> list[dict[str, str]]:
                             "intent": intent,
                             "sentiment": sentiment,
                             "department": department_for(Intent(intent), writer.specific).value,
+                            "specific": bool(writer.specific),
                         }
                     )
     return rows
