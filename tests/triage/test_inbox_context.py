@@ -15,6 +15,7 @@ pytestmark = pytest.mark.django_db
 def channel(team):
     return connect(team)
 
+
 COMPLAINT = "Ma commande n'est jamais arrivée et personne ne répond à mes mails"
 
 
