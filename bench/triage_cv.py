@@ -1,6 +1,15 @@
 """Cross-validation of the fast model on the TRAINING data, per language and intent.
 
     .venv/bin/python bench/triage_cv.py [--folds 5] [--threshold 0.50] [--errors]
+    .venv/bin/python bench/triage_cv.py --choose [--max-embedded 0.08]
+
+``--choose`` picks the cascade's thresholds (department and sentiment confidence below which
+an item is embedded, and the fast model's weight when both answer) by cross-validating the
+whole cascade, fast model and embedding heads, on the hand-written training examples: the
+setting with the best department macro-F1 (mean of French and English) among those that
+embed at most ``--max-embedded`` of the items, ties to the cheaper one. It writes them with
+the date to ``portevoix/triage/data/model/thresholds.json``, which the engine reads. The
+evaluation sets are never read.
 
 The hand-written examples (``portevoix/triage/data/train.jsonl``) are split into folds; each
 fold is labelled by a fast model trained on the other folds plus every generated example.
@@ -25,12 +34,138 @@ from portevoix.triage import engine, features, train
 from portevoix.triage.labels import Intent, department_for
 
 
+def choose(folds_n: int, max_embedded: float) -> dict[str, object]:
+    """Cross-validate the cascade on the hand-written examples and pick its thresholds."""
+    import datetime
+    import json
+
+    from portevoix.triage import metrics
+
+    hand = train.load_examples([train.TRAIN_FILE])
+    generated = train.load_examples([train.GENERATED_FILE])
+    folds = np.random.RandomState(0).randint(0, folds_n, len(hand))
+    n, n_int, n_sent = len(hand), len(train.INTENTS), len(train.SENTIMENTS)
+    f_int = np.zeros((n, n_int), np.float32)
+    f_sent = np.zeros((n, n_sent), np.float32)
+    f_spec = np.zeros(n, np.float32)
+    e_int, e_sent, e_spec = f_int.copy(), f_sent.copy(), f_spec.copy()
+    all_emb = train.embed([r["text"] for r in hand + generated])
+    emb_of = dict(zip([r["text"] for r in hand + generated], all_emb, strict=False))
+    for k in range(folds_n):
+        rows = [r for r, f in zip(hand, folds, strict=True) if f != k] + generated
+        test = [i for i, f in enumerate(folds) if f == k]
+        texts = [hand[i]["text"] for i in test]
+        models = train.train(rows, with_embeddings=False)
+        batch = features.featurize(texts)
+        for name, out, dim in (("intent", f_int, n_int), ("sentiment", f_sent, n_sent)):
+            w = models[f"fast_{name}_w"].astype(np.float16)
+            out[test] = features.softmax(features.sparse_logits(batch, w, models[f"fast_{name}_b"]))
+            del dim
+        w_s = models["fast_specific_w"].astype(np.float16)
+        f_spec[test] = features.softmax(
+            features.sparse_logits(batch, w_s, models["fast_specific_b"])
+        )[:, 1]
+        x = np.stack([emb_of[r["text"]] for r in rows])
+        x_test = np.stack([emb_of[t] for t in texts])
+        for name, out, classes, key in (
+            ("intent", e_int, train.INTENTS, "intent"),
+            ("sentiment", e_sent, train.SENTIMENTS, "sentiment"),
+        ):
+            w, b = train.fit_dense(
+                x, train.labels_to_ids([r[key] for r in rows], classes), len(classes)
+            )
+            out[test] = features.softmax(x_test @ w + b)
+            del name
+        spec_rows = train.specific_rows(rows)
+        w, b = train.fit_dense(
+            np.stack([emb_of[r["text"]] for r in spec_rows]),
+            np.asarray([int(r["specific"]) for r in spec_rows], dtype=np.int64),
+            2,
+        )
+        e_spec[test] = features.softmax(x_test @ w + b)[:, 1]
+        print(f"fold {k + 1}/{folds_n} done", file=sys.stderr)
+
+    rules = engine.Pipeline()._get_rules()
+    hits = [rules.match(features.normalize(r["text"])) for r in hand]
+    rule = np.array([h is not None for h in hits])
+    for i, r in enumerate(hand):
+        if engine._IDENTIFIER_RE.search(features.normalize(r["text"])):
+            f_spec[i] = max(f_spec[i], engine.IDENTIFIER_SPECIFIC)
+    gold = [department_for(Intent(r["intent"]), bool(r.get("specific"))).value for r in hand]
+    gold_sent = [r["sentiment"] for r in hand]
+    langs = {
+        lang: [i for i, r in enumerate(hand) if r["language"] == lang] for lang in ("fr", "en")
+    }
+    results = []
+    for weight in (0.3, 0.4, 0.5, 0.6):
+        for td in (0.0, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9):
+            for ts in (0.0, 0.4, 0.5, 0.6):
+                unsure = (~rule & (engine.department_probs(f_int, f_spec).max(axis=1) < td)) | (
+                    f_sent.max(axis=1) < ts
+                )
+                pi, ps, sp = f_int.copy(), f_sent.copy(), f_spec.copy()
+                pi[unsure] = weight * f_int[unsure] + (1 - weight) * e_int[unsure]
+                ps[unsure] = weight * f_sent[unsure] + (1 - weight) * e_sent[unsure]
+                keep = unsure & (f_spec < engine.IDENTIFIER_SPECIFIC)
+                sp[keep] = weight * f_spec[keep] + (1 - weight) * e_spec[keep]
+                for i, h in enumerate(hits):
+                    if h is not None:
+                        onehot = np.zeros(n_int, dtype=np.float32)
+                        onehot[engine.INTENTS.index(h)] = 1.0
+                        pi[i] = engine.RULE_WEIGHT * onehot + (1 - engine.RULE_WEIGHT) * pi[i]
+                dept = [
+                    engine.DEPARTMENTS[j].value
+                    for j in engine.department_probs(pi, sp).argmax(axis=1)
+                ]
+                f1 = [
+                    metrics.macro_f1([gold[i] for i in idx], [dept[i] for i in idx])
+                    for idx in langs.values()
+                ]
+                sent = metrics.accuracy(
+                    gold_sent, [engine.SENTIMENTS[j].value for j in ps.argmax(axis=1)]
+                )
+                results.append((float(np.mean(f1)), f1, sent, float(unsure.mean()), td, ts, weight))
+    print(
+        "| dept thr | sent thr | fast weight | embedded | dept macro-F1 fr | en | sentiment acc |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for _mean, f1, sent, share, td, ts, weight in results:
+        print(
+            f"| {td:.2f} | {ts:.2f} | {weight} | {share:.0%} | {f1[0]:.3f} | {f1[1]:.3f} "
+            f"| {sent:.3f} |"
+        )
+    allowed = [r for r in results if r[3] <= max_embedded]
+    best = max(allowed, key=lambda r: (round(r[0], 3), round(r[2], 3), -r[3]))
+    chosen = {
+        "department": best[4],
+        "sentiment": best[5],
+        "fast_weight": best[6],
+        "fixed_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "method": (
+            f"bench/triage_cv.py --choose --folds {folds_n} --max-embedded {max_embedded}: "
+            f"{folds_n}-fold cross-validation of the cascade on the {n} hand-written training "
+            "examples (generated ones always in training); the evaluation sets were not read"
+        ),
+        "cv_department_macro_f1": {"fr": round(best[1][0], 4), "en": round(best[1][1], 4)},
+        "cv_sentiment_accuracy": round(best[2], 4),
+        "cv_embedded": round(best[3], 4),
+    }
+    engine.THRESHOLDS_FILE.write_text(json.dumps(chosen, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(chosen, indent=2))
+    return chosen
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--threshold", type=float, default=engine.FAST_DEPARTMENT_THRESHOLD)
     parser.add_argument("--errors", action="store_true", help="list wrong or unsure items")
+    parser.add_argument("--choose", action="store_true", help="choose and write the thresholds")
+    parser.add_argument("--max-embedded", type=float, default=0.08)
     args = parser.parse_args()
+    if args.choose:
+        choose(args.folds, args.max_embedded)
+        return
 
     hand = train.load_examples([train.TRAIN_FILE])
     generated = train.load_examples([train.GENERATED_FILE])

@@ -1,10 +1,16 @@
-"""Quality of triage on the labelled evaluation set, per label, per language and per design.
+"""Quality of triage on the labelled evaluation sets, per label, per language and per design.
 
-    .venv/bin/python bench/triage_eval.py [--design cascade|fast|embedding|rules|all] [--errors]
+    .venv/bin/python bench/triage_eval.py [--set grown|original|hard] [--design cascade|...|all]
+    .venv/bin/python bench/triage_eval.py --sandbox      # the second, independent set
 
 Prints accuracy and macro-F1 of language, sentiment, intent and department for the French
-items, the English items, the other languages and all of them, plus how many items each design
-sent to the embedding model and how many it flagged for review.
+items, the English items, the other languages and all of them, how well specific complaints
+are told from general ones, how many items each design sent to the embedding model and how
+many it flagged for review. The grown set is the original evaluation set (``eval.jsonl``)
+plus the harder items (``eval_hard.jsonl``, some of them replies given with their parent).
+
+The cascade's thresholds are not chosen here: ``bench/triage_cv.py --choose`` fixes them by
+cross-validation on the training data (their date is printed); never tune on these sets.
 """
 
 from __future__ import annotations
@@ -18,25 +24,38 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from portevoix.triage import metrics
-from portevoix.triage.engine import Pipeline, TriageInput
+from portevoix.triage.engine import Pipeline, TriageInput, load_thresholds
 from portevoix.triage.labels import Intent, department_for
 
 ROOT = Path(__file__).resolve().parent.parent
 EVAL_FILE = ROOT / "tests" / "triage" / "eval" / "eval.jsonl"
+HARD_FILE = ROOT / "tests" / "triage" / "eval" / "eval_hard.jsonl"
+SETS = {"original": (EVAL_FILE,), "hard": (HARD_FILE,), "grown": (EVAL_FILE, HARD_FILE)}
 DESIGNS = ("rules", "fast", "cascade", "embedding")
 
 
-def load_eval() -> list[dict[str, str]]:
-    rows = [json.loads(line) for line in EVAL_FILE.read_text(encoding="utf-8").splitlines()]
+def load_eval(which: str = "grown") -> list[dict[str, str]]:
+    rows = [
+        json.loads(line)
+        for path in SETS[which]
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
     for r in rows:
         r["department"] = department_for(Intent(r["intent"]), r.get("specific", False)).value
     return rows
 
 
+def as_input(row: dict[str, str]) -> TriageInput:
+    return TriageInput(
+        row["text"], parent_text=row.get("parent_text"), parent_kind=row.get("parent_kind")
+    )
+
+
 def evaluate(design: str, rows: list[dict[str, str]], show_errors: bool = False) -> dict:
     pipeline = Pipeline()
     t0 = time.perf_counter()
-    results = pipeline.label([TriageInput(r["text"]) for r in rows], design=design)  # type: ignore[arg-type]
+    results = pipeline.label([as_input(r) for r in rows], design=design)  # type: ignore[arg-type]
     elapsed = time.perf_counter() - t0
     preds = [res.to_dict() for res in results]
     groups = {
@@ -53,6 +72,14 @@ def evaluate(design: str, rows: list[dict[str, str]], show_errors: bool = False)
             pred = [preds[i][field] for i in idx]
             table[name][field] = (metrics.accuracy(gold, pred), metrics.macro_f1(gold, pred))
         table[name]["n"] = len(idx)
+        complaints = [i for i in idx if rows[i]["intent"] == "complaint"]
+        table[name]["specific"] = (
+            metrics.accuracy(
+                [bool(rows[i].get("specific")) for i in complaints],
+                [preds[i]["specific_confidence"] >= 0.5 for i in complaints],
+            ),
+            len(complaints),
+        )
     flagged = [i for i, p in enumerate(preds) if p["needs_review"]]
     kept = [i for i in range(len(rows)) if i not in set(flagged)]
     kept_acc = metrics.accuracy(
@@ -92,67 +119,16 @@ def print_summary(s: dict, n_items: int) -> None:
     )
     print(
         "| items | n | language acc / F1 | sentiment acc / F1 | intent acc / F1 "
-        "| department acc / F1 |"
+        "| department acc / F1 | specific vs general acc (complaints) |"
     )
-    print("| --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
     for name, row in s["table"].items():
         cells = " | ".join(
             f"{row[f][0]:.3f} / {row[f][1]:.3f}"
             for f in ("language", "sentiment", "intent", "department")
         )
-        print(f"| {name} | {row['n']} | {cells} |")
-
-
-def sweep(rows: list[dict[str, str]]) -> None:
-    """Escalation share and quality of the cascade for other thresholds and weights."""
-    import numpy as np
-
-    from portevoix.triage import engine, features
-    from portevoix.triage.engine import DEPARTMENTS, INTENTS, SENTIMENTS
-
-    pipeline = Pipeline()
-    texts = [r["text"] for r in rows]
-    p_int, p_sent, p_spec = pipeline._fast_probs(texts)
-    hits = [pipeline._get_rules().match(features.normalize(t)) for t in texts]
-    e_int, e_sent, _e_spec = pipeline._embedding_probs(pipeline.embed(texts))
-    rule = np.array([h is not None for h in hits])
-    print("\n### cascade sweep (department threshold, sentiment threshold, fast-model weight)")
-    print(
-        "| dept thr | sent thr | fast weight | embedded | dept macro-F1 fr | en | sentiment acc |"
-    )
-    print("| --- | --- | --- | --- | --- | --- | --- |")
-    for weight in (0.3, 0.5):
-        for td in (0.0, 0.4, 0.5, 0.6, 0.7, 0.8, 1.01):
-            for ts in (0.4, 0.5):
-                pi, ps = p_int.copy(), p_sent.copy()
-                unsure = (~rule & (engine.department_probs(p_int, p_spec).max(axis=1) < td)) | (
-                    p_sent.max(axis=1) < ts
-                )
-                pi[unsure] = weight * p_int[unsure] + (1 - weight) * e_int[unsure]
-                ps[unsure] = weight * p_sent[unsure] + (1 - weight) * e_sent[unsure]
-                for i, h in enumerate(hits):
-                    if h is not None:
-                        onehot = np.zeros(len(INTENTS), dtype=np.float32)
-                        onehot[INTENTS.index(h)] = 1.0
-                        pi[i] = engine.RULE_WEIGHT * onehot + (1 - engine.RULE_WEIGHT) * pi[i]
-                dept = [
-                    DEPARTMENTS[j].value for j in engine.department_probs(pi, p_spec).argmax(axis=1)
-                ]
-                f1 = []
-                for lang in ("fr", "en"):
-                    idx = [i for i, r in enumerate(rows) if r["set"] == lang]
-                    f1.append(
-                        metrics.macro_f1(
-                            [rows[i]["department"] for i in idx], [dept[i] for i in idx]
-                        )
-                    )
-                sent = metrics.accuracy(
-                    [r["sentiment"] for r in rows], [SENTIMENTS[j].value for j in ps.argmax(axis=1)]
-                )
-                print(
-                    f"| {td:.2f} | {ts:.2f} | {weight} | {unsure.mean():.0%} | {f1[0]:.3f} "
-                    f"| {f1[1]:.3f} | {sent:.3f} |"
-                )
+        spec_acc, n_complaints = row["specific"]
+        print(f"| {name} | {row['n']} | {cells} | {spec_acc:.3f} ({n_complaints}) |")
 
 
 def sandbox_rows(per_template: int = 3) -> list[dict[str, str]]:
@@ -191,6 +167,7 @@ def sandbox_rows(per_template: int = 3) -> list[dict[str, str]]:
                             "intent": intent,
                             "sentiment": sentiment,
                             "department": department_for(Intent(intent), writer.specific).value,
+                            "specific": bool(writer.specific),
                         }
                     )
     return rows
@@ -200,7 +177,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--design", default="all", choices=(*DESIGNS, "all"))
     parser.add_argument("--errors", action="store_true", help="list the misclassified items")
-    parser.add_argument("--sweep", action="store_true", help="cascade thresholds and weights")
+    parser.add_argument("--set", default="grown", choices=tuple(SETS))
     parser.add_argument(
         "--sandbox", action="store_true", help="evaluate on the sandbox world's messages instead"
     )
@@ -209,11 +186,14 @@ def main() -> None:
         rows = sandbox_rows()
         print(f"sandbox world messages (portevoix/sandbox/data/messages.json), {len(rows)} items")
     else:
-        rows = load_eval()
-        print(f"evaluation set: {EVAL_FILE.relative_to(ROOT)}, {len(rows)} items")
-    if args.sweep:
-        sweep(rows)
-        return
+        rows = load_eval(args.set)
+        files = ", ".join(str(p.relative_to(ROOT)) for p in SETS[args.set])
+        print(f"evaluation set {args.set!r}: {files}, {len(rows)} items")
+    th = load_thresholds()
+    print(
+        f"cascade thresholds: department {th.department}, sentiment {th.sentiment}, "
+        f"fast weight {th.fast_weight}; fixed {th.fixed_at or 'by default'}"
+    )
     for design in DESIGNS if args.design == "all" else (args.design,):
         print_summary(evaluate(design, rows, args.errors), len(rows))
 

@@ -164,13 +164,53 @@ def ingest(channel: Channel, items: Sequence[InboundItem]) -> int:
     return len(result.messages)
 
 
+def _parent_texts(channel: Channel, fresh: list[InboundItem]) -> dict[str, tuple[str, str]]:
+    """What each item answers, for triage: the parent's text and kind, by its message id.
+
+    A customer's message (stored, or earlier in this batch) gives its own kind; one of the
+    brand's posts on this channel gives ``post``. Our answers to customers are left out: a
+    "thanks!" under an answer is not about the answer's subject."""
+    refs = {i.in_reply_to for i in fresh if i.in_reply_to}
+    if not refs:
+        return {}
+    found = {i.message_id: (i.text, i.kind.value) for i in fresh if i.message_id in refs}
+    rest = refs - set(found)
+    if rest:
+        for message_id, text, kind in InboundMessage.objects.filter(
+            channel=channel, message_id__in=rest
+        ).values_list("message_id", "text", "kind"):
+            found[message_id] = (text, kind)
+        rest -= set(found)
+    if rest:
+        from portevoix.publishing.models import PostKind, Publication
+
+        for network_post_id, text, post_text in (
+            Publication.objects.filter(channel=channel, network_post_id__in=rest)
+            .exclude(post__kind=PostKind.REPLY)
+            .values_list("network_post_id", "text", "post__text")
+        ):
+            found[network_post_id] = (text or post_text, "post")
+    return found
+
+
 def _store(channel: Channel, fresh: list[InboundItem]) -> Ingested:
+    from portevoix.triage.engine import TriageInput
     from portevoix.triage.service import label_items
 
     workspace = channel.workspace
     now = timezone.now()
+    parent_of = _parent_texts(channel, fresh)
     labels = label_items(
-        [{"text": i.text, "channel": channel.network, "kind": i.kind.value} for i in fresh],
+        [
+            TriageInput(
+                text=i.text,
+                channel=channel.network,
+                kind=i.kind.value,
+                parent_text=parent_of.get(i.in_reply_to or "", ("", ""))[0] or None,
+                parent_kind=parent_of.get(i.in_reply_to or "", ("", ""))[1] or None,
+            )
+            for i in fresh
+        ],
         workspace=workspace,
     )
     departments = {d.code: d for d in Department.objects.filter(workspace_id=workspace.pk)}

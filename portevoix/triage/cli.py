@@ -4,11 +4,13 @@
     portevoix triage --workspace acme < inbound.jsonl
 
 Each input line is an object with ``text`` and optionally ``channel``, ``kind`` (comment,
-mention or dm) and ``id`` (echoed back). An invalid line gives ``{"line": N, "error": ...}``
-on its own output line and the others still flow: a line that is not JSON, not valid UTF-8, or
-whose strings hold a lone surrogate (``"\\ud83d"``, half of an emoji cut by a truncation); and
-should labelling a batch fail, its items are labelled one by one so that only the culprit gets
-an error. Blank lines are skipped. No database is touched unless ``--workspace`` is given.
+mention or dm), what it answers (``parent_text``, and ``parent_kind``: ``post`` for one of
+the brand's posts, else the parent message's kind) and ``id`` (echoed back). An invalid line
+gives ``{"line": N, "error": ...}`` on its own output line and the others still flow: a line
+that is not JSON, not valid UTF-8, or whose strings hold a lone surrogate (``"\\ud83d"``, half
+of an emoji cut by a truncation); and should labelling a batch fail, its items are labelled one
+by one so that only the culprit gets an error. Blank lines are skipped. No database is touched
+unless ``--workspace`` is given.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from typing import IO, Any
 from portevoix.triage.engine import CorrectionExample, TriageInput, get_pipeline
 
 KINDS = ("comment", "mention", "dm")
+#: What an item may answer: one of the brand's posts, or a customer's message.
+PARENT_KINDS = ("post", *KINDS)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -94,11 +98,19 @@ def parse_line(line: str) -> TriageInput | str:
     kind = data.get("kind")
     if kind is not None and kind not in KINDS:
         return f"'kind' must be one of {', '.join(KINDS)}"
-    for field in ("text", "channel", "id"):
+    parent_text = data.get("parent_text")
+    if parent_text is not None and not isinstance(parent_text, str):
+        return "'parent_text' must be a string"
+    parent_kind = data.get("parent_kind")
+    if parent_kind is not None and parent_kind not in PARENT_KINDS:
+        return f"'parent_kind' must be one of {', '.join(PARENT_KINDS)}"
+    for field in ("text", "channel", "id", "parent_text"):
         problem = _bad_string(field, data.get(field))
         if problem:
             return problem
-    return TriageInput(text=text, channel=channel, kind=kind)
+    return TriageInput(
+        text=text, channel=channel, kind=kind, parent_text=parent_text, parent_kind=parent_kind
+    )
 
 
 def _load_workspace(slug: str) -> tuple[Any, list[CorrectionExample]]:

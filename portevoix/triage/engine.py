@@ -69,6 +69,20 @@ REVIEW_SENTIMENT_THRESHOLD = 0.45
 SKETCH_OVERRIDE = 0.80
 SKETCH_CANDIDATE = 0.50
 EMBEDDING_OVERRIDE = 0.92
+#: A *taught route*: at least this many corrections of a workspace that set one field to the
+#: same label ("partnership requests go to communication").
+TAUGHT_MIN = 3
+#: Items whose hashed sketch is at least this close to one of a taught route's corrections are
+#: embedded to be compared with them (the rest cannot be paraphrases of them).
+TAUGHT_CANDIDATE = 0.15
+#: Neighbours averaged on each side.
+TAUGHT_K = 3
+#: The route takes an item when the item is closer to the route's corrections (mean of the
+#: ``TAUGHT_K`` nearest) than to the hand-written training examples, by at least the route's
+#: bar: the largest such margin any training example reaches against its own neighbours
+#: (so that no training example would be taken), plus this, and never below ``TAUGHT_FLOOR``.
+TAUGHT_EPSILON = 0.002
+TAUGHT_FLOOR = -0.02
 #: A rule match puts this much probability on its intent.
 RULE_WEIGHT = 0.90
 #: A complaint is *specific* (an order, an account, personal details: customer service, in
@@ -79,6 +93,88 @@ SPECIFIC_THRESHOLD = 0.50
 #: complaint specific at least this much.
 IDENTIFIER_SPECIFIC = 0.90
 BATCH_SIZE = 512
+#: Where the cross-validated thresholds are written (``bench/triage_cv.py --choose``).
+THRESHOLDS_FILE = MODEL_DIR / "thresholds.json"
+
+#: Context. A reply of a few words takes this share of its labels from its parent; one that
+#: only echoes it ("same here", "yes please!", "moi aussi": its own words say nothing of
+#: the subject) takes ``ECHO_WEIGHT``.
+CONTEXT_WEIGHT = 0.6
+ECHO_WEIGHT = 0.85
+#: Words of a brand's post that sells something (an offer, a launch, a product to order):
+#: a reply that wants it is a purchase. The models are trained on customers' messages, not
+#: on brands' posts, so a post's subject is read from these words.
+_SELLING_WORDS = frozenset(
+    [
+        "off",
+        "sale",
+        "sales",
+        "code",
+        "promo",
+        "promotion",
+        "discount",
+        "deal",
+        "deals",
+        "offer",
+        "launch",
+        "new",
+        "available",
+        "preorder",
+        "pre-order",
+        "order",
+        "shop",
+        "buy",
+        "drop",
+        "restock",
+        "limited",
+        "edition",
+        "price",
+        "free",
+        "soldes",
+        "reduction",
+        "remise",
+        "offre",
+        "offert",
+        "offerte",
+        "nouveau",
+        "nouvelle",
+        "nouveaute",
+        "dispo",
+        "disponible",
+        "precommande",
+        "commandez",
+        "commander",
+        "boutique",
+        "lancement",
+        "edition",
+        "limitee",
+        "prix",
+        "gratuit",
+        "gratuite",
+        "%",
+        "€",
+        "$",
+        "£",
+    ]
+)
+#: A reply of at most this many words leans on its parent.
+CONTEXT_SHORT_WORDS = 4
+_ECHO_RE = re.compile(
+    r"^\W*(?:same(?: here| for me| problem| issue| thing)?|me too|me as well|ditto|agreed|"
+    r"this+|exactly|so true|\+ ?1+0*|yes+(?: please)?|yes!+|omg yes|i want (?:it|one|this)|"
+    r"i need (?:it|this|one)|take my money|need|want|pareil(?: pour moi| ici)?|moi aussi|"
+    r"moi pareil|idem|meme (?:chose|probleme|souci)|grave|tout a fait|exactement|"
+    r"oui+(?: svp| stp| merci)?|je veux(?: ca| le| la| les)?|j'en veux|il me le faut|"
+    r"je prends|ca me tente)\b"
+)
+#: Channel and kind priors. A private message is more often about the writer's own order
+#: or account: the odds that a complaint is specific are multiplied by this.
+DM_SPECIFIC_ODDS = 2.0
+#: Channels where some intents are more frequent: their probability is multiplied by the
+#: factor before the intents are renormalised.
+CHANNEL_INTENT_PRIORS: dict[str, dict[Intent, float]] = {
+    "linkedin": {Intent.HR: 2.0, Intent.PRESS: 1.5},
+}
 
 _MIN_LETTERS = 3
 # On normalized text (lower case, no accents): an order or case number, an e-mail address, a
@@ -252,11 +348,15 @@ _HINTS: dict[Language, frozenset[str]] = {
 
 @dataclass(frozen=True)
 class TriageInput:
-    """One inbound item: its text, and optionally its channel and kind (comment, mention, dm)."""
+    """One inbound item: its text, and optionally its channel and kind (comment, mention, dm),
+    and what it answers: the parent's text and kind (``post`` for one of the brand's own
+    posts, else the parent message's kind)."""
 
     text: str
     channel: str | None = None
     kind: str | None = None
+    parent_text: str | None = None
+    parent_kind: str | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -301,6 +401,29 @@ class TriageResult:
         return out
 
 
+@dataclass(frozen=True)
+class Thresholds:
+    """The cascade's thresholds, chosen by cross-validation on the training data."""
+
+    department: float = FAST_DEPARTMENT_THRESHOLD
+    sentiment: float = FAST_SENTIMENT_THRESHOLD
+    fast_weight: float = FAST_WEIGHT
+    fixed_at: str = ""
+
+
+def load_thresholds(path: Path = THRESHOLDS_FILE) -> Thresholds:
+    """The thresholds written by ``bench/triage_cv.py --choose`` (defaults if none)."""
+    if not path.exists():
+        return Thresholds()
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    return Thresholds(
+        department=float(raw["department"]),
+        sentiment=float(raw["sentiment"]),
+        fast_weight=float(raw["fast_weight"]),
+        fixed_at=str(raw.get("fixed_at", "")),
+    )
+
+
 class _Rules:
     def __init__(self, path: Path) -> None:
         import ahocorasick
@@ -343,11 +466,13 @@ class Pipeline:
         self._rules: _Rules | None = None
         self._fast: dict[str, FloatArray] | None = None
         self._heads: dict[str, FloatArray] | None = None
+        self._reference: tuple[FloatArray, FloatArray] | None = None
         self._embedder: Any = None
         self._embedding_cache: dict[str, FloatArray] = {}
         # The last workspace examples seen, with their hashed sketches and embeddings.
         self._examples_cache: tuple[Any, FloatArray, FloatArray | None] | None = None
         self.embedded_items = 0
+        self.thresholds = load_thresholds(model_dir / THRESHOLDS_FILE.name)
 
     # -- lazy loading -------------------------------------------------------------------------
     def _get_langid(self) -> Any:
@@ -402,6 +527,22 @@ class Pipeline:
                         ]
                     )
         return self._heads
+
+    def _get_reference(self) -> tuple[FloatArray, FloatArray]:
+        """Embeddings of the hand-written training examples, and for each the mean cosine of
+        its ``TAUGHT_K`` nearest other examples (for taught routes)."""
+        if self._reference is None:
+            with self._lock:
+                if self._reference is None:
+                    ref = np.load(self.model_dir / "reference_embeddings.npy").astype(np.float32)
+                    own = np.empty(len(ref), dtype=np.float32)
+                    for start in range(0, len(ref), 512):
+                        block = ref[start : start + 512] @ ref.T
+                        rows = np.arange(block.shape[0])
+                        block[rows, rows + start] = -1.0
+                        own[start : start + 512] = _top_mean(block, TAUGHT_K)
+                    self._reference = (ref, own)
+        return self._reference
 
     def _get_embedder(self) -> Any:
         if self._embedder is None:
@@ -471,6 +612,72 @@ class Pipeline:
         p_spec = features.softmax(emb @ heads["emb_specific_w"] + heads["emb_specific_b"])[:, 1]
         return p_int, p_sent, p_spec
 
+    def _context(
+        self, items: Sequence[TriageInput], normalized: Sequence[str], p_sent: FloatArray
+    ) -> dict[int, tuple[FloatArray, FloatArray | None, float | None, float]]:
+        """What each reply takes from its parent: intent, sentiment and specific
+        probabilities (``None`` when the parent says nothing about them).
+
+        A reply that only echoes its parent (``_ECHO_RE``, or a few words) leans on it: "same
+        here" under a complaint is a complaint. Under one of the brand's own posts only the
+        post's subject counts, mapped to what a reply means: "yes please!" under a promotion
+        is a purchase (a negative reply keeps its own labels)."""
+        with_parent = [
+            i
+            for i, it in enumerate(items)
+            if it.parent_text and it.parent_text.strip() and _context_weight(normalized[i]) > 0
+        ]
+        out: dict[int, tuple[FloatArray, FloatArray | None, float | None, float]] = {}
+        if not with_parent:
+            return out
+        q_int, q_sent, q_spec = self._fast_probs([items[i].parent_text or "" for i in with_parent])
+        negative = SENTIMENTS.index(Sentiment.NEGATIVE)
+        for row, i in enumerate(with_parent):
+            if items[i].parent_kind == "post":
+                # The brand's post: a reply that wants what it sells is a purchase; a
+                # negative one keeps its own labels.
+                selling = set(features.tokens(features.normalize(items[i].parent_text or "")))
+                if p_sent[i, negative] >= 0.5 or not selling & _SELLING_WORDS:
+                    continue
+                ctx = np.zeros(len(INTENTS), dtype=np.float32)
+                ctx[INTENTS.index(Intent.PURCHASE)] = 1.0
+                out[i] = (ctx, None, None, _context_weight(normalized[i]))
+            else:
+                weight = _context_weight(normalized[i])
+                out[i] = (q_int[row], q_sent[row], float(q_spec[row]), weight)
+        return out
+
+    @staticmethod
+    def _mix_context(
+        context: dict[int, tuple[FloatArray, FloatArray | None, float | None, float]],
+        rows: Sequence[int],
+        p_int: FloatArray,
+        p_sent: FloatArray,
+        p_spec: FloatArray,
+    ) -> None:
+        """Mix each reply's probabilities (row ``r`` for item ``rows[r]``) with its parent's."""
+        for r, i in enumerate(rows):
+            if i not in context:
+                continue
+            c_int, c_sent, c_spec, w = context[i]
+            p_int[r] = (1 - w) * p_int[r] + w * c_int
+            if c_sent is not None:
+                p_sent[r] = (1 - w) * p_sent[r] + w * c_sent
+            if c_spec is not None:
+                p_spec[r] = (1 - w) * p_spec[r] + w * c_spec
+
+    @staticmethod
+    def _apply_priors(items: Sequence[TriageInput], p_int: FloatArray, p_spec: FloatArray) -> None:
+        for i, it in enumerate(items):
+            if it.kind == "dm":
+                odds = DM_SPECIFIC_ODDS * float(p_spec[i]) / max(1e-6, 1 - float(p_spec[i]))
+                p_spec[i] = odds / (1 + odds)
+            priors = CHANNEL_INTENT_PRIORS.get((it.channel or "").lower())
+            if priors:
+                for intent, factor in priors.items():
+                    p_int[i, INTENTS.index(intent)] *= factor
+                p_int[i] /= p_int[i].sum()
+
     # -- the pipeline -------------------------------------------------------------------------
     def label(
         self,
@@ -500,6 +707,7 @@ class Pipeline:
         n_int, n_sent = len(INTENTS), len(SENTIMENTS)
 
         decided_by = ["fast"] * n
+        context: dict[int, tuple[FloatArray, FloatArray | None, float | None, float]] = {}
         if design == "rules":
             p_int = np.zeros((n, n_int), dtype=np.float32)
             p_int[:, INTENTS.index(Intent.OTHER)] = 1.0
@@ -509,6 +717,9 @@ class Pipeline:
             decided_by = ["default"] * n
         else:
             p_int, p_sent, p_spec = self._fast_probs(texts)
+            context = self._context(items, normalized, p_sent)
+            self._mix_context(context, range(n), p_int, p_sent, p_spec)
+            self._apply_priors(items, p_int, p_spec)
         for i, text in enumerate(normalized):
             if _IDENTIFIER_RE.search(text):
                 p_spec[i] = max(float(p_spec[i]), IDENTIFIER_SPECIFIC)
@@ -524,15 +735,17 @@ class Pipeline:
                 unsure = [
                     i
                     for i in range(n)
-                    if (rule_hits[i] is None and float(dept_conf[i]) < FAST_DEPARTMENT_THRESHOLD)
-                    or float(p_sent[i].max()) < FAST_SENTIMENT_THRESHOLD
+                    if (rule_hits[i] is None and float(dept_conf[i]) < self.thresholds.department)
+                    or float(p_sent[i].max()) < self.thresholds.sentiment
                     or languages[i][0] not in _FAST_LANGUAGES
                 ]
             unsure = [i for i in unsure if normalized[i].strip()]
             if unsure:
                 emb = self.embed([texts[i] for i in unsure])
                 e_int, e_sent, e_spec = self._embedding_probs(emb)
-                w = 0.0 if design == "embedding" else FAST_WEIGHT
+                self._mix_context(context, unsure, e_int, e_sent, e_spec)
+                self._apply_priors([items[i] for i in unsure], e_int, e_spec)
+                w = 0.0 if design == "embedding" else self.thresholds.fast_weight
                 for row, i in enumerate(unsure):
                     embedded[i] = emb[row]
                     p_int[i] = w * p_int[i] + (1 - w) * e_int[row]
@@ -641,6 +854,16 @@ class Pipeline:
             sketch_ex, ex_emb = features.featurize(ex_texts).dense(features.SKETCH_DIM), None
         sims = features.featurize(texts).dense(features.SKETCH_DIM) @ sketch_ex.T
 
+        # Taught routes: the (field, label) pairs that enough corrections agree on.
+        groups: dict[tuple[Field, str], list[int]] = {}
+        for j, e in enumerate(examples):
+            groups.setdefault((e.field, e.label), []).append(j)
+        taught = {key: cols for key, cols in groups.items() if len(cols) >= TAUGHT_MIN}
+        taught_cols = sorted(j for cols in taught.values() for j in cols)
+        taught_sketch = (
+            sims[:, taught_cols].max(axis=1) if taught_cols else np.zeros(len(texts), np.float32)
+        )
+
         # Embedding similarity for the items with a plausible neighbour.
         best_sketch = sims.max(axis=1)
         need = [
@@ -648,7 +871,10 @@ class Pipeline:
             for i in range(len(texts))
             if i not in embedded
             and texts[i].strip()
-            and SKETCH_CANDIDATE <= float(best_sketch[i]) < SKETCH_OVERRIDE
+            and (
+                SKETCH_CANDIDATE <= float(best_sketch[i]) < SKETCH_OVERRIDE
+                or float(taught_sketch[i]) >= TAUGHT_CANDIDATE
+            )
         ]
         if need:
             vecs = self.embed([texts[i] for i in need])
@@ -687,7 +913,58 @@ class Pipeline:
                     continue
                 j = int(cols[::-1][pick[i]])
                 out[i] = _override(out[i], {field: (float(sub[i, pick[i]]), examples[j].label)})
+        if taught and ex_emb is not None and embedded:
+            self._apply_taught(texts, out, embedded, examples, ex_emb, score, taught)
         return out
+
+    def _apply_taught(
+        self,
+        texts: Sequence[str],
+        out: list[TriageResult],
+        embedded: dict[int, FloatArray],
+        examples: Sequence[CorrectionExample],
+        ex_emb: FloatArray,
+        score: FloatArray,
+        taught: dict[tuple[Field, str], list[int]],
+    ) -> None:
+        """Items no single correction claimed, taken by a taught route they are closer to
+        than to the training examples (see ``TAUGHT_*``)."""
+        ref, own = self._get_reference()
+        order = [i for i in sorted(embedded) if texts[i].strip()]
+        if not order:
+            return
+        item_emb = np.stack([embedded[i] for i in order])
+        to_ref = _top_mean(item_emb @ ref.T, TAUGHT_K)
+        fields = [e.field for e in examples]
+        for (field, label), cols in taught.items():
+            group = ex_emb[cols]
+            bar = max(
+                TAUGHT_FLOOR,
+                float((_top_mean(ref @ group.T, TAUGHT_K) - own).max()) + TAUGHT_EPSILON,
+            )
+            to_group = _top_mean(item_emb @ group.T, TAUGHT_K)
+            same_field = [j for j, f in enumerate(fields) if f is field]
+            for row, i in enumerate(order):
+                if float(score[i, same_field].max()) >= 0:
+                    continue  # a correction of this field already decided
+                if float(to_group[row] - to_ref[row]) >= bar:
+                    out[i] = _override(out[i], {field: (float(to_group[row]), label)})
+
+
+def _top_mean(sims: FloatArray, k: int) -> FloatArray:
+    """Mean of the ``k`` largest values of each row."""
+    k = min(k, sims.shape[1])
+    part = np.partition(sims, sims.shape[1] - k, axis=1)[:, sims.shape[1] - k :]
+    return part.mean(axis=1).astype(np.float32)
+
+
+def _context_weight(normalized: str) -> float:
+    """How much a reply leans on what it answers: an echo much, a few words some, else not."""
+    if _ECHO_RE.match(normalized):
+        return ECHO_WEIGHT
+    if len(_WORD_RE.findall(normalized)) <= CONTEXT_SHORT_WORDS:
+        return CONTEXT_WEIGHT
+    return 0.0
 
 
 def _override(result: TriageResult, best: dict[Field, tuple[float, str]]) -> TriageResult:

@@ -29,6 +29,182 @@ _CACHE_LIMIT = 200_000
 
 _word_cache: dict[str, tuple[int, ...]] = {}
 
+#: Words (normalized) after which a message often says what it really means: "I was sure it
+#: was another overhyped cream, but two weeks in my skin is better". The words of the last
+#: such clause get a feature of their own, so the model can weigh the turn above the doubt.
+CONTRAST_WORDS = frozenset(
+    [
+        "but",
+        "however",
+        "though",
+        "although",
+        "yet",
+        "turns",
+        "actually",
+        "until",
+        "mais",
+        "pourtant",
+        "finalement",
+        "cependant",
+        "sauf",
+        "jusqu'a",
+        "bref",
+        "reste",
+    ]
+)
+#: Irony: praise words next to a problem ("Love how my next-day delivery is now on day 6.
+#: Truly impressive 👏"). A text with one of each gets a feature of its own, which the
+#: model weighs with the rest (praise that mentions no problem does not get it).
+PRAISE_CUES = frozenset(
+    [
+        "love",
+        "loving",
+        "great",
+        "amazing",
+        "impressive",
+        "brilliant",
+        "fantastic",
+        "wonderful",
+        "thanks",
+        "thank",
+        "bravo",
+        "well",
+        "nice",
+        "stellar",
+        "super",
+        "genial",
+        "magnifique",
+        "formidable",
+        "chapeau",
+        "merci",
+        "adore",
+        "j'adore",
+        "top",
+        "incroyable",
+        "incredible",
+        "glad",
+        "ravi",
+        "ravie",
+        "👏",
+        "👍",
+        "🙃",
+        "🙄",
+        "😂",
+        "bravo",
+    ]
+)
+PROBLEM_CUES = frozenset(
+    [
+        "still",
+        "again",
+        "days",
+        "day",
+        "weeks",
+        "week",
+        "hours",
+        "hold",
+        "late",
+        "crash",
+        "crashes",
+        "refund",
+        "broken",
+        "empty",
+        "twice",
+        "never",
+        "nothing",
+        "lost",
+        "cancelled",
+        "locked",
+        "wrong",
+        "toujours",
+        "encore",
+        "jours",
+        "jour",
+        "semaines",
+        "semaine",
+        "heures",
+        "attente",
+        "retard",
+        "plante",
+        "rembourse",
+        "remboursement",
+        "casse",
+        "cassee",
+        "vide",
+        "jamais",
+        "rien",
+        "perdu",
+        "annule",
+        "annulee",
+        "bloque",
+        "mauvaise",
+        "mauvais",
+        "deux",
+        "trois",
+        "fois",
+        "plus",
+    ]
+)
+
+#: Shops and marketplaces that sell brands' products: "can I find your sets at Boots?" is
+#: about buying, not the press. Each adds the feature of a shop.
+RETAILERS = frozenset(
+    [
+        "boots",
+        "sephora",
+        "nocibe",
+        "marionnaud",
+        "douglas",
+        "superdrug",
+        "ulta",
+        "fnac",
+        "darty",
+        "boulanger",
+        "carrefour",
+        "auchan",
+        "leclerc",
+        "intermarche",
+        "monoprix",
+        "franprix",
+        "casino",
+        "lidl",
+        "aldi",
+        "decathlon",
+        "amazon",
+        "cdiscount",
+        "zalando",
+        "asos",
+        "target",
+        "walmart",
+        "tesco",
+        "sainsbury's",
+        "sainsburys",
+        "asda",
+        "waitrose",
+        "costco",
+        "argos",
+        "currys",
+        "selfridges",
+        "harrods",
+        "galeries",
+        "printemps",
+        "bhv",
+        "kiabi",
+        "primark",
+        "ikea",
+        "leroy",
+        "castorama",
+        "pharmacie",
+        "pharmacy",
+        "parapharmacie",
+        "walgreens",
+        "cvs",
+        "ebay",
+        "etsy",
+        "vinted",
+    ]
+)
+
 
 def _h(feature: str) -> int:
     return zlib.crc32(feature.encode("utf-8")) & (DIM - 1)
@@ -107,6 +283,15 @@ def featurize(texts: Sequence[str]) -> SparseBatch:
             feats.extend(_word_features(tok))
         for a, b in itertools.pairwise(toks):
             feats.append(_h(f"b:{a} {b}"))
+        turn = max((i for i, tok in enumerate(toks) if tok in CONTRAST_WORDS), default=-1)
+        if 0 < turn < len(toks) - 1:
+            feats.append(_h("turn"))
+            feats.extend(_h("a:" + tok) for tok in toks[turn + 1 :])
+        present = set(toks)
+        if present & PRAISE_CUES and present & PROBLEM_CUES:
+            feats.append(_h("irony"))
+        if present & RETAILERS:
+            feats.append(_h("w:xshopx"))
         if len(toks) <= 2:
             feats.append(_h("len:short"))
         idx, counts = np.unique(np.asarray(feats, dtype=np.int64), return_counts=True)

@@ -206,9 +206,13 @@ def train(rows: Sequence[dict[str, Any]], *, with_embeddings: bool = True) -> di
 def main(argv: Sequence[str] | None = None) -> int:
     rows = load_examples()
     models = train(rows)
+    # The hand-written examples' embeddings: what a workspace's taught route is compared with.
+    hand = load_examples([TRAIN_FILE])
+    models["reference_embeddings"] = embed([r["text"] for r in hand]).astype(np.float16)
     MODEL_DIR.mkdir(parents=True, exist_ok=True)
     for name, arr in models.items():
-        dtype = np.float16 if name.endswith("_w") and name.startswith("fast") else np.float32
+        fast_w = name.endswith("_w") and name.startswith("fast")
+        dtype = np.float16 if fast_w or name == "reference_embeddings" else np.float32
         np.save(MODEL_DIR / f"{name}.npy", np.asarray(arr, dtype=dtype))
     digest = hashlib.sha256(TRAIN_FILE.read_bytes() + GENERATED_FILE.read_bytes()).hexdigest()
     meta = {

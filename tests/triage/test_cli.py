@@ -165,3 +165,23 @@ def test_a_batch_that_fails_is_labelled_item_by_item(monkeypatch):
     assert status == 0
     assert "language" in out[0] and "language" in out[2]
     assert "cannot label boom" in out[1]["error"]
+
+
+def test_the_parent_is_read_and_checked():
+    lines = [
+        json.dumps({"text": "same here", "id": "alone"}),
+        json.dumps(
+            {
+                "text": "same here",
+                "parent_text": "My order never arrived and nobody answers my emails",
+                "parent_kind": "comment",
+                "id": "reply",
+            }
+        ),
+        json.dumps({"text": "yes", "parent_kind": "story"}),
+        json.dumps({"text": "yes", "parent_text": 3}),
+    ]
+    status, out = run(lines)
+    assert status == 0
+    assert out[0]["intent"] != "complaint" and out[1]["intent"] == "complaint"
+    assert "parent_kind" in out[2]["error"] and "parent_text" in out[3]["error"]

