@@ -128,6 +128,9 @@ class MediaItem:
     mime_type: str
     alt_text: str = ""
     filename: str = "media"
+    #: An address where the network can fetch the file itself (Instagram), signed and
+    #: expiring; empty when there is none.
+    public_url: str = ""
 
     @property
     def size(self) -> int:

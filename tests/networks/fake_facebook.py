@@ -213,6 +213,11 @@ def _handler(graph: FakeGraph) -> type[BaseHTTPRequestHandler]:
 
         def _handle(self, method: str) -> None:
             path, query, body = self._params()
+            if path == "/favicon.ico":
+                self.send_response(204)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             if path == f"/{VERSION}/dialog/oauth":
                 self._dialog(query)
                 return
@@ -263,13 +268,17 @@ def _handler(graph: FakeGraph) -> type[BaseHTTPRequestHandler]:
                     payload["error_subcode"] = error.subcode
                 self._send(error.status, {"error": payload})
                 return
-            self._send(200, result, {"X-App-Usage": '{"call_count":1,"total_time":1,"total_cputime":1}'})
+            self._send(
+                200, result, {"X-App-Usage": '{"call_count":1,"total_time":1,"total_cputime":1}'}
+            )
 
         def _dialog(self, query: dict[str, str]) -> None:
             code = f"code-{graph.new_id()}"
             graph.codes[code] = query.get("redirect_uri", "")
-            target = query.get("redirect_uri", "") + "?" + urlencode(
-                {"code": code, "state": query.get("state", "")}
+            target = (
+                query.get("redirect_uri", "")
+                + "?"
+                + urlencode({"code": code, "state": query.get("state", "")})
             )
             html = (
                 "<!doctype html><html lang='en'><head><title>Log in with Facebook (fake)</title>"
@@ -353,7 +362,11 @@ class Route:
         if self.params.get("grant_type") == "fb_exchange_token":
             if not self.params.get("fb_exchange_token", "").startswith("short-"):
                 raise _Error(400, 190, "Invalid OAuth access token.")
-            return {"access_token": self.g.user_token, "token_type": "bearer", "expires_in": 5183944}
+            return {
+                "access_token": self.g.user_token,
+                "token_type": "bearer",
+                "expires_in": 5183944,
+            }
         code = self.params.get("code", "")
         if self.g.codes.pop(code, None) != self.params.get("redirect_uri"):
             raise _Error(400, 100, "This authorization code has been used.", 36009)
@@ -479,14 +492,18 @@ class Route:
         if method == "POST" and not edge and obj["type"] == "comment":
             obj["hidden"] = self.params.get("is_hidden") == "true"
             return {"success": True}
-        if edge == "comments" and method == "POST" or edge == "replies" and method == "POST":
+        if method == "POST" and edge in {"comments", "replies"}:
             page = self.require_any()
             ig = next((u for u in self.g.ig_users.values() if u.page_id == page.id), None)
             author = (
-                (ig.id, ig.username)
-                if obj["type"] == "ig_media" or obj.get("ig")
+                (
+                    (ig.id, ig.username)
+                    if obj["type"] == "ig_media" or obj.get("ig")
+                    else (page.id, page.name)
+                )
+                if ig
                 else (page.id, page.name)
-            ) if ig else (page.id, page.name)
+            )
             comment_id = self.g._comment(obj["id"], self.params.get("message", ""), author)
             if obj["type"] == "ig_media" or obj.get("ig"):
                 self.g.objects[comment_id]["ig"] = True
@@ -537,7 +554,7 @@ class Route:
                     raise _Error(400, 100, "(#100) The parameter image_url is required.")
                 if self.g.fetch_media:
                     try:
-                        with urllib.request.urlopen(url, timeout=5) as answer:  # noqa: S310
+                        with urllib.request.urlopen(url, timeout=5) as answer:
                             answer.read()
                     except Exception as error:
                         raise _Error(
@@ -584,7 +601,11 @@ class Route:
             return {"data": rows[: int(self.params.get("limit") or 25)]}
         if method == "GET" and edge == "content_publishing_limit":
             used = len(self.g.of_type("ig_media", user=user.id))
-            return {"data": [{"quota_usage": used, "config": {"quota_total": 50, "quota_duration": 86400}}]}
+            return {
+                "data": [
+                    {"quota_usage": used, "config": {"quota_total": 50, "quota_duration": 86400}}
+                ]
+            }
         raise _Error(400, 100, f"Unknown Instagram edge {edge!r}")
 
 

@@ -385,8 +385,9 @@ def test_fetch_inbound_reads_comments_and_messenger(
 
 def test_private_reply_to_a_comment(graph: respx.MockRouter, connected: FacebookNetwork) -> None:
     route = graph.post(f"/{PAGE}/messages").mock(return_value=answer("message_sent.json"))
-    ref = connected.reply("101234567890123_987654321098765_111", "Je vous écris", private=True,
-                          idempotency_key="p1")
+    ref = connected.reply(
+        "101234567890123_987654321098765_111", "Je vous écris", private=True, idempotency_key="p1"
+    )
     assert ref.post_id == "m_PrivReply1"
     sent = form(route.calls.last.request)
     assert json.loads(sent["recipient"]) == {"comment_id": "101234567890123_987654321098765_111"}
