@@ -319,6 +319,20 @@ class GraphClient:
         detail = user_message if isinstance(user_message, str) and len(user_message) < 300 else ""
         tag = str(code if code is not None else status) + (f"/{subcode}" if subcode else "")
         name, label = self.network, self.label
+        if code == 9 and subcode == 2207042:
+            return RateLimited(
+                f"{label}: the account has reached its publishing quota for 24 hours; waiting.",
+                reset_at=datetime.now(UTC) + _DEFAULT_WAIT,
+                network=name,
+                code=tag,
+            )
+        if subcode == 2207052 or (code == 9004 and not subcode):
+            return InvalidInput(
+                f"{label} could not fetch the media from Porte-voix: the server's public address "
+                "(PORTEVOIX_BASE_URL, /public/media/) must be reachable from the internet.",
+                network=name,
+                code=tag,
+            )
         if code in RATE_LIMIT_CODES or status == 429:
             wait = self._last_wait or _DEFAULT_WAIT
             reset_at = self._wait_until or datetime.now(UTC) + wait

@@ -69,7 +69,10 @@ class FakeGraph:
     codes: dict[str, str] = field(default_factory=dict)
     fetch_media: bool = False
     fetched: list[str] = field(default_factory=list)
+    #: Files served at ``/media/<name>`` (what Porte-voix's public media address would serve).
+    hosted: dict[str, bytes] = field(default_factory=dict)
     _lose_next: bool = False
+    _lose_route: str = ""
     _rate_next: bool = False
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1000))
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -106,6 +109,7 @@ class FakeGraph:
             "message": text,
             "created_time": _now(),
             "hidden": False,
+            "ig": parent["type"] == "ig_media" or bool(parent.get("ig")),
         }
         parent.setdefault("comments", []).append(comment_id)
         if parent["type"] == "comment":
@@ -140,6 +144,15 @@ class FakeGraph:
             yield
         finally:
             self._lose_next = False
+
+    @contextmanager
+    def lose_next_answer_of(self, route: str) -> Iterator[None]:
+        """Like ``lose_next_answer``, for the next POST to ``route`` only."""
+        self._lose_route = route
+        try:
+            yield
+        finally:
+            self._lose_route = ""
 
     @contextmanager
     def rate_limit_next(self) -> Iterator[None]:
@@ -218,6 +231,18 @@ def _handler(graph: FakeGraph) -> type[BaseHTTPRequestHandler]:
                 self.send_header("Content-Length", "0")
                 self.end_headers()
                 return
+            if path.startswith("/media/"):
+                # Images that Instagram's side fetches (``image_url``), served by the fake.
+                data = graph.hosted.get(path[len("/media/") :])
+                if data is None:
+                    self._send(404, {"error": "no such media"})
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "image/jpeg")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                return
             if path == f"/{VERSION}/dialog/oauth":
                 self._dialog(query)
                 return
@@ -248,9 +273,13 @@ def _handler(graph: FakeGraph) -> type[BaseHTTPRequestHandler]:
             try:
                 with graph.lock:
                     result = Route(graph, self._token(params), params, body).run(method, route)
-                    lose = method == "POST" and graph._lose_next and route != "oauth/access_token"
+                    lose = method == "POST" and (
+                        (graph._lose_next and route != "oauth/access_token")
+                        or graph._lose_route == route
+                    )
                     if lose:
                         graph._lose_next = False
+                        graph._lose_route = ""
                 if lose:
                     raise _Lost
             except _Lost:
@@ -516,6 +545,8 @@ class Route:
                 if row.get("ig"):
                     row["timestamp"] = row["created_time"]
                     row["text"] = row["message"]
+                    if row.get("parent"):
+                        row["parent_id"] = row["parent"]["id"]
             return {"data": rows}
         if edge == "messages" and method == "GET":
             rows = [self.public(self.g.objects[m]) for m in obj.get("messages", [])]
