@@ -185,10 +185,14 @@ class Channel(StatefulModel):
             )
 
         cls = self.network_class
-        extra: dict[str, ChannelJournal] = (
-            {"journal": ChannelJournal(self.pk)} if cls.uses_journal else {}
-        )
-        network = cls(on_credentials_change=store, limits=self.cached_limits(), **extra)
+        if cls.uses_journal:
+            network = cls(
+                on_credentials_change=store,
+                limits=self.cached_limits(),
+                journal=ChannelJournal(self.pk),
+            )
+        else:
+            network = cls(on_credentials_change=store, limits=self.cached_limits())
         if verify:
             network.connect(self.get_credentials())
         else:

@@ -54,7 +54,7 @@ def _gone(request: HttpRequest) -> HttpResponse:
 
 
 @require_safe
-def serve(request: HttpRequest, token: str, name: str) -> HttpResponse:
+def serve(request: HttpRequest, token: str, name: str) -> HttpResponse | FileResponse:
     from portevoix.publishing.models import PostMedia
 
     try:

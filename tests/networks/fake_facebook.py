@@ -206,10 +206,8 @@ def _handler(graph: FakeGraph) -> type[BaseHTTPRequestHandler]:
                 for part in message.iter_parts():
                     name = part.get_param("name", header="content-disposition")
                     payload = part.get_payload(decode=True)
-                    if part.get_filename():
-                        body[str(name)] = payload
-                    else:
-                        body[str(name)] = (payload or b"").decode()
+                    data = payload if isinstance(payload, bytes) else b""
+                    body[str(name)] = data if part.get_filename() else data.decode()
             elif raw:
                 body = {k: v[-1] for k, v in parse_qs(raw.decode()).items()}
             return parts.path, query, body
@@ -656,7 +654,7 @@ class FakeGraphServer:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def __enter__(self) -> FakeGraphServer:
         self._thread.start()

@@ -374,7 +374,7 @@ def test_fetch_inbound_reads_comments_and_messenger(
     assert first.kind == InboundKind.COMMENT
     assert first.in_reply_to == "101234567890123_987654321098765"
     assert first.author.display_name == "Camille Martin"
-    assert by_id["101234567890123_987654321098765_113"].in_reply_to.endswith("_111")
+    assert str(by_id["101234567890123_987654321098765_113"].in_reply_to).endswith("_111")
     dm = by_id["m_AbCdEf1"]
     assert dm.kind == InboundKind.DM and dm.thread_id == "t_10161234567890"
     assert dm.extra["psid"] == "24681357"
