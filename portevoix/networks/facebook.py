@@ -445,7 +445,8 @@ class FacebookNetwork(Network):
                 return None
             found = self._find_comment(target, post.text, since=since, exclude=exclude)
         else:
-            if not entry and post is None:
+            if not entry:
+                # Nothing was ever sent under this key: the journal is written before a call.
                 return None
             found = self._find_post(post, since=since, exclude=exclude)
         if found is None:

@@ -315,6 +315,8 @@ def test_reconcile_excludes_posts_recorded_elsewhere_and_is_ambiguous_on_twins(
     graph.get(f"/{PAGE}/published_posts").mock(return_value=httpx.Response(200, json=twin))
     post = OutgoingPost(row["message"])
     since = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+    for key in ("a1", "a2"):  # a call was made under these keys, its answer lost
+        connected.journal.put(key, {"state": "sending", "since": since.isoformat()})
     with pytest.raises(Ambiguous) as caught:
         connected.reconcile("a1", post=post, since=since)
     assert len(caught.value.candidates) == 2
@@ -325,9 +327,19 @@ def test_reconcile_excludes_posts_recorded_elsewhere_and_is_ambiguous_on_twins(
 def test_reconcile_finds_nothing_for_a_post_never_made(
     graph: respx.MockRouter, connected: FacebookNetwork
 ) -> None:
-    graph.get(f"/{PAGE}/published_posts").mock(return_value=answer("published_posts.json"))
+    graph.get(f"/{PAGE}/published_posts", name="listing").mock(
+        return_value=answer("published_posts.json")
+    )
     post = OutgoingPost("Jamais publié")
-    assert connected.reconcile("n1", post=post, since=datetime(2026, 11, 1, tzinfo=UTC)) is None
+    since = datetime(2026, 11, 1, tzinfo=UTC)
+    # Nothing under this key in the journal: nothing was sent, the network is not even asked.
+    assert connected.reconcile("n0", post=post, since=since) is None
+    assert not graph.routes["listing"].called
+    connected.journal.put("n1", {"state": "sending", "since": since.isoformat()})
+    assert connected.reconcile("n1", post=post, since=since) is None
+    assert graph.routes["listing"].called
+    # Found absent: publishing again is safe, and the journal says so.
+    assert connected.journal.get("n1") == {"state": "absent", "since": since.isoformat()}
 
 
 def test_connection_refused_is_transient(graph: respx.MockRouter) -> None:
