@@ -22,5 +22,9 @@ class ChannelsConfig(AppConfig):
         meta.configure(
             app_id=app_id, app_secret=app_secret, graph_url=graph_url, dialog_url=dialog_url
         )
+        from portevoix.channels.models import purge_publish_journal
+        from portevoix.worker import housekeeping
+
+        housekeeping.register("purge-publish-journal", 24 * 3600, purge_publish_journal)
         # An archived workspace publishes nothing: its channels are disconnected first.
         register_archive_check(connected_channels_block_archiving)

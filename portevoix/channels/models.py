@@ -263,3 +263,14 @@ class ChannelJournal:
             key=key,
             defaults={"values": dict(values), "updated_at": timezone.now()},
         )
+
+
+JOURNAL_RETENTION = dt.timedelta(days=90)
+
+
+def purge_publish_journal(row: object) -> str:
+    """Housekeeping: forget journal entries untouched for 90 days (Instagram containers expire
+    after 24 hours; a publication is settled long before)."""
+    cutoff = timezone.now() - JOURNAL_RETENTION
+    count, _ = PublishJournal.objects.filter(updated_at__lt=cutoff).delete()
+    return f"{count} publish journal entr{'y' if count == 1 else 'ies'} deleted"
