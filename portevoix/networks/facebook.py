@@ -39,6 +39,7 @@ from . import meta
 from .base import CredentialsListener, Journal, Network
 from .errors import (
     Ambiguous,
+    AuthExpired,
     InvalidInput,
     NetworkError,
     NotFound,
@@ -642,7 +643,9 @@ class FacebookNetwork(Network):
     def _inbound_part(self, what: str, run: Callable[[], None]) -> None:
         try:
             run()
-        except (Permanent, NotFound) as error:
+        except (Permanent, NotFound, AuthExpired) as error:
+            if isinstance(error, AuthExpired) and not meta.missing_permission(error):
+                raise
             logger.info("facebook: %s skipped (%s %s)", what, type(error).__name__, error.code)
 
     def _mentions(
@@ -847,8 +850,10 @@ class FacebookNetwork(Network):
                     {"metric": "post_impressions,post_impressions_unique,post_clicks"},
                     action="reading insights",
                 )
-            except (Permanent, NotFound) as error:
+            except (Permanent, NotFound, AuthExpired) as error:
                 # Insights need read_insights (and a page with enough followers): optional.
+                if isinstance(error, AuthExpired) and not meta.missing_permission(error):
+                    raise
                 logger.info("facebook: insights skipped (%s)", error.code)
             else:
                 for metric in insights.get("data") or []:

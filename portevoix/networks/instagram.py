@@ -40,6 +40,7 @@ from . import meta
 from .base import CredentialsListener, Journal, Network
 from .errors import (
     Ambiguous,
+    AuthExpired,
     InvalidInput,
     NetworkError,
     NotFound,
@@ -756,7 +757,9 @@ class InstagramNetwork(Network):
                     {"metric": "views,reach,saved,shares"},
                     action="reading insights",
                 )
-            except (Permanent, NotFound) as error:
+            except (Permanent, NotFound, AuthExpired) as error:
+                if isinstance(error, AuthExpired) and not meta.missing_permission(error):
+                    raise
                 logger.info("instagram: insights skipped (%s)", error.code)
             else:
                 for metric in insights.get("data") or []:

@@ -417,6 +417,13 @@ class GraphClient:
         return Permanent(f"{label} refused it ({action}): {reason}.", network=name, code=tag)
 
 
+def missing_permission(error: NetworkError) -> bool:
+    """Whether ``error`` is Graph's "permission missing" (10, 200-299) rather than a dead token:
+    an optional part (Messenger, insights) is skipped for it, the channel is not."""
+    head = (error.code or "").split("/", 1)[0]
+    return head.isdigit() and int(head) in PERMISSION_CODES
+
+
 def _text(value: Any) -> str:
     if isinstance(value, str):
         return value
@@ -563,6 +570,7 @@ __all__ = [
     "dialog_url",
     "first_link",
     "long_lived_user_token",
+    "missing_permission",
     "parse_time",
     "require_app",
 ]

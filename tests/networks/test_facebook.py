@@ -371,7 +371,8 @@ def test_fetch_inbound_reads_comments_and_messenger(
     graph.get("/101234567890123_987654321098765/comments").mock(
         return_value=answer("comments.json")
     )
-    graph.get(f"/{PAGE}/tagged").mock(return_value=answer("error_10_not_reviewed.json"))
+    # A permission missing for one optional part skips that part, not the sync.
+    graph.get(f"/{PAGE}/tagged").mock(return_value=answer("error_200_permission.json"))
     graph.get(f"/{PAGE}/conversations").mock(return_value=answer("conversations.json"))
     graph.get("/t_10161234567890/messages").mock(return_value=answer("messages.json"))
     batch = connected.fetch_inbound(None)
@@ -435,6 +436,15 @@ def test_metrics(graph: respx.MockRouter, connected: FacebookNetwork) -> None:
     [snap] = connected.metrics(refs)
     assert (snap.likes, snap.replies, snap.reposts, snap.views) == (57, 12, 4, 1840)
     assert snap.extra["post_impressions_unique"] == 1203
+
+
+def test_dead_token_during_inbound_is_auth_expired(
+    graph: respx.MockRouter, connected: FacebookNetwork
+) -> None:
+    graph.get(f"/{PAGE}/published_posts").mock(return_value=httpx.Response(200, json={"data": []}))
+    graph.get(f"/{PAGE}/tagged").mock(return_value=answer("error_190.json"))
+    with pytest.raises(AuthExpired):
+        connected.fetch_inbound(None)
 
 
 def test_metrics_without_insights_permission(
