@@ -34,7 +34,7 @@ class MediaSpec:
 #: (99 MB by default, from the instance), MP4, WebM or MOV.
 #: Facebook pages show photos up to 2048 px on their longest side.
 #: Instagram shows images 1440 px wide at most, portrait up to 4:5 (1440 x 1800), JPEG only
-#: (its module's Limits), and takes no video here.
+#: (its module's Limits); videos go out as reels, up to 15 minutes, MP4 or MOV.
 #: The sandbox behaves like a photo network: 2048 px, videos up to 15 minutes.
 SPECS: dict[str, MediaSpec] = {
     "bluesky": MediaSpec(
@@ -44,7 +44,12 @@ SPECS: dict[str, MediaSpec] = {
         video_mime_types=frozenset({"video/mp4"}),
     ),
     "facebook": MediaSpec(max_width=2048, max_height=2048),
-    "instagram": MediaSpec(max_width=1440, max_height=1800),
+    "instagram": MediaSpec(
+        max_width=1440,
+        max_height=1800,
+        max_video_seconds=15 * 60,
+        video_mime_types=frozenset({"video/mp4", "video/quicktime"}),
+    ),
     "mastodon": MediaSpec(
         max_width=3840,
         max_height=3840,

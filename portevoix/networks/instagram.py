@@ -19,9 +19,12 @@ steps, or a lost answer of ``media_publish``, neither loses nor doubles the post
 
 The daily publishing quota (50 posts in 24 hours, a carousel counting once) is read from
 ``content_publishing_limit``: into ``fetch_limits`` for the composer, and before each publish
-(a full quota is ``RateLimited``, nothing sent). Inbound: comments under the account's recent
-media; answers are public replies (Instagram's private replies need the messaging API, not
-here). Metrics: likes, comments and the media's insights (views, reach, saves, shares).
+(a full quota is ``RateLimited``, nothing sent). A video is published as a reel: Instagram
+fetches and processes it, the container stays ``IN_PROGRESS`` meanwhile, and ``publish`` says
+``Transient`` and publishes the same container when it comes back. Inbound: comments under
+the account's recent media; answers are public replies (Instagram's private replies need the
+messaging API, not here). Metrics: likes, comments and the media's insights (views, reach,
+saves, shares).
 """
 
 from __future__ import annotations
@@ -107,6 +110,7 @@ class InstagramNetwork(Network):
         {
             Capability.TEXT,
             Capability.IMAGES,
+            Capability.VIDEO,
             Capability.FIRST_COMMENT,
             Capability.READ_COMMENTS,
             Capability.REPLY_PUBLIC,
@@ -118,13 +122,14 @@ class InstagramNetwork(Network):
     )
     # https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/
     # ig-user/media: captions up to 2,200 characters; images JPEG only, up to 8 MB; a
-    # carousel has up to 10 items. No video here (reels need a processing wait).
+    # carousel has up to 10 items; a video is published as a reel (MP4 or MOV, up to 300 MB).
     limits: Limits = Limits(
         max_text_length=2200,
         max_images=10,
         max_image_bytes=8 * 1024 * 1024,
+        max_video_bytes=300 * 1024 * 1024,
         image_mime_types=frozenset({"image/jpeg"}),
-        accepts_video=False,
+        video_mime_types=frozenset({"video/mp4", "video/quicktime"}),
     )
     credential_fields: ClassVar[tuple[str, ...]] = ("ig_user_id", "page_access_token")
     uses_journal: ClassVar[bool] = True
@@ -315,6 +320,16 @@ class InstagramNetwork(Network):
         problems = super().validate(post)
         if not post.media:
             problems.append("Instagram posts need at least one image.")
+        videos = [m for m in post.media if m.is_video]
+        if videos and len(post.media) > 1:
+            problems.append("On Instagram a video goes alone (it is published as a reel).")
+        limits = self.limits
+        for item in videos:
+            if (
+                limits.video_mime_types is not None
+                and item.mime_type not in limits.video_mime_types
+            ):
+                problems.append(f"{item.filename}: Instagram takes MP4 or MOV videos.")
         return problems
 
     # -- publishing ---------------------------------------------------------------------------
@@ -373,6 +388,20 @@ class InstagramNetwork(Network):
                 )
             if not entry.get("container"):
                 entry = self._make_container(graph, post, key, entry)
+                if any(m.is_video for m in post.media):
+                    status = self._container_status(entry["container"])
+                    if status == "IN_PROGRESS":
+                        raise Transient(
+                            "Instagram is still processing the video; publishing it in a moment.",
+                            network=self.name,
+                            code="in_progress",
+                        )
+                    if status == "ERROR":
+                        raise InvalidInput(
+                            "Instagram could not process the video (format, length or size).",
+                            network=self.name,
+                            code="video_error",
+                        )
             entry = self._publish_container(graph, key, entry)
         ref = self._ref_from_entry(entry)
         if post.first_comment and not entry.get("comment_id"):
@@ -397,9 +426,18 @@ class InstagramNetwork(Network):
         user = self.ig_user
         since = entry.get("since") or _iso(_now())
         entry = {**entry, "since": since}
-        if len(post.media) == 1:
+        if len(post.media) == 1 and post.media[0].is_video:
+            # A reel: Instagram fetches and processes the video; the container is IN_PROGRESS
+            # until then, and ``publish`` comes back for it (``Transient``, same container).
             item = post.media[0]
-            data: dict[str, Any] = {"image_url": self._image_url(item), "caption": post.text}
+            data: dict[str, Any] = {
+                "media_type": "REELS",
+                "video_url": self._image_url(item),
+                "caption": post.text,
+            }
+        elif len(post.media) == 1:
+            item = post.media[0]
+            data = {"image_url": self._image_url(item), "caption": post.text}
             if item.alt_text:
                 data["alt_text"] = item.alt_text
         else:

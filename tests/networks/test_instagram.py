@@ -30,6 +30,7 @@ from portevoix.networks.errors import (
     InvalidInput,
     OutcomeUnknown,
     RateLimited,
+    Transient,
     Unsupported,
 )
 from portevoix.networks.instagram import InstagramNetwork
@@ -232,6 +233,35 @@ def test_published_container_with_twin_captions_is_ambiguous(
     with pytest.raises(Ambiguous) as caught:
         connected.reconcile("k6", post=OutgoingPost("La nouvelle vitrine ✨", media=(IMAGE,)))
     assert len(caught.value.candidates) == 2
+
+
+def test_a_video_is_a_reel_published_once_processed(
+    graph: respx.MockRouter, connected: InstagramNetwork
+) -> None:
+    video = MediaItem(b"\0" * 64, "video/mp4", filename="clip.mp4", public_url="https://x/c.mp4")
+    post = OutgoingPost("Le making-of", media=(video,))
+    assert connected.validate(post) == []
+    assert connected.validate(OutgoingPost("Deux", media=(video, IMAGE)))
+    container = graph.post(f"/{IG}/media").mock(return_value=answer("container_created.json"))
+    graph.get("/17889455560051444").mock(
+        side_effect=[
+            httpx.Response(200, json={"status_code": "IN_PROGRESS", "id": "17889455560051444"}),
+            answer("container_finished.json"),
+        ]
+    )
+    publish = graph.post(f"/{IG}/media_publish").mock(return_value=answer("media_published.json"))
+    graph.get("/17920238422030506").mock(return_value=answer("media_permalink.json"))
+    with pytest.raises(Transient):
+        connected.publish(post, idempotency_key="reel")
+    assert form(container.calls.last.request) == {
+        "media_type": "REELS",
+        "video_url": "https://x/c.mp4",
+        "caption": "Le making-of",
+    }
+    assert not publish.called
+    ref = connected.publish(post, idempotency_key="reel")
+    assert ref.post_id == "17920238422030506"
+    assert container.call_count == 1 and publish.call_count == 1
 
 
 def test_full_quota_sends_nothing(graph: respx.MockRouter, connected: InstagramNetwork) -> None:
