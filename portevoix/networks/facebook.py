@@ -32,6 +32,7 @@ import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
@@ -281,6 +282,33 @@ class FacebookNetwork(Network):
         return [p for p in data if isinstance(p, dict)] if isinstance(data, list) else []
 
     # -- publishing ---------------------------------------------------------------------------
+
+    @classmethod
+    def post_id_from_url(cls, url: str, account: AccountInfo) -> str | None:
+        """``https://www.facebook.com/<page>/posts/<number>`` (or ``/<page_id>_<number>``,
+        ``permalink.php?story_fbid=<number>&id=<page_id>``) of the account's page: Graph's id
+        of that post, ``<page_id>_<number>``. Links with ``pfbid...`` ids are not guessed."""
+        link = urlsplit(url.strip())
+        host = (link.hostname or "").lower()
+        if not (host == "facebook.com" or host.endswith(".facebook.com")):
+            return None
+        page = account.account_id
+        names = {page.lower(), account.handle.lower().lstrip("@")}
+        parts = link.path.strip("/").split("/")
+        if len(parts) == 3 and parts[0].lower() in names and parts[1] == "posts":
+            return f"{page}_{parts[2]}" if parts[2].isdigit() else None
+        if (
+            len(parts) == 1
+            and parts[0].startswith(f"{page}_")
+            and parts[0][len(page) + 1 :].isdigit()
+        ):
+            return parts[0]
+        if parts == ["permalink.php"]:
+            query = parse_qs(link.query)
+            story, owner = query.get("story_fbid", [""])[0], query.get("id", [""])[0]
+            if story.isdigit() and owner == page:
+                return f"{page}_{story}"
+        return None
 
     def _ref(self, post_id: str, *, url: str = "", at: datetime | None = None) -> PublishedRef:
         return PublishedRef(

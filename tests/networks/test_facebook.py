@@ -464,6 +464,26 @@ def test_deleted_post_has_no_metrics(graph: respx.MockRouter, connected: Faceboo
         connected.graph.get("gone", action="x")
 
 
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://www.facebook.com/lumiereco/posts/987654321098765", f"{PAGE}_987654321098765"),
+        (f"https://facebook.com/{PAGE}/posts/42", f"{PAGE}_42"),
+        (f"https://www.facebook.com/{PAGE}_42", f"{PAGE}_42"),
+        (f"https://www.facebook.com/permalink.php?story_fbid=42&id={PAGE}", f"{PAGE}_42"),
+        ("https://www.facebook.com/lumiereco/posts/pfbid02abc", None),
+        ("https://www.facebook.com/otherpage/posts/42", None),
+        ("https://evil.example/lumiereco/posts/42", None),
+        ("https://www.facebook.com/permalink.php?story_fbid=42&id=999", None),
+    ],
+)
+def test_post_id_from_a_link(url: str, expected: str | None) -> None:
+    from portevoix.networks.types import AccountInfo
+
+    account = AccountInfo(network="facebook", account_id=PAGE, handle="lumiereco")
+    assert FacebookNetwork.post_id_from_url(url, account) == expected
+
+
 # -- Facebook Login -----------------------------------------------------------------------------
 
 
