@@ -72,6 +72,10 @@ VARIABLES: tuple[Var, ...] = (
     Var("S3_REGION", "the bucket's region", ""),
     Var("S3_ACCESS_KEY_ID", "access key for the bucket", ""),
     Var("S3_SECRET_ACCESS_KEY", "secret key for the bucket", None, secret=True),
+    Var("META_APP_ID", "Meta app id, for Facebook Login (Facebook pages, Instagram)", ""),
+    Var("META_APP_SECRET", "Meta app secret, for Facebook Login", None, secret=True),
+    Var("META_GRAPH_URL", "Meta's Graph API address (tests point it at a fake)", ""),
+    Var("META_DIALOG_URL", "Facebook Login dialog's address (tests point it at a fake)", ""),
     Var("SKIP_BLUESKY", "tests only: skip tests that need the local Bluesky servers", "0"),
 )
 KNOWN = {v.name for v in VARIABLES}
@@ -146,6 +150,8 @@ class Config:
     #: Whether network modules may connect to loopback, private or link-local addresses.
     allow_private_networks: bool
     skip_bluesky: bool
+    #: Facebook Login's app (id, secret) and Graph/dialog addresses; empty: the defaults.
+    meta_app: tuple[str, str, str, str] = ("", "", "", "")
     #: Media in an S3-compatible bucket (django-storages) instead of the data directory.
     s3: S3Config | None = None
     sources: Mapping[str, str] = field(default_factory=dict)
@@ -409,5 +415,11 @@ def load(env: Mapping[str, str] | None = None, *, base_dir: Path | None = None) 
         ),
         skip_bluesky=_truthy("SKIP_BLUESKY", values["SKIP_BLUESKY"] or "0"),
         s3=_s3(values),
+        meta_app=(
+            (values["META_APP_ID"] or "").strip(),
+            (values["META_APP_SECRET"] or "").strip(),
+            (values["META_GRAPH_URL"] or "").strip(),
+            (values["META_DIALOG_URL"] or "").strip(),
+        ),
         sources={k: v for k, v in env.items() if k.startswith(PREFIX)},
     )

@@ -23,6 +23,8 @@ PORTEVOIX_ENCRYPTION_KEYS = CONFIG.encryption_keys
 PORTEVOIX_DATA_DIR = CONFIG.data_dir
 #: Channels may reach servers on loopback/private addresses (set in networks.http at start).
 PORTEVOIX_ALLOW_PRIVATE_NETWORKS = CONFIG.allow_private_networks
+# Facebook Login (Facebook pages, Instagram): app id, app secret, Graph and dialog addresses.
+PORTEVOIX_META_APP = CONFIG.meta_app
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -3,6 +3,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
 
 from portevoix.inbox import views as inbox_views
+from portevoix.media import public as public_media
 from portevoix.notifications import views as notification_views
 from portevoix.publishing.plan_views import ical_feed
 
@@ -24,6 +25,8 @@ urlpatterns = [
     path("w/<slug:ws>/calendar/", include("portevoix.publishing.urls")),
     path("w/<slug:ws>/media/", include("portevoix.media.urls")),
     path("feeds/plan/<str:token>.ics", ical_feed, name="ical_feed"),
+    # Media a network fetches itself (Instagram), signed and expiring (docs/deployment.md).
+    path("public/media/<str:token>/<str:name>", public_media.serve, name="public_media"),
     path("w/<slug:ws>/attention/", include("portevoix.publishing.attention_urls")),
     path("w/<slug:ws>/notifications/", include("portevoix.notifications.urls")),
     path(

@@ -10,6 +10,7 @@ silently; any other failure shows at once as "failing", with the network's reaso
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -183,7 +184,15 @@ class Channel(StatefulModel):
                 credentials_encrypted=self.credentials_encrypted
             )
 
-        network = self.network_class(on_credentials_change=store, limits=self.cached_limits())
+        cls = self.network_class
+        if cls.uses_journal:
+            network = cls(
+                on_credentials_change=store,
+                limits=self.cached_limits(),
+                journal=ChannelJournal(self.pk),
+            )
+        else:
+            network = cls(on_credentials_change=store, limits=self.cached_limits())
         if verify:
             network.connect(self.get_credentials())
         else:
@@ -209,3 +218,59 @@ class Channel(StatefulModel):
         from portevoix.channels import sync
 
         return sync.handle_active(self)
+
+
+class PublishJournal(models.Model):
+    """The steps of one write to a network without idempotency keys (Facebook, Instagram).
+
+    Written by the network module before and after each call (``Network.journal``), keyed by
+    the publication's idempotency key: Instagram's container id is here before
+    ``media_publish`` is asked, so a crash between the two neither loses nor doubles the post.
+    Plumbing of the network modules, not a user action: no audit entry.
+    """
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=200)
+    values = models.JSONField(default=dict)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "key"], name="publish_journal_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel_id}:{self.key}"
+
+
+class ChannelJournal:
+    """``Network.journal`` kept in the database, one entry per (channel, key).
+
+    Each ``put`` is its own committed write (the worker calls the network outside any
+    transaction): what is written before a call is there whatever happens to the process.
+    """
+
+    def __init__(self, channel_id: int) -> None:
+        self.channel_id = channel_id
+
+    def get(self, key: str) -> dict[str, str] | None:
+        row = PublishJournal.objects.filter(channel_id=self.channel_id, key=key).first()
+        return dict(row.values) if row is not None else None
+
+    def put(self, key: str, values: Mapping[str, str]) -> None:
+        PublishJournal.objects.update_or_create(
+            channel_id=self.channel_id,
+            key=key,
+            defaults={"values": dict(values), "updated_at": timezone.now()},
+        )
+
+
+JOURNAL_RETENTION = dt.timedelta(days=90)
+
+
+def purge_publish_journal(row: object) -> str:
+    """Housekeeping: forget journal entries untouched for 90 days (Instagram containers expire
+    after 24 hours; a publication is settled long before)."""
+    cutoff = timezone.now() - JOURNAL_RETENTION
+    count, _ = PublishJournal.objects.filter(updated_at__lt=cutoff).delete()
+    return f"{count} publish journal entr{'y' if count == 1 else 'ies'} deleted"

@@ -37,6 +37,9 @@ FIELD_LABELS: dict[str, Any] = {
     "instance_url": gettext_lazy("Instance address"),
     "access_token": gettext_lazy("Access token"),
     "token": gettext_lazy("Token"),
+    "page_id": gettext_lazy("Page id"),
+    "page_access_token": gettext_lazy("Page access token"),
+    "ig_user_id": gettext_lazy("Instagram account id"),
 }
 FIELD_HELP: dict[str, Any] = {
     "pds_url": gettext_lazy("https://bsky.social for most accounts, or your own server."),
@@ -46,6 +49,9 @@ FIELD_HELP: dict[str, Any] = {
     "instance_url": gettext_lazy("For example https://mastodon.social"),
     "access_token": gettext_lazy(
         "From Preferences → Development → New application on your instance."
+    ),
+    "page_access_token": gettext_lazy(
+        "A page token from Meta’s Graph API Explorer; signing in with Facebook is simpler."
     ),
 }
 OAUTH_SESSION_KEY = "channel_oauth"
@@ -215,13 +221,46 @@ class OAuthStartForm(forms.Form):
     )
 
 
+# Networks whose login is one place for everybody (Facebook Login): the first field names the
+# account to connect among those the person shares, instead of a server address.
+OAUTH_ACCOUNT_FIELD: dict[str, tuple[Any, Any, Any]] = {
+    "facebook": (
+        gettext_lazy("Page"),
+        gettext_lazy(
+            "The page’s name or id. Leave it empty if you share only one page with Porte-voix."
+        ),
+        gettext_lazy(
+            "Facebook asks you which pages Porte-voix may manage, then sends you back here."
+        ),
+    ),
+    "instagram": (
+        gettext_lazy("Instagram account"),
+        gettext_lazy("The professional account’s user name. Leave it empty if you share only one."),
+        gettext_lazy(
+            "Instagram professional accounts connect through Facebook Login, with the Facebook "
+            "page they are linked to. Facebook sends you back here once it is done."
+        ),
+    ),
+}
+
+
+def oauth_start_form(network: type[Network], data: Any) -> OAuthStartForm:
+    form = OAuthStartForm(data, prefix="oauth")
+    custom = OAUTH_ACCOUNT_FIELD.get(network.name)
+    if custom is not None:
+        field = form.fields["instance_url"]
+        field.label, field.help_text = custom[0], custom[1]
+        field.required = False
+    return form
+
+
 def oauth_start(request: HttpRequest, ws: str, network: str) -> HttpResponse:
     me = _member(request)
     require(me, "channel.manage")
     cls = _network_or_404(network)
     if Capability.OAUTH not in cls.capabilities:
         raise Http404("no oauth")
-    form = OAuthStartForm(request.POST or None, prefix="oauth")
+    form = oauth_start_form(cls, request.POST or None)
     settings_form = ChannelSettingsForm(
         request.POST or None, workspace=me.workspace, prefix="channel"
     )
@@ -254,7 +293,12 @@ def oauth_start(request: HttpRequest, ws: str, network: str) -> HttpResponse:
     return render(
         request,
         "channels/oauth_start.html",
-        {"network": cls, "form": form, "settings_form": settings_form},
+        {
+            "network": cls,
+            "form": form,
+            "settings_form": settings_form,
+            "intro": OAUTH_ACCOUNT_FIELD.get(cls.name, (None, None, None))[2],
+        },
         status=400 if request.method == "POST" else 200,
     )
 

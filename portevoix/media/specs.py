@@ -32,6 +32,9 @@ class MediaSpec:
 #: videos run up to 3 minutes, MP4 (the module does not publish videos yet).
 #: Mastodon downsizes images above 3840 x 2160 pixels (8.3 MP); videos are bounded by size
 #: (99 MB by default, from the instance), MP4, WebM or MOV.
+#: Facebook pages show photos up to 2048 px on their longest side.
+#: Instagram shows images 1440 px wide at most, portrait up to 4:5 (1440 x 1800), JPEG only
+#: (its module's Limits); videos go out as reels, up to 15 minutes, MP4 or MOV.
 #: The sandbox behaves like a photo network: 2048 px, videos up to 15 minutes.
 SPECS: dict[str, MediaSpec] = {
     "bluesky": MediaSpec(
@@ -39,6 +42,13 @@ SPECS: dict[str, MediaSpec] = {
         max_height=2000,
         max_video_seconds=180,
         video_mime_types=frozenset({"video/mp4"}),
+    ),
+    "facebook": MediaSpec(max_width=2048, max_height=2048),
+    "instagram": MediaSpec(
+        max_width=1440,
+        max_height=1800,
+        max_video_seconds=15 * 60,
+        video_mime_types=frozenset({"video/mp4", "video/quicktime"}),
     ),
     "mastodon": MediaSpec(
         max_width=3840,

@@ -28,10 +28,11 @@ from __future__ import annotations
 
 import abc
 import logging
+import threading
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
 from .errors import AuthExpired, InvalidInput, Unsupported
 from .types import (
@@ -52,6 +53,38 @@ from .types import (
 logger = logging.getLogger(__name__)
 
 CredentialsListener = Callable[[Credentials], None]
+
+
+class Journal(Protocol):
+    """Where a module writes down, durably, the steps of a write before and after each call.
+
+    Networks without idempotency keys (Facebook, Instagram) note here what they are about to
+    send and the ids the network gave back (Instagram's container id, before ``media_publish``),
+    keyed by the caller's ``idempotency_key``: a crash between two calls then neither loses nor
+    doubles the post, ``reconcile`` reads it back. The Django side stores it with the channel
+    (``channels.PublishJournal``); the default keeps it in memory (plain Python, tests).
+    """
+
+    def get(self, key: str) -> Mapping[str, str] | None: ...
+
+    def put(self, key: str, values: Mapping[str, str]) -> None: ...
+
+
+class MemoryJournal:
+    """A journal in memory, for one process (plain Python use and tests)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[str, dict[str, str]] = {}
+
+    def get(self, key: str) -> Mapping[str, str] | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            return dict(entry) if entry is not None else None
+
+    def put(self, key: str, values: Mapping[str, str]) -> None:
+        with self._lock:
+            self._entries[key] = dict(values)
 
 
 class Network(abc.ABC):
@@ -78,6 +111,10 @@ class Network(abc.ABC):
     #: ``Idempotency-Key``): a cut thread then goes to a person.
     completes_threads: ClassVar[bool] = False
 
+    #: The module writes its steps to a durable ``journal`` (constructor argument): the caller
+    #: passes one kept with the channel.
+    uses_journal: ClassVar[bool] = False
+
     #: Seconds a call may take before it is given up (``timeout=`` overrides it).
     default_timeout: ClassVar[float] = 30.0
 
@@ -87,8 +124,11 @@ class Network(abc.ABC):
         timeout: float | None = None,
         on_credentials_change: CredentialsListener | None = None,
         limits: Limits | None = None,
+        journal: Journal | None = None,
     ) -> None:
         self.timeout = self.default_timeout if timeout is None else timeout
+        #: The steps of writes in progress (see ``Journal``); only some modules use it.
+        self.journal: Journal = journal if journal is not None else MemoryJournal()
         self._on_credentials_change = on_credentials_change
         self._credentials: Credentials | None = None
         self._account: AccountInfo | None = None
@@ -395,4 +435,4 @@ def _human_bytes(size: int) -> str:
     return f"{size} bytes"  # pragma: no cover
 
 
-__all__ = ["CredentialsListener", "Network"]
+__all__ = ["CredentialsListener", "Journal", "MemoryJournal", "Network"]

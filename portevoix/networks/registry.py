@@ -13,6 +13,8 @@ from .errors import NotFound
 
 _BUILTIN_MODULES: dict[str, str] = {
     "bluesky": "portevoix.networks.bluesky",
+    "facebook": "portevoix.networks.facebook",
+    "instagram": "portevoix.networks.instagram",
     "mastodon": "portevoix.networks.mastodon",
     "sandbox": "portevoix.networks.sandbox",
 }

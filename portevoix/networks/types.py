@@ -128,6 +128,9 @@ class MediaItem:
     mime_type: str
     alt_text: str = ""
     filename: str = "media"
+    #: An address where the network can fetch the file itself (Instagram), signed and
+    #: expiring; empty when there is none.
+    public_url: str = ""
 
     @property
     def size(self) -> int:
@@ -285,6 +288,10 @@ class Limits:
     accepts_video: bool = True
     #: Every link counts as this many characters (Mastodon: 23); ``None``: as written.
     characters_per_url: int | None = None
+    #: Posts the account may publish in 24 hours, and how many it has (Instagram's quota,
+    #: read by ``fetch_limits``); ``None``: no such quota, or not known.
+    daily_posts: int | None = None
+    daily_posts_used: int | None = None
 
     def as_json(self) -> dict[str, Any]:
         """Plain data, to cache what a server said about its limits."""

@@ -197,11 +197,14 @@ class PostMedia(models.Model):
         with file.open("rb") as handle:
             data = handle.read()
         name = file.name or "media"
+        from portevoix.media.public import media_url
+
         return MediaItem(
             data=data,
             mime_type=mime or mimetypes.guess_type(name)[0] or "",
             alt_text=self.alt_text,
             filename=name.rsplit("/", 1)[-1],
+            public_url=media_url(self, network) if self.pk else "",
         )
 
 

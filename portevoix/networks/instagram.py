@@ -1,0 +1,836 @@
+"""Instagram professional accounts through Meta's Graph API (Facebook Login, httpx).
+
+Credentials: ``ig_user_id`` and ``page_access_token`` (the token of the Facebook page the
+account is linked to, from the Facebook Login: ``complete_authorization``), plus
+``page_id``, ``user_access_token`` and ``graph_url`` kept from the login.
+
+Publishing is two steps on Instagram: a **container** (``POST /{ig-user}/media`` with the
+image's address and the caption; a carousel is one container per image, then one for the
+carousel), then ``POST /{ig-user}/media_publish`` with the container's id. Instagram fetches
+each image itself from ``MediaItem.public_url`` (Porte-voix's signed, expiring address:
+:mod:`portevoix.media.public`), so the server's public address must be reachable.
+
+Never twice, never lost: the container's id is written to the channel's **journal** before
+``media_publish`` is asked. Afterwards, the container's ``status_code`` tells what happened:
+``PUBLISHED`` (the post exists: its media is found among the account's media made since the
+first attempt, by caption), ``FINISHED`` (not published: publishing again reuses the same
+container), ``EXPIRED`` or ``ERROR`` (a new container is made). So a crash between the two
+steps, or a lost answer of ``media_publish``, neither loses nor doubles the post.
+
+The daily publishing quota (50 posts in 24 hours, a carousel counting once) is read from
+``content_publishing_limit``: into ``fetch_limits`` for the composer, and before each publish
+(a full quota is ``RateLimited``, nothing sent). A video is published as a reel: Instagram
+fetches and processes it, the container stays ``IN_PROGRESS`` meanwhile, and ``publish`` says
+``Transient`` and publishes the same container when it comes back. Inbound: comments under
+the account's recent media; answers are public replies (Instagram's private replies need the
+messaging API, not here). Metrics: likes, comments and the media's insights (views, reach,
+saves, shares).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import unicodedata
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
+
+import httpx
+
+from . import meta
+from .base import CredentialsListener, Journal, Network
+from .errors import (
+    Ambiguous,
+    AuthExpired,
+    InvalidInput,
+    NetworkError,
+    NotFound,
+    OutcomeUnknown,
+    Permanent,
+    RateLimited,
+    Transient,
+)
+from .registry import register
+from .types import (
+    AccountInfo,
+    Author,
+    AuthorizationRequest,
+    Candidate,
+    Capability,
+    Credentials,
+    InboundBatch,
+    InboundItem,
+    InboundKind,
+    Limits,
+    MediaItem,
+    MetricSnapshot,
+    OutgoingPost,
+    PublishedRef,
+)
+
+logger = logging.getLogger(__name__)
+
+SCOPES = (
+    "pages_show_list",
+    "pages_read_engagement",
+    "business_management",
+    "instagram_basic",
+    "instagram_content_publish",
+    "instagram_manage_comments",
+    "instagram_manage_insights",
+)
+_WINDOW = timedelta(hours=24)
+_SLACK = timedelta(minutes=2)
+_RECENT_MEDIA = 25
+_COMMENT_FIELDS = "id,text,username,timestamp,from,parent_id"
+
+
+def _same(a: str, b: str) -> bool:
+    def norm(text: str) -> str:
+        return " ".join(unicodedata.normalize("NFC", text or "").split())
+
+    return norm(a) == norm(b)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat()
+
+
+@register
+class InstagramNetwork(Network):
+    name: ClassVar[str] = "instagram"
+    label: ClassVar[str] = "Instagram"
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+        {
+            Capability.TEXT,
+            Capability.IMAGES,
+            Capability.VIDEO,
+            Capability.FIRST_COMMENT,
+            Capability.READ_COMMENTS,
+            Capability.REPLY_PUBLIC,
+            Capability.HIDE_COMMENT,
+            Capability.DELETE_COMMENT,
+            Capability.METRICS,
+            Capability.OAUTH,
+        }
+    )
+    # https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/
+    # ig-user/media: captions up to 2,200 characters; images JPEG only, up to 8 MB; a
+    # carousel has up to 10 items; a video is published as a reel (MP4 or MOV, up to 300 MB).
+    limits: Limits = Limits(
+        max_text_length=2200,
+        max_images=10,
+        max_image_bytes=8 * 1024 * 1024,
+        max_video_bytes=300 * 1024 * 1024,
+        image_mime_types=frozenset({"image/jpeg"}),
+        video_mime_types=frozenset({"video/mp4", "video/quicktime"}),
+    )
+    credential_fields: ClassVar[tuple[str, ...]] = ("ig_user_id", "page_access_token")
+    uses_journal: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        *,
+        timeout: float | None = None,
+        on_credentials_change: CredentialsListener | None = None,
+        limits: Limits | None = None,
+        journal: Journal | None = None,
+        transport: httpx.BaseTransport | None = None,
+        media_url: Callable[[MediaItem], str] | None = None,
+    ) -> None:
+        super().__init__(
+            timeout=timeout,
+            on_credentials_change=on_credentials_change,
+            limits=limits,
+            journal=journal,
+        )
+        self._transport = transport
+        #: Where to publish an item that carries no ``public_url`` (plain Python, tests).
+        self._media_url = media_url
+        self._graph: meta.GraphClient | None = None
+
+    # -- account ------------------------------------------------------------------------------
+
+    @property
+    def graph(self) -> meta.GraphClient:
+        if self._graph is None:
+            _ = self.credentials  # AuthExpired when not connected
+            raise AssertionError("connected without a Graph client")  # pragma: no cover
+        return self._graph
+
+    @property
+    def ig_user(self) -> str:
+        return self.credentials.get("ig_user_id")
+
+    def _client_for(self, credentials: Credentials) -> meta.GraphClient:
+        return meta.GraphClient(
+            self.name,
+            self.label,
+            graph_url=credentials.get("graph_url") or meta.app().graph_url,
+            token=credentials.get("page_access_token"),
+            timeout=self.timeout,
+            transport=self._transport,
+        )
+
+    def connect(self, credentials: Credentials) -> AccountInfo:
+        ig_id = credentials.get("ig_user_id").strip()
+        if not ig_id or not credentials.get("page_access_token"):
+            raise InvalidInput(
+                "Instagram needs the account's id and the linked page's access token.",
+                network=self.name,
+                code="missing",
+            )
+        if self._graph is not None:
+            self._graph.close()
+        self._graph = self._client_for(credentials)
+        user = self._graph.get(
+            ig_id, {"fields": "id,username,name"}, action="reading the Instagram account"
+        )
+        username = str(user.get("username") or ig_id)
+        account = AccountInfo(
+            network=self.name,
+            account_id=str(user.get("id") or ig_id),
+            handle=f"@{username}",
+            display_name=str(user.get("name") or username),
+            url=f"https://www.instagram.com/{username}/",
+        )
+        return self._bind(credentials, account)
+
+    def resume(self, credentials: Credentials, account: AccountInfo) -> None:
+        if self._graph is not None:
+            self._graph.close()
+        self._graph = self._client_for(credentials)
+        self._bind(credentials, account)
+
+    def close(self) -> None:
+        if self._graph is not None:
+            self._graph.close()
+            self._graph = None
+
+    @classmethod
+    def begin_authorization(
+        cls, instance_url: str, redirect_uri: str, *, state: str, app_name: str = "Porte-voix"
+    ) -> AuthorizationRequest:
+        """Facebook Login; ``instance_url`` carries the Instagram user name (optional)."""
+        meta.require_app(cls.label, cls.name)
+        return AuthorizationRequest(
+            url=meta.dialog_url(redirect_uri=redirect_uri, state=state, scopes=SCOPES),
+            state=state,
+            redirect_uri=redirect_uri,
+            instance_url=instance_url.strip(),
+        )
+
+    @classmethod
+    def complete_authorization(
+        cls, request: AuthorizationRequest, code: str, *, timeout: float = 30.0
+    ) -> Credentials:
+        meta.require_app(cls.label, cls.name)
+        graph_url = meta.app().graph_url
+        client = meta.GraphClient(
+            cls.name, cls.label, graph_url=graph_url, token="", timeout=timeout
+        )
+        try:
+            user_token, _expires = meta.long_lived_user_token(
+                client, code=code, redirect_uri=request.redirect_uri
+            )
+            answer = client.request(
+                "GET",
+                "me/accounts",
+                params={
+                    "fields": "id,name,access_token,instagram_business_account{id,username}",
+                    "limit": 100,
+                },
+                action="listing your pages",
+                token=user_token,
+            )
+        finally:
+            client.close()
+        accounts = []
+        for page in answer.get("data") or []:
+            ig = page.get("instagram_business_account") if isinstance(page, dict) else None
+            if isinstance(ig, dict) and ig.get("id"):
+                accounts.append(
+                    {
+                        "id": str(ig["id"]),
+                        "name": str(ig.get("username") or ig["id"]),
+                        "username": str(ig.get("username") or ""),
+                        "page_id": str(page.get("id")),
+                        "access_token": page.get("access_token"),
+                    }
+                )
+        chosen = meta.choose_page(
+            accounts,
+            request.instance_url,
+            label="Facebook",
+            network=cls.name,
+            what="Instagram professional account",
+        )
+        token = chosen.get("access_token")
+        if not isinstance(token, str) or not token:
+            raise Permanent(
+                "Facebook did not give a token for the page linked to this Instagram account.",
+                network=cls.name,
+                code="no_page_token",
+            )
+        return Credentials(
+            {
+                "ig_user_id": chosen["id"],
+                "page_id": chosen["page_id"],
+                "page_access_token": token,
+                "user_access_token": user_token,
+                "graph_url": graph_url,
+            }
+        )
+
+    # -- limits -------------------------------------------------------------------------------
+
+    def _quota(self) -> tuple[int, int] | None:
+        """(used, total) of the 24-hour publishing quota, or None when it cannot be read."""
+        try:
+            answer = self.graph.get(
+                f"{self.ig_user}/content_publishing_limit",
+                {"fields": "quota_usage,config"},
+                action="reading the publishing quota",
+            )
+        except (Permanent, Transient) as error:
+            logger.info("instagram: quota not read (%s)", error.code)
+            return None
+        rows = answer.get("data") or []
+        row = rows[0] if rows and isinstance(rows[0], dict) else {}
+        used = row.get("quota_usage")
+        config = row.get("config") if isinstance(row.get("config"), dict) else {}
+        total = config.get("quota_total") if config else None
+        if isinstance(used, int) and isinstance(total, int):
+            return used, total
+        return None
+
+    def fetch_limits(self) -> Limits:
+        quota = self._quota()
+        if quota is None:
+            return self.limits
+        return replace(self.limits, daily_posts=quota[1], daily_posts_used=quota[0])
+
+    def validate(self, post: OutgoingPost) -> list[str]:
+        problems = super().validate(post)
+        if not post.media:
+            problems.append("Instagram posts need at least one image.")
+        videos = [m for m in post.media if m.is_video]
+        if videos and len(post.media) > 1:
+            problems.append("On Instagram a video goes alone (it is published as a reel).")
+        limits = self.limits
+        for item in videos:
+            if (
+                limits.video_mime_types is not None
+                and item.mime_type not in limits.video_mime_types
+            ):
+                problems.append(f"{item.filename}: Instagram takes MP4 or MOV videos.")
+        return problems
+
+    # -- publishing ---------------------------------------------------------------------------
+
+    def _ref(self, media_id: str, *, url: str = "", at: datetime | None = None) -> PublishedRef:
+        return PublishedRef(
+            network=self.name,
+            post_id=media_id,
+            url=url or f"{self.account.url}",
+            published_at=at,
+        )
+
+    def _ref_from_entry(self, entry: Mapping[str, str]) -> PublishedRef:
+        return self._ref(
+            entry["media_id"], url=entry.get("url", ""), at=meta.parse_time(entry.get("at"))
+        )
+
+    def publish(self, post: OutgoingPost, *, idempotency_key: str) -> PublishedRef:
+        graph = self.graph
+        self.ensure_valid(post)
+        if post.in_reply_to:
+            return self.reply(post.in_reply_to, post.text, idempotency_key=idempotency_key)
+        key = idempotency_key
+        entry = dict(self.journal.get(key) or {})
+        if not entry.get("media_id") and entry.get("container"):
+            status = self._container_status(entry["container"])
+            if status == "PUBLISHED":
+                found = self._find_media(
+                    post, since=meta.parse_time(entry.get("since")), exclude=frozenset()
+                )
+                if found is None:
+                    raise OutcomeUnknown(
+                        "Instagram says the post was published but it is not among the "
+                        "account's recent posts yet: Porte-voix checks again later.",
+                        network=self.name,
+                        code="published_unseen",
+                    )
+                entry = self._remember(key, entry, found)
+            elif status in {"EXPIRED", "ERROR"}:
+                entry = {k: v for k, v in entry.items() if k not in {"container", "children"}}
+            elif status == "IN_PROGRESS":
+                raise Transient(
+                    "Instagram is still preparing the media; trying again in a moment.",
+                    network=self.name,
+                    code="in_progress",
+                )
+        if not entry.get("media_id"):
+            quota = self._quota()
+            if quota is not None and quota[0] >= quota[1]:
+                raise RateLimited(
+                    f"The account has published its {quota[1]} posts of the last 24 hours "
+                    "(Instagram's quota); waiting.",
+                    reset_at=_now() + timedelta(hours=1),
+                    network=self.name,
+                    code="quota",
+                )
+            if not entry.get("container"):
+                entry = self._make_container(graph, post, key, entry)
+                if any(m.is_video for m in post.media):
+                    status = self._container_status(entry["container"])
+                    if status == "IN_PROGRESS":
+                        raise Transient(
+                            "Instagram is still processing the video; publishing it in a moment.",
+                            network=self.name,
+                            code="in_progress",
+                        )
+                    if status == "ERROR":
+                        raise InvalidInput(
+                            "Instagram could not process the video (format, length or size).",
+                            network=self.name,
+                            code="video_error",
+                        )
+            entry = self._publish_container(graph, key, entry)
+        ref = self._ref_from_entry(entry)
+        if post.first_comment and not entry.get("comment_id"):
+            self._first_comment(graph, ref, post.first_comment, key, entry)
+        return ref
+
+    def _image_url(self, item: MediaItem) -> str:
+        if not item.public_url and self._media_url is not None:
+            return self._media_url(item)
+        if not item.public_url:
+            raise InvalidInput(
+                f"{item.filename}: Instagram fetches images from Porte-voix's public address, "
+                "and this one has none.",
+                network=self.name,
+                code="no_public_url",
+            )
+        return item.public_url
+
+    def _make_container(
+        self, graph: meta.GraphClient, post: OutgoingPost, key: str, entry: dict[str, str]
+    ) -> dict[str, str]:
+        user = self.ig_user
+        since = entry.get("since") or _iso(_now())
+        entry = {**entry, "since": since}
+        if len(post.media) == 1 and post.media[0].is_video:
+            # A reel: Instagram fetches and processes the video; the container is IN_PROGRESS
+            # until then, and ``publish`` comes back for it (``Transient``, same container).
+            item = post.media[0]
+            data: dict[str, Any] = {
+                "media_type": "REELS",
+                "video_url": self._image_url(item),
+                "caption": post.text,
+            }
+        elif len(post.media) == 1:
+            item = post.media[0]
+            data = {"image_url": self._image_url(item), "caption": post.text}
+            if item.alt_text:
+                data["alt_text"] = item.alt_text
+        else:
+            children = [c for c in entry.get("children", "").split(",") if c]
+            for number, item in enumerate(post.media):
+                if number < len(children):
+                    continue
+                child: dict[str, Any] = {
+                    "image_url": self._image_url(item),
+                    "is_carousel_item": True,
+                }
+                if item.alt_text:
+                    child["alt_text"] = item.alt_text
+                answer = graph.post(
+                    f"{user}/media", child, action="preparing an image", write=False
+                )
+                children.append(str(answer.get("id") or ""))
+                entry["children"] = ",".join(children)
+                self.journal.put(key, entry)
+            data = {"media_type": "CAROUSEL", "children": ",".join(children), "caption": post.text}
+        answer = graph.post(f"{user}/media", data, action="preparing the post", write=False)
+        container = str(answer.get("id") or "")
+        if not container:
+            raise Permanent(
+                "Instagram answered without the container's id.", network=self.name, code="no_id"
+            )
+        # The container's id is durable before media_publish is asked: whatever happens next,
+        # reconcile asks Instagram about this very container.
+        entry = {**entry, "container": container, "state": "container"}
+        self.journal.put(key, entry)
+        return entry
+
+    def _publish_container(
+        self, graph: meta.GraphClient, key: str, entry: dict[str, str]
+    ) -> dict[str, str]:
+        entry = {**entry, "state": "publishing"}
+        self.journal.put(key, entry)
+        answer = graph.post(
+            f"{self.ig_user}/media_publish",
+            {"creation_id": entry["container"]},
+            action="publishing the post",
+        )
+        media_id = str(answer.get("id") or "")
+        if not media_id:
+            raise OutcomeUnknown(
+                "Instagram answered without the post's id: Porte-voix checks.",
+                network=self.name,
+                code="no_id",
+            )
+        url = ""
+        try:
+            details = graph.get(media_id, {"fields": "permalink,timestamp"}, action="reading")
+            url = str(details.get("permalink") or "")
+        except NetworkError as error:  # the post is out; its link can wait
+            logger.info("instagram: permalink not read (%s)", error.code)
+        return self._remember(key, entry, self._ref(media_id, url=url, at=_now()))
+
+    def _remember(self, key: str, entry: dict[str, str], ref: PublishedRef) -> dict[str, str]:
+        entry = {
+            **entry,
+            "state": "done",
+            "media_id": ref.post_id,
+            "url": ref.url,
+            "at": _iso(ref.published_at or _now()),
+        }
+        self.journal.put(key, entry)
+        return entry
+
+    def _first_comment(
+        self,
+        graph: meta.GraphClient,
+        ref: PublishedRef,
+        text: str,
+        key: str,
+        entry: dict[str, str],
+    ) -> None:
+        if entry.get("comment_state") == "sending":
+            for comment in self._comments(ref.post_id):
+                if _same(str(comment.get("text") or ""), text) and self._own(comment):
+                    self.journal.put(key, {**entry, "comment_id": str(comment.get("id"))})
+                    return
+        self.journal.put(key, {**entry, "comment_state": "sending"})
+        try:
+            answer = graph.post(
+                f"{ref.post_id}/comments", {"message": text}, action="adding the first comment"
+            )
+        except NetworkError as error:
+            raise OutcomeUnknown(
+                f"The post is on Instagram but its first comment failed ({error.message})",
+                network=self.name,
+                code=error.code or "first_comment",
+            ) from error
+        self.journal.put(
+            key, {**entry, "comment_state": "done", "comment_id": str(answer.get("id") or "")}
+        )
+
+    def _container_status(self, container: str) -> str:
+        try:
+            answer = self.graph.get(
+                container, {"fields": "id,status_code"}, action="asking about the post"
+            )
+        except NotFound:
+            return "EXPIRED"
+        return str(answer.get("status_code") or "")
+
+    def reconcile(
+        self,
+        idempotency_key: str,
+        *,
+        post: OutgoingPost | None = None,
+        since: datetime | None = None,
+        exclude: frozenset[str] = frozenset(),
+    ) -> PublishedRef | None:
+        _ = self.graph
+        entry = dict(self.journal.get(idempotency_key) or {})
+        if entry.get("media_id") and entry["media_id"] not in exclude:
+            return self._ref_from_entry(entry)
+        if entry.get("kind") == "comment":
+            return self._reconcile_comment(entry, post, since, exclude, idempotency_key)
+        container = entry.get("container")
+        if not container:
+            # No container was ever made under this key: nothing can have been published.
+            return None
+        if self._container_status(container) != "PUBLISHED":
+            return None
+        found = self._find_media(
+            post, since=since or meta.parse_time(entry.get("since")), exclude=exclude
+        )
+        if found is None:
+            raise Ambiguous(
+                "Instagram says this post was published, but it is not among the account's "
+                "posts: look on Instagram.",
+                network=self.name,
+            )
+        self._remember(idempotency_key, entry, found)
+        return found
+
+    def _find_media(
+        self, post: OutgoingPost | None, *, since: datetime | None, exclude: frozenset[str]
+    ) -> PublishedRef | None:
+        threshold = (since or _now() - _WINDOW) - _SLACK
+        answer = self.graph.get(
+            f"{self.ig_user}/media",
+            {"fields": "id,caption,timestamp,permalink", "limit": _RECENT_MEDIA},
+            action="reading the account's posts",
+        )
+        rows = []
+        for row in answer.get("data") or []:
+            if not isinstance(row, dict) or str(row.get("id")) in exclude:
+                continue
+            created = meta.parse_time(row.get("timestamp"))
+            if created is not None and created < threshold:
+                continue
+            if post is None or _same(str(row.get("caption") or ""), post.text):
+                rows.append(row)
+        if len(rows) > 1:
+            raise Ambiguous(
+                "Several posts on the account have this caption: look on Instagram.",
+                candidates=tuple(
+                    Candidate(
+                        post_id=str(r.get("id")),
+                        url=str(r.get("permalink") or ""),
+                        text=str(r.get("caption") or "")[:1000],
+                        created_at=meta.parse_time(r.get("timestamp")),
+                        note="same caption",
+                    )
+                    for r in rows[:20]
+                ),
+                network=self.name,
+            )
+        if not rows:
+            return None
+        return self._ref(
+            str(rows[0]["id"]),
+            url=str(rows[0].get("permalink") or ""),
+            at=meta.parse_time(rows[0].get("timestamp")),
+        )
+
+    # -- inbound ------------------------------------------------------------------------------
+
+    def _own(self, comment: Mapping[str, Any]) -> bool:
+        author = comment.get("from") if isinstance(comment.get("from"), dict) else {}
+        own_name = self.account.handle.lstrip("@")
+        return str((author or {}).get("id")) == self.ig_user or comment.get("username") == own_name
+
+    def _comments(self, media_id: str) -> list[dict[str, Any]]:
+        answer = self.graph.get(
+            f"{media_id}/comments", {"fields": _COMMENT_FIELDS, "limit": 50}, action="reading"
+        )
+        return [c for c in answer.get("data") or [] if isinstance(c, dict)]
+
+    def _item(self, comment: Mapping[str, Any], media_id: str) -> InboundItem | None:
+        created = meta.parse_time(comment.get("timestamp"))
+        if created is None or not comment.get("id"):
+            return None
+        author = comment.get("from") if isinstance(comment.get("from"), dict) else {}
+        username = str(comment.get("username") or (author or {}).get("username") or "")
+        parent = str(comment.get("parent_id") or "")
+        return InboundItem(
+            network=self.name,
+            message_id=str(comment["id"]),
+            kind=InboundKind.COMMENT,
+            author=Author(
+                id=str((author or {}).get("id") or username),
+                handle=f"@{username}" if username else "?",
+                url=f"https://www.instagram.com/{username}/" if username else "",
+            ),
+            text=str(comment.get("text") or ""),
+            created_at=created,
+            in_reply_to=parent or media_id,
+            thread_id=media_id,
+        )
+
+    def fetch_inbound(self, since_cursor: str | None = None) -> InboundBatch:
+        cursor = meta.parse_time(_cursor(since_cursor).get("c"))
+        newest = cursor
+        items: dict[str, InboundItem] = {}
+        media = self.graph.get(
+            f"{self.ig_user}/media",
+            {"fields": "id,timestamp,comments_count", "limit": _RECENT_MEDIA},
+            action="reading the account's posts",
+        )
+        for row in media.get("data") or []:
+            if not isinstance(row, dict) or not row.get("id"):
+                continue
+            media_id = str(row["id"])
+            for comment in self._comments(media_id):
+                if self._own(comment):
+                    continue
+                item = self._item(comment, media_id)
+                if item is None or (cursor is not None and item.created_at <= cursor):
+                    continue
+                items[item.message_id] = item
+                if newest is None or item.created_at > newest:
+                    newest = item.created_at
+        ordered = sorted(items.values(), key=lambda i: (i.created_at, i.message_id))
+        next_cursor = json.dumps({"c": _iso(newest)} if newest else {})
+        return InboundBatch(items=tuple(ordered), next_cursor=next_cursor)
+
+    def fetch_replies(self, post_id: str) -> InboundBatch:
+        items = [
+            item
+            for comment in self._comments(post_id)
+            if not self._own(comment) and (item := self._item(comment, post_id)) is not None
+        ]
+        items.sort(key=lambda i: (i.created_at, i.message_id))
+        return InboundBatch(items=tuple(items))
+
+    def reply(
+        self,
+        to: InboundItem | str,
+        text: str,
+        *,
+        idempotency_key: str,
+        private: bool = False,
+    ) -> PublishedRef:
+        if private:
+            self.require(Capability.REPLY_PRIVATE)
+        graph = self.graph
+        target = to.message_id if isinstance(to, InboundItem) else to
+        key = idempotency_key
+        entry = dict(self.journal.get(key) or {})
+        if entry.get("media_id"):
+            return self._ref_from_entry(entry)
+        if entry.get("state") == "sending":
+            found = self._find_reply(entry, text, exclude=frozenset())
+            if found is not None:
+                return self._ref_from_entry(self._remember(key, entry, found))
+        on_media = self._is_media(target) if not isinstance(to, InboundItem) else False
+        edge = "comments" if on_media else "replies"
+        entry = {
+            "kind": "comment",
+            "target": target,
+            "edge": edge,
+            "state": "sending",
+            "since": entry.get("since") or _iso(_now()),
+        }
+        self.journal.put(key, entry)
+        answer = graph.post(f"{target}/{edge}", {"message": text}, action="answering")
+        comment_id = str(answer.get("id") or "")
+        if not comment_id:
+            raise OutcomeUnknown(
+                "Instagram answered without the reply's id.", network=self.name, code="no_id"
+            )
+        return self._ref_from_entry(self._remember(key, entry, self._ref(comment_id, at=_now())))
+
+    def _is_media(self, target: str) -> bool:
+        try:
+            answer = self.graph.get(target, {"fields": "id,media_type"}, action="reading")
+        except InvalidInput:
+            return False  # a comment has no media_type: Graph refuses the field
+        return bool(answer.get("media_type"))
+
+    def _find_reply(
+        self, entry: Mapping[str, str], text: str, *, exclude: frozenset[str]
+    ) -> PublishedRef | None:
+        target = entry.get("target", "")
+        edge = entry.get("edge", "replies")
+        threshold = (meta.parse_time(entry.get("since")) or _now() - _WINDOW) - _SLACK
+        answer = self.graph.get(
+            f"{target}/{edge}", {"fields": _COMMENT_FIELDS, "limit": 50}, action="reading"
+        )
+        same = [
+            c
+            for c in answer.get("data") or []
+            if isinstance(c, dict)
+            and self._own(c)
+            and _same(str(c.get("text") or ""), text)
+            and str(c.get("id")) not in exclude
+            and (meta.parse_time(c.get("timestamp")) or _now()) >= threshold
+        ]
+        if len(same) > 1:
+            raise Ambiguous("Several answers with this text: look on Instagram.", network=self.name)
+        return self._ref(str(same[0]["id"])) if same else None
+
+    def _reconcile_comment(
+        self,
+        entry: Mapping[str, str],
+        post: OutgoingPost | None,
+        since: datetime | None,
+        exclude: frozenset[str],
+        key: str,
+    ) -> PublishedRef | None:
+        if post is None or entry.get("state") != "sending":
+            return None
+        found = self._find_reply(entry, post.text, exclude=exclude)
+        if found is not None:
+            self._remember(key, dict(entry), found)
+        return found
+
+    def hide_comment(self, message_id: str) -> None:
+        self.graph.post(message_id, {"hide": True}, action="hiding the comment", write=False)
+
+    def delete_comment(self, message_id: str) -> None:
+        try:
+            self.graph.delete(message_id, action="deleting the comment")
+        except NotFound:
+            return
+
+    # -- metrics ------------------------------------------------------------------------------
+
+    def metrics(self, refs: Sequence[PublishedRef]) -> list[MetricSnapshot]:
+        snapshots: list[MetricSnapshot] = []
+        for ref in refs:
+            try:
+                data = self.graph.get(
+                    ref.post_id, {"fields": "id,like_count,comments_count"}, action="metrics"
+                )
+            except NotFound:
+                continue
+            extra: dict[str, int] = {}
+            try:
+                insights = self.graph.get(
+                    f"{ref.post_id}/insights",
+                    {"metric": "views,reach,saved,shares"},
+                    action="reading insights",
+                )
+            except (Permanent, NotFound, AuthExpired) as error:
+                if isinstance(error, AuthExpired) and not meta.missing_permission(error):
+                    raise
+                logger.info("instagram: insights skipped (%s)", error.code)
+            else:
+                for metric in insights.get("data") or []:
+                    values = metric.get("values") if isinstance(metric, dict) else None
+                    if values and isinstance(values[-1], dict):
+                        value = values[-1].get("value")
+                        if isinstance(value, int):
+                            extra[str(metric.get("name"))] = value
+            likes = data.get("like_count")
+            comments = data.get("comments_count")
+            snapshots.append(
+                MetricSnapshot(
+                    network=self.name,
+                    post_id=str(data.get("id") or ref.post_id),
+                    taken_at=_now(),
+                    likes=likes if isinstance(likes, int) else None,
+                    replies=comments if isinstance(comments, int) else None,
+                    reposts=extra.get("shares"),
+                    views=extra.get("views"),
+                    extra=extra,
+                )
+            )
+        return snapshots
+
+
+def _cursor(value: str | None) -> dict[str, str]:
+    if not value:
+        return {}
+    try:
+        data = json.loads(value)
+    except ValueError:
+        return {}
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+
+__all__ = ["SCOPES", "InstagramNetwork"]
