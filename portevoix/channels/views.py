@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 from typing import Any
 
@@ -37,6 +38,9 @@ FIELD_LABELS: dict[str, Any] = {
     "instance_url": gettext_lazy("Instance address"),
     "access_token": gettext_lazy("Access token"),
     "token": gettext_lazy("Token"),
+    "client_id": gettext_lazy("Client ID"),
+    "client_secret": gettext_lazy("Client secret"),
+    "organization_id": gettext_lazy("Company page"),
 }
 FIELD_HELP: dict[str, Any] = {
     "pds_url": gettext_lazy("https://bsky.social for most accounts, or your own server."),
@@ -46,6 +50,11 @@ FIELD_HELP: dict[str, Any] = {
     "instance_url": gettext_lazy("For example https://mastodon.social"),
     "access_token": gettext_lazy(
         "From Preferences → Development → New application on your instance."
+    ),
+    "client_id": gettext_lazy("From your app on developer.linkedin.com, under Auth."),
+    "organization_id": gettext_lazy(
+        "To publish as a company page: its number, from the page’s admin address "
+        "(linkedin.com/company/12345678/admin). Leave empty to publish as yourself."
     ),
 }
 OAUTH_SESSION_KEY = "channel_oauth"
@@ -97,6 +106,7 @@ def credentials_form_class(network: type[Network]) -> type[forms.Form]:
             help_text=FIELD_HELP.get(name, ""),
             widget=widget,
             max_length=500,
+            required=name not in network.optional_credential_fields,
         )
     return type(f"{network.__name__}CredentialsForm", (forms.Form,), fields)
 
@@ -215,23 +225,46 @@ class OAuthStartForm(forms.Form):
     )
 
 
+def oauth_form_class(network: type[Network]) -> type[forms.Form]:
+    """What the OAuth start page asks of ``network`` (``Network.oauth_fields``)."""
+    if network.oauth_fields == ("instance_url",):
+        return OAuthStartForm
+    fields: dict[str, forms.Field] = {}
+    for name in network.oauth_fields:
+        widget = (
+            forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"})
+            if is_secret(name)
+            else forms.TextInput(attrs={"autocomplete": "off"})
+        )
+        fields[name] = forms.CharField(
+            label=FIELD_LABELS.get(name, name),
+            help_text=FIELD_HELP.get(name, ""),
+            widget=widget,
+            max_length=500,
+            required=name not in network.optional_credential_fields,
+        )
+    return type(f"{network.__name__}OAuthForm", (forms.Form,), fields)
+
+
 def oauth_start(request: HttpRequest, ws: str, network: str) -> HttpResponse:
     me = _member(request)
     require(me, "channel.manage")
     cls = _network_or_404(network)
     if Capability.OAUTH not in cls.capabilities:
         raise Http404("no oauth")
-    form = OAuthStartForm(request.POST or None, prefix="oauth")
+    form = oauth_form_class(cls)(request.POST or None, prefix="oauth")
     settings_form = ChannelSettingsForm(
         request.POST or None, workspace=me.workspace, prefix="channel"
     )
+    callback = request.build_absolute_uri(reverse("channel_oauth_callback", kwargs={"ws": ws}))
     if request.method == "POST" and form.is_valid() and settings_form.is_valid():
         state = secrets.token_urlsafe(24)
-        callback = request.build_absolute_uri(reverse("channel_oauth_callback", kwargs={"ws": ws}))
+        asked = {k: str(v) for k, v in form.cleaned_data.items()}
+        instance_url = asked.pop("instance_url", "")
         try:
-            auth = cls.begin_authorization(form.cleaned_data["instance_url"], callback, state=state)
+            auth = cls.begin_authorization(instance_url, callback, state=state, **asked)
         except NetworkError as exc:
-            form.add_error("instance_url", network_message(exc))
+            form.add_error(None if asked else "instance_url", network_message(exc))
         else:
             department = settings_form.cleaned_data["owner_department"]
             request.session[OAUTH_SESSION_KEY] = crypto.encrypt(
@@ -244,6 +277,7 @@ def oauth_start(request: HttpRequest, ws: str, network: str) -> HttpResponse:
                     "instance_url": auth.instance_url,
                     "client_id": auth.client_id,
                     "client_secret": auth.client_secret,
+                    "extra": json.dumps(dict(auth.extra)),
                     "name": settings_form.cleaned_data["name"],
                     "strategy_level": settings_form.cleaned_data["strategy_level"],
                     "time_zone": settings_form.cleaned_data["time_zone"],
@@ -254,7 +288,13 @@ def oauth_start(request: HttpRequest, ws: str, network: str) -> HttpResponse:
     return render(
         request,
         "channels/oauth_start.html",
-        {"network": cls, "form": form, "settings_form": settings_form},
+        {
+            "network": cls,
+            "form": form,
+            "settings_form": settings_form,
+            "asks_app": "client_id" in cls.oauth_fields,
+            "callback": callback,
+        },
         status=400 if request.method == "POST" else 200,
     )
 
@@ -291,6 +331,7 @@ def oauth_callback(request: HttpRequest, ws: str) -> HttpResponse:
         instance_url=pending["instance_url"],
         client_id=pending["client_id"],
         client_secret=pending["client_secret"],
+        extra=json.loads(pending.get("extra") or "{}"),
     )
     department = (
         Department.objects.filter(workspace=me.workspace, pk=pending["owner_department"]).first()
