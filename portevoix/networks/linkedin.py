@@ -385,7 +385,7 @@ class LinkedInNetwork(Network):
                 "permission it needs (Share on LinkedIn, Community Management API), or the "
                 "account is not an administrator of the page.",
                 network=name,
-                code=code or "403",
+                code="app_not_allowed",
             )
         if status == 404:
             return NotFound(f"LinkedIn could not find it ({action}).", network=name, code="404")

@@ -313,7 +313,7 @@ def test_an_app_without_the_product_is_told_so(
     api.post(f"{API}/rest/posts").mock(return_value=answer("error_403_not_approved.json"))
     with pytest.raises(Permanent) as caught:
         page.publish(OutgoingPost("Bonjour"), idempotency_key="k")
-    assert caught.value.code == "ACCESS_DENIED"
+    assert caught.value.code == "app_not_allowed"
     assert "Community Management" in caught.value.message
 
 
