@@ -57,6 +57,13 @@ FIELD_HELP: dict[str, Any] = {
         "(linkedin.com/company/12345678/admin). Leave empty to publish as yourself."
     ),
 }
+#: Where one network's field means something else than the same name elsewhere.
+NETWORK_FIELD_HELP: dict[tuple[str, str], Any] = {
+    ("linkedin", "access_token"): gettext_lazy(
+        "Made with LinkedIn’s token tool for your app (developer.linkedin.com → Docs and "
+        "tools → OAuth Token Tools); it lasts 60 days. Signing in with LinkedIn is simpler."
+    ),
+}
 OAUTH_SESSION_KEY = "channel_oauth"
 
 
@@ -103,7 +110,7 @@ def credentials_form_class(network: type[Network]) -> type[forms.Form]:
         )
         fields[name] = forms.CharField(
             label=FIELD_LABELS.get(name, name),
-            help_text=FIELD_HELP.get(name, ""),
+            help_text=NETWORK_FIELD_HELP.get((network.name, name), FIELD_HELP.get(name, "")),
             widget=widget,
             max_length=500,
             required=name not in network.optional_credential_fields,
@@ -238,7 +245,7 @@ def oauth_form_class(network: type[Network]) -> type[forms.Form]:
         )
         fields[name] = forms.CharField(
             label=FIELD_LABELS.get(name, name),
-            help_text=FIELD_HELP.get(name, ""),
+            help_text=NETWORK_FIELD_HELP.get((network.name, name), FIELD_HELP.get(name, "")),
             widget=widget,
             max_length=500,
             required=name not in network.optional_credential_fields,

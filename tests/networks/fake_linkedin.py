@@ -276,7 +276,7 @@ class FakeLinkedIn:
                 )
                 page = (
                     "<!doctype html><html lang=en><head><meta charset=utf-8>"
-                    "<title>LinkedIn (fake)</title></head><body><main>"
+                    "<title>LinkedIn (fake)</title><link rel=icon href='data:,'></head><body><main>"
                     f"<h1>Porte-voix would like to access your LinkedIn account</h1>"
                     f"<p>Scopes: {query.get('scope', '')}</p>"
                     f"<a id=allow href='{allow}'>Allow</a></main></body></html>"
