@@ -11,10 +11,11 @@ from playwright.sync_api import expect
 
 from portevoix.channels.models import Channel
 from portevoix.networks import linkedin
+from portevoix.publishing.models import Publication
 from tests.conftest import Team
 from tests.e2e.conftest import PHONE, Browse, login, visit
+from tests.e2e.test_channels import cli
 from tests.networks.fake_linkedin import CLIENT_ID, CLIENT_SECRET, ORG_ID, FakeLinkedIn
-
 
 
 @pytest.fixture
@@ -64,6 +65,19 @@ def test_connect_a_linkedin_page_in_the_browser(
     channel = Channel.objects.get(network="linkedin")
     assert channel.account_id == f"urn:li:organization:{ORG_ID}"
     assert channel.token_expires_at is not None
+
+    # A post from the CLI reaches the fake LinkedIn once, as the page, hashtag and all.
+    code, out, err = cli(
+        "post", "--workspace", "acme", "--channel", "Lumière recrute", "On recrute ! #emploi"
+    )
+    assert code == 0, err + out
+    publication = Publication.objects.get(channel=channel)
+    assert publication.state == "published"
+    assert publication.network_post_id.startswith("urn:li:share:")
+    [stored] = fake.state.posts
+    assert stored["author"] == f"urn:li:organization:{ORG_ID}"
+    assert stored["commentary"] == "On recrute ! {hashtag|\\#|emploi}"
+    assert fake.state.post_requests == 1
 
     phone = browse.page("phone", viewport=PHONE)
     login(phone, "manager@acme.test")
