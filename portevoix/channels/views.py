@@ -259,23 +259,43 @@ def oauth_start(request: HttpRequest, ws: str, network: str) -> HttpResponse:
     cls = _network_or_404(network)
     if Capability.OAUTH not in cls.capabilities:
         raise Http404("no oauth")
-    form = oauth_form_class(cls)(request.POST or None, prefix="oauth")
+    # ``?channel=<id>``: sign in again for a channel already there (a token near its end):
+    # the same account is reconnected, its history kept; the app's stored keys are reused.
+    reconnecting = _oauth_channel(request, me, cls)
+    stored = reconnecting.get_credentials() if reconnecting is not None else None
+    form = oauth_form_class(cls)(
+        request.POST or None,
+        prefix="oauth",
+        initial={n: stored.get(n) for n in cls.oauth_fields if not is_secret(n)}
+        if stored
+        else None,
+    )
+    if stored is not None:
+        for name, field in form.fields.items():
+            if is_secret(name) and stored.get(name):
+                field.required = False
+                field.help_text = _("Leave empty to keep the one stored with the channel.")
     settings_form = ChannelSettingsForm(
         request.POST or None, workspace=me.workspace, prefix="channel"
     )
     callback = request.build_absolute_uri(reverse("channel_oauth_callback", kwargs={"ws": ws}))
-    if request.method == "POST" and form.is_valid() and settings_form.is_valid():
+    settings_ok = reconnecting is not None or settings_form.is_valid()
+    if request.method == "POST" and form.is_valid() and settings_ok:
         state = secrets.token_urlsafe(24)
         asked = {k: str(v) for k, v in form.cleaned_data.items()}
+        if stored is not None:
+            asked = {k: v or (stored.get(k) if is_secret(k) else v) for k, v in asked.items()}
         instance_url = asked.pop("instance_url", "")
         try:
             auth = cls.begin_authorization(instance_url, callback, state=state, **asked)
         except NetworkError as exc:
             form.add_error(None if asked else "instance_url", network_message(exc))
         else:
-            department = settings_form.cleaned_data["owner_department"]
+            chosen = settings_form.cleaned_data if reconnecting is None else {}
+            department = chosen.get("owner_department")
             request.session[OAUTH_SESSION_KEY] = crypto.encrypt(
                 {
+                    "channel": str(reconnecting.pk) if reconnecting is not None else "",
                     "network": cls.name,
                     "workspace": ws,
                     "url": auth.url,
@@ -285,9 +305,9 @@ def oauth_start(request: HttpRequest, ws: str, network: str) -> HttpResponse:
                     "client_id": auth.client_id,
                     "client_secret": auth.client_secret,
                     "extra": json.dumps(dict(auth.extra)),
-                    "name": settings_form.cleaned_data["name"],
-                    "strategy_level": settings_form.cleaned_data["strategy_level"],
-                    "time_zone": settings_form.cleaned_data["time_zone"],
+                    "name": chosen.get("name", ""),
+                    "strategy_level": chosen.get("strategy_level", ""),
+                    "time_zone": chosen.get("time_zone", ""),
                     "owner_department": str(department.pk) if department else "",
                 }
             )
@@ -298,12 +318,26 @@ def oauth_start(request: HttpRequest, ws: str, network: str) -> HttpResponse:
         {
             "network": cls,
             "form": form,
-            "settings_form": settings_form,
+            "settings_form": settings_form if reconnecting is None else None,
+            "reconnecting": reconnecting,
             "asks_app": "client_id" in cls.oauth_fields,
             "callback": callback,
         },
         status=400 if request.method == "POST" else 200,
     )
+
+
+def _oauth_channel(request: HttpRequest, me: Member, cls: type[Network]) -> Channel | None:
+    """The channel ``?channel=`` names (one of ``cls``'s, visible to ``me``), else None."""
+    raw = query_text(request, "channel", max_length=20)
+    if not raw:
+        return None
+    if not raw.isdigit():
+        raise Http404("no such channel")
+    channel: Channel = Channel.objects.get_for(me, pk=int(raw))
+    if channel.network != cls.name:
+        raise Http404("not this network's channel")
+    return channel
 
 
 def oauth_callback(request: HttpRequest, ws: str) -> HttpResponse:
@@ -347,6 +381,11 @@ def oauth_callback(request: HttpRequest, ws: str) -> HttpResponse:
     )
     try:
         credentials = cls.complete_authorization(auth, code)
+        if pending.get("channel"):
+            channel = Channel.objects.get_for(me, pk=int(pending["channel"]))
+            actions.reconnect_channel(channel, by=me, credentials=credentials.as_dict())
+            messages.success(request, _("Channel reconnected; its history is kept."))
+            return redirect("channel_detail", ws=ws, pk=channel.pk)
         channel = actions.connect_channel(
             me.workspace,
             by=me,
@@ -530,6 +569,8 @@ def channel_detail(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
             "channel": channel,
             "settings_form": settings_form,
             "reconnect_form": reconnect_form,
+            "oauth": not channel.is_sandbox
+            and Capability.OAUTH in channel.network_class.capabilities,
             "can_manage": manage,
             "can_post": can(me, "post.create"),
             "publications": publications,

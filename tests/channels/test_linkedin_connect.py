@@ -116,3 +116,57 @@ def test_a_refreshed_token_moves_the_expiry(team, fake):
     channel.refresh_from_db()
     assert channel.health == "ok"
     assert channel.get_credentials().get("access_token") != credentials.get("access_token")
+
+
+def _connect_page(client, fake: FakeLinkedIn) -> Channel:
+    target = _start(
+        client, client_id=CLIENT_ID, client_secret=CLIENT_SECRET, organization_id=ORG_ID
+    )["Location"]
+    allowed = httpx.get(target.replace("/authorization?", "/allow?"), follow_redirects=False)
+    back = urlparse(allowed.headers["location"])
+    client.get(back.path + "?" + back.query)
+    return Channel.objects.get(network="linkedin")
+
+
+def test_signing_in_again_reconnects_the_same_channel_before_its_token_ends(team, client_for, fake):
+    client = client_for(team["manager"])
+    fake.state.token_expires_in = 2 * 24 * 3600
+    channel = _connect_page(client, fake)
+    assert channel.health == "expiring"
+    old_token = channel.get_credentials().get("access_token")
+    detail = client.get(reverse("channel_detail", kwargs={"ws": "acme", "pk": channel.pk}))
+    again = (
+        reverse("channel_oauth_start", kwargs={"ws": "acme", "network": "linkedin"})
+        + f"?channel={channel.pk}"
+    )
+    assert again.replace("?", "?") in detail.content.decode().replace("&amp;", "&")
+    page = client.get(again).content.decode()
+    assert f'value="{CLIENT_ID}"' in page and CLIENT_SECRET not in page
+    assert 'name="channel-name"' not in page
+    fake.state.token_expires_in = 60 * 24 * 3600
+    # The stored secret is reused when the field is left empty.
+    response = client.post(again, {"oauth-client_id": CLIENT_ID, "oauth-organization_id": ORG_ID})
+    assert response.status_code == 302
+    allowed = httpx.get(
+        response["Location"].replace("/authorization?", "/allow?"), follow_redirects=False
+    )
+    back = urlparse(allowed.headers["location"])
+    response = client.get(back.path + "?" + back.query)
+    assert response["Location"] == reverse(
+        "channel_detail", kwargs={"ws": "acme", "pk": channel.pk}
+    )
+    assert Channel.objects.count() == 1
+    channel.refresh_from_db()
+    assert channel.health == "ok"
+    assert channel.get_credentials().get("access_token") != old_token
+    assert channel.get_credentials().get("client_secret") == CLIENT_SECRET
+
+
+def test_signing_in_again_for_another_channel_or_network_is_refused(team, client_for, fake):
+    client = client_for(team["manager"])
+    channel = _connect_page(client, fake)
+    wrong_network = reverse("channel_oauth_start", kwargs={"ws": "acme", "network": "mastodon"})
+    assert client.get(wrong_network + f"?channel={channel.pk}").status_code == 404
+    start = reverse("channel_oauth_start", kwargs={"ws": "acme", "network": "linkedin"})
+    assert client.get(start + "?channel=999999").status_code == 404
+    assert client.get(start + "?channel=abc").status_code == 404
