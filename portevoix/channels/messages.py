@@ -185,6 +185,15 @@ def network_problem(exc: NetworkError) -> Sentence:
                 ),
                 only,
             )
+        if code == "paid_access":
+            return Sentence(
+                gettext_noop(
+                    "%(network)s refuses this call for the app’s API plan: the developer "
+                    "account that owns the app must buy this access (X’s API is paid). "
+                    "Its answer: “%(detail)s”"
+                ),
+                both,
+            )
         if code == "app_not_allowed":
             return Sentence(
                 gettext_noop(

@@ -33,8 +33,13 @@ EXPIRY_WARNING = dt.timedelta(days=7)
 
 
 def token_expiry(credentials: Credentials) -> dt.datetime | None:
-    """When the access token expires, where the network said (``expires_at``, ISO 8601)."""
-    value = credentials.get("expires_at")
+    """When the channel stops working unless someone reconnects it, where the network said.
+
+    The access token's end (``expires_at``, ISO 8601); with a refresh token, the refresh
+    token's end (``refresh_expires_at``) or none: the module renews the access token itself.
+    """
+    key = "refresh_expires_at" if credentials.get("refresh_token") else "expires_at"
+    value = credentials.get(key)
     if not value:
         return None
     try:

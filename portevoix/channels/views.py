@@ -51,7 +51,6 @@ FIELD_HELP: dict[str, Any] = {
     "access_token": gettext_lazy(
         "From Preferences → Development → New application on your instance."
     ),
-    "client_id": gettext_lazy("From your app on developer.linkedin.com, under Auth."),
     "organization_id": gettext_lazy(
         "To publish as a company page: its number, from the page’s admin address "
         "(linkedin.com/company/12345678/admin). Leave empty to publish as yourself."
@@ -59,6 +58,18 @@ FIELD_HELP: dict[str, Any] = {
 }
 #: Where one network's field means something else than the same name elsewhere.
 NETWORK_FIELD_HELP: dict[tuple[str, str], Any] = {
+    ("linkedin", "client_id"): gettext_lazy("From your app on developer.linkedin.com, under Auth."),
+    ("x", "client_id"): gettext_lazy(
+        "From your app on developer.x.com, under Keys and tokens → OAuth 2.0 Client ID and "
+        "Client Secret."
+    ),
+    ("x", "client_secret"): gettext_lazy(
+        "For a confidential app (a web app); leave empty for a public one."
+    ),
+    ("x", "access_token"): gettext_lazy(
+        "An OAuth 2.0 user token of your app; it lasts two hours and cannot be renewed: "
+        "signing in with X is the way to keep the account connected."
+    ),
     ("linkedin", "access_token"): gettext_lazy(
         "Made with LinkedIn’s token tool for your app (developer.linkedin.com → Docs and "
         "tools → OAuth Token Tools); it lasts 60 days. Signing in with LinkedIn is simpler."

@@ -16,6 +16,7 @@ _BUILTIN_MODULES: dict[str, str] = {
     "linkedin": "portevoix.networks.linkedin",
     "mastodon": "portevoix.networks.mastodon",
     "sandbox": "portevoix.networks.sandbox",
+    "x": "portevoix.networks.x",
 }
 
 _registry: dict[str, type[Network]] = {}
