@@ -104,11 +104,12 @@ def test_a_refreshed_token_moves_the_expiry(team, fake):
     )
     credentials = linkedin.LinkedInNetwork.complete_authorization(request, "c")
     soon = (timezone.now() + dt.timedelta(days=1)).isoformat()
+    # With a refresh token, what ends the channel is the refresh token's end.
     channel = actions.connect_channel(
         team.workspace,
         by=team["manager"],
         network="linkedin",
-        credentials=Credentials(credentials.as_dict()).replace(expires_at=soon).as_dict(),
+        credentials=credentials.replace(expires_at=soon, refresh_expires_at=soon).as_dict(),
     )
     assert channel.health == "expiring"
     network = channel.client(verify=False)
@@ -170,3 +171,16 @@ def test_signing_in_again_for_another_channel_or_network_is_refused(team, client
     start = reverse("channel_oauth_start", kwargs={"ws": "acme", "network": "linkedin"})
     assert client.get(start + "?channel=999999").status_code == 404
     assert client.get(start + "?channel=abc").status_code == 404
+
+
+def test_a_refreshable_token_warns_only_before_the_refresh_token_ends():
+    from portevoix.channels.models import token_expiry
+
+    later = (timezone.now() + dt.timedelta(days=300)).isoformat()
+    soon = (timezone.now() + dt.timedelta(hours=2)).isoformat()
+    assert token_expiry(Credentials({"expires_at": soon})) is not None
+    assert token_expiry(Credentials({"expires_at": soon, "refresh_token": "r"})) is None
+    expiry = token_expiry(
+        Credentials({"expires_at": soon, "refresh_token": "r", "refresh_expires_at": later})
+    )
+    assert expiry is not None and expiry > timezone.now() + dt.timedelta(days=299)
