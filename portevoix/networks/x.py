@@ -76,6 +76,7 @@ DEFAULT_AUTH_URL = "https://x.com/i/oauth2/authorize"
 SCOPES = ("tweet.read", "tweet.write", "users.read", "media.write", "offline.access")
 PREMIUM_TEXT_LENGTH = 25_000
 _URL = re.compile(r"https?://[^\s<>\"']+", re.I)
+_ID = re.compile(r"/\d+")
 # twitter-text v3: these code points weigh 1, every other weighs 2 (of 280).
 _LIGHT = ((0, 4351), (8192, 8205), (8208, 8223), (8242, 8247))
 _REFRESH_MARGIN = timedelta(minutes=2)
@@ -195,9 +196,11 @@ class XNetwork(Network):
         json_body: Any = None,
         files: Any = None,
         data: Any = None,
-        bucket: str = "api",
+        bucket: str = "",
         refreshed: bool = False,
     ) -> Any:
+        # X counts each endpoint apart (and media uploads apart from posts).
+        bucket = bucket or f"{method} " + _ID.sub("/:id", path.split("?", 1)[0])
         self._ensure_fresh_token()
         self._budget.check(bucket)
         headers = {"Authorization": f"Bearer {self.credentials.get('access_token')}"}

@@ -280,3 +280,22 @@ def test_a_refresh_rotates_and_stores_the_refresh_token(fake: FakeX) -> None:
 
 def _challenge(request: AuthorizationRequest) -> str:
     return parse_qs(urlsplit(request.url).query)["code_challenge"][0]
+
+
+def test_an_empty_bucket_waits_only_for_its_own_endpoint(
+    api: respx.MockRouter, account: XNetwork
+) -> None:
+    api.get(url__startswith=f"{API}/2/users/2244994945/mentions").mock(
+        return_value=httpx.Response(
+            200,
+            json={"meta": {"result_count": 0}},
+            headers={"x-rate-limit-remaining": "0", "x-rate-limit-reset": "4102444800"},
+        )
+    )
+    create = api.post(f"{API}/2/tweets").mock(return_value=answer("post_created.json"))
+    account.fetch_inbound(None)
+    with pytest.raises(RateLimited) as caught:
+        account.fetch_inbound(None)
+    assert caught.value.code == "budget"
+    account.publish(OutgoingPost("Hello world!"), idempotency_key="k")  # posting still goes
+    assert create.called
