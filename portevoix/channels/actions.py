@@ -61,7 +61,11 @@ def _check_account(network: str, values: dict[str, str]) -> tuple[AccountInfo, d
         cls = registry.get(network)
     except NetworkError as exc:
         raise ActionRefused(_("Unknown network."), field="network") from exc
-    missing = [f for f in cls.credential_fields if not values.get(f, "").strip()]
+    missing = [
+        f
+        for f in cls.credential_fields
+        if f not in cls.optional_credential_fields and not values.get(f, "").strip()
+    ]
     if missing:
         raise ActionRefused(
             _("Missing: %(fields)s.") % {"fields": ", ".join(missing)}, field=missing[0]

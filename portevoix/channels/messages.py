@@ -132,6 +132,19 @@ def network_problem(exc: NetworkError) -> Sentence:
             return Sentence(
                 gettext_noop("Enter the server's address in full, starting with https://."), only
             )
+        if code == "no_app":
+            return Sentence(
+                gettext_noop("Enter the Client ID and Client secret of your %(network)s app."),
+                only,
+            )
+        if code == "bad_organization":
+            return Sentence(
+                gettext_noop(
+                    "Enter the company page’s number, from its admin address "
+                    "(linkedin.com/company/12345678/admin)."
+                ),
+                only,
+            )
         if code in {"413", "BlobTooLarge"}:
             return Sentence(gettext_noop("The file is too large for %(network)s."), only)
         return Sentence(
@@ -156,6 +169,39 @@ def network_problem(exc: NetworkError) -> Sentence:
                     "address."
                 ),
                 only,
+            )
+        if code == "duplicate":
+            return Sentence(
+                gettext_noop(
+                    "%(network)s refuses this post as a duplicate of one already on the account."
+                ),
+                only,
+            )
+        if code == "version":
+            return Sentence(
+                gettext_noop(
+                    "%(network)s no longer serves the API version this Porte-voix uses: "
+                    "update Porte-voix."
+                ),
+                only,
+            )
+        if code == "paid_access":
+            return Sentence(
+                gettext_noop(
+                    "%(network)s refuses this call for the app’s API plan: the developer "
+                    "account that owns the app must buy this access (X’s API is paid). "
+                    "Its answer: “%(detail)s”"
+                ),
+                both,
+            )
+        if code == "app_not_allowed":
+            return Sentence(
+                gettext_noop(
+                    "%(network)s does not let the app do this: the app lacks a product or a "
+                    "permission the network must grant, or the account is not an administrator "
+                    "of the page. Its answer: “%(detail)s”"
+                ),
+                both,
             )
         if status == 403:
             return Sentence(

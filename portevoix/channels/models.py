@@ -33,6 +33,23 @@ SYNC_INTERVAL = 120  # seconds between two syncs (each one also proves the token
 EXPIRY_WARNING = dt.timedelta(days=7)
 
 
+def token_expiry(credentials: Credentials) -> dt.datetime | None:
+    """When the channel stops working unless someone reconnects it, where the network said.
+
+    The access token's end (``expires_at``, ISO 8601); with a refresh token, the refresh
+    token's end (``refresh_expires_at``) or none: the module renews the access token itself.
+    """
+    key = "refresh_expires_at" if credentials.get("refresh_token") else "expires_at"
+    value = credentials.get(key)
+    if not value:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
 class StrategyLevel(models.TextChoices):
     """Seed 001: how far the brand goes on this channel."""
 
@@ -153,7 +170,9 @@ class Channel(StatefulModel):
         return Credentials(crypto.decrypt(self.credentials_encrypted))
 
     def set_credentials(self, credentials: Credentials) -> None:
+        """Store the secrets, and the token's expiry when the network gave one (the warning)."""
         self.credentials_encrypted = crypto.encrypt(credentials.as_dict())
+        self.token_expires_at = token_expiry(credentials)
 
     def cached_limits(self) -> Limits:
         """The server's limits as last read (``fetch_limits``), else the network's defaults."""
@@ -181,7 +200,8 @@ class Channel(StatefulModel):
         def store(new: Credentials) -> None:
             self.set_credentials(new)
             type(self).objects.filter(pk=self.pk).update(
-                credentials_encrypted=self.credentials_encrypted
+                credentials_encrypted=self.credentials_encrypted,
+                token_expires_at=self.token_expires_at,
             )
 
         cls = self.network_class

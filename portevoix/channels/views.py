@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 from typing import Any
 
@@ -40,6 +41,9 @@ FIELD_LABELS: dict[str, Any] = {
     "page_id": gettext_lazy("Page id"),
     "page_access_token": gettext_lazy("Page access token"),
     "ig_user_id": gettext_lazy("Instagram account id"),
+    "client_id": gettext_lazy("Client ID"),
+    "client_secret": gettext_lazy("Client secret"),
+    "organization_id": gettext_lazy("Company page"),
 }
 FIELD_HELP: dict[str, Any] = {
     "pds_url": gettext_lazy("https://bsky.social for most accounts, or your own server."),
@@ -52,6 +56,29 @@ FIELD_HELP: dict[str, Any] = {
     ),
     "page_access_token": gettext_lazy(
         "A page token from Meta’s Graph API Explorer; signing in with Facebook is simpler."
+    ),
+    "organization_id": gettext_lazy(
+        "To publish as a company page: its number, from the page’s admin address "
+        "(linkedin.com/company/12345678/admin). Leave empty to publish as yourself."
+    ),
+}
+#: Where one network's field means something else than the same name elsewhere.
+NETWORK_FIELD_HELP: dict[tuple[str, str], Any] = {
+    ("linkedin", "client_id"): gettext_lazy("From your app on developer.linkedin.com, under Auth."),
+    ("x", "client_id"): gettext_lazy(
+        "From your app on developer.x.com, under Keys and tokens → OAuth 2.0 Client ID and "
+        "Client Secret."
+    ),
+    ("x", "client_secret"): gettext_lazy(
+        "For a confidential app (a web app); leave empty for a public one."
+    ),
+    ("x", "access_token"): gettext_lazy(
+        "An OAuth 2.0 user token of your app; it lasts two hours and cannot be renewed: "
+        "signing in with X is the way to keep the account connected."
+    ),
+    ("linkedin", "access_token"): gettext_lazy(
+        "Made with LinkedIn’s token tool for your app (developer.linkedin.com → Docs and "
+        "tools → OAuth Token Tools); it lasts 60 days. Signing in with LinkedIn is simpler."
     ),
 }
 OAUTH_SESSION_KEY = "channel_oauth"
@@ -100,9 +127,10 @@ def credentials_form_class(network: type[Network]) -> type[forms.Form]:
         )
         fields[name] = forms.CharField(
             label=FIELD_LABELS.get(name, name),
-            help_text=FIELD_HELP.get(name, ""),
+            help_text=NETWORK_FIELD_HELP.get((network.name, name), FIELD_HELP.get(name, "")),
             widget=widget,
             max_length=500,
+            required=name not in network.optional_credential_fields,
         )
     return type(f"{network.__name__}CredentialsForm", (forms.Form,), fields)
 
@@ -244,14 +272,25 @@ OAUTH_ACCOUNT_FIELD: dict[str, tuple[Any, Any, Any]] = {
 }
 
 
-def oauth_start_form(network: type[Network], data: Any) -> OAuthStartForm:
-    form = OAuthStartForm(data, prefix="oauth")
-    custom = OAUTH_ACCOUNT_FIELD.get(network.name)
-    if custom is not None:
-        field = form.fields["instance_url"]
-        field.label, field.help_text = custom[0], custom[1]
-        field.required = False
-    return form
+def oauth_form_class(network: type[Network]) -> type[forms.Form]:
+    """What the OAuth start page asks of ``network`` (``Network.oauth_fields``)."""
+    if network.oauth_fields == ("instance_url",):
+        return OAuthStartForm
+    fields: dict[str, forms.Field] = {}
+    for name in network.oauth_fields:
+        widget = (
+            forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"})
+            if is_secret(name)
+            else forms.TextInput(attrs={"autocomplete": "off"})
+        )
+        fields[name] = forms.CharField(
+            label=FIELD_LABELS.get(name, name),
+            help_text=NETWORK_FIELD_HELP.get((network.name, name), FIELD_HELP.get(name, "")),
+            widget=widget,
+            max_length=500,
+            required=name not in network.optional_credential_fields,
+        )
+    return type(f"{network.__name__}OAuthForm", (forms.Form,), fields)
 
 
 def oauth_start(request: HttpRequest, ws: str, network: str) -> HttpResponse:
@@ -260,21 +299,49 @@ def oauth_start(request: HttpRequest, ws: str, network: str) -> HttpResponse:
     cls = _network_or_404(network)
     if Capability.OAUTH not in cls.capabilities:
         raise Http404("no oauth")
-    form = oauth_start_form(cls, request.POST or None)
+    # ``?channel=<id>``: sign in again for a channel already there (a token near its end):
+    # the same account is reconnected, its history kept; the app's stored keys are reused.
+    reconnecting = _oauth_channel(request, me, cls)
+    stored = reconnecting.get_credentials() if reconnecting is not None else None
+    form = oauth_form_class(cls)(
+        request.POST or None,
+        prefix="oauth",
+        initial={n: stored.get(n) for n in cls.oauth_fields if not is_secret(n)}
+        if stored
+        else None,
+    )
+    if stored is not None:
+        for name, field in form.fields.items():
+            if is_secret(name) and stored.get(name):
+                field.required = False
+                field.help_text = _("Leave empty to keep the one stored with the channel.")
+    custom = OAUTH_ACCOUNT_FIELD.get(cls.name)
+    if custom is not None and "instance_url" in form.fields:
+        # Facebook Login: the first field names the page or account among those shared.
+        account_field = form.fields["instance_url"]
+        account_field.label, account_field.help_text = custom[0], custom[1]
+        account_field.required = False
     settings_form = ChannelSettingsForm(
         request.POST or None, workspace=me.workspace, prefix="channel"
     )
-    if request.method == "POST" and form.is_valid() and settings_form.is_valid():
+    callback = request.build_absolute_uri(reverse("channel_oauth_callback", kwargs={"ws": ws}))
+    settings_ok = reconnecting is not None or settings_form.is_valid()
+    if request.method == "POST" and form.is_valid() and settings_ok:
         state = secrets.token_urlsafe(24)
-        callback = request.build_absolute_uri(reverse("channel_oauth_callback", kwargs={"ws": ws}))
+        asked = {k: str(v) for k, v in form.cleaned_data.items()}
+        if stored is not None:
+            asked = {k: v or (stored.get(k) if is_secret(k) else v) for k, v in asked.items()}
+        instance_url = asked.pop("instance_url", "")
         try:
-            auth = cls.begin_authorization(form.cleaned_data["instance_url"], callback, state=state)
+            auth = cls.begin_authorization(instance_url, callback, state=state, **asked)
         except NetworkError as exc:
-            form.add_error("instance_url", network_message(exc))
+            form.add_error(None if asked else "instance_url", network_message(exc))
         else:
-            department = settings_form.cleaned_data["owner_department"]
+            chosen = settings_form.cleaned_data if reconnecting is None else {}
+            department = chosen.get("owner_department")
             request.session[OAUTH_SESSION_KEY] = crypto.encrypt(
                 {
+                    "channel": str(reconnecting.pk) if reconnecting is not None else "",
                     "network": cls.name,
                     "workspace": ws,
                     "url": auth.url,
@@ -283,9 +350,10 @@ def oauth_start(request: HttpRequest, ws: str, network: str) -> HttpResponse:
                     "instance_url": auth.instance_url,
                     "client_id": auth.client_id,
                     "client_secret": auth.client_secret,
-                    "name": settings_form.cleaned_data["name"],
-                    "strategy_level": settings_form.cleaned_data["strategy_level"],
-                    "time_zone": settings_form.cleaned_data["time_zone"],
+                    "extra": json.dumps(dict(auth.extra)),
+                    "name": chosen.get("name", ""),
+                    "strategy_level": chosen.get("strategy_level", ""),
+                    "time_zone": chosen.get("time_zone", ""),
                     "owner_department": str(department.pk) if department else "",
                 }
             )
@@ -296,11 +364,27 @@ def oauth_start(request: HttpRequest, ws: str, network: str) -> HttpResponse:
         {
             "network": cls,
             "form": form,
-            "settings_form": settings_form,
+            "settings_form": settings_form if reconnecting is None else None,
+            "reconnecting": reconnecting,
+            "asks_app": "client_id" in cls.oauth_fields,
+            "callback": callback,
             "intro": OAUTH_ACCOUNT_FIELD.get(cls.name, (None, None, None))[2],
         },
         status=400 if request.method == "POST" else 200,
     )
+
+
+def _oauth_channel(request: HttpRequest, me: Member, cls: type[Network]) -> Channel | None:
+    """The channel ``?channel=`` names (one of ``cls``'s, visible to ``me``), else None."""
+    raw = query_text(request, "channel", max_length=20)
+    if not raw:
+        return None
+    if not raw.isdigit():
+        raise Http404("no such channel")
+    channel: Channel = Channel.objects.get_for(me, pk=int(raw))
+    if channel.network != cls.name:
+        raise Http404("not this network's channel")
+    return channel
 
 
 def oauth_callback(request: HttpRequest, ws: str) -> HttpResponse:
@@ -335,6 +419,7 @@ def oauth_callback(request: HttpRequest, ws: str) -> HttpResponse:
         instance_url=pending["instance_url"],
         client_id=pending["client_id"],
         client_secret=pending["client_secret"],
+        extra=json.loads(pending.get("extra") or "{}"),
     )
     department = (
         Department.objects.filter(workspace=me.workspace, pk=pending["owner_department"]).first()
@@ -343,6 +428,11 @@ def oauth_callback(request: HttpRequest, ws: str) -> HttpResponse:
     )
     try:
         credentials = cls.complete_authorization(auth, code)
+        if pending.get("channel"):
+            channel = Channel.objects.get_for(me, pk=int(pending["channel"]))
+            actions.reconnect_channel(channel, by=me, credentials=credentials.as_dict())
+            messages.success(request, _("Channel reconnected; its history is kept."))
+            return redirect("channel_detail", ws=ws, pk=channel.pk)
         channel = actions.connect_channel(
             me.workspace,
             by=me,
@@ -526,6 +616,8 @@ def channel_detail(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
             "channel": channel,
             "settings_form": settings_form,
             "reconnect_form": reconnect_form,
+            "oauth": not channel.is_sandbox
+            and Capability.OAUTH in channel.network_class.capabilities,
             "can_manage": manage,
             "can_post": can(me, "post.create"),
             "publications": publications,

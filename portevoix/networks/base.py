@@ -100,6 +100,11 @@ class Network(abc.ABC):
     is_sandbox: ClassVar[bool] = False
     #: Keys ``connect`` needs in the credentials, for forms and checks.
     credential_fields: ClassVar[tuple[str, ...]] = ()
+    #: Those of ``credential_fields`` a person may leave empty.
+    optional_credential_fields: ClassVar[frozenset[str]] = frozenset()
+    #: What the OAuth start page asks, passed to ``begin_authorization`` by name
+    #: (``instance_url`` as its first argument); optional ones as ``optional_credential_fields``.
+    oauth_fields: ClassVar[tuple[str, ...]] = ("instance_url",)
 
     #: How long after a lost call (a timeout, a killed worker) the network may still act on
     #: it: ``reconcile`` is not trusted before this has passed since the call. The default is

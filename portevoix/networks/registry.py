@@ -15,8 +15,10 @@ _BUILTIN_MODULES: dict[str, str] = {
     "bluesky": "portevoix.networks.bluesky",
     "facebook": "portevoix.networks.facebook",
     "instagram": "portevoix.networks.instagram",
+    "linkedin": "portevoix.networks.linkedin",
     "mastodon": "portevoix.networks.mastodon",
     "sandbox": "portevoix.networks.sandbox",
+    "x": "portevoix.networks.x",
 }
 
 _registry: dict[str, type[Network]] = {}

@@ -107,6 +107,7 @@ PAGES = [
     "/w/{slug}/settings/channels/",
     "/w/{slug}/settings/channels/connect/sandbox/",
     "/w/{slug}/settings/channels/connect/bluesky/",
+    "/w/{slug}/settings/channels/connect/linkedin/oauth/",
     "/w/{slug}/settings/channels/{channel}/",
     "/w/{slug}/settings/channels/{channel}/post/",
     "/profile/",
