@@ -44,6 +44,7 @@ from portevoix.inbox.models import (
     RoutedBy,
 )
 from portevoix.networks.types import InboundItem, InboundKind
+from portevoix.triage.batch import label_page
 
 #: Triage routes to these department codes; "social_team" stays with the social media team.
 ROUTING = {
@@ -58,6 +59,10 @@ REOPENED_BY_MESSAGE = frozenset(
     {ConversationState.WAITING, ConversationState.SNOOZED, ConversationState.RESOLVED}
 )
 PREVIEW_LENGTH = 200
+#: Items stored per transaction. A page of the network's (100 on the sandbox) is labelled at
+#: once, then stored in chunks: each chunk's conversations are visible in their queues when
+#: its transaction commits, instead of when the whole page's does (bench/inbox_ingest.py).
+CHUNK = 25
 
 
 @dataclass
@@ -76,6 +81,9 @@ class Ingested:
     #: The network's items stored by this batch, by message id (what the rows do not keep,
     #: such as the author's follower count).
     items: dict[str, InboundItem] = field(default_factory=dict)
+    #: Shared by the chunks of one page (one :func:`ingest` call): what the handlers load once
+    #: per page (the team's rules, calendars and policies) rather than once per transaction.
+    page: dict[str, Any] = field(default_factory=dict)
 
 
 IngestHandler = Callable[[Ingested], Any]
@@ -135,45 +143,68 @@ def ingest(channel: Channel, items: Sequence[InboundItem]) -> int:
     # A network may send half an emoji ("\\ud83d"): stored as it is, it would fail the insert,
     # and with it the batch and every later sync of the channel. It becomes U+FFFD.
     items = [valid_unicode_fields(item) for item in items]
-    ids = {i.message_id for i in items}
+    unique = {i.message_id: i for i in items}
     # Cheap first look outside the lock: a replayed batch costs one query.
-    known = set(
+    known = _known(channel, set(unique))
+    fresh = sorted(
+        (i for message_id, i in unique.items() if message_id not in known),
+        key=lambda i: (i.created_at, i.message_id),
+    )
+    if not fresh:
+        return 0
+    # Triage works on the whole page at once, before any transaction: no lock is held while
+    # it computes, and it labels what the lock may still find stored meanwhile (dropped).
+    labels = dict(zip((i.message_id for i in fresh), label(channel, fresh), strict=True))
+    stored = 0
+    page: dict[str, Any] = {}
+    for start in range(0, len(fresh), CHUNK):
+        stored += _ingest_chunk(channel, fresh[start : start + CHUNK], labels, page)
+    return stored
+
+
+def label(channel: Channel, fresh: Sequence[InboundItem]) -> list[Any]:
+    """Triage's labels for ``fresh``, in order: the inbox's one call to triage."""
+    return label_page(
+        [{"text": i.text, "channel": channel.network, "kind": i.kind.value} for i in fresh],
+        workspace=channel.workspace,
+    )
+
+
+def _known(channel: Channel, ids: set[str]) -> set[str]:
+    return set(
         InboundMessage.objects.filter(channel=channel, message_id__in=ids).values_list(
             "message_id", flat=True
         )
     )
-    if known >= ids:
-        return 0
+
+
+def _ingest_chunk(
+    channel: Channel, chunk: list[InboundItem], labels: dict[str, Any], page: dict[str, Any]
+) -> int:
+    """One transaction: store what is still new of ``chunk`` and run the handlers."""
     with transaction.atomic():
         # Serialise the channel's ingests: what is "new" is decided under the lock.
         Channel.objects.select_for_update().filter(pk=channel.pk).values_list("pk").first()
-        known = set(
-            InboundMessage.objects.filter(channel=channel, message_id__in=ids).values_list(
-                "message_id", flat=True
-            )
-        )
-        fresh = sorted(
-            {i.message_id: i for i in items if i.message_id not in known}.values(),
-            key=lambda i: (i.created_at, i.message_id),
-        )
+        known = _known(channel, {i.message_id for i in chunk})
+        fresh = [i for i in chunk if i.message_id not in known]
         if not fresh:
             return 0
-        result = _store(channel, fresh)
+        result = _store(channel, fresh, [labels[i.message_id] for i in fresh], page)
         for handler in list(_handlers):
             handler(result)
     return len(result.messages)
 
 
-def _store(channel: Channel, fresh: list[InboundItem]) -> Ingested:
-    from portevoix.triage.service import label_items
-
+def _store(
+    channel: Channel, fresh: list[InboundItem], labels: list[Any], page: dict[str, Any]
+) -> Ingested:
     workspace = channel.workspace
     now = timezone.now()
-    labels = label_items(
-        [{"text": i.text, "channel": channel.network, "kind": i.kind.value} for i in fresh],
-        workspace=workspace,
-    )
-    departments = {d.code: d for d in Department.objects.filter(workspace_id=workspace.pk)}
+    if "departments" not in page:
+        page["departments"] = {
+            d.code: d for d in Department.objects.filter(workspace_id=workspace.pk)
+        }
+    departments: dict[str, Department] = page["departments"]
     customers = _customers(channel, fresh, labels, now)
 
     # Where each item goes: conversations reached through what it answers.
@@ -347,6 +378,7 @@ def _store(channel: Channel, fresh: list[InboundItem]) -> Ingested:
         touched_conversations=old,
         reopened=reopened,
         items={i.message_id: i for i in fresh},
+        page=page,
     )
 
 
