@@ -1,23 +1,25 @@
 """Storing what the networks bring in: labelled by triage, grouped into conversations, once.
 
 ``ingest(channel, items)`` is what a channel's sync hands its items to (registered in
-``InboxConfig.ready``). For one batch it:
+``InboxConfig.ready``). For one batch (a page of the network's) it:
 
-1. drops the items already stored (idempotent on the network's message id, per channel);
-2. labels the rest with triage (language, sentiment, intent, specific complaint, department);
-3. finds or creates each author's :class:`Customer`;
-4. puts each item in its :class:`Conversation`: a private message in its private thread; a
-   public item that answers a message we have (the customer's or one of our replies), or
-   belongs to a thread started by one, in that message's conversation; anything else starts
-   a conversation of its own (a comment under one of our posts, a mention);
-5. stores the messages and moves the conversations on (counts, times, preview; a new message
-   reopens a conversation that was waiting, snoozed or resolved);
-6. calls the handlers registered with :func:`on_ingested` (routing rules, assignment, SLA
-   clocks) inside the same transaction, with what was created and touched.
+1. drops the items already stored (idempotent on the network's message id, per channel: one
+   query for the page's ids);
+2. labels the rest with triage in one call, outside any transaction (language, sentiment,
+   intent, specific complaint, department);
+3. then, chunk after chunk of :data:`CHUNK` items, each in its own transaction under a lock on
+   the channel's row: drops what another sync stored meanwhile, finds or creates each
+   author's :class:`Customer`, puts each item in its :class:`Conversation` (a private message
+   in its private thread; a public item that answers a message we have, the customer's or one
+   of our replies, or belongs to a thread started by one, in that message's conversation;
+   anything else starts a conversation of its own), stores the messages and moves the
+   conversations on (counts, times, preview; a new message reopens a conversation that was
+   waiting, snoozed or resolved), and calls the handlers registered with :func:`on_ingested`
+   (routing rules, assignment, SLA clocks) before the commit.
 
-The batch is one transaction, under a lock on the channel's row: two syncs of one channel
-(a worker and a replayed batch) cannot both store an item or both start a conversation. A
-sync interrupted midway stores nothing of that batch; replaying it stores every item once.
+Two syncs of one channel (a worker and a replayed batch) cannot both store an item or both
+start a conversation. A sync interrupted midway keeps the chunks that committed and nothing of
+the others; replaying the page stores the rest, every item once.
 """
 
 from __future__ import annotations
