@@ -206,25 +206,49 @@ def _stream(account: Any, items: int, now: dt.datetime) -> None:
 
 
 def _drain(channel: Any) -> tuple[int, float, list[float]]:
-    """Sync the channel page after page from the start of its stream, as the worker does."""
+    """Sync the channel page after page from the start of its stream, as the worker does.
+
+    An item's latency runs from the moment its page was fetched to the commit of the
+    transaction that stored it (the inbox commits a page in chunks)."""
+    from django.db import transaction
+
     from portevoix.channels import clients
     from portevoix.channels.sync import deliver
+    from portevoix.inbox import ingest
 
     cursor = "i:0"
     latencies: list[float] = []
     count = 0
+    fetched = 0.0
+
+    def visible(result: Any) -> None:
+        stored = len(result.messages)
+        transaction.on_commit(lambda: latencies.extend([time.perf_counter() - fetched] * stored))
+
+    ingest.on_ingested(visible)
     start = time.perf_counter()
-    with clients.checkout(channel) as network:
-        while True:
-            batch = network.fetch_inbound(cursor)
-            fetched = time.perf_counter()
-            if not batch.items:
-                break
-            deliver(channel, batch.items)
-            visible = time.perf_counter()
-            latencies.extend([visible - fetched] * len(batch.items))
-            count += len(batch.items)
-            cursor = batch.next_cursor or cursor
+    try:
+        with clients.checkout(channel) as network:
+            while True:
+                batch = network.fetch_inbound(cursor)
+                fetched = time.perf_counter()
+                if not batch.items:
+                    break
+                if os.environ.get("BENCH_QUERIES") and count == 300:
+                    from django.db import connection
+                    from django.test.utils import CaptureQueriesContext
+
+                    with CaptureQueriesContext(connection) as queries:
+                        deliver(channel, batch.items)
+                    for query in queries.captured_queries:
+                        print(query["sql"][:300], file=sys.stderr)
+                    print(f"{len(queries)} queries for one page", file=sys.stderr)
+                else:
+                    deliver(channel, batch.items)
+                count += len(batch.items)
+                cursor = batch.next_cursor or cursor
+    finally:
+        ingest.remove_handler(visible)
     return count, time.perf_counter() - start, latencies
 
 
@@ -271,7 +295,7 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def child(items: int, triage: bool) -> None:
+def child(items: int, triage: bool, chunk: int) -> None:
     import time_machine
 
     start = dt.datetime.fromisoformat(START)
@@ -286,10 +310,13 @@ def child(items: int, triage: bool) -> None:
 
     from portevoix.care.models import SlaClock
     from portevoix.channels import actions as channel_actions
+    from portevoix.inbox import ingest
     from portevoix.inbox.models import Conversation, InboundMessage
     from portevoix.sandbox import service
     from portevoix.triage import service as triage_service
 
+    if chunk:
+        ingest.CHUNK = chunk
     workspace, admin = _team()
     _care(workspace, admin)
     account = service.create_account("bench-care", workspace=workspace, simulate=False)
@@ -329,7 +356,9 @@ def child(items: int, triage: bool) -> None:
 
         profiler = cProfile.Profile()
         stored, seconds, latencies = profiler.runcall(_drain, channel)
-        stats = pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative")
+        stats = pstats.Stats(profiler, stream=sys.stderr).sort_stats(
+            os.environ.get("BENCH_SORT", "cumulative")
+        )
         stats.print_stats(60)
     else:
         stored, seconds, latencies = _drain(channel)
@@ -371,6 +400,8 @@ def child(items: int, triage: bool) -> None:
             {
                 "vendor": connection.vendor,
                 "triage": triage,
+                "chunk": ingest.CHUNK,
+                "omp_threads": os.environ.get("OMP_NUM_THREADS", ""),
                 "items": items,
                 "rate": items / seconds,
                 "cpu_per_item_ms": 1000 * cpu / items,
@@ -398,7 +429,7 @@ def child(items: int, triage: bool) -> None:
 # --- orchestration ----------------------------------------------------------------------------
 
 
-def _run(url: str, items: int, triage: bool) -> dict[str, Any]:
+def _run(url: str, items: int, triage: bool, chunk: int) -> dict[str, Any]:
     data_dir = Path(tempfile.mkdtemp(prefix="portevoix-bench-inbox."))
     env = dict(os.environ)
     env.update(
@@ -410,7 +441,7 @@ def _run(url: str, items: int, triage: bool) -> dict[str, Any]:
     try:
         out = subprocess.run(
             [sys.executable, __file__, "--child", "--items", str(items),
-             "--triage", "on" if triage else "off"],
+             "--triage", "on" if triage else "off", "--chunk", str(chunk)],
             env=env, check=True, cwd=ROOT, capture_output=True, text=True,
         )  # fmt: skip
     except subprocess.CalledProcessError as exc:
@@ -429,11 +460,14 @@ def main() -> None:
     parser.add_argument("--triage", default="on,off")
     parser.add_argument("--pg", default="", help="a PostgreSQL server URL (else a throwaway one)")
     parser.add_argument("--pg-port", type=int, default=55464)
+    parser.add_argument(
+        "--chunk", type=int, default=0, help="items per transaction (default: the inbox's CHUNK)"
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     modes = [m.strip() == "on" for m in args.triage.split(",") if m.strip()]
     if args.child:
-        child(args.items, modes[0])
+        child(args.items, modes[0], args.chunk)
         return
 
     databases = [d.strip() for d in args.databases.split(",") if d.strip()]
@@ -452,7 +486,7 @@ def main() -> None:
                             server_url = server.start()
                         base = server_url
                     url = fresh_pg_database(base, "portevoix_bench_inbox")
-                row = _run(url, args.items, triage)
+                row = _run(url, args.items, triage, args.chunk)
                 rows.append(row)
                 print(json.dumps(row), file=sys.stderr, flush=True)
     finally:

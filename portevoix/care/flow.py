@@ -45,6 +45,7 @@ from .models import (
     Routing,
     RoutingRule,
     SlaClock,
+    SlaPolicy,
     Strategy,
     VipAuthor,
     WebcareSettings,
@@ -111,6 +112,14 @@ class Team:
     def is_vip(self, network: str, handle: str) -> bool:
         handle = handle.lower().lstrip("@")
         return (network, handle) in self.vips or ("", handle) in self.vips
+
+    @cached_property
+    def policies(self) -> list[SlaPolicy]:
+        return sla.active_policies(self.workspace.pk)
+
+    @cached_property
+    def managers(self) -> list[Member]:
+        return notices.managers(self.workspace.pk)
 
     @cached_property
     def members(self) -> list[Member]:
@@ -218,7 +227,7 @@ def route(
         decision = decisions[conversation.pk]
         if decision.escalate:
             rule = next(name for _, name, changes in decision.matched if changes.get("escalate"))
-            notices.escalated(conversation, rule)
+            notices.escalated(conversation, rule, people=team.managers)
     if changed:
         save_rows(
             changed,
@@ -331,7 +340,10 @@ def on_ingested(ingested: Ingested) -> None:
     channel = ingested.channel
     workspace = channel.workspace
     now = timezone.now()
-    team = Team.load(workspace, now)
+    # Loaded once per page of the network's: the page's chunks share it.
+    team = ingested.page.get("care_team")
+    if team is None or team.workspace.pk != workspace.pk:
+        team = ingested.page["care_team"] = Team.load(workspace, now)
     first: dict[int, InboundMessage] = {}
     first_new: dict[int, dt.datetime] = {}
     for message in ingested.messages:
@@ -353,7 +365,7 @@ def on_ingested(ingested: Ingested) -> None:
     if not team.status.in_hours:
         closed_replies(team, live + list(ingested.reopened), first)
 
-    sla.start_clocks(live, now=now)
+    sla.start_clocks(live, now=now, policies=team.policies)
     touched = list(ingested.touched_conversations)
     if touched:
         reopen_clocks(ingested.reopened, now)

@@ -14,7 +14,7 @@ Each is sent inside the transaction of what it tells about, once per person and 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from django.urls import reverse
@@ -256,11 +256,14 @@ def sla_breached(clock: SlaClock, target: str, due: dt.datetime) -> None:
     )
 
 
-def escalated(conversation: Conversation, rule: str) -> None:
+def escalated(
+    conversation: Conversation, rule: str, *, people: Sequence[Member] | None = None
+) -> None:
+    """Tell the managers (``people``, when the caller has them already)."""
     _notify(
         conversation.workspace,
         ESCALATED,
-        managers(conversation.workspace_id),
+        managers(conversation.workspace_id) if people is None else people,
         obj=conversation,
         params=_conversation_params(conversation, rule=rule),
         url=conversation_url(conversation),

@@ -112,17 +112,27 @@ def new_clock(conversation: Conversation, policy: SlaPolicy) -> SlaClock:
     return clock
 
 
-def start_clocks(conversations: Iterable[Conversation], *, now: dt.datetime) -> list[SlaClock]:
-    """Clocks for conversations that have none yet (those no policy covers get none)."""
-    conversations = [c for c in conversations if c.state not in CLOSED_STATES]
-    if not conversations:
-        return []
-    workspace_id = conversations[0].workspace_id
-    policies = list(
+def active_policies(workspace_id: int) -> list[SlaPolicy]:
+    return list(
         SlaPolicy.objects.filter(workspace_id=workspace_id, is_active=True).select_related(
             "calendar"
         )
     )
+
+
+def start_clocks(
+    conversations: Iterable[Conversation],
+    *,
+    now: dt.datetime,
+    policies: Sequence[SlaPolicy] | None = None,
+) -> list[SlaClock]:
+    """Clocks for conversations that have none yet (those no policy covers get none).
+    ``policies``: the workspace's active ones, when the caller has them already."""
+    conversations = [c for c in conversations if c.state not in CLOSED_STATES]
+    if not conversations:
+        return []
+    if policies is None:
+        policies = active_policies(conversations[0].workspace_id)
     if not policies:
         return []
     clocks = []

@@ -16,6 +16,7 @@ Idempotent: it runs once per workspace (it does nothing when canned replies exis
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -61,6 +62,26 @@ CANNED = (
 )
 
 LABELS = (("Livraison", "#b45309"), ("Prix", "#1d4ed8"), ("Produit", "#047857"))
+
+#: Customer service's validated answers to a health question handed off to it.
+HEALTH_ANSWERS = {
+    ("fr", "pregnancy"): (
+        "Bonjour, la formule convient pendant la grossesse, mais demandez l’avis de votre "
+        "sage-femme ; notre pharmacienne peut vous rappeler : écrivez-nous votre numéro en privé."
+    ),
+    ("en", "pregnancy"): (
+        "Hello, the formula is suitable during pregnancy, but do ask your midwife; our "
+        "pharmacist can call you back: send us your number in private."
+    ),
+    ("fr", "rash"): (
+        "Bonjour, nous sommes désolés : arrêtez le sérum et envoyez-nous votre numéro de "
+        "commande en privé, nous vous le remboursons et notre pharmacienne vous rappelle."
+    ),
+    ("en", "rash"): (
+        "Hello, we are sorry to hear that. Please stop using the serum and send us your order "
+        "number in private: we will refund it and our pharmacist will call you back."
+    ),
+}
 
 
 def _member(workspace: Workspace, email: str) -> Member:
@@ -243,8 +264,17 @@ def load_inbox_demo(workspace: Workspace) -> None:
 
     # Hand-offs: a question about a product's safety to customer service, answered by Nadia and
     # back to the social team as a draft; a stock question to sales, still waiting.
-    health = _conversations(workspace, preview__iregex=r"(rash|enceinte|pregnant)").first()
+    # The answer is in the customer's language and about what they asked (a French question is
+    # preferred: the demo team is French).
+    health = (
+        _conversations(workspace, preview__iregex=r"(enceinte|pregnant)", language="fr").first()
+        or _conversations(workspace, preview__iregex=r"(rash|enceinte|pregnant)").first()
+    )
     if health is not None and "customer_service" in departments:
+        customer_language = health.customer.language if health.customer else ""
+        language = "en" if (customer_language or health.language) == "en" else "fr"
+        pregnancy = bool(re.search(r"(enceinte|pregnant)", health.preview, re.IGNORECASE))
+        answer = HEALTH_ANSWERS[(language, "pregnancy" if pregnancy else "rash")]
         handoff = _try(
             lambda: actions.hand_off(
                 health,
@@ -254,21 +284,7 @@ def load_inbox_demo(workspace: Workspace) -> None:
             )
         )
         if handoff is not None:
-            _try(
-                lambda: actions.answer_handoff(
-                    handoff,
-                    by=service,
-                    text=(
-                        "Bonjour, la formule convient pendant la grossesse, mais demandez "
-                        "l’avis de votre sage-femme ; notre pharmacienne peut vous rappeler : "
-                        "écrivez-nous votre numéro en privé."
-                        if health.language == "fr"
-                        else "Hello, we are sorry to hear that. Please stop using the serum and "
-                        "send us your order number in private: we will refund it and our "
-                        "pharmacist will call you back."
-                    ),
-                )
-            )
+            _try(lambda: actions.answer_handoff(handoff, by=service, text=answer))
     stock = _conversations(workspace, preview__icontains="stock").first()
     if stock is not None and "sales" in departments:
         _try(

@@ -1,23 +1,25 @@
 """Storing what the networks bring in: labelled by triage, grouped into conversations, once.
 
 ``ingest(channel, items)`` is what a channel's sync hands its items to (registered in
-``InboxConfig.ready``). For one batch it:
+``InboxConfig.ready``). For one batch (a page of the network's) it:
 
-1. drops the items already stored (idempotent on the network's message id, per channel);
-2. labels the rest with triage (language, sentiment, intent, specific complaint, department);
-3. finds or creates each author's :class:`Customer`;
-4. puts each item in its :class:`Conversation`: a private message in its private thread; a
-   public item that answers a message we have (the customer's or one of our replies), or
-   belongs to a thread started by one, in that message's conversation; anything else starts
-   a conversation of its own (a comment under one of our posts, a mention);
-5. stores the messages and moves the conversations on (counts, times, preview; a new message
-   reopens a conversation that was waiting, snoozed or resolved);
-6. calls the handlers registered with :func:`on_ingested` (routing rules, assignment, SLA
-   clocks) inside the same transaction, with what was created and touched.
+1. drops the items already stored (idempotent on the network's message id, per channel: one
+   query for the page's ids);
+2. labels the rest with triage in one call, outside any transaction (language, sentiment,
+   intent, specific complaint, department);
+3. then, chunk after chunk of :data:`CHUNK` items, each in its own transaction under a lock on
+   the channel's row: drops what another sync stored meanwhile, finds or creates each
+   author's :class:`Customer`, puts each item in its :class:`Conversation` (a private message
+   in its private thread; a public item that answers a message we have, the customer's or one
+   of our replies, or belongs to a thread started by one, in that message's conversation;
+   anything else starts a conversation of its own), stores the messages and moves the
+   conversations on (counts, times, preview; a new message reopens a conversation that was
+   waiting, snoozed or resolved), and calls the handlers registered with :func:`on_ingested`
+   (routing rules, assignment, SLA clocks) before the commit.
 
-The batch is one transaction, under a lock on the channel's row: two syncs of one channel
-(a worker and a replayed batch) cannot both store an item or both start a conversation. A
-sync interrupted midway stores nothing of that batch; replaying it stores every item once.
+Two syncs of one channel (a worker and a replayed batch) cannot both store an item or both
+start a conversation. A sync interrupted midway keeps the chunks that committed and nothing of
+the others; replaying the page stores the rest, every item once.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from portevoix.inbox.models import (
     RoutedBy,
 )
 from portevoix.networks.types import InboundItem, InboundKind
+from portevoix.triage.batch import label_page
 
 #: Triage routes to these department codes; "social_team" stays with the social media team.
 ROUTING = {
@@ -58,6 +61,10 @@ REOPENED_BY_MESSAGE = frozenset(
     {ConversationState.WAITING, ConversationState.SNOOZED, ConversationState.RESOLVED}
 )
 PREVIEW_LENGTH = 200
+#: Items stored per transaction. A page of the network's (100 on the sandbox) is labelled at
+#: once, then stored in chunks: each chunk's conversations are visible in their queues when
+#: its transaction commits, instead of when the whole page's does (bench/inbox_ingest.py).
+CHUNK = 25
 
 
 @dataclass
@@ -76,6 +83,9 @@ class Ingested:
     #: The network's items stored by this batch, by message id (what the rows do not keep,
     #: such as the author's follower count).
     items: dict[str, InboundItem] = field(default_factory=dict)
+    #: Shared by the chunks of one page (one :func:`ingest` call): what the handlers load once
+    #: per page (the team's rules, calendars and policies) rather than once per transaction.
+    page: dict[str, Any] = field(default_factory=dict)
 
 
 IngestHandler = Callable[[Ingested], Any]
@@ -135,30 +145,64 @@ def ingest(channel: Channel, items: Sequence[InboundItem]) -> int:
     # A network may send half an emoji ("\\ud83d"): stored as it is, it would fail the insert,
     # and with it the batch and every later sync of the channel. It becomes U+FFFD.
     items = [valid_unicode_fields(item) for item in items]
-    ids = {i.message_id for i in items}
+    unique = {i.message_id: i for i in items}
     # Cheap first look outside the lock: a replayed batch costs one query.
-    known = set(
+    known = _known(channel, set(unique))
+    fresh = sorted(
+        (i for message_id, i in unique.items() if message_id not in known),
+        key=lambda i: (i.created_at, i.message_id),
+    )
+    if not fresh:
+        return 0
+    # Triage works on the whole page at once, before any transaction: no lock is held while
+    # it computes, and it labels what the lock may still find stored meanwhile (dropped).
+    labels = dict(zip((i.message_id for i in fresh), label(channel, fresh), strict=True))
+    stored = 0
+    page: dict[str, Any] = {}
+    for start in range(0, len(fresh), CHUNK):
+        stored += _ingest_chunk(channel, fresh[start : start + CHUNK], labels, page)
+    return stored
+
+
+def label(channel: Channel, fresh: Sequence[InboundItem]) -> list[Any]:
+    """Triage's labels for ``fresh``, in order: the inbox's one call to triage, with what each
+    item answers (its parent's text and kind) as context."""
+    parent_of = _parent_texts(channel, list(fresh))
+    return label_page(
+        [
+            {
+                "text": i.text,
+                "channel": channel.network,
+                "kind": i.kind.value,
+                "parent_text": parent_of.get(i.in_reply_to or "", ("", ""))[0] or None,
+                "parent_kind": parent_of.get(i.in_reply_to or "", ("", ""))[1] or None,
+            }
+            for i in fresh
+        ],
+        workspace=channel.workspace,
+    )
+
+
+def _known(channel: Channel, ids: set[str]) -> set[str]:
+    return set(
         InboundMessage.objects.filter(channel=channel, message_id__in=ids).values_list(
             "message_id", flat=True
         )
     )
-    if known >= ids:
-        return 0
+
+
+def _ingest_chunk(
+    channel: Channel, chunk: list[InboundItem], labels: dict[str, Any], page: dict[str, Any]
+) -> int:
+    """One transaction: store what is still new of ``chunk`` and run the handlers."""
     with transaction.atomic():
         # Serialise the channel's ingests: what is "new" is decided under the lock.
         Channel.objects.select_for_update().filter(pk=channel.pk).values_list("pk").first()
-        known = set(
-            InboundMessage.objects.filter(channel=channel, message_id__in=ids).values_list(
-                "message_id", flat=True
-            )
-        )
-        fresh = sorted(
-            {i.message_id: i for i in items if i.message_id not in known}.values(),
-            key=lambda i: (i.created_at, i.message_id),
-        )
+        known = _known(channel, {i.message_id for i in chunk})
+        fresh = [i for i in chunk if i.message_id not in known]
         if not fresh:
             return 0
-        result = _store(channel, fresh)
+        result = _store(channel, fresh, [labels[i.message_id] for i in fresh], page)
         for handler in list(_handlers):
             handler(result)
     return len(result.messages)
@@ -193,27 +237,16 @@ def _parent_texts(channel: Channel, fresh: list[InboundItem]) -> dict[str, tuple
     return found
 
 
-def _store(channel: Channel, fresh: list[InboundItem]) -> Ingested:
-    from portevoix.triage.engine import TriageInput
-    from portevoix.triage.service import label_items
-
+def _store(
+    channel: Channel, fresh: list[InboundItem], labels: list[Any], page: dict[str, Any]
+) -> Ingested:
     workspace = channel.workspace
     now = timezone.now()
-    parent_of = _parent_texts(channel, fresh)
-    labels = label_items(
-        [
-            TriageInput(
-                text=i.text,
-                channel=channel.network,
-                kind=i.kind.value,
-                parent_text=parent_of.get(i.in_reply_to or "", ("", ""))[0] or None,
-                parent_kind=parent_of.get(i.in_reply_to or "", ("", ""))[1] or None,
-            )
-            for i in fresh
-        ],
-        workspace=workspace,
-    )
-    departments = {d.code: d for d in Department.objects.filter(workspace_id=workspace.pk)}
+    if "departments" not in page:
+        page["departments"] = {
+            d.code: d for d in Department.objects.filter(workspace_id=workspace.pk)
+        }
+    departments: dict[str, Department] = page["departments"]
     customers = _customers(channel, fresh, labels, now)
 
     # Where each item goes: conversations reached through what it answers.
@@ -387,6 +420,7 @@ def _store(channel: Channel, fresh: list[InboundItem]) -> Ingested:
         touched_conversations=old,
         reopened=reopened,
         items={i.message_id: i for i in fresh},
+        page=page,
     )
 
 

@@ -30,6 +30,7 @@ from typing import Any
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from portevoix.channels.models import Channel
 from portevoix.core.models import Department, Member, Workspace
@@ -139,7 +140,7 @@ class ConversationKind(models.TextChoices):
 
 class ConversationState(models.TextChoices):
     NEW = "new", _("New")
-    OPEN = "open", _("Open")
+    OPEN = "open", pgettext_lazy("conversation state", "Open")
     WAITING = "waiting", _("Waiting for the customer")
     SNOOZED = "snoozed", _("Snoozed")
     RESOLVED = "resolved", _("Resolved")

@@ -32,7 +32,13 @@ def as_input(item: TriageInput | Mapping[str, Any] | str) -> TriageInput:
         return item
     if isinstance(item, str):
         return TriageInput(text=item)
-    return TriageInput(text=str(item["text"]), channel=item.get("channel"), kind=item.get("kind"))
+    return TriageInput(
+        text=str(item["text"]),
+        channel=item.get("channel"),
+        kind=item.get("kind"),
+        parent_text=item.get("parent_text"),
+        parent_kind=item.get("parent_kind"),
+    )
 
 
 def workspace_examples(workspace: Workspace) -> list[CorrectionExample]:

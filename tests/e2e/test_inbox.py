@@ -163,3 +163,62 @@ def test_a_hand_off_link_lets_someone_without_an_account_answer_until_withdrawn(
     expect(page.locator("li[data-link]")).to_have_attribute("data-link-status", "revoked")
     visit(lawyer, link, status=410)
     expect(lawyer.locator("[data-refused]")).to_be_visible()
+
+
+def test_an_agent_answers_and_the_sla_clock_stops(browse: Browse, live_team: Team) -> None:
+    """The clock runs on the open conversation; the answer goes out through the worker to the
+    network, and the clock then says the first response came in time."""
+    from portevoix.care import actions as care_actions
+    from portevoix.care.models import SlaClock
+    from portevoix.sandbox.models import SandboxPost
+    from portevoix.worker import runner
+
+    care_actions.create_policy(
+        live_team.workspace, by=live_team["admin"], name="Standard", first_response_minutes=60
+    )
+    account = service.create_account("acme-care", workspace=live_team.workspace, simulate=False)
+    channel = channel_actions.connect_channel(
+        live_team.workspace,
+        by=live_team["admin"],
+        network="sandbox",
+        credentials=service.credentials_for(account),
+        name="Care",
+    )
+    service.inject_interaction(account, GENERAL_FR, author_handle="zoe")
+    channel.refresh_from_db()
+    outcome = channel.handle_active()  # the worker's sync
+    type(channel).objects.filter(pk=channel.pk).update(**outcome.fields)
+    conversation = Conversation.objects.get(customer__handle="zoe")
+    assert conversation.routed_to == "social_team"
+    assert SlaClock.objects.filter(conversation=conversation).exists()
+
+    page = browse.page("social")
+    login(page, "content@acme.test")
+    visit(page, "/w/acme/inbox/")
+    page.locator(f"[data-conversation='{conversation.pk}'] a").first.click()
+    page.wait_for_url(re.compile(rf"/inbox/c/{conversation.pk}/"))
+    clock = page.locator("main .sla-clock").first
+    expect(clock).to_have_attribute("data-sla", "ok")
+    expect(clock).to_have_attribute("data-target", "first_response")
+    expect(clock).to_contain_text("Première réponse sous")
+
+    answer = "Merci Zoé pour votre retour, on transmet à l’équipe créative !"
+    page.locator("#id_text").fill(answer)
+    page.locator("input[name=private][value='0']").check()
+    with page.expect_navigation():
+        page.locator("section.reply-box button.btn-primary[type=submit]").click()
+    expect(page.locator("li.entry-reply")).to_have_attribute("data-reply-state", "scheduled")
+    clock = page.locator("main .sla-clock").first
+    expect(clock).to_have_attribute("data-sla", "met")
+    expect(clock).to_contain_text("réponse à temps")
+
+    # The worker sends it: the customer sees it under their comment, once.
+    runner.run_once(models=[Publication])
+    runner.run_once(models=[Publication])
+    sent = SandboxPost.objects.filter(account=account, text=answer)
+    assert sent.count() == 1
+    page.reload()
+    expect(page.locator("li.entry-reply")).to_have_attribute("data-reply-state", "published")
+    expect(page.locator("main .sla-clock").first).to_have_attribute("data-sla", "met")
+    row = SlaClock.objects.get(conversation=conversation)
+    assert row.first_response_breached_at is None

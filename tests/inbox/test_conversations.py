@@ -211,6 +211,48 @@ def test_a_sync_interrupted_midway_stores_nothing_and_its_replay_everything(team
     )
 
 
+def test_a_page_is_stored_in_chunks_and_a_crash_in_one_keeps_the_others_exactly_once(
+    team, channel, monkeypatch
+):
+    """A page of 70 in chunks of 25: the 2nd chunk's transaction dies after the 1st committed.
+    Every later reply joins the conversation its parent (in an earlier chunk) started, and
+    three replays of the whole page then store each message once, none lost."""
+    monkeypatch.setattr(ingest_module, "CHUNK", 25)
+    page = []
+    for n in range(70):
+        parent = f"c{n - 30}" if n >= 30 and n % 3 == 0 else None  # a reply 30 items later
+        page.append(item(f"c{n}", f"Message {n}", author=f"a{n % 7}", minutes=n, reply_to=parent))
+    committed: list[int] = []
+    calls = {"n": 0}
+
+    def crash_in_second_chunk(ingested: Ingested) -> None:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("the worker died")
+        committed.append(len(ingested.messages))
+
+    on_ingested(crash_in_second_chunk)
+    try:
+        with pytest.raises(RuntimeError):
+            ingest(channel, page)
+    finally:
+        remove_handler(crash_in_second_chunk)
+    assert committed == [25]
+    assert sorted(InboundMessage.objects.values_list("message_id", flat=True)) == sorted(
+        f"c{n}" for n in range(25)
+    )
+    assert ingest(channel, page) == 45
+    for _ in range(3):
+        assert ingest(channel, page) == 0
+    assert InboundMessage.objects.count() == 70
+    assert sum(Conversation.objects.values_list("message_count", flat=True)) == 70
+    for n in range(30, 70, 3):
+        message = InboundMessage.objects.get(message_id=f"c{n}")
+        assert message.conversation_id == conversation_of(f"c{n - 30}").pk
+    assert Customer.objects.count() == 7
+    assert sum(Customer.objects.values_list("message_count", flat=True)) == 70
+
+
 def test_handlers_hear_what_each_batch_started_and_touched(team, channel):
     heard: list[Ingested] = []
     on_ingested(heard.append)
