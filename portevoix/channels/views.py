@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 from typing import Any
 
@@ -37,6 +38,10 @@ FIELD_LABELS: dict[str, Any] = {
     "instance_url": gettext_lazy("Instance address"),
     "access_token": gettext_lazy("Access token"),
     "token": gettext_lazy("Token"),
+    "client_id": gettext_lazy("OAuth client ID"),
+    "client_secret": gettext_lazy("OAuth client secret"),
+    "refresh_token": gettext_lazy("Refresh token"),
+    "audited": gettext_lazy("Google has audited this project for the YouTube API"),
 }
 FIELD_HELP: dict[str, Any] = {
     "pds_url": gettext_lazy("https://bsky.social for most accounts, or your own server."),
@@ -46,6 +51,14 @@ FIELD_HELP: dict[str, Any] = {
     "instance_url": gettext_lazy("For example https://mastodon.social"),
     "access_token": gettext_lazy(
         "From Preferences → Development → New application on your instance."
+    ),
+    "client_id": gettext_lazy(
+        "From your Google Cloud project: APIs & Services → Credentials → OAuth client ID "
+        "(type “Web application”), with YouTube Data API v3 enabled."
+    ),
+    "audited": gettext_lazy(
+        "Leave unticked unless Google approved the project’s audit: until then YouTube keeps "
+        "every video uploaded through the API private, and Porte-voix uploads them private."
     ),
 }
 OAUTH_SESSION_KEY = "channel_oauth"
@@ -215,23 +228,63 @@ class OAuthStartForm(forms.Form):
     )
 
 
+def oauth_form_class(network: type[Network]) -> type[forms.Form]:
+    """The OAuth start form: the network's ``oauth_fields`` (Mastodon: the instance)."""
+    if tuple(network.oauth_fields) == ("instance_url",):
+        return OAuthStartForm
+    fields: dict[str, forms.Field] = {}
+    for name in network.oauth_fields:
+        if name == "audited":
+            fields[name] = forms.BooleanField(
+                label=FIELD_LABELS.get(name, name),
+                help_text=FIELD_HELP.get(name, ""),
+                required=False,
+            )
+            continue
+        widget = (
+            forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"})
+            if is_secret(name)
+            else forms.TextInput(attrs={"autocomplete": "off"})
+        )
+        fields[name] = forms.CharField(
+            label=FIELD_LABELS.get(name, name),
+            help_text=FIELD_HELP.get(name, ""),
+            widget=widget,
+            max_length=500,
+        )
+    return type(f"{network.__name__}OAuthForm", (forms.Form,), fields)
+
+
 def oauth_start(request: HttpRequest, ws: str, network: str) -> HttpResponse:
     me = _member(request)
     require(me, "channel.manage")
     cls = _network_or_404(network)
     if Capability.OAUTH not in cls.capabilities:
         raise Http404("no oauth")
-    form = OAuthStartForm(request.POST or None, prefix="oauth")
+    form = oauth_form_class(cls)(request.POST or None, prefix="oauth")
     settings_form = ChannelSettingsForm(
         request.POST or None, workspace=me.workspace, prefix="channel"
     )
     if request.method == "POST" and form.is_valid() and settings_form.is_valid():
         state = secrets.token_urlsafe(24)
         callback = request.build_absolute_uri(reverse("channel_oauth_callback", kwargs={"ws": ws}))
+        values = form.cleaned_data
+        options = {
+            k: ("yes" if v is True else "" if v is False else str(v))
+            for k, v in values.items()
+            if k != "instance_url"
+        }
         try:
-            auth = cls.begin_authorization(form.cleaned_data["instance_url"], callback, state=state)
+            instance_url = values.get("instance_url", "")
+            auth = (
+                cls.begin_authorization(instance_url, callback, state=state, options=options)
+                if options
+                else cls.begin_authorization(instance_url, callback, state=state)
+            )
         except NetworkError as exc:
-            form.add_error("instance_url", network_message(exc))
+            form.add_error(
+                "instance_url" if "instance_url" in values else None, network_message(exc)
+            )
         else:
             department = settings_form.cleaned_data["owner_department"]
             request.session[OAUTH_SESSION_KEY] = crypto.encrypt(
@@ -244,6 +297,7 @@ def oauth_start(request: HttpRequest, ws: str, network: str) -> HttpResponse:
                     "instance_url": auth.instance_url,
                     "client_id": auth.client_id,
                     "client_secret": auth.client_secret,
+                    "extra": json.dumps(dict(auth.extra)),
                     "name": settings_form.cleaned_data["name"],
                     "strategy_level": settings_form.cleaned_data["strategy_level"],
                     "time_zone": settings_form.cleaned_data["time_zone"],
@@ -254,7 +308,15 @@ def oauth_start(request: HttpRequest, ws: str, network: str) -> HttpResponse:
     return render(
         request,
         "channels/oauth_start.html",
-        {"network": cls, "form": form, "settings_form": settings_form},
+        {
+            "network": cls,
+            "form": form,
+            "settings_form": settings_form,
+            "registers_itself": "instance_url" in form.fields,
+            "callback": request.build_absolute_uri(
+                reverse("channel_oauth_callback", kwargs={"ws": ws})
+            ),
+        },
         status=400 if request.method == "POST" else 200,
     )
 
@@ -291,6 +353,7 @@ def oauth_callback(request: HttpRequest, ws: str) -> HttpResponse:
         instance_url=pending["instance_url"],
         client_id=pending["client_id"],
         client_secret=pending["client_secret"],
+        extra=json.loads(pending.get("extra") or "{}"),
     )
     department = (
         Department.objects.filter(workspace=me.workspace, pk=pending["owner_department"]).first()

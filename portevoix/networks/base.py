@@ -29,7 +29,7 @@ from __future__ import annotations
 import abc
 import logging
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import ClassVar
 
@@ -67,6 +67,9 @@ class Network(abc.ABC):
     is_sandbox: ClassVar[bool] = False
     #: Keys ``connect`` needs in the credentials, for forms and checks.
     credential_fields: ClassVar[tuple[str, ...]] = ()
+    #: What the OAuth start page asks for; ``begin_authorization`` gets ``instance_url`` and
+    #: the rest as ``options`` (YouTube: the company's own OAuth client id and secret).
+    oauth_fields: ClassVar[tuple[str, ...]] = ("instance_url",)
 
     #: How long after a lost call (a timeout, a killed worker) the network may still act on
     #: it: ``reconcile`` is not trusted before this has passed since the call. The default is
@@ -189,9 +192,18 @@ class Network(abc.ABC):
 
     @classmethod
     def begin_authorization(
-        cls, instance_url: str, redirect_uri: str, *, state: str, app_name: str = "Porte-voix"
+        cls,
+        instance_url: str,
+        redirect_uri: str,
+        *,
+        state: str,
+        app_name: str = "Porte-voix",
+        options: Mapping[str, str] | None = None,
     ) -> AuthorizationRequest:
-        """Start an OAuth flow: register the app if needed and build the browser URL."""
+        """Start an OAuth flow: register the app if needed and build the browser URL.
+
+        ``options`` are the other ``oauth_fields`` the person filled in.
+        """
         raise Unsupported(
             f"{cls.label} accounts are not connected through OAuth.", network=cls.name
         )

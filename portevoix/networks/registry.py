@@ -15,6 +15,7 @@ _BUILTIN_MODULES: dict[str, str] = {
     "bluesky": "portevoix.networks.bluesky",
     "mastodon": "portevoix.networks.mastodon",
     "sandbox": "portevoix.networks.sandbox",
+    "youtube": "portevoix.networks.youtube",
 }
 
 _registry: dict[str, type[Network]] = {}

@@ -80,6 +80,13 @@ def _key() -> str:
 class NetworkContract:
     """Subclass me (as ``Test...``) and provide a ``contract`` fixture."""
 
+    #: What every post of the contract carries, on a network that publishes only media
+    #: (YouTube: one video). Empty for networks that take text alone.
+    post_media: tuple[MediaItem, ...] = ()
+
+    def post(self, text: str) -> OutgoingPost:
+        return OutgoingPost(text, media=self.post_media)
+
     @pytest.fixture
     def contract(self) -> ContractSetup:  # pragma: no cover - always overridden
         raise NotImplementedError
@@ -120,12 +127,12 @@ class NetworkContract:
 
     def test_calls_before_connect_raise_auth_expired(self, contract: ContractSetup) -> None:
         with pytest.raises(AuthExpired):
-            contract.make_network().publish(OutgoingPost("hello"), idempotency_key=_key())
+            contract.make_network().publish(self.post("hello"), idempotency_key=_key())
 
     # -- publishing ---------------------------------------------------------------------------
 
     def test_publish_text(self, network: Network) -> None:
-        ref = network.publish(OutgoingPost("Bonjour depuis Porte-voix"), idempotency_key=_key())
+        ref = network.publish(self.post("Bonjour depuis Porte-voix"), idempotency_key=_key())
         assert isinstance(ref, PublishedRef)
         assert ref.network == network.name
         assert ref.post_id
@@ -134,24 +141,24 @@ class NetworkContract:
 
     def test_same_key_never_posts_twice(self, network: Network) -> None:
         key = _key()
-        post = OutgoingPost("Une seule fois, même si on réessaie")
+        post = self.post("Une seule fois, même si on réessaie")
         first = network.publish(post, idempotency_key=key)
         second = network.publish(post, idempotency_key=key)
         assert second.post_id == first.post_id
 
     def test_reconcile_finds_the_post_and_nothing_else(self, network: Network) -> None:
         key = _key()
-        post = OutgoingPost("À retrouver après un doute")
+        post = self.post("À retrouver après un doute")
         ref = network.publish(post, idempotency_key=key)
         found = network.reconcile(key, post=post)
         assert found is not None and found.post_id == ref.post_id
         # Some networks can only look a post up by its content (Mastodon after the hour):
         # what was never published is never found.
-        never = OutgoingPost(f"Jamais publié {uuid.uuid4().hex}")
+        never = self.post(f"Jamais publié {uuid.uuid4().hex}")
         assert network.reconcile(_key(), post=never) is None
 
     def test_too_long_text_is_refused_before_sending(self, network: Network) -> None:
-        post = OutgoingPost("x" * (network.limits.max_text_length + 1))
+        post = self.post("x" * (network.limits.max_text_length + 1))
         problems = network.validate(post)
         assert problems and all(isinstance(p, str) and p for p in problems)
         key = _key()
@@ -160,7 +167,7 @@ class NetworkContract:
         assert network.reconcile(key, post=post) is None
 
     def test_valid_post_has_no_problems(self, network: Network) -> None:
-        assert network.validate(OutgoingPost("Court et simple")) == []
+        assert network.validate(self.post("Court et simple")) == []
 
     def test_image_with_alt_text(self, network: Network) -> None:
         if Capability.IMAGES not in network.capabilities:
@@ -212,7 +219,7 @@ class NetworkContract:
     def test_reply_to_a_post(self, network: Network) -> None:
         if Capability.REPLY_PUBLIC not in network.capabilities:
             pytest.skip("no public replies")
-        ref = network.publish(OutgoingPost("Question ?"), idempotency_key=_key())
+        ref = network.publish(self.post("Question ?"), idempotency_key=_key())
         answer = network.reply(ref.post_id, "Réponse.", idempotency_key=_key())
         assert answer.post_id and answer.post_id != ref.post_id
 
@@ -257,7 +264,7 @@ class NetworkContract:
             pytest.skip("this backend cannot make another account answer")
         if Capability.READ_COMMENTS not in network.capabilities:
             pytest.skip("cannot read comments")
-        ref = network.publish(OutgoingPost("Des questions ?"), idempotency_key=_key())
+        ref = network.publish(self.post("Des questions ?"), idempotency_key=_key())
         before = network.fetch_inbound(None)
         text = f"Oui, une question {uuid.uuid4().hex[:8]}"
         contract.add_comment(ref, text)
@@ -275,7 +282,7 @@ class NetworkContract:
     def test_metrics(self, contract: ContractSetup, network: Network) -> None:
         if Capability.METRICS not in network.capabilities:
             pytest.skip("no metrics")
-        ref = network.publish(OutgoingPost("À mesurer"), idempotency_key=_key())
+        ref = network.publish(self.post("À mesurer"), idempotency_key=_key())
         snapshots = contract.eventually(lambda: network.metrics([ref]))
         assert [s.post_id for s in snapshots] == [ref.post_id]
         snap = snapshots[0]
@@ -290,7 +297,7 @@ class NetworkContract:
         network = contract.make_network()
         network.connect(contract.credentials)
         key = _key()
-        post = OutgoingPost("Publié, mais la réponse s'est perdue")
+        post = self.post("Publié, mais la réponse s'est perdue")
         with pytest.raises(OutcomeUnknown), contract.lose_next_answer(network):
             network.publish(post, idempotency_key=key)
         found = network.reconcile(key, post=post)
@@ -303,7 +310,7 @@ class NetworkContract:
         network = contract.make_network()
         network.connect(contract.credentials)
         with pytest.raises(RateLimited) as caught, contract.rate_limit_next(network):
-            network.publish(OutgoingPost("Trop vite"), idempotency_key=_key())
+            network.publish(self.post("Trop vite"), idempotency_key=_key())
         reset_at = caught.value.reset_at
         assert reset_at is not None and reset_at.tzinfo is not None
         assert caught.value.retryable
@@ -316,7 +323,7 @@ class NetworkContract:
         changes: list[Credentials] = []
         network = contract.make_network(on_credentials_change=changes.append)
         network.connect(contract.credentials)
-        network.publish(OutgoingPost("Rien de secret ici"), idempotency_key=_key())
+        network.publish(self.post("Rien de secret ici"), idempotency_key=_key())
         texts += [repr(network), repr(contract.credentials), str(contract.credentials)]
         texts += [repr(c) for c in changes]
         with contextlib.suppress(NetworkError):
