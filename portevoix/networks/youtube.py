@@ -347,7 +347,7 @@ class YouTubeNetwork(Network):
     )
     credential_fields: ClassVar[tuple[str, ...]] = ("client_id", "client_secret", "refresh_token")
     #: What the OAuth start page asks for: the company's own Google OAuth client.
-    oauth_fields: ClassVar[tuple[str, ...]] = ("client_id", "client_secret")
+    oauth_fields: ClassVar[tuple[str, ...]] = ("client_id", "client_secret", "audited")
     #: The uploads playlist can take a few minutes to show a new video.
     settle_seconds: ClassVar[float | None] = 300.0
     default_timeout: ClassVar[float] = 120.0

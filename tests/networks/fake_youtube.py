@@ -181,6 +181,8 @@ class FakeYouTube:
                 fake.requests.append((method, path))
                 if method in ("POST", "PUT", "DELETE"):
                     fake.posts[path] += 1
+                if path == "/favicon.ico":
+                    return self._send(204, raw=b"")
                 if path == "/token":
                     return self._token(parse_qs(body.decode()))
                 if path == "/o/oauth2/v2/auth":
