@@ -38,8 +38,8 @@ FIELD_LABELS: dict[str, Any] = {
     "instance_url": gettext_lazy("Instance address"),
     "access_token": gettext_lazy("Access token"),
     "token": gettext_lazy("Token"),
-    "client_id": gettext_lazy("OAuth client ID"),
-    "client_secret": gettext_lazy("OAuth client secret"),
+    "client_id": gettext_lazy("Client ID"),
+    "client_secret": gettext_lazy("Client secret"),
     "refresh_token": gettext_lazy("Refresh token"),
     "audited": gettext_lazy("Google has audited this project for the YouTube API"),
 }
@@ -52,15 +52,20 @@ FIELD_HELP: dict[str, Any] = {
     "access_token": gettext_lazy(
         "From Preferences → Development → New application on your instance."
     ),
-    "client_id": gettext_lazy(
+}
+#: Where one network's field means something else than the same name elsewhere.
+NETWORK_FIELD_HELP: dict[tuple[str, str], Any] = {
+    ("youtube", "client_id"): gettext_lazy(
         "From your Google Cloud project: APIs & Services → Credentials → OAuth client ID "
         "(type “Web application”), with YouTube Data API v3 enabled."
     ),
-    "audited": gettext_lazy(
+    ("youtube", "audited"): gettext_lazy(
         "Leave unticked unless Google approved the project’s audit: until then YouTube keeps "
         "every video uploaded through the API private, and Porte-voix uploads them private."
     ),
 }
+#: Fields asked as a tick box; the network receives "yes" or "".
+CHECKBOX_FIELDS = frozenset({"audited"})
 OAUTH_SESSION_KEY = "channel_oauth"
 
 
@@ -107,9 +112,10 @@ def credentials_form_class(network: type[Network]) -> type[forms.Form]:
         )
         fields[name] = forms.CharField(
             label=FIELD_LABELS.get(name, name),
-            help_text=FIELD_HELP.get(name, ""),
+            help_text=NETWORK_FIELD_HELP.get((network.name, name), FIELD_HELP.get(name, "")),
             widget=widget,
             max_length=500,
+            required=name not in network.optional_credential_fields,
         )
     return type(f"{network.__name__}CredentialsForm", (forms.Form,), fields)
 
@@ -229,16 +235,15 @@ class OAuthStartForm(forms.Form):
 
 
 def oauth_form_class(network: type[Network]) -> type[forms.Form]:
-    """The OAuth start form: the network's ``oauth_fields`` (Mastodon: the instance)."""
-    if tuple(network.oauth_fields) == ("instance_url",):
+    """What the OAuth start page asks of ``network`` (``Network.oauth_fields``)."""
+    if network.oauth_fields == ("instance_url",):
         return OAuthStartForm
     fields: dict[str, forms.Field] = {}
     for name in network.oauth_fields:
-        if name == "audited":
+        help_text = NETWORK_FIELD_HELP.get((network.name, name), FIELD_HELP.get(name, ""))
+        if name in CHECKBOX_FIELDS:
             fields[name] = forms.BooleanField(
-                label=FIELD_LABELS.get(name, name),
-                help_text=FIELD_HELP.get(name, ""),
-                required=False,
+                label=FIELD_LABELS.get(name, name), help_text=help_text, required=False
             )
             continue
         widget = (
@@ -248,9 +253,10 @@ def oauth_form_class(network: type[Network]) -> type[forms.Form]:
         )
         fields[name] = forms.CharField(
             label=FIELD_LABELS.get(name, name),
-            help_text=FIELD_HELP.get(name, ""),
+            help_text=help_text,
             widget=widget,
             max_length=500,
+            required=name not in network.optional_credential_fields,
         )
     return type(f"{network.__name__}OAuthForm", (forms.Form,), fields)
 
@@ -265,26 +271,18 @@ def oauth_start(request: HttpRequest, ws: str, network: str) -> HttpResponse:
     settings_form = ChannelSettingsForm(
         request.POST or None, workspace=me.workspace, prefix="channel"
     )
+    callback = request.build_absolute_uri(reverse("channel_oauth_callback", kwargs={"ws": ws}))
     if request.method == "POST" and form.is_valid() and settings_form.is_valid():
         state = secrets.token_urlsafe(24)
-        callback = request.build_absolute_uri(reverse("channel_oauth_callback", kwargs={"ws": ws}))
-        values = form.cleaned_data
-        options = {
-            k: ("yes" if v is True else "" if v is False else str(v))
-            for k, v in values.items()
-            if k != "instance_url"
+        asked = {
+            k: ("yes" if v else "") if k in CHECKBOX_FIELDS else str(v)
+            for k, v in form.cleaned_data.items()
         }
+        instance_url = asked.pop("instance_url", "")
         try:
-            instance_url = values.get("instance_url", "")
-            auth = (
-                cls.begin_authorization(instance_url, callback, state=state, options=options)
-                if options
-                else cls.begin_authorization(instance_url, callback, state=state)
-            )
+            auth = cls.begin_authorization(instance_url, callback, state=state, **asked)
         except NetworkError as exc:
-            form.add_error(
-                "instance_url" if "instance_url" in values else None, network_message(exc)
-            )
+            form.add_error(None if asked else "instance_url", network_message(exc))
         else:
             department = settings_form.cleaned_data["owner_department"]
             request.session[OAUTH_SESSION_KEY] = crypto.encrypt(
@@ -312,10 +310,8 @@ def oauth_start(request: HttpRequest, ws: str, network: str) -> HttpResponse:
             "network": cls,
             "form": form,
             "settings_form": settings_form,
-            "registers_itself": "instance_url" in form.fields,
-            "callback": request.build_absolute_uri(
-                reverse("channel_oauth_callback", kwargs={"ws": ws})
-            ),
+            "asks_app": "client_id" in cls.oauth_fields,
+            "callback": callback,
         },
         status=400 if request.method == "POST" else 200,
     )

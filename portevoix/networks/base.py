@@ -29,7 +29,7 @@ from __future__ import annotations
 import abc
 import logging
 import unicodedata
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import ClassVar
 
@@ -67,8 +67,10 @@ class Network(abc.ABC):
     is_sandbox: ClassVar[bool] = False
     #: Keys ``connect`` needs in the credentials, for forms and checks.
     credential_fields: ClassVar[tuple[str, ...]] = ()
-    #: What the OAuth start page asks for; ``begin_authorization`` gets ``instance_url`` and
-    #: the rest as ``options`` (YouTube: the company's own OAuth client id and secret).
+    #: Those of ``credential_fields`` a person may leave empty.
+    optional_credential_fields: ClassVar[frozenset[str]] = frozenset()
+    #: What the OAuth start page asks, passed to ``begin_authorization`` by name
+    #: (``instance_url`` as its first argument); optional ones as ``optional_credential_fields``.
     oauth_fields: ClassVar[tuple[str, ...]] = ("instance_url",)
 
     #: How long after a lost call (a timeout, a killed worker) the network may still act on
@@ -192,18 +194,9 @@ class Network(abc.ABC):
 
     @classmethod
     def begin_authorization(
-        cls,
-        instance_url: str,
-        redirect_uri: str,
-        *,
-        state: str,
-        app_name: str = "Porte-voix",
-        options: Mapping[str, str] | None = None,
+        cls, instance_url: str, redirect_uri: str, *, state: str, app_name: str = "Porte-voix"
     ) -> AuthorizationRequest:
-        """Start an OAuth flow: register the app if needed and build the browser URL.
-
-        ``options`` are the other ``oauth_fields`` the person filled in.
-        """
+        """Start an OAuth flow: register the app if needed and build the browser URL."""
         raise Unsupported(
             f"{cls.label} accounts are not connected through OAuth.", network=cls.name
         )

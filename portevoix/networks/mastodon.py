@@ -674,13 +674,7 @@ class MastodonNetwork(Network):
 
     @classmethod
     def begin_authorization(
-        cls,
-        instance_url: str,
-        redirect_uri: str,
-        *,
-        state: str,
-        app_name: str = "Porte-voix",
-        options: Mapping[str, str] | None = None,
+        cls, instance_url: str, redirect_uri: str, *, state: str, app_name: str = "Porte-voix"
     ) -> AuthorizationRequest:
         """Register the app on the instance and build the URL to send the person to."""
         url = cls._normalise_url(instance_url)

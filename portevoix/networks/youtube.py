@@ -29,7 +29,7 @@ What it does, in the API's words:
 (``static_discovery``) and runs the resumable upload protocol. Its HTTP goes through
 :class:`_Transport`, an ``httplib2``-shaped object on ``httpx``: ``httplib2`` sends a request
 again, whatever its method, when the server closes the connection before answering, which
-would upload a video or post a comment twice. See ``docs/adr/1101-youtube.md``.
+would upload a video or post a comment twice. See ``docs/adr/1110-youtube.md``.
 """
 
 from __future__ import annotations
@@ -348,6 +348,7 @@ class YouTubeNetwork(Network):
     credential_fields: ClassVar[tuple[str, ...]] = ("client_id", "client_secret", "refresh_token")
     #: What the OAuth start page asks for: the company's own Google OAuth client.
     oauth_fields: ClassVar[tuple[str, ...]] = ("client_id", "client_secret", "audited")
+    optional_credential_fields: ClassVar[frozenset[str]] = frozenset({"audited"})
     #: The uploads playlist can take a few minutes to show a new video.
     settle_seconds: ClassVar[float | None] = 300.0
     default_timeout: ClassVar[float] = 120.0
@@ -665,12 +666,16 @@ class YouTubeNetwork(Network):
         *,
         state: str,
         app_name: str = "Porte-voix",
-        options: Mapping[str, str] | None = None,
+        client_id: str = "",
+        client_secret: str = "",
+        audited: str = "",
     ) -> AuthorizationRequest:
-        """The Google consent page for the company's OAuth client (offline access, PKCE)."""
-        options = options or {}
-        client_id = (options.get("client_id") or "").strip()
-        client_secret = (options.get("client_secret") or "").strip()
+        """The Google consent page for the company's OAuth client (offline access, PKCE).
+
+        ``audited`` ("yes") says Google audited the project: its uploads may be public.
+        """
+        client_id = client_id.strip()
+        client_secret = client_secret.strip()
         if not client_id or not client_secret:
             raise InvalidInput(
                 "Give the OAuth client ID and secret of your Google Cloud project.",
@@ -704,7 +709,7 @@ class YouTubeNetwork(Network):
             redirect_uri=redirect_uri,
             client_id=client_id,
             client_secret=client_secret,
-            extra={"code_verifier": verifier, "audited": options.get("audited", "")},
+            extra={"code_verifier": verifier, "audited": "yes" if audited == "yes" else ""},
         )
 
     @classmethod

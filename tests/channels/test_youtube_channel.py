@@ -14,6 +14,7 @@ from portevoix.channels.models import Channel
 from portevoix.core.actions import ActionRefused
 from portevoix.core.permissions import MATRIX, Role
 from portevoix.networks import youtube
+from portevoix.networks.types import Visibility
 from portevoix.publishing import actions as publishing
 from portevoix.publishing.actions import Upload
 from portevoix.publishing.models import Post, Publication
@@ -50,9 +51,9 @@ def start(client, fake: FakeYouTube, **extra: str):
     )
 
 
-def connect(team, client_for, fake: FakeYouTube) -> Channel:
+def connect(team, client_for, fake: FakeYouTube, **extra: str) -> Channel:
     client = client_for(team["manager"])
-    response = start(client, fake)
+    response = start(client, fake, **extra)
     assert response.status_code == 302, response.content.decode()[:2000]
     target = urlsplit(response["Location"])
     query = {k: v[0] for k, v in parse_qs(target.query).items()}
@@ -87,6 +88,12 @@ def test_connecting_through_google_keeps_the_refresh_token(team, client_for, fak
     assert credentials.get("refresh_token") in fake.refresh_tokens
     assert credentials.get("client_secret") == fake.client_secret
     assert credentials.get("audited") == ""
+
+
+def test_an_audited_project_says_so_and_uploads_public(team, client_for, fake):
+    channel = connect(team, client_for, fake, **{"oauth-audited": "on"})
+    assert channel.get_credentials().get("audited") == "yes"
+    assert channel.client(verify=False).privacy_for(Visibility.PUBLIC) == "public"
 
 
 @pytest.mark.parametrize("role", [r.value for r in Role if "channel.manage" not in MATRIX[r.value]])

@@ -80,12 +80,16 @@ def _key() -> str:
 class NetworkContract:
     """Subclass me (as ``Test...``) and provide a ``contract`` fixture."""
 
-    #: What every post of the contract carries, on a network that publishes only media
-    #: (YouTube: one video). Empty for networks that take text alone.
-    post_media: tuple[MediaItem, ...] = ()
+    #: Media every post of a media-only network carries (Instagram takes no text alone).
+    required_media: tuple[MediaItem, ...] = ()
+    #: The type of the image the image test publishes (Instagram takes JPEG only).
+    image_mime_type: str = "image/png"
 
-    def post(self, text: str) -> OutgoingPost:
-        return OutgoingPost(text, media=self.post_media)
+    def post(self, text: str, **kwargs: Any) -> OutgoingPost:
+        """A post of ``text``, with ``required_media`` when the network needs some."""
+        if self.required_media and "media" not in kwargs:
+            kwargs["media"] = self.required_media
+        return OutgoingPost(text, **kwargs)
 
     @pytest.fixture
     def contract(self) -> ContractSetup:  # pragma: no cover - always overridden
@@ -175,7 +179,12 @@ class NetworkContract:
         post = OutgoingPost(
             "Avec une image",
             media=(
-                MediaItem(PNG_1PX, "image/png", alt_text="Un pixel transparent", filename="p.png"),
+                MediaItem(
+                    PNG_1PX,
+                    self.image_mime_type,
+                    alt_text="Un pixel transparent",
+                    filename="p.png",
+                ),
             ),
         )
         assert network.validate(post) == []

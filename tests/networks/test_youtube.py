@@ -84,7 +84,7 @@ def make(fake: FakeYouTube, **kwargs: Any) -> YouTubeNetwork:
 
 
 class TestYouTubeContract(NetworkContract):
-    post_media = (VIDEO,)
+    required_media = (VIDEO,)
 
     @pytest.fixture
     def contract(self, fake: FakeYouTube) -> ContractSetup:
@@ -581,7 +581,8 @@ def test_recorded_oauth_round_trip(api: respx.MockRouter) -> None:
         "",
         "https://pv.example/acme/channels/oauth/callback/",
         state="st-1",
-        options={"client_id": "client-1", "client_secret": SECRET},
+        client_id="client-1",
+        client_secret=SECRET,
     )
     query = dict(httpx.URL(request.url).params)
     assert request.url.startswith("https://accounts.google.com/o/oauth2/v2/auth?")
@@ -595,4 +596,4 @@ def test_recorded_oauth_round_trip(api: respx.MockRouter) -> None:
     assert credentials.get("refresh_token").startswith("1//")
     assert credentials.get("client_secret") == SECRET and "audited" not in credentials
     with pytest.raises(InvalidInput):
-        YouTubeNetwork.begin_authorization("", "https://x/", state="s", options={})
+        YouTubeNetwork.begin_authorization("", "https://x/", state="s")
