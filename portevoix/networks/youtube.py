@@ -383,8 +383,8 @@ class YouTubeNetwork(Network):
         self._uploads_playlist = ""
         #: Posts and replies this instance made, by idempotency key.
         self._published: dict[str, PublishedRef] = {}
-        #: Resumable upload sessions whose last answer was lost, by idempotency key.
-        self._sessions: dict[str, Any] = {}
+        #: Resumable upload sessions (address, size) whose last answer was lost, by key.
+        self._sessions: dict[str, tuple[str, int]] = {}
 
     # -- tokens -------------------------------------------------------------------------------
 
@@ -855,7 +855,7 @@ class YouTubeNetwork(Network):
                 if not started:
                     # Opening a session creates no video.
                     raise self._map_http(error, "videos.insert:init", write=False) from None
-                self._sessions[key] = request
+                self._sessions[key] = (request.resumable_uri, request.resumable.size())
                 mapped = self._map_http(error, "videos.insert", write=True)
                 if isinstance(mapped, Transient):
                     mapped = OutcomeUnknown(
@@ -869,7 +869,7 @@ class YouTubeNetwork(Network):
             except Exception as error:
                 if request.resumable_uri is None:
                     raise self._map_other(error, "videos.insert:init", write=False) from None
-                self._sessions[key] = request
+                self._sessions[key] = (request.resumable_uri, request.resumable.size())
                 raise OutcomeUnknown(
                     "The answer from YouTube was lost during the upload; the video may have "
                     "been uploaded.",
@@ -882,19 +882,25 @@ class YouTubeNetwork(Network):
     # -- reconcile ----------------------------------------------------------------------------
 
     def _session_result(self, key: str) -> PublishedRef | None:
-        """Ask a lost upload's session whether it completed (an empty ``PUT`` creates nothing)."""
-        request = self._sessions.get(key)
-        if request is None:
+        """Ask a lost upload's session whether it completed: an empty ``PUT`` with
+        ``Content-Range: bytes */size`` answers the video if it did, 308 if not; it sends
+        nothing more (the protocol's own resume would send the rest)."""
+        session = self._sessions.get(key)
+        if session is None:
             return None
+        uri, size = session
         with self._lock:
             try:
-                _, result = request.next_chunk()
+                response, content = self._transport.request(
+                    uri, "PUT", headers={"Content-Range": f"bytes */{size}"}
+                )
+                video = json.loads(content) if response.status in (200, 201) else None
             except Exception:
                 return None
-        if not result:
+        if not isinstance(video, dict) or not video.get("id"):
             return None
         self._sessions.pop(key, None)
-        return self._ref(result)
+        return self._ref(video)
 
     def _uploads_since(
         self, since: datetime | None

@@ -597,3 +597,28 @@ def test_recorded_oauth_round_trip(api: respx.MockRouter) -> None:
     assert credentials.get("client_secret") == SECRET and "audited" not in credentials
     with pytest.raises(InvalidInput):
         YouTubeNetwork.begin_authorization("", "https://x/", state="s")
+
+
+def test_recorded_an_unfinished_session_is_asked_not_resumed(
+    api: respx.MockRouter, recorded: YouTubeNetwork
+) -> None:
+    start_upload(api)
+    calls: list[str] = []
+
+    def session(request: httpx.Request) -> httpx.Response:
+        calls.append(request.headers.get("Content-Range", ""))
+        if len(calls) == 1:
+            raise httpx.ReadTimeout("timed out", request=request)
+        # The guide's answer to a status query of an upload that did not complete.
+        return httpx.Response(308, headers={"Range": "bytes=0-999"})
+
+    api.put(SESSION).mock(side_effect=session)
+    api.get(f"{API}/playlistItems").mock(return_value=answer("playlist_items.json"))
+    post = video_post("Jamais terminée")
+    with pytest.raises(OutcomeUnknown):
+        recorded.publish(post, idempotency_key="k")
+    assert (
+        recorded.reconcile("k", post=post, since=datetime(2026, 12, 1, 9, 31, tzinfo=UTC)) is None
+    )
+    # One upload, one status query: reconcile sent no more bytes.
+    assert calls == [f"bytes 0-{VIDEO.size - 1}/{VIDEO.size}", f"bytes */{VIDEO.size}"]
