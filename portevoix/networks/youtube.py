@@ -11,11 +11,11 @@ What it does, in the API's words:
   The first line of the text is the title (at most 100 characters), the rest the description.
   Projects that Google has not audited may only upload private videos (``unaudited`` in the
   credentials, the default): Porte-voix then asks for ``private`` itself and says so.
-- **quota**: every call costs units of the project's daily quota (10,000 by default; an upload
-  1,600). A ledger counts what this process spent per OAuth client (the quota belongs to the
-  Google Cloud project) and per Pacific-time day, and refuses a call that would go over with
-  ``RateLimited`` until Pacific midnight, before sending it. ``403 quotaExceeded`` says the
-  same from Google, and marks the day as spent.
+- **quota**: uploads have a daily bucket of their own (100 by default), every other call
+  costs units of the project's daily 10,000. A ledger counts what this process spent per OAuth
+  client (the quota belongs to the Google Cloud project), bucket and Pacific-time day, and
+  refuses a call that would go over with ``RateLimited`` until Pacific midnight, before sending
+  it. ``403 quotaExceeded`` says the same from Google, and marks that bucket's day as spent.
 - **reconcile** after a lost upload: first the upload session itself (an empty ``PUT`` asks a
   resumable session whether it completed, and returns the video if it did), then the
   channel's *uploads* playlist read back to the first attempt, matching title and
@@ -98,20 +98,23 @@ TOKEN_URI = "https://oauth2.googleapis.com/token"
 #: Read and write the channel's videos and comments (uploads included).
 SCOPE = "https://www.googleapis.com/auth/youtube.force-ssl"
 
-#: The default daily quota of a Google Cloud project, in units.
+#: A Google Cloud project's default daily quotas: 10,000 units for most methods, and
+#: ``videos.insert`` in a bucket of its own, 100 calls (the quota calculator's page; it once
+#: charged an upload 1,600 units of the shared quota).
 DAILY_QUOTA = 10_000
-#: Cost of each method, from the API's quota calculator.
-COSTS: Mapping[str, int] = {
-    "channels.list": 1,
-    "playlistItems.list": 1,
-    "videos.list": 1,
-    "commentThreads.list": 1,
-    "comments.list": 1,
-    "videos.insert": 1600,
-    "videos.delete": 50,
-    "commentThreads.insert": 50,
-    "comments.insert": 50,
-    "comments.setModerationStatus": 50,
+DAILY_UPLOADS = 100
+#: Bucket and cost of each method, from the API's quota calculator.
+COSTS: Mapping[str, tuple[str, int]] = {
+    "channels.list": ("units", 1),
+    "playlistItems.list": ("units", 1),
+    "videos.list": ("units", 1),
+    "commentThreads.list": ("units", 1),
+    "comments.list": ("units", 1),
+    "videos.delete": ("units", 50),
+    "commentThreads.insert": ("units", 50),
+    "comments.insert": ("units", 50),
+    "comments.setModerationStatus": ("units", 50),
+    "videos.insert": ("uploads", 1),
 }
 #: YouTube's quota day starts at midnight, Pacific time.
 PACIFIC = ZoneInfo("America/Los_Angeles")
@@ -162,7 +165,8 @@ def next_quota_reset(now: datetime) -> datetime:
 
 
 class QuotaLedger:
-    """Units spent per Google Cloud project (its OAuth client id) per Pacific-time day.
+    """Quota spent per Google Cloud project (its OAuth client id), bucket ("units",
+    "uploads") and Pacific-time day.
 
     Process-wide: every client of the same project in this process counts against one budget.
     Another process (a second worker) keeps its own count; Google's own ``quotaExceeded``
@@ -171,39 +175,42 @@ class QuotaLedger:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._spent: dict[tuple[str, str], int] = {}
+        self._spent: dict[tuple[str, str, str], int] = {}
 
     @staticmethod
     def _day(now: datetime) -> str:
         return utc(now).astimezone(PACIFIC).date().isoformat()
 
-    def spent(self, project: str, now: datetime) -> int:
+    def spent(self, project: str, bucket: str, now: datetime) -> int:
         with self._lock:
-            return self._spent.get((project, self._day(now)), 0)
+            return self._spent.get((project, bucket, self._day(now)), 0)
 
-    def spend(self, project: str, units: int, budget: int, now: datetime, *, label: str) -> None:
+    def spend(
+        self, project: str, bucket: str, units: int, budget: int, now: datetime, *, label: str
+    ) -> None:
         """Count ``units``, or raise ``RateLimited`` (nothing counted) if the day cannot pay."""
-        key = (project, self._day(now))
+        key = (project, bucket, self._day(now))
         with self._lock:
             spent = self._spent.get(key, 0)
             if spent + units > budget:
                 reset_at = next_quota_reset(now)
                 raise RateLimited(
-                    f"{label}: this call needs {units} quota units and {budget - spent} of "
-                    f"today's {budget} are left; waiting until {reset_at:%H:%M} UTC.",
+                    f"{label}: today's quota of {budget} {bucket} for this Google project is "
+                    f"used up ({budget - spent} left, {units} needed); waiting until "
+                    f"{reset_at:%H:%M} UTC.",
                     reset_at=reset_at,
                     network="youtube",
                     code="quota_budget",
                 )
             self._spent[key] = spent + units
             # Forget the days before this one.
-            for old in [k for k in self._spent if k[1] < key[1]]:
+            for old in [k for k in self._spent if k[2] < key[2]]:
                 del self._spent[old]
 
-    def exhaust(self, project: str, budget: int, now: datetime) -> None:
-        """Google said the quota is spent: nothing more today."""
+    def exhaust(self, project: str, bucket: str, budget: int, now: datetime) -> None:
+        """Google said the quota is spent: nothing more from this bucket today."""
         with self._lock:
-            key = (project, self._day(now))
+            key = (project, bucket, self._day(now))
             self._spent[key] = max(self._spent.get(key, 0), budget)
 
 
@@ -392,9 +399,17 @@ class YouTubeNetwork(Network):
     def _project(self) -> str:
         return self.credentials.get("client_id")
 
-    @property
-    def _budget(self) -> int:
+    def _budget(self, bucket: str) -> int:
+        """The project's daily quota (``daily_quota``, ``daily_uploads`` when it has more)."""
+        if bucket == "uploads":
+            return _int(self.credentials.get("daily_uploads")) or DAILY_UPLOADS
         return _int(self.credentials.get("daily_quota")) or DAILY_QUOTA
+
+    def _spend(self, method: str) -> None:
+        bucket, units = COSTS[method]
+        self._ledger.spend(
+            self._project, bucket, units, self._budget(bucket), self._now(), label=self.label
+        )
 
     @property
     def audited(self) -> bool:
@@ -494,9 +509,7 @@ class YouTubeNetwork(Network):
         A 401 renews the token once and tries again (a refused call was not accepted).
         """
         with self._lock:
-            self._ledger.spend(
-                self._project, COSTS[method], self._budget, self._now(), label=self.label
-            )
+            self._spend(method)
             for attempt in (1, 2):
                 self._transport.sent_write = False
                 try:
@@ -518,7 +531,8 @@ class YouTubeNetwork(Network):
         code = reason or str(status)
         now = self._now()
         if reason in _QUOTA_REASONS:
-            self._ledger.exhaust(self._project, self._budget, now)
+            bucket = COSTS[method.split(":")[0]][0]
+            self._ledger.exhaust(self._project, bucket, self._budget(bucket), now)
             return RateLimited(
                 "The Google project's YouTube quota for today is spent; waiting for it to "
                 "reset at midnight Pacific time.",
@@ -828,9 +842,7 @@ class YouTubeNetwork(Network):
             io.BytesIO(video.data), mimetype=video.mime_type, chunksize=CHUNK_BYTES, resumable=True
         )
         with self._lock:
-            self._ledger.spend(
-                self._project, COSTS["videos.insert"], self._budget, self._now(), label=self.label
-            )
+            self._spend("videos.insert")
             request = self.api.videos().insert(part="snippet,status", body=body, media_body=media)
             result = self._upload(request, idempotency_key)
         ref = self._ref(result, asked=privacy)
@@ -1263,6 +1275,7 @@ class YouTubeNetwork(Network):
 __all__ = [
     "COSTS",
     "DAILY_QUOTA",
+    "DAILY_UPLOADS",
     "LEDGER",
     "QuotaLedger",
     "YouTubeNetwork",

@@ -211,16 +211,24 @@ def test_a_revoked_refresh_token_is_auth_expired(fake: FakeYouTube) -> None:
 def test_quota_is_counted_and_refused_before_sending(fake: FakeYouTube) -> None:
     ledger = QuotaLedger()
     network = make(fake, ledger=ledger)
-    network.connect(creds(daily_quota="3300"))
+    network.connect(creds(daily_uploads="2", daily_quota="52"))
     network.publish(video_post("Première"), idempotency_key="1")
     network.publish(video_post("Deuxième"), idempotency_key="2")
     now = datetime.now(UTC)
-    assert ledger.spent("client-1", now) == 1 + 2 * COSTS["videos.insert"]
+    assert ledger.spent("client-1", "uploads", now) == 2 * COSTS["videos.insert"][1]
     with pytest.raises(RateLimited) as caught:
         network.publish(video_post("Troisième"), idempotency_key="3")
     assert caught.value.code == "quota_budget"
     assert caught.value.reset_at == next_quota_reset(now)
     assert fake.posts["/upload/youtube/v3/videos"] == 2
+    # The other calls have their own budget: one read (the connect), then a comment (50).
+    assert ledger.spent("client-1", "units", now) == 1
+    ref = network.reconcile("1", post=video_post("Première"))
+    assert ref is not None
+    network.reply(ref.post_id, "Premier commentaire", idempotency_key="c1")
+    with pytest.raises(RateLimited):
+        network.reply(ref.post_id, "Un de trop", idempotency_key="c2")
+    assert fake.posts["/youtube/v3/commentThreads"] == 1
 
 
 def test_google_quota_answer_spends_the_day(fake: FakeYouTube) -> None:
@@ -230,10 +238,18 @@ def test_google_quota_answer_spends_the_day(fake: FakeYouTube) -> None:
     fake.quota_next = True
     with pytest.raises(RateLimited):
         network.fetch_replies("abc")
+    before = len(fake.requests)
     with pytest.raises(RateLimited) as caught:
-        network.publish(video_post("Demain"), idempotency_key="q")
+        network.fetch_replies("abc")
+    assert caught.value.code == "quota_budget" and len(fake.requests) == before
+    # Uploads have their own bucket; Google's refusal of one spends that bucket too.
+    fake.quota_next = True
+    with pytest.raises(RateLimited):
+        network.publish(video_post("Aujourd’hui"), idempotency_key="q")
+    with pytest.raises(RateLimited) as caught:
+        network.publish(video_post("Demain"), idempotency_key="q2")
     assert caught.value.code == "quota_budget"
-    assert fake.posts["/upload/youtube/v3/videos"] == 0
+    assert not fake.videos
 
 
 def test_unaudited_projects_upload_private(fake: FakeYouTube) -> None:
