@@ -133,3 +133,32 @@ def test_a_video_goes_out_private_once(team, client_for, fake):
     assert fake.videos[video_id]["status"]["privacyStatus"] == "private"
     assert fake.videos[video_id]["snippet"]["title"] == "Le discours du PDG"
     assert fake.posts["/upload/youtube/v3/videos"] == 1
+
+
+def test_connecting_with_a_refresh_token_from_elsewhere(team, client_for, fake):
+    """The credentials form (a refresh token made with Google's own tools) works too."""
+    client = client_for(team["admin"])
+    url = reverse("channel_connect", kwargs={"ws": "acme", "network": "youtube"})
+    html = client.get(url).content.decode()
+    assert 'name="cred-refresh_token"' in html and 'type="password"' in html
+    response = client.post(
+        url,
+        {
+            "cred-client_id": fake.client_id,
+            "cred-client_secret": fake.client_secret,
+            "cred-refresh_token": "refresh-1",
+            "channel-strategy_level": "active",
+        },
+    )
+    assert response.status_code == 302
+    assert Channel.objects.get(network="youtube").handle == "@lumieretv"
+    response = client.post(
+        url,
+        {
+            "cred-client_id": fake.client_id,
+            "cred-client_secret": fake.client_secret,
+            "cred-refresh_token": "revoked",
+            "channel-strategy_level": "active",
+        },
+    )
+    assert response.status_code == 400 and Channel.objects.count() == 1
