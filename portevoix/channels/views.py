@@ -544,6 +544,9 @@ def channel_detail(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
             "can_manage": manage,
             "can_post": can(me, "post.create"),
             "publications": publications,
+            # YouTube keeps the uploads of a project Google has not audited private.
+            "uploads_private": channel.network == "youtube"
+            and channel.get_credentials().get("audited") != "yes",
         },
         status=status,
     )

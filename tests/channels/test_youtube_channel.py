@@ -88,12 +88,20 @@ def test_connecting_through_google_keeps_the_refresh_token(team, client_for, fak
     assert credentials.get("refresh_token") in fake.refresh_tokens
     assert credentials.get("client_secret") == fake.client_secret
     assert credentials.get("audited") == ""
+    page = client_for(team["manager"]).get(
+        reverse("channel_detail", kwargs={"ws": "acme", "pk": channel.pk})
+    )
+    assert 'data-testid="uploads-private"' in page.content.decode()
 
 
 def test_an_audited_project_says_so_and_uploads_public(team, client_for, fake):
     channel = connect(team, client_for, fake, **{"oauth-audited": "on"})
     assert channel.get_credentials().get("audited") == "yes"
     assert channel.client(verify=False).privacy_for(Visibility.PUBLIC) == "public"
+    page = client_for(team["manager"]).get(
+        reverse("channel_detail", kwargs={"ws": "acme", "pk": channel.pk})
+    )
+    assert 'data-testid="uploads-private"' not in page.content.decode()
 
 
 @pytest.mark.parametrize("role", [r.value for r in Role if "channel.manage" not in MATRIX[r.value]])
