@@ -44,6 +44,8 @@ FIELD_LABELS: dict[str, Any] = {
     "client_id": gettext_lazy("Client ID"),
     "client_secret": gettext_lazy("Client secret"),
     "organization_id": gettext_lazy("Company page"),
+    "refresh_token": gettext_lazy("Refresh token"),
+    "audited": gettext_lazy("Google has audited this project for the YouTube API"),
 }
 FIELD_HELP: dict[str, Any] = {
     "pds_url": gettext_lazy("https://bsky.social for most accounts, or your own server."),
@@ -80,7 +82,17 @@ NETWORK_FIELD_HELP: dict[tuple[str, str], Any] = {
         "Made with LinkedIn’s token tool for your app (developer.linkedin.com → Docs and "
         "tools → OAuth Token Tools); it lasts 60 days. Signing in with LinkedIn is simpler."
     ),
+    ("youtube", "client_id"): gettext_lazy(
+        "From your Google Cloud project: APIs & Services → Credentials → OAuth client ID "
+        "(type “Web application”), with YouTube Data API v3 enabled."
+    ),
+    ("youtube", "audited"): gettext_lazy(
+        "Leave unticked unless Google approved the project’s audit: until then YouTube keeps "
+        "every video uploaded through the API private, and Porte-voix uploads them private."
+    ),
 }
+#: Fields asked as a tick box; the network receives "yes" or "".
+CHECKBOX_FIELDS = frozenset({"audited"})
 OAUTH_SESSION_KEY = "channel_oauth"
 
 
@@ -278,6 +290,12 @@ def oauth_form_class(network: type[Network]) -> type[forms.Form]:
         return OAuthStartForm
     fields: dict[str, forms.Field] = {}
     for name in network.oauth_fields:
+        help_text = NETWORK_FIELD_HELP.get((network.name, name), FIELD_HELP.get(name, ""))
+        if name in CHECKBOX_FIELDS:
+            fields[name] = forms.BooleanField(
+                label=FIELD_LABELS.get(name, name), help_text=help_text, required=False
+            )
+            continue
         widget = (
             forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"})
             if is_secret(name)
@@ -285,7 +303,7 @@ def oauth_form_class(network: type[Network]) -> type[forms.Form]:
         )
         fields[name] = forms.CharField(
             label=FIELD_LABELS.get(name, name),
-            help_text=NETWORK_FIELD_HELP.get((network.name, name), FIELD_HELP.get(name, "")),
+            help_text=help_text,
             widget=widget,
             max_length=500,
             required=name not in network.optional_credential_fields,
@@ -328,7 +346,10 @@ def oauth_start(request: HttpRequest, ws: str, network: str) -> HttpResponse:
     settings_ok = reconnecting is not None or settings_form.is_valid()
     if request.method == "POST" and form.is_valid() and settings_ok:
         state = secrets.token_urlsafe(24)
-        asked = {k: str(v) for k, v in form.cleaned_data.items()}
+        asked = {
+            k: ("yes" if v else "") if k in CHECKBOX_FIELDS else str(v)
+            for k, v in form.cleaned_data.items()
+        }
         if stored is not None:
             asked = {k: v or (stored.get(k) if is_secret(k) else v) for k, v in asked.items()}
         instance_url = asked.pop("instance_url", "")
@@ -621,6 +642,9 @@ def channel_detail(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
             "can_manage": manage,
             "can_post": can(me, "post.create"),
             "publications": publications,
+            # YouTube keeps the uploads of a project Google has not audited private.
+            "uploads_private": channel.network == "youtube"
+            and channel.get_credentials().get("audited") != "yes",
         },
         status=status,
     )

@@ -1,7 +1,7 @@
 """LinkedIn: a company page (``urn:li:organization:…``) or a member, through httpx.
 
 There is no maintained Python client for LinkedIn's versioned REST API, so this module speaks
-it with httpx (see ``docs/adr/1101-linkedin.md``). Every call carries ``LinkedIn-Version``
+it with httpx (see ``docs/adr/1102-linkedin.md``). Every call carries ``LinkedIn-Version``
 (``YYYYMM``; LinkedIn sunsets a version about a year after its release: ``DEFAULT_VERSION``
 is bumped with Porte-voix, and a channel may name another in its ``api_version`` credential)
 and ``X-Restli-Protocol-Version: 2.0.0``.

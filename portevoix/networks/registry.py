@@ -19,6 +19,7 @@ _BUILTIN_MODULES: dict[str, str] = {
     "mastodon": "portevoix.networks.mastodon",
     "sandbox": "portevoix.networks.sandbox",
     "x": "portevoix.networks.x",
+    "youtube": "portevoix.networks.youtube",
 }
 
 _registry: dict[str, type[Network]] = {}

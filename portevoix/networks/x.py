@@ -1,7 +1,7 @@
 """X (formerly Twitter), API v2, through httpx.
 
 The official SDK ``xdk`` installs and takes a ``base_url``, but is not used: see
-``docs/adr/1102-x.md`` (it sends every request without a timeout, and a write whose answer
+``docs/adr/1103-x.md`` (it sends every request without a timeout, and a write whose answer
 never comes would hold the worker forever).
 
 Credentials (OAuth 2.0 with PKCE, ``offline.access``): ``access_token`` (two hours),
