@@ -13,6 +13,7 @@ from .errors import NotFound
 
 _BUILTIN_MODULES: dict[str, str] = {
     "bluesky": "portevoix.networks.bluesky",
+    "manual": "portevoix.networks.manual",
     "mastodon": "portevoix.networks.mastodon",
     "sandbox": "portevoix.networks.sandbox",
 }
