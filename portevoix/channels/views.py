@@ -116,12 +116,12 @@ class SandboxAccountForm(forms.Form):
     )
 
 
-class OwnerChoice(forms.ModelChoiceField):
+class OwnerChoice(forms.ModelChoiceField):  # type: ignore[type-arg]
     def label_from_instance(self, obj: Any) -> str:
         return str(obj.display_name)
 
 
-def owner_field(workspace: Any, *, required: bool = True) -> forms.ModelChoiceField:
+def owner_field(workspace: Any, *, required: bool = True) -> forms.ModelChoiceField[Any]:
     """A manual channel's owner: an active member of the workspace who writes posts."""
     from portevoix.core.models import User
     from portevoix.core.permissions import roles_with
@@ -213,9 +213,9 @@ def connect(request: HttpRequest, ws: str, network: str) -> HttpResponse:
                 if cls.is_sandbox:
                     values = _sandbox_credentials(me, credentials_form.cleaned_data)
                 elif cls.is_manual:
-                    data = dict(credentials_form.cleaned_data)
-                    extra["owner"] = data.pop("owner")
-                    values = {k: str(v or "") for k, v in data.items()}
+                    given = dict(credentials_form.cleaned_data)
+                    extra["owner"] = given.pop("owner")
+                    values = {k: str(v or "") for k, v in given.items()}
                 else:
                     values = {k: str(v) for k, v in credentials_form.cleaned_data.items()}
                 channel = actions.connect_channel(
@@ -536,9 +536,7 @@ def channel_detail(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
             actions.disconnect_channel(channel, by=me)
             messages.success(request, _("Channel disconnected. Its history is kept."))
             return redirect("channel_list", ws=ws)
-    publications = list(
-        channel.publications.select_related("post").order_by("-scheduled_at")[:20]
-    )
+    publications = list(channel.publications.select_related("post").order_by("-scheduled_at")[:20])
     by_hand: dict[str, Any] = {}
     if channel.is_manual:
         from portevoix.publishing import manual

@@ -82,8 +82,10 @@ def may_publish_by_hand(member: Member | None, channel: Channel) -> bool:
         return False
     if can(member, "post.publish_by_hand"):
         return True
-    return channel.owner_id is not None and channel.owner_id == member.user_id and can(
-        member, "post.view"
+    return (
+        channel.owner_id is not None
+        and channel.owner_id == member.user_id
+        and can(member, "post.view")
     )
 
 
@@ -142,8 +144,7 @@ def late(member: Member, *, now: dt.datetime | None = None) -> QuerySet[Publicat
 def is_late(publication: Publication, now: dt.datetime | None = None) -> bool:
     now = now or timezone.now()
     return (
-        publication.state == S.waiting_manual.name
-        and publication.scheduled_at < now - LATE_AFTER
+        publication.state == S.waiting_manual.name and publication.scheduled_at < now - LATE_AFTER
     )
 
 
@@ -491,7 +492,9 @@ def import_results(channel: Channel, *, by: Member | None, data: bytes) -> Resul
                 continue
             ready.append((publication, values, when))
     except csv.Error as exc:
-        report.errors.append((reader.line_num or 1, _("Unreadable CSV: %(error)s") % {"error": exc}))
+        report.errors.append(
+            (reader.line_num or 1, _("Unreadable CSV: %(error)s") % {"error": exc})
+        )
     if report.errors:
         return report
     if not ready:

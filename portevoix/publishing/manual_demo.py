@@ -34,7 +34,14 @@ PAST = (
     (
         3,
         "Atelier découverte samedi à la boutique de Nice : on vous attend ✨",
-        {"reach": 2900, "impressions": 4100, "likes": 190, "comments": 7, "shares": 25, "clicks": 64},
+        {
+            "reach": 2900,
+            "impressions": 4100,
+            "likes": 190,
+            "comments": 7,
+            "shares": 25,
+            "clicks": 64,
+        },
     ),
 )
 WAITING = "Ce soir 20 h : lancement du coffret Velours en direct de l’atelier 🎥"

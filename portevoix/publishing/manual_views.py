@@ -120,7 +120,7 @@ def by_hand(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
 @require_safe
 def by_hand_media(request: HttpRequest, ws: str, pk: int, media: int) -> FileResponse:
     """A file of the post, to download and publish by hand (as it goes out on this channel)."""
-    me, publication = _publication(request, pk)
+    _me, publication = _publication(request, pk)
     row = next((m for m in publication.media_rows() if m.pk == media), None)
     if row is None:
         raise Http404("no such media")

@@ -422,9 +422,7 @@ class PublicationMetrics(models.Model):
     )
     objects = RestrictedQuerySet.as_manager()
 
-    publication = models.ForeignKey(
-        "Publication", on_delete=models.CASCADE, related_name="metrics"
-    )
+    publication = models.ForeignKey("Publication", on_delete=models.CASCADE, related_name="metrics")
     taken_at = models.DateTimeField(_("measured on"))
     source = models.CharField(max_length=8, choices=MetricSource.choices)
     reach = models.PositiveBigIntegerField(_("reach"), null=True, blank=True)
@@ -662,11 +660,11 @@ __all__ = [
     "Campaign",
     "CreativeRequest",
     "Idea",
+    "MetricSource",
     "Post",
     "PostMedia",
     "PostingSlot",
     "Publication",
-    "MetricSource",
     "PublicationMetrics",
     "PublicationStates",
     "RecurringDate",

@@ -26,9 +26,7 @@ urlpatterns = [
         name="publication_by_hand_not_published",
     ),
     path("by-hand/<int:pk>/results/", manual_views.by_hand_results, name="publication_results"),
-    path(
-        "manual/<int:pk>/import/", manual_views.results_import, name="manual_results_import"
-    ),
+    path("manual/<int:pk>/import/", manual_views.results_import, name="manual_results_import"),
     path("campaigns/", plan_views.campaigns, name="campaigns"),
     path("campaigns/new/", plan_views.campaign_edit, name="campaign_new"),
     path("campaigns/<int:pk>/", plan_views.campaign_edit, name="campaign_edit"),

@@ -16,8 +16,8 @@ from portevoix.core.actions import ActionRefused
 from portevoix.core.models import AuditEntry
 from portevoix.networks.manual import ManualNetwork
 from portevoix.notifications.models import Notification
-from portevoix.publishing import attention, manual
 from portevoix.publishing import actions as publishing
+from portevoix.publishing import attention, manual
 from portevoix.publishing.approvals import actions as approvals
 from portevoix.publishing.approvals.models import ApprovalStep, StepState
 from portevoix.publishing.models import Publication, PublicationMetrics

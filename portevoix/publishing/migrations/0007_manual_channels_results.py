@@ -7,39 +7,112 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('publishing', '0006_content_plan_media_library'),
+        ("publishing", "0006_content_plan_media_library"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='publication',
-            name='state',
-            field=models.CharField(choices=[('scheduled', 'scheduled'), ('outcome_unknown', 'outcome unknown'), ('draft', 'draft'), ('pending_approval', 'pending approval'), ('paused', 'paused'), ('waiting_reconnect', 'waiting reconnect'), ('needs_check', 'needs check'), ('held', 'held'), ('rejected', 'rejected'), ('waiting_manual', 'waiting manual'), ('published', 'published'), ('cancelled', 'cancelled'), ('not_published', 'not published'), ('failed', 'failed')], db_index=True, default='scheduled', max_length=64, verbose_name='state'),
+            model_name="publication",
+            name="state",
+            field=models.CharField(
+                choices=[
+                    ("scheduled", "scheduled"),
+                    ("outcome_unknown", "outcome unknown"),
+                    ("draft", "draft"),
+                    ("pending_approval", "pending approval"),
+                    ("paused", "paused"),
+                    ("waiting_reconnect", "waiting reconnect"),
+                    ("needs_check", "needs check"),
+                    ("held", "held"),
+                    ("rejected", "rejected"),
+                    ("waiting_manual", "waiting manual"),
+                    ("published", "published"),
+                    ("cancelled", "cancelled"),
+                    ("not_published", "not published"),
+                    ("failed", "failed"),
+                ],
+                db_index=True,
+                default="scheduled",
+                max_length=64,
+                verbose_name="state",
+            ),
         ),
         migrations.CreateModel(
-            name='PublicationMetrics',
+            name="PublicationMetrics",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('taken_at', models.DateTimeField(verbose_name='measured on')),
-                ('source', models.CharField(choices=[('network', 'From the network'), ('form', 'Entered by hand'), ('csv', 'Imported from a CSV file')], max_length=8)),
-                ('reach', models.PositiveBigIntegerField(blank=True, null=True, verbose_name='reach')),
-                ('impressions', models.PositiveBigIntegerField(blank=True, null=True, verbose_name='impressions')),
-                ('likes', models.PositiveBigIntegerField(blank=True, null=True, verbose_name='likes')),
-                ('comments', models.PositiveBigIntegerField(blank=True, null=True, verbose_name='comments')),
-                ('shares', models.PositiveBigIntegerField(blank=True, null=True, verbose_name='shares')),
-                ('clicks', models.PositiveBigIntegerField(blank=True, null=True, verbose_name='clicks')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('entered_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('publication', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='metrics', to='publishing.publication')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("taken_at", models.DateTimeField(verbose_name="measured on")),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("network", "From the network"),
+                            ("form", "Entered by hand"),
+                            ("csv", "Imported from a CSV file"),
+                        ],
+                        max_length=8,
+                    ),
+                ),
+                (
+                    "reach",
+                    models.PositiveBigIntegerField(blank=True, null=True, verbose_name="reach"),
+                ),
+                (
+                    "impressions",
+                    models.PositiveBigIntegerField(
+                        blank=True, null=True, verbose_name="impressions"
+                    ),
+                ),
+                (
+                    "likes",
+                    models.PositiveBigIntegerField(blank=True, null=True, verbose_name="likes"),
+                ),
+                (
+                    "comments",
+                    models.PositiveBigIntegerField(blank=True, null=True, verbose_name="comments"),
+                ),
+                (
+                    "shares",
+                    models.PositiveBigIntegerField(blank=True, null=True, verbose_name="shares"),
+                ),
+                (
+                    "clicks",
+                    models.PositiveBigIntegerField(blank=True, null=True, verbose_name="clicks"),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "entered_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "publication",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="metrics",
+                        to="publishing.publication",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'results',
-                'verbose_name_plural': 'results',
-                'ordering': ['-taken_at', '-id'],
-                'indexes': [models.Index(fields=['publication', '-taken_at'], name='pub_metrics_latest')],
+                "verbose_name": "results",
+                "verbose_name_plural": "results",
+                "ordering": ["-taken_at", "-id"],
+                "indexes": [
+                    models.Index(fields=["publication", "-taken_at"], name="pub_metrics_latest")
+                ],
             },
         ),
     ]
