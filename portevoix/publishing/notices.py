@@ -23,7 +23,7 @@ WAITING_RECONNECT = "publication.waiting_reconnect"
 NEEDS_CHECK = "publication.needs_check"
 TEAM = "publication.team"
 CHANNEL_RECONNECT = "channel.needs_reconnect"
-MANUAL_DUE = "publication.manual_due"
+MANUAL_DUE = "manual.post_due"
 
 #: The author's kind for each state a publication can need a person in.
 FOR_AUTHOR = {

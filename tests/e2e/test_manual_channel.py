@@ -81,7 +81,7 @@ def test_a_post_for_a_manual_channel_is_planned_approved_reminded_and_marked(
     owner = browse.page("owner")
     login(owner, "content@acme.test")
     visit(owner, "/w/acme/notifications/")
-    reminder = owner.locator(".notice-item[data-kind='publication.manual_due']")
+    reminder = owner.locator(".notice-item[data-kind='manual.post_due']")
     expect(reminder).to_have_count(1)
     expect(reminder).to_contain_text("Les coulisses du shooting")
     with owner.expect_navigation():

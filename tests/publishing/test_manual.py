@@ -135,7 +135,7 @@ def test_at_its_time_the_worker_does_not_send_and_reminds_the_owner(team, snapch
     assert publication.sending_at is None
     assert publication.first_attempt_at is None
     assert publication.network_post_id == ""
-    (note,) = Notification.objects.filter(kind="publication.manual_due")
+    (note,) = Notification.objects.filter(kind="manual.post_due")
     assert note.recipient == team["content"]
     assert note.url == reverse(
         "publication_by_hand", kwargs={"ws": team.workspace.slug, "pk": publication.pk}
@@ -145,7 +145,7 @@ def test_at_its_time_the_worker_does_not_send_and_reminds_the_owner(team, snapch
     run_with_notices()
     publication.refresh_from_db()
     assert publication.state == "waiting_manual"
-    assert Notification.objects.filter(kind="publication.manual_due").count() == 1
+    assert Notification.objects.filter(kind="manual.post_due").count() == 1
     assert _no_publish == []
 
 
@@ -155,7 +155,7 @@ def test_without_an_owner_the_managers_are_reminded(team):
     )
     waiting_publication(team, forum)
     told = set(
-        Notification.objects.filter(kind="publication.manual_due").values_list(
+        Notification.objects.filter(kind="manual.post_due").values_list(
             "recipient__role", flat=True
         )
     )
@@ -176,7 +176,7 @@ def test_a_post_waiting_for_approval_is_not_due(team, snapchat):
     run_publications()
     publication.refresh_from_db()
     assert publication.state == "pending_approval"
-    assert not Notification.objects.filter(kind="publication.manual_due").exists()
+    assert not Notification.objects.filter(kind="manual.post_due").exists()
     for step in ApprovalStep.objects.filter(post=post, state=StepState.WAITING):
         approvals.approve(step, by=team["manager"])
     Publication.objects.filter(pk=publication.pk).update(
