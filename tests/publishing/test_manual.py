@@ -200,6 +200,19 @@ def test_late_manual_posts_are_on_the_attention_page(team, snapchat):
     assert attention.count(team.outsider) == 0
 
 
+def test_a_waiting_manual_post_can_be_moved_edited_or_cancelled(team, snapchat):
+    publication = waiting_publication(team, snapchat)
+    later = timezone.now() + dt.timedelta(days=1)
+    publishing.reschedule_post(publication.post, by=team["manager"], at=later)
+    publication.refresh_from_db()
+    assert publication.state == "scheduled"
+    assert publication.scheduled_at == later
+    other = waiting_publication(team, snapchat)
+    publishing.cancel_post(other.post, by=team["manager"])
+    other.refresh_from_db()
+    assert other.state == "cancelled"
+
+
 # --- marking it published, or not ------------------------------------------------------------
 
 
