@@ -47,7 +47,16 @@ class ManualNetwork(Network):
     name = "manual"
     label = "Manual"
     is_manual: ClassVar[bool] = True
-    capabilities = frozenset({Capability.TEXT, Capability.IMAGES, Capability.VIDEO})
+    #: What a person can publish there by hand: the page shows each part to copy.
+    capabilities = frozenset(
+        {
+            Capability.TEXT,
+            Capability.IMAGES,
+            Capability.VIDEO,
+            Capability.THREADS,
+            Capability.FIRST_COMMENT,
+        }
+    )
     limits = MANUAL_LIMITS
     credential_fields = ("label",)
     settle_seconds = 0.0

@@ -90,6 +90,7 @@ def _page(
     status: int = 200,
 ) -> HttpResponse:
     history = list(publication.metrics.select_related("entered_by"))
+    outgoing = publication.outgoing()
     return render(
         request,
         "publishing/by_hand.html",
@@ -97,7 +98,9 @@ def _page(
             "publication": publication,
             "post": publication.post,
             "channel": publication.channel,
-            "text": publication.outgoing().text,
+            "text": outgoing.text,
+            "thread": [part.text for part in outgoing.thread],
+            "first_comment": outgoing.first_comment,
             "media": publication.media_rows(),
             "may_act": manual.may_publish_by_hand(me, publication.channel),
             "late": manual.is_late(publication),

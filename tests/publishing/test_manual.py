@@ -534,3 +534,16 @@ def test_a_manual_channel_is_connected_from_the_page(team):
     channel = Channel.objects.get(network="manual")
     assert channel.owner == team["content"].user
     assert channel.name == "Snapchat"
+
+
+def test_a_thread_and_a_first_comment_are_shown_to_copy(team, snapchat):
+    publication = waiting_publication(team, snapchat)
+    Publication.objects.filter(pk=publication.pk).update(
+        thread=[{"text": "Deuxième partie du fil"}], first_comment="Lien en commentaire"
+    )
+    page = signed_in(team["content"].user).get(
+        reverse("publication_by_hand", kwargs={"ws": team.workspace.slug, "pk": publication.pk})
+    )
+    body = page.content.decode()
+    assert "Deuxième partie du fil" in body
+    assert "Lien en commentaire" in body
