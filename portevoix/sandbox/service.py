@@ -24,11 +24,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
-from . import world
+from . import rows, world
 from .models import (
     PROFESSIONAL_CURVE,
     Fault,
@@ -264,10 +264,35 @@ def clear_faults(account: SandboxAccount) -> None:
 # -- the call pipeline --------------------------------------------------------------------------
 
 
+def _account_with_faults(handle: str) -> SandboxAccount | None:
+    """The account and its faults, in one precompiled query (read on every call)."""
+    sql = _ACCOUNT_SQL.get(rows.vendor())
+    if sql is None:
+        sql = _ACCOUNT_SQL[rows.vendor()] = (
+            f"SELECT {rows.columns(SandboxAccount, 'a')}, {rows.columns(SandboxFaults, 'f')} "  # noqa: S608
+            f"FROM {rows.table(SandboxAccount)} a LEFT JOIN {rows.table(SandboxFaults)} f "
+            f"ON f.account_id = a.id WHERE a.handle = %s"
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [handle])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    split = rows.width(SandboxAccount)
+    account = rows.load(SandboxAccount, row[:split])
+    faults = rows.load(SandboxFaults, row[split:]) if row[split] is not None else None
+    # What select_related("faults") would cache: account.faults answers without a query.
+    SandboxAccount.faults.related.set_cached_value(account, faults)
+    if faults is not None:
+        SandboxFaults.account.field.set_cached_value(faults, account)
+    return account
+
+
+_ACCOUNT_SQL: dict[str, str] = {}
+
+
 def _authenticate(handle: str, token: str, now: datetime) -> SandboxAccount:
-    # One query for the account and its faults (read on every call); no ORDER BY: unique.
-    found = list(SandboxAccount.objects.select_related("faults").filter(handle=handle)[:1])
-    account = found[0] if found else None
+    account = _account_with_faults(handle)
     if account is None or not token or not secrets.compare_digest(account.token, token):
         if account is not None:
             SandboxCall.objects.create(
@@ -370,14 +395,16 @@ def _serve[T](
     fault, faults = _take_fault(account, write, now, idempotency_key)
 
     def receipt(outcome: str, created: Sequence[str] = ()) -> None:
-        SandboxCall.objects.create(
-            account=account,
-            operation=operation,
-            write=write,
-            idempotency_key=idempotency_key,
-            outcome=outcome,
-            created_ids=list(created),
-            received_at=now,
+        rows.insert(
+            SandboxCall(
+                account=account,
+                operation=operation,
+                write=write,
+                idempotency_key=idempotency_key,
+                outcome=outcome,
+                created_ids=list(created),
+                received_at=now,
+            )
         )
 
     latency = _sleep(faults, f"{account.pk}:{operation}:{idempotency_key}:{now.isoformat()}")
@@ -482,11 +509,7 @@ def _store(
     """Store one post once: (post, created). A concurrent twin loses to the unique index."""
     # One query: the post stored under this key, and its deleted predecessors (renamed
     # "<key>#deleted-<n>" when deleted), which give the new post's generation.
-    same = list(
-        SandboxPost.objects.filter(
-            account=account, idempotency_key__startswith=idempotency_key, part=part
-        )
-    )
+    same = _posts_under_key(account, idempotency_key, part)
     existing = next((p for p in same if p.idempotency_key == idempotency_key), None)
     if existing is not None:
         return existing, False
@@ -506,14 +529,31 @@ def _store(
         quality=world.quality_score(account, text, media, f"{idempotency_key}:{part}"),
         **fields,
     )
-    try:
-        with transaction.atomic():
-            post.save()
-    except IntegrityError:
+    # A concurrent twin (same key) loses to the unique index; no savepoint needed.
+    if not rows.insert(post, ignore_conflicts=True):
         return SandboxPost.objects.get(
             account=account, idempotency_key=idempotency_key, part=part
         ), False
     return post, True
+
+
+def _posts_under_key(account: SandboxAccount, idempotency_key: str, part: int) -> list[SandboxPost]:
+    """Posts of ``account`` whose key starts with ``idempotency_key``, for this part."""
+    sql = _POSTS_SQL.get(rows.vendor())
+    if sql is None:
+        sql = _POSTS_SQL[rows.vendor()] = (
+            f"SELECT {rows.columns(SandboxPost)} FROM {rows.table(SandboxPost)} "  # noqa: S608
+            "WHERE account_id = %s AND part = %s AND idempotency_key LIKE %s ESCAPE '\\'"
+        )
+    pattern = connection.ops.prep_for_like_query(idempotency_key) + "%"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [account.pk, part, pattern])
+        found = [rows.load(SandboxPost, row) for row in cursor.fetchall()]
+    # LIKE ignores case on SQLite: keep the exact prefix only.
+    return [p for p in found if p.idempotency_key.startswith(idempotency_key)]
+
+
+_POSTS_SQL: dict[str, str] = {}
 
 
 def publish(

@@ -27,7 +27,7 @@ import socket
 import threading
 import time
 import traceback
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -59,6 +59,10 @@ BATCH = 10
 MAX_BATCH = 100
 #: A busy worker claims again after this (seconds), so that rows come several per statement.
 TICK = 0.05
+#: A model whose claims found nothing twice in a row is not asked again for this long
+#: (seconds) unless a notification (PostgreSQL) or a local nudge names it: idle tables cost
+#: no statement per round while another table keeps the worker busy.
+IDLE_RECHECK = 0.25
 #: A handler holding its rows longer than this is presumed hung: its lease is not renewed.
 MAX_HOLD = 1800.0
 
@@ -131,10 +135,35 @@ def claim[M: StatefulModel](
         by_pk = {r.pk: r for r in found}
         rows = [by_pk[r.pk] for r in rows if r.pk in by_pk]
     rows.sort(key=lambda r: (r.next_attempt_at or now, r.pk))
+    shared = BatchReads()
     for row in rows:
         row.locked_by = token
         row.locked_until = until
+        row._batch_reads = shared  # type: ignore[attr-defined]
     return rows
+
+
+class BatchReads(dict[Any, Any]):
+    """Reads that the rows of one claim share: the handlers of rows claimed together (a few
+    rows, within a fraction of a second) read a workspace's settings once, not once each.
+
+    A row not claimed by a worker (an action calling a handler's check directly) gets a fresh
+    one: nothing is shared beyond one claim, so no setting is ever read from a cache older than
+    the claim's batch.
+    """
+
+    def get_or_load[T](self, key: Hashable, load: Callable[[], T]) -> T:
+        try:
+            value: T = self[key]
+        except KeyError:
+            value = self[key] = load()
+        return value
+
+
+def batch_reads(row: Any) -> BatchReads:
+    """The reads shared with the rows claimed together with ``row`` (see :class:`BatchReads`)."""
+    found = getattr(row, "_batch_reads", None)
+    return found if found is not None else BatchReads()
 
 
 @dataclass
@@ -500,6 +529,12 @@ class Worker:
         self._held: dict[str, _Held] = {}
         self._crashed: list[str] = []
         self._round = 0
+        #: Models whose last claim found nothing, and until when they are not asked again
+        #: (time.monotonic()) unless a notification or a nudge names them first.
+        self._idle: dict[type[StatefulModel], float] = {}
+        #: Models whose last claim found rows: an empty claim after one is asked again next
+        #: round (a burst of posts due by the clock sends no notification).
+        self._hot: set[type[StatefulModel]] = set()
         self._touched = 0.0
         self.waiter = wake.Waiter()
         self.processed = 0
@@ -537,12 +572,20 @@ class Worker:
             + self.models[: self._round % len(self.models)]
         )
         self._round += 1
+        self._forget_idle(self.waiter.take_woken())
+        now_mono = time.monotonic()
         for model in order:
             if free - taken <= 0 or self.stop.is_set():
                 break
+            if self._idle.get(model, 0.0) > now_mono:
+                continue  # nothing was due a moment ago, and no notification since
             rows = claim(model, min(free - taken, MAX_BATCH), self.id, _lease(model))
             if not rows:
+                if model not in self._hot:
+                    self._idle[model] = now_mono + IDLE_RECHECK
+                self._hot.discard(model)
                 continue
+            self._hot.add(model)
             with self._lock:
                 self._held[rows[0].locked_by] = _Held(model, len(rows), time.monotonic())
                 self._busy += len(rows)
@@ -550,6 +593,17 @@ class Worker:
                 self._queue.put(row)
             taken += len(rows)
         return taken
+
+    def _forget_idle(self, woken: set[str]) -> None:
+        """Claim again at once the models whose tables were notified (all after a nudge)."""
+        if not woken or not self._idle:
+            return
+        if wake.ALL in woken:
+            self._idle.clear()
+            return
+        for model in list(self._idle):
+            if model._meta.db_table in woken:
+                del self._idle[model]
 
     def _run_row(self, row: StatefulModel) -> None:
         try:
@@ -591,6 +645,10 @@ class Worker:
             wait = wake.MAX_WAIT
             if soonest is not None:
                 wait = min(wait, max(0.0, (soonest - now).total_seconds()))
+            if self._idle and wait <= 0.0:
+                # What is due sits in a table this round skipped as idle (the others found
+                # nothing): look again when its mark runs out, or when notified.
+                wait = max(wait, min(self._idle.values()) - time.monotonic())
             self.waiter.wait(max(wait, 0.001))
         else:
             self.waiter.wait(wake.SQLITE_POLL)

@@ -33,6 +33,8 @@ HORIZON_SECONDS = 10
 MAX_WAIT = 5.0
 #: SQLite has no notifications: the poll interval.
 SQLITE_POLL = 0.2
+#: In :meth:`Waiter.take_woken`: a local nudge (any table).
+ALL = "*"
 
 FUNCTION_SQL = f"""
 CREATE OR REPLACE FUNCTION portevoix_wake_workers() RETURNS trigger AS $$
@@ -112,6 +114,9 @@ class Waiter:
         self._listen: Any = None
         self._lock = threading.Lock()
         self.notified = 0
+        #: Tables notified since the claimer last looked (:meth:`take_woken`); ``ALL`` for a
+        #: local nudge, which says nothing of the table.
+        self._woken: set[str] = set()
 
     @property
     def listening(self) -> bool:
@@ -138,15 +143,20 @@ class Waiter:
         with contextlib.suppress(BlockingIOError):
             os.write(self._pipe_w, b"x")
 
-    def _drain_pipe(self) -> None:
+    def _drain_pipe(self) -> bool:
+        drained = False
         with contextlib.suppress(BlockingIOError):
             while os.read(self._pipe_r, 4096):
-                pass
+                drained = True
+        if drained:
+            self._woken.add(ALL)
+        return drained
 
     def _drain_notifications(self) -> int:
         count = 0
         try:
-            for _ in self._listen.notifies(timeout=0):
+            for notification in self._listen.notifies(timeout=0):
+                self._woken.add(notification.payload)
                 count += 1
         except Exception:
             log.exception("worker: the LISTEN connection failed; reconnecting")
@@ -174,6 +184,15 @@ class Waiter:
         if self._listen is not None and self._listen.fileno() in ready:
             woke = self._drain_notifications() > 0 or woke
         return woke
+
+    def take_woken(self) -> set[str]:
+        """The tables notified (and ``ALL`` after a nudge) since the last call, without
+        waiting: the claimer looks between rounds, busy or not."""
+        self._drain_pipe()
+        if self._listen is not None:
+            self._drain_notifications()
+        woken, self._woken = self._woken, set()
+        return woken
 
     def close_listener(self) -> None:
         if self._listen is not None:

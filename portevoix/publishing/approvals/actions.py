@@ -51,6 +51,7 @@ from portevoix.publishing.approvals.models import (
 from portevoix.publishing.compliance import joined, said
 from portevoix.publishing.models import Post, PostKind, Publication, PublicationStates
 from portevoix.worker.models import Housekeeping, Outcome
+from portevoix.worker.runner import batch_reads
 
 S = PublicationStates
 
@@ -591,9 +592,16 @@ def send_time_check(publication: Publication) -> Outcome | None:
             },
             after=_attention(publication, "rejected"),
         )
-    if pause.covering(publication):
+    # Rows claimed together read the workspace's pauses, rules and settings once.
+    reads = batch_reads(publication)
+    workspace_id = post.workspace_id
+    paused = reads.get_or_load(("pauses", workspace_id), lambda: pause.active_keys(workspace_id))
+    if pause.covering(publication, paused):
         return Outcome(S.paused, fields={"problem": pause.paused_problem().dumps()})
-    rules = compliance.RuleSet.load(post.workspace_id, blocking_only=True)
+    rules = reads.get_or_load(
+        ("blocking rules", workspace_id),
+        lambda: compliance.RuleSet.load(workspace_id, blocking_only=True),
+    )
     blocks = compliance.blocking(compliance.check_publication(publication, rules))
     if blocks:
         return Outcome(
@@ -610,7 +618,7 @@ def send_time_check(publication: Publication) -> Outcome | None:
         )
     # What this publication needs (its channel, its texts, the author), and whether the post
     # has it for its current content.
-    verdict = policy.verdict(post, [publication], surplus=False)
+    verdict = policy.verdict(post, [publication], surplus=False, reads=reads)
     if verdict.cleared:
         return None
     problem = hold_reason(verdict) or said(gettext_noop("It needs approval before it goes out."))

@@ -27,7 +27,7 @@ checked when the post is submitted, when a step is decided and again at send tim
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -93,21 +93,33 @@ def publishes_directly(member: Member | None, kind: str = "post", *, loaded: boo
 def author_member(post: Post) -> Member | None:
     if post.author_id is None:
         return None
-    return (
+    # One per (workspace, user): no ORDER BY to compile.
+    found = list(
         Member.objects.filter(workspace_id=post.workspace_id, user_id=post.author_id)
         .select_related("user", "department", "publishing_trust")
-        .first()
+        .order_by()[:1]
     )
+    return found[0] if found else None
 
 
 def settings_of(workspace_id: int) -> ApprovalSettings:
     """The workspace's settings, or unsaved defaults."""
-    found = (
+    found = list(
         ApprovalSettings.objects.filter(workspace_id=workspace_id)
         .select_related("approver")
-        .first()
+        .order_by()[:1]
     )
-    return found or ApprovalSettings(workspace_id=workspace_id)
+    return found[0] if found else ApprovalSettings(workspace_id=workspace_id)
+
+
+def _read[T](reads: MutableMapping[Any, Any] | None, key: Hashable, load: Callable[[], T]) -> T:
+    """``load()``, or what rows claimed in the same batch already read (``reads``)."""
+    if reads is None:
+        return load()
+    if key not in reads:
+        reads[key] = load()
+    value: T = reads[key]
+    return value
 
 
 # --- what a post needs -----------------------------------------------------------------------
@@ -154,8 +166,13 @@ def plan_for(
     publications: Sequence[Publication] | None = None,
     *,
     now: dt.datetime | None = None,
+    reads: MutableMapping[Any, Any] | None = None,
 ) -> Plan:
-    """What ``post`` needs before its ``publications`` (default: those not over) go out."""
+    """What ``post`` needs before its ``publications`` (default: those not over) go out.
+
+    ``reads``: the worker's reads shared by rows claimed together
+    (:class:`portevoix.worker.runner.BatchReads`): the author, the settings and the routes
+    are read once per batch."""
     from portevoix.publishing.compliance import find_phrase, publication_units
     from portevoix.publishing.models import PostKind
 
@@ -165,27 +182,37 @@ def plan_for(
         # Private answers to customers: no approval, no compliance step.
         return Plan()
     now = now or timezone.now()
-    who = author_member(post)
+    who = _read(reads, ("author", post.workspace_id, post.author_id), lambda: author_member(post))
     needs: list[Need] = []
     reasons: list[str] = []
     channels: list[str] = []
     if post.author_id is not None and not publishes_directly(who, post.kind, loaded=True):
         reasons.append("author")
     if post.kind == PostKind.POST:
-        settings = settings_of(post.workspace_id)
+        settings = _read(
+            reads, ("approval settings", post.workspace_id), lambda: settings_of(post.workspace_id)
+        )
         if settings.pk is not None:
             if settings.everyone_now(now):
                 reasons.append("everyone")
-            locked = set(settings.channels.values_list("pk", flat=True))
+            locked = _read(
+                reads,
+                ("approval channels", settings.pk),
+                lambda: set(settings.channels.values_list("pk", flat=True)),
+            )
             channels = sorted({p.channel.name for p in public if p.channel_id in locked})
             if channels:
                 reasons.append("channel")
     if reasons:
         needs.append(Need(StepKind.APPROVAL, None, {"reasons": reasons, "channels": channels}))
-    routes = list(
-        ComplianceRoute.objects.filter(workspace_id=post.workspace_id, is_active=True)
-        .select_related("department")
-        .prefetch_related("channels")
+    routes = _read(
+        reads,
+        ("compliance routes", post.workspace_id),
+        lambda: list(
+            ComplianceRoute.objects.filter(workspace_id=post.workspace_id, is_active=True)
+            .select_related("department")
+            .prefetch_related("channels")
+        ),
     )
     if routes:
         units = [unit for p in public for unit in publication_units(p)]
@@ -336,11 +363,12 @@ def verdict(
     plan: Plan | None = None,
     steps: Iterable[ApprovalStep] | None = None,
     surplus: bool = True,
+    reads: MutableMapping[Any, Any] | None = None,
 ) -> Verdict:
     """Where ``post`` stands for ``publications`` (default: those not over). ``surplus=False``
     skips looking for waiting requests it no longer needs (the worker only asks "may it go
     out?")."""
-    plan = plan if plan is not None else plan_for(post, publications)
+    plan = plan if plan is not None else plan_for(post, publications, reads=reads)
     if not plan.needs_anything:
         if not surplus:
             return Verdict(plan=plan, fingerprint="")
