@@ -21,8 +21,8 @@ from portevoix.channels.messages import network_message, network_problem
 from portevoix.channels.models import Channel, ChannelStates, StrategyLevel
 from portevoix.core import audit
 from portevoix.core.actions import ActionRefused, _same_workspace
-from portevoix.core.models import Department, Member, Workspace
-from portevoix.core.permissions import require
+from portevoix.core.models import Department, Member, User, Workspace
+from portevoix.core.permissions import can, require
 from portevoix.core.sentences import Sentence
 from portevoix.networks import registry
 from portevoix.networks.base import Network
@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 CHANNEL_FIELDS = [
     "name",
+    "owner",
     "network",
     "handle",
     "owner_department",
@@ -94,6 +95,22 @@ def _check_department(workspace: Workspace, department: Department | None) -> No
         raise ActionRefused(_("That department does not exist here."), field="owner_department")
 
 
+#: Sentinel: ``update_channel`` keeps the owner when it is not given.
+KEEP = object()
+
+
+def check_owner(workspace: Workspace, owner: User | None) -> None:
+    """A manual channel's owner is an active member of its workspace who can write posts."""
+    if owner is None:
+        return
+    member = Member.objects.filter(workspace=workspace, user=owner, is_active=True).first()
+    if member is None or not can(member, "post.create"):
+        raise ActionRefused(
+            _("The owner must be an active member of this workspace who writes posts."),
+            field="owner",
+        )
+
+
 def _check_time_zone(name: str) -> str:
     """A known IANA zone name, or blank (the workspace's)."""
     name = name.strip()
@@ -115,16 +132,18 @@ def connect_channel(
     owner_department: Department | None = None,
     strategy_level: str = StrategyLevel.ACTIVE,
     time_zone: str = "",
+    owner: User | None = None,
 ) -> Channel:
     """Check the credentials with the network, then store the channel.
 
     The same account connected again (after a disconnection) reuses its channel, so its
-    history stays attached.
+    history stays attached. ``owner`` is a manual channel's owner (reminded to publish by hand).
     """
     if by is not None:
         require(by, "channel.manage")
         _same_workspace(by, workspace)
     _check_department(workspace, owner_department)
+    check_owner(workspace, owner)
     if strategy_level not in StrategyLevel.values:
         raise ActionRefused(_("Unknown strategy level."), field="strategy_level")
     time_zone = _check_time_zone(time_zone)
@@ -155,6 +174,7 @@ def connect_channel(
         owner_department=owner_department,
         strategy_level=strategy_level,
         time_zone=time_zone,
+        owner=owner,
         connected_by=by.user if by else None,
         state=ChannelStates.active.name,
         next_attempt_at=timezone.now() + dt.timedelta(seconds=60),
@@ -252,12 +272,16 @@ def update_channel(
     owner_department: Department | None,
     strategy_level: str,
     time_zone: str | None = None,
+    owner: Any = KEEP,
 ) -> Channel:
     """Rename, hand to a department, change the strategy level or the audience's time zone
-    (``None`` keeps it; blank means the workspace's)."""
+    (``None`` keeps it; blank means the workspace's), or a manual channel's owner (a ``User``
+    or ``None``; not given: kept)."""
     require(by, "channel.manage")
     _same_workspace(by, channel.workspace)
     _check_department(channel.workspace, owner_department)
+    if owner is not KEEP:
+        check_owner(channel.workspace, owner)
     name = name.strip()
     if not name:
         raise ActionRefused(_("A channel needs a name."), field="name")
@@ -278,6 +302,7 @@ def update_channel(
         owner_department=owner_department,
         strategy_level=strategy_level,
         time_zone=zone,
+        owner=channel.owner if owner is KEEP else owner,
     )
     channel.refresh_from_db()
     audit.record(

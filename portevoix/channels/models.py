@@ -116,6 +116,16 @@ class Channel(StatefulModel):
     connected_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
+    #: A manual channel's owner: the member reminded to publish its posts by hand, who may
+    #: mark them published and enter their results (``docs/manual-channels.md``).
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("owner"),
+    )
     created_at = models.DateTimeField(default=timezone.now)
     disconnected_at = models.DateTimeField(null=True, blank=True)
 
@@ -154,10 +164,20 @@ class Channel(StatefulModel):
 
     @property
     def network_label(self) -> str:
+        if self.network == "manual" and self.display_name:
+            return self.display_name  # what it is: "Snapchat", "Forum des clients"
         try:
             return self.network_class.label
         except NetworkError:
             return self.network
+
+    @property
+    def is_manual(self) -> bool:
+        """Published by hand by its owner; the worker never sends its posts."""
+        try:
+            return self.network_class.is_manual
+        except NetworkError:
+            return False
 
     @property
     def is_sandbox(self) -> bool:

@@ -162,6 +162,54 @@ class SandboxAccountForm(forms.Form):
     )
 
 
+class OwnerChoice(forms.ModelChoiceField):  # type: ignore[type-arg]
+    def label_from_instance(self, obj: Any) -> str:
+        return str(obj.display_name)
+
+
+def owner_field(workspace: Any, *, required: bool = True) -> forms.ModelChoiceField[Any]:
+    """A manual channel's owner: an active member of the workspace who writes posts."""
+    from portevoix.core.models import User
+    from portevoix.core.permissions import roles_with
+
+    users = User.objects.filter(
+        memberships__workspace=workspace,
+        memberships__is_active=True,
+        memberships__role__in=roles_with("post.create"),
+    ).order_by("full_name", "email")
+    return OwnerChoice(
+        queryset=users,
+        required=required,
+        label=gettext_lazy("Owner"),
+        help_text=gettext_lazy(
+            "Reminded at each post’s time to publish it by hand; may mark it published and "
+            "enter its results."
+        ),
+    )
+
+
+class ManualChannelForm(forms.Form):
+    """A manual channel: what it is, the account there, and who publishes by hand."""
+
+    label = forms.CharField(
+        label=gettext_lazy("What it is"),
+        max_length=80,
+        help_text=gettext_lazy(
+            "For example Snapchat, a LinkedIn group, the customers’ forum, the newsletter."
+        ),
+    )
+    account = forms.CharField(
+        label=gettext_lazy("Account or page there"), max_length=200, required=False
+    )
+    url = forms.URLField(
+        label=gettext_lazy("Its address"), max_length=500, required=False, assume_scheme="https"
+    )
+
+    def __init__(self, *args: Any, workspace: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["owner"] = owner_field(workspace)
+
+
 def _network_or_404(name: str) -> type[Network]:
     try:
         return registry.get(name)
@@ -194,17 +242,26 @@ def connect(request: HttpRequest, ws: str, network: str) -> HttpResponse:
     me = _member(request)
     require(me, "channel.manage")
     cls = _network_or_404(network)
-    form_class = SandboxAccountForm if cls.is_sandbox else credentials_form_class(cls)
     data = request.POST or None
-    credentials_form = form_class(data, prefix="cred")
+    credentials_form: forms.Form
+    if cls.is_manual:
+        credentials_form = ManualChannelForm(data, prefix="cred", workspace=me.workspace)
+    else:
+        form_class = SandboxAccountForm if cls.is_sandbox else credentials_form_class(cls)
+        credentials_form = form_class(data, prefix="cred")
     settings_form = ChannelSettingsForm(data, workspace=me.workspace, prefix="channel")
     status = 200
     if request.method == "POST":
         status = 400
         if credentials_form.is_valid() and settings_form.is_valid():
             try:
+                extra: dict[str, Any] = {}
                 if cls.is_sandbox:
                     values = _sandbox_credentials(me, credentials_form.cleaned_data)
+                elif cls.is_manual:
+                    given = dict(credentials_form.cleaned_data)
+                    extra["owner"] = given.pop("owner")
+                    values = {k: str(v or "") for k, v in given.items()}
                 else:
                     values = {k: str(v) for k, v in credentials_form.cleaned_data.items()}
                 channel = actions.connect_channel(
@@ -213,6 +270,7 @@ def connect(request: HttpRequest, ws: str, network: str) -> HttpResponse:
                     network=cls.name,
                     credentials=values,
                     **settings_form.cleaned_data,
+                    **extra,
                 )
             except ActionRefused as exc:
                 target = credentials_form if exc.field in credentials_form.fields else settings_form
@@ -566,11 +624,14 @@ def channel_detail(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
             "owner_department": channel.owner_department_id,
             "strategy_level": channel.strategy_level,
             "time_zone": channel.time_zone,
+            "owner": channel.owner_id,
         },
     )
+    if channel.is_manual:
+        settings_form.fields["owner"] = owner_field(me.workspace)
     reconnect_form = (
         None
-        if channel.is_sandbox
+        if channel.is_sandbox or channel.is_manual
         else credentials_form_class(channel.network_class)(
             request.POST if "reconnect" in request.POST else None, prefix="cred"
         )
@@ -589,6 +650,7 @@ def channel_detail(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
                     owner_department=data["owner_department"],
                     strategy_level=data["strategy_level"],
                     time_zone=data["time_zone"],
+                    **({"owner": data["owner"]} if "owner" in data else {}),
                 )
                 messages.success(request, _("Channel saved."))
                 return redirect("channel_detail", ws=ws, pk=pk)
@@ -629,11 +691,20 @@ def channel_detail(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
             actions.disconnect_channel(channel, by=me)
             messages.success(request, _("Channel disconnected. Its history is kept."))
             return redirect("channel_list", ws=ws)
-    publications = channel.publications.select_related("post").order_by("-scheduled_at")[:20]
+    publications = list(channel.publications.select_related("post").order_by("-scheduled_at")[:20])
+    by_hand: dict[str, Any] = {}
+    if channel.is_manual:
+        from portevoix.publishing import manual
+
+        by_hand = {
+            "may_publish_by_hand": manual.may_publish_by_hand(me, channel),
+            "results": manual.latest_results(publications),
+        }
     return render(
         request,
         "channels/detail.html",
         {
+            **by_hand,
             "channel": channel,
             "settings_form": settings_form,
             "reconnect_form": reconnect_form,

@@ -272,6 +272,10 @@ def _load_channels(workspace: Workspace, admin: Member) -> None:
     from portevoix.publishing.demo_plan import load_plan
 
     load_plan(workspace)
+    # A manual channel (Snapchat): posts published by hand with their results, one waiting.
+    from portevoix.publishing.manual_demo import load_manual_demo
+
+    load_manual_demo(workspace, admin)
 
 
 UPCOMING = {

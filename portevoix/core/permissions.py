@@ -80,6 +80,13 @@ ACTIONS: tuple[Action, ...] = (
         _("Retry, send late, cancel or mark as published the posts that need attention"),
     ),
     Action(
+        "post.publish_by_hand",
+        _(
+            "Mark posts of manual channels as published by hand (or not) and enter their "
+            "results; a manual channel's owner may too"
+        ),
+    ),
+    Action(
         "post.approve_compliance",
         _("Approve the compliance step of posts routed to one's department"),
     ),

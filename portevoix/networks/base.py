@@ -98,6 +98,9 @@ class Network(abc.ABC):
     limits: Limits
     #: The built-in demo network says so everywhere.
     is_sandbox: ClassVar[bool] = False
+    #: Published by a person, not by Porte-voix (a network without an open publishing API):
+    #: the worker never calls ``publish``; it reminds the channel's owner instead.
+    is_manual: ClassVar[bool] = False
     #: Keys ``connect`` needs in the credentials, for forms and checks.
     credential_fields: ClassVar[tuple[str, ...]] = ()
     #: Those of ``credential_fields`` a person may leave empty.

@@ -16,6 +16,7 @@ _BUILTIN_MODULES: dict[str, str] = {
     "facebook": "portevoix.networks.facebook",
     "instagram": "portevoix.networks.instagram",
     "linkedin": "portevoix.networks.linkedin",
+    "manual": "portevoix.networks.manual",
     "mastodon": "portevoix.networks.mastodon",
     "sandbox": "portevoix.networks.sandbox",
     "x": "portevoix.networks.x",

@@ -188,6 +188,8 @@ EDITABLE = frozenset(
         S.rejected,
         S.failed,
         S.waiting_reconnect,
+        # A manual channel's post not yet published by hand: it can still change or go.
+        S.waiting_manual,
     )
 )
 #: Out, or perhaps out: never changed, their variant is the record of what went out.
@@ -550,7 +552,16 @@ def submit_post(post: Post, *, by: Member | None, note: str = "") -> Post:
 
 #: Not out yet and movable in time (a time change keeps an approval: the content is the same).
 MOVABLE = frozenset(
-    s.name for s in (S.draft, S.pending_approval, S.paused, S.scheduled, S.held, S.rejected)
+    s.name
+    for s in (
+        S.draft,
+        S.pending_approval,
+        S.paused,
+        S.scheduled,
+        S.held,
+        S.rejected,
+        S.waiting_manual,
+    )
 )
 
 
@@ -598,7 +609,8 @@ def reschedule_post(
         moves.append((row, moment))
     before = {r.channel.name: r.scheduled_at.isoformat() for r in rows}
     for row, moment in moves:
-        if row.state == S.scheduled.name:
+        if row.state in (S.scheduled.name, S.waiting_manual.name):
+            # A manual post moved is due again at its new time (its owner is reminded then).
             row.transition(S.scheduled, at=moment, fields={"scheduled_at": moment})
         else:
             row.scheduled_at = moment

@@ -25,6 +25,9 @@ AUDIT_LABELS = {
     "media.archive": gettext_noop("Media archived"),
     "media.restore": gettext_noop("Media restored"),
     "plan.import": gettext_noop("Plan imported"),
+    "publication.published_by_hand": gettext_noop("Published by hand"),
+    "publication.not_published": gettext_noop("Not published by hand"),
+    "publication.results": gettext_noop("Results entered"),
 }
 
 

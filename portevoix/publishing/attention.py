@@ -40,11 +40,18 @@ def channels(member: Member) -> QuerySet[Channel]:
     )
 
 
+def late_by_hand(member: Member) -> QuerySet[Publication]:
+    """Posts of manual channels still not published by hand an hour after their time."""
+    from portevoix.publishing import manual
+
+    return manual.late(member)
+
+
 def count(member: Member | None) -> int:
     """How many things wait on the page (the number beside it in the navigation)."""
     if member is None or not can(member, "post.view"):
         return 0
-    total = publications(member).count()
+    total = publications(member).count() + late_by_hand(member).count()
     if can(member, "channel.view"):
         total += channels(member).count()
     return total
@@ -124,4 +131,4 @@ def page(member: Member) -> dict[str, Any]:
             .values_list("channel", "n")
         )
         rows = [ChannelRow(c, waiting.get(c.pk, 0)) for c in listed]
-    return {"items": items, "channel_rows": rows}
+    return {"items": items, "channel_rows": rows, "by_hand": list(late_by_hand(member))}

@@ -13,6 +13,8 @@ STATE_LABELS = {
     "rejected": _("Refused by the network"),
     "published": _("Published"),
     "cancelled": _("Cancelled"),
+    "waiting_manual": _("Waiting to be published by hand"),
+    "not_published": _("Not published"),
     "failed": _("Failed"),
 }
 

@@ -221,8 +221,13 @@ class PublicationStates(StateGraph):
     needs_check = State()
     held = State()
     rejected = State()
+    # A manual channel's post at its time: the worker never sends it; its owner was reminded
+    # and publishes it by hand, then marks it published (with its link) or not published.
+    waiting_manual = State()
     published = State(terminal=True)
     cancelled = State(terminal=True)
+    #: The owner of a manual channel said it was not published (their reason in ``problem``).
+    not_published = State(terminal=True)
     failed = State(failure=True)
     scheduled.transitions_to(
         scheduled,
@@ -235,7 +240,10 @@ class PublicationStates(StateGraph):
         draft,
         pending_approval,
         paused,
+        waiting_manual,
     )
+    # Nothing here leads back to the network: a manual post is only ever published by a person.
+    waiting_manual.transitions_to(published, not_published, cancelled, draft, scheduled)
     outcome_unknown.transitions_to(
         outcome_unknown, published, scheduled, waiting_reconnect, needs_check
     )
@@ -387,6 +395,62 @@ NEEDS_PERSON = frozenset(
         PublicationStates.failed,
     )
 )
+
+# --- results -----------------------------------------------------------------------------
+
+
+class MetricSource(models.TextChoices):
+    NETWORK = "network", _("From the network")
+    FORM = "form", _("Entered by hand")
+    CSV = "csv", _("Imported from a CSV file")
+
+
+class PublicationMetrics(models.Model):
+    """A publication's results at one moment: append-only, the latest is the current one.
+
+    Where a post's results are kept, whoever measured them: a network's API (``source``
+    ``network``) or a person, for a manual channel (entered in a form or imported from a CSV
+    file). ``None`` means "not measured", never zero.
+    """
+
+    VIEW_ACTION = "post.view"
+    WORKSPACE_PATH = "publication__post__workspace"
+    FIELDS: ClassVar[tuple[str, ...]] = (
+        "reach",
+        "impressions",
+        "likes",
+        "comments",
+        "shares",
+        "clicks",
+    )
+    objects = RestrictedQuerySet.as_manager()
+
+    publication = models.ForeignKey("Publication", on_delete=models.CASCADE, related_name="metrics")
+    taken_at = models.DateTimeField(_("measured on"))
+    source = models.CharField(max_length=8, choices=MetricSource.choices)
+    reach = models.PositiveBigIntegerField(_("reach"), null=True, blank=True)
+    impressions = models.PositiveBigIntegerField(_("impressions"), null=True, blank=True)
+    likes = models.PositiveBigIntegerField(_("likes"), null=True, blank=True)
+    comments = models.PositiveBigIntegerField(_("comments"), null=True, blank=True)
+    shares = models.PositiveBigIntegerField(_("shares"), null=True, blank=True)
+    clicks = models.PositiveBigIntegerField(_("clicks"), null=True, blank=True)
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-taken_at", "-id"]
+        indexes = [models.Index(fields=["publication", "-taken_at"], name="pub_metrics_latest")]
+        verbose_name = _("results")
+        verbose_name_plural = _("results")
+
+    def __str__(self) -> str:
+        return f"{self.publication_id} @ {self.taken_at:%Y-%m-%d %H:%M}"
+
+    def values(self) -> dict[str, int | None]:
+        return {name: getattr(self, name) for name in self.FIELDS}
+
 
 # --- the content plan -------------------------------------------------------------------
 
@@ -599,10 +663,12 @@ __all__ = [
     "Campaign",
     "CreativeRequest",
     "Idea",
+    "MetricSource",
     "Post",
     "PostMedia",
     "PostingSlot",
     "Publication",
+    "PublicationMetrics",
     "PublicationStates",
     "RecurringDate",
 ]

@@ -23,6 +23,7 @@ WAITING_RECONNECT = "publication.waiting_reconnect"
 NEEDS_CHECK = "publication.needs_check"
 TEAM = "publication.team"
 CHANNEL_RECONNECT = "channel.needs_reconnect"
+MANUAL_DUE = "manual.post_due"
 
 #: The author's kind for each state a publication can need a person in.
 FOR_AUTHOR = {
@@ -73,7 +74,25 @@ def _channel(params: Mapping[str, Any]) -> str:
     return gettext("%(channel)s needs to be reconnected") % {"channel": params.get("channel", "")}
 
 
+def _manual_due(params: Mapping[str, Any]) -> str:
+    return gettext("Time to publish by hand on %(channel)s") % {
+        "channel": params.get("channel", "")
+    }
+
+
 KINDS = (
+    Kind(
+        code=MANUAL_DUE,
+        label=_("A post of a manual channel you own is due"),
+        help=_(
+            "Porte-voix does not publish on manual channels: at the post's time, its text and "
+            "media to copy, and where to say it is out."
+        ),
+        title=_manual_due,
+        template="publishing/notifications/manual_due.txt",
+        default=Delivery.BOTH,
+        audience="post.view",
+    ),
     Kind(
         code=FAILED,
         label=_("A post of yours was not published"),

@@ -242,6 +242,8 @@ def handle_scheduled(publication: Publication) -> Outcome:
         # An earlier attempt may have reached the network (a worker died mid-call, a lost
         # answer): find out first, whatever led back here and however late it is.
         return Outcome(S.outcome_unknown, fields={"problem": ""})
+    if channel.is_manual:
+        return by_hand(publication)
     rule = lateness_rule(publication, now)
     if rule is not None:
         return rule
@@ -316,6 +318,37 @@ def handle_scheduled(publication: Publication) -> Outcome:
             fields={"sending_at": None, "problem": problem_of(exc)},
         )
     return _published(publication, ref, now)
+
+
+def by_hand(publication: Publication) -> Outcome:
+    """A manual channel's post at its time: never sent; its owner is reminded to publish it.
+
+    The approvals are asked again, as before any send (an edit since the approval sends it
+    back); a disconnected channel refuses it as for any network. No lateness rule: a person
+    publishes it, late or not, and the attention page shows it once it is late.
+    """
+    rule = send_time_check(publication)
+    if rule is not None:
+        return rule
+    channel = publication.channel
+    if channel.state == ChannelStates.disconnected.name:
+        return Outcome(
+            S.rejected,
+            fields={
+                "problem": say(
+                    gettext_noop("The channel %(name)s is disconnected."), name=channel.name
+                )
+            },
+            after=_notify(publication, "rejected"),
+        )
+    pk = publication.pk
+
+    def remind() -> None:
+        from portevoix.publishing import manual
+
+        manual.remind(pk)
+
+    return Outcome(S.waiting_manual, fields={"problem": ""}, after=remind)
 
 
 def _send(network: Network, publication: Publication, post: OutgoingPost) -> PublishedRef:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from portevoix.publishing import plan_views, views
+from portevoix.publishing import manual_views, plan_views, views
 
 urlpatterns = [
     path("", views.calendar, name="calendar"),
@@ -9,6 +9,24 @@ urlpatterns = [
     path("compose/autosave/", views.compose_autosave, name="compose_autosave"),
     path("posts/<int:pk>/", views.compose, name="post_edit"),
     path("posts/<int:pk>/move/", views.move, name="post_move"),
+    path("by-hand/<int:pk>/", manual_views.by_hand, name="publication_by_hand"),
+    path(
+        "by-hand/<int:pk>/media/<int:media>/",
+        manual_views.by_hand_media,
+        name="publication_by_hand_media",
+    ),
+    path(
+        "by-hand/<int:pk>/published/",
+        manual_views.by_hand_published,
+        name="publication_by_hand_published",
+    ),
+    path(
+        "by-hand/<int:pk>/not-published/",
+        manual_views.by_hand_not_published,
+        name="publication_by_hand_not_published",
+    ),
+    path("by-hand/<int:pk>/results/", manual_views.by_hand_results, name="publication_results"),
+    path("manual/<int:pk>/import/", manual_views.results_import, name="manual_results_import"),
     path("campaigns/", plan_views.campaigns, name="campaigns"),
     path("campaigns/new/", plan_views.campaign_edit, name="campaign_new"),
     path("campaigns/<int:pk>/", plan_views.campaign_edit, name="campaign_edit"),

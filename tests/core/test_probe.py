@@ -153,6 +153,18 @@ PAGES: dict[str, Page] = {
     "publication_send_late": Page(get=NOT_ALLOWED, post="post.resolve", hidden="post.view"),
     "publication_cancel": Page(get=NOT_ALLOWED, post="post.resolve", hidden="post.view"),
     "publication_mark_published": Page(get=NOT_ALLOWED, post="post.resolve", hidden="post.view"),
+    # Manual channels (docs/manual-channels.md). The sample channel has no owner, so only the
+    # roles with post.publish_by_hand may act (the owner's right: tests/publishing/test_manual).
+    "publication_by_hand": Page(get="post.view", post=NOT_ALLOWED, hidden="post.view"),
+    "publication_by_hand_media": Page(get="post.view", post=NOT_ALLOWED, hidden="post.view"),
+    "publication_by_hand_published": Page(
+        get=NOT_ALLOWED, post="post.publish_by_hand", hidden="post.view"
+    ),
+    "publication_by_hand_not_published": Page(
+        get=NOT_ALLOWED, post="post.publish_by_hand", hidden="post.view"
+    ),
+    "publication_results": Page(get=NOT_ALLOWED, post="post.publish_by_hand", hidden="post.view"),
+    "manual_results_import": Page(get="post.publish_by_hand", post="post.publish_by_hand"),
     "notifications": Page(get=ANY, post=NOT_ALLOWED),
     "notification_read_all": Page(get=NOT_ALLOWED, post=ANY),
     "notification_preferences": Page(get=ANY, post=ANY),
@@ -463,6 +475,42 @@ class World:
         return self.once("publication", make)
 
     @property
+    def by_hand(self) -> Any:
+        """A post of a manual channel (no owner) with an image, waiting to be published by
+        hand, as the worker leaves it."""
+
+        def make() -> Any:
+            import datetime as dt
+
+            from django.utils import timezone
+
+            from portevoix.channels import actions as channel_actions
+            from portevoix.publishing import actions
+            from portevoix.publishing.actions import Upload
+            from tests.images import image_bytes
+
+            channel = channel_actions.connect_channel(
+                self.team.workspace,
+                by=self.team["admin"],
+                network="manual",
+                credentials={"label": "Snapchat"},
+                name="Probe by hand",
+            )
+            post = actions.schedule_post(
+                self.team.workspace,
+                by=self.team["admin"],
+                text="Probe by hand",
+                channels=[channel],
+                at=timezone.now() + dt.timedelta(hours=1),
+                uploads=[Upload(filename="probe.png", data=image_bytes(), alt_text="")],
+            )
+            publication = post.publications.get()
+            publication.transition("waiting_manual")
+            return publication
+
+        return self.once("by_hand", make)
+
+    @property
     def notification(self) -> Any:
         """The admin's own notification (see Page.owner)."""
 
@@ -645,6 +693,12 @@ class World:
             "publication_send_late": lambda: self.publication.pk,
             "publication_cancel": lambda: self.publication.pk,
             "publication_mark_published": lambda: self.publication.pk,
+            "publication_by_hand": lambda: self.by_hand.pk,
+            "publication_by_hand_media": lambda: self.by_hand.pk,
+            "publication_by_hand_published": lambda: self.by_hand.pk,
+            "publication_by_hand_not_published": lambda: self.by_hand.pk,
+            "publication_results": lambda: self.by_hand.pk,
+            "manual_results_import": lambda: self.by_hand.channel_id,
             "notification_open": lambda: self.notification.pk,
             "notification_read": lambda: self.notification.pk,
             "approval_review": lambda: self.post.pk,
@@ -684,6 +738,7 @@ class World:
                 else self.invitation[1]
             ),
             "network": lambda: {"channel_oauth_start": "mastodon"}.get(name, "sandbox"),
+            "media": lambda: self.by_hand.post.media.get().pk,
         }
         pattern = next(p for p in PROJECT if p.name == name)
         out: dict[str, Any] = {}

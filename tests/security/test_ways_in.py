@@ -20,6 +20,7 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "ways-in.md"
 SAMPLE = {
     "ws": "acme",
     "pk": "1",
+    "media": "1",
     "network": "sandbox",
     "token": "not-a-real-token",
     "key": "not-a-real-key",
