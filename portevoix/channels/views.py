@@ -24,7 +24,7 @@ from portevoix.core.actions import ActionRefused
 from portevoix.core.forms import ZONE_CHOICES
 from portevoix.core.models import Department, Member
 from portevoix.core.permissions import can, require
-from portevoix.core.query import query_text
+from portevoix.core.query import query_id, query_text
 from portevoix.core.views import _member, _refusal_to_form
 from portevoix.networks import registry
 from portevoix.networks.base import Network
@@ -455,12 +455,10 @@ def oauth_start(request: HttpRequest, ws: str, network: str) -> HttpResponse:
 
 def _oauth_channel(request: HttpRequest, me: Member, cls: type[Network]) -> Channel | None:
     """The channel ``?channel=`` names (one of ``cls``'s, visible to ``me``), else None."""
-    raw = query_text(request, "channel", max_length=20)
-    if not raw:
+    pk = query_id(request, "channel")  # malformed: 400 with the reason
+    if pk is None:
         return None
-    if not raw.isdigit():
-        raise Http404("no such channel")
-    channel: Channel = Channel.objects.get_for(me, pk=int(raw))
+    channel: Channel = Channel.objects.get_for(me, pk=pk)
     if channel.network != cls.name:
         raise Http404("not this network's channel")
     return channel

@@ -144,6 +144,8 @@ PAGES: dict[str, Page] = {
     "plan_export": Page(get="post.view", post=NOT_ALLOWED),
     "plan_feeds": Page(get="post.view", post="post.view"),
     "ical_feed": Page(get=PUBLIC, post=NOT_ALLOWED),
+    # A network (Instagram) fetches the media itself: signed, expiring, no login.
+    "public_media": Page(get=PUBLIC, post=NOT_ALLOWED),
     "media_library": Page(get="post.view", post=NOT_ALLOWED),
     "media_upload": Page(get=NOT_ALLOWED, post="post.create"),
     "media_item": Page(get="post.view", post="post.create", hidden="post.view"),
@@ -347,6 +349,12 @@ class World:
             )
 
         return self.once("channel", make)
+
+    def public_media_url(self) -> str:
+        """The signed address a network would fetch the by-hand post's media at."""
+        from portevoix.media.public import media_url
+
+        return media_url(self.by_hand.post.media.get())
 
     def plan(self, kind: str) -> Any:
         """Sample objects of the content plan, made through the actions by the admin."""
@@ -735,8 +743,11 @@ class World:
                 if name == "inbox_handoff_link"
                 else self.plan("feed")
                 if name == "ical_feed"
+                else self.public_media_url().split("/")[-2]
+                if name == "public_media"
                 else self.invitation[1]
             ),
+            "name": lambda: self.public_media_url().rsplit("/", 1)[1],
             "network": lambda: {"channel_oauth_start": "mastodon"}.get(name, "sandbox"),
             "media": lambda: self.by_hand.post.media.get().pk,
         }

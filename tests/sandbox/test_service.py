@@ -393,7 +393,9 @@ def test_random_faults_and_a_careful_publisher_never_post_twice(
         },
         rate_reset_seconds=0,
     )
-    for n in range(40):
+    # 80 posts: about 130 calls, so that each fault shows at least once (with 40, one run in a
+    # few hundred drew no server error at all).
+    for n in range(80):
         post, key = OutgoingPost(f"Post {n}"), f"post-{n}:channel-1"
         for _attempt in range(50):
             try:
@@ -407,7 +409,7 @@ def test_random_faults_and_a_careful_publisher_never_post_twice(
         else:
             pytest.fail("never published")
     stats = service.stats(account)
-    assert stats["posts"] == 40
+    assert stats["posts"] == 80
     assert stats["texts_received_twice"] == {}
     for outcome in ("timeout_after_accept", "server_error", "rate_limited", "unavailable"):
         assert stats["calls"].get(f"publish:{outcome}", 0) > 0, outcome
