@@ -170,7 +170,7 @@ def test_signing_in_again_for_another_channel_or_network_is_refused(team, client
     assert client.get(wrong_network + f"?channel={channel.pk}").status_code == 404
     start = reverse("channel_oauth_start", kwargs={"ws": "acme", "network": "linkedin"})
     assert client.get(start + "?channel=999999").status_code == 404
-    assert client.get(start + "?channel=abc").status_code == 404
+    assert client.get(start + "?channel=abc").status_code == 400  # malformed: said so
 
 
 def test_a_refreshable_token_warns_only_before_the_refresh_token_ends():
