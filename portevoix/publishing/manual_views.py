@@ -5,6 +5,7 @@ CSV import of results. Views parse and render; ``publishing.manual`` does the wo
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -144,51 +145,75 @@ def _refused(request: HttpRequest, ws: str, pk: int, exc: ActionRefused) -> Http
     return None
 
 
-@require_POST
-def by_hand_published(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
-    me, publication = _publication(request, pk)
+def _may_decide(me: Member, publication: Publication) -> None:
     if not manual.may_publish_by_hand(me, publication.channel):
         raise PermissionDenied(_("Only the channel’s owner and the Social Media Managers may."))
-    form = PublishedByHandForm(request.POST, prefix="done")
+
+
+def _decide(
+    request: HttpRequest,
+    ws: str,
+    pk: int,
+    form_class: type[forms.Form],
+    prefix: str,
+    act: Callable[[Publication, Member, dict[str, Any]], object],
+    done: str,
+) -> HttpResponse:
+    """ "It is published" and "it was not published": the form, the action, the answer."""
+    me, publication = _publication(request, pk)
+    _may_decide(me, publication)
+    form = form_class(request.POST, prefix=prefix)
     if form.is_valid():
         try:
-            manual.mark_published_by_hand(publication, by=me, url=form.cleaned_data["url"])
+            act(publication, me, form.cleaned_data)
         except ActionRefused as exc:
             answer = _refused(request, ws, pk, exc)
             if answer is not None:
                 return answer
             _refusal_to_form(form, exc)
         else:
-            messages.success(request, _("Marked as published by hand. Enter its results later."))
+            messages.success(request, done)
             return redirect("publication_by_hand", ws=ws, pk=pk)
-    return _page(request, me, publication, published_form=form, status=400)
+    if isinstance(form, PublishedByHandForm):
+        return _page(request, me, publication, published_form=form, status=400)
+    assert isinstance(form, NotPublishedForm)
+    return _page(request, me, publication, not_published_form=form, status=400)
+
+
+@require_POST
+def by_hand_published(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
+    return _decide(
+        request,
+        ws,
+        pk,
+        PublishedByHandForm,
+        "done",
+        lambda publication, me, data: manual.mark_published_by_hand(
+            publication, by=me, url=data["url"]
+        ),
+        _("Marked as published by hand. Enter its results later."),
+    )
 
 
 @require_POST
 def by_hand_not_published(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
-    me, publication = _publication(request, pk)
-    if not manual.may_publish_by_hand(me, publication.channel):
-        raise PermissionDenied(_("Only the channel’s owner and the Social Media Managers may."))
-    form = NotPublishedForm(request.POST, prefix="not")
-    if form.is_valid():
-        try:
-            manual.mark_not_published(publication, by=me, reason=form.cleaned_data["reason"])
-        except ActionRefused as exc:
-            answer = _refused(request, ws, pk, exc)
-            if answer is not None:
-                return answer
-            _refusal_to_form(form, exc)
-        else:
-            messages.success(request, _("Marked as not published."))
-            return redirect("publication_by_hand", ws=ws, pk=pk)
-    return _page(request, me, publication, not_published_form=form, status=400)
+    return _decide(
+        request,
+        ws,
+        pk,
+        NotPublishedForm,
+        "not",
+        lambda publication, me, data: manual.mark_not_published(
+            publication, by=me, reason=data["reason"]
+        ),
+        _("Marked as not published."),
+    )
 
 
 @require_POST
 def by_hand_results(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
     me, publication = _publication(request, pk)
-    if not manual.may_publish_by_hand(me, publication.channel):
-        raise PermissionDenied(_("Only the channel’s owner and the Social Media Managers may."))
+    _may_decide(me, publication)
     form = ResultsForm(request.POST, prefix="results")
     if form.is_valid():
         data = form.cleaned_data
