@@ -27,7 +27,7 @@ checked when the post is submitted, when a step is decided and again at send tim
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Hashable, Iterable, MutableMapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +44,7 @@ from portevoix.publishing.approvals.models import (
     StepState,
     lines,
 )
+from portevoix.worker.runner import BatchReads
 
 if TYPE_CHECKING:
     from portevoix.publishing.models import Post, Publication
@@ -112,16 +113,6 @@ def settings_of(workspace_id: int) -> ApprovalSettings:
     return found[0] if found else ApprovalSettings(workspace_id=workspace_id)
 
 
-def _read[T](reads: MutableMapping[Any, Any] | None, key: Hashable, load: Callable[[], T]) -> T:
-    """``load()``, or what rows claimed in the same batch already read (``reads``)."""
-    if reads is None:
-        return load()
-    if key not in reads:
-        reads[key] = load()
-    value: T = reads[key]
-    return value
-
-
 # --- what a post needs -----------------------------------------------------------------------
 
 
@@ -166,7 +157,7 @@ def plan_for(
     publications: Sequence[Publication] | None = None,
     *,
     now: dt.datetime | None = None,
-    reads: MutableMapping[Any, Any] | None = None,
+    reads: BatchReads | None = None,
 ) -> Plan:
     """What ``post`` needs before its ``publications`` (default: those not over) go out.
 
@@ -182,21 +173,23 @@ def plan_for(
         # Private answers to customers: no approval, no compliance step.
         return Plan()
     now = now or timezone.now()
-    who = _read(reads, ("author", post.workspace_id, post.author_id), lambda: author_member(post))
+    reads = reads if reads is not None else BatchReads()
+    who = reads.get_or_load(
+        ("author", post.workspace_id, post.author_id), lambda: author_member(post)
+    )
     needs: list[Need] = []
     reasons: list[str] = []
     channels: list[str] = []
     if post.author_id is not None and not publishes_directly(who, post.kind, loaded=True):
         reasons.append("author")
     if post.kind == PostKind.POST:
-        settings = _read(
-            reads, ("approval settings", post.workspace_id), lambda: settings_of(post.workspace_id)
+        settings = reads.get_or_load(
+            ("approval settings", post.workspace_id), lambda: settings_of(post.workspace_id)
         )
         if settings.pk is not None:
             if settings.everyone_now(now):
                 reasons.append("everyone")
-            locked = _read(
-                reads,
+            locked = reads.get_or_load(
                 ("approval channels", settings.pk),
                 lambda: set(settings.channels.values_list("pk", flat=True)),
             )
@@ -205,8 +198,7 @@ def plan_for(
                 reasons.append("channel")
     if reasons:
         needs.append(Need(StepKind.APPROVAL, None, {"reasons": reasons, "channels": channels}))
-    routes = _read(
-        reads,
+    routes = reads.get_or_load(
         ("compliance routes", post.workspace_id),
         lambda: list(
             ComplianceRoute.objects.filter(workspace_id=post.workspace_id, is_active=True)
@@ -363,7 +355,7 @@ def verdict(
     plan: Plan | None = None,
     steps: Iterable[ApprovalStep] | None = None,
     surplus: bool = True,
-    reads: MutableMapping[Any, Any] | None = None,
+    reads: BatchReads | None = None,
 ) -> Verdict:
     """Where ``post`` stands for ``publications`` (default: those not over). ``surplus=False``
     skips looking for waiting requests it no longer needs (the worker only asks "may it go
