@@ -100,7 +100,3 @@ def insert(obj: models.Model, *, ignore_conflicts: bool = False) -> bool:
     obj._state.adding = False
     obj._state.db = connection.alias
     return True
-
-
-def vendor() -> str:
-    return connection.vendor

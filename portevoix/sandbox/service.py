@@ -14,6 +14,7 @@ part): the same key twice answers with the same post and stores nothing.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import random
 import secrets
@@ -266,15 +267,8 @@ def clear_faults(account: SandboxAccount) -> None:
 
 def _account_with_faults(handle: str) -> SandboxAccount | None:
     """The account and its faults, in one precompiled query (read on every call)."""
-    sql = _ACCOUNT_SQL.get(rows.vendor())
-    if sql is None:
-        sql = _ACCOUNT_SQL[rows.vendor()] = (
-            f"SELECT {rows.columns(SandboxAccount, 'a')}, {rows.columns(SandboxFaults, 'f')} "  # noqa: S608
-            f"FROM {rows.table(SandboxAccount)} a LEFT JOIN {rows.table(SandboxFaults)} f "
-            f"ON f.account_id = a.id WHERE a.handle = %s"
-        )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [handle])
+        cursor.execute(_account_sql(connection.vendor), [handle])
         row = cursor.fetchone()
     if row is None:
         return None
@@ -288,7 +282,14 @@ def _account_with_faults(handle: str) -> SandboxAccount | None:
     return account
 
 
-_ACCOUNT_SQL: dict[str, str] = {}
+@functools.cache
+def _account_sql(vendor: str) -> str:
+    del vendor  # part of the cache key: quoting differs per database
+    return (
+        f"SELECT {rows.columns(SandboxAccount, 'a')}, {rows.columns(SandboxFaults, 'f')} "  # noqa: S608
+        f"FROM {rows.table(SandboxAccount)} a LEFT JOIN {rows.table(SandboxFaults)} f "
+        f"ON f.account_id = a.id WHERE a.handle = %s"
+    )
 
 
 def _authenticate(handle: str, token: str, now: datetime) -> SandboxAccount:
@@ -539,21 +540,21 @@ def _store(
 
 def _posts_under_key(account: SandboxAccount, idempotency_key: str, part: int) -> list[SandboxPost]:
     """Posts of ``account`` whose key starts with ``idempotency_key``, for this part."""
-    sql = _POSTS_SQL.get(rows.vendor())
-    if sql is None:
-        sql = _POSTS_SQL[rows.vendor()] = (
-            f"SELECT {rows.columns(SandboxPost)} FROM {rows.table(SandboxPost)} "  # noqa: S608
-            "WHERE account_id = %s AND part = %s AND idempotency_key LIKE %s ESCAPE '\\'"
-        )
     pattern = connection.ops.prep_for_like_query(idempotency_key) + "%"
     with connection.cursor() as cursor:
-        cursor.execute(sql, [account.pk, part, pattern])
+        cursor.execute(_posts_sql(connection.vendor), [account.pk, part, pattern])
         found = [rows.load(SandboxPost, row) for row in cursor.fetchall()]
     # LIKE ignores case on SQLite: keep the exact prefix only.
     return [p for p in found if p.idempotency_key.startswith(idempotency_key)]
 
 
-_POSTS_SQL: dict[str, str] = {}
+@functools.cache
+def _posts_sql(vendor: str) -> str:
+    del vendor  # part of the cache key: quoting differs per database
+    return (
+        f"SELECT {rows.columns(SandboxPost)} FROM {rows.table(SandboxPost)} "  # noqa: S608
+        "WHERE account_id = %s AND part = %s AND idempotency_key LIKE %s ESCAPE '\\'"
+    )
 
 
 def publish(
