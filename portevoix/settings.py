@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "portevoix.publishing",
     "portevoix.inbox",
     "portevoix.care",
+    "portevoix.strategy",
     "portevoix.triage",
     "portevoix.sandbox",
 ]

@@ -30,6 +30,8 @@ from portevoix.core.models import Member, Workspace
 from portevoix.core.permissions import can
 from portevoix.inbox.models import ACTIVE_STATES, Conversation
 
+from portevoix.strategy.responsibility import webcare_member_ids
+
 from . import rota
 from .models import AgentProfile, Strategy, WebcareSettings, workspace_settings
 
@@ -37,9 +39,16 @@ from .models import AgentProfile, Strategy, WebcareSettings, workspace_settings
 BACKLOG = 500
 
 
-def receives(member: Member, profile: AgentProfile | None) -> bool:
+def receives(
+    member: Member, profile: AgentProfile | None, webcare: set[int] | None = None
+) -> bool:
+    """Does this member get conversations automatically? Their own setting first; then the
+    responsibility matrix (``webcare``: those responsible or backup for webcare, None while
+    the matrix names nobody for it); then their role."""
     if profile is not None and profile.auto_assign is not None:
         return profile.auto_assign
+    if webcare is not None:
+        return member.pk in webcare
     return member.role in rota.AUTO_ASSIGNED_ROLES
 
 
@@ -84,7 +93,8 @@ def assign_waiting(
         strategy = Strategy.LEAST_LOADED
     found = rota.profiles(status.on_duty)
     if status.mode == "open":
-        people = [m for m in status.on_duty if receives(m, found.get(m.pk))]
+        webcare = webcare_member_ids(workspace.pk)
+        people = [m for m in status.on_duty if receives(m, found.get(m.pk), webcare)]
     else:
         people = list(status.on_duty)
     if not people:

@@ -7,6 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django import forms
+from django.db.models import Case, When
 from django.conf import settings
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _t
@@ -14,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from portevoix.channels.models import Channel
 from portevoix.core.forms import ZONE_CHOICES
+from portevoix.strategy.responsibility import webcare_responsible_ids
 from portevoix.core.models import Department, Member, Workspace
 from portevoix.core.permissions import can
 from portevoix.inbox.models import Priority
@@ -321,6 +323,12 @@ class ShiftForm(forms.Form):
         field.queryset = Member.objects.filter(
             pk__in=[m.pk for m in replying_members(workspace)]
         ).select_related("user")
+        # Those responsible for webcare in the responsibility matrix are listed first.
+        first = webcare_responsible_ids(workspace.pk)
+        if first:
+            field.queryset = field.queryset.order_by(
+                Case(When(pk__in=first, then=0), default=1), "user__full_name", "user__email"
+            )
         for name in ("start", "end"):
             self.fields[name].help_text = _t("Time in %(zone)s.") % {"zone": workspace.time_zone}
         self.fields["end"].help_text = _t(

@@ -27,6 +27,7 @@ from portevoix.core.actions import ActionRefused
 from portevoix.core.models import Department, Member
 from portevoix.core.permissions import can, require
 from portevoix.core.views import _member
+from portevoix.strategy.responsibility import webcare_member_ids, webcare_responsible_ids
 
 from . import actions, assignment, rota, routing, sla
 from .forms import (
@@ -130,12 +131,13 @@ def overview(request: HttpRequest, ws: str) -> HttpResponse:
     found = rota.profiles(people)
     load = assignment.loads(workspace.pk, [m.pk for m in people])
     on_duty = {m.pk for m in status.on_duty}
+    webcare = webcare_member_ids(workspace.pk)
     rows = [
         {
             "member": m,
             "profile": found.get(m.pk),
             "available": found[m.pk].available if m.pk in found else True,
-            "receives": assignment.receives(m, found.get(m.pk)),
+            "receives": assignment.receives(m, found.get(m.pk), webcare),
             "capacity": assignment.capacity(found.get(m.pk), settings),
             "load": load[m.pk],
             "on_duty": m.pk in on_duty,
@@ -704,7 +706,13 @@ def rota_page(request: HttpRequest, ws: str) -> HttpResponse:
     form = ShiftForm(
         request.POST or None,
         workspace=workspace,
-        initial={"day": monday + dt.timedelta(days=5), "start": "18:00", "end": "23:00"},
+        initial={
+            "day": monday + dt.timedelta(days=5),
+            "start": "18:00",
+            "end": "23:00",
+            # The responsibility matrix: those responsible for webcare come first.
+            "member": next(iter(webcare_responsible_ids(workspace.pk)), None),
+        },
     )
     status = 200
     if request.method == "POST":

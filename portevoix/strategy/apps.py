@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class StrategyConfig(AppConfig):
+    name = "portevoix.strategy"
+    label = "strategy"
+    verbose_name = _("Strategy")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from portevoix.core.actions import AUDIT_ACTION_LABELS
+        from portevoix.strategy.actions import AUDIT_LABELS, register_purposes
+
+        AUDIT_ACTION_LABELS.update(AUDIT_LABELS)
+        register_purposes()

@@ -1,0 +1,293 @@
+"""Strategy (seed 002): the canvas, goals, KPIs, content pillars; the team's responsibility
+matrix; the employee social media policy (seed 003) and its acknowledgements."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from portevoix.core.models import Member, Workspace
+from portevoix.core.permissions import RestrictedQuerySet
+
+
+class GoalCode(models.TextChoices):
+    """Seed 002's ten business goals, plus recruitment and employer brand (seed 001)."""
+
+    MARKET_RESEARCH = "market_research", _("Market research")
+    CUSTOMER_SERVICE = "customer_service", _("Customer service")
+    INDIRECT_SALES = "indirect_sales", _("Indirect sales")
+    DIRECT_SALES = "direct_sales", _("Direct sales")
+    LEADS = "leads", _("Generate leads")
+    BRAND_AWARENESS = "brand_awareness", _("Brand awareness")
+    THOUGHT_LEADERSHIP = "thought_leadership", _("Thought leadership")
+    FINDABILITY = "findability", _("Be and stay findable")
+    WEB_TRAFFIC = "web_traffic", _("Traffic to the website, app or shop")
+    STORE_TRAFFIC = "store_traffic", _("Traffic to a physical place")
+    RECRUITMENT = "recruitment", _("Recruitment")
+    EMPLOYER_BRAND = "employer_brand", _("Employer brand")
+
+
+class Period(models.TextChoices):
+    WEEK = "week", _("per week")
+    MONTH = "month", _("per month")
+    QUARTER = "quarter", _("per quarter")
+    YEAR = "year", _("per year")
+
+
+#: The canvas's questions (seed 002), in the order the page asks them.
+CANVAS_FIELDS = (
+    "market",
+    "audiences",
+    "competitors",
+    "business_model",
+    "budget",
+    "channels",
+    "stakeholders",
+)
+
+
+class CanvasVersion(models.Model):
+    """One saved version of the strategy canvas; the latest is the current strategy."""
+
+    VIEW_ACTION = "strategy.view"
+    objects = RestrictedQuerySet.as_manager()
+
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="canvas_versions"
+    )
+    number = models.PositiveIntegerField()
+    market = models.TextField(_("Market: who do we want to be, on which market?"), blank=True)
+    audiences = models.TextField(_("Target groups and personas"), blank=True)
+    competitors = models.TextField(
+        _("Competitors online, and where they are (which networks)"), blank=True
+    )
+    business_model = models.TextField(_("Business model"), blank=True)
+    budget = models.TextField(_("Budget"), blank=True)
+    channels = models.TextField(_("Channels we focus on, and why"), blank=True)
+    stakeholders = models.TextField(_("Stakeholders"), blank=True)
+    note = models.CharField(_("What changed, and why"), max_length=300, blank=True)
+    saved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    saved_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "number"], name="canvas_version_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"canvas v{self.number}"
+
+
+class StrategySettings(models.Model):
+    """Per workspace: how old the strategy may get before the page asks for a review."""
+
+    workspace = models.OneToOneField(
+        Workspace, on_delete=models.CASCADE, related_name="strategy_settings"
+    )
+    review_after_months = models.PositiveSmallIntegerField(
+        _("ask for a review after (months)"), default=6
+    )
+
+
+class Goal(models.Model):
+    """A business goal the workspace chose."""
+
+    VIEW_ACTION = "strategy.view"
+    objects = RestrictedQuerySet.as_manager()
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="goals")
+    code = models.CharField(max_length=32, choices=GoalCode.choices)
+    channels = models.ManyToManyField(
+        "channels.Channel", blank=True, related_name="strategy_goals"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "code"], name="goal_code_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class Kpi(models.Model):
+    """A measurable target for a goal: "leads from LinkedIn: 40 per month"."""
+
+    VIEW_ACTION = "strategy.view"
+    objects = RestrictedQuerySet.as_manager()
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="kpis")
+    goal = models.ForeignKey(Goal, on_delete=models.CASCADE, related_name="kpis")
+    metric = models.CharField(_("metric"), max_length=40)
+    target = models.DecimalField(_("target"), max_digits=14, decimal_places=2)
+    period = models.CharField(_("period"), max_length=8, choices=Period.choices)
+    channel = models.ForeignKey(
+        "channels.Channel",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="kpis",
+        verbose_name=_("channel"),
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["goal_id", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.metric} {self.target}/{self.period}"
+
+
+class Pillar(models.Model):
+    """A content pillar: what the plan speaks of, with the share of posts it should have."""
+
+    VIEW_ACTION = "strategy.view"
+    objects = RestrictedQuerySet.as_manager()
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="pillars")
+    name = models.CharField(_("name"), max_length=80)
+    description = models.CharField(_("description"), max_length=300, blank=True)
+    target_percent = models.PositiveSmallIntegerField(_("target share (%)"), default=0)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "name"], name="pillar_name_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PostPillar(models.Model):
+    """The pillar a post speaks to (publishing has no labels of its own for posts)."""
+
+    post = models.OneToOneField(
+        "publishing.Post", on_delete=models.CASCADE, related_name="pillar_label"
+    )
+    pillar = models.ForeignKey(Pillar, on_delete=models.CASCADE, related_name="posts")
+
+
+class Task(models.TextChoices):
+    """Seed 002's tasks of a social media team."""
+
+    MANAGEMENT = "management", _("Social media management")
+    WEBCARE = "webcare", _("Webcare")
+    CREATIVE = "creative", _("Creative content")
+    ADVERTISING = "advertising", _("Advertising")
+    ANALYTICS = "analytics", _("Analytics")
+
+
+class Level(models.TextChoices):
+    RESPONSIBLE = "responsible", _("Responsible")
+    BACKUP = "backup", _("Backup")
+    CONSULTED = "consulted", _("Consulted")
+
+
+class Responsibility(models.Model):
+    """One cell of the responsibility matrix (not the permission matrix): who does a task."""
+
+    VIEW_ACTION = "strategy.view"
+    WORKSPACE_PATH = "member__workspace"
+    objects = RestrictedQuerySet.as_manager()
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="responsibilities")
+    task = models.CharField(max_length=16, choices=Task.choices)
+    level = models.CharField(max_length=16, choices=Level.choices)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["member", "task"], name="responsibility_unique")
+        ]
+
+
+class PolicyVersion(models.Model):
+    """One version of the employee social media policy (seed 003); the latest is in force."""
+
+    objects = RestrictedQuerySet.as_manager()
+    VIEW_ACTION = None
+
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="policy_versions"
+    )
+    number = models.PositiveIntegerField()
+    text = models.TextField(_("policy text"))
+    note = models.CharField(_("What changed"), max_length=300, blank=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    published_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "number"], name="policy_version_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"policy v{self.number}"
+
+
+class PolicyAcknowledgement(models.Model):
+    """A member acknowledged this version, in the product."""
+
+    version = models.ForeignKey(PolicyVersion, on_delete=models.CASCADE, related_name="acks")
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="policy_acks")
+    acknowledged_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["version", "member"], name="policy_ack_unique")
+        ]
+
+
+class Employee(models.Model):
+    """Someone without an account who must acknowledge the policy (imported from a CSV)."""
+
+    objects = RestrictedQuerySet.as_manager()
+    VIEW_ACTION = "strategy.manage"
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="employees")
+    name = models.CharField(_("name"), max_length=150)
+    email = models.EmailField(_("e-mail address"))
+    department = models.CharField(_("department"), max_length=80, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "email"], name="employee_email_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class EmployeeAcknowledgement(models.Model):
+    """A request that one employee acknowledge one version; the signed link opens this row
+    and does one thing: set ``acknowledged_at``."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    version = models.ForeignKey(
+        PolicyVersion, on_delete=models.CASCADE, related_name="employee_acks"
+    )
+    employee = models.ForeignKey(Employee, on_delete=models.CASCADE, related_name="acks")
+    sent_at = models.DateTimeField(default=timezone.now)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["version", "employee"], name="employee_ack_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.employee} v{self.version.number}"
