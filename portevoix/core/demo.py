@@ -230,6 +230,9 @@ def load(*, reset: bool = False) -> DemoResult:
         load_inbox_demo(workspace)
 
         finish_webcare_demo(workspace)  # metrics of the day, answers included
+        from portevoix.strategy.demo import load_strategy_demo
+
+        load_strategy_demo(workspace)
 
     return DemoResult(workspace, logins())
 

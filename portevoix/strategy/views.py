@@ -303,6 +303,9 @@ def kpi_add(request: HttpRequest, ws: str) -> HttpResponse:
 def kpi_delete(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
     me = _manager(request)
     kpi: Kpi = Kpi.objects.get_for(me, pk=pk)
+    if request.POST.get("confirm") != "1":
+        # Only the page's own button deletes (it says so in its ``confirm`` field).
+        return redirect("strategy", ws=ws)
     actions.delete_kpi(kpi, by=me)
     messages.success(request, _("KPI removed."))
     return redirect("strategy", ws=ws)
@@ -331,6 +334,9 @@ def pillar_add(request: HttpRequest, ws: str) -> HttpResponse:
 def pillar_delete(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
     me = _manager(request)
     pillar: Pillar = Pillar.objects.get_for(me, pk=pk)
+    if request.POST.get("confirm") != "1":
+        # Only the page's own button deletes (it says so in its ``confirm`` field).
+        return redirect("strategy", ws=ws)
     actions.delete_pillar(pillar, by=me)
     messages.success(request, _("Pillar removed."))
     return redirect("strategy", ws=ws)
@@ -363,8 +369,11 @@ def post_pillars(request: HttpRequest, ws: str) -> HttpResponse:
     me = _reader(request)
     if request.method == "POST":
         require(me, "post.create")
-        post: Post = Post.objects.get_for(me, pk=_int(request.POST.get("post")))
-        raw = request.POST.get("pillar", "")
+        raw_post, raw = request.POST.get("post", ""), request.POST.get("pillar", "")
+        if not raw_post.isdigit() or not (raw == "" or raw.isdigit()):
+            messages.error(request, _("Choose a post and a pillar from the list."))
+            return redirect("strategy_post_pillars", ws=ws)
+        post: Post = Post.objects.get_for(me, pk=_int(raw_post))
         pillar = Pillar.objects.get_for(me, pk=_int(raw)) if raw else None
         actions.label_post(post, by=me, pillar=pillar)
         messages.success(request, _("Pillar saved for “%(post)s”.") % {"post": post})

@@ -225,6 +225,29 @@ PAGES: dict[str, Page] = {
     "care_swap_answer": Page(get=NOT_ALLOWED, post=INBOX),
     "care_metrics": Page(get="inbox.view_all", post=NOT_ALLOWED),
     "care_correct": Page(get=NOT_ALLOWED, post="inbox.route"),
+    # Strategy (issue 13): the team reads it, managers change it; the policy is everyone's.
+    "strategy": Page(get="strategy.view", post=NOT_ALLOWED),
+    "strategy_canvas": Page(get="strategy.manage", post="strategy.manage"),
+    "strategy_history": Page(get="strategy.view", post=NOT_ALLOWED),
+    "strategy_review": Page(get=NOT_ALLOWED, post="strategy.manage"),
+    "strategy_goals": Page(get=NOT_ALLOWED, post="strategy.manage"),
+    "strategy_channel": Page(get=NOT_ALLOWED, post="strategy.manage"),
+    "strategy_kpi_add": Page(get=NOT_ALLOWED, post="strategy.manage"),
+    "strategy_kpi_delete": Page(get=NOT_ALLOWED, post="strategy.manage"),
+    "strategy_pillar_add": Page(get=NOT_ALLOWED, post="strategy.manage"),
+    "strategy_pillar_targets": Page(get=NOT_ALLOWED, post="strategy.manage"),
+    "strategy_pillar_delete": Page(get=NOT_ALLOWED, post="strategy.manage"),
+    "strategy_post_pillars": Page(get="strategy.view", post="post.create"),
+    "strategy_matrix": Page(get="strategy.view", post="strategy.manage"),
+    "strategy_matrix_roles": Page(get=NOT_ALLOWED, post="strategy.manage"),
+    "strategy_policy": Page(get=ANY, post=ANY),
+    "strategy_policy_manage": Page(get="strategy.manage", post="strategy.manage"),
+    "strategy_policy_employees": Page(get=NOT_ALLOWED, post="strategy.manage"),
+    "strategy_policy_send": Page(get=NOT_ALLOWED, post="strategy.manage"),
+    "strategy_policy_link": Page(get=NOT_ALLOWED, post="strategy.manage"),
+    # Without an account, through their tokens (tests/strategy/test_policy.py).
+    "strategy_policy_public": Page(get=PUBLIC, post=NOT_ALLOWED),
+    "strategy_policy_ack_link": Page(get=PUBLIC, post=PUBLIC),
 }
 
 #: Values that broke pages before (issue 8): far dates, huge ids, odd characters.
@@ -669,6 +692,32 @@ class World:
         made: dict[str, Any] = self.once("care", make)
         return made
 
+    @property
+    def strategy(self) -> dict[str, Any]:
+        """A KPI, a pillar, and the two policy links (public page, one employee's)."""
+
+        def make() -> dict[str, Any]:
+            from portevoix.core.actions import issue_access_token
+            from portevoix.strategy import actions as strategy
+            from portevoix.strategy.models import EmployeeAcknowledgement, Employee
+
+            ws, admin = self.team.workspace, self.team["admin"]
+            (goal,) = strategy.set_goals(ws, by=admin, codes=["leads"])
+            version = strategy.publish_policy(ws, by=admin, text="Sonde")
+            employee = Employee.objects.create(workspace=ws, name="Eve", email="eve@acme.test")
+            request = EmployeeAcknowledgement.objects.create(
+                workspace=ws, version=version, employee=employee
+            )
+            return {
+                "kpi": strategy.add_kpi(goal, by=admin, metric="leads", target=1, period="week"),
+                "pillar": strategy.add_pillar(ws, by=admin, name="Sonde"),
+                "page": issue_access_token(strategy.POLICY_PAGE_PURPOSE, ws, by=admin)[1],
+                "ack": issue_access_token(strategy.POLICY_ACK_PURPOSE, request, by=admin)[1],
+            }
+
+        made: dict[str, Any] = self.once("strategy", make)
+        return made
+
     def kwargs(self, name: str, variant: dict[str, str]) -> dict[str, Any]:
         """The arguments of ``name``'s URL in this world."""
         ws = self.team.workspace.slug
@@ -733,6 +782,9 @@ class World:
             "care_swap_request": lambda: self.care["shift"].pk,
             "care_swap_answer": lambda: self.care["swap"].pk,
             "care_correct": lambda: self.care["conversation"].pk,
+            "strategy_channel": lambda: self.channel.pk,
+            "strategy_kpi_delete": lambda: self.strategy["kpi"].pk,
+            "strategy_pillar_delete": lambda: self.strategy["pillar"].pk,
         }
         values: dict[str, Callable[[], Any]] = {
             "ws": lambda: ws,
@@ -745,6 +797,10 @@ class World:
                 if name == "ical_feed"
                 else self.public_media_url().split("/")[-2]
                 if name == "public_media"
+                else self.strategy["page"]
+                if name == "strategy_policy_public"
+                else self.strategy["ack"]
+                if name == "strategy_policy_ack_link"
                 else self.invitation[1]
             ),
             "name": lambda: self.public_media_url().rsplit("/", 1)[1],
@@ -772,7 +828,7 @@ VARIANTS: dict[str, list[tuple[dict[str, str], str | tuple[str, ...]]]] = {
     "section": [
         ({"key": key}, action or ANY)
         for key, _, action in NAVIGATION
-        if key not in {"team", "settings", "inbox", "calendar", "attention", "channels"}
+        if key not in {"team", "settings", "inbox", "calendar", "attention", "channels", "strategy"}
     ],
 }
 
