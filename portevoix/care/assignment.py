@@ -29,7 +29,6 @@ from django.utils import timezone
 from portevoix.core.models import Member, Workspace
 from portevoix.core.permissions import can
 from portevoix.inbox.models import ACTIVE_STATES, Conversation
-
 from portevoix.strategy.responsibility import webcare_member_ids
 
 from . import rota
@@ -39,9 +38,7 @@ from .models import AgentProfile, Strategy, WebcareSettings, workspace_settings
 BACKLOG = 500
 
 
-def receives(
-    member: Member, profile: AgentProfile | None, webcare: set[int] | None = None
-) -> bool:
+def receives(member: Member, profile: AgentProfile | None, webcare: set[int] | None = None) -> bool:
     """Does this member get conversations automatically? Their own setting first; then the
     responsibility matrix (``webcare``: those responsible or backup for webcare, None while
     the matrix names nobody for it); then their role."""

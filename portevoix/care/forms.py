@@ -7,18 +7,18 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django import forms
-from django.db.models import Case, When
 from django.conf import settings
+from django.db.models import Case, When
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _t
 from django.utils.translation import gettext_lazy as _
 
 from portevoix.channels.models import Channel
 from portevoix.core.forms import ZONE_CHOICES
-from portevoix.strategy.responsibility import webcare_responsible_ids
 from portevoix.core.models import Department, Member, Workspace
 from portevoix.core.permissions import can
 from portevoix.inbox.models import Priority
+from portevoix.strategy.responsibility import webcare_responsible_ids
 
 from . import hours, routing
 from .models import AfterHours, BusinessCalendar, Strategy

@@ -14,14 +14,12 @@ import io
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import transaction
-from django.db.models import Max
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -31,7 +29,7 @@ from portevoix.channels.models import Channel, StrategyLevel
 from portevoix.core import audit
 from portevoix.core.actions import ActionRefused
 from portevoix.core.models import Member, Workspace
-from portevoix.core.permissions import can, require
+from portevoix.core.permissions import require
 from portevoix.publishing.models import Post
 
 from .metrics import METRICS
@@ -96,7 +94,9 @@ def _lock_workspace(workspace_id: int) -> None:
 
 
 @transaction.atomic
-def save_canvas(workspace: Workspace, *, by: Member, note: str = "", **answers: str) -> CanvasVersion:
+def save_canvas(
+    workspace: Workspace, *, by: Member, note: str = "", **answers: str
+) -> CanvasVersion:
     """A new version of the canvas (every save is one: the history shows who changed what)."""
     require(by, "strategy.manage")
     _same_workspace(by, workspace.pk)
@@ -128,9 +128,7 @@ def save_canvas(workspace: Workspace, *, by: Member, note: str = "", **answers: 
 
 def changed_fields(old: CanvasVersion | None, new: CanvasVersion) -> list[str]:
     return [
-        name
-        for name in CANVAS_FIELDS
-        if (getattr(old, name) if old else "") != getattr(new, name)
+        name for name in CANVAS_FIELDS if (getattr(old, name) if old else "") != getattr(new, name)
     ]
 
 
@@ -140,9 +138,7 @@ def set_review_interval(workspace: Workspace, *, by: Member, months: int) -> Str
     _same_workspace(by, workspace.pk)
     if not 1 <= months <= 36:
         raise ActionRefused(_("Choose between 1 and 36 months."), field="review_after_months")
-    row, _created = StrategySettings.objects.select_for_update().get_or_create(
-        workspace=workspace
-    )
+    row, _created = StrategySettings.objects.select_for_update().get_or_create(workspace=workspace)
     before = row.review_after_months
     row.review_after_months = months
     row.save(update_fields=["review_after_months"])
@@ -230,7 +226,7 @@ def add_kpi(
     *,
     by: Member,
     metric: str,
-    target: Decimal | str,
+    target: Decimal | str | int,
     period: str,
     channel: Channel | None = None,
 ) -> Kpi:
@@ -392,9 +388,7 @@ def set_responsibilities(
     require(by, "strategy.manage")
     _same_workspace(by, workspace.pk)
     _lock_workspace(workspace.pk)
-    members = {
-        m.pk: m for m in Member.objects.filter(workspace=workspace, is_active=True)
-    }
+    members = {m.pk: m for m in Member.objects.filter(workspace=workspace, is_active=True)}
     for (member_id, task), level in cells.items():
         if member_id not in members:
             raise ActionRefused(_("Unknown member."))
@@ -413,8 +407,12 @@ def set_responsibilities(
             Responsibility.objects.update_or_create(
                 member_id=member_id, task=task, defaults={"level": level}
             )
+
     def show(rows: Mapping[tuple[int, str], str]) -> dict[str, str]:
-        return {f"{members[m].user.email if m in members else m}:{t}": lv for (m, t), lv in sorted(rows.items())}
+        return {
+            f"{members[m].user.email if m in members else m}:{t}": lv
+            for (m, t), lv in sorted(rows.items())
+        }
 
     audit.record(
         "strategy.matrix",
@@ -525,12 +523,12 @@ def parse_employees(text: str) -> tuple[list[dict[str, str]], list[tuple[int, st
         try:
             validate_email(email)
         except ValidationError:
-            errors.append((line, _("“%(email)s” is not an e-mail address.") % {"email": email[:80]}))
+            errors.append(
+                (line, _("“%(email)s” is not an e-mail address.") % {"email": email[:80]})
+            )
             continue
         if email in seen:
-            errors.append(
-                (line, _("The same address as line %(line)d.") % {"line": seen[email]})
-            )
+            errors.append((line, _("The same address as line %(line)d.") % {"line": seen[email]}))
             continue
         if len(department) > 80:
             errors.append((line, _("The department is longer than 80 characters.")))
@@ -683,9 +681,11 @@ def open_acknowledgement_link(token: str) -> EmployeeAcknowledgement:
 @transaction.atomic
 def acknowledge_by_link(request: EmployeeAcknowledgement) -> EmployeeAcknowledgement:
     """The one thing the link does: this employee acknowledged this version."""
-    request = EmployeeAcknowledgement.objects.select_for_update().select_related(
-        "employee", "version", "workspace"
-    ).get(pk=request.pk)
+    request = (
+        EmployeeAcknowledgement.objects.select_for_update()
+        .select_related("employee", "version", "workspace")
+        .get(pk=request.pk)
+    )
     if request.acknowledged_at is None:
         request.acknowledged_at = timezone.now()
         request.save(update_fields=["acknowledged_at"])

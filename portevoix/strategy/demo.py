@@ -40,9 +40,11 @@ CANVAS = {
     ),
 }
 
-POLICY = """Nos règles pour vos propres réseaux sociaux
+POLICY = """\
+Nos règles pour vos propres réseaux sociaux
 
-1. Vous parlez en votre nom : dites que vous travaillez chez Lumière quand vous parlez de nos produits.
+1. Vous parlez en votre nom : dites que vous travaillez chez Lumière
+quand vous parlez de nos produits.
 2. Rien de confidentiel : lancements, chiffres, clients, collègues.
 3. Restez courtois, même face à une critique ; transmettez les plaintes au service client.
 4. Aucune allégation de santé ou d'efficacité que l'équipe n'a pas validée.
@@ -50,9 +52,10 @@ POLICY = """Nos règles pour vos propres réseaux sociaux
 
 
 def _member(workspace: Workspace, email: str) -> Member:
-    return Member.objects.select_related("user", "workspace").get(
+    member: Member = Member.objects.select_related("user", "workspace").get(
         workspace=workspace, user__email=email
     )
+    return member
 
 
 @transaction.atomic

@@ -65,9 +65,7 @@ class ChannelStrategyForm(forms.Form):
 class KpiForm(forms.Form):
     goal = GoalChoiceField(label=_("Goal"), queryset=Goal.objects.none())
     metric = forms.ChoiceField(label=_("Metric"), choices=metric_choices)
-    target = forms.DecimalField(
-        label=_("Target"), min_value=0, max_digits=14, decimal_places=2
-    )
+    target = forms.DecimalField(label=_("Target"), min_value=0, max_digits=14, decimal_places=2)
     period = forms.ChoiceField(label=_("Period"), choices=Period.choices, initial=Period.MONTH)
     channel = forms.ModelChoiceField(
         label=_("Channel"),

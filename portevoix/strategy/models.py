@@ -93,6 +93,9 @@ class StrategySettings(models.Model):
         _("ask for a review after (months)"), default=6
     )
 
+    def __str__(self) -> str:
+        return f"strategy settings of {self.workspace_id}"
+
 
 class Goal(models.Model):
     """A business goal the workspace chose."""
@@ -102,9 +105,7 @@ class Goal(models.Model):
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="goals")
     code = models.CharField(max_length=32, choices=GoalCode.choices)
-    channels = models.ManyToManyField(
-        "channels.Channel", blank=True, related_name="strategy_goals"
-    )
+    channels = models.ManyToManyField("channels.Channel", blank=True, related_name="strategy_goals")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -174,6 +175,9 @@ class PostPillar(models.Model):
     )
     pillar = models.ForeignKey(Pillar, on_delete=models.CASCADE, related_name="posts")
 
+    def __str__(self) -> str:
+        return f"post {self.post_id} → pillar {self.pillar_id}"
+
 
 class Task(models.TextChoices):
     """Seed 002's tasks of a social media team."""
@@ -206,6 +210,9 @@ class Responsibility(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["member", "task"], name="responsibility_unique")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.task}: {self.level}"
 
 
 class PolicyVersion(models.Model):
@@ -247,6 +254,9 @@ class PolicyAcknowledgement(models.Model):
             models.UniqueConstraint(fields=["version", "member"], name="policy_ack_unique")
         ]
 
+    def __str__(self) -> str:
+        return f"member {self.member_id} acknowledged v{self.version_id}"
+
 
 class Employee(models.Model):
     """Someone without an account who must acknowledge the policy (imported from a CSV)."""
@@ -284,9 +294,7 @@ class EmployeeAcknowledgement(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(
-                fields=["version", "employee"], name="employee_ack_unique"
-            )
+            models.UniqueConstraint(fields=["version", "employee"], name="employee_ack_unique")
         ]
 
     def __str__(self) -> str:

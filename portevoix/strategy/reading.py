@@ -32,9 +32,7 @@ def review_reasons(workspace: Workspace, now: dt.datetime | None = None) -> list
     reasons = []
     months = review_months(workspace)
     if current.saved_at + dt.timedelta(days=round(30.44 * months)) <= now:
-        reasons.append(
-            _("The canvas was last saved more than %(n)d months ago.") % {"n": months}
-        )
+        reasons.append(_("The canvas was last saved more than %(n)d months ago.") % {"n": months})
     ended = Campaign.objects.filter(
         workspace=workspace,
         ends_on__gte=current.saved_at.date(),

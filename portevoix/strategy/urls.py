@@ -14,7 +14,9 @@ urlpatterns = [
         name="strategy_channel",
     ),
     path("w/<slug:ws>/strategy/kpis/", views.kpi_add, name="strategy_kpi_add"),
-    path("w/<slug:ws>/strategy/kpis/<int:pk>/delete/", views.kpi_delete, name="strategy_kpi_delete"),
+    path(
+        "w/<slug:ws>/strategy/kpis/<int:pk>/delete/", views.kpi_delete, name="strategy_kpi_delete"
+    ),
     path("w/<slug:ws>/strategy/pillars/", views.pillar_add, name="strategy_pillar_add"),
     path(
         "w/<slug:ws>/strategy/pillars/targets/",

@@ -68,7 +68,7 @@ def _manager(request: HttpRequest) -> Member:
     return me
 
 
-def _run[T](form: forms.Form | None, request: HttpRequest, call: Callable[[], T]) -> T | None:
+def _run[T](form: forms.BaseForm | None, request: HttpRequest, call: Callable[[], T]) -> T | None:
     try:
         return call()
     except ActionRefused as exc:
@@ -78,6 +78,10 @@ def _run[T](form: forms.Form | None, request: HttpRequest, call: Callable[[], T]
         else:
             messages.error(request, exc.message)
         return None
+
+
+def _label(name: str) -> Any:
+    return getattr(CanvasVersion._meta.get_field(name), "verbose_name", name)
 
 
 def _context(me: Member, tab: str, **extra: Any) -> dict[str, Any]:
@@ -94,7 +98,7 @@ def _canvas_rows(version: CanvasVersion | None) -> list[dict[str, Any]]:
     return [
         {
             "name": name,
-            "label": CanvasVersion._meta.get_field(name).verbose_name,
+            "label": _label(name),
             "value": getattr(version, name) if version else "",
         }
         for name in CANVAS_FIELDS
@@ -123,9 +127,7 @@ def _overview(request: HttpRequest, me: Member, *, status: int, **forms_: Any) -
         {
             "goal": goal,
             "label": GoalCode(goal.code).label,
-            "kpis": [
-                {"kpi": k, "metric": METRICS.get(k.metric)} for k in goal.kpis.all()
-            ],
+            "kpis": [{"kpi": k, "metric": METRICS.get(k.metric)} for k in goal.kpis.all()],
             "channels": list(goal.channels.all()),
         }
         for goal in goals
@@ -221,9 +223,7 @@ def canvas_history(request: HttpRequest, ws: str) -> HttpResponse:
                 for line in difflib.ndiff(old, new)
                 if line[:1] in {"+", "-"}
             ]
-            changes.append(
-                {"label": CanvasVersion._meta.get_field(name).verbose_name, "diff": diff}
-            )
+            changes.append({"label": _label(name), "diff": diff})
         rows.append({"version": version, "changes": changes})
     return render(request, "strategy/history.html", _context(me, "history", rows=rows))
 
@@ -232,12 +232,16 @@ def canvas_history(request: HttpRequest, ws: str) -> HttpResponse:
 def review_rule(request: HttpRequest, ws: str) -> HttpResponse:
     me = _manager(request)
     form = ReviewForm(request.POST)
-    if form.is_valid() and _run(
-        form,
-        request,
-        lambda: actions.set_review_interval(
-            me.workspace, by=me, months=form.cleaned_data["review_after_months"]
-        ),
+    if (
+        form.is_valid()
+        and _run(
+            form,
+            request,
+            lambda: actions.set_review_interval(
+                me.workspace, by=me, months=form.cleaned_data["review_after_months"]
+            ),
+        )
+        is not None
     ):
         messages.success(request, _("Saved."))
         return redirect("strategy", ws=ws)
@@ -248,8 +252,14 @@ def review_rule(request: HttpRequest, ws: str) -> HttpResponse:
 def goals(request: HttpRequest, ws: str) -> HttpResponse:
     me = _manager(request)
     form = GoalsForm(request.POST)
-    if form.is_valid() and _run(
-        form, request, lambda: actions.set_goals(me.workspace, by=me, codes=form.cleaned_data["goals"])
+    if (
+        form.is_valid()
+        and _run(
+            form,
+            request,
+            lambda: actions.set_goals(me.workspace, by=me, codes=form.cleaned_data["goals"]),
+        )
+        is not None
     ):
         messages.success(request, _("Goals saved."))
         return redirect("strategy", ws=ws)
@@ -315,15 +325,19 @@ def kpi_delete(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
 def pillar_add(request: HttpRequest, ws: str) -> HttpResponse:
     me = _manager(request)
     form = PillarForm(request.POST)
-    if form.is_valid() and _run(
-        form,
-        request,
-        lambda: actions.add_pillar(
-            me.workspace,
-            by=me,
-            name=form.cleaned_data["name"],
-            description=form.cleaned_data["description"],
-        ),
+    if (
+        form.is_valid()
+        and _run(
+            form,
+            request,
+            lambda: actions.add_pillar(
+                me.workspace,
+                by=me,
+                name=form.cleaned_data["name"],
+                description=form.cleaned_data["description"],
+            ),
+        )
+        is not None
     ):
         messages.success(request, _("Pillar added: now set the mix."))
         return redirect("strategy", ws=ws)
@@ -381,9 +395,7 @@ def post_pillars(request: HttpRequest, ws: str) -> HttpResponse:
     if request.method not in {"GET", "HEAD"}:
         return HttpResponse(status=405)
     posts = list(reading.plan_posts(me.workspace)[:200])
-    labels = dict(
-        PostPillar.objects.filter(post__in=posts).values_list("post_id", "pillar_id")
-    )
+    labels = dict(PostPillar.objects.filter(post__in=posts).values_list("post_id", "pillar_id"))
     return render(
         request,
         "strategy/post_pillars.html",
@@ -439,9 +451,7 @@ def matrix_page(request: HttpRequest, ws: str) -> HttpResponse:
     rows = [
         {
             "member": m,
-            "cells": [
-                {"task": t, "level": current.get((m.pk, t.value), "")} for t in tasks
-            ],
+            "cells": [{"task": t, "level": current.get((m.pk, t.value), "")} for t in tasks],
         }
         for m in members
     ]
@@ -532,16 +542,17 @@ def _policy_manage_page(
         Member.objects.filter(workspace=workspace, is_active=True).select_related("user")
     )
     acked = (
-        dict(PolicyAcknowledgement.objects.filter(version=current).values_list("member_id", "acknowledged_at"))
+        dict(
+            PolicyAcknowledgement.objects.filter(version=current).values_list(
+                "member_id", "acknowledged_at"
+            )
+        )
         if current
         else {}
     )
     employees = list(Employee.objects.visible_to(me))
     requests = (
-        {
-            r.employee_id: r
-            for r in EmployeeAcknowledgement.objects.filter(version=current)
-        }
+        {r.employee_id: r for r in EmployeeAcknowledgement.objects.filter(version=current)}
         if current
         else {}
     )
@@ -574,7 +585,9 @@ def policy_employees(request: HttpRequest, ws: str) -> HttpResponse:
         form = PolicyForm(initial={"text": current.text})
     if not import_form.is_valid():
         return _policy_manage_page(request, me, form, import_form, status=400)
-    report = actions.import_employees(me.workspace, by=me, text=import_form.cleaned_data["csv_text"])
+    report = actions.import_employees(
+        me.workspace, by=me, text=import_form.cleaned_data["csv_text"]
+    )
     if report.errors:
         return _policy_manage_page(request, me, form, import_form, status=400, report=report)
     messages.success(
@@ -609,10 +622,12 @@ def policy_link(request: HttpRequest, ws: str) -> HttpResponse:
     return response
 
 
-# --- without an account -----------------------------------------------------------------------------
+# --- without an account ----------------------------------------------------------------------
 
 
-def _public(request: HttpRequest, template: str, context: dict[str, Any], status: int = 200) -> HttpResponse:
+def _public(
+    request: HttpRequest, template: str, context: dict[str, Any], status: int = 200
+) -> HttpResponse:
     response = render(request, template, context, status=status)
     response["Cache-Control"] = "no-store"
     response["Referrer-Policy"] = "same-origin"

@@ -699,7 +699,7 @@ class World:
         def make() -> dict[str, Any]:
             from portevoix.core.actions import issue_access_token
             from portevoix.strategy import actions as strategy
-            from portevoix.strategy.models import EmployeeAcknowledgement, Employee
+            from portevoix.strategy.models import Employee, EmployeeAcknowledgement
 
             ws, admin = self.team.workspace, self.team["admin"]
             (goal,) = strategy.set_goals(ws, by=admin, codes=["leads"])

@@ -95,9 +95,7 @@ def test_an_employee_acknowledges_by_a_signed_link_that_does_only_that(
 def test_the_public_page_shows_the_policy_in_force_read_only(team, client_for) -> None:
     manager = team["manager"]
     actions.publish_policy(team.workspace, by=manager, text="Première")
-    response = client_for(manager).post(
-        reverse("strategy_policy_link", args=[team.workspace.slug])
-    )
+    response = client_for(manager).post(reverse("strategy_policy_link", args=[team.workspace.slug]))
     assert response.status_code == 200 and response["Cache-Control"] == "no-store"
     link = response.context["new_link"]
     path = link[link.index("/policy/") :]

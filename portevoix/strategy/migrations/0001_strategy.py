@@ -7,181 +7,488 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('channels', '0007_manual_channel_owner'),
-        ('core', '0005_archive_protect_history_access_tokens'),
-        ('publishing', '0007_manual_channels_results'),
+        ("channels", "0007_manual_channel_owner"),
+        ("core", "0005_archive_protect_history_access_tokens"),
+        ("publishing", "0007_manual_channels_results"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Employee',
+            name="Employee",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=150, verbose_name='name')),
-                ('email', models.EmailField(max_length=254, verbose_name='e-mail address')),
-                ('department', models.CharField(blank=True, max_length=80, verbose_name='department')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='employees', to='core.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=150, verbose_name="name")),
+                ("email", models.EmailField(max_length=254, verbose_name="e-mail address")),
+                (
+                    "department",
+                    models.CharField(blank=True, max_length=80, verbose_name="department"),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="employees",
+                        to="core.workspace",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Goal',
+            name="Goal",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(choices=[('market_research', 'Market research'), ('customer_service', 'Customer service'), ('indirect_sales', 'Indirect sales'), ('direct_sales', 'Direct sales'), ('leads', 'Generate leads'), ('brand_awareness', 'Brand awareness'), ('thought_leadership', 'Thought leadership'), ('findability', 'Be and stay findable'), ('web_traffic', 'Traffic to the website, app or shop'), ('store_traffic', 'Traffic to a physical place'), ('recruitment', 'Recruitment'), ('employer_brand', 'Employer brand')], max_length=32)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('channels', models.ManyToManyField(blank=True, related_name='strategy_goals', to='channels.channel')),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='goals', to='core.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "code",
+                    models.CharField(
+                        choices=[
+                            ("market_research", "Market research"),
+                            ("customer_service", "Customer service"),
+                            ("indirect_sales", "Indirect sales"),
+                            ("direct_sales", "Direct sales"),
+                            ("leads", "Generate leads"),
+                            ("brand_awareness", "Brand awareness"),
+                            ("thought_leadership", "Thought leadership"),
+                            ("findability", "Be and stay findable"),
+                            ("web_traffic", "Traffic to the website, app or shop"),
+                            ("store_traffic", "Traffic to a physical place"),
+                            ("recruitment", "Recruitment"),
+                            ("employer_brand", "Employer brand"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "channels",
+                    models.ManyToManyField(
+                        blank=True, related_name="strategy_goals", to="channels.channel"
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="goals",
+                        to="core.workspace",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
+                "ordering": ["id"],
             },
         ),
         migrations.CreateModel(
-            name='Kpi',
+            name="Kpi",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('metric', models.CharField(max_length=40, verbose_name='metric')),
-                ('target', models.DecimalField(decimal_places=2, max_digits=14, verbose_name='target')),
-                ('period', models.CharField(choices=[('week', 'per week'), ('month', 'per month'), ('quarter', 'per quarter'), ('year', 'per year')], max_length=8, verbose_name='period')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('channel', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='kpis', to='channels.channel', verbose_name='channel')),
-                ('goal', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='kpis', to='strategy.goal')),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='kpis', to='core.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("metric", models.CharField(max_length=40, verbose_name="metric")),
+                (
+                    "target",
+                    models.DecimalField(decimal_places=2, max_digits=14, verbose_name="target"),
+                ),
+                (
+                    "period",
+                    models.CharField(
+                        choices=[
+                            ("week", "per week"),
+                            ("month", "per month"),
+                            ("quarter", "per quarter"),
+                            ("year", "per year"),
+                        ],
+                        max_length=8,
+                        verbose_name="period",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "channel",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="kpis",
+                        to="channels.channel",
+                        verbose_name="channel",
+                    ),
+                ),
+                (
+                    "goal",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="kpis",
+                        to="strategy.goal",
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="kpis",
+                        to="core.workspace",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['goal_id', 'id'],
+                "ordering": ["goal_id", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Pillar',
+            name="Pillar",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=80, verbose_name='name')),
-                ('description', models.CharField(blank=True, max_length=300, verbose_name='description')),
-                ('target_percent', models.PositiveSmallIntegerField(default=0, verbose_name='target share (%)')),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='pillars', to='core.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=80, verbose_name="name")),
+                (
+                    "description",
+                    models.CharField(blank=True, max_length=300, verbose_name="description"),
+                ),
+                (
+                    "target_percent",
+                    models.PositiveSmallIntegerField(default=0, verbose_name="target share (%)"),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="pillars",
+                        to="core.workspace",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
+                "ordering": ["id"],
             },
         ),
         migrations.CreateModel(
-            name='PolicyVersion',
+            name="PolicyVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveIntegerField()),
-                ('text', models.TextField(verbose_name='policy text')),
-                ('note', models.CharField(blank=True, max_length=300, verbose_name='What changed')),
-                ('published_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('published_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='policy_versions', to='core.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.PositiveIntegerField()),
+                ("text", models.TextField(verbose_name="policy text")),
+                ("note", models.CharField(blank=True, max_length=300, verbose_name="What changed")),
+                ("published_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "published_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="policy_versions",
+                        to="core.workspace",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-number'],
+                "ordering": ["-number"],
             },
         ),
         migrations.CreateModel(
-            name='PolicyAcknowledgement',
+            name="PolicyAcknowledgement",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('acknowledged_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('member', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='policy_acks', to='core.member')),
-                ('version', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='acks', to='strategy.policyversion')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("acknowledged_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "member",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="policy_acks",
+                        to="core.member",
+                    ),
+                ),
+                (
+                    "version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="acks",
+                        to="strategy.policyversion",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='EmployeeAcknowledgement',
+            name="EmployeeAcknowledgement",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('sent_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('acknowledged_at', models.DateTimeField(blank=True, null=True)),
-                ('employee', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='acks', to='strategy.employee')),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='core.workspace')),
-                ('version', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='employee_acks', to='strategy.policyversion')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("sent_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("acknowledged_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "employee",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="acks",
+                        to="strategy.employee",
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="core.workspace",
+                    ),
+                ),
+                (
+                    "version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="employee_acks",
+                        to="strategy.policyversion",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='PostPillar',
+            name="PostPillar",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('pillar', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='posts', to='strategy.pillar')),
-                ('post', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='pillar_label', to='publishing.post')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "pillar",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="posts",
+                        to="strategy.pillar",
+                    ),
+                ),
+                (
+                    "post",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="pillar_label",
+                        to="publishing.post",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Responsibility',
+            name="Responsibility",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('task', models.CharField(choices=[('management', 'Social media management'), ('webcare', 'Webcare'), ('creative', 'Creative content'), ('advertising', 'Advertising'), ('analytics', 'Analytics')], max_length=16)),
-                ('level', models.CharField(choices=[('responsible', 'Responsible'), ('backup', 'Backup'), ('consulted', 'Consulted')], max_length=16)),
-                ('member', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='responsibilities', to='core.member')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "task",
+                    models.CharField(
+                        choices=[
+                            ("management", "Social media management"),
+                            ("webcare", "Webcare"),
+                            ("creative", "Creative content"),
+                            ("advertising", "Advertising"),
+                            ("analytics", "Analytics"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "level",
+                    models.CharField(
+                        choices=[
+                            ("responsible", "Responsible"),
+                            ("backup", "Backup"),
+                            ("consulted", "Consulted"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "member",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="responsibilities",
+                        to="core.member",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='StrategySettings',
+            name="StrategySettings",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('review_after_months', models.PositiveSmallIntegerField(default=6, verbose_name='ask for a review after (months)')),
-                ('workspace', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='strategy_settings', to='core.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "review_after_months",
+                    models.PositiveSmallIntegerField(
+                        default=6, verbose_name="ask for a review after (months)"
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="strategy_settings",
+                        to="core.workspace",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='CanvasVersion',
+            name="CanvasVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveIntegerField()),
-                ('market', models.TextField(blank=True, verbose_name='Market: who do we want to be, on which market?')),
-                ('audiences', models.TextField(blank=True, verbose_name='Target groups and personas')),
-                ('competitors', models.TextField(blank=True, verbose_name='Competitors online, and where they are (which networks)')),
-                ('business_model', models.TextField(blank=True, verbose_name='Business model')),
-                ('budget', models.TextField(blank=True, verbose_name='Budget')),
-                ('channels', models.TextField(blank=True, verbose_name='Channels we focus on, and why')),
-                ('stakeholders', models.TextField(blank=True, verbose_name='Stakeholders')),
-                ('note', models.CharField(blank=True, max_length=300, verbose_name='What changed, and why')),
-                ('saved_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('saved_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='canvas_versions', to='core.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.PositiveIntegerField()),
+                (
+                    "market",
+                    models.TextField(
+                        blank=True, verbose_name="Market: who do we want to be, on which market?"
+                    ),
+                ),
+                (
+                    "audiences",
+                    models.TextField(blank=True, verbose_name="Target groups and personas"),
+                ),
+                (
+                    "competitors",
+                    models.TextField(
+                        blank=True,
+                        verbose_name="Competitors online, and where they are (which networks)",
+                    ),
+                ),
+                ("business_model", models.TextField(blank=True, verbose_name="Business model")),
+                ("budget", models.TextField(blank=True, verbose_name="Budget")),
+                (
+                    "channels",
+                    models.TextField(blank=True, verbose_name="Channels we focus on, and why"),
+                ),
+                ("stakeholders", models.TextField(blank=True, verbose_name="Stakeholders")),
+                (
+                    "note",
+                    models.CharField(
+                        blank=True, max_length=300, verbose_name="What changed, and why"
+                    ),
+                ),
+                ("saved_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "saved_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="canvas_versions",
+                        to="core.workspace",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-number'],
-                'constraints': [models.UniqueConstraint(fields=('workspace', 'number'), name='canvas_version_unique')],
+                "ordering": ["-number"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("workspace", "number"), name="canvas_version_unique"
+                    )
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='employee',
-            constraint=models.UniqueConstraint(fields=('workspace', 'email'), name='employee_email_unique'),
+            model_name="employee",
+            constraint=models.UniqueConstraint(
+                fields=("workspace", "email"), name="employee_email_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='goal',
-            constraint=models.UniqueConstraint(fields=('workspace', 'code'), name='goal_code_unique'),
+            model_name="goal",
+            constraint=models.UniqueConstraint(
+                fields=("workspace", "code"), name="goal_code_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='pillar',
-            constraint=models.UniqueConstraint(fields=('workspace', 'name'), name='pillar_name_unique'),
+            model_name="pillar",
+            constraint=models.UniqueConstraint(
+                fields=("workspace", "name"), name="pillar_name_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='policyversion',
-            constraint=models.UniqueConstraint(fields=('workspace', 'number'), name='policy_version_unique'),
+            model_name="policyversion",
+            constraint=models.UniqueConstraint(
+                fields=("workspace", "number"), name="policy_version_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='policyacknowledgement',
-            constraint=models.UniqueConstraint(fields=('version', 'member'), name='policy_ack_unique'),
+            model_name="policyacknowledgement",
+            constraint=models.UniqueConstraint(
+                fields=("version", "member"), name="policy_ack_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='employeeacknowledgement',
-            constraint=models.UniqueConstraint(fields=('version', 'employee'), name='employee_ack_unique'),
+            model_name="employeeacknowledgement",
+            constraint=models.UniqueConstraint(
+                fields=("version", "employee"), name="employee_ack_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='responsibility',
-            constraint=models.UniqueConstraint(fields=('member', 'task'), name='responsibility_unique'),
+            model_name="responsibility",
+            constraint=models.UniqueConstraint(
+                fields=("member", "task"), name="responsibility_unique"
+            ),
         ),
     ]
