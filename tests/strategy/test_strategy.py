@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from portevoix.channels.models import Channel
 from portevoix.core.actions import ActionRefused
-from portevoix.core.models import AuditEntry
+from portevoix.core.models import AuditEntry, User
 from portevoix.core.permissions import can
 from portevoix.publishing import actions as publishing
 from portevoix.strategy import actions, reading
@@ -250,7 +250,7 @@ def test_channel_of_another_workspace_is_a_404(team, client_for) -> None:
 
 def test_french(team, client_for) -> None:
     client = client_for(team["manager"])
-    client.cookies["django_language"] = "fr"
+    User.objects.filter(pk=team["manager"].user_id).update(language="fr")
     actions.set_goals(team.workspace, by=team["manager"], codes=["brand_awareness"])
     html = client.get(
         reverse("strategy", args=[team.workspace.slug]), HTTP_ACCEPT_LANGUAGE="fr"
