@@ -74,6 +74,9 @@ def _check_account(network: str, values: dict[str, str]) -> tuple[AccountInfo, d
     client = cls()
     try:
         account = client.connect(Credentials({k: v.strip() for k, v in values.items()}))
+        # A token renewed while connecting (TikTok, YouTube) is what gets stored: a network
+        # may hand out a new refresh token with it.
+        values.update(client.credentials.as_dict())
         return account, _server_limits(client)
     except NetworkError as exc:
         raise ActionRefused(network_message(exc), code="network") from exc

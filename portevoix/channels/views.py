@@ -42,6 +42,7 @@ FIELD_LABELS: dict[str, Any] = {
     "page_access_token": gettext_lazy("Page access token"),
     "ig_user_id": gettext_lazy("Instagram account id"),
     "client_id": gettext_lazy("Client ID"),
+    "client_key": gettext_lazy("Client key"),
     "client_secret": gettext_lazy("Client secret"),
     "organization_id": gettext_lazy("Company page"),
     "refresh_token": gettext_lazy("Refresh token"),
@@ -82,6 +83,14 @@ NETWORK_FIELD_HELP: dict[tuple[str, str], Any] = {
         "Made with LinkedIn’s token tool for your app (developer.linkedin.com → Docs and "
         "tools → OAuth Token Tools); it lasts 60 days. Signing in with LinkedIn is simpler."
     ),
+    ("tiktok", "client_key"): gettext_lazy(
+        "From your app on developers.tiktok.com, with Login Kit and the Content Posting API "
+        "(Direct Post) added."
+    ),
+    ("tiktok", "audited"): gettext_lazy(
+        "Leave unticked unless TikTok approved the app’s audit: until then TikTok only takes "
+        "posts from a private account, seen by the account alone, and Porte-voix sends them so."
+    ),
     ("youtube", "client_id"): gettext_lazy(
         "From your Google Cloud project: APIs & Services → Credentials → OAuth client ID "
         "(type “Web application”), with YouTube Data API v3 enabled."
@@ -90,6 +99,10 @@ NETWORK_FIELD_HELP: dict[tuple[str, str], Any] = {
         "Leave unticked unless Google approved the project’s audit: until then YouTube keeps "
         "every video uploaded through the API private, and Porte-voix uploads them private."
     ),
+}
+#: Where one network's field is named otherwise than the same name elsewhere.
+NETWORK_FIELD_LABELS: dict[tuple[str, str], Any] = {
+    ("tiktok", "audited"): gettext_lazy("TikTok has audited this app for Direct Post"),
 }
 #: Fields asked as a tick box; the network receives "yes" or "".
 CHECKBOX_FIELDS = frozenset({"audited"})
@@ -349,10 +362,9 @@ def oauth_form_class(network: type[Network]) -> type[forms.Form]:
     fields: dict[str, forms.Field] = {}
     for name in network.oauth_fields:
         help_text = NETWORK_FIELD_HELP.get((network.name, name), FIELD_HELP.get(name, ""))
+        label = NETWORK_FIELD_LABELS.get((network.name, name), FIELD_LABELS.get(name, name))
         if name in CHECKBOX_FIELDS:
-            fields[name] = forms.BooleanField(
-                label=FIELD_LABELS.get(name, name), help_text=help_text, required=False
-            )
+            fields[name] = forms.BooleanField(label=label, help_text=help_text, required=False)
             continue
         widget = (
             forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"})
@@ -360,7 +372,7 @@ def oauth_form_class(network: type[Network]) -> type[forms.Form]:
             else forms.TextInput(attrs={"autocomplete": "off"})
         )
         fields[name] = forms.CharField(
-            label=FIELD_LABELS.get(name, name),
+            label=label,
             help_text=help_text,
             widget=widget,
             max_length=500,
@@ -445,7 +457,7 @@ def oauth_start(request: HttpRequest, ws: str, network: str) -> HttpResponse:
             "form": form,
             "settings_form": settings_form if reconnecting is None else None,
             "reconnecting": reconnecting,
-            "asks_app": "client_id" in cls.oauth_fields,
+            "asks_app": bool({"client_id", "client_key"} & set(cls.oauth_fields)),
             "callback": callback,
             "intro": OAUTH_ACCOUNT_FIELD.get(cls.name, (None, None, None))[2],
         },
@@ -711,8 +723,8 @@ def channel_detail(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
             "can_manage": manage,
             "can_post": can(me, "post.create"),
             "publications": publications,
-            # YouTube keeps the uploads of a project Google has not audited private.
-            "uploads_private": channel.network == "youtube"
+            # YouTube and TikTok keep the posts of an app they have not audited private.
+            "uploads_private": channel.network in ("youtube", "tiktok")
             and channel.get_credentials().get("audited") != "yes",
         },
         status=status,

@@ -236,8 +236,8 @@ class TikTokNetwork(Network):
     )
     credential_fields: ClassVar[tuple[str, ...]] = ("client_key", "client_secret", "refresh_token")
     #: What the OAuth start page asks for: the company's own TikTok app, and its audit.
-    oauth_fields: ClassVar[tuple[str, ...]] = ("client_key", "client_secret", "tiktok_audited")
-    optional_credential_fields: ClassVar[frozenset[str]] = frozenset({"tiktok_audited"})
+    oauth_fields: ClassVar[tuple[str, ...]] = ("client_key", "client_secret", "audited")
+    optional_credential_fields: ClassVar[frozenset[str]] = frozenset({"audited"})
     uses_journal: ClassVar[bool] = True
     #: A lost init can take minutes of processing (and moderation) before the video is listed.
     settle_seconds: ClassVar[float | None] = 300.0
@@ -595,11 +595,11 @@ class TikTokNetwork(Network):
         app_name: str = "Porte-voix",
         client_key: str = "",
         client_secret: str = "",
-        tiktok_audited: str = "",
+        audited: str = "",
     ) -> AuthorizationRequest:
         """TikTok's authorisation page for the company's app (Login Kit v2).
 
-        ``tiktok_audited`` ("yes") says TikTok audited the app: its posts may then be public.
+        ``audited`` ("yes") says TikTok audited the app: its posts may then be public.
         """
         client_key = client_key.strip()
         client_secret = client_secret.strip()
@@ -624,7 +624,7 @@ class TikTokNetwork(Network):
             redirect_uri=redirect_uri,
             client_id=client_key,
             client_secret=client_secret,
-            extra={"audited": "yes" if tiktok_audited == "yes" else ""},
+            extra={"audited": "yes" if audited == "yes" else ""},
         )
 
     @classmethod
