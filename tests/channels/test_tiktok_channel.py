@@ -164,3 +164,17 @@ def test_connecting_with_a_refresh_token_from_elsewhere(team, client_for, fake):
     assert channel.handle == "@lumiere.paris"
     # The refresh handed out new tokens: they were stored.
     assert channel.get_credentials().get("access_token") in fake.access_tokens
+
+
+def test_the_unaudited_refusal_reads_in_french(team, client_for, fake, settings):
+    from django.utils import translation
+
+    from portevoix.channels.messages import network_message
+    from portevoix.networks.errors import Permanent
+
+    error = Permanent(
+        "unaudited", network="tiktok", code="unaudited_client_can_only_post_to_private_accounts"
+    )
+    with translation.override("fr"):
+        text = network_message(error)
+    assert "TikTok" in text and "privé" in text and "audit" in text
