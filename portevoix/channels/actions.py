@@ -319,6 +319,40 @@ def update_channel(
     return channel
 
 
+@transaction.atomic
+def set_audience(channel: Channel, *, by: Member, level: str) -> Channel:
+    """Who sees the channel's public posts, among the levels the account offers (TikTok's
+    privacy levels, read from the network with its limits); blank: the network's default.
+
+    Kept with the channel's credentials (``privacy_level``), where the network module reads it.
+    """
+    require(by, "channel.manage")
+    _same_workspace(by, channel.workspace)
+    channel = Channel.objects.select_for_update().get(pk=channel.pk)
+    offered = channel.cached_limits().privacy_levels
+    if offered is None:
+        raise ActionRefused(_("This network has no audience to choose for a channel."))
+    level = level.strip()
+    if level and level not in offered:
+        raise ActionRefused(
+            _("The account does not offer this audience; check the channel again."),
+            field="privacy_level",
+        )
+    credentials = channel.get_credentials()
+    before = {"privacy_level": credentials.get("privacy_level")}
+    channel.set_credentials(credentials.replace(privacy_level=level or None))
+    channel.save(update_fields=["credentials_encrypted", "token_expires_at"])
+    audit.record(
+        "channel.update",
+        workspace=channel.workspace,
+        actor=by.user,
+        obj=channel,
+        before=before,
+        after={"privacy_level": level},
+    )
+    return channel
+
+
 def check_channel(channel: Channel, *, by: Member | None = None) -> Channel:
     """Check the token now (the worker also does it every half hour).
 

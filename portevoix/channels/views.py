@@ -109,6 +109,36 @@ CHECKBOX_FIELDS = frozenset({"audited"})
 OAUTH_SESSION_KEY = "channel_oauth"
 
 
+#: The audience levels a network offers per account (TikTok's ``privacy_level_options``).
+AUDIENCE_LABELS: dict[str, Any] = {
+    "PUBLIC_TO_EVERYONE": gettext_lazy("Everyone"),
+    "MUTUAL_FOLLOW_FRIENDS": gettext_lazy("Friends (followers the account follows back)"),
+    "FOLLOWER_OF_CREATOR": gettext_lazy("Followers"),
+    "SELF_ONLY": gettext_lazy("Only the account (private)"),
+}
+
+
+def audience_form(channel: Channel, data: Any = None) -> forms.Form | None:
+    """Who sees the channel's public posts, for a network that offers a choice per account."""
+    offered = channel.cached_limits().privacy_levels
+    if not offered:
+        return None
+    choices = [("", _("The network’s default (everyone, or followers on a private account)"))]
+    choices += [
+        (level, AUDIENCE_LABELS.get(level, level)) for level in AUDIENCE_LABELS if level in offered
+    ]
+    form = forms.Form(data, prefix="audience")
+    form.fields["privacy_level"] = forms.ChoiceField(
+        label=_("Who sees the posts"),
+        choices=choices,
+        required=False,
+        initial=channel.get_credentials().get("privacy_level"),
+        help_text=_("The choices this account offers on %(network)s, read from the network.")
+        % {"network": channel.network_label},
+    )
+    return form
+
+
 class ChannelSettingsForm(forms.Form):
     name = forms.CharField(label=gettext_lazy("Name in Porte-voix"), max_length=80, required=False)
     strategy_level = forms.ChoiceField(
@@ -690,6 +720,19 @@ def channel_detail(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
                     _refusal_to_form(reconnect_form, exc)
                 else:
                     messages.error(request, exc.message)
+        elif "audience" in request.POST:
+            audience = audience_form(channel, request.POST)
+            if audience is not None and audience.is_valid():
+                try:
+                    actions.set_audience(
+                        channel, by=me, level=audience.cleaned_data["privacy_level"]
+                    )
+                    messages.success(request, _("Channel saved."))
+                    return redirect("channel_detail", ws=ws, pk=pk)
+                except ActionRefused as exc:
+                    messages.error(request, exc.message)
+            else:
+                messages.error(request, _("The account does not offer this audience."))
         elif "check" in request.POST:
             channel = actions.check_channel(channel, by=me)
             if channel.problem:
@@ -724,6 +767,7 @@ def channel_detail(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
             "can_post": can(me, "post.create"),
             "publications": publications,
             # YouTube and TikTok keep the posts of an app they have not audited private.
+            "audience_form": audience_form(channel) if manage else None,
             "uploads_private": channel.network in ("youtube", "tiktok")
             and channel.get_credentials().get("audited") != "yes",
         },

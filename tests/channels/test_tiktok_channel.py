@@ -8,13 +8,15 @@ from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
-from portevoix.channels import clients
+from portevoix.channels import actions, clients
 from portevoix.channels.models import Channel, PublishJournal
 from portevoix.core.actions import ActionRefused
 from portevoix.core.permissions import MATRIX, Role
 from portevoix.networks import tiktok
+from portevoix.networks.types import Visibility
 from portevoix.publishing import actions as publishing
 from portevoix.publishing.actions import Upload
 from portevoix.publishing.models import Post, Publication
@@ -178,3 +180,40 @@ def test_the_unaudited_refusal_reads_in_french(team, client_for, fake, settings)
     with translation.override("fr"):
         text = network_message(error)
     assert "TikTok" in text and "privé" in text and "audit" in text
+
+
+def test_the_audience_is_chosen_among_the_accounts_options(team, client_for, fake):
+    channel = connect(team, client_for, fake, **{"oauth-audited": "on"})
+    client = client_for(team["manager"])
+    url = reverse("channel_detail", kwargs={"ws": "acme", "pk": channel.pk})
+    html = client.get(url).content.decode()
+    assert 'name="audience-privacy_level"' in html
+    assert 'value="MUTUAL_FOLLOW_FRIENDS"' in html and 'value="FOLLOWER_OF_CREATOR"' not in html
+    response = client.post(
+        url, {"audience": "1", "audience-privacy_level": "MUTUAL_FOLLOW_FRIENDS"}
+    )
+    assert response.status_code == 302
+    channel.refresh_from_db()
+    assert channel.get_credentials().get("privacy_level") == "MUTUAL_FOLLOW_FRIENDS"
+    assert channel.client(verify=False).privacy_for(Visibility.PUBLIC) == "MUTUAL_FOLLOW_FRIENDS"
+    from portevoix.core.models import AuditEntry
+
+    entry = AuditEntry.objects.filter(action="channel.update").latest("pk")
+    assert entry.after == {"privacy_level": "MUTUAL_FOLLOW_FRIENDS"}
+    # A level the account does not offer is refused, nothing changes.
+    response = client.post(url, {"audience": "1", "audience-privacy_level": "FOLLOWER_OF_CREATOR"})
+    channel.refresh_from_db()
+    assert channel.get_credentials().get("privacy_level") == "MUTUAL_FOLLOW_FRIENDS"
+
+
+@pytest.mark.parametrize("role", [r.value for r in Role if "channel.manage" not in MATRIX[r.value]])
+def test_roles_without_channel_management_cannot_choose_the_audience(team, client_for, fake, role):
+    channel = connect(team, client_for, fake)
+    url = reverse("channel_detail", kwargs={"ws": "acme", "pk": channel.pk})
+    client = client_for(team[role])
+    response = client.post(url, {"audience": "1", "audience-privacy_level": "SELF_ONLY"})
+    assert response.status_code in (403, 404)
+    channel.refresh_from_db()
+    assert channel.get_credentials().get("privacy_level") == ""
+    with pytest.raises(PermissionDenied):
+        actions.set_audience(channel, by=team[role], level="SELF_ONLY")
