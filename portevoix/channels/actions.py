@@ -74,6 +74,9 @@ def _check_account(network: str, values: dict[str, str]) -> tuple[AccountInfo, d
     client = cls()
     try:
         account = client.connect(Credentials({k: v.strip() for k, v in values.items()}))
+        # A token renewed while connecting (TikTok, YouTube) is what gets stored: a network
+        # may hand out a new refresh token with it.
+        values.update(client.credentials.as_dict())
         return account, _server_limits(client)
     except NetworkError as exc:
         raise ActionRefused(network_message(exc), code="network") from exc
@@ -312,6 +315,40 @@ def update_channel(
         obj=channel,
         before=before,
         after=audit.snapshot(channel, CHANNEL_FIELDS),
+    )
+    return channel
+
+
+@transaction.atomic
+def set_audience(channel: Channel, *, by: Member, level: str) -> Channel:
+    """Who sees the channel's public posts, among the levels the account offers (TikTok's
+    privacy levels, read from the network with its limits); blank: the network's default.
+
+    Kept with the channel's credentials (``privacy_level``), where the network module reads it.
+    """
+    require(by, "channel.manage")
+    _same_workspace(by, channel.workspace)
+    channel = Channel.objects.select_for_update().get(pk=channel.pk)
+    offered = channel.cached_limits().privacy_levels
+    if offered is None:
+        raise ActionRefused(_("This network has no audience to choose for a channel."))
+    level = level.strip()
+    if level and level not in offered:
+        raise ActionRefused(
+            _("The account does not offer this audience; check the channel again."),
+            field="privacy_level",
+        )
+    credentials = channel.get_credentials()
+    before = {"privacy_level": credentials.get("privacy_level")}
+    channel.set_credentials(credentials.replace(privacy_level=level or None))
+    channel.save(update_fields=["credentials_encrypted", "token_expires_at"])
+    audit.record(
+        "channel.update",
+        workspace=channel.workspace,
+        actor=by.user,
+        obj=channel,
+        before=before,
+        after={"privacy_level": level},
     )
     return channel
 

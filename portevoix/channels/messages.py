@@ -194,6 +194,15 @@ def network_problem(exc: NetworkError) -> Sentence:
                 ),
                 both,
             )
+        if code == "unaudited_client_can_only_post_to_private_accounts":
+            return Sentence(
+                gettext_noop(
+                    "%(network)s has not audited the app: it only takes its posts from a private "
+                    "account, seen by the account alone. Make the account private, or have the "
+                    "app audited, then sign in again and tick “audited”."
+                ),
+                only,
+            )
         if code == "app_not_allowed":
             return Sentence(
                 gettext_noop(

@@ -42,6 +42,7 @@ FIELD_LABELS: dict[str, Any] = {
     "page_access_token": gettext_lazy("Page access token"),
     "ig_user_id": gettext_lazy("Instagram account id"),
     "client_id": gettext_lazy("Client ID"),
+    "client_key": gettext_lazy("Client key"),
     "client_secret": gettext_lazy("Client secret"),
     "organization_id": gettext_lazy("Company page"),
     "refresh_token": gettext_lazy("Refresh token"),
@@ -82,6 +83,14 @@ NETWORK_FIELD_HELP: dict[tuple[str, str], Any] = {
         "Made with LinkedIn’s token tool for your app (developer.linkedin.com → Docs and "
         "tools → OAuth Token Tools); it lasts 60 days. Signing in with LinkedIn is simpler."
     ),
+    ("tiktok", "client_key"): gettext_lazy(
+        "From your app on developers.tiktok.com, with Login Kit and the Content Posting API "
+        "(Direct Post) added."
+    ),
+    ("tiktok", "audited"): gettext_lazy(
+        "Leave unticked unless TikTok approved the app’s audit: until then TikTok only takes "
+        "posts from a private account, seen by the account alone, and Porte-voix sends them so."
+    ),
     ("youtube", "client_id"): gettext_lazy(
         "From your Google Cloud project: APIs & Services → Credentials → OAuth client ID "
         "(type “Web application”), with YouTube Data API v3 enabled."
@@ -91,9 +100,43 @@ NETWORK_FIELD_HELP: dict[tuple[str, str], Any] = {
         "every video uploaded through the API private, and Porte-voix uploads them private."
     ),
 }
+#: Where one network's field is named otherwise than the same name elsewhere.
+NETWORK_FIELD_LABELS: dict[tuple[str, str], Any] = {
+    ("tiktok", "audited"): gettext_lazy("TikTok has audited this app for Direct Post"),
+}
 #: Fields asked as a tick box; the network receives "yes" or "".
 CHECKBOX_FIELDS = frozenset({"audited"})
 OAUTH_SESSION_KEY = "channel_oauth"
+
+
+#: The audience levels a network offers per account (TikTok's ``privacy_level_options``).
+AUDIENCE_LABELS: dict[str, Any] = {
+    "PUBLIC_TO_EVERYONE": gettext_lazy("Everyone"),
+    "MUTUAL_FOLLOW_FRIENDS": gettext_lazy("Friends (followers the account follows back)"),
+    "FOLLOWER_OF_CREATOR": gettext_lazy("Followers"),
+    "SELF_ONLY": gettext_lazy("Only the account (private)"),
+}
+
+
+def audience_form(channel: Channel, data: Any = None) -> forms.Form | None:
+    """Who sees the channel's public posts, for a network that offers a choice per account."""
+    offered = channel.cached_limits().privacy_levels
+    if not offered:
+        return None
+    choices = [("", _("The network’s default (everyone, or followers on a private account)"))]
+    choices += [
+        (level, AUDIENCE_LABELS.get(level, level)) for level in AUDIENCE_LABELS if level in offered
+    ]
+    form = forms.Form(data, prefix="audience")
+    form.fields["privacy_level"] = forms.ChoiceField(
+        label=_("Who sees the posts"),
+        choices=choices,
+        required=False,
+        initial=channel.get_credentials().get("privacy_level"),
+        help_text=_("The choices this account offers on %(network)s, read from the network.")
+        % {"network": channel.network_label},
+    )
+    return form
 
 
 class ChannelSettingsForm(forms.Form):
@@ -349,10 +392,9 @@ def oauth_form_class(network: type[Network]) -> type[forms.Form]:
     fields: dict[str, forms.Field] = {}
     for name in network.oauth_fields:
         help_text = NETWORK_FIELD_HELP.get((network.name, name), FIELD_HELP.get(name, ""))
+        label = NETWORK_FIELD_LABELS.get((network.name, name), FIELD_LABELS.get(name, name))
         if name in CHECKBOX_FIELDS:
-            fields[name] = forms.BooleanField(
-                label=FIELD_LABELS.get(name, name), help_text=help_text, required=False
-            )
+            fields[name] = forms.BooleanField(label=label, help_text=help_text, required=False)
             continue
         widget = (
             forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"})
@@ -360,7 +402,7 @@ def oauth_form_class(network: type[Network]) -> type[forms.Form]:
             else forms.TextInput(attrs={"autocomplete": "off"})
         )
         fields[name] = forms.CharField(
-            label=FIELD_LABELS.get(name, name),
+            label=label,
             help_text=help_text,
             widget=widget,
             max_length=500,
@@ -445,7 +487,7 @@ def oauth_start(request: HttpRequest, ws: str, network: str) -> HttpResponse:
             "form": form,
             "settings_form": settings_form if reconnecting is None else None,
             "reconnecting": reconnecting,
-            "asks_app": "client_id" in cls.oauth_fields,
+            "asks_app": bool({"client_id", "client_key"} & set(cls.oauth_fields)),
             "callback": callback,
             "intro": OAUTH_ACCOUNT_FIELD.get(cls.name, (None, None, None))[2],
         },
@@ -678,6 +720,19 @@ def channel_detail(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
                     _refusal_to_form(reconnect_form, exc)
                 else:
                     messages.error(request, exc.message)
+        elif "audience" in request.POST:
+            audience = audience_form(channel, request.POST)
+            if audience is not None and audience.is_valid():
+                try:
+                    actions.set_audience(
+                        channel, by=me, level=audience.cleaned_data["privacy_level"]
+                    )
+                    messages.success(request, _("Channel saved."))
+                    return redirect("channel_detail", ws=ws, pk=pk)
+                except ActionRefused as exc:
+                    messages.error(request, exc.message)
+            else:
+                messages.error(request, _("The account does not offer this audience."))
         elif "check" in request.POST:
             channel = actions.check_channel(channel, by=me)
             if channel.problem:
@@ -711,8 +766,9 @@ def channel_detail(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
             "can_manage": manage,
             "can_post": can(me, "post.create"),
             "publications": publications,
-            # YouTube keeps the uploads of a project Google has not audited private.
-            "uploads_private": channel.network == "youtube"
+            # YouTube and TikTok keep the posts of an app they have not audited private.
+            "audience_form": audience_form(channel) if manage else None,
+            "uploads_private": channel.network in ("youtube", "tiktok")
             and channel.get_credentials().get("audited") != "yes",
         },
         status=status,

@@ -19,6 +19,7 @@ _BUILTIN_MODULES: dict[str, str] = {
     "manual": "portevoix.networks.manual",
     "mastodon": "portevoix.networks.mastodon",
     "sandbox": "portevoix.networks.sandbox",
+    "tiktok": "portevoix.networks.tiktok",
     "x": "portevoix.networks.x",
     "youtube": "portevoix.networks.youtube",
 }

@@ -269,6 +269,11 @@ class MetricSnapshot:
         object.__setattr__(self, "extra", MappingProxyType(dict(self.extra)))
 
 
+#: ``Limits`` fields that hold a set of strings (cached as lists), and those that may be None.
+_STRING_SETS = frozenset({"privacy_levels", "interactions_disabled"})
+_NULLABLE_SETS = frozenset({"video_mime_types", "privacy_levels"})
+
+
 @dataclass(frozen=True, slots=True)
 class Limits:
     """Compose-time limits of a network; ``None`` means no limit we know of."""
@@ -292,6 +297,13 @@ class Limits:
     #: read by ``fetch_limits``); ``None``: no such quota, or not known.
     daily_posts: int | None = None
     daily_posts_used: int | None = None
+    #: The longest video this account may post, in seconds (TikTok's ``creator_info``).
+    max_video_seconds: int | None = None
+    #: The network's own audience levels this account offers (TikTok's
+    #: ``privacy_level_options``); ``None``: not a choice the network makes per account.
+    privacy_levels: frozenset[str] | None = None
+    #: Interactions the account has turned off ("comment", "duet", "stitch" on TikTok).
+    interactions_disabled: frozenset[str] = frozenset()
 
     def as_json(self) -> dict[str, Any]:
         """Plain data, to cache what a server said about its limits."""
@@ -309,8 +321,8 @@ class Limits:
             if name not in data:
                 continue
             value = data[name]
-            if name.endswith("_mime_types"):
-                if value is None and name == "video_mime_types":
+            if name.endswith("_mime_types") or name in _STRING_SETS:
+                if value is None and name in _NULLABLE_SETS:
                     values[name] = None
                 elif isinstance(value, list) and all(isinstance(v, str) for v in value):
                     values[name] = frozenset(value)
