@@ -1,9 +1,9 @@
-"""One post for seven channels through the composer (issue 11, "done when").
+"""One post for eight channels through the composer (issue 11, "done when": seven at least).
 
-Facebook, Instagram, LinkedIn, X and YouTube each answer from their stateful fake on loopback
+Facebook, Instagram, LinkedIn, X, YouTube and TikTok each answer from their stateful fake on loopback
 (the same fakes as their contract suites, counting every POST), beside a sandbox channel and a
 manual channel. A manager writes one post in the browser, adds a picture and a video to the
-library from the composer, gives YouTube the video and every other channel the picture, sees
+library from the composer, gives YouTube and TikTok the video and every other channel the picture, sees
 every channel's live check pass, and schedules it. The worker sends it: each network received
 exactly one publishing call, and the manual channel's owner is reminded instead.
 
@@ -12,6 +12,7 @@ Elements are found by name, id and data attributes, never by visible text.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from playwright.sync_api import Page, expect
 from portevoix.channels import actions as channel_actions
 from portevoix.channels import clients
 from portevoix.channels.models import Channel
-from portevoix.networks import linkedin, meta, x, youtube
+from portevoix.networks import linkedin, meta, tiktok, x, youtube
 from portevoix.publishing.models import Post, Publication
 from portevoix.sandbox import service
 from portevoix.worker import runner
@@ -35,6 +36,7 @@ from tests.media.test_media import mp4
 from tests.networks import fake_linkedin, fake_x
 from tests.networks.fake_facebook import FakeGraph, FakeGraphServer
 from tests.networks.fake_linkedin import FakeLinkedIn
+from tests.networks.fake_tiktok import CLIENT_KEY, CLIENT_SECRET, FakeTikTok
 from tests.networks.fake_x import FakeX
 from tests.networks.fake_youtube import FakeYouTube
 
@@ -45,6 +47,7 @@ class Fakes:
     linkedin: FakeLinkedIn
     x: FakeX
     youtube: FakeYouTube
+    tiktok: FakeTikTok
 
 
 @pytest.fixture
@@ -56,6 +59,7 @@ def fakes(monkeypatch: pytest.MonkeyPatch) -> Iterator[Fakes]:
         FakeLinkedIn() as li,
         FakeX() as xx,
         FakeYouTube(client_secret="secret-1").running() as yt,
+        FakeTikTok().running() as tt,
     ):
         graph.graph.add_page("500600700", "Lumière & Co", "lumiereco", "page-token-7-fb")
         graph.graph.add_ig_user("17841400000000555", "lumiere.co", "500600700")
@@ -72,8 +76,10 @@ def fakes(monkeypatch: pytest.MonkeyPatch) -> Iterator[Fakes]:
         monkeypatch.setattr(youtube.YouTubeNetwork, "token_uri", yt.token_uri)
         monkeypatch.setattr(youtube.YouTubeNetwork, "auth_uri", yt.auth_uri)
         monkeypatch.setattr(youtube, "LEDGER", youtube.QuotaLedger())
+        monkeypatch.setattr(tiktok.TikTokNetwork, "api_url", tt.url)
+        monkeypatch.setattr(tiktok.TikTokNetwork, "auth_url", tt.auth_url)
         try:
-            yield Fakes(graph, li, xx, yt)
+            yield Fakes(graph, li, xx, yt, tt)
         finally:
             meta.configure(
                 app_id=before.app_id,
@@ -120,6 +126,18 @@ def connect_seven(team: Team, fakes: Fakes) -> dict[str, Channel]:
             "YouTube",
             {"client_id": "client-1", "client_secret": "secret-1", "refresh_token": "refresh-1"},
         ),
+        "tiktok": connect(
+            "tiktok",
+            "TikTok",
+            {
+                "client_key": CLIENT_KEY,
+                "client_secret": CLIENT_SECRET,
+                "access_token": "act.good-tiktok-token",
+                "expires_at": (timezone.now() + dt.timedelta(hours=20)).isoformat(),
+                "refresh_token": "rft.good-tiktok-refresh",
+                "audited": "yes",
+            },
+        ),
         "sandbox": connect("sandbox", "Bac à sable", service.credentials_for(account)),
         "manual": connect(
             "manual",
@@ -137,7 +155,7 @@ def settle(page: Page, field: str, value: str) -> None:
         page.locator(field).fill(value)
 
 
-def test_one_post_for_seven_channels_goes_through_the_composer(
+def test_one_post_for_eight_channels_goes_through_the_composer(
     browse: Browse, live_team: Team, fakes: Fakes, tmp_path: Path
 ) -> None:
     channels = connect_seven(live_team, fakes)
@@ -165,7 +183,7 @@ def test_one_post_for_seven_channels_goes_through_the_composer(
 
     # YouTube takes the video alone; every other channel the picture alone.
     for network, channel in channels.items():
-        own = video_id if network == "youtube" else image_id
+        own = video_id if network in {"youtube", "tiktok"} else image_id
         variant = page.locator(f"#ch-{channel.pk}").locator("xpath=../..")
         details = variant.locator("details.variant-body")
         if details.get_attribute("open") is None:
@@ -175,8 +193,8 @@ def test_one_post_for_seven_channels_goes_through_the_composer(
     page.locator(f"#v{channels['x'].pk}-text").fill("La nouvelle vitrine, en images.")
 
     # Every channel's live check passes, one card each.
-    expect(page.locator("#checks .check-card")).to_have_count(7, timeout=20_000)
-    expect(page.locator("#checks .check-card.ok")).to_have_count(7, timeout=20_000)
+    expect(page.locator("#checks .check-card")).to_have_count(8, timeout=20_000)
+    expect(page.locator("#checks .check-card.ok")).to_have_count(8, timeout=20_000)
     if os.environ.get("PV_SCREENSHOTS_PUBLISHING"):
         page.screenshot(
             path=f"{os.environ['PV_SCREENSHOTS_PUBLISHING']}/composer-seven.png", full_page=True
@@ -203,6 +221,7 @@ def test_one_post_for_seven_channels_goes_through_the_composer(
         "linkedin": "published",
         "x": "published",
         "youtube": "published",
+        "tiktok": "published",
         "sandbox": "published",
         "manual": "waiting_manual",
     }, {p.channel.network: (p.state, p.problem) for p in post.publications.all()}
@@ -220,8 +239,9 @@ def test_one_post_for_seven_channels_goes_through_the_composer(
     assert fakes.x.state.post_requests == 1
     assert fakes.youtube.posts["/upload/youtube/v3/videos"] == 1
     assert len(fakes.youtube.videos) == 1
+    assert fakes.tiktok.init_posts == 1
 
-    # The calendar shows the post with a state for each of its seven channels.
+    # The calendar shows the post with a state for each of its eight channels.
     visit(page, "/w/acme/calendar/?view=list")
     card = page.locator(f".plan-item[data-post='{post.pk}']")
-    expect(card.locator(".badge.state-published")).to_have_count(6)
+    expect(card.locator(".badge.state-published")).to_have_count(7)
