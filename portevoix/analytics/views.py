@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from django import forms
 from django.contrib import messages
+from django.core.exceptions import BadRequest
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -69,7 +70,9 @@ def _number(value: float | None, *, rate: bool = False) -> str:
 
 
 class FilterForm(forms.Form):
-    channel = forms.IntegerField(label=gettext_lazy("Channel"), required=False)
+    channel = forms.IntegerField(
+        label=gettext_lazy("Channel"), required=False, min_value=1, max_value=2**63 - 1
+    )
     start = forms.DateField(label=gettext_lazy("From"), required=False)
     end = forms.DateField(label=gettext_lazy("To"), required=False)
     days = forms.IntegerField(required=False)
@@ -108,7 +111,7 @@ class Filters:
         if data.get("channel"):
             self.channel = self.channels_all.filter(pk=data["channel"]).first()
             if self.channel is None:
-                raise Http404("not found")
+                self.error = _("There is no such channel; every channel is shown.")
         start, end = data.get("start"), data.get("end")
         days = data.get("days")
         if start and end:
@@ -311,6 +314,8 @@ def csv_download(request: HttpRequest, ws: str, chart: str) -> HttpResponse:
     if chart not in CHARTS:
         raise Http404("not found")
     filters = Filters(request, member)
+    if filters.error:
+        raise BadRequest(filters.error)
     rows = _chart_rows(chart, filters, member)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     name = f"{chart}-{filters.period.start:%Y%m%d}-{filters.period.end:%Y%m%d}.csv"

@@ -230,6 +230,9 @@ def load(*, reset: bool = False) -> DemoResult:
         load_inbox_demo(workspace)
 
         finish_webcare_demo(workspace)  # metrics of the day, answers included
+        from portevoix.analytics.demo import load_analytics_demo
+
+        load_analytics_demo(workspace)  # three months of results behind the charts
 
     return DemoResult(workspace, logins())
 

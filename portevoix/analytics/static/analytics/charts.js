@@ -13,16 +13,17 @@
       engagements: { color: "#b4490f", dash: [], point: "triangle" },
       followers: { color: "#1d7a45", dash: [], point: "rectRot" }
     };
-    function line(key, values, previous) {
+    function line(key, values, previous, axis) {
       var s = styles[key.replace("previous_", "")];
       return {
+        yAxisID: axis || "y",
         label: t[key],
         data: values,
         borderColor: s.color,
         backgroundColor: s.color,
         borderDash: previous ? [6, 4] : s.dash,
         borderWidth: previous ? 1.5 : 2.5,
-        pointStyle: s.point,
+        pointStyle: previous ? "line" : s.point,
         pointRadius: previous ? 0 : 3,
         tension: 0.2,
         spanGaps: true
@@ -43,11 +44,21 @@
           datasets: [
             line("impressions", data.impressions, false),
             line("previous_impressions", data.previous_impressions, true),
-            line("engagements", data.engagements, false),
-            line("previous_engagements", data.previous_engagements, true)
+            line("engagements", data.engagements, false, "y1"),
+            line("previous_engagements", data.previous_engagements, true, "y1")
           ]
         },
-        options: common
+        options: Object.assign({}, common, {
+          scales: {
+            y: { beginAtZero: true, title: { display: true, text: t.impressions } },
+            y1: {
+              beginAtZero: true,
+              position: "right",
+              grid: { drawOnChartArea: false },
+              title: { display: true, text: t.engagements }
+            }
+          }
+        })
       });
     }
     var followers = document.getElementById("chart-followers");
