@@ -17,14 +17,15 @@ from portevoix.core import audit
 from portevoix.core.actions import ActionRefused, _same_workspace
 from portevoix.core.models import Member, Workspace
 from portevoix.core.permissions import can, require
-from portevoix.publishing.models import PostingSlot
+from portevoix.publishing.models import PostingSlot, Publication, PublicationStates
 
 from . import notices
-from .models import Insight
+from .models import Experiment, ExperimentMetric, Insight
 
 AUDIT_LABELS = {
     "insight.write": gettext_noop("Insight written on a chart"),
     "analytics.slots": gettext_noop("Suggested posting slots added"),
+    "experiment.create": gettext_noop("Experiment started"),
 }
 
 #: The charts an insight may be about (key: label), as the dashboard names them.
@@ -142,3 +143,64 @@ def add_suggested_slots(
         after={"added": [str(slot) for slot in made]},
     )
     return made
+
+
+@transaction.atomic
+def start_experiment(
+    workspace: Workspace,
+    *,
+    by: Member,
+    name: str,
+    variant_a: Publication,
+    variant_b: Publication,
+    metric: str,
+) -> Experiment:
+    """Compare two variants of a post on one channel, published at comparable times."""
+    from . import experiments
+
+    require(by, "post.create")
+    _same_workspace(by, workspace)
+    name = name.strip()
+    if not name:
+        raise ActionRefused(_("Give the experiment a name."), field="name")
+    if metric not in ExperimentMetric.values:
+        raise ActionRefused(_("Choose the metric to compare."), field="metric")
+    for variant in (variant_a, variant_b):
+        if variant.channel.workspace_id != workspace.pk:
+            raise ActionRefused(_("Choose posts of this workspace."), field="variant_b")
+    if variant_a.pk == variant_b.pk:
+        raise ActionRefused(_("Choose two different posts."), field="variant_b")
+    if variant_a.channel_id != variant_b.channel_id:
+        raise ActionRefused(
+            _("Both variants go out on the same channel (organic posts cannot split an "
+              "audience: the variants are split by time)."),
+            field="variant_b",
+        )
+    usable = {PublicationStates.published.name, PublicationStates.scheduled.name}
+    if variant_a.state not in usable or variant_b.state not in usable:
+        raise ActionRefused(
+            _("Both variants must be published or scheduled."), field="variant_b"
+        )
+    if not experiments.comparable(variant_a, variant_b):
+        raise ActionRefused(
+            _("Publish the variants at comparable times: within two hours of the same time "
+              "of day, in the audience’s time zone."),
+            field="variant_b",
+        )
+    experiment = Experiment.objects.create(
+        workspace=workspace,
+        name=name,
+        channel=variant_a.channel,
+        metric=metric,
+        variant_a=variant_a,
+        variant_b=variant_b,
+        created_by=by,
+    )
+    audit.record(
+        "experiment.create",
+        workspace=workspace,
+        actor=by.user,
+        obj=experiment,
+        after={"name": name, "metric": metric, "a": variant_a.pk, "b": variant_b.pk},
+    )
+    return experiment

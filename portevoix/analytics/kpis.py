@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, OuterRef, QuerySet, Subquery, Sum
 
 from portevoix.channels.models import Channel
 from portevoix.core.models import Workspace
@@ -64,20 +64,18 @@ def _days(workspace: Workspace, start: dt.datetime, end: dt.datetime) -> tuple[d
 
 
 def followers_at(channels: QuerySet[Channel], moment: dt.datetime) -> int | None:
-    """The channels' followers at their latest reading before ``moment`` (summed)."""
-    total: int | None = None
-    for channel_id in channels.values_list("pk", flat=True):
-        value = (
-            AccountSnapshot.objects.filter(
-                channel_id=channel_id, taken_at__lte=moment, followers__isnull=False
-            )
-            .order_by("-taken_at", "-id")
-            .values_list("followers", flat=True)
-            .first()
+    """The channels' followers at their latest reading before ``moment`` (summed; one query,
+    one index lookup per channel)."""
+    latest = (
+        AccountSnapshot.objects.filter(
+            channel=OuterRef("pk"), taken_at__lte=moment, followers__isnull=False
         )
-        if value is not None:
-            total = (total or 0) + value
-    return total
+        .order_by("-taken_at", "-id")
+        .values("followers")[:1]
+    )
+    rows = channels.annotate(followers=Subquery(latest)).values_list("followers", flat=True)
+    values = [v for v in rows if v is not None]
+    return sum(values) if values else None
 
 
 def _webcare(workspace: Workspace, start: dt.datetime, end: dt.datetime) -> dict[str, Any]:

@@ -202,3 +202,39 @@ class Insight(models.Model):
 
     def __str__(self) -> str:
         return f"{self.chart}: {self.text[:40]}"
+
+
+class ExperimentMetric(models.TextChoices):
+    ENGAGEMENT_RATE = "engagement_rate", _("Engagement rate (engagements per impression)")
+    CLICK_RATE = "click_rate", _("Click rate (clicks per impression)")
+
+
+class Experiment(models.Model):
+    """Two variants of one post on one channel, published at comparable times (organic posts
+    cannot be shown to split audiences), compared on the metric the author chose."""
+
+    VIEW_ACTION = "analytics.view"
+    objects = RestrictedQuerySet.as_manager()
+
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="experiments"
+    )
+    name = models.CharField(_("name"), max_length=120)
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="+")
+    metric = models.CharField(_("metric"), max_length=20, choices=ExperimentMetric.choices)
+    variant_a = models.ForeignKey(
+        "publishing.Publication", on_delete=models.CASCADE, related_name="+"
+    )
+    variant_b = models.ForeignKey(
+        "publishing.Publication", on_delete=models.CASCADE, related_name="+"
+    )
+    created_by = models.ForeignKey(Member, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("experiment")
+        verbose_name_plural = _("experiments")
+
+    def __str__(self) -> str:
+        return self.name

@@ -18,7 +18,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST, require_safe
 
 from portevoix.channels.models import Channel
@@ -26,10 +26,11 @@ from portevoix.core.actions import ActionRefused
 from portevoix.core.models import Member
 from portevoix.core.permissions import can, require
 from portevoix.core.views import _member
+from portevoix.publishing.models import Publication, PublicationStates
 
-from . import actions, dashboard
+from . import actions, dashboard, experiments
 from .actions import CHARTS
-from .models import Insight
+from .models import Experiment, ExperimentMetric, Insight
 
 TYPE_LABELS = {
     "image": gettext_lazy("Image"),
@@ -92,6 +93,38 @@ class InsightForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["chart"].choices = [(k, _(v)) for k, v in CHARTS.items()]
+
+
+class ExperimentForm(forms.Form):
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=120)
+    variant_a = forms.TypedChoiceField(label=gettext_lazy("Variant A"), coerce=int, choices=())
+    variant_b = forms.TypedChoiceField(label=gettext_lazy("Variant B"), coerce=int, choices=())
+    metric = forms.ChoiceField(label=gettext_lazy("Metric"), choices=ExperimentMetric.choices)
+
+    def __init__(self, *args: Any, member: Member, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        now = timezone.now()
+        zone = ZoneInfo(member.workspace.time_zone or "UTC")
+        candidates = (
+            Publication.objects.visible_to(member)
+            .filter(
+                state__in=[PublicationStates.published.name, PublicationStates.scheduled.name],
+                scheduled_at__gte=now - dt.timedelta(days=60),
+                scheduled_at__lte=now + dt.timedelta(days=30),
+            )
+            .select_related("channel", "post")
+            .order_by("-scheduled_at")[:200]
+        )
+        choices = [
+            (
+                p.pk,
+                f"{p.channel.name} · {(p.published_at or p.scheduled_at).astimezone(zone):%d/%m %H:%M}"
+                f" · {(p.text or p.post.text)[:50]}",
+            )
+            for p in candidates
+        ]
+        self.fields["variant_a"].choices = choices
+        self.fields["variant_b"].choices = choices
 
 
 class Filters:
@@ -211,6 +244,44 @@ def _webcare(member: Member, filters: Filters) -> dict[str, Any]:
     }
 
 
+def _points(value: float | None) -> str:
+    """A difference of proportions in percentage points, signed."""
+    if value is None:
+        return "—"
+    return ("+" if value > 0 else "") + formats.number_format(100 * value, decimal_pos=2)
+
+
+def _trial(experiment: Experiment) -> dict[str, Any]:
+    result = experiments.result(experiment)
+    age = ""
+    if result.age is not None:
+        hours = int(result.age.total_seconds() // 3600)
+        age = (
+            ngettext("%(n)s day", "%(n)s days", hours // 24) % {"n": hours // 24}
+            if hours >= 48
+            else ngettext("%(n)s hour", "%(n)s hours", hours) % {"n": hours}
+        )
+    return {
+        "verdict": result.verdict,
+        "a_b": [
+            (
+                label,
+                {
+                    "text": v.publication.text or v.publication.post.text,
+                    "impressions": v.impressions,
+                    "events": v.events,
+                    "rate": _number(v.rate, rate=True),
+                },
+            )
+            for label, v in (("A", result.a), ("B", result.b))
+        ],
+        "shown_difference": _points(result.difference),
+        "shown_lower": _points(result.lower),
+        "shown_upper": _points(result.upper),
+        "shown_age": age,
+    }
+
+
 def _context(request: HttpRequest, member: Member, filters: Filters, **extra: Any) -> dict[str, Any]:
     period = filters.period
     daily = _chart_rows("daily", filters, member)
@@ -262,6 +333,12 @@ def _context(request: HttpRequest, member: Member, filters: Filters, **extra: An
         .select_related("author__user", "channel")[:50]
     )
     sees_care = can(member, "inbox.view_all")
+    trials = [
+        {"experiment": e, "result": _trial(e)}
+        for e in Experiment.objects.visible_to(member).select_related(
+            "channel", "variant_a__post", "variant_b__post", "created_by__user"
+        )[:20]
+    ]
     context = {
         "filters": filters,
         "period": period,
@@ -281,6 +358,13 @@ def _context(request: HttpRequest, member: Member, filters: Filters, **extra: An
         "charts": {k: _(v) for k, v in CHARTS.items()},
         "can_write": can(member, "analytics.report"),
         "can_plan": can(member, "plan.manage"),
+        "can_experiment": can(member, "post.create"),
+        "trials": trials,
+        "experiment_method": _(
+            "Difference B − A with its %(level)s interval (Newcombe’s hybrid score method), "
+            "both variants measured at the same age."
+        )
+        % {"level": "95 %"},
         "active_section": "analytics",
     }
     if "insight_form" not in extra:
@@ -292,6 +376,8 @@ def _context(request: HttpRequest, member: Member, filters: Filters, **extra: An
                 "channel": filters.channel.pk if filters.channel else None,
             }
         )
+    if "experiment_form" not in extra and can(member, "post.create"):
+        context["experiment_form"] = ExperimentForm(member=member)
     context.update(extra)
     return context
 
@@ -402,3 +488,38 @@ def slots_add(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
     else:
         messages.info(request, _("%(channel)s already has these slots.") % {"channel": channel.name})
     return redirect(url + "#heatmap")
+
+
+@require_POST
+def experiment_start(request: HttpRequest, ws: str) -> HttpResponse:
+    member = _member(request)
+    require(member, "post.create")
+    form = ExperimentForm(request.POST, member=member)
+    if form.is_valid():
+        found = {
+            p.pk: p
+            for p in Publication.objects.visible_to(member)
+            .filter(pk__in=[form.cleaned_data["variant_a"], form.cleaned_data["variant_b"]])
+            .select_related("channel", "channel__workspace")
+        }
+        try:
+            actions.start_experiment(
+                member.workspace,
+                by=member,
+                name=form.cleaned_data["name"],
+                variant_a=found[form.cleaned_data["variant_a"]],
+                variant_b=found[form.cleaned_data["variant_b"]],
+                metric=form.cleaned_data["metric"],
+            )
+        except ActionRefused as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            messages.success(request, _("Experiment started."))
+            return redirect(reverse("analytics", kwargs={"ws": member.workspace.slug}) + "#experiments")
+    filters = Filters(request, member)
+    return render(
+        request,
+        "analytics/dashboard.html",
+        _context(request, member, filters, experiment_form=form),
+        status=400,
+    )

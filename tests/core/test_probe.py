@@ -184,6 +184,7 @@ PAGES: dict[str, Page] = {
     "analytics_csv": Page(get="analytics.view", post=NOT_ALLOWED),
     "analytics_insight": Page(get=NOT_ALLOWED, post="analytics.report"),
     "analytics_slots": Page(get=NOT_ALLOWED, post="plan.manage"),
+    "analytics_experiment": Page(get=NOT_ALLOWED, post="post.create"),
     # Approvals, compliance, pause (publishing.approvals; docs/approvals.md). The sample post
     # waits for approval and is written by a member who is not a prober.
     "approvals": Page(get=("post.view", "post.approve_compliance"), post=NOT_ALLOWED),
