@@ -47,7 +47,7 @@ def _django() -> None:
     django.setup()
 
 
-def _hourly(channels: list[int], days: int, start):  # noqa: ANN001, ANN202
+def _hourly(channels: list[int], days: int, start):
     """(channel, hour, posts, impressions, reach, engagements, clicks, video_views) rows."""
     import datetime as dt
 
@@ -104,7 +104,7 @@ def child_fill(channels_n: int, days: int) -> None:
     began = time.perf_counter()
     count = 0
 
-    def tap(rows):  # noqa: ANN001, ANN202
+    def tap(rows):
         nonlocal count
         for row in rows:
             count += 1
@@ -129,13 +129,13 @@ def child_fill(channels_n: int, days: int) -> None:
                     batch.append(row)
                     if len(batch) == 50_000:
                         cursor.executemany(
-                            f"INSERT INTO analytics_channelhour ({columns}) VALUES ({marks})",  # noqa: S608
+                            f"INSERT INTO analytics_channelhour ({columns}) VALUES ({marks})",
                             batch,
                         )
                         batch = []
                 if batch:
                     cursor.executemany(
-                        f"INSERT INTO analytics_channelhour ({columns}) VALUES ({marks})",  # noqa: S608
+                        f"INSERT INTO analytics_channelhour ({columns}) VALUES ({marks})",
                         batch,
                     )
     hourly_seconds = time.perf_counter() - began
@@ -155,7 +155,7 @@ def child_fill(channels_n: int, days: int) -> None:
     with transaction.atomic(), connection.cursor() as cursor:
         marks = ", ".join(["%s"] * 10)
         cursor.executemany(
-            f"INSERT INTO analytics_channelday ({day_columns}) VALUES ({marks})",  # noqa: S608
+            f"INSERT INTO analytics_channelday ({day_columns}) VALUES ({marks})",
             day_data,
         )
         cursor.executemany(

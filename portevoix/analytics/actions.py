@@ -127,9 +127,7 @@ def add_suggested_slots(
     _same_workspace(by, channel.workspace)
     if not slots:
         raise ActionRefused(_("There is no suggested slot to add yet."), field="slots")
-    existing = set(
-        PostingSlot.objects.filter(channel=channel).values_list("weekday", "time")
-    )
+    existing = set(PostingSlot.objects.filter(channel=channel).values_list("weekday", "time"))
     made = [
         publishing.add_slot(channel, by=by, weekday=weekday, time=time)
         for weekday, time in slots
@@ -172,19 +170,21 @@ def start_experiment(
         raise ActionRefused(_("Choose two different posts."), field="variant_b")
     if variant_a.channel_id != variant_b.channel_id:
         raise ActionRefused(
-            _("Both variants go out on the same channel (organic posts cannot split an "
-              "audience: the variants are split by time)."),
+            _(
+                "Both variants go out on the same channel (organic posts cannot split an "
+                "audience: the variants are split by time)."
+            ),
             field="variant_b",
         )
     usable = {PublicationStates.published.name, PublicationStates.scheduled.name}
     if variant_a.state not in usable or variant_b.state not in usable:
-        raise ActionRefused(
-            _("Both variants must be published or scheduled."), field="variant_b"
-        )
+        raise ActionRefused(_("Both variants must be published or scheduled."), field="variant_b")
     if not experiments.comparable(variant_a, variant_b):
         raise ActionRefused(
-            _("Publish the variants at comparable times: within two hours of the same time "
-              "of day, in the audience’s time zone."),
+            _(
+                "Publish the variants at comparable times: within two hours of the same time "
+                "of day, in the audience’s time zone."
+            ),
             field="variant_b",
         )
     experiment = Experiment.objects.create(

@@ -12,7 +12,7 @@ then ``failed``, which an operator resumes from the admin.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from typing import Any, cast
 
 from django.db.models import Max
 from django.utils import timezone
@@ -51,8 +51,11 @@ def next_measure(published_at: dt.datetime, last: dt.datetime | None) -> dt.date
     return None
 
 
-def _recent(channel: Channel, now: dt.datetime, window: dt.timedelta) -> Iterable[Publication]:
-    return (
+def _recent(
+    channel: Channel, now: dt.datetime, window: dt.timedelta
+) -> list[tuple[Publication, dt.datetime | None]]:
+    """The channel's publications out within ``window``, each with its last measurement."""
+    rows = (
         Publication.objects.filter(
             channel=channel,
             state=PublicationStates.published.name,
@@ -63,6 +66,7 @@ def _recent(channel: Channel, now: dt.datetime, window: dt.timedelta) -> Iterabl
         .annotate(last_measured=Max("snapshots__taken_at"))
         .order_by("published_at")
     )
+    return [(row, cast(Any, row).last_measured) for row in rows]
 
 
 def snapshot_values(snap: MetricSnapshot) -> dict[str, int | None]:
@@ -85,9 +89,9 @@ def _collect_posts(row: MetricsCollector, channel: Channel, now: dt.datetime) ->
     """Measure the posts that are due; return when the next one is."""
     upcoming = now + MAX_WAIT
     due: list[Publication] = []
-    for publication in _recent(channel, now, AGES[-1] + dt.timedelta(days=1)):
+    for publication, last in _recent(channel, now, AGES[-1] + dt.timedelta(days=1)):
         assert publication.published_at is not None
-        moment = next_measure(publication.published_at, publication.last_measured)
+        moment = next_measure(publication.published_at, last)
         if moment is None:
             continue
         if moment <= now:
@@ -126,7 +130,9 @@ def _collect_posts(row: MetricsCollector, channel: Channel, now: dt.datetime) ->
 
 def _collect_manual(row: MetricsCollector, channel: Channel, now: dt.datetime) -> None:
     """Results a person typed or imported for a manual channel's posts, copied in once."""
-    publications = {p.pk: p for p in _recent(channel, now, MANUAL_WINDOW)}
+    recent = _recent(channel, now, MANUAL_WINDOW)
+    publications = {p.pk: p for p, _ in recent}
+    measured = {p.pk: last for p, last in recent}
     if not publications:
         return
     entered = PublicationMetrics.objects.filter(publication__in=list(publications)).order_by(
@@ -135,7 +141,7 @@ def _collect_manual(row: MetricsCollector, channel: Channel, now: dt.datetime) -
     with row.leased_atomic():
         for result in entered:
             publication = publications[result.publication_id]
-            last = publication.last_measured
+            last = measured[publication.pk]
             if last is not None and result.taken_at <= last:
                 continue
             rollup.record_post(
@@ -154,7 +160,7 @@ def _collect_manual(row: MetricsCollector, channel: Channel, now: dt.datetime) -
                     "shares": result.shares,
                 },
             )
-            publication.last_measured = result.taken_at
+            measured[publication.pk] = result.taken_at
 
 
 def handle_collecting(row: MetricsCollector) -> Outcome:

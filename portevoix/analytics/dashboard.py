@@ -152,9 +152,13 @@ def heatmap(channels: QuerySet[Channel], period: Period, zone: ZoneInfo) -> dict
             hour__lt=period.end_at,
             posts__gt=0,
         )
-        .annotate(weekday=ExtractIsoWeekDay("hour", tzinfo=zone), h=ExtractHour("hour", tzinfo=zone))
+        .annotate(
+            weekday=ExtractIsoWeekDay("hour", tzinfo=zone), h=ExtractHour("hour", tzinfo=zone)
+        )
         .values("weekday", "h")
-        .annotate(posts=Sum("posts"), engagements=Sum("engagements"), impressions=Sum("impressions"))
+        .annotate(
+            posts=Sum("posts"), engagements=Sum("engagements"), impressions=Sum("impressions")
+        )
     )
     cells: dict[tuple[int, int], dict[str, Any]] = {}
     for row in rows:
@@ -182,11 +186,7 @@ def heatmap(channels: QuerySet[Channel], period: Period, zone: ZoneInfo) -> dict
             )
         grid.append({"weekday": weekday, "cells": line})
     ranked = sorted(
-        (
-            (key, cell)
-            for key, cell in cells.items()
-            if cell["posts"] >= SLOT_MIN_POSTS
-        ),
+        ((key, cell) for key, cell in cells.items() if cell["posts"] >= SLOT_MIN_POSTS),
         key=lambda item: -item[1]["per_post"],
     )
     enough = total_posts >= HEATMAP_MIN_POSTS
@@ -271,9 +271,9 @@ def post_types(channels: QuerySet[Channel], period: Period) -> list[dict[str, An
     mimes: dict[int, list[str]] = defaultdict(list)
     from portevoix.publishing.models import PostMedia
 
-    for post_id, mime in PostMedia.objects.filter(
-        post__in=publications.values("post")
-    ).values_list("post_id", "mime_type"):
+    for post_id, mime in PostMedia.objects.filter(post__in=publications.values("post")).values_list(
+        "post_id", "mime_type"
+    ):
         mimes[post_id].append(mime)
     groups: dict[str, list[PostSnapshot]] = defaultdict(list)
     counts: dict[str, int] = defaultdict(int)

@@ -96,7 +96,9 @@ def _channel_history(
     for offset in range(DAYS, 0, -1):
         day = today - dt.timedelta(days=offset)
         for _ in range(rng.choice((0, 1, 1, 2, 2, 3))):
-            at = dt.datetime.combine(day, dt.time(rng.randint(7, 22), rng.choice((0, 15, 30, 45))), zone)
+            at = dt.datetime.combine(
+                day, dt.time(rng.randint(7, 22), rng.choice((0, 15, 30, 45))), zone
+            )
             kind = rng.choices(("image", "link", "text"), weights=(5, 3, 2))[0]
             post = Post(
                 workspace=workspace,
@@ -173,9 +175,12 @@ def _channel_history(
         taken = dt.datetime.combine(day, dt.time(23, 0), zone)
         growth = (followers_now - start_followers) * (1 - offset / DAYS)
         wobble = math.sin(offset / 5) * followers_now * 0.002
-        visits = sum(
-            audience.activity(taken - dt.timedelta(hours=h)) for h in range(24)
-        ) / audience.mean * followers_now * 0.0004
+        visits = (
+            sum(audience.activity(taken - dt.timedelta(hours=h)) for h in range(24))
+            / audience.mean
+            * followers_now
+            * 0.0004
+        )
         readings.append(
             AccountSnapshot(
                 channel=channel,

@@ -216,9 +216,7 @@ class Experiment(models.Model):
     VIEW_ACTION = "analytics.view"
     objects = RestrictedQuerySet.as_manager()
 
-    workspace = models.ForeignKey(
-        Workspace, on_delete=models.CASCADE, related_name="experiments"
-    )
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="experiments")
     name = models.CharField(_("name"), max_length=120)
     channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="+")
     metric = models.CharField(_("metric"), max_length=20, choices=ExperimentMetric.choices)

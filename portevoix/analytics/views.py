@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import BadRequest
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import formats, timezone
@@ -92,7 +92,9 @@ class InsightForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["chart"].choices = [(k, _(v)) for k, v in CHARTS.items()]
+        cast(forms.ChoiceField, self.fields["chart"]).choices = [
+            (k, _(v)) for k, v in CHARTS.items()
+        ]
 
 
 class ExperimentForm(forms.Form):
@@ -115,28 +117,27 @@ class ExperimentForm(forms.Form):
             .select_related("channel", "post")
             .order_by("-scheduled_at")[:200]
         )
-        choices = [
-            (
-                p.pk,
-                f"{p.channel.name} · {(p.published_at or p.scheduled_at).astimezone(zone):%d/%m %H:%M}"
-                f" · {(p.text or p.post.text)[:50]}",
-            )
-            for p in candidates
-        ]
-        self.fields["variant_a"].choices = choices
-        self.fields["variant_b"].choices = choices
+        choices = []
+        for p in candidates:
+            when = (p.published_at or p.scheduled_at).astimezone(zone)
+            label = f"{p.channel.name} · {when:%d/%m %H:%M} · {(p.text or p.post.text)[:50]}"
+            choices.append((p.pk, label))
+        cast(forms.ChoiceField, self.fields["variant_a"]).choices = choices
+        cast(forms.ChoiceField, self.fields["variant_b"]).choices = choices
 
 
 class Filters:
     """The page's filters, read from the query string; ``error`` says what was refused."""
 
-    def __init__(self, request: HttpRequest, member: Member) -> None:
+    def __init__(
+        self, request: HttpRequest, member: Member, params: QueryDict | None = None
+    ) -> None:
         workspace = member.workspace
         self.zone = ZoneInfo(workspace.time_zone or "UTC")
         today = timezone.now().astimezone(self.zone).date()
         self.error = ""
         self.channels_all: QuerySet[Channel] = Channel.objects.visible_to(member).order_by("name")
-        form = FilterForm(request.GET)
+        form = FilterForm(request.GET if params is None else params)
         data = form.cleaned_data if form.is_valid() else {}
         if not form.is_valid():
             self.error = _("The filters could not be read; the last 30 days are shown.")
@@ -192,7 +193,9 @@ def _chart_rows(chart: str, filters: Filters, member: Member) -> list[dict[str, 
     if chart == "overview":
         return dashboard.key_figures(member.workspace, filters.channel, period)
     if chart == "heatmap":
-        return dashboard.heatmap_rows(dashboard.heatmap(filters.channels, period, filters.heat_zone))
+        return dashboard.heatmap_rows(
+            dashboard.heatmap(filters.channels, period, filters.heat_zone)
+        )
     if chart == "types":
         return dashboard.post_types(filters.channels, period)
     if chart == "frequency":
@@ -204,7 +207,8 @@ def _chart_rows(chart: str, filters: Filters, member: Member) -> list[dict[str, 
     if chart == "webcare":
         if not can(member, "inbox.view_all"):
             raise Http404("not found")
-        return _webcare(member, filters)["days"]
+        days: list[dict[str, Any]] = _webcare(member, filters)["days"]
+        return days
     raise Http404("not found")
 
 
@@ -282,7 +286,9 @@ def _trial(experiment: Experiment) -> dict[str, Any]:
     }
 
 
-def _context(request: HttpRequest, member: Member, filters: Filters, **extra: Any) -> dict[str, Any]:
+def _context(
+    request: HttpRequest, member: Member, filters: Filters, **extra: Any
+) -> dict[str, Any]:
     period = filters.period
     daily = _chart_rows("daily", filters, member)
     heat = dashboard.heatmap(filters.channels, period, filters.heat_zone)
@@ -448,11 +454,11 @@ def insight_write(request: HttpRequest, ws: str) -> HttpResponse:
                 query += f"&channel={channel.pk}"
             return redirect(f"{url}?{query}#insight-{insight.pk}")
     # Keep what was typed, with the errors in place.
-    request.GET = request.GET.copy()
+    params = request.GET.copy()
     for name in ("start", "end", "channel"):
         if request.POST.get(name):
-            request.GET[name] = request.POST[name]
-    filters = Filters(request, member)
+            params[name] = request.POST[name]
+    filters = Filters(request, member, params)
     return render(
         request,
         "analytics/dashboard.html",
@@ -486,7 +492,9 @@ def slots_add(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
             % {"n": len(made), "channel": channel.name},
         )
     else:
-        messages.info(request, _("%(channel)s already has these slots.") % {"channel": channel.name})
+        messages.info(
+            request, _("%(channel)s already has these slots.") % {"channel": channel.name}
+        )
     return redirect(url + "#heatmap")
 
 
@@ -515,7 +523,9 @@ def experiment_start(request: HttpRequest, ws: str) -> HttpResponse:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         else:
             messages.success(request, _("Experiment started."))
-            return redirect(reverse("analytics", kwargs={"ws": member.workspace.slug}) + "#experiments")
+            return redirect(
+                reverse("analytics", kwargs={"ws": member.workspace.slug}) + "#experiments"
+            )
     filters = Filters(request, member)
     return render(
         request,

@@ -25,6 +25,7 @@ from .errors import (
 from .registry import all_networks, get, register
 from .types import (
     AccountInfo,
+    AccountMetrics,
     Author,
     AuthorizationRequest,
     Capability,
@@ -34,7 +35,6 @@ from .types import (
     InboundKind,
     Limits,
     MediaItem,
-    AccountMetrics,
     MetricSnapshot,
     OutgoingPost,
     PublishedRef,
@@ -44,6 +44,7 @@ from .types import (
 
 __all__ = [
     "AccountInfo",
+    "AccountMetrics",
     "AuthExpired",
     "Author",
     "AuthorizationRequest",
@@ -55,7 +56,6 @@ __all__ = [
     "InvalidInput",
     "Limits",
     "MediaItem",
-    "AccountMetrics",
     "MetricSnapshot",
     "Network",
     "NetworkError",

@@ -887,7 +887,9 @@ def account_metrics(
             if span > 0:
                 expected += audience.activity(hour) / audience.mean * span / 3600
             hour += timedelta(hours=1)
-        rng = random.Random(f"{account.seed}:visits:{int(start.timestamp())}:{int(now.timestamp())}")
+        rng = random.Random(
+            f"{account.seed}:visits:{int(start.timestamp())}:{int(now.timestamp())}"
+        )
         lam = account.follower_count * PROFILE_VISITS_PER_FOLLOWER_HOUR * expected
         visits = max(0, round(rng.gauss(lam, lam**0.5))) if lam > 0 else 0
         return (account.follower_count, visits, now), [], "ok"

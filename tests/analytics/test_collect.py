@@ -28,7 +28,9 @@ def _run() -> int:
 
 def test_collects_posts_and_account_then_waits(account, channel, published) -> None:
     network = channel.client()
-    ref = network.publish(OutgoingPost(text="Le sérum Velours https://lumiere.test/v"), idempotency_key="k1")
+    ref = network.publish(
+        OutgoingPost(text="Le sérum Velours https://lumiere.test/v"), idempotency_key="k1"
+    )
     publication = published(timezone.now() - dt.timedelta(hours=2), network_id=ref.post_id)
     assert ensure_collectors() == 1
     assert ensure_collectors() == 0

@@ -103,7 +103,12 @@ def test_who_may_start_one(team, client_for, published, role) -> None:
     member = team[role]
     response = client_for(member).post(
         reverse("analytics_experiment", kwargs={"ws": team.workspace.slug}),
-        {"name": "Emoji", "variant_a": first.pk, "variant_b": second.pk, "metric": "engagement_rate"},
+        {
+            "name": "Emoji",
+            "variant_a": first.pk,
+            "variant_b": second.pk,
+            "metric": "engagement_rate",
+        },
     )
     if can(member, "post.create"):
         assert response.status_code == 302
@@ -119,7 +124,12 @@ def test_a_refused_experiment_keeps_the_form(team, client_for, published) -> Non
     first, second = _pair(published, hours_apart=30)
     response = client_for(team["manager"]).post(
         reverse("analytics_experiment", kwargs={"ws": team.workspace.slug}),
-        {"name": "Emoji", "variant_a": first.pk, "variant_b": second.pk, "metric": "engagement_rate"},
+        {
+            "name": "Emoji",
+            "variant_a": first.pk,
+            "variant_b": second.pk,
+            "metric": "engagement_rate",
+        },
     )
     assert response.status_code == 400
     form = response.context["experiment_form"]

@@ -34,9 +34,7 @@ def test_rollups_hold_the_latest_totals_and_rebuild_agrees(channel, published) -
         (first, {"impressions": 250, "engagements": 21, "clicks": None}),  # clicks not reported
         (second, {"impressions": 40, "engagements": 4}),
     ):
-        rollup.record_post(
-            publication, taken_at=timezone.now(), source="network", values=values
-        )
+        rollup.record_post(publication, taken_at=timezone.now(), source="network", values=values)
     assert PostSnapshot.objects.count() == 3  # append-only
     day = ChannelDay.objects.get(channel=channel, day=dt.date(2026, 3, 2))
     assert (day.posts, day.impressions, day.engagements, day.clicks) == (1, 250, 21, 2)

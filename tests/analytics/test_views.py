@@ -125,7 +125,11 @@ def test_the_analyst_shares_an_insight_and_the_team_is_told(team, client_for, hi
     insight = Insight.objects.get()
     assert (insight.author, insight.chart) == (analyst, "heatmap")
     assert AuditEntry.objects.filter(action="insight.write", object_id=str(insight.pk)).exists()
-    told = set(Notification.objects.filter(kind="analytics.insight").values_list("recipient__role", flat=True))
+    told = set(
+        Notification.objects.filter(kind="analytics.insight").values_list(
+            "recipient__role", flat=True
+        )
+    )
     expected = {r for r in ALL_ROLES if r != Role.ANALYST and can(team[r], "analytics.view")}
     assert told == expected
 
@@ -173,9 +177,7 @@ def test_insight_action_refuses_other_workspaces_channels(team) -> None:
 @pytest.mark.parametrize("role", ALL_ROLES)
 def test_suggested_slots_go_to_the_plan(team, client_for, channel, history, role) -> None:
     member = team[role]
-    response = client_for(member).post(
-        _url(team, "analytics_slots", pk=channel.pk) + "?days=30"
-    )
+    response = client_for(member).post(_url(team, "analytics_slots", pk=channel.pk) + "?days=30")
     if can(member, "plan.manage"):
         assert response.status_code == 302
         slots = set(PostingSlot.objects.filter(channel=channel).values_list("weekday", "time"))

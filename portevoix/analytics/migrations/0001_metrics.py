@@ -6,131 +6,293 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('channels', '0007_manual_channel_owner'),
-        ('core', '0005_archive_protect_history_access_tokens'),
-        ('publishing', '0007_manual_channels_results'),
+        ("channels", "0007_manual_channel_owner"),
+        ("core", "0005_archive_protect_history_access_tokens"),
+        ("publishing", "0007_manual_channels_results"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Insight',
+            name="Insight",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('chart', models.CharField(max_length=40, verbose_name='chart')),
-                ('period_start', models.DateField(verbose_name='from')),
-                ('period_end', models.DateField(verbose_name='to')),
-                ('text', models.TextField(verbose_name='insight')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('author', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='core.member')),
-                ('channel', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='channels.channel')),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='insights', to='core.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("chart", models.CharField(max_length=40, verbose_name="chart")),
+                ("period_start", models.DateField(verbose_name="from")),
+                ("period_end", models.DateField(verbose_name="to")),
+                ("text", models.TextField(verbose_name="insight")),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "author",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="core.member",
+                    ),
+                ),
+                (
+                    "channel",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="channels.channel",
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="insights",
+                        to="core.workspace",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'insight',
-                'verbose_name_plural': 'insights',
-                'ordering': ['-created_at', '-id'],
+                "verbose_name": "insight",
+                "verbose_name_plural": "insights",
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='MetricsCollector',
+            name="MetricsCollector",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('state', models.CharField(choices=[('collecting', 'collecting'), ('failed', 'failed')], db_index=True, default='collecting', max_length=64, verbose_name='state')),
-                ('state_changed_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='state changed at')),
-                ('next_attempt_at', models.DateTimeField(blank=True, db_index=True, default=django.utils.timezone.now, null=True, verbose_name='next attempt at')),
-                ('locked_until', models.DateTimeField(blank=True, null=True, verbose_name='leased until')),
-                ('locked_by', models.CharField(blank=True, max_length=128, verbose_name='leased by')),
-                ('attempts', models.PositiveIntegerField(default=0, verbose_name='failed attempts')),
-                ('last_error', models.TextField(blank=True, verbose_name='last error')),
-                ('problem', models.TextField(blank=True, verbose_name='problem')),
-                ('last_account_at', models.DateTimeField(blank=True, null=True)),
-                ('last_run_at', models.DateTimeField(blank=True, null=True)),
-                ('channel', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='collector', to='channels.channel')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[("collecting", "collecting"), ("failed", "failed")],
+                        db_index=True,
+                        default="collecting",
+                        max_length=64,
+                        verbose_name="state",
+                    ),
+                ),
+                (
+                    "state_changed_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="state changed at"
+                    ),
+                ),
+                (
+                    "next_attempt_at",
+                    models.DateTimeField(
+                        blank=True,
+                        db_index=True,
+                        default=django.utils.timezone.now,
+                        null=True,
+                        verbose_name="next attempt at",
+                    ),
+                ),
+                (
+                    "locked_until",
+                    models.DateTimeField(blank=True, null=True, verbose_name="leased until"),
+                ),
+                (
+                    "locked_by",
+                    models.CharField(blank=True, max_length=128, verbose_name="leased by"),
+                ),
+                (
+                    "attempts",
+                    models.PositiveIntegerField(default=0, verbose_name="failed attempts"),
+                ),
+                ("last_error", models.TextField(blank=True, verbose_name="last error")),
+                ("problem", models.TextField(blank=True, verbose_name="problem")),
+                ("last_account_at", models.DateTimeField(blank=True, null=True)),
+                ("last_run_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "channel",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="collector",
+                        to="channels.channel",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'metrics collector',
-                'verbose_name_plural': 'metrics collectors',
+                "verbose_name": "metrics collector",
+                "verbose_name_plural": "metrics collectors",
             },
         ),
         migrations.CreateModel(
-            name='AccountSnapshot',
+            name="AccountSnapshot",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('taken_at', models.DateTimeField(verbose_name='measured on')),
-                ('since', models.DateTimeField()),
-                ('followers', models.BigIntegerField(blank=True, null=True, verbose_name='followers')),
-                ('profile_visits', models.BigIntegerField(blank=True, null=True, verbose_name='profile visits')),
-                ('channel', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='channels.channel')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("taken_at", models.DateTimeField(verbose_name="measured on")),
+                ("since", models.DateTimeField()),
+                (
+                    "followers",
+                    models.BigIntegerField(blank=True, null=True, verbose_name="followers"),
+                ),
+                (
+                    "profile_visits",
+                    models.BigIntegerField(blank=True, null=True, verbose_name="profile visits"),
+                ),
+                (
+                    "channel",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="channels.channel",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'account snapshot',
-                'verbose_name_plural': 'account snapshots',
-                'ordering': ['-taken_at', '-id'],
-                'indexes': [models.Index(fields=['channel', '-taken_at'], name='an_account_latest')],
+                "verbose_name": "account snapshot",
+                "verbose_name_plural": "account snapshots",
+                "ordering": ["-taken_at", "-id"],
+                "indexes": [
+                    models.Index(fields=["channel", "-taken_at"], name="an_account_latest")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ChannelDay',
+            name="ChannelDay",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField()),
-                ('posts', models.IntegerField(default=0)),
-                ('impressions', models.BigIntegerField(default=0)),
-                ('reach', models.BigIntegerField(default=0)),
-                ('engagements', models.BigIntegerField(default=0)),
-                ('clicks', models.BigIntegerField(default=0)),
-                ('video_views', models.BigIntegerField(default=0)),
-                ('followers', models.BigIntegerField(blank=True, null=True)),
-                ('profile_visits', models.BigIntegerField(default=0)),
-                ('channel', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='channels.channel')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("day", models.DateField()),
+                ("posts", models.IntegerField(default=0)),
+                ("impressions", models.BigIntegerField(default=0)),
+                ("reach", models.BigIntegerField(default=0)),
+                ("engagements", models.BigIntegerField(default=0)),
+                ("clicks", models.BigIntegerField(default=0)),
+                ("video_views", models.BigIntegerField(default=0)),
+                ("followers", models.BigIntegerField(blank=True, null=True)),
+                ("profile_visits", models.BigIntegerField(default=0)),
+                (
+                    "channel",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="channels.channel",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('channel', 'day'), name='an_channel_day_unique')],
+                "constraints": [
+                    models.UniqueConstraint(fields=("channel", "day"), name="an_channel_day_unique")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ChannelHour',
+            name="ChannelHour",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('hour', models.DateTimeField()),
-                ('posts', models.IntegerField(default=0)),
-                ('impressions', models.BigIntegerField(default=0)),
-                ('reach', models.BigIntegerField(default=0)),
-                ('engagements', models.BigIntegerField(default=0)),
-                ('clicks', models.BigIntegerField(default=0)),
-                ('video_views', models.BigIntegerField(default=0)),
-                ('channel', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='channels.channel')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("hour", models.DateTimeField()),
+                ("posts", models.IntegerField(default=0)),
+                ("impressions", models.BigIntegerField(default=0)),
+                ("reach", models.BigIntegerField(default=0)),
+                ("engagements", models.BigIntegerField(default=0)),
+                ("clicks", models.BigIntegerField(default=0)),
+                ("video_views", models.BigIntegerField(default=0)),
+                (
+                    "channel",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="channels.channel",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('channel', 'hour'), name='an_channel_hour_unique')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("channel", "hour"), name="an_channel_hour_unique"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='PostSnapshot',
+            name="PostSnapshot",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('taken_at', models.DateTimeField(verbose_name='measured on')),
-                ('source', models.CharField(choices=[('network', 'From the network'), ('form', 'Entered by hand'), ('csv', 'Imported from a CSV file')], max_length=8)),
-                ('impressions', models.BigIntegerField(blank=True, null=True, verbose_name='impressions')),
-                ('reach', models.BigIntegerField(blank=True, null=True, verbose_name='reach')),
-                ('engagements', models.BigIntegerField(blank=True, null=True, verbose_name='engagements')),
-                ('clicks', models.BigIntegerField(blank=True, null=True, verbose_name='clicks')),
-                ('video_views', models.BigIntegerField(blank=True, null=True, verbose_name='video views')),
-                ('likes', models.BigIntegerField(blank=True, null=True)),
-                ('comments', models.BigIntegerField(blank=True, null=True)),
-                ('shares', models.BigIntegerField(blank=True, null=True)),
-                ('channel', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='channels.channel')),
-                ('publication', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='snapshots', to='publishing.publication')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("taken_at", models.DateTimeField(verbose_name="measured on")),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("network", "From the network"),
+                            ("form", "Entered by hand"),
+                            ("csv", "Imported from a CSV file"),
+                        ],
+                        max_length=8,
+                    ),
+                ),
+                (
+                    "impressions",
+                    models.BigIntegerField(blank=True, null=True, verbose_name="impressions"),
+                ),
+                ("reach", models.BigIntegerField(blank=True, null=True, verbose_name="reach")),
+                (
+                    "engagements",
+                    models.BigIntegerField(blank=True, null=True, verbose_name="engagements"),
+                ),
+                ("clicks", models.BigIntegerField(blank=True, null=True, verbose_name="clicks")),
+                (
+                    "video_views",
+                    models.BigIntegerField(blank=True, null=True, verbose_name="video views"),
+                ),
+                ("likes", models.BigIntegerField(blank=True, null=True)),
+                ("comments", models.BigIntegerField(blank=True, null=True)),
+                ("shares", models.BigIntegerField(blank=True, null=True)),
+                (
+                    "channel",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="channels.channel",
+                    ),
+                ),
+                (
+                    "publication",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="snapshots",
+                        to="publishing.publication",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'post snapshot',
-                'verbose_name_plural': 'post snapshots',
-                'ordering': ['-taken_at', '-id'],
-                'indexes': [models.Index(fields=['publication', '-taken_at'], name='an_snap_latest')],
+                "verbose_name": "post snapshot",
+                "verbose_name_plural": "post snapshots",
+                "ordering": ["-taken_at", "-id"],
+                "indexes": [
+                    models.Index(fields=["publication", "-taken_at"], name="an_snap_latest")
+                ],
             },
         ),
     ]

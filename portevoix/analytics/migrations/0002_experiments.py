@@ -6,32 +6,82 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('analytics', '0001_metrics'),
-        ('channels', '0007_manual_channel_owner'),
-        ('core', '0005_archive_protect_history_access_tokens'),
-        ('publishing', '0007_manual_channels_results'),
+        ("analytics", "0001_metrics"),
+        ("channels", "0007_manual_channel_owner"),
+        ("core", "0005_archive_protect_history_access_tokens"),
+        ("publishing", "0007_manual_channels_results"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Experiment',
+            name="Experiment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=120, verbose_name='name')),
-                ('metric', models.CharField(choices=[('engagement_rate', 'Engagement rate (engagements per impression)'), ('click_rate', 'Click rate (clicks per impression)')], max_length=20, verbose_name='metric')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('channel', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='channels.channel')),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='core.member')),
-                ('variant_a', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='publishing.publication')),
-                ('variant_b', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='publishing.publication')),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='experiments', to='core.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=120, verbose_name="name")),
+                (
+                    "metric",
+                    models.CharField(
+                        choices=[
+                            ("engagement_rate", "Engagement rate (engagements per impression)"),
+                            ("click_rate", "Click rate (clicks per impression)"),
+                        ],
+                        max_length=20,
+                        verbose_name="metric",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "channel",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="channels.channel",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="core.member",
+                    ),
+                ),
+                (
+                    "variant_a",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="publishing.publication",
+                    ),
+                ),
+                (
+                    "variant_b",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="publishing.publication",
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="experiments",
+                        to="core.workspace",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'experiment',
-                'verbose_name_plural': 'experiments',
-                'ordering': ['-created_at', '-id'],
+                "verbose_name": "experiment",
+                "verbose_name_plural": "experiments",
+                "ordering": ["-created_at", "-id"],
             },
         ),
     ]
