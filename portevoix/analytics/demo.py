@@ -75,6 +75,7 @@ def load_analytics_demo(workspace: Workspace, *, now: dt.datetime | None = None)
         rollup.rebuild(channel)
     ensure_collectors()
     _insight(workspace, now)
+    _experiment(workspace, author, now)
     return made
 
 
@@ -214,3 +215,36 @@ def _insight(workspace: Workspace, now: dt.datetime) -> None:
         period_start=today - dt.timedelta(days=29),
         period_end=today,
     )
+
+
+def _experiment(workspace: Workspace, author: Member | None, now: dt.datetime) -> None:
+    """Two posts of the first sandbox channel at the same hour on different days, as A/B."""
+    channel = Channel.objects.filter(workspace=workspace, network="sandbox").order_by("pk").first()
+    if channel is None or author is None:
+        return
+    zone = channel.audience_zone
+    recent = list(
+        Publication.objects.filter(
+            channel=channel,
+            state=PublicationStates.published.name,
+            published_at__gte=now - dt.timedelta(days=20),
+            published_at__lte=now - dt.timedelta(days=3),
+        )
+        .select_related("channel", "channel__workspace")
+        .order_by("published_at")
+    )
+    for i, first in enumerate(recent):
+        assert first.published_at is not None
+        for second in recent[i + 1 :]:
+            assert second.published_at is not None
+            a, b = first.published_at.astimezone(zone), second.published_at.astimezone(zone)
+            if a.date() != b.date() and a.hour == b.hour:
+                actions.start_experiment(
+                    workspace,
+                    by=author,
+                    name="Question ou affirmation en accroche",
+                    variant_a=first,
+                    variant_b=second,
+                    metric="engagement_rate",
+                )
+                return
