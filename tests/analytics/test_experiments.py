@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from portevoix.analytics import actions, experiments, rollup
 from portevoix.analytics.models import Experiment
@@ -83,6 +83,7 @@ def test_not_enough_data_yet(team, published) -> None:
     assert result.difference is None
 
 
+@translation.override("en")
 def test_variants_must_be_comparable(team, published) -> None:
     first, second = _pair(published, hours_apart=30)  # 06:00 apart in the day
     with pytest.raises(ActionRefused, match="comparable"):
