@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "portevoix.triage",
     "portevoix.sandbox",
     "portevoix.reports",
+    "portevoix.analytics",
 ]
 
 MIDDLEWARE = [

@@ -23,6 +23,7 @@ urlpatterns = [
     # A hand-off opened without an account (docs/ways-in.md).
     path("h/<str:token>/", inbox_views.handoff_link_page, name="inbox_handoff_link"),
     path("w/<slug:ws>/calendar/", include("portevoix.publishing.urls")),
+    path("w/<slug:ws>/analytics/", include("portevoix.analytics.urls")),
     path("w/<slug:ws>/media/", include("portevoix.media.urls")),
     path("feeds/plan/<str:token>.ics", ical_feed, name="ical_feed"),
     # Media a network fetches itself (Instagram), signed and expiring (docs/deployment.md).

@@ -233,6 +233,9 @@ def load(*, reset: bool = False) -> DemoResult:
         from portevoix.strategy.demo import load_strategy_demo
 
         load_strategy_demo(workspace)
+        from portevoix.analytics.demo import load_analytics_demo
+
+        load_analytics_demo(workspace)  # three months of results behind the charts
 
     return DemoResult(workspace, logins())
 

@@ -25,6 +25,7 @@ from .errors import (
 from .registry import all_networks, get, register
 from .types import (
     AccountInfo,
+    AccountMetrics,
     Author,
     AuthorizationRequest,
     Capability,
@@ -43,6 +44,7 @@ from .types import (
 
 __all__ = [
     "AccountInfo",
+    "AccountMetrics",
     "AuthExpired",
     "Author",
     "AuthorizationRequest",

@@ -37,6 +37,7 @@ from typing import ClassVar, Protocol
 from .errors import AuthExpired, InvalidInput, Unsupported
 from .types import (
     AccountInfo,
+    AccountMetrics,
     AuthorizationRequest,
     Capability,
     Credentials,
@@ -426,6 +427,11 @@ class Network(abc.ABC):
 
     def metrics(self, refs: Sequence[PublishedRef]) -> list[MetricSnapshot]:
         self.require(Capability.METRICS)
+        raise NotImplementedError
+
+    def account_metrics(self, since: datetime) -> AccountMetrics:
+        """The account's followers now and its profile visits since ``since`` (aware)."""
+        self.require(Capability.ACCOUNT_METRICS)
         raise NotImplementedError
 
     def search(self, query: str, since_cursor: str | None = None) -> InboundBatch:

@@ -48,6 +48,8 @@ class Capability(enum.StrEnum):
     DELETE_COMMENT = "delete_comment"
     DELETE_POST = "delete_post"
     METRICS = "metrics"
+    #: Account-level figures: followers, profile visits (``Network.account_metrics``).
+    ACCOUNT_METRICS = "account_metrics"
     LISTEN_SEARCH = "listen_search"
     LISTEN_STREAM = "listen_stream"
     TOKEN_REFRESH = "token_refresh"
@@ -272,6 +274,25 @@ class MetricSnapshot:
 #: ``Limits`` fields that hold a set of strings (cached as lists), and those that may be None.
 _STRING_SETS = frozenset({"privacy_levels", "interactions_disabled"})
 _NULLABLE_SETS = frozenset({"video_mime_types", "privacy_levels"})
+
+
+@dataclass(frozen=True, slots=True)
+class AccountMetrics:
+    """One account's figures at ``taken_at``; ``None`` where the network does not say.
+
+    ``followers`` is a level (the count now); ``profile_visits`` counts the visits between
+    ``since`` (what the caller asked) and ``taken_at``.
+    """
+
+    network: str
+    taken_at: datetime
+    since: datetime
+    followers: int | None = None
+    profile_visits: int | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "taken_at", utc(self.taken_at))
+        object.__setattr__(self, "since", utc(self.since))
 
 
 @dataclass(frozen=True, slots=True)

@@ -866,6 +866,37 @@ def metrics(
     return _call(handle, token, "metrics", work, write=False, timeout=timeout)
 
 
+#: Profile visits per follower per hour at average audience activity.
+PROFILE_VISITS_PER_FOLLOWER_HOUR = 0.0004
+
+
+def account_metrics(
+    handle: str, token: str, since: datetime, *, timeout: float | None = None
+) -> tuple[int, int, datetime]:
+    """The account's followers now and its profile visits since ``since`` (at most 31 days):
+    the audience visits the profile as it scrolls, so visits follow its rhythm."""
+
+    def work(account: SandboxAccount) -> tuple[tuple[int, int, datetime], list[str], str]:
+        now = timezone.now()
+        start = max(since, now - timedelta(days=31))
+        audience = world.Audience(list(account.cohorts.all()))
+        hour = start.replace(minute=0, second=0, microsecond=0)
+        expected = 0.0
+        while hour < now:
+            span = (min(hour + timedelta(hours=1), now) - max(hour, start)).total_seconds()
+            if span > 0:
+                expected += audience.activity(hour) / audience.mean * span / 3600
+            hour += timedelta(hours=1)
+        rng = random.Random(
+            f"{account.seed}:visits:{int(start.timestamp())}:{int(now.timestamp())}"
+        )
+        lam = account.follower_count * PROFILE_VISITS_PER_FOLLOWER_HOUR * expected
+        visits = max(0, round(rng.gauss(lam, lam**0.5))) if lam > 0 else 0
+        return (account.follower_count, visits, now), [], "ok"
+
+    return _call(handle, token, "account_metrics", work, write=False, timeout=timeout)
+
+
 def search(
     handle: str,
     token: str,

@@ -179,6 +179,12 @@ PAGES: dict[str, Page] = {
     "admin:password_change": Page(get=PUBLIC, post=PUBLIC),
     # One variant per module; see VARIANTS.
     "section": Page(get=ANY, post=NOT_ALLOWED),
+    # Analytics (docs/analytics.md).
+    "analytics": Page(get="analytics.view", post=NOT_ALLOWED),
+    "analytics_csv": Page(get="analytics.view", post=NOT_ALLOWED),
+    "analytics_insight": Page(get=NOT_ALLOWED, post="analytics.report"),
+    "analytics_slots": Page(get=NOT_ALLOWED, post="plan.manage"),
+    "analytics_experiment": Page(get=NOT_ALLOWED, post="post.create"),
     # Approvals, compliance, pause (publishing.approvals; docs/approvals.md). The sample post
     # waits for approval and is written by a member who is not a prober.
     "approvals": Page(get=("post.view", "post.approve_compliance"), post=NOT_ALLOWED),
@@ -785,6 +791,7 @@ class World:
             "strategy_channel": lambda: self.channel.pk,
             "strategy_kpi_delete": lambda: self.strategy["kpi"].pk,
             "strategy_pillar_delete": lambda: self.strategy["pillar"].pk,
+            "analytics_slots": lambda: self.channel.pk,
         }
         values: dict[str, Callable[[], Any]] = {
             "ws": lambda: ws,
@@ -806,6 +813,7 @@ class World:
             "name": lambda: self.public_media_url().rsplit("/", 1)[1],
             "network": lambda: {"channel_oauth_start": "mastodon"}.get(name, "sandbox"),
             "media": lambda: self.by_hand.post.media.get().pk,
+            "chart": lambda: "daily",
         }
         pattern = next(p for p in PROJECT if p.name == name)
         out: dict[str, Any] = {}

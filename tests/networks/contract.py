@@ -20,7 +20,7 @@ import logging
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -240,6 +240,7 @@ class NetworkContract:
                 "0", "x", idempotency_key=_key(), private=True
             ),
             Capability.METRICS: lambda: network.metrics([]),
+            Capability.ACCOUNT_METRICS: lambda: network.account_metrics(datetime.now(UTC)),
             Capability.HIDE_COMMENT: lambda: network.hide_comment("0"),
             Capability.DELETE_COMMENT: lambda: network.delete_comment("0"),
             Capability.LISTEN_SEARCH: lambda: network.search("porte-voix"),
@@ -297,6 +298,18 @@ class NetworkContract:
         snap = snapshots[0]
         assert snap.taken_at.tzinfo is not None
         assert snap.likes is not None and snap.likes >= 0
+
+    def test_account_metrics(self, contract: ContractSetup, network: Network) -> None:
+        if Capability.ACCOUNT_METRICS not in network.capabilities:
+            pytest.skip("no account metrics")
+        since = datetime.now(UTC) - timedelta(days=1)
+        figures = network.account_metrics(since)
+        assert figures.network == network.name
+        assert figures.taken_at.tzinfo is not None and figures.taken_at >= since
+        assert figures.since == since
+        assert figures.followers is None or figures.followers >= 0
+        assert figures.profile_visits is None or figures.profile_visits >= 0
+        assert (figures.followers, figures.profile_visits) != (None, None)
 
     # -- failures -----------------------------------------------------------------------------
 
