@@ -32,7 +32,8 @@ class MediaSpec:
 #: videos run up to 3 minutes, MP4 (the module does not publish videos yet).
 #: Mastodon downsizes images above 3840 x 2160 pixels (8.3 MP); videos are bounded by size
 #: (99 MB by default, from the instance), MP4, WebM or MOV.
-#: Facebook pages show photos up to 2048 px on their longest side.
+#: Facebook pages show photos up to 2048 px on their longest side; videos by resumable upload
+#: run up to 4 hours (https://developers.facebook.com/docs/graph-api/video-uploads).
 #: Instagram shows images 1440 px wide at most, portrait up to 4:5 (1440 x 1800), JPEG only
 #: (its module's Limits); videos go out as reels, up to 15 minutes, MP4 or MOV.
 #: The sandbox behaves like a photo network: 2048 px, videos up to 15 minutes.
@@ -43,7 +44,12 @@ SPECS: dict[str, MediaSpec] = {
         max_video_seconds=180,
         video_mime_types=frozenset({"video/mp4"}),
     ),
-    "facebook": MediaSpec(max_width=2048, max_height=2048),
+    "facebook": MediaSpec(
+        max_width=2048,
+        max_height=2048,
+        max_video_seconds=4 * 3600,
+        video_mime_types=frozenset({"video/mp4", "video/quicktime", "video/webm"}),
+    ),
     "instagram": MediaSpec(
         max_width=1440,
         max_height=1800,

@@ -353,10 +353,8 @@ class FacebookNetwork(Network):
         videos = [m for m in post.media if m.is_video]
         if videos and len(post.media) > 1:
             problems.append("On Facebook a video goes alone, without photos or another video.")
-        for item in videos:
-            types = self.limits.video_mime_types
-            if types is not None and item.mime_type not in types:
-                problems.append(f"{item.filename}: Facebook takes MP4, MOV or WebM videos here.")
+        # Formats and duration are checked with the file itself (``media.processing.
+        # check_video``, in the composer); Graph refuses what it cannot read (``InvalidInput``).
         return problems
 
     def _ref(self, post_id: str, *, url: str = "", at: datetime | None = None) -> PublishedRef:
