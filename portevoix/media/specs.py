@@ -30,6 +30,8 @@ class MediaSpec:
 
 #: Bluesky shows images up to 2000 px on their longest side and takes 1 MB (Limits); its
 #: videos run up to 3 minutes, MP4 (the module does not publish videos yet).
+#: LinkedIn's videos: MP4, 3 seconds to 30 minutes (https://learn.microsoft.com/linkedin/
+#: marketing/community-management/shares/videos-api); its images keep the default box.
 #: Mastodon downsizes images above 3840 x 2160 pixels (8.3 MP); videos are bounded by size
 #: (99 MB by default, from the instance), MP4, WebM or MOV.
 #: Facebook pages show photos up to 2048 px on their longest side; videos by resumable upload
@@ -55,6 +57,12 @@ SPECS: dict[str, MediaSpec] = {
         max_height=1800,
         max_video_seconds=15 * 60,
         video_mime_types=frozenset({"video/mp4", "video/quicktime"}),
+    ),
+    "linkedin": MediaSpec(
+        max_width=2048,
+        max_height=2048,
+        max_video_seconds=30 * 60,
+        video_mime_types=frozenset({"video/mp4"}),
     ),
     "mastodon": MediaSpec(
         max_width=3840,
