@@ -38,6 +38,8 @@ class MediaSpec:
 #: run up to 4 hours (https://developers.facebook.com/docs/graph-api/video-uploads).
 #: Instagram shows images 1440 px wide at most, portrait up to 4:5 (1440 x 1800), JPEG only
 #: (its module's Limits); videos go out as reels, up to 15 minutes, MP4 or MOV.
+#: X's images keep the default box; its videos run up to 140 seconds, MP4 or MOV
+#: (https://docs.x.com/x-api/media/quickstart/best-practices).
 #: The sandbox behaves like a photo network: 2048 px, videos up to 15 minutes.
 SPECS: dict[str, MediaSpec] = {
     "bluesky": MediaSpec(
@@ -69,6 +71,12 @@ SPECS: dict[str, MediaSpec] = {
         max_height=3840,
         max_pixels=3840 * 2160,
         video_mime_types=frozenset({"video/mp4", "video/webm", "video/quicktime"}),
+    ),
+    "x": MediaSpec(
+        max_width=2048,
+        max_height=2048,
+        max_video_seconds=140,
+        video_mime_types=frozenset({"video/mp4", "video/quicktime"}),
     ),
     "sandbox": MediaSpec(
         max_width=2048,
