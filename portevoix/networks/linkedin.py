@@ -31,6 +31,11 @@ read back by the video's URN (the author's recent posts whose media is that vide
 status after a lost ``finalizeUpload``): the file is never uploaded twice for one key, the post
 never made twice.
 
+First comment: after the post, a comment by the author under it (``socialActions/{urn}/
+comments``), journaled as a step of its own: a failure once the post is out is
+``OutcomeUnknown`` and publishing again with the key adds the comment (looking first for one
+already there), never the post.
+
 Comments (Community Management API): ``fetch_replies`` reads ``socialActions/{urn}/comments``;
 ``fetch_inbound`` reads the comments of the author's recent posts (LinkedIn offers no
 notification feed to ordinary apps); ``reply`` comments on a post or answers a comment.
@@ -201,6 +206,7 @@ class LinkedInNetwork(Network):
             Capability.TEXT,
             Capability.IMAGES,
             Capability.VIDEO,
+            Capability.FIRST_COMMENT,
             Capability.READ_COMMENTS,
             Capability.REPLY_PUBLIC,
             Capability.DELETE_POST,
@@ -692,18 +698,57 @@ class LinkedInNetwork(Network):
 
     def publish(self, post: OutgoingPost, *, idempotency_key: str) -> PublishedRef:
         self.ensure_valid(post)
-        known = self._memory.get(idempotency_key)
-        if known is not None:
-            return known
-        target = post.in_reply_to
-        if target:
-            ref = self._comment(target, post.text)
-        elif any(m.is_video for m in post.media):
-            ref = self._video_post(post, idempotency_key)
-        else:
-            ref = self._post(post)
-        self._memory.put(idempotency_key, ref)
+        ref = self._memory.get(idempotency_key)
+        if ref is None:
+            entry = self.journal.get(idempotency_key) or {}
+            if entry.get("post_id"):
+                ref = self._ref_from_entry(entry)
+        if ref is None:
+            target = post.in_reply_to
+            if target:
+                ref = self._comment(target, post.text)
+            elif any(m.is_video for m in post.media):
+                ref = self._video_post(post, idempotency_key)
+            else:
+                ref = self._post(post)
+            self._memory.put(idempotency_key, ref)
+            self._note_post(idempotency_key, ref)
+        if post.first_comment and not post.in_reply_to:
+            self._first_comment(ref, post.first_comment, idempotency_key)
         return ref
+
+    def _note_post(self, key: str, ref: PublishedRef) -> None:
+        entry = dict(self.journal.get(key) or {})
+        if entry.get("post_id") != ref.post_id:
+            at = (ref.published_at or datetime.now(UTC)).isoformat()
+            self.journal.put(key, {**entry, "state": "done", "post_id": ref.post_id, "at": at})
+
+    def _first_comment(self, ref: PublishedRef, text: str, key: str) -> None:
+        """The first comment under the new post: a step of its own, journaled. If it fails,
+        the post is out: the error is ``OutcomeUnknown`` and publishing again with the key adds
+        the comment, never the post."""
+        entry = dict(self.journal.get(key) or {})
+        if entry.get("comment_id"):
+            return
+        try:
+            if entry.get("comment_state") == "sending":
+                for comment in self._comments(ref.post_id):
+                    said = str((comment.get("message") or {}).get("text") or "")
+                    if comment.get("actor") == self.author and _same_text(said, text):
+                        self.journal.put(
+                            key,
+                            {**entry, "comment_state": "done", "comment_id": _comment_urn(comment)},
+                        )
+                        return
+            self.journal.put(key, {**entry, "comment_state": "sending"})
+            comment_ref = self._comment(ref.post_id, text)
+        except NetworkError as error:
+            raise OutcomeUnknown(
+                f"The post is on LinkedIn but its first comment failed ({error.message})",
+                network=self.name,
+                code=error.code or "first_comment",
+            ) from error
+        self.journal.put(key, {**entry, "comment_state": "done", "comment_id": comment_ref.post_id})
 
     # -- video --------------------------------------------------------------------------------
 
@@ -1097,10 +1142,10 @@ class LinkedInNetwork(Network):
         if known is not None and known.post_id not in exclude:
             return known
         entry = self.journal.get(idempotency_key)
+        if entry and entry.get("post_id"):
+            ref = self._ref_from_entry(entry)
+            return ref if ref.post_id not in exclude else None
         if entry and entry.get("kind") == "video":
-            if entry.get("post_id"):
-                ref = self._ref_from_entry(entry)
-                return ref if ref.post_id not in exclude else None
             if entry.get("state") != "sending":
                 return None  # the post was never asked for: only the video may exist
             found = self._find_video_post(entry, exclude=exclude)

@@ -763,3 +763,69 @@ def test_video_on_the_fake_timeout_after_accept_gives_exactly_one_video(
     [made] = [p for p in fake.state.posts if p["id"] == found.post_id]
     video = fake.state.videos[made["content"]["media"]["id"]]
     assert video["data"] == data
+
+
+# -- first comment ------------------------------------------------------------------------------
+
+
+def test_first_comment_goes_under_the_new_post(
+    api: respx.MockRouter, page: LinkedInNetwork
+) -> None:
+    post = api.post(f"{API}/rest/posts").mock(return_value=answer("post_created.json"))
+    comment = api.post(url__startswith=f"{API}/rest/socialActions/").mock(
+        return_value=answer("comment_created.json")
+    )
+    outgoing = OutgoingPost("On recrute", first_comment="Postulez ici : lien en bio")
+    ref = page.publish(outgoing, idempotency_key="fc")
+    assert ref.post_id == POST_URN
+    assert comment.calls.last.request.url.path == (
+        "/rest/socialActions/urn:li:share:6844785523593134080/comments"
+    )
+    assert json.loads(comment.calls.last.request.content) == {
+        "actor": "urn:li:organization:1337",
+        "message": {"text": "Postulez ici : lien en bio"},
+        "object": POST_URN,
+    }
+    entry = page.journal.get("fc")
+    assert entry is not None and entry["comment_state"] == "done" and entry["comment_id"]
+    assert page.publish(outgoing, idempotency_key="fc") == ref
+    assert post.call_count == 1 and comment.call_count == 1
+
+
+def test_a_failed_first_comment_is_added_later_without_posting_again(
+    api: respx.MockRouter, page: LinkedInNetwork
+) -> None:
+    post = api.post(f"{API}/rest/posts").mock(return_value=answer("post_created.json"))
+    comment = api.post(url__startswith=f"{API}/rest/socialActions/").mock(
+        side_effect=[answer("error_500.json"), answer("comment_created.json")]
+    )
+    listing = api.get(url__startswith=f"{API}/rest/socialActions/").mock(
+        return_value=httpx.Response(200, json={"elements": [], "paging": {"count": 100}})
+    )
+    outgoing = OutgoingPost("On recrute", first_comment="Postulez ici")
+    with pytest.raises(OutcomeUnknown) as caught:
+        page.publish(outgoing, idempotency_key="fc2")
+    assert "first comment" in caught.value.message
+    # A restarted worker with the channel's journal: the comment, not the post.
+    again = LinkedInNetwork(timeout=2, journal=page.journal)
+    api.get(f"{API}/rest/organizations/1337").mock(return_value=answer("organization.json"))
+    again.connect(ORG)
+    assert again.publish(outgoing, idempotency_key="fc2").post_id == POST_URN
+    assert post.call_count == 1 and comment.call_count == 2 and listing.call_count == 1
+    assert again.reconcile("fc2", post=outgoing) is not None
+
+
+def test_first_comment_on_the_fake_after_a_lost_comment_answer(fake: FakeLinkedIn) -> None:
+    credentials = _fake_credentials(fake, organization_id=ORG_ID)
+    network = LinkedInNetwork(timeout=2, journal=MemoryJournal())
+    network.connect(credentials)
+    outgoing = OutgoingPost(f"Offre {time.time()}", first_comment="Le lien est ici")
+    ref = network.publish(outgoing, idempotency_key="fc3")
+    assert [c["message"]["text"] for c in fake.state.comments[ref.post_id]] == ["Le lien est ici"]
+    # The comment was made but its answer lost: the journal says "sending"; publishing again
+    # finds it among the post's comments and adds none.
+    entry = dict(network.journal.get("fc3") or {})
+    network.journal.put("fc3", {**entry, "comment_state": "sending", "comment_id": ""})
+    network._memory = type(network._memory)()
+    assert network.publish(outgoing, idempotency_key="fc3").post_id == ref.post_id
+    assert len(fake.state.comments[ref.post_id]) == 1
