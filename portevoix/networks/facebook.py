@@ -555,7 +555,8 @@ class FacebookNetwork(Network):
             )
         except NotFound:
             return None
-        status = row.get("status") if isinstance(row.get("status"), dict) else {}
+        found = row.get("status")
+        status: dict[str, Any] = found if isinstance(found, dict) else {}
         phases = {
             name: str((status.get(name) or {}).get("status") or "")
             for name in ("uploading_phase", "processing_phase", "publishing_phase")

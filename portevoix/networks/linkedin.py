@@ -1143,8 +1143,8 @@ class LinkedInNetwork(Network):
             return known
         entry = self.journal.get(idempotency_key)
         if entry and entry.get("post_id"):
-            ref = self._ref_from_entry(entry)
-            return ref if ref.post_id not in exclude else None
+            journaled = self._ref_from_entry(entry)
+            return journaled if journaled.post_id not in exclude else None
         if entry and entry.get("kind") == "video":
             if entry.get("state") != "sending":
                 return None  # the post was never asked for: only the video may exist

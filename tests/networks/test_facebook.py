@@ -836,9 +836,7 @@ def test_lost_chunk_answer_restarts_the_session_next_time(
 def test_video_rules_before_sending() -> None:
     network = FacebookNetwork()
     photo = MediaItem(PNG_1PX, "image/png", filename="a.png")
-    assert any(
-        "goes alone" in p for p in network.validate(OutgoingPost("x", media=(CLIP, photo)))
-    )
+    assert any("goes alone" in p for p in network.validate(OutgoingPost("x", media=(CLIP, photo))))
     assert network.validate(OutgoingPost("x", media=(CLIP,))) == []
 
 
