@@ -758,15 +758,26 @@ class LinkedInNetwork(Network):
             return self._ref_from_entry(entry)
         item = post.media[0]
         if entry.get("state") == "sending":
-            found = self._find_video_post(entry, exclude=frozenset())
+            try:
+                found = self._find_video_post(entry, exclude=frozenset())
+            except Ambiguous as error:
+                raise OutcomeUnknown(
+                    "An earlier attempt may already be on LinkedIn: " + error.message,
+                    network=self.name,
+                    code="ambiguous",
+                ) from error
             if found is not None:
                 return self._remember_video(key, entry, found)
         if entry.get("state") == "finalizing":
             status = self._video_status(entry["video"])
             if status is None:
                 entry = {}
-            elif status != "WAITING_UPLOAD":
-                entry = {**entry, "state": "finalized"}
+            else:
+                # Still waiting for its parts: the finalize never arrived, send it again.
+                entry = {
+                    **entry,
+                    "state": "uploaded" if status == "WAITING_UPLOAD" else "finalized",
+                }
                 self.journal.put(key, entry)
         if not entry.get("video") or entry.get("state", "") in {"", "absent", "uploading"}:
             entry = self._upload_video(item, key, entry)

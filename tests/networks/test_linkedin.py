@@ -829,3 +829,24 @@ def test_first_comment_on_the_fake_after_a_lost_comment_answer(fake: FakeLinkedI
     network._memory = type(network._memory)()
     assert network.publish(outgoing, idempotency_key="fc3").post_id == ref.post_id
     assert len(fake.state.comments[ref.post_id]) == 1
+
+
+def test_a_finalize_that_never_arrived_is_sent_again_without_uploading(
+    api: respx.MockRouter, page: LinkedInNetwork
+) -> None:
+    routes = _video_routes(
+        api, finalize=[httpx.ConnectError("down"), answer("video_finalized.json")]
+    )
+    routes["status"].mock(
+        side_effect=[
+            answer("video_available.json", body={"id": VIDEO_URN, "status": "WAITING_UPLOAD"}),
+            answer("video_available.json"),
+        ]
+    )
+    post = api.post(f"{API}/rest/posts").mock(return_value=answer("post_created.json"))
+    outgoing = OutgoingPost("Notre atelier en vidéo", media=(CLIP,))
+    with pytest.raises(Transient):
+        page.publish(outgoing, idempotency_key="v7")
+    assert page.publish(outgoing, idempotency_key="v7").post_id == POST_URN
+    assert routes["init"].call_count == 1 and routes["put"].call_count == 2
+    assert routes["finalize"].call_count == 2 and post.call_count == 1
