@@ -261,7 +261,8 @@ class Channel(StatefulModel):
 
 
 class PublishJournal(models.Model):
-    """The steps of one write to a network without idempotency keys (Facebook, Instagram).
+    """The steps of one write to a network without idempotency keys (Facebook, Instagram;
+    LinkedIn for videos and first comments, X for videos).
 
     Written by the network module before and after each call (``Network.journal``), keyed by
     the publication's idempotency key: Instagram's container id is here before

@@ -30,11 +30,16 @@ class MediaSpec:
 
 #: Bluesky shows images up to 2000 px on their longest side and takes 1 MB (Limits); its
 #: videos run up to 3 minutes, MP4 (the module does not publish videos yet).
+#: LinkedIn's videos: MP4, 3 seconds to 30 minutes (https://learn.microsoft.com/linkedin/
+#: marketing/community-management/shares/videos-api); its images keep the default box.
 #: Mastodon downsizes images above 3840 x 2160 pixels (8.3 MP); videos are bounded by size
 #: (99 MB by default, from the instance), MP4, WebM or MOV.
-#: Facebook pages show photos up to 2048 px on their longest side.
+#: Facebook pages show photos up to 2048 px on their longest side; videos by resumable upload
+#: run up to 4 hours (https://developers.facebook.com/docs/graph-api/video-uploads).
 #: Instagram shows images 1440 px wide at most, portrait up to 4:5 (1440 x 1800), JPEG only
 #: (its module's Limits); videos go out as reels, up to 15 minutes, MP4 or MOV.
+#: X's images keep the default box; its videos run up to 140 seconds, MP4 or MOV
+#: (https://docs.x.com/x-api/media/quickstart/best-practices).
 #: The sandbox behaves like a photo network: 2048 px, videos up to 15 minutes.
 SPECS: dict[str, MediaSpec] = {
     "bluesky": MediaSpec(
@@ -43,18 +48,35 @@ SPECS: dict[str, MediaSpec] = {
         max_video_seconds=180,
         video_mime_types=frozenset({"video/mp4"}),
     ),
-    "facebook": MediaSpec(max_width=2048, max_height=2048),
+    "facebook": MediaSpec(
+        max_width=2048,
+        max_height=2048,
+        max_video_seconds=4 * 3600,
+        video_mime_types=frozenset({"video/mp4", "video/quicktime", "video/webm"}),
+    ),
     "instagram": MediaSpec(
         max_width=1440,
         max_height=1800,
         max_video_seconds=15 * 60,
         video_mime_types=frozenset({"video/mp4", "video/quicktime"}),
     ),
+    "linkedin": MediaSpec(
+        max_width=2048,
+        max_height=2048,
+        max_video_seconds=30 * 60,
+        video_mime_types=frozenset({"video/mp4"}),
+    ),
     "mastodon": MediaSpec(
         max_width=3840,
         max_height=3840,
         max_pixels=3840 * 2160,
         video_mime_types=frozenset({"video/mp4", "video/webm", "video/quicktime"}),
+    ),
+    "x": MediaSpec(
+        max_width=2048,
+        max_height=2048,
+        max_video_seconds=140,
+        video_mime_types=frozenset({"video/mp4", "video/quicktime"}),
     ),
     "sandbox": MediaSpec(
         max_width=2048,

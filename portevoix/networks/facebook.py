@@ -8,7 +8,17 @@ the app or changes their password, Graph answers code 190 and the channel asks f
 reconnection (history kept).
 
 Publishing: text (a link in it becomes the post's link preview), one or several photos
-(uploaded unpublished, then attached to one feed post), a first comment under the post.
+(uploaded unpublished, then attached to one feed post), one video (the text is its
+description), a first comment under the post.
+
+A video goes through Graph's resumable upload on ``/{page-id}/videos`` (on the
+``graph-video`` host): ``upload_phase=start`` gives an upload session and the video's id,
+``transfer`` sends the chunks Graph asks for, ``finish`` publishes it. The session, the video id
+and the offset reached are written to the journal after each call, and the journal says
+"sending" before ``finish``: after a lost answer, ``reconcile`` and ``publish`` read the video by
+its id (its ``status``) instead of comparing texts; a video whose upload Graph closed is the
+post, one still open gets its ``finish`` again (never a second upload), one Graph no longer
+knows is "not published".
 
 No idempotency key on Graph: every write goes through the channel's **journal**
 (:class:`portevoix.networks.base.Journal`): before the call, "sending" with the time; after
@@ -117,6 +127,7 @@ class FacebookNetwork(Network):
         {
             Capability.TEXT,
             Capability.IMAGES,
+            Capability.VIDEO,
             Capability.FIRST_COMMENT,
             Capability.READ_COMMENTS,
             Capability.READ_MENTIONS,
@@ -132,15 +143,19 @@ class FacebookNetwork(Network):
     )
     # Documented, not readable from the API: 63,206 characters per post; page photos up to
     # 10 MB in JPEG, PNG, GIF, BMP or TIFF (https://developers.facebook.com/docs/graph-api/
-    # reference/page/photos/). Ten photos per post is Porte-voix's own bound.
+    # reference/page/photos/). Ten photos per post is Porte-voix's own bound. Videos by
+    # resumable upload: up to 10 GB and 4 hours (https://developers.facebook.com/docs/
+    # graph-api/video-uploads; the 4 hours are in ``media.specs``); Graph takes many
+    # containers, Porte-voix sends those it can read (MP4, MOV, WebM/Matroska).
     limits: Limits = Limits(
         max_text_length=63206,
         max_images=10,
         max_image_bytes=10 * 1024 * 1024,
+        max_video_bytes=10 * 1000 * 1000 * 1000,
         image_mime_types=frozenset(
             {"image/jpeg", "image/png", "image/gif", "image/bmp", "image/tiff"}
         ),
-        accepts_video=False,
+        video_mime_types=frozenset({"video/mp4", "video/quicktime", "video/webm"}),
     )
     credential_fields: ClassVar[tuple[str, ...]] = ("page_id", "page_access_token")
     uses_journal: ClassVar[bool] = True
@@ -162,6 +177,7 @@ class FacebookNetwork(Network):
         )
         self._transport = transport
         self._graph: meta.GraphClient | None = None
+        self._video_graph: meta.GraphClient | None = None
 
     # -- account ------------------------------------------------------------------------------
 
@@ -219,6 +235,28 @@ class FacebookNetwork(Network):
         if self._graph is not None:
             self._graph.close()
             self._graph = None
+        if self._video_graph is not None:
+            self._video_graph.close()
+            self._video_graph = None
+
+    @property
+    def video_graph(self) -> meta.GraphClient:
+        """Graph on its video host: uploads go to ``graph-video.facebook.com``
+        (https://developers.facebook.com/docs/graph-api/video-uploads); another Graph address
+        (a fake in tests, a proxy) takes them itself."""
+        graph = self.graph
+        if self._video_graph is None:
+            url = graph.graph_url.replace("://graph.facebook.com", "://graph-video.facebook.com")
+            self._video_graph = meta.GraphClient(
+                self.name,
+                self.label,
+                graph_url=url,
+                token=self.credentials.get("page_access_token"),
+                # A chunk may take longer than a plain call.
+                timeout=max(self.timeout, 120.0),
+                transport=self._transport,
+            )
+        return self._video_graph
 
     @classmethod
     def begin_authorization(
@@ -310,6 +348,15 @@ class FacebookNetwork(Network):
                 return f"{page}_{story}"
         return None
 
+    def validate(self, post: OutgoingPost) -> list[str]:
+        problems = super().validate(post)
+        videos = [m for m in post.media if m.is_video]
+        if videos and len(post.media) > 1:
+            problems.append("On Facebook a video goes alone, without photos or another video.")
+        # Formats and duration are checked with the file itself (``media.processing.
+        # check_video``, in the composer); Graph refuses what it cannot read (``InvalidInput``).
+        return problems
+
     def _ref(self, post_id: str, *, url: str = "", at: datetime | None = None) -> PublishedRef:
         return PublishedRef(
             network=self.name,
@@ -328,7 +375,9 @@ class FacebookNetwork(Network):
         if post.in_reply_to:
             return self.reply(post.in_reply_to, post.text, idempotency_key=idempotency_key)
         entry = dict(self.journal.get(idempotency_key) or {})
-        if not entry.get("post_id") and entry.get("state") == "sending":
+        if not entry.get("post_id") and entry.get("kind") == "video":
+            entry = self._video_after_loss(idempotency_key, entry)
+        elif not entry.get("post_id") and entry.get("state") == "sending":
             since = meta.parse_time(entry.get("since"))
             try:
                 found = self._find_post(post, since=since, exclude=frozenset())
@@ -341,7 +390,10 @@ class FacebookNetwork(Network):
             if found is not None:
                 entry = self._remember(idempotency_key, entry, found)
         if not entry.get("post_id"):
-            entry = self._send_post(graph, post, idempotency_key, entry)
+            if any(m.is_video for m in post.media):
+                entry = self._send_video(post, idempotency_key, entry)
+            else:
+                entry = self._send_post(graph, post, idempotency_key, entry)
         ref = self._ref_from_entry(entry)
         if post.first_comment and not entry.get("comment_id"):
             self._first_comment(graph, ref, post.first_comment, idempotency_key, entry)
@@ -408,6 +460,132 @@ class FacebookNetwork(Network):
             )
         return self._remember(key, entry, self._ref(post_id, at=started))
 
+    # -- video ----------------------------------------------------------------------------------
+
+    def _video_ref(self, video_id: str, *, at: datetime | None = None) -> PublishedRef:
+        return self._ref(
+            video_id, url=f"https://www.facebook.com/{self.page_id}/videos/{video_id}", at=at
+        )
+
+    def _send_video(self, post: OutgoingPost, key: str, entry: dict[str, str]) -> dict[str, str]:
+        """Start (or resume) the resumable upload, send the chunks, then ``finish``."""
+        item = next(m for m in post.media if m.is_video)
+        video = self.video_graph
+        edge = f"{self.page_id}/videos"
+        if not entry.get("session"):
+            answer = video.post(
+                edge,
+                {"upload_phase": "start", "file_size": item.size},
+                action="starting the video upload",
+                write=False,
+            )
+            session = str(answer.get("upload_session_id") or "")
+            video_id = str(answer.get("video_id") or "")
+            if not session or not video_id:
+                raise Permanent(
+                    "Facebook started a video upload without its session or video id.",
+                    network=self.name,
+                    code="no_id",
+                )
+            entry = {
+                "kind": "video",
+                "session": session,
+                "video_id": video_id,
+                "start": str(_offset(answer.get("start_offset"))),
+                "end": str(_offset(answer.get("end_offset"))),
+                "since": entry.get("since") or _iso(_now()),
+                "state": "uploading",
+            }
+            self.journal.put(key, entry)
+        start, end = int(entry.get("start") or 0), int(entry.get("end") or 0)
+        while start < end:
+            try:
+                answer = video.post(
+                    edge,
+                    {
+                        "upload_phase": "transfer",
+                        "upload_session_id": entry["session"],
+                        "start_offset": start,
+                    },
+                    files={
+                        "video_file_chunk": (item.filename, item.data[start:end], item.mime_type)
+                    },
+                    action="uploading the video",
+                    write=False,
+                )
+            except NetworkError:
+                # Where Graph stands is unknown now; an unfinished session is never published,
+                # so the next attempt starts a new one rather than guessing offsets.
+                self.journal.put(key, {"kind": "video", "since": entry["since"], "state": "absent"})
+                raise
+            start, end = _offset(answer.get("start_offset")), _offset(answer.get("end_offset"))
+            entry = {**entry, "start": str(start), "end": str(end)}
+            self.journal.put(key, entry)
+        return self._finish_video(post, key, entry)
+
+    def _finish_video(self, post: OutgoingPost, key: str, entry: dict[str, str]) -> dict[str, str]:
+        # The mark, before the call that publishes: a lost answer is read back by the video id.
+        entry = {**entry, "state": "sending", "finish_at": _iso(_now())}
+        self.journal.put(key, entry)
+        fields: dict[str, Any] = {
+            "upload_phase": "finish",
+            "upload_session_id": entry["session"],
+            "description": post.text,
+            "published": True,
+        }
+        answer = self.video_graph.post(
+            f"{self.page_id}/videos", fields, action="publishing the video"
+        )
+        if answer.get("success") is not True:
+            raise OutcomeUnknown(
+                "Facebook answered the video's publication without saying it succeeded: "
+                "Porte-voix checks the video.",
+                network=self.name,
+                code="no_success",
+            )
+        ref = self._video_ref(entry["video_id"], at=meta.parse_time(entry["finish_at"]))
+        return self._remember(key, entry, ref)
+
+    def _video_status(self, video_id: str) -> tuple[str, datetime | None] | None:
+        """``"closed"`` when Graph received the ``finish`` (the video is processed, published
+        or failed), ``"open"`` when the upload still waits for it; ``None``: no such video."""
+        try:
+            row = self.graph.get(
+                video_id, {"fields": "id,status,created_time"}, action="reading the video"
+            )
+        except NotFound:
+            return None
+        found = row.get("status")
+        status: dict[str, Any] = found if isinstance(found, dict) else {}
+        phases = {
+            name: str((status.get(name) or {}).get("status") or "")
+            for name in ("uploading_phase", "processing_phase", "publishing_phase")
+        }
+        closed = (
+            phases["processing_phase"] not in {"", "not_started"}
+            or phases["publishing_phase"] not in {"", "not_started"}
+            or str(status.get("video_status") or "") in {"ready", "processing", "error"}
+        )
+        return ("closed" if closed else "open"), meta.parse_time(row.get("created_time"))
+
+    def _video_after_loss(self, key: str, entry: dict[str, str]) -> dict[str, str]:
+        """A video entry without its post: what Graph knows of the video decides."""
+        if entry.get("state") != "sending":
+            return entry  # the upload resumes where the journal says
+        found = self._video_status(entry["video_id"])
+        if found is None:
+            # Graph no longer knows the video (the session expired): nothing is on the page.
+            entry = {"kind": "video", "since": entry.get("since", ""), "state": "absent"}
+            self.journal.put(key, entry)
+            return entry
+        state, at = found
+        if state == "closed":
+            return self._remember(key, entry, self._video_ref(entry["video_id"], at=at))
+        # Uploaded, never finished: ``publish`` sends ``finish`` again, not the file.
+        entry = {**entry, "state": "uploading"}
+        self.journal.put(key, entry)
+        return entry
+
     def _first_comment(
         self,
         graph: meta.GraphClient,
@@ -473,6 +651,14 @@ class FacebookNetwork(Network):
             if not target or post is None:
                 return None
             found = self._find_comment(target, post.text, since=since, exclude=exclude)
+        elif kind == "video":
+            if entry.get("state") != "sending":
+                # The ``finish`` was never sent: the video is not on the page.
+                return None
+            entry = self._video_after_loss(idempotency_key, entry)
+            if entry.get("post_id") and entry["post_id"] not in exclude:
+                return self._ref_from_entry(entry)
+            return None
         else:
             if not entry:
                 # Nothing was ever sent under this key: the journal is written before a call.
@@ -905,6 +1091,14 @@ class FacebookNetwork(Network):
                 )
             )
         return snapshots
+
+
+def _offset(value: Any) -> int:
+    """Graph's byte offsets come as strings ("52428800")."""
+    try:
+        return max(0, int(str(value)))
+    except ValueError:
+        return 0
 
 
 def _summary(edge: Any) -> int:

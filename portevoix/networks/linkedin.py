@@ -22,6 +22,20 @@ author's posts back to the first attempt and compares their text (one match is t
 none is "not published", anything else is ``Ambiguous``). A client also remembers, for its
 own life, the key of each post it made or found, so the same key never posts twice through it.
 
+Video: the Videos API (``initializeUpload`` with the file's size gives the video's URN and one
+upload address per part; each part is ``PUT`` and its ``ETag`` kept; ``finalizeUpload`` with the
+ETags in order; the video's status read until ``AVAILABLE``), then the post with the video's
+URN. Each step goes to the channel's **journal** (``uses_journal``) before the next call: the
+video's URN and ETags, "finalized", then "sending" before ``POST /rest/posts``. A lost answer is
+read back by the video's URN (the author's recent posts whose media is that video; the video's
+status after a lost ``finalizeUpload``): the file is never uploaded twice for one key, the post
+never made twice.
+
+First comment: after the post, a comment by the author under it (``socialActions/{urn}/
+comments``), journaled as a step of its own: a failure once the post is out is
+``OutcomeUnknown`` and publishing again with the key adds the comment (looking first for one
+already there), never the post.
+
 Comments (Community Management API): ``fetch_replies`` reads ``socialActions/{urn}/comments``;
 ``fetch_inbound`` reads the comments of the author's recent posts (LinkedIn offers no
 notification feed to ordinary apps); ``reply`` comments on a post or answers a comment.
@@ -45,7 +59,7 @@ from urllib.parse import quote, urlencode
 
 import httpx
 
-from .base import CredentialsListener, Network
+from .base import CredentialsListener, Journal, Network
 from .errors import (
     Ambiguous,
     AuthExpired,
@@ -191,6 +205,8 @@ class LinkedInNetwork(Network):
         {
             Capability.TEXT,
             Capability.IMAGES,
+            Capability.VIDEO,
+            Capability.FIRST_COMMENT,
             Capability.READ_COMMENTS,
             Capability.REPLY_PUBLIC,
             Capability.DELETE_POST,
@@ -202,15 +218,19 @@ class LinkedInNetwork(Network):
     # Posts API: commentary up to 3,000 characters, a multi-image post up to 20 images,
     # altText up to 4,086 characters; the Images API takes JPEG, PNG and GIF. LinkedIn bounds
     # an image by its pixels (36,152,320) rather than its weight: Porte-voix refuses files over
-    # 10 MB before uploading (see docs/networks.md).
+    # 10 MB before uploading (see docs/networks.md). Videos: MP4, 75 KB to 500 MB, 3 seconds to
+    # 30 minutes (https://learn.microsoft.com/linkedin/marketing/community-management/shares/
+    # videos-api; the duration is in ``media.specs``).
     limits: Limits = Limits(
         max_text_length=3000,
         max_images=20,
         max_image_bytes=10 * 1000 * 1000,
+        max_video_bytes=500 * 1000 * 1000,
         max_alt_text_length=4086,
         image_mime_types=frozenset({"image/jpeg", "image/png", "image/gif"}),
-        accepts_video=False,
+        video_mime_types=frozenset({"video/mp4"}),
     )
+    uses_journal: ClassVar[bool] = True
     credential_fields: ClassVar[tuple[str, ...]] = ("access_token", "organization_id")
     optional_credential_fields: ClassVar[frozenset[str]] = frozenset({"organization_id"})
     oauth_fields: ClassVar[tuple[str, ...]] = ("client_id", "client_secret", "organization_id")
@@ -221,10 +241,14 @@ class LinkedInNetwork(Network):
         timeout: float | None = None,
         on_credentials_change: CredentialsListener | None = None,
         limits: Limits | None = None,
+        journal: Journal | None = None,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         super().__init__(
-            timeout=timeout, on_credentials_change=on_credentials_change, limits=limits
+            timeout=timeout,
+            on_credentials_change=on_credentials_change,
+            limits=limits,
+            journal=journal,
         )
         self._http = httpx.Client(
             timeout=self.timeout,
@@ -666,15 +690,265 @@ class LinkedInNetwork(Network):
         match = re.search(r"(urn:li:(?:share|ugcPost|activity):\d+)", url)
         return match.group(1) if match else None
 
+    def validate(self, post: OutgoingPost) -> list[str]:
+        problems = super().validate(post)
+        if any(m.is_video for m in post.media) and len(post.media) > 1:
+            problems.append("On LinkedIn a video goes alone, without images or another video.")
+        return problems
+
     def publish(self, post: OutgoingPost, *, idempotency_key: str) -> PublishedRef:
         self.ensure_valid(post)
-        known = self._memory.get(idempotency_key)
-        if known is not None:
-            return known
-        target = post.in_reply_to
-        ref = self._comment(target, post.text) if target else self._post(post)
-        self._memory.put(idempotency_key, ref)
+        ref = self._memory.get(idempotency_key)
+        if ref is None:
+            entry = self.journal.get(idempotency_key) or {}
+            if entry.get("post_id"):
+                ref = self._ref_from_entry(entry)
+        if ref is None:
+            target = post.in_reply_to
+            if target:
+                ref = self._comment(target, post.text)
+            elif any(m.is_video for m in post.media):
+                ref = self._video_post(post, idempotency_key)
+            else:
+                ref = self._post(post)
+            self._memory.put(idempotency_key, ref)
+            self._note_post(idempotency_key, ref)
+        if post.first_comment and not post.in_reply_to:
+            self._first_comment(ref, post.first_comment, idempotency_key)
         return ref
+
+    def _note_post(self, key: str, ref: PublishedRef) -> None:
+        entry = dict(self.journal.get(key) or {})
+        if entry.get("post_id") != ref.post_id:
+            at = (ref.published_at or datetime.now(UTC)).isoformat()
+            self.journal.put(key, {**entry, "state": "done", "post_id": ref.post_id, "at": at})
+
+    def _first_comment(self, ref: PublishedRef, text: str, key: str) -> None:
+        """The first comment under the new post: a step of its own, journaled. If it fails,
+        the post is out: the error is ``OutcomeUnknown`` and publishing again with the key adds
+        the comment, never the post."""
+        entry = dict(self.journal.get(key) or {})
+        if entry.get("comment_id"):
+            return
+        try:
+            if entry.get("comment_state") == "sending":
+                for comment in self._comments(ref.post_id):
+                    said = str((comment.get("message") or {}).get("text") or "")
+                    if comment.get("actor") == self.author and _same_text(said, text):
+                        self.journal.put(
+                            key,
+                            {**entry, "comment_state": "done", "comment_id": _comment_urn(comment)},
+                        )
+                        return
+            self.journal.put(key, {**entry, "comment_state": "sending"})
+            comment_ref = self._comment(ref.post_id, text)
+        except NetworkError as error:
+            raise OutcomeUnknown(
+                f"The post is on LinkedIn but its first comment failed ({error.message})",
+                network=self.name,
+                code=error.code or "first_comment",
+            ) from error
+        self.journal.put(key, {**entry, "comment_state": "done", "comment_id": comment_ref.post_id})
+
+    # -- video --------------------------------------------------------------------------------
+
+    def _video_post(self, post: OutgoingPost, key: str) -> PublishedRef:
+        entry = dict(self.journal.get(key) or {})
+        if entry.get("post_id"):
+            return self._ref_from_entry(entry)
+        item = post.media[0]
+        if entry.get("state") == "sending":
+            try:
+                found = self._find_video_post(entry, exclude=frozenset())
+            except Ambiguous as error:
+                raise OutcomeUnknown(
+                    "An earlier attempt may already be on LinkedIn: " + error.message,
+                    network=self.name,
+                    code="ambiguous",
+                ) from error
+            if found is not None:
+                return self._remember_video(key, entry, found)
+        if entry.get("state") == "finalizing":
+            status = self._video_status(entry["video"])
+            if status is None:
+                entry = {}
+            else:
+                # Still waiting for its parts: the finalize never arrived, send it again.
+                entry = {
+                    **entry,
+                    "state": "uploaded" if status == "WAITING_UPLOAD" else "finalized",
+                }
+                self.journal.put(key, entry)
+        if not entry.get("video") or entry.get("state", "") in {"", "absent", "uploading"}:
+            entry = self._upload_video(item, key, entry)
+        if entry.get("state") == "uploaded":
+            entry = self._finalize_video(key, entry)
+        status = self._video_status(entry["video"])
+        if status is None:
+            self.journal.put(key, {"kind": "video", "since": entry["since"], "state": "absent"})
+            raise Transient(
+                "LinkedIn no longer knows the uploaded video; uploading it again.",
+                network=self.name,
+                code="video_gone",
+            )
+        if status == "PROCESSING_FAILED":
+            self.journal.put(key, {"kind": "video", "since": entry["since"], "state": "absent"})
+            raise InvalidInput(
+                "LinkedIn could not process the video (format, length or size).",
+                network=self.name,
+                code="video_failed",
+            )
+        if status != "AVAILABLE":
+            raise Transient(
+                "LinkedIn is still processing the video; publishing it in a moment.",
+                network=self.name,
+                code="video_processing",
+            )
+        body = self._post_body(post)
+        body["content"] = {"media": {"id": entry["video"]}}
+        entry = {**entry, "state": "sending", "sent_at": _iso_now()}
+        self.journal.put(key, entry)
+        ref = self._create(body)
+        return self._remember_video(key, entry, ref)
+
+    def _remember_video(
+        self, key: str, entry: Mapping[str, str], ref: PublishedRef
+    ) -> PublishedRef:
+        at = ref.published_at or datetime.now(UTC)
+        self.journal.put(
+            key, {**entry, "state": "done", "post_id": ref.post_id, "at": at.isoformat()}
+        )
+        return ref
+
+    def _ref_from_entry(self, entry: Mapping[str, str]) -> PublishedRef:
+        urn = entry["post_id"]
+        at = entry.get("at")
+        return PublishedRef(
+            network=self.name,
+            post_id=urn,
+            url=_post_url(urn),
+            published_at=datetime.fromisoformat(at) if at else None,
+        )
+
+    def _upload_video(self, item: MediaItem, key: str, entry: Mapping[str, str]) -> dict[str, str]:
+        """``initializeUpload``, then every part; nothing is posted yet (not writes)."""
+        action = "uploading a video"
+        since = entry.get("since") or _iso_now()
+        answer = self._json(
+            self._request(
+                "POST",
+                f"{self._api_url()}/rest/videos?action=initializeUpload",
+                action=action,
+                json_body={
+                    "initializeUploadRequest": {
+                        "owner": self.author,
+                        "fileSizeBytes": item.size,
+                        "uploadCaptions": False,
+                        "uploadThumbnail": False,
+                    }
+                },
+            ),
+            action,
+        )
+        value = answer.get("value") if isinstance(answer, dict) else None
+        parts = value.get("uploadInstructions") if isinstance(value, dict) else None
+        if not isinstance(value, dict) or not value.get("video") or not isinstance(parts, list):
+            raise Transient(
+                "LinkedIn did not give upload addresses for the video.",
+                network=self.name,
+                code="malformed",
+            )
+        video = str(value["video"])
+        upload: dict[str, str] = {
+            "kind": "video",
+            "video": video,
+            "token": str(value.get("uploadToken") or ""),
+            "since": since,
+            "state": "uploading",
+        }
+        self.journal.put(key, upload)
+        etags: list[str] = []
+        for part in parts:
+            first, last = int(part.get("firstByte", 0)), int(part.get("lastByte", -1))
+            try:
+                response = self._request(
+                    "PUT",
+                    str(part.get("uploadUrl")),
+                    action=action,
+                    content=item.data[first : last + 1],
+                    headers={"Content-Type": "application/octet-stream"},
+                )
+            except OutcomeUnknown as error:  # a part alone is not a post: a new upload later
+                raise Transient(error.message, network=self.name, code=error.code) from None
+            etag = response.headers.get("etag") or ""
+            if not etag:
+                raise Transient(
+                    "LinkedIn took a part of the video without its ETag.",
+                    network=self.name,
+                    code="no_etag",
+                )
+            etags.append(etag)
+        upload = {**upload, "etags": json.dumps(etags), "state": "uploaded"}
+        self.journal.put(key, upload)
+        return upload
+
+    def _finalize_video(self, key: str, entry: Mapping[str, str]) -> dict[str, str]:
+        finishing = {**entry, "state": "finalizing"}
+        self.journal.put(key, finishing)
+        self._request(
+            "POST",
+            f"{self._api_url()}/rest/videos?action=finalizeUpload",
+            action="finishing the video upload",
+            json_body={
+                "finalizeUploadRequest": {
+                    "video": entry["video"],
+                    "uploadToken": entry.get("token", ""),
+                    "uploadedPartIds": json.loads(entry.get("etags") or "[]"),
+                }
+            },
+        )
+        done = {**finishing, "state": "finalized"}
+        self.journal.put(key, done)
+        return done
+
+    def _video_status(self, video: str) -> str | None:
+        """The video's ``status`` (``WAITING_UPLOAD``, ``PROCESSING``, ``AVAILABLE``,
+        ``PROCESSING_FAILED``), or None when LinkedIn does not know it."""
+        try:
+            data = self._json(
+                self._request(
+                    "GET",
+                    f"{self._api_url()}/rest/videos/{_enc(video)}",
+                    action="reading the video",
+                ),
+                "reading the video",
+            )
+        except NotFound:
+            return None
+        return str(data.get("status") or "") if isinstance(data, dict) else ""
+
+    def _find_video_post(
+        self, entry: Mapping[str, str], *, exclude: frozenset[str]
+    ) -> PublishedRef | None:
+        """The author's post whose media is this entry's video (exact: a video URN is used once)."""
+        since = entry.get("sent_at") or entry.get("since")
+        threshold = self._threshold(datetime.fromisoformat(since) if since else None)
+        posts, complete = self._author_posts(threshold)
+        same = [
+            p
+            for p in posts
+            if str(p.get("id") or "") not in exclude
+            and ((p.get("content") or {}).get("media") or {}).get("id") == entry["video"]
+        ]
+        if same:
+            return self._ref(same[0])
+        if not complete:
+            raise Ambiguous(
+                "Porte-voix could not read the account's posts back to the first attempt: "
+                "look on the network.",
+                network=self.name,
+            )
+        return None
 
     def _upload(self, item: MediaItem) -> str:
         """Upload one image; its URN. Nothing is posted yet: failures here are not writes."""
@@ -709,7 +983,17 @@ class LinkedInNetwork(Network):
 
     def _post(self, post: OutgoingPost) -> PublishedRef:
         images = [(self._upload(item), item.alt_text) for item in post.media]
-        body: dict[str, Any] = {
+        body = self._post_body(post)
+        if len(images) == 1:
+            body["content"] = {"media": {"id": images[0][0], "altText": images[0][1]}}
+        elif images:
+            body["content"] = {
+                "multiImage": {"images": [{"id": urn, "altText": alt} for urn, alt in images]}
+            }
+        return self._create(body)
+
+    def _post_body(self, post: OutgoingPost) -> dict[str, Any]:
+        return {
             "author": self.author,
             "commentary": escape_commentary(post.text),
             "visibility": "PUBLIC",
@@ -721,12 +1005,8 @@ class LinkedInNetwork(Network):
             "lifecycleState": "PUBLISHED",
             "isReshareDisabledByAuthor": False,
         }
-        if len(images) == 1:
-            body["content"] = {"media": {"id": images[0][0], "altText": images[0][1]}}
-        elif images:
-            body["content"] = {
-                "multiImage": {"images": [{"id": urn, "altText": alt} for urn, alt in images]}
-            }
+
+    def _create(self, body: dict[str, Any]) -> PublishedRef:
         response = self._request(
             "POST", f"{self._api_url()}/rest/posts", action="publishing", write=True, json_body=body
         )
@@ -872,6 +1152,18 @@ class LinkedInNetwork(Network):
         known = self._memory.get(idempotency_key)
         if known is not None and known.post_id not in exclude:
             return known
+        entry = self.journal.get(idempotency_key)
+        if entry and entry.get("post_id"):
+            journaled = self._ref_from_entry(entry)
+            return journaled if journaled.post_id not in exclude else None
+        if entry and entry.get("kind") == "video":
+            if entry.get("state") != "sending":
+                return None  # the post was never asked for: only the video may exist
+            found = self._find_video_post(entry, exclude=exclude)
+            if found is not None:
+                self._remember_video(idempotency_key, entry, found)
+                self._memory.put(idempotency_key, found)
+            return found
         if post is None:
             raise Ambiguous(
                 "LinkedIn cannot be asked by key, and the post's text is not known: look on "
@@ -1109,6 +1401,10 @@ class LinkedInNetwork(Network):
                 },
             )
         return [by_post[r.post_id] for r in refs if r.post_id in by_post]
+
+
+def _iso_now() -> str:
+    return datetime.now(UTC).isoformat()
 
 
 def _image_count(element: Mapping[str, Any]) -> int:

@@ -58,6 +58,11 @@ RATE_LIMIT_CODES = frozenset({4, 17, 32, 341, 613, *range(80001, 80015)})
 TOKEN_CODES = frozenset({102, 190})
 PERMISSION_CODES = frozenset({3, 10, *range(200, 300)})
 TRANSIENT_CODES = frozenset({1, 2})
+# Video uploads refused for the file itself (https://developers.facebook.com/docs/video-api/
+# reference/error-codes/): too small (1363022), too large (1363023), not a video (1363031).
+VIDEO_REFUSED_SUBCODES = frozenset({1363022, 1363023, 1363031})
+# Upload-phase failures the same page says to retry (timeout, partial chunk, wrong offset).
+VIDEO_RETRY_SUBCODES = frozenset({1363019, 1363030, 1363033, 1363037})
 # When a limit is hit without a header saying how long: Graph's windows roll over one hour.
 _DEFAULT_WAIT = timedelta(hours=1)
 _USAGE_HEADERS = ("x-app-usage", "x-page-usage", "x-ad-account-usage")
@@ -330,6 +335,19 @@ class GraphClient:
             return InvalidInput(
                 f"{label} could not fetch the media from Porte-voix: the server's public address "
                 "(PORTEVOIX_BASE_URL, /public/media/) must be reachable from the internet.",
+                network=name,
+                code=tag,
+            )
+        if subcode in VIDEO_REFUSED_SUBCODES:
+            # The file itself: a person must change it, trying again changes nothing.
+            reason = detail or str(error.get("message") or "") or "the video was refused"
+            return InvalidInput(
+                f"{label} refused the video ({action}): {reason}", network=name, code=tag
+            )
+        if subcode in VIDEO_RETRY_SUBCODES:
+            # An error answer: this call was refused, nothing was published by it.
+            return Transient(
+                f"{label} lost part of the video upload ({action}); starting it again later.",
                 network=name,
                 code=tag,
             )

@@ -15,8 +15,17 @@ Publishing: ``POST /2/tweets``, images first through the v2 media upload
 X takes no idempotency key: a lost answer is ``OutcomeUnknown`` and ``reconcile`` reads the
 account's own posts made since the first attempt (``/2/users/{id}/tweets?start_time=``) and
 compares their text; a thread is followed part by part through its replies. A client also
-remembers the keys it published or found. Limits: 280 weighted characters (links count 23,
-most non-Latin characters and emoji 2), 25,000 for a Premium account (``subscription_type``).
+remembers the keys it published or found.
+
+Video: the chunked v2 upload on the same endpoint (``command=INIT`` with the size and
+``media_category=tweet_video``, ``APPEND`` per 4 MB segment, ``FINALIZE``, ``STATUS`` while X
+processes it), then the post with the media id. The steps go to the channel's **journal**
+(``uses_journal``): the media id and key after ``INIT``, "finalizing" before ``FINALIZE``, "ready"
+once X says so; publishing again under the same key reuses the uploaded video (never a second
+upload), and ``reconcile`` recognises the post by the video's media key in its attachments.
+
+Limits: 280 weighted characters (links count 23, most non-Latin characters and emoji 2),
+25,000 for a Premium account (``subscription_type``).
 """
 
 from __future__ import annotations
@@ -36,7 +45,7 @@ from urllib.parse import urlencode
 
 import httpx
 
-from .base import CredentialsListener, Network
+from .base import CredentialsListener, Journal, Network
 from .errors import (
     Ambiguous,
     AuthExpired,
@@ -82,6 +91,9 @@ _LIGHT = ((0, 4351), (8192, 8205), (8208, 8223), (8242, 8247))
 _REFRESH_MARGIN = timedelta(minutes=2)
 _RECONCILE_WINDOW = timedelta(hours=24)
 _RECONCILE_PAGES = 5
+# X takes video segments of at most 5 MB (https://docs.x.com/x-api/media/quickstart/
+# media-upload-chunked).
+_VIDEO_SEGMENT = 4 * 1024 * 1024
 _TWEET_FIELDS = (
     "created_at,conversation_id,in_reply_to_user_id,referenced_tweets,attachments,author_id"
 )
@@ -130,6 +142,7 @@ class XNetwork(Network):
         {
             Capability.TEXT,
             Capability.IMAGES,
+            Capability.VIDEO,
             Capability.THREADS,
             Capability.READ_COMMENTS,
             Capability.READ_MENTIONS,
@@ -149,9 +162,13 @@ class XNetwork(Network):
         max_alt_text_length=1000,
         max_thread_parts=25,
         image_mime_types=frozenset({"image/jpeg", "image/png", "image/webp", "image/gif"}),
-        accepts_video=False,
+        # Videos: MP4 or MOV up to 512 MB and 140 seconds (the 140 s are in ``media.specs``;
+        # https://docs.x.com/x-api/media/quickstart/best-practices).
+        max_video_bytes=512 * 1024 * 1024,
+        video_mime_types=frozenset({"video/mp4", "video/quicktime"}),
         characters_per_url=23,
     )
+    uses_journal: ClassVar[bool] = True
     credential_fields: ClassVar[tuple[str, ...]] = ("access_token",)
     oauth_fields: ClassVar[tuple[str, ...]] = ("client_id", "client_secret")
     optional_credential_fields: ClassVar[frozenset[str]] = frozenset({"client_secret"})
@@ -162,10 +179,14 @@ class XNetwork(Network):
         timeout: float | None = None,
         on_credentials_change: CredentialsListener | None = None,
         limits: Limits | None = None,
+        journal: Journal | None = None,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         super().__init__(
-            timeout=timeout, on_credentials_change=on_credentials_change, limits=limits
+            timeout=timeout,
+            on_credentials_change=on_credentials_change,
+            limits=limits,
+            journal=journal,
         )
         self._http = httpx.Client(
             timeout=self.timeout, transport=transport, headers={"User-Agent": "Porte-voix"}
@@ -526,8 +547,134 @@ class XNetwork(Network):
                 raise Transient(error.message, network=self.name, code=error.code) from None
         return media_id
 
-    def _create(self, part: ThreadPart, reply_to: str | None) -> PublishedRef:
-        media_ids = [self._upload(item) for item in part.media]
+    def validate(self, post: OutgoingPost) -> list[str]:
+        problems = super().validate(post)
+        for part in post.parts():
+            if any(m.is_video for m in part.media) and len(part.media) > 1:
+                problems.append("On X a video goes alone, without images or another video.")
+                break
+        return problems
+
+    def _upload_video(self, item: MediaItem, key: str) -> str:
+        """The chunked upload of one video (journaled under ``key``); its media id once X has
+        processed it. Nothing is posted yet: failures here are not ``OutcomeUnknown``."""
+        entry = dict(self.journal.get(key) or {})
+        expires = _parse_time(entry.get("expires_at"))
+        if entry and (expires is None or expires <= datetime.now(UTC) + timedelta(minutes=5)):
+            entry = {}  # X forgets an unused upload: start again
+        if entry.get("state") == "ready":
+            return entry["media_id"]
+        if entry.get("state") in {"finalizing", "processing"}:
+            return self._video_status(item, key, entry)
+        action = "uploading a video"
+        try:
+            data = self._request(
+                "POST",
+                "/2/media/upload",
+                action=action,
+                files=_fields(
+                    command="INIT",
+                    media_type=item.mime_type,
+                    total_bytes=str(item.size),
+                    media_category="tweet_video",
+                ),
+                bucket="media",
+            )
+            media = data.get("data") if isinstance(data, dict) else None
+            media_id = str((media or {}).get("id") or "")
+            if not media_id:
+                raise Transient(
+                    "X did not say the video's id.", network=self.name, code="malformed"
+                )
+            lifetime = int((media or {}).get("expires_after_secs") or 3600)
+            entry = {
+                "media_id": media_id,
+                "media_key": str((media or {}).get("media_key") or ""),
+                "expires_at": (datetime.now(UTC) + timedelta(seconds=lifetime)).isoformat(),
+                "state": "appending",
+            }
+            self.journal.put(key, entry)
+            for index, start in enumerate(range(0, item.size, _VIDEO_SEGMENT)):
+                self._request(
+                    "POST",
+                    "/2/media/upload",
+                    action=action,
+                    data={"command": "APPEND", "media_id": media_id, "segment_index": str(index)},
+                    files={
+                        "media": (
+                            item.filename,
+                            item.data[start : start + _VIDEO_SEGMENT],
+                            "application/octet-stream",
+                        )
+                    },
+                    bucket="media",
+                )
+        except NetworkError as error:
+            # A video never attached to a post is not a post: the next attempt uploads anew.
+            self.journal.put(key, {"state": "absent"})
+            if isinstance(error, OutcomeUnknown):
+                raise Transient(error.message, network=self.name, code=error.code) from None
+            raise
+        entry = {**entry, "state": "finalizing"}
+        self.journal.put(key, entry)
+        data = self._request(
+            "POST",
+            "/2/media/upload",
+            action="finishing the video upload",
+            files=_fields(command="FINALIZE", media_id=media_id),
+            bucket="media",
+        )
+        return self._after_processing(key, entry, data)
+
+    def _video_status(self, item: MediaItem, key: str, entry: dict[str, str]) -> str:
+        try:
+            data = self._request(
+                "GET",
+                "/2/media/upload?"
+                + urlencode({"command": "STATUS", "media_id": entry["media_id"]}),
+                action="reading the video's processing",
+                bucket="media",
+            )
+        except (NotFound, InvalidInput):
+            # X does not know the upload as finished: it was never attached; upload again.
+            self.journal.put(key, {"state": "absent"})
+            return self._upload_video(item, key)
+        return self._after_processing(key, entry, data)
+
+    def _after_processing(self, key: str, entry: dict[str, str], data: Any) -> str:
+        media = data.get("data") if isinstance(data, dict) else None
+        info = (media or {}).get("processing_info")
+        state = str(info.get("state") or "") if isinstance(info, dict) else "succeeded"
+        if state == "failed":
+            self.journal.put(key, {"state": "absent"})
+            error = info.get("error") if isinstance(info, dict) else None
+            message = str((error or {}).get("message") or "") if isinstance(error, dict) else ""
+            raise InvalidInput(
+                "X could not process the video"
+                + (f": {message}" if message else "")
+                + " (format, length or size).",
+                network=self.name,
+                code="video_failed",
+            )
+        if state != "succeeded":
+            self.journal.put(key, {**entry, "state": "processing"})
+            raise Transient(
+                "X is still processing the video; publishing it in a moment.",
+                network=self.name,
+                code="video_processing",
+            )
+        self.journal.put(key, {**entry, "state": "ready"})
+        return entry["media_id"]
+
+    def _create(
+        self, part: ThreadPart, reply_to: str | None, key: str = "", number: int = 1
+    ) -> PublishedRef:
+        media_ids = [
+            self._upload_video(item, f"{key}#video{number}")
+            if item.is_video
+            else self._upload(item)
+            for item in part.media
+        ]
         body: dict[str, Any] = {"text": part.text}
         if media_ids:
             body["media"] = {"media_ids": media_ids}
@@ -549,9 +696,9 @@ class XNetwork(Network):
             return known
         refs: list[PublishedRef] = []
         parent = post.in_reply_to
-        for part in post.parts():
+        for number, part in enumerate(post.parts(), start=1):
             try:
-                ref = self._create(part, parent)
+                ref = self._create(part, parent, idempotency_key, number)
             except NetworkError as error:
                 if refs and not isinstance(error, OutcomeUnknown):
                     # Part of the thread is out: never "nothing happened".
@@ -633,7 +780,17 @@ class XNetwork(Network):
         parent = post.in_reply_to
         for number, part in enumerate(post.parts(), start=1):
             siblings = [p for p in eligible if _replied_to(p) == (parent or None)]
-            same = [p for p in siblings if _norm(str(p.get("text"))) == _norm(part.text)]
+            video_key = (self.journal.get(f"{idempotency_key}#video{number}") or {}).get(
+                "media_key", ""
+            )
+            with_video = [
+                p
+                for p in siblings
+                if video_key and video_key in ((p.get("attachments") or {}).get("media_keys") or [])
+            ]
+            same = with_video or [
+                p for p in siblings if _norm(str(p.get("text"))) == _norm(part.text)
+            ]
             if len(same) > 1:
                 raise Ambiguous(
                     f"Several posts on the account match part {number}: look on X.",
@@ -784,6 +941,11 @@ class XNetwork(Network):
                     extra={"bookmarks": int(counts.get("bookmark_count") or 0)},
                 )
         return [snapshots[i] for i in ids if i in snapshots]
+
+
+def _fields(**values: str) -> dict[str, tuple[None, str]]:
+    """Form fields sent as ``multipart/form-data`` (as X's media upload takes them)."""
+    return {name: (None, value) for name, value in values.items()}
 
 
 def _replied_to(post: Mapping[str, Any]) -> str | None:

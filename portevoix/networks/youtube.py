@@ -56,7 +56,7 @@ from googleapiclient.discovery_cache import get_static_doc
 from googleapiclient.errors import HttpError, ResumableUploadError
 from googleapiclient.http import MediaIoBaseUpload
 
-from .base import CredentialsListener, Network
+from .base import CredentialsListener, Journal, Network
 from .errors import (
     Ambiguous,
     AuthExpired,
@@ -335,6 +335,7 @@ class YouTubeNetwork(Network):
             Capability.TEXT,
             Capability.VIDEO,
             Capability.VISIBILITY,
+            Capability.FIRST_COMMENT,
             Capability.READ_COMMENTS,
             Capability.REPLY_PUBLIC,
             Capability.HIDE_COMMENT,
@@ -359,6 +360,8 @@ class YouTubeNetwork(Network):
     #: The uploads playlist can take a few minutes to show a new video.
     settle_seconds: ClassVar[float | None] = 300.0
     default_timeout: ClassVar[float] = 120.0
+    #: The first comment is a step of its own, written to the channel's journal.
+    uses_journal: ClassVar[bool] = True
 
     api_root: ClassVar[str] = API_ROOT
     auth_uri: ClassVar[str] = AUTH_URI
@@ -375,9 +378,13 @@ class YouTubeNetwork(Network):
         ledger: QuotaLedger | None = None,
         clock: Callable[[], datetime] | None = None,
         http: httpx.Client | None = None,
+        journal: Journal | None = None,
     ) -> None:
         super().__init__(
-            timeout=timeout, on_credentials_change=on_credentials_change, limits=limits
+            timeout=timeout,
+            on_credentials_change=on_credentials_change,
+            limits=limits,
+            journal=journal,
         )
         self._api_root = api_root or type(self).api_root
         self._token_uri = token_uri or type(self).token_uri
@@ -828,8 +835,73 @@ class YouTubeNetwork(Network):
         self.credentials  # noqa: B018 - AuthExpired before anything else when not connected
         self.ensure_valid(post)
         known = self._published.get(idempotency_key)
-        if known is not None:
-            return known
+        if known is None:
+            entry = self.journal.get(idempotency_key) or {}
+            if entry.get("post_id"):
+                known = PublishedRef(
+                    network=self.name,
+                    post_id=entry["post_id"],
+                    url=f"https://www.youtube.com/watch?v={entry['post_id']}",
+                    published_at=_time(entry.get("at")),
+                )
+        if known is None:
+            known = self._publish_video(post, idempotency_key)
+            self.journal.put(
+                idempotency_key,
+                {
+                    **(self.journal.get(idempotency_key) or {}),
+                    "post_id": known.post_id,
+                    "at": (known.published_at or self._now()).isoformat(),
+                },
+            )
+        if post.first_comment:
+            self._first_comment(known, post.first_comment, idempotency_key)
+        return known
+
+    def _first_comment(self, ref: PublishedRef, text: str, key: str) -> None:
+        """The channel's comment under its new video (``commentThreads.insert``, 50 units): a
+        step of its own. If it fails, the video is out: ``OutcomeUnknown``, and publishing
+        again with the key adds the comment (after looking for it), never the video."""
+        entry = dict(self.journal.get(key) or {})
+        if entry.get("comment_id"):
+            return
+        try:
+            if entry.get("comment_state") == "sending":
+                found = self._own_comment(ref.post_id, text)
+                if found:
+                    self.journal.put(key, {**entry, "comment_state": "done", "comment_id": found})
+                    return
+            self.journal.put(key, {**entry, "comment_state": "sending"})
+            comment = self.reply(ref.post_id, text, idempotency_key=f"{key}#first-comment")
+        except NetworkError as error:
+            raise OutcomeUnknown(
+                f"The video is on YouTube but its first comment failed ({error.message})",
+                network=self.name,
+                code=error.code or "first_comment",
+            ) from error
+        self.journal.put(key, {**entry, "comment_state": "done", "comment_id": comment.post_id})
+
+    def _own_comment(self, video_id: str, text: str) -> str:
+        data = self._call(
+            "commentThreads.list",
+            _lister(
+                "commentThreads",
+                part="snippet",
+                videoId=video_id,
+                textFormat="plainText",
+                maxResults=100,
+            ),
+        )
+        for thread in data.get("items") or []:
+            comment = ((thread.get("snippet") or {}).get("topLevelComment")) or {}
+            snippet = comment.get("snippet") or {}
+            author = (snippet.get("authorChannelId") or {}).get("value")
+            said = str(snippet.get("textOriginal") or snippet.get("textDisplay") or "")
+            if author == self.account.account_id and said.strip() == text.strip():
+                return str(comment.get("id") or thread.get("id") or "")
+        return ""
+
+    def _publish_video(self, post: OutgoingPost, idempotency_key: str) -> PublishedRef:
         title, description = split_text(post.text)
         privacy = self.privacy_for(post.visibility)
         snippet: dict[str, Any] = {"title": title, "description": description}

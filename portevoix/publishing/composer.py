@@ -329,6 +329,35 @@ def network_problems(network: Network, post: OutgoingPost) -> list[str]:
     return head + full[len(shared) :]
 
 
+def video_problems(network: Network, assets: list[Asset]) -> list[str]:
+    """What the network refuses in each video itself (format, duration), read from the file
+    when it was uploaded, in the reader's language. Size and "no video here" are the shared
+    rules' (:func:`network_problems`)."""
+    from portevoix.media import processing
+    from portevoix.media.specs import spec_for
+
+    problems: list[str] = []
+    for asset in assets:
+        if asset.kind != "video":
+            continue
+        info = processing.FileInfo(
+            "video", asset.mime_type, asset.width, asset.height, 1, asset.duration
+        )
+        found = processing.check_video(
+            info,
+            asset.size,
+            capabilities=network.capabilities,
+            limits=network.limits,
+            spec=spec_for(network.name),
+        )
+        problems.extend(
+            f"{asset.name}: {processing.describe(p, network.label)}"
+            for p in found
+            if p.get("code") not in {"no_video", "too_heavy", "no_duration"}
+        )
+    return problems
+
+
 def compliance_findings(post: OutgoingPost, channel: Channel) -> list[Any]:
     """THE place where compliance findings join the composer's live checks: the workspace's
     rules and brand guide (:func:`portevoix.publishing.compliance.check_draft`) on this
@@ -358,7 +387,7 @@ def checks(composition: Composition) -> list[ChannelCheck]:
                 channel,
                 post,
                 counts,
-                network_problems(network, post),
+                network_problems(network, post) + video_problems(network, assets),
                 compliance_findings(post, channel),
                 assets,
                 network.capabilities,

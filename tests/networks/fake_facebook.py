@@ -5,6 +5,11 @@ with their containers and media, and the Facebook Login endpoints (a login dialo
 the browser back with a code, the token exchanges, ``me/accounts``). It **counts every POST**
 by path, so a test can prove that a post reached the network exactly once.
 
+Page videos use the resumable upload (``upload_phase=start/transfer/finish`` on
+``/{page-id}/videos``): the fake hands out chunks of ``video_chunk`` bytes, refuses files above
+``max_video_bytes`` like Graph (error 6000/1363023), and counts sessions, chunks and finishes in
+``video_calls`` (``lose_next_video_phase("finish")`` loses the answer of that phase only).
+
 Faults, for the next write (a POST): ``lose_next_answer()`` stores what was sent, then closes
 the connection without answering (the client sees a lost answer); ``rate_limit_next()``
 answers Graph's error 4 with ``X-App-Usage`` at 100 %. ``fetch_media=True`` makes Instagram
@@ -71,8 +76,14 @@ class FakeGraph:
     fetched: list[str] = field(default_factory=list)
     #: Files served at ``/media/<name>`` (what Porte-voix's public media address would serve).
     hosted: dict[str, bytes] = field(default_factory=dict)
+    #: Resumable video uploads: the chunk size handed out, the largest file taken, and the
+    #: calls per phase ("start", "transfer", "finish").
+    video_chunk: int = 1024
+    max_video_bytes: int = 10_000_000
+    video_calls: Counter[str] = field(default_factory=Counter)
     _lose_next: bool = False
     _lose_route: str = ""
+    _lose_phase: str = ""
     _rate_next: bool = False
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1000))
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -153,6 +164,15 @@ class FakeGraph:
             yield
         finally:
             self._lose_route = ""
+
+    @contextmanager
+    def lose_next_video_phase(self, phase: str) -> Iterator[None]:
+        """Like ``lose_next_answer``, for the next video upload call of ``phase`` only."""
+        self._lose_phase = phase
+        try:
+            yield
+        finally:
+            self._lose_phase = ""
 
     @contextmanager
     def rate_limit_next(self) -> Iterator[None]:
@@ -274,10 +294,12 @@ def _handler(graph: FakeGraph) -> type[BaseHTTPRequestHandler]:
                     lose = method == "POST" and (
                         (graph._lose_next and route != "oauth/access_token")
                         or graph._lose_route == route
+                        or (graph._lose_phase and graph._lose_phase == params.get("upload_phase"))
                     )
                     if lose:
                         graph._lose_next = False
                         graph._lose_route = ""
+                        graph._lose_phase = ""
                 if lose:
                     raise _Lost
             except _Lost:
@@ -462,6 +484,8 @@ class Route:
                 "permalink_url": f"https://www.facebook.com/{post_id}",
             }
             return {"id": post_id}
+        if method == "POST" and edge == "videos":
+            return self.video_upload(page)
         if method == "GET" and edge == "published_posts":
             since = int(self.params.get("since") or 0)
             rows = [
@@ -493,6 +517,79 @@ class Route:
             return {"recipient_id": recipient.get("id") or "psid-1", "message_id": message_id}
         raise _Error(400, 100, f"Unknown page edge {edge!r}")
 
+    def video_upload(self, page: Page) -> dict[str, Any]:
+        phase = self.params.get("upload_phase", "")
+        self.g.video_calls[phase] += 1
+        if phase == "start":
+            size = int(self.params.get("file_size") or 0)
+            if size > self.g.max_video_bytes:
+                raise _Error(
+                    400,
+                    6000,
+                    "The video you tried to upload is too large. Please try again with a "
+                    "smaller file.",
+                    1363023,
+                )
+            video_id = self.g.new_id()
+            session = f"s{self.g.new_id()}"
+            self.g.objects[video_id] = {
+                "type": "video",
+                "id": video_id,
+                "page": page.id,
+                "session": session,
+                "size": size,
+                "received": b"",
+                "phase": "uploading",
+                "description": "",
+                "created_time": _now(),
+                "permalink_url": f"/{page.id}/videos/{video_id}/",
+            }
+            return {
+                "upload_session_id": session,
+                "video_id": video_id,
+                "start_offset": "0",
+                "end_offset": str(min(size, self.g.video_chunk)),
+            }
+        video = next(
+            (
+                v
+                for v in self.g.of_type("video", page=page.id)
+                if v["session"] == self.params.get("upload_session_id")
+            ),
+            None,
+        )
+        if video is None:
+            raise _Error(400, 100, "(#100) Invalid upload_session_id")
+        if phase == "transfer":
+            start = int(self.params.get("start_offset") or -1)
+            received = video["received"]
+            if start != len(received):
+                raise _Error(
+                    400,
+                    6000,
+                    "There was a problem uploading your video. Please try uploading it again.",
+                    1363037,
+                )
+            chunk = self.body.get("video_file_chunk")
+            if not isinstance(chunk, bytes) or not chunk:
+                raise _Error(400, 6000, "No Video Selected.", 1363020)
+            video["received"] = received + chunk
+            done = len(video["received"])
+            return {
+                "start_offset": str(done),
+                "end_offset": str(min(video["size"], done + self.g.video_chunk)),
+            }
+        if phase == "finish":
+            if len(video["received"]) != video["size"]:
+                raise _Error(400, 6000, "There was a problem uploading your video.", 1363019)
+            if video["phase"] != "uploading":
+                raise _Error(400, 100, "(#100) The upload session is already finished")
+            video["phase"] = "published"
+            video["description"] = self.params.get("description", "")
+            video["published"] = self.params.get("published") != "false"
+            return {"success": True}
+        raise _Error(400, 100, f"(#100) Invalid upload_phase {phase!r}")
+
     def public(self, obj: dict[str, Any]) -> dict[str, Any]:
         row = {k: v for k, v in obj.items() if k not in {"type", "comments", "messages", "root"}}
         if obj["type"] == "comment" and obj.get("parent"):
@@ -512,6 +609,19 @@ class Route:
                 row["shares"] = {"count": 1}
             if obj["type"] == "container":
                 row = {"id": obj["id"], "status_code": obj["status_code"]}
+            if obj["type"] == "video":
+                done = obj["phase"] == "published"
+                row = {
+                    "id": obj["id"],
+                    "created_time": obj["created_time"],
+                    "description": obj["description"],
+                    "status": {
+                        "video_status": "ready" if done else "upload_complete",
+                        "uploading_phase": {"status": "complete" if done else "in_progress"},
+                        "processing_phase": {"status": "complete" if done else "not_started"},
+                        "publishing_phase": {"status": "complete" if done else "not_started"},
+                    },
+                }
             if obj["type"] == "ig_media":
                 row["like_count"] = 5
                 row["comments_count"] = len(obj.get("comments", []))

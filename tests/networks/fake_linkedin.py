@@ -7,6 +7,12 @@ upload URL it hands out), the Posts API (create, the author finder, delete), com
 ``socialMetadata`` and the page's share statistics. It refuses a call without the
 ``LinkedIn-Version`` and ``X-Restli-Protocol-Version`` headers, as LinkedIn does.
 
+Videos (the Videos API): ``initializeUpload`` hands out one upload address per
+``video_part`` bytes, each ``PUT`` answers an ``ETag``, ``finalizeUpload`` checks them in order,
+``GET /rest/videos/{urn}`` says ``PROCESSING`` for ``video_processing_reads`` reads then
+``AVAILABLE``; ``video_calls`` counts initialisations, parts and finalisations, and a post may
+only use an ``AVAILABLE`` video.
+
 It keeps what matters to exactly-once: every ``POST /rest/posts`` that reached it is counted
 (``post_requests``), and a fault can make it store a post and then hold its answer past the
 client's timeout (``hold_next_post``), or answer 429 once (``rate_limit_next``).
@@ -18,6 +24,7 @@ import json
 import re
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -39,6 +46,10 @@ class FakeState:
     posts: list[dict[str, Any]] = field(default_factory=list)
     comments: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     images: dict[str, bytes] = field(default_factory=dict)
+    videos: dict[str, dict[str, Any]] = field(default_factory=dict)
+    video_part: int = 1024
+    video_processing_reads: int = 0
+    video_calls: Counter[str] = field(default_factory=Counter)
     post_requests: int = 0
     requests: list[tuple[str, str]] = field(default_factory=list)
     hold_next_post: float = 0.0
@@ -171,6 +182,24 @@ class FakeLinkedIn:
                         "Not enough permissions to access: organizations.GET.20261101",
                         serviceErrorCode=100,
                     )
+                match = re.match(r"^/rest/videos/([^/]+)$", parts.path)
+                if match:
+                    video = state.videos.get(unquote(match.group(1)))
+                    if video is None:
+                        return self._error(404, "NOT_FOUND", "Not found")
+                    if video["status"] == "PROCESSING":
+                        if video["reads"] <= 0:
+                            video["status"] = "AVAILABLE"
+                        video["reads"] -= 1
+                    return self._send(
+                        200,
+                        {
+                            "id": video["urn"],
+                            "owner": video["owner"],
+                            "status": video["status"],
+                            "duration": 1000,
+                        },
+                    )
                 if parts.path == "/rest/posts" and query.get("q") == "author":
                     return self._find_posts(query)
                 match = re.match(r"^/rest/socialActions/([^/]+)/comments$", parts.path)
@@ -227,6 +256,10 @@ class FakeLinkedIn:
                             }
                         },
                     )
+                if parts.path == "/rest/videos" and parts.query == "action=initializeUpload":
+                    return self._initialize_video(data)
+                if parts.path == "/rest/videos" and parts.query == "action=finalizeUpload":
+                    return self._finalize_video(data)
                 if parts.path == "/rest/posts":
                     return self._create_post(data)
                 match = re.match(r"^/rest/socialActions/([^/]+)/comments$", parts.path)
@@ -240,6 +273,17 @@ class FakeLinkedIn:
                 state.requests.append(("PUT", parts.path))
                 if not self._api_checks():
                     return None
+                if parts.path.startswith("/dms-uploads/video/"):
+                    urn, index = unquote(parts.path.removeprefix("/dms-uploads/video/")).rsplit(
+                        "/", 1
+                    )
+                    video = state.videos.get(urn)
+                    if video is None:
+                        return self._error(404, "NOT_FOUND", "No such upload")
+                    state.video_calls["part"] += 1
+                    video["parts"][int(index)] = body
+                    etag = f"/dms/etag-{urn.rsplit(':', 1)[-1]}-{index}-{len(body)}"
+                    return self._send(200, headers={"ETag": etag})
                 if parts.path.startswith("/dms-uploads/"):
                     state.images[unquote(parts.path.removeprefix("/dms-uploads/"))] = body
                     return self._send(201)
@@ -353,6 +397,11 @@ class FakeLinkedIn:
                                 ]
                             },
                         )
+                media = ((data.get("content") or {}).get("media") or {}).get("id") or ""
+                if media.startswith("urn:li:video:") and (
+                    state.videos.get(media, {}).get("status") != "AVAILABLE"
+                ):
+                    return self._error(400, "", f"Video {media} is not available")
                 for image in _images(data.get("content")):
                     if image not in state.images:
                         return self._error(400, "", f"Image {image} was not uploaded")
@@ -380,6 +429,61 @@ class FakeLinkedIn:
                     state.hold_next_post = 0.0
                     time.sleep(hold)
                 return self._send(201, headers={"x-restli-id": urn, "x-linkedin-id": urn})
+
+            def _initialize_video(self, data: dict[str, Any]) -> None:
+                request = data.get("initializeUploadRequest") or {}
+                size = int(request.get("fileSizeBytes") or 0)
+                if size > 500 * 1000 * 1000:
+                    return self._error(400, "", "File size exceeds the maximum of 500MB")
+                state.video_calls["initialize"] += 1
+                urn = f"urn:li:video:D5610AQ{state.next_id()}"
+                host = self.headers.get("Host")
+                chunk = state.video_part
+                instructions = [
+                    {
+                        "uploadUrl": f"http://{host}/dms-uploads/video/{urn}/{n}",
+                        "firstByte": start,
+                        "lastByte": min(size, start + chunk) - 1,
+                    }
+                    for n, start in enumerate(range(0, size, chunk))
+                ]
+                state.videos[urn] = {
+                    "urn": urn,
+                    "owner": request.get("owner"),
+                    "size": size,
+                    "parts": {},
+                    "count": len(instructions),
+                    "status": "WAITING_UPLOAD",
+                    "reads": state.video_processing_reads,
+                }
+                return self._send(
+                    200,
+                    {
+                        "value": {
+                            "uploadUrlsExpireAt": int(time.time() * 1000) + 86_400_000,
+                            "video": urn,
+                            "uploadInstructions": instructions,
+                            "uploadToken": "",
+                        }
+                    },
+                )
+
+            def _finalize_video(self, data: dict[str, Any]) -> None:
+                request = data.get("finalizeUploadRequest") or {}
+                video = state.videos.get(str(request.get("video") or ""))
+                if video is None:
+                    return self._error(404, "NOT_FOUND", "No such video")
+                state.video_calls["finalize"] += 1
+                parts = video["parts"]
+                expected = [
+                    f"/dms/etag-{video['urn'].rsplit(':', 1)[-1]}-{n}-{len(parts.get(n, b''))}"
+                    for n in range(video["count"])
+                ]
+                if len(parts) != video["count"] or request.get("uploadedPartIds") != expected:
+                    return self._error(400, "", "Uploaded part ids do not match the upload")
+                video["data"] = b"".join(parts[n] for n in range(video["count"]))
+                video["status"] = "PROCESSING"
+                return self._send(200)
 
             def _create_comment(self, target: str, data: dict[str, Any], actor: str) -> None:
                 object_urn = str(data.get("object") or target)
@@ -481,7 +585,8 @@ def _images(content: Any) -> list[str]:
     if not isinstance(content, dict):
         return []
     if isinstance(content.get("media"), dict):
-        return [str(content["media"].get("id"))]
+        media = str(content["media"].get("id"))
+        return [] if media.startswith("urn:li:video:") else [media]
     multi = content.get("multiImage")
     if isinstance(multi, dict):
         return [str(i.get("id")) for i in multi.get("images") or []]

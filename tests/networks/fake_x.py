@@ -8,6 +8,11 @@ the user's posts and mentions timelines, recent search by ``conversation_id``, l
 ``public_metrics``, delete. Every ``POST /2/tweets`` reaching it is counted
 (``post_requests``); ``hold_next_post`` stores a post and holds its answer past the client's
 timeout; ``rate_limit_next`` answers one 429 with X's ``x-rate-limit-*`` headers.
+
+Videos: the chunked upload on ``/2/media/upload`` (``command=INIT``, ``APPEND``, ``FINALIZE``,
+``STATUS``), counted per command in ``video_calls``; with ``video_processing_reads`` at N,
+``FINALIZE`` answers ``in_progress`` and the N-th ``STATUS`` says ``succeeded``; a file over 512 MB is
+refused at ``INIT``, and a post may only carry a video that succeeded.
 """
 
 from __future__ import annotations
@@ -18,8 +23,11 @@ import json
 import re
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.parser import BytesParser
+from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
@@ -49,6 +57,9 @@ class XState:
             },
         }
     )
+    videos: dict[str, dict[str, Any]] = field(default_factory=dict)
+    video_calls: Counter[str] = field(default_factory=Counter)
+    video_processing_reads: int = 0
     post_requests: int = 0
     hold_next_post: float = 0.0
     rate_limit_next: bool = False
@@ -184,6 +195,16 @@ class FakeX:
                         if p["conversation_id"] == conversation and p["id"] != conversation
                     ]
                     return self._timeline(found)
+                if parts.path == "/2/media/upload" and query.get("command") == "STATUS":
+                    state.video_calls["STATUS"] += 1
+                    video = state.videos.get(query.get("media_id", ""))
+                    if video is None or "data" not in video:
+                        return self._problem(400, "Invalid Request", "Invalid media_id.")
+                    if video["state"] == "in_progress":
+                        video["reads"] -= 1
+                        if video["reads"] <= 0:
+                            video["state"] = "succeeded"
+                    return self._send(200, self._video_answer(query["media_id"], video))
                 if parts.path == "/2/tweets":
                     ids = query.get("ids", "").split(",")
                     found = [
@@ -228,6 +249,8 @@ class FakeX:
                         state.post_requests += 1
                 if not self._checks():
                     return None
+                if parts.path == "/2/media/upload" and b'name="command"' in raw:
+                    return self._chunked(self._form(raw))
                 if parts.path == "/2/media/upload":
                     if b'name="media"' not in raw:
                         return self._problem(400, "Invalid Request", "media is required")
@@ -254,6 +277,75 @@ class FakeX:
                     return self._create(json.loads(raw or b"{}"), self._who() or "")
                 return self._problem(404, "Not Found Error", "No route")
 
+            def _form(self, raw: bytes) -> dict[str, Any]:
+                kind = self.headers.get("Content-Type", "")
+                message = BytesParser(policy=HTTP).parsebytes(
+                    f"Content-Type: {kind}\r\n\r\n".encode() + raw
+                )
+                form: dict[str, Any] = {}
+                for part in message.iter_parts():
+                    name = str(part.get_param("name", header="content-disposition"))
+                    payload = part.get_payload(decode=True)
+                    data = payload if isinstance(payload, bytes) else b""
+                    form[name] = data if name == "media" else data.decode()
+                return form
+
+            def _chunked(self, form: dict[str, Any]) -> None:
+                command = form.get("command", "")
+                state.video_calls[command] += 1
+                if command == "INIT":
+                    total = int(form.get("total_bytes") or 0)
+                    if total > 512 * 1024 * 1024:
+                        return self._problem(
+                            400, "Invalid Request", "File size exceeds 536870912 bytes."
+                        )
+                    media_id = state.next_id()
+                    state.videos[media_id] = {
+                        "total": total,
+                        "segments": {},
+                        "state": "uploading",
+                        "reads": state.video_processing_reads,
+                    }
+                    return self._send(
+                        200,
+                        {
+                            "data": {
+                                "id": media_id,
+                                "media_key": f"7_{media_id}",
+                                "expires_after_secs": 86400,
+                            }
+                        },
+                    )
+                video = state.videos.get(str(form.get("media_id") or ""))
+                if video is None:
+                    return self._problem(400, "Invalid Request", "Invalid media_id.")
+                if command == "APPEND":
+                    video["segments"][int(form.get("segment_index") or 0)] = form.get("media", b"")
+                    return self._send(204)
+                if command == "FINALIZE":
+                    data = b"".join(v for _, v in sorted(video["segments"].items()))
+                    if len(data) != video["total"]:
+                        return self._problem(400, "Invalid Request", "Segments do not add up.")
+                    video["data"] = data
+                    video["state"] = "in_progress" if video["reads"] > 0 else "succeeded"
+                    state.media[str(form["media_id"])] = {"size": len(data), "video": True}
+                    return self._send(200, self._video_answer(str(form["media_id"]), video))
+                return self._problem(400, "Invalid Request", f"Unknown command {command}")
+
+            def _video_answer(self, media_id: str, video: dict[str, Any]) -> dict[str, Any]:
+                info: dict[str, Any] = {"state": video["state"]}
+                if video["state"] == "in_progress":
+                    info["check_after_secs"] = 1
+                return {
+                    "data": {
+                        "id": media_id,
+                        "media_key": f"7_{media_id}",
+                        "size": video["total"],
+                        "expires_after_secs": 86400,
+                        "processing_info": info,
+                    }
+                }
+
             def do_DELETE(self) -> None:
                 if not self._checks():
                     return None
@@ -274,6 +366,9 @@ class FakeX:
                 for media_id in (body.get("media") or {}).get("media_ids") or []:
                     if media_id not in state.media:
                         return self._problem(400, "Invalid Request", "Your media IDs are invalid.")
+                    video = state.videos.get(media_id)
+                    if video is not None and video["state"] != "succeeded":
+                        return self._problem(400, "Invalid Request", "Media is not ready.")
                 post_id = state.next_id()
                 parent = next((p for p in state.posts if p["id"] == reply_to), None)
                 post: dict[str, Any] = {
@@ -289,7 +384,10 @@ class FakeX:
                     post["in_reply_to_user_id"] = parent["author_id"]
                 if body.get("media"):
                     post["attachments"] = {
-                        "media_keys": [f"3_{m}" for m in body["media"]["media_ids"]]
+                        "media_keys": [
+                            f"7_{m}" if m in state.videos else f"3_{m}"
+                            for m in body["media"]["media_ids"]
+                        ]
                     }
                 state.posts.append(post)
                 hold = state.hold_next_post

@@ -662,3 +662,234 @@ def test_photos_and_messenger_on_the_fake(fake: FakeGraphServer) -> None:
     answer_ref = network.reply(dm, "Elle arrive demain.", idempotency_key="dm1", private=True)
     sent = fake.graph.objects[answer_ref.post_id]
     assert sent["to"] == {"id": "psid-77"} and sent["message"] == "Elle arrive demain."
+
+
+# -- video (resumable upload on graph-video) ----------------------------------------------------
+
+VIDEO = "https://graph-video.facebook.com/v26.0"
+# Ten bytes stand for the file: the recordings hand out a 6-byte chunk, then the last 4.
+CLIP = MediaItem(b"\x00\x00\x00\x18ftypmp", "video/mp4", filename="clip.mp4")
+
+
+@pytest.fixture
+def hosts() -> Iterator[tuple[respx.MockRouter, FacebookNetwork]]:
+    """Graph and its video host (uploads go to graph-video.facebook.com)."""
+    with respx.mock(assert_all_called=False) as router:
+        router.get(f"{GRAPH}/{PAGE}").mock(return_value=answer("page.json"))
+        network = FacebookNetwork(transport=httpx.HTTPTransport(), journal=MemoryJournal())
+        network.connect(CREDS)
+        yield router, network
+
+
+def phases(route: respx.Route) -> list[str]:
+    found = []
+    for call in route.calls:
+        body = call.request.content
+        if b'name="upload_phase"' in body:
+            found.append(body.split(b'name="upload_phase"\r\n\r\n')[1].split(b"\r\n")[0].decode())
+        else:
+            found.append(form(call.request).get("upload_phase", "?"))
+    return found
+
+
+def test_publish_a_video_by_resumable_upload(
+    hosts: tuple[respx.MockRouter, FacebookNetwork],
+) -> None:
+    router, network = hosts
+    route = router.post(f"{VIDEO}/{PAGE}/videos").mock(
+        side_effect=[
+            answer("video_start.json"),
+            answer("video_transfer.json"),
+            answer("video_transfer_last.json"),
+            answer("video_finish.json"),
+        ]
+    )
+    feed = router.post(f"{GRAPH}/{PAGE}/feed")
+    post = OutgoingPost("Notre atelier en vidéo", media=(CLIP,))
+    ref = network.publish(post, idempotency_key="v1")
+    assert ref.post_id == "1564747010440105"
+    assert ref.url == f"https://www.facebook.com/{PAGE}/videos/1564747010440105"
+    assert phases(route) == ["start", "transfer", "transfer", "finish"]
+    start = form(route.calls[0].request)
+    assert start == {"upload_phase": "start", "file_size": "10"}
+    # Each chunk is the byte range Graph asked for.
+    assert b"\x00\x00\x00\x18ft" in route.calls[1].request.content
+    assert b'name="start_offset"\r\n\r\n6' in route.calls[2].request.content
+    assert form(route.calls[3].request) == {
+        "upload_phase": "finish",
+        "upload_session_id": "1564747013773438",
+        "description": "Notre atelier en vidéo",
+        "published": "true",
+    }
+    assert not feed.called
+    # The token travels in the header on the video host too.
+    assert route.calls[0].request.headers["Authorization"] == f"Bearer {TOKEN}"
+    # Again with the key: from the journal, nothing sent.
+    assert network.publish(post, idempotency_key="v1") == ref
+    assert route.call_count == 4
+
+
+def test_lost_finish_is_read_back_by_the_video_id_and_never_uploaded_again(
+    hosts: tuple[respx.MockRouter, FacebookNetwork],
+) -> None:
+    router, network = hosts
+    route = router.post(f"{VIDEO}/{PAGE}/videos").mock(
+        side_effect=[
+            answer("video_start.json"),
+            answer("video_transfer.json"),
+            answer("video_transfer_last.json"),
+            httpx.ReadTimeout("lost"),
+        ]
+    )
+    post = OutgoingPost("Notre atelier en vidéo", media=(CLIP,))
+    with pytest.raises(OutcomeUnknown):
+        network.publish(post, idempotency_key="v2")
+    entry = network.journal.get("v2")
+    assert entry is not None and entry["state"] == "sending"
+    assert entry["session"] == "1564747013773438"
+    status = router.get(f"{GRAPH}/1564747010440105").mock(
+        return_value=answer("video_status_closed.json")
+    )
+    found = network.reconcile("v2", post=post)
+    assert found is not None and found.post_id == "1564747010440105"
+    assert network.publish(post, idempotency_key="v2").post_id == found.post_id
+    assert route.call_count == 4 and status.call_count == 1
+
+
+def test_lost_finish_that_never_arrived_is_finished_without_a_second_upload(
+    hosts: tuple[respx.MockRouter, FacebookNetwork],
+) -> None:
+    router, network = hosts
+    route = router.post(f"{VIDEO}/{PAGE}/videos").mock(
+        side_effect=[
+            answer("video_start.json"),
+            answer("video_transfer.json"),
+            answer("video_transfer_last.json"),
+            httpx.ReadTimeout("lost"),
+            answer("video_finish.json"),
+        ]
+    )
+    router.get(f"{GRAPH}/1564747010440105").mock(return_value=answer("video_status_open.json"))
+    post = OutgoingPost("Notre atelier en vidéo", media=(CLIP,))
+    with pytest.raises(OutcomeUnknown):
+        network.publish(post, idempotency_key="v3")
+    # Graph has the file but no finish: not published yet; publishing again only finishes.
+    assert network.reconcile("v3", post=post) is None
+    ref = network.publish(post, idempotency_key="v3")
+    assert ref.post_id == "1564747010440105"
+    assert phases(route) == ["start", "transfer", "transfer", "finish", "finish"]
+
+
+def test_video_graph_no_longer_knows_starts_a_new_upload(
+    hosts: tuple[respx.MockRouter, FacebookNetwork],
+) -> None:
+    router, network = hosts
+    router.post(f"{VIDEO}/{PAGE}/videos").mock(
+        side_effect=[
+            answer("video_start.json"),
+            answer("video_transfer.json"),
+            answer("video_transfer_last.json"),
+            httpx.ReadTimeout("lost"),
+        ]
+    )
+    router.get(f"{GRAPH}/1564747010440105").mock(return_value=answer("error_100_missing.json"))
+    post = OutgoingPost("Notre atelier en vidéo", media=(CLIP,))
+    with pytest.raises(OutcomeUnknown):
+        network.publish(post, idempotency_key="v4")
+    assert network.reconcile("v4", post=post) is None
+    entry = network.journal.get("v4")
+    assert entry is not None and entry["state"] == "absent" and "session" not in entry
+
+
+@pytest.mark.parametrize(
+    ("fixture", "at"),
+    [("error_video_too_large.json", 0), ("error_video_not_a_video.json", 1)],
+)
+def test_video_refusals_are_invalid_input_and_nothing_is_published(
+    hosts: tuple[respx.MockRouter, FacebookNetwork], fixture: str, at: int
+) -> None:
+    router, network = hosts
+    answers = [answer("video_start.json"), answer("video_transfer.json")]
+    answers[at] = answer(fixture)
+    route = router.post(f"{VIDEO}/{PAGE}/videos").mock(side_effect=answers[: at + 1])
+    with pytest.raises(InvalidInput) as caught:
+        network.publish(OutgoingPost("Vidéo", media=(CLIP,)), idempotency_key=f"r{at}")
+    assert "video" in caught.value.message
+    assert route.call_count == at + 1
+    assert "finish" not in phases(route)
+
+
+def test_lost_chunk_answer_restarts_the_session_next_time(
+    hosts: tuple[respx.MockRouter, FacebookNetwork],
+) -> None:
+    router, network = hosts
+    router.post(f"{VIDEO}/{PAGE}/videos").mock(
+        side_effect=[answer("video_start.json"), httpx.ReadTimeout("lost")]
+    )
+    with pytest.raises(Transient):
+        network.publish(OutgoingPost("Vidéo", media=(CLIP,)), idempotency_key="c1")
+    entry = network.journal.get("c1")
+    assert entry is not None and "session" not in entry
+    assert network.reconcile("c1", post=OutgoingPost("Vidéo", media=(CLIP,))) is None
+
+
+def test_video_rules_before_sending() -> None:
+    network = FacebookNetwork()
+    photo = MediaItem(PNG_1PX, "image/png", filename="a.png")
+    assert any("goes alone" in p for p in network.validate(OutgoingPost("x", media=(CLIP, photo))))
+    assert network.validate(OutgoingPost("x", media=(CLIP,))) == []
+
+
+def test_video_on_the_fake_timeout_after_accept_gives_exactly_one_video(
+    fake: FakeGraphServer,
+) -> None:
+    """A lost answer to ``finish`` (Graph published it), then the worker's path: one video."""
+    network = FacebookNetwork(transport=httpx.HTTPTransport(), timeout=5, journal=MemoryJournal())
+    network.connect(
+        Credentials(
+            {
+                "page_id": "300100200300",
+                "page_access_token": "page-token-contract",
+                "graph_url": fake.url,
+            }
+        )
+    )
+    data = bytes(range(256)) * 10  # 2,560 bytes: three chunks of the fake's 1,024
+    clip = MediaItem(data, "video/mp4", filename="clip.mp4")
+    text = f"Une seule vidéo {uuid.uuid4().hex}"
+    post = OutgoingPost(text, media=(clip,), first_comment="Le making-of en commentaire")
+    before = fake.graph.video_calls.copy()
+    with fake.graph.lose_next_video_phase("finish"), pytest.raises(OutcomeUnknown):
+        network.publish(post, idempotency_key="video-once")
+    found = network.reconcile("video-once", post=post)
+    assert found is not None
+    ref = network.publish(post, idempotency_key="video-once")
+    assert ref.post_id == found.post_id
+    calls = fake.graph.video_calls - before
+    assert calls == {"start": 1, "transfer": 3, "finish": 1}
+    videos = [v for v in fake.graph.of_type("video") if v["description"] == text]
+    assert len(videos) == 1 and videos[0]["received"] == data and videos[0]["published"]
+    comments = [fake.graph.objects[c]["message"] for c in videos[0].get("comments", [])]
+    assert comments == ["Le making-of en commentaire"]
+
+
+def test_video_too_large_on_the_fake_sends_no_byte(fake: FakeGraphServer) -> None:
+    network = FacebookNetwork(transport=httpx.HTTPTransport(), timeout=5)
+    network.connect(
+        Credentials(
+            {
+                "page_id": "300100200300",
+                "page_access_token": "page-token-contract",
+                "graph_url": fake.url,
+            }
+        )
+    )
+    before = fake.graph.video_calls.copy()
+    fake.graph.max_video_bytes = 100
+    try:
+        clip = MediaItem(b"\x00" * 200, "video/mp4", filename="big.mp4")
+        with pytest.raises(InvalidInput):
+            network.publish(OutgoingPost("Trop lourde", media=(clip,)), idempotency_key="big")
+    finally:
+        fake.graph.max_video_bytes = 10_000_000
+    assert fake.graph.video_calls - before == {"start": 1}

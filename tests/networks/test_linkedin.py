@@ -16,6 +16,7 @@ import httpx
 import pytest
 import respx
 
+from portevoix.networks.base import MemoryJournal
 from portevoix.networks.errors import (
     Ambiguous,
     AuthExpired,
@@ -576,3 +577,276 @@ def test_oauth_against_the_fake_gives_a_refreshable_channel(fake: FakeLinkedIn) 
     fresh = network.refresh_credentials()
     assert changes == [fresh] and fresh.get("access_token") != credentials.get("access_token")
     assert network.verify().account_id == f"urn:li:person:{MEMBER_SUB}"
+
+
+# -- video (Videos API) -------------------------------------------------------------------------
+
+VIDEO_URN = "urn:li:video:C5F10AQGKQg_6y2a4sQ"
+CLIP = MediaItem(b"0123456789", "video/mp4", filename="atelier.mp4")
+
+
+def _video_routes(api: respx.MockRouter, *, finalize: Any = None) -> dict[str, respx.Route]:
+    return {
+        "init": api.post(f"{API}/rest/videos", params={"action": "initializeUpload"}).mock(
+            return_value=answer("video_initialize.json")
+        ),
+        "put": api.put(url__startswith="https://www.linkedin.com/dms-uploads/").mock(
+            side_effect=[
+                answer("video_part_uploaded.json"),
+                httpx.Response(200, headers={"etag": "/ambry-video/signedId/part-2"}),
+            ]
+        ),
+        "finalize": api.post(f"{API}/rest/videos", params={"action": "finalizeUpload"}).mock(
+            side_effect=finalize or [answer("video_finalized.json")]
+        ),
+        "status": api.get(f"{API}/rest/videos/{VIDEO_URN.replace(':', '%3A')}").mock(
+            return_value=answer("video_available.json")
+        ),
+    }
+
+
+def test_publish_a_video_uploads_parts_finalizes_then_posts(
+    api: respx.MockRouter, page: LinkedInNetwork
+) -> None:
+    routes = _video_routes(api)
+    post = api.post(f"{API}/rest/posts").mock(return_value=answer("post_created.json"))
+    ref = page.publish(OutgoingPost("Notre atelier en vidéo", media=(CLIP,)), idempotency_key="v")
+    assert ref.post_id == POST_URN
+    assert json.loads(routes["init"].calls.last.request.content) == {
+        "initializeUploadRequest": {
+            "owner": "urn:li:organization:1337",
+            "fileSizeBytes": 10,
+            "uploadCaptions": False,
+            "uploadThumbnail": False,
+        }
+    }
+    assert [c.request.content for c in routes["put"].calls] == [b"012345", b"6789"]
+    assert json.loads(routes["finalize"].calls.last.request.content) == {
+        "finalizeUploadRequest": {
+            "video": VIDEO_URN,
+            "uploadToken": "",
+            "uploadedPartIds": [
+                "/ambry-video/signedId/AQHVJVy2cz9BIAAAAYB8ZzNJrrF6ehzG",
+                "/ambry-video/signedId/part-2",
+            ],
+        }
+    }
+    assert json.loads(post.calls.last.request.content)["content"] == {"media": {"id": VIDEO_URN}}
+    entry = page.journal.get("v")
+    assert entry is not None and entry["post_id"] == POST_URN and entry["video"] == VIDEO_URN
+
+
+def test_a_lost_post_answer_is_found_by_its_video_and_nothing_is_uploaded_again(
+    api: respx.MockRouter, page: LinkedInNetwork
+) -> None:
+    routes = _video_routes(api)
+    post = api.post(f"{API}/rest/posts").mock(side_effect=httpx.ReadTimeout("lost"))
+    outgoing = OutgoingPost("Notre atelier en vidéo", media=(CLIP,))
+    with pytest.raises(OutcomeUnknown):
+        page.publish(outgoing, idempotency_key="v2")
+    entry = page.journal.get("v2")
+    assert entry is not None and entry["state"] == "sending" and entry["video"] == VIDEO_URN
+    api.get(f"{API}/rest/posts").mock(return_value=answer("video_posts_by_author.json"))
+    found = page.reconcile("v2", post=outgoing)
+    assert found is not None and found.post_id == POST_URN
+    # A restarted worker (new client, same journal): the post, no call that writes.
+    again = LinkedInNetwork(timeout=2, journal=page.journal)
+    api.get(f"{API}/rest/organizations/1337").mock(return_value=answer("organization.json"))
+    again.connect(ORG)
+    assert again.publish(outgoing, idempotency_key="v2").post_id == POST_URN
+    assert routes["init"].call_count == 1 and routes["put"].call_count == 2
+    assert routes["finalize"].call_count == 1 and post.call_count == 1
+
+
+def test_a_lost_post_answer_with_no_post_posts_the_same_video_again(
+    api: respx.MockRouter, page: LinkedInNetwork
+) -> None:
+    routes = _video_routes(api)
+    post = api.post(f"{API}/rest/posts").mock(
+        side_effect=[httpx.ReadTimeout("lost"), answer("post_created.json")]
+    )
+    api.get(f"{API}/rest/posts").mock(
+        return_value=answer(
+            "posts_by_author.json",
+            body={"paging": {"start": 0, "count": 10, "links": [], "total": 0}, "elements": []},
+        )
+    )
+    outgoing = OutgoingPost("Notre atelier en vidéo", media=(CLIP,))
+    with pytest.raises(OutcomeUnknown):
+        page.publish(outgoing, idempotency_key="v3")
+    assert page.reconcile("v3", post=outgoing) is None
+    assert page.publish(outgoing, idempotency_key="v3").post_id == POST_URN
+    assert routes["init"].call_count == 1 and routes["finalize"].call_count == 1
+    assert post.call_count == 2
+    assert json.loads(post.calls.last.request.content)["content"] == {"media": {"id": VIDEO_URN}}
+
+
+def test_a_lost_finalize_is_read_back_from_the_videos_status(
+    api: respx.MockRouter, page: LinkedInNetwork
+) -> None:
+    routes = _video_routes(api, finalize=[httpx.ReadTimeout("lost")])
+    post = api.post(f"{API}/rest/posts").mock(return_value=answer("post_created.json"))
+    outgoing = OutgoingPost("Notre atelier en vidéo", media=(CLIP,))
+    with pytest.raises(Transient):
+        page.publish(outgoing, idempotency_key="v4")
+    entry = page.journal.get("v4")
+    assert entry is not None and entry["state"] == "finalizing"
+    assert page.reconcile("v4", post=outgoing) is None  # the post was never asked for
+    assert page.publish(outgoing, idempotency_key="v4").post_id == POST_URN
+    assert routes["init"].call_count == 1 and routes["finalize"].call_count == 1
+    assert post.call_count == 1
+
+
+def test_a_video_still_processing_waits_without_posting(
+    api: respx.MockRouter, page: LinkedInNetwork
+) -> None:
+    routes = _video_routes(api)
+    routes["status"].mock(
+        return_value=answer("video_available.json", body={"id": VIDEO_URN, "status": "PROCESSING"})
+    )
+    post = api.post(f"{API}/rest/posts")
+    with pytest.raises(Transient) as caught:
+        page.publish(OutgoingPost("Vidéo", media=(CLIP,)), idempotency_key="v5")
+    assert "processing" in caught.value.message
+    assert not post.called
+
+
+def test_a_video_linkedin_refuses_is_invalid_and_nothing_is_posted(
+    api: respx.MockRouter, page: LinkedInNetwork
+) -> None:
+    api.post(f"{API}/rest/videos", params={"action": "initializeUpload"}).mock(
+        return_value=answer("error_400_video_size.json")
+    )
+    post = api.post(f"{API}/rest/posts")
+    with pytest.raises(InvalidInput) as caught:
+        page.publish(OutgoingPost("Vidéo", media=(CLIP,)), idempotency_key="v6")
+    assert "500MB" in caught.value.message
+    assert not post.called
+
+
+def test_a_video_goes_alone_and_within_500_mb(page: LinkedInNetwork) -> None:
+    photo = MediaItem(PNG_1PX, "image/png", filename="a.png")
+    assert any("goes alone" in p for p in page.validate(OutgoingPost("x", media=(CLIP, photo))))
+    big = MediaItem(b"\0" * (500 * 1000 * 1000 + 1), "video/mp4", filename="long.mp4")
+    assert any("long.mp4" in p for p in page.validate(OutgoingPost("x", media=(big,))))
+
+
+def test_video_on_the_fake_timeout_after_accept_gives_exactly_one_video(
+    fake: FakeLinkedIn,
+) -> None:
+    credentials = _fake_credentials(fake, organization_id=ORG_ID)
+    journal = MemoryJournal()
+    data = bytes(range(256)) * 10  # three parts of the fake's 1,024 bytes
+    post = OutgoingPost(
+        f"Une seule vidéo {time.time()}",
+        media=(MediaItem(data, "video/mp4", filename="clip.mp4"),),
+    )
+    before_calls = fake.state.video_calls.copy()
+    before_posts = fake.state.post_requests
+    first = LinkedInNetwork(timeout=0.5, journal=journal)
+    first.connect(credentials)
+    fake.state.video_processing_reads = 1
+    with pytest.raises(Transient):  # still processing: nothing posted yet
+        first.publish(post, idempotency_key="video-once")
+    fake.state.video_processing_reads = 0
+    fake.state.hold_next_post = 1.2
+    with pytest.raises(OutcomeUnknown):
+        first.publish(post, idempotency_key="video-once")
+    time.sleep(1.0)  # the held answer lands
+    restarted = LinkedInNetwork(timeout=2, journal=journal)
+    restarted.connect(credentials)
+    found = restarted.reconcile("video-once", post=post)
+    assert found is not None
+    assert restarted.publish(post, idempotency_key="video-once").post_id == found.post_id
+    assert fake.state.video_calls - before_calls == {"initialize": 1, "part": 3, "finalize": 1}
+    assert fake.state.post_requests - before_posts == 1
+    [made] = [p for p in fake.state.posts if p["id"] == found.post_id]
+    video = fake.state.videos[made["content"]["media"]["id"]]
+    assert video["data"] == data
+
+
+# -- first comment ------------------------------------------------------------------------------
+
+
+def test_first_comment_goes_under_the_new_post(
+    api: respx.MockRouter, page: LinkedInNetwork
+) -> None:
+    post = api.post(f"{API}/rest/posts").mock(return_value=answer("post_created.json"))
+    comment = api.post(url__startswith=f"{API}/rest/socialActions/").mock(
+        return_value=answer("comment_created.json")
+    )
+    outgoing = OutgoingPost("On recrute", first_comment="Postulez ici : lien en bio")
+    ref = page.publish(outgoing, idempotency_key="fc")
+    assert ref.post_id == POST_URN
+    assert comment.calls.last.request.url.path == (
+        "/rest/socialActions/urn:li:share:6844785523593134080/comments"
+    )
+    assert json.loads(comment.calls.last.request.content) == {
+        "actor": "urn:li:organization:1337",
+        "message": {"text": "Postulez ici : lien en bio"},
+        "object": POST_URN,
+    }
+    entry = page.journal.get("fc")
+    assert entry is not None and entry["comment_state"] == "done" and entry["comment_id"]
+    assert page.publish(outgoing, idempotency_key="fc") == ref
+    assert post.call_count == 1 and comment.call_count == 1
+
+
+def test_a_failed_first_comment_is_added_later_without_posting_again(
+    api: respx.MockRouter, page: LinkedInNetwork
+) -> None:
+    post = api.post(f"{API}/rest/posts").mock(return_value=answer("post_created.json"))
+    comment = api.post(url__startswith=f"{API}/rest/socialActions/").mock(
+        side_effect=[answer("error_500.json"), answer("comment_created.json")]
+    )
+    listing = api.get(url__startswith=f"{API}/rest/socialActions/").mock(
+        return_value=httpx.Response(200, json={"elements": [], "paging": {"count": 100}})
+    )
+    outgoing = OutgoingPost("On recrute", first_comment="Postulez ici")
+    with pytest.raises(OutcomeUnknown) as caught:
+        page.publish(outgoing, idempotency_key="fc2")
+    assert "first comment" in caught.value.message
+    # A restarted worker with the channel's journal: the comment, not the post.
+    again = LinkedInNetwork(timeout=2, journal=page.journal)
+    api.get(f"{API}/rest/organizations/1337").mock(return_value=answer("organization.json"))
+    again.connect(ORG)
+    assert again.publish(outgoing, idempotency_key="fc2").post_id == POST_URN
+    assert post.call_count == 1 and comment.call_count == 2 and listing.call_count == 1
+    assert again.reconcile("fc2", post=outgoing) is not None
+
+
+def test_first_comment_on_the_fake_after_a_lost_comment_answer(fake: FakeLinkedIn) -> None:
+    credentials = _fake_credentials(fake, organization_id=ORG_ID)
+    network = LinkedInNetwork(timeout=2, journal=MemoryJournal())
+    network.connect(credentials)
+    outgoing = OutgoingPost(f"Offre {time.time()}", first_comment="Le lien est ici")
+    ref = network.publish(outgoing, idempotency_key="fc3")
+    assert [c["message"]["text"] for c in fake.state.comments[ref.post_id]] == ["Le lien est ici"]
+    # The comment was made but its answer lost: the journal says "sending"; publishing again
+    # finds it among the post's comments and adds none.
+    entry = dict(network.journal.get("fc3") or {})
+    network.journal.put("fc3", {**entry, "comment_state": "sending", "comment_id": ""})
+    network._memory = type(network._memory)()
+    assert network.publish(outgoing, idempotency_key="fc3").post_id == ref.post_id
+    assert len(fake.state.comments[ref.post_id]) == 1
+
+
+def test_a_finalize_that_never_arrived_is_sent_again_without_uploading(
+    api: respx.MockRouter, page: LinkedInNetwork
+) -> None:
+    routes = _video_routes(
+        api, finalize=[httpx.ConnectError("down"), answer("video_finalized.json")]
+    )
+    routes["status"].mock(
+        side_effect=[
+            answer("video_available.json", body={"id": VIDEO_URN, "status": "WAITING_UPLOAD"}),
+            answer("video_available.json"),
+        ]
+    )
+    post = api.post(f"{API}/rest/posts").mock(return_value=answer("post_created.json"))
+    outgoing = OutgoingPost("Notre atelier en vidéo", media=(CLIP,))
+    with pytest.raises(Transient):
+        page.publish(outgoing, idempotency_key="v7")
+    assert page.publish(outgoing, idempotency_key="v7").post_id == POST_URN
+    assert routes["init"].call_count == 1 and routes["put"].call_count == 2
+    assert routes["finalize"].call_count == 2 and post.call_count == 1

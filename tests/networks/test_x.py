@@ -16,12 +16,14 @@ import httpx
 import pytest
 import respx
 
+from portevoix.networks.base import MemoryJournal
 from portevoix.networks.errors import (
     AuthExpired,
     InvalidInput,
     OutcomeUnknown,
     Permanent,
     RateLimited,
+    Transient,
 )
 from portevoix.networks.types import (
     AuthorizationRequest,
@@ -299,3 +301,149 @@ def test_an_empty_bucket_waits_only_for_its_own_endpoint(
     assert caught.value.code == "budget"
     account.publish(OutgoingPost("Hello world!"), idempotency_key="k")  # posting still goes
     assert create.called
+
+
+# -- video (chunked upload) ---------------------------------------------------------------------
+
+CLIP = MediaItem(b"0123456789", "video/mp4", filename="atelier.mp4")
+
+
+def _command(request: httpx.Request) -> str:
+    content = request.content
+    if b'name="command"' not in content:
+        return request.url.params.get("command", "?")
+    return content.split(b'name="command"\r\n\r\n')[1].split(b"\r\n")[0].decode()
+
+
+def test_publish_a_video_in_chunks(api: respx.MockRouter, account: XNetwork) -> None:
+    upload = api.post(f"{API}/2/media/upload").mock(
+        side_effect=[
+            answer("video_init.json"),
+            httpx.Response(204),
+            answer("video_finalize_pending.json"),
+        ]
+    )
+    status = api.get(url__startswith=f"{API}/2/media/upload").mock(
+        return_value=answer("video_status_succeeded.json")
+    )
+    create = api.post(f"{API}/2/tweets").mock(return_value=answer("post_created.json"))
+    post = OutgoingPost("Notre atelier en vidéo", media=(CLIP,))
+    # FINALIZE says "pending": not ready, nothing posted, try again in a moment.
+    with pytest.raises(Transient) as caught:
+        account.publish(post, idempotency_key="v")
+    assert "processing" in caught.value.message and not create.called
+    ref = account.publish(post, idempotency_key="v")
+    assert ref.post_id == "1445880548472328192"
+    assert [_command(c.request) for c in upload.calls] == ["INIT", "APPEND", "FINALIZE"]
+    init = upload.calls[0].request.content
+    assert b"tweet_video" in init and b'name="total_bytes"\r\n\r\n10' in init
+    assert b"0123456789" in upload.calls[1].request.content
+    assert status.calls.last.request.url.params["media_id"] == "1880028106020515840"
+    assert json.loads(create.calls.last.request.content) == {
+        "text": "Notre atelier en vidéo",
+        "media": {"media_ids": ["1880028106020515840"]},
+    }
+
+
+def test_a_lost_post_answer_is_found_by_the_videos_media_key(
+    api: respx.MockRouter, account: XNetwork
+) -> None:
+    upload = api.post(f"{API}/2/media/upload").mock(
+        side_effect=[
+            answer("video_init.json"),
+            httpx.Response(204),
+            answer("video_status_succeeded.json"),
+        ]
+    )
+    create = api.post(f"{API}/2/tweets").mock(side_effect=httpx.ReadTimeout("lost"))
+    post = OutgoingPost("Notre atelier en vidéo", media=(CLIP,))
+    with pytest.raises(OutcomeUnknown):
+        account.publish(post, idempotency_key="v2")
+    api.get(url__startswith=f"{API}/2/users/2244994945/tweets").mock(
+        return_value=answer("user_tweets_video.json")
+    )
+    # X shortened the text's look (a t.co link): the video's media key says it is the post.
+    found = account.reconcile("v2", post=post, since=datetime(2026, 12, 1, tzinfo=UTC))
+    assert found is not None and found.post_id == "1445880548472328192"
+    assert upload.call_count == 3 and create.call_count == 1
+
+
+def test_publishing_again_reuses_the_uploaded_video(
+    api: respx.MockRouter, account: XNetwork
+) -> None:
+    upload = api.post(f"{API}/2/media/upload").mock(
+        side_effect=[
+            answer("video_init.json"),
+            httpx.Response(204),
+            answer("video_status_succeeded.json"),
+        ]
+    )
+    create = api.post(f"{API}/2/tweets").mock(
+        side_effect=[httpx.ConnectError("down"), answer("post_created.json")]
+    )
+    post = OutgoingPost("Notre atelier en vidéo", media=(CLIP,))
+    with pytest.raises(Transient):
+        account.publish(post, idempotency_key="v3")
+    assert account.publish(post, idempotency_key="v3").post_id == "1445880548472328192"
+    assert upload.call_count == 3 and create.call_count == 2
+
+
+def test_a_video_x_cannot_process_is_invalid_and_nothing_is_posted(
+    api: respx.MockRouter, account: XNetwork
+) -> None:
+    api.post(f"{API}/2/media/upload").mock(
+        side_effect=[
+            answer("video_init.json"),
+            httpx.Response(204),
+            answer("video_status_failed.json"),
+        ]
+    )
+    create = api.post(f"{API}/2/tweets")
+    with pytest.raises(InvalidInput) as caught:
+        account.publish(OutgoingPost("Vidéo", media=(CLIP,)), idempotency_key="v4")
+    assert "Unsupported video format" in caught.value.message
+    assert not create.called
+
+
+def test_a_video_too_large_for_x(api: respx.MockRouter, account: XNetwork) -> None:
+    upload = api.post(f"{API}/2/media/upload").mock(return_value=answer("error_413_media.json"))
+    create = api.post(f"{API}/2/tweets")
+    with pytest.raises(InvalidInput):
+        account.publish(OutgoingPost("Vidéo", media=(CLIP,)), idempotency_key="v5")
+    assert upload.call_count == 1 and not create.called
+    big = MediaItem(b"\0" * (512 * 1024 * 1024 + 1), "video/mp4", filename="long.mp4")
+    assert any("long.mp4" in p for p in account.validate(OutgoingPost("x", media=(big,))))
+    photo = MediaItem(PNG_1PX, "image/png", filename="p.png")
+    assert any("goes alone" in p for p in account.validate(OutgoingPost("x", media=(CLIP, photo))))
+
+
+def test_video_on_the_fake_timeout_after_accept_gives_exactly_one_post(fake: FakeX) -> None:
+    journal = MemoryJournal()
+    data = bytes(range(256)) * 10
+    post = OutgoingPost(
+        f"Une seule vidéo {time.time()}", media=(MediaItem(data, "video/mp4", filename="c.mp4"),)
+    )
+    since = datetime.now(UTC)
+    before = fake.state.video_calls.copy()
+    posts_before = fake.state.post_requests
+    first = XNetwork(timeout=0.5, journal=journal)
+    first.connect(_creds(fake))
+    fake.state.video_processing_reads = 1
+    with pytest.raises(Transient):
+        first.publish(post, idempotency_key="video-once")
+    fake.state.video_processing_reads = 0
+    fake.state.hold_next_post = 1.2
+    with pytest.raises(OutcomeUnknown):
+        first.publish(post, idempotency_key="video-once")
+    time.sleep(1.0)
+    restarted = XNetwork(timeout=2, journal=journal)
+    restarted.connect(_creds(fake))
+    found = restarted.reconcile("video-once", post=post, since=since)
+    assert found is not None
+    assert restarted.publish(post, idempotency_key="video-once").post_id == found.post_id
+    assert fake.state.post_requests - posts_before == 1
+    calls = fake.state.video_calls - before
+    assert calls["INIT"] == 1 and calls["APPEND"] == 1 and calls["FINALIZE"] == 1
+    [made] = [p for p in fake.state.posts if p["id"] == found.post_id]
+    media_id = made["attachments"]["media_keys"][0].removeprefix("7_")
+    assert fake.state.videos[media_id]["data"] == data

@@ -24,6 +24,7 @@ import httpx
 import pytest
 import respx
 
+from portevoix.networks.base import MemoryJournal
 from portevoix.networks.errors import (
     Ambiguous,
     AuthExpired,
@@ -638,3 +639,46 @@ def test_recorded_an_unfinished_session_is_asked_not_resumed(
     )
     # One upload, one status query: reconcile sent no more bytes.
     assert calls == [f"bytes 0-{VIDEO.size - 1}/{VIDEO.size}", f"bytes */{VIDEO.size}"]
+
+
+# -- first comment ------------------------------------------------------------------------------
+
+
+def test_first_comment_goes_under_the_new_video(fake: FakeYouTube) -> None:
+    network = make(fake, journal=MemoryJournal())
+    network.connect(creds())
+    post = video_post("Notre atelier\nEn vidéo", first_comment="Les horaires sont en description")
+    ref = network.publish(post, idempotency_key="fc")
+    [thread] = [t for t in fake.threads.values() if t["snippet"]["videoId"] == ref.post_id]
+    snippet = thread["snippet"]["topLevelComment"]["snippet"]
+    assert snippet["textOriginal"] == "Les horaires sont en description"
+    assert network.publish(post, idempotency_key="fc") == ref
+    assert fake.posts["/youtube/v3/commentThreads"] == 1
+    assert fake.posts["/upload/youtube/v3/videos"] == 1
+
+
+def test_a_lost_first_comment_is_found_and_never_posts_the_video_again(fake: FakeYouTube) -> None:
+    journal = MemoryJournal()
+    network = make(fake, journal=journal)
+    network.connect(creds())
+    post = video_post("Notre atelier\nEn vidéo", first_comment="Posez vos questions ici")
+    reply = network.reply
+
+    def losing(*args: Any, **kwargs: Any) -> Any:
+        fake.lose_next_write = True  # the comment is made, its answer lost
+        return reply(*args, **kwargs)
+
+    network.reply = losing  # type: ignore[method-assign]
+    with pytest.raises(OutcomeUnknown) as caught:
+        network.publish(post, idempotency_key="fc2")
+    assert "first comment" in caught.value.message
+    # A restarted worker with the channel's journal: the comment is found, nothing is sent.
+    again = make(fake, journal=journal)
+    again.connect(creds())
+    ref = again.publish(post, idempotency_key="fc2")
+    assert fake.posts["/upload/youtube/v3/videos"] == 1
+    assert fake.posts["/youtube/v3/commentThreads"] == 1
+    entry = journal.get("fc2")
+    assert (
+        entry is not None and entry["comment_state"] == "done" and entry["post_id"] == ref.post_id
+    )
