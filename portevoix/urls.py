@@ -35,6 +35,7 @@ urlpatterns = [
         name="notification_bell_poll",
     ),
     path("w/<slug:ws>/", include("portevoix.publishing.approvals.urls")),
+    path("", include("portevoix.api.urls")),
     path("", include("portevoix.core.urls")),
 ]
 
