@@ -70,7 +70,7 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
-class Replay(Exception):  # noqa: N818 (not an error: the answer given before)
+class Replay(Exception):
     def __init__(self, answer: IdempotentAnswer):
         super().__init__("replay")
         self.answer = answer
@@ -95,7 +95,7 @@ class TokenAuth(HttpBearer):
         now = timezone.now()
         if row is None or row.revoked_at is not None or row.expires_at <= now:
             return None
-        member = row.member
+        member: Member = row.member
         if not member.is_active or not member.user.is_active:
             return None
         if member.workspace.archived_at is not None:
@@ -120,8 +120,7 @@ def _count_call(token: ApiToken, now: dt.datetime) -> None:
             raise ApiError(
                 429,
                 "rate_limited",
-                _("Too many calls with this token: wait %(seconds)s seconds.")
-                % {"seconds": wait},
+                _("Too many calls with this token: wait %(seconds)s seconds.") % {"seconds": wait},
                 headers={"Retry-After": str(wait)},
             )
         locked.window_calls += 1
@@ -142,7 +141,7 @@ def _open_idempotency(request: HttpRequest, token: ApiToken, now: dt.datetime) -
             field="Idempotency-Key",
         )
     body_hash = hashlib.sha256(
-        request.method.encode() + b" " + request.path.encode() + b"\n" + request.body
+        (request.method or "").encode() + b" " + request.path.encode() + b"\n" + request.body
     ).hexdigest()
     IdempotentAnswer.objects.filter(token=token, created_at__lt=now - IDEMPOTENCY_TTL).delete()
     try:
@@ -287,9 +286,7 @@ def install_handlers(api: NinjaAPI) -> None:
     @api.exception_handler(ActionRefused)
     def _refused(request: HttpRequest, exc: ActionRefused) -> HttpResponse:
         status = 409 if exc.code in {"state", "busy", "changed"} else 400
-        return error_response(
-            api, request, status, exc.code, str(exc.message), field=exc.field
-        )
+        return error_response(api, request, status, exc.code, str(exc.message), field=exc.field)
 
     @api.exception_handler(NinjaValidationError)
     def _invalid(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:

@@ -15,8 +15,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import File, Form, Query, Router, Schema
+from ninja import Router, Schema, Status
 from ninja.files import UploadedFile
+from ninja.params import functions as param
 from pydantic import Field
 
 from portevoix.api.core import (
@@ -61,14 +62,14 @@ api = PorteVoixAPI(
 )
 install_handlers(api)
 
-ERRORS: dict[int, Any] = {code: ErrorOut for code in (400, 401, 403, 404, 409, 422, 429)}
+ERRORS: dict[int, Any] = dict.fromkeys((400, 401, 403, 404, 409, 422, 429), ErrorOut)
 
 
 def answers(ok: Any, status: int = 200) -> dict[int, Any]:
     return {status: ok, **ERRORS}
 
 
-Limit = Query(50, ge=1, le=MAX_LIMIT)
+Limit = param.Query(50, ge=1, le=MAX_LIMIT)
 
 
 # --- schemas --------------------------------------------------------------------------------
@@ -277,7 +278,7 @@ def _post_out(post: Post, member: Member) -> dict[str, Any]:
         "text": post.text,
         "created_at": post.created_at,
         "updated_at": post.updated_at,
-        "author": post.author.email if post.author_id else None,
+        "author": post.author.email if post.author is not None else None,
         "publications": [
             {
                 "id": p.pk,
@@ -308,7 +309,8 @@ def _post(member: Member, post_id: int) -> Post:
     found = _posts(member).filter(pk=post_id).first()
     if found is None:
         raise ApiError(404, "not_found", _("Not found."))
-    return found
+    post: Post = found
+    return post
 
 
 def _aware(value: dt.datetime, field: str) -> dt.datetime:
@@ -325,12 +327,14 @@ def _aware(value: dt.datetime, field: str) -> dt.datetime:
 def _inbox_reader(request: HttpRequest, scope: str) -> Member:
     member = need(request, scope)
     if not (can(member, "inbox.view_all") or can(member, "inbox.view_assigned")):
-        raise PermissionDenied(_("Your role does not allow this: %(action)s.") % {"action": "inbox"})
+        raise PermissionDenied(
+            _("Your role does not allow this: %(action)s.") % {"action": "inbox"}
+        )
     return member
 
 
 def _conversation(member: Member, conversation_id: int) -> Conversation:
-    found = (
+    found: Conversation | None = (
         Conversation.objects.visible_to(member)
         .select_related("department")
         .prefetch_related("labels")
@@ -349,7 +353,7 @@ def _conversation_out(c: Conversation) -> dict[str, Any]:
         "kind": c.kind,
         "state": c.state,
         "priority": c.priority,
-        "department": c.department.code if c.department_id else None,
+        "department": c.department.code if c.department is not None else None,
         "assignee_id": c.assignee_id,
         "labels": sorted(label.name for label in c.labels.all()),
         "preview": c.preview,
@@ -415,7 +419,7 @@ def get_post(request: HttpRequest, post_id: int) -> dict[str, Any]:
     response=answers(PostOut, 201),
     summary="Create a post (a draft, or submitted with submit=true)",
 )
-def create_post(request: HttpRequest, payload: PostIn) -> tuple[int, dict[str, Any]]:
+def create_post(request: HttpRequest, payload: PostIn) -> Status[Any]:
     member = need(request, Scope.POSTS_WRITE)
     require(member, "post.create")
     channels = {c.pk: c for c in Channel.objects.visible_to(member).filter(pk__in=payload.channels)}
@@ -443,7 +447,7 @@ def create_post(request: HttpRequest, payload: PostIn) -> tuple[int, dict[str, A
         Post.objects.filter(pk=post.pk).update(source="api")
         if payload.submit:
             post_actions.submit_post(post, by=member, note=payload.note)
-    return 201, _post_out(_post(member, post.pk), member)
+    return Status(201, _post_out(_post(member, post.pk), member))
 
 
 @posts.post("/posts/{post_id}/submit", response=answers(PostOut), summary="Submit a draft")
@@ -519,8 +523,8 @@ def cancel_post(request: HttpRequest, post_id: int) -> dict[str, Any]:
 )
 def calendar(
     request: HttpRequest,
-    start: dt.datetime = Query(..., alias="from"),  # noqa: B008
-    end: dt.datetime = Query(..., alias="to"),  # noqa: B008
+    start: dt.datetime = param.Query(..., alias="from"),  # noqa: B008
+    end: dt.datetime = param.Query(..., alias="to"),  # noqa: B008
     channel: int | None = None,
 ) -> list[dict[str, Any]]:
     member = need(request, Scope.POSTS_READ)
@@ -528,7 +532,9 @@ def calendar(
     start, end = _aware(start, "from"), _aware(end, "to")
     if end <= start or end - start > dt.timedelta(days=62):
         raise ApiError(
-            400, "invalid_period", _("Give a period of at most 62 days, from before to."),
+            400,
+            "invalid_period",
+            _("Give a period of at most 62 days, from before to."),
             field="to",
         )
     rows = (
@@ -588,9 +594,9 @@ def list_media(
 @media.post("/media", response=answers(AssetOut, 201), summary="Upload an image or a video")
 def upload_media(
     request: HttpRequest,
-    file: UploadedFile = File(...),  # noqa: B008
-    alt_text: str = Form(""),  # noqa: B008
-) -> tuple[int, dict[str, Any]]:
+    file: UploadedFile = param.File(...),  # noqa: B008
+    alt_text: str = param.Form(""),
+) -> Status[Any]:
     member = need(request, Scope.POSTS_WRITE)
     require(member, "post.create")
     asset = media_actions.upload(
@@ -600,7 +606,7 @@ def upload_media(
         data=file.read(),
         alt_text=alt_text,
     )
-    return 201, _asset_out(asset)
+    return Status(201, _asset_out(asset))
 
 
 # --- channels -------------------------------------------------------------------------------
@@ -735,7 +741,7 @@ def conversation_messages(request: HttpRequest, conversation_id: int) -> list[di
     response=answers(ReplyOut, 201),
     summary="Answer the customer",
 )
-def reply(request: HttpRequest, conversation_id: int, payload: ReplyIn) -> tuple[int, Any]:
+def reply(request: HttpRequest, conversation_id: int, payload: ReplyIn) -> Status[Any]:
     member = need(request, Scope.INBOX_WRITE)
     require(member, "inbox.reply")
     conversation = _conversation(member, conversation_id)
@@ -743,12 +749,15 @@ def reply(request: HttpRequest, conversation_id: int, payload: ReplyIn) -> tuple
         conversation, by=member, text=payload.text, private=payload.private, resolve=payload.resolve
     )
     publication = answer.post.publications.first()
-    return 201, {
-        "id": answer.pk,
-        "post_id": answer.post_id,
-        "private": answer.private,
-        "state": publication.state if publication else "draft",
-    }
+    return Status(
+        201,
+        {
+            "id": answer.pk,
+            "post_id": answer.post_id,
+            "private": answer.private,
+            "state": publication.state if publication else "draft",
+        },
+    )
 
 
 @inbox.post(
@@ -790,7 +799,8 @@ def set_labels(request: HttpRequest, conversation_id: int, payload: LabelsIn) ->
         raise ApiError(
             400,
             "unknown_label",
-            _("Unknown label: %(labels)s.") % {"labels": ", ".join(n for n in names if n not in known)},
+            _("Unknown label: %(labels)s.")
+            % {"labels": ", ".join(n for n in names if n not in known)},
             field="labels",
         )
     inbox_actions.set_labels(conversation, by=member, labels=labels)
@@ -802,7 +812,7 @@ def set_labels(request: HttpRequest, conversation_id: int, payload: LabelsIn) ->
     response=answers(HandOffOut, 201),
     summary="Hand off to a department (by its code: sales, legal...)",
 )
-def hand_off(request: HttpRequest, conversation_id: int, payload: HandOffIn) -> tuple[int, Any]:
+def hand_off(request: HttpRequest, conversation_id: int, payload: HandOffIn) -> Status[Any]:
     member = need(request, Scope.INBOX_WRITE)
     require(member, "inbox.route")
     conversation = _conversation(member, conversation_id)
@@ -816,8 +826,10 @@ def hand_off(request: HttpRequest, conversation_id: int, payload: HandOffIn) -> 
             _("That department does not exist here."),
             field="department",
         )
-    handoff = inbox_actions.hand_off(conversation, by=member, department=department, note=payload.note)
-    return 201, {"id": handoff.pk, "department": department.code, "state": handoff.state}
+    handoff = inbox_actions.hand_off(
+        conversation, by=member, department=department, note=payload.note
+    )
+    return Status(201, {"id": handoff.pk, "department": department.code, "state": handoff.state})
 
 
 # --- audit ----------------------------------------------------------------------------------

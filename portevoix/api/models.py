@@ -20,7 +20,10 @@ from portevoix.core.permissions import RestrictedQuerySet, can
 
 class Scope(models.TextChoices):
     POSTS_READ = "posts:read", _("Read posts, the calendar and the media library")
-    POSTS_WRITE = "posts:write", _("Create, schedule, submit, approve and cancel posts; upload media")
+    POSTS_WRITE = (
+        "posts:write",
+        _("Create, schedule, submit, approve and cancel posts; upload media"),
+    )
     CHANNELS_READ = "channels:read", _("Read channels and their health")
     INBOX_READ = "inbox:read", _("Read conversations and messages")
     INBOX_WRITE = "inbox:write", _("Reply to, assign, label and hand off conversations")
@@ -90,3 +93,6 @@ class IdempotentAnswer(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["token", "key"], name="api_idempotency_unique")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} ({self.key})"

@@ -43,8 +43,10 @@ def tokens(request: HttpRequest, ws: str) -> HttpResponse:
             status = 400
         else:
             form = TokenForm()
-    rows = ApiToken.objects.visible_to(me).select_related("member__user").order_by(
-        "revoked_at", "-created_at"
+    rows = (
+        ApiToken.objects.visible_to(me)
+        .select_related("member__user")
+        .order_by("revoked_at", "-created_at")
     )
     response = render(
         request,

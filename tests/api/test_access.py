@@ -18,7 +18,12 @@ def _inbox_view(m):
 ENDPOINTS = [
     ("get", "/posts/{post}", None, lambda m: can(m, "post.view")),
     ("post", "/posts/{post}/submit", {}, lambda m: can(m, "post.create")),
-    ("post", "/posts/{post}/schedule", {"at": "2031-01-02T09:00:00+01:00"}, lambda m: can(m, "post.create")),
+    (
+        "post",
+        "/posts/{post}/schedule",
+        {"at": "2031-01-02T09:00:00+01:00"},
+        lambda m: can(m, "post.create"),
+    ),
     ("post", "/posts/{post}/cancel", {}, lambda m: can(m, "post.create")),
     (
         "post",
@@ -29,15 +34,30 @@ ENDPOINTS = [
     ("get", "/channels/{channel}/health", None, lambda m: can(m, "channel.view")),
     ("get", "/conversations/{conversation}", None, _inbox_view),
     ("get", "/conversations/{conversation}/messages", None, _inbox_view),
-    ("post", "/conversations/{conversation}/reply", {"text": "Bonjour !"}, lambda m: can(m, "inbox.reply")),
+    (
+        "post",
+        "/conversations/{conversation}/reply",
+        {"text": "Bonjour !"},
+        lambda m: can(m, "inbox.reply"),
+    ),
     (
         "post",
         "/conversations/{conversation}/assign",
         {"member_id": None},
         lambda m: can(m, "inbox.route") or can(m, "inbox.reply"),
     ),
-    ("post", "/conversations/{conversation}/labels", {"labels": []}, lambda m: can(m, "inbox.route")),
-    ("post", "/conversations/{conversation}/handoff", {"department": "legal"}, lambda m: can(m, "inbox.route")),
+    (
+        "post",
+        "/conversations/{conversation}/labels",
+        {"labels": []},
+        lambda m: can(m, "inbox.route"),
+    ),
+    (
+        "post",
+        "/conversations/{conversation}/handoff",
+        {"department": "legal"},
+        lambda m: can(m, "inbox.route"),
+    ),
 ]
 
 LISTS = [
@@ -74,7 +94,9 @@ def _is_error(response, status, code=None):
 
 
 @pytest.mark.parametrize(("method", "template", "body", "allowed"), ENDPOINTS)
-def test_refused_roles_get_403(team, api_as, draft, channel, handed, method, template, body, allowed):
+def test_refused_roles_get_403(
+    team, api_as, draft, channel, handed, method, template, body, allowed
+):
     path = _path(template, draft, channel, handed)
     refused = [r for r in ALL_ROLES if not allowed(team[r])]
     if template.endswith("/approve"):
@@ -86,14 +108,18 @@ def test_refused_roles_get_403(team, api_as, draft, channel, handed, method, tem
 
 
 @pytest.mark.parametrize(("method", "template", "body", "allowed"), ENDPOINTS)
-def test_other_workspace_gets_404(team, api_as, draft, channel, handed, method, template, body, allowed):
+def test_other_workspace_gets_404(
+    team, api_as, draft, channel, handed, method, template, body, allowed
+):
     path = _path(template, draft, channel, handed)
     assert allowed(team.outsider)  # an admin there: only the workspace stops them
     _is_error(_call(api_as(team.outsider), method, path, body), 404, "not_found")
 
 
 @pytest.mark.parametrize(("path", "allowed"), LISTS)
-def test_lists_refuse_roles_and_show_outsiders_nothing(team, api_as, draft, channel, handed, path, allowed):
+def test_lists_refuse_roles_and_show_outsiders_nothing(
+    team, api_as, draft, channel, handed, path, allowed
+):
     for role in ALL_ROLES:
         response = api_as(team[role]).get(path)
         if allowed(team[role]):
