@@ -12,10 +12,10 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from portevoix.api.models import ALL_SCOPES, ApiToken
+from portevoix.api.models import ALL_SCOPES, ApiToken, WebhookDelivery, WebhookSubscription
 from portevoix.core import audit
-from portevoix.core.actions import ActionRefused
-from portevoix.core.models import Member
+from portevoix.core.actions import ActionRefused, _same_workspace
+from portevoix.core.models import Member, Workspace
 from portevoix.core.permissions import require
 
 PREFIX = "pvk_"
@@ -120,3 +120,112 @@ def revoke_token(token: ApiToken, *, by: Member) -> ApiToken:
         after={"name": token.name, "member": token.member.user.email},
     )
     return token
+
+
+# --- webhook subscriptions -----------------------------------------------------------------
+
+
+def _check_subscription(url: str, events: Sequence[str]) -> tuple[str, list[str]]:
+    from django.core.exceptions import ValidationError
+    from django.core.validators import URLValidator
+
+    from portevoix.api.models import Event
+
+    url = url.strip()
+    try:
+        URLValidator(schemes=["https", "http"])(url)
+    except ValidationError:
+        raise ActionRefused(_("Give the address of the receiver (https://…)."), field="url") from None
+    chosen = sorted(set(events))
+    if not chosen:
+        raise ActionRefused(_("Choose at least one event."), field="events")
+    unknown = [e for e in chosen if e not in Event.values]
+    if unknown:
+        raise ActionRefused(
+            _("Unknown event: %(events)s.") % {"events": ", ".join(unknown)}, field="events"
+        )
+    return url, chosen
+
+
+@transaction.atomic
+def create_subscription(
+    workspace: Workspace, *, by: Member, url: str, events: Sequence[str], description: str = ""
+) -> tuple[WebhookSubscription, str]:
+    """A new subscription, and its signing secret (shown once; kept encrypted)."""
+    from portevoix.api import webhooks
+    from portevoix.core.crypto import encrypt_text
+
+    require(by, "integration.manage")
+    _same_workspace(by, workspace)
+    url, chosen = _check_subscription(url, events)
+    secret = webhooks.new_secret()
+    subscription = WebhookSubscription.objects.create(
+        workspace=workspace,
+        url=url,
+        events=chosen,
+        description=description.strip()[:200],
+        secret_encrypted=encrypt_text(secret),
+        created_by=by,
+    )
+    audit.record(
+        "webhook.create",
+        workspace=workspace,
+        actor=by.user,
+        obj=subscription,
+        after={"url": url, "events": chosen},
+    )
+    return subscription, secret
+
+
+@transaction.atomic
+def set_subscription_active(
+    subscription: WebhookSubscription, *, by: Member, active: bool
+) -> WebhookSubscription:
+    require(by, "integration.manage")
+    _same_workspace(by, subscription.workspace)
+    subscription = WebhookSubscription.objects.select_for_update().get(pk=subscription.pk)
+    before = subscription.is_active
+    subscription.is_active = active
+    subscription.save(update_fields=["is_active"])
+    audit.record(
+        "webhook.update",
+        workspace=subscription.workspace,
+        actor=by.user,
+        obj=subscription,
+        before={"is_active": before},
+        after={"is_active": active},
+    )
+    return subscription
+
+
+@transaction.atomic
+def delete_subscription(subscription: WebhookSubscription, *, by: Member) -> None:
+    require(by, "integration.manage")
+    _same_workspace(by, subscription.workspace)
+    audit.record(
+        "webhook.delete",
+        workspace=subscription.workspace,
+        actor=by.user,
+        obj=subscription,
+        before={"url": subscription.url, "events": subscription.events},
+    )
+    subscription.delete()
+
+
+@transaction.atomic
+def replay_delivery(delivery: WebhookDelivery, *, by: Member) -> WebhookDelivery:
+    """Send a failed delivery again, with the same ``webhook-id`` and a fresh set of retries."""
+    require(by, "integration.manage")
+    _same_workspace(by, delivery.subscription.workspace)
+    delivery = WebhookDelivery.objects.select_for_update().get(pk=delivery.pk)
+    if delivery.state != "failed":
+        raise ActionRefused(_("Only a failed delivery can be replayed."), code="state")
+    delivery.transition("pending", fields={"attempts": 0, "problem": ""})
+    audit.record(
+        "webhook.replay",
+        workspace=delivery.subscription.workspace,
+        actor=by.user,
+        obj=delivery.subscription,
+        after={"delivery": delivery.pk, "event": delivery.event, "id": delivery.message_id},
+    )
+    return delivery

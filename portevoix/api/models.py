@@ -16,6 +16,8 @@ from django.utils.translation import gettext_lazy as _
 
 from portevoix.core.models import Member, Workspace
 from portevoix.core.permissions import RestrictedQuerySet, can
+from portevoix.worker.graph import State, StateGraph
+from portevoix.worker.models import Outcome, StatefulModel
 
 
 class Scope(models.TextChoices):
@@ -96,3 +98,111 @@ class IdempotentAnswer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} ({self.key})"
+
+
+# --- outgoing webhooks (docs/webhooks.md) ---------------------------------------------------
+
+
+class Event(models.TextChoices):
+    POST_PUBLISHED = "post.published", _("A post was published")
+    POST_FAILED = "post.failed", _("A post failed")
+    CONVERSATION_CREATED = "conversation.created", _("A conversation started")
+    CONVERSATION_ASSIGNED = "conversation.assigned", _("A conversation was assigned")
+    CONVERSATION_SLA_BREACHED = "conversation.sla_breached", _("A conversation breached its SLA")
+    # Named now; they fire once the crisis module lands (issue 15).
+    INCIDENT_OPENED = "incident.opened", _("An incident was opened")
+    ALERT_RAISED = "alert.raised", _("An alert was raised")
+
+
+class WebhookSubscription(models.Model):
+    """A URL that receives the workspace's events, signed with its own ``whsec_`` secret."""
+
+    VIEW_ACTION = "integration.manage"
+
+    objects = RestrictedQuerySet.as_manager()
+
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="webhook_subscriptions"
+    )
+    url = models.URLField(_("URL"), max_length=500)
+    description = models.CharField(_("description"), max_length=200, blank=True)
+    events = models.JSONField(_("events"), default=list)
+    secret_encrypted = models.TextField(editable=False)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_by = models.ForeignKey(
+        Member, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("webhook subscription")
+        verbose_name_plural = _("webhook subscriptions")
+
+    def __str__(self) -> str:
+        return self.description or self.url
+
+    @property
+    def secret(self) -> str:
+        from portevoix.core.crypto import decrypt_text
+
+        return decrypt_text(self.secret_encrypted, what="a webhook secret")
+
+
+class DeliveryStates(StateGraph):
+    # The attempts' delays are the handler's (``webhooks.RETRY_DELAYS``: more than a day).
+    pending = State(initial=True, handler="handle_pending", try_interval=5, max_attempts=10)
+    delivered = State(terminal=True)
+    failed = State(failure=True)
+    pending.transitions_to(pending, delivered)
+    # Replay, from the page or the API.
+    failed.transitions_to(pending)
+
+
+class WebhookDelivery(StatefulModel):
+    """One event for one subscription: delivered at least once, with a stable ``webhook-id``
+    the receiver de-duplicates on."""
+
+    STATE_GRAPH = DeliveryStates
+    VIEW_ACTION = "integration.manage"
+    WORKSPACE_PATH = "subscription__workspace"
+
+    objects = RestrictedQuerySet.as_manager()
+
+    subscription = models.ForeignKey(
+        WebhookSubscription, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    event = models.CharField(max_length=60)
+    #: ``msg_...``: the same for every attempt and replay of this event to this subscription.
+    message_id = models.CharField(max_length=80)
+    payload = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    last_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscription", "message_id"], name="webhook_delivery_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} → {self.subscription_id} ({self.state})"
+
+    def handle_pending(self) -> Outcome:
+        from portevoix.api import webhooks
+
+        return webhooks.deliver(self)
+
+
+class WebhookCursor(models.Model):
+    """How far the event scanners have read (post published or failed, SLA breaches)."""
+
+    name = models.CharField(max_length=40, unique=True)
+    seen_until = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.seen_until}"
