@@ -135,7 +135,9 @@ def _check_subscription(url: str, events: Sequence[str]) -> tuple[str, list[str]
     try:
         URLValidator(schemes=["https", "http"])(url)
     except ValidationError:
-        raise ActionRefused(_("Give the address of the receiver (https://…)."), field="url") from None
+        raise ActionRefused(
+            _("Give the address of the receiver (https://…)."), field="url"
+        ) from None
     chosen = sorted(set(events))
     if not chosen:
         raise ActionRefused(_("Choose at least one event."), field="events")

@@ -20,6 +20,7 @@ from ninja.files import UploadedFile
 from ninja.params import functions as param
 from pydantic import Field
 
+from portevoix.api import actions as api_actions
 from portevoix.api.core import (
     MAX_LIMIT,
     ApiError,
@@ -30,7 +31,7 @@ from portevoix.api.core import (
     need,
     paginate,
 )
-from portevoix.api.models import Scope
+from portevoix.api.models import Scope, WebhookDelivery
 from portevoix.channels.models import Channel
 from portevoix.core.models import AuditEntry, Department, Member
 from portevoix.core.permissions import can, require
@@ -870,5 +871,82 @@ def audit_log(
     }
 
 
-for _router in (me_router, posts, media, channels, inbox, audit_router):
+# --- webhooks -------------------------------------------------------------------------------
+
+hooks = Router(tags=["webhooks"])
+
+
+class DeliveryOut(Schema):
+    id: int
+    subscription_id: int
+    event: str
+    message_id: str
+    state: str
+    attempts: int
+    last_status: int | None
+    created_at: dt.datetime
+    delivered_at: dt.datetime | None
+    next_attempt_at: dt.datetime | None
+    problem: str
+
+
+class DeliveryPage(Schema):
+    items: list[DeliveryOut]
+    next_cursor: str | None
+
+
+def _delivery_out(d: WebhookDelivery) -> dict[str, Any]:
+    return {
+        "id": d.pk,
+        "subscription_id": d.subscription_id,
+        "event": d.event,
+        "message_id": d.message_id,
+        "state": d.state,
+        "attempts": d.attempts,
+        "last_status": d.last_status,
+        "created_at": d.created_at,
+        "delivered_at": d.delivered_at,
+        "next_attempt_at": d.next_attempt_at,
+        "problem": d.problem,
+    }
+
+
+@hooks.get(
+    "/webhooks/deliveries",
+    response=answers(DeliveryPage),
+    summary="Webhook deliveries, newest first",
+)
+def list_deliveries(
+    request: HttpRequest,
+    cursor: str | None = None,
+    limit: int = Limit,
+    state: str | None = None,
+    subscription: int | None = None,
+) -> dict[str, Any]:
+    member = need(request, Scope.WEBHOOKS)
+    require(member, "integration.manage")
+    queryset = WebhookDelivery.objects.visible_to(member)
+    if state:
+        queryset = queryset.filter(state=state)
+    if subscription:
+        queryset = queryset.filter(subscription_id=subscription)
+    rows, after = paginate(queryset, cursor, limit)
+    return {"items": [_delivery_out(d) for d in rows], "next_cursor": after}
+
+
+@hooks.post(
+    "/webhooks/deliveries/{delivery_id}/replay",
+    response=answers(DeliveryOut),
+    summary="Send a failed delivery again (same webhook-id)",
+)
+def replay_delivery(request: HttpRequest, delivery_id: int) -> dict[str, Any]:
+    member = need(request, Scope.WEBHOOKS)
+    require(member, "integration.manage")
+    found = WebhookDelivery.objects.visible_to(member).filter(pk=delivery_id).first()
+    if found is None:
+        raise ApiError(404, "not_found", _("Not found."))
+    return _delivery_out(api_actions.replay_delivery(found, by=member))
+
+
+for _router in (me_router, posts, media, channels, inbox, audit_router, hooks):
     api.add_router("/v1/", _router)

@@ -22,3 +22,22 @@ class TokenForm(forms.Form):
     days = forms.IntegerField(
         label=_("Valid for (days)"), min_value=1, max_value=MAX_DAYS, initial=DEFAULT_DAYS
     )
+
+
+class SubscriptionForm(forms.Form):
+    url = forms.URLField(
+        label=_("Receiver URL"),
+        max_length=500,
+        assume_scheme="https",
+        help_text=_("Your endpoint that receives the events (HTTPS)."),
+    )
+    description = forms.CharField(label=_("Description"), max_length=200, required=False)
+    events = forms.MultipleChoiceField(
+        label=_("Events"), choices=[], widget=forms.CheckboxSelectMultiple
+    )
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        from portevoix.api.models import Event
+
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["events"].choices = Event.choices  # type: ignore[attr-defined]

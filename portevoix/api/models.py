@@ -30,6 +30,7 @@ class Scope(models.TextChoices):
     INBOX_READ = "inbox:read", _("Read conversations and messages")
     INBOX_WRITE = "inbox:write", _("Reply to, assign, label and hand off conversations")
     AUDIT_READ = "audit:read", _("Read the audit log")
+    WEBHOOKS = "webhooks:manage", _("Read webhook deliveries and replay failed ones")
 
 
 ALL_SCOPES = [s.value for s in Scope]

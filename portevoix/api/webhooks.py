@@ -190,7 +190,7 @@ def scan(now: dt.datetime | None = None) -> str:
     """Queue the events found in rows changed since the last scan: publications published
     or failed, SLA targets breached."""
     from portevoix.care.models import SlaClock
-    from portevoix.publishing.models import Publication, PostKind
+    from portevoix.publishing.models import PostKind, Publication
 
     now = (now or timezone.now()) - SCAN_LAG
     counted = 0
@@ -230,7 +230,11 @@ def scan(now: dt.datetime | None = None) -> str:
                 clock.conversation.workspace_id,
                 Event.CONVERSATION_SLA_BREACHED,
                 f"{clock.conversation_id}:{target}:{breached.isoformat()}",
-                {**conversation_data(clock.conversation), "target": target, "breached_at": breached},
+                {
+                    **conversation_data(clock.conversation),
+                    "target": target,
+                    "breached_at": breached,
+                },
             )
     sla.seen_until = now
     sla.save(update_fields=["seen_until"])

@@ -66,6 +66,7 @@ LISTS = [
     ("/channels", lambda m: can(m, "channel.view")),
     ("/conversations", _inbox_view),
     ("/audit", lambda m: can(m, "audit.view")),
+    ("/webhooks/deliveries", lambda m: can(m, "integration.manage")),
 ]
 
 
@@ -171,3 +172,30 @@ def test_upload_refuses_roles_without_post_create(team, api_as):
             headers={"Authorization": f"Bearer {api.secret}"},
         )
         _is_error(response, 403, "forbidden")
+
+
+@pytest.fixture
+def failed_delivery(team):
+    from portevoix.api import actions as api_actions
+    from portevoix.api import webhooks
+    from portevoix.api.models import WebhookDelivery
+
+    api_actions.create_subscription(
+        team.workspace, by=team["admin"], url="http://127.0.0.1:9/h", events=["post.failed"]
+    )
+    webhooks.emit(team.workspace.pk, "post.failed", "1", {"post_id": 1})
+    delivery = WebhookDelivery.objects.get()
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(state="failed", next_attempt_at=None)
+    return delivery
+
+
+def test_replay_refuses_roles_and_outsiders(team, api_as, failed_delivery):
+    path = f"/webhooks/deliveries/{failed_delivery.pk}/replay"
+    for role in ALL_ROLES:
+        if not can(team[role], "integration.manage"):
+            _is_error(api_as(team[role]).post(path), 403, "forbidden")
+    _is_error(api_as(team.outsider).post(path), 404, "not_found")
+    replayed = api_as(team["manager"]).post(path)
+    assert replayed.status_code == 200 and replayed.json()["state"] == "pending"
+    again = api_as(team["manager"]).post(path)
+    assert again.status_code == 409

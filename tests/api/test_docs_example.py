@@ -21,11 +21,13 @@ def _python_example() -> str:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_python_example_drives_publishing_and_webcare(live_server, monkeypatch, team, channel, conversation):
+def test_python_example_drives_publishing_and_webcare(
+    live_server, monkeypatch, team, channel, conversation
+):
     api = token_for(team["content"])
     monkeypatch.setenv("PORTEVOIX_URL", live_server.url)
     monkeypatch.setenv("PORTEVOIX_TOKEN", api.secret)
-    exec(compile(_python_example(), str(DOC), "exec"), {})  # noqa: S102
+    exec(compile(_python_example(), str(DOC), "exec"), {})
     post = Post.objects.get(text="Le coffret printemps arrive !")
     assert post.source == "api"
     assert [p.state for p in post.publications.all()] == ["scheduled"]

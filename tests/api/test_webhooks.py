@@ -43,7 +43,7 @@ class Receiver:
         received = self.received
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
+            def do_POST(self):
                 body = self.rfile.read(int(self.headers["content-length"]))
                 received.append(({k.lower(): v for k, v in self.headers.items()}, body))
                 self.send_response(204)
@@ -94,7 +94,7 @@ def test_signature_is_standard_webhooks(team, receiver, channel):
 
 
 def test_receiver_down_for_a_day_gets_every_missed_event(team, receiver, channel):
-    subscription, secret = actions.create_subscription(
+    actions.create_subscription(
         team.workspace,
         by=team["manager"],
         url=receiver.url,
@@ -102,7 +102,10 @@ def test_receiver_down_for_a_day_gets_every_missed_event(team, receiver, channel
     )
     start = timezone.now()
     with time_machine.travel(start, tick=False):
-        ingest(channel, [make_item("a1", "Où est ma commande ?"), make_item("b1", "Un prix ?", author="bob")])
+        ingest(
+            channel,
+            [make_item("a1", "Où est ma commande ?"), make_item("b1", "Un prix ?", author="bob")],
+        )
         from tests.inbox.conftest import conversation_of
 
         inbox_actions.assign(conversation_of("a1"), by=team["manager"], assignee=team["content"])

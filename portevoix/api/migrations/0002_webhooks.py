@@ -8,64 +8,147 @@ from portevoix.worker.wake import WakeWorkersOnDue
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('api', '0001_api_token'),
-        ('core', '0005_archive_protect_history_access_tokens'),
+        ("api", "0001_api_token"),
+        ("core", "0005_archive_protect_history_access_tokens"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='WebhookCursor',
+            name="WebhookCursor",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=40, unique=True)),
-                ('seen_until', models.DateTimeField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=40, unique=True)),
+                ("seen_until", models.DateTimeField()),
             ],
         ),
         migrations.CreateModel(
-            name='WebhookSubscription',
+            name="WebhookSubscription",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('url', models.URLField(max_length=500, verbose_name='URL')),
-                ('description', models.CharField(blank=True, max_length=200, verbose_name='description')),
-                ('events', models.JSONField(default=list, verbose_name='events')),
-                ('secret_encrypted', models.TextField(editable=False)),
-                ('is_active', models.BooleanField(default=True, verbose_name='active')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='core.member')),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='webhook_subscriptions', to='core.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("url", models.URLField(max_length=500, verbose_name="URL")),
+                (
+                    "description",
+                    models.CharField(blank=True, max_length=200, verbose_name="description"),
+                ),
+                ("events", models.JSONField(default=list, verbose_name="events")),
+                ("secret_encrypted", models.TextField(editable=False)),
+                ("is_active", models.BooleanField(default=True, verbose_name="active")),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="core.member",
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="webhook_subscriptions",
+                        to="core.workspace",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'webhook subscription',
-                'verbose_name_plural': 'webhook subscriptions',
-                'ordering': ['-created_at'],
+                "verbose_name": "webhook subscription",
+                "verbose_name_plural": "webhook subscriptions",
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='WebhookDelivery',
+            name="WebhookDelivery",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('state', models.CharField(choices=[('pending', 'pending'), ('delivered', 'delivered'), ('failed', 'failed')], db_index=True, default='pending', max_length=64, verbose_name='state')),
-                ('state_changed_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='state changed at')),
-                ('next_attempt_at', models.DateTimeField(blank=True, db_index=True, default=django.utils.timezone.now, null=True, verbose_name='next attempt at')),
-                ('locked_until', models.DateTimeField(blank=True, null=True, verbose_name='leased until')),
-                ('locked_by', models.CharField(blank=True, max_length=128, verbose_name='leased by')),
-                ('attempts', models.PositiveIntegerField(default=0, verbose_name='failed attempts')),
-                ('last_error', models.TextField(blank=True, verbose_name='last error')),
-                ('problem', models.TextField(blank=True, verbose_name='problem')),
-                ('event', models.CharField(max_length=60)),
-                ('message_id', models.CharField(max_length=80)),
-                ('payload', models.JSONField()),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('delivered_at', models.DateTimeField(blank=True, null=True)),
-                ('last_status', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('last_attempt_at', models.DateTimeField(blank=True, null=True)),
-                ('subscription', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='deliveries', to='api.webhooksubscription')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("pending", "pending"),
+                            ("delivered", "delivered"),
+                            ("failed", "failed"),
+                        ],
+                        db_index=True,
+                        default="pending",
+                        max_length=64,
+                        verbose_name="state",
+                    ),
+                ),
+                (
+                    "state_changed_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="state changed at"
+                    ),
+                ),
+                (
+                    "next_attempt_at",
+                    models.DateTimeField(
+                        blank=True,
+                        db_index=True,
+                        default=django.utils.timezone.now,
+                        null=True,
+                        verbose_name="next attempt at",
+                    ),
+                ),
+                (
+                    "locked_until",
+                    models.DateTimeField(blank=True, null=True, verbose_name="leased until"),
+                ),
+                (
+                    "locked_by",
+                    models.CharField(blank=True, max_length=128, verbose_name="leased by"),
+                ),
+                (
+                    "attempts",
+                    models.PositiveIntegerField(default=0, verbose_name="failed attempts"),
+                ),
+                ("last_error", models.TextField(blank=True, verbose_name="last error")),
+                ("problem", models.TextField(blank=True, verbose_name="problem")),
+                ("event", models.CharField(max_length=60)),
+                ("message_id", models.CharField(max_length=80)),
+                ("payload", models.JSONField()),
+                (
+                    "created_at",
+                    models.DateTimeField(db_index=True, default=django.utils.timezone.now),
+                ),
+                ("delivered_at", models.DateTimeField(blank=True, null=True)),
+                ("last_status", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("last_attempt_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "subscription",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="deliveries",
+                        to="api.webhooksubscription",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
-                'constraints': [models.UniqueConstraint(fields=('subscription', 'message_id'), name='webhook_delivery_once')],
+                "ordering": ["-created_at"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("subscription", "message_id"), name="webhook_delivery_once"
+                    )
+                ],
             },
         ),
         # The worker hears about a new delivery at once (PostgreSQL LISTEN/NOTIFY).
