@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "portevoix.sandbox",
     "portevoix.reports",
     "portevoix.analytics",
+    "portevoix.api",
 ]
 
 MIDDLEWARE = [

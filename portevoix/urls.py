@@ -37,6 +37,7 @@ urlpatterns = [
     ),
     path("w/<slug:ws>/", include("portevoix.publishing.approvals.urls")),
     path("", include("portevoix.strategy.urls")),
+    path("", include("portevoix.api.urls")),
     path("", include("portevoix.core.urls")),
 ]
 

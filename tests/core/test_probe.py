@@ -254,6 +254,15 @@ PAGES: dict[str, Page] = {
     # Without an account, through their tokens (tests/strategy/test_policy.py).
     "strategy_policy_public": Page(get=PUBLIC, post=NOT_ALLOWED),
     "strategy_policy_ack_link": Page(get=PUBLIC, post=PUBLIC),
+    # API tokens (one's own; an admin sees and revokes all) and webhooks (docs/api.md,
+    # docs/webhooks.md). The sample token is the admin's.
+    "api_tokens": Page(get=ANY, post=ANY),
+    "api_token_revoke": Page(
+        get=NOT_ALLOWED, post="workspace.settings", hidden="workspace.settings"
+    ),
+    "api_webhooks": Page(get="integration.manage", post="integration.manage"),
+    "api_webhook_change": Page(get=NOT_ALLOWED, post="integration.manage"),
+    "api_webhook_deliveries": Page(get="integration.manage", post="integration.manage"),
 }
 
 #: Values that broke pages before (issue 8): far dates, huge ids, odd characters.
@@ -724,6 +733,29 @@ class World:
         made: dict[str, Any] = self.once("strategy", make)
         return made
 
+    @property
+    def api_objects(self) -> dict[str, Any]:
+        """The admin's API token and a webhook subscription with one delivery."""
+
+        def make() -> dict[str, Any]:
+            from portevoix.api import actions, webhooks
+
+            admin = self.team["admin"]
+            token, _secret = actions.create_token(
+                admin, by=admin, name="Probe", scopes=["posts:read"]
+            )
+            subscription, _whsec = actions.create_subscription(
+                self.team.workspace,
+                by=admin,
+                url="https://hooks.example.com/pv",
+                events=["post.failed"],
+            )
+            webhooks.emit(self.team.workspace.pk, "post.failed", "probe", {"post_id": 0})
+            return {"token": token, "subscription": subscription}  # fmt: skip
+
+        made: dict[str, Any] = self.once("api", make)
+        return made
+
     def kwargs(self, name: str, variant: dict[str, str]) -> dict[str, Any]:
         """The arguments of ``name``'s URL in this world."""
         ws = self.team.workspace.slug
@@ -792,6 +824,9 @@ class World:
             "strategy_kpi_delete": lambda: self.strategy["kpi"].pk,
             "strategy_pillar_delete": lambda: self.strategy["pillar"].pk,
             "analytics_slots": lambda: self.channel.pk,
+            "api_token_revoke": lambda: self.api_objects["token"].pk,
+            "api_webhook_change": lambda: self.api_objects["subscription"].pk,
+            "api_webhook_deliveries": lambda: self.api_objects["subscription"].pk,
         }
         values: dict[str, Callable[[], Any]] = {
             "ws": lambda: ws,
