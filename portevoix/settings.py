@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "portevoix.publishing",
     "portevoix.inbox",
     "portevoix.care",
+    "portevoix.crisis",
     "portevoix.triage",
     "portevoix.sandbox",
 ]
