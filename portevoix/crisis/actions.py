@@ -43,6 +43,8 @@ from .playbook import DEFAULT_PLAYBOOK
 HOUR = dt.timedelta(hours=1)
 #: The first count of a workspace reaches this far back (then one hour at a time).
 FIRST_COUNT = dt.timedelta(weeks=detect.WARM_WEEKS)
+#: The topic is what sets the causing messages apart from what was said in this period before.
+TOPIC_BACKGROUND = dt.timedelta(days=7)
 #: At most this many causing messages are kept on an alert.
 KEEP_MESSAGES = 50
 
@@ -141,14 +143,14 @@ def check_workspace(workspace: Workspace, now: dt.datetime | None = None) -> Ale
     window_start = now - detect.WINDOW
     # The baseline is built from hours before the window, so a surge does not raise its own bar.
     baseline = baseline_for(workspace, _floor_hour(window_start))
-    found = detect.evaluate(
-        signals.gather(workspace.pk, window_start, now),
-        baseline,
-        end=now,
-        zone=ZoneInfo(workspace.time_zone),
-    )
+    zone = ZoneInfo(workspace.time_zone)
+    recent = signals.gather(workspace.pk, window_start, now)
+    found = detect.evaluate(recent, baseline, end=now, zone=zone)
     if found is None:
         return None
+    # Rare (an alert): name the topic against what was said in the week before.
+    before = signals.gather(workspace.pk, window_start - TOPIC_BACKGROUND, window_start)
+    found.terms = detect.top_terms((s.text for s in found.causes), (s.text for s in before))
     return raise_alert(workspace, found, now=now)
 
 

@@ -11,14 +11,17 @@ The method (``docs/crisis.md`` explains it to users):
    blended with a prior: ``rate = w × hour_of_week + (1 − w) × prior``, ``w = weeks / 4``. The
    prior is the workspace's mean hourly rate over whatever history it has (from one day on),
    else the mean over every workspace's counts, else :data:`DEFAULT_PRIOR`.
-3. **Test.** Every run looks at the last :data:`WINDOW` (an hour). The expected count is the
-   baseline rate over the window, never below :data:`MIN_EXPECTED` (so a quiet night does not
-   alert on two messages). The observed count ``n`` alerts when it is at least
-   :data:`MIN_COUNT` and the one-sided Poisson tail ``P(X ≥ n | expected)`` is at most
-   :data:`ALPHA` (1 in 100,000: run every 15 minutes, that is about one false alert in 20 years
-   of truly Poisson traffic; real traffic is burstier, which the calm-fortnight test measures).
+3. **Test.** Every run looks at the last hour and the last three hours (:data:`WINDOWS`: the
+   short one catches a sharp surge, the long one a storm that builds slowly). The expected
+   count is the baseline rate over the window, never below :data:`MIN_EXPECTED` (so a quiet
+   night does not alert on two messages). The observed count ``n`` alerts when it is at
+   least :data:`MIN_COUNT` and the one-sided Poisson tail ``P(X ≥ n | expected)`` is at most
+   :data:`ALPHA` divided by the number of windows (Bonferroni; 1 in 100,000 in all: run every
+   15 minutes, about one false alert in 20 years of truly Poisson traffic; real traffic is
+   burstier, which the calm-fortnight test and benchmark measure).
 4. **Explanation.** The ratio observed/expected, the weekday and hour, the network most of the
-   causing messages came from, and the most frequent terms of those messages.
+   causing messages came from, and the terms of those messages that are frequent in them but
+   not in the week before (so the brand's own name, always there, is not "the topic").
 """
 
 from __future__ import annotations
@@ -34,7 +37,8 @@ from zoneinfo import ZoneInfo
 
 from .signals import Signal
 
-WINDOW = dt.timedelta(hours=1)
+WINDOWS = (dt.timedelta(hours=1), dt.timedelta(hours=3))
+WINDOW = WINDOWS[-1]
 HISTORY_WEEKS = 8
 WARM_WEEKS = 4
 #: Negative items per hour assumed when nothing at all has been counted yet.
@@ -177,23 +181,43 @@ def _fold(word: str) -> str:
 STOPWORDS = frozenset(_fold(w) for w in _STOPWORDS)
 
 
-def top_terms(texts: Iterable[str], limit: int = 3) -> list[str]:
-    """The most frequent words of ``texts`` (4 letters or more, no stop words, no handles),
-    counted once per text, shown as first written."""
+def _words(text: str) -> dict[str, str]:
+    """The text's words (4 letters or more, no stop words, handles or links): folded -> shown."""
+    text = re.sub(r"[@#]\S+|https?://\S+", " ", text)
+    words: dict[str, str] = {}
+    for word in _WORD.findall(text):
+        key = _fold(word)
+        if key not in STOPWORDS:
+            words.setdefault(key, word.lower())
+    return words
+
+
+def top_terms(texts: Iterable[str], background: Iterable[str] = (), limit: int = 3) -> list[str]:
+    """The words that set ``texts`` apart: in at least two of them, ranked by their share of
+    ``texts`` minus their share of ``background`` (what was said before), at least twice it."""
     counts: Counter[str] = Counter()
     shown: dict[str, str] = {}
+    total = 0
     for text in texts:
-        text = re.sub(r"[@#]\S+|https?://\S+", " ", text)
-        words = {}
-        for word in _WORD.findall(text):
-            key = _fold(word)
-            if key in STOPWORDS:
-                continue
-            words.setdefault(key, word.lower())
-        for key, word in words.items():
+        total += 1
+        for key, word in _words(text).items():
             counts[key] += 1
             shown.setdefault(key, word)
-    return [shown[key] for key, n in counts.most_common(limit) if n >= 2]
+    before: Counter[str] = Counter()
+    seen = 0
+    for text in background:
+        seen += 1
+        before.update(_words(text).keys())
+    if not total:
+        return []
+    scored = []
+    for key, n in counts.items():
+        share = n / total
+        usual = before[key] / seen if seen else 0.0
+        if n >= 2 and share >= 2 * usual:
+            scored.append((share - usual, n, key))
+    scored.sort(key=lambda row: (-row[0], -row[1], row[2]))
+    return [shown[key] for _, _, key in scored[:limit]]
 
 
 def evaluate(
@@ -202,20 +226,27 @@ def evaluate(
     *,
     end: dt.datetime,
     zone: ZoneInfo,
-    window: dt.timedelta = WINDOW,
+    background: Iterable[str] = (),
+    windows: Sequence[dt.timedelta] = WINDOWS,
 ) -> Finding | None:
-    """The finding for the window ending at ``end``, or None when it is within the usual."""
-    start = end - window
-    negative = [s for s in signals if s.is_negative and start <= s.at < end]
-    expected = max(MIN_EXPECTED, baseline.expected(start, end, zone))
+    """The finding for the windows ending at ``end`` (the most significant one), or None when
+    each is within the usual."""
+    best: tuple[float, dt.datetime, list[Signal], float] | None = None
+    for window in windows:
+        start = end - window
+        negative = [s for s in signals if s.is_negative and start <= s.at < end]
+        expected = max(MIN_EXPECTED, baseline.expected(start, end, zone))
+        if len(negative) < MIN_COUNT:
+            continue
+        p_value = poisson_tail(len(negative), expected)
+        if p_value <= ALPHA / len(windows) and (best is None or p_value < best[0]):
+            best = (p_value, start, negative, expected)
+    if best is None:
+        return None
+    p_value, start, negative, expected = best
     observed = len(negative)
-    if observed < MIN_COUNT:
-        return None
-    p_value = poisson_tail(observed, expected)
-    if p_value > ALPHA:
-        return None
     network = Counter(s.network for s in negative).most_common(1)[0][0]
-    local = (end - dt.timedelta(minutes=1)).astimezone(zone)
+    local = (start + (end - start) / 2).astimezone(zone)
     return Finding(
         start=start,
         end=end,
@@ -224,7 +255,7 @@ def evaluate(
         p_value=p_value,
         weeks=baseline.weeks,
         network=network,
-        terms=top_terms(s.text for s in negative),
+        terms=top_terms((s.text for s in negative), background),
         weekday=local.weekday(),
         hour=local.hour,
         causes=negative,

@@ -9,12 +9,13 @@ numbers (nothing translated is stored).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from django.utils.dates import WEEKDAYS
 from django.utils.formats import number_format
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 if TYPE_CHECKING:
@@ -41,20 +42,26 @@ def alert_params(alert: Alert) -> dict[str, Any]:
         "hour": alert.hour,
         "network": alert.network,
         "terms": list(alert.terms),
+        "hours": round((alert.window_end - alert.window_start) / dt.timedelta(hours=1)),
     }
 
 
 def explain(params: Mapping[str, Any]) -> str:
-    """"12 negative messages in an hour, 6.2 times the usual for a Tuesday at 14:00, on
+    """"12 negative messages in the last hour, 6.2 times the usual for a Tuesday at 14:00, on
     Bluesky, about «retard, livraison»", in the active language."""
     observed = int(params.get("observed", 0))
     expected = float(params.get("expected") or 0)
     ratio = observed / expected if expected else 0.0
-    text = gettext(
-        "%(count)s negative messages in an hour, %(ratio)s times the usual for a %(weekday)s "
-        "at %(hour)s:00"
+    hours = int(params.get("hours") or 1)
+    text = ngettext(
+        "%(count)s negative messages in the last hour, %(ratio)s times the usual for a "
+        "%(weekday)s at %(hour)s:00",
+        "%(count)s negative messages in the last %(hours)s hours, %(ratio)s times the usual "
+        "for a %(weekday)s at %(hour)s:00",
+        hours,
     ) % {
         "count": observed,
+        "hours": hours,
         "ratio": number_format(ratio, 1),
         "weekday": WEEKDAYS[int(params.get("weekday", 0)) % 7],
         "hour": f"{int(params.get('hour', 0)):02d}",
