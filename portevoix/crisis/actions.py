@@ -502,9 +502,10 @@ def set_terms(incident: Incident, *, by: Member, terms: str) -> Incident:
 @transaction.atomic
 def add_note(incident: Incident, *, by: Member, text: str) -> TimelineEntry:
     incident = _lock_incident(incident)
+    # Every department reports on the timeline: whoever follows the crisis adds to it.
     _check(by, incident.workspace, "crisis.view")
-    if not can(by, "crisis.declare") and by.department_id is None:
-        raise ActionRefused(_("Only the incident's departments and its managers write here."), code="forbidden")
+    if incident.closed_at is not None:
+        raise ActionRefused(_("This incident is closed."))
     text = text.strip()
     if not text:
         raise ActionRefused(_("Write the note."), field="text")

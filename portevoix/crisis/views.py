@@ -16,7 +16,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from portevoix.core.actions import ActionRefused
 from portevoix.core.models import Department, Member
@@ -192,7 +192,7 @@ def incident_page(
             "workspace_paused": active_pause(me.workspace) is not None,
             "can_declare": can(me, "crisis.declare"),
             "can_pause": can(me, "post.pause"),
-            "can_note": can(me, "crisis.declare") or me.department_id is not None,
+            "can_note": True,
             "terms_form": given.get("terms") or TermsForm(initial={"terms": ", ".join(incident.terms)}),
             "note_form": given.get("note") or NoteForm(),
             "close_form": given.get("close") or CloseForm(),
@@ -203,6 +203,7 @@ def incident_page(
     )
 
 
+@require_GET
 def incident_view(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
     return incident_page(request, ws, pk)
 
@@ -297,18 +298,18 @@ def playbook_page(request: HttpRequest, ws: str) -> HttpResponse:
         department = Department.objects.filter(
             workspace=me.workspace, pk=request.POST.get("department") if str(request.POST.get("department", "")).isdigit() else 0
         ).first()
-        if department is None:
-            from django.http import Http404
-
-            raise Http404("not found")
         form = PlaybookForm(request.POST)
-        if form.is_valid() and _run(
+        if department is None:
+            messages.error(request, _("Choose the department whose checklist to save."))
+            status = 400
+        elif form.is_valid() and _run(
             request, form, lambda: actions.save_playbook(me.workspace, by=me, department=department, tasks=form.cleaned_data["tasks"])
         ) is not None:
             messages.success(request, _("Checklist of %(department)s saved.") % {"department": department.name})
             return redirect(f"{request.path}#dept-{department.pk}")
-        errors[department.pk] = form
-        status = 400
+        else:
+            errors[department.pk] = form
+            status = 400
     sections = [
         {
             "department": department,
