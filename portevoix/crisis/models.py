@@ -176,7 +176,6 @@ class TimelineKind(models.TextChoices):
     TICKED = "ticked", _("Task done")
     UNTICKED = "unticked", _("Task reopened")
     PAUSED = "paused", _("Publishing paused")
-    SCANNED = "scanned", _("Scheduled posts scanned")
     NOTE = "note", _("Note")
     CLOSED = "closed", _("Incident closed")
 
