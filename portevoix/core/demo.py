@@ -230,6 +230,9 @@ def load(*, reset: bool = False) -> DemoResult:
         load_inbox_demo(workspace)
 
         finish_webcare_demo(workspace)  # metrics of the day, answers included
+        from portevoix.crisis.demo import load_crisis_demo
+
+        load_crisis_demo(workspace)
 
     return DemoResult(workspace, logins())
 

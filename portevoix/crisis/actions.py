@@ -529,3 +529,39 @@ def close_incident(incident: Incident, *, by: Member, summary: str = "") -> Inci
     _timeline(incident, TimelineKind.CLOSED, incident.summary, by)
     audit.record("crisis.close", workspace=incident.workspace, actor=by.user, obj=incident, after={"summary": incident.summary})
     return incident
+
+
+# --- replaying the sandbox's staged crisis --------------------------------------------------
+
+#: The storms a manager may stage on the sandbox (``sandbox.world.start_crisis`` intensities).
+STAGED_INTENSITIES = (1.0, 3.0, 10.0)
+STAGED_TOPIC = ("le retard de livraison", "the delivery delay")
+
+
+@transaction.atomic
+def stage_sandbox_crisis(workspace: Workspace, *, by: Member, intensity: float) -> int:
+    """Start the sandbox world's staged crisis now on every sandbox account of the workspace
+    (a rehearsal: the storm reaches the inbox through the channels' sync, detection runs as
+    for a real one). Returns the number of accounts."""
+    from portevoix.sandbox import world
+    from portevoix.sandbox.models import SandboxAccount
+
+    _check(by, workspace, "crisis.declare")
+    if intensity not in STAGED_INTENSITIES:
+        raise ActionRefused(_("Choose one of the offered intensities."), field="intensity")
+    accounts = list(SandboxAccount.objects.select_for_update().filter(workspace=workspace, simulate=True))
+    if not accounts:
+        raise ActionRefused(_("This workspace has no sandbox channel whose world moves."))
+    now = timezone.now()
+    for account in accounts:
+        world.start_crisis(
+            account, intensity, account.crisis_topic or STAGED_TOPIC[0],
+            topic_en=account.crisis_topic_en or STAGED_TOPIC[1], at=now,
+        )  # fmt: skip
+    audit.record(
+        "crisis.stage",
+        workspace=workspace,
+        actor=by.user,
+        after={"intensity": intensity, "accounts": [a.handle for a in accounts]},
+    )
+    return len(accounts)

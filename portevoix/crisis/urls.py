@@ -12,5 +12,6 @@ urlpatterns = [
     path("incidents/<int:pk>/note/", views.incident_note, name="crisis_incident_note"),
     path("incidents/<int:pk>/close/", views.incident_close, name="crisis_incident_close"),
     path("tasks/<int:pk>/", views.task_toggle, name="crisis_task"),
+    path("stage/", views.stage, name="crisis_stage"),
     path("playbook/", views.playbook_page, name="crisis_playbook"),
 ]

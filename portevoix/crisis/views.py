@@ -94,11 +94,39 @@ def home(request: HttpRequest, ws: str) -> HttpResponse:
             "current": current,
             "form": form,
             "can_declare": can(me, "crisis.declare"),
+            "intensities": actions.STAGED_INTENSITIES,
+            "has_sandbox": _has_sandbox(me),
             "active_section": "crisis",
             "tab": "home",
         },
         status=status,
     )
+
+
+def _has_sandbox(me: Member) -> bool:
+    from portevoix.sandbox.models import SandboxAccount
+
+    return SandboxAccount.objects.filter(workspace_id=me.workspace_id, simulate=True).exists()
+
+
+@require_POST
+def stage(request: HttpRequest, ws: str) -> HttpResponse:
+    """A manager stages the sandbox's crisis (a rehearsal on the demo network)."""
+    me = _reader(request)
+    require(me, "crisis.declare")
+    raw = request.POST.get("intensity", "")
+    try:
+        intensity = float(raw)
+    except ValueError:
+        intensity = 0.0
+    count = _run(request, None, lambda: actions.stage_sandbox_crisis(me.workspace, by=me, intensity=intensity))
+    if count is not None:
+        messages.success(
+            request,
+            _("The sandbox's storm has started on %(count)s account(s): its messages reach the inbox with each sync.")
+            % {"count": count},
+        )
+    return redirect("crisis_home", ws=ws)
 
 
 def alert_page(request: HttpRequest, ws: str, pk: int) -> HttpResponse:

@@ -236,6 +236,7 @@ PAGES: dict[str, Page] = {
     # A department's list: the action says no (in words) to members of another department.
     "crisis_task": Page(get=NOT_ALLOWED, post="crisis.view"),
     "crisis_playbook": Page(get="crisis.view", post="crisis.declare"),
+    "crisis_stage": Page(get=NOT_ALLOWED, post="crisis.declare"),
 }
 
 #: Values that broke pages before (issue 8): far dates, huge ids, odd characters.

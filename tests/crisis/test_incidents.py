@@ -214,3 +214,23 @@ def test_opening_from_an_alert_through_the_page_keeps_what_was_typed_on_error(te
     assert "Seuls les membres de" in refused.content.decode()  # the workspace speaks French
     legal.refresh_from_db()
     assert legal.done_at is None
+
+
+@pytest.mark.parametrize("role", ALL_ROLES)
+def test_staging_the_sandbox_storm(team, client_for, role) -> None:
+    from portevoix.sandbox import service
+    from portevoix.sandbox.models import SandboxAccount
+
+    account = service.create_account("acme-live", workspace=team.workspace)
+    url = reverse("crisis_stage", kwargs={"ws": team.workspace.slug})
+    response = client_for(team[role]).post(url, {"intensity": "10.0"})
+    account.refresh_from_db()
+    if role in DECLARERS:
+        assert response.status_code == 302
+        assert account.crisis_intensity == 10.0 and account.crisis_started_at is not None
+        assert AuditEntry.objects.filter(action="crisis.stage").exists()
+        with pytest.raises(ActionRefused):
+            actions.stage_sandbox_crisis(team.workspace, by=team[role], intensity=7.0)
+    else:
+        assert response.status_code == 403
+        assert SandboxAccount.objects.get(pk=account.pk).crisis_intensity == 0
