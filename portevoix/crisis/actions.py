@@ -435,7 +435,9 @@ def set_task_done(task: IncidentTask, *, by: Member, done: bool) -> IncidentTask
     task.done_at = timezone.now() if done else None
     task.done_by = by if done else None
     task.save(update_fields=["done_at", "done_by"])
-    _timeline(incident, TimelineKind.TICKED if done else TimelineKind.UNTICKED, f"{task.department.name}: {task.text}", by)
+    with translation.override(incident.workspace.language or "fr"):
+        detail = _("%(department)s: %(task)s") % {"department": task.department.name, "task": task.text}
+    _timeline(incident, TimelineKind.TICKED if done else TimelineKind.UNTICKED, detail, by)
     audit.record(
         "crisis.task_done" if done else "crisis.task_undone",
         workspace=incident.workspace,
