@@ -136,6 +136,11 @@ def _past_incident(workspace: Workspace, now: dt.datetime) -> Incident | None:
     TimelineEntry.objects.filter(incident=incident, kind="opened").update(at=opened)
     TimelineEntry.objects.filter(incident=incident, kind="closed").update(at=closed)
     Alert.objects.filter(pk=alert.pk).update(state=AlertState.INCIDENT)
+    # The storm in the counts too, shaped like the sandbox's (a two-hour ramp, then an ebb).
+    start = actions._floor_hour(opened - dt.timedelta(hours=2))
+    for n, row in enumerate(HourlyVolume.objects.filter(workspace=workspace, hour__gte=start, hour__lt=closed).order_by("hour")):
+        extra = round(12 * min(1.0, (n + 0.5) / 2) * math.exp(-max(0.0, n - 12) / 12))
+        HourlyVolume.objects.filter(pk=row.pk).update(total=row.total + extra, negative=row.negative + extra)
     return incident
 
 

@@ -7,6 +7,7 @@ urlpatterns = [
     path("alerts/<int:pk>/", views.alert_page, name="crisis_alert"),
     path("alerts/<int:pk>/dismiss/", views.alert_dismiss, name="crisis_alert_dismiss"),
     path("incidents/<int:pk>/", views.incident_view, name="crisis_incident"),
+    path("incidents/<int:pk>/report.pdf", views.incident_report, name="crisis_incident_report"),
     path("incidents/<int:pk>/pause/", views.incident_pause, name="crisis_incident_pause"),
     path("incidents/<int:pk>/terms/", views.incident_terms, name="crisis_incident_terms"),
     path("incidents/<int:pk>/note/", views.incident_note, name="crisis_incident_note"),

@@ -260,6 +260,28 @@ def _incident_url(ws: str, pk: int) -> str:
     return reverse("crisis_incident", kwargs={"ws": ws, "pk": pk})
 
 
+@require_GET
+def incident_report(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
+    """The post-incident report as a PDF, in the reader's language (once the incident closed)."""
+    from django.utils import translation
+
+    from . import report
+
+    me = _reader(request)
+    incident = Incident.objects.select_related("workspace", "owner__user").get_for(me, pk=pk)
+    if incident.closed_at is None:
+        messages.error(request, _("The report is made once the incident is closed."))
+        return redirect("crisis_incident", ws=ws, pk=pk)
+    try:
+        content = report.render(incident, language=translation.get_language() or "fr")
+    except OSError:  # WeasyPrint without Pango (docs/deployment.md)
+        messages.error(request, _("This server cannot print PDFs: its administrator must install Pango."))
+        return redirect("crisis_incident", ws=ws, pk=pk)
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="incident-{incident.pk}.pdf"'
+    return response
+
+
 @require_POST
 def incident_pause(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
     me = _reader(request)

@@ -236,6 +236,7 @@ PAGES: dict[str, Page] = {
     # A department's list: the action says no (in words) to members of another department.
     "crisis_task": Page(get=NOT_ALLOWED, post="crisis.view"),
     "crisis_playbook": Page(get="crisis.view", post="crisis.declare"),
+    "crisis_incident_report": Page(get="crisis.view", post=NOT_ALLOWED),
     "crisis_stage": Page(get=NOT_ALLOWED, post="crisis.declare"),
 }
 
@@ -776,6 +777,7 @@ class World:
             "crisis_incident_terms": lambda: self.crisis["incident"].pk,
             "crisis_incident_note": lambda: self.crisis["incident"].pk,
             "crisis_incident_close": lambda: self.crisis["incident"].pk,
+            "crisis_incident_report": lambda: self.crisis["incident"].pk,
             "crisis_task": lambda: self.crisis["task"].pk,
         }
         values: dict[str, Callable[[], Any]] = {

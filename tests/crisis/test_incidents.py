@@ -3,6 +3,8 @@ the playbook, and the pages for every role."""
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
@@ -234,3 +236,29 @@ def test_staging_the_sandbox_storm(team, client_for, role) -> None:
     else:
         assert response.status_code == 403
         assert SandboxAccount.objects.get(pk=account.pk).crisis_intensity == 0
+
+
+def test_the_post_incident_report_is_a_pdf_once_closed(team, client_for) -> None:
+    import datetime as dt
+
+    from portevoix.crisis import report
+    from portevoix.crisis.models import HourlyVolume
+
+    incident = open_one(team)
+    hour = incident.opened_at.replace(minute=0, second=0, microsecond=0)
+    HourlyVolume.objects.create(workspace=team.workspace, hour=hour, total=14, negative=11)
+    HourlyVolume.objects.create(workspace=team.workspace, hour=hour - dt.timedelta(hours=1), total=2, negative=0)
+    client = client_for(team["viewer"])
+    url = reverse("crisis_incident_report", kwargs={"ws": team.workspace.slug, "pk": incident.pk})
+    assert client.get(url).status_code == 302  # not before it closes
+    actions.set_task_done(incident.tasks.filter(department__code="legal").first(), by=team["manager"], done=True)
+    actions.close_incident(incident, by=team["manager"], summary="Fin")
+    figure = report.volume(incident, ZoneInfo("Europe/Paris"))
+    series = {s.label: s.values for s in figure["series"]}
+    assert 11.0 in series["Negative messages"] and 14.0 in series["All messages"]
+    lists = {row["department"]: row for row in report.checklists(incident)}
+    assert lists[team.department("legal").name]["done"] == 1
+    response = client.get(url)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert response.content.startswith(b"%PDF")
