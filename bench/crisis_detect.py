@@ -39,7 +39,9 @@ class Rollback(Exception):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seeds", default="3,5,7")
     parser.add_argument("--intensities", default="1,2,3,5,10")
     args = parser.parse_args()
@@ -70,20 +72,39 @@ def main() -> None:
 
     try:
         call_command("migrate", verbosity=0, interactive=False)
-        print(f"{'seed':>4} {'messages/4 wk':>13} {'false, wk 1-2':>13} {'false, wk 3-4':>13} {'ms/check':>8}")
+        print(
+            f"{'seed':>4} {'messages/4 wk':>13} {'false, wk 1-2':>13} "
+            f"{'false, wk 3-4':>13} {'ms/check':>8}"
+        )
         delays: dict[float, list[str]] = {i: [] for i in intensities}
         for seed in seeds:
-            user = User.objects.create_user(f"admin{seed}@bench.test", "bench-password", full_name="Ada")
-            workspace = core_actions.create_workspace(name=f"Bench {seed}", slug=f"bench-{seed}", creator=user)
+            user = User.objects.create_user(
+                f"admin{seed}@bench.test", "bench-password", full_name="Ada"
+            )
+            workspace = core_actions.create_workspace(
+                name=f"Bench {seed}", slug=f"bench-{seed}", creator=user
+            )
             admin = Member.objects.get(workspace=workspace, user=user)
             account = service.create_account(
-                f"bench-{seed}", workspace=workspace, seed=seed, simulate=False, token_lifetime=None,
-                now=MONDAY, follower_count=18400, inbound_per_day=24.0, mentions_per_day=10.0,
-                brand_name="Lumière Cosmétiques", products=["sérum Éclat", "crème Velours"],
+                f"bench-{seed}",
+                workspace=workspace,
+                seed=seed,
+                simulate=False,
+                token_lifetime=None,
+                now=MONDAY,
+                follower_count=18400,
+                inbound_per_day=24.0,
+                mentions_per_day=10.0,
+                brand_name="Lumière Cosmétiques",
+                products=["sérum Éclat", "crème Velours"],
                 competitors=["Rosée Paris", "Belle Peau"],
-            )  # fmt: skip
+            )
             channel = channel_actions.connect_channel(
-                workspace, by=admin, network="sandbox", credentials=service.credentials_for(account), name="Bench"
+                workspace,
+                by=admin,
+                network="sandbox",
+                credentials=service.credentials_for(account),
+                name="Bench",
             )
             replay = Replay(channel=channel, account=account)
             fortnight = MONDAY + dt.timedelta(days=14)
@@ -91,7 +112,10 @@ def main() -> None:
             early = replay.run(MONDAY, fortnight, EVERY)
             late = replay.run(fortnight, fortnight + dt.timedelta(days=14), EVERY)
             per_check = (time.perf_counter() - began) / (28 * 96) * 1000
-            print(f"{seed:>4} {replay.ingested:>13} {len(early):>13} {len(late):>13} {per_check:>8.1f}")
+            print(
+                f"{seed:>4} {replay.ingested:>13} {len(early):>13} {len(late):>13} "
+                f"{per_check:>8.1f}"
+            )
             start = MONDAY + dt.timedelta(days=29, hours=13)  # Tuesday 14:00 in Paris
             replay.run(fortnight + dt.timedelta(days=14), start, EVERY)
             for intensity in intensities:
@@ -103,10 +127,14 @@ def main() -> None:
                         if alerts:
                             delay = alerts[0].raised_at - start
                             seen = SandboxInteraction.objects.filter(
-                                account=account, addressed=True, is_crisis=True,
+                                account=account,
+                                addressed=True,
+                                is_crisis=True,
                                 created_at__lt=alerts[0].raised_at,
-                            ).count()  # fmt: skip
-                            delays[intensity].append(f"{delay.total_seconds() / 60:.0f} min ({seen})")
+                            ).count()
+                            delays[intensity].append(
+                                f"{delay.total_seconds() / 60:.0f} min ({seen})"
+                            )
                         else:
                             delays[intensity].append("none in 12 h")
                         replay.last_pk, replay.ingested = saved[0], saved[1]
@@ -115,10 +143,16 @@ def main() -> None:
                 except Rollback:
                     account.refresh_from_db()
         print()
-        print("delay from the crisis's start to the alert (crisis messages in the inbox by then), per seed")
+        print(
+            "delay from the crisis's start to the alert "
+            "(crisis messages in the inbox by then), per seed"
+        )
         for intensity in intensities:
             print(f"intensity {intensity:>4g}: " + "; ".join(delays[intensity]))
-        print(f"goal: within {GOAL.total_seconds() / 60:.0f} min at the lowest intensity; no false alert")
+        print(
+            f"goal: within {GOAL.total_seconds() / 60:.0f} min at the lowest intensity; "
+            "no false alert"
+        )
     finally:
         shutil.rmtree(data, ignore_errors=True)
 

@@ -136,7 +136,13 @@ def section(request: HttpRequest, ws: str, key: str) -> HttpResponse:
 
     entry = next((n for n in NAVIGATION if n[0] == key), None)
     if entry is None or key in {
-        "team", "settings", "inbox", "calendar", "channels", "attention", "crisis"
+        "team",
+        "settings",
+        "inbox",
+        "calendar",
+        "channels",
+        "attention",
+        "crisis",
     }:
         from django.http import Http404
 

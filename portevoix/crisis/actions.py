@@ -80,7 +80,10 @@ def count_hours(workspace: Workspace, now: dt.datetime) -> int:
     """Count every closed hour not counted yet (the first time, the last four weeks)."""
     end = _floor_hour(now)
     last = (
-        HourlyVolume.objects.filter(workspace=workspace).order_by("-hour").values_list("hour", flat=True).first()
+        HourlyVolume.objects.filter(workspace=workspace)
+        .order_by("-hour")
+        .values_list("hour", flat=True)
+        .first()
     )
     if last is not None:
         start = last + HOUR
@@ -183,13 +186,19 @@ def raise_alert(workspace: Workspace, found: detect.Finding, *, now: dt.datetime
         workspace=workspace,
         actor=None,
         obj=alert,
-        after={"observed": found.observed, "expected": round(found.expected, 2), "p": found.p_value},
+        after={
+            "observed": found.observed,
+            "expected": round(found.expected, 2),
+            "p": found.p_value,
+        },
     )
     params = notices.alert_params(alert)
     with translation.override(workspace.language or "fr"):
         summary = notices.explain(params)
     for incident in Incident.objects.filter(workspace=workspace, closed_at__isnull=True):
-        TimelineEntry.objects.create(incident=incident, at=now, kind=TimelineKind.ALERT, detail=summary)
+        TimelineEntry.objects.create(
+            incident=incident, at=now, kind=TimelineKind.ALERT, detail=summary
+        )
     from portevoix.notifications.actions import notify
 
     notify(
@@ -250,7 +259,9 @@ def dismiss_alert(alert: Alert, *, by: Member) -> Alert:
 
 def playbook(workspace: Workspace) -> dict[Department, list[str]]:
     """Each active department's checklist: the workspace's own, else seed 001's defaults."""
-    departments = list(Department.objects.filter(workspace=workspace, is_active=True).order_by("name"))
+    departments = list(
+        Department.objects.filter(workspace=workspace, is_active=True).order_by("name")
+    )
     saved: dict[int, list[str]] = {}
     for item in PlaybookItem.objects.filter(workspace=workspace).order_by("position", "id"):
         saved.setdefault(item.department_id, []).append(item.text)
@@ -320,7 +331,11 @@ def save_playbook(
 
 
 def open_incident_of(workspace: Workspace) -> Incident | None:
-    return Incident.objects.filter(workspace=workspace, closed_at__isnull=True).order_by("opened_at").first()
+    return (
+        Incident.objects.filter(workspace=workspace, closed_at__isnull=True)
+        .order_by("opened_at")
+        .first()
+    )
 
 
 def parse_terms(text: str) -> list[str]:
@@ -354,7 +369,9 @@ def open_incident(
     if severity not in Severity.values:
         raise ActionRefused(_("Choose a severity."), field="severity")
     if owner is not None and (owner.workspace_id != workspace.pk or not owner.is_active):
-        raise ActionRefused(_("The owner must be an active member of this workspace."), field="owner")
+        raise ActionRefused(
+            _("The owner must be an active member of this workspace."), field="owner"
+        )
     if owner is not None and not can(owner, "crisis.view"):
         raise ActionRefused(_("The owner must be able to follow the crisis."), field="owner")
     if open_incident_of(workspace) is not None:
@@ -418,14 +435,19 @@ def may_tick(member: Member, task: IncidentTask) -> bool:
 
 @transaction.atomic
 def set_task_done(task: IncidentTask, *, by: Member, done: bool) -> IncidentTask:
-    task = IncidentTask.objects.select_for_update().select_related("incident__workspace", "department").get(pk=task.pk)
+    task = (
+        IncidentTask.objects.select_for_update()
+        .select_related("incident__workspace", "department")
+        .get(pk=task.pk)
+    )
     incident = task.incident
     if by.workspace_id != incident.workspace_id:
         raise Http404("not found")
     require(by, "crisis.view")
     if not may_tick(by, task):
         raise ActionRefused(
-            _("Only the members of %(department)s tick this list.") % {"department": task.department.name},
+            _("Only the members of %(department)s tick this list.")
+            % {"department": task.department.name},
             code="forbidden",
         )
     if incident.closed_at is not None:
@@ -436,7 +458,10 @@ def set_task_done(task: IncidentTask, *, by: Member, done: bool) -> IncidentTask
     task.done_by = by if done else None
     task.save(update_fields=["done_at", "done_by"])
     with translation.override(incident.workspace.language or "fr"):
-        detail = _("%(department)s: %(task)s") % {"department": task.department.name, "task": task.text}
+        detail = _("%(department)s: %(task)s") % {
+            "department": task.department.name,
+            "task": task.text,
+        }
     _timeline(incident, TimelineKind.TICKED if done else TimelineKind.UNTICKED, detail, by)
     audit.record(
         "crisis.task_done" if done else "crisis.task_undone",
@@ -462,7 +487,8 @@ def pause_publishing(incident: Incident, *, by: Member, campaign: Any = None) ->
     _timeline(
         incident,
         TimelineKind.PAUSED,
-        _("%(scope)s: %(count)s post(s) held") % {"scope": pauses.describe(row), "count": row.paused_count},
+        _("%(scope)s: %(count)s post(s) held")
+        % {"scope": pauses.describe(row), "count": row.paused_count},
         by,
     )
     return row
@@ -495,8 +521,12 @@ def set_terms(incident: Incident, *, by: Member, terms: str) -> Incident:
     incident.terms = parse_terms(terms)
     incident.save(update_fields=["terms"])
     audit.record(
-        "crisis.terms", workspace=incident.workspace, actor=by.user, obj=incident,
-        before={"terms": before}, after={"terms": incident.terms},
+        "crisis.terms",
+        workspace=incident.workspace,
+        actor=by.user,
+        obj=incident,
+        before={"terms": before},
+        after={"terms": incident.terms},
     )
     return incident
 
@@ -513,8 +543,16 @@ def add_note(incident: Incident, *, by: Member, text: str) -> TimelineEntry:
         raise ActionRefused(_("Write the note."), field="text")
     if len(text) > 2000:
         raise ActionRefused(_("A note holds at most 2,000 characters."), field="text")
-    entry = TimelineEntry.objects.create(incident=incident, kind=TimelineKind.NOTE, detail=text, actor=_actor(by))
-    audit.record("crisis.note", workspace=incident.workspace, actor=by.user, obj=incident, after={"text": text})
+    entry = TimelineEntry.objects.create(
+        incident=incident, kind=TimelineKind.NOTE, detail=text, actor=_actor(by)
+    )
+    audit.record(
+        "crisis.note",
+        workspace=incident.workspace,
+        actor=by.user,
+        obj=incident,
+        after={"text": text},
+    )
     return entry
 
 
@@ -529,7 +567,13 @@ def close_incident(incident: Incident, *, by: Member, summary: str = "") -> Inci
     incident.summary = summary.strip()[:5000]
     incident.save(update_fields=["closed_at", "closed_by", "summary"])
     _timeline(incident, TimelineKind.CLOSED, incident.summary, by)
-    audit.record("crisis.close", workspace=incident.workspace, actor=by.user, obj=incident, after={"summary": incident.summary})
+    audit.record(
+        "crisis.close",
+        workspace=incident.workspace,
+        actor=by.user,
+        obj=incident,
+        after={"summary": incident.summary},
+    )
     return incident
 
 
@@ -551,15 +595,20 @@ def stage_sandbox_crisis(workspace: Workspace, *, by: Member, intensity: float) 
     _check(by, workspace, "crisis.declare")
     if intensity not in STAGED_INTENSITIES:
         raise ActionRefused(_("Choose one of the offered intensities."), field="intensity")
-    accounts = list(SandboxAccount.objects.select_for_update().filter(workspace=workspace, simulate=True))
+    accounts = list(
+        SandboxAccount.objects.select_for_update().filter(workspace=workspace, simulate=True)
+    )
     if not accounts:
         raise ActionRefused(_("This workspace has no sandbox channel whose world moves."))
     now = timezone.now()
     for account in accounts:
         world.start_crisis(
-            account, intensity, account.crisis_topic or STAGED_TOPIC[0],
-            topic_en=account.crisis_topic_en or STAGED_TOPIC[1], at=now,
-        )  # fmt: skip
+            account,
+            intensity,
+            account.crisis_topic or STAGED_TOPIC[0],
+            topic_en=account.crisis_topic_en or STAGED_TOPIC[1],
+            at=now,
+        )
     audit.record(
         "crisis.stage",
         workspace=workspace,

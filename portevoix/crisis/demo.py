@@ -77,7 +77,10 @@ def backfill_baseline(workspace: Workspace, now: dt.datetime) -> int:
 def _past_incident(workspace: Workspace, now: dt.datetime) -> Incident | None:
     if Incident.objects.filter(workspace=workspace).exists():
         return None
-    people = {m.user.email.split("@")[0]: m for m in Member.objects.filter(workspace=workspace).select_related("user")}
+    people = {
+        m.user.email.split("@")[0]: m
+        for m in Member.objects.filter(workspace=workspace).select_related("user")
+    }
     sophie = people.get("sophie")
     if sophie is None:
         return None
@@ -100,17 +103,28 @@ def _past_incident(workspace: Workspace, now: dt.datetime) -> Incident | None:
         weeks_of_data=4,
         network="sandbox",
         terms=["retard", "livraison"],
-        weekday=(opened - dt.timedelta(minutes=55)).astimezone(ZoneInfo(workspace.time_zone)).weekday(),
+        weekday=(opened - dt.timedelta(minutes=55))
+        .astimezone(ZoneInfo(workspace.time_zone))
+        .weekday(),
         hour=(opened - dt.timedelta(minutes=55)).astimezone(ZoneInfo(workspace.time_zone)).hour,
         messages=[
-            {"at": (opened - dt.timedelta(minutes=80 - 12 * n)).isoformat(), "network": "sandbox", "text": t, "ref": ""}
+            {
+                "at": (opened - dt.timedelta(minutes=80 - 12 * n)).isoformat(),
+                "network": "sandbox",
+                "text": t,
+                "ref": "",
+            }
             for n, t in enumerate(samples)
         ],
     )
     incident = actions.open_incident(
-        workspace, by=sophie, title="Retards de livraison de décembre", severity="high", alert=alert,
+        workspace,
+        by=sophie,
+        title="Retards de livraison de décembre",
+        severity="high",
+        alert=alert,
         terms=["livraison", "expédition"],
-    )  # fmt: skip
+    )
     ticks = [("nadia", "customer_service", 35), ("camille", "legal", 70), ("julien", "sales", 110)]
     for who, code, minutes in ticks:
         member = people.get(who)
@@ -118,19 +132,29 @@ def _past_incident(workspace: Workspace, now: dt.datetime) -> Incident | None:
         if member is None or task is None:
             continue
         actions.set_task_done(task, by=member, done=True)
-        IncidentTask.objects.filter(pk=task.pk).update(done_at=opened + dt.timedelta(minutes=minutes))
-        TimelineEntry.objects.filter(incident=incident, kind="ticked", detail__endswith=task.text).update(
-            at=opened + dt.timedelta(minutes=minutes)
+        IncidentTask.objects.filter(pk=task.pk).update(
+            done_at=opened + dt.timedelta(minutes=minutes)
         )
+        TimelineEntry.objects.filter(
+            incident=incident, kind="ticked", detail__endswith=task.text
+        ).update(at=opened + dt.timedelta(minutes=minutes))
     note = actions.add_note(
-        incident, by=sophie,
-        text="Le transporteur confirme un incident sur son entrepôt de Lyon ; réponse commune avec le service client.",
-    )  # fmt: skip
+        incident,
+        by=sophie,
+        text=(
+            "Le transporteur confirme un incident sur son entrepôt de Lyon ; "
+            "réponse commune avec le service client."
+        ),
+    )
     TimelineEntry.objects.filter(pk=note.pk).update(at=opened + dt.timedelta(minutes=50))
     actions.close_incident(
-        incident, by=sophie,
-        summary="Colis débloqués en 48 h ; un message d’excuse et un code de réduction envoyés aux clients concernés.",
-    )  # fmt: skip
+        incident,
+        by=sophie,
+        summary=(
+            "Colis débloqués en 48 h ; un message d’excuse et un code de réduction envoyés "
+            "aux clients concernés."
+        ),
+    )
     closed = opened + dt.timedelta(days=2, hours=3)
     Incident.objects.filter(pk=incident.pk).update(opened_at=opened, closed_at=closed)
     TimelineEntry.objects.filter(incident=incident, kind="opened").update(at=opened)
@@ -138,9 +162,15 @@ def _past_incident(workspace: Workspace, now: dt.datetime) -> Incident | None:
     Alert.objects.filter(pk=alert.pk).update(state=AlertState.INCIDENT)
     # The storm in the counts too, shaped like the sandbox's (a two-hour ramp, then an ebb).
     start = actions._floor_hour(opened - dt.timedelta(hours=2))
-    for n, row in enumerate(HourlyVolume.objects.filter(workspace=workspace, hour__gte=start, hour__lt=closed).order_by("hour")):
+    for n, row in enumerate(
+        HourlyVolume.objects.filter(workspace=workspace, hour__gte=start, hour__lt=closed).order_by(
+            "hour"
+        )
+    ):
         extra = round(12 * min(1.0, (n + 0.5) / 2) * math.exp(-max(0.0, n - 12) / 12))
-        HourlyVolume.objects.filter(pk=row.pk).update(total=row.total + extra, negative=row.negative + extra)
+        HourlyVolume.objects.filter(pk=row.pk).update(
+            total=row.total + extra, negative=row.negative + extra
+        )
     return incident
 
 

@@ -51,16 +51,14 @@ HOURS_OF_WEEK = 168
 COOLDOWN = dt.timedelta(hours=6)
 
 _WORD = re.compile(r"[^\W\d_]{4,}", re.UNICODE)
-_STOPWORDS = (
-    """
+_STOPWORDS = """
     avec sans pour dans chez mais donc alors aussi encore jamais toujours tout tous toute
     toutes cette cette ceux celle celles comme quand depuis vraiment votre vous nous leur
     leurs elle elles sont suis êtes était fait faire faut peut plus moins très bien même
-    merci bonjour quoi cela ceci avoir etre etait etes rien personne
-    this that with what have been from they their there your about just still really very
-    when will would could should after before again never always thanks hello please
-    """.split()
-)
+    merci bonjour quoi cela ceci avoir etre etait etes rien personne this that with what
+    have been from they their there your about just still really very when will would
+    could should after before again never always thanks hello please
+""".split()  # noqa: SIM905 - a list of words reads better as text
 
 
 def poisson_tail(n: int, lam: float) -> float:
@@ -110,7 +108,9 @@ class Baseline:
         total = 0.0
         moment = start
         while moment < end:
-            nxt = min(end, moment.replace(minute=0, second=0, microsecond=0) + dt.timedelta(hours=1))
+            nxt = min(
+                end, moment.replace(minute=0, second=0, microsecond=0) + dt.timedelta(hours=1)
+            )
             total += self.rates[hour_of_week(moment, zone)] * (nxt - moment) / dt.timedelta(hours=1)
             moment = nxt
         return total

@@ -47,7 +47,7 @@ def alert_params(alert: Alert) -> dict[str, Any]:
 
 
 def explain(params: Mapping[str, Any]) -> str:
-    """"12 negative messages in the last hour, 6.2 times the usual for a Tuesday at 14:00, on
+    """ "12 negative messages in the last hour, 6.2 times the usual for a Tuesday at 14:00, on
     Bluesky, about «retard, livraison»", in the active language."""
     observed = int(params.get("observed", 0))
     expected = float(params.get("expected") or 0)

@@ -18,16 +18,23 @@ DEFAULT_PLAYBOOK: dict[str, tuple[str, ...]] = {
         gettext_noop("Review the holding statement before it goes out"),
     ),
     "finance": (
-        gettext_noop("Could the company's share price or financing be affected? Tell the direction"),
+        gettext_noop(
+            "Could the company's share price or financing be affected? Tell the direction"
+        ),
         gettext_noop("Prepare answers for investors and partners"),
     ),
     "hr": (
         gettext_noop("Check who holds each company account's login and second factor"),
-        gettext_noop("If an employee hijacked a company account, take it back on the network and reconnect the channel"),
+        gettext_noop(
+            "If an employee hijacked a company account, take it back on the network and "
+            "reconnect the channel"
+        ),
         gettext_noop("Remind staff of the social media policy: no personal comments on the crisis"),
     ),
     "sales": (
-        gettext_noop("List the offers, promotions and launches that may now be insensitive or badly timed"),
+        gettext_noop(
+            "List the offers, promotions and launches that may now be insensitive or badly timed"
+        ),
         gettext_noop("Cancel or postpone them with marketing"),
     ),
     "marketing": (
@@ -35,7 +42,9 @@ DEFAULT_PLAYBOOK: dict[str, tuple[str, ...]] = {
         gettext_noop("Check the scheduled posts that mention the crisis's terms"),
     ),
     "customer_service": (
-        gettext_noop("Expect more complaints on every network, including the dedicated service channels"),
+        gettext_noop(
+            "Expect more complaints on every network, including the dedicated service channels"
+        ),
         gettext_noop("Answer crisis conversations with the approved holding statement"),
         gettext_noop("Call extra members on duty on the rota"),
     ),

@@ -28,7 +28,9 @@ def _minutes(delta: dt.timedelta) -> float:
 
 def volume(incident: Incident, zone: ZoneInfo) -> dict[str, object]:
     end_at = incident.closed_at or timezone.now()
-    start = (incident.opened_at - BEFORE).astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
+    start = (
+        (incident.opened_at - BEFORE).astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
+    )
     end = end_at + AFTER
     step = dt.timedelta(hours=1) if end - start <= HOURLY_UP_TO else dt.timedelta(hours=3)
     rows = {
@@ -42,7 +44,10 @@ def volume(incident: Incident, zone: ZoneInfo) -> dict[str, object]:
     negatives: list[float | None] = []
     moment = start
     while moment < end:
-        bucket = [rows.get(moment + dt.timedelta(hours=k)) for k in range(int(step / dt.timedelta(hours=1)))]
+        bucket = [
+            rows.get(moment + dt.timedelta(hours=k))
+            for k in range(int(step / dt.timedelta(hours=1)))
+        ]
         known = [b for b in bucket if b is not None]
         labels.append(moment.astimezone(zone).strftime("%d/%m %Hh"))
         totals.append(float(sum(b[0] for b in known)) if known else None)
@@ -52,7 +57,10 @@ def volume(incident: Incident, zone: ZoneInfo) -> dict[str, object]:
     return charts.figure(
         _("Hour"),
         labels,
-        [charts.Series(_("All messages"), totals), charts.Series(_("Negative messages"), negatives)],
+        [
+            charts.Series(_("All messages"), totals),
+            charts.Series(_("Negative messages"), negatives),
+        ],
         title=_("Inbound volume around the incident"),
         unit=str(unit),
         caption=_("From a day before the incident opened to twelve hours after it closed."),
@@ -66,7 +74,9 @@ def response_times(incident: Incident) -> dict[str, Any]:
     end = incident.closed_at or timezone.now()
     conversations = list(
         Conversation.objects.filter(
-            workspace_id=incident.workspace_id, created_at__gte=incident.opened_at, created_at__lt=end
+            workspace_id=incident.workspace_id,
+            created_at__gte=incident.opened_at,
+            created_at__lt=end,
         ).values_list("created_at", "first_response_at")
     )
     waits = sorted(_minutes(answered - created) for created, answered in conversations if answered)
@@ -81,9 +91,17 @@ def response_times(incident: Incident) -> dict[str, Any]:
 def checklists(incident: Incident) -> list[dict[str, Any]]:
     rows: dict[int, dict[str, Any]] = {}
     for task in incident.tasks.select_related("department", "done_by__user"):
-        row = rows.setdefault(task.department_id, {"department": task.department.name, "tasks": [], "done": 0})
+        row = rows.setdefault(
+            task.department_id, {"department": task.department.name, "tasks": [], "done": 0}
+        )
         after = charts.fmt(_minutes(task.done_at - incident.opened_at)) if task.done_at else None
-        row["tasks"].append({"text": task.text, "after": after, "by": task.done_by.user.display_name if task.done_by else ""})
+        row["tasks"].append(
+            {
+                "text": task.text,
+                "after": after,
+                "by": task.done_by.user.display_name if task.done_by else "",
+            }
+        )
         row["done"] += 1 if task.done_at else 0
     return sorted(rows.values(), key=lambda r: str(r["department"]))
 

@@ -22,7 +22,9 @@ class Signal(NamedTuple):
     ref: str
 
 
-Source = Callable[[int, dt.datetime, dt.datetime], Iterable[tuple[dt.datetime, str, bool, str, str]]]
+Source = Callable[
+    [int, dt.datetime, dt.datetime], Iterable[tuple[dt.datetime, str, bool, str, str]]
+]
 
 
 def inbox_signals(
@@ -34,7 +36,10 @@ def inbox_signals(
     rows = InboundMessage.objects.filter(
         channel__workspace_id=workspace_id, created_at__gte=since, created_at__lt=until
     ).values_list("created_at", "channel__network", "sentiment", "text", "pk")
-    return [(at, network, sentiment == "negative", text, f"inbox:{pk}") for at, network, sentiment, text, pk in rows]
+    return [
+        (at, network, sentiment == "negative", text, f"inbox:{pk}")
+        for at, network, sentiment, text, pk in rows
+    ]
 
 
 #: Every source detection reads. Listening adds its mentions here with one line.

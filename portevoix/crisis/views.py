@@ -51,7 +51,9 @@ def _incident_form(me: Member, data: Any = None, **initial: Any) -> IncidentForm
     return IncidentForm(data, workspace_id=me.workspace_id, initial=initial)
 
 
-def _open(request: HttpRequest, me: Member, form: IncidentForm, alert: Alert | None) -> Incident | None:
+def _open(
+    request: HttpRequest, me: Member, form: IncidentForm, alert: Alert | None
+) -> Incident | None:
     if not form.is_valid():
         return None
     data = form.cleaned_data
@@ -83,7 +85,9 @@ def home(request: HttpRequest, ws: str) -> HttpResponse:
             return redirect("crisis_incident", ws=ws, pk=incident.pk)
         status = 400
     alerts = list(Alert.objects.visible_to(me).order_by("-raised_at")[:20])
-    incidents = list(Incident.objects.visible_to(me).select_related("owner__user").order_by("-opened_at")[:20])
+    incidents = list(
+        Incident.objects.visible_to(me).select_related("owner__user").order_by("-opened_at")[:20]
+    )
     current = next((i for i in incidents if i.is_open), None)
     return render(
         request,
@@ -119,11 +123,18 @@ def stage(request: HttpRequest, ws: str) -> HttpResponse:
         intensity = float(raw)
     except ValueError:
         intensity = 0.0
-    count = _run(request, None, lambda: actions.stage_sandbox_crisis(me.workspace, by=me, intensity=intensity))
+    count = _run(
+        request,
+        None,
+        lambda: actions.stage_sandbox_crisis(me.workspace, by=me, intensity=intensity),
+    )
     if count is not None:
         messages.success(
             request,
-            _("The sandbox's storm has started on %(count)s account(s): its messages reach the inbox with each sync.")
+            _(
+                "The sandbox's storm has started on %(count)s account(s): its messages reach the "
+                "inbox with each sync."
+            )
             % {"count": count},
         )
     return redirect("crisis_home", ws=ws)
@@ -132,7 +143,9 @@ def stage(request: HttpRequest, ws: str) -> HttpResponse:
 def alert_page(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
     me = _reader(request)
     alert = Alert.objects.get_for(me, pk=pk)
-    title = _("Crisis: %(terms)s") % {"terms": ", ".join(alert.terms)} if alert.terms else _("Crisis")
+    title = (
+        _("Crisis: %(terms)s") % {"terms": ", ".join(alert.terms)} if alert.terms else _("Crisis")
+    )
     form = _incident_form(me, title=title, terms=", ".join(alert.terms))
     status = 200
     if request.method == "POST":
@@ -147,7 +160,15 @@ def alert_page(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
     for item in alert.messages:
         ref = str(item.get("ref", ""))
         at = dt.datetime.fromisoformat(str(item.get("at")))
-        causes.append({**item, "at": at, "inbox_pk": int(ref[6:]) if ref.startswith("inbox:") and ref[6:].isdigit() else None})
+        causes.append(
+            {
+                **item,
+                "at": at,
+                "inbox_pk": int(ref[6:])
+                if ref.startswith("inbox:") and ref[6:].isdigit()
+                else None,
+            }
+        )
     conversation_of = _conversations(me, [c["inbox_pk"] for c in causes if c["inbox_pk"]])
     for cause in causes:
         cause["conversation"] = conversation_of.get(cause["inbox_pk"])
@@ -171,7 +192,11 @@ def _conversations(me: Member, message_pks: list[int]) -> dict[int, int]:
     """The conversation of each inbox message the member may see."""
     from portevoix.inbox.models import InboundMessage
 
-    rows = InboundMessage.objects.visible_to(me).filter(pk__in=message_pks).values_list("pk", "conversation_id")
+    rows = (
+        InboundMessage.objects.visible_to(me)
+        .filter(pk__in=message_pks)
+        .values_list("pk", "conversation_id")
+    )
     return {pk: conversation for pk, conversation in rows if conversation}
 
 
@@ -185,14 +210,21 @@ def alert_dismiss(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
 
 
 def incident_page(
-    request: HttpRequest, ws: str, pk: int, *, forms_: dict[str, forms.Form] | None = None, status: int = 200
+    request: HttpRequest,
+    ws: str,
+    pk: int,
+    *,
+    forms_: dict[str, forms.Form] | None = None,
+    status: int = 200,
 ) -> HttpResponse:
     me = _reader(request)
     incident = Incident.objects.get_for(me, pk=pk)
     tasks = list(incident.tasks.select_related("department", "done_by__user"))
     lists: dict[Department, list[dict[str, Any]]] = {}
     for task in tasks:
-        lists.setdefault(task.department, []).append({"task": task, "may_tick": actions.may_tick(me, task)})
+        lists.setdefault(task.department, []).append(
+            {"task": task, "may_tick": actions.may_tick(me, task)}
+        )
     ordered = sorted(lists.items(), key=lambda kv: (kv[0].pk != me.department_id, kv[0].name))
     checklists = [
         {
@@ -206,7 +238,9 @@ def incident_page(
     from portevoix.publishing.models import Campaign
     from portevoix.publishing.pause import active_pause
 
-    campaigns = list(Campaign.objects.filter(workspace=me.workspace, cancelled_at__isnull=True).order_by("name"))
+    campaigns = list(
+        Campaign.objects.filter(workspace=me.workspace, cancelled_at__isnull=True).order_by("name")
+    )
     given = forms_ or {}
     return render(
         request,
@@ -221,7 +255,8 @@ def incident_page(
             "can_declare": can(me, "crisis.declare"),
             "can_pause": can(me, "post.pause"),
             "can_note": True,
-            "terms_form": given.get("terms") or TermsForm(initial={"terms": ", ".join(incident.terms)}),
+            "terms_form": given.get("terms")
+            or TermsForm(initial={"terms": ", ".join(incident.terms)}),
             "note_form": given.get("note") or NoteForm(),
             "close_form": given.get("close") or CloseForm(),
             "active_section": "crisis",
@@ -275,7 +310,9 @@ def incident_report(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
     try:
         content = report.render(incident, language=translation.get_language() or "fr")
     except OSError:  # WeasyPrint without Pango (docs/deployment.md)
-        messages.error(request, _("This server cannot print PDFs: its administrator must install Pango."))
+        messages.error(
+            request, _("This server cannot print PDFs: its administrator must install Pango.")
+        )
         return redirect("crisis_incident", ws=ws, pk=pk)
     response = HttpResponse(content, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="incident-{incident.pk}.pdf"'
@@ -300,7 +337,9 @@ def incident_pause(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
             raise Http404("not found")
     row = _run(request, None, lambda: actions.pause_publishing(incident, by=me, campaign=campaign))
     if row is not None:
-        messages.success(request, _("Publishing paused: %(count)s post(s) held.") % {"count": row.paused_count})
+        messages.success(
+            request, _("Publishing paused: %(count)s post(s) held.") % {"count": row.paused_count}
+        )
     return redirect("crisis_incident", ws=ws, pk=pk)
 
 
@@ -310,7 +349,9 @@ def incident_terms(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
     incident = Incident.objects.get_for(me, pk=pk)
     require(me, "crisis.declare")
     form = TermsForm(request.POST)
-    if form.is_valid() and _run(request, form, lambda: actions.set_terms(incident, by=me, terms=form.cleaned_data["terms"])):
+    if form.is_valid() and _run(
+        request, form, lambda: actions.set_terms(incident, by=me, terms=form.cleaned_data["terms"])
+    ):
         return redirect(f"{_incident_url(ws, pk)}#scan")
     return incident_page(request, ws, pk, forms_={"terms": form}, status=400)
 
@@ -320,7 +361,9 @@ def incident_note(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
     me = _reader(request)
     incident = Incident.objects.get_for(me, pk=pk)
     form = NoteForm(request.POST)
-    if form.is_valid() and _run(request, form, lambda: actions.add_note(incident, by=me, text=form.cleaned_data["text"])):
+    if form.is_valid() and _run(
+        request, form, lambda: actions.add_note(incident, by=me, text=form.cleaned_data["text"])
+    ):
         return redirect(f"{_incident_url(ws, pk)}#timeline")
     return incident_page(request, ws, pk, forms_={"note": form}, status=400)
 
@@ -331,7 +374,11 @@ def incident_close(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
     incident = Incident.objects.get_for(me, pk=pk)
     require(me, "crisis.declare")
     form = CloseForm(request.POST)
-    if form.is_valid() and _run(request, form, lambda: actions.close_incident(incident, by=me, summary=form.cleaned_data["summary"])):
+    if form.is_valid() and _run(
+        request,
+        form,
+        lambda: actions.close_incident(incident, by=me, summary=form.cleaned_data["summary"]),
+    ):
         messages.success(request, _("Incident closed."))
         return redirect("crisis_incident", ws=ws, pk=pk)
     return incident_page(request, ws, pk, forms_={"close": form}, status=400)
@@ -346,16 +393,29 @@ def playbook_page(request: HttpRequest, ws: str) -> HttpResponse:
     if request.method == "POST":
         require(me, "crisis.declare")
         department = Department.objects.filter(
-            workspace=me.workspace, pk=request.POST.get("department") if str(request.POST.get("department", "")).isdigit() else 0
+            workspace=me.workspace,
+            pk=request.POST.get("department")
+            if str(request.POST.get("department", "")).isdigit()
+            else 0,
         ).first()
         form = PlaybookForm(request.POST)
         if department is None:
             messages.error(request, _("Choose the department whose checklist to save."))
             status = 400
-        elif form.is_valid() and _run(
-            request, form, lambda: actions.save_playbook(me.workspace, by=me, department=department, tasks=form.cleaned_data["tasks"])
-        ) is not None:
-            messages.success(request, _("Checklist of %(department)s saved.") % {"department": department.name})
+        elif (
+            form.is_valid()
+            and _run(
+                request,
+                form,
+                lambda: actions.save_playbook(
+                    me.workspace, by=me, department=department, tasks=form.cleaned_data["tasks"]
+                ),
+            )
+            is not None
+        ):
+            messages.success(
+                request, _("Checklist of %(department)s saved.") % {"department": department.name}
+            )
             return redirect(f"{request.path}#dept-{department.pk}")
         else:
             errors[department.pk] = form

@@ -700,7 +700,9 @@ class World:
                 window_end=now, observed=8, expected=0.5, p_value=1e-6, network="sandbox",
                 terms=["retard"], messages=[],
             )  # fmt: skip
-            incident = actions.open_incident(self.team.workspace, by=self.team["admin"], title="Probe")
+            incident = actions.open_incident(
+                self.team.workspace, by=self.team["admin"], title="Probe"
+            )
             return {"alert": alert, "incident": incident, "task": incident.tasks.first()}
 
         made: dict[str, Any] = self.once("crisis", make)

@@ -23,7 +23,12 @@ DEMO_LIKE = {
 
 def replay_for(team, handle: str, *, seed: int, start: dt.datetime = MONDAY, **fields) -> Replay:
     account = service.create_account(
-        handle, workspace=team.workspace, seed=seed, simulate=False, token_lifetime=None, now=start,
+        handle,
+        workspace=team.workspace,
+        seed=seed,
+        simulate=False,
+        token_lifetime=None,
+        now=start,
         **{**DEMO_LIKE, **fields},
     )
     channel = channel_actions.connect_channel(

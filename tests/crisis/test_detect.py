@@ -27,7 +27,9 @@ def test_poisson_tail_matches_the_sum_of_the_probabilities() -> None:
     assert detect.poisson_tail(0, 1.0) == 1.0
 
 
-def _hours(weeks: int, rate_at: dict[int, int], zone: ZoneInfo = PARIS) -> list[tuple[dt.datetime, int]]:
+def _hours(
+    weeks: int, rate_at: dict[int, int], zone: ZoneInfo = PARIS
+) -> list[tuple[dt.datetime, int]]:
     start = dt.datetime(2026, 1, 5, 0, 0, tzinfo=zone).astimezone(dt.UTC)
     rows = []
     for h in range(weeks * 168):
@@ -58,7 +60,9 @@ def test_cold_start_leans_on_the_prior() -> None:
     assert detect.build_baseline([], PARIS, global_prior=0.2).rates[5] == pytest.approx(0.2)
 
 
-def _negative(at: dt.datetime, text: str = "livraison en retard encore", network: str = "bluesky") -> Signal:
+def _negative(
+    at: dt.datetime, text: str = "livraison en retard encore", network: str = "bluesky"
+) -> Signal:
     return Signal(at, network, True, text, f"inbox:{at.timestamp()}")
 
 
@@ -82,7 +86,9 @@ def test_a_surge_is_found_and_explained() -> None:
 def test_a_few_negative_messages_are_not_a_crisis() -> None:
     baseline = detect.build_baseline(_hours(4, {}), PARIS, global_prior=0.3)
     end = TUESDAY_14 + dt.timedelta(hours=1)
-    few = [_negative(TUESDAY_14 + dt.timedelta(minutes=10 * n)) for n in range(detect.MIN_COUNT - 1)]
+    few = [
+        _negative(TUESDAY_14 + dt.timedelta(minutes=10 * n)) for n in range(detect.MIN_COUNT - 1)
+    ]
     assert detect.evaluate(few, baseline, end=end, zone=PARIS) is None
     # The same count at an hour that always brings that many is the usual.
     busy = detect.build_baseline(_hours(4, {1 * 24 + 14: 7, 1 * 24 + 13: 7, 1 * 24 + 15: 7}), PARIS)

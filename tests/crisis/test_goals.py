@@ -30,7 +30,9 @@ def test_the_staged_crisis_raises_an_explained_alert_for_who_is_on_duty(team) ->
     replay = replay_for(team, "storm", seed=5)
     start = MONDAY + dt.timedelta(days=1, hours=13)  # a Tuesday, 14:00 in Paris
     assert replay.run(MONDAY, start, EVERY) == []
-    world.start_crisis(replay.account, 10.0, "le retard de livraison", topic_en="the delivery delay", at=start)
+    world.start_crisis(
+        replay.account, 10.0, "le retard de livraison", topic_en="the delivery delay", at=start
+    )
     alerts = replay.run(start, start + dt.timedelta(hours=3), EVERY)
     assert len(alerts) == 1
     alert = alerts[0]
@@ -41,14 +43,18 @@ def test_the_staged_crisis_raises_an_explained_alert_for_who_is_on_duty(team) ->
     assert alert.messages and all(m["ref"].startswith("inbox:") for m in alert.messages)
     # In the app and by e-mail: whoever is on duty (the team, no calendar: always open) and
     # the members who declare crises; not the viewer, not the outsider.
-    told = set(Notification.objects.filter(kind="crisis.alert").values_list("recipient__role", flat=True))
+    told = set(
+        Notification.objects.filter(kind="crisis.alert").values_list("recipient__role", flat=True)
+    )
     assert {"admin", "manager", "content"} <= told
     assert "viewer" not in told and "creative" not in told
     sent = Notification.objects.filter(kind="crisis.alert")
     assert EmailDelivery.objects.filter(notification__in=sent).count() == sent.count()
     with translation.override("en"):
         rendered = kinds.get("crisis.alert").render(sent[0].params)
-    assert re.search(r"times the usual for a Tuesday at 1[45]:00, on Sandbox, about «", rendered.title)
+    assert re.search(
+        r"times the usual for a Tuesday at 1[45]:00, on Sandbox, about «", rendered.title
+    )
     assert "Some of the messages:" in rendered.body
     with translation.override("fr"):
         rendered = kinds.get("crisis.alert").render(sent[0].params)

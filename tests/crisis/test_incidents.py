@@ -33,13 +33,17 @@ def _english():
 
 
 def open_one(team, **kwargs) -> Incident:
-    return actions.open_incident(team.workspace, by=team["manager"], title="Retards de livraison", **kwargs)
+    return actions.open_incident(
+        team.workspace, by=team["manager"], title="Retards de livraison", **kwargs
+    )
 
 
 @pytest.mark.parametrize("role", ALL_ROLES)
 def test_only_those_who_declare_open_an_incident(team, role) -> None:
     if role in DECLARERS:
-        incident = actions.open_incident(team.workspace, by=team[role], title="Crise", severity="high")
+        incident = actions.open_incident(
+            team.workspace, by=team[role], title="Crise", severity="high"
+        )
         assert incident.owner == team[role] and incident.severity == "high"
         assert AuditEntry.objects.filter(action="crisis.open", object_id=str(incident.pk)).exists()
     else:
@@ -55,10 +59,14 @@ def test_an_outsider_learns_nothing_and_bad_input_is_refused(team) -> None:
         actions.open_incident(team.workspace, by=team["manager"], title="  ")
     assert empty.value.field == "title"
     with pytest.raises(ActionRefused) as severity:
-        actions.open_incident(team.workspace, by=team["manager"], title="Crise", severity="apocalypse")
+        actions.open_incident(
+            team.workspace, by=team["manager"], title="Crise", severity="apocalypse"
+        )
     assert severity.value.field == "severity"
     with pytest.raises(ActionRefused) as owner:
-        actions.open_incident(team.workspace, by=team["manager"], title="Crise", owner=team.outsider)
+        actions.open_incident(
+            team.workspace, by=team["manager"], title="Crise", owner=team.outsider
+        )
     assert owner.value.field == "owner"
     open_one(team)
     with pytest.raises(ActionRefused) as twice:
@@ -69,7 +77,15 @@ def test_an_outsider_learns_nothing_and_bad_input_is_refused(team) -> None:
 def test_the_incident_copies_the_playbook_and_each_department_ticks_its_list(team) -> None:
     incident = open_one(team)
     codes = set(incident.tasks.values_list("department__code", flat=True))
-    assert {"communication", "legal", "finance", "hr", "sales", "marketing", "customer_service"} <= codes
+    assert {
+        "communication",
+        "legal",
+        "finance",
+        "hr",
+        "sales",
+        "marketing",
+        "customer_service",
+    } <= codes
     sales = incident.tasks.filter(department__code="sales").first()
     legal = incident.tasks.filter(department__code="legal").first()
     agent = team["agent"]  # of Sales
@@ -91,7 +107,9 @@ def test_the_incident_copies_the_playbook_and_each_department_ticks_its_list(tea
 
 def test_pausing_holds_every_scheduled_post_and_the_scan_finds_the_crisis_terms(team) -> None:
     channel = second_channel(team)
-    tone_deaf = schedule(team, team["manager"], [channel], text="Livraison express offerte ce week-end !")
+    tone_deaf = schedule(
+        team, team["manager"], [channel], text="Livraison express offerte ce week-end !"
+    )
     fine = schedule(team, team["manager"], [channel], text="Nos nouveaux horaires d’hiver")
     incident = open_one(team, terms=["livraison"])
     found = actions.scan_scheduled(incident, team["content"])
@@ -100,7 +118,9 @@ def test_pausing_holds_every_scheduled_post_and_the_scan_finds_the_crisis_terms(
         actions.pause_publishing(incident, by=team["creative"])
     row = actions.pause_publishing(incident, by=team["content"])
     assert row.paused_count == 2
-    assert set(Publication.objects.filter(post__in=[tone_deaf, fine]).values_list("state", flat=True)) == {"paused"}
+    assert set(
+        Publication.objects.filter(post__in=[tone_deaf, fine]).values_list("state", flat=True)
+    ) == {"paused"}
     assert Pause.objects.filter(workspace=team.workspace, ended_at__isnull=True).count() == 1
     assert incident.timeline.filter(kind="paused").exists()
     # Paused posts are still scanned (they may go out once publishing resumes).
@@ -126,7 +146,9 @@ def test_closing(team, role) -> None:
 
 def test_managers_edit_the_playbook_and_others_may_not(team) -> None:
     legal = team.department("legal")
-    actions.save_playbook(team.workspace, by=team["manager"], department=legal, tasks="Appeler l’avocat\n\n- Relire")
+    actions.save_playbook(
+        team.workspace, by=team["manager"], department=legal, tasks="Appeler l’avocat\n\n- Relire"
+    )
     book = {d.code: tasks for d, tasks in actions.playbook(team.workspace).items()}
     assert book["legal"] == ["Appeler l’avocat", "Relire"]
     assert len(book["hr"]) == 3  # the others kept their lists
@@ -136,8 +158,13 @@ def test_managers_edit_the_playbook_and_others_may_not(team) -> None:
     with pytest.raises(ActionRefused):
         actions.save_playbook(team.workspace, by=team["manager"], department=legal, tasks="x" * 301)
     incident = open_one(team)
-    assert list(incident.tasks.filter(department=legal).values_list("text", flat=True)) == ["Appeler l’avocat", "Relire"]
-    assert PlaybookItem.objects.filter(workspace=team.workspace).count() == sum(len(t) for t in book.values())
+    assert list(incident.tasks.filter(department=legal).values_list("text", flat=True)) == [
+        "Appeler l’avocat",
+        "Relire",
+    ]
+    assert PlaybookItem.objects.filter(workspace=team.workspace).count() == sum(
+        len(t) for t in book.values()
+    )
 
 
 def _alert(team) -> Alert:
@@ -147,11 +174,25 @@ def _alert(team) -> Alert:
 
     now = timezone.now()
     return Alert.objects.create(
-        workspace=team.workspace, window_start=now - dt.timedelta(hours=1), window_end=now,
-        observed=9, expected=0.8, p_value=1e-7, network="sandbox", terms=["retard", "livraison"],
-        weekday=1, hour=14,
-        messages=[{"at": now.isoformat(), "network": "sandbox", "text": "Le retard de livraison, encore", "ref": "inbox:1"}],
-    )  # fmt: skip
+        workspace=team.workspace,
+        window_start=now - dt.timedelta(hours=1),
+        window_end=now,
+        observed=9,
+        expected=0.8,
+        p_value=1e-7,
+        network="sandbox",
+        terms=["retard", "livraison"],
+        weekday=1,
+        hour=14,
+        messages=[
+            {
+                "at": now.isoformat(),
+                "network": "sandbox",
+                "text": "Le retard de livraison, encore",
+                "ref": "inbox:1",
+            }
+        ],
+    )
 
 
 @pytest.mark.parametrize("role", ALL_ROLES)
@@ -172,10 +213,15 @@ def test_pages_for_every_role(team, client_for, role) -> None:
     # The banner shows on the workspace's other pages.
     page = client.get(reverse("notifications", kwargs={"ws": ws})).content.decode()
     assert 'class="crisis-banner"' in page
-    close = client.post(reverse("crisis_incident_close", kwargs={"ws": ws, "pk": incident.pk}), {"summary": "fin"})
+    close = client.post(
+        reverse("crisis_incident_close", kwargs={"ws": ws, "pk": incident.pk}), {"summary": "fin"}
+    )
     if role in DECLARERS:
         assert close.status_code == 302
-        assert 'class="crisis-banner"' not in client.get(reverse("crisis_home", kwargs={"ws": ws})).content.decode()
+        assert (
+            'class="crisis-banner"'
+            not in client.get(reverse("crisis_home", kwargs={"ws": ws})).content.decode()
+        )
     else:
         assert close.status_code == 403
         assert Incident.objects.get(pk=incident.pk).closed_at is None
@@ -185,14 +231,26 @@ def test_an_outsider_sees_none_of_it(team, client_for) -> None:
     incident = open_one(team)
     client = client_for(team.outsider)
     ws = team.workspace.slug
-    assert client.get(reverse("crisis_incident", kwargs={"ws": ws, "pk": incident.pk})).status_code in (403, 404)
+    assert client.get(
+        reverse("crisis_incident", kwargs={"ws": ws, "pk": incident.pk})
+    ).status_code in (403, 404)
     other = team.outsider.workspace.slug
-    assert client.get(reverse("crisis_incident", kwargs={"ws": other, "pk": incident.pk})).status_code == 404
+    assert (
+        client.get(reverse("crisis_incident", kwargs={"ws": other, "pk": incident.pk})).status_code
+        == 404
+    )
     task = IncidentTask.objects.filter(incident=incident).first()
-    assert client.post(reverse("crisis_task", kwargs={"ws": other, "pk": task.pk}), {"done": "1"}).status_code == 404
+    assert (
+        client.post(
+            reverse("crisis_task", kwargs={"ws": other, "pk": task.pk}), {"done": "1"}
+        ).status_code
+        == 404
+    )
 
 
-def test_opening_from_an_alert_through_the_page_keeps_what_was_typed_on_error(team, client_for) -> None:
+def test_opening_from_an_alert_through_the_page_keeps_what_was_typed_on_error(
+    team, client_for
+) -> None:
     alert = _alert(team)
     client = client_for(team["manager"])
     url = reverse("crisis_alert", kwargs={"ws": team.workspace.slug, "pk": alert.pk})
@@ -211,8 +269,15 @@ def test_opening_from_an_alert_through_the_page_keeps_what_was_typed_on_error(te
     sales = incident.tasks.filter(department__code="sales").first()
     legal = incident.tasks.filter(department__code="legal").first()
     ws = team.workspace.slug
-    assert agent.post(reverse("crisis_task", kwargs={"ws": ws, "pk": sales.pk}), {"done": "1"}).status_code == 302
-    refused = agent.post(reverse("crisis_task", kwargs={"ws": ws, "pk": legal.pk}), {"done": "1"}, follow=True)
+    assert (
+        agent.post(
+            reverse("crisis_task", kwargs={"ws": ws, "pk": sales.pk}), {"done": "1"}
+        ).status_code
+        == 302
+    )
+    refused = agent.post(
+        reverse("crisis_task", kwargs={"ws": ws, "pk": legal.pk}), {"done": "1"}, follow=True
+    )
     assert "Seuls les membres de" in refused.content.decode()  # the workspace speaks French
     legal.refresh_from_db()
     assert legal.done_at is None
@@ -247,11 +312,15 @@ def test_the_post_incident_report_is_a_pdf_once_closed(team, client_for) -> None
     incident = open_one(team)
     hour = incident.opened_at.replace(minute=0, second=0, microsecond=0)
     HourlyVolume.objects.create(workspace=team.workspace, hour=hour, total=14, negative=11)
-    HourlyVolume.objects.create(workspace=team.workspace, hour=hour - dt.timedelta(hours=1), total=2, negative=0)
+    HourlyVolume.objects.create(
+        workspace=team.workspace, hour=hour - dt.timedelta(hours=1), total=2, negative=0
+    )
     client = client_for(team["viewer"])
     url = reverse("crisis_incident_report", kwargs={"ws": team.workspace.slug, "pk": incident.pk})
     assert client.get(url).status_code == 302  # not before it closes
-    actions.set_task_done(incident.tasks.filter(department__code="legal").first(), by=team["manager"], done=True)
+    actions.set_task_done(
+        incident.tasks.filter(department__code="legal").first(), by=team["manager"], done=True
+    )
     actions.close_incident(incident, by=team["manager"], summary="Fin")
     figure = report.volume(incident, ZoneInfo("Europe/Paris"))
     series = {s.label: s.values for s in figure["series"]}
