@@ -423,7 +423,10 @@ def open_incident(
 
 
 def _lock_incident(incident: Incident) -> Incident:
-    return Incident.objects.select_for_update().select_related("workspace").get(pk=incident.pk)
+    locked: Incident = (
+        Incident.objects.select_for_update().select_related("workspace").get(pk=incident.pk)
+    )
+    return locked
 
 
 def may_tick(member: Member, task: IncidentTask) -> bool:

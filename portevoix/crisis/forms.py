@@ -11,6 +11,10 @@ from portevoix.core.permissions import can
 from .models import Severity
 
 
+def _member_label(member: Member) -> str:
+    return str(member.user.display_name)
+
+
 class IncidentForm(forms.Form):
     title = forms.CharField(label=_("Title"), max_length=200)
     severity = forms.ChoiceField(
@@ -38,7 +42,7 @@ class IncidentForm(forms.Form):
         field = self.fields["owner"]
         assert isinstance(field, forms.ModelChoiceField)
         field.queryset = people.filter(pk__in=allowed).order_by("user__email")
-        field.label_from_instance = lambda m: m.user.display_name  # type: ignore[method-assign]
+        field.label_from_instance = _member_label  # type: ignore[method-assign,assignment]
 
 
 class TermsForm(forms.Form):

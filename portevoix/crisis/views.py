@@ -47,6 +47,11 @@ def _run[T](request: HttpRequest, form: forms.Form | None, call: Callable[[], T]
         return None
 
 
+def _ran(request: HttpRequest, form: forms.Form, call: Callable[[], object]) -> bool:
+    """Did the action go through? (A refusal is on the form.)"""
+    return _run(request, form, call) is not None
+
+
 def _incident_form(me: Member, data: Any = None, **initial: Any) -> IncidentForm:
     return IncidentForm(data, workspace_id=me.workspace_id, initial=initial)
 
@@ -349,7 +354,7 @@ def incident_terms(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
     incident = Incident.objects.get_for(me, pk=pk)
     require(me, "crisis.declare")
     form = TermsForm(request.POST)
-    if form.is_valid() and _run(
+    if form.is_valid() and _ran(
         request, form, lambda: actions.set_terms(incident, by=me, terms=form.cleaned_data["terms"])
     ):
         return redirect(f"{_incident_url(ws, pk)}#scan")
@@ -361,7 +366,7 @@ def incident_note(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
     me = _reader(request)
     incident = Incident.objects.get_for(me, pk=pk)
     form = NoteForm(request.POST)
-    if form.is_valid() and _run(
+    if form.is_valid() and _ran(
         request, form, lambda: actions.add_note(incident, by=me, text=form.cleaned_data["text"])
     ):
         return redirect(f"{_incident_url(ws, pk)}#timeline")
@@ -374,7 +379,7 @@ def incident_close(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
     incident = Incident.objects.get_for(me, pk=pk)
     require(me, "crisis.declare")
     form = CloseForm(request.POST)
-    if form.is_valid() and _run(
+    if form.is_valid() and _ran(
         request,
         form,
         lambda: actions.close_incident(incident, by=me, summary=form.cleaned_data["summary"]),
@@ -392,11 +397,9 @@ def playbook_page(request: HttpRequest, ws: str) -> HttpResponse:
     status = 200
     if request.method == "POST":
         require(me, "crisis.declare")
+        raw = str(request.POST.get("department", ""))
         department = Department.objects.filter(
-            workspace=me.workspace,
-            pk=request.POST.get("department")
-            if str(request.POST.get("department", "")).isdigit()
-            else 0,
+            workspace=me.workspace, pk=int(raw) if raw.isdigit() else 0
         ).first()
         form = PlaybookForm(request.POST)
         if department is None:

@@ -14,7 +14,7 @@ register = template.Library()
 def crisis_explanation(params: Mapping[str, Any]) -> str:
     """An alert's numbers (its notification parameters, or the alert) in words."""
     if hasattr(params, "observed") and not isinstance(params, Mapping):
-        params = notices.alert_params(params)  # type: ignore[arg-type]
+        params = notices.alert_params(params)
     return notices.explain(params)
 
 
