@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "portevoix.inbox",
     "portevoix.care",
     "portevoix.strategy",
+    "portevoix.crisis",
     "portevoix.triage",
     "portevoix.sandbox",
     "portevoix.reports",

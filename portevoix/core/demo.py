@@ -236,6 +236,9 @@ def load(*, reset: bool = False) -> DemoResult:
         from portevoix.analytics.demo import load_analytics_demo
 
         load_analytics_demo(workspace)  # three months of results behind the charts
+        from portevoix.crisis.demo import load_crisis_demo
+
+        load_crisis_demo(workspace)
 
     return DemoResult(workspace, logins())
 

@@ -143,6 +143,7 @@ def section(request: HttpRequest, ws: str, key: str) -> HttpResponse:
         "channels",
         "attention",
         "strategy",
+        "crisis",
     }:
         from django.http import Http404
 

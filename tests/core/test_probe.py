@@ -263,6 +263,19 @@ PAGES: dict[str, Page] = {
     "api_webhooks": Page(get="integration.manage", post="integration.manage"),
     "api_webhook_change": Page(get=NOT_ALLOWED, post="integration.manage"),
     "api_webhook_deliveries": Page(get="integration.manage", post="integration.manage"),
+    "crisis_home": Page(get="crisis.view", post="crisis.declare"),
+    "crisis_alert": Page(get="crisis.view", post="crisis.declare"),
+    "crisis_alert_dismiss": Page(get=NOT_ALLOWED, post="crisis.declare"),
+    "crisis_incident": Page(get="crisis.view", post=NOT_ALLOWED),
+    "crisis_incident_pause": Page(get=NOT_ALLOWED, post="post.pause"),
+    "crisis_incident_terms": Page(get=NOT_ALLOWED, post="crisis.declare"),
+    "crisis_incident_note": Page(get=NOT_ALLOWED, post="crisis.view"),
+    "crisis_incident_close": Page(get=NOT_ALLOWED, post="crisis.declare"),
+    # A department's list: the action says no (in words) to members of another department.
+    "crisis_task": Page(get=NOT_ALLOWED, post="crisis.view"),
+    "crisis_playbook": Page(get="crisis.view", post="crisis.declare"),
+    "crisis_incident_report": Page(get="crisis.view", post=NOT_ALLOWED),
+    "crisis_stage": Page(get=NOT_ALLOWED, post="crisis.declare"),
 }
 
 #: Values that broke pages before (issue 8): far dates, huge ids, odd characters.
@@ -756,6 +769,32 @@ class World:
         made: dict[str, Any] = self.once("api", make)
         return made
 
+    @property
+    def crisis(self) -> dict[str, Any]:
+        """An alert (left open) and an incident with its checklists."""
+
+        def make() -> dict[str, Any]:
+            import datetime as dt
+
+            from django.utils import timezone
+
+            from portevoix.crisis import actions
+            from portevoix.crisis.models import Alert
+
+            now = timezone.now()
+            alert = Alert.objects.create(
+                workspace=self.team.workspace, window_start=now - dt.timedelta(hours=1),
+                window_end=now, observed=8, expected=0.5, p_value=1e-6, network="sandbox",
+                terms=["retard"], messages=[],
+            )  # fmt: skip
+            incident = actions.open_incident(
+                self.team.workspace, by=self.team["admin"], title="Probe"
+            )
+            return {"alert": alert, "incident": incident, "task": incident.tasks.first()}
+
+        made: dict[str, Any] = self.once("crisis", make)
+        return made
+
     def kwargs(self, name: str, variant: dict[str, str]) -> dict[str, Any]:
         """The arguments of ``name``'s URL in this world."""
         ws = self.team.workspace.slug
@@ -827,6 +866,15 @@ class World:
             "api_token_revoke": lambda: self.api_objects["token"].pk,
             "api_webhook_change": lambda: self.api_objects["subscription"].pk,
             "api_webhook_deliveries": lambda: self.api_objects["subscription"].pk,
+            "crisis_alert": lambda: self.crisis["alert"].pk,
+            "crisis_alert_dismiss": lambda: self.crisis["alert"].pk,
+            "crisis_incident": lambda: self.crisis["incident"].pk,
+            "crisis_incident_pause": lambda: self.crisis["incident"].pk,
+            "crisis_incident_terms": lambda: self.crisis["incident"].pk,
+            "crisis_incident_note": lambda: self.crisis["incident"].pk,
+            "crisis_incident_close": lambda: self.crisis["incident"].pk,
+            "crisis_incident_report": lambda: self.crisis["incident"].pk,
+            "crisis_task": lambda: self.crisis["task"].pk,
         }
         values: dict[str, Callable[[], Any]] = {
             "ws": lambda: ws,
@@ -871,7 +919,17 @@ VARIANTS: dict[str, list[tuple[dict[str, str], str | tuple[str, ...]]]] = {
     "section": [
         ({"key": key}, action or ANY)
         for key, _, action in NAVIGATION
-        if key not in {"team", "settings", "inbox", "calendar", "attention", "channels", "strategy"}
+        if key
+        not in {
+            "team",
+            "settings",
+            "inbox",
+            "calendar",
+            "attention",
+            "channels",
+            "strategy",
+            "crisis",
+        }
     ],
 }
 
