@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "portevoix.care",
     "portevoix.triage",
     "portevoix.sandbox",
+    "portevoix.listening",
 ]
 
 MIDDLEWARE = [

@@ -231,6 +231,10 @@ def load(*, reset: bool = False) -> DemoResult:
 
         finish_webcare_demo(workspace)  # metrics of the day, answers included
 
+        from portevoix.listening.demo import load_listening_demo
+
+        load_listening_demo(workspace)  # a month of mentions read through the pipeline
+
     return DemoResult(workspace, logins())
 
 

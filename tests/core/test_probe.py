@@ -225,6 +225,23 @@ PAGES: dict[str, Page] = {
     "care_swap_answer": Page(get=NOT_ALLOWED, post=INBOX),
     "care_metrics": Page(get="inbox.view_all", post=NOT_ALLOWED),
     "care_correct": Page(get=NOT_ALLOWED, post="inbox.route"),
+    # Listening (issue 12 §1-3): reading needs listening.view, queries listening.manage; a
+    # mention goes to the inbox with inbox.reply, to the ideas backlog with idea.propose.
+    "listening": Page(get="listening.view", post=NOT_ALLOWED),
+    "listening_queries": Page(get="listening.view", post="listening.manage"),
+    "listening_query_check": Page(get=NOT_ALLOWED, post="listening.manage"),
+    "listening_query_edit": Page(
+        get="listening.view", post="listening.manage", hidden="listening.view"
+    ),
+    "listening_query_delete": Page(
+        get=NOT_ALLOWED, post="listening.manage", hidden="listening.view"
+    ),
+    "listening_mention_inbox": Page(
+        get=NOT_ALLOWED, post="inbox.reply", hidden="listening.view"
+    ),
+    "listening_mention_idea": Page(
+        get=NOT_ALLOWED, post="idea.propose", hidden="listening.view"
+    ),
 }
 
 #: Values that broke pages before (issue 8): far dates, huge ids, odd characters.
@@ -669,6 +686,30 @@ class World:
         made: dict[str, Any] = self.once("care", make)
         return made
 
+    @property
+    def listening(self) -> dict[str, Any]:
+        """A listening query and a fresh mention it found (through the pipeline)."""
+
+        def make() -> dict[str, Any]:
+            from django.utils import timezone
+
+            from portevoix.listening import actions, pipeline, sources
+
+            self.channel  # the inbox needs a sandbox channel to take the mention
+            query = actions.create_query(
+                self.team.workspace, by=self.team["admin"], name="Marque", kind="brand",
+                text='"acme" OR #acme',
+            )  # fmt: skip
+            post = pipeline.PublicPost(
+                external_id="probe-mention", network="sandbox", text="J'adore Acme !",
+                posted_at=timezone.now(), author_handle="clara",
+            )  # fmt: skip
+            pipeline.ingest(sources.sandbox_source(), [post])
+            return {"query": query, "mention": query.mentions.get()}
+
+        made: dict[str, Any] = self.once("listening", make)
+        return made
+
     def kwargs(self, name: str, variant: dict[str, str]) -> dict[str, Any]:
         """The arguments of ``name``'s URL in this world."""
         ws = self.team.workspace.slug
@@ -733,6 +774,10 @@ class World:
             "care_swap_request": lambda: self.care["shift"].pk,
             "care_swap_answer": lambda: self.care["swap"].pk,
             "care_correct": lambda: self.care["conversation"].pk,
+            "listening_query_edit": lambda: self.listening["query"].pk,
+            "listening_query_delete": lambda: self.listening["query"].pk,
+            "listening_mention_inbox": lambda: self.listening["mention"].pk,
+            "listening_mention_idea": lambda: self.listening["mention"].pk,
         }
         values: dict[str, Callable[[], Any]] = {
             "ws": lambda: ws,
@@ -772,7 +817,7 @@ VARIANTS: dict[str, list[tuple[dict[str, str], str | tuple[str, ...]]]] = {
     "section": [
         ({"key": key}, action or ANY)
         for key, _, action in NAVIGATION
-        if key not in {"team", "settings", "inbox", "calendar", "attention", "channels"}
+        if key not in {"team", "settings", "inbox", "calendar", "attention", "channels", "listening"}
     ],
 }
 
@@ -880,7 +925,9 @@ def _check(
     if owner and member is not None and who != owner and _allowed(rule, member):
         assert status == 404, f"{context}: someone else's own object"
         return True
-    if _allowed(rule, member, staff=False):
+    if _allowed(rule, member, staff=False) and not (
+        hidden and member is not None and not can(member, hidden)
+    ):
         assert status not in (403, 404, 405), context
         return False
     expected = 404 if hidden and member is not None and not can(member, hidden) else 403
