@@ -33,9 +33,13 @@ class _Post:
     """What a query's closure reads: the hits of the automaton, and the post's filters."""
 
     folded: str
-    hits: dict[int, list[int]]  # pattern id -> end offsets (inclusive) in ``folded``
+    hits: dict[int, int]  # pattern id -> the end offset (inclusive) of one of its hits
+    pairs: list[tuple[int, int]]  # every hit: (end offset, pattern id)
     language: str
     author: str
+
+    def ends(self, pid: int) -> list[int]:
+        return [end for end, found in self.pairs if found == pid]
 
 
 Check = Callable[[_Post], bool]
@@ -48,6 +52,30 @@ def _word_span(post: _Post, end: int, length: int, words: int) -> tuple[int, int
     return first, first + words - 1
 
 
+def _anchors(node: Node, used: dict[str, int]) -> tuple[int, set[str]] | None:
+    """A set of patterns one of which must be in a post for ``node`` to be true of it, the
+    cheapest found (cost: how many queries use each pattern), or None if there is none
+    (a NOT, a filter). An AND needs only one of its children's sets; an OR needs all."""
+    if isinstance(node, Term):
+        return used.get(node.pattern, 1), {node.pattern}
+    if isinstance(node, Near):
+        best = min(node.terms, key=lambda t: (used.get(t.pattern, 1), -len(t.pattern)))
+        return used.get(best.pattern, 1), {best.pattern}
+    if isinstance(node, And):
+        options = [a for a in (_anchors(c, used) for c in node.children) if a is not None]
+        return min(options, key=lambda a: (a[0], len(a[1]))) if options else None
+    if isinstance(node, Or):
+        cost, patterns = 0, set()
+        for child in node.children:
+            found = _anchors(child, used)
+            if found is None:
+                return None
+            cost += found[0]
+            patterns |= found[1]
+        return cost, patterns
+    return None  # Not, Lang, Author
+
+
 class Matcher:
     def __init__(self, queries: Iterable[tuple[Hashable, Node]]) -> None:
         self._patterns: dict[str, int] = {}
@@ -56,18 +84,26 @@ class Matcher:
         self._checks: list[Check] = []
         by_pattern: dict[int, list[int]] = {}
         automaton = ahocorasick.Automaton()
-        for key, tree in queries:
+        trees = list(queries)
+        # How many queries use each pattern: common words ("prix", "promo") are in many,
+        # brand names in few. A query is indexed under its rarest required terms only.
+        used: dict[str, int] = {}
+        for _, tree in trees:
+            for pattern in {t.pattern for t in terms_of(tree)}:
+                used[pattern] = used.get(pattern, 0) + 1
+        for key, tree in trees:
             index = len(self._keys)
             self._keys.append(key)
             for term in terms_of(tree):
-                pid = self._pattern_id(term, automaton)
-                found = by_pattern.setdefault(pid, [])
-                if not found or found[-1] != index:
-                    found.append(index)
+                self._pattern_id(term, automaton)
+            found = _anchors(tree, used)
+            anchors = found[1] if found is not None else {t.pattern for t in terms_of(tree)}
+            for pattern in sorted(anchors):
+                by_pattern.setdefault(self._patterns[pattern], []).append(index)
             # Every term has its pattern id now: the closure refers to them.
             self._checks.append(self._compile(tree))
         self._by_pattern: list[tuple[int, ...]] = [
-            tuple(by_pattern[pid]) for pid in range(len(self._patterns))
+            tuple(by_pattern.get(pid, ())) for pid in range(len(self._patterns))
         ]
         self._empty = not self._patterns
         if not self._empty:
@@ -125,12 +161,13 @@ class Matcher:
 
         def check(post: _Post) -> bool:
             spans: list[list[tuple[int, int]]] = []
+            hits = post.hits
             for pid in pids:
-                ends = post.hits.get(pid)
-                if not ends:
+                if pid not in hits:
                     return False
+            for pid in pids:
                 length, words = info[pid]
-                spans.append([_word_span(post, end, length, words) for end in ends])
+                spans.append([_word_span(post, end, length, words) for end in post.ends(pid)])
             for combination in itertools.islice(itertools.product(*spans), 10_000):
                 first = min(s[0] for s in combination)
                 last = max(s[1] for s in combination)
@@ -145,22 +182,19 @@ class Matcher:
         if self._empty:
             return []
         folded = fold(text)
-        hits: dict[int, list[int]] = {}
-        for end, pid in self._automaton.iter(folded):
-            found = hits.get(pid)
-            if found is None:
-                hits[pid] = [end]
-            else:
-                found.append(end)
-        if not hits:
+        pairs = list(self._automaton.iter(folded))
+        if not pairs:
             return []
+        hits = {pid: end for end, pid in pairs}
         by_pattern = self._by_pattern
         if len(hits) == 1:
             candidates: Iterable[int] = by_pattern[next(iter(hits))]
         else:
             candidates = sorted({q for pid in hits for q in by_pattern[pid]})
+            if not candidates:
+                return []
         post = _Post(
-            folded, hits, (language or "").casefold()[:3], (author or "").lstrip("@").casefold()
+            folded, hits, pairs, (language or "").casefold()[:3], (author or "").lstrip("@").casefold()
         )
         checks, keys = self._checks, self._keys
         return [keys[q] for q in candidates if checks[q](post)]
