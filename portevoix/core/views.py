@@ -135,7 +135,15 @@ def section(request: HttpRequest, ws: str, key: str) -> HttpResponse:
     from portevoix.core.context_processors import NAVIGATION
 
     entry = next((n for n in NAVIGATION if n[0] == key), None)
-    if entry is None or key in {"team", "settings", "inbox", "calendar", "channels", "attention", "listening"}:
+    if entry is None or key in {
+        "team",
+        "settings",
+        "inbox",
+        "calendar",
+        "channels",
+        "attention",
+        "listening",
+    }:
         from django.http import Http404
 
         raise Http404("not found")

@@ -132,8 +132,8 @@ def delete_query(query: ListeningQuery, *, by: Member) -> None:
 
 def _lock_mention(mention: Mention, by: Member) -> Mention:
     require(by, "listening.view")
-    locked: Mention = Mention.objects.select_for_update().select_related("workspace").get(
-        pk=mention.pk
+    locked: Mention = (
+        Mention.objects.select_for_update().select_related("workspace").get(pk=mention.pk)
     )
     _same_workspace(by, locked.workspace)
     if not is_fresh(locked):

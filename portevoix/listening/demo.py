@@ -31,7 +31,11 @@ QUERIES = [
     ),
     ("Rosée Paris", "competitor", '"rosée paris" OR #roseeparis'),
     ("Belle Peau", "competitor", '"belle peau" -"ma belle peau"'),
-    ("Beauté responsable", "industry", '(cosmétique* OR beauté OR skincare) AND (recharge* OR bio OR "zéro déchet" OR zerowaste)'),
+    (
+        "Beauté responsable",
+        "industry",
+        '(cosmétique* OR beauté OR skincare) AND (recharge* OR bio OR "zéro déchet" OR zerowaste)',
+    ),
     ("#skincare", "hashtag", "#skincare"),
 ]
 #: The two competitors the public voice talks about.

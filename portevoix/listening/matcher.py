@@ -194,7 +194,11 @@ class Matcher:
             if not candidates:
                 return []
         post = _Post(
-            folded, hits, pairs, (language or "").casefold()[:3], (author or "").lstrip("@").casefold()
+            folded,
+            hits,
+            pairs,
+            (language or "").casefold()[:3],
+            (author or "").lstrip("@").casefold(),
         )
         checks, keys = self._checks, self._keys
         return [keys[q] for q in candidates if checks[q](post)]

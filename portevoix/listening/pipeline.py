@@ -21,6 +21,7 @@ import threading
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 from django.db import transaction
 from django.db.models import Count, Max
@@ -91,8 +92,9 @@ def match(posts: Sequence[PublicPost]) -> dict[int, list[tuple[PublicPost, list[
         if not keys:
             continue
         by_workspace: dict[int, list[int]] = {}
-        for workspace_id, query_id in keys:  # type: ignore[misc]
-            by_workspace.setdefault(workspace_id, []).append(query_id)
+        for key in keys:
+            ws_pk, query_pk = cast(tuple[int, int], key)
+            by_workspace.setdefault(ws_pk, []).append(query_pk)
         for workspace_id, query_ids in by_workspace.items():
             found.setdefault(workspace_id, []).append((post, query_ids))
     return found
@@ -134,9 +136,7 @@ def _store(
     labels: list[object],
 ) -> int:
     with transaction.atomic():
-        ListeningSource.objects.select_for_update().filter(pk=source.pk).values_list(
-            "pk"
-        ).first()
+        ListeningSource.objects.select_for_update().filter(pk=source.pk).values_list("pk").first()
         known = _known(workspace_id, source, {p.external_id for p, _ in fresh})
         rows: list[Mention] = []
         wanted: list[list[int]] = []

@@ -137,7 +137,7 @@ def to_text(node: Node) -> str:
             return inner + "*"
         return f'"{inner}"' if len(node.words) > 1 or not _plain(inner) else inner
     if isinstance(node, Near):
-        return " NEAR/{} ".format(node.distance).join(to_text(t) for t in node.terms).join("()")
+        return f" NEAR/{node.distance} ".join(to_text(t) for t in node.terms).join("()")
     if isinstance(node, Lang):
         return f"lang:{node.code}"
     if isinstance(node, Author):
@@ -205,7 +205,7 @@ def _tokens(text: str) -> list[_Token]:
             close = text.find('"', i + 1)
             if close < 0:
                 raise QuerySyntaxError(
-                    _("This quote is never closed: end the phrase with another \"."), i
+                    _('This quote is never closed: end the phrase with another ".'), i
                 )
             inner = text[i + 1 : close]
             end = close + 1
@@ -446,9 +446,7 @@ class _Parser:
                     token.position,
                     token.length,
                 )
-            return Near(
-                tuple(Term((w,), position=token.position) for w in words), token.number
-            )
+            return Near(tuple(Term((w,), position=token.position) for w in words), token.number)
         return Term(words, position=token.position)
 
     def filter(self, token: _Token) -> Node:

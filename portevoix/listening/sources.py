@@ -32,9 +32,7 @@ OVERLAP = 200
 
 
 def sandbox_source() -> ListeningSource:
-    source, _ = ListeningSource.objects.get_or_create(
-        name=SANDBOX, defaults={"network": "sandbox"}
-    )
+    source, _ = ListeningSource.objects.get_or_create(name=SANDBOX, defaults={"network": "sandbox"})
     return source
 
 

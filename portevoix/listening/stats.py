@@ -23,18 +23,17 @@ BASELINE = dt.timedelta(days=14)
 #: A term needs this many mentions in the last day to rise.
 MIN_RECENT = 3
 
-STOP_WORDS = frozenset(
-    """
-    alors aussi avec avoir avait cette comme dans depuis des elle elles encore est etait etre
-    fait faire franchement jamais leur leurs mais meme moi mon nous pas plus pour pourquoi quand
-    que quel quelle qui rien sans ses sont sur tous tout tres une vos votre vous deja bien
-    cest jai qu'il ils elle ont vraiment avant apres chez ceux celle cela ca quoi
-    about after again also and are been before but can could did does for from had has have
-    her him his how into its just like more most not now only our out over really she should
-    some than that the their them then there these they this those very was were what when
-    where which while who why will with would you your yours just still
-    """.split()
+_STOP = (
+    "alors aussi avec avoir avait cette comme dans depuis des elle elles encore est etait "
+    "etre fait faire franchement jamais leur leurs mais meme moi mon nous pas plus pour "
+    "pourquoi quand que quel quelle qui rien sans ses sont sur tous tout tres une vos "
+    "votre vous deja bien cest jai ils ont vraiment avant apres chez ceux celle cela quoi "
+    "about after again also and are been before but can could did does for from had has "
+    "have her him his how into its just like more most not now only our out over really "
+    "she should some than that the their them then there these they this those very was "
+    "were what when where which while who why will with would you your yours still"
 )
+STOP_WORDS = frozenset(_STOP.split())
 
 
 @dataclass(frozen=True)
@@ -50,7 +49,9 @@ class Day:
         return self.counts.get(sentiment, 0)
 
 
-def volume_by_day(mentions: QuerySet[Mention], start: dt.datetime, end: dt.datetime, zone: ZoneInfo) -> list[Day]:
+def volume_by_day(
+    mentions: QuerySet[Mention], start: dt.datetime, end: dt.datetime, zone: ZoneInfo
+) -> list[Day]:
     """Mentions per local day and sentiment, every day of the period (zeros included)."""
     counts: dict[dt.date, Counter[str]] = {}
     for posted_at, sentiment in mentions.values_list("posted_at", "sentiment").iterator(
@@ -59,7 +60,10 @@ def volume_by_day(mentions: QuerySet[Mention], start: dt.datetime, end: dt.datet
         day = posted_at.astimezone(zone).date()
         key = sentiment if sentiment in SENTIMENTS else "neutral"
         counts.setdefault(day, Counter())[key] += 1
-    first, last = start.astimezone(zone).date(), (end - dt.timedelta(seconds=1)).astimezone(zone).date()
+    first, last = (
+        start.astimezone(zone).date(),
+        (end - dt.timedelta(seconds=1)).astimezone(zone).date(),
+    )
     days = []
     day = first
     while day <= last:
@@ -83,12 +87,16 @@ def chart(days: list[Day], *, width: int = 720, height: int = 180) -> dict[str, 
             h = height * value / top
             y -= h
             if value:
-                parts.append({"sentiment": sentiment, "y": round(y, 1), "h": round(h, 1), "value": value})
+                parts.append(
+                    {"sentiment": sentiment, "y": round(y, 1), "h": round(h, 1), "value": value}
+                )
         bars.append({"x": round(x, 1), "w": round(bar, 1), "day": day, "parts": parts})
     return {"width": width, "height": height, "bars": bars, "top": top}
 
 
-def share_of_voice(mentions: QuerySet[Mention], queries: QuerySet[ListeningQuery]) -> list[dict[str, Any]]:
+def share_of_voice(
+    mentions: QuerySet[Mention], queries: QuerySet[ListeningQuery]
+) -> list[dict[str, Any]]:
     """The brand (its brand, product and executive queries together) against each competitor
     query: mentions of each, and their share of the total."""
     own = {q.pk for q in queries if q.kind in OWN_KINDS}
@@ -102,7 +110,7 @@ def share_of_voice(mentions: QuerySet[Mention], queries: QuerySet[ListeningQuery
         .values_list("listeningquery_id")
         .annotate(n=Count("mention_id", distinct=True))
     )
-    rows = [{"name": None, "count": brand, "own": True}] + [
+    rows: list[dict[str, Any]] = [{"name": None, "count": brand, "own": True}] + [
         {"name": q.name, "count": per_query.get(q.pk, 0), "own": False} for q in competitors
     ]
     total = sum(r["count"] for r in rows) or 1
@@ -112,11 +120,12 @@ def share_of_voice(mentions: QuerySet[Mention], queries: QuerySet[ListeningQuery
 
 
 def top_authors(mentions: QuerySet[Mention], limit: int = 10) -> list[dict[str, Any]]:
-    return list(
+    rows = (
         mentions.values("author_handle", "network")
         .annotate(reach=Max("author_reach"), count=Count("pk"), last=Max("posted_at"))
         .order_by("-reach", "-count", "author_handle")[:limit]
     )
+    return [dict(row) for row in rows]
 
 
 def _terms(text: str) -> set[str]:
@@ -134,7 +143,9 @@ def _terms(text: str) -> set[str]:
     return out
 
 
-def rising(mentions: QuerySet[Mention], now: dt.datetime | None = None, limit: int = 12) -> list[dict[str, Any]]:
+def rising(
+    mentions: QuerySet[Mention], now: dt.datetime | None = None, limit: int = 12
+) -> list[dict[str, Any]]:
     """Terms and hashtags of the last 24 hours against their daily rate over the 14 days
     before: ``ratio`` = (last day + 1) / (baseline per day + 1), with at least
     :data:`MIN_RECENT` mentions in the last day. Words of the workspace's own queries rise
@@ -147,7 +158,7 @@ def rising(mentions: QuerySet[Mention], now: dt.datetime | None = None, limit: i
         target = recent if posted_at >= now - RECENT else baseline
         target.update(_terms(text))
     days = BASELINE / dt.timedelta(days=1)
-    out = []
+    out: list[dict[str, Any]] = []
     for term, count in recent.items():
         if count < MIN_RECENT:
             continue

@@ -74,7 +74,7 @@ def overview(request: HttpRequest, ws: str) -> HttpResponse:
     if chosen is not None:
         scoped = scoped.filter(queries=chosen)
 
-    days = stats.volume_by_day(scoped, start, end, zone)  # type: ignore[arg-type]
+    days = stats.volume_by_day(scoped, start, end, zone)
     page = Paginator(
         scoped.prefetch_related(
             Prefetch("queries", queryset=ListeningQuery.objects.only("pk", "name", "kind"))
@@ -115,7 +115,9 @@ def overview(request: HttpRequest, ws: str) -> HttpResponse:
     return render(request, "listening/overview.html", context)
 
 
-def _query_form_context(me: Member, form: QueryForm, syntax: QuerySyntaxError | None) -> dict[str, Any]:
+def _query_form_context(
+    me: Member, form: QueryForm, syntax: QuerySyntaxError | None
+) -> dict[str, Any]:
     excerpt = None
     if syntax is not None:
         excerpt = syntax.excerpt(form.data.get("text", "") if form.is_bound else "")
@@ -157,7 +159,9 @@ def queries(request: HttpRequest, ws: str) -> HttpResponse:
         form = QueryForm(request.POST)
         saved, syntax = _save(request, me, form, None)
         if saved is not None:
-            messages.success(request, _("Query saved: mentions that match it are stored from now on."))
+            messages.success(
+                request, _("Query saved: mentions that match it are stored from now on.")
+            )
             return redirect("listening_queries", ws=ws)
     else:
         form = QueryForm()
@@ -201,7 +205,12 @@ def query_edit(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
         syntax = _syntax_of(query.text)
         if syntax is not None:
             form = QueryForm(
-                {"name": query.name, "kind": query.kind, "text": query.text, "is_active": query.is_active and "on"}
+                {
+                    "name": query.name,
+                    "kind": query.kind,
+                    "text": query.text,
+                    "is_active": query.is_active and "on",
+                }
             )
             form.is_valid()
             form.add_error("text", syntax.message)
@@ -254,7 +263,12 @@ def query_check(request: HttpRequest, ws: str) -> HttpResponse:
     return render(
         request,
         "listening/_check.html",
-        {"syntax": syntax, "excerpt": syntax.excerpt(text) if syntax else None, "terms": terms, "text": text},
+        {
+            "syntax": syntax,
+            "excerpt": syntax.excerpt(text) if syntax else None,
+            "terms": terms,
+            "text": text,
+        },
     )
 
 
@@ -268,7 +282,11 @@ def _back_to_listening(request: HttpRequest, ws: str) -> HttpResponse:
     from django.utils.http import url_has_allowed_host_and_scheme
 
     target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}) and target.startswith("/"):
+    if (
+        target
+        and url_has_allowed_host_and_scheme(target, {request.get_host()})
+        and target.startswith("/")
+    ):
         return redirect(target)
     return redirect("listening", ws=ws)
 
@@ -297,4 +315,3 @@ def mention_to_idea(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
         return _back_to_listening(request, ws)
     messages.success(request, _("The mention is in the ideas backlog."))
     return _back_to_listening(request, ws)
-

@@ -236,12 +236,8 @@ PAGES: dict[str, Page] = {
     "listening_query_delete": Page(
         get=NOT_ALLOWED, post="listening.manage", hidden="listening.view"
     ),
-    "listening_mention_inbox": Page(
-        get=NOT_ALLOWED, post="inbox.reply", hidden="listening.view"
-    ),
-    "listening_mention_idea": Page(
-        get=NOT_ALLOWED, post="idea.propose", hidden="listening.view"
-    ),
+    "listening_mention_inbox": Page(get=NOT_ALLOWED, post="inbox.reply", hidden="listening.view"),
+    "listening_mention_idea": Page(get=NOT_ALLOWED, post="idea.propose", hidden="listening.view"),
 }
 
 #: Values that broke pages before (issue 8): far dates, huge ids, odd characters.
@@ -695,7 +691,7 @@ class World:
 
             from portevoix.listening import actions, pipeline, sources
 
-            self.channel  # the inbox needs a sandbox channel to take the mention
+            assert self.channel  # the inbox needs a sandbox channel to take the mention
             query = actions.create_query(
                 self.team.workspace, by=self.team["admin"], name="Marque", kind="brand",
                 text='"acme" OR #acme',
@@ -817,7 +813,8 @@ VARIANTS: dict[str, list[tuple[dict[str, str], str | tuple[str, ...]]]] = {
     "section": [
         ({"key": key}, action or ANY)
         for key, _, action in NAVIGATION
-        if key not in {"team", "settings", "inbox", "calendar", "attention", "channels", "listening"}
+        if key
+        not in {"team", "settings", "inbox", "calendar", "attention", "channels", "listening"}
     ],
 }
 

@@ -9,11 +9,8 @@ from hypothesis import strategies as st
 from portevoix.listening.matcher import Matcher
 from portevoix.listening.query import (
     And,
-    Near,
-    Not,
     Or,
     QuerySyntaxError,
-    Term,
     fold,
     parse,
     to_text,

@@ -7,93 +7,189 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('core', '0005_archive_protect_history_access_tokens'),
-        ('inbox', '0005_handoff_links'),
-        ('publishing', '0007_manual_channels_results'),
+        ("core", "0005_archive_protect_history_access_tokens"),
+        ("inbox", "0005_handoff_links"),
+        ("publishing", "0007_manual_channels_results"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ListeningSource',
+            name="ListeningSource",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.SlugField(max_length=60, unique=True, verbose_name='name')),
-                ('network', models.CharField(max_length=20, verbose_name='network')),
-                ('cursor', models.CharField(blank=True, max_length=200, verbose_name='cursor')),
-                ('read_at', models.DateTimeField(blank=True, null=True, verbose_name='last read')),
-                ('items_read', models.PositiveBigIntegerField(default=0, verbose_name='items read')),
-                ('mentions_stored', models.PositiveBigIntegerField(default=0, verbose_name='mentions stored')),
-                ('last_error', models.TextField(blank=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.SlugField(max_length=60, unique=True, verbose_name="name")),
+                ("network", models.CharField(max_length=20, verbose_name="network")),
+                ("cursor", models.CharField(blank=True, max_length=200, verbose_name="cursor")),
+                ("read_at", models.DateTimeField(blank=True, null=True, verbose_name="last read")),
+                (
+                    "items_read",
+                    models.PositiveBigIntegerField(default=0, verbose_name="items read"),
+                ),
+                (
+                    "mentions_stored",
+                    models.PositiveBigIntegerField(default=0, verbose_name="mentions stored"),
+                ),
+                ("last_error", models.TextField(blank=True)),
             ],
             options={
-                'verbose_name': 'listening source',
-                'verbose_name_plural': 'listening sources',
-                'ordering': ['name'],
+                "verbose_name": "listening source",
+                "verbose_name_plural": "listening sources",
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='ListeningQuery',
+            name="ListeningQuery",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=120, verbose_name='name')),
-                ('kind', models.CharField(choices=[('brand', 'Brand'), ('product', 'Product'), ('executive', 'Executive'), ('competitor', 'Competitor'), ('industry', 'Industry term'), ('hashtag', 'Hashtag')], max_length=12, verbose_name='kind')),
-                ('text', models.TextField(verbose_name='query')),
-                ('is_active', models.BooleanField(default=True, verbose_name='active')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('updated_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='listening_queries', to='core.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=120, verbose_name="name")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("brand", "Brand"),
+                            ("product", "Product"),
+                            ("executive", "Executive"),
+                            ("competitor", "Competitor"),
+                            ("industry", "Industry term"),
+                            ("hashtag", "Hashtag"),
+                        ],
+                        max_length=12,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("text", models.TextField(verbose_name="query")),
+                ("is_active", models.BooleanField(default=True, verbose_name="active")),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "updated_at",
+                    models.DateTimeField(db_index=True, default=django.utils.timezone.now),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="listening_queries",
+                        to="core.workspace",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'listening query',
-                'verbose_name_plural': 'listening queries',
-                'ordering': ['kind', 'name', 'pk'],
+                "verbose_name": "listening query",
+                "verbose_name_plural": "listening queries",
+                "ordering": ["kind", "name", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='Mention',
+            name="Mention",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('network', models.CharField(max_length=20, verbose_name='network')),
-                ('external_id', models.CharField(max_length=300)),
-                ('author_handle', models.CharField(max_length=300, verbose_name='author')),
-                ('author_name', models.CharField(blank=True, max_length=300)),
-                ('author_reach', models.PositiveIntegerField(default=0, verbose_name='reach')),
-                ('text', models.TextField(verbose_name='text')),
-                ('language', models.CharField(blank=True, max_length=12, verbose_name='language')),
-                ('url', models.CharField(blank=True, max_length=500)),
-                ('posted_at', models.DateTimeField(verbose_name='posted')),
-                ('received_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('sentiment', models.CharField(blank=True, max_length=12, verbose_name='sentiment')),
-                ('sentiment_score', models.FloatField(blank=True, null=True)),
-                ('intent', models.CharField(blank=True, max_length=20, verbose_name='intent')),
-                ('conversation', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='inbox.conversation')),
-                ('idea', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='publishing.idea')),
-                ('queries', models.ManyToManyField(blank=True, related_name='mentions', to='listening.listeningquery')),
-                ('source', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='listening.listeningsource')),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='mentions', to='core.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("network", models.CharField(max_length=20, verbose_name="network")),
+                ("external_id", models.CharField(max_length=300)),
+                ("author_handle", models.CharField(max_length=300, verbose_name="author")),
+                ("author_name", models.CharField(blank=True, max_length=300)),
+                ("author_reach", models.PositiveIntegerField(default=0, verbose_name="reach")),
+                ("text", models.TextField(verbose_name="text")),
+                ("language", models.CharField(blank=True, max_length=12, verbose_name="language")),
+                ("url", models.CharField(blank=True, max_length=500)),
+                ("posted_at", models.DateTimeField(verbose_name="posted")),
+                ("received_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "sentiment",
+                    models.CharField(blank=True, max_length=12, verbose_name="sentiment"),
+                ),
+                ("sentiment_score", models.FloatField(blank=True, null=True)),
+                ("intent", models.CharField(blank=True, max_length=20, verbose_name="intent")),
+                (
+                    "conversation",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="inbox.conversation",
+                    ),
+                ),
+                (
+                    "idea",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="publishing.idea",
+                    ),
+                ),
+                (
+                    "queries",
+                    models.ManyToManyField(
+                        blank=True, related_name="mentions", to="listening.listeningquery"
+                    ),
+                ),
+                (
+                    "source",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="listening.listeningsource",
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="mentions",
+                        to="core.workspace",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'mention',
-                'verbose_name_plural': 'mentions',
-                'ordering': ['-posted_at', '-pk'],
+                "verbose_name": "mention",
+                "verbose_name_plural": "mentions",
+                "ordering": ["-posted_at", "-pk"],
             },
         ),
         migrations.AddConstraint(
-            model_name='listeningquery',
-            constraint=models.UniqueConstraint(fields=('workspace', 'name'), name='listening_query_name_unique'),
+            model_name="listeningquery",
+            constraint=models.UniqueConstraint(
+                fields=("workspace", "name"), name="listening_query_name_unique"
+            ),
         ),
         migrations.AddIndex(
-            model_name='mention',
-            index=models.Index(fields=['workspace', 'posted_at'], name='mention_ws_time_idx'),
+            model_name="mention",
+            index=models.Index(fields=["workspace", "posted_at"], name="mention_ws_time_idx"),
         ),
         migrations.AddConstraint(
-            model_name='mention',
-            constraint=models.UniqueConstraint(fields=('workspace', 'source', 'external_id'), name='mention_once_per_source'),
+            model_name="mention",
+            constraint=models.UniqueConstraint(
+                fields=("workspace", "source", "external_id"), name="mention_once_per_source"
+            ),
         ),
     ]
