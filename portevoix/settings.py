@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "portevoix.care",
     "portevoix.triage",
     "portevoix.sandbox",
+    "portevoix.reports",
     "portevoix.listening",
 ]
 
@@ -262,6 +263,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": CONFIG.log_level},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # WeasyPrint narrates every step of every PDF at INFO.
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
         "django.request": {"filters": ["one_line_refusals"]},
     },
 }

@@ -46,6 +46,7 @@ from portevoix.inbox.models import (
     RoutedBy,
 )
 from portevoix.networks.types import InboundItem, InboundKind
+from portevoix.notifications.actions import batched
 from portevoix.triage.batch import label_page
 
 #: Triage routes to these department codes; "social_team" stays with the social media team.
@@ -202,9 +203,11 @@ def _ingest_chunk(
         fresh = [i for i in chunk if i.message_id not in known]
         if not fresh:
             return 0
-        result = _store(channel, fresh, [labels[i.message_id] for i in fresh], page)
-        for handler in list(_handlers):
-            handler(result)
+        # Routing, assignment and hand-offs tell people as they go: written together at the end.
+        with batched():
+            result = _store(channel, fresh, [labels[i.message_id] for i in fresh], page)
+            for handler in list(_handlers):
+                handler(result)
     return len(result.messages)
 
 

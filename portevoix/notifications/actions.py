@@ -8,7 +8,10 @@ change commits; if the change rolls back, so do they; once it commits, nothing c
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, models, transaction
@@ -28,15 +31,44 @@ class NotInTransaction(RuntimeError):
     """notify() was called outside the transaction of the change it tells about."""
 
 
-def preferences_of(members: Iterable[Member], kind: kinds.Kind) -> dict[int, Delivery]:
-    """How each member wants ``kind`` (their choice, else the kind's default)."""
-    members = list(members)
-    chosen = dict(
-        NotificationPreference.objects.filter(
-            member__in=[m.pk for m in members], kind=kind.code
-        ).values_list("member_id", "delivery")
-    )
-    return {m.pk: Delivery(chosen.get(m.pk, kind.default)) for m in members}
+@dataclass(frozen=True, slots=True)
+class _Told:
+    """One notify() call, recipients already filtered, waiting to be written."""
+
+    workspace: Workspace
+    kind: str
+    people: tuple[Member, ...]
+    params: dict[str, Any]
+    url: str
+    object_type: str
+    object_id: str
+    key: str
+
+
+_queue: ContextVar[list[_Told] | None] = ContextVar("notifications_queue", default=None)
+
+
+@contextmanager
+def batched() -> Iterator[None]:
+    """Inside, :func:`notify` only queues; leaving writes the whole queue in a few statements.
+
+    For code that tells many things in one transaction (the inbox stores a page of messages,
+    each routed, assigned and maybe handed off): one query for the preferences of every
+    recipient, one for the keys already told, one insert of all the notifications and one of
+    their e-mails, instead of five statements per recipient. Leave it inside the transaction
+    (the rows are still that transaction's outbox); nested, the outer one writes. If the block
+    raises, nothing is written (the transaction is rolling back anyway).
+    """
+    if _queue.get() is not None:
+        yield
+        return
+    queue: list[_Told] = []
+    token = _queue.set(queue)
+    try:
+        yield
+        _write(queue)
+    finally:
+        _queue.reset(token)
 
 
 def notify(
@@ -54,14 +86,14 @@ def notify(
 
     ``params`` (JSON values) are what the kind's title and template are written from when the
     notification is read or sent; ``url`` is the page it leads to; with a ``key``, a recipient
-    is told once: the same kind and key again makes nothing.
+    is told once: the same kind and key again makes nothing. Returns the notifications made
+    (none yet inside :func:`batched`: they are written when it ends).
     """
     from django.db import connection
 
-    spec = kinds.get(kind)
+    kinds.get(kind)  # an unknown kind is an error here, where it was written
     if not connection.in_atomic_block:
         raise NotInTransaction("notify() runs inside the transaction of the change it tells about")
-    values = audit.jsonable(dict(params or {}))
     seen: set[int] = set()
     people = []
     for member in recipients:
@@ -69,33 +101,102 @@ def notify(
             continue
         seen.add(member.pk)
         people.append(member)
-    wanted = preferences_of(people, spec)
-    made: list[Notification] = []
-    for member in people:
-        delivery = wanted[member.pk]
-        if delivery == Delivery.NONE:
-            continue
-        if key and Notification.objects.filter(recipient=member, kind=kind, key=key).exists():
-            continue
+    if not people:
+        return []
+    told = _Told(
+        workspace=workspace,
+        kind=kind,
+        people=tuple(people),
+        params=audit.jsonable(dict(params or {})),
+        url=url[:500],
+        object_type=obj._meta.label_lower if obj is not None else "",
+        object_id=str(obj.pk) if obj is not None and obj.pk is not None else "",
+        key=key[:200],
+    )
+    queue = _queue.get()
+    if queue is not None:
+        queue.append(told)
+        return []
+    return _write([told])
+
+
+def _write(queue: list[_Told]) -> list[Notification]:
+    """Write queued notifications: each recipient as they prefer, each key told once."""
+    if not queue:
+        return []
+    member_ids = {m.pk for told in queue for m in told.people}
+    codes = {told.kind for told in queue}
+    chosen = {
+        (member_id, code): delivery
+        for member_id, code, delivery in NotificationPreference.objects.filter(
+            member__in=member_ids, kind__in=codes
+        ).values_list("member_id", "kind", "delivery")
+    }
+    keyed = [told for told in queue if told.key]
+    done: set[tuple[int, str, str]] = set()
+    if keyed:
+        done = set(
+            Notification.objects.filter(
+                recipient__in={m.pk for told in keyed for m in told.people},
+                key__in={told.key for told in keyed},
+            ).values_list("recipient_id", "kind", "key")
+        )
+    rows: list[tuple[Notification, bool]] = []
+    for told in queue:
+        spec = kinds.get(told.kind)
+        for member in told.people:
+            delivery = Delivery(chosen.get((member.pk, told.kind), spec.default))
+            if delivery == Delivery.NONE:
+                continue
+            if told.key:
+                if (member.pk, told.kind, told.key) in done:
+                    continue
+                done.add((member.pk, told.kind, told.key))
+            notification = Notification(
+                workspace=told.workspace,
+                recipient=member,
+                kind=told.kind,
+                params=told.params,
+                url=told.url,
+                object_type=told.object_type,
+                object_id=told.object_id,
+                key=told.key,
+                in_app=delivery.in_app,
+            )
+            rows.append((notification, delivery.by_email))
+    if not rows:
+        return []
+    from django.db import connection
+
+    made: list[Notification]
+    if connection.features.can_return_rows_from_bulk_insert:
         try:
             with transaction.atomic():
-                notification = Notification.objects.create(
-                    workspace=workspace,
-                    recipient=member,
-                    kind=kind,
-                    params=values,
-                    url=url[:500],
-                    object_type=obj._meta.label_lower if obj is not None else "",
-                    object_id=str(obj.pk) if obj is not None and obj.pk is not None else "",
-                    key=key[:200],
-                    in_app=delivery.in_app,
-                )
+                made = Notification.objects.bulk_create([n for n, _ in rows])
+            emailed = [n for (n, by_email) in rows if by_email]
+        except IntegrityError:
+            made, emailed = _one_by_one(rows)  # a concurrent transaction told someone first
+    else:
+        made, emailed = _one_by_one(rows)
+    if emailed:
+        EmailDelivery.objects.bulk_create([EmailDelivery(notification=n) for n in emailed])
+    return made
+
+
+def _one_by_one(
+    rows: list[tuple[Notification, bool]],
+) -> tuple[list[Notification], list[Notification]]:
+    made, emailed = [], []
+    for notification, by_email in rows:
+        try:
+            with transaction.atomic():
+                notification.save(force_insert=True)
         except IntegrityError:
             continue  # told already, by a concurrent transaction
-        if delivery.by_email:
-            EmailDelivery.objects.create(notification=notification)
         made.append(notification)
-    return made
+        if by_email:
+            emailed.append(notification)
+    return made, emailed
 
 
 def unread_count(member: Member | None) -> int:

@@ -181,3 +181,74 @@ def test_a_stored_sentence_is_rendered_in_the_readers_language(team) -> None:
         assert "Reason: The channel Insta is disconnected." in made.render().body
     with translation.override("fr"):
         assert "Raison : Le canal Insta est déconnecté." in made.render().body
+
+
+# -- batched: many notify() calls written together (the inbox's pages) -------------------------
+
+
+def test_batched_writes_at_the_end_each_as_they_prefer_each_key_once(team) -> None:
+    NotificationPreference.objects.create(
+        member=team["manager"], kind=notices.FAILED, delivery=Delivery.NONE
+    )
+    NotificationPreference.objects.create(
+        member=team["content"], kind=notices.FAILED, delivery=Delivery.APP
+    )
+    with transaction.atomic():
+        notify(team.workspace, notices.FAILED, [team["admin"]], params=PARAMS, key="k:old")
+        with actions.batched():
+            for n in range(5):
+                told = notify(
+                    team.workspace,
+                    notices.FAILED,
+                    [team["admin"], team["manager"], team["content"], team.outsider],
+                    params={**PARAMS, "channel": f"c{n}"},
+                    key=f"k:{n % 3}",  # k:0, k:1, k:2, k:0, k:1: three distinct keys
+                )
+                assert told == []
+            notify(team.workspace, notices.FAILED, [team["admin"]], params=PARAMS, key="k:old")
+            assert Notification.objects.count() == 1  # nothing written before the end
+    rows = Notification.objects.order_by("pk")
+    # The admin and the content marketer, once per key; the manager chose none; the outsider
+    # belongs elsewhere; "k:old" was told before the batch.
+    assert sorted((n.recipient.role, n.key) for n in rows) == sorted(
+        [("admin", "k:old")] + [(role, f"k:{k}") for role in ("admin", "content") for k in range(3)]
+    )
+    assert [n.params["channel"] for n in rows.filter(recipient=team["admin"], key="k:0")] == ["c0"]
+    # E-mails as preferred: the admin by default (both), the content marketer not (app only).
+    assert set(EmailDelivery.objects.values_list("notification__recipient__role", flat=True)) == {
+        "admin"
+    }
+    assert EmailDelivery.objects.count() == 4
+
+
+def test_batched_costs_a_few_statements_whatever_the_number(team, django_assert_max_num_queries):
+    people = [team["admin"], team["manager"], team["content"], team["creative"]]
+    with transaction.atomic(), django_assert_max_num_queries(6), actions.batched():
+        for n in range(20):
+            notify(team.workspace, notices.FAILED, people, params=PARAMS, key=f"p:{n}")
+    assert Notification.objects.count() == 80
+    assert EmailDelivery.objects.count() == 80
+
+
+def test_a_batch_that_raises_writes_nothing(team) -> None:
+    with pytest.raises(RuntimeError), transaction.atomic(), actions.batched():
+        notify(team.workspace, notices.FAILED, [team["admin"]], params=PARAMS)
+        raise RuntimeError("the change failed")
+    assert Notification.objects.count() == 0
+
+
+def test_a_nested_batch_is_written_by_the_outer_one(team) -> None:
+    with transaction.atomic(), actions.batched():
+        with actions.batched():
+            notify(team.workspace, notices.FAILED, [team["admin"]], params=PARAMS)
+        assert Notification.objects.count() == 0
+    assert Notification.objects.count() == 1
+
+
+def test_without_returning_inserts_each_row_is_written_alone(team, monkeypatch) -> None:
+    from django.db import connection
+
+    monkeypatch.setattr(connection.features, "can_return_rows_from_bulk_insert", False)
+    made = _notify(team, [team["admin"], team["content"]], key="alone")
+    assert {n.recipient for n in made} == {team["admin"], team["content"]}
+    assert all(n.pk for n in made) and EmailDelivery.objects.count() == 2

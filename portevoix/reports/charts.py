@@ -1,0 +1,386 @@
+"""Charts as SVG, drawn on the server (ADR 1201).
+
+Every chart is readable without colour: each series has its own dash pattern and marker
+shape, lines are labelled at their end, bars and heatmap cells carry their value as text, and
+the ``<svg>`` has a title and a description that state the figures for screen readers. The same
+numbers go into a table beside the chart (:func:`table_rows`) and into CSV downloads.
+
+The functions return ``SafeString``: every label is escaped here, so a campaign called
+``<script>`` draws as text.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import count
+
+from django.utils.formats import number_format
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+
+# Okabe-Ito: distinguishable with the common colour-vision deficiencies; the dash patterns
+# and markers below carry the distinction on their own anyway.
+PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
+DASHES = ("", "6 3", "2 3", "8 3 2 3", "12 4", "1 2", "4 4 1 4")
+MARKERS = ("circle", "square", "triangle", "diamond", "cross", "circle-open", "square-open")
+
+_ids = count(1)
+
+
+@dataclass(frozen=True)
+class Series:
+    """One line (or one set of bars): a label and a value per x label; ``None`` is a gap."""
+
+    label: str
+    values: Sequence[float | None]
+
+
+def fmt(value: float | None, decimals: int | None = None) -> str:
+    """A number as the active language writes it: ``1 234,5`` in French, ``1,234.5`` in English."""
+    if value is None:
+        return "–"
+    if decimals is None:
+        decimals = 0 if float(value).is_integer() or abs(value) >= 100 else 1
+    return str(number_format(round(value, decimals), decimal_pos=decimals, force_grouping=True))
+
+
+def nice_ticks(low: float, high: float, wanted: int = 5) -> list[float]:
+    """Round tick values that cover ``low``..``high`` (1, 2, 2.5 or 5 times a power of ten)."""
+    if high < low:
+        low, high = high, low
+    if math.isclose(low, high):
+        high = low + 1.0
+    raw = (high - low) / max(wanted - 1, 1)
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    start = math.floor(low / step) * step
+    ticks = []
+    value = start
+    while value < high + step * 0.5:
+        ticks.append(round(value, 10))
+        value += step
+    if ticks[-1] < high:
+        ticks.append(round(ticks[-1] + step, 10))
+    return ticks
+
+
+def _marker(shape: str, x: float, y: float, colour: str) -> str:
+    s = 3.5
+    open_ = shape.endswith("-open")
+    fill = "#fff" if open_ else colour
+    shape = shape.removesuffix("-open")
+    if shape == "circle":
+        return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{s}" fill="{fill}" stroke="{colour}"/>'
+    if shape == "square":
+        return (
+            f'<rect x="{x - s:.1f}" y="{y - s:.1f}" width="{2 * s}" height="{2 * s}" '
+            f'fill="{fill}" stroke="{colour}"/>'
+        )
+    if shape == "triangle":
+        points = (
+            f"{x:.1f},{y - s - 1:.1f} {x - s - 0.5:.1f},{y + s:.1f} {x + s + 0.5:.1f},{y + s:.1f}"
+        )
+        return f'<polygon points="{points}" fill="{fill}" stroke="{colour}"/>'
+    if shape == "diamond":
+        points = (
+            f"{x:.1f},{y - s - 1:.1f} {x + s + 1:.1f},{y:.1f} "
+            f"{x:.1f},{y + s + 1:.1f} {x - s - 1:.1f},{y:.1f}"
+        )
+        return f'<polygon points="{points}" fill="{fill}" stroke="{colour}"/>'
+    return (
+        f'<path d="M{x - s:.1f},{y - s:.1f}L{x + s:.1f},{y + s:.1f}M{x - s:.1f},{y + s:.1f}'
+        f'L{x + s:.1f},{y - s:.1f}" stroke="{colour}" stroke-width="1.6"/>'
+    )
+
+
+def _open(width: int, height: int, title: str, description: str) -> tuple[str, list[str]]:
+    uid = f"pvchart{next(_ids)}"
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="pv-chart" role="img" '
+        f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
+        f'aria-labelledby="{uid}-t {uid}-d" font-family="DejaVu Sans, Liberation Sans, Arial, '
+        f'sans-serif" font-size="11">',
+        f'<title id="{uid}-t">{escape(title)}</title>',
+        f'<desc id="{uid}-d">{escape(description)}</desc>',
+    ]
+    return uid, parts
+
+
+def _summary(series: Sequence[Series], unit: str) -> str:
+    bits = []
+    for s in series:
+        known = [v for v in s.values if v is not None]
+        if not known:
+            bits.append(_("%(label)s: no data") % {"label": s.label})
+            continue
+        bits.append(
+            _("%(label)s: from %(first)s to %(last)s, lowest %(low)s, highest %(high)s%(unit)s")
+            % {
+                "label": s.label,
+                "first": fmt(known[0]),
+                "last": fmt(known[-1]),
+                "low": fmt(min(known)),
+                "high": fmt(max(known)),
+                "unit": f" {unit}" if unit else "",
+            }
+        )
+    return "; ".join(bits) + "."
+
+
+def line_chart(
+    x_labels: Sequence[str],
+    series: Sequence[Series],
+    *,
+    title: str,
+    unit: str = "",
+    width: int = 640,
+    height: int = 260,
+    zero_based: bool = True,
+) -> SafeString:
+    """Lines over ``x_labels``; each series dashed and marked its own way, labelled at its end."""
+    for s in series:
+        if len(s.values) != len(x_labels):
+            raise ValueError(f"series {s.label!r} has {len(s.values)} values for {len(x_labels)}")
+    _uid, parts = _open(width, height, title, _summary(series, unit))
+    known = [v for s in series for v in s.values if v is not None]
+    if not known:
+        parts.append(
+            f'<text x="{width / 2:.0f}" y="{height / 2:.0f}" text-anchor="middle" '
+            f'fill="#555">{escape(_("No data for this period."))}</text></svg>'
+        )
+        return mark_safe("".join(parts))  # noqa: S308 - every text above is escaped
+    low = min([*known, 0.0]) if zero_based else min(known)
+    ticks = nice_ticks(low, max(known))
+    y0, y1 = ticks[0], ticks[-1]
+    left, right, top, bottom = 56, 110, (26 if unit else 14), 34
+    plot_w, plot_h = width - left - right, height - top - bottom
+
+    def y_of(v: float) -> float:
+        return top + plot_h - (v - y0) / (y1 - y0) * plot_h
+
+    def x_of(i: int) -> float:
+        return left + (plot_w * i / (len(x_labels) - 1) if len(x_labels) > 1 else plot_w / 2)
+
+    for t in ticks:
+        y = y_of(t)
+        parts.append(
+            f'<line x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd"/>'
+            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="#333">'
+            f"{escape(fmt(t))}</text>"
+        )
+    if unit:
+        parts.append(
+            f'<text x="{left - 6}" y="12" text-anchor="end" fill="#333">{escape(unit)}</text>'
+        )
+    # At most about eight x labels, evenly spread; the last one always shown, and the one
+    # before it dropped when the two would touch.
+    every = max(1, math.ceil(len(x_labels) / 8))
+    last = len(x_labels) - 1
+    shown = [
+        i for i in range(len(x_labels)) if i % every == 0 and (i == last or last - i > every * 0.6)
+    ]
+    if last not in shown:
+        shown.append(last)
+    for i, label in enumerate(x_labels):
+        if i in shown:
+            parts.append(
+                f'<text x="{x_of(i):.1f}" y="{height - bottom + 16}" text-anchor="middle" '
+                f'fill="#333">{escape(label)}</text>'
+            )
+    parts.append(
+        f'<line x1="{left}" x2="{left + plot_w}" y1="{top + plot_h}" y2="{top + plot_h}" '
+        f'stroke="#333"/>'
+    )
+    end_labels: list[tuple[float, str, str]] = []
+    for n, s in enumerate(series):
+        colour, dash, shape = (
+            PALETTE[n % len(PALETTE)],
+            DASHES[n % len(DASHES)],
+            MARKERS[n % len(MARKERS)],
+        )
+        segments: list[list[tuple[float, float]]] = [[]]
+        for i, v in enumerate(s.values):
+            if v is None:
+                segments.append([])
+            else:
+                segments[-1].append((x_of(i), y_of(v)))
+        dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
+        for seg in segments:
+            if len(seg) > 1:
+                points = " ".join(f"{x:.1f},{y:.1f}" for x, y in seg)
+                parts.append(
+                    f'<polyline points="{points}" fill="none" stroke="{colour}" '
+                    f'stroke-width="2"{dash_attr}/>'
+                )
+        points_all = [p for seg in segments for p in seg]
+        # Markers on every point when they fit, else about twelve of them.
+        step = max(1, math.ceil(len(points_all) / 12))
+        for i, (x, y) in enumerate(points_all):
+            if i % step == 0 or i == len(points_all) - 1:
+                parts.append(_marker(shape, x, y, colour))
+        if points_all:
+            last_value = next(v for v in reversed(s.values) if v is not None)
+            end_labels.append((points_all[-1][1], f"{s.label} ({fmt(last_value)})", colour))
+    # End labels, pushed apart so that they never overlap.
+    end_labels.sort()
+    placed: list[float] = []
+    for y, text, colour in end_labels:
+        y = max(y, (placed[-1] + 13) if placed else top + 4)
+        placed.append(y)
+        parts.append(
+            f'<text x="{left + plot_w + 6}" y="{y + 4:.1f}" fill="{colour}">{escape(text)}</text>'
+        )
+    parts.append("</svg>")
+    return mark_safe("".join(parts))  # noqa: S308 - every text above is escaped
+
+
+def bar_chart(
+    labels: Sequence[str],
+    values: Sequence[float],
+    *,
+    title: str,
+    unit: str = "",
+    width: int = 640,
+    bar_height: int = 18,
+) -> SafeString:
+    """Horizontal bars, each with its label on the left and its value written at its end."""
+    if len(labels) != len(values):
+        raise ValueError("one value per label")
+    height = 16 + len(labels) * (bar_height + 8) + 8
+    description = "; ".join(
+        f"{lab}: {fmt(v)}{' ' + unit if unit else ''}"
+        for lab, v in zip(labels, values, strict=True)
+    )
+    _uid, parts = _open(width, max(height, 40), title, description + ".")
+    left = min(220, max([60] + [len(lab) * 7 for lab in labels]))
+    top = 12
+    high = max([0.0, *values]) or 1.0
+    plot_w = width - left - 90
+    for i, (label, value) in enumerate(zip(labels, values, strict=True)):
+        y = top + i * (bar_height + 8)
+        w = max(0.0, value) / high * plot_w
+        parts.append(
+            f'<text x="{left - 6}" y="{y + bar_height * 0.7:.1f}" text-anchor="end" fill="#333">'
+            f"{escape(label)}</text>"
+            f'<rect x="{left}" y="{y}" width="{w:.1f}" height="{bar_height}" '
+            f'fill="{PALETTE[0]}"/>'
+            f'<text x="{left + w + 6:.1f}" y="{y + bar_height * 0.7:.1f}" fill="#111">'
+            f"{escape(fmt(value))}{escape(' ' + unit) if unit else ''}</text>"
+        )
+    parts.append("</svg>")
+    return mark_safe("".join(parts))  # noqa: S308 - every text above is escaped
+
+
+def heatmap(
+    rows: Sequence[str],
+    columns: Sequence[str],
+    values: Sequence[Sequence[float | None]],
+    *,
+    title: str,
+    unit: str = "",
+    cell: int = 22,
+) -> SafeString:
+    """A grid (weekdays × hours, say): darker is more, and each cell says its value in its title.
+
+    Values are also written in the cells when they fit, so the chart reads in black and white.
+    """
+    if len(values) != len(rows) or any(len(r) != len(columns) for r in values):
+        raise ValueError("one row of values per row label, one value per column")
+    known = [v for r in values for v in r if v is not None]
+    high = max(known) if known else 0.0
+    best = max(
+        (
+            (v, rows[i], columns[j])
+            for i, r in enumerate(values)
+            for j, v in enumerate(r)
+            if v is not None
+        ),
+        default=None,
+    )
+    description = (
+        _("Highest: %(value)s on %(row)s at %(column)s.")
+        % {"value": fmt(best[0]), "row": best[1], "column": best[2]}
+        if best
+        else _("No data for this period.")
+    )
+    left, top = 44, 22
+    width = left + len(columns) * cell + 8
+    height = top + len(rows) * cell + 8
+    _uid, parts = _open(width, height, title, description)
+    for j, column in enumerate(columns):
+        if len(columns) <= 12 or j % 3 == 0:
+            parts.append(
+                f'<text x="{left + j * cell + cell / 2:.1f}" y="{top - 6}" text-anchor="middle" '
+                f'fill="#333" font-size="9">{escape(column)}</text>'
+            )
+    for i, row in enumerate(rows):
+        y = top + i * cell
+        parts.append(
+            f'<text x="{left - 6}" y="{y + cell * 0.65:.1f}" text-anchor="end" fill="#333">'
+            f"{escape(row)}</text>"
+        )
+        for j, value in enumerate(values[i]):
+            x = left + j * cell
+            if value is None:
+                shade, ink = "#fff", "#999"
+            else:
+                level = value / high if high else 0.0
+                # From a pale to a deep blue; text turns white on the dark half.
+                light = round(96 - level * 66)
+                shade = f"hsl(205, 70%, {light}%)"
+                ink = "#fff" if light < 55 else "#111"
+            label = f"{row} {columns[j]}: {fmt(value)}{' ' + unit if unit else ''}"
+            parts.append(
+                f'<rect x="{x}" y="{y}" width="{cell - 1}" height="{cell - 1}" fill="{shade}" '
+                f'stroke="#e5e5e5"><title>{escape(label)}</title></rect>'
+            )
+            if value is not None and cell >= 20:
+                parts.append(
+                    f'<text x="{x + cell / 2 - 0.5:.1f}" y="{y + cell * 0.65:.1f}" '
+                    f'text-anchor="middle" font-size="8" fill="{ink}">'
+                    f"{escape(fmt(value, 0))}</text>"
+                )
+    parts.append("</svg>")
+    return mark_safe("".join(parts))  # noqa: S308 - every text above is escaped
+
+
+def table_rows(x_labels: Sequence[str], series: Sequence[Series]) -> list[list[str]]:
+    """The chart's numbers as rows (``x label``, then one formatted value per series)."""
+    return [[label, *(fmt(s.values[i]) for s in series)] for i, label in enumerate(x_labels)]
+
+
+def to_csv(x_header: str, x_labels: Sequence[str], series: Sequence[Series]) -> str:
+    """The chart's numbers as CSV (raw values, a dot as decimal mark, empty for no data)."""
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([x_header, *(s.label for s in series)])
+    for i, label in enumerate(x_labels):
+        writer.writerow([label, *("" if s.values[i] is None else s.values[i] for s in series)])
+    return out.getvalue()
+
+
+def figure(
+    x_header: str,
+    x_labels: Sequence[str],
+    series: Sequence[Series],
+    *,
+    title: str,
+    unit: str = "",
+    caption: str = "",
+    width: int = 640,
+    height: int = 260,
+) -> dict[str, object]:
+    """The context of ``reports/_line_chart.html``: the chart, its caption and its table."""
+    return {
+        "svg": line_chart(x_labels, series, title=title, unit=unit, width=width, height=height),
+        "caption": caption,
+        "x_header": x_header,
+        "series": series,
+        "rows": table_rows(x_labels, series),
+    }
