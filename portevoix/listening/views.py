@@ -16,6 +16,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST, require_safe
 
 from portevoix.core.actions import ActionRefused
@@ -30,6 +31,26 @@ from .models import ListeningQuery, Mention
 from .query import QuerySyntaxError, parse
 
 PERIODS = {"1": 1, "7": 7, "30": 30, "90": 90}
+#: The query language at a glance, beside the query form (written queries are not translated).
+EXAMPLES = [
+    (["sérum éclat"], gettext_lazy("both words, anywhere in the post (same as sérum AND éclat)")),
+    (['"lumière cosmétiques"'], gettext_lazy("these words side by side, in this order")),
+    (['rosée OR "belle peau"'], gettext_lazy("one or the other")),
+    (
+        ["lumière NOT bougie", "lumière -bougie"],
+        gettext_lazy("leaves out the posts with the second word"),
+    ),
+    (
+        ['"livraison retard"~5', "livraison NEAR/5 retard"],
+        gettext_lazy("both words at most 5 words apart, in any order"),
+    ),
+    (["lumi*"], gettext_lazy("words that start with these letters (3 at least)")),
+    (["#skincare"], gettext_lazy("this hashtag; a plain word also finds its hashtag")),
+    (
+        ["lang:fr", "-author:lumiere_officiel"],
+        gettext_lazy("posts in French; leaves out an author"),
+    ),
+]
 PAGE_SIZE = 25
 
 
@@ -175,6 +196,7 @@ def queries(request: HttpRequest, ws: str) -> HttpResponse:
     context = {
         "active_section": "listening",
         "tab": "queries",
+        "examples": EXAMPLES,
         "rows": rows,
         "can_manage": can(me, "listening.manage"),
         **_query_form_context(me, form, syntax),
@@ -217,6 +239,7 @@ def query_edit(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
     context = {
         "active_section": "listening",
         "tab": "queries",
+        "examples": EXAMPLES,
         "query": query,
         "can_manage": can(me, "listening.manage"),
         **_query_form_context(me, form, syntax),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.utils import translation
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -98,7 +99,7 @@ def test_filters() -> None:
     ],
 )
 def test_errors_point_at_the_mistake(query: str, position: int, words: str) -> None:
-    with pytest.raises(QuerySyntaxError) as caught:
+    with translation.override("en"), pytest.raises(QuerySyntaxError) as caught:
         parse(query)
     assert caught.value.position == position, caught.value.message
     assert words in caught.value.message
