@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "portevoix.reports",
     "portevoix.analytics",
     "portevoix.api",
+    "portevoix.listening",
 ]
 
 MIDDLEWARE = [

@@ -21,6 +21,7 @@ urlpatterns = [
     path("w/<slug:ws>/inbox/", include("portevoix.inbox.urls")),
     path("w/<slug:ws>/webcare/", include("portevoix.care.urls")),
     path("w/<slug:ws>/crisis/", include("portevoix.crisis.urls")),
+    path("w/<slug:ws>/listening/", include("portevoix.listening.urls")),
     # A hand-off opened without an account (docs/ways-in.md).
     path("h/<str:token>/", inbox_views.handoff_link_page, name="inbox_handoff_link"),
     path("w/<slug:ws>/calendar/", include("portevoix.publishing.urls")),

@@ -240,6 +240,10 @@ def load(*, reset: bool = False) -> DemoResult:
 
         load_crisis_demo(workspace)
 
+        from portevoix.listening.demo import load_listening_demo
+
+        load_listening_demo(workspace)  # a month of mentions read through the pipeline
+
     return DemoResult(workspace, logins())
 
 

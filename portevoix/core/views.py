@@ -144,6 +144,7 @@ def section(request: HttpRequest, ws: str, key: str) -> HttpResponse:
         "attention",
         "strategy",
         "crisis",
+        "listening",
     }:
         from django.http import Http404
 

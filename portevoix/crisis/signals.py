@@ -1,9 +1,8 @@
 """What crisis detection reads: inbound items as ``(at, network, is_negative, text, ref)``.
 
 Each source is a function ``source(workspace_id, since, until) -> Iterable[Signal]`` giving
-the items written in ``[since, until)``. Today the inbox's messages (sentiment from triage);
-listening's mentions join with one line in :data:`SOURCES`
-(``portevoix.listening.signals.mention_signals`` has the same shape).
+the items written in ``[since, until)``: the inbox's messages (sentiment from triage) and
+listening's mentions (``portevoix.listening.signals.mention_signals``, labelled by triage too).
 """
 
 from __future__ import annotations
@@ -42,9 +41,16 @@ def inbox_signals(
     ]
 
 
-#: Every source detection reads. Listening adds its mentions here with one line.
+def _mentions(workspace_id: int, since: dt.datetime, until: dt.datetime) -> Iterable[Signal]:
+    from portevoix.listening.signals import mention_signals
+
+    return mention_signals(workspace_id, since, until)  # type: ignore[return-value]
+
+
+#: Every source detection reads: what reaches the inbox, and what listening finds beyond it.
 SOURCES: list[Source] = [
     inbox_signals,
+    _mentions,
 ]
 
 

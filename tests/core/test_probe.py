@@ -276,6 +276,19 @@ PAGES: dict[str, Page] = {
     "crisis_playbook": Page(get="crisis.view", post="crisis.declare"),
     "crisis_incident_report": Page(get="crisis.view", post=NOT_ALLOWED),
     "crisis_stage": Page(get=NOT_ALLOWED, post="crisis.declare"),
+    # Listening (issue 12 §1-3): reading needs listening.view, queries listening.manage; a
+    # mention goes to the inbox with inbox.reply, to the ideas backlog with idea.propose.
+    "listening": Page(get="listening.view", post=NOT_ALLOWED),
+    "listening_queries": Page(get="listening.view", post="listening.manage"),
+    "listening_query_check": Page(get=NOT_ALLOWED, post="listening.manage"),
+    "listening_query_edit": Page(
+        get="listening.view", post="listening.manage", hidden="listening.view"
+    ),
+    "listening_query_delete": Page(
+        get=NOT_ALLOWED, post="listening.manage", hidden="listening.view"
+    ),
+    "listening_mention_inbox": Page(get=NOT_ALLOWED, post="inbox.reply", hidden="listening.view"),
+    "listening_mention_idea": Page(get=NOT_ALLOWED, post="idea.propose", hidden="listening.view"),
 }
 
 #: Values that broke pages before (issue 8): far dates, huge ids, odd characters.
@@ -795,6 +808,30 @@ class World:
         made: dict[str, Any] = self.once("crisis", make)
         return made
 
+    @property
+    def listening(self) -> dict[str, Any]:
+        """A listening query and a fresh mention it found (through the pipeline)."""
+
+        def make() -> dict[str, Any]:
+            from django.utils import timezone
+
+            from portevoix.listening import actions, pipeline, sources
+
+            assert self.channel  # the inbox needs a sandbox channel to take the mention
+            query = actions.create_query(
+                self.team.workspace, by=self.team["admin"], name="Marque", kind="brand",
+                text='"acme" OR #acme',
+            )  # fmt: skip
+            post = pipeline.PublicPost(
+                external_id="probe-mention", network="sandbox", text="J'adore Acme !",
+                posted_at=timezone.now(), author_handle="clara",
+            )  # fmt: skip
+            pipeline.ingest(sources.sandbox_source(), [post])
+            return {"query": query, "mention": query.mentions.get()}
+
+        made: dict[str, Any] = self.once("listening", make)
+        return made
+
     def kwargs(self, name: str, variant: dict[str, str]) -> dict[str, Any]:
         """The arguments of ``name``'s URL in this world."""
         ws = self.team.workspace.slug
@@ -875,6 +912,10 @@ class World:
             "crisis_incident_close": lambda: self.crisis["incident"].pk,
             "crisis_incident_report": lambda: self.crisis["incident"].pk,
             "crisis_task": lambda: self.crisis["task"].pk,
+            "listening_query_edit": lambda: self.listening["query"].pk,
+            "listening_query_delete": lambda: self.listening["query"].pk,
+            "listening_mention_inbox": lambda: self.listening["mention"].pk,
+            "listening_mention_idea": lambda: self.listening["mention"].pk,
         }
         values: dict[str, Callable[[], Any]] = {
             "ws": lambda: ws,
@@ -929,6 +970,7 @@ VARIANTS: dict[str, list[tuple[dict[str, str], str | tuple[str, ...]]]] = {
             "channels",
             "strategy",
             "crisis",
+            "listening",
         }
     ],
 }
@@ -1037,7 +1079,9 @@ def _check(
     if owner and member is not None and who != owner and _allowed(rule, member):
         assert status == 404, f"{context}: someone else's own object"
         return True
-    if _allowed(rule, member, staff=False):
+    if _allowed(rule, member, staff=False) and not (
+        hidden and member is not None and not can(member, hidden)
+    ):
         assert status not in (403, 404, 405), context
         return False
     expected = 404 if hidden and member is not None and not can(member, hidden) else 403
