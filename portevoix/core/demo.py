@@ -169,7 +169,9 @@ def _delete(rows: Any, depth: int = 0) -> None:
         except (ProtectedError, RestrictedError) as exc:
             if depth > 10:
                 raise
-            blocking = getattr(exc, "protected_objects", None) or exc.restricted_objects
+            blocking = (
+                exc.protected_objects if isinstance(exc, ProtectedError) else exc.restricted_objects
+            )
             by_model: dict[Any, list[Any]] = defaultdict(list)
             for obj in blocking:
                 by_model[type(obj)].append(obj.pk)
