@@ -90,7 +90,7 @@ def fakes(monkeypatch: pytest.MonkeyPatch) -> Iterator[Fakes]:
             clients.clear()
 
 
-def connect_seven(team: Team, fakes: Fakes) -> dict[str, Channel]:
+def connect_every_network(team: Team, fakes: Fakes) -> dict[str, Channel]:
     admin = team["admin"]
 
     def connect(network: str, name: str, credentials: dict[str, str], **extra: object) -> Channel:
@@ -158,7 +158,7 @@ def settle(page: Page, field: str, value: str) -> None:
 def test_one_post_for_eight_channels_goes_through_the_composer(
     browse: Browse, live_team: Team, fakes: Fakes, tmp_path: Path
 ) -> None:
-    channels = connect_seven(live_team, fakes)
+    channels = connect_every_network(live_team, fakes)
     picture = tmp_path / "vitrine.jpg"
     picture.write_bytes(image_bytes("JPEG", size=(1200, 1200)))
     film = tmp_path / "coulisses.mp4"

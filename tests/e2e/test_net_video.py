@@ -22,10 +22,10 @@ from portevoix.publishing.models import Post, Publication
 from portevoix.worker import runner
 from tests.conftest import Team
 from tests.e2e.conftest import Browse, login, visit
-from tests.e2e.test_seven_channels import Fakes, connect_seven, fakes, settle
+from tests.e2e.test_every_network import Fakes, connect_every_network, fakes, settle
 from tests.media.test_media import mp4
 
-__all__ = ["fakes"]  # the fixture, shared with the seven-channel test
+__all__ = ["fakes"]  # the fixture, shared with the every-network composer test
 
 NETWORKS = ("facebook", "linkedin", "x")
 
@@ -33,7 +33,7 @@ NETWORKS = ("facebook", "linkedin", "x")
 def test_one_video_for_facebook_linkedin_and_x(
     browse: Browse, live_team: Team, fakes: Fakes, tmp_path: Path
 ) -> None:
-    channels = {n: c for n, c in connect_seven(live_team, fakes).items() if n in NETWORKS}
+    channels = {n: c for n, c in connect_every_network(live_team, fakes).items() if n in NETWORKS}
     long_film = tmp_path / "conference.mp4"
     long_film.write_bytes(mp4(200.0))
     film = tmp_path / "atelier.mp4"

@@ -50,7 +50,7 @@ def documented() -> set[str]:
     for line in section.splitlines():
         cells = line.split("|")
         if line.startswith("|") and len(cells) > 3:
-            names.update(re.findall(r"`([a-z_:]+)`", cells[2]))
+            names.update(re.findall(r"`([a-z_:-]+)`", cells[2]))
     return names
 
 
