@@ -331,6 +331,11 @@ class InstagramNetwork(Network):
 
     def validate(self, post: OutgoingPost) -> list[str]:
         problems = super().validate(post)
+        if post.in_reply_to:
+            # An answer is a comment or a direct message: text only, no image needed.
+            if post.media:
+                problems.append("An answer on Instagram is text only.")
+            return problems
         if not post.media:
             problems.append("Instagram posts need at least one image.")
         videos = [m for m in post.media if m.is_video]

@@ -115,6 +115,12 @@ def test_text_alone_and_png_are_refused_before_sending(connected: InstagramNetwo
     assert any("image/png" in p for p in connected.validate(OutgoingPost("Png", media=(png,))))
 
 
+def test_an_answer_needs_no_image_and_takes_none(connected: InstagramNetwork) -> None:
+    assert connected.validate(OutgoingPost("Merci !", in_reply_to="17858893269000001")) == []
+    with_image = OutgoingPost("Merci !", media=(IMAGE,), in_reply_to="17858893269000001")
+    assert "text only" in " ".join(connected.validate(with_image))
+
+
 def test_quota_is_read_into_the_limits(connected: InstagramNetwork) -> None:
     limits = connected.fetch_limits()
     assert (limits.daily_posts, limits.daily_posts_used) == (50, 2)
