@@ -1,7 +1,11 @@
 """A small stateful fake of Meta's Graph API on loopback, for Facebook pages and Instagram.
 
 It keeps pages, their posts, photos, comments and Messenger conversations, Instagram accounts
-with their containers and media, and the Facebook Login endpoints (a login dialog that sends
+with their containers and media, Instagram direct messages (``add_ig_message``: conversations
+of the linked page with ``platform=instagram``; an answer more than 24 hours after the
+person's last message is refused with Graph's 10/2534022) and media by others that tag an
+account (``add_ig_tag``: ``/{ig-user}/tags``, answered through ``/{ig-user}/mentions``), and the
+Facebook Login endpoints (a login dialog that sends
 the browser back with a code, the token exchanges, ``me/accounts``). It **counts every POST**
 by path, so a test can prove that a post reached the network exactly once.
 
