@@ -48,10 +48,13 @@ INSTALLED_APPS = [
     "portevoix.inbox",
     "portevoix.care",
     "portevoix.strategy",
+    "portevoix.crisis",
     "portevoix.triage",
     "portevoix.sandbox",
     "portevoix.reports",
     "portevoix.analytics",
+    "portevoix.api",
+    "portevoix.listening",
 ]
 
 MIDDLEWARE = [

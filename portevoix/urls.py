@@ -20,6 +20,8 @@ urlpatterns = [
     path("w/<slug:ws>/settings/channels/", include("portevoix.channels.urls")),
     path("w/<slug:ws>/inbox/", include("portevoix.inbox.urls")),
     path("w/<slug:ws>/webcare/", include("portevoix.care.urls")),
+    path("w/<slug:ws>/crisis/", include("portevoix.crisis.urls")),
+    path("w/<slug:ws>/listening/", include("portevoix.listening.urls")),
     # A hand-off opened without an account (docs/ways-in.md).
     path("h/<str:token>/", inbox_views.handoff_link_page, name="inbox_handoff_link"),
     path("w/<slug:ws>/calendar/", include("portevoix.publishing.urls")),
@@ -37,6 +39,7 @@ urlpatterns = [
     ),
     path("w/<slug:ws>/", include("portevoix.publishing.approvals.urls")),
     path("", include("portevoix.strategy.urls")),
+    path("", include("portevoix.api.urls")),
     path("", include("portevoix.core.urls")),
 ]
 

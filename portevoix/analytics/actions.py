@@ -30,6 +30,7 @@ AUDIT_LABELS = {
 
 #: The charts an insight may be about (key: label), as the dashboard names them.
 CHARTS = {
+    "goals": gettext_noop("Goals and their targets"),
     "overview": gettext_noop("Key figures"),
     "daily": gettext_noop("Impressions and engagements per day"),
     "followers": gettext_noop("Followers"),

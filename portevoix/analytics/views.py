@@ -28,7 +28,7 @@ from portevoix.core.permissions import can, require
 from portevoix.core.views import _member
 from portevoix.publishing.models import Publication, PublicationStates
 
-from . import actions, dashboard, experiments
+from . import actions, dashboard, experiments, goals
 from .actions import CHARTS
 from .models import Experiment, ExperimentMetric, Insight
 
@@ -192,6 +192,8 @@ def _chart_rows(chart: str, filters: Filters, member: Member) -> list[dict[str, 
         return rows
     if chart == "overview":
         return dashboard.key_figures(member.workspace, filters.channel, period)
+    if chart == "goals":
+        return goals.csv_rows(member.workspace)
     if chart == "heatmap":
         return dashboard.heatmap_rows(
             dashboard.heatmap(filters.channels, period, filters.heat_zone)
@@ -286,6 +288,39 @@ def _trial(experiment: Experiment) -> dict[str, Any]:
     }
 
 
+GOAL_STATUS = {
+    "on_track": gettext_lazy("On track"),
+    "behind": gettext_lazy("Behind"),
+    "no_data": gettext_lazy("No data yet"),
+}
+
+
+def _kpi_number(value: float | None, metric: str) -> str:
+    if value is None:
+        return "—"
+    if metric in goals.PERCENT:
+        return formats.number_format(value, decimal_pos=1, use_l10n=True) + " %"
+    if metric == "first_response_minutes":
+        return formats.number_format(value, decimal_pos=0, use_l10n=True) + " min"
+    return formats.number_format(round(value), use_l10n=True, force_grouping=True)
+
+
+def _goal_rows(member: Member) -> list[dict[str, Any]]:
+    """The goals and their KPIs, this period so far against the target (analytics/goals.py)."""
+    rows = goals.progress(member.workspace)
+    for row in rows:
+        for item in row["kpis"]:
+            p = item["progress"]
+            item["status_label"] = GOAL_STATUS[p.status]
+            item["shown_value"] = _kpi_number(p.value, p.kpi.metric)
+            item["shown_expected"] = _kpi_number(p.expected, p.kpi.metric)
+            item["shown_target"] = _kpi_number(p.target, p.kpi.metric)
+            item["percent_of_expected"] = (
+                round(100 * p.value / p.expected) if p.value is not None and p.expected else None
+            )
+    return rows
+
+
 def _context(
     request: HttpRequest, member: Member, filters: Filters, **extra: Any
 ) -> dict[str, Any]:
@@ -346,6 +381,8 @@ def _context(
         )[:20]
     ]
     context = {
+        "goals": _goal_rows(member),
+        "perms_strategy": can(member, "strategy.view"),
         "filters": filters,
         "period": period,
         "previous": period.previous(),

@@ -145,12 +145,39 @@ def _purge(slugs: list[str]) -> None:
     from portevoix.publishing.models import Publication
 
     # Channels protect their publications, departments their members, invitations and
-    # channels: the demo's go first, in that order.
-    Publication.objects.filter(channel__workspace_id__in=ids).delete()
-    Channel.objects.filter(workspace_id__in=ids).delete()
-    Member.objects.filter(workspace_id__in=ids).delete()
-    Invitation.objects.filter(workspace_id__in=ids).delete()
-    Workspace.objects.filter(pk__in=ids).delete()
+    # channels: the demo's go first, in that order. What else protects a row of these
+    # workspaces (media used by posts, SLA policies used by clocks, routes used by approval
+    # steps...) is deleted first, as Django names it.
+    _delete(Publication.objects.filter(channel__workspace_id__in=ids))
+    _delete(Channel.objects.filter(workspace_id__in=ids))
+    _delete(Member.objects.filter(workspace_id__in=ids))
+    _delete(Invitation.objects.filter(workspace_id__in=ids))
+    _delete(Workspace.objects.filter(pk__in=ids))
+
+
+def _delete(rows: Any, depth: int = 0) -> None:
+    """Delete ``rows`` and, first, whatever protects them (only ever the demo's own rows)."""
+    from collections import defaultdict
+
+    from django.db.models import ProtectedError, RestrictedError
+
+    for _ in range(50):
+        try:
+            with transaction.atomic():
+                rows.delete()
+            return
+        except (ProtectedError, RestrictedError) as exc:
+            if depth > 10:
+                raise
+            blocking = (
+                exc.protected_objects if isinstance(exc, ProtectedError) else exc.restricted_objects
+            )
+            by_model: dict[Any, list[Any]] = defaultdict(list)
+            for obj in blocking:
+                by_model[type(obj)].append(obj.pk)
+            for model, pks in by_model.items():
+                _delete(model._base_manager.filter(pk__in=pks), depth + 1)
+    rows.delete()
 
 
 @transaction.atomic
@@ -236,6 +263,13 @@ def load(*, reset: bool = False) -> DemoResult:
         from portevoix.analytics.demo import load_analytics_demo
 
         load_analytics_demo(workspace)  # three months of results behind the charts
+        from portevoix.crisis.demo import load_crisis_demo
+
+        load_crisis_demo(workspace)
+
+        from portevoix.listening.demo import load_listening_demo
+
+        load_listening_demo(workspace)  # a month of mentions read through the pipeline
 
     return DemoResult(workspace, logins())
 

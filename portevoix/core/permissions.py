@@ -109,6 +109,7 @@ ACTIONS: tuple[Action, ...] = (
     Action("analytics.report", _("Build and export reports")),
     Action("strategy.view", _("See strategy and goals")),
     Action("strategy.manage", _("Edit strategy, goals and targets")),
+    Action("integration.manage", _("Manage outgoing webhooks and integrations")),
 )
 ACTION_CODES = frozenset(a.code for a in ACTIONS)
 

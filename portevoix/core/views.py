@@ -143,6 +143,8 @@ def section(request: HttpRequest, ws: str, key: str) -> HttpResponse:
         "channels",
         "attention",
         "strategy",
+        "crisis",
+        "listening",
     }:
         from django.http import Http404
 

@@ -254,6 +254,41 @@ PAGES: dict[str, Page] = {
     # Without an account, through their tokens (tests/strategy/test_policy.py).
     "strategy_policy_public": Page(get=PUBLIC, post=NOT_ALLOWED),
     "strategy_policy_ack_link": Page(get=PUBLIC, post=PUBLIC),
+    # API tokens (one's own; an admin sees and revokes all) and webhooks (docs/api.md,
+    # docs/webhooks.md). The sample token is the admin's.
+    "api_tokens": Page(get=ANY, post=ANY),
+    "api_token_revoke": Page(
+        get=NOT_ALLOWED, post="workspace.settings", hidden="workspace.settings"
+    ),
+    "api_webhooks": Page(get="integration.manage", post="integration.manage"),
+    "api_webhook_change": Page(get=NOT_ALLOWED, post="integration.manage"),
+    "api_webhook_deliveries": Page(get="integration.manage", post="integration.manage"),
+    "crisis_home": Page(get="crisis.view", post="crisis.declare"),
+    "crisis_alert": Page(get="crisis.view", post="crisis.declare"),
+    "crisis_alert_dismiss": Page(get=NOT_ALLOWED, post="crisis.declare"),
+    "crisis_incident": Page(get="crisis.view", post=NOT_ALLOWED),
+    "crisis_incident_pause": Page(get=NOT_ALLOWED, post="post.pause"),
+    "crisis_incident_terms": Page(get=NOT_ALLOWED, post="crisis.declare"),
+    "crisis_incident_note": Page(get=NOT_ALLOWED, post="crisis.view"),
+    "crisis_incident_close": Page(get=NOT_ALLOWED, post="crisis.declare"),
+    # A department's list: the action says no (in words) to members of another department.
+    "crisis_task": Page(get=NOT_ALLOWED, post="crisis.view"),
+    "crisis_playbook": Page(get="crisis.view", post="crisis.declare"),
+    "crisis_incident_report": Page(get="crisis.view", post=NOT_ALLOWED),
+    "crisis_stage": Page(get=NOT_ALLOWED, post="crisis.declare"),
+    # Listening (issue 12 §1-3): reading needs listening.view, queries listening.manage; a
+    # mention goes to the inbox with inbox.reply, to the ideas backlog with idea.propose.
+    "listening": Page(get="listening.view", post=NOT_ALLOWED),
+    "listening_queries": Page(get="listening.view", post="listening.manage"),
+    "listening_query_check": Page(get=NOT_ALLOWED, post="listening.manage"),
+    "listening_query_edit": Page(
+        get="listening.view", post="listening.manage", hidden="listening.view"
+    ),
+    "listening_query_delete": Page(
+        get=NOT_ALLOWED, post="listening.manage", hidden="listening.view"
+    ),
+    "listening_mention_inbox": Page(get=NOT_ALLOWED, post="inbox.reply", hidden="listening.view"),
+    "listening_mention_idea": Page(get=NOT_ALLOWED, post="idea.propose", hidden="listening.view"),
 }
 
 #: Values that broke pages before (issue 8): far dates, huge ids, odd characters.
@@ -724,6 +759,79 @@ class World:
         made: dict[str, Any] = self.once("strategy", make)
         return made
 
+    @property
+    def api_objects(self) -> dict[str, Any]:
+        """The admin's API token and a webhook subscription with one delivery."""
+
+        def make() -> dict[str, Any]:
+            from portevoix.api import actions, webhooks
+
+            admin = self.team["admin"]
+            token, _secret = actions.create_token(
+                admin, by=admin, name="Probe", scopes=["posts:read"]
+            )
+            subscription, _whsec = actions.create_subscription(
+                self.team.workspace,
+                by=admin,
+                url="https://hooks.example.com/pv",
+                events=["post.failed"],
+            )
+            webhooks.emit(self.team.workspace.pk, "post.failed", "probe", {"post_id": 0})
+            return {"token": token, "subscription": subscription}  # fmt: skip
+
+        made: dict[str, Any] = self.once("api", make)
+        return made
+
+    @property
+    def crisis(self) -> dict[str, Any]:
+        """An alert (left open) and an incident with its checklists."""
+
+        def make() -> dict[str, Any]:
+            import datetime as dt
+
+            from django.utils import timezone
+
+            from portevoix.crisis import actions
+            from portevoix.crisis.models import Alert
+
+            now = timezone.now()
+            alert = Alert.objects.create(
+                workspace=self.team.workspace, window_start=now - dt.timedelta(hours=1),
+                window_end=now, observed=8, expected=0.5, p_value=1e-6, network="sandbox",
+                terms=["retard"], messages=[],
+            )  # fmt: skip
+            incident = actions.open_incident(
+                self.team.workspace, by=self.team["admin"], title="Probe"
+            )
+            return {"alert": alert, "incident": incident, "task": incident.tasks.first()}
+
+        made: dict[str, Any] = self.once("crisis", make)
+        return made
+
+    @property
+    def listening(self) -> dict[str, Any]:
+        """A listening query and a fresh mention it found (through the pipeline)."""
+
+        def make() -> dict[str, Any]:
+            from django.utils import timezone
+
+            from portevoix.listening import actions, pipeline, sources
+
+            assert self.channel  # the inbox needs a sandbox channel to take the mention
+            query = actions.create_query(
+                self.team.workspace, by=self.team["admin"], name="Marque", kind="brand",
+                text='"acme" OR #acme',
+            )  # fmt: skip
+            post = pipeline.PublicPost(
+                external_id="probe-mention", network="sandbox", text="J'adore Acme !",
+                posted_at=timezone.now(), author_handle="clara",
+            )  # fmt: skip
+            pipeline.ingest(sources.sandbox_source(), [post])
+            return {"query": query, "mention": query.mentions.get()}
+
+        made: dict[str, Any] = self.once("listening", make)
+        return made
+
     def kwargs(self, name: str, variant: dict[str, str]) -> dict[str, Any]:
         """The arguments of ``name``'s URL in this world."""
         ws = self.team.workspace.slug
@@ -792,6 +900,22 @@ class World:
             "strategy_kpi_delete": lambda: self.strategy["kpi"].pk,
             "strategy_pillar_delete": lambda: self.strategy["pillar"].pk,
             "analytics_slots": lambda: self.channel.pk,
+            "api_token_revoke": lambda: self.api_objects["token"].pk,
+            "api_webhook_change": lambda: self.api_objects["subscription"].pk,
+            "api_webhook_deliveries": lambda: self.api_objects["subscription"].pk,
+            "crisis_alert": lambda: self.crisis["alert"].pk,
+            "crisis_alert_dismiss": lambda: self.crisis["alert"].pk,
+            "crisis_incident": lambda: self.crisis["incident"].pk,
+            "crisis_incident_pause": lambda: self.crisis["incident"].pk,
+            "crisis_incident_terms": lambda: self.crisis["incident"].pk,
+            "crisis_incident_note": lambda: self.crisis["incident"].pk,
+            "crisis_incident_close": lambda: self.crisis["incident"].pk,
+            "crisis_incident_report": lambda: self.crisis["incident"].pk,
+            "crisis_task": lambda: self.crisis["task"].pk,
+            "listening_query_edit": lambda: self.listening["query"].pk,
+            "listening_query_delete": lambda: self.listening["query"].pk,
+            "listening_mention_inbox": lambda: self.listening["mention"].pk,
+            "listening_mention_idea": lambda: self.listening["mention"].pk,
         }
         values: dict[str, Callable[[], Any]] = {
             "ws": lambda: ws,
@@ -836,7 +960,18 @@ VARIANTS: dict[str, list[tuple[dict[str, str], str | tuple[str, ...]]]] = {
     "section": [
         ({"key": key}, action or ANY)
         for key, _, action in NAVIGATION
-        if key not in {"team", "settings", "inbox", "calendar", "attention", "channels", "strategy"}
+        if key
+        not in {
+            "team",
+            "settings",
+            "inbox",
+            "calendar",
+            "attention",
+            "channels",
+            "strategy",
+            "crisis",
+            "listening",
+        }
     ],
 }
 
@@ -944,7 +1079,9 @@ def _check(
     if owner and member is not None and who != owner and _allowed(rule, member):
         assert status == 404, f"{context}: someone else's own object"
         return True
-    if _allowed(rule, member, staff=False):
+    if _allowed(rule, member, staff=False) and not (
+        hidden and member is not None and not can(member, hidden)
+    ):
         assert status not in (403, 404, 405), context
         return False
     expected = 404 if hidden and member is not None and not can(member, hidden) else 403

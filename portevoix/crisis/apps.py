@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class CrisisConfig(AppConfig):
+    name = "portevoix.crisis"
+    label = "crisis"
+    verbose_name = _("Crisis")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from portevoix.crisis import jobs, notices
+
+        notices.register()
+        jobs.register()

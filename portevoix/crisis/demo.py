@@ -1,0 +1,183 @@
+"""The crisis demo: four weeks of baseline, one past incident closed, a storm ready to stage.
+
+* **Baseline.** The demo's sandbox accounts have a month of engagement but customers' messages
+  only for the last day (``sandbox/demo.py``). The four weeks before are backfilled as hourly
+  counts (:class:`HourlyVolume`) drawn from the sandbox world's own model: each account's
+  messages a day, spread over the hours by its audience's rhythm (``world.Audience``), seeded;
+  the negative share is the demo inbox's own (else 30 %). The last day is counted from the
+  real inbox, as the worker does.
+* **A past incident**, twelve days ago: the alert that opened it, ticks by customer service,
+  legal and sales, a note, and its close two days later.
+* **The storm**: managers stage the sandbox's crisis from the Crisis page
+  (``actions.stage_sandbox_crisis``), or admins from the sandbox admin.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import random
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db import transaction
+from django.utils import timezone
+
+from portevoix.core.models import Member, Workspace
+
+from . import actions
+from .models import Alert, AlertState, HourlyVolume, Incident, IncidentTask, TimelineEntry
+
+HOUR = dt.timedelta(hours=1)
+HISTORY = dt.timedelta(weeks=4)
+
+
+def _poisson(rng: random.Random, lam: float) -> int:
+    limit, k, p = math.exp(-lam), 0, 1.0
+    while True:
+        p *= rng.random()
+        if p <= limit:
+            return k
+        k += 1
+
+
+def backfill_baseline(workspace: Workspace, now: dt.datetime) -> int:
+    """Four weeks of hourly counts before the real inbox's first day; returns the hours."""
+    from portevoix.inbox.models import InboundMessage
+    from portevoix.sandbox import world
+    from portevoix.sandbox.models import SandboxAccount
+
+    accounts = list(SandboxAccount.objects.filter(workspace=workspace, simulate=True))
+    if not accounts or HourlyVolume.objects.filter(workspace=workspace).exists():
+        return 0
+    audiences = [(a, world.Audience(list(a.cohorts.all()))) for a in accounts]
+    messages = InboundMessage.objects.filter(channel__workspace=workspace)
+    total = messages.count()
+    share = messages.filter(sentiment="negative").count() / total if total else 0.3
+    first = messages.order_by("created_at").values_list("created_at", flat=True).first()
+    end = actions._floor_hour(first or now - dt.timedelta(days=1))
+    rng = random.Random(world.seed_digest("crisis-demo", workspace.slug))
+    rows = []
+    hour = end - HISTORY
+    while hour < end:
+        middle = hour + HOUR / 2
+        lam = sum(
+            a.inbound_per_day / 24 * audience.activity(middle) / audience.mean
+            for a, audience in audiences
+            if audience.mean
+        )
+        count = _poisson(rng, lam)
+        negative = sum(1 for _ in range(count) if rng.random() < share)
+        rows.append(HourlyVolume(workspace=workspace, hour=hour, total=count, negative=negative))
+        hour += HOUR
+    HourlyVolume.objects.bulk_create(rows, batch_size=500)
+    return len(rows)
+
+
+def _past_incident(workspace: Workspace, now: dt.datetime) -> Incident | None:
+    if Incident.objects.filter(workspace=workspace).exists():
+        return None
+    people = {
+        m.user.email.split("@")[0]: m
+        for m in Member.objects.filter(workspace=workspace).select_related("user")
+    }
+    sophie = people.get("sophie")
+    if sophie is None:
+        return None
+    opened = (now - dt.timedelta(days=12)).replace(hour=13, minute=20, second=0, microsecond=0)
+    samples = [
+        "@lumiere le retard de livraison c'est une honte, 3 semaines sans nouvelles 😡",
+        "Toujours pas reçu ma commande Lumière Cosmétiques, retard de livraison inadmissible",
+        "Retard de livraison encore et encore, plus jamais Lumière",
+        "@lumiere where is my order? the delivery delay is ridiculous",
+        "Le retard de livraison de Lumière Cosmétiques : quelqu'un a eu une réponse ?",
+    ]
+    alert = Alert.objects.create(
+        workspace=workspace,
+        raised_at=opened - dt.timedelta(minutes=25),
+        window_start=opened - dt.timedelta(hours=1, minutes=25),
+        window_end=opened - dt.timedelta(minutes=25),
+        observed=11,
+        expected=1.4,
+        p_value=2.1e-7,
+        weeks_of_data=4,
+        network="sandbox",
+        terms=["retard", "livraison"],
+        weekday=(opened - dt.timedelta(minutes=55))
+        .astimezone(ZoneInfo(workspace.time_zone))
+        .weekday(),
+        hour=(opened - dt.timedelta(minutes=55)).astimezone(ZoneInfo(workspace.time_zone)).hour,
+        messages=[
+            {
+                "at": (opened - dt.timedelta(minutes=80 - 12 * n)).isoformat(),
+                "network": "sandbox",
+                "text": t,
+                "ref": "",
+            }
+            for n, t in enumerate(samples)
+        ],
+    )
+    incident = actions.open_incident(
+        workspace,
+        by=sophie,
+        title="Retards de livraison de décembre",
+        severity="high",
+        alert=alert,
+        terms=["livraison", "expédition"],
+    )
+    ticks = [("nadia", "customer_service", 35), ("camille", "legal", 70), ("julien", "sales", 110)]
+    for who, code, minutes in ticks:
+        member = people.get(who)
+        task = IncidentTask.objects.filter(incident=incident, department__code=code).first()
+        if member is None or task is None:
+            continue
+        actions.set_task_done(task, by=member, done=True)
+        IncidentTask.objects.filter(pk=task.pk).update(
+            done_at=opened + dt.timedelta(minutes=minutes)
+        )
+        TimelineEntry.objects.filter(
+            incident=incident, kind="ticked", detail__endswith=task.text
+        ).update(at=opened + dt.timedelta(minutes=minutes))
+    note = actions.add_note(
+        incident,
+        by=sophie,
+        text=(
+            "Le transporteur confirme un incident sur son entrepôt de Lyon ; "
+            "réponse commune avec le service client."
+        ),
+    )
+    TimelineEntry.objects.filter(pk=note.pk).update(at=opened + dt.timedelta(minutes=50))
+    actions.close_incident(
+        incident,
+        by=sophie,
+        summary=(
+            "Colis débloqués en 48 h ; un message d’excuse et un code de réduction envoyés "
+            "aux clients concernés."
+        ),
+    )
+    closed = opened + dt.timedelta(days=2, hours=3)
+    Incident.objects.filter(pk=incident.pk).update(opened_at=opened, closed_at=closed)
+    TimelineEntry.objects.filter(incident=incident, kind="opened").update(at=opened)
+    TimelineEntry.objects.filter(incident=incident, kind="closed").update(at=closed)
+    Alert.objects.filter(pk=alert.pk).update(state=AlertState.INCIDENT)
+    # The storm in the counts too, shaped like the sandbox's (a two-hour ramp, then an ebb).
+    start = actions._floor_hour(opened - dt.timedelta(hours=2))
+    for n, row in enumerate(
+        HourlyVolume.objects.filter(workspace=workspace, hour__gte=start, hour__lt=closed).order_by(
+            "hour"
+        )
+    ):
+        extra = round(12 * min(1.0, (n + 0.5) / 2) * math.exp(-max(0.0, n - 12) / 12))
+        HourlyVolume.objects.filter(pk=row.pk).update(
+            total=row.total + extra, negative=row.negative + extra
+        )
+    return incident
+
+
+@transaction.atomic
+def load_crisis_demo(workspace: Workspace, *, now: dt.datetime | None = None) -> dict[str, Any]:
+    now = now or timezone.now()
+    hours = backfill_baseline(workspace, now)
+    counted = actions.count_hours(workspace, now)
+    incident = _past_incident(workspace, now)
+    return {"backfilled": hours, "counted": counted, "incident": incident}

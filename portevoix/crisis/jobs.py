@@ -1,0 +1,20 @@
+"""Crisis detection as a housekeeping job (``docs/worker.md``): ``crisis-detect`` every five
+minutes counts the closed hours and tests the last hour of every workspace with channels."""
+
+from __future__ import annotations
+
+from portevoix.worker.models import Housekeeping
+
+INTERVAL = 300
+
+
+def detect(row: Housekeeping) -> str:
+    from . import actions
+
+    return f"{actions.check_all()} crisis alert(s) raised"
+
+
+def register() -> None:
+    from portevoix.worker import housekeeping
+
+    housekeeping.register("crisis-detect", INTERVAL, detect)

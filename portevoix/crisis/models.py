@@ -1,0 +1,195 @@
+"""Crisis: hourly counts (the baseline's data), alerts, incidents, playbooks and timelines.
+
+* :class:`HourlyVolume`: per workspace and UTC hour, how many inbound items came in and how
+  many were negative (every counted hour has a row, zeros included, so the baseline knows
+  how much history it has);
+* :class:`Alert`: a departure from the baseline found by :mod:`portevoix.crisis.detect`, with
+  the numbers that explain it and the messages that caused it;
+* :class:`Incident`: a crisis being handled (opened from an alert or by hand), with its
+  department tasks (copied from the workspace's :class:`PlaybookItem` rows) and its
+  :class:`TimelineEntry` rows.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from portevoix.core.models import Department, Member, User, Workspace
+from portevoix.core.permissions import RestrictedQuerySet
+
+
+def _empty_list() -> list[Any]:
+    return []
+
+
+class HourlyVolume(models.Model):
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    #: Start of the UTC hour counted.
+    hour = models.DateTimeField()
+    total = models.PositiveIntegerField(default=0)
+    negative = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "hour"], name="crisis_volume_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.hour:%Y-%m-%d %H}h: {self.negative}/{self.total}"
+
+
+class AlertState(models.TextChoices):
+    OPEN = "open", _("New")
+    INCIDENT = "incident", _("Incident opened")
+    DISMISSED = "dismissed", _("Dismissed")
+
+
+class Alert(models.Model):
+    WORKSPACE_PATH = "workspace"
+    VIEW_ACTION = "crisis.view"
+    objects = RestrictedQuerySet.as_manager()
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    raised_at = models.DateTimeField(_("raised"), default=timezone.now)
+    window_start = models.DateTimeField()
+    window_end = models.DateTimeField()
+    #: Negative items seen in the window, and how many the baseline expected there.
+    observed = models.PositiveIntegerField()
+    expected = models.FloatField()
+    #: One-sided Poisson tail P(X >= observed | expected).
+    p_value = models.FloatField()
+    #: How much history the baseline had (0 to 4 weeks; below 4 the prior weighs in).
+    weeks_of_data = models.FloatField(default=0)
+    network = models.CharField(max_length=40, blank=True)
+    #: The most frequent terms of the causing messages.
+    terms = models.JSONField(default=_empty_list, blank=True)
+    #: Weekday (0 = Monday) and hour, in the workspace's time zone, of the window's end.
+    weekday = models.PositiveSmallIntegerField(default=0)
+    hour = models.PositiveSmallIntegerField(default=0)
+    #: The causing messages: ``[{"at", "network", "text", "ref"}]`` (at most 50).
+    messages = models.JSONField(default=_empty_list, blank=True)
+    state = models.CharField(max_length=12, choices=AlertState.choices, default=AlertState.OPEN)
+
+    class Meta:
+        ordering = ["-raised_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"alert {self.pk} ({self.observed} vs {self.expected:.1f})"
+
+    @property
+    def ratio(self) -> float:
+        return self.observed / self.expected if self.expected else 0.0
+
+
+class Severity(models.TextChoices):
+    LOW = "low", _("Low")
+    MEDIUM = "medium", _("Medium")
+    HIGH = "high", _("High")
+    CRITICAL = "critical", _("Critical")
+
+
+class Incident(models.Model):
+    WORKSPACE_PATH = "workspace"
+    VIEW_ACTION = "crisis.view"
+    objects = RestrictedQuerySet.as_manager()
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    title = models.CharField(_("title"), max_length=200)
+    severity = models.CharField(
+        _("severity"), max_length=10, choices=Severity.choices, default=Severity.MEDIUM
+    )
+    owner = models.ForeignKey(
+        Member,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("owner"),
+    )
+    alert = models.ForeignKey(
+        Alert, on_delete=models.SET_NULL, null=True, blank=True, related_name="incidents"
+    )
+    #: The crisis's terms (from the alert, editable): scheduled posts are scanned for them.
+    terms = models.JSONField(_("terms"), default=_empty_list, blank=True)
+    opened_at = models.DateTimeField(_("opened"), default=timezone.now)
+    opened_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    closed_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    summary = models.TextField(_("summary"), blank=True)
+
+    class Meta:
+        ordering = ["-opened_at", "-id"]
+        verbose_name = _("incident")
+        verbose_name_plural = _("incidents")
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None
+
+
+class PlaybookItem(models.Model):
+    """One line of a department's checklist in the workspace's crisis playbook."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="+")
+    text = models.CharField(_("task"), max_length=300)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["department__name", "position", "id"]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class IncidentTask(models.Model):
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="tasks")
+    department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="+")
+    text = models.CharField(_("task"), max_length=300)
+    position = models.PositiveSmallIntegerField(default=0)
+    done_at = models.DateTimeField(_("done"), null=True, blank=True)
+    done_by = models.ForeignKey(
+        Member, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["department__name", "position", "id"]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class TimelineKind(models.TextChoices):
+    ALERT = "alert", _("Alert")
+    OPENED = "opened", _("Incident opened")
+    TICKED = "ticked", _("Task done")
+    UNTICKED = "unticked", _("Task reopened")
+    PAUSED = "paused", _("Publishing paused")
+    NOTE = "note", _("Note")
+    CLOSED = "closed", _("Incident closed")
+
+
+class TimelineEntry(models.Model):
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="timeline")
+    at = models.DateTimeField(default=timezone.now)
+    kind = models.CharField(max_length=12, choices=TimelineKind.choices)
+    #: What the entry is about, as entered or as recorded (a task's text, a pause's scope).
+    detail = models.TextField(blank=True)
+    actor = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%H:%M} {self.kind}"

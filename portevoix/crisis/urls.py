@@ -1,0 +1,18 @@
+from django.urls import path
+
+from portevoix.crisis import views
+
+urlpatterns = [
+    path("", views.home, name="crisis_home"),
+    path("alerts/<int:pk>/", views.alert_page, name="crisis_alert"),
+    path("alerts/<int:pk>/dismiss/", views.alert_dismiss, name="crisis_alert_dismiss"),
+    path("incidents/<int:pk>/", views.incident_view, name="crisis_incident"),
+    path("incidents/<int:pk>/report.pdf", views.incident_report, name="crisis_incident_report"),
+    path("incidents/<int:pk>/pause/", views.incident_pause, name="crisis_incident_pause"),
+    path("incidents/<int:pk>/terms/", views.incident_terms, name="crisis_incident_terms"),
+    path("incidents/<int:pk>/note/", views.incident_note, name="crisis_incident_note"),
+    path("incidents/<int:pk>/close/", views.incident_close, name="crisis_incident_close"),
+    path("tasks/<int:pk>/", views.task_toggle, name="crisis_task"),
+    path("stage/", views.stage, name="crisis_stage"),
+    path("playbook/", views.playbook_page, name="crisis_playbook"),
+]

@@ -1,0 +1,180 @@
+"""What the listening page shows about a set of mentions: volume and sentiment per day, share
+of voice, top authors, rising terms and hashtags. Plain Python over the database's rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db.models import Count, Max, QuerySet
+from django.utils import timezone
+
+from .models import OWN_KINDS, ListeningQuery, Mention, QueryKind
+from .query import fold
+
+SENTIMENTS = ("positive", "neutral", "negative")
+#: Rising terms: the last day against the days before it.
+RECENT = dt.timedelta(hours=24)
+BASELINE = dt.timedelta(days=14)
+#: A term needs this many mentions in the last day to rise.
+MIN_RECENT = 3
+
+_STOP = (
+    "alors aussi avec avoir avait cette comme dans depuis des elle elles encore est etait "
+    "etre fait faire franchement jamais leur leurs mais meme moi mon nous pas plus pour "
+    "pourquoi quand que quel quelle qui rien sans ses sont sur tous tout tres une vos "
+    "votre vous deja bien cest jai ils ont vraiment avant apres chez ceux celle cela quoi "
+    "about after again also and are been before but can could did does for from had has "
+    "have her him his how into its just like more most not now only our out over really "
+    "she should some than that the their them then there these they this those very was "
+    "were what when where which while who why will with would you your yours still"
+)
+STOP_WORDS = frozenset(_STOP.split())
+
+
+@dataclass(frozen=True)
+class Day:
+    day: dt.date
+    counts: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def get(self, sentiment: str) -> int:
+        return self.counts.get(sentiment, 0)
+
+
+def volume_by_day(
+    mentions: QuerySet[Mention], start: dt.datetime, end: dt.datetime, zone: ZoneInfo
+) -> list[Day]:
+    """Mentions per local day and sentiment, every day of the period (zeros included)."""
+    counts: dict[dt.date, Counter[str]] = {}
+    for posted_at, sentiment in mentions.values_list("posted_at", "sentiment").iterator(
+        chunk_size=5000
+    ):
+        day = posted_at.astimezone(zone).date()
+        key = sentiment if sentiment in SENTIMENTS else "neutral"
+        counts.setdefault(day, Counter())[key] += 1
+    first, last = (
+        start.astimezone(zone).date(),
+        (end - dt.timedelta(seconds=1)).astimezone(zone).date(),
+    )
+    days = []
+    day = first
+    while day <= last:
+        days.append(Day(day, dict(counts.get(day, Counter()))))
+        day += dt.timedelta(days=1)
+    return days
+
+
+def chart(days: list[Day], *, width: int = 720, height: int = 180) -> dict[str, Any]:
+    """Stacked bars (negative at the bottom) for a server-rendered SVG: one bar per day."""
+    top = max((d.total for d in days), default=0) or 1
+    step = width / max(len(days), 1)
+    bar = max(1.0, step * 0.75)
+    bars = []
+    for index, day in enumerate(days):
+        x = index * step + (step - bar) / 2
+        y = float(height)
+        parts = []
+        for sentiment in ("negative", "neutral", "positive"):
+            value = day.get(sentiment)
+            h = height * value / top
+            y -= h
+            if value:
+                parts.append(
+                    {"sentiment": sentiment, "y": round(y, 1), "h": round(h, 1), "value": value}
+                )
+        bars.append({"x": round(x, 1), "w": round(bar, 1), "day": day, "parts": parts})
+    return {"width": width, "height": height, "bars": bars, "top": top}
+
+
+def share_of_voice(
+    mentions: QuerySet[Mention], queries: QuerySet[ListeningQuery]
+) -> list[dict[str, Any]]:
+    """The brand (its brand, product and executive queries together) against each competitor
+    query: mentions of each, and their share of the total."""
+    own = {q.pk for q in queries if q.kind in OWN_KINDS}
+    competitors = [q for q in queries if q.kind == QueryKind.COMPETITOR]
+    if not competitors:
+        return []
+    through = Mention.queries.through.objects.filter(mention__in=mentions)
+    brand = through.filter(listeningquery_id__in=own).values("mention_id").distinct().count()
+    per_query = dict(
+        through.filter(listeningquery_id__in=[q.pk for q in competitors])
+        .values_list("listeningquery_id")
+        .annotate(n=Count("mention_id", distinct=True))
+    )
+    rows: list[dict[str, Any]] = [{"name": None, "count": brand, "own": True}] + [
+        {"name": q.name, "count": per_query.get(q.pk, 0), "own": False} for q in competitors
+    ]
+    total = sum(r["count"] for r in rows) or 1
+    for row in rows:
+        row["share"] = round(100 * row["count"] / total)
+    return rows
+
+
+def top_authors(mentions: QuerySet[Mention], limit: int = 10) -> list[dict[str, Any]]:
+    rows = (
+        mentions.values("author_handle", "network")
+        .annotate(reach=Max("author_reach"), count=Count("pk"), last=Max("posted_at"))
+        .order_by("-reach", "-count", "author_handle")[:limit]
+    )
+    return [dict(row) for row in rows]
+
+
+def _terms(text: str) -> set[str]:
+    words = fold(text).split()
+    out: set[str] = set()
+    for index, word in enumerate(words):
+        if word in "#@":
+            continue
+        if index and words[index - 1] == "#":
+            out.add("#" + word)
+        elif index and words[index - 1] == "@":
+            continue
+        elif len(word) >= 4 and not word.isdigit() and word not in STOP_WORDS:
+            out.add(word)
+    return out
+
+
+def rising(
+    mentions: QuerySet[Mention], now: dt.datetime | None = None, limit: int = 12
+) -> list[dict[str, Any]]:
+    """Terms and hashtags of the last 24 hours against their daily rate over the 14 days
+    before: ``ratio`` = (last day + 1) / (baseline per day + 1), with at least
+    :data:`MIN_RECENT` mentions in the last day. Words of the workspace's own queries rise
+    with everything else and are left in: a surge of the brand's name is news too."""
+    now = now or timezone.now()
+    recent: Counter[str] = Counter()
+    baseline: Counter[str] = Counter()
+    rows = mentions.filter(posted_at__gte=now - RECENT - BASELINE, posted_at__lt=now)
+    for text, posted_at in rows.values_list("text", "posted_at").iterator(chunk_size=5000):
+        target = recent if posted_at >= now - RECENT else baseline
+        target.update(_terms(text))
+    days = BASELINE / dt.timedelta(days=1)
+    out: list[dict[str, Any]] = []
+    for term, count in recent.items():
+        if count < MIN_RECENT:
+            continue
+        per_day = baseline.get(term, 0) / days
+        ratio = (count + 1) / (per_day + 1)
+        if ratio < 1.5:
+            continue
+        out.append(
+            {
+                "term": term,
+                "hashtag": term.startswith("#"),
+                "recent": count,
+                "baseline": round(per_day, 1),
+                "ratio": round(ratio, 1),
+                "score": ratio * math.log1p(count),
+            }
+        )
+    out.sort(key=lambda r: (-r["score"], r["term"]))
+    return out[:limit]

@@ -1,0 +1,340 @@
+"""The listening pages: what is said (mentions, charts) and what the team listens for (queries).
+
+Views parse and render; :mod:`portevoix.listening.actions` decides. Reading needs
+``listening.view``; queries need ``listening.manage`` to change.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import Count, Prefetch
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST, require_safe
+
+from portevoix.core.actions import ActionRefused
+from portevoix.core.models import Member
+from portevoix.core.permissions import can, require
+from portevoix.core.query import query_choice, query_id, query_int
+from portevoix.core.views import _member, _refusal_to_form
+
+from . import actions, stats
+from .forms import QueryForm
+from .models import ListeningQuery, Mention
+from .query import QuerySyntaxError, parse
+
+PERIODS = {"1": 1, "7": 7, "30": 30, "90": 90}
+#: The query language at a glance, beside the query form (written queries are not translated).
+EXAMPLES = [
+    (["sérum éclat"], gettext_lazy("both words, anywhere in the post (same as sérum AND éclat)")),
+    (['"lumière cosmétiques"'], gettext_lazy("these words side by side, in this order")),
+    (['rosée OR "belle peau"'], gettext_lazy("one or the other")),
+    (
+        ["lumière NOT bougie", "lumière -bougie"],
+        gettext_lazy("leaves out the posts with the second word"),
+    ),
+    (
+        ['"livraison retard"~5', "livraison NEAR/5 retard"],
+        gettext_lazy("both words at most 5 words apart, in any order"),
+    ),
+    (["lumi*"], gettext_lazy("words that start with these letters (3 at least)")),
+    (["#skincare"], gettext_lazy("this hashtag; a plain word also finds its hashtag")),
+    (
+        ["lang:fr", "-author:lumiere_officiel"],
+        gettext_lazy("posts in French; leaves out an author"),
+    ),
+]
+PAGE_SIZE = 25
+
+
+def _reader(request: HttpRequest) -> Member:
+    me = _member(request)
+    require(me, "listening.view")
+    return me
+
+
+@require_safe
+def overview(request: HttpRequest, ws: str) -> HttpResponse:
+    me = _reader(request)
+    queries = ListeningQuery.objects.visible_to(me)
+    query_list = list(queries)
+    period = query_choice(request, "period", PERIODS, default="30")
+    query_pk = query_id(request, "query")
+    sentiment = query_choice(request, "sentiment", stats.SENTIMENTS)
+    all_mentions = Mention.objects.visible_to(me)
+    networks = sorted(set(all_mentions.values_list("network", flat=True).distinct()))
+    languages = sorted(
+        {lang for lang in all_mentions.values_list("language", flat=True).distinct() if lang}
+    )
+    network = query_choice(request, "network", networks)
+    language = query_choice(request, "language", languages)
+    page_number = query_int(request, "page", 1)
+
+    now = timezone.now()
+    zone = timezone.get_current_timezone()
+    end = now
+    start = now - dt.timedelta(days=PERIODS[period])
+    scoped = all_mentions.filter(posted_at__gte=start, posted_at__lt=end)
+    if network:
+        scoped = scoped.filter(network=network)
+    if language:
+        scoped = scoped.filter(language=language)
+    voice_scope = scoped
+    if sentiment:
+        scoped = scoped.filter(sentiment=sentiment)
+    chosen = next((q for q in query_list if q.pk == query_pk), None)
+    if query_pk is not None and chosen is None:
+        query_pk = None
+    if chosen is not None:
+        scoped = scoped.filter(queries=chosen)
+
+    days = stats.volume_by_day(scoped, start, end, zone)
+    page = Paginator(
+        scoped.prefetch_related(
+            Prefetch("queries", queryset=ListeningQuery.objects.only("pk", "name", "kind"))
+        ).select_related("conversation", "idea"),
+        PAGE_SIZE,
+    ).get_page(page_number)
+    filters = {
+        "period": period,
+        "query": str(query_pk or ""),
+        "sentiment": sentiment,
+        "network": network,
+        "language": language,
+    }
+    keep = "&".join(f"{k}={v}" for k, v in filters.items() if v)
+    context: dict[str, Any] = {
+        "active_section": "listening",
+        "tab": "overview",
+        "queries": query_list,
+        "filters": filters,
+        "keep": keep,
+        "periods": list(PERIODS),
+        "networks": networks,
+        "languages": languages,
+        "sentiments": stats.SENTIMENTS,
+        "total": scoped.count(),
+        "days": days,
+        "chart": stats.chart(days),
+        "voice": stats.share_of_voice(voice_scope, queries),
+        "authors": stats.top_authors(scoped),
+        "rising": stats.rising(all_mentions, now),
+        "page": page,
+        "fresh_since": now - actions.FRESH_FOR,
+        "can_manage": can(me, "listening.manage"),
+        "can_inbox": can(me, "inbox.reply"),
+        "can_idea": can(me, "idea.propose"),
+        "workspace_name": me.workspace.name,
+    }
+    return render(request, "listening/overview.html", context)
+
+
+def _query_form_context(
+    me: Member, form: QueryForm, syntax: QuerySyntaxError | None
+) -> dict[str, Any]:
+    excerpt = None
+    if syntax is not None:
+        excerpt = syntax.excerpt(form.data.get("text", "") if form.is_bound else "")
+    return {"form": form, "syntax": syntax, "excerpt": excerpt}
+
+
+def _save(
+    request: HttpRequest, me: Member, form: QueryForm, query: ListeningQuery | None
+) -> tuple[ListeningQuery | None, QuerySyntaxError | None]:
+    if not form.is_valid():
+        return None, _syntax_of(form.data.get("text", ""))
+    data = form.cleaned_data
+    try:
+        if query is None:
+            saved = actions.create_query(me.workspace, by=me, **data)
+        else:
+            saved = actions.update_query(query, by=me, **data)
+    except ActionRefused as exc:
+        _refusal_to_form(form, exc)
+        return None, getattr(exc, "syntax", None)
+    return saved, None
+
+
+def _syntax_of(text: str) -> QuerySyntaxError | None:
+    if not text.strip():
+        return None
+    try:
+        parse(text)
+    except QuerySyntaxError as exc:
+        return exc
+    return None
+
+
+def queries(request: HttpRequest, ws: str) -> HttpResponse:
+    me = _reader(request)
+    syntax = None
+    if request.method == "POST":
+        require(me, "listening.manage")
+        form = QueryForm(request.POST)
+        saved, syntax = _save(request, me, form, None)
+        if saved is not None:
+            messages.success(
+                request, _("Query saved: mentions that match it are stored from now on.")
+            )
+            return redirect("listening_queries", ws=ws)
+    else:
+        form = QueryForm()
+    listed = ListeningQuery.objects.visible_to(me)
+    counts = dict(
+        Mention.queries.through.objects.filter(listeningquery__in=listed)
+        .values_list("listeningquery_id")
+        .annotate(n=Count("mention_id"))
+    )
+    rows = [(q, counts.get(q.pk, 0)) for q in listed]
+    context = {
+        "active_section": "listening",
+        "tab": "queries",
+        "examples": EXAMPLES,
+        "rows": rows,
+        "can_manage": can(me, "listening.manage"),
+        **_query_form_context(me, form, syntax),
+    }
+    return render(request, "listening/queries.html", context, status=400 if form.errors else 200)
+
+
+def query_edit(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
+    me = _member(request)  # a role without listening.view gets 404 from get_for
+    query: ListeningQuery = ListeningQuery.objects.get_for(me, pk=pk)
+    syntax = None
+    if request.method == "POST":
+        require(me, "listening.manage")
+        form = QueryForm(request.POST)
+        saved, syntax = _save(request, me, form, query)
+        if saved is not None:
+            messages.success(request, _("Query saved."))
+            return redirect("listening_queries", ws=ws)
+    else:
+        form = QueryForm(
+            initial={
+                "name": query.name,
+                "kind": query.kind,
+                "text": query.text,
+                "is_active": query.is_active,
+            }
+        )
+        syntax = _syntax_of(query.text)
+        if syntax is not None:
+            form = QueryForm(
+                {
+                    "name": query.name,
+                    "kind": query.kind,
+                    "text": query.text,
+                    "is_active": query.is_active and "on",
+                }
+            )
+            form.is_valid()
+            form.add_error("text", syntax.message)
+    context = {
+        "active_section": "listening",
+        "tab": "queries",
+        "examples": EXAMPLES,
+        "query": query,
+        "can_manage": can(me, "listening.manage"),
+        **_query_form_context(me, form, syntax),
+    }
+    return render(
+        request,
+        "listening/query_edit.html",
+        context,
+        status=400 if request.method == "POST" and form.errors else 200,
+    )
+
+
+@require_POST
+def query_delete(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
+    me = _member(request)
+    if not can(me, "listening.view"):
+        raise Http404("not found")  # like get_for: the query does not exist for this role
+    require(me, "listening.manage")
+    query: ListeningQuery = ListeningQuery.objects.get_for(me, pk=pk)
+    if request.POST.get("confirm") != "1":  # the form's button says it; nothing else deletes
+        return redirect("listening_query_edit", ws=ws, pk=query.pk)
+    actions.delete_query(query, by=me)
+    messages.success(request, _("Query deleted. The mentions it found stay."))
+    return redirect("listening_queries", ws=ws)
+
+
+@require_POST
+def query_check(request: HttpRequest, ws: str) -> HttpResponse:
+    """Live validation of the query being typed (htmx): the mistake shown in place."""
+    me = _reader(request)
+    require(me, "listening.manage")
+    text = request.POST.get("text", "")
+    syntax = None
+    terms: list[str] = []
+    if text.strip():
+        try:
+            tree = parse(text)
+        except QuerySyntaxError as exc:
+            syntax = exc
+        else:
+            from .query import terms_of
+
+            terms = sorted({" ".join(t.words) + ("*" if t.prefix else "") for t in terms_of(tree)})
+    return render(
+        request,
+        "listening/_check.html",
+        {
+            "syntax": syntax,
+            "excerpt": syntax.excerpt(text) if syntax else None,
+            "terms": terms,
+            "text": text,
+        },
+    )
+
+
+def _mention(request: HttpRequest, pk: int) -> tuple[Member, Mention]:
+    me = _member(request)  # a role without listening.view gets 404 from get_for
+    mention: Mention = Mention.objects.get_for(me, pk=pk)
+    return me, mention
+
+
+def _back_to_listening(request: HttpRequest, ws: str) -> HttpResponse:
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    target = request.POST.get("next", "")
+    if (
+        target
+        and url_has_allowed_host_and_scheme(target, {request.get_host()})
+        and target.startswith("/")
+    ):
+        return redirect(target)
+    return redirect("listening", ws=ws)
+
+
+@require_POST
+def mention_to_inbox(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
+    me, mention = _mention(request, pk)
+    require(me, "inbox.reply")
+    try:
+        actions.send_to_inbox(mention, by=me)
+    except ActionRefused as exc:
+        messages.error(request, exc.message)
+        return _back_to_listening(request, ws)
+    messages.success(request, _("The mention is in the inbox."))
+    return _back_to_listening(request, ws)
+
+
+@require_POST
+def mention_to_idea(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
+    me, mention = _mention(request, pk)
+    require(me, "idea.propose")
+    try:
+        actions.send_to_ideas(mention, by=me)
+    except ActionRefused as exc:
+        messages.error(request, exc.message)
+        return _back_to_listening(request, ws)
+    messages.success(request, _("The mention is in the ideas backlog."))
+    return _back_to_listening(request, ws)

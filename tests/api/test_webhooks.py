@@ -1,0 +1,181 @@
+"""Outgoing webhooks: signed as Standard Webhooks says (checked with its reference verifier),
+delivered at least once with a stable id, retried for more than a day, replayed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+import standardwebhooks
+import time_machine
+from django.utils import timezone
+
+from portevoix.api import actions, webhooks
+from portevoix.api.models import WebhookDelivery
+from portevoix.core.models import AuditEntry
+from portevoix.inbox import actions as inbox_actions
+from portevoix.inbox.ingest import ingest
+from portevoix.worker import runner
+from tests.conftest import ALL_ROLES
+from tests.inbox.conftest import make_item
+
+
+class Receiver:
+    """A loopback HTTP receiver that can be down (nothing listens on its port) or up."""
+
+    def __init__(self):
+        probe = socket.socket()
+        probe.bind(("127.0.0.1", 0))
+        self.port = probe.getsockname()[1]
+        probe.close()
+        self.received: list[tuple[dict[str, str], bytes]] = []
+        self.server: HTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hooks/porte-voix"
+
+    def up(self):
+        received = self.received
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["content-length"]))
+                received.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = HTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def down(self):
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
+
+
+@pytest.fixture
+def receiver():
+    made = Receiver()
+    yield made
+    made.down()
+
+
+def _deliver_until(moment: dt.datetime) -> None:
+    with time_machine.travel(moment, tick=False):
+        while runner.run_once([WebhookDelivery]):
+            pass
+
+
+def test_signature_is_standard_webhooks(team, receiver, channel):
+    receiver.up()
+    subscription, secret = actions.create_subscription(
+        team.workspace, by=team["admin"], url=receiver.url, events=["conversation.created"]
+    )
+    assert secret.startswith("whsec_") and secret not in subscription.secret_encrypted
+    ingest(channel, [make_item("w1", "Bonjour, une question")])
+    runner.run_once([WebhookDelivery])
+    [(headers, body)] = receiver.received
+    verified = standardwebhooks.Webhook(secret).verify(body, headers)
+    assert verified["type"] == "conversation.created"
+    assert headers["webhook-id"].startswith("msg_")
+    assert headers["webhook-signature"].startswith("v1,")
+    # A wrong secret does not verify.
+    with pytest.raises(standardwebhooks.webhooks.WebhookVerificationError):
+        standardwebhooks.Webhook(webhooks.new_secret()).verify(body, headers)
+
+
+def test_receiver_down_for_a_day_gets_every_missed_event(team, receiver, channel):
+    actions.create_subscription(
+        team.workspace,
+        by=team["manager"],
+        url=receiver.url,
+        events=["conversation.created", "conversation.assigned"],
+    )
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        ingest(
+            channel,
+            [make_item("a1", "Où est ma commande ?"), make_item("b1", "Un prix ?", author="bob")],
+        )
+        from tests.inbox.conftest import conversation_of
+
+        inbox_actions.assign(conversation_of("a1"), by=team["manager"], assignee=team["content"])
+    rows = list(WebhookDelivery.objects.all())
+    assert len(rows) == 3
+    # Down for a day: every attempt in that day fails, and none gives up.
+    moment = start
+    while moment < start + dt.timedelta(hours=24):
+        _deliver_until(moment)
+        moment += dt.timedelta(minutes=20)
+    assert receiver.received == []
+    assert all(r.state == "pending" and r.attempts >= 5 for r in WebhookDelivery.objects.all())
+    receiver.up()
+    _deliver_until(start + dt.timedelta(hours=36))
+    assert sorted(json.loads(b)["type"] for _h, b in receiver.received) == [
+        "conversation.assigned",
+        "conversation.created",
+        "conversation.created",
+    ]
+    ids = [h["webhook-id"] for h, _b in receiver.received]
+    assert len(set(ids)) == 3
+    assert {r.message_id for r in WebhookDelivery.objects.all()} == set(ids)
+    assert all(r.state == "delivered" for r in WebhookDelivery.objects.all())
+
+
+def test_gives_up_after_more_than_a_day_then_replays_with_the_same_id(team, receiver, channel):
+    actions.create_subscription(
+        team.workspace, by=team["admin"], url=receiver.url, events=["conversation.created"]
+    )
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        ingest(channel, [make_item("c1", "Allô ?")])
+    delivery = WebhookDelivery.objects.get()
+    moment = start
+    while moment < start + dt.timedelta(hours=30):
+        _deliver_until(moment)
+        moment += dt.timedelta(minutes=30)
+    delivery.refresh_from_db()
+    assert delivery.state == "failed"
+    assert delivery.last_attempt_at - start > dt.timedelta(hours=24)
+    receiver.up()
+    for role in ALL_ROLES:
+        if role in ("admin", "manager"):
+            continue
+        with pytest.raises(Exception):  # noqa: B017 (PermissionDenied)
+            actions.replay_delivery(delivery, by=team[role])
+    actions.replay_delivery(delivery, by=team["admin"])
+    runner.run_once([WebhookDelivery])
+    [(headers, _body)] = receiver.received
+    assert headers["webhook-id"] == delivery.message_id
+    assert AuditEntry.objects.filter(action="webhook.replay").exists()
+
+
+def test_emitting_the_same_event_twice_queues_it_once(team, receiver):
+    actions.create_subscription(
+        team.workspace, by=team["admin"], url=receiver.url, events=["post.published"]
+    )
+    assert webhooks.emit(team.workspace.pk, "post.published", "7:published:x", {"post_id": 7}) == 1
+    assert webhooks.emit(team.workspace.pk, "post.published", "7:published:x", {"post_id": 7}) == 0
+
+
+def test_subscriptions_need_integration_manage(team):
+    for role in ALL_ROLES:
+        if role in ("admin", "manager"):
+            continue
+        with pytest.raises(Exception):  # noqa: B017
+            actions.create_subscription(
+                team.workspace, by=team[role], url="https://example.com/h", events=["post.failed"]
+            )
+    with pytest.raises(Exception):  # noqa: B017
+        actions.create_subscription(
+            team.workspace, by=team.outsider, url="https://example.com/h", events=["post.failed"]
+        )

@@ -1,0 +1,333 @@
+"""Incidents: who opens and closes them, the department checklists, pause, scan, timeline,
+the playbook, and the pages for every role."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.urls import reverse
+
+from portevoix.core.actions import ActionRefused
+from portevoix.core.audit import AuditEntry
+from portevoix.core.permissions import MATRIX
+from portevoix.crisis import actions
+from portevoix.crisis.models import Alert, Incident, IncidentTask, PlaybookItem, TimelineEntry
+from portevoix.publishing.approvals.models import Pause
+from portevoix.publishing.models import Publication
+from tests.conftest import ALL_ROLES
+from tests.publishing.approvals_helpers import schedule, second_channel
+
+DECLARERS = [r for r in ALL_ROLES if "crisis.declare" in MATRIX[r]]
+OTHERS = [r for r in ALL_ROLES if r not in DECLARERS]
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
+def open_one(team, **kwargs) -> Incident:
+    return actions.open_incident(
+        team.workspace, by=team["manager"], title="Retards de livraison", **kwargs
+    )
+
+
+@pytest.mark.parametrize("role", ALL_ROLES)
+def test_only_those_who_declare_open_an_incident(team, role) -> None:
+    if role in DECLARERS:
+        incident = actions.open_incident(
+            team.workspace, by=team[role], title="Crise", severity="high"
+        )
+        assert incident.owner == team[role] and incident.severity == "high"
+        assert AuditEntry.objects.filter(action="crisis.open", object_id=str(incident.pk)).exists()
+    else:
+        with pytest.raises(PermissionDenied):
+            actions.open_incident(team.workspace, by=team[role], title="Crise")
+        assert not Incident.objects.exists()
+
+
+def test_an_outsider_learns_nothing_and_bad_input_is_refused(team) -> None:
+    with pytest.raises(Http404):
+        actions.open_incident(team.workspace, by=team.outsider, title="Crise")
+    with pytest.raises(ActionRefused) as empty:
+        actions.open_incident(team.workspace, by=team["manager"], title="  ")
+    assert empty.value.field == "title"
+    with pytest.raises(ActionRefused) as severity:
+        actions.open_incident(
+            team.workspace, by=team["manager"], title="Crise", severity="apocalypse"
+        )
+    assert severity.value.field == "severity"
+    with pytest.raises(ActionRefused) as owner:
+        actions.open_incident(
+            team.workspace, by=team["manager"], title="Crise", owner=team.outsider
+        )
+    assert owner.value.field == "owner"
+    open_one(team)
+    with pytest.raises(ActionRefused) as twice:
+        open_one(team)
+    assert twice.value.code == "already_open"
+
+
+def test_the_incident_copies_the_playbook_and_each_department_ticks_its_list(team) -> None:
+    incident = open_one(team)
+    codes = set(incident.tasks.values_list("department__code", flat=True))
+    assert {
+        "communication",
+        "legal",
+        "finance",
+        "hr",
+        "sales",
+        "marketing",
+        "customer_service",
+    } <= codes
+    sales = incident.tasks.filter(department__code="sales").first()
+    legal = incident.tasks.filter(department__code="legal").first()
+    agent = team["agent"]  # of Sales
+    actions.set_task_done(sales, by=agent, done=True)
+    sales.refresh_from_db()
+    assert sales.done_by == agent and sales.done_at is not None
+    with pytest.raises(ActionRefused) as other:
+        actions.set_task_done(legal, by=agent, done=True)
+    assert other.value.code == "forbidden"
+    with pytest.raises(ActionRefused):
+        actions.set_task_done(legal, by=team["viewer"], done=True)  # no department
+    actions.set_task_done(legal, by=team["manager"], done=True)  # the manager ticks any
+    actions.set_task_done(sales, by=agent, done=False)
+    kinds = list(TimelineEntry.objects.filter(incident=incident).values_list("kind", flat=True))
+    assert kinds == ["opened", "ticked", "ticked", "unticked"]
+    with pytest.raises(Http404):
+        actions.set_task_done(sales, by=team.outsider, done=True)
+
+
+def test_pausing_holds_every_scheduled_post_and_the_scan_finds_the_crisis_terms(team) -> None:
+    channel = second_channel(team)
+    tone_deaf = schedule(
+        team, team["manager"], [channel], text="Livraison express offerte ce week-end !"
+    )
+    fine = schedule(team, team["manager"], [channel], text="Nos nouveaux horaires d’hiver")
+    incident = open_one(team, terms=["livraison"])
+    found = actions.scan_scheduled(incident, team["content"])
+    assert [p.post_id for p in found] == [tone_deaf.pk]
+    with pytest.raises(PermissionDenied):
+        actions.pause_publishing(incident, by=team["creative"])
+    row = actions.pause_publishing(incident, by=team["content"])
+    assert row.paused_count == 2
+    assert set(
+        Publication.objects.filter(post__in=[tone_deaf, fine]).values_list("state", flat=True)
+    ) == {"paused"}
+    assert Pause.objects.filter(workspace=team.workspace, ended_at__isnull=True).count() == 1
+    assert incident.timeline.filter(kind="paused").exists()
+    # Paused posts are still scanned (they may go out once publishing resumes).
+    assert [p.post_id for p in actions.scan_scheduled(incident, team["content"])] == [tone_deaf.pk]
+    with pytest.raises(ActionRefused):
+        actions.pause_publishing(incident, by=team["content"])  # already paused
+
+
+@pytest.mark.parametrize("role", ALL_ROLES)
+def test_closing(team, role) -> None:
+    incident = open_one(team)
+    if role in DECLARERS:
+        actions.close_incident(incident, by=team[role], summary="Statement out, calm back.")
+        incident.refresh_from_db()
+        assert incident.closed_at is not None and incident.summary
+        with pytest.raises(ActionRefused):
+            actions.close_incident(incident, by=team[role])
+        assert open_one(team).pk != incident.pk  # a new one may open
+    else:
+        with pytest.raises(PermissionDenied):
+            actions.close_incident(incident, by=team[role])
+
+
+def test_managers_edit_the_playbook_and_others_may_not(team) -> None:
+    legal = team.department("legal")
+    actions.save_playbook(
+        team.workspace, by=team["manager"], department=legal, tasks="Appeler l’avocat\n\n- Relire"
+    )
+    book = {d.code: tasks for d, tasks in actions.playbook(team.workspace).items()}
+    assert book["legal"] == ["Appeler l’avocat", "Relire"]
+    assert len(book["hr"]) == 3  # the others kept their lists
+    assert AuditEntry.objects.filter(action="crisis.playbook").exists()
+    with pytest.raises(PermissionDenied):
+        actions.save_playbook(team.workspace, by=team["content"], department=legal, tasks="x")
+    with pytest.raises(ActionRefused):
+        actions.save_playbook(team.workspace, by=team["manager"], department=legal, tasks="x" * 301)
+    incident = open_one(team)
+    assert list(incident.tasks.filter(department=legal).values_list("text", flat=True)) == [
+        "Appeler l’avocat",
+        "Relire",
+    ]
+    assert PlaybookItem.objects.filter(workspace=team.workspace).count() == sum(
+        len(t) for t in book.values()
+    )
+
+
+def _alert(team) -> Alert:
+    import datetime as dt
+
+    from django.utils import timezone
+
+    now = timezone.now()
+    return Alert.objects.create(
+        workspace=team.workspace,
+        window_start=now - dt.timedelta(hours=1),
+        window_end=now,
+        observed=9,
+        expected=0.8,
+        p_value=1e-7,
+        network="sandbox",
+        terms=["retard", "livraison"],
+        weekday=1,
+        hour=14,
+        messages=[
+            {
+                "at": now.isoformat(),
+                "network": "sandbox",
+                "text": "Le retard de livraison, encore",
+                "ref": "inbox:1",
+            }
+        ],
+    )
+
+
+@pytest.mark.parametrize("role", ALL_ROLES)
+def test_pages_for_every_role(team, client_for, role) -> None:
+    alert = _alert(team)
+    incident = open_one(team, alert=alert)
+    client = client_for(team[role])
+    ws = team.workspace.slug
+    for url in (
+        reverse("crisis_home", kwargs={"ws": ws}),
+        reverse("crisis_alert", kwargs={"ws": ws, "pk": alert.pk}),
+        reverse("crisis_incident", kwargs={"ws": ws, "pk": incident.pk}),
+        reverse("crisis_playbook", kwargs={"ws": ws}),
+    ):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert "Retards de livraison" in response.content.decode() or url.endswith("playbook/")
+    # The banner shows on the workspace's other pages.
+    page = client.get(reverse("notifications", kwargs={"ws": ws})).content.decode()
+    assert 'class="crisis-banner"' in page
+    close = client.post(
+        reverse("crisis_incident_close", kwargs={"ws": ws, "pk": incident.pk}), {"summary": "fin"}
+    )
+    if role in DECLARERS:
+        assert close.status_code == 302
+        assert (
+            'class="crisis-banner"'
+            not in client.get(reverse("crisis_home", kwargs={"ws": ws})).content.decode()
+        )
+    else:
+        assert close.status_code == 403
+        assert Incident.objects.get(pk=incident.pk).closed_at is None
+
+
+def test_an_outsider_sees_none_of_it(team, client_for) -> None:
+    incident = open_one(team)
+    client = client_for(team.outsider)
+    ws = team.workspace.slug
+    assert client.get(
+        reverse("crisis_incident", kwargs={"ws": ws, "pk": incident.pk})
+    ).status_code in (403, 404)
+    other = team.outsider.workspace.slug
+    assert (
+        client.get(reverse("crisis_incident", kwargs={"ws": other, "pk": incident.pk})).status_code
+        == 404
+    )
+    task = IncidentTask.objects.filter(incident=incident).first()
+    assert (
+        client.post(
+            reverse("crisis_task", kwargs={"ws": other, "pk": task.pk}), {"done": "1"}
+        ).status_code
+        == 404
+    )
+
+
+def test_opening_from_an_alert_through_the_page_keeps_what_was_typed_on_error(
+    team, client_for
+) -> None:
+    alert = _alert(team)
+    client = client_for(team["manager"])
+    url = reverse("crisis_alert", kwargs={"ws": team.workspace.slug, "pk": alert.pk})
+    bad = client.post(url, {"title": "", "severity": "high", "terms": "retard, livraison"})
+    assert bad.status_code == 400
+    assert 'value="retard, livraison"' in bad.content.decode()
+    good = client.post(url, {"title": "Retards", "severity": "high", "terms": "retard, livraison"})
+    assert good.status_code == 302
+    incident = Incident.objects.get()
+    assert incident.alert == alert and incident.terms == ["retard", "livraison"]
+    alert.refresh_from_db()
+    assert alert.state == "incident"
+    assert list(incident.timeline.values_list("kind", flat=True)) == ["alert", "opened"]
+    # The agent ticks through the page; a task of another department is refused in words.
+    agent = client_for(team["agent"])
+    sales = incident.tasks.filter(department__code="sales").first()
+    legal = incident.tasks.filter(department__code="legal").first()
+    ws = team.workspace.slug
+    assert (
+        agent.post(
+            reverse("crisis_task", kwargs={"ws": ws, "pk": sales.pk}), {"done": "1"}
+        ).status_code
+        == 302
+    )
+    refused = agent.post(
+        reverse("crisis_task", kwargs={"ws": ws, "pk": legal.pk}), {"done": "1"}, follow=True
+    )
+    assert "Seuls les membres de" in refused.content.decode()  # the workspace speaks French
+    legal.refresh_from_db()
+    assert legal.done_at is None
+
+
+@pytest.mark.parametrize("role", ALL_ROLES)
+def test_staging_the_sandbox_storm(team, client_for, role) -> None:
+    from portevoix.sandbox import service
+    from portevoix.sandbox.models import SandboxAccount
+
+    account = service.create_account("acme-live", workspace=team.workspace)
+    url = reverse("crisis_stage", kwargs={"ws": team.workspace.slug})
+    response = client_for(team[role]).post(url, {"intensity": "10.0"})
+    account.refresh_from_db()
+    if role in DECLARERS:
+        assert response.status_code == 302
+        assert account.crisis_intensity == 10.0 and account.crisis_started_at is not None
+        assert AuditEntry.objects.filter(action="crisis.stage").exists()
+        with pytest.raises(ActionRefused):
+            actions.stage_sandbox_crisis(team.workspace, by=team[role], intensity=7.0)
+    else:
+        assert response.status_code == 403
+        assert SandboxAccount.objects.get(pk=account.pk).crisis_intensity == 0
+
+
+def test_the_post_incident_report_is_a_pdf_once_closed(team, client_for) -> None:
+    import datetime as dt
+
+    from portevoix.crisis import report
+    from portevoix.crisis.models import HourlyVolume
+
+    incident = open_one(team)
+    hour = incident.opened_at.replace(minute=0, second=0, microsecond=0)
+    HourlyVolume.objects.create(workspace=team.workspace, hour=hour, total=14, negative=11)
+    HourlyVolume.objects.create(
+        workspace=team.workspace, hour=hour - dt.timedelta(hours=1), total=2, negative=0
+    )
+    client = client_for(team["viewer"])
+    url = reverse("crisis_incident_report", kwargs={"ws": team.workspace.slug, "pk": incident.pk})
+    assert client.get(url).status_code == 302  # not before it closes
+    actions.set_task_done(
+        incident.tasks.filter(department__code="legal").first(), by=team["manager"], done=True
+    )
+    actions.close_incident(incident, by=team["manager"], summary="Fin")
+    figure = report.volume(incident, ZoneInfo("Europe/Paris"))
+    every, negative = (s.values for s in figure["series"])  # labels follow the language
+    assert 11.0 in negative and 14.0 in every
+    lists = {row["department"]: row for row in report.checklists(incident)}
+    assert lists[team.department("legal").name]["done"] == 1
+    response = client.get(url)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert response.content.startswith(b"%PDF")

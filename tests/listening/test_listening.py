@@ -1,0 +1,223 @@
+"""Mentions stored once from an at-least-once source; the pages; who may do what."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from portevoix.core.models import AuditEntry
+from portevoix.listening import actions, pipeline, sources
+from portevoix.listening.models import ListeningQuery, Mention
+from portevoix.listening.signals import mention_signals
+from tests.conftest import ALL_ROLES, Team, signed_in
+
+pytestmark = pytest.mark.django_db
+
+
+def post(n: int, text: str, *, hours_ago: float = 1, author: str = "clara") -> pipeline.PublicPost:
+    return pipeline.PublicPost(
+        external_id=f"p{n}",
+        network="sandbox",
+        text=text,
+        posted_at=timezone.now() - dt.timedelta(hours=hours_ago),
+        author_handle=author,
+        author_reach=1200,
+        language="fr",
+    )
+
+
+@pytest.fixture
+def brand(team: Team) -> ListeningQuery:
+    return actions.create_query(
+        team.workspace, by=team["admin"], name="Marque", kind="brand", text='"acme" OR #acme'
+    )
+
+
+def test_a_post_repeated_by_the_source_is_stored_once(team: Team, brand: ListeningQuery) -> None:
+    source = sources.sandbox_source()
+    batch = [post(1, "J'adore Acme !"), post(2, "rien à voir"), post(1, "J'adore Acme !")]
+    assert pipeline.ingest(source, batch) == 1
+    assert pipeline.ingest(source, batch) == 0  # delivered again
+    mention = Mention.objects.get()
+    assert mention.workspace == team.workspace
+    assert list(mention.queries.all()) == [brand]
+    assert mention.sentiment in ("positive", "neutral", "negative")
+    assert mention.language == "fr"
+
+
+def test_one_post_becomes_a_mention_in_each_workspace_that_listens(team: Team) -> None:
+    from tests.conftest import make_team
+
+    other = make_team("globex")
+    actions.create_query(team.workspace, by=team["admin"], name="A", kind="brand", text="acme")
+    actions.create_query(
+        other.workspace, by=other["admin"], name="C", kind="competitor", text="acme"
+    )
+    pipeline.ingest(sources.sandbox_source(), [post(1, "acme encore")])
+    assert Mention.objects.filter(workspace=team.workspace).count() == 1
+    assert Mention.objects.filter(workspace=other.workspace).count() == 1
+
+
+def test_a_changed_query_is_used_at_once(team: Team, brand: ListeningQuery) -> None:
+    source = sources.sandbox_source()
+    pipeline.ingest(source, [post(1, "vive globex")])
+    assert not Mention.objects.exists()
+    actions.update_query(
+        brand, by=team["admin"], name="Marque", kind="brand", text="globex", is_active=True
+    )
+    pipeline.ingest(source, [post(1, "vive globex")])
+    assert Mention.objects.count() == 1
+
+
+def test_the_sandbox_world_is_read_from_its_cursor(team: Team) -> None:
+    from portevoix.sandbox import service, world
+    from portevoix.sandbox.models import SandboxInteraction
+
+    actions.create_query(team.workspace, by=team["admin"], name="M", kind="brand", text="acme")
+    actions.create_query(
+        team.workspace, by=team["admin"], name="R", kind="competitor", text='"rosée paris"'
+    )
+    now = timezone.now()
+    account = service.create_account(
+        "acme-public", brand_name="Acme", competitors=["Rosée Paris"], inbound_per_day=0,
+        mentions_per_day=80, now=world.floor_step(now - dt.timedelta(days=2)),
+    )  # fmt: skip
+    world.advance(account, now)
+    public = SandboxInteraction.objects.filter(kind="mention").count()
+    assert public > 20
+    read, stored = sources.read_sandbox(batch=50)
+    assert read == public
+    assert stored == Mention.objects.count() > 10
+    assert sources.read_sandbox() == (0, 0)  # nothing new: the cursor held
+    # A restart that lost nothing but re-reads the overlap stores nothing twice.
+    source = sources.sandbox_source()
+    source.cursor = str(int(source.cursor) - 30)
+    source.save()
+    assert sources.read_sandbox()[1] == 0
+    assert Mention.objects.count() == stored
+
+
+def test_mention_signals_for_the_crisis_detector(team: Team, brand: ListeningQuery) -> None:
+    pipeline.ingest(
+        sources.sandbox_source(), [post(1, "acme", hours_ago=2), post(2, "acme !", hours_ago=30)]
+    )
+    now = timezone.now()
+    signals = mention_signals(team.workspace.pk, now - dt.timedelta(hours=5), now)
+    assert len(signals) == 1
+    _, network, negative, text, ref = signals[0]
+    assert network == "sandbox" and text == "acme" and isinstance(negative, bool)
+    assert ref == f"mention:{Mention.objects.get(external_id='p1').pk}"
+    with pytest.raises(ValueError):
+        mention_signals(team.workspace.pk, dt.datetime(2026, 1, 1), now)
+
+
+# --- actions and who may use them -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", ALL_ROLES)
+def test_only_listening_managers_write_queries(team: Team, role: str) -> None:
+    client = signed_in(team[role].user)
+    url = reverse("listening_queries", kwargs={"ws": team.workspace.slug})
+    response = client.post(
+        url, {"name": "Marque", "kind": "brand", "text": "acme", "is_active": "on"}
+    )
+    allowed = role in ("admin", "manager", "analyst")
+    if allowed:
+        assert response.status_code == 302
+        assert ListeningQuery.objects.filter(name="Marque").exists()
+        assert AuditEntry.objects.filter(action="listening.query_create").exists()
+    else:
+        assert response.status_code == 403
+        assert not ListeningQuery.objects.exists()
+
+
+def test_a_bad_query_is_shown_in_place_and_loses_nothing(team: Team) -> None:
+    client = signed_in(team["admin"].user)
+    url = reverse("listening_queries", kwargs={"ws": team.workspace.slug})
+    response = client.post(url, {"name": "Marque", "kind": "brand", "text": "acme AND (rosée"})
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "acme AND (rosée" in page  # what was typed stays
+    assert "<mark>(</mark>" in page  # the mistake, in place
+    assert not ListeningQuery.objects.exists()
+
+
+def test_live_check(team: Team) -> None:
+    client = signed_in(team["analyst"].user)
+    url = reverse("listening_query_check", kwargs={"ws": team.workspace.slug})
+    bad = client.post(url, {"text": "acme OR"}).content.decode()
+    assert "<mark>OR</mark>" in bad
+    good = client.post(url, {"text": '"sérum éclat" OR acme'}).content.decode()
+    assert "serum eclat" in good and 'role="alert"' not in good
+    assert signed_in(team["viewer"].user).post(url, {"text": "x"}).status_code == 403
+
+
+def test_the_page_shows_mentions_charts_and_filters(team: Team, brand: ListeningQuery) -> None:
+    actions.create_query(
+        team.workspace, by=team["admin"], name="Globex", kind="competitor", text="globex"
+    )
+    pipeline.ingest(
+        sources.sandbox_source(),
+        [
+            post(1, "J'adore acme #skincare"),
+            post(2, "globex c'est nul", author="bob"),
+            post(3, "acme", hours_ago=24 * 40),
+        ],
+    )
+    client = signed_in(team["viewer"].user)
+    url = reverse("listening", kwargs={"ws": team.workspace.slug})
+    page = client.get(url).content.decode()
+    assert "J&#x27;adore acme" in page and "globex c&#x27;est nul" in page
+    assert ("<svg" in page and "Share of voice" in page) or "Part de voix" in page
+    filtered = client.get(url, {"query": str(brand.pk), "period": "7"}).content.decode()
+    assert "globex c&#x27;est nul" not in filtered
+    assert client.get(url, {"period": "12"}).status_code == 400
+
+
+def test_send_to_inbox_and_to_ideas(team: Team, brand: ListeningQuery) -> None:
+    from portevoix.channels import actions as channel_actions
+    from portevoix.inbox.models import Conversation
+    from portevoix.publishing.models import Idea
+    from portevoix.sandbox import service
+
+    account = service.create_account("acme-sbx", workspace=team.workspace)
+    channel_actions.connect_channel(
+        team.workspace, by=team["admin"], network="sandbox",
+        credentials=service.credentials_for(account), name="Acme",
+    )  # fmt: skip
+    pipeline.ingest(
+        sources.sandbox_source(),
+        [post(1, "acme, ma commande ?"), post(2, "acme", hours_ago=24 * 5)],
+    )
+    fresh, old = Mention.objects.get(external_id="p1"), Mention.objects.get(external_id="p2")
+    ws = team.workspace.slug
+    for role in ("viewer", "analyst", "creative"):
+        client = signed_in(team[role].user)
+        response = client.post(
+            reverse("listening_mention_inbox", kwargs={"ws": ws, "pk": fresh.pk})
+        )
+        assert response.status_code == 403
+    assert (
+        signed_in(team["agent"].user)
+        .post(reverse("listening_mention_idea", kwargs={"ws": ws, "pk": fresh.pk}))
+        .status_code
+        == 404
+    )
+    client = signed_in(team["content"].user)
+    client.post(reverse("listening_mention_inbox", kwargs={"ws": ws, "pk": fresh.pk}))
+    client.post(reverse("listening_mention_inbox", kwargs={"ws": ws, "pk": fresh.pk}))
+    conversation = Conversation.objects.get()
+    assert conversation.preview == "acme, ma commande ?"
+    fresh.refresh_from_db()
+    assert fresh.conversation == conversation
+    client.post(reverse("listening_mention_idea", kwargs={"ws": ws, "pk": fresh.pk}))
+    assert Idea.objects.get().workspace == team.workspace
+    with pytest.raises(actions.ActionRefused):
+        actions.send_to_ideas(old, by=team["content"])
+    assert (
+        AuditEntry.objects.filter(action__in=["listening.to_inbox", "listening.to_idea"]).count()
+        == 2
+    )
