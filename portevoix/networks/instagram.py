@@ -32,7 +32,6 @@ within 24 hours of their last message, refused clearly outside that window. Metr
 comments and the media's insights (views, reach, saves, shares).
 """
 
-
 from __future__ import annotations
 
 import json
@@ -889,9 +888,7 @@ class InstagramNetwork(Network):
                 return "mentions"
             return "replies"
         try:
-            answer = self.graph.get(
-                target, {"fields": "id,media_type,username"}, action="reading"
-            )
+            answer = self.graph.get(target, {"fields": "id,media_type,username"}, action="reading")
         except InvalidInput:
             return "replies"  # a comment has no media_type: Graph refuses the field
         if not answer.get("media_type"):
@@ -972,10 +969,11 @@ class InstagramNetwork(Network):
             )
         except InvalidInput:
             message = {}
-        sender = message.get("from") if isinstance(message.get("from"), dict) else {}
+        raw = message.get("from")
+        sender: dict[str, Any] = raw if isinstance(raw, dict) else {}
         created = meta.parse_time(message.get("created_time"))
         # A message has a recipient (``to``); a comment or a media does not.
-        if not message.get("to") or not (sender or {}).get("id") or created is None:
+        if not message.get("to") or not sender.get("id") or created is None:
             raise InvalidInput(
                 "On Instagram only a direct message can be answered in private: answer this "
                 "in public.",

@@ -68,7 +68,9 @@ def test_a_dm_and_a_tag_arrive_and_the_dm_is_answered_once(team, fake: FakeGraph
     assert tag.conversation is not None and tag.conversation.kind == ConversationKind.MENTION
     assert not tag.conversation.is_private
 
-    answer = actions.reply(dm.conversation, by=team["content"], text="Nous regardons tout de suite.")
+    answer = actions.reply(
+        dm.conversation, by=team["content"], text="Nous regardons tout de suite."
+    )
     assert answer.private
     deliver()
     deliver()  # a second pass sends nothing more

@@ -844,7 +844,9 @@ class Route:
             media = self.g.objects.get(self.params.get("media_id", ""))
             if media is None or user.id not in media.get("tagged", ()):
                 raise _Error(400, 100, "(#100) Invalid media_id: the account is not mentioned")
-            comment_id = self.g._comment(media["id"], self.params.get("message", ""), (user.id, user.username))
+            comment_id = self.g._comment(
+                media["id"], self.params.get("message", ""), (user.id, user.username)
+            )
             self.g.objects[comment_id]["ig"] = True
             return {"id": comment_id}
         if method == "GET" and edge == "content_publishing_limit":

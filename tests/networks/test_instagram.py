@@ -423,9 +423,7 @@ def test_private_reply_outside_the_window_is_refused_before_sending(
     dm = _recent_dm(hours=30)
     graph.get(f"/{dm['id']}").mock(return_value=httpx.Response(200, json=dm))
     graph.get(f"/{PAGE}/conversations").mock(return_value=answer("dm_conversations.json"))
-    graph.get(f"/{CONV}/messages").mock(
-        return_value=httpx.Response(200, json={"data": [dm]})
-    )
+    graph.get(f"/{CONV}/messages").mock(return_value=httpx.Response(200, json={"data": [dm]}))
     sent = graph.post(f"/{PAGE}/messages").mock(return_value=answer("dm_sent.json"))
     with pytest.raises(Permanent) as caught:
         with_page.reply(dm["id"], "Trop tard ?", idempotency_key="dm2", private=True)
@@ -439,9 +437,7 @@ def test_a_later_message_reopens_the_window(
     old, new = _recent_dm(hours=30), {**_recent_dm(hours=1), "id": "aWdfZnewer"}
     graph.get(f"/{old['id']}").mock(return_value=httpx.Response(200, json=old))
     graph.get(f"/{PAGE}/conversations").mock(return_value=answer("dm_conversations.json"))
-    graph.get(f"/{CONV}/messages").mock(
-        return_value=httpx.Response(200, json={"data": [new, old]})
-    )
+    graph.get(f"/{CONV}/messages").mock(return_value=httpx.Response(200, json={"data": [new, old]}))
     sent = graph.post(f"/{PAGE}/messages").mock(return_value=answer("dm_sent.json"))
     with_page.reply(old["id"], "Toujours là.", idempotency_key="dm3", private=True)
     assert sent.call_count == 1
