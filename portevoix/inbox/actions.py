@@ -483,7 +483,8 @@ def reply_problems(
         )
     if private and uploads:
         problems.append(_("A private answer is text only."))
-    problems.extend(compose_problems(channel, text, uploads))
+    # Checked as an answer (any id will do): Instagram, say, needs no image under a comment.
+    problems.extend(compose_problems(channel, text, uploads, in_reply_to="answer"))
     return problems
 
 

@@ -22,9 +22,14 @@ The daily publishing quota (50 posts in 24 hours, a carousel counting once) is r
 (a full quota is ``RateLimited``, nothing sent). A video is published as a reel: Instagram
 fetches and processes it, the container stays ``IN_PROGRESS`` meanwhile, and ``publish`` says
 ``Transient`` and publishes the same container when it comes back. Inbound: comments under
-the account's recent media; answers are public replies (Instagram's private replies need the
-messaging API, not here). Metrics: likes, comments and the media's insights (views, reach,
-saves, shares).
+the account's recent media, media by others that tag the account (``/{ig-user}/tags``, kind
+mention) and direct messages (Instagram messaging through the linked page:
+``/{page-id}/conversations?platform=instagram``, kind private message; permission
+``instagram_manage_messages``). Answers: public replies under a comment or our media; a
+mention is answered by a comment through ``POST /{ig-user}/mentions``; a direct message is
+answered in private (``POST /{page-id}/messages`` to the person's Instagram-scoped id) only
+within 24 hours of their last message, refused clearly outside that window. Metrics: likes,
+comments and the media's insights (views, reach, saves, shares).
 """
 
 from __future__ import annotations
@@ -80,11 +85,15 @@ SCOPES = (
     "instagram_content_publish",
     "instagram_manage_comments",
     "instagram_manage_insights",
+    "instagram_manage_messages",
+    "pages_manage_metadata",
 )
 _WINDOW = timedelta(hours=24)
 _SLACK = timedelta(minutes=2)
 _RECENT_MEDIA = 25
 _COMMENT_FIELDS = "id,text,username,timestamp,from,parent_id"
+_MESSAGE_FIELDS = "id,from,to,message,created_time"
+_TAG_FIELDS = "id,caption,username,timestamp,permalink,media_type"
 
 
 def _same(a: str, b: str) -> bool:
@@ -113,7 +122,10 @@ class InstagramNetwork(Network):
             Capability.VIDEO,
             Capability.FIRST_COMMENT,
             Capability.READ_COMMENTS,
+            Capability.READ_MENTIONS,
+            Capability.READ_PRIVATE_MESSAGES,
             Capability.REPLY_PUBLIC,
+            Capability.REPLY_PRIVATE,
             Capability.HIDE_COMMENT,
             Capability.DELETE_COMMENT,
             Capability.METRICS,
@@ -318,6 +330,11 @@ class InstagramNetwork(Network):
 
     def validate(self, post: OutgoingPost) -> list[str]:
         problems = super().validate(post)
+        if post.in_reply_to:
+            # An answer is a comment or a direct message: text only, no image needed.
+            if post.media:
+                problems.append("An answer on Instagram is text only.")
+            return problems
         if not post.media:
             problems.append("Instagram posts need at least one image.")
         videos = [m for m in post.media if m.is_video]
@@ -652,9 +669,24 @@ class InstagramNetwork(Network):
         )
 
     def fetch_inbound(self, since_cursor: str | None = None) -> InboundBatch:
-        cursor = meta.parse_time(_cursor(since_cursor).get("c"))
-        newest = cursor
+        """Comments under recent media, media tagging the account, direct messages.
+
+        The cursor keeps one time per source ("c" comments, "t" tags, "m" messages): an item
+        comes in once, and the inbox is idempotent on ``message_id`` besides.
+        """
+        cursor = _cursor(since_cursor)
+        newest = dict(cursor)
         items: dict[str, InboundItem] = {}
+
+        def later(key: str, moment: datetime) -> bool:
+            known = meta.parse_time(cursor.get(key))
+            return known is None or moment > known
+
+        def note(key: str, moment: datetime) -> None:
+            known = meta.parse_time(newest.get(key))
+            if known is None or moment > known:
+                newest[key] = _iso(moment)
+
         media = self.graph.get(
             f"{self.ig_user}/media",
             {"fields": "id,timestamp,comments_count", "limit": _RECENT_MEDIA},
@@ -668,14 +700,123 @@ class InstagramNetwork(Network):
                 if self._own(comment):
                     continue
                 item = self._item(comment, media_id)
-                if item is None or (cursor is not None and item.created_at <= cursor):
+                if item is None or not later("c", item.created_at):
                     continue
                 items[item.message_id] = item
-                if newest is None or item.created_at > newest:
-                    newest = item.created_at
+                note("c", item.created_at)
+        # Optional parts: a permission may be missing (an account connected before Porte-voix
+        # asked for messaging): they are skipped, the comments still come in.
+        self._inbound_part("reading mentions", lambda: self._tags(later, note, items))
+        self._inbound_part(
+            "reading direct messages", lambda: self._conversations(later, note, items)
+        )
         ordered = sorted(items.values(), key=lambda i: (i.created_at, i.message_id))
-        next_cursor = json.dumps({"c": _iso(newest)} if newest else {})
-        return InboundBatch(items=tuple(ordered), next_cursor=next_cursor)
+        return InboundBatch(items=tuple(ordered), next_cursor=json.dumps(newest, sort_keys=True))
+
+    def _inbound_part(self, what: str, run: Callable[[], None]) -> None:
+        try:
+            run()
+        except (Permanent, NotFound, AuthExpired) as error:
+            if isinstance(error, AuthExpired) and not meta.missing_permission(error):
+                raise
+            logger.info("instagram: %s skipped (%s %s)", what, type(error).__name__, error.code)
+
+    def _tags(
+        self,
+        later: Callable[[str, datetime], bool],
+        note: Callable[[str, datetime], None],
+        items: dict[str, InboundItem],
+    ) -> None:
+        """Media by others where the account is tagged: kind mention, answered by a comment."""
+        answer = self.graph.get(
+            f"{self.ig_user}/tags",
+            {"fields": _TAG_FIELDS, "limit": 50},
+            action="reading mentions",
+        )
+        for row in answer.get("data") or []:
+            if not isinstance(row, dict) or not row.get("id"):
+                continue
+            created = meta.parse_time(row.get("timestamp"))
+            if created is None or not later("t", created):
+                continue
+            username = str(row.get("username") or "")
+            media_id = str(row["id"])
+            items[media_id] = InboundItem(
+                network=self.name,
+                message_id=media_id,
+                kind=InboundKind.MENTION,
+                author=Author(
+                    id=username or media_id,
+                    handle=f"@{username}" if username else "?",
+                    url=f"https://www.instagram.com/{username}/" if username else "",
+                ),
+                text=str(row.get("caption") or ""),
+                created_at=created,
+                thread_id=media_id,
+                url=str(row.get("permalink") or ""),
+                extra={"mention": "tag"},
+            )
+            note("t", created)
+
+    @property
+    def page_id(self) -> str:
+        return self.credentials.get("page_id")
+
+    def _conversations(
+        self,
+        later: Callable[[str, datetime], bool],
+        note: Callable[[str, datetime], None],
+        items: dict[str, InboundItem],
+    ) -> None:
+        """Direct messages, through the linked page's conversations (``platform=instagram``)."""
+        page = self.page_id
+        if not page:
+            logger.info("instagram: direct messages skipped (no linked page id; reconnect)")
+            return
+        answer = self.graph.get(
+            f"{page}/conversations",
+            {"platform": "instagram", "fields": "id,updated_time", "limit": 25},
+            action="reading direct messages",
+        )
+        for conversation in answer.get("data") or []:
+            if not isinstance(conversation, dict) or not conversation.get("id"):
+                continue
+            updated = meta.parse_time(conversation.get("updated_time"))
+            if updated is not None and not later("m", updated):
+                continue
+            conversation_id = str(conversation["id"])
+            for message in self._messages(conversation_id):
+                sender = message.get("from") if isinstance(message.get("from"), dict) else {}
+                sender_id = str((sender or {}).get("id") or "")
+                if not sender_id or sender_id == self.ig_user:
+                    continue
+                created = meta.parse_time(message.get("created_time"))
+                if created is None or not later("m", created):
+                    continue
+                username = str((sender or {}).get("username") or "")
+                items[str(message["id"])] = InboundItem(
+                    network=self.name,
+                    message_id=str(message["id"]),
+                    kind=InboundKind.DM,
+                    author=Author(
+                        id=sender_id,
+                        handle=f"@{username}" if username else sender_id,
+                        url=f"https://www.instagram.com/{username}/" if username else "",
+                    ),
+                    text=str(message.get("message") or ""),
+                    created_at=created,
+                    thread_id=conversation_id,
+                    extra={"igsid": sender_id},
+                )
+                note("m", created)
+
+    def _messages(self, conversation_id: str) -> list[dict[str, Any]]:
+        answer = self.graph.get(
+            f"{conversation_id}/messages",
+            {"fields": _MESSAGE_FIELDS, "limit": 25},
+            action="reading a conversation",
+        )
+        return [m for m in answer.get("data") or [] if isinstance(m, dict) and m.get("id")]
 
     def fetch_replies(self, post_id: str) -> InboundBatch:
         items = [
@@ -694,20 +835,26 @@ class InstagramNetwork(Network):
         idempotency_key: str,
         private: bool = False,
     ) -> PublishedRef:
-        if private:
-            self.require(Capability.REPLY_PRIVATE)
         graph = self.graph
         target = to.message_id if isinstance(to, InboundItem) else to
         key = idempotency_key
         entry = dict(self.journal.get(key) or {})
         if entry.get("media_id"):
             return self._ref_from_entry(entry)
+        if private:
+            return self._private_reply(graph, to, target, text, key, entry)
+        if entry.get("state") == "sending" and entry.get("edge") == "mentions":
+            raise OutcomeUnknown(
+                "An answer to this mention may already be on Instagram: look there before "
+                "answering again.",
+                network=self.name,
+                code="ambiguous",
+            )
         if entry.get("state") == "sending":
             found = self._find_reply(entry, text, exclude=frozenset())
             if found is not None:
                 return self._ref_from_entry(self._remember(key, entry, found))
-        on_media = self._is_media(target) if not isinstance(to, InboundItem) else False
-        edge = "comments" if on_media else "replies"
+        edge = self._edge_for(to, target)
         entry = {
             "kind": "comment",
             "target": target,
@@ -716,7 +863,16 @@ class InstagramNetwork(Network):
             "since": entry.get("since") or _iso(_now()),
         }
         self.journal.put(key, entry)
-        answer = graph.post(f"{target}/{edge}", {"message": text}, action="answering")
+        if edge == "mentions":
+            # Someone else's media that tags or mentions the account: Graph takes the answer
+            # through the account's own mentions edge, not the media's comments.
+            answer = graph.post(
+                f"{self.ig_user}/mentions",
+                {"media_id": target, "message": text},
+                action="answering the mention",
+            )
+        else:
+            answer = graph.post(f"{target}/{edge}", {"message": text}, action="answering")
         comment_id = str(answer.get("id") or "")
         if not comment_id:
             raise OutcomeUnknown(
@@ -724,12 +880,125 @@ class InstagramNetwork(Network):
             )
         return self._ref_from_entry(self._remember(key, entry, self._ref(comment_id, at=_now())))
 
-    def _is_media(self, target: str) -> bool:
+    def _edge_for(self, to: InboundItem | str, target: str) -> str:
+        """Where an answer to ``target`` goes: "comments" (our media), "replies" (a comment),
+        "mentions" (media of someone else that tags the account)."""
+        if isinstance(to, InboundItem):
+            if to.kind == InboundKind.MENTION:
+                return "mentions"
+            return "replies"
         try:
-            answer = self.graph.get(target, {"fields": "id,media_type"}, action="reading")
+            answer = self.graph.get(target, {"fields": "id,media_type,username"}, action="reading")
         except InvalidInput:
-            return False  # a comment has no media_type: Graph refuses the field
-        return bool(answer.get("media_type"))
+            return "replies"  # a comment has no media_type: Graph refuses the field
+        if not answer.get("media_type"):
+            return "replies"
+        owner = str(answer.get("username") or "")
+        if owner and owner != self.account.handle.lstrip("@"):
+            return "mentions"
+        return "comments"
+
+    def _private_reply(
+        self,
+        graph: meta.GraphClient,
+        to: InboundItem | str,
+        target: str,
+        text: str,
+        key: str,
+        entry: dict[str, str],
+    ) -> PublishedRef:
+        """A direct message to the person who wrote ``target``, within the 24-hour window."""
+        if entry.get("state") == "sending":
+            raise OutcomeUnknown(
+                "A private answer may already have been sent: look in the account's Instagram "
+                "inbox before answering again.",
+                network=self.name,
+                code="ambiguous",
+            )
+        page = self.page_id
+        if not page:
+            raise AuthExpired(
+                "Instagram direct messages go through the Facebook page linked to the account, "
+                "which this channel does not know: reconnect the account.",
+                network=self.name,
+                code="no_page",
+            )
+        recipient, last = self._dm_sender(to, target)
+        started = _now()
+        if started - last > _WINDOW:
+            newer = self._last_from(recipient)
+            last = max(last, newer) if newer is not None else last
+        if started - last > _WINDOW:
+            raise Permanent(
+                "Instagram only lets a business answer a direct message within 24 hours of "
+                f"the person's last message (theirs is from {last:%Y-%m-%d %H:%M} UTC). "
+                "Nothing was sent: answer another way, or when they write again.",
+                network=self.name,
+                code="outside_window",
+            )
+        entry = {"kind": "private", "target": target, "state": "sending", "since": _iso(started)}
+        self.journal.put(key, entry)
+        answer = graph.post(
+            f"{page}/messages",
+            {"recipient": {"id": recipient}, "message": {"text": text}},
+            action="answering in private",
+        )
+        message_id = str(answer.get("message_id") or answer.get("id") or "")
+        if not message_id:
+            raise OutcomeUnknown(
+                "Instagram answered without the message's id.", network=self.name, code="no_id"
+            )
+        return self._ref_from_entry(
+            self._remember(key, entry, PublishedRef(self.name, message_id, published_at=started))
+        )
+
+    def _dm_sender(self, to: InboundItem | str, target: str) -> tuple[str, datetime]:
+        """The Instagram-scoped id of who wrote ``target``, and when."""
+        if isinstance(to, InboundItem):
+            if to.kind != InboundKind.DM:
+                raise InvalidInput(
+                    "On Instagram only a direct message can be answered in private: answer "
+                    "this in public.",
+                    network=self.name,
+                    code="not_a_message",
+                )
+            return str(to.extra.get("igsid") or to.author.id), to.created_at
+        try:
+            message = self.graph.get(
+                target, {"fields": _MESSAGE_FIELDS}, action="reading the message answered"
+            )
+        except InvalidInput:
+            message = {}
+        raw = message.get("from")
+        sender: dict[str, Any] = raw if isinstance(raw, dict) else {}
+        created = meta.parse_time(message.get("created_time"))
+        # A message has a recipient (``to``); a comment or a media does not.
+        if not message.get("to") or not sender.get("id") or created is None:
+            raise InvalidInput(
+                "On Instagram only a direct message can be answered in private: answer this "
+                "in public.",
+                network=self.name,
+                code="not_a_message",
+            )
+        return str(sender["id"]), created
+
+    def _last_from(self, igsid: str) -> datetime | None:
+        """When the person last wrote (a later message than the one answered reopens the window)."""
+        answer = self.graph.get(
+            f"{self.page_id}/conversations",
+            {"platform": "instagram", "user_id": igsid, "fields": "id,updated_time"},
+            action="reading the conversation",
+        )
+        latest: datetime | None = None
+        for conversation in answer.get("data") or []:
+            if not isinstance(conversation, dict) or not conversation.get("id"):
+                continue
+            for message in self._messages(str(conversation["id"])):
+                sender = message.get("from") if isinstance(message.get("from"), dict) else {}
+                created = meta.parse_time(message.get("created_time"))
+                if str((sender or {}).get("id")) == igsid and created is not None:
+                    latest = created if latest is None or created > latest else latest
+        return latest
 
     def _find_reply(
         self, entry: Mapping[str, str], text: str, *, exclude: frozenset[str]

@@ -57,6 +57,8 @@ DEFAULT_DIALOG_URL = "https://www.facebook.com"
 RATE_LIMIT_CODES = frozenset({4, 17, 32, 341, 613, *range(80001, 80015)})
 TOKEN_CODES = frozenset({102, 190})
 PERMISSION_CODES = frozenset({3, 10, *range(200, 300)})
+#: A private message sent outside the 24-hour window (Messenger, Instagram messaging).
+WINDOW_SUBCODES = frozenset({2018278, 2534022})
 TRANSIENT_CODES = frozenset({1, 2})
 # Video uploads refused for the file itself (https://developers.facebook.com/docs/video-api/
 # reference/error-codes/): too small (1363022), too large (1363023), not a video (1363031).
@@ -364,6 +366,16 @@ class GraphClient:
             return AuthExpired(
                 f"{label} no longer accepts Porte-voix's access (the token expired or was "
                 "revoked, or the password changed): reconnect the account.",
+                network=name,
+                code=tag,
+            )
+        if subcode in WINDOW_SUBCODES:
+            # Messenger (2018278) and Instagram (2534022): the person's last message is more
+            # than 24 hours old; no retry changes that, only a new message from them.
+            return Permanent(
+                f"{label} refused the private answer: it may only be sent within 24 hours of "
+                "the person's last message (the standard messaging window). Answer another "
+                "way, or wait until they write again.",
                 network=name,
                 code=tag,
             )

@@ -75,8 +75,13 @@ class Upload:
         )
 
 
-def compose_problems(channel: Channel, text: str, uploads: Sequence[Upload]) -> list[str]:
-    """What the channel's network would refuse, checked before anything is saved."""
+def compose_problems(
+    channel: Channel, text: str, uploads: Sequence[Upload], *, in_reply_to: str | None = None
+) -> list[str]:
+    """What the channel's network would refuse, checked before anything is saved.
+
+    ``in_reply_to``: the message answered, for an answer (a network may check an answer
+    differently from a post: an Instagram comment needs no image)."""
     media = tuple(
         MediaItem(data=u.data, mime_type=u.mime, alt_text=u.alt_text, filename=u.filename)
         for u in uploads
@@ -87,7 +92,7 @@ def compose_problems(channel: Channel, text: str, uploads: Sequence[Upload]) -> 
         network = channel.network_class(limits=channel.cached_limits())
     except NetworkError as exc:
         return [exc.message]
-    return network.validate(OutgoingPost(text=text, media=media))
+    return network.validate(OutgoingPost(text=text, media=media, in_reply_to=in_reply_to))
 
 
 @transaction.atomic

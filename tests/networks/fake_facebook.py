@@ -1,7 +1,11 @@
 """A small stateful fake of Meta's Graph API on loopback, for Facebook pages and Instagram.
 
 It keeps pages, their posts, photos, comments and Messenger conversations, Instagram accounts
-with their containers and media, and the Facebook Login endpoints (a login dialog that sends
+with their containers and media, Instagram direct messages (``add_ig_message``: conversations
+of the linked page with ``platform=instagram``; an answer more than 24 hours after the
+person's last message is refused with Graph's 10/2534022) and media by others that tag an
+account (``add_ig_tag``: ``/{ig-user}/tags``, answered through ``/{ig-user}/mentions``), and the
+Facebook Login endpoints (a login dialog that sends
 the browser back with a code, the token exchanges, ``me/accounts``). It **counts every POST**
 by path, so a test can prove that a post reached the network exactly once.
 
@@ -26,6 +30,7 @@ from __future__ import annotations
 import itertools
 import json
 import threading
+import time
 import urllib.request
 from collections import Counter
 from collections.abc import Iterator
@@ -42,7 +47,11 @@ VERSION = "v26.0"
 
 
 def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S+0000")
+    return _stamp(datetime.now(UTC))
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+0000")
 
 
 @dataclass
@@ -147,6 +156,55 @@ class FakeGraph:
             conversation["messages"].append(message_id)
             conversation["updated_time"] = _now()
             return message_id
+
+    def add_ig_message(
+        self, ig_id: str, igsid: str, username: str, text: str, *, at: datetime | None = None
+    ) -> str:
+        """A person writes to the Instagram account ``ig_id`` (Instagram messaging)."""
+        with self.lock:
+            user = self.ig_users[ig_id]
+            conversation_id = f"ig_t_{igsid}"
+            conversation = self.objects.setdefault(
+                conversation_id,
+                {
+                    "type": "conversation",
+                    "id": conversation_id,
+                    "page": user.page_id,
+                    "platform": "instagram",
+                    "user_id": igsid,
+                    "messages": [],
+                },
+            )
+            message_id = f"aWdfZ{self.new_id()}"
+            moment = _stamp(at) if at else _now()
+            self.objects[message_id] = {
+                "type": "message",
+                "id": message_id,
+                "from": {"id": igsid, "username": username},
+                "to": {"data": [{"id": ig_id, "username": user.username}]},
+                "message": text,
+                "created_time": moment,
+            }
+            conversation["messages"].append(message_id)
+            conversation["updated_time"] = moment
+            return message_id
+
+    def add_ig_tag(self, ig_id: str, username: str, caption: str) -> str:
+        """Someone else (``username``) publishes media that tags the Instagram account."""
+        with self.lock:
+            media_id = self.new_id()
+            self.objects[media_id] = {
+                "type": "ig_media",
+                "id": media_id,
+                "user": f"other:{username}",
+                "username": username,
+                "tagged": [ig_id],
+                "caption": caption,
+                "media_type": "IMAGE",
+                "timestamp": _now(),
+                "permalink": f"https://www.instagram.com/p/{media_id}/",
+            }
+            return media_id
 
     @contextmanager
     def lose_next_answer(self) -> Iterator[None]:
@@ -497,14 +555,20 @@ class Route:
         if method == "GET" and edge == "tagged":
             return {"data": []}
         if method == "GET" and edge == "conversations":
+            platform = self.params.get("platform") or "messenger"
             rows = [
                 {"id": c["id"], "updated_time": c["updated_time"]}
                 for c in self.g.of_type("conversation", page=page.id)
+                if c.get("platform", "messenger") == platform
+                and self.params.get("user_id", c.get("user_id")) == c.get("user_id")
             ]
             return {"data": rows}
         if method == "POST" and edge == "messages":
             recipient = json.loads(self.params.get("recipient") or "{}")
             message = json.loads(self.params.get("message") or "{}")
+            ig_conversation = self.g.objects.get(f"ig_t_{recipient.get('id')}")
+            if ig_conversation is not None:
+                return self.ig_message(page, ig_conversation, recipient, message)
             message_id = f"m_{self.g.new_id()}"
             self.g.objects[message_id] = {
                 "type": "message",
@@ -516,6 +580,35 @@ class Route:
             }
             return {"recipient_id": recipient.get("id") or "psid-1", "message_id": message_id}
         raise _Error(400, 100, f"Unknown page edge {edge!r}")
+
+    def ig_message(
+        self,
+        page: Page,
+        conversation: dict[str, Any],
+        recipient: dict[str, Any],
+        message: dict[str, Any],
+    ) -> dict[str, Any]:
+        """An answer on Instagram messaging: refused outside the 24-hour window, like Graph."""
+        theirs = [
+            self.g.objects[m]["created_time"]
+            for m in conversation["messages"]
+            if self.g.objects[m]["from"]["id"] == recipient.get("id")
+        ]
+        if not theirs or time.time() - max(_epoch(t) for t in theirs) > 24 * 3600:
+            raise _Error(400, 10, "This message is sent outside of allowed window.", 2534022)
+        user = next(u for u in self.g.ig_users.values() if u.page_id == page.id)
+        message_id = f"aWdfZ{self.g.new_id()}"
+        self.g.objects[message_id] = {
+            "type": "message",
+            "id": message_id,
+            "from": {"id": user.id, "username": user.username},
+            "to": {"data": [{"id": recipient.get("id")}]},
+            "message": message.get("text", ""),
+            "created_time": _now(),
+        }
+        conversation["messages"].append(message_id)
+        conversation["updated_time"] = _now()
+        return {"recipient_id": recipient.get("id"), "message_id": message_id}
 
     def video_upload(self, page: Page) -> dict[str, Any]:
         phase = self.params.get("upload_phase", "")
@@ -623,6 +716,8 @@ class Route:
                     },
                 }
             if obj["type"] == "ig_media":
+                owner = self.g.ig_users.get(obj["user"])
+                row["username"] = obj.get("username") or (owner.username if owner else "")
                 row["like_count"] = 5
                 row["comments_count"] = len(obj.get("comments", []))
             return row
@@ -738,6 +833,22 @@ class Route:
                 for o in reversed(self.g.of_type("ig_media", user=user.id))
             ]
             return {"data": rows[: int(self.params.get("limit") or 25)]}
+        if method == "GET" and edge == "tags":
+            rows = [
+                {k: v for k, v in o.items() if k not in {"type", "comments", "user", "tagged"}}
+                for o in reversed(self.g.of_type("ig_media"))
+                if user.id in o.get("tagged", ())
+            ]
+            return {"data": rows[: int(self.params.get("limit") or 25)]}
+        if method == "POST" and edge == "mentions":
+            media = self.g.objects.get(self.params.get("media_id", ""))
+            if media is None or user.id not in media.get("tagged", ()):
+                raise _Error(400, 100, "(#100) Invalid media_id: the account is not mentioned")
+            comment_id = self.g._comment(
+                media["id"], self.params.get("message", ""), (user.id, user.username)
+            )
+            self.g.objects[comment_id]["ig"] = True
+            return {"id": comment_id}
         if method == "GET" and edge == "content_publishing_limit":
             used = len(self.g.of_type("ig_media", user=user.id))
             return {

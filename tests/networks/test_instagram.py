@@ -13,7 +13,7 @@ import json
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -29,9 +29,9 @@ from portevoix.networks.errors import (
     AuthExpired,
     InvalidInput,
     OutcomeUnknown,
+    Permanent,
     RateLimited,
     Transient,
-    Unsupported,
 )
 from portevoix.networks.instagram import InstagramNetwork
 from portevoix.networks.types import (
@@ -113,6 +113,12 @@ def test_text_alone_and_png_are_refused_before_sending(connected: InstagramNetwo
     assert "at least one image" in " ".join(connected.validate(OutgoingPost("Rien")))
     png = MediaItem(PNG_1PX, "image/png", filename="p.png", public_url="https://x/p.png")
     assert any("image/png" in p for p in connected.validate(OutgoingPost("Png", media=(png,))))
+
+
+def test_an_answer_needs_no_image_and_takes_none(connected: InstagramNetwork) -> None:
+    assert connected.validate(OutgoingPost("Merci !", in_reply_to="17858893269000001")) == []
+    with_image = OutgoingPost("Merci !", media=(IMAGE,), in_reply_to="17858893269000001")
+    assert "text only" in " ".join(connected.validate(with_image))
 
 
 def test_quota_is_read_into_the_limits(connected: InstagramNetwork) -> None:
@@ -306,6 +312,7 @@ def test_inbound_comments_and_metrics(graph: respx.MockRouter, connected: Instag
     graph.get("/17920238422030001/comments").mock(
         return_value=httpx.Response(200, json={"data": []})
     )
+    graph.get(f"/{IG}/tags").mock(return_value=httpx.Response(200, json={"data": []}))
     batch = connected.fetch_inbound(None)
     [item] = batch.items
     assert item.kind == InboundKind.COMMENT and item.author.handle == "@camille.m"
@@ -319,9 +326,153 @@ def test_inbound_comments_and_metrics(graph: respx.MockRouter, connected: Instag
     assert snap.extra["saved"] == 14
 
 
-def test_no_private_replies(connected: InstagramNetwork) -> None:
-    with pytest.raises(Unsupported):
-        connected.reply("c1", "x", idempotency_key="p", private=True)
+# -- direct messages and mentions (recorded answers) --------------------------------------------
+
+PAGE = "101234567890123"
+CONV = "aWdfdDoxNzg0MTQwNTgyMjMwNDkxNDoyNDY4MTM1Nw"
+IGSID = "6543210987654321"
+
+
+@pytest.fixture
+def with_page(graph: respx.MockRouter, journal: MemoryJournal) -> InstagramNetwork:
+    graph.get(f"/{IG}").mock(return_value=answer("ig_user.json"))
+    network = InstagramNetwork(transport=httpx.HTTPTransport(), journal=journal)
+    network.connect(CREDS.replace(page_id=PAGE))
+    return network
+
+
+def _inbox(graph: respx.MockRouter) -> respx.Route:
+    graph.get(f"/{IG}/media").mock(return_value=httpx.Response(200, json={"data": []}))
+    graph.get(f"/{IG}/tags").mock(return_value=answer("tags.json"))
+    graph.get(f"/{CONV}/messages").mock(return_value=answer("dm_messages.json"))
+    return graph.get(f"/{PAGE}/conversations").mock(return_value=answer("dm_conversations.json"))
+
+
+def test_direct_messages_and_tags_come_in_once(
+    graph: respx.MockRouter, with_page: InstagramNetwork
+) -> None:
+    conversations = _inbox(graph)
+    batch = with_page.fetch_inbound(None)
+    mention, dm = batch.items
+    assert mention.kind == InboundKind.MENTION and mention.author.handle == "@marie.durand"
+    assert mention.message_id == "18000000000000042" and "@lumiere.co" in mention.text
+    assert mention.url == "https://www.instagram.com/p/Cx1Y2Z3/"
+    # Only the person's message: the account's own answer in the conversation is not inbound.
+    assert dm.kind == InboundKind.DM and dm.author.handle == "@jules.petit"
+    assert dm.thread_id == CONV and dm.extra["igsid"] == IGSID
+    assert conversations.calls.last.request.url.params["platform"] == "instagram"
+    # The cursor: nothing twice.
+    assert with_page.fetch_inbound(batch.next_cursor).items == ()
+
+
+def test_inbound_without_messaging_permission_still_reads_comments(
+    graph: respx.MockRouter, with_page: InstagramNetwork
+) -> None:
+    _inbox(graph)
+    graph.get(f"/{PAGE}/conversations").mock(
+        return_value=httpx.Response(
+            400, json={"error": {"message": "(#230) Requires pages_messaging", "code": 230}}
+        )
+    )
+    [mention] = with_page.fetch_inbound(None).items
+    assert mention.kind == InboundKind.MENTION
+
+
+def test_inbound_with_an_expired_token_is_auth_expired(
+    graph: respx.MockRouter, with_page: InstagramNetwork
+) -> None:
+    _inbox(graph)
+    graph.get(f"/{PAGE}/conversations").mock(return_value=answer("error_190.json"))
+    with pytest.raises(AuthExpired):
+        with_page.fetch_inbound(None)
+
+
+def test_inbound_rate_limited(graph: respx.MockRouter, with_page: InstagramNetwork) -> None:
+    _inbox(graph)
+    graph.get(f"/{IG}/media").mock(return_value=answer("error_rate_limit.json"))
+    with pytest.raises(RateLimited) as caught:
+        with_page.fetch_inbound(None)
+    assert caught.value.reset_at is not None
+
+
+def _recent_dm(hours: float) -> dict[str, Any]:
+    moment = datetime.now(UTC) - timedelta(hours=hours)
+    row = load("dm_messages.json")["body"]["data"][1]
+    return {**row, "created_time": moment.strftime("%Y-%m-%dT%H:%M:%S+0000")}
+
+
+def test_private_reply_within_the_window(
+    graph: respx.MockRouter, with_page: InstagramNetwork, journal: MemoryJournal
+) -> None:
+    dm = _recent_dm(hours=2)
+    graph.get(f"/{dm['id']}").mock(return_value=httpx.Response(200, json=dm))
+    sent = graph.post(f"/{PAGE}/messages").mock(return_value=answer("dm_sent.json"))
+    ref = with_page.reply(dm["id"], "Nous regardons.", idempotency_key="dm1", private=True)
+    assert ref.post_id.startswith("aWdfZ")
+    body = form(sent.calls.last.request)
+    assert json.loads(body["recipient"]) == {"id": IGSID}
+    assert json.loads(body["message"]) == {"text": "Nous regardons."}
+    # Same key again: the journal answers, nothing is sent twice.
+    assert with_page.reply(dm["id"], "Nous regardons.", idempotency_key="dm1", private=True) == ref
+    assert sent.call_count == 1
+
+
+def test_private_reply_outside_the_window_is_refused_before_sending(
+    graph: respx.MockRouter, with_page: InstagramNetwork
+) -> None:
+    dm = _recent_dm(hours=30)
+    graph.get(f"/{dm['id']}").mock(return_value=httpx.Response(200, json=dm))
+    graph.get(f"/{PAGE}/conversations").mock(return_value=answer("dm_conversations.json"))
+    graph.get(f"/{CONV}/messages").mock(return_value=httpx.Response(200, json={"data": [dm]}))
+    sent = graph.post(f"/{PAGE}/messages").mock(return_value=answer("dm_sent.json"))
+    with pytest.raises(Permanent) as caught:
+        with_page.reply(dm["id"], "Trop tard ?", idempotency_key="dm2", private=True)
+    assert caught.value.code == "outside_window" and "24 hours" in caught.value.message
+    assert sent.call_count == 0
+
+
+def test_a_later_message_reopens_the_window(
+    graph: respx.MockRouter, with_page: InstagramNetwork
+) -> None:
+    old, new = _recent_dm(hours=30), {**_recent_dm(hours=1), "id": "aWdfZnewer"}
+    graph.get(f"/{old['id']}").mock(return_value=httpx.Response(200, json=old))
+    graph.get(f"/{PAGE}/conversations").mock(return_value=answer("dm_conversations.json"))
+    graph.get(f"/{CONV}/messages").mock(return_value=httpx.Response(200, json={"data": [new, old]}))
+    sent = graph.post(f"/{PAGE}/messages").mock(return_value=answer("dm_sent.json"))
+    with_page.reply(old["id"], "Toujours là.", idempotency_key="dm3", private=True)
+    assert sent.call_count == 1
+
+
+def test_graph_refusing_outside_the_window_says_so(
+    graph: respx.MockRouter, with_page: InstagramNetwork, journal: MemoryJournal
+) -> None:
+    dm = _recent_dm(hours=1)
+    graph.get(f"/{dm['id']}").mock(return_value=httpx.Response(200, json=dm))
+    graph.post(f"/{PAGE}/messages").mock(return_value=answer("error_outside_window.json"))
+    with pytest.raises(Permanent) as caught:
+        with_page.reply(dm["id"], "x", idempotency_key="dm4", private=True)
+    assert caught.value.code == "10/2534022" and "24 hours" in caught.value.message
+
+
+def test_only_a_direct_message_is_answered_in_private(
+    graph: respx.MockRouter, with_page: InstagramNetwork
+) -> None:
+    comment = load("comments.json")["body"]["data"][0]
+    graph.get(f"/{comment['id']}").mock(return_value=httpx.Response(200, json=comment))
+    with pytest.raises(InvalidInput) as caught:
+        with_page.reply(comment["id"], "x", idempotency_key="dm5", private=True)
+    assert "direct message" in caught.value.message
+
+
+def test_a_tag_is_answered_through_the_mentions_edge(
+    graph: respx.MockRouter, with_page: InstagramNetwork
+) -> None:
+    tagged = load("tags.json")["body"]["data"][0]
+    graph.get(f"/{tagged['id']}").mock(return_value=httpx.Response(200, json=tagged))
+    sent = graph.post(f"/{IG}/mentions").mock(return_value=answer("mention_reply.json"))
+    ref = with_page.reply(tagged["id"], "Merci Marie !", idempotency_key="m1")
+    assert ref.post_id == "17999999999999001"
+    assert form(sent.calls.last.request) == {"media_id": tagged["id"], "message": "Merci Marie !"}
 
 
 def test_login_picks_the_linked_instagram_account(graph: respx.MockRouter) -> None:
@@ -361,6 +512,7 @@ def _creds(fake: FakeGraphServer) -> Credentials:
     return Credentials(
         {
             "ig_user_id": "17841400000000777",
+            "page_id": "400100200300",
             "page_access_token": "page-token-ig-contract",
             "graph_url": fake.url,
         }
@@ -428,3 +580,40 @@ def test_lost_media_publish_reaches_the_fake_once(fake: FakeGraphServer) -> None
     assert [fake.graph.objects[c]["message"] for c in media[0]["comments"]] == ["#vitrine"]
     # Instagram's side fetched every image from its address.
     assert len(fake.graph.fetched) >= 2
+
+
+def test_a_dm_and_a_tag_through_the_fake_are_answered_once(fake: FakeGraphServer) -> None:
+    network = _make(fake, journal=MemoryJournal())
+    network.connect(_creds(fake))
+    before = network.fetch_inbound(None)
+    ig = "17841400000000777"
+    dm_id = fake.graph.add_ig_message(ig, "99000111", "jules.petit", "Où est ma commande ?")
+    tag_id = fake.graph.add_ig_tag(ig, "marie.durand", "Soirée réussie avec @porte.voix")
+    batch = network.fetch_inbound(before.next_cursor)
+    kinds = {i.message_id: i.kind for i in batch.items}
+    assert kinds[dm_id] == InboundKind.DM and kinds[tag_id] == InboundKind.MENTION
+    assert network.fetch_inbound(batch.next_cursor).items == ()
+    sends = fake.graph.posts["400100200300/messages"]
+    ref = network.reply(dm_id, "Nous regardons.", idempotency_key="fake-dm", private=True)
+    assert network.reply(dm_id, "Nous regardons.", idempotency_key="fake-dm", private=True) == ref
+    assert fake.graph.posts["400100200300/messages"] - sends == 1
+    assert fake.graph.objects[ref.post_id]["message"] == "Nous regardons."
+    answer = network.reply(tag_id, "Merci !", idempotency_key="fake-tag")
+    assert fake.graph.objects[answer.post_id]["message"] == "Merci !"
+    assert fake.graph.posts[f"{ig}/mentions"] == 1
+    # Our own answers do not come back as inbound.
+    assert network.fetch_inbound(batch.next_cursor).items == ()
+
+
+def test_the_fake_refuses_outside_the_window_and_so_does_the_module(fake: FakeGraphServer) -> None:
+    network = _make(fake, journal=MemoryJournal())
+    network.connect(_creds(fake))
+    old = datetime.now(UTC) - timedelta(hours=26)
+    dm_id = fake.graph.add_ig_message(
+        "17841400000000777", "99000222", "paul.r", "Bonjour ?", at=old
+    )
+    sends = fake.graph.posts["400100200300/messages"]
+    with pytest.raises(Permanent) as caught:
+        network.reply(dm_id, "Pardon du retard", idempotency_key="late", private=True)
+    assert caught.value.code == "outside_window"
+    assert fake.graph.posts["400100200300/messages"] == sends
