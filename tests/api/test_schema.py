@@ -67,7 +67,24 @@ def test_schema_is_served(client):
 
 
 @pytest.fixture
-def world(db, team, channel, draft, conversation):
+def in_the_tests_transaction():
+    """As Django's test client does: requests called through the WSGI application must not
+    close the database connection at their end (on PostgreSQL that closes the connection that
+    holds the test's transaction, and the next request fails with "the connection is closed")."""
+    from django.core import signals
+    from django.db import close_old_connections
+
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    try:
+        yield
+    finally:
+        signals.request_started.connect(close_old_connections)
+        signals.request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def world(db, team, channel, draft, conversation, in_the_tests_transaction):
     return {
         "post_id": draft.pk,
         "channel_id": channel.pk,
