@@ -843,24 +843,18 @@ class FacebookNetwork(Network):
                 items[item.message_id] = item
                 note("c", item.created_at)
         # Mentions: posts by others that tag the page. Optional (a permission may be missing).
-        self._inbound_part(
+        meta.optional_part(
+            "facebook",
             "reading mentions",
             lambda: self._mentions(later, note, items),
         )
-        self._inbound_part(
+        meta.optional_part(
+            "facebook",
             "reading Messenger conversations",
             lambda: self._conversations(later, note, items),
         )
         ordered = sorted(items.values(), key=lambda i: (i.created_at, i.message_id))
         return InboundBatch(items=tuple(ordered), next_cursor=json.dumps(newest, sort_keys=True))
-
-    def _inbound_part(self, what: str, run: Callable[[], None]) -> None:
-        try:
-            run()
-        except (Permanent, NotFound, AuthExpired) as error:
-            if isinstance(error, AuthExpired) and not meta.missing_permission(error):
-                raise
-            logger.info("facebook: %s skipped (%s %s)", what, type(error).__name__, error.code)
 
     def _mentions(
         self,

@@ -706,20 +706,12 @@ class InstagramNetwork(Network):
                 note("c", item.created_at)
         # Optional parts: a permission may be missing (an account connected before Porte-voix
         # asked for messaging): they are skipped, the comments still come in.
-        self._inbound_part("reading mentions", lambda: self._tags(later, note, items))
-        self._inbound_part(
-            "reading direct messages", lambda: self._conversations(later, note, items)
+        meta.optional_part("instagram", "reading mentions", lambda: self._tags(later, note, items))
+        meta.optional_part(
+            "instagram", "reading direct messages", lambda: self._conversations(later, note, items)
         )
         ordered = sorted(items.values(), key=lambda i: (i.created_at, i.message_id))
         return InboundBatch(items=tuple(ordered), next_cursor=json.dumps(newest, sort_keys=True))
-
-    def _inbound_part(self, what: str, run: Callable[[], None]) -> None:
-        try:
-            run()
-        except (Permanent, NotFound, AuthExpired) as error:
-            if isinstance(error, AuthExpired) and not meta.missing_permission(error):
-                raise
-            logger.info("instagram: %s skipped (%s %s)", what, type(error).__name__, error.code)
 
     def _tags(
         self,

@@ -26,7 +26,7 @@ import hmac
 import json
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -452,6 +452,17 @@ def missing_permission(error: NetworkError) -> bool:
     an optional part (Messenger, insights) is skipped for it, the channel is not."""
     head = (error.code or "").split("/", 1)[0]
     return head.isdigit() and int(head) in PERMISSION_CODES
+
+
+def optional_part(network: str, what: str, run: Callable[[], None]) -> None:
+    """Run one optional part of a sync (tags, direct messages): a missing permission or an
+    endpoint the account cannot use skips it, logged; a dead token still stops the sync."""
+    try:
+        run()
+    except (Permanent, NotFound, AuthExpired) as error:
+        if isinstance(error, AuthExpired) and not missing_permission(error):
+            raise
+        logger.info("%s: %s skipped (%s %s)", network, what, type(error).__name__, error.code)
 
 
 def _text(value: Any) -> str:
