@@ -412,6 +412,9 @@ def open_incident(
             incident=incident, at=alert.raised_at, kind=TimelineKind.ALERT, detail=summary
         )
     _timeline(incident, TimelineKind.OPENED, title, by)
+    from .statements import label_conversations
+
+    label_conversations(incident, by=by)
     audit.record(
         "crisis.open",
         workspace=workspace,
@@ -523,6 +526,9 @@ def set_terms(incident: Incident, *, by: Member, terms: str) -> Incident:
     before = list(incident.terms)
     incident.terms = parse_terms(terms)
     incident.save(update_fields=["terms"])
+    from .statements import label_conversations
+
+    label_conversations(incident, by=by)
     audit.record(
         "crisis.terms",
         workspace=incident.workspace,
@@ -569,6 +575,9 @@ def close_incident(incident: Incident, *, by: Member, summary: str = "") -> Inci
     incident.closed_by = by.user
     incident.summary = summary.strip()[:5000]
     incident.save(update_fields=["closed_at", "closed_by", "summary"])
+    from .statements import end_duty
+
+    end_duty(incident, incident.closed_at)
     _timeline(incident, TimelineKind.CLOSED, incident.summary, by)
     audit.record(
         "crisis.close",

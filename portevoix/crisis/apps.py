@@ -13,3 +13,6 @@ class CrisisConfig(AppConfig):
 
         notices.register()
         jobs.register()
+        from portevoix.crisis import statements
+
+        statements.register()

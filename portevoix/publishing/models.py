@@ -78,6 +78,11 @@ class PostKind(models.TextChoices):
     REPLY = "reply", _("Reply")
 
 
+#: ``Post.source`` of a crisis's holding statement: it needs legal's approval
+#: (``approvals.policy.plan_for``) and is not held by the workspace's pause (``pause.keys_of``).
+HOLDING_STATEMENT_SOURCE = "crisis"
+
+
 class Timing(models.TextChoices):
     INSTANT = "instant", _("At the same instant on every channel")
     LOCAL = "local", _("At the same local time in each channel's audience time zone")
