@@ -33,3 +33,13 @@ def crisis_banner(context: dict[str, Any]) -> dict[str, Any]:
         .first()
     )
     return {"incident": incident, "member": member}
+
+
+@register.simple_tag
+def custody_for(channel: Any, member: Any) -> dict[str, Any] | None:
+    """A channel's credential custody as ``member`` may read it (``crisis.lockdown``)."""
+    from portevoix.crisis.lockdown import custody_of
+
+    if member is None:
+        return None
+    return custody_of(channel, member)
