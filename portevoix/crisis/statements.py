@@ -695,6 +695,9 @@ def call_on_duty(
     now = timezone.now()
     if until.tzinfo is None:
         raise ActionRefused(_("Give the time with its time zone."), field="until")
+    until = until.replace(second=0, microsecond=0)  # the rota counts in minutes
+    if until.tzinfo is None:
+        raise ActionRefused(_("Give the time with its time zone."), field="until")
     if until <= now:
         raise ActionRefused(_("Choose a time in the future."), field="until")
     if until - now > MAX_DUTY:
