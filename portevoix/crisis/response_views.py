@@ -12,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django import forms
+from django.core.exceptions import PermissionDenied
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -19,7 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from portevoix.channels.models import Channel
 from portevoix.core.actions import ActionRefused
@@ -119,6 +120,7 @@ def statement_page(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
     statement = statements.current_statement(incident)
     status = 200
     if request.method == "POST":
+        require(me, "post.create")
         statement = _statement_of(incident, request.POST.get("statement")) or None
         op = request.POST.get("op", "save")
         if op == "take_back" and statement is not None:
@@ -279,6 +281,7 @@ def surge_page(
     )
 
 
+@require_GET
 def surge_view(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
     return surge_page(request, ws, pk)
 
@@ -302,6 +305,7 @@ def surge_reply(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
     from portevoix.inbox.models import Conversation
 
     me = _reader(request)
+    require(me, "inbox.reply")
     incident = _incident(me, pk)
     statement = statements.current_statement(incident)
     if statement is None:
@@ -358,6 +362,7 @@ def surge_duty(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
 # --- lockdown -------------------------------------------------------------------------------
 
 
+@require_GET
 def lockdown_page(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
     me = _reader(request)
     incident = _incident(me, pk)
@@ -392,11 +397,14 @@ def lockdown_page(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
 @require_POST
 def lockdown_act(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
     me = _reader(request)
+    if not (can(me, "member.deactivate") or can(me, "channel.manage")):
+        raise PermissionDenied
     incident = _incident(me, pk)
     op = request.POST.get("op", "")
     raw = str(request.POST.get("target", ""))
-    if not raw.isdigit():
-        raise Http404("not found")
+    if not raw.isdigit() or op not in ("deactivate", "end_sessions", "rotate", "disconnect"):
+        messages.error(request, _("Choose a member or a channel, and what to do."))
+        return redirect("crisis_lockdown", ws=ws, pk=pk)
     try:
         if op in ("deactivate", "end_sessions"):
             target = Member.objects.filter(pk=int(raw), workspace_id=me.workspace_id).first()
