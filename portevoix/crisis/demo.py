@@ -195,9 +195,7 @@ def _past_statement(incident: Incident, people: dict[str, Member], opened: dt.da
     channels = statements.statement_channels(incident.workspace)
     if sophie is None or camille is None or not channels:
         return
-    usable = [
-        c for c in channels if not statements.channel_problems([c], STATEMENT, {})
-    ]
+    usable = [c for c in channels if not statements.channel_problems([c], STATEMENT, {})]
     if not usable:
         return
     statement = statements.save_statement(
@@ -224,7 +222,9 @@ def _past_statement(incident: Incident, people: dict[str, Member], opened: dt.da
             },
         )
     entries = TimelineEntry.objects.filter(incident=incident, kind="statement").order_by("id")
-    for entry, at in zip(entries, (opened + dt.timedelta(minutes=30), sent, approved), strict=False):
+    for entry, at in zip(
+        entries, (opened + dt.timedelta(minutes=30), sent, approved), strict=False
+    ):
         TimelineEntry.objects.filter(pk=entry.pk).update(at=at)
 
 
@@ -238,9 +238,7 @@ def _custody(workspace: Workspace) -> int:
         m.user.email.split("@")[0]: m
         for m in Member.objects.filter(workspace=workspace).select_related("user")
     }
-    admin = next(
-        (m for m in people.values() if m.role == "admin" and m.is_active), None
-    )
+    admin = next((m for m in people.values() if m.role == "admin" and m.is_active), None)
     holder = people.get("lucas") or people.get("sophie")
     if admin is None or holder is None:
         return 0

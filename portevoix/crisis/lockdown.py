@@ -75,7 +75,10 @@ RECOVERY: dict[str, Recovery] = {
         _META_STEPS,
         (
             (gettext_lazy("Facebook: secure a hacked account"), "https://www.facebook.com/hacked"),
-            (gettext_lazy("Facebook help: hacked and fake accounts"), "https://www.facebook.com/help/hacked"),
+            (
+                gettext_lazy("Facebook help: hacked and fake accounts"),
+                "https://www.facebook.com/help/hacked",
+            ),
         ),
     ),
     "instagram": Recovery(
@@ -104,8 +107,14 @@ RECOVERY: dict[str, Recovery] = {
             ),
         ),
         (
-            (gettext_lazy("LinkedIn: report a hacked account"), "https://www.linkedin.com/help/linkedin/ask/TS-RHA"),
-            (gettext_lazy("LinkedIn: reset your password"), "https://www.linkedin.com/checkpoint/rp/request-password-reset"),
+            (
+                gettext_lazy("LinkedIn: report a hacked account"),
+                "https://www.linkedin.com/help/linkedin/ask/TS-RHA",
+            ),
+            (
+                gettext_lazy("LinkedIn: reset your password"),
+                "https://www.linkedin.com/checkpoint/rp/request-password-reset",
+            ),
         ),
     ),
     "x": Recovery(
@@ -123,7 +132,10 @@ RECOVERY: dict[str, Recovery] = {
             gettext_lazy("Turn on two-factor authentication again and delete what was posted."),
         ),
         (
-            (gettext_lazy("X help: my account was hacked"), "https://help.x.com/en/safety-and-security/x-account-hacked"),
+            (
+                gettext_lazy("X help: my account was hacked"),
+                "https://help.x.com/en/safety-and-security/x-account-hacked",
+            ),
             (gettext_lazy("X: hacked account form"), "https://help.x.com/forms/hacked"),
         ),
     ),
@@ -144,8 +156,14 @@ RECOVERY: dict[str, Recovery] = {
             ),
         ),
         (
-            (gettext_lazy("YouTube help: recover a hijacked channel"), "https://support.google.com/youtube/answer/76187"),
-            (gettext_lazy("Google account recovery"), "https://accounts.google.com/signin/recovery"),
+            (
+                gettext_lazy("YouTube help: recover a hijacked channel"),
+                "https://support.google.com/youtube/answer/76187",
+            ),
+            (
+                gettext_lazy("Google account recovery"),
+                "https://accounts.google.com/signin/recovery",
+            ),
         ),
     ),
     "tiktok": Recovery(
@@ -163,7 +181,10 @@ RECOVERY: dict[str, Recovery] = {
             gettext_lazy("Turn on 2-step verification again."),
         ),
         (
-            (gettext_lazy("TikTok help: my account was hacked"), "https://support.tiktok.com/en/log-in-troubleshoot/log-in/my-account-has-been-hacked"),
+            (
+                gettext_lazy("TikTok help: my account was hacked"),
+                "https://support.tiktok.com/en/log-in-troubleshoot/log-in/my-account-has-been-hacked",
+            ),
         ),
     ),
     "bluesky": Recovery(
@@ -205,9 +226,7 @@ RECOVERY: dict[str, Recovery] = {
                 "page): only they can give the account back."
             ),
         ),
-        (
-            (gettext_lazy("Mastodon user guide"), "https://docs.joinmastodon.org/user/signup/"),
-        ),
+        ((gettext_lazy("Mastodon user guide"), "https://docs.joinmastodon.org/user/signup/"),),
     ),
 }
 
@@ -222,7 +241,10 @@ def recovery_for(channel: Channel) -> dict[str, Any] | None:
         host = urlparse(channel.account_url).netloc
         if host:
             links = [
-                (_("Reset the password on %(server)s") % {"server": host}, f"https://{host}/auth/password/new"),
+                (
+                    _("Reset the password on %(server)s") % {"server": host},
+                    f"https://{host}/auth/password/new",
+                ),
                 (_("%(server)s: its moderators") % {"server": host}, f"https://{host}/about"),
                 *links,
             ]
@@ -254,7 +276,9 @@ def custody_of(channel: Channel, member: Member) -> dict[str, Any] | None:
     full = can(member, "channel.manage")
     return {
         "row": row,
-        "login_holder": row.login_holder.user.display_name if row.login_holder else row.login_holder_other,
+        "login_holder": row.login_holder.user.display_name
+        if row.login_holder
+        else row.login_holder_other,
         "second_factor_holder": (
             row.second_factor_holder.user.display_name if row.second_factor_holder else ""
         ),
@@ -315,7 +339,9 @@ def save_custody(
     row, created = ChannelCustody.objects.select_for_update().get_or_create(channel=channel)
     before = {
         "login_holder": str(row.login_holder.user) if row.login_holder else row.login_holder_other,
-        "second_factor_holder": str(row.second_factor_holder.user) if row.second_factor_holder else "",
+        "second_factor_holder": str(row.second_factor_holder.user)
+        if row.second_factor_holder
+        else "",
         "second_factor_method": row.second_factor_method,
         "recovery_set": bool(row.recovery_encrypted),
     }

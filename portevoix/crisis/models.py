@@ -260,6 +260,9 @@ class CrisisConversation(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"incident {self.incident_id}: conversation {self.conversation_id}"
+
 
 class StatementReply(models.Model):
     """The holding statement sent to one conversation: at most once (the unique constraint)."""
@@ -285,6 +288,9 @@ class StatementReply(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"statement {self.statement_id}: conversation {self.conversation_id}"
+
 
 class DutyCall(models.Model):
     """A member called on duty for the incident: a rota shift until the incident closes."""
@@ -301,6 +307,9 @@ class DutyCall(models.Model):
 
     class Meta:
         ordering = ["called_at", "id"]
+
+    def __str__(self) -> str:
+        return f"incident {self.incident_id}: member {self.member_id} on duty"
 
 
 class ChannelCustody(models.Model):

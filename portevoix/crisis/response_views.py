@@ -12,8 +12,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django import forms
-from django.core.exceptions import PermissionDenied
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -81,7 +81,9 @@ class StatementForm(forms.Form):
     def __init__(self, *args: Any, channels: list[Channel], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.channel_rows = channels
-        self.fields["channels"].choices = [
+        field = self.fields["channels"]
+        assert isinstance(field, forms.MultipleChoiceField)
+        field.choices = [
             (str(c.pk), f"{c.name} ({c.network_label})") for c in channels
         ]
         for channel in channels:
@@ -203,8 +205,18 @@ def statement_page(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
 # --- the inbox in surge ---------------------------------------------------------------------
 
 
+class MemberChoices(forms.ModelMultipleChoiceField):  # type: ignore[type-arg]
+    def label_from_instance(self, obj: Any) -> str:
+        return str(obj.user.display_name)
+
+
+class MemberChoice(forms.ModelChoiceField):  # type: ignore[type-arg]
+    def label_from_instance(self, obj: Any) -> str:
+        return str(obj.user.display_name)
+
+
 class DutyForm(forms.Form):
-    members = forms.ModelMultipleChoiceField(
+    members = MemberChoices(
         label=gettext_lazy("Members to call"),
         queryset=Member.objects.none(),
         widget=forms.CheckboxSelectMultiple,
@@ -218,10 +230,11 @@ class DutyForm(forms.Form):
     def __init__(self, *args: Any, incident: Incident, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         people = statements.callable_members(incident)
-        self.fields["members"].queryset = Member.objects.filter(
-            pk__in=[m.pk for m in people]
-        ).select_related("user")
-        self.fields["members"].label_from_instance = lambda m: m.user.display_name
+        members = self.fields["members"]
+        assert isinstance(members, MemberChoices)
+        members.queryset = Member.objects.filter(pk__in=[m.pk for m in people]).select_related(
+            "user"
+        )
         zone = ZoneInfo(incident.workspace.time_zone)
         self.zone = zone
         self.fields["until"].help_text = gettext_lazy(
@@ -252,7 +265,11 @@ def surge_page(
         set(statement.replies.values_list("conversation_id", flat=True)) if statement else set()
     )
     rows = statements.crisis_conversations(incident, me)
-    label = statements.crisis_label(incident.workspace) if incident.crisis_conversations.exists() else None
+    label = (
+        statements.crisis_label(incident.workspace)
+        if incident.crisis_conversations.exists()
+        else None
+    )
     if duty_form is None:
         zone = ZoneInfo(incident.workspace.time_zone)
         default_until = timezone.localtime(timezone.now() + dt.timedelta(hours=8), zone)
@@ -366,7 +383,9 @@ def surge_duty(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
 def lockdown_page(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
     me = _reader(request)
     incident = _incident(me, pk)
-    channels = list(Channel.objects.visible_to(me).filter(workspace=incident.workspace).order_by("name"))
+    channels = list(
+        Channel.objects.visible_to(me).filter(workspace=incident.workspace).order_by("name")
+    )
     members = list(
         Member.objects.filter(workspace=incident.workspace)
         .select_related("user", "department")
@@ -437,7 +456,7 @@ def lockdown_act(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
 
 
 class CustodyForm(forms.Form):
-    login_holder = forms.ModelChoiceField(
+    login_holder = MemberChoice(
         label=gettext_lazy("Holds the login on the network"),
         queryset=Member.objects.none(),
         required=False,
@@ -454,7 +473,7 @@ class CustodyForm(forms.Form):
         max_length=lockdown.MAX_RECOVERY,
         help_text=gettext_lazy("Encrypted; shown only to those who manage channels."),
     )
-    second_factor_holder = forms.ModelChoiceField(
+    second_factor_holder = MemberChoice(
         label=gettext_lazy("Holds the second factor"),
         queryset=Member.objects.none(),
         required=False,
@@ -480,9 +499,8 @@ class CustodyForm(forms.Form):
         )
         for name in ("login_holder", "second_factor_holder"):
             field = self.fields[name]
-            assert isinstance(field, forms.ModelChoiceField)
+            assert isinstance(field, MemberChoice)
             field.queryset = people
-            field.label_from_instance = lambda m: m.user.display_name
 
 
 def custody_initial(channel: Channel, me: Member) -> dict[str, Any]:
@@ -521,7 +539,9 @@ def custody_page(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
                     notes=data["notes"],
                 )
                 messages.success(request, _("Credential custody saved."))
-                return redirect(reverse("channel_detail", kwargs={"ws": ws, "pk": channel.pk}) + "#custody")
+                return redirect(
+                    reverse("channel_detail", kwargs={"ws": ws, "pk": channel.pk}) + "#custody"
+                )
             except ActionRefused as exc:
                 _refused(request, form, exc)
         status = 400

@@ -176,9 +176,7 @@ def standing(statement: HoldingStatement) -> Standing:
         c.pk: c for c in Channel.objects.filter(pk__in=[int(i) for i in statement.channel_ids])
     }
     if post is None:
-        return Standing(
-            "draft", deliveries=[(c, None) for c in channels.values()]
-        )
+        return Standing("draft", deliveries=[(c, None) for c in channels.values()])
     publications = list(post.publications.select_related("channel").order_by("channel__name"))
     deliveries = [(p.channel, p) for p in publications]
     step = _approving_step(post)
@@ -230,7 +228,9 @@ def _clean(text: str, variants: Mapping[str, str], channel_ids: Sequence[int], w
     allowed = {c.pk: c for c in statement_channels(ws)}
     chosen = [allowed[i] for i in dict.fromkeys(channel_ids) if i in allowed]
     if len(chosen) != len(set(channel_ids)):
-        raise ActionRefused(_("Choose channels of this workspace that take posts."), field="channels")
+        raise ActionRefused(
+            _("Choose channels of this workspace that take posts."), field="channels"
+        )
     if not chosen:
         raise ActionRefused(_("Choose at least one channel."), field="channels")
     kept: dict[str, str] = {}
@@ -334,7 +334,8 @@ def _post_rows(statement: HoldingStatement, by: Member, now: dt.datetime) -> Any
         post.text = statement.text
         post.updated_at = now
         post.save(update_fields=["text", "updated_at"])
-    existing = {p.channel_id: p for p in post.publications.select_for_update(of=("self",))}
+    rows = Publication.objects.select_for_update(of=("self",)).filter(post=post)
+    existing: dict[int, Any] = {p.channel_id: p for p in rows}
     for channel in channels:
         variant = str(statement.variants.get(str(channel.pk)) or "")
         found = existing.pop(channel.pk, None)
@@ -364,8 +365,8 @@ def send_to_legal(statement: HoldingStatement, *, by: Member, note: str = "") ->
     legal told); once approved, it goes out on its channels at once."""
     from portevoix.publishing.actions import submit_post
 
-    statement = HoldingStatement.objects.select_for_update().select_related("post").get(
-        pk=statement.pk
+    statement = (
+        HoldingStatement.objects.select_for_update().select_related("post").get(pk=statement.pk)
     )
     incident = _lock_open(statement.incident, by, "post.create")
     if not editable(statement):
@@ -375,9 +376,7 @@ def send_to_legal(statement: HoldingStatement, *, by: Member, note: str = "") ->
     if problems:
         names = {c.pk: c.name for c in channels}
         raise ActionRefused(
-            " ".join(
-                f"{names[pk]}: {' '.join(found)}" for pk, found in sorted(problems.items())
-            ),
+            " ".join(f"{names[pk]}: {' '.join(found)}" for pk, found in sorted(problems.items())),
             field="text",
             code="invalid_post",
         )
@@ -407,8 +406,8 @@ def take_back(statement: HoldingStatement, *, by: Member) -> HoldingStatement:
     """Take a statement waiting for legal back to edit it (publishing's ``withdraw``)."""
     from portevoix.publishing.approvals import actions as approvals
 
-    statement = HoldingStatement.objects.select_for_update().select_related("post").get(
-        pk=statement.pk
+    statement = (
+        HoldingStatement.objects.select_for_update().select_related("post").get(pk=statement.pk)
     )
     incident = _lock_open(statement.incident, by, "post.create")
     if statement.post is None or standing(statement).code != "waiting":
@@ -426,9 +425,11 @@ def on_step_decided(step: Any, post: Any, by: Member | None) -> None:
 
     if post.source != HOLDING_STATEMENT_SOURCE:
         return
-    statement = HoldingStatement.objects.filter(post_id=post.pk).select_related(
-        "incident__workspace"
-    ).first()
+    statement = (
+        HoldingStatement.objects.filter(post_id=post.pk)
+        .select_related("incident__workspace")
+        .first()
+    )
     if statement is None:
         return
     incident = statement.incident
@@ -463,7 +464,9 @@ def crisis_label(workspace: Workspace) -> Any:
     found = Label.objects.filter(workspace=workspace, name__iexact=name).first()
     if found is None:
         found = Label.objects.create(workspace=workspace, name=name, color="#c0392b")
-        audit.record("label.create", workspace=workspace, actor=None, obj=found, after={"name": name})
+        audit.record(
+            "label.create", workspace=workspace, actor=None, obj=found, after={"name": name}
+        )
     return found
 
 
@@ -518,7 +521,10 @@ def label_conversations(
 
     label = crisis_label(incident.workspace)
     CrisisConversation.objects.bulk_create(
-        [CrisisConversation(incident=incident, conversation_id=cid, term=t) for cid, t in new.items()],
+        [
+            CrisisConversation(incident=incident, conversation_id=cid, term=t)
+            for cid, t in new.items()
+        ],
         ignore_conflicts=True,
     )
     through = Conversation.labels.through
@@ -624,7 +630,8 @@ def reply_with_statement(
     for conversation in conversations:
         if conversation.pk not in allowed:
             result.refused.append(
-                _("@%(handle)s: not a crisis conversation.") % {"handle": conversation.customer.handle}
+                _("@%(handle)s: not a crisis conversation.")
+                % {"handle": conversation.customer.handle}
             )
             continue
         try:
@@ -650,8 +657,10 @@ def reply_with_statement(
             result.refused.append(f"@{conversation.customer.handle}: {exc.message}")
     if result.sent:
         with transaction.atomic():
-            incident = Incident.objects.select_for_update().select_related("workspace").get(
-                pk=statement.incident_id
+            incident = (
+                Incident.objects.select_for_update()
+                .select_related("workspace")
+                .get(pk=statement.incident_id)
             )
             with translation.override(incident.workspace.language or "fr"):
                 _timeline(
@@ -726,9 +735,7 @@ def call_on_duty(
             "until_at": until.isoformat(),
             "by": by.user.display_name,
         },
-        url=reverse(
-            "crisis_surge", kwargs={"ws": incident.workspace.slug, "pk": incident.pk}
-        ),
+        url=reverse("crisis_surge", kwargs={"ws": incident.workspace.slug, "pk": incident.pk}),
     )
     with translation.override(incident.workspace.language or "fr"):
         _timeline(

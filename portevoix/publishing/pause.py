@@ -176,9 +176,7 @@ def pause(scope: Scope, *, by: Member | None, reason: str = "") -> Pause:
     count = (
         Publication.objects.filter(scope_filter(row))
         .filter(state=S.scheduled.name, sending_at__isnull=True)
-        .exclude(
-            **({"post__source": HOLDING_STATEMENT_SOURCE} if key == "workspace" else {})
-        )
+        .exclude(**({"post__source": HOLDING_STATEMENT_SOURCE} if key == "workspace" else {}))
         .update(
             state=S.paused.name,
             state_changed_at=now,

@@ -74,7 +74,9 @@ def world(team):
     return {"shop": shop, "care": care, "legal": legal, "incident": incident}
 
 
-def draft(team, world, text="Nous savons que des commandes sont en retard. Nous revenons vers vous."):
+def draft(
+    team, world, text="Nous savons que des commandes sont en retard. Nous revenons vers vous."
+):
     return statements.save_statement(
         world["incident"],
         by=team["manager"],
@@ -99,9 +101,7 @@ def test_a_statement_goes_to_legal_and_out_on_every_channel_once_approved(team, 
     step = legal_step(statement)
     assert step.kind == StepKind.COMPLIANCE and step.department.code == "legal"
     assert statements.standing(statement).code == "waiting"
-    assert set(statement.post.publications.values_list("state", flat=True)) == {
-        "pending_approval"
-    }
+    assert set(statement.post.publications.values_list("state", flat=True)) == {"pending_approval"}
     # Legal is told through the one notification path.
     assert Notification.objects.filter(recipient=world["legal"], kind="approval.requested").exists()
     run_publications()
@@ -275,10 +275,10 @@ def test_bulk_reply_waits_for_legal_then_answers_each_once(team, world, surge) -
         )
     )
     calls = SandboxCall.objects.filter(operation="publish", idempotency_key__in=keys)
-    assert len(keys) == 2 and sorted(calls.values_list("idempotency_key", flat=True)) == sorted(keys)
-    assert all(
-        r.post.text == statement.text for r in Reply.objects.select_related("post")
+    assert len(keys) == 2 and sorted(calls.values_list("idempotency_key", flat=True)) == sorted(
+        keys
     )
+    assert all(r.post.text == statement.text for r in Reply.objects.select_related("post"))
     with pytest.raises(PermissionDenied):
         statements.reply_with_statement(statement, surge[:1], by=team["viewer"])
 
@@ -359,7 +359,12 @@ def test_lockdown_deactivates_ends_sessions_rotates_and_disconnects(team, world)
     team["creative"].refresh_from_db()
     assert not team["creative"].is_active
     kinds = set(AuditEntry.objects.values_list("action", flat=True))
-    assert {"channel.reconnect", "channel.disconnect", "member.deactivate", "member.end_sessions"} <= kinds
+    assert {
+        "channel.reconnect",
+        "channel.disconnect",
+        "member.deactivate",
+        "member.end_sessions",
+    } <= kinds
     assert TimelineEntry.objects.filter(incident=incident, kind="lockdown").count() == 4
     for role in ("content", "viewer"):
         with pytest.raises(PermissionDenied):
@@ -369,7 +374,16 @@ def test_lockdown_deactivates_ends_sessions_rotates_and_disconnects(team, world)
 
 
 def test_recovery_steps_for_every_network_with_their_links() -> None:
-    for network in ("facebook", "instagram", "linkedin", "x", "youtube", "tiktok", "bluesky", "mastodon"):
+    for network in (
+        "facebook",
+        "instagram",
+        "linkedin",
+        "x",
+        "youtube",
+        "tiktok",
+        "bluesky",
+        "mastodon",
+    ):
         found = lockdown.RECOVERY[network]
         assert len(found.steps) >= 3
         assert all(url.startswith("https://") for _label, url in found.links)
@@ -404,11 +418,11 @@ def test_the_response_pages_for_every_role(team, world, surge, role) -> None:
 
 def test_a_bad_statement_keeps_what_was_typed(team, world) -> None:
     client = _client(team["manager"])
-    url = reverse("crisis_statement", kwargs={"ws": team.workspace.slug, "pk": world["incident"].pk})
-    long = "Nous revenons vers vous. " * 140
-    response = client.post(
-        url, {"text": long, "channels": [world["shop"][1].pk], "op": "send"}
+    url = reverse(
+        "crisis_statement", kwargs={"ws": team.workspace.slug, "pk": world["incident"].pk}
     )
+    long = "Nous revenons vers vous. " * 140
+    response = client.post(url, {"text": long, "channels": [world["shop"][1].pk], "op": "send"})
     assert response.status_code == 400
     body = response.content.decode()
     assert "acme-shop" in body and "Nous revenons vers vous." in body

@@ -114,7 +114,11 @@ def _statement_and_legal(
 def _close_and_report(manager: Page, incident: Incident, *, english: bool) -> None:
     visit(manager, f"{CRISIS}incidents/{incident.pk}/")
     close = manager.locator("form[action$='/close/']")
-    close.locator("textarea").fill("Statement out; customers answered." if english else "Déclaration publiée ; clients rappelés.")
+    close.locator("textarea").fill(
+        "Statement out; customers answered."
+        if english
+        else "Déclaration publiée ; clients rappelés."
+    )
     with manager.expect_navigation():
         close.locator("button[type=submit]").click()
     expect(manager.locator(".message-success")).to_be_visible()

@@ -2,105 +2,302 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import portevoix.crisis.models
 from django.db import migrations, models
+
+import portevoix.crisis.models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('care', '0001_initial'),
-        ('channels', '0007_manual_channel_owner'),
-        ('core', '0005_archive_protect_history_access_tokens'),
-        ('crisis', '0001_initial'),
-        ('inbox', '0005_handoff_links'),
-        ('publishing', '0007_manual_channels_results'),
+        ("care", "0001_initial"),
+        ("channels", "0007_manual_channel_owner"),
+        ("core", "0005_archive_protect_history_access_tokens"),
+        ("crisis", "0001_initial"),
+        ("inbox", "0005_handoff_links"),
+        ("publishing", "0007_manual_channels_results"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='timelineentry',
-            name='kind',
-            field=models.CharField(choices=[('alert', 'Alert'), ('opened', 'Incident opened'), ('ticked', 'Task done'), ('unticked', 'Task reopened'), ('paused', 'Publishing paused'), ('note', 'Note'), ('closed', 'Incident closed'), ('statement', 'Holding statement'), ('surge', 'Inbox in surge'), ('lockdown', 'Lockdown')], max_length=12),
+            model_name="timelineentry",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("alert", "Alert"),
+                    ("opened", "Incident opened"),
+                    ("ticked", "Task done"),
+                    ("unticked", "Task reopened"),
+                    ("paused", "Publishing paused"),
+                    ("note", "Note"),
+                    ("closed", "Incident closed"),
+                    ("statement", "Holding statement"),
+                    ("surge", "Inbox in surge"),
+                    ("lockdown", "Lockdown"),
+                ],
+                max_length=12,
+            ),
         ),
         migrations.CreateModel(
-            name='ChannelCustody',
+            name="ChannelCustody",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('login_holder_other', models.CharField(blank=True, max_length=200, verbose_name='or, outside the team')),
-                ('recovery_encrypted', models.TextField(blank=True)),
-                ('second_factor_method', models.CharField(blank=True, max_length=120, verbose_name='second factor')),
-                ('notes_encrypted', models.TextField(blank=True)),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('channel', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='custody', to='channels.channel')),
-                ('login_holder', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='core.member', verbose_name='holds the login')),
-                ('second_factor_holder', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='core.member', verbose_name='holds the second factor')),
-                ('updated_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='core.member')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "login_holder_other",
+                    models.CharField(
+                        blank=True, max_length=200, verbose_name="or, outside the team"
+                    ),
+                ),
+                ("recovery_encrypted", models.TextField(blank=True)),
+                (
+                    "second_factor_method",
+                    models.CharField(blank=True, max_length=120, verbose_name="second factor"),
+                ),
+                ("notes_encrypted", models.TextField(blank=True)),
+                ("updated_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "channel",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="custody",
+                        to="channels.channel",
+                    ),
+                ),
+                (
+                    "login_holder",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="core.member",
+                        verbose_name="holds the login",
+                    ),
+                ),
+                (
+                    "second_factor_holder",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="core.member",
+                        verbose_name="holds the second factor",
+                    ),
+                ),
+                (
+                    "updated_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="core.member",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'credential custody',
-                'verbose_name_plural': 'credential custody',
+                "verbose_name": "credential custody",
+                "verbose_name_plural": "credential custody",
             },
         ),
         migrations.CreateModel(
-            name='DutyCall',
+            name="DutyCall",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('called_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('called_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='core.member')),
-                ('incident', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='duty_calls', to='crisis.incident')),
-                ('member', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='core.member')),
-                ('shift', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='care.rotashift')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("called_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "called_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="core.member",
+                    ),
+                ),
+                (
+                    "incident",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="duty_calls",
+                        to="crisis.incident",
+                    ),
+                ),
+                (
+                    "member",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="core.member",
+                    ),
+                ),
+                (
+                    "shift",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="care.rotashift",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['called_at', 'id'],
+                "ordering": ["called_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='HoldingStatement',
+            name="HoldingStatement",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('text', models.TextField(verbose_name='statement')),
-                ('variants', models.JSONField(blank=True, default=dict)),
-                ('channel_ids', models.JSONField(blank=True, default=portevoix.crisis.models._empty_list)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='core.member')),
-                ('incident', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='statements', to='crisis.incident')),
-                ('post', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='holding_statement', to='publishing.post')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("text", models.TextField(verbose_name="statement")),
+                ("variants", models.JSONField(blank=True, default=dict)),
+                (
+                    "channel_ids",
+                    models.JSONField(blank=True, default=portevoix.crisis.models._empty_list),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("updated_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="core.member",
+                    ),
+                ),
+                (
+                    "incident",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="statements",
+                        to="crisis.incident",
+                    ),
+                ),
+                (
+                    "post",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="holding_statement",
+                        to="publishing.post",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'holding statement',
-                'verbose_name_plural': 'holding statements',
-                'ordering': ['-created_at', '-id'],
+                "verbose_name": "holding statement",
+                "verbose_name_plural": "holding statements",
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='CrisisConversation',
+            name="CrisisConversation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('term', models.CharField(blank=True, max_length=80)),
-                ('labelled_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('conversation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='inbox.conversation')),
-                ('incident', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='crisis_conversations', to='crisis.incident')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("term", models.CharField(blank=True, max_length=80)),
+                ("labelled_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "conversation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="inbox.conversation",
+                    ),
+                ),
+                (
+                    "incident",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="crisis_conversations",
+                        to="crisis.incident",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-labelled_at', '-id'],
-                'constraints': [models.UniqueConstraint(fields=('incident', 'conversation'), name='crisis_conversation_unique')],
+                "ordering": ["-labelled_at", "-id"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("incident", "conversation"), name="crisis_conversation_unique"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='StatementReply',
+            name="StatementReply",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('conversation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='inbox.conversation')),
-                ('reply', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='inbox.reply')),
-                ('sent_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='core.member')),
-                ('statement', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='replies', to='crisis.holdingstatement')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "conversation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="inbox.conversation",
+                    ),
+                ),
+                (
+                    "reply",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="inbox.reply",
+                    ),
+                ),
+                (
+                    "sent_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="core.member",
+                    ),
+                ),
+                (
+                    "statement",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="replies",
+                        to="crisis.holdingstatement",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('statement', 'conversation'), name='crisis_statement_reply_unique')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("statement", "conversation"), name="crisis_statement_reply_unique"
+                    )
+                ],
             },
         ),
     ]
