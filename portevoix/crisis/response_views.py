@@ -83,9 +83,7 @@ class StatementForm(forms.Form):
         self.channel_rows = channels
         field = self.fields["channels"]
         assert isinstance(field, forms.MultipleChoiceField)
-        field.choices = [
-            (str(c.pk), f"{c.name} ({c.network_label})") for c in channels
-        ]
+        field.choices = [(str(c.pk), f"{c.name} ({c.network_label})") for c in channels]
         for channel in channels:
             self.fields[f"variant_{channel.pk}"] = forms.CharField(
                 label=gettext_lazy("Text for %(channel)s") % {"channel": channel.name},
