@@ -366,7 +366,9 @@ def send_to_legal(statement: HoldingStatement, *, by: Member, note: str = "") ->
     from portevoix.publishing.actions import submit_post
 
     statement = (
-        HoldingStatement.objects.select_for_update().select_related("post").get(pk=statement.pk)
+        HoldingStatement.objects.select_for_update(of=("self",))
+        .select_related("post")
+        .get(pk=statement.pk)
     )
     incident = _lock_open(statement.incident, by, "post.create")
     if not editable(statement):
@@ -407,7 +409,9 @@ def take_back(statement: HoldingStatement, *, by: Member) -> HoldingStatement:
     from portevoix.publishing.approvals import actions as approvals
 
     statement = (
-        HoldingStatement.objects.select_for_update().select_related("post").get(pk=statement.pk)
+        HoldingStatement.objects.select_for_update(of=("self",))
+        .select_related("post")
+        .get(pk=statement.pk)
     )
     incident = _lock_open(statement.incident, by, "post.create")
     if statement.post is None or standing(statement).code != "waiting":
