@@ -34,9 +34,10 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import ClassVar, Protocol
 
-from .errors import AuthExpired, InvalidInput, Unsupported
+from .errors import AuthExpired, InvalidInput, NotFound, Permanent, Unsupported
 from .types import (
     AccountInfo,
+    AccountMetric,
     AccountMetrics,
     AuthorizationRequest,
     Capability,
@@ -123,6 +124,11 @@ class Network(abc.ABC):
     #: The module writes its steps to a durable ``journal`` (constructor argument): the caller
     #: passes one kept with the channel.
     uses_journal: ClassVar[bool] = False
+
+    #: The account figures ``account_metrics`` reads here (with ``Capability.ACCOUNT_METRICS``);
+    #: the others are always ``None``: "not offered". One the account's token may not read
+    #: (a permission not granted) is ``None`` too, without hiding the others.
+    account_metrics_offered: ClassVar[frozenset[AccountMetric]] = frozenset()
 
     #: Seconds a call may take before it is given up (``timeout=`` overrides it).
     default_timeout: ClassVar[float] = 30.0
@@ -433,6 +439,30 @@ class Network(abc.ABC):
         """The account's followers now and its profile visits since ``since`` (aware)."""
         self.require(Capability.ACCOUNT_METRICS)
         raise NotImplementedError
+
+    def missing_permission(self, error: AuthExpired) -> bool:
+        """Whether ``error`` says a permission (scope) is missing rather than the token being
+        dead: an optional figure is then "not offered" and the channel stays connected."""
+        return False
+
+    def _figure(self, what: str, read: Callable[[], int | None]) -> int | None:
+        """One optional account figure: the network's refusal of this one call (a permission
+        not granted, an account too small for insights, an endpoint not offered) gives
+        ``None`` and leaves the other figures alone; a dead token, a rate limit or a network
+        that does not answer is raised (the collector retries or asks for a reconnect)."""
+        try:
+            value = read()
+        except (Permanent, NotFound, Unsupported) as error:
+            logger.info("%s: %s not offered (%s)", self.name, what, error.code)
+            return None
+        except AuthExpired as error:
+            if not self.missing_permission(error):
+                raise
+            logger.info("%s: %s not permitted (%s)", self.name, what, error.code)
+            return None
+        if value is None or isinstance(value, bool):
+            return None
+        return value if value >= 0 else None
 
     def search(self, query: str, since_cursor: str | None = None) -> InboundBatch:
         """Public posts matching ``query`` (listening), newest window since the cursor."""

@@ -60,6 +60,8 @@ from .errors import (
 from .registry import register
 from .types import (
     AccountInfo,
+    AccountMetric,
+    AccountMetrics,
     Author,
     AuthorizationRequest,
     Candidate,
@@ -138,9 +140,14 @@ class FacebookNetwork(Network):
             Capability.DELETE_COMMENT,
             Capability.DELETE_POST,
             Capability.METRICS,
+            Capability.ACCOUNT_METRICS,
             Capability.OAUTH,
         }
     )
+    #: The page's ``followers_count`` (https://developers.facebook.com/docs/graph-api/
+    #: reference/page/) and its ``page_views_total`` insight (``read_insights``;
+    #: https://developers.facebook.com/docs/graph-api/reference/insights/#page-views).
+    account_metrics_offered: ClassVar[frozenset[AccountMetric]] = frozenset(AccountMetric)
     # Documented, not readable from the API: 63,206 characters per post; page photos up to
     # 10 MB in JPEG, PNG, GIF, BMP or TIFF (https://developers.facebook.com/docs/graph-api/
     # reference/page/photos/). Ten photos per post is Porte-voix's own bound. Videos by
@@ -1085,6 +1092,49 @@ class FacebookNetwork(Network):
                 )
             )
         return snapshots
+
+    def missing_permission(self, error: AuthExpired) -> bool:
+        return meta.missing_permission(error)
+
+    def account_metrics(self, since: datetime) -> AccountMetrics:
+        """The page's followers now, and its page views of the whole days (Graph's days) that
+        ended since ``since``; each read on its own (a page without ``read_insights`` still
+        gives its followers)."""
+        graph = self.graph
+        page_id = self.account.account_id
+        taken_at = _now()
+        followers = self._figure(
+            "followers",
+            lambda: meta.count_field(
+                graph.get(page_id, {"fields": "followers_count"}, action="reading the followers"),
+                "followers_count",
+            ),
+        )
+        visits = self._figure(
+            "page views",
+            lambda: meta.daily_total(
+                graph.get(
+                    f"{page_id}/insights",
+                    {
+                        "metric": "page_views_total",
+                        "period": "day",
+                        "since": int((since - timedelta(days=1)).timestamp()),
+                        "until": int(taken_at.timestamp()),
+                    },
+                    action="reading the page views",
+                ),
+                "page_views_total",
+                since,
+                taken_at,
+            ),
+        )
+        return AccountMetrics(
+            network=self.name,
+            taken_at=taken_at,
+            since=since,
+            followers=followers,
+            profile_visits=visits,
+        )
 
 
 def _offset(value: Any) -> int:

@@ -59,6 +59,8 @@ from .errors import (
 )
 from .registry import register
 from .types import (
+    AccountMetric,
+    AccountMetrics,
     AccountInfo,
     Author,
     AuthorizationRequest,
@@ -129,9 +131,15 @@ class InstagramNetwork(Network):
             Capability.HIDE_COMMENT,
             Capability.DELETE_COMMENT,
             Capability.METRICS,
+            Capability.ACCOUNT_METRICS,
             Capability.OAUTH,
         }
     )
+    #: The account's ``followers_count`` (https://developers.facebook.com/docs/
+    #: instagram-platform/instagram-graph-api/reference/ig-user/) and its ``profile_views``
+    #: insight (``instagram_manage_insights``; https://developers.facebook.com/docs/
+    #: instagram-platform/api-reference/instagram-user/insights/).
+    account_metrics_offered: ClassVar[frozenset[AccountMetric]] = frozenset(AccountMetric)
     # https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/
     # ig-user/media: captions up to 2,200 characters; images JPEG only, up to 8 MB; a
     # carousel has up to 10 items; a video is published as a reel (MP4 or MOV, up to 300 MB).
@@ -1082,6 +1090,48 @@ class InstagramNetwork(Network):
                 )
             )
         return snapshots
+
+    def missing_permission(self, error: AuthExpired) -> bool:
+        return meta.missing_permission(error)
+
+    def account_metrics(self, since: datetime) -> AccountMetrics:
+        """The followers now, and the profile views of the whole (UTC) days that ended since
+        ``since`` (``metric_type=total_value`` over those days; none ended: 0, no call)."""
+        graph = self.graph
+        ig_id = self.account.account_id
+        taken_at = _now()
+        followers = self._figure(
+            "followers",
+            lambda: meta.count_field(
+                graph.get(ig_id, {"fields": "followers_count"}, action="reading the followers"),
+                "followers_count",
+            ),
+        )
+        days = meta.whole_days(since, taken_at)
+
+        def views() -> int | None:
+            if days is None:
+                return 0
+            answer = graph.get(
+                f"{ig_id}/insights",
+                {
+                    "metric": "profile_views",
+                    "period": "day",
+                    "metric_type": "total_value",
+                    "since": int(days[0].timestamp()),
+                    "until": int(days[1].timestamp()),
+                },
+                action="reading the profile views",
+            )
+            return meta.total_value(answer, "profile_views")
+
+        return AccountMetrics(
+            network=self.name,
+            taken_at=taken_at,
+            since=since,
+            followers=followers,
+            profile_visits=self._figure("profile views", views),
+        )
 
 
 def _cursor(value: str | None) -> dict[str, str]:

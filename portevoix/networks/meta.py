@@ -454,6 +454,55 @@ def missing_permission(error: NetworkError) -> bool:
     return head.isdigit() and int(head) in PERMISSION_CODES
 
 
+def count_field(answer: Mapping[str, Any], name: str) -> int | None:
+    """A count Graph gives as a field (``followers_count``), or None when it is absent."""
+    value = answer.get(name)
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    return None
+
+
+def whole_days(since: datetime, until: datetime) -> tuple[datetime, datetime] | None:
+    """The UTC days that ended after ``since`` and by ``until``, as ``(start, end)``: each day
+    is counted by the first reading after it ended. None when no day ended in between."""
+    start = since.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    end = until.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return (start, end) if end > start else None
+
+
+def total_value(answer: Mapping[str, Any], metric: str) -> int | None:
+    """An insight read with ``metric_type=total_value``: ``{"total_value": {"value": n}}``."""
+    for row in answer.get("data") or []:
+        if isinstance(row, dict) and row.get("name") == metric:
+            total = row.get("total_value")
+            value = total.get("value") if isinstance(total, dict) else None
+            if isinstance(value, int) and not isinstance(value, bool):
+                return value
+    return None
+
+
+def daily_total(
+    answer: Mapping[str, Any], metric: str, since: datetime, until: datetime
+) -> int | None:
+    """The sum of ``metric``'s day values (``period=day``) whose day ended after ``since`` and
+    by ``until``: a day is counted by the first reading after it ended, never twice by two
+    readings six hours apart. None when the answer does not carry the metric."""
+    found = False
+    total = 0
+    for row in answer.get("data") or []:
+        if not isinstance(row, dict) or row.get("name") != metric:
+            continue
+        found = True
+        for point in row.get("values") or []:
+            if not isinstance(point, dict):
+                continue
+            value = point.get("value")
+            end = parse_time(point.get("end_time"))
+            if isinstance(value, int) and end is not None and since < end <= until:
+                total += value
+    return total if found else None
+
+
 def optional_part(network: str, what: str, run: Callable[[], None]) -> None:
     """Run one optional part of a sync (tags, direct messages): a missing permission or an
     endpoint the account cannot use skips it, logged; a dead token still stops the sync."""

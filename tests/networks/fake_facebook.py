@@ -90,6 +90,9 @@ class FakeGraph:
     video_chunk: int = 1024
     max_video_bytes: int = 10_000_000
     video_calls: Counter[str] = field(default_factory=Counter)
+    #: Every page's and Instagram account's followers, and their profile views per day.
+    followers: int = 1280
+    daily_views: int = 37
     _lose_next: bool = False
     _lose_route: str = ""
     _lose_phase: str = ""
@@ -505,7 +508,12 @@ class Route:
                 "name": page.name,
                 "username": page.username,
                 "link": f"https://www.facebook.com/{page.username}",
+                "followers_count": self.g.followers,
             }
+        if method == "GET" and edge == "insights":
+            if self.params.get("metric") != "page_views_total":
+                raise _Error(400, 100, "(#100) The value must be a valid insights metric")
+            return {"data": [self.daily("page_views_total", page.id)]}
         if method == "POST" and edge == "photos":
             source = self.body.get("source")
             if not isinstance(source, bytes) or not source:
@@ -580,6 +588,25 @@ class Route:
             }
             return {"recipient_id": recipient.get("id") or "psid-1", "message_id": message_id}
         raise _Error(400, 100, f"Unknown page edge {edge!r}")
+
+    def daily(self, metric: str, object_id: str) -> dict[str, Any]:
+        """A ``period=day`` insight: one value per day from ``since`` to ``until``, each with
+        the time its day ended (Graph's ``end_time``)."""
+        since = int(self.params["since"]) // 86400 * 86400
+        until = int(self.params["until"])
+        values = [
+            {
+                "value": self.g.daily_views,
+                "end_time": datetime.fromtimestamp(end, UTC).strftime("%Y-%m-%dT%H:%M:%S+0000"),
+            }
+            for end in range(since + 86400, until + 86400, 86400)
+        ]
+        return {
+            "name": metric,
+            "period": "day",
+            "values": values,
+            "id": f"{object_id}/insights/{metric}/day",
+        }
 
     def ig_message(
         self,
@@ -775,6 +802,21 @@ class Route:
                 "username": user.username,
                 "name": user.username.title(),
                 "profile_picture_url": "https://scontent.example/p.jpg",
+                "followers_count": self.g.followers,
+            }
+        if method == "GET" and edge == "insights":
+            if self.params.get("metric_type") != "total_value":
+                raise _Error(400, 100, "(#100) profile_views requires metric_type=total_value")
+            days = (int(self.params["until"]) - int(self.params["since"])) // 86400
+            return {
+                "data": [
+                    {
+                        "name": "profile_views",
+                        "period": "day",
+                        "total_value": {"value": self.g.daily_views * max(0, days)},
+                        "id": f"{user.id}/insights/profile_views/day",
+                    }
+                ]
             }
         if method == "POST" and edge == "media":
             media_type = self.params.get("media_type", "IMAGE")

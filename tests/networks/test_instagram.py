@@ -617,3 +617,43 @@ def test_the_fake_refuses_outside_the_window_and_so_does_the_module(fake: FakeGr
         network.reply(dm_id, "Pardon du retard", idempotency_key="late", private=True)
     assert caught.value.code == "outside_window"
     assert fake.graph.posts["400100200300/messages"] == sends
+
+
+# -- account metrics ----------------------------------------------------------------------------
+
+
+def test_account_metrics_followers_and_profile_views_of_whole_days(
+    graph: respx.MockRouter, connected: InstagramNetwork, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    noon = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    monkeypatch.setattr("portevoix.networks.instagram._now", lambda: noon)
+    graph.get(f"/{IG}").mock(return_value=answer("ig_followers.json"))
+    views = graph.get(f"/{IG}/insights").mock(return_value=answer("profile_views.json"))
+    figures = connected.account_metrics(datetime(2026, 11, 29, 18, 0, tzinfo=UTC))
+    assert (figures.followers, figures.profile_visits) == (8421, 96)
+    asked = views.calls.last.request.url.params
+    assert asked["metric"] == "profile_views" and asked["metric_type"] == "total_value"
+    # The whole UTC days 29 and 30 November: from the 29th's midnight to the 1st's.
+    assert int(asked["since"]) == int(datetime(2026, 11, 29, tzinfo=UTC).timestamp())
+    assert int(asked["until"]) == int(datetime(2026, 12, 1, tzinfo=UTC).timestamp())
+    # Six hours later no day has ended: no visits to add, and no call for them.
+    calls = views.call_count
+    later = connected.account_metrics(noon - timedelta(hours=6))
+    assert later.profile_visits == 0 and views.call_count == calls
+
+
+def test_profile_views_without_the_permission_are_not_offered_the_followers_still_are(
+    graph: respx.MockRouter, connected: InstagramNetwork
+) -> None:
+    graph.get(f"/{IG}").mock(return_value=answer("ig_followers.json"))
+    graph.get(f"/{IG}/insights").mock(return_value=answer("error_10_insights.json"))
+    figures = connected.account_metrics(datetime.now(UTC) - timedelta(days=2))
+    assert (figures.followers, figures.profile_visits) == (8421, None)
+
+
+def test_account_metrics_with_a_dead_token_asks_for_a_reconnect(
+    graph: respx.MockRouter, connected: InstagramNetwork
+) -> None:
+    graph.get(f"/{IG}").mock(return_value=answer("error_190.json"))
+    with pytest.raises(AuthExpired):
+        connected.account_metrics(datetime.now(UTC) - timedelta(days=2))
