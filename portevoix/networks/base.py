@@ -31,7 +31,7 @@ import logging
 import threading
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import ClassVar, Protocol
 
 from .errors import AuthExpired, InvalidInput, NotFound, Permanent, Unsupported
@@ -440,6 +440,13 @@ class Network(abc.ABC):
         self.require(Capability.ACCOUNT_METRICS)
         raise NotImplementedError
 
+    def offered_account_metrics(self) -> frozenset[AccountMetric]:
+        """The figures this account offers: ``account_metrics_offered``, less what its kind of
+        account lacks (a LinkedIn member has no page views, only a company page has)."""
+        if Capability.ACCOUNT_METRICS not in self.capabilities:
+            return frozenset()
+        return type(self).account_metrics_offered
+
     def missing_permission(self, error: AuthExpired) -> bool:
         """Whether ``error`` says a permission (scope) is missing rather than the token being
         dead: an optional figure is then "not offered" and the channel stays connected."""
@@ -470,6 +477,14 @@ class Network(abc.ABC):
         raise NotImplementedError
 
 
+def whole_days(since: datetime, until: datetime) -> tuple[datetime, datetime] | None:
+    """The UTC days that ended after ``since`` and by ``until``, as ``(start, end)``: each day
+    is counted by the first reading after it ended. None when no day ended in between."""
+    start = since.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    end = until.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return (start, end) if end > start else None
+
+
 def _human_bytes(size: int) -> str:
     value = float(size)
     for unit in ("bytes", "KB", "MB", "GB"):
@@ -479,4 +494,4 @@ def _human_bytes(size: int) -> str:
     return f"{size} bytes"  # pragma: no cover
 
 
-__all__ = ["CredentialsListener", "Journal", "MemoryJournal", "Network"]
+__all__ = ["CredentialsListener", "Journal", "MemoryJournal", "Network", "whole_days"]

@@ -45,7 +45,7 @@ from typing import Any, ClassVar
 import httpx
 
 from . import meta
-from .base import CredentialsListener, Journal, Network
+from .base import CredentialsListener, Journal, Network, whole_days
 from .errors import (
     Ambiguous,
     AuthExpired,
@@ -1107,7 +1107,7 @@ class InstagramNetwork(Network):
                 "followers_count",
             ),
         )
-        days = meta.whole_days(since, taken_at)
+        days = whole_days(since, taken_at)
 
         def views() -> int | None:
             if days is None:

@@ -462,14 +462,6 @@ def count_field(answer: Mapping[str, Any], name: str) -> int | None:
     return None
 
 
-def whole_days(since: datetime, until: datetime) -> tuple[datetime, datetime] | None:
-    """The UTC days that ended after ``since`` and by ``until``, as ``(start, end)``: each day
-    is counted by the first reading after it ended. None when no day ended in between."""
-    start = since.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    end = until.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    return (start, end) if end > start else None
-
-
 def total_value(answer: Mapping[str, Any], metric: str) -> int | None:
     """An insight read with ``metric_type=total_value``: ``{"total_value": {"value": n}}``."""
     for row in answer.get("data") or []:

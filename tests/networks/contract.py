@@ -308,8 +308,9 @@ class NetworkContract:
         assert figures.network == network.name
         assert figures.taken_at.tzinfo is not None and figures.taken_at >= since
         assert figures.since == since
-        offered = type(network).account_metrics_offered
+        offered = network.offered_account_metrics()
         assert offered, "ACCOUNT_METRICS without a figure in account_metrics_offered"
+        assert offered <= type(network).account_metrics_offered
         values = {
             AccountMetric.FOLLOWERS: figures.followers,
             AccountMetric.PROFILE_VISITS: figures.profile_visits,
