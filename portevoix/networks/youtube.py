@@ -71,6 +71,8 @@ from .errors import (
 from .http import parse_reset
 from .registry import register
 from .types import (
+    AccountMetric,
+    AccountMetrics,
     AccountInfo,
     Author,
     AuthorizationRequest,
@@ -341,9 +343,16 @@ class YouTubeNetwork(Network):
             Capability.HIDE_COMMENT,
             Capability.DELETE_POST,
             Capability.METRICS,
+            Capability.ACCOUNT_METRICS,
             Capability.TOKEN_REFRESH,
             Capability.OAUTH,
         }
+    )
+    #: The channel's ``statistics.subscriberCount`` (https://developers.google.com/youtube/v3/
+    #: docs/channels#statistics; rounded by YouTube, absent when the channel hides it). The
+    #: Data API gives no visits of the channel page.
+    account_metrics_offered: ClassVar[frozenset[AccountMetric]] = frozenset(
+        {AccountMetric.FOLLOWERS}
     )
     #: The description's limit (the title is the first line, at most 100 characters); videos
     #: up to 256 GB (a channel that is not verified: 15 minutes long, which YouTube checks).
@@ -1342,6 +1351,29 @@ class YouTubeNetwork(Network):
                     views=_int(stats.get("viewCount")),
                 )
         return [snapshots[i] for i in ids if i in snapshots]
+
+    def missing_permission(self, error: AuthExpired) -> bool:
+        return error.code == "insufficientPermissions"
+
+    def account_metrics(self, since: datetime) -> AccountMetrics:
+        """The channel's subscribers now (one unit of quota); None when the channel hides
+        them (``hiddenSubscriberCount``)."""
+
+        def subscribers() -> int | None:
+            data = self._call("channels.list", _lister("channels", part="statistics", mine=True))
+            for channel in data.get("items") or []:
+                stats = channel.get("statistics") or {}
+                if stats.get("hiddenSubscriberCount"):
+                    return None
+                return _int(stats.get("subscriberCount"))
+            return None
+
+        return AccountMetrics(
+            network=self.name,
+            taken_at=self._now(),
+            since=since,
+            followers=self._figure("subscribers", subscribers),
+        )
 
 
 __all__ = [
