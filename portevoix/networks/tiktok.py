@@ -64,6 +64,8 @@ from .errors import (
 )
 from .registry import register
 from .types import (
+    AccountMetric,
+    AccountMetrics,
     AccountInfo,
     AuthorizationRequest,
     Candidate,
@@ -220,9 +222,15 @@ class TikTokNetwork(Network):
             Capability.VIDEO,
             Capability.VISIBILITY,
             Capability.METRICS,
+            Capability.ACCOUNT_METRICS,
             Capability.TOKEN_REFRESH,
             Capability.OAUTH,
         }
+    )
+    #: ``follower_count`` of ``/v2/user/info/`` (scope ``user.info.stats``;
+    #: https://developers.tiktok.com/doc/tiktok-api-v2-get-user-info). No profile visits.
+    account_metrics_offered: ClassVar[frozenset[AccountMetric]] = frozenset(
+        {AccountMetric.FOLLOWERS}
     )
     # Content Posting API and media transfer guide: a caption of 2,200 characters (UTF-16
     # units); photos JPEG or WebP up to 20 MB, 35 per post; videos MP4, WebM or MOV up to 4 GB.
@@ -1234,6 +1242,31 @@ class TikTokNetwork(Network):
                     views=_int(video.get("view_count")),
                 )
         return [snapshots[i] for i in ids if i in snapshots]
+
+    def missing_permission(self, error: AuthExpired) -> bool:
+        return error.code in {"scope_not_authorized", "scope_permission_missed"}
+
+    def account_metrics(self, since: datetime) -> AccountMetrics:
+        """The followers now (``user.info.stats``; an account connected without that scope
+        gives None, "not offered", and stays connected)."""
+
+        def followers() -> int | None:
+            data = self._call(
+                "GET",
+                "/v2/user/info/",
+                params={"fields": "open_id,follower_count"},
+                action="reading the followers",
+            )
+            user = data.get("user")
+            value = user.get("follower_count") if isinstance(user, dict) else None
+            return value if isinstance(value, int) else None
+
+        return AccountMetrics(
+            network=self.name,
+            taken_at=self._now(),
+            since=since,
+            followers=self._figure("followers", followers),
+        )
 
 
 __all__ = [
