@@ -84,6 +84,8 @@ from .mastodon_text import alike, same_text
 from .mastodon_text import plain_text as _render_plain
 from .registry import register
 from .types import (
+    AccountMetric,
+    AccountMetrics,
     AccountInfo,
     Author,
     AuthorizationRequest,
@@ -267,10 +269,16 @@ class MastodonNetwork(Network):
             Capability.REPLY_PUBLIC,
             Capability.REPLY_PRIVATE,
             Capability.METRICS,
+            Capability.ACCOUNT_METRICS,
             Capability.DELETE_POST,
             Capability.OAUTH,
             Capability.IDEMPOTENT_PUBLISH,
         }
+    )
+    #: ``followers_count`` of the account (https://docs.joinmastodon.org/entities/Account/
+    #: #followers_count); Mastodon counts no profile visits.
+    account_metrics_offered: ClassVar[frozenset[AccountMetric]] = frozenset(
+        {AccountMetric.FOLLOWERS}
     )
     # Mastodon's defaults; an instance may allow more (``configuration.statuses``).
     limits: Limits = Limits(
@@ -1245,6 +1253,23 @@ class MastodonNetwork(Network):
         )
 
     # -- metrics ------------------------------------------------------------------------------
+
+    def account_metrics(self, since: datetime) -> AccountMetrics:
+        """The followers now, from ``verify_credentials`` (the account's own view: the real
+        count even when it hides its follower list from others)."""
+        api = self.api
+
+        def followers() -> int | None:
+            me = self._call("reading the followers", api.account_verify_credentials)
+            value = me.get("followers_count") if isinstance(me, dict) else None
+            return value if isinstance(value, int) else None
+
+        return AccountMetrics(
+            network=self.name,
+            taken_at=datetime.now(UTC),
+            since=since,
+            followers=self._figure("followers", followers),
+        )
 
     def metrics(self, refs: Sequence[PublishedRef]) -> list[MetricSnapshot]:
         api = self.api
