@@ -59,9 +59,9 @@ from .errors import (
 )
 from .registry import register
 from .types import (
+    AccountInfo,
     AccountMetric,
     AccountMetrics,
-    AccountInfo,
     Author,
     AuthorizationRequest,
     Candidate,

@@ -1485,7 +1485,6 @@ class LinkedInNetwork(Network):
         return total
 
 
-
 def _utc_now() -> datetime:
     return datetime.now(UTC)
 

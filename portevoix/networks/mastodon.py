@@ -84,9 +84,9 @@ from .mastodon_text import alike, same_text
 from .mastodon_text import plain_text as _render_plain
 from .registry import register
 from .types import (
+    AccountInfo,
     AccountMetric,
     AccountMetrics,
-    AccountInfo,
     Author,
     AuthorizationRequest,
     Candidate,

@@ -28,8 +28,8 @@ from .errors import (
 )
 from .registry import register
 from .types import (
-    AccountMetric,
     AccountInfo,
+    AccountMetric,
     AccountMetrics,
     Author,
     Capability,

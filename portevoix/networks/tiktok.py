@@ -64,9 +64,9 @@ from .errors import (
 )
 from .registry import register
 from .types import (
+    AccountInfo,
     AccountMetric,
     AccountMetrics,
-    AccountInfo,
     AuthorizationRequest,
     Candidate,
     Capability,

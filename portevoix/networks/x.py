@@ -61,9 +61,9 @@ from .http import RateBudget, parse_reset
 from .linkedin import _Memory
 from .registry import register
 from .types import (
+    AccountInfo,
     AccountMetric,
     AccountMetrics,
-    AccountInfo,
     Author,
     AuthorizationRequest,
     Candidate,

@@ -71,9 +71,9 @@ from .errors import (
 from .http import parse_reset
 from .registry import register
 from .types import (
+    AccountInfo,
     AccountMetric,
     AccountMetrics,
-    AccountInfo,
     Author,
     AuthorizationRequest,
     Candidate,

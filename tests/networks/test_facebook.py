@@ -918,9 +918,7 @@ def test_account_metrics_followers_and_the_page_views_of_whole_days(
     assert asked["metric"] == "page_views_total" and asked["period"] == "day"
     assert int(asked["until"]) == int(NOON.timestamp())
     # The next reading, six hours later, counts no day twice.
-    monkeypatch.setattr(
-        "portevoix.networks.facebook._now", lambda: NOON + timedelta(hours=6)
-    )
+    monkeypatch.setattr("portevoix.networks.facebook._now", lambda: NOON + timedelta(hours=6))
     assert connected.account_metrics(NOON).profile_visits == 0
 
 
