@@ -64,6 +64,7 @@ from .errors import (
     Unsupported,
 )
 from .http import AddressGuard, GuardedTransport, RateBudget
+from .i18n import gettext as _
 from .registry import register
 from .types import (
     AccountInfo,
@@ -501,7 +502,10 @@ class BlueskyNetwork(Network):
         problems = super().validate(post)
         for number, part in enumerate(post.parts(), start=1):
             if len(part.text.encode()) > 3000:
-                problems.append(f"Part {number}: the text is longer than Bluesky's 3000 bytes.")
+                problems.append(
+                    self.part_prefix(number, len(post.parts()))
+                    + _("the text is longer than Bluesky's 3000 bytes.")
+                )
         return problems
 
     # -- publish ------------------------------------------------------------------------------
@@ -745,7 +749,7 @@ class BlueskyNetwork(Network):
         collected: list[InboundItem] = []
         newest: datetime | None = since
         page_cursor: str | None = None
-        for _ in range(_MAX_NOTIFICATION_PAGES):
+        for _page in range(_MAX_NOTIFICATION_PAGES):
             params = models.AppBskyNotificationListNotifications.Params(
                 limit=50, cursor=page_cursor
             )

@@ -57,6 +57,7 @@ from .errors import (
     OutcomeUnknown,
     Permanent,
 )
+from .i18n import gettext as _
 from .registry import register
 from .types import (
     AccountInfo,
@@ -359,7 +360,7 @@ class FacebookNetwork(Network):
         problems = super().validate(post)
         videos = [m for m in post.media if m.is_video]
         if videos and len(post.media) > 1:
-            problems.append("On Facebook a video goes alone, without photos or another video.")
+            problems.append(_("On Facebook a video goes alone, without photos or another video."))
         # Formats and duration are checked with the file itself (``media.processing.
         # check_video``, in the composer); Graph refuses what it cannot read (``InvalidInput``).
         return problems

@@ -57,6 +57,7 @@ from .errors import (
     RateLimited,
     Transient,
 )
+from .i18n import gettext as _
 from .registry import register
 from .types import (
     AccountInfo,
@@ -341,20 +342,22 @@ class InstagramNetwork(Network):
         if post.in_reply_to:
             # An answer is a comment or a direct message: text only, no image needed.
             if post.media:
-                problems.append("An answer on Instagram is text only.")
+                problems.append(_("An answer on Instagram is text only."))
             return problems
         if not post.media:
-            problems.append("Instagram posts need at least one image.")
+            problems.append(_("Instagram posts need at least one image."))
         videos = [m for m in post.media if m.is_video]
         if videos and len(post.media) > 1:
-            problems.append("On Instagram a video goes alone (it is published as a reel).")
+            problems.append(_("On Instagram a video goes alone (it is published as a reel)."))
         limits = self.limits
         for item in videos:
             if (
                 limits.video_mime_types is not None
                 and item.mime_type not in limits.video_mime_types
             ):
-                problems.append(f"{item.filename}: Instagram takes MP4 or MOV videos.")
+                problems.append(
+                    _("%(name)s: Instagram takes MP4 or MOV videos.") % {"name": item.filename}
+                )
         return problems
 
     # -- publishing ---------------------------------------------------------------------------

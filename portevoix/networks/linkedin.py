@@ -72,6 +72,7 @@ from .errors import (
     Transient,
 )
 from .http import RateBudget, parse_reset
+from .i18n import gettext as _
 from .registry import register
 from .types import (
     AccountInfo,
@@ -702,7 +703,7 @@ class LinkedInNetwork(Network):
     def validate(self, post: OutgoingPost) -> list[str]:
         problems = super().validate(post)
         if any(m.is_video for m in post.media) and len(post.media) > 1:
-            problems.append("On LinkedIn a video goes alone, without images or another video.")
+            problems.append(_("On LinkedIn a video goes alone, without images or another video."))
         return problems
 
     def publish(self, post: OutgoingPost, *, idempotency_key: str) -> PublishedRef:

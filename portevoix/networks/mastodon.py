@@ -80,6 +80,7 @@ from .errors import (
     Transient,
 )
 from .http import AddressGuard, RateBudget, guarded_session
+from .i18n import gettext as _
 from .mastodon_text import alike, same_text
 from .mastodon_text import plain_text as _render_plain
 from .registry import register
@@ -781,27 +782,34 @@ class MastodonNetwork(Network):
         parts = post.parts()
         warning = self.text_length(post.content_warning) if post.content_warning else 0
         for number, part in enumerate(parts, start=1):
-            where = f"Part {number}: " if len(parts) > 1 else ""
+            where = self.part_prefix(number, len(parts))
             videos = [m for m in part.media if m.is_video]
             if videos and (len(videos) > 1 or len(part.media) > 1):
                 problems.append(
-                    f"{where}Mastodon takes one video alone, or up to {limits.max_images} images."
+                    where
+                    + _("Mastodon takes one video alone, or up to %(max)s images.")
+                    % {"max": limits.max_images}
                 )
             if videos and not limits.accepts_video:
-                problems.append(f"{where}this Mastodon instance does not take videos.")
+                problems.append(where + _("this Mastodon instance does not take videos."))
             elif limits.video_mime_types is not None:
                 for item in videos:
                     if item.mime_type not in limits.video_mime_types:
                         problems.append(
-                            f"{where}{item.filename}: this Mastodon instance does not take "
-                            f"{item.mime_type} videos."
+                            where
+                            + _("%(name)s: this Mastodon instance does not take %(type)s videos.")
+                            % {"name": item.filename, "type": item.mime_type}
                         )
             length = self.text_length(part.text)
             # The content warning counts with the text (Mastodon, GoToSocial, Pleroma).
             if warning and length <= limits.max_text_length < length + warning:
                 problems.append(
-                    f"{where}the text and the content warning are {length + warning} "
-                    f"characters long together; this instance allows {limits.max_text_length}."
+                    where
+                    + _(
+                        "the text and the content warning are %(length)s characters long "
+                        "together; this instance allows %(max)s."
+                    )
+                    % {"length": length + warning, "max": limits.max_text_length}
                 )
         return problems
 

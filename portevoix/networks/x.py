@@ -58,6 +58,7 @@ from .errors import (
     Transient,
 )
 from .http import RateBudget, parse_reset
+from .i18n import gettext as _
 from .linkedin import _Memory
 from .registry import register
 from .types import (
@@ -559,7 +560,7 @@ class XNetwork(Network):
         problems = super().validate(post)
         for part in post.parts():
             if any(m.is_video for m in part.media) and len(part.media) > 1:
-                problems.append("On X a video goes alone, without images or another video.")
+                problems.append(_("On X a video goes alone, without images or another video."))
                 break
         return problems
 
@@ -749,7 +750,7 @@ class XNetwork(Network):
         found: list[dict[str, Any]] = []
         token = ""
         start = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        for _ in range(_RECONCILE_PAGES):
+        for _page in range(_RECONCILE_PAGES):
             query = {"max_results": "100", "start_time": start, "tweet.fields": _TWEET_FIELDS}
             if token:
                 query["pagination_token"] = token
