@@ -92,6 +92,9 @@ SCOPES = (
     "pages_manage_metadata",
 )
 _WINDOW = timedelta(hours=24)
+#: A private reply to a comment may be sent within 7 days of the comment, once
+#: (https://developers.facebook.com/docs/messenger-platform/instagram/features/private-replies).
+_COMMENT_WINDOW = timedelta(days=7)
 _SLACK = timedelta(minutes=2)
 _RECENT_MEDIA = 25
 _COMMENT_FIELDS = "id,text,username,timestamp,from,parent_id"
@@ -926,6 +929,9 @@ class InstagramNetwork(Network):
                 network=self.name,
                 code="no_page",
             )
+        commented = self._comment_time(to, target)
+        if commented is not None:
+            return self._private_reply_to_comment(graph, page, target, commented, text, key)
         recipient, last = self._dm_sender(to, target)
         started = _now()
         if started - last > _WINDOW:
@@ -946,6 +952,81 @@ class InstagramNetwork(Network):
             {"recipient": {"id": recipient}, "message": {"text": text}},
             action="answering in private",
         )
+        message_id = str(answer.get("message_id") or answer.get("id") or "")
+        if not message_id:
+            raise OutcomeUnknown(
+                "Instagram answered without the message's id.", network=self.name, code="no_id"
+            )
+        return self._ref_from_entry(
+            self._remember(key, entry, PublishedRef(self.name, message_id, published_at=started))
+        )
+
+    def _comment_time(self, to: InboundItem | str, target: str) -> datetime | None:
+        """When ``target`` was written if it is a comment (or a comment that mentions the
+        account), None for a direct message."""
+        if isinstance(to, InboundItem):
+            if to.kind == InboundKind.DM:
+                return None
+            if to.kind == InboundKind.COMMENT or to.extra.get("comment") == "yes":
+                return to.created_at
+            return None
+        try:
+            comment = self.graph.get(
+                target, {"fields": "id,text,timestamp"}, action="reading the comment answered"
+            )
+        except (InvalidInput, NotFound):
+            return None  # a direct message has no ``text`` field: Graph refuses it
+        if "text" not in comment:
+            return None
+        return meta.parse_time(comment.get("timestamp"))
+
+    def _private_reply_to_comment(
+        self,
+        graph: meta.GraphClient,
+        page: str,
+        comment_id: str,
+        commented: datetime,
+        text: str,
+        key: str,
+    ) -> PublishedRef:
+        """Instagram's private reply: one direct message to the person who wrote the comment
+        (``recipient: {comment_id}``), within 7 days of the comment, once."""
+        started = _now()
+        if started - commented > _COMMENT_WINDOW:
+            raise Permanent(
+                _(
+                    "Instagram only lets a business answer a comment in private within 7 days "
+                    "of the comment (this one is from %(when)s UTC). Nothing was sent: answer "
+                    "in public."
+                )
+                % {"when": f"{commented:%Y-%m-%d %H:%M}"},
+                network=self.name,
+                code="outside_window",
+            )
+        entry = {
+            "kind": "private_comment",
+            "target": comment_id,
+            "state": "sending",
+            "since": _iso(started),
+        }
+        self.journal.put(key, entry)
+        try:
+            answer = graph.post(
+                f"{page}/messages",
+                {"recipient": {"comment_id": comment_id}, "message": {"text": text}},
+                action="answering the comment in private",
+            )
+        except Permanent as error:
+            if error.code.split("/", 1)[0] == "10900":
+                raise Permanent(
+                    _(
+                        "This comment has already been answered in private: Instagram allows "
+                        "one private reply per comment. Nothing more was sent."
+                    ),
+                    network=self.name,
+                    code="already_replied",
+                ) from None
+            raise
         message_id = str(answer.get("message_id") or answer.get("id") or "")
         if not message_id:
             raise OutcomeUnknown(

@@ -574,6 +574,8 @@ class Route:
         if method == "POST" and edge == "messages":
             recipient = json.loads(self.params.get("recipient") or "{}")
             message = json.loads(self.params.get("message") or "{}")
+            if "comment_id" in recipient:
+                return self.private_reply(page, recipient["comment_id"], message)
             ig_conversation = self.g.objects.get(f"ig_t_{recipient.get('id')}")
             if ig_conversation is not None:
                 return self.ig_message(page, ig_conversation, recipient, message)
@@ -607,6 +609,30 @@ class Route:
             "values": values,
             "id": f"{object_id}/insights/{metric}/day",
         }
+
+    def private_reply(
+        self, page: Page, comment_id: str, message: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Instagram's private reply to a comment: once per comment, within 7 days."""
+        comment = self.g.objects.get(comment_id)
+        if comment is None or comment["type"] != "comment":
+            raise _Error(400, 100, "(#100) Invalid comment_id")
+        if comment.get("private_reply"):
+            raise _Error(400, 10900, "Activity already replied to")
+        age = time.time() - _epoch(comment["created_time"])
+        if age > 7 * 86400:
+            raise _Error(400, 10, "(#10) This message is sent outside of allowed window.", 2534022)
+        message_id = f"m_{self.g.new_id()}"
+        comment["private_reply"] = message_id
+        self.g.objects[message_id] = {
+            "type": "message",
+            "id": message_id,
+            "from": {"id": page.id, "name": page.name},
+            "to": {"comment_id": comment_id},
+            "message": message.get("text", ""),
+            "created_time": _now(),
+        }
+        return {"recipient_id": comment["from"]["id"], "message_id": message_id}
 
     def ig_message(
         self,
@@ -721,7 +747,13 @@ class Route:
             del self.g.objects[obj["id"]]
             return {"success": True}
         if method == "GET" and not edge:
+            fields = (self.params.get("fields") or "").split(",")
+            if "text" in fields and obj["type"] != "comment":
+                raise _Error(400, 100, "(#100) Tried accessing nonexisting field (text)")
             row = self.public(obj)
+            if obj["type"] == "comment" and obj.get("ig"):
+                row["text"] = obj["message"]
+                row["timestamp"] = obj["created_time"]
             if obj["type"] == "post":
                 count = len(obj.get("comments", []))
                 row["reactions"] = {"data": [], "summary": {"total_count": 3}}

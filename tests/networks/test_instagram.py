@@ -454,14 +454,61 @@ def test_graph_refusing_outside_the_window_says_so(
     assert caught.value.code == "10/2534022" and "24 hours" in caught.value.message
 
 
-def test_only_a_direct_message_is_answered_in_private(
+def _recent_comment(days: float) -> dict[str, Any]:
+    moment = datetime.now(UTC) - timedelta(days=days)
+    row = load("comments.json")["body"]["data"][0]
+    return {**row, "timestamp": moment.strftime("%Y-%m-%dT%H:%M:%S+0000")}
+
+
+def test_a_comment_is_answered_in_private_once(
     graph: respx.MockRouter, with_page: InstagramNetwork
 ) -> None:
-    comment = load("comments.json")["body"]["data"][0]
+    comment = _recent_comment(days=2)
     graph.get(f"/{comment['id']}").mock(return_value=httpx.Response(200, json=comment))
-    with pytest.raises(InvalidInput) as caught:
-        with_page.reply(comment["id"], "x", idempotency_key="dm5", private=True)
-    assert "direct message" in caught.value.message
+    sent = graph.post(f"/{PAGE}/messages").mock(return_value=answer("private_reply_sent.json"))
+    ref = with_page.reply(comment["id"], "Écrivez-nous ici.", idempotency_key="pc1", private=True)
+    assert ref.post_id.startswith("aWdfZ")
+    body = form(sent.calls.last.request)
+    assert json.loads(body["recipient"]) == {"comment_id": comment["id"]}
+    assert json.loads(body["message"]) == {"text": "Écrivez-nous ici."}
+    again = with_page.reply(comment["id"], "Écrivez-nous ici.", idempotency_key="pc1", private=True)
+    assert again == ref and sent.call_count == 1
+
+
+def test_a_comment_older_than_seven_days_is_not_answered_in_private(
+    graph: respx.MockRouter, with_page: InstagramNetwork
+) -> None:
+    comment = _recent_comment(days=8)
+    graph.get(f"/{comment['id']}").mock(return_value=httpx.Response(200, json=comment))
+    sent = graph.post(f"/{PAGE}/messages").mock(return_value=answer("private_reply_sent.json"))
+    with pytest.raises(Permanent) as caught:
+        with_page.reply(comment["id"], "x", idempotency_key="pc2", private=True)
+    assert caught.value.code == "outside_window" and "7 days" in caught.value.message
+    assert sent.call_count == 0
+
+
+def test_a_second_private_reply_to_a_comment_is_refused_by_instagram(
+    graph: respx.MockRouter, with_page: InstagramNetwork
+) -> None:
+    comment = _recent_comment(days=1)
+    graph.get(f"/{comment['id']}").mock(return_value=httpx.Response(200, json=comment))
+    graph.post(f"/{PAGE}/messages").mock(return_value=answer("error_private_reply_twice.json"))
+    with pytest.raises(Permanent) as caught:
+        with_page.reply(comment["id"], "x", idempotency_key="pc3", private=True)
+    assert caught.value.code == "already_replied"
+
+
+def test_a_private_answer_whose_answer_was_lost_is_never_sent_blind(
+    graph: respx.MockRouter, with_page: InstagramNetwork
+) -> None:
+    comment = _recent_comment(days=1)
+    graph.get(f"/{comment['id']}").mock(return_value=httpx.Response(200, json=comment))
+    sent = graph.post(f"/{PAGE}/messages").mock(side_effect=httpx.ReadTimeout("lost"))
+    with pytest.raises(OutcomeUnknown):
+        with_page.reply(comment["id"], "x", idempotency_key="pc4", private=True)
+    with pytest.raises(OutcomeUnknown):
+        with_page.reply(comment["id"], "x", idempotency_key="pc4", private=True)
+    assert sent.call_count == 1
 
 
 def test_a_tag_is_answered_through_the_mentions_edge(
@@ -603,6 +650,29 @@ def test_a_dm_and_a_tag_through_the_fake_are_answered_once(fake: FakeGraphServer
     assert fake.graph.posts[f"{ig}/mentions"] == 1
     # Our own answers do not come back as inbound.
     assert network.fetch_inbound(batch.next_cursor).items == ()
+
+
+def test_a_comment_through_the_fake_is_answered_in_private_exactly_once(
+    fake: FakeGraphServer,
+) -> None:
+    network = _make(fake, journal=MemoryJournal())
+    network.connect(_creds(fake))
+    media = network.publish(
+        OutgoingPost("Nouveautés", media=(JPEG,)), idempotency_key=f"pm-{uuid.uuid4().hex}"
+    )
+    comment_id = fake.graph.add_comment(
+        media.post_id, "Ma commande est abîmée", author=("17841400000000999", "une.cliente")
+    )
+    sends = fake.graph.posts["400100200300/messages"]
+    ref = network.reply(comment_id, "Écrivez-nous ici.", idempotency_key="pc-f", private=True)
+    assert (
+        network.reply(comment_id, "Écrivez-nous ici.", idempotency_key="pc-f", private=True) == ref
+    )
+    assert fake.graph.posts["400100200300/messages"] - sends == 1
+    assert fake.graph.objects[ref.post_id]["to"] == {"comment_id": comment_id}
+    with pytest.raises(Permanent) as caught:
+        network.reply(comment_id, "Encore ?", idempotency_key="pc-f2", private=True)
+    assert caught.value.code == "already_replied"
 
 
 def test_the_fake_refuses_outside_the_window_and_so_does_the_module(fake: FakeGraphServer) -> None:
