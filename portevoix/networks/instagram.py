@@ -764,6 +764,64 @@ class InstagramNetwork(Network):
             )
             note("t", created)
 
+    def fetch_mention(self, media_id: str, comment_id: str = "") -> InboundItem | None:
+        """A caption (``media_id``) or a comment (``comment_id`` under ``media_id``) that
+        @mentions the account without tagging it, which Meta's ``mentions`` webhook gives by id
+        only: read through ``mentioned_comment`` / ``mentioned_media`` of the account
+        (https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/
+        ig-user/mentioned_comment). None when Graph no longer has it (deleted since)."""
+        if not media_id and not comment_id:
+            return None
+        try:
+            if comment_id:
+                answer = self.graph.get(
+                    self.ig_user,
+                    {
+                        "fields": f"mentioned_comment.comment_id({comment_id})"
+                        "{id,text,timestamp,username,media{id,permalink}}"
+                    },
+                    action="reading the mention",
+                )
+                row = answer.get("mentioned_comment")
+            else:
+                answer = self.graph.get(
+                    self.ig_user,
+                    {
+                        "fields": f"mentioned_media.media_id({media_id})"
+                        "{id,caption,timestamp,username,permalink}"
+                    },
+                    action="reading the mention",
+                )
+                row = answer.get("mentioned_media")
+        except NotFound:
+            return None
+        if not isinstance(row, dict) or not row.get("id"):
+            return None
+        created = meta.parse_time(row.get("timestamp"))
+        if created is None:
+            return None
+        username = str(row.get("username") or "")
+        media = row.get("media") if isinstance(row.get("media"), dict) else {}
+        thread = str((media or {}).get("id") or media_id or row["id"])
+        return InboundItem(
+            network=self.name,
+            message_id=str(row["id"]),
+            kind=InboundKind.MENTION,
+            author=Author(
+                id=username or str(row["id"]),
+                handle=f"@{username}" if username else "?",
+                url=f"https://www.instagram.com/{username}/" if username else "",
+            ),
+            text=str(row.get("text") if comment_id else row.get("caption") or ""),
+            created_at=created,
+            in_reply_to=thread if comment_id else None,
+            thread_id=thread,
+            url=str(row.get("permalink") or (media or {}).get("permalink") or ""),
+            extra={"mention": "comment", "comment": "yes"}
+            if comment_id
+            else {"mention": "caption"},
+        )
+
     @property
     def page_id(self) -> str:
         return self.credentials.get("page_id")
@@ -962,12 +1020,11 @@ class InstagramNetwork(Network):
         )
 
     def _comment_time(self, to: InboundItem | str, target: str) -> datetime | None:
-        """When ``target`` was written if it is a comment (or a comment that mentions the
-        account), None for a direct message."""
+        """When ``target`` was written if it is a comment, None for a direct message."""
         if isinstance(to, InboundItem):
             if to.kind == InboundKind.DM:
                 return None
-            if to.kind == InboundKind.COMMENT or to.extra.get("comment") == "yes":
+            if to.kind == InboundKind.COMMENT:
                 return to.created_at
             return None
         try:

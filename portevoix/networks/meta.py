@@ -454,6 +454,17 @@ def missing_permission(error: NetworkError) -> bool:
     return head.isdigit() and int(head) in PERMISSION_CODES
 
 
+def signature_ok(body: bytes, header: str, secret: str) -> bool:
+    """Whether ``header`` (``X-Hub-Signature-256: sha256=<hex>``) is the HMAC-SHA256 of the raw
+    ``body`` under the app secret, as Meta signs its webhooks
+    (https://developers.facebook.com/docs/graph-api/webhooks/getting-started#validate-payloads).
+    """
+    if not secret or not header.startswith("sha256="):
+        return False
+    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, header[len("sha256=") :].strip().lower())
+
+
 def count_field(answer: Mapping[str, Any], name: str) -> int | None:
     """A count Graph gives as a field (``followers_count``), or None when it is absent."""
     value = answer.get(name)

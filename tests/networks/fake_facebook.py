@@ -610,9 +610,7 @@ class Route:
             "id": f"{object_id}/insights/{metric}/day",
         }
 
-    def private_reply(
-        self, page: Page, comment_id: str, message: dict[str, Any]
-    ) -> dict[str, Any]:
+    def private_reply(self, page: Page, comment_id: str, message: dict[str, Any]) -> dict[str, Any]:
         """Instagram's private reply to a comment: once per comment, within 7 days."""
         comment = self.g.objects.get(comment_id)
         if comment is None or comment["type"] != "comment":

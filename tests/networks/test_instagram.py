@@ -727,3 +727,47 @@ def test_account_metrics_with_a_dead_token_asks_for_a_reconnect(
     graph.get(f"/{IG}").mock(return_value=answer("error_190.json"))
     with pytest.raises(AuthExpired):
         connected.account_metrics(datetime.now(UTC) - timedelta(days=2))
+
+
+# -- mentions without a tag (webhook ids read back) -----------------------------------------
+
+
+def test_fetch_mention_reads_a_comment_and_a_caption_by_id(
+    graph: respx.MockRouter, connected: InstagramNetwork
+) -> None:
+    def answer_for(request: httpx.Request) -> httpx.Response:
+        fields = request.url.params.get("fields", "")
+        name = "mentioned_comment.json" if "mentioned_comment" in fields else "mentioned_media.json"
+        return answer(name)
+
+    route = graph.get(f"/{IG}").mock(side_effect=answer_for)
+    comment = connected.fetch_mention("17918195224117851", "17894227972186120")
+    assert comment is not None and comment.kind == InboundKind.MENTION
+    assert comment.message_id == "17894227972186120" and comment.author.handle == "@sophie.b"
+    assert comment.thread_id == "17918195224117851" and comment.extra["mention"] == "comment"
+    assert comment.created_at == datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
+    caption = connected.fetch_mention("17918195224117852")
+    assert caption is not None and caption.text == "Ma routine du soir avec @lumiere.co"
+    assert caption.url == "https://www.instagram.com/p/Cdef456/"
+    asked = [c.request.url.params["fields"] for c in route.calls]
+    assert asked[-1].startswith("mentioned_media.media_id(17918195224117852)")
+
+
+def test_fetch_mention_of_something_deleted_is_none(
+    graph: respx.MockRouter, connected: InstagramNetwork
+) -> None:
+    graph.get(f"/{IG}").mock(return_value=httpx.Response(200, json={"id": IG}))
+    assert connected.fetch_mention("1", "2") is None
+
+
+def test_meta_signature_is_checked_on_the_raw_body() -> None:
+    import hashlib
+    import hmac
+
+    body = b'{"object":"instagram"}'
+    good = "sha256=" + hmac.new(b"s3cret", body, hashlib.sha256).hexdigest()
+    assert meta.signature_ok(body, good, "s3cret")
+    assert not meta.signature_ok(body + b" ", good, "s3cret")
+    assert not meta.signature_ok(body, good, "other")
+    assert not meta.signature_ok(body, good, "")
+    assert not meta.signature_ok(body, good.replace("sha256=", "sha1="), "s3cret")
