@@ -217,3 +217,23 @@ def test_the_demo_fills_a_month_of_leads_and_deals(team, channel, campaign) -> N
     assert leads.filter(status="won", value__isnull=False).exists()
     assert leads.filter(channel=channel).exists() and leads.filter(campaign=campaign).exists()
     assert load_money_demo(team.workspace) == made and leads.count() == made  # idempotent
+
+
+def test_two_deliveries_at_the_same_moment_make_one_row(team, monkeypatch) -> None:
+    """The second delivery did not see the first's row (it was not committed yet when it
+    looked): the unique constraint refuses its insert, and it is applied as an update."""
+    actions.record_lead(team.workspace, by=None, source="crm", external_id="R-1", value="10")
+    real = actions._existing
+    calls = []
+
+    def blind_once(*args):
+        calls.append(args)
+        return None if len(calls) == 1 else real(*args)
+
+    monkeypatch.setattr(actions, "_existing", blind_once)
+    result = actions.record_lead(
+        team.workspace, by=None, source="crm", external_id="R-1", status="won"
+    )
+    assert len(calls) == 2 and not result.created
+    lead = Lead.objects.get(workspace=team.workspace)
+    assert lead.status == "won" and lead.value == Decimal("10.00")
