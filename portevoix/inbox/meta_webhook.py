@@ -75,8 +75,8 @@ def meta_webhook(request: HttpRequest) -> HttpResponse:
 def _entry(entry: Any) -> int:
     if not isinstance(entry, dict) or not entry.get("id"):
         return 0
-    mentions = [
-        change.get("value")
+    mentions: list[dict[str, Any]] = [
+        change["value"]
         for change in entry.get("changes") or []
         if isinstance(change, dict)
         and change.get("field") == "mentions"
