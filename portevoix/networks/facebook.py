@@ -92,6 +92,9 @@ SCOPES = (
 _WINDOW = timedelta(hours=24)
 # Graph writes created_time to the second, on its own clock: this much slack.
 _SLACK = timedelta(minutes=2)
+# A video chunk Graph refused while saying where to resume: tried again this many times in one
+# attempt before the worker's next one resumes from the journal.
+_CHUNK_RETRIES = 3
 # Posts whose comments are read by each inbound sync.
 _RECENT_POSTS = 25
 _COMMENT_FIELDS = "id,from,message,created_time,parent{id},permalink_url"
@@ -506,6 +509,7 @@ class FacebookNetwork(Network):
             }
             self.journal.put(key, entry)
         start, end = int(entry.get("start") or 0), int(entry.get("end") or 0)
+        refused = 0
         while start < end:
             try:
                 answer = video.post(
@@ -521,6 +525,21 @@ class FacebookNetwork(Network):
                     action="uploading the video",
                     write=False,
                 )
+            except meta.VideoChunkRefused as error:
+                if not error.resumable:
+                    self.journal.put(
+                        key, {"kind": "video", "since": entry["since"], "state": "absent"}
+                    )
+                    raise
+                # Graph said which chunk it wants: take the upload up there, in this attempt
+                # a few times, then in the next one (the session and offsets are journaled).
+                start, end = int(error.start_offset or 0), int(error.end_offset or 0)
+                entry = {**entry, "start": str(start), "end": str(end)}
+                self.journal.put(key, entry)
+                refused += 1
+                if refused > _CHUNK_RETRIES:
+                    raise
+                continue
             except NetworkError:
                 # Where Graph stands is unknown now; an unfinished session is never published,
                 # so the next attempt starts a new one rather than guessing offsets.

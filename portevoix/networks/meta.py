@@ -347,11 +347,15 @@ class GraphClient:
                 f"{label} refused the video ({action}): {reason}", network=name, code=tag
             )
         if subcode in VIDEO_RETRY_SUBCODES:
-            # An error answer: this call was refused, nothing was published by it.
-            return Transient(
+            # An error answer: this call was refused, nothing was published by it. Graph may
+            # say where to take the upload up again (``error_data``: the chunk it wants).
+            data = error.get("error_data") if isinstance(error.get("error_data"), dict) else {}
+            return VideoChunkRefused(
                 f"{label} lost part of the video upload ({action}); starting it again later.",
                 network=name,
                 code=tag,
+                start_offset=_offset_or_none((data or {}).get("start_offset")),
+                end_offset=_offset_or_none((data or {}).get("end_offset")),
             )
         if code in RATE_LIMIT_CODES or status == 429:
             wait = self._last_wait or _DEFAULT_WAIT
@@ -445,6 +449,41 @@ class GraphClient:
             )
         reason = detail or "refused"
         return Permanent(f"{label} refused it ({action}): {reason}.", network=name, code=tag)
+
+
+class VideoChunkRefused(Transient):
+    """Graph refused one chunk of a resumable video upload (subcodes 1363019, 1363030, 1363033,
+    1363037); ``start_offset``/``end_offset`` are the chunk it asks for next, when it says."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        network: str = "",
+        code: str = "",
+        start_offset: int | None = None,
+        end_offset: int | None = None,
+    ) -> None:
+        super().__init__(message, network=network, code=code)
+        self.start_offset = start_offset
+        self.end_offset = end_offset
+
+    @property
+    def resumable(self) -> bool:
+        return (
+            self.start_offset is not None
+            and self.end_offset is not None
+            and self.end_offset > self.start_offset
+        )
+
+
+def _offset_or_none(value: Any) -> int | None:
+    """Graph's byte offsets come as numbers or strings ("52428800")."""
+    try:
+        number = int(str(value))
+    except ValueError:
+        return None
+    return number if number >= 0 else None
 
 
 def missing_permission(error: NetworkError) -> bool:
@@ -657,6 +696,7 @@ __all__ = [
     "GRAPH_VERSION",
     "GraphClient",
     "MetaApp",
+    "VideoChunkRefused",
     "app",
     "choose_page",
     "configure",

@@ -958,3 +958,47 @@ def test_account_metrics_rate_limited_is_retried_later_not_hidden(
     graph.get(f"/{PAGE}/insights").mock(return_value=answer("error_4_app_limit.json"))
     with pytest.raises(RateLimited):
         connected.account_metrics(datetime.now(UTC) - timedelta(days=1))
+
+
+def test_a_refused_chunk_is_sent_again_from_graphs_offset(
+    hosts: tuple[respx.MockRouter, FacebookNetwork],
+) -> None:
+    router, network = hosts
+    route = router.post(f"{VIDEO}/{PAGE}/videos").mock(
+        side_effect=[
+            answer("video_start.json"),
+            answer("error_video_chunk_offsets.json"),
+            answer("video_transfer.json"),
+            answer("video_transfer_last.json"),
+            answer("video_finish.json"),
+        ]
+    )
+    ref = network.publish(OutgoingPost("Atelier", media=(CLIP,)), idempotency_key="vr1")
+    assert ref.post_id == "1564747010440105"
+    assert phases(route) == ["start", "transfer", "transfer", "transfer", "finish"]
+    # The same session, from the offset Graph gave back: no second "start".
+    assert b'name="start_offset"\r\n\r\n0' in route.calls[2].request.content
+    assert b"\x00\x00\x00\x18ft" in route.calls[2].request.content
+
+
+def test_a_chunk_refused_again_and_again_resumes_in_the_next_attempt(
+    hosts: tuple[respx.MockRouter, FacebookNetwork],
+) -> None:
+    router, network = hosts
+    refusals = [answer("error_video_chunk_offsets.json") for _ in range(4)]
+    route = router.post(f"{VIDEO}/{PAGE}/videos").mock(
+        side_effect=[answer("video_start.json"), *refusals]
+    )
+    post = OutgoingPost("Atelier", media=(CLIP,))
+    with pytest.raises(Transient):
+        network.publish(post, idempotency_key="vr2")
+    entry = network.journal.get("vr2")
+    assert entry is not None and entry["session"] == "1564747013773438"
+    assert (entry["start"], entry["end"]) == ("0", "6")
+    route.side_effect = [
+        answer("video_transfer.json"),
+        answer("video_transfer_last.json"),
+        answer("video_finish.json"),
+    ]
+    assert network.publish(post, idempotency_key="vr2").post_id == "1564747010440105"
+    assert phases(route).count("start") == 1
