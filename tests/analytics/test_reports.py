@@ -270,3 +270,15 @@ def test_workload_counts_each_members_work(team, client_for) -> None:
     )
     assert csv.status_code == 200
     assert csv.content.decode().splitlines()[0].startswith("member,conversations_assigned")
+
+
+def test_the_demo_has_a_weekly_report_with_two_sends() -> None:
+    from portevoix.core import demo
+
+    workspace = demo.load().workspace
+    report = ScheduledReport.objects.get(workspace=workspace)
+    runs = list(report.runs.order_by("period_start"))
+    assert [r.state for r in runs] == ["sent", "sent"]
+    assert (runs[1].period_start - runs[0].period_start).days == 7
+    assert all(r.produced_at and r.csv and r.files.count() == 2 for r in runs)
+    assert Notification.objects.filter(kind="analytics.report").count() == 2 * runs[0].recipients_told
