@@ -230,15 +230,11 @@ def child_time(repeat: int) -> None:
         "daily chart, all channels, 30 days": lambda: dashboard.daily(every, p30, workspace=ws),
         "daily chart, all channels, 365 days": lambda: dashboard.daily(every, p365, workspace=ws),
         "daily chart, one channel, 365 days": lambda: dashboard.daily(one, p365),
-        "frequency, all channels, 365 days": lambda: dashboard.frequency(
-            every, p365, workspace=ws
-        ),
+        "frequency, all channels, 365 days": lambda: dashboard.frequency(every, p365, workspace=ws),
         "frequency, one channel, 365 days": lambda: dashboard.frequency(one, p365),
         "heatmap, one channel, 90 days": lambda: dashboard.heatmap(one, p90, zone),
         "heatmap, one channel, 365 days": lambda: dashboard.heatmap(one, p365, zone),
-        "heatmap, all channels, 30 days": lambda: dashboard.heatmap(
-            every, p30, zone, workspace=ws
-        ),
+        "heatmap, all channels, 30 days": lambda: dashboard.heatmap(every, p30, zone, workspace=ws),
         "heatmap, all channels, 365 days": lambda: dashboard.heatmap(
             every, p365, zone, workspace=ws
         ),
@@ -272,7 +268,9 @@ def main() -> None:
     parser.add_argument("--pg")
     parser.add_argument("--no-pg", action="store_true")
     parser.add_argument("--no-sqlite", action="store_true")
-    parser.add_argument("--pg-port", type=int, default=int(os.environ.get("PV_TEST_PG_PORT", 55499)))
+    parser.add_argument(
+        "--pg-port", type=int, default=int(os.environ.get("PV_TEST_PG_PORT", 55499))
+    )
     parser.add_argument("--child", choices=["fill", "time"])
     args = parser.parse_args()
     if args.child == "fill":
@@ -311,7 +309,8 @@ def main() -> None:
         print(f"\n{engine}: {filled['hourly_rows']:,} hourly rows written in "
               f"{filled['fill_seconds']} s, {filled['day_rows']:,} daily rows")  # fmt: skip
         load_after = os.getloadavg()
-        print(f"load average (1, 5, 15 min) before timing: {load_before[0]:.2f} {load_before[1]:.2f} "
+        print(f"load average (1, 5, 15 min) before timing: {load_before[0]:.2f} "
+              f"{load_before[1]:.2f} "
               f"{load_before[2]:.2f}; after: {load_after[0]:.2f} {load_after[1]:.2f} "
               f"{load_after[2]:.2f}; {os.cpu_count()} cores")  # fmt: skip
         print(f"{'chart':<55} {'ms (median)':>12}  goal {GOAL_MS:.0f} ms")

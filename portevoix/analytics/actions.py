@@ -257,7 +257,10 @@ def create_report(
     refused = [m for m in people if not may_read(m, draft)]
     if refused:
         raise ActionRefused(
-            _("%(names)s may not read this report (analytics, or a part of it, is not theirs to see).")
+            _(
+                "%(names)s may not read this report "
+                "(analytics, or a part of it, is not theirs to see)."
+            )
             % {"names": ", ".join(str(m.user) for m in refused)},
             field="recipients",
         )

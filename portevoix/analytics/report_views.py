@@ -13,9 +13,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST, require_safe
 
 from portevoix.channels.models import Channel
@@ -30,12 +29,14 @@ from .models import REPORT_SECTIONS, ReportFile, ReportFrequency, ReportRun, Sch
 
 def _eligible(member: Member) -> QuerySet[Member]:
     """The members who may receive a report: active, and allowed to see analytics."""
-    rows = Member.objects.filter(workspace=member.workspace, is_active=True).select_related(
-        "user"
-    )
+    rows = Member.objects.filter(workspace=member.workspace, is_active=True).select_related("user")
     return rows.filter(pk__in=[m.pk for m in rows if can(m, "analytics.view")]).order_by(
         "user__full_name", "user__email"
     )
+
+
+def _member_label(member: Member) -> str:
+    return f"{member.user.display_name} ({member.get_role_display()})"
 
 
 class ReportForm(forms.Form):
@@ -59,9 +60,7 @@ class ReportForm(forms.Form):
         queryset=Member.objects.none(),
         widget=forms.CheckboxSelectMultiple,
         error_messages={
-            "invalid_choice": gettext_lazy(
-                "Only members who see analytics can receive a report."
-            )
+            "invalid_choice": gettext_lazy("Only members who see analytics can receive a report.")
         },
     )
 
@@ -76,7 +75,7 @@ class ReportForm(forms.Form):
         recipients = self.fields["recipients"]
         assert isinstance(recipients, forms.ModelMultipleChoiceField)
         recipients.queryset = _eligible(member)
-        recipients.label_from_instance = lambda m: f"{m.user.display_name} ({m.get_role_display()})"  # type: ignore[method-assign]
+        recipients.label_from_instance = _member_label  # type: ignore[method-assign,assignment]
 
 
 def _page(request: HttpRequest, member: Member, form: ReportForm | None = None) -> HttpResponse:
@@ -91,7 +90,9 @@ def _page(request: HttpRequest, member: Member, form: ReportForm | None = None) 
         listing.append(
             {
                 "report": report,
-                "sections": [str(REPORT_SECTIONS[c]) for c in report.sections if c in REPORT_SECTIONS],
+                "sections": [
+                    str(REPORT_SECTIONS[c]) for c in report.sections if c in REPORT_SECTIONS
+                ],
                 "may_read": reports.may_read(member, report),
                 "runs": [
                     {"run": run, "languages": sorted(f.language for f in run.files.all())}
@@ -158,7 +159,9 @@ def report_create(request: HttpRequest, ws: str) -> HttpResponse:
                 _("Report “%(name)s” created: it is sent at the end of each period.")
                 % {"name": report.name},
             )
-            return redirect(reverse("analytics_reports", kwargs={"ws": ws}) + f"#report-{report.pk}")
+            return redirect(
+                reverse("analytics_reports", kwargs={"ws": ws}) + f"#report-{report.pk}"
+            )
     return _page(request, member, form)
 
 
@@ -173,9 +176,7 @@ def report_toggle(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
     require(member, "analytics.report")
     report = _report(member, pk)
     actions.set_report_active(report, by=member, active=not report.active)
-    messages.success(
-        request, _("Report resumed.") if report.active else _("Report paused.")
-    )
+    messages.success(request, _("Report resumed.") if report.active else _("Report paused."))
     return redirect(reverse("analytics_reports", kwargs={"ws": ws}) + f"#report-{report.pk}")
 
 
@@ -194,8 +195,11 @@ def report_send(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
     else:
         messages.info(
             request,
-            _("The report of %(start)s → %(end)s was already made: it is not sent twice. "
-              "Download it from the history.") % period,
+            _(
+                "The report of %(start)s → %(end)s was already made: it is not sent twice. "
+                "Download it from the history."
+            )
+            % period,
         )
     return redirect(reverse("analytics_reports", kwargs={"ws": ws}) + f"#report-{report.pk}")
 

@@ -271,8 +271,7 @@ def build(report: ScheduledReport, period: dashboard.Period) -> dict[str, Any]:
             part["header"] = [_("Member"), *(str(WORKLOAD_LABELS[f]) for f in
                                              dashboard.WORKLOAD_FIELDS)]  # fmt: skip
             part["rows"] = [
-                [r["member"], *(charts.fmt(r[f]) for f in dashboard.WORKLOAD_FIELDS)]
-                for r in rows
+                [r["member"], *(charts.fmt(r[f]) for f in dashboard.WORKLOAD_FIELDS)] for r in rows
             ]
             part["csv"] = [{k: v for k, v in r.items() if k != "member_id"} for r in rows]
         elif code == "goals":
@@ -341,7 +340,9 @@ def _per_channel(channels: Any, period: dashboard.Period) -> list[dict[str, Any]
     rows = (
         ChannelDay.objects.filter(channel__in=channels, day__gte=period.start, day__lte=period.end)
         .values("channel", "channel__name")
-        .annotate(posts=Sum("posts"), impressions=Sum("impressions"), engagements=Sum("engagements"))
+        .annotate(
+            posts=Sum("posts"), impressions=Sum("impressions"), engagements=Sum("engagements")
+        )
         .order_by("-impressions", "channel__name")
     )
     return [
@@ -449,9 +450,7 @@ def may_read(member: Member, report: ScheduledReport) -> bool:
     if not can(member, "analytics.view"):
         return False
     return all(
-        can(member, need)
-        for code, need in SECTION_NEEDS.items()
-        if code in (report.sections or [])
+        can(member, need) for code, need in SECTION_NEEDS.items() if code in (report.sections or [])
     )
 
 
@@ -477,13 +476,9 @@ def handle_producing(run: ReportRun) -> Outcome:
             # Made and told by an earlier attempt whose result was not written: close it.
             return Outcome(ReportRunStates.sent, fields={"produced_at": current.produced_at})
         for lang, content in files.items():
-            ReportFile.objects.update_or_create(
-                run=run, language=lang, defaults={"pdf": content}
-            )
+            ReportFile.objects.update_or_create(run=run, language=lang, defaults={"pdf": content})
         people = [
-            m
-            for m in report.recipients.select_related("user", "workspace")
-            if may_read(m, report)
+            m for m in report.recipients.select_related("user", "workspace") if may_read(m, report)
         ]
         url = reverse("analytics_reports", kwargs={"ws": report.workspace.slug})
         told = notify(
@@ -509,14 +504,19 @@ def handle_producing(run: ReportRun) -> Outcome:
 
 def attachments(params: Mapping[str, Any], language: str) -> list[tuple[str, bytes, str]]:
     """The e-mail's files: the PDF in the reader's language (else another one) and the CSV."""
-    run = ReportRun.objects.filter(pk=params.get("run")).select_related("report").first()
+    run_id = params.get("run")
+    if not isinstance(run_id, int):
+        return []
+    run = ReportRun.objects.filter(pk=run_id).select_related("report").first()
     if run is None:
         return []
     files = {f.language: bytes(f.pdf) for f in run.files.all()}
-    content = files.get(language) or files.get(settings.LANGUAGE_CODE) or next(
-        iter(files.values()), None
+    content = (
+        files.get(language) or files.get(settings.LANGUAGE_CODE) or next(iter(files.values()), None)
     )
-    name = f"{slugify(run.report.name) or 'report'}-{run.period_start:%Y%m%d}-{run.period_end:%Y%m%d}"
+    name = (
+        f"{slugify(run.report.name) or 'report'}-{run.period_start:%Y%m%d}-{run.period_end:%Y%m%d}"
+    )
     out = []
     if content:
         out.append((f"{name}.pdf", content, "application/pdf"))

@@ -49,7 +49,9 @@ def day_of(moment: dt.datetime, channel: Channel) -> dt.date:
     return moment.astimezone(channel.audience_zone).date()
 
 
-def _bump(model: Any, owner: Mapping[str, Any], key: Mapping[str, Any], deltas: Mapping[str, int]) -> None:
+def _bump(
+    model: Any, owner: Mapping[str, Any], key: Mapping[str, Any], deltas: Mapping[str, int]
+) -> None:
     changes = {name: F(name) + value for name, value in deltas.items() if value}
     if not changes:
         return

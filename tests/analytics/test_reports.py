@@ -97,6 +97,7 @@ def test_french_and_english_recipients_get_their_language_with_the_files(team) -
     assert "Report “Hebdo réseaux” is ready" in other.subject
     for message, language in ((french, "fr"), (other, "en")):
         (pdf_name, pdf_bytes, pdf_type), (csv_name, csv_bytes, csv_type) = message.attachments
+        assert csv_name == pdf_name.replace(".pdf", ".csv")
         assert pdf_type == "application/pdf" and pdf_bytes == files[language]
         assert pdf_name.endswith(f"{run.period_start:%Y%m%d}-{run.period_end:%Y%m%d}.pdf")
         text = csv_bytes.decode() if isinstance(csv_bytes, bytes) else csv_bytes
@@ -281,4 +282,6 @@ def test_the_demo_has_a_weekly_report_with_two_sends() -> None:
     assert [r.state for r in runs] == ["sent", "sent"]
     assert (runs[1].period_start - runs[0].period_start).days == 7
     assert all(r.produced_at and r.csv and r.files.count() == 2 for r in runs)
-    assert Notification.objects.filter(kind="analytics.report").count() == 2 * runs[0].recipients_told
+    assert (
+        Notification.objects.filter(kind="analytics.report").count() == 2 * runs[0].recipients_told
+    )
