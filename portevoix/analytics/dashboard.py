@@ -188,6 +188,10 @@ def _period_sums(
     return out
 
 
+def _float(value: int | None) -> float | None:
+    return None if value is None else float(value)
+
+
 def key_figures(
     workspace: Workspace, channel: Channel | None, period: Period
 ) -> list[dict[str, Any]]:
@@ -196,9 +200,21 @@ def key_figures(
     channel at the period's ends."""
     before = period.previous()
     sums = _period_sums(workspace, channel, period, before)
+    channels = kpis._channels(workspace, channel)
+    # Followers at the three ends of the two periods, each read once (not twice per figure).
+    at = {
+        moment: kpis.followers_at(channels, moment)
+        for moment in (period.end_at, period.start_at, before.start_at)
+    }
+    sums["now"]["followers"] = _float(at[period.end_at])
+    sums["then"]["followers"] = _float(at[period.start_at])
+    for key, span in (("now", period), ("then", before)):
+        after, first = at[span.end_at], at[span.start_at]
+        if after is not None and first is not None:
+            sums[key]["follower_growth"] = float(after - first)
     out = []
     for metric in KEY_FIGURES:
-        if metric in sums["now"]:
+        if metric in sums["now"] and metric in sums["then"]:
             now, then = sums["now"][metric], sums["then"][metric]
         else:
             now = kpis.measure(

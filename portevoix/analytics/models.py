@@ -80,7 +80,11 @@ class AccountSnapshot(models.Model):
 
     class Meta:
         ordering = ["-taken_at", "-id"]
-        indexes = [models.Index(fields=["channel", "-taken_at"], name="an_account_latest")]
+        # (channel, -taken_at, -id): the latest reading before a moment, per channel, is one
+        # index seek (kpis.followers_at orders by both).
+        indexes = [
+            models.Index(fields=["channel", "-taken_at", "-id"], name="an_account_latest_id")
+        ]
         verbose_name = _("account snapshot")
         verbose_name_plural = _("account snapshots")
 
