@@ -4,19 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('analytics', '0004_workspace_rollups_and_reports'),
-        ('channels', '0007_manual_channel_owner'),
+        ("analytics", "0004_workspace_rollups_and_reports"),
+        ("channels", "0007_manual_channel_owner"),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='accountsnapshot',
-            name='an_account_latest',
+            model_name="accountsnapshot",
+            name="an_account_latest",
         ),
         migrations.AddIndex(
-            model_name='accountsnapshot',
-            index=models.Index(fields=['channel', '-taken_at', '-id'], name='an_account_latest_id'),
+            model_name="accountsnapshot",
+            index=models.Index(fields=["channel", "-taken_at", "-id"], name="an_account_latest_id"),
         ),
     ]
