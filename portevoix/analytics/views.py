@@ -164,6 +164,8 @@ class Filters:
         self.channels = (
             self.channels_all.filter(pk=self.channel.pk) if self.channel else self.channels_all
         )
+        #: Every channel of the workspace: its own rollups answer (see dashboard.daily).
+        self.whole = workspace if self.channel is None else None
 
     def query(self, **extra: Any) -> str:
         params = {"start": self.period.start.isoformat(), "end": self.period.end.isoformat()}
@@ -182,8 +184,8 @@ class Filters:
 def _chart_rows(chart: str, filters: Filters, member: Member) -> list[dict[str, Any]]:
     period = filters.period
     if chart in ("daily", "followers"):
-        rows = dashboard.daily(filters.channels, period)
-        previous = dashboard.daily(filters.channels, period.previous())
+        rows = dashboard.daily(filters.channels, period, workspace=filters.whole)
+        previous = dashboard.daily(filters.channels, period.previous(), workspace=filters.whole)
         for row, before in zip(rows, previous, strict=True):
             row["previous_day"] = before["day"]
             row["previous_impressions"] = before["impressions"]
@@ -196,12 +198,12 @@ def _chart_rows(chart: str, filters: Filters, member: Member) -> list[dict[str, 
         return goals.csv_rows(member.workspace)
     if chart == "heatmap":
         return dashboard.heatmap_rows(
-            dashboard.heatmap(filters.channels, period, filters.heat_zone)
+            dashboard.heatmap(filters.channels, period, filters.heat_zone, workspace=filters.whole)
         )
     if chart == "types":
         return dashboard.post_types(filters.channels, period)
     if chart == "frequency":
-        return dashboard.frequency(filters.channels, period)
+        return dashboard.frequency(filters.channels, period, workspace=filters.whole)
     if chart == "campaigns":
         return dashboard.campaigns(filters.channels, period)
     if chart == "approvals":
@@ -209,9 +211,37 @@ def _chart_rows(chart: str, filters: Filters, member: Member) -> list[dict[str, 
     if chart == "webcare":
         if not can(member, "inbox.view_all"):
             raise Http404("not found")
-        days: list[dict[str, Any]] = _webcare(member, filters)["days"]
-        return days
+        from .reports import _webcare as webcare_rows
+
+        # Per department, then per member: the numbers of the page's two tables.
+        return webcare_rows(member.workspace, period)
+    if chart == "workload":
+        return [
+            {k: v for k, v in row.items() if k != "member_id"}
+            for row in dashboard.workload(member.workspace, period)
+        ]
     raise Http404("not found")
+
+
+def workload_figure(member: Member, period: dashboard.Period) -> dict[str, Any]:
+    """The team workload as stacked bars (reports' chart vocabulary) and its table."""
+    from portevoix.reports import charts
+
+    from .reports import WORKLOAD_LABELS
+
+    rows = dashboard.workload(member.workspace, period)
+    labels = [str(WORKLOAD_LABELS[f]) for f in dashboard.WORKLOAD_FIELDS]
+    series = [
+        charts.Series(label, [float(r[f]) for r in rows])
+        for label, f in zip(labels, dashboard.WORKLOAD_FIELDS, strict=True)
+    ]
+    names = [r["member"] for r in rows]
+    return {
+        "rows": rows,
+        "labels": labels,
+        "svg": charts.stacked_bar_chart(names, series, title=_("Team workload")) if rows else "",
+        "table": charts.table_rows(names, series),
+    }
 
 
 def _webcare(member: Member, filters: Filters) -> dict[str, Any]:
@@ -326,7 +356,7 @@ def _context(
 ) -> dict[str, Any]:
     period = filters.period
     daily = _chart_rows("daily", filters, member)
-    heat = dashboard.heatmap(filters.channels, period, filters.heat_zone)
+    heat = dashboard.heatmap(filters.channels, period, filters.heat_zone, workspace=filters.whole)
     for line in heat["grid"]:
         line["label"] = WEEKDAYS[line["weekday"] - 1]
     for slot in heat["suggestions"]:
@@ -393,9 +423,10 @@ def _context(
         "heat": heat,
         "hours": range(24),
         "types": types,
-        "frequency": dashboard.frequency(filters.channels, period),
+        "frequency": dashboard.frequency(filters.channels, period, workspace=filters.whole),
         "campaigns": dashboard.campaigns(filters.channels, period),
         "approvals": dashboard.approval_waits(member.workspace, period),
+        "workload": workload_figure(member, period),
         "webcare": _webcare(member, filters) if sees_care else None,
         "insights": insights,
         "charts": {k: _(v) for k, v in CHARTS.items()},

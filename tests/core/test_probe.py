@@ -185,6 +185,13 @@ PAGES: dict[str, Page] = {
     "analytics_insight": Page(get=NOT_ALLOWED, post="analytics.report"),
     "analytics_slots": Page(get=NOT_ALLOWED, post="plan.manage"),
     "analytics_experiment": Page(get=NOT_ALLOWED, post="post.create"),
+    "analytics_reports": Page(get="analytics.view", post=NOT_ALLOWED),
+    "analytics_report_create": Page(get=NOT_ALLOWED, post="analytics.report"),
+    "analytics_report_toggle": Page(get=NOT_ALLOWED, post="analytics.report"),
+    "analytics_report_send": Page(get=NOT_ALLOWED, post="analytics.report"),
+    "analytics_report_preview": Page(get="analytics.report", post=NOT_ALLOWED),
+    "analytics_report_pdf": Page(get="analytics.view", post=NOT_ALLOWED),
+    "analytics_report_csv": Page(get="analytics.view", post=NOT_ALLOWED),
     # Approvals, compliance, pause (publishing.approvals; docs/approvals.md). The sample post
     # waits for approval and is written by a member who is not a prober.
     "approvals": Page(get=("post.view", "post.approve_compliance"), post=NOT_ALLOWED),
@@ -824,6 +831,35 @@ class World:
         return made
 
     @property
+    def reports(self) -> dict[str, Any]:
+        """A weekly report (key figures only) and one period of it, sent."""
+
+        def make() -> dict[str, Any]:
+            import datetime as dt
+
+            from django.utils import timezone
+
+            from portevoix.analytics import actions
+            from portevoix.analytics.models import ReportFile, ReportRun
+
+            report = actions.create_report(
+                self.team.workspace, by=self.team["admin"], name="Hebdo", frequency="weekly",
+                sections=["overview"], channels=[], recipients=[self.team["admin"]],
+            )  # fmt: skip
+            today = timezone.now().date()
+            run = ReportRun.objects.create(
+                report=report, period_start=today - dt.timedelta(days=13),
+                period_end=today - dt.timedelta(days=7), state="sent", next_attempt_at=None,
+                produced_at=timezone.now(), csv="report,Hebdo\n",
+            )  # fmt: skip
+            for language in ("fr", "en"):
+                ReportFile.objects.create(run=run, language=language, pdf=b"%PDF-1.7 probe")
+            return {"report": report, "run": run}
+
+        made: dict[str, Any] = self.once("reports", make)
+        return made
+
+    @property
     def listening(self) -> dict[str, Any]:
         """A listening query and a fresh mention it found (through the pipeline)."""
 
@@ -929,6 +965,11 @@ class World:
             "strategy_kpi_delete": lambda: self.strategy["kpi"].pk,
             "strategy_pillar_delete": lambda: self.strategy["pillar"].pk,
             "analytics_slots": lambda: self.channel.pk,
+            "analytics_report_toggle": lambda: self.reports["report"].pk,
+            "analytics_report_send": lambda: self.reports["report"].pk,
+            "analytics_report_preview": lambda: self.reports["report"].pk,
+            "analytics_report_pdf": lambda: self.reports["run"].pk,
+            "analytics_report_csv": lambda: self.reports["run"].pk,
             "api_token_revoke": lambda: self.api_objects["token"].pk,
             "api_webhook_change": lambda: self.api_objects["subscription"].pk,
             "api_webhook_deliveries": lambda: self.api_objects["subscription"].pk,
