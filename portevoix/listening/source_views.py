@@ -119,11 +119,14 @@ def sources(request: HttpRequest, ws: str) -> HttpResponse:
 def _own_source(request: HttpRequest, pk: int) -> tuple[Member, ListeningSource]:
     me = _reader(request)
     require(me, "listening.manage")
-    return me, get_object_or_404(ListeningSource, pk=pk)
+    # Only this workspace's own sources change here: another's, or the installation's, is 404.
+    return me, get_object_or_404(ListeningSource, pk=pk, workspace=me.workspace)
 
 
 def _source_action(request: HttpRequest, ws: str, pk: int, what: str) -> HttpResponse:
     me, source = _own_source(request, pk)
+    if what == "delete" and request.POST.get("confirm") != "1":  # the button says it
+        return redirect("listening_sources", ws=ws)
     try:
         if what == "pause":
             actions.pause_source(source, by=me)
@@ -264,7 +267,7 @@ def _followers_figure(rows: list[dict[str, Any]]) -> dict[str, object] | None:
 
 
 def _account(request: HttpRequest, pk: int) -> tuple[Member, FollowedAccount]:
-    me = _reader(request)
+    me = _member(request)  # a role without listening.view gets 404 from get_for
     account: FollowedAccount = FollowedAccount.objects.get_for(me, pk=pk)
     require(me, "listening.manage")
     return me, account
@@ -273,6 +276,8 @@ def _account(request: HttpRequest, pk: int) -> tuple[Member, FollowedAccount]:
 @require_POST
 def account_unfollow(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
     me, account = _account(request, pk)
+    if request.POST.get("confirm") != "1":  # the button says it; nothing else unfollows
+        return redirect("listening_competitors", ws=ws)
     actions.unfollow_account(account, by=me)
     messages.success(request, _("Account no longer followed; its figures are deleted."))
     return redirect("listening_competitors", ws=ws)

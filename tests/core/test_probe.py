@@ -289,6 +289,18 @@ PAGES: dict[str, Page] = {
     ),
     "listening_mention_inbox": Page(get=NOT_ALLOWED, post="inbox.reply", hidden="listening.view"),
     "listening_mention_idea": Page(get=NOT_ALLOWED, post="idea.propose", hidden="listening.view"),
+    # Listening's sources and competitors side by side (issue 12 §2-3).
+    "listening_sources": Page(get="listening.view", post="listening.manage"),
+    "listening_source_pause": Page(get=NOT_ALLOWED, post="listening.manage"),
+    "listening_source_resume": Page(get=NOT_ALLOWED, post="listening.manage"),
+    "listening_source_delete": Page(get=NOT_ALLOWED, post="listening.manage"),
+    "listening_competitors": Page(get="listening.view", post="listening.manage"),
+    "listening_account_unfollow": Page(
+        get=NOT_ALLOWED, post="listening.manage", hidden="listening.view"
+    ),
+    "listening_account_collect": Page(
+        get=NOT_ALLOWED, post="listening.manage", hidden="listening.view"
+    ),
 }
 
 #: Values that broke pages before (issue 8): far dates, huge ids, odd characters.
@@ -832,6 +844,26 @@ class World:
         made: dict[str, Any] = self.once("listening", make)
         return made
 
+    @property
+    def listening_sources(self) -> dict[str, Any]:
+        """A source this workspace added, and an account it follows."""
+
+        def make() -> dict[str, Any]:
+            from portevoix.listening import actions
+
+            source = actions.add_source(
+                self.team.workspace, by=self.team["admin"], kind="mastodon-tag",
+                url="mastodon.example", target="probe",
+            )  # fmt: skip
+            account = actions.follow_account(
+                self.team.workspace, by=self.team["admin"], label="Probe", network="sandbox",
+                handle="probe-rival", side="competitor",
+            )  # fmt: skip
+            return {"source": source, "account": account}
+
+        made: dict[str, Any] = self.once("listening_sources", make)
+        return made
+
     def kwargs(self, name: str, variant: dict[str, str]) -> dict[str, Any]:
         """The arguments of ``name``'s URL in this world."""
         ws = self.team.workspace.slug
@@ -916,6 +948,11 @@ class World:
             "listening_query_delete": lambda: self.listening["query"].pk,
             "listening_mention_inbox": lambda: self.listening["mention"].pk,
             "listening_mention_idea": lambda: self.listening["mention"].pk,
+            "listening_source_pause": lambda: self.listening_sources["source"].pk,
+            "listening_source_resume": lambda: self.listening_sources["source"].pk,
+            "listening_source_delete": lambda: self.listening_sources["source"].pk,
+            "listening_account_unfollow": lambda: self.listening_sources["account"].pk,
+            "listening_account_collect": lambda: self.listening_sources["account"].pk,
         }
         values: dict[str, Callable[[], Any]] = {
             "ws": lambda: ws,
