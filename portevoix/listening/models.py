@@ -128,7 +128,6 @@ class ListeningSource(StatefulModel):
     lag_seconds = models.FloatField(_("lag"), null=True, blank=True)
     items_read = models.PositiveBigIntegerField(_("items read"), default=0)
     mentions_stored = models.PositiveBigIntegerField(_("mentions stored"), default=0)
-    errors = models.PositiveIntegerField(_("errors"), default=0)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
