@@ -340,8 +340,9 @@ def add_source(
                 pk=channel_id, workspace=workspace, network="mastodon"
             ).first()
             if channel is None:
-                raise ActionRefused(_("Choose one of this workspace's Mastodon channels."),
-                                    field="channel")
+                raise ActionRefused(
+                    _("Choose one of this workspace's Mastodon channels."), field="channel"
+                )
         needs_token = kind in (SourceKind.MASTODON_STREAM, SourceKind.MASTODON_SEARCH)
         if needs_token and channel is None and not token:
             raise ActionRefused(

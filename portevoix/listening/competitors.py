@@ -134,9 +134,7 @@ def from_canvas(text: str) -> list[tuple[str, str]]:
 
 
 def _bluesky(handle: str, http: httpx.Client) -> Collected:
-    profile = http.get(
-        f"{APPVIEW}/xrpc/app.bsky.actor.getProfile", params={"actor": handle}
-    )
+    profile = http.get(f"{APPVIEW}/xrpc/app.bsky.actor.getProfile", params={"actor": handle})
     if profile.status_code == 400:
         raise AccountNotFound(handle)
     profile.raise_for_status()

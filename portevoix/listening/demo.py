@@ -91,19 +91,22 @@ SAMPLE_BLUESKY = [
     ("maelle.bsky.social", "fr", "Le sérum Éclat de Lumière Cosmétiques, franchement bluffant", 3),
     ("jon-beauty.bsky.social", "en", "Trying the crème Velours by Lumière Cosmétiques today", 9),
     ("ines-r.bsky.social", "fr", "Commande lumiere cosmetiques toujours pas arrivée…", 20),
-    ("skin-notes.bsky.social", "fr", "Rosée Paris sort une recharge, enfin une marque bio qui y pense", 30),
+    ("skin-notes.bsky.social", "fr", "Rosée Paris sort une recharge, enfin du bio", 30),
     ("paulette.bsky.social", "fr", "#skincare du soir : huile Sublime puis masque Nuit douce", 44),
     ("lea29.bsky.social", "fr", "Belle Peau ou Lumière Cosmétiques pour une peau mature ?", 60),
-]  # fmt: skip
+]
 SAMPLE_MASTODON = [
-    ("claire@piaille.fr", "fr", "Le baume Cerise de Lumière Cosmétiques sauve mes lèvres en hiver", 5),
-    ("marc@mastodon.social", "fr", "Service client de Lumière Cosmétiques : réponse en 10 minutes, bravo", 14),
+    ("claire@piaille.fr", "fr", "Le baume Cerise de Lumière Cosmétiques sauve mes lèvres", 5),
+    ("marc@mastodon.social", "fr", "Service client Lumière Cosmétiques : réponse en 10 min", 14),
     ("zoe@framapiaf.org", "fr", "Cosmétiques bio en recharge : qui fait ça bien ? #zerowaste", 26),
     ("anna@mastodon.social", "en", "Belle Peau's new serum smells lovely #skincare", 50),
-]  # fmt: skip
+]
 #: Competitors' sandbox accounts for the side-by-side table: (label, handle suffix, followers,
 #: posts per week, engagement scale).
-DEMO_COMPETITORS = [("Rosée Paris", "rosee-paris", 18400, 5, 1.4), ("Belle Peau", "belle-peau", 7900, 9, 0.6)]  # fmt: skip
+DEMO_COMPETITORS = [
+    ("Rosée Paris", "rosee-paris", 18400, 5, 1.4),
+    ("Belle Peau", "belle-peau", 7900, 9, 0.6),
+]
 
 
 def _sample_posts(rows: list[tuple[str, str, str, int]], network: str) -> list[Any]:
@@ -207,9 +210,13 @@ def load_competitors_demo(workspace: Any) -> None:
     if own is not None:
         followed.append(
             actions.follow_account(
-                workspace, by=manager, label=workspace.name, network="sandbox",
-                handle=own.handle, side="own",
-            )  # fmt: skip
+                workspace,
+                by=manager,
+                label=workspace.name,
+                network="sandbox",
+                handle=own.handle,
+                side="own",
+            )
         )
     rng = random.Random(workspace.slug)
     for label, suffix, followers, per_week, scale in DEMO_COMPETITORS:
@@ -241,16 +248,20 @@ def load_competitors_demo(workspace: Any) -> None:
                 )
         followed.append(
             actions.follow_account(
-                workspace, by=manager, label=label, network="sandbox", handle=handle,
+                workspace,
+                by=manager,
+                label=label,
+                network="sandbox",
+                handle=handle,
                 side="competitor",
-            )  # fmt: skip
+            )
         )
-    for account in followed:
-        found = competitors.collect("sandbox", account.handle)
-        latest = competitors.snapshot(account, found)
+    for row in followed:
+        found = competitors.collect("sandbox", row.handle)
+        latest = competitors.snapshot(row, found)
         for weeks in (4, 3, 2, 1):
             AccountSnapshot.objects.create(
-                account=account,
+                account=row,
                 taken_at=now - timedelta(weeks=weeks),
                 followers=max(0, latest.followers - int(latest.followers * 0.006 * weeks)),
                 posts=latest.posts,
@@ -259,6 +270,6 @@ def load_competitors_demo(workspace: Any) -> None:
                 engagement_per_post=latest.engagement_per_post,
                 best_posts=latest.best_posts,
             )
-        FollowedAccount.objects.filter(pk=account.pk).update(
+        FollowedAccount.objects.filter(pk=row.pk).update(
             next_attempt_at=now + timedelta(seconds=competitors.INTERVAL)
         )

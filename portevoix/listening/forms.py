@@ -82,7 +82,5 @@ class FollowForm(forms.Form):
     handle = forms.CharField(
         label=_("Account"),
         max_length=300,
-        help_text=_(
-            "name.bsky.social, user@instance.social or a profile link; a sandbox handle."
-        ),
+        help_text=_("name.bsky.social, user@instance.social or a profile link; a sandbox handle."),
     )

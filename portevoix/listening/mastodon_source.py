@@ -70,7 +70,7 @@ def token_of(source: ListeningSource) -> str:
         if token:
             return str(token)
     if source.token_encrypted:
-        return crypto.decrypt(source.token_encrypted).get("access_token", "")
+        return str(crypto.decrypt(source.token_encrypted).get("access_token", ""))
     return ""
 
 
@@ -142,7 +142,7 @@ def _message(response: httpx.Response) -> str:
     except ValueError:
         return response.reason_phrase
     if isinstance(body, dict) and isinstance(body.get("error"), str):
-        return body["error"]
+        return str(body["error"])
     return response.reason_phrase
 
 
@@ -238,12 +238,12 @@ def _timeline(source: ListeningSource) -> tuple[str, str, dict[str, str]]:
 
 def sse_events(lines: Iterator[str]) -> Iterator[tuple[str, str]]:
     """(event, data) pairs of a server-sent events stream; comments (``:thump``) skipped."""
-    event, data = "", []
+    event, data = "", list[str]()
     for line in lines:
         if not line:
             if data:
                 yield event or "message", "\n".join(data)
-            event, data = "", []
+            event, data = "", list[str]()
         elif line.startswith(":"):
             continue
         else:

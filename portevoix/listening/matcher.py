@@ -123,9 +123,7 @@ class Matcher:
             self._checks.append(self._compile(tree))
             required = _required(tree, self._patterns.__getitem__)
             anchor_ids = {self._patterns[p] for p in anchors}
-            self._required.append(
-                required if len(anchors) != 1 or required - anchor_ids else None
-            )
+            self._required.append(required if len(anchors) != 1 or required - anchor_ids else None)
         self._by_pattern: list[tuple[int, ...]] = [
             tuple(by_pattern.get(pid, ())) for pid in range(len(self._patterns))
         ]

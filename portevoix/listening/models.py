@@ -268,9 +268,7 @@ class FollowedAccount(StatefulModel):
 class AccountSnapshot(models.Model):
     """What one collection saw of a followed account's public figures."""
 
-    account = models.ForeignKey(
-        FollowedAccount, on_delete=models.CASCADE, related_name="snapshots"
-    )
+    account = models.ForeignKey(FollowedAccount, on_delete=models.CASCADE, related_name="snapshots")
     taken_at = models.DateTimeField(default=timezone.now, db_index=True)
     followers = models.PositiveIntegerField(_("followers"), default=0)
     #: Posts (not replies, not reposts) in the window read, and the window in days.
@@ -286,3 +284,6 @@ class AccountSnapshot(models.Model):
         ordering = ["-taken_at", "-pk"]
         verbose_name = _("account snapshot")
         verbose_name_plural = _("account snapshots")
+
+    def __str__(self) -> str:
+        return f"{self.account_id} @ {self.taken_at:%Y-%m-%d %H:%M}"

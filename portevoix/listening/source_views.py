@@ -42,9 +42,7 @@ def _channels(me: Member) -> list[tuple[int, str]]:
 
     return [
         (c.pk, f"{c.name} ({c.handle})" if c.handle else c.name)
-        for c in Channel.objects.filter(workspace=me.workspace, network="mastodon").order_by(
-            "name"
-        )
+        for c in Channel.objects.filter(workspace=me.workspace, network="mastodon").order_by("name")
     ]
 
 
@@ -68,9 +66,10 @@ def health(source: ListeningSource) -> tuple[str, str]:
         }
     if source.read_at is None:
         return "waiting", _("not read yet")
-    if source.kind in ("jetstream", "mastodon-stream") and (
-        timezone.now() - source.read_at
-    ).total_seconds() > LATE_AFTER_SECONDS:
+    if (
+        source.kind in ("jetstream", "mastodon-stream")
+        and (timezone.now() - source.read_at).total_seconds() > LATE_AFTER_SECONDS
+    ):
         return "late", _("no reading for over 15 minutes: are the workers running?")
     return "ok", _("reading")
 
@@ -111,9 +110,7 @@ def sources(request: HttpRequest, ws: str) -> HttpResponse:
         "form": form,
         "can_manage": can_manage,
     }
-    return render(
-        request, "listening/sources.html", context, status=400 if form.errors else 200
-    )
+    return render(request, "listening/sources.html", context, status=400 if form.errors else 200)
 
 
 def _own_source(request: HttpRequest, pk: int) -> tuple[Member, ListeningSource]:
@@ -163,9 +160,7 @@ def source_delete(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
 def _canvas_suggestions(me: Member, followed: set[tuple[str, str]]) -> list[tuple[str, str]]:
     from portevoix.strategy.models import CanvasVersion
 
-    canvas = (
-        CanvasVersion.objects.filter(workspace=me.workspace).order_by("-number").first()
-    )
+    canvas = CanvasVersion.objects.filter(workspace=me.workspace).order_by("-number").first()
     if canvas is None:
         return []
     return [p for p in competitors.from_canvas(canvas.competitors) if p not in followed]
@@ -200,9 +195,7 @@ def competitor_page(request: HttpRequest, ws: str) -> HttpResponse:
     for account in accounts:
         snaps = list(account.snapshots.all())
         latest = snaps[0] if snaps else None
-        week_ago = next(
-            (s for s in snaps if (timezone.now() - s.taken_at).days >= 7), None
-        )
+        week_ago = next((s for s in snaps if (timezone.now() - s.taken_at).days >= 7), None)
         rows.append(
             {
                 "account": account,

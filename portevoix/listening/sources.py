@@ -106,9 +106,9 @@ def commit(
 
     if source.locked_by:
         with source.leased_atomic():
-            current = ListeningSource.objects.filter(pk=source.pk).values_list(
-                "cursor", flat=True
-            )[0]
+            current = ListeningSource.objects.filter(pk=source.pk).values_list("cursor", flat=True)[
+                0
+            ]
             write(current)
     else:
         with transaction.atomic():

@@ -99,19 +99,21 @@ def test_bluesky_figures_from_the_public_appview(team: Team) -> None:
 @respx.mock
 def test_mastodon_figures_and_an_unknown_account(team: Team) -> None:
     respx.get("https://mastodon.example/api/v1/accounts/lookup").mock(
-        side_effect=lambda request: httpx.Response(
-            200,
-            json={
-                "id": "23634",
-                "username": "bellepeau",
-                "acct": "bellepeau",
-                "display_name": "Belle Peau",
-                "url": "https://mastodon.example/@bellepeau",
-                "followers_count": 318,
-            },
+        side_effect=lambda request: (
+            httpx.Response(
+                200,
+                json={
+                    "id": "23634",
+                    "username": "bellepeau",
+                    "acct": "bellepeau",
+                    "display_name": "Belle Peau",
+                    "url": "https://mastodon.example/@bellepeau",
+                    "followers_count": 318,
+                },
+            )
+            if request.url.params["acct"] == "bellepeau"
+            else httpx.Response(404, json={"error": "Record not found"})
         )
-        if request.url.params["acct"] == "bellepeau"
-        else httpx.Response(404, json={"error": "Record not found"})
     )
     respx.get("https://mastodon.example/api/v1/accounts/23634/statuses").mock(
         return_value=httpx.Response(
@@ -189,7 +191,9 @@ def test_only_listening_managers_follow_accounts(team: Team, role: str) -> None:
         assert response.status_code == 302
     else:
         assert response.status_code == 403
-    assert FollowedAccount.objects.filter(handle=f"x-{role}").exists() == (response.status_code == 302)
+    assert FollowedAccount.objects.filter(handle=f"x-{role}").exists() == (
+        response.status_code == 302
+    )
 
 
 def test_a_bad_handle_is_shown_in_place(team: Team) -> None:

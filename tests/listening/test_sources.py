@@ -41,7 +41,7 @@ ACME_POSTS = {
 @pytest.fixture
 def brand(team: Team) -> ListeningQuery:
     return actions.create_query(
-        team.workspace, by=team["admin"], name="Marque", kind="brand", text='acme OR #acme'
+        team.workspace, by=team["admin"], name="Marque", kind="brand", text="acme OR #acme"
     )
 
 
@@ -124,7 +124,9 @@ def test_jetstream_disconnect_and_resume_from_the_cursor_loses_nothing_and_repea
     first = mentions.get(external_id__endswith="3l3qo2vuowo2b")
     assert first.author_handle == "clara.bsky.social"  # from the identity frame
     assert first.language == "fr"
-    assert first.url == "https://bsky.app/profile/did:plc:eygmaihciaxprqvxpfvl6flk/post/3l3qo2vuowo2b"
+    assert (
+        first.url == "https://bsky.app/profile/did:plc:eygmaihciaxprqvxpfvl6flk/post/3l3qo2vuowo2b"
+    )
     source.refresh_from_db()
     assert source.cursor == str(FRAMES[-1]["time_us"])
     assert source.mentions_stored == len(ACME_POSTS)
@@ -152,10 +154,14 @@ def test_two_processes_never_hold_the_same_stream(team: Team) -> None:
     assert all(h.startswith("process-one#") for h in held)
 
 
-def test_the_worker_reads_a_source_row_and_comes_back_to_it(team: Team, brand: ListeningQuery) -> None:
-    from portevoix.sandbox import service, world
-    from django.utils import timezone
+def test_the_worker_reads_a_source_row_and_comes_back_to_it(
+    team: Team, brand: ListeningQuery
+) -> None:
     import datetime as dt
+
+    from django.utils import timezone
+
+    from portevoix.sandbox import service, world
 
     now = timezone.now()
     account = service.create_account(
@@ -290,7 +296,11 @@ def test_a_revoked_token_stops_the_source_with_a_reason(team: Team) -> None:
 def test_one_post_read_on_two_instances_is_one_mention(team: Team, brand: ListeningQuery) -> None:
     one = mastodon_source_row("mastodon-tag", "acme")
     two = ListeningSource.objects.create(
-        name="other", network="mastodon", kind="mastodon-tag", url="https://other.example", target="acme"
+        name="other",
+        network="mastodon",
+        kind="mastodon-tag",
+        url="https://other.example",
+        target="acme",
     )
     same = status(1, "Acme partout")
     with respx.mock:
@@ -327,12 +337,16 @@ def test_only_listening_managers_add_sources(team: Team, role: str) -> None:
 def test_bad_source_input_is_shown_in_place(team: Team) -> None:
     client = signed_in(team["manager"].user)
     url = reverse("listening_sources", kwargs={"ws": team.workspace.slug})
-    response = client.post(url, {"kind": "mastodon-stream", "url": "mastodon.social", "target": "acme"})
+    response = client.post(
+        url, {"kind": "mastodon-stream", "url": "mastodon.social", "target": "acme"}
+    )
     assert response.status_code == 400
     assert "user token" in response.content.decode()
     assert 'value="acme"' in response.content.decode()  # what was typed stays
     client.post(url, {"kind": "mastodon-tag", "url": "mastodon.social", "target": "acme"})
-    again = client.post(url, {"kind": "mastodon-tag", "url": "https://mastodon.social/", "target": "#ACME"})
+    again = client.post(
+        url, {"kind": "mastodon-tag", "url": "https://mastodon.social/", "target": "#ACME"}
+    )
     assert again.status_code == 400
     assert "already read" in again.content.decode()
 
@@ -356,7 +370,9 @@ def test_pause_and_start_again_and_the_installations_source(team: Team) -> None:
     assert sandbox.state == "reading"  # the installation's: refused
     outsider = signed_in(team.outsider.user)
     outsider.post(
-        reverse("listening_source_pause", kwargs={"ws": team.outsider.workspace.slug, "pk": source.pk})
+        reverse(
+            "listening_source_pause", kwargs={"ws": team.outsider.workspace.slug, "pk": source.pk}
+        )
     )
     source.refresh_from_db()
     assert source.state == "reading"  # another workspace's source
