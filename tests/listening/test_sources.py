@@ -194,7 +194,7 @@ def test_jetstream_unreachable_is_an_error_the_page_shows(team: Team) -> None:
     assert source.attempts == 1 and source.last_error
     client = signed_in(team["viewer"].user)
     page = client.get(reverse("listening_sources", kwargs={"ws": team.workspace.slug}))
-    assert "error(s) in a row" in page.content.decode()
+    assert "erreur(s) de suite" in page.content.decode()  # the demo's language: French
 
 
 # --- Mastodon --------------------------------------------------------------------------------
@@ -341,14 +341,14 @@ def test_bad_source_input_is_shown_in_place(team: Team) -> None:
         url, {"kind": "mastodon-stream", "url": "mastodon.social", "target": "acme"}
     )
     assert response.status_code == 400
-    assert "user token" in response.content.decode()
+    assert "jeton d’utilisateur" in response.content.decode()
     assert 'value="acme"' in response.content.decode()  # what was typed stays
     client.post(url, {"kind": "mastodon-tag", "url": "mastodon.social", "target": "acme"})
     again = client.post(
         url, {"kind": "mastodon-tag", "url": "https://mastodon.social/", "target": "#ACME"}
     )
     assert again.status_code == 400
-    assert "already read" in again.content.decode()
+    assert "déjà lu" in again.content.decode()
 
 
 def test_pause_and_start_again_and_the_installations_source(team: Team) -> None:
