@@ -376,3 +376,49 @@ def test_pause_and_start_again_and_the_installations_source(team: Team) -> None:
     )
     source.refresh_from_db()
     assert source.state == "reading"  # another workspace's source
+
+
+def test_portevoix_listen_runs_a_worker_for_listening_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from portevoix import cli
+    from portevoix.listening.models import FollowedAccount
+
+    seen: dict[str, Any] = {}
+
+    def fake_main(**kwargs: Any) -> int:
+        seen.update(kwargs)
+        return 0
+
+    monkeypatch.setattr("portevoix.worker.runner.main", fake_main)
+    args = cli.build_parser().parse_args(["listen", "--concurrency", "3"])
+    assert args.func(args) == 0
+    assert seen["concurrency"] == 3
+    assert seen["models"] == [ListeningSource, FollowedAccount]
+
+
+@respx.mock
+def test_a_stream_reads_with_the_token_of_a_connected_mastodon_channel(
+    team: Team, brand: ListeningQuery
+) -> None:
+    from portevoix.channels.models import Channel
+    from portevoix.networks.types import Credentials
+
+    channel = Channel(workspace=team.workspace, network="mastodon", name="Masto", handle="@acme")
+    channel.set_credentials(
+        Credentials({"instance_url": INSTANCE, "access_token": "channel-token"})
+    )
+    channel.save()
+    source = actions.add_source(
+        team.workspace, by=team["manager"], kind="mastodon-stream", url=INSTANCE,
+        target="public", channel_id=channel.pk,
+    )  # fmt: skip
+    respx.get(f"{INSTANCE}/api/v1/timelines/public").mock(return_value=httpx.Response(200, json=[]))
+    stream = respx.get(f"{INSTANCE}/api/v1/streaming/public").mock(
+        return_value=httpx.Response(
+            200, text=f"event: update\ndata: {json.dumps(status(1, 'Acme !'))}\n\n"
+        )
+    )
+    mastodon_source.read_stream_slice(source, seconds=5)
+    assert stream.calls[0].request.headers["Authorization"] == "Bearer channel-token"
+    assert Mention.objects.filter(workspace=team.workspace).count() == 1
