@@ -251,3 +251,9 @@ def test_the_demo_fills_sources_and_competitors(team: Team) -> None:
     assert {a.side for a in rows} == {"own", "competitor"} and rows.count() == 3
     assert all(a.snapshots.count() == 5 for a in rows)
     assert all(a.snapshots.first().posts_per_week > 0 for a in rows if a.side == "competitor")
+    page = signed_in(team["viewer"].user).get(
+        reverse("listening_competitors", kwargs={"ws": team.workspace.slug})
+    )
+    body = page.content.decode()
+    assert body.count('class="pv-figure"') == 1  # the followers' line, over five days
+    assert body.count("<svg") >= 3  # and the two bar charts
