@@ -304,6 +304,18 @@ PAGES: dict[str, Page] = {
     ),
     "listening_mention_inbox": Page(get=NOT_ALLOWED, post="inbox.reply", hidden="listening.view"),
     "listening_mention_idea": Page(get=NOT_ALLOWED, post="idea.propose", hidden="listening.view"),
+    # Listening's sources and competitors side by side (issue 12 §2-3).
+    "listening_sources": Page(get="listening.view", post="listening.manage"),
+    "listening_source_pause": Page(get=NOT_ALLOWED, post="listening.manage"),
+    "listening_source_resume": Page(get=NOT_ALLOWED, post="listening.manage"),
+    "listening_source_delete": Page(get=NOT_ALLOWED, post="listening.manage"),
+    "listening_competitors": Page(get="listening.view", post="listening.manage"),
+    "listening_account_unfollow": Page(
+        get=NOT_ALLOWED, post="listening.manage", hidden="listening.view"
+    ),
+    "listening_account_collect": Page(
+        get=NOT_ALLOWED, post="listening.manage", hidden="listening.view"
+    ),
     # Money: leads and deals, spend, budgets, short links (docs/analytics.md, Return on
     # investment).
     "roi_leads": Page(get="money.view", post=NOT_ALLOWED),
@@ -884,6 +896,26 @@ class World:
         return made
 
     @property
+    def listening_sources(self) -> dict[str, Any]:
+        """A source this workspace added, and an account it follows."""
+
+        def make() -> dict[str, Any]:
+            from portevoix.listening import actions
+
+            source = actions.add_source(
+                self.team.workspace, by=self.team["admin"], kind="mastodon-tag",
+                url="mastodon.example", target="probe",
+            )  # fmt: skip
+            account = actions.follow_account(
+                self.team.workspace, by=self.team["admin"], label="Probe", network="sandbox",
+                handle="probe-rival", side="competitor",
+            )  # fmt: skip
+            return {"source": source, "account": account}
+
+        made: dict[str, Any] = self.once("listening_sources", make)
+        return made
+
+    @property
     def money(self) -> dict[str, Any]:
         """A lead (money: leads, spend, budgets, short links)."""
 
@@ -994,6 +1026,11 @@ class World:
             "listening_query_delete": lambda: self.listening["query"].pk,
             "listening_mention_inbox": lambda: self.listening["mention"].pk,
             "listening_mention_idea": lambda: self.listening["mention"].pk,
+            "listening_source_pause": lambda: self.listening_sources["source"].pk,
+            "listening_source_resume": lambda: self.listening_sources["source"].pk,
+            "listening_source_delete": lambda: self.listening_sources["source"].pk,
+            "listening_account_unfollow": lambda: self.listening_sources["account"].pk,
+            "listening_account_collect": lambda: self.listening_sources["account"].pk,
             "roi_lead_delete": lambda: self.money["lead"].pk,
         }
         values: dict[str, Callable[[], Any]] = {
