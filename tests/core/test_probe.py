@@ -46,6 +46,10 @@ LOGIN = "login"  # anyone logged in, in no particular workspace
 STAFF = "staff"  # staff users only (the ops pages)
 ANY = "any member"  # any active member of the workspace
 NOT_ALLOWED = "405"  # this method is not served
+#: A machine's way in (a network's webhook): anyone may call it, and a request without the
+#: signature or the verify token is refused with 4xx and writes nothing. Its own tests send
+#: the signed requests (docs/ways-in.md).
+SIGNED = "signed"
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,7 @@ INBOX = ("inbox.view_all", "inbox.view_assigned")
 
 PAGES: dict[str, Page] = {
     "healthz": Page(get=PUBLIC, post=PUBLIC),
+    "meta_webhook": Page(get=SIGNED, post=SIGNED),
     "ops_work": Page(get=STAFF, post=STAFF),
     "home": Page(get=LOGIN, post=LOGIN),
     "set_language": Page(get=NOT_ALLOWED, post=PUBLIC),
@@ -1147,7 +1152,7 @@ def recording(monkeypatch: pytest.MonkeyPatch) -> set[str]:
 
 
 def _allowed(rule: str | tuple[str, ...], member: Member | None, staff: bool = False) -> bool:
-    if rule == NOT_ALLOWED:
+    if rule in (NOT_ALLOWED, SIGNED):
         return False
     if rule == PUBLIC:
         return True
@@ -1177,6 +1182,9 @@ def _check(
     status = response.status_code
     context = f"{method} {where} as {who}: {status}"
     assert status < 500, context
+    if rule == SIGNED:
+        assert 400 <= status < 500, f"{context}: an unsigned request must be refused"
+        return True
     if rule == NOT_ALLOWED:
         if who == "anonymous" and workspace_page:
             assert status == 302 and "/accounts/login/" in response["Location"], context
