@@ -131,6 +131,8 @@ def _check_subscription(url: str, events: Sequence[str]) -> tuple[str, list[str]
 
     from portevoix.api.models import Event
 
+    from portevoix.api.outbound import check_url
+
     url = url.strip()
     try:
         URLValidator(schemes=["https", "http"])(url)
@@ -138,6 +140,7 @@ def _check_subscription(url: str, events: Sequence[str]) -> tuple[str, list[str]
         raise ActionRefused(
             _("Give the address of the receiver (https://…)."), field="url"
         ) from None
+    url = check_url(url)
     chosen = sorted(set(events))
     if not chosen:
         raise ActionRefused(_("Choose at least one event."), field="events")

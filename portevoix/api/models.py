@@ -30,7 +30,15 @@ class Scope(models.TextChoices):
     INBOX_READ = "inbox:read", _("Read conversations and messages")
     INBOX_WRITE = "inbox:write", _("Reply to, assign, label and hand off conversations")
     AUDIT_READ = "audit:read", _("Read the audit log")
-    WEBHOOKS = "webhooks:manage", _("Read webhook deliveries and replay failed ones")
+    WEBHOOKS = (
+        "webhooks:manage",
+        _("Manage webhook subscriptions, read their deliveries and replay failed ones"),
+    )
+    LISTENING_READ = "listening:read", _("Read listening's mentions")
+    LISTENING_WRITE = "listening:write", _("Send mentions to the inbox or to the ideas")
+    CRISIS_READ = "crisis:read", _("Read incidents and alerts")
+    CRISIS_WRITE = "crisis:write", _("Open and close incidents, tick their checklists")
+    METRICS_READ = "metrics:read", _("Read metrics and goals' progress")
 
 
 ALL_SCOPES = [s.value for s in Scope]
@@ -110,7 +118,6 @@ class Event(models.TextChoices):
     CONVERSATION_CREATED = "conversation.created", _("A conversation started")
     CONVERSATION_ASSIGNED = "conversation.assigned", _("A conversation was assigned")
     CONVERSATION_SLA_BREACHED = "conversation.sla_breached", _("A conversation breached its SLA")
-    # Named now; they fire once the crisis module lands (issue 15).
     INCIDENT_OPENED = "incident.opened", _("An incident was opened")
     ALERT_RAISED = "alert.raised", _("An alert was raised")
 
