@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from portevoix.api import actions, crm
 from portevoix.api.forms import HandToCrmForm, IntegrationForm
@@ -237,6 +237,7 @@ def integration_connect(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
     return redirect(crm.authorize_url(integration, redirect_uri=_redirect_uri(request, ws), state=state))
 
 
+@require_GET
 def integration_oauth_callback(request: HttpRequest, ws: str) -> HttpResponse:
     """Where HubSpot or Salesforce sends the admin back, with the code."""
     me = _member(request)
@@ -307,7 +308,9 @@ def _error(status: int, code: str, message: str) -> JsonResponse:
 @require_POST
 def crm_inbound(request: HttpRequest, pk: int) -> HttpResponse:
     """A status update from the CRM or helpdesk, signed with the integration's secret."""
-    integration = CrmIntegration.objects.filter(pk=pk, is_active=True).first()
+    integration = (
+        CrmIntegration.objects.filter(pk=pk, is_active=True).first() if pk < 2**31 else None
+    )
     if integration is None:
         return _error(404, "not_found", "no active integration here")
     if int(request.headers.get("Content-Length") or 0) > MAX_INBOUND:
