@@ -652,4 +652,109 @@ def goals_progress(request: HttpRequest) -> list[dict[str, Any]]:
     return out
 
 
-ROUTERS = (mentions, crisis, metrics)
+# --- CRM and helpdesk hand-off ---------------------------------------------------------------
+
+crm_router = Router(tags=["conversations"])
+
+
+class CrmIn(Schema):
+    integration_id: int
+    note: str = Field("", max_length=2000)
+
+
+class CrmRecordOut(Schema):
+    id: int
+    integration_id: int
+    integration: str
+    kind: str
+    reference: str
+    state: str
+    external_id: str
+    external_url: str
+    external_status: str
+    outcome: str
+    deal_value: float | None
+    deal_currency: str
+    created_at: dt.datetime
+    problem: str
+
+
+def _record_out(r: Any) -> dict[str, Any]:
+    return {
+        "id": r.pk,
+        "integration_id": r.integration_id,
+        "integration": r.integration.name,
+        "kind": r.integration.record_kind,
+        "reference": r.reference,
+        "state": r.state,
+        "external_id": r.external_id,
+        "external_url": r.external_url,
+        "external_status": r.external_status,
+        "outcome": r.outcome,
+        "deal_value": float(r.deal_value) if r.deal_value is not None else None,
+        "deal_currency": r.deal_currency,
+        "created_at": r.created_at,
+        "problem": r.problem,
+    }
+
+
+def _visible_conversation(member: Member, conversation_id: int) -> Any:
+    from portevoix.inbox.models import Conversation
+
+    found = Conversation.objects.visible_to(member).filter(pk=conversation_id).first()
+    if found is None:
+        raise _not_found()
+    return found
+
+
+@crm_router.get(
+    "/conversations/{conversation_id}/crm",
+    response=_answers(list[CrmRecordOut]),
+    summary="The leads and cases made from the conversation in external systems",
+)
+def conversation_records(request: HttpRequest, conversation_id: int) -> list[dict[str, Any]]:
+    from portevoix.api.models import CrmRecord
+    from portevoix.core.permissions import can
+
+    member = need(request, Scope.INBOX_READ)
+    if not (can(member, "inbox.view_all") or can(member, "inbox.view_assigned")):
+        require(member, "inbox.view_all")
+    conversation = _visible_conversation(member, conversation_id)
+    rows = (
+        CrmRecord.objects.visible_to(member)
+        .filter(conversation=conversation)
+        .select_related("integration")
+        .order_by("-pk")
+    )
+    return [_record_out(r) for r in rows]
+
+
+@crm_router.post(
+    "/conversations/{conversation_id}/crm",
+    response=_answers(CrmRecordOut, 201),
+    summary="Create a lead or a case in a CRM or helpdesk integration (delivered once)",
+)
+def hand_to_crm(request: HttpRequest, conversation_id: int, payload: CrmIn) -> Status[Any]:
+    from portevoix.api import actions as api_actions
+    from portevoix.api.models import CrmIntegration
+
+    member = need(request, Scope.INBOX_WRITE)
+    require(member, "inbox.route")
+    conversation = _visible_conversation(member, conversation_id)
+    integration = CrmIntegration.objects.filter(
+        workspace_id=member.workspace_id, pk=payload.integration_id
+    ).first()
+    if integration is None:
+        raise ApiError(
+            400,
+            "unknown_integration",
+            _("That integration does not exist here."),
+            field="integration_id",
+        )
+    record = api_actions.hand_to_crm(
+        conversation, by=member, integration=integration, note=payload.note
+    )
+    return Status(201, _record_out(record))
+
+
+ROUTERS = (mentions, crisis, metrics, crm_router)

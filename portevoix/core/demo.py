@@ -270,6 +270,9 @@ def load(*, reset: bool = False) -> DemoResult:
         from portevoix.listening.demo import load_listening_demo
 
         load_listening_demo(workspace)  # a month of mentions read through the pipeline
+        from portevoix.api.demo import load_integrations_demo
+
+        load_integrations_demo(workspace)  # a CRM with two leads handed off, one deal won
 
     return DemoResult(workspace, logins())
 

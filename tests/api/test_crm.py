@@ -387,3 +387,19 @@ def test_hand_off_from_the_conversation_page(team, client_for, conversation, cou
         {"integration": str(integration.pk)},
     )
     assert refused.status_code == 403
+
+
+def test_the_demo_integration(team, channel, client_for):
+    from portevoix.api.demo import load_integrations_demo
+    from portevoix.inbox.ingest import ingest
+    from tests.inbox.conftest import make_item
+
+    ingest(channel, [make_item("d1", "Un devis ?"), make_item("d2", "Revendeur", author="bob")])
+    integration = load_integrations_demo(team.workspace)
+    records = list(CrmRecord.objects.filter(integration=integration).order_by("pk"))
+    assert [r.state for r in records] == ["created", "created"]
+    assert records[0].outcome == "won" and records[0].external_status == "Devis signé"
+    page = client_for(team["admin"]).get(
+        reverse("api_integration", kwargs={"ws": team.workspace.slug, "pk": integration.pk})
+    )
+    assert page.status_code == 200 and "L-4810" in page.content.decode()

@@ -103,6 +103,18 @@ ENDPOINTS = [
     ),
     ("get", "/webhooks/subscriptions/{subscription}/deliveries", None, lambda m: can(m, "integration.manage")),
     ("delete", "/webhooks/subscriptions/{subscription}", None, lambda m: can(m, "integration.manage")),
+    (
+        "post",
+        "/conversations/{conversation}/crm",
+        {"integration_id": 0},
+        lambda m: can(m, "inbox.route"),
+    ),
+    (
+        "get",
+        "/conversations/{conversation}/crm",
+        None,
+        lambda m: can(m, "inbox.view_all") or can(m, "inbox.view_assigned"),
+    ),
 ]
 
 LISTS = [
@@ -115,8 +127,13 @@ LISTS = [
 
 
 @pytest.fixture
-def world(team, channel, mention, incident, legal_task, published, subscription):
+def world(team, channel, mention, incident, legal_task, published, subscription, conversation):
+    from portevoix.inbox import actions as inbox_actions
+
+    # Handed to sales, so the sales agent sees it (and may read its CRM records).
+    inbox_actions.hand_off(conversation, by=team["manager"], department=team.department("sales"))
     return {
+        "conversation": conversation.pk,
         "mention": mention.pk,
         "incident": incident.pk,
         "task": legal_task.pk,
@@ -314,3 +331,22 @@ def test_subscriptions_are_made_listed_and_deleted(team, api_as):
     assert gone.status_code == 204
     assert not WebhookSubscription.objects.filter(pk=made.json()["id"]).exists()
     assert AuditEntry.objects.filter(action="webhook.delete").count() == 1
+
+
+def test_hand_a_conversation_to_a_crm_through_the_api(team, api_as, conversation):
+    from portevoix.api import actions
+
+    integration, _secret = actions.create_integration(
+        team.workspace, by=team["admin"], name="CRM", url="https://crm.example.com/leads"
+    )
+    api = api_as(team["content"])
+    made = api.post(
+        f"/conversations/{conversation.pk}/crm",
+        {"integration_id": integration.pk, "note": "Devis"},
+    )
+    assert made.status_code == 201, made.content
+    assert made.json()["state"] == "pending" and made.json()["reference"].startswith("pv-")
+    listed = api.get(f"/conversations/{conversation.pk}/crm").json()
+    assert [r["reference"] for r in listed] == [made.json()["reference"]]
+    unknown = api.post(f"/conversations/{conversation.pk}/crm", {"integration_id": 999999})
+    _is_error(unknown, 400, "unknown_integration")

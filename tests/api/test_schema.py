@@ -98,14 +98,19 @@ def world(db, team, channel, draft, conversation, in_the_tests_transaction):
 
 
 def _monitoring_ids(team, channel, draft) -> dict[str, int]:
-    """A mention, an incident and its task, a publication, a subscription and a CRM
-    integration: real ids for the path parameters of the newer endpoints."""
+    """A mention, an incident and its task, a publication, a subscription: real ids for the
+    path parameters of the newer endpoints; and a CRM integration to hand conversations to."""
     from tests.api import test_monitoring as made
 
     mention = made.make_mention(team)
     incident = made.make_incident(team)
     task = made.legal_task_of(incident)
     subscription = made.make_subscription(team)
+    from portevoix.api import actions
+
+    actions.create_integration(
+        team.workspace, by=team["admin"], name="CRM", url="https://crm.example.com/leads"
+    )
     return {
         "mention_id": mention.pk,
         "incident_id": incident.pk,
