@@ -33,6 +33,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from portevoix.api import outbound
 from portevoix.api.models import CrmIntegration, CrmRecord
@@ -46,23 +47,23 @@ TOLERANCE = dt.timedelta(minutes=5)
 MAX_TEXT = 5000
 
 #: What a mapping may name, with what it means (shown on the integration's page).
-SOURCE_FIELDS: dict[str, str] = {
-    "reference": "Porte-voix's reference of this hand-off (pv-…): the key against duplicates",
-    "conversation.id": "the conversation's number",
-    "conversation.url": "the conversation's page in Porte-voix",
-    "conversation.text": "the customer's messages, oldest first",
-    "conversation.preview": "the last message, shortened",
-    "conversation.kind": "comment, mention or private message",
-    "conversation.language": "the language of the conversation",
-    "conversation.labels": "the conversation's labels, comma-separated",
-    "conversation.department": "the department it is routed to",
-    "channel.name": "the channel's name",
-    "channel.network": "the network (facebook, instagram, linkedin…)",
-    "customer.handle": "the customer's handle on the network",
-    "customer.name": "the customer's display name",
-    "customer.profile": "the customer's profile address",
-    "note": "the note typed when handing off",
-    "handed_by": "the e-mail of the member who handed it off",
+SOURCE_FIELDS: dict[str, Any] = {
+    "reference": _lazy("Porte-voix's reference of this hand-off (pv-…): the key against duplicates"),
+    "conversation.id": _lazy("the conversation's number"),
+    "conversation.url": _lazy("the conversation's page in Porte-voix"),
+    "conversation.text": _lazy("the customer's messages, oldest first"),
+    "conversation.preview": _lazy("the last message, shortened"),
+    "conversation.kind": _lazy("comment, mention or private message"),
+    "conversation.language": _lazy("the language of the conversation"),
+    "conversation.labels": _lazy("the conversation's labels, comma-separated"),
+    "conversation.department": _lazy("the department it is routed to"),
+    "channel.name": _lazy("the channel's name"),
+    "channel.network": _lazy("the network (facebook, instagram, linkedin…)"),
+    "customer.handle": _lazy("the customer's handle on the network"),
+    "customer.name": _lazy("the customer's display name"),
+    "customer.profile": _lazy("the customer's profile address"),
+    "note": _lazy("the note typed when handing off"),
+    "handed_by": _lazy("the e-mail of the member who handed it off"),
 }
 
 PRESET_MAPPINGS: dict[str, dict[str, dict[str, str]]] = {
