@@ -270,15 +270,12 @@ def load(*, reset: bool = False) -> DemoResult:
         from portevoix.listening.demo import load_listening_demo
 
         load_listening_demo(workspace)  # a month of mentions read through the pipeline
-<<<<<<< HEAD
-        from portevoix.api.demo import load_integrations_demo
-
-        load_integrations_demo(workspace)  # a CRM with two leads handed off, one deal won
-=======
         from portevoix.roi.demo import load_money_demo
 
         load_money_demo(workspace)  # a month of leads, deals, clicks and spend
->>>>>>> main
+        from portevoix.api.demo import load_integrations_demo
+
+        load_integrations_demo(workspace)  # a CRM with two leads handed off, one deal won
 
     return DemoResult(workspace, logins())
 
