@@ -611,12 +611,13 @@ def apply_status_update(
 
 def record_crm_lead(record: CrmRecord) -> None:
     """A lead handed to a CRM counts in analytics' return on investment (money's
-    ``record_lead``, idempotent on the record's reference)."""
-    from django.apps import apps
-
-    if record.integration.record_kind != "lead" or not apps.is_installed("portevoix.roi"):
-        return
+    ``record_lead``, idempotent on the record's reference). It refuses what money cannot
+    count (another currency than the workspace's): the caller's transaction then keeps
+    nothing, and the inbound webhook answers 400 with the reason."""
     from portevoix.roi.actions import record_lead
+
+    if record.integration.record_kind != "lead":
+        return
 
     status = {"won": "won", "lost": "lost"}.get(record.outcome, None)
     customer = record.conversation.customer

@@ -21,6 +21,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import logging
 import secrets
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -38,6 +39,8 @@ from django.utils.translation import gettext_lazy as _lazy
 from portevoix.api import outbound
 from portevoix.api.models import CrmIntegration, CrmRecord
 from portevoix.worker.models import Outcome
+
+logger = logging.getLogger(__name__)
 
 TIMEOUT = 15.0
 USER_AGENT = "Porte-voix-CRM/1"
@@ -510,8 +513,14 @@ def deliver(record: CrmRecord) -> Outcome:
 
 def _lead_recorded(record_pk: int) -> None:
     from portevoix.api import actions
+    from portevoix.core.actions import ActionRefused
 
-    actions.record_crm_lead(CrmRecord.objects.select_related("integration").get(pk=record_pk))
+    record = CrmRecord.objects.select_related("integration").get(pk=record_pk)
+    try:
+        with transaction.atomic():
+            actions.record_crm_lead(record)
+    except ActionRefused as exc:  # pragma: no cover - a new lead has no amount to refuse
+        logger.warning("CRM record %s: money refused the lead: %s", record.reference, exc)
 
 
 @transaction.atomic

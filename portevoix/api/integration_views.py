@@ -328,6 +328,8 @@ def crm_inbound(request: HttpRequest, pk: int) -> HttpResponse:
         record = actions.apply_status_update(integration, message_id=message_id, update=update)
     except actions.UpdateRefused as exc:
         return _error(exc.status, "refused", exc.message)
+    except ActionRefused as exc:  # money refused the deal (another currency...): nothing kept
+        return _error(400, exc.code, str(exc.message))
     return JsonResponse(
         {
             "reference": record.reference,

@@ -344,7 +344,8 @@ def test_create_preview_and_test_from_the_pages(team, client_for, counting_crm):
          "url": counting_crm.url, "mapping": '{"name": "customer.nom"'},
     )
     assert bad.status_code == 400
-    assert "not JSON" in bad.content.decode() and "customer.nom" in bad.content.decode()
+    assert "JSON (ligne 1)" in bad.content.decode()  # the page is in French
+    assert "customer.nom" in bad.content.decode()  # what was typed is kept
     made = admin.post(
         url,
         {"name": "CRM", "preset": "generic", "record_kind": "lead", "kind": "http",
@@ -371,7 +372,8 @@ def test_hand_off_from_the_conversation_page(team, client_for, conversation, cou
     integration, _s = _integration(team, counting_crm.url)
     content = client_for(team["content"])
     page_url = reverse("inbox_conversation", kwargs={"ws": team.workspace.slug, "pk": conversation.pk})
-    assert "Create a lead or a case" in content.get(page_url).content.decode()
+    crm_url = reverse("api_conversation_crm", kwargs={"ws": team.workspace.slug, "pk": conversation.pk})
+    assert crm_url in content.get(page_url).content.decode()  # the form is there
     response = content.post(
         reverse("api_conversation_crm", kwargs={"ws": team.workspace.slug, "pk": conversation.pk}),
         {"integration": str(integration.pk), "note": "Client pro"},
@@ -403,3 +405,52 @@ def test_the_demo_integration(team, channel, client_for):
         reverse("api_integration", kwargs={"ws": team.workspace.slug, "pk": integration.pk})
     )
     assert page.status_code == 200 and "L-4810" in page.content.decode()
+
+
+def test_leads_and_deals_reach_the_return_on_investment(
+    team, client, delivered, django_capture_on_commit_callbacks
+):
+    from portevoix.roi.models import Lead
+
+    integration, secret, record = delivered
+    url = reverse("api_crm_inbound", kwargs={"pk": integration.pk})
+    raw, headers = _signed(
+        secret,
+        {"reference": record.reference, "status": "Gagné",
+         "deal": {"value": 1890.5, "currency": "EUR", "outcome": "won"}},
+    )
+    assert client.post(url, raw, content_type="application/json", **headers).status_code == 200
+    lead = Lead.objects.get(workspace=team.workspace, source="crm")
+    assert lead.external_id == record.reference
+    assert lead.status == "won" and str(lead.value) == "1890.50"
+    assert lead.conversation_id == record.conversation_id
+    assert lead.channel_id == record.conversation.channel_id
+    # Another update (same deal): still one lead.
+    raw, headers = _signed(secret, {"reference": record.reference, "status": "Facturé"},
+                           message_id="msg_2")
+    assert client.post(url, raw, content_type="application/json", **headers).status_code == 200
+    assert Lead.objects.filter(workspace=team.workspace, source="crm").count() == 1
+    # Money counts in the workspace's currency only: another one is refused, nothing kept.
+    raw, headers = _signed(
+        secret,
+        {"reference": record.reference, "status": "x", "deal": {"value": 5, "currency": "USD"}},
+        message_id="msg_3",
+    )
+    refused = client.post(url, raw, content_type="application/json", **headers)
+    assert refused.status_code == 400 and "EUR" in refused.json()["error"]["message"]
+    record.refresh_from_db()
+    assert record.external_status == "Facturé" and record.deal_currency == "EUR"
+    assert not CrmInboundEvent.objects.filter(message_id="msg_3").exists()
+
+
+def test_a_lead_is_recorded_when_the_crm_creates_it(
+    team, conversation, counting_crm, django_capture_on_commit_callbacks
+):
+    from portevoix.roi.models import Lead
+
+    integration, _s = _integration(team, counting_crm.url)
+    record = actions.hand_to_crm(conversation, by=team["content"], integration=integration)
+    with django_capture_on_commit_callbacks(execute=True):
+        runner.run_once([CrmRecord])
+    lead = Lead.objects.get(source="crm", external_id=record.reference)
+    assert lead.status == "new" and lead.conversation_id == conversation.pk

@@ -293,7 +293,7 @@ def test_the_page_shows_the_refusal_in_place(team, client_for, settings):
         url, {"url": "http://169.254.169.254/latest", "events": ["post.failed"]}
     )
     assert response.status_code == 400
-    assert "public address" in response.content.decode()
+    assert "adresses publiques" in response.content.decode()  # in French, the page language
     assert 'value="http://169.254.169.254/latest"' in response.content.decode()
 
 
