@@ -139,7 +139,6 @@ def _check_subscription(url: str, events: Sequence[str]) -> tuple[str, list[str]
     from django.core.validators import URLValidator
 
     from portevoix.api.models import Event
-
     from portevoix.api.outbound import check_url
 
     url = url.strip()
@@ -555,7 +554,7 @@ def apply_status_update(
 
     from portevoix.api.models import CrmInboundEvent
 
-    record = (
+    record: CrmRecord | None = (
         CrmRecord.objects.select_for_update()
         .filter(integration=integration, reference=update["reference"])
         .first()
@@ -619,7 +618,7 @@ def record_crm_lead(record: CrmRecord) -> None:
     if record.integration.record_kind != "lead":
         return
 
-    status = {"won": "won", "lost": "lost"}.get(record.outcome, None)
+    status = {"won": "won", "lost": "lost"}.get(record.outcome)
     customer = record.conversation.customer
     record_lead(
         record.integration.workspace,
@@ -639,13 +638,15 @@ def connect_integration(
     integration: CrmIntegration, *, by: Member, code: str, redirect_uri: str
 ) -> CrmIntegration:
     """HubSpot or Salesforce: the authorization code for tokens (kept encrypted)."""
+    import httpx
+
     from portevoix.api import crm
 
     require(by, "integration.manage")
     _same_workspace(by, integration.workspace)
     try:
         crm.exchange_code(integration, code=code, redirect_uri=redirect_uri)
-    except (crm.OAuthFailed, crm.httpx.HTTPError) as exc:
+    except (crm.OAuthFailed, httpx.HTTPError) as exc:
         raise ActionRefused(
             _("The system refused the connection: %(error)s") % {"error": str(exc)[:300]}
         ) from None

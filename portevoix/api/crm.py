@@ -51,7 +51,9 @@ MAX_TEXT = 5000
 
 #: What a mapping may name, with what it means (shown on the integration's page).
 SOURCE_FIELDS: dict[str, Any] = {
-    "reference": _lazy("Porte-voix's reference of this hand-off (pv-…): the key against duplicates"),
+    "reference": _lazy(
+        "Porte-voix's reference of this hand-off (pv-…): the key against duplicates"
+    ),
     "conversation.id": _lazy("the conversation's number"),
     "conversation.url": _lazy("the conversation's page in Porte-voix"),
     "conversation.text": _lazy("the customer's messages, oldest first"),
@@ -176,7 +178,7 @@ def check_mapping(mapping: Any) -> dict[str, str]:
     """The mapping if it is ``{"key": "source field" or "=constant"}``; else ``ValueError``
     with a message for the form."""
     if not isinstance(mapping, dict) or not mapping:
-        raise ValueError(_("Give the mapping as a JSON object: {\"key\": \"source field\"}."))
+        raise ValueError(_('Give the mapping as a JSON object: {"key": "source field"}.'))
     if len(mapping) > 60:
         raise ValueError(_("A mapping has at most 60 fields."))
     clean: dict[str, str] = {}
@@ -187,13 +189,17 @@ def check_mapping(mapping: Any) -> dict[str, str]:
             raise ValueError(_("“%(key)s”: give a source field as text.") % {"key": key})
         if not source.startswith("=") and source not in SOURCE_FIELDS:
             raise ValueError(
-                _("“%(key)s”: unknown source field “%(source)s” (use one of the list, or "
-                  "=text for a constant).")
+                _(
+                    "“%(key)s”: unknown source field “%(source)s” (use one of the list, or "
+                    "=text for a constant)."
+                )
                 % {"key": key, "source": source}
             )
         parts = key.split(".")
         if any(not p for p in parts):
-            raise ValueError(_("“%(key)s”: a dotted key has a name between each dot.") % {"key": key})
+            raise ValueError(
+                _("“%(key)s”: a dotted key has a name between each dot.") % {"key": key}
+            )
         clean[key] = source
     return clean
 
@@ -493,7 +499,10 @@ def deliver(record: CrmRecord) -> Outcome:
         if answer.status in PERMANENT:
             return Outcome(
                 "failed",
-                fields={**fields, "problem": _("The system refused it: %(error)s") % {"error": error}},
+                fields={
+                    **fields,
+                    "problem": _("The system refused it: %(error)s") % {"error": error},
+                },
                 after=lambda: _tell_failed(record.pk),
             )
     if attempt > len(RETRY_DELAYS):

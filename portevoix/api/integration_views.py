@@ -158,7 +158,10 @@ def integration_detail(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
                 _refused(form, exc)
         status = 400
     return render(
-        request, "api/integration.html", _detail_context(request, me, integration, form), status=status
+        request,
+        "api/integration.html",
+        _detail_context(request, me, integration, form),
+        status=status,
     )
 
 
@@ -196,9 +199,12 @@ def integration_preview(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
         mapping = json.loads(raw) if raw else integration.mapping
         body = json.dumps(actions.preview(integration, mapping), indent=2, ensure_ascii=False)
     except ValueError as exc:
-        error = str(exc) if not isinstance(exc, json.JSONDecodeError) else _(
-            "This is not JSON (line %(line)s): %(error)s"
-        ) % {"line": exc.lineno, "error": exc.msg}
+        error = (
+            str(exc)
+            if not isinstance(exc, json.JSONDecodeError)
+            else _("This is not JSON (line %(line)s): %(error)s")
+            % {"line": exc.lineno, "error": exc.msg}
+        )
     return render(
         request,
         "api/_integration_preview.html",
@@ -234,7 +240,9 @@ def integration_connect(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
         messages.error(request, _("A generic integration has no account to connect."))
         return redirect("api_integration", ws=ws, pk=pk)
     state = signing.dumps({"i": integration.pk, "m": me.pk}, salt=OAUTH_SALT)
-    return redirect(crm.authorize_url(integration, redirect_uri=_redirect_uri(request, ws), state=state))
+    return redirect(
+        crm.authorize_url(integration, redirect_uri=_redirect_uri(request, ws), state=state)
+    )
 
 
 @require_GET

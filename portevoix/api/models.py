@@ -392,9 +392,7 @@ class CrmInboundEvent(models.Model):
     class Meta:
         ordering = ["-received_at"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["integration", "message_id"], name="crm_inbound_once"
-            )
+            models.UniqueConstraint(fields=["integration", "message_id"], name="crm_inbound_once")
         ]
 
     def __str__(self) -> str:

@@ -647,7 +647,12 @@ def goals_progress(request: HttpRequest) -> list[dict[str, Any]]:
                 }
             )
         out.append(
-            {"id": row["goal"].pk, "code": row["goal"].code, "label": str(row["label"]), "kpis": kpis}
+            {
+                "id": row["goal"].pk,
+                "code": row["goal"].code,
+                "label": str(row["label"]),
+                "kpis": kpis,
+            }
         )
     return out
 

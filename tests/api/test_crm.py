@@ -219,7 +219,7 @@ def test_saving_a_private_endpoint_is_refused(team, settings):
 
 def _signed(secret, body: dict, *, message_id="msg_1", at=None):
     raw = json.dumps(body).encode()
-    stamp = int((at or time.time()))
+    stamp = int(at or time.time())
     return raw, {
         "HTTP_WEBHOOK_ID": message_id,
         "HTTP_WEBHOOK_TIMESTAMP": str(stamp),
@@ -255,7 +255,9 @@ def test_a_signed_status_update_reaches_the_conversation(team, client, client_fo
     assert entry.actor is None and entry.workspace == team.workspace
     # The conversation's page shows the record, its link and what the CRM said.
     page = client_for(team["content"]).get(
-        reverse("inbox_conversation", kwargs={"ws": team.workspace.slug, "pk": record.conversation_id})
+        reverse(
+            "inbox_conversation", kwargs={"ws": team.workspace.slug, "pk": record.conversation_id}
+        )
     )
     text = page.content.decode()
     assert "https://crm.example.com/leads/L-1" in text and "Qualifié" in text
@@ -328,7 +330,12 @@ def test_pages_refuse_roles_and_outsiders(team, client_for, counting_crm):
             status = client_for(team[role]).get(url).status_code
             assert status == (200 if can(team[role], "integration.manage") else 403), (role, url)
     outsider = client_for(team.outsider)
-    assert outsider.get(pages[1].replace(f"/w/{ws}/", f"/w/{team.outsider.workspace.slug}/")).status_code == 404
+    assert (
+        outsider.get(
+            pages[1].replace(f"/w/{ws}/", f"/w/{team.outsider.workspace.slug}/")
+        ).status_code
+        == 404
+    )
     test_url = reverse("api_integration_test", kwargs={"ws": ws, "pk": integration.pk})
     assert client_for(team["content"]).post(test_url).status_code == 403
     assert counting_crm.calls == []
@@ -340,16 +347,29 @@ def test_create_preview_and_test_from_the_pages(team, client_for, counting_crm):
     url = reverse("api_integrations", kwargs={"ws": ws})
     bad = admin.post(
         url,
-        {"name": "CRM", "preset": "generic", "record_kind": "lead", "kind": "http",
-         "url": counting_crm.url, "mapping": '{"name": "customer.nom"'},
+        {
+            "name": "CRM",
+            "preset": "generic",
+            "record_kind": "lead",
+            "kind": "http",
+            "url": counting_crm.url,
+            "mapping": '{"name": "customer.nom"',
+        },
     )
     assert bad.status_code == 400
     assert "JSON (ligne 1)" in bad.content.decode()  # the page is in French
     assert "customer.nom" in bad.content.decode()  # what was typed is kept
     made = admin.post(
         url,
-        {"name": "CRM", "preset": "generic", "record_kind": "lead", "kind": "http",
-         "url": counting_crm.url, "mapping": "", "is_active": "on"},
+        {
+            "name": "CRM",
+            "preset": "generic",
+            "record_kind": "lead",
+            "kind": "http",
+            "url": counting_crm.url,
+            "mapping": "",
+            "is_active": "on",
+        },
     )
     assert made.status_code == 200
     assert "whsec_" in made.content.decode() and made["Cache-Control"] == "no-store"
@@ -371,8 +391,12 @@ def test_create_preview_and_test_from_the_pages(team, client_for, counting_crm):
 def test_hand_off_from_the_conversation_page(team, client_for, conversation, counting_crm):
     integration, _s = _integration(team, counting_crm.url)
     content = client_for(team["content"])
-    page_url = reverse("inbox_conversation", kwargs={"ws": team.workspace.slug, "pk": conversation.pk})
-    crm_url = reverse("api_conversation_crm", kwargs={"ws": team.workspace.slug, "pk": conversation.pk})
+    page_url = reverse(
+        "inbox_conversation", kwargs={"ws": team.workspace.slug, "pk": conversation.pk}
+    )
+    crm_url = reverse(
+        "api_conversation_crm", kwargs={"ws": team.workspace.slug, "pk": conversation.pk}
+    )
     assert crm_url in content.get(page_url).content.decode()  # the form is there
     response = content.post(
         reverse("api_conversation_crm", kwargs={"ws": team.workspace.slug, "pk": conversation.pk}),
@@ -416,8 +440,11 @@ def test_leads_and_deals_reach_the_return_on_investment(
     url = reverse("api_crm_inbound", kwargs={"pk": integration.pk})
     raw, headers = _signed(
         secret,
-        {"reference": record.reference, "status": "Gagné",
-         "deal": {"value": 1890.5, "currency": "EUR", "outcome": "won"}},
+        {
+            "reference": record.reference,
+            "status": "Gagné",
+            "deal": {"value": 1890.5, "currency": "EUR", "outcome": "won"},
+        },
     )
     assert client.post(url, raw, content_type="application/json", **headers).status_code == 200
     lead = Lead.objects.get(workspace=team.workspace, source="crm")
@@ -426,8 +453,9 @@ def test_leads_and_deals_reach_the_return_on_investment(
     assert lead.conversation_id == record.conversation_id
     assert lead.channel_id == record.conversation.channel_id
     # Another update (same deal): still one lead.
-    raw, headers = _signed(secret, {"reference": record.reference, "status": "Facturé"},
-                           message_id="msg_2")
+    raw, headers = _signed(
+        secret, {"reference": record.reference, "status": "Facturé"}, message_id="msg_2"
+    )
     assert client.post(url, raw, content_type="application/json", **headers).status_code == 200
     assert Lead.objects.filter(workspace=team.workspace, source="crm").count() == 1
     # Money counts in the workspace's currency only: another one is refused, nothing kept.

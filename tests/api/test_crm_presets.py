@@ -70,7 +70,12 @@ SALESFORCE_REFRESH_ANSWER = {
 }
 # https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/dome_upsert.htm
 # (PATCH /services/data/vXX.X/sobjects/<object>/<external id field>/<value>: 201 on insert).
-SALESFORCE_UPSERT_ANSWER = {"id": "00Q5e00000AbCdEEAV", "errors": [], "success": True, "created": True}
+SALESFORCE_UPSERT_ANSWER = {
+    "id": "00Q5e00000AbCdEEAV",
+    "errors": [],
+    "success": True,
+    "created": True,
+}
 # https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/errorcodes.htm
 SALESFORCE_EXPIRED = [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]
 
@@ -159,8 +164,10 @@ def test_hubspot_refreshes_an_expired_token(team, conversation, respx_mock):
     runner.run_once([CrmRecord])
     form = parse_qs(token.calls[0].request.content.decode())
     assert form["grant_type"] == ["refresh_token"] and form["refresh_token"] == ["old-refresh"]
-    assert tickets.calls[0].request.headers["authorization"].endswith(
-        HUBSPOT_TOKEN_ANSWER["access_token"]
+    assert (
+        tickets.calls[0]
+        .request.headers["authorization"]
+        .endswith(HUBSPOT_TOKEN_ANSWER["access_token"])
     )
     assert CrmRecord.objects.get().state == "created"
 

@@ -89,11 +89,26 @@ def make_subscription(team):
 
 
 ENDPOINTS = [
-    ("post", "/mentions/{mention}/inbox", {}, lambda m: can(m, "listening.view") and can(m, "inbox.reply")),
-    ("post", "/mentions/{mention}/idea", {}, lambda m: can(m, "listening.view") and can(m, "idea.propose")),
+    (
+        "post",
+        "/mentions/{mention}/inbox",
+        {},
+        lambda m: can(m, "listening.view") and can(m, "inbox.reply"),
+    ),
+    (
+        "post",
+        "/mentions/{mention}/idea",
+        {},
+        lambda m: can(m, "listening.view") and can(m, "idea.propose"),
+    ),
     ("get", "/incidents/{incident}", None, lambda m: can(m, "crisis.view")),
     ("post", "/incidents/{incident}/close", {}, lambda m: can(m, "crisis.declare")),
-    ("post", "/incidents/{incident}/tasks/{task}", {"done": True}, lambda m: can(m, "crisis.declare")),
+    (
+        "post",
+        "/incidents/{incident}/tasks/{task}",
+        {"done": True},
+        lambda m: can(m, "crisis.declare"),
+    ),
     ("get", "/metrics/publications/{publication}", None, lambda m: can(m, "analytics.view")),
     (
         "get",
@@ -101,8 +116,18 @@ ENDPOINTS = [
         None,
         lambda m: can(m, "analytics.view"),
     ),
-    ("get", "/webhooks/subscriptions/{subscription}/deliveries", None, lambda m: can(m, "integration.manage")),
-    ("delete", "/webhooks/subscriptions/{subscription}", None, lambda m: can(m, "integration.manage")),
+    (
+        "get",
+        "/webhooks/subscriptions/{subscription}/deliveries",
+        None,
+        lambda m: can(m, "integration.manage"),
+    ),
+    (
+        "delete",
+        "/webhooks/subscriptions/{subscription}",
+        None,
+        lambda m: can(m, "integration.manage"),
+    ),
     (
         "post",
         "/conversations/{conversation}/crm",
@@ -287,7 +312,9 @@ def test_metrics_of_a_publication_and_a_channel(team, api_as, channel, published
             "profile_visits": 0,
         }
     ]
-    too_long = api.get(f"/metrics/channels/{channel.pk}", **{"from": "2024-01-01", "to": "2026-01-01"})
+    too_long = api.get(
+        f"/metrics/channels/{channel.pk}", **{"from": "2024-01-01", "to": "2026-01-01"}
+    )
     _is_error(too_long, 400, "invalid_period")
 
 

@@ -269,7 +269,9 @@ def test_private_addresses_are_refused_when_saved(team, url, settings):
 
     settings.PORTEVOIX_WEBHOOKS_ALLOW_LOOPBACK = True  # loopback only: these stay refused
     with pytest.raises(ActionRefused) as refused:
-        actions.create_subscription(team.workspace, by=team["admin"], url=url, events=["post.failed"])
+        actions.create_subscription(
+            team.workspace, by=team["admin"], url=url, events=["post.failed"]
+        )
     assert refused.value.field == "url"
 
 
@@ -279,7 +281,9 @@ def test_loopback_is_refused_unless_the_setting_allows_it(team, url, settings):
 
     settings.PORTEVOIX_WEBHOOKS_ALLOW_LOOPBACK = False
     with pytest.raises(ActionRefused, match="public"):
-        actions.create_subscription(team.workspace, by=team["admin"], url=url, events=["post.failed"])
+        actions.create_subscription(
+            team.workspace, by=team["admin"], url=url, events=["post.failed"]
+        )
     settings.PORTEVOIX_WEBHOOKS_ALLOW_LOOPBACK = True
     actions.create_subscription(team.workspace, by=team["admin"], url=url, events=["post.failed"])
 

@@ -8,95 +8,253 @@ from portevoix.worker.wake import WakeWorkersOnDue
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('api', '0002_webhooks'),
-        ('core', '0005_archive_protect_history_access_tokens'),
-        ('inbox', '0005_handoff_links'),
+        ("api", "0002_webhooks"),
+        ("core", "0005_archive_protect_history_access_tokens"),
+        ("inbox", "0005_handoff_links"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CrmIntegration',
+            name="CrmIntegration",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=80, verbose_name='name')),
-                ('kind', models.CharField(choices=[('http', 'HTTP endpoint (JSON)'), ('email', 'E-mail')], default='http', max_length=8, verbose_name='delivered by')),
-                ('preset', models.CharField(choices=[('generic', 'Generic (any system that takes JSON)'), ('hubspot', 'HubSpot'), ('salesforce', 'Salesforce')], default='generic', max_length=12, verbose_name='system')),
-                ('record_kind', models.CharField(choices=[('lead', 'Lead (CRM)'), ('case', 'Case (helpdesk)')], default='lead', max_length=8, verbose_name='creates')),
-                ('url', models.URLField(blank=True, max_length=500, verbose_name='endpoint')),
-                ('email', models.EmailField(blank=True, max_length=254, verbose_name='e-mail address')),
-                ('mapping', models.JSONField(blank=True, default=dict, verbose_name='field mapping')),
-                ('auth_header_encrypted', models.TextField(blank=True, editable=False)),
-                ('inbound_secret_encrypted', models.TextField(editable=False)),
-                ('oauth_client_id', models.CharField(blank=True, max_length=200)),
-                ('oauth_client_secret_encrypted', models.TextField(blank=True, editable=False)),
-                ('oauth_refresh_token_encrypted', models.TextField(blank=True, editable=False)),
-                ('oauth_access_token_encrypted', models.TextField(blank=True, editable=False)),
-                ('oauth_expires_at', models.DateTimeField(blank=True, null=True)),
-                ('instance_url', models.URLField(blank=True, max_length=300)),
-                ('is_active', models.BooleanField(default=True, verbose_name='active')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('tested_at', models.DateTimeField(blank=True, null=True)),
-                ('test_status', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('test_answer', models.TextField(blank=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='core.member')),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='crm_integrations', to='core.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=80, verbose_name="name")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("http", "HTTP endpoint (JSON)"), ("email", "E-mail")],
+                        default="http",
+                        max_length=8,
+                        verbose_name="delivered by",
+                    ),
+                ),
+                (
+                    "preset",
+                    models.CharField(
+                        choices=[
+                            ("generic", "Generic (any system that takes JSON)"),
+                            ("hubspot", "HubSpot"),
+                            ("salesforce", "Salesforce"),
+                        ],
+                        default="generic",
+                        max_length=12,
+                        verbose_name="system",
+                    ),
+                ),
+                (
+                    "record_kind",
+                    models.CharField(
+                        choices=[("lead", "Lead (CRM)"), ("case", "Case (helpdesk)")],
+                        default="lead",
+                        max_length=8,
+                        verbose_name="creates",
+                    ),
+                ),
+                ("url", models.URLField(blank=True, max_length=500, verbose_name="endpoint")),
+                (
+                    "email",
+                    models.EmailField(blank=True, max_length=254, verbose_name="e-mail address"),
+                ),
+                (
+                    "mapping",
+                    models.JSONField(blank=True, default=dict, verbose_name="field mapping"),
+                ),
+                ("auth_header_encrypted", models.TextField(blank=True, editable=False)),
+                ("inbound_secret_encrypted", models.TextField(editable=False)),
+                ("oauth_client_id", models.CharField(blank=True, max_length=200)),
+                ("oauth_client_secret_encrypted", models.TextField(blank=True, editable=False)),
+                ("oauth_refresh_token_encrypted", models.TextField(blank=True, editable=False)),
+                ("oauth_access_token_encrypted", models.TextField(blank=True, editable=False)),
+                ("oauth_expires_at", models.DateTimeField(blank=True, null=True)),
+                ("instance_url", models.URLField(blank=True, max_length=300)),
+                ("is_active", models.BooleanField(default=True, verbose_name="active")),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("tested_at", models.DateTimeField(blank=True, null=True)),
+                ("test_status", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("test_answer", models.TextField(blank=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="core.member",
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="crm_integrations",
+                        to="core.workspace",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'CRM or helpdesk integration',
-                'verbose_name_plural': 'CRM and helpdesk integrations',
-                'ordering': ['name', 'pk'],
+                "verbose_name": "CRM or helpdesk integration",
+                "verbose_name_plural": "CRM and helpdesk integrations",
+                "ordering": ["name", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='CrmRecord',
+            name="CrmRecord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('state', models.CharField(choices=[('pending', 'pending'), ('created', 'created'), ('failed', 'failed')], db_index=True, default='pending', max_length=64, verbose_name='state')),
-                ('state_changed_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='state changed at')),
-                ('next_attempt_at', models.DateTimeField(blank=True, db_index=True, default=django.utils.timezone.now, null=True, verbose_name='next attempt at')),
-                ('locked_until', models.DateTimeField(blank=True, null=True, verbose_name='leased until')),
-                ('locked_by', models.CharField(blank=True, max_length=128, verbose_name='leased by')),
-                ('attempts', models.PositiveIntegerField(default=0, verbose_name='failed attempts')),
-                ('last_error', models.TextField(blank=True, verbose_name='last error')),
-                ('problem', models.TextField(blank=True, verbose_name='problem')),
-                ('reference', models.CharField(max_length=40, unique=True)),
-                ('note', models.TextField(blank=True, verbose_name='note')),
-                ('payload', models.JSONField(default=dict)),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('last_status', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('external_id', models.CharField(blank=True, max_length=200, verbose_name='external id')),
-                ('external_url', models.URLField(blank=True, max_length=500, verbose_name='link')),
-                ('external_status', models.CharField(blank=True, max_length=100, verbose_name='status')),
-                ('deal_value', models.DecimalField(blank=True, decimal_places=2, max_digits=14, null=True)),
-                ('deal_currency', models.CharField(blank=True, max_length=3)),
-                ('outcome', models.CharField(blank=True, max_length=8)),
-                ('updated_at', models.DateTimeField(blank=True, null=True)),
-                ('conversation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='crm_records', to='inbox.conversation')),
-                ('integration', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='records', to='api.crmintegration')),
-                ('requested_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='core.member')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("pending", "pending"),
+                            ("created", "created"),
+                            ("failed", "failed"),
+                        ],
+                        db_index=True,
+                        default="pending",
+                        max_length=64,
+                        verbose_name="state",
+                    ),
+                ),
+                (
+                    "state_changed_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="state changed at"
+                    ),
+                ),
+                (
+                    "next_attempt_at",
+                    models.DateTimeField(
+                        blank=True,
+                        db_index=True,
+                        default=django.utils.timezone.now,
+                        null=True,
+                        verbose_name="next attempt at",
+                    ),
+                ),
+                (
+                    "locked_until",
+                    models.DateTimeField(blank=True, null=True, verbose_name="leased until"),
+                ),
+                (
+                    "locked_by",
+                    models.CharField(blank=True, max_length=128, verbose_name="leased by"),
+                ),
+                (
+                    "attempts",
+                    models.PositiveIntegerField(default=0, verbose_name="failed attempts"),
+                ),
+                ("last_error", models.TextField(blank=True, verbose_name="last error")),
+                ("problem", models.TextField(blank=True, verbose_name="problem")),
+                ("reference", models.CharField(max_length=40, unique=True)),
+                ("note", models.TextField(blank=True, verbose_name="note")),
+                ("payload", models.JSONField(default=dict)),
+                (
+                    "created_at",
+                    models.DateTimeField(db_index=True, default=django.utils.timezone.now),
+                ),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                ("last_status", models.PositiveSmallIntegerField(blank=True, null=True)),
+                (
+                    "external_id",
+                    models.CharField(blank=True, max_length=200, verbose_name="external id"),
+                ),
+                ("external_url", models.URLField(blank=True, max_length=500, verbose_name="link")),
+                (
+                    "external_status",
+                    models.CharField(blank=True, max_length=100, verbose_name="status"),
+                ),
+                (
+                    "deal_value",
+                    models.DecimalField(blank=True, decimal_places=2, max_digits=14, null=True),
+                ),
+                ("deal_currency", models.CharField(blank=True, max_length=3)),
+                ("outcome", models.CharField(blank=True, max_length=8)),
+                ("updated_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "conversation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="crm_records",
+                        to="inbox.conversation",
+                    ),
+                ),
+                (
+                    "integration",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="records",
+                        to="api.crmintegration",
+                    ),
+                ),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="core.member",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'CRM record',
-                'verbose_name_plural': 'CRM records',
-                'ordering': ['-created_at', '-pk'],
+                "verbose_name": "CRM record",
+                "verbose_name_plural": "CRM records",
+                "ordering": ["-created_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='CrmInboundEvent',
+            name="CrmInboundEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('message_id', models.CharField(max_length=120)),
-                ('received_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('payload', models.JSONField(default=dict)),
-                ('integration', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='inbound_events', to='api.crmintegration')),
-                ('record', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='updates', to='api.crmrecord')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("message_id", models.CharField(max_length=120)),
+                (
+                    "received_at",
+                    models.DateTimeField(db_index=True, default=django.utils.timezone.now),
+                ),
+                ("payload", models.JSONField(default=dict)),
+                (
+                    "integration",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="inbound_events",
+                        to="api.crmintegration",
+                    ),
+                ),
+                (
+                    "record",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="updates",
+                        to="api.crmrecord",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-received_at'],
-                'constraints': [models.UniqueConstraint(fields=('integration', 'message_id'), name='crm_inbound_once')],
+                "ordering": ["-received_at"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("integration", "message_id"), name="crm_inbound_once"
+                    )
+                ],
             },
         ),
         WakeWorkersOnDue("crmrecord"),
