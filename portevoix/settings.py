@@ -27,6 +27,8 @@ PORTEVOIX_ALLOW_PRIVATE_NETWORKS = CONFIG.allow_private_networks
 PORTEVOIX_WEBHOOKS_ALLOW_LOOPBACK = CONFIG.webhooks_allow_loopback
 # Facebook Login (Facebook pages, Instagram): app id, app secret, Graph and dialog addresses.
 PORTEVOIX_META_APP = CONFIG.meta_app
+#: The verify token of Meta's webhooks (Instagram mentions, /hooks/meta/); empty: closed.
+PORTEVOIX_META_WEBHOOK_TOKEN = CONFIG.meta_webhook_token
 
 INSTALLED_APPS = [
     "django.contrib.admin",
