@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from portevoix.api import webhooks
 from portevoix.core import audit
 from portevoix.core.actions import ActionRefused
 from portevoix.core.models import Department, Member, Workspace
@@ -215,6 +216,7 @@ def raise_alert(workspace: Workspace, found: detect.Finding, *, now: dt.datetime
         url=reverse("crisis_alert", kwargs={"ws": workspace.slug, "pk": alert.pk}),
         key=f"crisis-alert-{alert.pk}",
     )
+    webhooks.on_alert_raised(alert)
     return alert
 
 
@@ -422,6 +424,7 @@ def open_incident(
         obj=incident,
         after={"title": title, "severity": severity, "alert": alert.pk if alert else None},
     )
+    webhooks.on_incident_opened(incident)
     return incident
 
 

@@ -275,6 +275,16 @@ PAGES: dict[str, Page] = {
     "api_webhooks": Page(get="integration.manage", post="integration.manage"),
     "api_webhook_change": Page(get=NOT_ALLOWED, post="integration.manage"),
     "api_webhook_deliveries": Page(get="integration.manage", post="integration.manage"),
+    # CRM and helpdesk integrations (docs/integrations.md); the hand-off from a conversation;
+    # the signed inbound webhook (a way in: unsigned, it answers 401).
+    "api_integrations": Page(get="integration.manage", post="integration.manage"),
+    "api_integration": Page(get="integration.manage", post="integration.manage"),
+    "api_integration_preview": Page(get=NOT_ALLOWED, post="integration.manage"),
+    "api_integration_test": Page(get=NOT_ALLOWED, post="integration.manage"),
+    "api_integration_connect": Page(get=NOT_ALLOWED, post="integration.manage"),
+    "api_integration_oauth_callback": Page(get="integration.manage", post=NOT_ALLOWED),
+    "api_conversation_crm": Page(get=NOT_ALLOWED, post="inbox.route"),
+    "api_crm_inbound": Page(get=NOT_ALLOWED, post=PUBLIC),
     "crisis_home": Page(get="crisis.view", post="crisis.declare"),
     "crisis_alert": Page(get="crisis.view", post="crisis.declare"),
     "crisis_alert_dismiss": Page(get=NOT_ALLOWED, post="crisis.declare"),
@@ -816,7 +826,16 @@ class World:
                 events=["post.failed"],
             )
             webhooks.emit(self.team.workspace.pk, "post.failed", "probe", {"post_id": 0})
-            return {"token": token, "subscription": subscription}  # fmt: skip
+            # By e-mail: its test button sends nothing over the network.
+            integration, _in = actions.create_integration(
+                self.team.workspace,
+                by=admin,
+                name="Helpdesk",
+                kind="email",
+                record_kind="case",
+                email="support@helpdesk.example.com",
+            )
+            return {"token": token, "subscription": subscription, "integration": integration}
 
         made: dict[str, Any] = self.once("api", make)
         return made
@@ -1010,6 +1029,17 @@ class World:
             "api_token_revoke": lambda: self.api_objects["token"].pk,
             "api_webhook_change": lambda: self.api_objects["subscription"].pk,
             "api_webhook_deliveries": lambda: self.api_objects["subscription"].pk,
+            **{
+                name: lambda: self.api_objects["integration"].pk
+                for name in (
+                    "api_integration",
+                    "api_integration_preview",
+                    "api_integration_test",
+                    "api_integration_connect",
+                    "api_crm_inbound",
+                )
+            },
+            "api_conversation_crm": lambda: self.conversation.pk,
             "crisis_alert": lambda: self.crisis["alert"].pk,
             "crisis_alert_dismiss": lambda: self.crisis["alert"].pk,
             "crisis_incident": lambda: self.crisis["incident"].pk,
