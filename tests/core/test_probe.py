@@ -284,7 +284,7 @@ PAGES: dict[str, Page] = {
     "api_integration_connect": Page(get=NOT_ALLOWED, post="integration.manage"),
     "api_integration_oauth_callback": Page(get="integration.manage", post=NOT_ALLOWED),
     "api_conversation_crm": Page(get=NOT_ALLOWED, post="inbox.route"),
-    "api_crm_inbound": Page(get=NOT_ALLOWED, post=PUBLIC),
+    "api_crm_inbound": Page(get=NOT_ALLOWED, post=SIGNED),
     "crisis_home": Page(get="crisis.view", post="crisis.declare"),
     "crisis_alert": Page(get="crisis.view", post="crisis.declare"),
     "crisis_alert_dismiss": Page(get=NOT_ALLOWED, post="crisis.declare"),
