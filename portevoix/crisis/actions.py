@@ -26,7 +26,7 @@ from portevoix.core.actions import ActionRefused
 from portevoix.core.models import Department, Member, Workspace
 from portevoix.core.permissions import can, require
 
-from . import detect, notices, signals
+from . import detect, drills, notices, signals
 from .models import (
     Alert,
     AlertState,
@@ -119,7 +119,10 @@ def count_hours(workspace: Workspace, now: dt.datetime) -> int:
 def baseline_for(workspace: Workspace, before: dt.datetime) -> detect.Baseline:
     since = before - dt.timedelta(weeks=detect.HISTORY_WEEKS)
     hours = list(
-        HourlyVolume.objects.filter(workspace=workspace, hour__gte=since, hour__lt=before)
+        drills.exclude_drill_hours(
+            HourlyVolume.objects.filter(workspace=workspace, hour__gte=since, hour__lt=before),
+            workspace.pk,
+        )
         .order_by("hour")
         .values_list("hour", "negative")
     )
@@ -131,9 +134,14 @@ def baseline_for(workspace: Workspace, before: dt.datetime) -> detect.Baseline:
 
 
 def in_cooldown(workspace: Workspace, now: dt.datetime) -> bool:
-    return Alert.objects.filter(
-        workspace=workspace, raised_at__gt=now - detect.COOLDOWN, raised_at__lte=now
-    ).exists()
+    # An ended drill's alert holds back nothing real.
+    return (
+        Alert.objects.filter(
+            workspace=workspace, raised_at__gt=now - detect.COOLDOWN, raised_at__lte=now
+        )
+        .exclude(drills__state="ended")
+        .exists()
+    )
 
 
 def check_workspace(workspace: Workspace, now: dt.datetime | None = None) -> Alert | None:
@@ -181,6 +189,7 @@ def raise_alert(workspace: Workspace, found: detect.Finding, *, now: dt.datetime
             for s in found.causes[-KEEP_MESSAGES:]
         ],
     )
+    drills.claim_alert(alert)  # while a crisis drill runs, its alert is the drill's
     audit.record(
         "crisis.alert",
         workspace=workspace,
@@ -412,6 +421,7 @@ def open_incident(
             incident=incident, at=alert.raised_at, kind=TimelineKind.ALERT, detail=summary
         )
     _timeline(incident, TimelineKind.OPENED, title, by)
+    drills.claim_incident(incident)  # while a crisis drill runs, its incident is the drill's
     audit.record(
         "crisis.open",
         workspace=workspace,

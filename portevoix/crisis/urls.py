@@ -1,6 +1,6 @@
 from django.urls import path
 
-from portevoix.crisis import views
+from portevoix.crisis import drill_views, views
 
 urlpatterns = [
     path("", views.home, name="crisis_home"),
@@ -15,4 +15,7 @@ urlpatterns = [
     path("tasks/<int:pk>/", views.task_toggle, name="crisis_task"),
     path("stage/", views.stage, name="crisis_stage"),
     path("playbook/", views.playbook_page, name="crisis_playbook"),
+    path("drills/", drill_views.drills_page, name="crisis_drills"),
+    path("drills/<int:pk>/", drill_views.drill_page, name="crisis_drill"),
+    path("drills/<int:pk>/end/", drill_views.drill_end, name="crisis_drill_end"),
 ]
