@@ -14,7 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from portevoix.core.actions import ActionRefused
 from portevoix.core.permissions import can, require
@@ -129,6 +129,7 @@ def drills_page(request: HttpRequest, ws: str) -> HttpResponse:
     )
 
 
+@require_GET
 def drill_page(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
     me = _reader(request)
     drill = Drill.objects.get_for(me, pk=pk)

@@ -346,7 +346,9 @@ def trend_to_idea(request: HttpRequest, ws: str) -> HttpResponse:
     """A rising term becomes an idea in the backlog (seed 004)."""
     from . import trends
 
-    me = _reader(request)
+    me = _member(request)
+    if not can(me, "listening.view"):
+        raise Http404("not found")  # as for a mention: who does not listen learns nothing
     require(me, "idea.propose")
     try:
         trends.trend_to_idea(me.workspace, by=me, term=request.POST.get("term", ""))

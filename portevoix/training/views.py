@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from portevoix.core.actions import ActionRefused
 from portevoix.core.models import Member
@@ -17,6 +17,7 @@ from portevoix.core.views import _member
 from . import actions
 
 
+@require_GET
 def overview(request: HttpRequest, ws: str) -> HttpResponse:
     """The team's training at a glance (managers); everyone else reads their own record."""
     me = _member(request)
@@ -42,6 +43,7 @@ def overview(request: HttpRequest, ws: str) -> HttpResponse:
     )
 
 
+@require_GET
 def member_record(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
     me = _member(request)
     member = Member.objects.filter(pk=pk, workspace_id=me.workspace_id).select_related("user").first()
