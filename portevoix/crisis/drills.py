@@ -106,9 +106,10 @@ def start_drill(
         raise ActionRefused(_("Choose one of the offered durations."), field="hours")
     if running(workspace.pk) is not None:
         raise ActionRefused(_("A drill is already running: end it first."))
-    if kind == DrillKind.CRISIS and Incident.objects.filter(
-        workspace=workspace, closed_at__isnull=True
-    ).exists():
+    if (
+        kind == DrillKind.CRISIS
+        and Incident.objects.filter(workspace=workspace, closed_at__isnull=True).exists()
+    ):
         raise ActionRefused(_("An incident is open: a crisis drill waits until it is closed."))
     accounts = list(
         SandboxAccount.objects.select_for_update().filter(workspace=workspace, simulate=True)
@@ -124,8 +125,7 @@ def start_drill(
         started_at=now,
         ends_at=now + dt.timedelta(hours=hours),
         accounts=[
-            {"pk": a.pk, "handle": a.handle, "inbound_per_day": a.inbound_per_day}
-            for a in accounts
+            {"pk": a.pk, "handle": a.handle, "inbound_per_day": a.inbound_per_day} for a in accounts
         ],
     )
     for account in accounts:
@@ -337,8 +337,10 @@ def _seconds(took: dt.timedelta | None) -> int | None:
 
 def _statement_at(incident: Incident | None) -> tuple[bool, dt.datetime | None]:
     """(holding statements exist in the product, when the incident's first was approved)."""
-    try:
-        from portevoix.crisis import statements  # built by the holding-statement work
+    import importlib
+
+    try:  # built by the holding-statement work (``crisis/statements.py``)
+        statements = importlib.import_module("portevoix.crisis.statements")
     except ImportError:
         return False, None
     finder = getattr(statements, "first_approved_at", None)
@@ -389,7 +391,9 @@ def score(drill: Drill) -> dict[str, Any]:
         scores["alert_seconds"] = _seconds(alert_took)
         scores["incident_seconds"] = _seconds(incident_took)
         parts.append(points(alert_took, TARGETS["alert"]))
-        parts.append(points(from_alert if from_alert is not None else incident_took, TARGETS["incident"]))
+        parts.append(
+            points(from_alert if from_alert is not None else incident_took, TARGETS["incident"])
+        )
         built, statement_at = _statement_at(incident)
         scores["statements_built"] = built
         if built:
@@ -399,24 +403,26 @@ def score(drill: Drill) -> dict[str, Any]:
             parts.append(points(since, TARGETS["statement"]))
         checklists = []
         if incident is not None:
-            tasks = list(IncidentTask.objects.filter(incident=incident).select_related("department"))
+            tasks = list(
+                IncidentTask.objects.filter(incident=incident).select_related("department")
+            )
             by_department: dict[int, list[IncidentTask]] = {}
             for task in tasks:
                 by_department.setdefault(task.department_id, []).append(task)
             for rows in by_department.values():
-                done = [t for t in rows if t.done_at is not None]
-                finished = max(t.done_at for t in done) if len(done) == len(rows) and done else None
+                times = [t.done_at for t in rows if t.done_at is not None]
+                finished = max(times) if len(times) == len(rows) and times else None
                 checklists.append(
                     {
                         "department": rows[0].department.name,
-                        "done": len(done),
+                        "done": len(times),
                         "total": len(rows),
                         "seconds": _seconds(finished - start) if finished else None,
                     }
                 )
                 since = finished - incident.opened_at if finished else None
                 parts.append(points(since, TARGETS["checklist"]))
-        checklists.sort(key=lambda row: row["department"])
+        checklists.sort(key=lambda row: str(row["department"]))
         scores["checklists"] = checklists
     talks = list(conversations(drill).select_related("sla_clock"))
     answered = [c for c in talks if c.first_response_at is not None]
@@ -466,13 +472,19 @@ def score(drill: Drill) -> dict[str, Any]:
                 row["first_replies_in_sla"] += 1
     if incident is not None:
         for task in IncidentTask.objects.filter(incident=incident, done_by__isnull=False):
+            if task.done_by_id is None:
+                continue
             row = result(task.done_by_id)
             row["tasks_done"] += 1
             if task.done_at:
                 acted(row, task.done_at)
-        opener = Member.objects.filter(
-            workspace_id=drill.workspace_id, user_id=incident.opened_by_id
-        ).first()
+        opener = (
+            Member.objects.filter(
+                workspace_id=drill.workspace_id, user_id=incident.opened_by_id
+            ).first()
+            if incident.opened_by_id is not None
+            else None
+        )
         if opener is not None:
             row = result(opener.pk)
             row["opened_incident"] = True

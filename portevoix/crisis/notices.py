@@ -75,18 +75,18 @@ def explain(params: Mapping[str, Any]) -> str:
         }
     else:
         text = ngettext(
-        "%(count)s negative messages in the last hour, %(ratio)s times the usual for a "
-        "%(weekday)s at %(hour)s:00",
-        "%(count)s negative messages in the last %(hours)s hours, %(ratio)s times the usual "
-        "for a %(weekday)s at %(hour)s:00",
-        hours,
-    ) % {
-        "count": observed,
-        "hours": hours,
-        "ratio": number_format(ratio, 1),
-        "weekday": WEEKDAYS[int(params.get("weekday", 0)) % 7],
-        "hour": f"{int(params.get('hour', 0)):02d}",
-    }
+            "%(count)s negative messages in the last hour, %(ratio)s times the usual for a "
+            "%(weekday)s at %(hour)s:00",
+            "%(count)s negative messages in the last %(hours)s hours, %(ratio)s times the usual "
+            "for a %(weekday)s at %(hour)s:00",
+            hours,
+        ) % {
+            "count": observed,
+            "hours": hours,
+            "ratio": number_format(ratio, 1),
+            "weekday": WEEKDAYS[int(params.get("weekday", 0)) % 7],
+            "hour": f"{int(params.get('hour', 0)):02d}",
+        }
     if params.get("network"):
         text += gettext(", on %(network)s") % {"network": network_label(str(params["network"]))}
     terms = [str(t) for t in params.get("terms") or []]

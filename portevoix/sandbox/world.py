@@ -789,8 +789,9 @@ def start_crisis(
 
     ``intensity`` 1 is a real storm: at its peak, about one in 500 of the account's
     followers' worth of people write about it each hour (at least twelve times the usual
-    mention volume), a third of them tagging the account; ``topic`` is what people are angry about, as a French noun phrase ("les
-    réactions allergiques au sérum Éclat"), ``topic_en`` the same in English.
+    mention volume), a third of them tagging the account; ``topic`` is what people are angry
+    about, as a French noun phrase ("les réactions allergiques au sérum Éclat"), ``topic_en``
+    the same in English.
     """
     if intensity <= 0:
         raise ValueError("a crisis needs a positive intensity")

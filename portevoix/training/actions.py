@@ -163,14 +163,14 @@ def records(workspace: Workspace, members: list[Member]) -> list[Record]:
             record.policy_earlier.append(ack)
     rules = active_rules(workspace.pk)
     fingerprint = rules_fingerprint(rules) if rules else ""
-    for ack in ComplianceAcknowledgement.objects.filter(member_id__in=ids).order_by(
+    for rules_ack in ComplianceAcknowledgement.objects.filter(member_id__in=ids).order_by(
         "-acknowledged_at"
     ):
-        record = found[ack.member_id]
+        record = found[rules_ack.member_id]
         if record.compliance_last is None:
-            record.compliance_last = ack
-        if ack.fingerprint == fingerprint:
-            record.compliance_acknowledged_at = ack.acknowledged_at
+            record.compliance_last = rules_ack
+        if rules_ack.fingerprint == fingerprint:
+            record.compliance_acknowledged_at = rules_ack.acknowledged_at
     for record in found.values():
         record.policy_version = version
         record.rules = rules

@@ -17,9 +17,7 @@ def load_training_demo(workspace: Workspace) -> int:
         return 0
     fingerprint = actions.rules_fingerprint(rules)
     done = 0
-    for member in Member.objects.filter(workspace=workspace, is_active=True).select_related(
-        "user"
-    ):
+    for member in Member.objects.filter(workspace=workspace, is_active=True).select_related("user"):
         if member.user.email.split("@")[0] in ACKNOWLEDGE:
             actions.acknowledge_compliance(workspace, by=member, fingerprint=fingerprint)
             done += 1

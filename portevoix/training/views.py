@@ -46,7 +46,9 @@ def overview(request: HttpRequest, ws: str) -> HttpResponse:
 @require_GET
 def member_record(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
     me = _member(request)
-    member = Member.objects.filter(pk=pk, workspace_id=me.workspace_id).select_related("user").first()
+    member = (
+        Member.objects.filter(pk=pk, workspace_id=me.workspace_id).select_related("user").first()
+    )
     if member is None:
         from django.http import Http404
 

@@ -135,9 +135,7 @@ def test_a_crisis_drill_is_marked_scored_and_kept_out_of_the_real_figures(team) 
     # Webcare's figures leave the drill conversations out.
     metrics.refresh(team.workspace, MONDAY, after)
     counted = sum(
-        WebcareStat.objects.filter(workspace=team.workspace).values_list(
-            "conversations", flat=True
-        )
+        WebcareStat.objects.filter(workspace=team.workspace).values_list("conversations", flat=True)
     )
     from portevoix.inbox.models import Conversation
 
@@ -173,7 +171,9 @@ def test_only_those_who_declare_start_and_end_a_drill(team, client_for, role) ->
         assert response.status_code == 302
         drill = Drill.objects.get()
         assert drill.kind == "crisis" and drill.intensity == 1.0
-        page = client.get(reverse("crisis_drill", kwargs={"ws": team.workspace.slug, "pk": drill.pk}))
+        page = client.get(
+            reverse("crisis_drill", kwargs={"ws": team.workspace.slug, "pk": drill.pk})
+        )
         assert page.status_code == 200
         ended = client.post(
             reverse("crisis_drill_end", kwargs={"ws": team.workspace.slug, "pk": drill.pk})

@@ -73,6 +73,4 @@ def test_a_trend_or_a_mention_opens_a_prefilled_draft(team: Team, rising: str) -
     viewer = signed_in(team["viewer"].user).get(listening).content.decode()
     assert "listening_term=" not in viewer and "listening_mention=" not in viewer
     # A member who may not draft (a department agent) gets no composer.
-    assert (
-        signed_in(team["agent"].user).get(compose, {"listening_term": rising}).status_code == 403
-    )
+    assert signed_in(team["agent"].user).get(compose, {"listening_term": rising}).status_code == 403

@@ -2,58 +2,140 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import portevoix.crisis.models
 from django.db import migrations, models
+
+import portevoix.crisis.models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('core', '0005_archive_protect_history_access_tokens'),
-        ('crisis', '0001_initial'),
+        ("core", "0005_archive_protect_history_access_tokens"),
+        ("crisis", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Drill',
+            name="Drill",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('crisis', 'Staged crisis'), ('evening', 'Busy webcare evening')], max_length=8, verbose_name='kind')),
-                ('intensity', models.FloatField(default=1.0, verbose_name='intensity')),
-                ('state', models.CharField(choices=[('running', 'Running'), ('ended', 'Ended')], default='running', max_length=8)),
-                ('started_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='started')),
-                ('ends_at', models.DateTimeField(verbose_name='planned end')),
-                ('ended_at', models.DateTimeField(blank=True, null=True, verbose_name='ended')),
-                ('accounts', models.JSONField(blank=True, default=portevoix.crisis.models._empty_list)),
-                ('scores', models.JSONField(blank=True, default=dict)),
-                ('score', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('alert', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='drills', to='crisis.alert')),
-                ('incident', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='drills', to='crisis.incident')),
-                ('started_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='core.member')),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='core.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("crisis", "Staged crisis"), ("evening", "Busy webcare evening")],
+                        max_length=8,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("intensity", models.FloatField(default=1.0, verbose_name="intensity")),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[("running", "Running"), ("ended", "Ended")],
+                        default="running",
+                        max_length=8,
+                    ),
+                ),
+                (
+                    "started_at",
+                    models.DateTimeField(default=django.utils.timezone.now, verbose_name="started"),
+                ),
+                ("ends_at", models.DateTimeField(verbose_name="planned end")),
+                ("ended_at", models.DateTimeField(blank=True, null=True, verbose_name="ended")),
+                (
+                    "accounts",
+                    models.JSONField(blank=True, default=portevoix.crisis.models._empty_list),
+                ),
+                ("scores", models.JSONField(blank=True, default=dict)),
+                ("score", models.PositiveSmallIntegerField(blank=True, null=True)),
+                (
+                    "alert",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="drills",
+                        to="crisis.alert",
+                    ),
+                ),
+                (
+                    "incident",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="drills",
+                        to="crisis.incident",
+                    ),
+                ),
+                (
+                    "started_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="core.member",
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="core.workspace",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'drill',
-                'verbose_name_plural': 'drills',
-                'ordering': ['-started_at', '-id'],
+                "verbose_name": "drill",
+                "verbose_name_plural": "drills",
+                "ordering": ["-started_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='DrillResult',
+            name="DrillResult",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('replies', models.PositiveIntegerField(default=0)),
-                ('first_replies', models.PositiveIntegerField(default=0)),
-                ('first_replies_in_sla', models.PositiveIntegerField(default=0)),
-                ('tasks_done', models.PositiveIntegerField(default=0)),
-                ('opened_incident', models.BooleanField(default=False)),
-                ('first_action_seconds', models.PositiveIntegerField(blank=True, null=True)),
-                ('drill', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='results', to='crisis.drill')),
-                ('member', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='drill_results', to='core.member')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("replies", models.PositiveIntegerField(default=0)),
+                ("first_replies", models.PositiveIntegerField(default=0)),
+                ("first_replies_in_sla", models.PositiveIntegerField(default=0)),
+                ("tasks_done", models.PositiveIntegerField(default=0)),
+                ("opened_incident", models.BooleanField(default=False)),
+                ("first_action_seconds", models.PositiveIntegerField(blank=True, null=True)),
+                (
+                    "drill",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="results",
+                        to="crisis.drill",
+                    ),
+                ),
+                (
+                    "member",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="drill_results",
+                        to="core.member",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['drill', 'member'],
-                'constraints': [models.UniqueConstraint(fields=('drill', 'member'), name='crisis_drill_result_unique')],
+                "ordering": ["drill", "member"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("drill", "member"), name="crisis_drill_result_unique"
+                    )
+                ],
             },
         ),
     ]

@@ -6,29 +6,56 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('core', '0005_archive_protect_history_access_tokens'),
+        ("core", "0005_archive_protect_history_access_tokens"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ComplianceAcknowledgement',
+            name="ComplianceAcknowledgement",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('fingerprint', models.CharField(max_length=64)),
-                ('rules', models.JSONField(blank=True, default=list)),
-                ('acknowledged_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='acknowledged')),
-                ('member', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='compliance_acknowledgements', to='core.member')),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='core.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("fingerprint", models.CharField(max_length=64)),
+                ("rules", models.JSONField(blank=True, default=list)),
+                (
+                    "acknowledged_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="acknowledged"
+                    ),
+                ),
+                (
+                    "member",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="compliance_acknowledgements",
+                        to="core.member",
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="core.workspace",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'compliance acknowledgement',
-                'verbose_name_plural': 'compliance acknowledgements',
-                'ordering': ['-acknowledged_at', '-id'],
-                'constraints': [models.UniqueConstraint(fields=('member', 'fingerprint'), name='training_compliance_ack_unique')],
+                "verbose_name": "compliance acknowledgement",
+                "verbose_name_plural": "compliance acknowledgements",
+                "ordering": ["-acknowledged_at", "-id"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("member", "fingerprint"), name="training_compliance_ack_unique"
+                    )
+                ],
             },
         ),
     ]
