@@ -270,6 +270,9 @@ def load(*, reset: bool = False) -> DemoResult:
         from portevoix.listening.demo import load_listening_demo
 
         load_listening_demo(workspace)  # a month of mentions read through the pipeline
+        from portevoix.roi.demo import load_money_demo
+
+        load_money_demo(workspace)  # a month of leads, deals, clicks and spend
         from portevoix.training.demo import load_training_demo
 
         load_training_demo(workspace)  # the compliance rules acknowledged by most

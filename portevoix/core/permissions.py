@@ -110,6 +110,10 @@ ACTIONS: tuple[Action, ...] = (
     Action("strategy.view", _("See strategy and goals")),
     Action("strategy.manage", _("Edit strategy, goals and targets")),
     Action("integration.manage", _("Manage outgoing webhooks and integrations")),
+    Action("money.view", _("See spend, budgets, leads, deal values and return on investment")),
+    Action("money.spend", _("Record boosts and paid spend on posts")),
+    Action("lead.record", _("Record and import leads and deals")),
+    Action("budget.manage", _("Plan budgets per channel and campaign")),
 )
 ACTION_CODES = frozenset(a.code for a in ACTIONS)
 
@@ -142,10 +146,23 @@ MATRIX: dict[str, frozenset[str]] = {
             "inbox.view_assigned",
             "inbox.reply",
             "inbox.route",
+            # Seed 002: the content marketer boosts posts, so enters their spend and sees it.
+            "money.view",
+            "money.spend",
         }
     ),
     Role.CREATIVE: frozenset(_READ | {"post.create", "creative.deliver"}),
-    Role.ANALYST: frozenset(_READ | {"inbox.view_all", "listening.manage", "analytics.report"}),
+    Role.ANALYST: frozenset(
+        _READ
+        | {
+            "inbox.view_all",
+            "listening.manage",
+            "analytics.report",
+            # The analyst reads the return on investment and imports the CRM's leads.
+            "money.view",
+            "lead.record",
+        }
+    ),
     Role.AGENT: frozenset(
         {
             "inbox.view_assigned",
@@ -155,7 +172,8 @@ MATRIX: dict[str, frozenset[str]] = {
             "idea.propose",
         }
     ),
-    Role.VIEWER: frozenset(_READ),
+    # Executives read what the money bought; they change nothing.
+    Role.VIEWER: frozenset(_READ | {"money.view"}),
 }
 
 
