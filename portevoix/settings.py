@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "portevoix.api",
     "portevoix.listening",
     "portevoix.roi",
+    "portevoix.training",
 ]
 
 MIDDLEWARE = [

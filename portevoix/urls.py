@@ -42,6 +42,7 @@ urlpatterns = [
     ),
     path("w/<slug:ws>/", include("portevoix.publishing.approvals.urls")),
     path("w/<slug:ws>/money/", include("portevoix.roi.urls")),
+    path("w/<slug:ws>/training/", include("portevoix.training.urls")),
     path("", include("portevoix.strategy.urls")),
     path("", include("portevoix.api.urls")),
     path("", include("portevoix.core.urls")),

@@ -276,6 +276,9 @@ def load(*, reset: bool = False) -> DemoResult:
         from portevoix.api.demo import load_integrations_demo
 
         load_integrations_demo(workspace)  # a CRM with two leads handed off, one deal won
+        from portevoix.training.demo import load_training_demo
+
+        load_training_demo(workspace)  # the compliance rules acknowledged by most
 
     return DemoResult(workspace, logins())
 

@@ -27,7 +27,7 @@ from portevoix.core.actions import ActionRefused
 from portevoix.core.models import Department, Member, Workspace
 from portevoix.core.permissions import can, require
 
-from . import detect, notices, signals
+from . import detect, drills, notices, signals
 from .models import (
     Alert,
     AlertState,
@@ -120,7 +120,10 @@ def count_hours(workspace: Workspace, now: dt.datetime) -> int:
 def baseline_for(workspace: Workspace, before: dt.datetime) -> detect.Baseline:
     since = before - dt.timedelta(weeks=detect.HISTORY_WEEKS)
     hours = list(
-        HourlyVolume.objects.filter(workspace=workspace, hour__gte=since, hour__lt=before)
+        drills.exclude_drill_hours(
+            HourlyVolume.objects.filter(workspace=workspace, hour__gte=since, hour__lt=before),
+            workspace.pk,
+        )
         .order_by("hour")
         .values_list("hour", "negative")
     )
@@ -132,9 +135,14 @@ def baseline_for(workspace: Workspace, before: dt.datetime) -> detect.Baseline:
 
 
 def in_cooldown(workspace: Workspace, now: dt.datetime) -> bool:
-    return Alert.objects.filter(
-        workspace=workspace, raised_at__gt=now - detect.COOLDOWN, raised_at__lte=now
-    ).exists()
+    # An ended drill's alert holds back nothing real.
+    return (
+        Alert.objects.filter(
+            workspace=workspace, raised_at__gt=now - detect.COOLDOWN, raised_at__lte=now
+        )
+        .exclude(drills__state="ended")
+        .exists()
+    )
 
 
 def check_workspace(workspace: Workspace, now: dt.datetime | None = None) -> Alert | None:
@@ -182,6 +190,7 @@ def raise_alert(workspace: Workspace, found: detect.Finding, *, now: dt.datetime
             for s in found.causes[-KEEP_MESSAGES:]
         ],
     )
+    drills.claim_alert(alert)  # while a crisis drill runs, its alert is the drill's
     audit.record(
         "crisis.alert",
         workspace=workspace,
@@ -417,6 +426,7 @@ def open_incident(
     from .statements import label_conversations
 
     label_conversations(incident, by=by)
+    drills.claim_incident(incident)  # while a crisis drill runs, its incident is the drill's
     audit.record(
         "crisis.open",
         workspace=workspace,

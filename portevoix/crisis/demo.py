@@ -8,6 +8,7 @@
   real inbox, as the worker does.
 * **A past incident**, twelve days ago: the alert that opened it, ticks by customer service,
   legal and sales, a note, and its close two days later.
+* **Two past drills**, scored (``drill_demo.py``).
 * **The storm**: managers stage the sandbox's crisis from the Crisis page
   (``actions.stage_sandbox_crisis``), or admins from the sandbox admin.
 """
@@ -264,4 +265,13 @@ def load_crisis_demo(workspace: Workspace, *, now: dt.datetime | None = None) ->
     counted = actions.count_hours(workspace, now)
     incident = _past_incident(workspace, now)
     custody = _custody(workspace)
-    return {"backfilled": hours, "counted": counted, "incident": incident, "custody": custody}
+    from .drill_demo import load_drill_demo
+
+    drills = load_drill_demo(workspace, now=now)
+    return {
+        "backfilled": hours,
+        "counted": counted,
+        "incident": incident,
+        "custody": custody,
+        "drills": drills,
+    }

@@ -352,3 +352,89 @@ class ChannelCustody(models.Model):
 
     def __str__(self) -> str:
         return f"custody of channel {self.channel_id}"
+
+
+# --- drills (issue 12 §6): a staged crisis or a busy evening on the sandbox, scored ---------
+
+
+class DrillKind(models.TextChoices):
+    CRISIS = "crisis", _("Staged crisis")
+    EVENING = "evening", _("Busy webcare evening")
+
+
+class DrillState(models.TextChoices):
+    RUNNING = "running", _("Running")
+    ENDED = "ended", _("Ended")
+
+
+class Drill(models.Model):
+    """A drill on the workspace's sandbox accounts (``crisis/drills.py``): what was staged,
+    when, the alert and incident it led to, and its scores once ended."""
+
+    WORKSPACE_PATH = "workspace"
+    VIEW_ACTION = "crisis.view"
+    objects = RestrictedQuerySet.as_manager()
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(_("kind"), max_length=8, choices=DrillKind.choices)
+    #: The storm's intensity (a staged crisis), or how many times the usual customers write
+    #: (a busy evening).
+    intensity = models.FloatField(_("intensity"), default=1.0)
+    state = models.CharField(max_length=8, choices=DrillState.choices, default=DrillState.RUNNING)
+    started_by = models.ForeignKey(
+        Member, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    started_at = models.DateTimeField(_("started"), default=timezone.now)
+    #: When it ends by itself if nobody ends it.
+    ends_at = models.DateTimeField(_("planned end"))
+    ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
+    #: The sandbox accounts it ran on: ``[{"pk", "handle", "inbound_per_day"}]`` (the usual
+    #: rate, restored at the end of a busy evening).
+    accounts = models.JSONField(default=_empty_list, blank=True)
+    alert = models.ForeignKey(
+        Alert, on_delete=models.SET_NULL, null=True, blank=True, related_name="drills"
+    )
+    incident = models.ForeignKey(
+        Incident, on_delete=models.SET_NULL, null=True, blank=True, related_name="drills"
+    )
+    #: The scores (``drills.score``), written when it ends.
+    scores = models.JSONField(default=dict, blank=True)
+    #: 0 to 100 (``drills.overall``), when it ends.
+    score = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        verbose_name = _("drill")
+        verbose_name_plural = _("drills")
+
+    def __str__(self) -> str:
+        return f"drill {self.pk} ({self.kind})"
+
+    @property
+    def is_running(self) -> bool:
+        return self.state == DrillState.RUNNING
+
+
+class DrillResult(models.Model):
+    """What one member did in a drill (written when it ends)."""
+
+    drill = models.ForeignKey(Drill, on_delete=models.CASCADE, related_name="results")
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="drill_results")
+    #: Replies sent in the drill's conversations, and first replies within the SLA target.
+    replies = models.PositiveIntegerField(default=0)
+    first_replies = models.PositiveIntegerField(default=0)
+    first_replies_in_sla = models.PositiveIntegerField(default=0)
+    tasks_done = models.PositiveIntegerField(default=0)
+    #: Opened the drill's incident.
+    opened_incident = models.BooleanField(default=False)
+    #: From the drill's start to the member's first action in it (seconds).
+    first_action_seconds = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["drill", "member"]
+        constraints = [
+            models.UniqueConstraint(fields=["drill", "member"], name="crisis_drill_result_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"drill {self.drill_id}: member {self.member_id}"

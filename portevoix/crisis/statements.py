@@ -200,6 +200,23 @@ def standing(statement: HoldingStatement) -> Standing:
     return Standing("draft", deliveries=deliveries)
 
 
+def first_approved_at(incident: Incident) -> dt.datetime | None:
+    """When legal first approved one of the incident's holding statements (a drill's score:
+    the time to the holding statement), or None."""
+    from portevoix.publishing.approvals import policy
+    from portevoix.publishing.approvals.models import ApprovalStep, StepKind, StepState
+
+    posts = HoldingStatement.objects.filter(incident=incident, post__isnull=False).values("post_id")
+    steps = ApprovalStep.objects.filter(post_id__in=posts, state=StepState.APPROVED)
+    legal = policy.legal_department_id(incident.workspace_id)
+    if legal is not None:
+        steps = steps.filter(kind=StepKind.COMPLIANCE, department_id=legal)
+    else:
+        steps = steps.filter(kind=StepKind.APPROVAL)
+    first = steps.order_by("decided_at").values_list("decided_at", flat=True).first()
+    return first
+
+
 def editable(statement: HoldingStatement) -> bool:
     """A statement is edited while it has not been sent to legal (or came back)."""
     if statement.post_id is None:

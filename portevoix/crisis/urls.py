@@ -1,6 +1,6 @@
 from django.urls import path
 
-from portevoix.crisis import response_views, views
+from portevoix.crisis import drill_views, response_views, views
 
 urlpatterns = [
     path("", views.home, name="crisis_home"),
@@ -35,4 +35,7 @@ urlpatterns = [
         name="crisis_lockdown_act",
     ),
     path("channels/<int:pk>/custody/", response_views.custody_page, name="crisis_custody"),
+    path("drills/", drill_views.drills_page, name="crisis_drills"),
+    path("drills/<int:pk>/", drill_views.drill_page, name="crisis_drill"),
+    path("drills/<int:pk>/end/", drill_views.drill_end, name="crisis_drill_end"),
 ]

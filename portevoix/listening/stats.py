@@ -178,3 +178,19 @@ def rising(
         )
     out.sort(key=lambda r: (-r["score"], r["term"]))
     return out[:limit]
+
+
+def term_mentions(
+    mentions: QuerySet[Mention], term: str, now: dt.datetime | None = None, limit: int = 10
+) -> list[Mention]:
+    """The mentions of the last 24 hours in which a rising ``term`` (as :func:`rising` names
+    it: folded, ``#`` for a hashtag) occurs, the most reached authors first."""
+    now = now or timezone.now()
+    found = [
+        m
+        for m in mentions.filter(posted_at__gte=now - RECENT, posted_at__lt=now).order_by(
+            "-author_reach", "-posted_at", "pk"
+        )
+        if term in _terms(m.text)
+    ]
+    return found[:limit]

@@ -10,6 +10,7 @@ urlpatterns = [
     path("queries/<int:pk>/delete/", views.query_delete, name="listening_query_delete"),
     path("mentions/<int:pk>/inbox/", views.mention_to_inbox, name="listening_mention_inbox"),
     path("mentions/<int:pk>/idea/", views.mention_to_idea, name="listening_mention_idea"),
+    path("trends/idea/", views.trend_to_idea, name="listening_trend_idea"),
 ]
 
 from portevoix.listening import source_views  # noqa: E402

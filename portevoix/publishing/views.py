@@ -368,6 +368,15 @@ def _initial_state(me: Member, request: HttpRequest) -> dict[str, Any]:
     asset_id = query_id(request, "media")
     if asset_id is not None:
         state["media"] = [asset_id]
+    term, mention = request.GET.get("listening_term", ""), query_id(request, "listening_mention")
+    if term or mention is not None:
+        # A rising term or a fresh mention from the listening page (seed 004).
+        from portevoix.listening.trends import draft_prefill
+
+        try:
+            state.update(draft_prefill(me, term=term, mention=mention))
+        except ActionRefused as exc:
+            messages.error(request, exc.message)
     return state
 
 

@@ -306,6 +306,14 @@ PAGES: dict[str, Page] = {
     "crisis_lockdown": Page(get="crisis.view", post=NOT_ALLOWED),
     "crisis_lockdown_act": Page(get=NOT_ALLOWED, post=("member.deactivate", "channel.manage")),
     "crisis_custody": Page(get="channel.manage", post="channel.manage", hidden="channel.view"),
+    "crisis_drills": Page(get="crisis.view", post="crisis.declare"),
+    "crisis_drill": Page(get="crisis.view", post=NOT_ALLOWED),
+    "crisis_drill_end": Page(get=NOT_ALLOWED, post="crisis.declare"),
+    "training": Page(get=ANY, post=NOT_ALLOWED),
+    # The sample is the admin's own record: managers read everyone's, others only their own.
+    "training_member": Page(get="strategy.manage", post=NOT_ALLOWED),
+    "training_compliance": Page(get=NOT_ALLOWED, post=ANY),
+    "listening_trend_idea": Page(get=NOT_ALLOWED, post="idea.propose", hidden="listening.view"),
     # Listening (issue 12 §1-3): reading needs listening.view, queries listening.manage; a
     # mention goes to the inbox with inbox.reply, to the ideas backlog with idea.propose.
     "listening": Page(get="listening.view", post=NOT_ALLOWED),
@@ -896,6 +904,24 @@ class World:
         return made
 
     @property
+    def drill(self) -> Any:
+        """A running drill (the probe's own: nothing is staged on a world)."""
+
+        def make() -> Any:
+            import datetime as dt
+
+            from django.utils import timezone
+
+            from portevoix.crisis.models import Drill
+
+            return Drill.objects.create(
+                workspace=self.team.workspace, kind="evening", intensity=3.0,
+                ends_at=timezone.now() + dt.timedelta(hours=1),
+            )  # fmt: skip
+
+        return self.once("drill", make)
+
+    @property
     def listening(self) -> dict[str, Any]:
         """A listening query and a fresh mention it found (through the pipeline)."""
 
@@ -1057,6 +1083,9 @@ class World:
             "crisis_lockdown": lambda: self.crisis["incident"].pk,
             "crisis_lockdown_act": lambda: self.crisis["incident"].pk,
             "crisis_custody": lambda: self.channel.pk,
+            "crisis_drill": lambda: self.drill.pk,
+            "crisis_drill_end": lambda: self.drill.pk,
+            "training_member": lambda: self.team["admin"].pk,
             "listening_query_edit": lambda: self.listening["query"].pk,
             "listening_query_delete": lambda: self.listening["query"].pk,
             "listening_mention_inbox": lambda: self.listening["mention"].pk,

@@ -43,3 +43,14 @@ def custody_for(channel: Any, member: Any) -> dict[str, Any] | None:
     if member is None:
         return None
     return custody_of(channel, member)
+
+
+@register.filter
+def drill_of(obj: Any) -> Any:
+    """The drill an alert or an incident belongs to, or None (it is real)."""
+    from portevoix.crisis.models import Drill
+
+    if obj is None or getattr(obj, "pk", None) is None:
+        return None
+    field = "alert" if type(obj).__name__ == "Alert" else "incident"
+    return Drill.objects.filter(**{field: obj}).first()
