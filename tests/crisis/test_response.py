@@ -130,6 +130,21 @@ def test_a_statement_goes_to_legal_and_out_on_every_channel_once_approved(team, 
     assert any(world["legal"].department.name in d for d in details)
 
 
+def test_the_time_of_legals_first_approval_is_what_a_drill_scores(team, world) -> None:
+    from portevoix.crisis import drills
+
+    assert statements.first_approved_at(world["incident"]) is None
+    statement = draft(team, world)
+    statements.send_to_legal(statement, by=team["manager"])
+    statement.refresh_from_db()
+    assert statements.first_approved_at(world["incident"]) is None  # waiting is not approved
+    step = legal_step(statement)
+    approvals.approve(step, by=world["legal"])
+    step.refresh_from_db()
+    assert statements.first_approved_at(world["incident"]) == step.decided_at
+    assert drills._statement_at(world["incident"]) == (True, step.decided_at)
+
+
 @pytest.mark.parametrize("role", ["admin", "manager", "content", "agent"])
 def test_nobody_but_legal_approves_a_statement(team, world, role) -> None:
     statement = draft(team, world)
