@@ -138,9 +138,7 @@ def test_no_open_redirect_and_nothing_for_unknown_codes(post, team) -> None:
     for code in ("A" * 12, "x", link.code + "x", "../../evil"):
         assert client.get(f"/l/{code}", HTTP_USER_AGENT=BROWSER).status_code == 404
     # A URL in the query string changes nothing: only the stored target is used.
-    response = client.get(
-        f"/l/{link.code}?next=https://evil.example/", HTTP_USER_AGENT=BROWSER
-    )
+    response = client.get(f"/l/{link.code}?next=https://evil.example/", HTTP_USER_AGENT=BROWSER)
     assert response["Location"] == link.target
     assert client.post(f"/l/{link.code}").status_code == 405
     # An archived workspace's links stop.
