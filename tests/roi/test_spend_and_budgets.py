@@ -323,3 +323,29 @@ def test_deal_value_kpis_are_hidden_from_who_sees_no_money(team, client_for):
             reverse("analytics_csv", kwargs={"ws": ws, "chart": "goals"})
         ).content.decode()
     )
+
+
+def test_the_demo_fills_a_month_of_spend_budgets_and_clicks(team, channel, campaign) -> None:
+    from portevoix.publishing import actions as publishing
+    from portevoix.publishing.models import Publication
+    from portevoix.roi.demo import load_spend_demo
+    from portevoix.roi.models import LinkClicks
+
+    post = publishing.schedule_post(
+        team.workspace,
+        by=team["manager"],
+        text="https://shop.example/soldes",
+        channels=[channel],
+        at=timezone.now() + dt.timedelta(days=1),
+    )
+    Publication.objects.filter(post=post).update(
+        state="published", published_at=timezone.now() - dt.timedelta(days=3)
+    )
+    made = load_spend_demo(team.workspace)
+    assert made["boosts"] >= 5 and made["budgets"] == 2
+    assert Boost.objects.filter(post=post).exists()
+    assert LinkClicks.objects.filter(link__channel=channel).exists() or made["links"] == 0
+    again = load_spend_demo(team.workspace)
+    assert again["budgets"] == 0 and Budget.objects.count() == 2
+    rows = figures.budget_rows(team.workspace, timezone.localdate())
+    assert rows and all(r["current"] for r in rows)
