@@ -76,6 +76,12 @@ VARIABLES: tuple[Var, ...] = (
     Var("META_APP_SECRET", "Meta app secret, for Facebook Login", None, secret=True),
     Var("META_GRAPH_URL", "Meta's Graph API address (tests point it at a fake)", ""),
     Var("META_DIALOG_URL", "Facebook Login dialog's address (tests point it at a fake)", ""),
+    Var(
+        "META_WEBHOOK_TOKEN",
+        "verify token Meta's webhooks must present (Instagram mentions; empty: webhooks closed)",
+        None,
+        secret=True,
+    ),
     Var("SKIP_BLUESKY", "tests only: skip tests that need the local Bluesky servers", "0"),
 )
 KNOWN = {v.name for v in VARIABLES}
@@ -155,6 +161,8 @@ class Config:
     #: Media in an S3-compatible bucket (django-storages) instead of the data directory.
     s3: S3Config | None = None
     sources: Mapping[str, str] = field(default_factory=dict)
+    #: The verify token of Meta's webhooks (``/hooks/meta/``); empty: they are closed.
+    meta_webhook_token: str = ""
 
     @property
     def is_sqlite(self) -> bool:
@@ -422,4 +430,5 @@ def load(env: Mapping[str, str] | None = None, *, base_dir: Path | None = None) 
             (values["META_DIALOG_URL"] or "").strip(),
         ),
         sources={k: v for k, v in env.items() if k.startswith(PREFIX)},
+        meta_webhook_token=(values["META_WEBHOOK_TOKEN"] or "").strip(),
     )

@@ -25,6 +25,8 @@ PORTEVOIX_DATA_DIR = CONFIG.data_dir
 PORTEVOIX_ALLOW_PRIVATE_NETWORKS = CONFIG.allow_private_networks
 # Facebook Login (Facebook pages, Instagram): app id, app secret, Graph and dialog addresses.
 PORTEVOIX_META_APP = CONFIG.meta_app
+#: The verify token of Meta's webhooks (Instagram mentions, /hooks/meta/); empty: closed.
+PORTEVOIX_META_WEBHOOK_TOKEN = CONFIG.meta_webhook_token
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
 
+from portevoix.inbox import meta_webhook
 from portevoix.inbox import views as inbox_views
 from portevoix.media import public as public_media
 from portevoix.notifications import views as notification_views
@@ -31,6 +32,8 @@ urlpatterns = [
     path("feeds/plan/<str:token>.ics", ical_feed, name="ical_feed"),
     # Media a network fetches itself (Instagram), signed and expiring (docs/deployment.md).
     path("public/media/<str:token>/<str:name>", public_media.serve, name="public_media"),
+    # Meta's webhooks (Instagram mentions without a tag): signed by Meta (docs/ways-in.md).
+    path("hooks/meta/", meta_webhook.meta_webhook, name="meta_webhook"),
     path("w/<slug:ws>/attention/", include("portevoix.publishing.attention_urls")),
     path("w/<slug:ws>/notifications/", include("portevoix.notifications.urls")),
     path(

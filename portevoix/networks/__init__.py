@@ -25,6 +25,7 @@ from .errors import (
 from .registry import all_networks, get, register
 from .types import (
     AccountInfo,
+    AccountMetric,
     AccountMetrics,
     Author,
     AuthorizationRequest,
@@ -44,6 +45,7 @@ from .types import (
 
 __all__ = [
     "AccountInfo",
+    "AccountMetric",
     "AccountMetrics",
     "AuthExpired",
     "Author",

@@ -31,12 +31,14 @@ import logging
 import threading
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import ClassVar, Protocol
 
-from .errors import AuthExpired, InvalidInput, Unsupported
+from .errors import AuthExpired, InvalidInput, NotFound, Permanent, Unsupported
+from .i18n import gettext as _
 from .types import (
     AccountInfo,
+    AccountMetric,
     AccountMetrics,
     AuthorizationRequest,
     Capability,
@@ -123,6 +125,11 @@ class Network(abc.ABC):
     #: The module writes its steps to a durable ``journal`` (constructor argument): the caller
     #: passes one kept with the channel.
     uses_journal: ClassVar[bool] = False
+
+    #: The account figures ``account_metrics`` reads here (with ``Capability.ACCOUNT_METRICS``);
+    #: the others are always ``None``: "not offered". One the account's token may not read
+    #: (a permission not granted) is ``None`` too, without hiding the others.
+    account_metrics_offered: ClassVar[frozenset[AccountMetric]] = frozenset()
 
     #: Seconds a call may take before it is given up (``timeout=`` overrides it).
     default_timeout: ClassVar[float] = 30.0
@@ -270,73 +277,99 @@ class Network(abc.ABC):
         return len(unicodedata.normalize("NFC", text))
 
     def validate(self, post: OutgoingPost) -> list[str]:
-        """Compose-time problems, as sentences for the author; empty when ``post`` can go."""
+        """Compose-time problems, as sentences for the author in the active language (see
+        :mod:`.i18n`); empty when ``post`` can go."""
         problems: list[str] = []
         limits = self.limits
+        label = self.label
         parts = post.parts()
         if len(parts) > 1 and Capability.THREADS not in self.capabilities:
-            problems.append(f"{self.label} does not support threads.")
+            problems.append(_("%(network)s does not take threads.") % {"network": label})
         if limits.max_thread_parts is not None and len(parts) > limits.max_thread_parts:
             problems.append(
-                f"A thread on {self.label} has at most {limits.max_thread_parts} parts "
-                f"(this one has {len(parts)})."
+                _("A thread on %(network)s has at most %(max)s parts (this one has %(count)s).")
+                % {"network": label, "max": limits.max_thread_parts, "count": len(parts)}
             )
         if post.content_warning and Capability.CONTENT_WARNING not in self.capabilities:
-            problems.append(f"{self.label} does not support content warnings.")
+            problems.append(_("%(network)s does not take content warnings.") % {"network": label})
         if post.visibility != Visibility.PUBLIC and Capability.VISIBILITY not in self.capabilities:
-            problems.append(f"{self.label} only publishes public posts.")
+            problems.append(_("%(network)s only publishes public posts.") % {"network": label})
         if post.first_comment and Capability.FIRST_COMMENT not in self.capabilities:
-            problems.append(f"{self.label} does not support a first comment.")
+            problems.append(_("%(network)s does not take a first comment.") % {"network": label})
         for number, part in enumerate(parts, start=1):
-            where = f"Part {number}: " if len(parts) > 1 else ""
+            where = self.part_prefix(number, len(parts))
             if not part.text.strip() and not part.media:
-                problems.append(f"{where}the text is empty.")
+                problems.append(where + _("the text is empty."))
             length = self.text_length(part.text)
             if length > limits.max_text_length:
                 problems.append(
-                    f"{where}the text is {length} characters long; {self.label} allows "
-                    f"{limits.max_text_length}."
+                    where
+                    + _("the text is %(length)s characters long; %(network)s allows %(max)s.")
+                    % {"length": length, "network": label, "max": limits.max_text_length}
                 )
             problems.extend(where + p for p in self._validate_media(part.media))
         return problems
 
+    @staticmethod
+    def part_prefix(number: int, parts: int) -> str:
+        """ "Part 2: " before a problem of one part of a thread; nothing for a single post."""
+        return _("Part %(number)s: ") % {"number": number} if parts > 1 else ""
+
     def _validate_media(self, items: Sequence[MediaItem]) -> list[str]:
         problems: list[str] = []
         limits = self.limits
+        label = self.label
         images = [m for m in items if m.is_image]
         videos = [m for m in items if m.is_video]
         others = [m for m in items if not m.is_image and not m.is_video]
         if images and Capability.IMAGES not in self.capabilities:
-            problems.append(f"{self.label} does not take images here.")
+            problems.append(_("%(network)s does not take images here.") % {"network": label})
         if videos and Capability.VIDEO not in self.capabilities:
-            problems.append(f"{self.label} does not take videos here.")
+            problems.append(_("%(network)s does not take videos here.") % {"network": label})
         if len(images) > limits.max_images:
-            problems.append(f"{self.label} takes at most {limits.max_images} images per post.")
+            problems.append(
+                _("%(network)s takes at most %(max)s images per post.")
+                % {"network": label, "max": limits.max_images}
+            )
         for item in others:
-            problems.append(f"{item.filename}: {item.mime_type} files cannot be published.")
+            problems.append(
+                _("%(name)s: %(type)s files cannot be published.")
+                % {"name": item.filename, "type": item.mime_type}
+            )
         for item in images:
             if item.mime_type not in limits.image_mime_types:
                 problems.append(
-                    f"{item.filename}: {self.label} does not take {item.mime_type} images."
+                    _("%(name)s: %(network)s does not take %(type)s images.")
+                    % {"name": item.filename, "network": label, "type": item.mime_type}
                 )
             if limits.max_image_bytes is not None and item.size > limits.max_image_bytes:
                 problems.append(
-                    f"{item.filename} is {_human_bytes(item.size)}; {self.label} takes images "
-                    f"up to {_human_bytes(limits.max_image_bytes)}."
+                    _("%(name)s is %(size)s; %(network)s takes images up to %(max)s.")
+                    % {
+                        "name": item.filename,
+                        "size": human_bytes(item.size),
+                        "network": label,
+                        "max": human_bytes(limits.max_image_bytes),
+                    }
                 )
             if (
                 limits.max_alt_text_length is not None
                 and len(item.alt_text) > limits.max_alt_text_length
             ):
                 problems.append(
-                    f"{item.filename}: the description is longer than "
-                    f"{limits.max_alt_text_length} characters."
+                    _("%(name)s: the description is longer than %(max)s characters.")
+                    % {"name": item.filename, "max": limits.max_alt_text_length}
                 )
         for item in videos:
             if limits.max_video_bytes is not None and item.size > limits.max_video_bytes:
                 problems.append(
-                    f"{item.filename} is {_human_bytes(item.size)}; {self.label} takes videos "
-                    f"up to {_human_bytes(limits.max_video_bytes)}."
+                    _("%(name)s is %(size)s; %(network)s takes videos up to %(max)s.")
+                    % {
+                        "name": item.filename,
+                        "size": human_bytes(item.size),
+                        "network": label,
+                        "max": human_bytes(limits.max_video_bytes),
+                    }
                 )
         return problems
 
@@ -434,19 +467,73 @@ class Network(abc.ABC):
         self.require(Capability.ACCOUNT_METRICS)
         raise NotImplementedError
 
+    def offered_account_metrics(self) -> frozenset[AccountMetric]:
+        """The figures this account offers: ``account_metrics_offered``, less what its kind of
+        account lacks (a LinkedIn member has no page views, only a company page has)."""
+        if Capability.ACCOUNT_METRICS not in self.capabilities:
+            return frozenset()
+        return type(self).account_metrics_offered
+
+    def missing_permission(self, error: AuthExpired) -> bool:
+        """Whether ``error`` says a permission (scope) is missing rather than the token being
+        dead: an optional figure is then "not offered" and the channel stays connected."""
+        return False
+
+    def _figure(self, what: str, read: Callable[[], int | None]) -> int | None:
+        """One optional account figure: the network's refusal of this one call (a permission
+        not granted, an account too small for insights, an endpoint not offered) gives
+        ``None`` and leaves the other figures alone; a dead token, a rate limit or a network
+        that does not answer is raised (the collector retries or asks for a reconnect)."""
+        try:
+            value = read()
+        except (Permanent, NotFound, Unsupported) as error:
+            logger.info("%s: %s not offered (%s)", self.name, what, error.code)
+            return None
+        except AuthExpired as error:
+            if not self.missing_permission(error):
+                raise
+            logger.info("%s: %s not permitted (%s)", self.name, what, error.code)
+            return None
+        if value is None or isinstance(value, bool):
+            return None
+        return value if value >= 0 else None
+
     def search(self, query: str, since_cursor: str | None = None) -> InboundBatch:
         """Public posts matching ``query`` (listening), newest window since the cursor."""
         self.require(Capability.LISTEN_SEARCH)
         raise NotImplementedError
 
 
-def _human_bytes(size: int) -> str:
+def whole_days(since: datetime, until: datetime) -> tuple[datetime, datetime] | None:
+    """The UTC days that ended after ``since`` and by ``until``, as ``(start, end)``: each day
+    is counted by the first reading after it ended. None when no day ended in between."""
+    start = since.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    end = until.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return (start, end) if end > start else None
+
+
+def human_bytes(size: int) -> str:
+    """A size for people, in the active language ("1.5 MB", « 1,5 Mo »)."""
     value = float(size)
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
+    if value < 1000:
+        return _("%(value)s bytes") % {"value": size}
+    for unit in ("KB", "MB", "GB"):
         value /= 1000
-    return f"{size} bytes"  # pragma: no cover
+        if value < 1000 or unit == "GB":
+            shown = f"{value:.1f}"
+            if unit == "KB":
+                return _("%(value)s KB") % {"value": shown}
+            if unit == "MB":
+                return _("%(value)s MB") % {"value": shown}
+            return _("%(value)s GB") % {"value": shown}
+    return _("%(value)s bytes") % {"value": size}  # pragma: no cover
 
 
-__all__ = ["CredentialsListener", "Journal", "MemoryJournal", "Network"]
+__all__ = [
+    "CredentialsListener",
+    "Journal",
+    "MemoryJournal",
+    "Network",
+    "human_bytes",
+    "whole_days",
+]

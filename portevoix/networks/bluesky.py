@@ -64,9 +64,12 @@ from .errors import (
     Unsupported,
 )
 from .http import AddressGuard, GuardedTransport, RateBudget
+from .i18n import gettext as _
 from .registry import register
 from .types import (
     AccountInfo,
+    AccountMetric,
+    AccountMetrics,
     Author,
     Candidate,
     Capability,
@@ -179,9 +182,15 @@ class BlueskyNetwork(Network):
             Capability.READ_QUOTES,
             Capability.REPLY_PUBLIC,
             Capability.METRICS,
+            Capability.ACCOUNT_METRICS,
             Capability.DELETE_POST,
             Capability.TOKEN_REFRESH,
         }
+    )
+    #: ``followersCount`` of ``app.bsky.actor.getProfile`` (https://docs.bsky.app/docs/api/
+    #: app-bsky-actor-get-profile), from the App View; Bluesky counts no profile visits.
+    account_metrics_offered: ClassVar[frozenset[AccountMetric]] = frozenset(
+        {AccountMetric.FOLLOWERS}
     )
     limits: Limits = Limits(
         max_text_length=300,
@@ -493,7 +502,10 @@ class BlueskyNetwork(Network):
         problems = super().validate(post)
         for number, part in enumerate(post.parts(), start=1):
             if len(part.text.encode()) > 3000:
-                problems.append(f"Part {number}: the text is longer than Bluesky's 3000 bytes.")
+                problems.append(
+                    self.part_prefix(number, len(post.parts()))
+                    + _("the text is longer than Bluesky's 3000 bytes.")
+                )
         return problems
 
     # -- publish ------------------------------------------------------------------------------
@@ -737,7 +749,7 @@ class BlueskyNetwork(Network):
         collected: list[InboundItem] = []
         newest: datetime | None = since
         page_cursor: str | None = None
-        for _ in range(_MAX_NOTIFICATION_PAGES):
+        for _page in range(_MAX_NOTIFICATION_PAGES):
             params = models.AppBskyNotificationListNotifications.Params(
                 limit=50, cursor=page_cursor
             )
@@ -873,6 +885,24 @@ class BlueskyNetwork(Network):
         )
 
     # -- metrics ------------------------------------------------------------------------------
+
+    def account_metrics(self, since: datetime) -> AccountMetrics:
+        """The followers now, as the App View counts them (a PDS without an App View: None,
+        "not offered")."""
+        client = self.client
+        did = self.account.account_id
+
+        def followers() -> int | None:
+            profile = self._call("reading the followers", partial(client.get_profile, did))
+            value = profile.followers_count
+            return value if isinstance(value, int) else None
+
+        return AccountMetrics(
+            network=self.name,
+            taken_at=datetime.now(UTC),
+            since=since,
+            followers=self._figure("followers", followers),
+        )
 
     def metrics(self, refs: Sequence[PublishedRef]) -> list[MetricSnapshot]:
         client = self.client

@@ -57,9 +57,12 @@ from .errors import (
     OutcomeUnknown,
     Permanent,
 )
+from .i18n import gettext as _
 from .registry import register
 from .types import (
     AccountInfo,
+    AccountMetric,
+    AccountMetrics,
     Author,
     AuthorizationRequest,
     Candidate,
@@ -89,6 +92,9 @@ SCOPES = (
 _WINDOW = timedelta(hours=24)
 # Graph writes created_time to the second, on its own clock: this much slack.
 _SLACK = timedelta(minutes=2)
+# A video chunk Graph refused while saying where to resume: tried again this many times in one
+# attempt before the worker's next one resumes from the journal.
+_CHUNK_RETRIES = 3
 # Posts whose comments are read by each inbound sync.
 _RECENT_POSTS = 25
 _COMMENT_FIELDS = "id,from,message,created_time,parent{id},permalink_url"
@@ -138,9 +144,14 @@ class FacebookNetwork(Network):
             Capability.DELETE_COMMENT,
             Capability.DELETE_POST,
             Capability.METRICS,
+            Capability.ACCOUNT_METRICS,
             Capability.OAUTH,
         }
     )
+    #: The page's ``followers_count`` (https://developers.facebook.com/docs/graph-api/
+    #: reference/page/) and its ``page_views_total`` insight (``read_insights``;
+    #: https://developers.facebook.com/docs/graph-api/reference/insights/#page-views).
+    account_metrics_offered: ClassVar[frozenset[AccountMetric]] = frozenset(AccountMetric)
     # Documented, not readable from the API: 63,206 characters per post; page photos up to
     # 10 MB in JPEG, PNG, GIF, BMP or TIFF (https://developers.facebook.com/docs/graph-api/
     # reference/page/photos/). Ten photos per post is Porte-voix's own bound. Videos by
@@ -352,7 +363,7 @@ class FacebookNetwork(Network):
         problems = super().validate(post)
         videos = [m for m in post.media if m.is_video]
         if videos and len(post.media) > 1:
-            problems.append("On Facebook a video goes alone, without photos or another video.")
+            problems.append(_("On Facebook a video goes alone, without photos or another video."))
         # Formats and duration are checked with the file itself (``media.processing.
         # check_video``, in the composer); Graph refuses what it cannot read (``InvalidInput``).
         return problems
@@ -498,6 +509,7 @@ class FacebookNetwork(Network):
             }
             self.journal.put(key, entry)
         start, end = int(entry.get("start") or 0), int(entry.get("end") or 0)
+        refused = 0
         while start < end:
             try:
                 answer = video.post(
@@ -513,6 +525,21 @@ class FacebookNetwork(Network):
                     action="uploading the video",
                     write=False,
                 )
+            except meta.VideoChunkRefused as error:
+                if not error.resumable:
+                    self.journal.put(
+                        key, {"kind": "video", "since": entry["since"], "state": "absent"}
+                    )
+                    raise
+                # Graph said which chunk it wants: take the upload up there, in this attempt
+                # a few times, then in the next one (the session and offsets are journaled).
+                start, end = int(error.start_offset or 0), int(error.end_offset or 0)
+                entry = {**entry, "start": str(start), "end": str(end)}
+                self.journal.put(key, entry)
+                refused += 1
+                if refused > _CHUNK_RETRIES:
+                    raise
+                continue
             except NetworkError:
                 # Where Graph stands is unknown now; an unfinished session is never published,
                 # so the next attempt starts a new one rather than guessing offsets.
@@ -1085,6 +1112,49 @@ class FacebookNetwork(Network):
                 )
             )
         return snapshots
+
+    def missing_permission(self, error: AuthExpired) -> bool:
+        return meta.missing_permission(error)
+
+    def account_metrics(self, since: datetime) -> AccountMetrics:
+        """The page's followers now, and its page views of the whole days (Graph's days) that
+        ended since ``since``; each read on its own (a page without ``read_insights`` still
+        gives its followers)."""
+        graph = self.graph
+        page_id = self.account.account_id
+        taken_at = _now()
+        followers = self._figure(
+            "followers",
+            lambda: meta.count_field(
+                graph.get(page_id, {"fields": "followers_count"}, action="reading the followers"),
+                "followers_count",
+            ),
+        )
+        visits = self._figure(
+            "page views",
+            lambda: meta.daily_total(
+                graph.get(
+                    f"{page_id}/insights",
+                    {
+                        "metric": "page_views_total",
+                        "period": "day",
+                        "since": int((since - timedelta(days=1)).timestamp()),
+                        "until": int(taken_at.timestamp()),
+                    },
+                    action="reading the page views",
+                ),
+                "page_views_total",
+                since,
+                taken_at,
+            ),
+        )
+        return AccountMetrics(
+            network=self.name,
+            taken_at=taken_at,
+            since=since,
+            followers=followers,
+            profile_visits=visits,
+        )
 
 
 def _offset(value: Any) -> int:

@@ -45,7 +45,7 @@ from typing import Any, ClassVar
 import httpx
 
 from . import meta
-from .base import CredentialsListener, Journal, Network
+from .base import CredentialsListener, Journal, Network, whole_days
 from .errors import (
     Ambiguous,
     AuthExpired,
@@ -57,9 +57,12 @@ from .errors import (
     RateLimited,
     Transient,
 )
+from .i18n import gettext as _
 from .registry import register
 from .types import (
     AccountInfo,
+    AccountMetric,
+    AccountMetrics,
     Author,
     AuthorizationRequest,
     Candidate,
@@ -89,6 +92,9 @@ SCOPES = (
     "pages_manage_metadata",
 )
 _WINDOW = timedelta(hours=24)
+#: A private reply to a comment may be sent within 7 days of the comment, once
+#: (https://developers.facebook.com/docs/messenger-platform/instagram/features/private-replies).
+_COMMENT_WINDOW = timedelta(days=7)
 _SLACK = timedelta(minutes=2)
 _RECENT_MEDIA = 25
 _COMMENT_FIELDS = "id,text,username,timestamp,from,parent_id"
@@ -129,9 +135,15 @@ class InstagramNetwork(Network):
             Capability.HIDE_COMMENT,
             Capability.DELETE_COMMENT,
             Capability.METRICS,
+            Capability.ACCOUNT_METRICS,
             Capability.OAUTH,
         }
     )
+    #: The account's ``followers_count`` (https://developers.facebook.com/docs/
+    #: instagram-platform/instagram-graph-api/reference/ig-user/) and its ``profile_views``
+    #: insight (``instagram_manage_insights``; https://developers.facebook.com/docs/
+    #: instagram-platform/api-reference/instagram-user/insights/).
+    account_metrics_offered: ClassVar[frozenset[AccountMetric]] = frozenset(AccountMetric)
     # https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/
     # ig-user/media: captions up to 2,200 characters; images JPEG only, up to 8 MB; a
     # carousel has up to 10 items; a video is published as a reel (MP4 or MOV, up to 300 MB).
@@ -333,20 +345,22 @@ class InstagramNetwork(Network):
         if post.in_reply_to:
             # An answer is a comment or a direct message: text only, no image needed.
             if post.media:
-                problems.append("An answer on Instagram is text only.")
+                problems.append(_("An answer on Instagram is text only."))
             return problems
         if not post.media:
-            problems.append("Instagram posts need at least one image.")
+            problems.append(_("Instagram posts need at least one image."))
         videos = [m for m in post.media if m.is_video]
         if videos and len(post.media) > 1:
-            problems.append("On Instagram a video goes alone (it is published as a reel).")
+            problems.append(_("On Instagram a video goes alone (it is published as a reel)."))
         limits = self.limits
         for item in videos:
             if (
                 limits.video_mime_types is not None
                 and item.mime_type not in limits.video_mime_types
             ):
-                problems.append(f"{item.filename}: Instagram takes MP4 or MOV videos.")
+                problems.append(
+                    _("%(name)s: Instagram takes MP4 or MOV videos.") % {"name": item.filename}
+                )
         return problems
 
     # -- publishing ---------------------------------------------------------------------------
@@ -750,6 +764,64 @@ class InstagramNetwork(Network):
             )
             note("t", created)
 
+    def fetch_mention(self, media_id: str, comment_id: str = "") -> InboundItem | None:
+        """A caption (``media_id``) or a comment (``comment_id`` under ``media_id``) that
+        @mentions the account without tagging it, which Meta's ``mentions`` webhook gives by id
+        only: read through ``mentioned_comment`` / ``mentioned_media`` of the account
+        (https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/
+        ig-user/mentioned_comment). None when Graph no longer has it (deleted since)."""
+        if not media_id and not comment_id:
+            return None
+        try:
+            if comment_id:
+                answer = self.graph.get(
+                    self.ig_user,
+                    {
+                        "fields": f"mentioned_comment.comment_id({comment_id})"
+                        "{id,text,timestamp,username,media{id,permalink}}"
+                    },
+                    action="reading the mention",
+                )
+                row = answer.get("mentioned_comment")
+            else:
+                answer = self.graph.get(
+                    self.ig_user,
+                    {
+                        "fields": f"mentioned_media.media_id({media_id})"
+                        "{id,caption,timestamp,username,permalink}"
+                    },
+                    action="reading the mention",
+                )
+                row = answer.get("mentioned_media")
+        except NotFound:
+            return None
+        if not isinstance(row, dict) or not row.get("id"):
+            return None
+        created = meta.parse_time(row.get("timestamp"))
+        if created is None:
+            return None
+        username = str(row.get("username") or "")
+        media = row.get("media") if isinstance(row.get("media"), dict) else {}
+        thread = str((media or {}).get("id") or media_id or row["id"])
+        return InboundItem(
+            network=self.name,
+            message_id=str(row["id"]),
+            kind=InboundKind.MENTION,
+            author=Author(
+                id=username or str(row["id"]),
+                handle=f"@{username}" if username else "?",
+                url=f"https://www.instagram.com/{username}/" if username else "",
+            ),
+            text=str(row.get("text") if comment_id else row.get("caption") or ""),
+            created_at=created,
+            in_reply_to=thread if comment_id else None,
+            thread_id=thread,
+            url=str(row.get("permalink") or (media or {}).get("permalink") or ""),
+            extra={"mention": "comment", "comment": "yes"}
+            if comment_id
+            else {"mention": "caption"},
+        )
+
     @property
     def page_id(self) -> str:
         return self.credentials.get("page_id")
@@ -915,6 +987,9 @@ class InstagramNetwork(Network):
                 network=self.name,
                 code="no_page",
             )
+        commented = self._comment_time(to, target)
+        if commented is not None:
+            return self._private_reply_to_comment(graph, page, target, commented, text, key)
         recipient, last = self._dm_sender(to, target)
         started = _now()
         if started - last > _WINDOW:
@@ -935,6 +1010,80 @@ class InstagramNetwork(Network):
             {"recipient": {"id": recipient}, "message": {"text": text}},
             action="answering in private",
         )
+        message_id = str(answer.get("message_id") or answer.get("id") or "")
+        if not message_id:
+            raise OutcomeUnknown(
+                "Instagram answered without the message's id.", network=self.name, code="no_id"
+            )
+        return self._ref_from_entry(
+            self._remember(key, entry, PublishedRef(self.name, message_id, published_at=started))
+        )
+
+    def _comment_time(self, to: InboundItem | str, target: str) -> datetime | None:
+        """When ``target`` was written if it is a comment, None for a direct message."""
+        if isinstance(to, InboundItem):
+            if to.kind == InboundKind.DM:
+                return None
+            if to.kind == InboundKind.COMMENT:
+                return to.created_at
+            return None
+        try:
+            comment = self.graph.get(
+                target, {"fields": "id,text,timestamp"}, action="reading the comment answered"
+            )
+        except (InvalidInput, NotFound):
+            return None  # a direct message has no ``text`` field: Graph refuses it
+        if "text" not in comment:
+            return None
+        return meta.parse_time(comment.get("timestamp"))
+
+    def _private_reply_to_comment(
+        self,
+        graph: meta.GraphClient,
+        page: str,
+        comment_id: str,
+        commented: datetime,
+        text: str,
+        key: str,
+    ) -> PublishedRef:
+        """Instagram's private reply: one direct message to the person who wrote the comment
+        (``recipient: {comment_id}``), within 7 days of the comment, once."""
+        started = _now()
+        if started - commented > _COMMENT_WINDOW:
+            raise Permanent(
+                _(
+                    "Instagram only lets a business answer a comment in private within 7 days "
+                    "of the comment (this one is from %(when)s UTC). Nothing was sent: answer "
+                    "in public."
+                )
+                % {"when": f"{commented:%Y-%m-%d %H:%M}"},
+                network=self.name,
+                code="outside_window",
+            )
+        entry = {
+            "kind": "private_comment",
+            "target": comment_id,
+            "state": "sending",
+            "since": _iso(started),
+        }
+        self.journal.put(key, entry)
+        try:
+            answer = graph.post(
+                f"{page}/messages",
+                {"recipient": {"comment_id": comment_id}, "message": {"text": text}},
+                action="answering the comment in private",
+            )
+        except Permanent as error:
+            if error.code.split("/", 1)[0] == "10900":
+                raise Permanent(
+                    _(
+                        "This comment has already been answered in private: Instagram allows "
+                        "one private reply per comment. Nothing more was sent."
+                    ),
+                    network=self.name,
+                    code="already_replied",
+                ) from None
+            raise
         message_id = str(answer.get("message_id") or answer.get("id") or "")
         if not message_id:
             raise OutcomeUnknown(
@@ -1082,6 +1231,48 @@ class InstagramNetwork(Network):
                 )
             )
         return snapshots
+
+    def missing_permission(self, error: AuthExpired) -> bool:
+        return meta.missing_permission(error)
+
+    def account_metrics(self, since: datetime) -> AccountMetrics:
+        """The followers now, and the profile views of the whole (UTC) days that ended since
+        ``since`` (``metric_type=total_value`` over those days; none ended: 0, no call)."""
+        graph = self.graph
+        ig_id = self.account.account_id
+        taken_at = _now()
+        followers = self._figure(
+            "followers",
+            lambda: meta.count_field(
+                graph.get(ig_id, {"fields": "followers_count"}, action="reading the followers"),
+                "followers_count",
+            ),
+        )
+        days = whole_days(since, taken_at)
+
+        def views() -> int | None:
+            if days is None:
+                return 0
+            answer = graph.get(
+                f"{ig_id}/insights",
+                {
+                    "metric": "profile_views",
+                    "period": "day",
+                    "metric_type": "total_value",
+                    "since": int(days[0].timestamp()),
+                    "until": int(days[1].timestamp()),
+                },
+                action="reading the profile views",
+            )
+            return meta.total_value(answer, "profile_views")
+
+        return AccountMetrics(
+            network=self.name,
+            taken_at=taken_at,
+            since=since,
+            followers=followers,
+            profile_visits=self._figure("profile views", views),
+        )
 
 
 def _cursor(value: str | None) -> dict[str, str]:

@@ -59,7 +59,7 @@ from urllib.parse import quote, urlencode
 
 import httpx
 
-from .base import CredentialsListener, Journal, Network
+from .base import CredentialsListener, Journal, Network, whole_days
 from .errors import (
     Ambiguous,
     AuthExpired,
@@ -72,9 +72,12 @@ from .errors import (
     Transient,
 )
 from .http import RateBudget, parse_reset
+from .i18n import gettext as _
 from .registry import register
 from .types import (
     AccountInfo,
+    AccountMetric,
+    AccountMetrics,
     Author,
     AuthorizationRequest,
     Candidate,
@@ -211,10 +214,17 @@ class LinkedInNetwork(Network):
             Capability.REPLY_PUBLIC,
             Capability.DELETE_POST,
             Capability.METRICS,
+            Capability.ACCOUNT_METRICS,
             Capability.OAUTH,
             Capability.TOKEN_REFRESH,
         }
     )
+    #: A page's followers (https://learn.microsoft.com/linkedin/marketing/community-management/
+    #: organizations/organization-lookup-api#retrieve-organization-follower-count) and page
+    #: views (https://learn.microsoft.com/linkedin/marketing/community-management/organizations/
+    #: page-statistics); a member's followers (https://learn.microsoft.com/linkedin/marketing/
+    #: community-management/members/follower-statistics).
+    account_metrics_offered: ClassVar[frozenset[AccountMetric]] = frozenset(AccountMetric)
     # Posts API: commentary up to 3,000 characters, a multi-image post up to 20 images,
     # altText up to 4,086 characters; the Images API takes JPEG, PNG and GIF. LinkedIn bounds
     # an image by its pixels (36,152,320) rather than its weight: Porte-voix refuses files over
@@ -693,7 +703,7 @@ class LinkedInNetwork(Network):
     def validate(self, post: OutgoingPost) -> list[str]:
         problems = super().validate(post)
         if any(m.is_video for m in post.media) and len(post.media) > 1:
-            problems.append("On LinkedIn a video goes alone, without images or another video.")
+            problems.append(_("On LinkedIn a video goes alone, without images or another video."))
         return problems
 
     def publish(self, post: OutgoingPost, *, idempotency_key: str) -> PublishedRef:
@@ -1401,6 +1411,89 @@ class LinkedInNetwork(Network):
                 },
             )
         return [by_post[r.post_id] for r in refs if r.post_id in by_post]
+
+    # -- account metrics ------------------------------------------------------------------------
+
+    def offered_account_metrics(self) -> frozenset[AccountMetric]:
+        """A company page has followers and page views; a member, followers only."""
+        if self.is_organization:
+            return type(self).account_metrics_offered
+        return frozenset({AccountMetric.FOLLOWERS})
+
+    def account_metrics(self, since: datetime) -> AccountMetrics:
+        """A page's followers (``networkSizes``) and the views of its pages over the whole
+        (UTC) days that ended since ``since`` (``organizationPageStatistics``); a member's
+        followers (``memberFollowersCount``). Each is optional on its own: a 403 (the
+        Community Management API or the permission missing) is "not offered"."""
+        taken_at = _utc_now()
+        if not self.is_organization:
+            return AccountMetrics(
+                network=self.name,
+                taken_at=taken_at,
+                since=since,
+                followers=self._figure("followers", self._member_followers),
+            )
+        days = whole_days(since, taken_at)
+        return AccountMetrics(
+            network=self.name,
+            taken_at=taken_at,
+            since=since,
+            followers=self._figure("followers", self._organization_followers),
+            profile_visits=self._figure(
+                "page views", lambda: self._page_views(days) if days else 0
+            ),
+        )
+
+    def _get_json(self, url: str, action: str) -> Any:
+        return self._json(self._request("GET", url, action=action), action)
+
+    def _member_followers(self) -> int | None:
+        data = self._get_json(
+            f"{self._api_url()}/rest/memberFollowersCount?q=me", "reading the followers"
+        )
+        for element in (data.get("elements") if isinstance(data, dict) else None) or []:
+            if isinstance(element, dict):
+                return _int_or_none(element.get("memberFollowersCount"))
+        return None
+
+    def _organization_followers(self) -> int | None:
+        data = self._get_json(
+            f"{self._api_url()}/rest/networkSizes/{_enc(self.author)}"
+            "?edgeType=COMPANY_FOLLOWED_BY_MEMBER",
+            "reading the followers",
+        )
+        return _int_or_none(data.get("firstDegreeSize") if isinstance(data, dict) else None)
+
+    def _page_views(self, days: tuple[datetime, datetime]) -> int:
+        start, end = (int(moment.timestamp() * 1000) for moment in days)
+        data = self._get_json(
+            f"{self._api_url()}/rest/organizationPageStatistics?q=organization"
+            f"&organization={_enc(self.author)}&timeIntervals=(timeRange:(start:{start},"
+            f"end:{end}),timeGranularityType:DAY)",
+            "reading the page views",
+        )
+        total = 0
+        for element in (data.get("elements") if isinstance(data, dict) else None) or []:
+            if not isinstance(element, dict):
+                continue
+            span = element.get("timeRange") or {}
+            if not (isinstance(span, dict) and start < int(span.get("end") or 0) <= end):
+                continue
+            views = ((element.get("totalPageStatistics") or {}).get("views") or {}).get(
+                "allPageViews"
+            ) or {}
+            total += _int_or_none(views.get("pageViews")) or 0
+        return total
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _int_or_none(value: Any) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    return None
 
 
 def _iso_now() -> str:

@@ -80,11 +80,14 @@ from .errors import (
     Transient,
 )
 from .http import AddressGuard, RateBudget, guarded_session
+from .i18n import gettext as _
 from .mastodon_text import alike, same_text
 from .mastodon_text import plain_text as _render_plain
 from .registry import register
 from .types import (
     AccountInfo,
+    AccountMetric,
+    AccountMetrics,
     Author,
     AuthorizationRequest,
     Candidate,
@@ -267,10 +270,16 @@ class MastodonNetwork(Network):
             Capability.REPLY_PUBLIC,
             Capability.REPLY_PRIVATE,
             Capability.METRICS,
+            Capability.ACCOUNT_METRICS,
             Capability.DELETE_POST,
             Capability.OAUTH,
             Capability.IDEMPOTENT_PUBLISH,
         }
+    )
+    #: ``followers_count`` of the account (https://docs.joinmastodon.org/entities/Account/
+    #: #followers_count); Mastodon counts no profile visits.
+    account_metrics_offered: ClassVar[frozenset[AccountMetric]] = frozenset(
+        {AccountMetric.FOLLOWERS}
     )
     # Mastodon's defaults; an instance may allow more (``configuration.statuses``).
     limits: Limits = Limits(
@@ -773,27 +782,34 @@ class MastodonNetwork(Network):
         parts = post.parts()
         warning = self.text_length(post.content_warning) if post.content_warning else 0
         for number, part in enumerate(parts, start=1):
-            where = f"Part {number}: " if len(parts) > 1 else ""
+            where = self.part_prefix(number, len(parts))
             videos = [m for m in part.media if m.is_video]
             if videos and (len(videos) > 1 or len(part.media) > 1):
                 problems.append(
-                    f"{where}Mastodon takes one video alone, or up to {limits.max_images} images."
+                    where
+                    + _("Mastodon takes one video alone, or up to %(max)s images.")
+                    % {"max": limits.max_images}
                 )
             if videos and not limits.accepts_video:
-                problems.append(f"{where}this Mastodon instance does not take videos.")
+                problems.append(where + _("this Mastodon instance does not take videos."))
             elif limits.video_mime_types is not None:
                 for item in videos:
                     if item.mime_type not in limits.video_mime_types:
                         problems.append(
-                            f"{where}{item.filename}: this Mastodon instance does not take "
-                            f"{item.mime_type} videos."
+                            where
+                            + _("%(name)s: this Mastodon instance does not take %(type)s videos.")
+                            % {"name": item.filename, "type": item.mime_type}
                         )
             length = self.text_length(part.text)
             # The content warning counts with the text (Mastodon, GoToSocial, Pleroma).
             if warning and length <= limits.max_text_length < length + warning:
                 problems.append(
-                    f"{where}the text and the content warning are {length + warning} "
-                    f"characters long together; this instance allows {limits.max_text_length}."
+                    where
+                    + _(
+                        "the text and the content warning are %(length)s characters long "
+                        "together; this instance allows %(max)s."
+                    )
+                    % {"length": length + warning, "max": limits.max_text_length}
                 )
         return problems
 
@@ -1245,6 +1261,23 @@ class MastodonNetwork(Network):
         )
 
     # -- metrics ------------------------------------------------------------------------------
+
+    def account_metrics(self, since: datetime) -> AccountMetrics:
+        """The followers now, from ``verify_credentials`` (the account's own view: the real
+        count even when it hides its follower list from others)."""
+        api = self.api
+
+        def followers() -> int | None:
+            me = self._call("reading the followers", api.account_verify_credentials)
+            value = me.get("followers_count") if isinstance(me, dict) else None
+            return value if isinstance(value, int) else None
+
+        return AccountMetrics(
+            network=self.name,
+            taken_at=datetime.now(UTC),
+            since=since,
+            followers=self._figure("followers", followers),
+        )
 
     def metrics(self, refs: Sequence[PublishedRef]) -> list[MetricSnapshot]:
         api = self.api

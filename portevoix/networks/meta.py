@@ -347,11 +347,15 @@ class GraphClient:
                 f"{label} refused the video ({action}): {reason}", network=name, code=tag
             )
         if subcode in VIDEO_RETRY_SUBCODES:
-            # An error answer: this call was refused, nothing was published by it.
-            return Transient(
+            # An error answer: this call was refused, nothing was published by it. Graph may
+            # say where to take the upload up again (``error_data``: the chunk it wants).
+            data = error.get("error_data") if isinstance(error.get("error_data"), dict) else {}
+            return VideoChunkRefused(
                 f"{label} lost part of the video upload ({action}); starting it again later.",
                 network=name,
                 code=tag,
+                start_offset=_offset_or_none((data or {}).get("start_offset")),
+                end_offset=_offset_or_none((data or {}).get("end_offset")),
             )
         if code in RATE_LIMIT_CODES or status == 429:
             wait = self._last_wait or _DEFAULT_WAIT
@@ -447,11 +451,98 @@ class GraphClient:
         return Permanent(f"{label} refused it ({action}): {reason}.", network=name, code=tag)
 
 
+class VideoChunkRefused(Transient):
+    """Graph refused one chunk of a resumable video upload (subcodes 1363019, 1363030, 1363033,
+    1363037); ``start_offset``/``end_offset`` are the chunk it asks for next, when it says."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        network: str = "",
+        code: str = "",
+        start_offset: int | None = None,
+        end_offset: int | None = None,
+    ) -> None:
+        super().__init__(message, network=network, code=code)
+        self.start_offset = start_offset
+        self.end_offset = end_offset
+
+    @property
+    def resumable(self) -> bool:
+        return (
+            self.start_offset is not None
+            and self.end_offset is not None
+            and self.end_offset > self.start_offset
+        )
+
+
+def _offset_or_none(value: Any) -> int | None:
+    """Graph's byte offsets come as numbers or strings ("52428800")."""
+    try:
+        number = int(str(value))
+    except ValueError:
+        return None
+    return number if number >= 0 else None
+
+
 def missing_permission(error: NetworkError) -> bool:
     """Whether ``error`` is Graph's "permission missing" (10, 200-299) rather than a dead token:
     an optional part (Messenger, insights) is skipped for it, the channel is not."""
     head = (error.code or "").split("/", 1)[0]
     return head.isdigit() and int(head) in PERMISSION_CODES
+
+
+def signature_ok(body: bytes, header: str, secret: str) -> bool:
+    """Whether ``header`` (``X-Hub-Signature-256: sha256=<hex>``) is the HMAC-SHA256 of the raw
+    ``body`` under the app secret, as Meta signs its webhooks
+    (https://developers.facebook.com/docs/graph-api/webhooks/getting-started#validate-payloads).
+    """
+    if not secret or not header.startswith("sha256="):
+        return False
+    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, header[len("sha256=") :].strip().lower())
+
+
+def count_field(answer: Mapping[str, Any], name: str) -> int | None:
+    """A count Graph gives as a field (``followers_count``), or None when it is absent."""
+    value = answer.get(name)
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    return None
+
+
+def total_value(answer: Mapping[str, Any], metric: str) -> int | None:
+    """An insight read with ``metric_type=total_value``: ``{"total_value": {"value": n}}``."""
+    for row in answer.get("data") or []:
+        if isinstance(row, dict) and row.get("name") == metric:
+            total = row.get("total_value")
+            value = total.get("value") if isinstance(total, dict) else None
+            if isinstance(value, int) and not isinstance(value, bool):
+                return value
+    return None
+
+
+def daily_total(
+    answer: Mapping[str, Any], metric: str, since: datetime, until: datetime
+) -> int | None:
+    """The sum of ``metric``'s day values (``period=day``) whose day ended after ``since`` and
+    by ``until``: a day is counted by the first reading after it ended, never twice by two
+    readings six hours apart. None when the answer does not carry the metric."""
+    found = False
+    total = 0
+    for row in answer.get("data") or []:
+        if not isinstance(row, dict) or row.get("name") != metric:
+            continue
+        found = True
+        for point in row.get("values") or []:
+            if not isinstance(point, dict):
+                continue
+            value = point.get("value")
+            end = parse_time(point.get("end_time"))
+            if isinstance(value, int) and end is not None and since < end <= until:
+                total += value
+    return total if found else None
 
 
 def optional_part(network: str, what: str, run: Callable[[], None]) -> None:
@@ -605,6 +696,7 @@ __all__ = [
     "GRAPH_VERSION",
     "GraphClient",
     "MetaApp",
+    "VideoChunkRefused",
     "app",
     "choose_page",
     "configure",

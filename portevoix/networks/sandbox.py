@@ -29,6 +29,7 @@ from .errors import (
 from .registry import register
 from .types import (
     AccountInfo,
+    AccountMetric,
     AccountMetrics,
     Author,
     Capability,
@@ -90,6 +91,7 @@ class SandboxNetwork(Network):
             Capability.IDEMPOTENT_PUBLISH,
         }
     )
+    account_metrics_offered: ClassVar[frozenset[AccountMetric]] = frozenset(AccountMetric)
     limits: Limits = Limits(
         max_text_length=3000,
         max_images=10,

@@ -62,9 +62,13 @@ from .errors import (
     RateLimited,
     Transient,
 )
+from .i18n import gettext as _
+from .i18n import gettext_noop
 from .registry import register
 from .types import (
     AccountInfo,
+    AccountMetric,
+    AccountMetrics,
     AuthorizationRequest,
     Candidate,
     Capability,
@@ -92,10 +96,10 @@ FOLLOWERS = "FOLLOWER_OF_CREATOR"
 ONLY_ME = "SELF_ONLY"
 #: What each privacy level is called for a person.
 PRIVACY_LABELS: Mapping[str, str] = {
-    PUBLIC: "everyone",
-    FRIENDS: "friends (followers they follow back)",
-    FOLLOWERS: "followers",
-    ONLY_ME: "only the account (private)",
+    PUBLIC: gettext_noop("everyone"),
+    FRIENDS: gettext_noop("friends (followers they follow back)"),
+    FOLLOWERS: gettext_noop("followers"),
+    ONLY_ME: gettext_noop("only the account (private)"),
 }
 
 #: FILE_UPLOAD rules (media transfer guide): chunks of 5 to 64 MB, the last one takes the rest
@@ -220,9 +224,15 @@ class TikTokNetwork(Network):
             Capability.VIDEO,
             Capability.VISIBILITY,
             Capability.METRICS,
+            Capability.ACCOUNT_METRICS,
             Capability.TOKEN_REFRESH,
             Capability.OAUTH,
         }
+    )
+    #: ``follower_count`` of ``/v2/user/info/`` (scope ``user.info.stats``;
+    #: https://developers.tiktok.com/doc/tiktok-api-v2-get-user-info). No profile visits.
+    account_metrics_offered: ClassVar[frozenset[AccountMetric]] = frozenset(
+        {AccountMetric.FOLLOWERS}
     )
     # Content Posting API and media transfer guide: a caption of 2,200 characters (UTF-16
     # units); photos JPEG or WebP up to 20 MB, 35 per post; videos MP4, WebM or MOV up to 4 GB.
@@ -452,64 +462,76 @@ class TikTokNetwork(Network):
         code = code or str(status)
         if code in _AUTH_CODES or status == 401:
             text = (
-                "TikTok no longer accepts the account's authorisation: reconnect it."
+                _("TikTok no longer accepts the account's authorisation: reconnect it.")
                 if code == "access_token_invalid" or code == "401"
-                else "The TikTok account was connected without a permission Porte-voix needs "
-                "(posting, or reading the account): reconnect it and allow them all."
+                else _(
+                    "The TikTok account was connected without a permission Porte-voix needs "
+                    "(posting, or reading the account): reconnect it and allow them all."
+                )
             )
             return AuthExpired(text, network=self.name, code=code)
         if code == "rate_limit_exceeded" or status == 429:
             return RateLimited(
-                "TikTok asks to slow down (6 posts a minute per account at most).",
+                _("TikTok asks to slow down (6 posts a minute per account at most)."),
                 reset_at=now + _RATE_WINDOW,
                 network=self.name,
                 code=code,
             )
         if code in {"spam_risk_too_many_posts", "spam_risk_too_many_pending_share"}:
             return RateLimited(
-                "The account has posted as many times as TikTok allows in a day; waiting.",
+                _("The account has posted as many times as TikTok allows in a day; waiting."),
                 reset_at=now + _DAILY_WINDOW,
                 network=self.name,
                 code=code,
             )
         if code == "reached_active_user_cap":
             return RateLimited(
-                "The TikTok app is not audited, and TikTok lets such an app post for at most 5 "
-                "accounts a day: waiting (an audited app has no such cap).",
+                _(
+                    "The TikTok app is not audited, and TikTok lets such an app post for at most "
+                    "5 accounts a day: waiting (an audited app has no such cap)."
+                ),
                 reset_at=now + _DAILY_WINDOW,
                 network=self.name,
                 code=code,
             )
         if code == "unaudited_client_can_only_post_to_private_accounts":
             return Permanent(
-                "TikTok has not audited this app: it may only post from a private TikTok "
-                "account, seen by the account alone. Make the account private in TikTok, or have "
-                "the app audited by TikTok (then tick “audited” when reconnecting).",
+                _(
+                    "TikTok has not audited this app: it may only post from a private TikTok "
+                    "account, seen by the account alone. Make the account private in TikTok, or "
+                    "have the app audited by TikTok (then tick “audited” when reconnecting)."
+                ),
                 network=self.name,
                 code=code,
             )
         if code == "spam_risk_user_banned_from_posting":
             return Permanent(
-                "TikTok has banned this account from posting for now: see the account in TikTok.",
+                _("TikTok has banned this account from posting for now: see it in TikTok."),
                 network=self.name,
                 code=code,
             )
         if code in {"spam_risk_text", "spam_risk"}:
             return Permanent(
-                "TikTok refused the post as spam: change its text.", network=self.name, code=code
+                _("TikTok refused the post as spam: change its text."),
+                network=self.name,
+                code=code,
             )
         if code == "privacy_level_option_mismatch":
             return InvalidInput(
-                "The account does not offer this privacy on TikTok (it changed its settings): "
-                "check the channel's privacy and try again.",
+                _(
+                    "The account does not offer this privacy on TikTok (it changed its "
+                    "settings): check the channel's privacy and try again."
+                ),
                 network=self.name,
                 code=code,
             )
         if code == "url_ownership_unverified":
             return Permanent(
-                "TikTok fetches photos from Porte-voix's public address, and that domain is not "
-                "verified for the TikTok app: verify it in the app's settings on "
-                "developers.tiktok.com.",
+                _(
+                    "TikTok fetches photos from Porte-voix's public address, and that domain is "
+                    "not verified for the TikTok app: verify it in the app's settings on "
+                    "developers.tiktok.com."
+                ),
                 network=self.name,
                 code=code,
             )
@@ -519,22 +541,31 @@ class TikTokNetwork(Network):
             422,
         ):
             return InvalidInput(
-                f"TikTok refused it: {message or code}.", network=self.name, code=code
+                _("TikTok refused it: %(reason)s.") % {"reason": message or code},
+                network=self.name,
+                code=code,
             )
         if status >= 500 or code == "internal_error":
             if write:
                 return OutcomeUnknown(
-                    f"TikTok failed ({status}) while {action}; it may have accepted it: "
-                    "Porte-voix checks before anything else.",
+                    _(
+                        "TikTok failed (%(status)s) while %(action)s; it may have accepted it: "
+                        "Porte-voix checks before anything else."
+                    )
+                    % {"status": status, "action": action},
                     network=self.name,
                     code=code,
                 )
             return Transient(
-                f"TikTok is unavailable ({status}); trying again later.",
+                _("TikTok is unavailable (%(status)s); trying again later.") % {"status": status},
                 network=self.name,
                 code=code,
             )
-        return Permanent(f"TikTok refused it: {message or code}.", network=self.name, code=code)
+        return Permanent(
+            _("TikTok refused it: %(reason)s.") % {"reason": message or code},
+            network=self.name,
+            code=code,
+        )
 
     # -- account ------------------------------------------------------------------------------
 
@@ -724,16 +755,20 @@ class TikTokNetwork(Network):
         problems = super().validate(post)
         videos = [m for m in post.media if m.is_video]
         if not post.media:
-            problems.append("TikTok needs a video or photos: attach one video, or 1 to 35 photos.")
+            problems.append(
+                _("TikTok needs a video or photos: attach one video, or 1 to 35 photos.")
+            )
         elif videos and len(post.media) > 1:
-            problems.append("On TikTok a video goes alone: one video, or photos, not both.")
+            problems.append(_("On TikTok a video goes alone: one video, or photos, not both."))
         limits = self.limits
         for item in videos:
             if (
                 limits.video_mime_types is not None
                 and item.mime_type not in limits.video_mime_types
             ):
-                problems.append(f"{item.filename}: TikTok takes MP4, WebM or MOV videos.")
+                problems.append(
+                    _("%(name)s: TikTok takes MP4, WebM or MOV videos.") % {"name": item.filename}
+                )
             seconds = mp4_seconds(item.data)
             if (
                 limits.max_video_seconds is not None
@@ -741,19 +776,26 @@ class TikTokNetwork(Network):
                 and seconds > limits.max_video_seconds
             ):
                 problems.append(
-                    f"{item.filename} lasts {seconds:.0f} seconds; this TikTok account may post "
-                    f"videos of up to {limits.max_video_seconds} seconds."
+                    _(
+                        "%(name)s lasts %(seconds)s seconds; this TikTok account may post videos "
+                        "of up to %(max)s seconds."
+                    )
+                    % {
+                        "name": item.filename,
+                        "seconds": f"{seconds:.0f}",
+                        "max": limits.max_video_seconds,
+                    }
                 )
         if post.in_reply_to:
-            problems.append("A TikTok post cannot answer another post.")
+            problems.append(_("A TikTok post cannot answer another post."))
         if self._credentials is None or self.audited:
             level = self.privacy_for(post.visibility)
             offered = limits.privacy_levels
             if offered is not None and level not in offered:
-                choices = ", ".join(PRIVACY_LABELS.get(o, o) for o in sorted(offered))
+                choices = ", ".join(_(PRIVACY_LABELS.get(o, o)) for o in sorted(offered))
                 problems.append(
-                    f"This TikTok account cannot post to {PRIVACY_LABELS.get(level, level)}; "
-                    f"it offers: {choices}."
+                    _("This TikTok account cannot post to %(level)s; it offers: %(choices)s.")
+                    % {"level": _(PRIVACY_LABELS.get(level, level)), "choices": choices}
                 )
         return problems
 
@@ -1114,7 +1156,7 @@ class TikTokNetwork(Network):
         floor = (since or self._now() - _RECONCILE_WINDOW) - _CLOCK_MARGIN
         videos: list[Mapping[str, Any]] = []
         cursor: int | None = None
-        for _ in range(_LIST_PAGES):
+        for _page in range(_LIST_PAGES):
             body: dict[str, Any] = {"max_count": 20}
             if cursor is not None:
                 body["cursor"] = cursor
@@ -1234,6 +1276,31 @@ class TikTokNetwork(Network):
                     views=_int(video.get("view_count")),
                 )
         return [snapshots[i] for i in ids if i in snapshots]
+
+    def missing_permission(self, error: AuthExpired) -> bool:
+        return error.code in {"scope_not_authorized", "scope_permission_missed"}
+
+    def account_metrics(self, since: datetime) -> AccountMetrics:
+        """The followers now (``user.info.stats``; an account connected without that scope
+        gives None, "not offered", and stays connected)."""
+
+        def followers() -> int | None:
+            data = self._call(
+                "GET",
+                "/v2/user/info/",
+                params={"fields": "open_id,follower_count"},
+                action="reading the followers",
+            )
+            user = data.get("user")
+            value = user.get("follower_count") if isinstance(user, dict) else None
+            return value if isinstance(value, int) else None
+
+        return AccountMetrics(
+            network=self.name,
+            taken_at=self._now(),
+            since=since,
+            followers=self._figure("followers", followers),
+        )
 
 
 __all__ = [

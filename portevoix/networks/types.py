@@ -58,6 +58,14 @@ class Capability(enum.StrEnum):
     IDEMPOTENT_PUBLISH = "idempotent_publish"
 
 
+class AccountMetric(enum.StrEnum):
+    """An account-level figure ``Network.account_metrics`` may read (``account_metrics_offered``
+    says which ones a network offers; the others are always ``None``, "not offered")."""
+
+    FOLLOWERS = "followers"
+    PROFILE_VISITS = "profile_visits"
+
+
 class Visibility(enum.StrEnum):
     PUBLIC = "public"
     UNLISTED = "unlisted"

@@ -58,10 +58,13 @@ from .errors import (
     Transient,
 )
 from .http import RateBudget, parse_reset
+from .i18n import gettext as _
 from .linkedin import _Memory
 from .registry import register
 from .types import (
     AccountInfo,
+    AccountMetric,
+    AccountMetrics,
     Author,
     AuthorizationRequest,
     Candidate,
@@ -149,9 +152,15 @@ class XNetwork(Network):
             Capability.REPLY_PUBLIC,
             Capability.DELETE_POST,
             Capability.METRICS,
+            Capability.ACCOUNT_METRICS,
             Capability.OAUTH,
             Capability.TOKEN_REFRESH,
         }
+    )
+    #: ``public_metrics.followers_count`` of ``/2/users/me`` (https://docs.x.com/x-api/users/
+    #: user-lookup-me); X's API gives no profile visits.
+    account_metrics_offered: ClassVar[frozenset[AccountMetric]] = frozenset(
+        {AccountMetric.FOLLOWERS}
     )
     # X's documented limits: 280 weighted characters, 4 images of 5 MB (JPEG, PNG, WebP, GIF),
     # alt text up to 1,000 characters; a thread of 25 posts is what X's own composer allows.
@@ -551,7 +560,7 @@ class XNetwork(Network):
         problems = super().validate(post)
         for part in post.parts():
             if any(m.is_video for m in part.media) and len(part.media) > 1:
-                problems.append("On X a video goes alone, without images or another video.")
+                problems.append(_("On X a video goes alone, without images or another video."))
                 break
         return problems
 
@@ -741,7 +750,7 @@ class XNetwork(Network):
         found: list[dict[str, Any]] = []
         token = ""
         start = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        for _ in range(_RECONCILE_PAGES):
+        for _page in range(_RECONCILE_PAGES):
             query = {"max_results": "100", "start_time": start, "tweet.fields": _TWEET_FIELDS}
             if token:
                 query["pagination_token"] = token
@@ -941,6 +950,25 @@ class XNetwork(Network):
                     extra={"bookmarks": int(counts.get("bookmark_count") or 0)},
                 )
         return [snapshots[i] for i in ids if i in snapshots]
+
+    def account_metrics(self, since: datetime) -> AccountMetrics:
+        """The followers now, from the account's ``public_metrics``."""
+
+        def followers() -> int | None:
+            data = self._request(
+                "GET", "/2/users/me?user.fields=public_metrics", action="reading the followers"
+            )
+            user = data.get("data") if isinstance(data, dict) else None
+            counts = (user or {}).get("public_metrics") if isinstance(user, dict) else None
+            value = (counts or {}).get("followers_count") if isinstance(counts, dict) else None
+            return value if isinstance(value, int) else None
+
+        return AccountMetrics(
+            network=self.name,
+            taken_at=datetime.now(UTC),
+            since=since,
+            followers=self._figure("followers", followers),
+        )
 
 
 def _fields(**values: str) -> dict[str, tuple[None, str]]:

@@ -69,9 +69,12 @@ from .errors import (
     Transient,
 )
 from .http import parse_reset
+from .i18n import gettext as _
 from .registry import register
 from .types import (
     AccountInfo,
+    AccountMetric,
+    AccountMetrics,
     Author,
     AuthorizationRequest,
     Candidate,
@@ -341,9 +344,16 @@ class YouTubeNetwork(Network):
             Capability.HIDE_COMMENT,
             Capability.DELETE_POST,
             Capability.METRICS,
+            Capability.ACCOUNT_METRICS,
             Capability.TOKEN_REFRESH,
             Capability.OAUTH,
         }
+    )
+    #: The channel's ``statistics.subscriberCount`` (https://developers.google.com/youtube/v3/
+    #: docs/channels#statistics; rounded by YouTube, absent when the channel hides it). The
+    #: Data API gives no visits of the channel page.
+    account_metrics_offered: ClassVar[frozenset[AccountMetric]] = frozenset(
+        {AccountMetric.FOLLOWERS}
     )
     #: The description's limit (the title is the first line, at most 100 characters); videos
     #: up to 256 GB (a channel that is not verified: 15 minutes long, which YouTube checks).
@@ -779,26 +789,27 @@ class YouTubeNetwork(Network):
         problems = super().validate(post)
         videos = [m for m in post.media if m.is_video]
         if len(videos) != 1 or len(post.media) != 1:
-            problems.append("A YouTube post is one video: attach exactly one video.")
+            problems.append(_("A YouTube post is one video: attach exactly one video."))
         title, description = split_text(post.text)
         if not title:
-            problems.append("The first line is the video's title: write one.")
+            problems.append(_("The first line is the video's title: write one."))
         elif len(title) > TITLE_MAX:
             problems.append(
-                f"The title (the first line) is {len(title)} characters long; YouTube allows "
-                f"{TITLE_MAX}."
+                _("The title (first line) is %(length)s characters long; YouTube allows %(max)s.")
+                % {"length": len(title), "max": TITLE_MAX}
             )
         if _ANGLE.search(post.text):
-            problems.append("YouTube does not take < or > in a title or a description.")
+            problems.append(_("YouTube does not take < or > in a title or a description."))
         size = len(description.encode())
         if size > DESCRIPTION_MAX_BYTES:
             problems.append(
-                f"The description is {size} bytes long; YouTube allows {DESCRIPTION_MAX_BYTES}."
+                _("The description is %(size)s bytes long; YouTube allows %(max)s.")
+                % {"size": size, "max": DESCRIPTION_MAX_BYTES}
             )
         if post.visibility == Visibility.FOLLOWERS:
-            problems.append("YouTube has no followers-only videos: choose public or private.")
+            problems.append(_("YouTube has no followers-only videos: choose public or private."))
         if post.in_reply_to:
-            problems.append("A YouTube video cannot answer another post.")
+            problems.append(_("A YouTube video cannot answer another post."))
         return problems
 
     def privacy_for(self, visibility: Visibility) -> str:
@@ -996,7 +1007,7 @@ class YouTubeNetwork(Network):
         playlist = self._uploads()
         items: list[Mapping[str, Any]] = []
         token: str | None = None
-        for _ in range(_MAX_PAGES):
+        for _page in range(_MAX_PAGES):
             page_token = token
             data = self._call(
                 "playlistItems.list",
@@ -1166,7 +1177,7 @@ class YouTubeNetwork(Network):
         channel_id = self.account.account_id
         found: list[InboundItem] = []
         token: str | None = None
-        for _ in range(_MAX_PAGES):
+        for _page in range(_MAX_PAGES):
             page_token = token
             data = self._call(
                 "commentThreads.list",
@@ -1202,7 +1213,7 @@ class YouTubeNetwork(Network):
         """Every comment under one video, replies included (read in full per thread)."""
         items: list[InboundItem] = []
         token: str | None = None
-        for _ in range(_MAX_PAGES):
+        for _page in range(_MAX_PAGES):
             page_token = token
             data = self._call(
                 "commentThreads.list",
@@ -1230,7 +1241,7 @@ class YouTubeNetwork(Network):
     def _all_replies(self, parent: str, video_id: str) -> list[InboundItem]:
         replies: list[InboundItem] = []
         token: str | None = None
-        for _ in range(_MAX_PAGES):
+        for _page in range(_MAX_PAGES):
             page_token = token
             data = self._call(
                 "comments.list",
@@ -1342,6 +1353,29 @@ class YouTubeNetwork(Network):
                     views=_int(stats.get("viewCount")),
                 )
         return [snapshots[i] for i in ids if i in snapshots]
+
+    def missing_permission(self, error: AuthExpired) -> bool:
+        return error.code == "insufficientPermissions"
+
+    def account_metrics(self, since: datetime) -> AccountMetrics:
+        """The channel's subscribers now (one unit of quota); None when the channel hides
+        them (``hiddenSubscriberCount``)."""
+
+        def subscribers() -> int | None:
+            data = self._call("channels.list", _lister("channels", part="statistics", mine=True))
+            for channel in data.get("items") or []:
+                stats = channel.get("statistics") or {}
+                if stats.get("hiddenSubscriberCount"):
+                    return None
+                return _int(stats.get("subscriberCount"))
+            return None
+
+        return AccountMetrics(
+            network=self.name,
+            taken_at=self._now(),
+            since=since,
+            followers=self._figure("subscribers", subscribers),
+        )
 
 
 __all__ = [

@@ -234,105 +234,10 @@ def outgoing(composition: Composition, variant: Variant) -> tuple[OutgoingPost, 
     return post, [c.asset for c in choices]
 
 
-def _translated(network: Network, post: OutgoingPost) -> list[str]:
-    """The rules every network shares (``Network.validate``), in the reader's language."""
-    limits = network.limits
-    label = network.label
-    problems: list[str] = []
-    parts = post.parts()
-    capabilities = network.capabilities
-    if len(parts) > 1 and Capability.THREADS not in capabilities:
-        problems.append(_("%(network)s does not take threads.") % {"network": label})
-    if limits.max_thread_parts is not None and len(parts) > limits.max_thread_parts:
-        problems.append(
-            _("A thread on %(network)s has at most %(max)s parts (this one has %(count)s).")
-            % {"network": label, "max": limits.max_thread_parts, "count": len(parts)}
-        )
-    if post.first_comment and Capability.FIRST_COMMENT not in capabilities:
-        problems.append(_("%(network)s does not take a first comment.") % {"network": label})
-    for number, part in enumerate(parts, start=1):
-        where = _("Part %(number)s: ") % {"number": number} if len(parts) > 1 else ""
-        if not part.text.strip() and not part.media:
-            problems.append(where + _("the text is empty."))
-        length = network.text_length(part.text)
-        if length > limits.max_text_length:
-            problems.append(
-                where
-                + _("the text is %(length)s characters long; %(network)s allows %(max)s.")
-                % {"length": length, "network": label, "max": limits.max_text_length}
-            )
-        problems.extend(where + p for p in _media_problems(network, part.media))
-    return problems
-
-
-def _media_problems(network: Network, items: tuple[MediaItem, ...]) -> list[str]:
-    limits = network.limits
-    label = network.label
-    problems: list[str] = []
-    images = [m for m in items if m.is_image]
-    videos = [m for m in items if m.is_video]
-    others = [m for m in items if not m.is_image and not m.is_video]
-    if images and Capability.IMAGES not in network.capabilities:
-        problems.append(_("%(network)s does not take images here.") % {"network": label})
-    if videos and Capability.VIDEO not in network.capabilities:
-        problems.append(_("%(network)s does not take videos here.") % {"network": label})
-    if len(images) > limits.max_images:
-        problems.append(
-            _("%(network)s takes at most %(max)s images per post.")
-            % {"network": label, "max": limits.max_images}
-        )
-    for item in others:
-        problems.append(
-            _("%(name)s: %(type)s files cannot be published.")
-            % {"name": item.filename, "type": item.mime_type}
-        )
-    for item in images:
-        if item.mime_type not in limits.image_mime_types:
-            problems.append(
-                _("%(name)s: %(network)s does not take %(type)s images.")
-                % {"name": item.filename, "network": label, "type": item.mime_type}
-            )
-        if limits.max_image_bytes is not None and item.size > limits.max_image_bytes:
-            problems.append(
-                _("%(name)s is %(size)s MB; %(network)s takes images up to %(max)s MB.")
-                % {
-                    "name": item.filename,
-                    "size": f"{item.size / 1_000_000:.1f}",
-                    "network": label,
-                    "max": f"{limits.max_image_bytes / 1_000_000:.1f}",
-                }
-            )
-        if (
-            limits.max_alt_text_length is not None
-            and len(item.alt_text) > limits.max_alt_text_length
-        ):
-            problems.append(
-                _("%(name)s: the description is longer than %(max)s characters.")
-                % {"name": item.filename, "max": limits.max_alt_text_length}
-            )
-    for item in videos:
-        if limits.max_video_bytes is not None and item.size > limits.max_video_bytes:
-            problems.append(
-                _("%(name)s is %(size)s MB; %(network)s takes videos up to %(max)s MB.")
-                % {
-                    "name": item.filename,
-                    "size": f"{item.size / 1_000_000:.1f}",
-                    "network": label,
-                    "max": f"{limits.max_video_bytes / 1_000_000:.1f}",
-                }
-            )
-    return problems
-
-
 def network_problems(network: Network, post: OutgoingPost) -> list[str]:
-    """The network's verdict. Its shared rules come back in the reader's language; what its
-    own module adds after them (Bluesky's bytes, a Mastodon instance's video rules) is shown
-    in the network's words."""
-    full = network.validate(post)
-    shared = Network.validate(network, post)
-    mine = _translated(network, post)
-    head = mine if len(mine) == len(shared) else shared
-    return head + full[len(shared) :]
+    """The network's verdict, in the reader's language: every module's ``validate`` speaks
+    through Django's translations (:mod:`portevoix.networks.i18n`)."""
+    return network.validate(post)
 
 
 def video_problems(network: Network, assets: list[Asset]) -> list[str]:

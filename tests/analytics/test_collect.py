@@ -86,3 +86,51 @@ def test_manual_results_count_too(team, published) -> None:
     assert (snap.source, snap.impressions, snap.engagements) == ("form", 900, 35)
     _run()  # copied once
     assert PostSnapshot.objects.filter(publication=publication).count() == 1
+
+
+def _facebook_channel(team):
+    from portevoix.channels.models import Channel
+    from portevoix.networks.types import Credentials
+
+    channel = Channel(
+        workspace=team.workspace,
+        network="facebook",
+        name="Lumière",
+        account_id="101234567890123",
+        handle="lumiereco",
+    )
+    channel.set_credentials(
+        Credentials({"page_id": "101234567890123", "page_access_token": "EAA-collect"})
+    )
+    channel.save()
+    return channel
+
+
+def test_a_real_network_s_account_figures_are_stored(team) -> None:
+    """A Facebook page (recorded answers, tests/networks/fixtures/facebook): its followers and
+    page views become account snapshots; the page views' refusal leaves the followers."""
+    import json
+    from pathlib import Path
+
+    import httpx
+    import respx
+
+    fixtures = Path(__file__).parents[1] / "networks" / "fixtures" / "facebook"
+
+    def recorded(name: str) -> httpx.Response:
+        data = json.loads((fixtures / name).read_text())
+        return httpx.Response(data["status"], json=data["body"])
+
+    channel = _facebook_channel(team)
+    ensure_collectors()
+    graph = "https://graph.facebook.com/v26.0/101234567890123"
+    with respx.mock(assert_all_called=False) as router:
+        router.get(graph).mock(return_value=recorded("page_followers.json"))
+        router.get(f"{graph}/insights").mock(return_value=recorded("error_10_not_reviewed.json"))
+        assert _run() == 1
+    figures = AccountSnapshot.objects.get(channel=channel)
+    assert (figures.followers, figures.profile_visits) == (12840, None)
+    day = ChannelDay.objects.get(channel=channel)
+    assert day.followers == 12840
+    row = MetricsCollector.objects.get(channel=channel)
+    assert row.state == "collecting" and row.last_account_at == figures.taken_at

@@ -89,3 +89,50 @@ def test_a_dm_and_a_tag_arrive_and_the_dm_is_answered_once(team, fake: FakeGraph
     assert publication.state == "published", publication.problem
     assert fake.graph.posts[f"{IG}/mentions"] == 1
     assert fake.graph.objects[publication.network_post_id]["message"] == "Merci Marie !"
+
+
+def test_a_comment_is_answered_in_private_exactly_once(team, fake: FakeGraphServer) -> None:
+    """Instagram's private reply: the team answers a public comment "in private"; the
+    publishing engine sends one direct message to its author (recipient: comment_id)."""
+    channel = channel_actions.connect_channel(
+        team.workspace,
+        by=team["admin"],
+        network="instagram",
+        credentials={
+            "ig_user_id": IG,
+            "page_id": PAGE,
+            "page_access_token": "page-token-ig-inbox",
+            "graph_url": fake.url,
+        },
+        name="Instagram Lumière",
+    )
+    media_id = fake.graph.new_id()
+    fake.graph.objects[media_id] = {
+        "type": "ig_media",
+        "id": media_id,
+        "user": IG,
+        "caption": "La nouvelle crème",
+        "media_type": "IMAGE",
+        "timestamp": timezone.now().strftime("%Y-%m-%dT%H:%M:%S+0000"),
+        "permalink": f"https://www.instagram.com/p/{media_id}/",
+    }
+    comment_id = fake.graph.add_comment(
+        media_id, "Ma commande 4521 est arrivée cassée", author=("17841400000000999", "cliente")
+    )
+    sync(channel)
+    message = InboundMessage.objects.get(message_id=comment_id)
+    assert message.conversation is not None and not message.conversation.is_private
+    answer = actions.reply(
+        message.conversation,
+        by=team["content"],
+        text="Désolés ! Écrivez-nous ici avec votre numéro de commande.",
+        private=True,
+    )
+    deliver()
+    deliver()
+    publication = Publication.objects.get(post=answer.post)
+    assert publication.state == "published", publication.problem
+    assert fake.graph.posts[f"{PAGE}/messages"] == 1
+    sent = fake.graph.objects[publication.network_post_id]
+    assert sent["to"] == {"comment_id": comment_id}
+    assert fake.graph.objects[comment_id]["private_reply"] == publication.network_post_id

@@ -58,6 +58,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
+@pytest.fixture(autouse=True)
+def _english() -> Iterator[None]:
+    """The modules' sentences in English here (the product's default is French); the
+    French ones are checked in tests/networks/test_i18n.py and the composer's tests."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))

@@ -37,6 +37,7 @@ from portevoix.networks.errors import (
 )
 from portevoix.networks.types import (
     AccountInfo,
+    AccountMetric,
     Capability,
     Credentials,
     InboundBatch,
@@ -307,9 +308,23 @@ class NetworkContract:
         assert figures.network == network.name
         assert figures.taken_at.tzinfo is not None and figures.taken_at >= since
         assert figures.since == since
-        assert figures.followers is None or figures.followers >= 0
-        assert figures.profile_visits is None or figures.profile_visits >= 0
-        assert (figures.followers, figures.profile_visits) != (None, None)
+        offered = network.offered_account_metrics()
+        assert offered, "ACCOUNT_METRICS without a figure in account_metrics_offered"
+        assert offered <= type(network).account_metrics_offered
+        values = {
+            AccountMetric.FOLLOWERS: figures.followers,
+            AccountMetric.PROFILE_VISITS: figures.profile_visits,
+        }
+        for metric, value in values.items():
+            if metric in offered:
+                assert value is not None and value >= 0, f"{metric} is offered: it must be read"
+            else:
+                assert value is None, f"{metric} is not offered: it must stay None"
+
+    def test_account_metrics_offered_only_with_the_capability(self, network: Network) -> None:
+        offered = type(network).account_metrics_offered
+        assert all(isinstance(m, AccountMetric) for m in offered)
+        assert bool(offered) == (Capability.ACCOUNT_METRICS in network.capabilities)
 
     # -- failures -----------------------------------------------------------------------------
 

@@ -90,6 +90,9 @@ class FakeGraph:
     video_chunk: int = 1024
     max_video_bytes: int = 10_000_000
     video_calls: Counter[str] = field(default_factory=Counter)
+    #: Every page's and Instagram account's followers, and their profile views per day.
+    followers: int = 1280
+    daily_views: int = 37
     _lose_next: bool = False
     _lose_route: str = ""
     _lose_phase: str = ""
@@ -505,7 +508,12 @@ class Route:
                 "name": page.name,
                 "username": page.username,
                 "link": f"https://www.facebook.com/{page.username}",
+                "followers_count": self.g.followers,
             }
+        if method == "GET" and edge == "insights":
+            if self.params.get("metric") != "page_views_total":
+                raise _Error(400, 100, "(#100) The value must be a valid insights metric")
+            return {"data": [self.daily("page_views_total", page.id)]}
         if method == "POST" and edge == "photos":
             source = self.body.get("source")
             if not isinstance(source, bytes) or not source:
@@ -566,6 +574,8 @@ class Route:
         if method == "POST" and edge == "messages":
             recipient = json.loads(self.params.get("recipient") or "{}")
             message = json.loads(self.params.get("message") or "{}")
+            if "comment_id" in recipient:
+                return self.private_reply(page, recipient["comment_id"], message)
             ig_conversation = self.g.objects.get(f"ig_t_{recipient.get('id')}")
             if ig_conversation is not None:
                 return self.ig_message(page, ig_conversation, recipient, message)
@@ -580,6 +590,47 @@ class Route:
             }
             return {"recipient_id": recipient.get("id") or "psid-1", "message_id": message_id}
         raise _Error(400, 100, f"Unknown page edge {edge!r}")
+
+    def daily(self, metric: str, object_id: str) -> dict[str, Any]:
+        """A ``period=day`` insight: one value per day from ``since`` to ``until``, each with
+        the time its day ended (Graph's ``end_time``)."""
+        since = int(self.params["since"]) // 86400 * 86400
+        until = int(self.params["until"])
+        values = [
+            {
+                "value": self.g.daily_views,
+                "end_time": datetime.fromtimestamp(end, UTC).strftime("%Y-%m-%dT%H:%M:%S+0000"),
+            }
+            for end in range(since + 86400, until + 86400, 86400)
+        ]
+        return {
+            "name": metric,
+            "period": "day",
+            "values": values,
+            "id": f"{object_id}/insights/{metric}/day",
+        }
+
+    def private_reply(self, page: Page, comment_id: str, message: dict[str, Any]) -> dict[str, Any]:
+        """Instagram's private reply to a comment: once per comment, within 7 days."""
+        comment = self.g.objects.get(comment_id)
+        if comment is None or comment["type"] != "comment":
+            raise _Error(400, 100, "(#100) Invalid comment_id")
+        if comment.get("private_reply"):
+            raise _Error(400, 10900, "Activity already replied to")
+        age = time.time() - _epoch(comment["created_time"])
+        if age > 7 * 86400:
+            raise _Error(400, 10, "(#10) This message is sent outside of allowed window.", 2534022)
+        message_id = f"m_{self.g.new_id()}"
+        comment["private_reply"] = message_id
+        self.g.objects[message_id] = {
+            "type": "message",
+            "id": message_id,
+            "from": {"id": page.id, "name": page.name},
+            "to": {"comment_id": comment_id},
+            "message": message.get("text", ""),
+            "created_time": _now(),
+        }
+        return {"recipient_id": comment["from"]["id"], "message_id": message_id}
 
     def ig_message(
         self,
@@ -694,7 +745,13 @@ class Route:
             del self.g.objects[obj["id"]]
             return {"success": True}
         if method == "GET" and not edge:
+            fields = (self.params.get("fields") or "").split(",")
+            if "text" in fields and obj["type"] != "comment":
+                raise _Error(400, 100, "(#100) Tried accessing nonexisting field (text)")
             row = self.public(obj)
+            if obj["type"] == "comment" and obj.get("ig"):
+                row["text"] = obj["message"]
+                row["timestamp"] = obj["created_time"]
             if obj["type"] == "post":
                 count = len(obj.get("comments", []))
                 row["reactions"] = {"data": [], "summary": {"total_count": 3}}
@@ -775,6 +832,21 @@ class Route:
                 "username": user.username,
                 "name": user.username.title(),
                 "profile_picture_url": "https://scontent.example/p.jpg",
+                "followers_count": self.g.followers,
+            }
+        if method == "GET" and edge == "insights":
+            if self.params.get("metric_type") != "total_value":
+                raise _Error(400, 100, "(#100) profile_views requires metric_type=total_value")
+            days = (int(self.params["until"]) - int(self.params["since"])) // 86400
+            return {
+                "data": [
+                    {
+                        "name": "profile_views",
+                        "period": "day",
+                        "total_value": {"value": self.g.daily_views * max(0, days)},
+                        "id": f"{user.id}/insights/profile_views/day",
+                    }
+                ]
             }
         if method == "POST" and edge == "media":
             media_type = self.params.get("media_type", "IMAGE")

@@ -56,6 +56,9 @@ class FakeState:
     rate_limit_next: bool = False
     token_expires_in: int = 5184000
     give_refresh_token: bool = False
+    #: The page's (or member's) followers and its page views per day.
+    followers: int = 4210
+    daily_views: int = 23
     counter: int = 7100000000000000000
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -229,6 +232,18 @@ class FakeLinkedIn:
                     )
                 if parts.path == "/rest/organizationalEntityShareStatistics":
                     return self._share_statistics(parts.query)
+                if unquote(parts.path) == f"/rest/networkSizes/urn:li:organization:{ORG_ID}":
+                    return self._send(200, {"firstDegreeSize": state.followers})
+                if parts.path == "/rest/memberFollowersCount" and query.get("q") == "me":
+                    return self._send(
+                        200,
+                        {
+                            "paging": {"start": 0, "count": 10, "links": []},
+                            "elements": [{"memberFollowersCount": state.followers}],
+                        },
+                    )
+                if parts.path == "/rest/organizationPageStatistics":
+                    return self._page_statistics(parts.query)
                 return self._error(404, "NOT_FOUND", f"No route {parts.path}")
 
             def do_POST(self) -> None:
@@ -520,6 +535,25 @@ class FakeLinkedIn:
                         "paging": {"start": start, "count": count, "links": [], "total": len(mine)},
                     },
                 )
+
+            def _page_statistics(self, raw_query: str) -> None:
+                """One element per day of the asked interval, ``state.daily_views`` each."""
+                found = re.search(r"start:(\d+),end:(\d+)", unquote(raw_query))
+                if not found or f"organization:{ORG_ID}" not in unquote(raw_query):
+                    return self._error(400, "ILLEGAL_ARGUMENT", "Invalid timeIntervals")
+                start, end = int(found.group(1)), int(found.group(2))
+                day = 86_400_000
+                elements = [
+                    {
+                        "organization": f"urn:li:organization:{ORG_ID}",
+                        "timeRange": {"start": moment, "end": moment + day},
+                        "totalPageStatistics": {
+                            "views": {"allPageViews": {"pageViews": state.daily_views}}
+                        },
+                    }
+                    for moment in range(start, end, day)
+                ]
+                return self._send(200, {"elements": elements, "paging": {"links": []}})
 
             def _share_statistics(self, raw_query: str) -> None:
                 shares = re.findall(r"(?:shares|ugcPosts)=List\(([^)]*)\)", raw_query)

@@ -63,6 +63,7 @@ class FakeTikTok:
         self.hold_next_status = False
         self.hold_seconds = 1.5
         self.rate_limit_next = False
+        self.followers = 18200
         self.refuse_next_init: tuple[int, str] | None = None
         self.processing_polls = 0
         self.token_expires_in = 86400
@@ -286,6 +287,7 @@ class FakeTikTok:
                             "display_name": "Lumière Paris",
                             "username": USERNAME,
                             "profile_deep_link": f"https://vm.tiktok.com/{USERNAME}/",
+                            "follower_count": fake.followers,
                         }
                     }
                 )

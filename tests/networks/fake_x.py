@@ -64,6 +64,7 @@ class XState:
     hold_next_post: float = 0.0
     rate_limit_next: bool = False
     subscription_type: str = "None"
+    followers: int = 2650
     counter: int = 1880000000000000000
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -165,6 +166,14 @@ class FakeX:
                 if parts.path == "/2/users/me":
                     user = dict(state.users[me])
                     user["subscription_type"] = state.subscription_type
+                    if "public_metrics" in query.get("user.fields", ""):
+                        user["public_metrics"] = {
+                            "followers_count": state.followers,
+                            "following_count": 12,
+                            "tweet_count": len(state.posts),
+                            "listed_count": 3,
+                            "like_count": 40,
+                        }
                     return self._send(200, {"data": user})
                 match = re.match(r"^/2/users/(\d+)/tweets$", parts.path)
                 if match:

@@ -43,6 +43,7 @@ class FakeYouTube:
         self.access_tokens: set[str] = set()
         self.codes: dict[str, str] = {}
         self.videos: dict[str, dict[str, Any]] = {}
+        self.subscribers = 1530
         self.order: list[str] = []  # uploads, oldest first
         self.sessions: dict[str, dict[str, Any]] = {}
         self.threads: dict[str, dict[str, Any]] = {}
@@ -299,6 +300,25 @@ class FakeYouTube:
             # -- channels -------------------------------------------------------------------
 
             def _get_channels(self, query: dict[str, str], body: bytes) -> None:
+                if query.get("part") == "statistics":
+                    return self._send(
+                        200,
+                        {
+                            "kind": "youtube#channelListResponse",
+                            "items": [
+                                {
+                                    "kind": "youtube#channel",
+                                    "id": CHANNEL_ID,
+                                    "statistics": {
+                                        "viewCount": "91000",
+                                        "subscriberCount": str(fake.subscribers),
+                                        "hiddenSubscriberCount": False,
+                                        "videoCount": str(len(fake.videos)),
+                                    },
+                                }
+                            ],
+                        },
+                    )
                 self._send(
                     200,
                     {

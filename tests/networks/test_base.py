@@ -122,10 +122,10 @@ def test_base_validation_speaks_to_the_author() -> None:
     problems = network.validate(OutgoingPost("beaucoup trop long"))
     assert problems == ["the text is 18 characters long; Tiny allows 10."]
     assert network.validate(OutgoingPost("")) == ["the text is empty."]
-    assert "Tiny does not support threads." in network.validate(
+    assert "Tiny does not take threads." in network.validate(
         OutgoingPost("a", thread=(ThreadPart("b"),))
     )
-    assert "Tiny does not support content warnings." in network.validate(
+    assert "Tiny does not take content warnings." in network.validate(
         OutgoingPost("a", content_warning="cw")
     )
     assert "Tiny only publishes public posts." in network.validate(

@@ -389,6 +389,27 @@ def test_metrics_count_likes_reposts_replies_and_quotes(
     assert snap.views is None
 
 
+def test_account_metrics_count_a_new_follower(
+    bluesky_devenv: DevEnv, sessions: dict[str, str]
+) -> None:
+    """The App View of the dev-env counts the follows: the brand's followers go up by one."""
+    brand = connected(bluesky_devenv, sessions, "brand")
+    since = datetime.now(UTC)
+    before = brand.account_metrics(since).followers
+    assert before is not None and brand.account_metrics(since).profile_visits is None
+    follower = raw_client(bluesky_devenv, sessions, "customer")
+    follow = follower.follow(brand.account.account_id)
+
+    def counted() -> int | None:
+        figures = brand.account_metrics(since)
+        return figures.followers if figures.followers == before + 1 else None
+
+    try:
+        assert eventually(counted, timeout=40) == before + 1
+    finally:
+        follower.unfollow(follow.uri)
+
+
 def test_private_reply_is_unsupported(bluesky_devenv: DevEnv, sessions: dict[str, str]) -> None:
     brand = connected(bluesky_devenv, sessions, "brand")
     with pytest.raises(Unsupported):

@@ -893,3 +893,112 @@ def test_video_too_large_on_the_fake_sends_no_byte(fake: FakeGraphServer) -> Non
     finally:
         fake.graph.max_video_bytes = 10_000_000
     assert fake.graph.video_calls - before == {"start": 1}
+
+
+# -- account metrics ----------------------------------------------------------------------------
+
+NOON = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+
+
+def test_account_metrics_followers_and_the_page_views_of_whole_days(
+    graph: respx.MockRouter, connected: FacebookNetwork, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("portevoix.networks.facebook._now", lambda: NOON)
+    followers = graph.get(f"/{PAGE}").mock(return_value=answer("page_followers.json"))
+    views = graph.get(f"/{PAGE}/insights").mock(return_value=answer("page_views_insights.json"))
+    since = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+    figures = connected.account_metrics(since)
+    assert figures.followers == 12840
+    # The days that ended after ``since`` and by noon: 41 + 57 (not the 29th's 19, nor the
+    # 2nd's 12, a day not over yet).
+    assert figures.profile_visits == 98
+    assert (figures.since, figures.taken_at) == (since, NOON)
+    assert followers.calls.last.request.url.params["fields"] == "followers_count"
+    asked = views.calls.last.request.url.params
+    assert asked["metric"] == "page_views_total" and asked["period"] == "day"
+    assert int(asked["until"]) == int(NOON.timestamp())
+    # The next reading, six hours later, counts no day twice.
+    monkeypatch.setattr("portevoix.networks.facebook._now", lambda: NOON + timedelta(hours=6))
+    assert connected.account_metrics(NOON).profile_visits == 0
+
+
+@pytest.mark.parametrize("refusal", ["error_10_not_reviewed.json", "error_200_permission.json"])
+def test_page_views_without_read_insights_are_not_offered_the_followers_still_are(
+    graph: respx.MockRouter, connected: FacebookNetwork, refusal: str
+) -> None:
+    graph.get(f"/{PAGE}").mock(return_value=answer("page_followers.json"))
+    graph.get(f"/{PAGE}/insights").mock(return_value=answer(refusal))
+    figures = connected.account_metrics(datetime.now(UTC) - timedelta(days=1))
+    assert (figures.followers, figures.profile_visits) == (12840, None)
+
+
+def test_followers_refused_still_gives_the_page_views(
+    graph: respx.MockRouter, connected: FacebookNetwork, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("portevoix.networks.facebook._now", lambda: NOON)
+    graph.get(f"/{PAGE}").mock(return_value=answer("error_200_permission.json"))
+    graph.get(f"/{PAGE}/insights").mock(return_value=answer("page_views_insights.json"))
+    figures = connected.account_metrics(datetime(2026, 11, 30, 12, 0, tzinfo=UTC))
+    assert (figures.followers, figures.profile_visits) == (None, 57)
+
+
+def test_account_metrics_with_a_dead_token_asks_for_a_reconnect(
+    graph: respx.MockRouter, connected: FacebookNetwork
+) -> None:
+    graph.get(f"/{PAGE}").mock(return_value=answer("error_190.json"))
+    graph.get(f"/{PAGE}/insights").mock(return_value=answer("error_190.json"))
+    with pytest.raises(AuthExpired):
+        connected.account_metrics(datetime.now(UTC) - timedelta(days=1))
+
+
+def test_account_metrics_rate_limited_is_retried_later_not_hidden(
+    graph: respx.MockRouter, connected: FacebookNetwork
+) -> None:
+    graph.get(f"/{PAGE}").mock(return_value=answer("page_followers.json"))
+    graph.get(f"/{PAGE}/insights").mock(return_value=answer("error_4_app_limit.json"))
+    with pytest.raises(RateLimited):
+        connected.account_metrics(datetime.now(UTC) - timedelta(days=1))
+
+
+def test_a_refused_chunk_is_sent_again_from_graphs_offset(
+    hosts: tuple[respx.MockRouter, FacebookNetwork],
+) -> None:
+    router, network = hosts
+    route = router.post(f"{VIDEO}/{PAGE}/videos").mock(
+        side_effect=[
+            answer("video_start.json"),
+            answer("error_video_chunk_offsets.json"),
+            answer("video_transfer.json"),
+            answer("video_transfer_last.json"),
+            answer("video_finish.json"),
+        ]
+    )
+    ref = network.publish(OutgoingPost("Atelier", media=(CLIP,)), idempotency_key="vr1")
+    assert ref.post_id == "1564747010440105"
+    assert phases(route) == ["start", "transfer", "transfer", "transfer", "finish"]
+    # The same session, from the offset Graph gave back: no second "start".
+    assert b'name="start_offset"\r\n\r\n0' in route.calls[2].request.content
+    assert b"\x00\x00\x00\x18ft" in route.calls[2].request.content
+
+
+def test_a_chunk_refused_again_and_again_resumes_in_the_next_attempt(
+    hosts: tuple[respx.MockRouter, FacebookNetwork],
+) -> None:
+    router, network = hosts
+    refusals = [answer("error_video_chunk_offsets.json") for _ in range(4)]
+    route = router.post(f"{VIDEO}/{PAGE}/videos").mock(
+        side_effect=[answer("video_start.json"), *refusals]
+    )
+    post = OutgoingPost("Atelier", media=(CLIP,))
+    with pytest.raises(Transient):
+        network.publish(post, idempotency_key="vr2")
+    entry = network.journal.get("vr2")
+    assert entry is not None and entry["session"] == "1564747013773438"
+    assert (entry["start"], entry["end"]) == ("0", "6")
+    route.side_effect = [
+        answer("video_transfer.json"),
+        answer("video_transfer_last.json"),
+        answer("video_finish.json"),
+    ]
+    assert network.publish(post, idempotency_key="vr2").post_id == "1564747010440105"
+    assert phases(route).count("start") == 1

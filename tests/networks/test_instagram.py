@@ -454,14 +454,61 @@ def test_graph_refusing_outside_the_window_says_so(
     assert caught.value.code == "10/2534022" and "24 hours" in caught.value.message
 
 
-def test_only_a_direct_message_is_answered_in_private(
+def _recent_comment(days: float) -> dict[str, Any]:
+    moment = datetime.now(UTC) - timedelta(days=days)
+    row = load("comments.json")["body"]["data"][0]
+    return {**row, "timestamp": moment.strftime("%Y-%m-%dT%H:%M:%S+0000")}
+
+
+def test_a_comment_is_answered_in_private_once(
     graph: respx.MockRouter, with_page: InstagramNetwork
 ) -> None:
-    comment = load("comments.json")["body"]["data"][0]
+    comment = _recent_comment(days=2)
     graph.get(f"/{comment['id']}").mock(return_value=httpx.Response(200, json=comment))
-    with pytest.raises(InvalidInput) as caught:
-        with_page.reply(comment["id"], "x", idempotency_key="dm5", private=True)
-    assert "direct message" in caught.value.message
+    sent = graph.post(f"/{PAGE}/messages").mock(return_value=answer("private_reply_sent.json"))
+    ref = with_page.reply(comment["id"], "Écrivez-nous ici.", idempotency_key="pc1", private=True)
+    assert ref.post_id.startswith("aWdfZ")
+    body = form(sent.calls.last.request)
+    assert json.loads(body["recipient"]) == {"comment_id": comment["id"]}
+    assert json.loads(body["message"]) == {"text": "Écrivez-nous ici."}
+    again = with_page.reply(comment["id"], "Écrivez-nous ici.", idempotency_key="pc1", private=True)
+    assert again == ref and sent.call_count == 1
+
+
+def test_a_comment_older_than_seven_days_is_not_answered_in_private(
+    graph: respx.MockRouter, with_page: InstagramNetwork
+) -> None:
+    comment = _recent_comment(days=8)
+    graph.get(f"/{comment['id']}").mock(return_value=httpx.Response(200, json=comment))
+    sent = graph.post(f"/{PAGE}/messages").mock(return_value=answer("private_reply_sent.json"))
+    with pytest.raises(Permanent) as caught:
+        with_page.reply(comment["id"], "x", idempotency_key="pc2", private=True)
+    assert caught.value.code == "outside_window" and "7 days" in caught.value.message
+    assert sent.call_count == 0
+
+
+def test_a_second_private_reply_to_a_comment_is_refused_by_instagram(
+    graph: respx.MockRouter, with_page: InstagramNetwork
+) -> None:
+    comment = _recent_comment(days=1)
+    graph.get(f"/{comment['id']}").mock(return_value=httpx.Response(200, json=comment))
+    graph.post(f"/{PAGE}/messages").mock(return_value=answer("error_private_reply_twice.json"))
+    with pytest.raises(Permanent) as caught:
+        with_page.reply(comment["id"], "x", idempotency_key="pc3", private=True)
+    assert caught.value.code == "already_replied"
+
+
+def test_a_private_answer_whose_answer_was_lost_is_never_sent_blind(
+    graph: respx.MockRouter, with_page: InstagramNetwork
+) -> None:
+    comment = _recent_comment(days=1)
+    graph.get(f"/{comment['id']}").mock(return_value=httpx.Response(200, json=comment))
+    sent = graph.post(f"/{PAGE}/messages").mock(side_effect=httpx.ReadTimeout("lost"))
+    with pytest.raises(OutcomeUnknown):
+        with_page.reply(comment["id"], "x", idempotency_key="pc4", private=True)
+    with pytest.raises(OutcomeUnknown):
+        with_page.reply(comment["id"], "x", idempotency_key="pc4", private=True)
+    assert sent.call_count == 1
 
 
 def test_a_tag_is_answered_through_the_mentions_edge(
@@ -605,6 +652,29 @@ def test_a_dm_and_a_tag_through_the_fake_are_answered_once(fake: FakeGraphServer
     assert network.fetch_inbound(batch.next_cursor).items == ()
 
 
+def test_a_comment_through_the_fake_is_answered_in_private_exactly_once(
+    fake: FakeGraphServer,
+) -> None:
+    network = _make(fake, journal=MemoryJournal())
+    network.connect(_creds(fake))
+    media = network.publish(
+        OutgoingPost("Nouveautés", media=(JPEG,)), idempotency_key=f"pm-{uuid.uuid4().hex}"
+    )
+    comment_id = fake.graph.add_comment(
+        media.post_id, "Ma commande est abîmée", author=("17841400000000999", "une.cliente")
+    )
+    sends = fake.graph.posts["400100200300/messages"]
+    ref = network.reply(comment_id, "Écrivez-nous ici.", idempotency_key="pc-f", private=True)
+    assert (
+        network.reply(comment_id, "Écrivez-nous ici.", idempotency_key="pc-f", private=True) == ref
+    )
+    assert fake.graph.posts["400100200300/messages"] - sends == 1
+    assert fake.graph.objects[ref.post_id]["to"] == {"comment_id": comment_id}
+    with pytest.raises(Permanent) as caught:
+        network.reply(comment_id, "Encore ?", idempotency_key="pc-f2", private=True)
+    assert caught.value.code == "already_replied"
+
+
 def test_the_fake_refuses_outside_the_window_and_so_does_the_module(fake: FakeGraphServer) -> None:
     network = _make(fake, journal=MemoryJournal())
     network.connect(_creds(fake))
@@ -617,3 +687,87 @@ def test_the_fake_refuses_outside_the_window_and_so_does_the_module(fake: FakeGr
         network.reply(dm_id, "Pardon du retard", idempotency_key="late", private=True)
     assert caught.value.code == "outside_window"
     assert fake.graph.posts["400100200300/messages"] == sends
+
+
+# -- account metrics ----------------------------------------------------------------------------
+
+
+def test_account_metrics_followers_and_profile_views_of_whole_days(
+    graph: respx.MockRouter, connected: InstagramNetwork, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    noon = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    monkeypatch.setattr("portevoix.networks.instagram._now", lambda: noon)
+    graph.get(f"/{IG}").mock(return_value=answer("ig_followers.json"))
+    views = graph.get(f"/{IG}/insights").mock(return_value=answer("profile_views.json"))
+    figures = connected.account_metrics(datetime(2026, 11, 29, 18, 0, tzinfo=UTC))
+    assert (figures.followers, figures.profile_visits) == (8421, 96)
+    asked = views.calls.last.request.url.params
+    assert asked["metric"] == "profile_views" and asked["metric_type"] == "total_value"
+    # The whole UTC days 29 and 30 November: from the 29th's midnight to the 1st's.
+    assert int(asked["since"]) == int(datetime(2026, 11, 29, tzinfo=UTC).timestamp())
+    assert int(asked["until"]) == int(datetime(2026, 12, 1, tzinfo=UTC).timestamp())
+    # Six hours later no day has ended: no visits to add, and no call for them.
+    calls = views.call_count
+    later = connected.account_metrics(noon - timedelta(hours=6))
+    assert later.profile_visits == 0 and views.call_count == calls
+
+
+def test_profile_views_without_the_permission_are_not_offered_the_followers_still_are(
+    graph: respx.MockRouter, connected: InstagramNetwork
+) -> None:
+    graph.get(f"/{IG}").mock(return_value=answer("ig_followers.json"))
+    graph.get(f"/{IG}/insights").mock(return_value=answer("error_10_insights.json"))
+    figures = connected.account_metrics(datetime.now(UTC) - timedelta(days=2))
+    assert (figures.followers, figures.profile_visits) == (8421, None)
+
+
+def test_account_metrics_with_a_dead_token_asks_for_a_reconnect(
+    graph: respx.MockRouter, connected: InstagramNetwork
+) -> None:
+    graph.get(f"/{IG}").mock(return_value=answer("error_190.json"))
+    with pytest.raises(AuthExpired):
+        connected.account_metrics(datetime.now(UTC) - timedelta(days=2))
+
+
+# -- mentions without a tag (webhook ids read back) -----------------------------------------
+
+
+def test_fetch_mention_reads_a_comment_and_a_caption_by_id(
+    graph: respx.MockRouter, connected: InstagramNetwork
+) -> None:
+    def answer_for(request: httpx.Request) -> httpx.Response:
+        fields = request.url.params.get("fields", "")
+        name = "mentioned_comment.json" if "mentioned_comment" in fields else "mentioned_media.json"
+        return answer(name)
+
+    route = graph.get(f"/{IG}").mock(side_effect=answer_for)
+    comment = connected.fetch_mention("17918195224117851", "17894227972186120")
+    assert comment is not None and comment.kind == InboundKind.MENTION
+    assert comment.message_id == "17894227972186120" and comment.author.handle == "@sophie.b"
+    assert comment.thread_id == "17918195224117851" and comment.extra["mention"] == "comment"
+    assert comment.created_at == datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
+    caption = connected.fetch_mention("17918195224117852")
+    assert caption is not None and caption.text == "Ma routine du soir avec @lumiere.co"
+    assert caption.url == "https://www.instagram.com/p/Cdef456/"
+    asked = [c.request.url.params["fields"] for c in route.calls]
+    assert asked[-1].startswith("mentioned_media.media_id(17918195224117852)")
+
+
+def test_fetch_mention_of_something_deleted_is_none(
+    graph: respx.MockRouter, connected: InstagramNetwork
+) -> None:
+    graph.get(f"/{IG}").mock(return_value=httpx.Response(200, json={"id": IG}))
+    assert connected.fetch_mention("1", "2") is None
+
+
+def test_meta_signature_is_checked_on_the_raw_body() -> None:
+    import hashlib
+    import hmac
+
+    body = b'{"object":"instagram"}'
+    good = "sha256=" + hmac.new(b"s3cret", body, hashlib.sha256).hexdigest()
+    assert meta.signature_ok(body, good, "s3cret")
+    assert not meta.signature_ok(body + b" ", good, "s3cret")
+    assert not meta.signature_ok(body, good, "other")
+    assert not meta.signature_ok(body, good, "")
+    assert not meta.signature_ok(body, good.replace("sha256=", "sha1="), "s3cret")

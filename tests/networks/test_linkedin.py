@@ -33,6 +33,7 @@ from portevoix.networks.linkedin import (
     plain_commentary,
 )
 from portevoix.networks.types import (
+    AccountMetric,
     AuthorizationRequest,
     Credentials,
     MediaItem,
@@ -850,3 +851,62 @@ def test_a_finalize_that_never_arrived_is_sent_again_without_uploading(
     assert page.publish(outgoing, idempotency_key="v7").post_id == POST_URN
     assert routes["init"].call_count == 1 and routes["put"].call_count == 2
     assert routes["finalize"].call_count == 2 and post.call_count == 1
+
+
+# -- account metrics ----------------------------------------------------------------------------
+
+
+def test_a_page_reads_its_followers_and_the_page_views_of_whole_days(
+    api: respx.MockRouter, page: LinkedInNetwork, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    noon = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    monkeypatch.setattr("portevoix.networks.linkedin._utc_now", lambda: noon)
+    sizes = api.get(f"{API}/rest/networkSizes/urn%3Ali%3Aorganization%3A1337").mock(
+        return_value=answer("network_sizes.json")
+    )
+    stats = api.get(f"{API}/rest/organizationPageStatistics").mock(
+        return_value=answer("page_statistics.json")
+    )
+    figures = page.account_metrics(datetime(2026, 11, 29, 6, 0, tzinfo=UTC))
+    assert (figures.followers, figures.profile_visits) == (372691, 112 + 95)
+    assert sizes.calls.last.request.url.params["edgeType"] == "COMPANY_FOLLOWED_BY_MEMBER"
+    asked = str(stats.calls.last.request.url)
+    assert "timeIntervals=(timeRange:(start:1795910400000,end:1796083200000)" in asked
+    assert "timeGranularityType:DAY" in asked
+    assert page.offered_account_metrics() == frozenset(AccountMetric)
+
+
+def test_page_views_refused_are_not_offered_the_followers_still_are(
+    api: respx.MockRouter, page: LinkedInNetwork
+) -> None:
+    api.get(f"{API}/rest/networkSizes/urn%3Ali%3Aorganization%3A1337").mock(
+        return_value=answer("network_sizes.json")
+    )
+    api.get(f"{API}/rest/organizationPageStatistics").mock(
+        return_value=answer("error_403_not_approved.json")
+    )
+    figures = page.account_metrics(datetime.now(UTC) - timedelta(days=2))
+    assert (figures.followers, figures.profile_visits) == (372691, None)
+
+
+def test_a_member_reads_its_followers_and_offers_no_page_views(api: respx.MockRouter) -> None:
+    api.get(f"{API}/v2/userinfo").mock(return_value=answer("userinfo.json"))
+    route = api.get(f"{API}/rest/memberFollowersCount").mock(
+        return_value=answer("member_followers.json")
+    )
+    member = LinkedInNetwork()
+    member.connect(Credentials({"access_token": TOKEN}))
+    figures = member.account_metrics(datetime.now(UTC) - timedelta(days=2))
+    assert (figures.followers, figures.profile_visits) == (5012, None)
+    assert route.calls.last.request.url.params["q"] == "me"
+    assert member.offered_account_metrics() == {AccountMetric.FOLLOWERS}
+
+
+def test_account_metrics_with_an_expired_token_asks_for_a_reconnect(
+    api: respx.MockRouter, page: LinkedInNetwork
+) -> None:
+    api.get(f"{API}/rest/networkSizes/urn%3Ali%3Aorganization%3A1337").mock(
+        return_value=answer("error_401_expired.json")
+    )
+    with pytest.raises(AuthExpired):
+        page.account_metrics(datetime.now(UTC) - timedelta(days=2))

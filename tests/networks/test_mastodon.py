@@ -18,7 +18,7 @@ import json
 import logging
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -40,6 +40,7 @@ from portevoix.networks.errors import (
 )
 from portevoix.networks.mastodon import MastodonNetwork, idempotency_header, plain_text
 from portevoix.networks.types import (
+    AccountMetric,
     AuthorizationRequest,
     Credentials,
     InboundKind,
@@ -663,3 +664,24 @@ def test_media_uploads_have_their_own_budget(
     connected.publish(OutgoingPost("du texte seul"), idempotency_key="k2")  # still fine
     with pytest.raises(RateLimited):
         connected.publish(OutgoingPost("une autre image", media=image), idempotency_key="k3")
+
+
+# -- account metrics ----------------------------------------------------------------------------
+
+
+def test_account_metrics_reads_the_followers(
+    http: responses.RequestsMock, connected: MastodonNetwork
+) -> None:
+    answer(http, "GET", "/api/v1/accounts/verify_credentials", "verify_credentials.json")
+    since = datetime.now(UTC) - timedelta(hours=6)
+    figures = connected.account_metrics(since)
+    assert (figures.followers, figures.profile_visits, figures.since) == (1200, None, since)
+    assert connected.offered_account_metrics() == {AccountMetric.FOLLOWERS}
+
+
+def test_account_metrics_with_a_revoked_token_asks_for_a_reconnect(
+    http: responses.RequestsMock, connected: MastodonNetwork
+) -> None:
+    answer(http, "GET", "/api/v1/accounts/verify_credentials", "error_401.json")
+    with pytest.raises(AuthExpired):
+        connected.account_metrics(datetime.now(UTC) - timedelta(hours=6))

@@ -724,3 +724,29 @@ def test_oauth_against_the_fake(fake: FakeTikTok, monkeypatch: pytest.MonkeyPatc
     assert changes == [fresh] and fresh.get("access_token") != credentials.get("access_token")
     limits = network.fetch_limits()
     assert limits.max_video_seconds == 300 and "stitch" in limits.interactions_disabled
+
+
+# -- account metrics ----------------------------------------------------------------------------
+
+
+def test_account_metrics_reads_the_followers(api: respx.MockRouter, tiktok: TikTokNetwork) -> None:
+    route = api.get(f"{API}/v2/user/info/").mock(return_value=answer("user_info_stats.json"))
+    figures = tiktok.account_metrics(NOW - timedelta(hours=6))
+    assert (figures.followers, figures.profile_visits, figures.taken_at) == (3071, None, NOW)
+    assert "follower_count" in route.calls.last.request.url.params["fields"]
+
+
+def test_followers_without_the_stats_scope_are_not_offered_the_channel_stays(
+    api: respx.MockRouter, tiktok: TikTokNetwork
+) -> None:
+    api.get(f"{API}/v2/user/info/").mock(return_value=answer("error_scope_not_authorized.json"))
+    assert tiktok.account_metrics(NOW - timedelta(hours=6)).followers is None
+
+
+def test_account_metrics_with_a_dead_token_asks_for_a_reconnect(
+    api: respx.MockRouter, tiktok: TikTokNetwork
+) -> None:
+    api.get(f"{API}/v2/user/info/").mock(return_value=answer("error_access_token_invalid.json"))
+    api.post(f"{API}/v2/oauth/token/").mock(return_value=answer("token_invalid_grant.json"))
+    with pytest.raises(AuthExpired):
+        tiktok.account_metrics(NOW - timedelta(hours=6))

@@ -26,6 +26,7 @@ from portevoix.networks.errors import (
     Transient,
 )
 from portevoix.networks.types import (
+    AccountMetric,
     AuthorizationRequest,
     Credentials,
     InboundKind,
@@ -447,3 +448,36 @@ def test_video_on_the_fake_timeout_after_accept_gives_exactly_one_post(fake: Fak
     [made] = [p for p in fake.state.posts if p["id"] == found.post_id]
     media_id = made["attachments"]["media_keys"][0].removeprefix("7_")
     assert fake.state.videos[media_id]["data"] == data
+
+
+# -- account metrics ----------------------------------------------------------------------------
+
+
+def test_account_metrics_reads_the_followers_and_offers_no_visits(
+    api: respx.MockRouter, account: XNetwork
+) -> None:
+    route = api.get(url__startswith=f"{API}/2/users/me").mock(
+        return_value=answer("users_me_public_metrics.json")
+    )
+    figures = account.account_metrics(datetime.now(UTC) - timedelta(hours=6))
+    assert (figures.followers, figures.profile_visits) == (527521, None)
+    assert route.calls.last.request.url.params["user.fields"] == "public_metrics"
+    assert account.offered_account_metrics() == {AccountMetric.FOLLOWERS}
+
+
+def test_account_metrics_without_api_access_is_not_offered_and_says_so(
+    api: respx.MockRouter, account: XNetwork
+) -> None:
+    api.get(url__startswith=f"{API}/2/users/me").mock(
+        return_value=answer("error_403_not_enrolled.json")
+    )
+    figures = account.account_metrics(datetime.now(UTC) - timedelta(hours=6))
+    assert figures.followers is None
+
+
+def test_account_metrics_rate_limited_is_retried_later(
+    api: respx.MockRouter, account: XNetwork
+) -> None:
+    api.get(url__startswith=f"{API}/2/users/me").mock(return_value=answer("error_429.json"))
+    with pytest.raises(RateLimited):
+        account.account_metrics(datetime.now(UTC) - timedelta(hours=6))

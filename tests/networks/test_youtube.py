@@ -36,6 +36,7 @@ from portevoix.networks.errors import (
     Transient,
 )
 from portevoix.networks.types import (
+    AccountMetric,
     Credentials,
     InboundKind,
     MediaItem,
@@ -682,3 +683,34 @@ def test_a_lost_first_comment_is_found_and_never_posts_the_video_again(fake: Fak
     assert (
         entry is not None and entry["comment_state"] == "done" and entry["post_id"] == ref.post_id
     )
+
+
+# -- account metrics ----------------------------------------------------------------------------
+
+
+def test_recorded_account_metrics_reads_the_subscribers(
+    api: respx.MockRouter, recorded: YouTubeNetwork
+) -> None:
+    route = api.get(f"{API}/channels").mock(return_value=answer("channel_statistics.json"))
+    figures = recorded.account_metrics(datetime.now(UTC) - timedelta(hours=6))
+    assert (figures.followers, figures.profile_visits) == (24300, None)
+    assert "part=statistics" in str(route.calls.last.request.url)
+    assert recorded.offered_account_metrics() == {AccountMetric.FOLLOWERS}
+
+
+@pytest.mark.parametrize(
+    "recording", ["channel_statistics_hidden.json", "error_insufficient_permissions.json"]
+)
+def test_recorded_hidden_or_refused_subscribers_are_not_offered(
+    api: respx.MockRouter, recorded: YouTubeNetwork, recording: str
+) -> None:
+    api.get(f"{API}/channels").mock(return_value=answer(recording))
+    assert recorded.account_metrics(datetime.now(UTC) - timedelta(hours=6)).followers is None
+
+
+def test_recorded_account_metrics_out_of_quota_waits(
+    api: respx.MockRouter, recorded: YouTubeNetwork
+) -> None:
+    api.get(f"{API}/channels").mock(return_value=answer("error_quota_exceeded.json"))
+    with pytest.raises(RateLimited):
+        recorded.account_metrics(datetime.now(UTC) - timedelta(hours=6))

@@ -336,3 +336,30 @@ def test_a_refused_schedule_keeps_the_draft_and_makes_no_second_post(team, clien
     again = client.post(url("compose"), {**form(channels), "post": post.pk, "submit": "1"})
     assert again.status_code == 302 and Post.objects.count() == 1
     assert set(post.publications.values_list("state", flat=True)) == {"scheduled"}
+
+
+def test_a_networks_refusals_are_in_the_members_language(team, client_for):
+    """TikTok's own rules (a post needs a video or photos; an answer is impossible) and the
+    shared ones come from the module's ``validate``, in the reader's language."""
+    from portevoix.channels.models import Channel
+    from portevoix.networks.types import Credentials
+
+    channel = Channel(
+        workspace=team.workspace, network="tiktok", name="TikTok", account_id="o1", handle="@l"
+    )
+    channel.set_credentials(Credentials({"access_token": "act.x", "open_id": "o1"}))
+    channel.save()
+    member = team["content"]
+    data = form([channel], text="Sans vidéo")
+    for language, expected in (
+        ("fr", "TikTok demande une vidéo ou des photos : joignez une vidéo, ou de 1 à 35 photos."),
+        ("en", "TikTok needs a video or photos: attach one video, or 1 to 35 photos."),
+    ):
+        type(member.user).objects.filter(pk=member.user.pk).update(language=language)
+        html = client_for(member).post(url("compose_checks"), data).content.decode()
+        assert expected in html.replace("&#x27;", "'"), language
+    # Submitted, the same refusal comes back in place, in French.
+    type(member.user).objects.filter(pk=member.user.pk).update(language="fr")
+    response = client_for(member).post(url("compose"), {**data, "submit": "1"})
+    assert response.status_code == 400
+    assert "TikTok demande une vidéo ou des photos" in response.content.decode()

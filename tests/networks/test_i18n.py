@@ -1,0 +1,96 @@
+"""The networks' refusals a person reads, in French and in English (gettext with parameters)."""
+
+from __future__ import annotations
+
+import pytest
+from django.utils import translation
+
+from portevoix.networks.base import human_bytes
+from portevoix.networks.facebook import FacebookNetwork
+from portevoix.networks.instagram import InstagramNetwork
+from portevoix.networks.linkedin import LinkedInNetwork
+from portevoix.networks.mastodon import MastodonNetwork
+from portevoix.networks.tiktok import TikTokNetwork
+from portevoix.networks.types import MediaItem, OutgoingPost, ThreadPart
+from portevoix.networks.x import XNetwork
+from portevoix.networks.youtube import YouTubeNetwork
+
+CLIP = MediaItem(b"\x00" * 10, "video/mp4", filename="clip.mp4")
+PHOTO = MediaItem(b"\x00" * 10, "image/jpeg", filename="photo.jpg")
+
+
+@pytest.mark.parametrize(
+    ("network", "post", "english", "french"),
+    [
+        (
+            TikTokNetwork(),
+            OutgoingPost("x", media=(CLIP, PHOTO)),
+            "On TikTok a video goes alone: one video, or photos, not both.",
+            "Sur TikTok, une vidéo part seule : une vidéo, ou des photos, pas les deux.",
+        ),
+        (
+            FacebookNetwork(),
+            OutgoingPost("x", media=(CLIP, PHOTO)),
+            "On Facebook a video goes alone, without photos or another video.",
+            "Sur Facebook, une vidéo part seule, sans photo ni autre vidéo.",
+        ),
+        (
+            InstagramNetwork(),
+            OutgoingPost("x"),
+            "Instagram posts need at least one image.",
+            "Une publication Instagram demande au moins une image.",
+        ),
+        (
+            LinkedInNetwork(),
+            OutgoingPost("x", media=(CLIP, PHOTO)),
+            "On LinkedIn a video goes alone, without images or another video.",
+            "Sur LinkedIn, une vidéo part seule, sans image ni autre vidéo.",
+        ),
+        (
+            XNetwork(),
+            OutgoingPost("x" * 300),
+            "the text is 300 characters long; X allows 280.",
+            "le texte compte 300 caractères ; X en permet 280.",
+        ),
+        (
+            YouTubeNetwork(),
+            OutgoingPost("T" * 101, media=(CLIP,)),
+            "The title (first line) is 101 characters long; YouTube allows 100.",
+            "Le titre (la première ligne) compte 101 caractères ; YouTube en permet 100.",
+        ),
+        (
+            FacebookNetwork(),
+            OutgoingPost("a", thread=(ThreadPart("b"),)),
+            "Facebook does not take threads.",
+            "Facebook n’accepte pas les fils.",
+        ),
+        (
+            MastodonNetwork(),
+            OutgoingPost("x", media=(CLIP, CLIP)),
+            "Mastodon takes one video alone, or up to 4 images.",
+            "Mastodon accepte une vidéo seule, ou jusqu’à 4 images.",
+        ),
+    ],
+)
+def test_validate_speaks_the_readers_language(
+    network: object, post: OutgoingPost, english: str, french: str
+) -> None:
+    assert english in network.validate(post)  # type: ignore[attr-defined]
+    with translation.override("fr"):
+        assert french in network.validate(post)  # type: ignore[attr-defined]
+
+
+def test_sizes_in_the_readers_units() -> None:
+    assert human_bytes(2_500_000) == "2.5 MB"
+    with translation.override("fr"):
+        assert human_bytes(2_500_000) == "2.5 Mo"
+        assert human_bytes(999) == "999 octets"
+
+
+def test_a_mapped_refusal_is_translated_too() -> None:
+    network = TikTokNetwork()
+    error = network._error(403, "spam_risk_text", "", write=True, action="publishing")
+    assert error.message == "TikTok refused the post as spam: change its text."
+    with translation.override("fr"):
+        error = network._error(403, "spam_risk_text", "", write=True, action="publishing")
+    assert error.message == "TikTok a refusé la publication comme spam : changez son texte."
