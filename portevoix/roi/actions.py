@@ -328,7 +328,7 @@ def update_lead(
     value: Decimal | str | None,
     channel: Channel | None,
     campaign: Campaign | None,
-    occurred_at: dt.datetime,
+    occurred_at: dt.datetime | None,
     closed_at: dt.datetime | None,
     note: str,
 ) -> Lead:
@@ -483,8 +483,8 @@ def record_boost(
     channel: Channel | None = None,
     campaign: Campaign | None = None,
     audience: str = "",
-    budget: Decimal | str | None = None,
-    spent: Decimal | str | None,
+    budget: Decimal | str | int | None = None,
+    spent: Decimal | str | int | None,
     currency: str = "",
     impressions: int | str | None = None,
     clicks: int | str | None = None,
@@ -604,7 +604,7 @@ def set_budget(
     workspace: Workspace,
     *,
     by: Member,
-    planned: Decimal | str | None,
+    planned: Decimal | str | int | None,
     start_on: dt.date,
     end_on: dt.date,
     channel: Channel | None = None,
@@ -630,7 +630,7 @@ def set_budget(
         if budget is not None:
             if budget.workspace_id != workspace.pk:
                 raise ActionRefused(_("Choose one of this workspace’s."), field="planned")
-            row = Budget.objects.select_for_update().get(pk=budget.pk)
+            row: Budget = Budget.objects.select_for_update().get(pk=budget.pk)
             before = audit.snapshot(row, BUDGET_FIELDS)
         else:
             row = Budget(workspace=workspace)

@@ -57,7 +57,9 @@ def new_code() -> str:
 
 def short_link_for(publication: Publication, target: str) -> ShortLink:
     """This publication's short link to ``target``: the same one every time it is asked."""
-    found = ShortLink.objects.filter(publication=publication, target=target).first()
+    found: ShortLink | None = ShortLink.objects.filter(
+        publication=publication, target=target
+    ).first()
     if found is not None:
         return found
     post = publication.post
@@ -75,7 +77,8 @@ def short_link_for(publication: Publication, target: str) -> ShortLink:
             link.save()
     except IntegrityError:
         # Made at the same moment by another process (a preview and the worker).
-        return ShortLink.objects.get(publication=publication, target=target)
+        made: ShortLink = ShortLink.objects.get(publication=publication, target=target)
+        return made
     return link
 
 

@@ -247,7 +247,7 @@ def _spend_context(member: Member, **extra: Any) -> dict[str, Any]:
     )
     organic = _organic([b.post_id for b in boosts if b.post_id])
     for boost in boosts:
-        boost.organic = organic.get(boost.post_id or 0)  # type: ignore[attr-defined]
+        boost.organic = organic.get(boost.post_id or 0)
     may_spend = can(member, "money.spend")
     today = timezone.localdate(timezone=_zone(member))
     context: dict[str, Any] = {
