@@ -170,8 +170,8 @@ def test_budget_against_spend_and_the_over_budget_warning(team, client_for, chan
     )
     row = figures.budget_rows(team.workspace, today)[0]
     assert row["budget"] == budget and row["spent"] == Decimal("130.00") and row["over"]
-    for name in ("roi_budgets", "roi_spend"):
-        assert "Over budget" in client.get(_url(team, name)).content.decode()
+    assert 'data-over="1"' in client.get(_url(team, "roi_budgets")).content.decode()
+    assert 'id="over-budget"' in client.get(_url(team, "roi_spend")).content.decode()
     strategy = client.get(reverse("strategy", kwargs={"ws": team.workspace.slug}))
     html = strategy.content.decode()
     assert 'id="budget"' in html and 'data-over="1"' in html
