@@ -53,6 +53,10 @@ CHARTS = {
     "webcare": gettext_noop("Webcare"),
     "approvals": gettext_noop("Approval wait times"),
     "workload": gettext_noop("Team workload"),
+    # Money (portevoix.roi): the return on investment for who sees money; clicks for all.
+    "roi": gettext_noop("Return on investment per channel"),
+    "roi_campaigns": gettext_noop("Return on investment per campaign"),
+    "link_clicks": gettext_noop("Clicks on short links"),
 }
 MAX_INSIGHT = 4000
 

@@ -28,7 +28,7 @@ from portevoix.core.permissions import can, require
 from portevoix.core.views import _member
 from portevoix.publishing.models import Publication, PublicationStates
 
-from . import actions, dashboard, experiments, goals
+from . import actions, dashboard, experiments, goals, kpis
 from .actions import CHARTS
 from .models import Experiment, ExperimentMetric, Insight
 
@@ -195,7 +195,13 @@ def _chart_rows(chart: str, filters: Filters, member: Member) -> list[dict[str, 
     if chart == "overview":
         return dashboard.key_figures(member.workspace, filters.channel, period)
     if chart == "goals":
-        return goals.csv_rows(member.workspace)
+        rows = goals.csv_rows(member.workspace)
+        if not can(member, "money.view"):
+            # A deal-value KPI is money: its figures stay with who sees money.
+            for row in rows:
+                if row["metric"] in kpis.MONEY_METRICS:
+                    row.update(value=None, expected_by_now=None, target=None)
+        return rows
     if chart == "heatmap":
         return dashboard.heatmap_rows(
             dashboard.heatmap(filters.channels, period, filters.heat_zone, workspace=filters.whole)
@@ -208,6 +214,10 @@ def _chart_rows(chart: str, filters: Filters, member: Member) -> list[dict[str, 
         return dashboard.campaigns(filters.channels, period)
     if chart == "approvals":
         return dashboard.approval_waits(member.workspace, period)
+    if chart in ("roi", "roi_campaigns", "link_clicks"):
+        from portevoix.roi import dashboard as money
+
+        return money.rows(chart, member, period, filters.channel)
     if chart == "webcare":
         if not can(member, "inbox.view_all"):
             raise Http404("not found")
@@ -338,9 +348,17 @@ def _kpi_number(value: float | None, metric: str) -> str:
 def _goal_rows(member: Member) -> list[dict[str, Any]]:
     """The goals and their KPIs, this period so far against the target (analytics/goals.py)."""
     rows = goals.progress(member.workspace)
+    sees_money = can(member, "money.view")
     for row in rows:
         for item in row["kpis"]:
             p = item["progress"]
+            if not sees_money and p.kpi.metric in kpis.MONEY_METRICS:
+                # A deal-value KPI is money: who does not see money sees where it stands only.
+                item["status_label"] = GOAL_STATUS[p.status]
+                item["shown_value"] = item["shown_expected"] = item["shown_target"] = "—"
+                item["percent_of_expected"] = None
+                item["money_hidden"] = True
+                continue
             item["status_label"] = GOAL_STATUS[p.status]
             item["shown_value"] = _kpi_number(p.value, p.kpi.metric)
             item["shown_expected"] = _kpi_number(p.expected, p.kpi.metric)
@@ -410,7 +428,10 @@ def _context(
             "channel", "variant_a__post", "variant_b__post", "created_by__user"
         )[:20]
     ]
+    from portevoix.roi import dashboard as money
+
     context = {
+        "money": money.context(member, period, filters.channel),
         "goals": _goal_rows(member),
         "perms_strategy": can(member, "strategy.view"),
         "filters": filters,

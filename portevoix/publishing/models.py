@@ -121,6 +121,9 @@ class Post(models.Model):
     time_zone = models.CharField(_("time zone"), max_length=64, blank=True)
     #: Links carry UTM tags per channel and campaign (``publishing.utm``).
     add_utm = models.BooleanField(_("add UTM tags to links"), default=True)
+    #: Links go out as the product's short links (``/l/<code>``), which count clicks
+    #: (``portevoix.roi``); the composer's default is the workspace's money setting.
+    short_links = models.BooleanField(_("count clicks with short links"), default=False)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 
@@ -353,8 +356,16 @@ class Publication(StatefulModel):
         media = tuple(m.as_media_item(network) for m in self.media_rows())
         tags = self.utm_tags()
 
+        shorten = self.post.short_links and self.post.kind == PostKind.POST and bool(self.pk)
+
         def tagged(value: str) -> str:
-            return utm.tag_links(value, tags) if tags else value
+            value = utm.tag_links(value, tags) if tags else value
+            if shorten and value:
+                # The links become the product's short links, which count clicks (roi app).
+                from portevoix.roi.shortlinks import shorten_links
+
+                value = shorten_links(self, value)
+            return value
 
         text = self.effective_text
         if self.link and self.link not in text:

@@ -21,6 +21,7 @@ are opened too, by anonymous, a member and a staff user: never a 500.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -346,6 +347,19 @@ PAGES: dict[str, Page] = {
     "roi_lead_import": Page(get=NOT_ALLOWED, post="lead.record"),
     "roi_lead_template": Page(get="money.view", post=NOT_ALLOWED),
     "roi_lead_delete": Page(get=NOT_ALLOWED, post="lead.record", hidden="money.view"),
+    "roi_lead_edit": Page(get="lead.record", post="lead.record", hidden="money.view"),
+    "roi_spend": Page(get="money.view", post=NOT_ALLOWED),
+    "roi_spend_add": Page(get=NOT_ALLOWED, post="money.spend"),
+    "roi_spend_import": Page(get=NOT_ALLOWED, post="money.spend"),
+    "roi_spend_template": Page(get="money.view", post=NOT_ALLOWED),
+    "roi_spend_edit": Page(get="money.spend", post="money.spend", hidden="money.view"),
+    "roi_spend_delete": Page(get=NOT_ALLOWED, post="money.spend", hidden="money.view"),
+    "roi_budgets": Page(get="money.view", post=NOT_ALLOWED),
+    "roi_budget_add": Page(get=NOT_ALLOWED, post="budget.manage"),
+    "roi_budget_delete": Page(get=NOT_ALLOWED, post="budget.manage", hidden="money.view"),
+    "roi_settings": Page(get="money.view", post="budget.manage"),
+    # A short link in a published post, for whoever clicks it (docs/ways-in.md).
+    "roi_short_link": Page(get=PUBLIC, post=NOT_ALLOWED),
 }
 
 #: Values that broke pages before (issue 8): far dates, huge ids, odd characters.
@@ -974,7 +988,25 @@ class World:
 
             ws, admin = self.team.workspace, self.team["admin"]
             lead = actions.record_lead(ws, by=admin, source="manual", name="Sonde", value="10")
-            return {"lead": lead.lead}
+            channel = self.channel
+            boost = actions.record_boost(
+                ws, by=admin, channel=channel, spent="5", start_on=dt.date(2026, 1, 5)
+            ).boost
+            budget = actions.set_budget(
+                ws,
+                by=admin,
+                channel=channel,
+                planned="100",
+                start_on=dt.date(2026, 1, 1),
+                end_on=dt.date(2026, 1, 31),
+            )
+            from portevoix.roi.models import ShortLink
+            from portevoix.roi.shortlinks import new_code
+
+            link = ShortLink.objects.create(
+                workspace=ws, code=new_code(), target="https://acme.example/probe"
+            )
+            return {"lead": lead.lead, "boost": boost, "budget": budget, "link": link}
 
         made: dict[str, Any] = self.once("money", make)
         return made
@@ -1096,6 +1128,10 @@ class World:
             "listening_account_unfollow": lambda: self.listening_sources["account"].pk,
             "listening_account_collect": lambda: self.listening_sources["account"].pk,
             "roi_lead_delete": lambda: self.money["lead"].pk,
+            "roi_lead_edit": lambda: self.money["lead"].pk,
+            "roi_spend_edit": lambda: self.money["boost"].pk,
+            "roi_spend_delete": lambda: self.money["boost"].pk,
+            "roi_budget_delete": lambda: self.money["budget"].pk,
         }
         values: dict[str, Callable[[], Any]] = {
             "ws": lambda: ws,
@@ -1118,6 +1154,7 @@ class World:
             "network": lambda: {"channel_oauth_start": "mastodon"}.get(name, "sandbox"),
             "media": lambda: self.by_hand.post.media.get().pk,
             "chart": lambda: "daily",
+            "code": lambda: self.money["link"].code,
         }
         pattern = next(p for p in PROJECT if p.name == name)
         out: dict[str, Any] = {}
