@@ -32,9 +32,9 @@ from portevoix.core.forms import (
     AcceptInvitationForm,
     AuditFilterForm,
     DepartmentForm,
+    ExtraRolesForm,
     InvitationForm,
     ProfileForm,
-    ExtraRolesForm,
     RoleForm,
     WorkspaceCreateForm,
     WorkspaceSettingsForm,
@@ -132,8 +132,10 @@ def workspace_home(request: HttpRequest, ws: str) -> HttpResponse:
         members = Member.objects.visible_to(member)
         context["member_count"] = members.filter(is_active=True).count()
         counts = dict(members.filter(is_active=True).values_list("role").annotate(n=Count("id")))
-        for stored in members.filter(is_active=True).exclude(extra_roles="").values_list(
-            "extra_roles", flat=True
+        for stored in (
+            members.filter(is_active=True)
+            .exclude(extra_roles="")
+            .values_list("extra_roles", flat=True)
         ):
             for code in split_roles(stored):
                 counts[code] = counts.get(code, 0) + 1

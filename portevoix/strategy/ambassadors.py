@@ -18,9 +18,8 @@ from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import Truncator
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import gettext_noop
 
 from portevoix.core import audit
 from portevoix.core.actions import ActionRefused
@@ -155,9 +154,7 @@ def shareable(workspace: Workspace) -> Any:
     )
 
 
-def audience_of(
-    workspace: Workspace, audience: str, value: str = ""
-) -> list[Ambassador]:
+def audience_of(workspace: Workspace, audience: str, value: str = "") -> list[Ambassador]:
     """The active ambassadors an audience names."""
     rows = Ambassador.objects.filter(
         member__workspace=workspace, member__is_active=True, is_active=True
@@ -193,9 +190,12 @@ def suggest_share(
     if audience not in Audience.values:
         raise ActionRefused(_("Choose who receives it."), field="audience")
     value = value.strip()
-    if audience == Audience.DEPARTMENT and not Department.objects.filter(
-        workspace=workspace, pk=int(value) if value.isdigit() else -1
-    ).exists():
+    if (
+        audience == Audience.DEPARTMENT
+        and not Department.objects.filter(
+            workspace=workspace, pk=int(value) if value.isdigit() else -1
+        ).exists()
+    ):
         raise ActionRefused(_("Choose a department."), field="audience_value")
     if audience == Audience.NETWORK and value not in ShareNetwork.values:
         raise ActionRefused(_("Choose a network."), field="audience_value")
@@ -252,9 +252,7 @@ def suggest_share(
 
 
 @transaction.atomic
-def mark_shared(
-    request: ShareRequest, *, by: Member, network: str, url: str = ""
-) -> ShareRequest:
+def mark_shared(request: ShareRequest, *, by: Member, network: str, url: str = "") -> ShareRequest:
     """The ambassador says they shared it (and where, with the link of their post)."""
     require(by, "ambassador.share")
     request = (
@@ -298,8 +296,8 @@ def mark_shared(
 @transaction.atomic
 def unmark_shared(request: ShareRequest, *, by: Member) -> ShareRequest:
     require(by, "ambassador.share")
-    request = ShareRequest.objects.select_for_update().select_related("ambassador").get(
-        pk=request.pk
+    request = (
+        ShareRequest.objects.select_for_update().select_related("ambassador").get(pk=request.pk)
     )
     if request.ambassador.member_id != by.pk:
         from django.http import Http404

@@ -127,10 +127,13 @@ PRESETS: dict[str, Preset] = {
                     tasks={Task.WEBCARE: R, Task.ADVERTISING: R, Task.CREATIVE: B},
                     trusted=True,
                 ),
-                Slot("creative", _("Creative Content Marketer"), Role.CREATIVE,
-                     tasks={Task.CREATIVE: R}),
-                Slot("analyst", _("Social Media Analyst"), Role.ANALYST,
-                     tasks={Task.ANALYTICS: R}),
+                Slot(
+                    "creative",
+                    _("Creative Content Marketer"),
+                    Role.CREATIVE,
+                    tasks={Task.CREATIVE: R},
+                ),
+                Slot("analyst", _("Social Media Analyst"), Role.ANALYST, tasks={Task.ANALYTICS: R}),
             ),
         ),
     )
@@ -246,7 +249,9 @@ def _trust(member: Member) -> bool | None:
     return row.publishes_directly if row else None
 
 
-def preview(workspace: Workspace, *, by: Member, code: str, chosen: Mapping[str, int | None]) -> Plan:
+def preview(
+    workspace: Workspace, *, by: Member, code: str, chosen: Mapping[str, int | None]
+) -> Plan:
     """What applying preset ``code`` with these people would change (nothing is written)."""
     require(by, "strategy.manage")
     require(by, "member.change_role")
@@ -259,7 +264,9 @@ def preview(workspace: Workspace, *, by: Member, code: str, chosen: Mapping[str,
         cells.setdefault(row.member_id, {})[row.task] = row.level
     from portevoix.publishing.approvals.models import ApprovalSettings
 
-    settings = ApprovalSettings.objects.filter(workspace=workspace).select_related("approver").first()
+    settings = (
+        ApprovalSettings.objects.filter(workspace=workspace).select_related("approver").first()
+    )
     changes = []
     approver_after = None
     for slot, member in pairs:
@@ -283,7 +290,9 @@ def preview(workspace: Workspace, *, by: Member, code: str, chosen: Mapping[str,
     in_slots = {m.pk for _s, m in pairs}
     cleared = [
         m
-        for m in Member.objects.filter(workspace=workspace, pk__in=list(cells)).select_related("user")
+        for m in Member.objects.filter(workspace=workspace, pk__in=list(cells)).select_related(
+            "user"
+        )
         if m.pk not in in_slots
     ]
     return Plan(

@@ -28,7 +28,9 @@ def _title(params: Mapping[str, Any]) -> str:
 
 def incident_saved(sender: Any, instance: Any, created: bool, **kwargs: Any) -> None:
     update_fields = kwargs.get("update_fields")
-    if instance.closed_at is None or (update_fields is not None and "closed_at" not in update_fields):
+    if instance.closed_at is None or (
+        update_fields is not None and "closed_at" not in update_fields
+    ):
         return
     from portevoix.core.models import Member
     from portevoix.core.permissions import members_with

@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from portevoix.core.actions import ActionRefused
 from portevoix.core.models import Department, Member
@@ -156,8 +156,10 @@ class SuggestForm(forms.Form):
         publication = self.fields["publication"]
         assert isinstance(publication, forms.ModelChoiceField)
         publication.queryset = ambassadors.shareable(me.workspace)[:100]
-        publication.label_from_instance = lambda p: (  # type: ignore[method-assign]
-            f"{p.channel.name} · {p.effective_text[:70]}"
+        publication.label_from_instance = (
+            lambda p: (  # type: ignore[method-assign]
+                f"{p.channel.name} · {p.effective_text[:70]}"
+            )
         )
         department = self.fields["department"]
         assert isinstance(department, forms.ModelChoiceField)
@@ -271,21 +273,18 @@ def share_suggest(request: HttpRequest, ws: str) -> HttpResponse:
     return _ambassadors(request, me, AmbassadorForm(me=me, prefix="name"), form, 400)
 
 
-# --- an ambassador's "to share" list ---------------------------------------------------------------
+# --- an ambassador's "to share" list ----------------------------------------------------------
 
 
 class SharedForm(forms.Form):
     network = forms.ChoiceField(label=gettext_lazy("Shared on"), choices=ShareNetwork.choices)
-    url = forms.CharField(
-        label=gettext_lazy("Link of your post"), max_length=500, required=False
-    )
+    url = forms.CharField(label=gettext_lazy("Link of your post"), max_length=500, required=False)
 
 
+@require_safe
 def share_list(request: HttpRequest, ws: str) -> HttpResponse:
     me = _member(request)
     require(me, "ambassador.share")
-    if request.method not in {"GET", "HEAD"}:
-        return HttpResponse(status=405)
     return _share_list(request, me, None, None, 200)
 
 

@@ -61,9 +61,7 @@ def test_the_permissions_are_the_union_of_the_roles(team) -> None:
 def test_who_to_tell_includes_a_member_through_an_extra_role(team) -> None:
     viewer = _member(team, "vera@acme.test", Role.VIEWER)
     core.set_extra_roles(viewer, by=team["admin"], roles=[Role.MANAGER])
-    found = set(
-        Member.objects.filter(members_with("strategy.manage"), workspace=team.workspace)
-    )
+    found = set(Member.objects.filter(members_with("strategy.manage"), workspace=team.workspace))
     assert viewer in found and team["manager"] in found and team["viewer"] not in found
     # The notification path: closing an incident tells whoever may change the strategy.
     incident = crisis.open_incident(team.workspace, by=team["manager"], title="Tempête")
@@ -187,7 +185,9 @@ def test_a_preset_refuses_clearly_when_the_team_lacks_people(team) -> None:
             team.workspace, by=team["admin"], code="small", chosen={"lead": team["admin"].pk}
         )
     # One person: the admin stays admin, takes every task and publishes directly.
-    presets.apply_preset(team.workspace, by=team["admin"], code="solo", chosen={"lead": team["admin"].pk})
+    presets.apply_preset(
+        team.workspace, by=team["admin"], code="solo", chosen={"lead": team["admin"].pk}
+    )
     admin = Member.objects.get(pk=team["admin"].pk)
     assert admin.role == "admin"
     assert len([k for k in matrix(team.workspace.pk) if k[0] == admin.pk]) == 5
@@ -230,7 +230,9 @@ def _published(team, text: str = "Nos recettes d'hiver") -> Publication:
     )
 
 
-def test_an_hr_agent_named_ambassador_receives_shares_and_the_shares_count(team, client_for) -> None:
+def test_an_hr_agent_named_ambassador_receives_shares_and_the_shares_count(
+    team, client_for
+) -> None:
     hr = _member(team, "helene@acme.test", Role.AGENT, "hr")
     sales = _member(team, "sami@acme.test", Role.AMBASSADOR, "sales")
     assert not can(hr, "ambassador.share")
@@ -251,7 +253,9 @@ def test_an_hr_agent_named_ambassador_receives_shares_and_the_shares_count(team,
     assert "linkedin.com/sharing/share-offsite/?url=https%3A%2F%2Fsandbox.example%2Fp%2F1" in html
     row = ShareRequest.objects.get(ambassador__member=hr)
     mark = reverse("strategy_share_mark", args=[team.workspace.slug, row.pk])
-    bad = client_for(hr).post(mark, {f"r{row.pk}-network": "linkedin", f"r{row.pk}-url": "pas un lien"})
+    bad = client_for(hr).post(
+        mark, {f"r{row.pk}-network": "linkedin", f"r{row.pk}-url": "pas un lien"}
+    )
     assert bad.status_code == 400 and "full link" in bad.content.decode()
     # Someone else's list answers as if the row did not exist.
     assert client_for(sales).post(mark, {f"r{row.pk}-network": "x"}).status_code == 404
@@ -267,7 +271,9 @@ def test_an_hr_agent_named_ambassador_receives_shares_and_the_shares_count(team,
     assert departments[team.department("hr").name].shared == 1
     assert departments[team.department("sales").name].shared == 0
     assert ambassadors.shared_total(team.workspace) == 1
-    manage = client_for(team["manager"]).get(reverse("strategy_ambassadors", args=[team.workspace.slug]))
+    manage = client_for(team["manager"]).get(
+        reverse("strategy_ambassadors", args=[team.workspace.slug])
+    )
     assert manage.status_code == 200 and "Helene" in manage.content.decode()
 
 
@@ -290,14 +296,19 @@ def test_ambassador_actions_are_refused_to_other_roles(team, client_for) -> None
             ambassadors.name_ambassador(hr, by=team[role], networks=["linkedin"])
         with pytest.raises(PermissionDenied):
             ambassadors.suggest_share(publication, by=team[role])
-        page = client_for(team[role]).get(reverse("strategy_ambassadors", args=[team.workspace.slug]))
+        page = client_for(team[role]).get(
+            reverse("strategy_ambassadors", args=[team.workspace.slug])
+        )
         assert page.status_code == 403
     with pytest.raises(ActionRefused, match="No active ambassador"):
         ambassadors.suggest_share(publication, by=team["manager"])
     for role in ("content", "creative", "analyst", "viewer", "agent"):
-        assert client_for(team[role]).get(
-            reverse("strategy_share", args=[team.workspace.slug])
-        ).status_code == 403
+        assert (
+            client_for(team[role])
+            .get(reverse("strategy_share", args=[team.workspace.slug]))
+            .status_code
+            == 403
+        )
 
 
 def test_removing_an_ambassador_takes_the_extra_role_back(team) -> None:

@@ -4,25 +4,52 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('core', '0005_archive_protect_history_access_tokens'),
+        ("core", "0005_archive_protect_history_access_tokens"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='member',
-            name='extra_roles',
-            field=models.CharField(blank=True, default='', max_length=200, verbose_name='extra roles'),
+            model_name="member",
+            name="extra_roles",
+            field=models.CharField(
+                blank=True, default="", max_length=200, verbose_name="extra roles"
+            ),
         ),
         migrations.AlterField(
-            model_name='invitation',
-            name='role',
-            field=models.CharField(choices=[('admin', 'Admin'), ('manager', 'Social Media Manager'), ('content', 'Content Marketer'), ('creative', 'Creative Content Marketer'), ('analyst', 'Social Media Analyst'), ('agent', 'Department agent'), ('viewer', 'Viewer / Executive'), ('ambassador', 'Ambassador')], max_length=32, verbose_name='role'),
+            model_name="invitation",
+            name="role",
+            field=models.CharField(
+                choices=[
+                    ("admin", "Admin"),
+                    ("manager", "Social Media Manager"),
+                    ("content", "Content Marketer"),
+                    ("creative", "Creative Content Marketer"),
+                    ("analyst", "Social Media Analyst"),
+                    ("agent", "Department agent"),
+                    ("viewer", "Viewer / Executive"),
+                    ("ambassador", "Ambassador"),
+                ],
+                max_length=32,
+                verbose_name="role",
+            ),
         ),
         migrations.AlterField(
-            model_name='member',
-            name='role',
-            field=models.CharField(choices=[('admin', 'Admin'), ('manager', 'Social Media Manager'), ('content', 'Content Marketer'), ('creative', 'Creative Content Marketer'), ('analyst', 'Social Media Analyst'), ('agent', 'Department agent'), ('viewer', 'Viewer / Executive'), ('ambassador', 'Ambassador')], max_length=32, verbose_name='role'),
+            model_name="member",
+            name="role",
+            field=models.CharField(
+                choices=[
+                    ("admin", "Admin"),
+                    ("manager", "Social Media Manager"),
+                    ("content", "Content Marketer"),
+                    ("creative", "Creative Content Marketer"),
+                    ("analyst", "Social Media Analyst"),
+                    ("agent", "Department agent"),
+                    ("viewer", "Viewer / Executive"),
+                    ("ambassador", "Ambassador"),
+                ],
+                max_length=32,
+                verbose_name="role",
+            ),
         ),
     ]

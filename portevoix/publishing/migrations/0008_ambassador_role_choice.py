@@ -4,20 +4,46 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('publishing', '0007_manual_channels_results'),
+        ("publishing", "0007_manual_channels_results"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='approvalsettings',
-            name='approver_role',
-            field=models.CharField(blank=True, choices=[('admin', 'Admin'), ('manager', 'Social Media Manager'), ('content', 'Content Marketer'), ('creative', 'Creative Content Marketer'), ('analyst', 'Social Media Analyst'), ('agent', 'Department agent'), ('viewer', 'Viewer / Executive'), ('ambassador', 'Ambassador')], max_length=32, verbose_name='approving role'),
+            model_name="approvalsettings",
+            name="approver_role",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("admin", "Admin"),
+                    ("manager", "Social Media Manager"),
+                    ("content", "Content Marketer"),
+                    ("creative", "Creative Content Marketer"),
+                    ("analyst", "Social Media Analyst"),
+                    ("agent", "Department agent"),
+                    ("viewer", "Viewer / Executive"),
+                    ("ambassador", "Ambassador"),
+                ],
+                max_length=32,
+                verbose_name="approving role",
+            ),
         ),
         migrations.AlterField(
-            model_name='approvalstep',
-            name='approver_role',
-            field=models.CharField(blank=True, choices=[('admin', 'Admin'), ('manager', 'Social Media Manager'), ('content', 'Content Marketer'), ('creative', 'Creative Content Marketer'), ('analyst', 'Social Media Analyst'), ('agent', 'Department agent'), ('viewer', 'Viewer / Executive'), ('ambassador', 'Ambassador')], max_length=32),
+            model_name="approvalstep",
+            name="approver_role",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("admin", "Admin"),
+                    ("manager", "Social Media Manager"),
+                    ("content", "Content Marketer"),
+                    ("creative", "Creative Content Marketer"),
+                    ("analyst", "Social Media Analyst"),
+                    ("agent", "Department agent"),
+                    ("viewer", "Viewer / Executive"),
+                    ("ambassador", "Ambassador"),
+                ],
+                max_length=32,
+            ),
         ),
     ]

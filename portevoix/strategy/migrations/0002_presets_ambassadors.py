@@ -7,66 +7,167 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('core', '0006_member_extra_roles'),
-        ('publishing', '0008_ambassador_role_choice'),
-        ('strategy', '0001_strategy'),
+        ("core", "0006_member_extra_roles"),
+        ("publishing", "0008_ambassador_role_choice"),
+        ("strategy", "0001_strategy"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='strategysettings',
-            name='preset',
-            field=models.CharField(blank=True, max_length=16, verbose_name='team preset'),
+            model_name="strategysettings",
+            name="preset",
+            field=models.CharField(blank=True, max_length=16, verbose_name="team preset"),
         ),
         migrations.CreateModel(
-            name='Ambassador',
+            name="Ambassador",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('networks', models.CharField(blank=True, max_length=120, verbose_name='networks')),
-                ('subject', models.CharField(blank=True, max_length=200, verbose_name='subject')),
-                ('is_active', models.BooleanField(default=True, verbose_name='active')),
-                ('named_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('member', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='ambassador', to='core.member')),
-                ('named_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("networks", models.CharField(blank=True, max_length=120, verbose_name="networks")),
+                ("subject", models.CharField(blank=True, max_length=200, verbose_name="subject")),
+                ("is_active", models.BooleanField(default=True, verbose_name="active")),
+                ("named_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "member",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="ambassador",
+                        to="core.member",
+                    ),
+                ),
+                (
+                    "named_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['member__user__full_name', 'member_id'],
+                "ordering": ["member__user__full_name", "member_id"],
             },
         ),
         migrations.CreateModel(
-            name='ShareSuggestion',
+            name="ShareSuggestion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('text', models.TextField(verbose_name='text to share')),
-                ('url', models.URLField(max_length=500, verbose_name='link of the published post')),
-                ('note', models.CharField(blank=True, max_length=500, verbose_name='note for the ambassadors')),
-                ('audience', models.CharField(choices=[('all', 'Every ambassador'), ('department', 'The ambassadors of one department'), ('network', 'The ambassadors active on one network'), ('subject', 'The ambassadors whose subject contains')], default='all', max_length=16)),
-                ('audience_value', models.CharField(blank=True, max_length=200)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('publication', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='share_suggestions', to='publishing.publication')),
-                ('suggested_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='core.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("text", models.TextField(verbose_name="text to share")),
+                ("url", models.URLField(max_length=500, verbose_name="link of the published post")),
+                (
+                    "note",
+                    models.CharField(
+                        blank=True, max_length=500, verbose_name="note for the ambassadors"
+                    ),
+                ),
+                (
+                    "audience",
+                    models.CharField(
+                        choices=[
+                            ("all", "Every ambassador"),
+                            ("department", "The ambassadors of one department"),
+                            ("network", "The ambassadors active on one network"),
+                            ("subject", "The ambassadors whose subject contains"),
+                        ],
+                        default="all",
+                        max_length=16,
+                    ),
+                ),
+                ("audience_value", models.CharField(blank=True, max_length=200)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "publication",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="share_suggestions",
+                        to="publishing.publication",
+                    ),
+                ),
+                (
+                    "suggested_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="core.workspace",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-pk'],
+                "ordering": ["-created_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='ShareRequest',
+            name="ShareRequest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('shared_at', models.DateTimeField(blank=True, null=True, verbose_name='shared')),
-                ('shared_network', models.CharField(blank=True, choices=[('linkedin', 'LinkedIn'), ('x', 'X'), ('facebook', 'Facebook'), ('bluesky', 'Bluesky'), ('other', 'Another network')], max_length=16, verbose_name='network')),
-                ('shared_url', models.URLField(blank=True, max_length=500, verbose_name='link of your post')),
-                ('ambassador', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='requests', to='strategy.ambassador')),
-                ('suggestion', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='requests', to='strategy.sharesuggestion')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("shared_at", models.DateTimeField(blank=True, null=True, verbose_name="shared")),
+                (
+                    "shared_network",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("linkedin", "LinkedIn"),
+                            ("x", "X"),
+                            ("facebook", "Facebook"),
+                            ("bluesky", "Bluesky"),
+                            ("other", "Another network"),
+                        ],
+                        max_length=16,
+                        verbose_name="network",
+                    ),
+                ),
+                (
+                    "shared_url",
+                    models.URLField(blank=True, max_length=500, verbose_name="link of your post"),
+                ),
+                (
+                    "ambassador",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="requests",
+                        to="strategy.ambassador",
+                    ),
+                ),
+                (
+                    "suggestion",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="requests",
+                        to="strategy.sharesuggestion",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-suggestion__created_at', '-pk'],
-                'constraints': [models.UniqueConstraint(fields=('suggestion', 'ambassador'), name='share_once')],
+                "ordering": ["-suggestion__created_at", "-pk"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("suggestion", "ambassador"), name="share_once")
+                ],
             },
         ),
     ]
