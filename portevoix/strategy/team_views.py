@@ -155,7 +155,9 @@ class SuggestForm(forms.Form):
         super().__init__(*args, **kwargs)
         publication = self.fields["publication"]
         assert isinstance(publication, forms.ModelChoiceField)
-        publication.queryset = ambassadors.shareable(me.workspace)[:100]
+        # The latest 100 (a sliced queryset could not check the chosen one).
+        latest = list(ambassadors.shareable(me.workspace).values_list("pk", flat=True)[:100])
+        publication.queryset = ambassadors.shareable(me.workspace).filter(pk__in=latest)
         publication.label_from_instance = (
             lambda p: (  # type: ignore[method-assign]
                 f"{p.channel.name} · {p.effective_text[:70]}"

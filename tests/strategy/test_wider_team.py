@@ -341,3 +341,31 @@ def test_closing_an_incident_asks_for_a_strategy_review(team) -> None:
     # Saving the canvas again is the review: the prompt goes.
     actions.save_canvas(team.workspace, by=team["manager"], market="Bio, revu")
     assert reading.review_reasons(team.workspace) == []
+
+
+def test_the_ambassador_page_suggests_a_post_and_keeps_a_bad_choice(team, client_for) -> None:
+    hr = _member(team, "helene@acme.test", Role.AGENT, "hr")
+    ambassadors.name_ambassador(hr, by=team["manager"], networks=["linkedin"])
+    publication = _published(team)
+    url = reverse("strategy_share_suggest", args=[team.workspace.slug])
+    bad = client_for(team["manager"]).post(
+        url,
+        {
+            "suggest-publication": publication.pk,
+            "suggest-audience": "network",
+            "suggest-network": "x",
+            "suggest-note": "Merci",
+        },
+    )
+    assert bad.status_code == 400 and "No active ambassador" in bad.content.decode()
+    assert 'value="Merci"' in bad.content.decode()  # what was typed stays
+    ok = client_for(team["manager"]).post(
+        url,
+        {
+            "suggest-publication": publication.pk,
+            "suggest-audience": "department",
+            "suggest-department": team.department("hr").pk,
+        },
+    )
+    assert ok.status_code == 302
+    assert ShareRequest.objects.filter(ambassador__member=hr).count() == 1
