@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "portevoix.analytics",
     "portevoix.api",
     "portevoix.listening",
+    "portevoix.roi",
 ]
 
 MIDDLEWARE = [

@@ -38,6 +38,7 @@ urlpatterns = [
         name="notification_bell_poll",
     ),
     path("w/<slug:ws>/", include("portevoix.publishing.approvals.urls")),
+    path("w/<slug:ws>/money/", include("portevoix.roi.urls")),
     path("", include("portevoix.strategy.urls")),
     path("", include("portevoix.api.urls")),
     path("", include("portevoix.core.urls")),

@@ -40,8 +40,10 @@ METRICS = (
     "conversations_resolved",
     "profile_visits",
 )
-#: Measured elsewhere, not yet built (listening; leads and deals by CSV or the CRM).
-NOT_YET = frozenset({"mentions", "share_of_voice", "leads", "deal_value"})
+#: Measured elsewhere, not yet built (listening).
+NOT_YET = frozenset({"mentions", "share_of_voice"})
+#: Leads and deal values, recorded by hand, CSV or the CRM (``portevoix.roi``).
+LEAD_METRICS = frozenset({"leads", "deal_value"})
 
 
 def _channels(workspace: Workspace, channel: Channel | None) -> QuerySet[Channel]:
@@ -106,6 +108,10 @@ def measure(
         raise ValueError("start and end must be aware datetimes")
     if metric in NOT_YET:
         return None
+    if metric in LEAD_METRICS:
+        from portevoix.roi.figures import lead_kpi
+
+        return lead_kpi(workspace, metric, channel=channel, start=start, end=end)
     channels = _channels(workspace, channel)
     if metric == "followers":
         value = followers_at(channels, end)

@@ -274,6 +274,9 @@ def load(*, reset: bool = False) -> DemoResult:
         from portevoix.strategy.demo import load_ambassadors_demo
 
         load_ambassadors_demo(workspace)  # needs published posts: after the others
+        from portevoix.roi.demo import load_money_demo
+
+        load_money_demo(workspace)  # a month of leads, deals, clicks and spend
 
     return DemoResult(workspace, logins())
 

@@ -121,6 +121,10 @@ ACTIONS: tuple[Action, ...] = (
         _("Share the approved posts suggested to ambassadors from one's own accounts"),
     ),
     Action("ambassador.manage", _("Name ambassadors and suggest posts for them to share")),
+    Action("money.view", _("See spend, budgets, leads, deal values and return on investment")),
+    Action("money.spend", _("Record boosts and paid spend on posts")),
+    Action("lead.record", _("Record and import leads and deals")),
+    Action("budget.manage", _("Plan budgets per channel and campaign")),
 )
 ACTION_CODES = frozenset(a.code for a in ACTIONS)
 
@@ -153,10 +157,23 @@ MATRIX: dict[str, frozenset[str]] = {
             "inbox.view_assigned",
             "inbox.reply",
             "inbox.route",
+            # Seed 002: the content marketer boosts posts, so enters their spend and sees it.
+            "money.view",
+            "money.spend",
         }
     ),
     Role.CREATIVE: frozenset(_READ | {"post.create", "creative.deliver"}),
-    Role.ANALYST: frozenset(_READ | {"inbox.view_all", "listening.manage", "analytics.report"}),
+    Role.ANALYST: frozenset(
+        _READ
+        | {
+            "inbox.view_all",
+            "listening.manage",
+            "analytics.report",
+            # The analyst reads the return on investment and imports the CRM's leads.
+            "money.view",
+            "lead.record",
+        }
+    ),
     Role.AGENT: frozenset(
         {
             "inbox.view_assigned",
@@ -166,7 +183,8 @@ MATRIX: dict[str, frozenset[str]] = {
             "idea.propose",
         }
     ),
-    Role.VIEWER: frozenset(_READ),
+    # Executives read what the money bought; they change nothing.
+    Role.VIEWER: frozenset(_READ | {"money.view"}),
     # Seed 001: people of other departments who are already active on a network; they read
     # nothing of the team's work beyond what is suggested to them.
     Role.AMBASSADOR: frozenset({"idea.propose", "ambassador.share", "crisis.view"}),

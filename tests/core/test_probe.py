@@ -303,6 +303,13 @@ PAGES: dict[str, Page] = {
     ),
     "listening_mention_inbox": Page(get=NOT_ALLOWED, post="inbox.reply", hidden="listening.view"),
     "listening_mention_idea": Page(get=NOT_ALLOWED, post="idea.propose", hidden="listening.view"),
+    # Money: leads and deals, spend, budgets, short links (docs/analytics.md, Return on
+    # investment).
+    "roi_leads": Page(get="money.view", post=NOT_ALLOWED),
+    "roi_lead_add": Page(get=NOT_ALLOWED, post="lead.record"),
+    "roi_lead_import": Page(get=NOT_ALLOWED, post="lead.record"),
+    "roi_lead_template": Page(get="money.view", post=NOT_ALLOWED),
+    "roi_lead_delete": Page(get=NOT_ALLOWED, post="lead.record", hidden="money.view"),
 }
 
 #: Values that broke pages before (issue 8): far dates, huge ids, odd characters.
@@ -873,6 +880,20 @@ class World:
         made: dict[str, Any] = self.once("listening", make)
         return made
 
+    @property
+    def money(self) -> dict[str, Any]:
+        """A lead (money: leads, spend, budgets, short links)."""
+
+        def make() -> dict[str, Any]:
+            from portevoix.roi import actions
+
+            ws, admin = self.team.workspace, self.team["admin"]
+            lead = actions.record_lead(ws, by=admin, source="manual", name="Sonde", value="10")
+            return {"lead": lead.lead}
+
+        made: dict[str, Any] = self.once("money", make)
+        return made
+
     def kwargs(self, name: str, variant: dict[str, str]) -> dict[str, Any]:
         """The arguments of ``name``'s URL in this world."""
         ws = self.team.workspace.slug
@@ -960,6 +981,7 @@ class World:
             "listening_query_delete": lambda: self.listening["query"].pk,
             "listening_mention_inbox": lambda: self.listening["mention"].pk,
             "listening_mention_idea": lambda: self.listening["mention"].pk,
+            "roi_lead_delete": lambda: self.money["lead"].pk,
         }
         values: dict[str, Callable[[], Any]] = {
             "ws": lambda: ws,
