@@ -54,9 +54,10 @@ def shell(request: HttpRequest) -> dict[str, Any]:
             else:
                 allowed = action is None or can(member, action)
             if allowed:
-                nav.append({"key": key, "label": label})
+                item: dict[str, Any] = {"key": key, "label": label}
                 if key == "strategy" and not can(member, "strategy.view"):
-                    nav[-1]["share"] = True
+                    item["share"] = True
+                nav.append(item)
     context: dict[str, Any] = {"memberships": memberships, "nav": nav, "member": member}
     match = getattr(request, "resolver_match", None)
     if match is not None and (match.url_name or "").startswith("channel_"):

@@ -18,8 +18,8 @@ from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import Truncator
-from django.utils.translation import gettext, gettext_noop
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext, gettext_lazy, gettext_noop
+from django.utils.translation import gettext as _
 
 from portevoix.core import audit
 from portevoix.core.actions import ActionRefused
@@ -367,10 +367,7 @@ def counts_by_ambassador(workspace: Workspace) -> list[tuple[Ambassador, Counts]
         .annotate(n=Count("id"))
         .values_list("proposed_by", "n")
     )
-    return [
-        (a, Counts(a.n_suggested, a.n_shared, ideas.get(a.member.user_id, 0)))  # type: ignore[attr-defined]
-        for a in rows
-    ]
+    return [(a, Counts(a.n_suggested, a.n_shared, ideas.get(a.member.user_id, 0))) for a in rows]
 
 
 def counts_by_suggestion(workspace: Workspace) -> list[tuple[ShareSuggestion, Counts]]:
@@ -382,7 +379,7 @@ def counts_by_suggestion(workspace: Workspace) -> list[tuple[ShareSuggestion, Co
             n_shared=Count("requests", filter=Q(requests__shared_at__isnull=False)),
         )
     )
-    return [(s, Counts(s.n_suggested, s.n_shared)) for s in rows[:50]]  # type: ignore[attr-defined]
+    return [(s, Counts(s.n_suggested, s.n_shared)) for s in rows[:50]]
 
 
 def counts_by_department(workspace: Workspace) -> list[tuple[str, Counts]]:
@@ -427,8 +424,10 @@ def register_kinds() -> None:
     register(
         Kind(
             code=SUGGESTED,
-            label=_("A post suggested for you to share"),
-            help=_("As an ambassador: an approved, published post to share from your accounts."),
+            label=gettext_lazy("A post suggested for you to share"),
+            help=gettext_lazy(
+                "As an ambassador: an approved, published post to share from your accounts."
+            ),
             title=_suggested_title,
             template="strategy/notifications/share_suggested.txt",
             default=Delivery.BOTH,

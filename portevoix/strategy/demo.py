@@ -201,7 +201,7 @@ def load_ambassadors_demo(workspace: Workspace) -> None:
     from portevoix.publishing import actions as publishing
 
     from . import ambassadors
-    from .models import Ambassador
+    from .models import Ambassador, ShareRequest
 
     if Ambassador.objects.filter(member__workspace=workspace).exists():
         return
@@ -234,7 +234,5 @@ def load_ambassadors_demo(workspace: Workspace) -> None:
             (aicha, "linkedin", "https://www.linkedin.com/feed/update/urn:li:activity:demo1"),
             (julien, "x", ""),
         ):
-            row = ambassadors.ShareRequest.objects.get(
-                suggestion__publication=first, ambassador__member=who
-            )
+            row = ShareRequest.objects.get(suggestion__publication=first, ambassador__member=who)
             ambassadors.mark_shared(row, by=who, network=network, url=url)

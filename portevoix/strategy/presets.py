@@ -15,8 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import gettext_noop
 
 from portevoix.core import audit
 from portevoix.core.actions import ActionRefused
@@ -216,7 +216,7 @@ def _assignment(
     people = {m.pk: m for m in candidates(workspace)}
     if len(people) < len(preset.slots):
         raise ActionRefused(
-            _(
+            gettext(
                 "“%(preset)s” needs %(n)d people in the social media team; the team has "
                 "%(have)d. Invite someone first, or choose a smaller preset."
             )
@@ -229,11 +229,12 @@ def _assignment(
         pk = chosen.get(slot.code)
         if pk is None or pk not in people:
             raise ActionRefused(
-                _("Choose who is “%(slot)s”.") % {"slot": slot.label}, field=f"slot_{slot.code}"
+                gettext("Choose who is “%(slot)s”.") % {"slot": slot.label},
+                field=f"slot_{slot.code}",
             )
         if pk in used:
             raise ActionRefused(
-                _("One person per slot: %(name)s is chosen twice.")
+                gettext("One person per slot: %(name)s is chosen twice.")
                 % {"name": people[pk].user.display_name},
                 field=f"slot_{slot.code}",
             )
@@ -257,7 +258,7 @@ def preview(
     require(by, "member.change_role")
     preset = PRESETS.get(code)
     if preset is None:
-        raise ActionRefused(_("Choose a preset."), field="preset")
+        raise ActionRefused(gettext("Choose a preset."), field="preset")
     pairs = _assignment(workspace, preset, chosen)
     cells: dict[int, dict[str, str]] = {}
     for row in Responsibility.objects.filter(member__workspace=workspace):

@@ -44,7 +44,7 @@ def presets_page(request: HttpRequest, ws: str) -> HttpResponse:
     plan = None
     error = ""
     error_preset = ""
-    posted: dict[str, Any] = {}
+    posted: dict[str, dict[str, int | None]] = {}
     status = 200
     if request.method == "POST":
         require(me, "member.change_role")
@@ -68,11 +68,13 @@ def presets_page(request: HttpRequest, ws: str) -> HttpResponse:
                 error, error_preset, status = exc.message, code, 400
     cards = []
     for preset in presets.PRESETS.values():
-        chosen = posted.get(preset.code) or presets.guess(me.workspace, preset)
+        picked: dict[str, int | None] = dict(
+            posted.get(preset.code) or presets.guess(me.workspace, preset)
+        )
         cards.append(
             {
                 "preset": preset,
-                "slots": [(slot, chosen.get(slot.code)) for slot in preset.slots],
+                "slots": [(slot, picked.get(slot.code)) for slot in preset.slots],
                 "enough": len(people) >= len(preset.slots),
                 "error": error if error_preset == preset.code else "",
             }
@@ -97,8 +99,18 @@ def presets_page(request: HttpRequest, ws: str) -> HttpResponse:
 # --- ambassadors (managers) -------------------------------------------------------------------
 
 
+class MemberChoice(forms.ModelChoiceField):  # type: ignore[type-arg]
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.user.display_name}" + (f" ({obj.department.name})" if obj.department else "")
+
+
+class PublicationChoice(forms.ModelChoiceField):  # type: ignore[type-arg]
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.channel.name} · {obj.effective_text[:70]}"
+
+
 class AmbassadorForm(forms.Form):
-    member = forms.ModelChoiceField(queryset=Member.objects.none(), label=gettext_lazy("Member"))
+    member = MemberChoice(queryset=Member.objects.none(), label=gettext_lazy("Member"))
     networks = forms.MultipleChoiceField(
         label=gettext_lazy("Active on (channel expertise)"),
         choices=ShareNetwork.choices,
@@ -119,13 +131,10 @@ class AmbassadorForm(forms.Form):
         field.queryset = Member.objects.filter(
             workspace=me.workspace, is_active=True
         ).select_related("user", "department")
-        field.label_from_instance = lambda m: (  # type: ignore[method-assign]
-            f"{m.user.display_name}" + (f" ({m.department.name})" if m.department else "")
-        )
 
 
 class SuggestForm(forms.Form):
-    publication = forms.ModelChoiceField(
+    publication = PublicationChoice(
         queryset=ShareRequest.objects.none(), label=gettext_lazy("Published post")
     )
     audience = forms.ChoiceField(
@@ -158,11 +167,6 @@ class SuggestForm(forms.Form):
         # The latest 100 (a sliced queryset could not check the chosen one).
         latest = list(ambassadors.shareable(me.workspace).values_list("pk", flat=True)[:100])
         publication.queryset = ambassadors.shareable(me.workspace).filter(pk__in=latest)
-        publication.label_from_instance = (
-            lambda p: (  # type: ignore[method-assign]
-                f"{p.channel.name} · {p.effective_text[:70]}"
-            )
-        )
         department = self.fields["department"]
         assert isinstance(department, forms.ModelChoiceField)
         department.queryset = Department.objects.filter(workspace=me.workspace, is_active=True)
