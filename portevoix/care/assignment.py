@@ -27,7 +27,7 @@ from django.db.models import Case, Count, Q, Value, When
 from django.utils import timezone
 
 from portevoix.core.models import Member, Workspace
-from portevoix.core.permissions import can
+from portevoix.core.permissions import can, member_roles
 from portevoix.inbox.models import ACTIVE_STATES, Conversation
 from portevoix.strategy.responsibility import webcare_member_ids
 
@@ -46,7 +46,7 @@ def receives(member: Member, profile: AgentProfile | None, webcare: set[int] | N
         return profile.auto_assign
     if webcare is not None:
         return member.pk in webcare
-    return member.role in rota.AUTO_ASSIGNED_ROLES
+    return bool(member_roles(member) & rota.AUTO_ASSIGNED_ROLES)
 
 
 def capacity(profile: AgentProfile | None, settings: WebcareSettings) -> int:

@@ -213,12 +213,12 @@ class OwnerChoice(forms.ModelChoiceField):  # type: ignore[type-arg]
 def owner_field(workspace: Any, *, required: bool = True) -> forms.ModelChoiceField[Any]:
     """A manual channel's owner: an active member of the workspace who writes posts."""
     from portevoix.core.models import User
-    from portevoix.core.permissions import roles_with
+    from portevoix.core.permissions import members_with
 
     users = User.objects.filter(
+        members_with("post.create", "memberships__"),
         memberships__workspace=workspace,
         memberships__is_active=True,
-        memberships__role__in=roles_with("post.create"),
     ).order_by("full_name", "email")
     return OwnerChoice(
         queryset=users,

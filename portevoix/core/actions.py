@@ -37,7 +37,7 @@ from portevoix.core.models import (
     User,
     Workspace,
 )
-from portevoix.core.permissions import Role, require
+from portevoix.core.permissions import Role, join_roles, require, split_roles
 
 
 class ActionRefused(Exception):
@@ -500,10 +500,14 @@ def change_role(
             code="last_admin",
             field="role",
         )
+    extras = [r for r in split_roles(member.extra_roles) if r != role]
+    if Role.AGENT in extras:
+        _check_department(member.workspace, Role.AGENT, department)
     before = audit.snapshot(member, MEMBER_FIELDS)
     member.role = role
     member.department = department
-    member.save(update_fields=["role", "department"])
+    member.extra_roles = join_roles(extras)
+    member.save(update_fields=["role", "department", "extra_roles"])
     audit.record(
         "member.change_role",
         workspace=member.workspace,
@@ -511,6 +515,45 @@ def change_role(
         obj=member,
         before=before,
         after=audit.snapshot(member, MEMBER_FIELDS),
+    )
+    return member
+
+
+@transaction.atomic
+def set_extra_roles(member: Member, *, by: Member, roles: list[str]) -> Member:
+    """The roles ``member`` holds besides the main one (seed 002: in a small team one person
+    is manager and content marketer). Admins only; admin itself is never an extra role (it
+    already allows everything), so this can never take the last admin away."""
+    require(by, "member.change_role")
+    _same_workspace(by, member.workspace)
+    if by.role != Role.ADMIN:
+        raise ActionRefused(_("Only an admin can change extra roles."), field="extra_roles")
+    for code in roles:
+        _check_role(code)
+    if Role.ADMIN in roles:
+        raise ActionRefused(
+            _("Admin is a main role only: change the main role instead."), field="extra_roles"
+        )
+    member = Member.objects.select_for_update().get(pk=member.pk)
+    extras = [r for r in dict.fromkeys(roles) if r != member.role]
+    if Role.AGENT in extras:
+        try:
+            _check_department(member.workspace, Role.AGENT, member.department)
+        except ActionRefused as exc:
+            raise ActionRefused(exc.message, field="extra_roles") from exc
+    stored = join_roles(extras)
+    if stored == member.extra_roles:
+        return member
+    before = {"extra_roles": split_roles(member.extra_roles)}
+    member.extra_roles = stored
+    member.save(update_fields=["extra_roles"])
+    audit.record(
+        "member.extra_roles",
+        workspace=member.workspace,
+        actor=by.user,
+        obj=member,
+        before=before,
+        after={"extra_roles": split_roles(stored)},
     )
     return member
 
@@ -883,6 +926,7 @@ AUDIT_ACTION_LABELS = {
     "workspace.restore": gettext_noop("Workspace restored"),
     "member.add": gettext_noop("Member added"),
     "member.change_role": gettext_noop("Role changed"),
+    "member.extra_roles": gettext_noop("Extra roles changed"),
     "member.deactivate": gettext_noop("Member deactivated"),
     "member.reactivate": gettext_noop("Member reactivated"),
     "invitation.create": gettext_noop("Invitation sent"),

@@ -200,7 +200,7 @@ def _value(model: type[models.Model] | None, key: str, value: Any) -> Any:
         choices = dict(field.flatchoices) if getattr(field, "choices", None) else {}
         if value in choices:
             return str(choices[value])
-        if key == "role":
+        if key in ("role", "extra_roles"):
             from portevoix.core.permissions import Role
 
             return str(Role(value).label) if value in Role.values else value

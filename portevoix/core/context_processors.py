@@ -45,13 +45,19 @@ def shell(request: HttpRequest) -> dict[str, Any]:
         for key, label, action in NAVIGATION:
             if key == "inbox":
                 allowed = can(member, "inbox.view_all") or can(member, "inbox.view_assigned")
+            elif key == "strategy":
+                # Ambassadors (seed 001) find their "to share" list under Strategy.
+                allowed = can(member, "strategy.view") or can(member, "ambassador.share")
             elif key == "approvals":
                 # Department agents approve the compliance step routed to them.
                 allowed = can(member, "post.view") or can(member, "post.approve_compliance")
             else:
                 allowed = action is None or can(member, action)
             if allowed:
-                nav.append({"key": key, "label": label})
+                item: dict[str, Any] = {"key": key, "label": label}
+                if key == "strategy" and not can(member, "strategy.view"):
+                    item["share"] = True
+                nav.append(item)
     context: dict[str, Any] = {"memberships": memberships, "nav": nav, "member": member}
     match = getattr(request, "resolver_match", None)
     if match is not None and (match.url_name or "").startswith("channel_"):

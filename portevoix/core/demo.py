@@ -32,6 +32,7 @@ PEOPLE: tuple[tuple[str, str, str, str | None], ...] = (
     ("nadia@lumiere.demo", "Nadia Haddad", Role.AGENT, "customer_service"),
     ("camille@lumiere.demo", "Camille Roux", Role.AGENT, "legal"),
     ("philippe@lumiere.demo", "Philippe Durand", Role.VIEWER, "direction"),
+    ("aicha@lumiere.demo", "Aïcha Benali", Role.AMBASSADOR, "hr"),
 )
 
 
@@ -270,6 +271,9 @@ def load(*, reset: bool = False) -> DemoResult:
         from portevoix.listening.demo import load_listening_demo
 
         load_listening_demo(workspace)  # a month of mentions read through the pipeline
+        from portevoix.strategy.demo import load_ambassadors_demo
+
+        load_ambassadors_demo(workspace)  # needs published posts: after the others
         from portevoix.roi.demo import load_money_demo
 
         load_money_demo(workspace)  # a month of leads, deals, clicks and spend

@@ -53,6 +53,21 @@ class RoleForm(forms.Form):
         self.fields["department"] = department_field(workspace)
 
 
+class ExtraRolesForm(forms.Form):
+    """The roles a member holds besides the main one (admins only; never admin)."""
+
+    extra_roles = forms.MultipleChoiceField(
+        label=_("Extra roles"),
+        choices=[(r.value, r.label) for r in Role if r != Role.ADMIN],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_(
+            "In a small team one person is often manager and content marketer too: they may "
+            "do what any of their roles allows."
+        ),
+    )
+
+
 class DepartmentForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=80)
     description = forms.CharField(label=_("Description"), max_length=300, required=False)

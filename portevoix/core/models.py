@@ -163,6 +163,9 @@ class Member(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
     )
     role = models.CharField(_("role"), max_length=32, choices=Role.choices)
+    #: Roles held besides the main one, as ",content,ambassador," (``permissions.join_roles``);
+    #: never ``admin``. ``can()`` answers from the union.
+    extra_roles = models.CharField(_("extra roles"), max_length=200, blank=True, default="")
     department = models.ForeignKey(
         Department,
         on_delete=models.PROTECT,
@@ -191,6 +194,12 @@ class Member(models.Model):
     @property
     def role_enum(self) -> Role:
         return Role(self.role)
+
+    @property
+    def extra_role_list(self) -> list[Role]:
+        from .permissions import split_roles
+
+        return [Role(code) for code in split_roles(self.extra_roles) if code in Role.values]
 
 
 def _hash_token(token: str) -> str:

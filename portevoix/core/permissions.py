@@ -16,12 +16,13 @@ and a test fails when the two disagree.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, Self
 
 from django.core.exceptions import PermissionDenied
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 if TYPE_CHECKING:
@@ -36,6 +37,7 @@ class Role(models.TextChoices):
     ANALYST = "analyst", _("Social Media Analyst")
     AGENT = "agent", _("Department agent")
     VIEWER = "viewer", _("Viewer / Executive")
+    AMBASSADOR = "ambassador", _("Ambassador")
 
 
 ROLE_DESCRIPTIONS: dict[str, _StrPromise] = {
@@ -48,6 +50,10 @@ ROLE_DESCRIPTIONS: dict[str, _StrPromise] = {
     Role.ANALYST: _("Builds dashboards and reports; reads everything, publishes nothing."),
     Role.AGENT: _("Belongs to a department (sales, legal...); sees only what is handed to it."),
     Role.VIEWER: _("Executives and observers: reads plans and results, changes nothing."),
+    Role.AMBASSADOR: _(
+        "An employee of another department (seed 001): proposes ideas and shares approved "
+        "posts from their own accounts."
+    ),
 }
 
 
@@ -110,6 +116,11 @@ ACTIONS: tuple[Action, ...] = (
     Action("strategy.view", _("See strategy and goals")),
     Action("strategy.manage", _("Edit strategy, goals and targets")),
     Action("integration.manage", _("Manage outgoing webhooks and integrations")),
+    Action(
+        "ambassador.share",
+        _("Share the approved posts suggested to ambassadors from one's own accounts"),
+    ),
+    Action("ambassador.manage", _("Name ambassadors and suggest posts for them to share")),
     Action("money.view", _("See spend, budgets, leads, deal values and return on investment")),
     Action("money.spend", _("Record boosts and paid spend on posts")),
     Action("lead.record", _("Record and import leads and deals")),
@@ -174,6 +185,9 @@ MATRIX: dict[str, frozenset[str]] = {
     ),
     # Executives read what the money bought; they change nothing.
     Role.VIEWER: frozenset(_READ | {"money.view"}),
+    # Seed 001: people of other departments who are already active on a network; they read
+    # nothing of the team's work beyond what is suggested to them.
+    Role.AMBASSADOR: frozenset({"idea.propose", "ambassador.share", "crisis.view"}),
 }
 
 
@@ -181,6 +195,42 @@ class MemberLike(Protocol):
     role: str
     is_active: bool
     workspace_id: int
+
+
+#: Extra roles are stored in one column, each code between commas (",content,ambassador,"),
+#: so that "who holds this role" is one portable query (``holding``) and ``can()`` needs none.
+def split_roles(stored: str) -> list[str]:
+    return [code for code in (stored or "").split(",") if code]
+
+
+def join_roles(codes: Iterable[str]) -> str:
+    ordered = [r.value for r in Role if r.value in set(codes)]
+    return f",{','.join(ordered)}," if ordered else ""
+
+
+def member_roles(member: MemberLike) -> frozenset[str]:
+    """The member's main role and extra roles (a small team's manager is often also its
+    content marketer, seed 002)."""
+    return frozenset({member.role, *split_roles(getattr(member, "extra_roles", ""))})
+
+
+def has_role(member: MemberLike, role: str) -> bool:
+    return role in member_roles(member)
+
+
+def holding(roles: Iterable[str], prefix: str = "") -> Q:
+    """Members holding one of ``roles``, as their main role or an extra one. ``prefix``: the
+    lookup from the queried model to the member (``"memberships__"``)."""
+    roles = list(roles)
+    query = Q(**{f"{prefix}role__in": roles})
+    for role in roles:
+        query |= Q(**{f"{prefix}extra_roles__contains": f",{role},"})
+    return query
+
+
+def members_with(action: str, prefix: str = "") -> Q:
+    """Members whose roles (any of them) allow ``action``: who to tell about something."""
+    return holding(roles_with(action), prefix)
 
 
 def _assert_known(action: str) -> None:
@@ -193,7 +243,7 @@ def can(member: MemberLike | None, action: str) -> bool:
     _assert_known(action)
     if member is None or not member.is_active:
         return False
-    return action in MATRIX.get(member.role, frozenset())
+    return any(action in MATRIX.get(role, frozenset()) for role in member_roles(member))
 
 
 def require(member: MemberLike | None, action: str) -> None:
@@ -204,7 +254,8 @@ def require(member: MemberLike | None, action: str) -> None:
 
 
 def roles_with(action: str) -> list[str]:
-    """The roles that may perform ``action`` (to find who to tell about something)."""
+    """The roles that may perform ``action``. To find members, use :func:`members_with`, which
+    also reads their extra roles."""
     _assert_known(action)
     return [role for role, allowed in MATRIX.items() if action in allowed]
 
@@ -279,6 +330,11 @@ def matrix_markdown() -> str:
             "",
             "## Rules beyond the matrix",
             "",
+            "- A member has one main role and may hold extra roles (a small team's manager is "
+            "often its content marketer too): they may do what any of their roles allows, "
+            "and every list of people by role (who to tell, who approves, who answers) "
+            "includes them through each role. Only an admin changes extra roles; admin is "
+            "never an extra role.",
             "- Only an admin may make someone an admin or change an admin's role.",
             "- The last active admin of a workspace can be neither demoted nor deactivated.",
             "- A department agent must belong to a department.",

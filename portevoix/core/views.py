@@ -32,6 +32,7 @@ from portevoix.core.forms import (
     AcceptInvitationForm,
     AuditFilterForm,
     DepartmentForm,
+    ExtraRolesForm,
     InvitationForm,
     ProfileForm,
     RoleForm,
@@ -39,7 +40,16 @@ from portevoix.core.forms import (
     WorkspaceSettingsForm,
 )
 from portevoix.core.models import AuditEntry, Department, Invitation, Member, User
-from portevoix.core.permissions import ACTIONS, MATRIX, ROLE_DESCRIPTIONS, Role, can, require
+from portevoix.core.permissions import (
+    ACTIONS,
+    MATRIX,
+    ROLE_DESCRIPTIONS,
+    Role,
+    can,
+    holding,
+    require,
+    split_roles,
+)
 from portevoix.core.query import BadQuery, query_choice, query_int, query_text
 
 
@@ -122,6 +132,13 @@ def workspace_home(request: HttpRequest, ws: str) -> HttpResponse:
         members = Member.objects.visible_to(member)
         context["member_count"] = members.filter(is_active=True).count()
         counts = dict(members.filter(is_active=True).values_list("role").annotate(n=Count("id")))
+        for stored in (
+            members.filter(is_active=True)
+            .exclude(extra_roles="")
+            .values_list("extra_roles", flat=True)
+        ):
+            for code in split_roles(stored):
+                counts[code] = counts.get(code, 0) + 1
         # In the order of the roles (admin first), not alphabetically by code.
         context["role_counts"] = [(r.label, counts[r.value]) for r in Role if r.value in counts]
     if can(member, "audit.view"):
@@ -180,7 +197,7 @@ def team(request: HttpRequest, ws: str) -> HttpResponse:
         )
     role = query_choice(request, "role", Role.values)
     if role:
-        members = members.filter(role=role)
+        members = members.filter(holding([role]))
     return render(
         request,
         "core/team.html",
@@ -202,12 +219,33 @@ def team(request: HttpRequest, ws: str) -> HttpResponse:
 def member_detail(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
     me: Member = _member(request)
     target: Member = Member.objects.select_related("user", "department").get_for(me, pk=pk)
+    extra_post = request.method == "POST" and "extra_roles_form" in request.POST
     form = RoleForm(
-        request.POST or None,
+        request.POST if request.method == "POST" and not extra_post else None,
         workspace=me.workspace,
         initial={"role": target.role, "department": target.department_id},
     )
-    if request.method == "POST":
+    extra_form = ExtraRolesForm(
+        request.POST if extra_post else None,
+        initial={"extra_roles": [r.value for r in target.extra_role_list]},
+        prefix="x",
+    )
+    if extra_post:
+        require(me, "member.change_role")
+        if extra_form.is_valid():
+            done = _run(
+                extra_form,
+                lambda: actions.set_extra_roles(
+                    target, by=me, roles=extra_form.cleaned_data["extra_roles"]
+                ),
+            )
+            if done is not None:
+                messages.success(
+                    request,
+                    _("%(name)s's extra roles are saved.") % {"name": done.user.display_name},
+                )
+                return redirect("member_detail", ws=ws, pk=pk)
+    elif request.method == "POST":
         require(me, "member.change_role")
         if form.is_valid():
             done = _run(
@@ -239,6 +277,8 @@ def member_detail(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
         {
             "target": target,
             "form": form,
+            "extra_form": extra_form,
+            "is_admin": me.role == Role.ADMIN,
             "history": history,
             "is_self": target.pk == me.pk,
         },

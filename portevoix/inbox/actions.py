@@ -30,7 +30,7 @@ from portevoix.channels.models import Channel, ChannelStates
 from portevoix.core import audit
 from portevoix.core.actions import ActionRefused
 from portevoix.core.models import Department, Member, Workspace
-from portevoix.core.permissions import Role, can, require
+from portevoix.core.permissions import Role, can, member_roles, require
 from portevoix.inbox.ingest import ROUTING, ingest, on_ingested
 from portevoix.inbox.models import (
     PRESENCE_SECONDS,
@@ -459,7 +459,10 @@ def needs_approval(member: Member, *, private: bool) -> bool:
         return found["member"]
     if "department" in found and member.department_id:
         return found["department"]
-    return member.role == Role.AGENT
+    # A department agent's public replies wait, unless another of their roles answers the
+    # inbox anyway (a content marketer who is also in a department).
+    roles = member_roles(member)
+    return Role.AGENT in roles and not can(member, "inbox.route")
 
 
 def reply_problems(

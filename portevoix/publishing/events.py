@@ -29,7 +29,7 @@ from django.urls import reverse
 from django.utils.text import Truncator
 
 from portevoix.core.models import Member
-from portevoix.core.permissions import can, roles_with
+from portevoix.core.permissions import can, members_with
 from portevoix.notifications.actions import notify
 from portevoix.notifications.models import Notification
 from portevoix.publishing import notices
@@ -44,7 +44,7 @@ KINDS = ("rejected", "failed", "held", "waiting_reconnect", "needs_check")
 def _members_who_may(publication: Publication, action: str) -> list[Member]:
     return list(
         Member.objects.filter(
-            workspace_id=publication.post.workspace_id, is_active=True, role__in=roles_with(action)
+            members_with(action), workspace_id=publication.post.workspace_id, is_active=True
         ).select_related("user")
     )
 

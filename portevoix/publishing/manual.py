@@ -40,7 +40,7 @@ from portevoix.channels.models import Channel
 from portevoix.core import audit
 from portevoix.core.actions import ActionRefused, _same_workspace
 from portevoix.core.models import Member
-from portevoix.core.permissions import can, roles_with
+from portevoix.core.permissions import can, members_with
 from portevoix.core.sentences import Sentence
 from portevoix.networks.types import PublishedRef
 from portevoix.notifications.actions import notify
@@ -115,9 +115,9 @@ def owners_to_remind(channel: Channel) -> list[Member]:
             return [owner]
     return list(
         Member.objects.filter(
+            members_with("post.publish_by_hand"),
             workspace_id=channel.workspace_id,
             is_active=True,
-            role__in=roles_with("post.publish_by_hand"),
         ).select_related("user")
     )
 

@@ -14,3 +14,10 @@ class StrategyConfig(AppConfig):
 
         AUDIT_ACTION_LABELS.update(AUDIT_LABELS)
         register_purposes()
+
+        from portevoix.strategy import ambassadors, presets, signals
+
+        AUDIT_ACTION_LABELS.update(ambassadors.AUDIT_LABELS)
+        AUDIT_ACTION_LABELS.update(presets.AUDIT_LABELS)
+        ambassadors.register_kinds()
+        signals.connect()

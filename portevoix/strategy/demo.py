@@ -188,3 +188,51 @@ def load_strategy_demo(workspace: Workspace) -> None:
     )
     if first_request is not None:
         actions.acknowledge_by_link(first_request)
+
+
+@transaction.atomic
+def load_ambassadors_demo(workspace: Workspace) -> None:
+    """Seed 001's virtual team: Aïcha (HR, on LinkedIn) and Julien (sales, the product
+    catalogue: a department agent who becomes ambassador as an extra role); Sophie is manager
+    and content marketer at once (seed 002's small team). Two published posts suggested, some
+    shared, an idea proposed by an ambassador."""
+    from portevoix.core import actions as core
+    from portevoix.core.permissions import Role
+    from portevoix.publishing import actions as publishing
+
+    from . import ambassadors
+    from .models import Ambassador, ShareRequest
+
+    if Ambassador.objects.filter(member__workspace=workspace).exists():
+        return
+    claire = _member(workspace, "admin@lumiere.demo")
+    sophie = _member(workspace, "sophie@lumiere.demo")
+    core.set_extra_roles(sophie, by=claire, roles=[Role.CONTENT])
+    aicha = _member(workspace, "aicha@lumiere.demo")
+    julien = _member(workspace, "julien@lumiere.demo")
+    ambassadors.name_ambassador(aicha, by=sophie, networks=["linkedin"], subject="Recrutement")
+    ambassadors.name_ambassador(
+        julien, by=sophie, networks=["x"], subject="Catalogue produits, astuces"
+    )
+    julien.refresh_from_db()
+    publishing.propose_idea(
+        workspace,
+        by=julien,
+        title="Astuces du vendeur : 3 soins pour l'hiver",
+        description="Les questions que les clientes posent le plus en boutique.",
+    )
+    posts = list(ambassadors.shareable(workspace)[:2])
+    for index, publication in enumerate(posts):
+        ambassadors.suggest_share(
+            publication,
+            by=sophie,
+            note="À partager depuis vos comptes, merci !" if index == 0 else "",
+        )
+    if posts:
+        first = posts[0]
+        for who, network, url in (
+            (aicha, "linkedin", "https://www.linkedin.com/feed/update/urn:li:activity:demo1"),
+            (julien, "x", ""),
+        ):
+            row = ShareRequest.objects.get(suggestion__publication=first, ambassador__member=who)
+            ambassadors.mark_shared(row, by=who, network=network, url=url)

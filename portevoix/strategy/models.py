@@ -92,6 +92,8 @@ class StrategySettings(models.Model):
     review_after_months = models.PositiveSmallIntegerField(
         _("ask for a review after (months)"), default=6
     )
+    #: The team preset last applied (``presets.PRESETS``), empty before any.
+    preset = models.CharField(_("team preset"), max_length=16, blank=True)
 
     def __str__(self) -> str:
         return f"strategy settings of {self.workspace_id}"
@@ -299,3 +301,122 @@ class EmployeeAcknowledgement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.employee} v{self.version.number}"
+
+
+# --- ambassadors (seed 001) -----------------------------------------------------------------
+
+
+class ShareNetwork(models.TextChoices):
+    """The networks an ambassador shares on from their own account, each with a share link
+    that opens the network's own composer (``ambassadors.share_links``)."""
+
+    LINKEDIN = "linkedin", "LinkedIn"
+    X = "x", "X"
+    FACEBOOK = "facebook", "Facebook"
+    BLUESKY = "bluesky", "Bluesky"
+    OTHER = "other", _("Another network")
+
+
+class Ambassador(models.Model):
+    """A member of another department named ambassador (seed 001): by channel expertise (HR
+    on LinkedIn) or by subject (a star salesperson, a board member who speaks at events)."""
+
+    objects = RestrictedQuerySet.as_manager()
+    VIEW_ACTION = "ambassador.manage"
+    WORKSPACE_PATH = "member__workspace"
+
+    member = models.OneToOneField(Member, on_delete=models.CASCADE, related_name="ambassador")
+    #: Network codes between commas (",linkedin,x,"), as ``Member.extra_roles``.
+    networks = models.CharField(_("networks"), max_length=120, blank=True)
+    subject = models.CharField(_("subject"), max_length=200, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    named_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    named_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["member__user__full_name", "member_id"]
+
+    def __str__(self) -> str:
+        return str(self.member.user)
+
+    @property
+    def network_list(self) -> list[str]:
+        return [code for code in self.networks.split(",") if code]
+
+    def network_labels(self) -> list[str]:
+        labels = dict(ShareNetwork.choices)
+        return [str(labels.get(code, code)) for code in self.network_list]
+
+
+class Audience(models.TextChoices):
+    ALL = "all", _("Every ambassador")
+    DEPARTMENT = "department", _("The ambassadors of one department")
+    NETWORK = "network", _("The ambassadors active on one network")
+    SUBJECT = "subject", _("The ambassadors whose subject contains")
+
+
+class ShareSuggestion(models.Model):
+    """A published post suggested to ambassadors for sharing from their own accounts."""
+
+    objects = RestrictedQuerySet.as_manager()
+    VIEW_ACTION = "ambassador.manage"
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    publication = models.ForeignKey(
+        "publishing.Publication", on_delete=models.CASCADE, related_name="share_suggestions"
+    )
+    text = models.TextField(_("text to share"))
+    url = models.URLField(_("link of the published post"), max_length=500)
+    note = models.CharField(_("note for the ambassadors"), max_length=500, blank=True)
+    audience = models.CharField(max_length=16, choices=Audience.choices, default=Audience.ALL)
+    #: The department id, network code or subject words the audience was chosen by.
+    audience_value = models.CharField(max_length=200, blank=True)
+    suggested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return self.text[:60]
+
+
+class ShareRequest(models.Model):
+    """One suggestion in one ambassador's "to share" list; ``shared_at`` once they said they
+    shared it (with the link of their own post)."""
+
+    objects = RestrictedQuerySet.as_manager()
+    VIEW_ACTION = "ambassador.share"
+    WORKSPACE_PATH = "suggestion__workspace"
+
+    suggestion = models.ForeignKey(
+        ShareSuggestion, on_delete=models.CASCADE, related_name="requests"
+    )
+    ambassador = models.ForeignKey(Ambassador, on_delete=models.CASCADE, related_name="requests")
+    shared_at = models.DateTimeField(_("shared"), null=True, blank=True)
+    shared_network = models.CharField(
+        _("network"), max_length=16, choices=ShareNetwork.choices, blank=True
+    )
+    shared_url = models.URLField(_("link of your post"), max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-suggestion__created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["suggestion", "ambassador"], name="share_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ambassador} / {self.suggestion_id}"
+
+    @classmethod
+    def restrict_rows(cls, queryset, member):  # type: ignore[no-untyped-def]
+        """Each ambassador sees their own list; those who suggest see every row."""
+        from portevoix.core.permissions import can
+
+        if can(member, "ambassador.manage"):
+            return queryset
+        return queryset.filter(ambassador__member=member)

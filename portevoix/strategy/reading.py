@@ -43,6 +43,16 @@ def review_reasons(workspace: Workspace, now: dt.datetime | None = None) -> list
             _("The campaign “%(name)s” ended on %(day)s, after the last review.")
             % {"name": campaign.name, "day": campaign.ends_on}
         )
+    from portevoix.crisis.models import Incident
+
+    closed = Incident.objects.filter(
+        workspace=workspace, closed_at__gt=current.saved_at, closed_at__lte=now
+    ).order_by("-closed_at")[:3]
+    for incident in closed:
+        reasons.append(
+            _("The incident “%(title)s” was closed on %(day)s, after the last review.")
+            % {"title": incident.title, "day": timezone.localdate(incident.closed_at)}
+        )
     return reasons
 
 

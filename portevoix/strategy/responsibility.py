@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from portevoix.core.models import Member
-from portevoix.core.permissions import Role
+from portevoix.core.permissions import Role, member_roles
 
 from .models import Level, Responsibility, Task
 
@@ -29,9 +29,15 @@ ROLE_TASKS: dict[str, dict[str, str]] = {
 def cells_from_roles(members: Iterable[Member]) -> dict[tuple[int, str], str]:
     """The matrix seed 002's roles suggest for these members."""
     cells: dict[tuple[int, str], str] = {}
+    strength = list(Level.values)  # responsible, backup, consulted: the first is the strongest
     for member in members:
-        for task, level in ROLE_TASKS.get(member.role, {}).items():
-            cells[(member.pk, str(task))] = str(level)
+        # Every role the member holds (a small team's manager is its content marketer too):
+        # the strongest level any of them gives a task.
+        for role in sorted(member_roles(member)):
+            for task, level in ROLE_TASKS.get(role, {}).items():
+                key = (member.pk, str(task))
+                if key not in cells or strength.index(level) < strength.index(cells[key]):
+                    cells[key] = str(level)
     return cells
 
 

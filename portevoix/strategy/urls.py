@@ -1,6 +1,6 @@
 from django.urls import path
 
-from portevoix.strategy import views
+from portevoix.strategy import team_views, views
 
 urlpatterns = [
     path("w/<slug:ws>/strategy/", views.overview, name="strategy"),
@@ -44,6 +44,33 @@ urlpatterns = [
     ),
     path("w/<slug:ws>/strategy/policy/send/", views.policy_send, name="strategy_policy_send"),
     path("w/<slug:ws>/strategy/policy/link/", views.policy_link, name="strategy_policy_link"),
+    path("w/<slug:ws>/strategy/presets/", team_views.presets_page, name="strategy_presets"),
+    path(
+        "w/<slug:ws>/strategy/ambassadors/",
+        team_views.ambassadors_page,
+        name="strategy_ambassadors",
+    ),
+    path(
+        "w/<slug:ws>/strategy/ambassadors/<int:pk>/remove/",
+        team_views.ambassador_remove,
+        name="strategy_ambassador_remove",
+    ),
+    path(
+        "w/<slug:ws>/strategy/ambassadors/suggest/",
+        team_views.share_suggest,
+        name="strategy_share_suggest",
+    ),
+    path("w/<slug:ws>/strategy/share/", team_views.share_list, name="strategy_share"),
+    path(
+        "w/<slug:ws>/strategy/share/<int:pk>/shared/",
+        team_views.share_mark,
+        name="strategy_share_mark",
+    ),
+    path(
+        "w/<slug:ws>/strategy/share/<int:pk>/undo/",
+        team_views.share_unmark,
+        name="strategy_share_unmark",
+    ),
     # Without an account (docs/ways-in.md): the policy in force, and one employee's
     # acknowledgement.
     path("policy/<str:token>/", views.policy_public, name="strategy_policy_public"),

@@ -91,6 +91,8 @@ def _context(me: Member, tab: str, **extra: Any) -> dict[str, Any]:
         "active_section": "strategy",
         "can_manage": can(me, "strategy.manage"),
         "can_view": can(me, "strategy.view"),
+        "can_ambassadors": can(me, "ambassador.manage"),
+        "can_share": can(me, "ambassador.share"),
         **extra,
     }
 

@@ -264,6 +264,20 @@ PAGES: dict[str, Page] = {
     "strategy_policy_employees": Page(get=NOT_ALLOWED, post="strategy.manage"),
     "strategy_policy_send": Page(get=NOT_ALLOWED, post="strategy.manage"),
     "strategy_policy_link": Page(get=NOT_ALLOWED, post="strategy.manage"),
+    # Team presets and ambassadors (docs/strategy.md); a share request is the ambassador's own.
+    "strategy_presets": Page(get="strategy.manage", post="strategy.manage"),
+    "strategy_ambassadors": Page(get="ambassador.manage", post="ambassador.manage"),
+    "strategy_ambassador_remove": Page(
+        get=NOT_ALLOWED, post="ambassador.manage", hidden="ambassador.manage"
+    ),
+    "strategy_share_suggest": Page(get=NOT_ALLOWED, post="ambassador.manage"),
+    "strategy_share": Page(get="ambassador.share", post=NOT_ALLOWED),
+    "strategy_share_mark": Page(
+        get=NOT_ALLOWED, post="ambassador.share", owner="ambassador", hidden="ambassador.share"
+    ),
+    "strategy_share_unmark": Page(
+        get=NOT_ALLOWED, post="ambassador.share", owner="ambassador", hidden="ambassador.share"
+    ),
     # Without an account, through their tokens (tests/strategy/test_policy.py).
     "strategy_policy_public": Page(get=PUBLIC, post=NOT_ALLOWED),
     "strategy_policy_ack_link": Page(get=PUBLIC, post=PUBLIC),
@@ -831,6 +845,33 @@ class World:
         return made
 
     @property
+    def ambassadors(self) -> dict[str, Any]:
+        """The team's ambassador, named, with one published post suggested to them."""
+
+        def make() -> dict[str, Any]:
+            from django.utils import timezone
+
+            from portevoix.publishing.models import Post, Publication
+            from portevoix.strategy import ambassadors
+
+            ws, admin = self.team.workspace, self.team["admin"]
+            row = ambassadors.name_ambassador(self.team["ambassador"], by=admin, subject="Sonde")
+            post = Post.objects.create(workspace=ws, text="Sonde", author=admin.user)
+            publication = Publication.objects.create(
+                post=post,
+                channel=self.channel,
+                scheduled_at=timezone.now(),
+                state="published",
+                published_at=timezone.now(),
+                url="https://sandbox.example/p/probe",
+            )
+            suggestion = ambassadors.suggest_share(publication, by=admin)
+            return {"ambassador": row, "request": suggestion.requests.get()}
+
+        made: dict[str, Any] = self.once("ambassadors", make)
+        return made
+
+    @property
     def api_objects(self) -> dict[str, Any]:
         """The admin's API token and a webhook subscription with one delivery."""
 
@@ -1078,6 +1119,9 @@ class World:
             "strategy_channel": lambda: self.channel.pk,
             "strategy_kpi_delete": lambda: self.strategy["kpi"].pk,
             "strategy_pillar_delete": lambda: self.strategy["pillar"].pk,
+            "strategy_ambassador_remove": lambda: self.ambassadors["ambassador"].pk,
+            "strategy_share_mark": lambda: self.ambassadors["request"].pk,
+            "strategy_share_unmark": lambda: self.ambassadors["request"].pk,
             "analytics_slots": lambda: self.channel.pk,
             "analytics_report_toggle": lambda: self.reports["report"].pk,
             "analytics_report_send": lambda: self.reports["report"].pk,
@@ -1172,10 +1216,13 @@ class World:
         return out
 
 
+APPROVERS = ("post.view", "post.approve_compliance")
+
 #: Pages with several variants: each section of the navigation, with the action it needs.
 VARIANTS: dict[str, list[tuple[dict[str, str], str | tuple[str, ...]]]] = {
     "section": [
-        ({"key": key}, action or ANY)
+        # Approvals: whoever sees posts, or approves a compliance step (not ambassadors).
+        ({"key": key}, action or (APPROVERS if key == "approvals" else ANY))
         for key, _, action in NAVIGATION
         if key
         not in {

@@ -18,7 +18,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Q
 from django.urls import reverse
 from django.utils.text import Truncator
 from django.utils.translation import gettext
@@ -196,11 +195,11 @@ def step_decided(step: ApprovalStep) -> None:
 def pause_changed(row: Pause, kind: str, by: Member | None) -> None:
     """``kind`` is ``publishing.paused`` or ``publishing.resumed``."""
     from portevoix.core.models import Member
-    from portevoix.core.permissions import roles_with
+    from portevoix.core.permissions import members_with
 
     workspace = row.workspace
     people = Member.objects.filter(
-        Q(role__in=roles_with("post.create")), workspace=workspace, is_active=True
+        members_with("post.create"), workspace=workspace, is_active=True
     ).select_related("user")
     if by is not None:
         people = people.exclude(pk=by.pk)

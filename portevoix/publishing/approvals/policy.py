@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from django.utils import timezone
 
 from portevoix.core.models import Member
-from portevoix.core.permissions import can
+from portevoix.core.permissions import can, has_role, holding
 from portevoix.publishing.approvals.models import (
     ApprovalSettings,
     ApprovalStep,
@@ -298,7 +298,7 @@ class Deciders:
         key = (role, author_id)
         if key not in self._roles:
             members = Member.objects.filter(
-                workspace_id=self.workspace_id, role=role, is_active=True
+                holding([role]), workspace_id=self.workspace_id, is_active=True
             )
             if author_id is not None:
                 members = members.exclude(user_id=author_id)
@@ -320,7 +320,7 @@ class Deciders:
         if approver is not None and approver.is_active and approver.user_id != author_id:
             return member.pk == approver.pk
         if step.approver_role and self._others_in_role(step.approver_role, author_id):
-            return member.role == step.approver_role
+            return has_role(member, step.approver_role)
         return can(member, "post.approve")
 
     def still_counts(self, step: ApprovalStep, author_id: int | None) -> bool:
@@ -343,7 +343,7 @@ class Deciders:
         return (
             can(member, "post.approve")
             or (step.approver_id is not None and member.pk == step.approver_id)
-            or (bool(step.approver_role) and member.role == step.approver_role)
+            or (bool(step.approver_role) and has_role(member, step.approver_role))
         )
 
     def members_for(self, step: ApprovalStep, author_id: int | None) -> list[Member]:
