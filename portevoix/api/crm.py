@@ -324,6 +324,8 @@ def _store_tokens(integration: CrmIntegration, data: dict[str, Any]) -> None:
     integration.oauth_expires_at = timezone.now() + dt.timedelta(seconds=max(60, seconds - 60))
     if data.get("instance_url"):
         integration.instance_url = str(data["instance_url"])
+    if integration.preset == "hubspot" and not integration.instance_url:
+        integration.instance_url = _hubspot_portal(str(access), data)
     integration.save(
         update_fields=[
             "oauth_access_token_encrypted",
@@ -332,6 +334,32 @@ def _store_tokens(integration: CrmIntegration, data: dict[str, Any]) -> None:
             "instance_url",
         ]
     )
+
+
+#: HubSpot's record pages: ``<portal>/record/<object type>/<id>``, the portal being
+#: ``https://app.hubspot.com/contacts/<hub id>`` (stored as the integration's ``instance_url``).
+HUBSPOT_APP = "https://app.hubspot.com/contacts"
+
+
+def _hubspot_portal(access: str, data: dict[str, Any]) -> str:
+    """The address of the HubSpot account the token belongs to, for links to its records: the
+    token answer's hub id when it has one, else the token's metadata
+    (``GET /oauth/v1/access-tokens/{token}``, whose ``hub_id`` is the account). Optional: a
+    failure leaves the records without a link, never the hand-off without its record."""
+    hub = data.get("hub_id") or data.get("hubId")
+    if not hub:
+        try:
+            with httpx.Client(timeout=TIMEOUT, trust_env=False) as client:
+                response = client.get(
+                    f"{HUBSPOT_API}/oauth/v1/access-tokens/{access}",
+                    headers={"user-agent": USER_AGENT},
+                )
+            meta = _json(response)
+            if response.status_code < 400 and isinstance(meta, dict):
+                hub = meta.get("hub_id")
+        except httpx.HTTPError:
+            hub = None
+    return f"{HUBSPOT_APP}/{int(hub)}" if hub and str(hub).isdigit() else ""
 
 
 def _token_call(integration: CrmIntegration, form: dict[str, str]) -> None:
@@ -403,11 +431,10 @@ def _hubspot(integration: CrmIntegration, reference: str, body: dict[str, Any]) 
     external_id = url = ""
     if isinstance(data, dict) and data.get("results"):
         external_id = str(data["results"][0].get("id") or "")
-        portal = ""
-        if external_id:
-            object_type = "0-1" if kind == "contacts" else "0-5"
-            portal = f"https://app.hubspot.com/contacts/_/record/{object_type}/{external_id}"
-        url = portal
+        base = integration.instance_url.rstrip("/")
+        if external_id and base.startswith(HUBSPOT_APP + "/"):
+            object_type = "0-1" if kind == "contacts" else "0-5"  # contacts, tickets
+            url = f"{base}/record/{object_type}/{external_id}"
     return Answer(response.status_code, response.text[:2000], external_id, url)
 
 

@@ -28,6 +28,20 @@ HUBSPOT_TOKEN_ANSWER = {
     "access_token": "CIrToaiiMhIHAAEAQAAAARiO1ooBIOP0sgEokuLtATEaOLEh3ua4FfREOz8eq5_V_s0XDpYwK7CKGQH",
     "expires_in": 1800,
 }
+# https://developers.hubspot.com/docs/api-reference/auth-oauth-v1/access-tokens/get-oauth-v1-access-tokens-token
+# (GET /oauth/v1/access-tokens/{token}: the token's metadata; hub_id is the HubSpot account,
+# whose id the links to its records carry). Values from the reference's example schema.
+HUBSPOT_TOKEN_METADATA = {
+    "token": "CIrToaiiMhIHAAEAQAAAARiO1ooBIOP0sgEokuLtATEaOLEh3ua4FfREOz8eq5_V_s0XDpYwK7CKGQH",
+    "user": "user@example.com",
+    "hub_domain": "demo.hubspot.com",
+    "scopes": ["crm.objects.contacts.write", "crm.objects.contacts.read", "tickets"],
+    "hub_id": 62515,
+    "app_id": 456789,
+    "expires_in": 1800,
+    "user_id": 123456,
+    "token_type": "access",
+}
 # https://developers.hubspot.com/docs/api/crm/contacts ("Upsert contacts": POST
 # /crm/v3/objects/contacts/batch/upsert, idProperty a property with unique values; response).
 HUBSPOT_UPSERT_ANSWER = {
@@ -115,8 +129,13 @@ def test_hubspot_connect_then_upsert_a_contact_once(team, client_for, conversati
     token = respx_mock.post("https://api.hubapi.com/oauth/v1/token").mock(
         return_value=httpx.Response(200, json=HUBSPOT_TOKEN_ANSWER)
     )
+    metadata = respx_mock.get(
+        f"https://api.hubapi.com/oauth/v1/access-tokens/{HUBSPOT_TOKEN_ANSWER['access_token']}"
+    ).mock(return_value=httpx.Response(200, json=HUBSPOT_TOKEN_METADATA))
     location = _connect(team, client_for, integration)
     assert location.startswith("https://app.hubspot.com/oauth/authorize?")
+    assert metadata.call_count == 1
+    assert CrmIntegration.objects.get().instance_url == "https://app.hubspot.com/contacts/62515"
     form = parse_qs(token.calls[0].request.content.decode())
     assert form["grant_type"] == ["authorization_code"] and form["code"] == ["auth-code-789"]
     assert form["client_secret"] == ["client-secret-456"]
@@ -132,7 +151,8 @@ def test_hubspot_connect_then_upsert_a_contact_once(team, client_for, conversati
     runner.run_once([CrmRecord])
     record.refresh_from_db()
     assert record.state == "created" and record.external_id == "512"
-    assert record.external_url.endswith("/record/0-1/512")
+    # The link opens the contact in the account the token belongs to.
+    assert record.external_url == "https://app.hubspot.com/contacts/62515/record/0-1/512"
     bodies = [json.loads(call.request.content) for call in upsert.calls]
     # Both attempts upsert the same unique key: HubSpot keeps one contact.
     assert [b["inputs"][0]["id"] for b in bodies] == [record.reference] * 2
@@ -159,6 +179,11 @@ def test_hubspot_refreshes_an_expired_token(team, conversation, respx_mock):
     tickets = respx_mock.post("https://api.hubapi.com/crm/v3/objects/tickets/batch/upsert").mock(
         return_value=httpx.Response(200, json=HUBSPOT_UPSERT_ANSWER)
     )
+    # Connected before the account was read: the refresh looks it up; its failure (optional)
+    # costs the link, not the record.
+    respx_mock.get(url__startswith="https://api.hubapi.com/oauth/v1/access-tokens/").mock(
+        return_value=httpx.Response(500)
+    )
     integration.refresh_from_db()
     actions.hand_to_crm(conversation, by=team["manager"], integration=integration)
     runner.run_once([CrmRecord])
@@ -169,7 +194,9 @@ def test_hubspot_refreshes_an_expired_token(team, conversation, respx_mock):
         .request.headers["authorization"]
         .endswith(HUBSPOT_TOKEN_ANSWER["access_token"])
     )
-    assert CrmRecord.objects.get().state == "created"
+    record = CrmRecord.objects.get()
+    assert record.state == "created" and record.external_id == "512"
+    assert record.external_url == ""
 
 
 @respx.mock(assert_all_called=True)
