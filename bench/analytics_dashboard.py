@@ -9,13 +9,19 @@ with ``--channels`` channels, and writes ``--days`` days of hourly rows per chan
 ``analytics_channelhour`` (1,000 channels x 365 days = 8.76 million rows), the matching
 ``analytics_channelday`` rows and one follower reading per channel and day
 (``analytics_accountsnapshot``): PostgreSQL with ``COPY``, SQLite with ``executemany`` in one
-transaction. A post goes out in about one hour in eight, at the busier hours more often.
+transaction. A post goes out in about one hour in eight, at the busier hours more often. The
+workspace rollups the collector keeps beside them (``analytics_workspaceday``, one row a day;
+``analytics_workspacehour``, one row per local day and hour with posts) are written from the
+same rows, as ``rollup.rebuild_workspace`` would.
 
 It then times each function the analytics page calls (the same ones, from
 ``portevoix.analytics.dashboard``), the median of ``--repeat`` runs after one warm-up:
 the key figures (20 ``kpis.measure`` calls: this period and the previous one), the daily chart
 (30 and 365 days), post frequency, and the heatmap (one channel over 90 and 365 days, and
-every channel over 30 days). Goal: under 300 ms per chart. Prints one table per database.
+every channel over 30 and 365 days), called as the page calls them (``workspace=`` when every
+channel is shown). Goal: under 300 ms per chart. Prints one table per database with the load
+average before and after. ``--pg-port`` is the throwaway cluster's port (default: the
+``PV_TEST_PG_PORT`` environment variable, else 55499).
 """
 
 from __future__ import annotations
@@ -101,6 +107,10 @@ def child_fill(channels_n: int, days: int) -> None:
     start = today - dt.timedelta(days=days - 1)
     columns = "channel_id, hour, posts, impressions, reach, engagements, clicks, video_views"
     days_rows: dict[tuple[int, dt.date], list[int]] = defaultdict(lambda: [0] * 6)
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(workspace.time_zone or "UTC")
+    heat: dict[tuple[dt.date, int], list[int]] = defaultdict(lambda: [0, 0, 0])
     began = time.perf_counter()
     count = 0
 
@@ -111,6 +121,12 @@ def child_fill(channels_n: int, days: int) -> None:
             sums = days_rows[(row[0], row[1].date())]
             for k in range(6):
                 sums[k] += row[2 + k]
+            if row[2]:
+                local = row[1].astimezone(zone)
+                cell = heat[(local.date(), local.hour)]
+                cell[0] += row[2]
+                cell[1] += row[3]
+                cell[2] += row[5]
             yield row
 
     rows = tap(_hourly(ids, days, start))
@@ -163,6 +179,23 @@ def child_fill(channels_n: int, days: int) -> None:
             "profile_visits) VALUES (%s, %s, %s, %s, 0)",
             snapshots,
         )
+        totals: dict[dt.date, list[int]] = defaultdict(lambda: [0] * 9)
+        for _channel, day, *values in day_data:
+            total = totals[day]
+            for k, value in enumerate(values):
+                total[k] += value
+            total[8] += 1
+        cursor.executemany(
+            f"INSERT INTO analytics_workspaceday (workspace_id, day, posts, impressions, reach, "
+            f"engagements, clicks, video_views, followers, profile_visits, follower_channels) "
+            f"VALUES ({workspace.pk}, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            [(day, *values) for day, values in totals.items()],
+        )
+        cursor.executemany(
+            f"INSERT INTO analytics_workspacehour (workspace_id, day, hour, weekday, posts, "
+            f"impressions, engagements) VALUES ({workspace.pk}, %s, %s, %s, %s, %s, %s)",
+            [(d, h, d.isoweekday(), *values) for (d, h), values in heat.items()],
+        )
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE")
@@ -170,7 +203,7 @@ def child_fill(channels_n: int, days: int) -> None:
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
     print(json.dumps({"hourly_rows": count, "fill_seconds": round(hourly_seconds, 1),
-                      "day_rows": len(day_data)}))  # fmt: skip
+                      "day_rows": len(day_data), "heat_rows": len(heat)}))  # fmt: skip
 
 
 def child_time(repeat: int) -> None:
@@ -189,17 +222,22 @@ def child_time(repeat: int) -> None:
     every = Channel.objects.filter(workspace=workspace)
     one = Channel.objects.filter(pk=every.order_by("pk").values_list("pk", flat=True)[0])
     p30, p90, p365 = (dashboard.last_days(n, zone, today) for n in (30, 90, 365))
+    first = one.get()
+    ws = workspace
     cases = {
-        "key figures, all channels, 30 days (20 measures)": lambda: dashboard.key_figures(
-            workspace, None, p30
-        ),
-        "daily chart, all channels, 30 days": lambda: dashboard.daily(every, p30),
-        "daily chart, all channels, 365 days": lambda: dashboard.daily(every, p365),
+        "key figures, all channels, 30 days": lambda: dashboard.key_figures(ws, None, p30),
+        "key figures, one channel, 365 days": lambda: dashboard.key_figures(ws, first, p365),
+        "daily chart, all channels, 30 days": lambda: dashboard.daily(every, p30, workspace=ws),
+        "daily chart, all channels, 365 days": lambda: dashboard.daily(every, p365, workspace=ws),
         "daily chart, one channel, 365 days": lambda: dashboard.daily(one, p365),
+        "frequency, all channels, 365 days": lambda: dashboard.frequency(every, p365, workspace=ws),
         "frequency, one channel, 365 days": lambda: dashboard.frequency(one, p365),
         "heatmap, one channel, 90 days": lambda: dashboard.heatmap(one, p90, zone),
         "heatmap, one channel, 365 days": lambda: dashboard.heatmap(one, p365, zone),
-        "heatmap, all channels, 30 days": lambda: dashboard.heatmap(every, p30, zone),
+        "heatmap, all channels, 30 days": lambda: dashboard.heatmap(every, p30, zone, workspace=ws),
+        "heatmap, all channels, 365 days": lambda: dashboard.heatmap(
+            every, p365, zone, workspace=ws
+        ),
     }
     out = {}
     for name, call in cases.items():
@@ -230,6 +268,9 @@ def main() -> None:
     parser.add_argument("--pg")
     parser.add_argument("--no-pg", action="store_true")
     parser.add_argument("--no-sqlite", action="store_true")
+    parser.add_argument(
+        "--pg-port", type=int, default=int(os.environ.get("PV_TEST_PG_PORT", 55499))
+    )
     parser.add_argument("--child", choices=["fill", "time"])
     args = parser.parse_args()
     if args.child == "fill":
@@ -251,12 +292,13 @@ def main() -> None:
                 if args.pg:
                     server_url = args.pg
                 else:
-                    server = ThrowawayPostgres(55499)
+                    server = ThrowawayPostgres(args.pg_port)
                     server_url = server.start()
                 url = fresh_pg_database(server_url)
                 env["PORTEVOIX_DATABASE_URL"] = url
             filled = _child(env, "--child", "fill", "--channels", str(args.channels),
                             "--days", str(args.days))  # fmt: skip
+            load_before = os.getloadavg()
             timed = _child(env, "--child", "time", "--repeat", str(args.repeat))
         finally:
             if url and args.pg:
@@ -266,6 +308,11 @@ def main() -> None:
             shutil.rmtree(data, ignore_errors=True)
         print(f"\n{engine}: {filled['hourly_rows']:,} hourly rows written in "
               f"{filled['fill_seconds']} s, {filled['day_rows']:,} daily rows")  # fmt: skip
+        load_after = os.getloadavg()
+        print(f"load average (1, 5, 15 min) before timing: {load_before[0]:.2f} "
+              f"{load_before[1]:.2f} "
+              f"{load_before[2]:.2f}; after: {load_after[0]:.2f} {load_after[1]:.2f} "
+              f"{load_after[2]:.2f}; {os.cpu_count()} cores")  # fmt: skip
         print(f"{'chart':<55} {'ms (median)':>12}  goal {GOAL_MS:.0f} ms")
         for name, ms in timed.items():
             print(f"{name:<55} {ms:>12.1f}  {'ok' if ms < GOAL_MS else 'OVER'}")

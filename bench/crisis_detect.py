@@ -2,10 +2,13 @@
 many false alerts over calm fortnights. Simulated clock; nothing sleeps.
 
     .venv/bin/python bench/crisis_detect.py [--seeds 3,5,7] [--intensities 1,2,3,5,10]
+                                            [--inbox-only]
 
 For each seed, a fresh workspace gets a sandbox channel like the demo's main account (18,400
 followers, 24 messages a day addressed to it, 10 mentions a day) and four weeks of its world,
-replayed through the real inbox (``ingest``: triage labels the sentiment), with detection run
+replayed through the real inbox (``ingest``: triage labels the sentiment) and through
+listening (a query on the brand's name reads the world's public mentions, as the
+``listening-sandbox`` job does; ``--inbox-only`` leaves it out), with detection run
 every 15 simulated minutes as the worker would (``crisis.actions.check_workspace``). Alerts
 over weeks 1–2 (cold start: the prior carries the baseline) and weeks 3–4 (warm) are false
 alerts: the world is calm.
@@ -44,6 +47,9 @@ def main() -> None:
     )
     parser.add_argument("--seeds", default="3,5,7")
     parser.add_argument("--intensities", default="1,2,3,5,10")
+    parser.add_argument(
+        "--inbox-only", action="store_true", help="detection reads the inbox alone (no listening)"
+    )
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     intensities = [float(s) for s in args.intensities.split(",")]
@@ -67,13 +73,15 @@ def main() -> None:
     from portevoix.core import actions as core_actions
     from portevoix.core.models import Member, User
     from portevoix.crisis.replay import Replay
+    from portevoix.listening import actions as listening_actions
     from portevoix.sandbox import service, world
     from portevoix.sandbox.models import SandboxInteraction
 
     try:
         call_command("migrate", verbosity=0, interactive=False)
+        print("sources: " + ("inbox" if args.inbox_only else "inbox and listening"))
         print(
-            f"{'seed':>4} {'messages/4 wk':>13} {'false, wk 1-2':>13} "
+            f"{'seed':>4} {'messages/4 wk':>13} {'mentions/4 wk':>13} {'false, wk 1-2':>13} "
             f"{'false, wk 3-4':>13} {'ms/check':>8}"
         )
         delays: dict[float, list[str]] = {i: [] for i in intensities}
@@ -95,7 +103,9 @@ def main() -> None:
                 follower_count=18400,
                 inbound_per_day=24.0,
                 mentions_per_day=10.0,
-                brand_name="Lumière Cosmétiques",
+                # One brand per seed: listening reads every account's world, and the seeds'
+                # workspaces must not hear each other's.
+                brand_name=f"Lumière{seed} Cosmétiques",
                 products=["sérum Éclat", "crème Velours"],
                 competitors=["Rosée Paris", "Belle Peau"],
             )
@@ -106,14 +116,23 @@ def main() -> None:
                 credentials=service.credentials_for(account),
                 name="Bench",
             )
-            replay = Replay(channel=channel, account=account)
+            if not args.inbox_only:
+                listening_actions.create_query(
+                    workspace,
+                    by=admin,
+                    name="Marque",
+                    kind="brand",
+                    text=f'"lumière{seed} cosmétiques" OR #lumiere{seed}cosmetiques',
+                )
+            replay = Replay(channel=channel, account=account, listen=not args.inbox_only)
             fortnight = MONDAY + dt.timedelta(days=14)
             began = time.perf_counter()
             early = replay.run(MONDAY, fortnight, EVERY)
             late = replay.run(fortnight, fortnight + dt.timedelta(days=14), EVERY)
             per_check = (time.perf_counter() - began) / (28 * 96) * 1000
             print(
-                f"{seed:>4} {replay.ingested:>13} {len(early):>13} {len(late):>13} "
+                f"{seed:>4} {replay.ingested:>13} {replay.heard:>13} {len(early):>13} "
+                f"{len(late):>13} "
                 f"{per_check:>8.1f}"
             )
             start = MONDAY + dt.timedelta(days=29, hours=13)  # Tuesday 14:00 in Paris
@@ -121,7 +140,7 @@ def main() -> None:
             for intensity in intensities:
                 try:
                     with transaction.atomic():
-                        saved = (replay.last_pk, replay.ingested, len(replay.alerts))
+                        saved = (replay.last_pk, replay.ingested, len(replay.alerts), replay.heard)
                         world.start_crisis(account, intensity, "le retard de livraison", at=start)
                         alerts = replay.run(start, start + WATCH, EVERY)
                         if alerts:
@@ -138,6 +157,7 @@ def main() -> None:
                         else:
                             delays[intensity].append("none in 12 h")
                         replay.last_pk, replay.ingested = saved[0], saved[1]
+                        replay.heard = saved[3]
                         del replay.alerts[saved[2] :]
                         raise Rollback
                 except Rollback:

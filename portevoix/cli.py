@@ -3,6 +3,7 @@
 portevoix demo       set up the embedded database, load the demo, run web + worker
 portevoix serve      production web server (gunicorn + WhiteNoise)
 portevoix worker     background worker
+portevoix listen     listening's sources alone (a worker for them)
 portevoix migrate    apply migrations and create the cache table
 portevoix manage ... any Django management command
 portevoix triage     label JSON lines from standard input
@@ -134,6 +135,22 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return int(worker_main(concurrency=args.concurrency, liveness_file=args.liveness_file))
 
 
+def cmd_listen(args: argparse.Namespace) -> int:
+    """A worker for listening alone: its sources (one stream per row, leased: never read twice
+    by two processes) and the accounts followed beside the brand's."""
+    _django()
+    from portevoix.listening.models import FollowedAccount, ListeningSource
+    from portevoix.worker.runner import main as worker_main
+
+    return int(
+        worker_main(
+            concurrency=args.concurrency,
+            liveness_file=args.liveness_file,
+            models=[ListeningSource, FollowedAccount],
+        )
+    )
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     _follow_bind(args.bind)
     _django()
@@ -225,6 +242,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     worker.add_argument("--liveness-file", default=None)
     worker.set_defaults(func=cmd_worker)
+
+    listen = sub.add_parser("listen", help="read listening's sources (a worker for them alone)")
+    listen.add_argument(
+        "--concurrency", type=int, default=4, help="streams read at once (one thread each)"
+    )
+    listen.add_argument("--liveness-file", default=None)
+    listen.set_defaults(func=cmd_listen)
 
     migrate = sub.add_parser("migrate", help="apply database migrations")
     migrate.set_defaults(func=cmd_migrate)

@@ -67,6 +67,13 @@ VARIABLES: tuple[Var, ...] = (
         "(default: true in embedded mode, false in production)",
         None,
     ),
+    Var(
+        "WEBHOOKS_ALLOW_LOOPBACK",
+        "true to let webhooks and CRM integrations reach a receiver on loopback (127.0.0.1, "
+        "::1); private, link-local and metadata addresses are always refused "
+        "(default: true in embedded mode, false in production)",
+        None,
+    ),
     Var("S3_BUCKET", "store media in this S3-compatible bucket (default: DATA_DIR/media)", ""),
     Var("S3_ENDPOINT_URL", "the S3-compatible service's address (MinIO, Scaleway...)", ""),
     Var("S3_REGION", "the bucket's region", ""),
@@ -156,6 +163,8 @@ class Config:
     #: Whether network modules may connect to loopback, private or link-local addresses.
     allow_private_networks: bool
     skip_bluesky: bool
+    #: Whether webhooks and CRM integrations may reach a receiver on loopback.
+    webhooks_allow_loopback: bool = False
     #: Facebook Login's app (id, secret) and Graph/dialog addresses; empty: the defaults.
     meta_app: tuple[str, str, str, str] = ("", "", "", "")
     #: Media in an S3-compatible bucket (django-storages) instead of the data directory.
@@ -422,6 +431,10 @@ def load(env: Mapping[str, str] | None = None, *, base_dir: Path | None = None) 
             values["ALLOW_PRIVATE_NETWORKS"] or ("false" if mode == "production" else "true"),
         ),
         skip_bluesky=_truthy("SKIP_BLUESKY", values["SKIP_BLUESKY"] or "0"),
+        webhooks_allow_loopback=_truthy(
+            "WEBHOOKS_ALLOW_LOOPBACK",
+            values["WEBHOOKS_ALLOW_LOOPBACK"] or ("false" if mode == "production" else "true"),
+        ),
         s3=_s3(values),
         meta_app=(
             (values["META_APP_ID"] or "").strip(),

@@ -23,6 +23,8 @@ PORTEVOIX_ENCRYPTION_KEYS = CONFIG.encryption_keys
 PORTEVOIX_DATA_DIR = CONFIG.data_dir
 #: Channels may reach servers on loopback/private addresses (set in networks.http at start).
 PORTEVOIX_ALLOW_PRIVATE_NETWORKS = CONFIG.allow_private_networks
+#: Webhooks and CRM integrations may reach a receiver on loopback (portevoix.api.outbound).
+PORTEVOIX_WEBHOOKS_ALLOW_LOOPBACK = CONFIG.webhooks_allow_loopback
 # Facebook Login (Facebook pages, Instagram): app id, app secret, Graph and dialog addresses.
 PORTEVOIX_META_APP = CONFIG.meta_app
 #: The verify token of Meta's webhooks (Instagram mentions, /hooks/meta/); empty: closed.
@@ -58,6 +60,7 @@ INSTALLED_APPS = [
     "portevoix.api",
     "portevoix.listening",
     "portevoix.roi",
+    "portevoix.training",
 ]
 
 MIDDLEWARE = [

@@ -7,6 +7,7 @@ from portevoix.inbox import views as inbox_views
 from portevoix.media import public as public_media
 from portevoix.notifications import views as notification_views
 from portevoix.publishing.plan_views import ical_feed
+from portevoix.roi.views import short_link_redirect
 
 
 def healthz(request: HttpRequest) -> HttpResponse:
@@ -42,6 +43,9 @@ urlpatterns = [
     ),
     path("w/<slug:ws>/", include("portevoix.publishing.approvals.urls")),
     path("w/<slug:ws>/money/", include("portevoix.roi.urls")),
+    path("w/<slug:ws>/training/", include("portevoix.training.urls")),
+    # The product's short links, opened by anyone who clicks a post (docs/ways-in.md).
+    path("l/<str:code>", short_link_redirect, name="roi_short_link"),
     path("", include("portevoix.strategy.urls")),
     path("", include("portevoix.api.urls")),
     path("", include("portevoix.core.urls")),

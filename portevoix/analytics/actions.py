@@ -20,12 +20,24 @@ from portevoix.core.permissions import can, require
 from portevoix.publishing.models import PostingSlot, Publication, PublicationStates
 
 from . import notices
-from .models import Experiment, ExperimentMetric, Insight
+from .models import (
+    REPORT_SECTIONS,
+    Experiment,
+    ExperimentMetric,
+    Insight,
+    ReportFrequency,
+    ReportRun,
+    ScheduledReport,
+)
 
 AUDIT_LABELS = {
     "insight.write": gettext_noop("Insight written on a chart"),
     "analytics.slots": gettext_noop("Suggested posting slots added"),
     "experiment.create": gettext_noop("Experiment started"),
+    "report.create": gettext_noop("Scheduled report created"),
+    "report.pause": gettext_noop("Scheduled report paused"),
+    "report.resume": gettext_noop("Scheduled report resumed"),
+    "report.send": gettext_noop("Report sent now"),
 }
 
 #: The charts an insight may be about (key: label), as the dashboard names them.
@@ -40,6 +52,11 @@ CHARTS = {
     "campaigns": gettext_noop("Campaigns"),
     "webcare": gettext_noop("Webcare"),
     "approvals": gettext_noop("Approval wait times"),
+    "workload": gettext_noop("Team workload"),
+    # Money (portevoix.roi): the return on investment for who sees money; clicks for all.
+    "roi": gettext_noop("Return on investment per channel"),
+    "roi_campaigns": gettext_noop("Return on investment per campaign"),
+    "link_clicks": gettext_noop("Clicks on short links"),
 }
 MAX_INSIGHT = 4000
 
@@ -205,3 +222,117 @@ def start_experiment(
         after={"name": name, "metric": metric, "a": variant_a.pk, "b": variant_b.pk},
     )
     return experiment
+
+
+MAX_REPORTS = 50
+
+
+@transaction.atomic
+def create_report(
+    workspace: Workspace,
+    *,
+    by: Member,
+    name: str,
+    frequency: str,
+    sections: Sequence[str],
+    channels: Sequence[Channel],
+    recipients: Sequence[Member],
+) -> ScheduledReport:
+    """A report made at the end of each week or month and e-mailed to ``recipients``, each
+    of whom must be allowed to read everything it contains."""
+    from .reports import may_read
+
+    require(by, "analytics.report")
+    _same_workspace(by, workspace)
+    name = name.strip()
+    if not name:
+        raise ActionRefused(_("Give the report a name."), field="name")
+    if frequency not in ReportFrequency.values:
+        raise ActionRefused(_("Choose weekly or monthly."), field="frequency")
+    chosen = [code for code in REPORT_SECTIONS if code in set(sections)]
+    if not chosen or len(chosen) != len(set(sections)):
+        raise ActionRefused(_("Choose at least one part of the dashboard."), field="sections")
+    if any(c.workspace_id != workspace.pk for c in channels):
+        raise ActionRefused(_("Choose channels of this workspace."), field="channels")
+    people = list({m.pk: m for m in recipients}.values())
+    if not people:
+        raise ActionRefused(_("Choose at least one recipient."), field="recipients")
+    draft = ScheduledReport(workspace=workspace, sections=chosen)
+    refused = [m for m in people if not may_read(m, draft)]
+    if refused:
+        raise ActionRefused(
+            _(
+                "%(names)s may not read this report "
+                "(analytics, or a part of it, is not theirs to see)."
+            )
+            % {"names": ", ".join(str(m.user) for m in refused)},
+            field="recipients",
+        )
+    if ScheduledReport.objects.filter(workspace=workspace).count() >= MAX_REPORTS:
+        raise ActionRefused(_("A workspace has at most %(n)s reports.") % {"n": MAX_REPORTS})
+    report = ScheduledReport.objects.create(
+        workspace=workspace, name=name[:120], frequency=frequency, sections=chosen, created_by=by
+    )
+    report.channels.set(channels)
+    report.recipients.set(people)
+    audit.record(
+        "report.create",
+        workspace=workspace,
+        actor=by.user,
+        obj=report,
+        after={
+            "name": report.name,
+            "frequency": frequency,
+            "sections": chosen,
+            "channels": [c.pk for c in channels],
+            "recipients": [m.pk for m in people],
+        },
+    )
+    return report
+
+
+@transaction.atomic
+def set_report_active(report: ScheduledReport, *, by: Member, active: bool) -> ScheduledReport:
+    """Pause or resume a report's schedule (its history stays)."""
+    require(by, "analytics.report")
+    _same_workspace(by, report.workspace)
+    if report.active != active:
+        report.active = active
+        report.save(update_fields=["active"])
+        audit.record(
+            "report.resume" if active else "report.pause",
+            workspace=report.workspace,
+            actor=by.user,
+            obj=report,
+            before={"active": not active},
+            after={"active": active},
+        )
+    return report
+
+
+@transaction.atomic
+def send_report_now(report: ScheduledReport, *, by: Member) -> tuple[ReportRun, bool]:
+    """The report of the last finished period, made and sent by the worker at once; a
+    period already reported is not sent again (returns it, and False)."""
+    from django.utils import timezone
+
+    from .reports import last_finished
+
+    require(by, "analytics.report")
+    _same_workspace(by, report.workspace)
+    period = last_finished(report, timezone.now())
+    run, created = ReportRun.objects.get_or_create(
+        report=report,
+        period_start=period.start,
+        period_end=period.end,
+        defaults={"trigger": "manual", "requested_by": by},
+    )
+    if created:
+        audit.record(
+            "report.send",
+            workspace=report.workspace,
+            actor=by.user,
+            obj=report,
+            after={"run": run.pk, "from": str(period.start), "to": str(period.end)},
+        )
+    return run, created

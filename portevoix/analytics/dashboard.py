@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Max, QuerySet, Sum
+from django.db.models import Count, F, Max, Q, QuerySet, Sum
 from django.db.models.functions import ExtractHour, ExtractIsoWeekDay
 
 from portevoix.channels.models import Channel
@@ -23,7 +23,7 @@ from portevoix.core.models import Workspace
 from portevoix.publishing.models import Publication, PublicationStates
 
 from . import kpis
-from .models import ChannelDay, ChannelHour, PostSnapshot
+from .models import ChannelDay, ChannelHour, PostSnapshot, WorkspaceDay, WorkspaceHour
 
 #: Below this many posts in the period, the heatmap says it cannot tell yet.
 HEATMAP_MIN_POSTS = 10
@@ -77,19 +77,35 @@ def _sum_fields() -> dict[str, Any]:
     }
 
 
-def daily(channels: QuerySet[Channel], period: Period) -> list[dict[str, Any]]:
+def daily(
+    channels: QuerySet[Channel], period: Period, *, workspace: Workspace | None = None
+) -> list[dict[str, Any]]:
     """One row per day: posts, impressions, reach, engagements, clicks, video views, followers
-    (summed over the channels that had a reading that day; empty otherwise), profile visits."""
-    rows = (
-        ChannelDay.objects.filter(channel__in=channels, day__gte=period.start, day__lte=period.end)
-        .values("day")
-        .annotate(
-            **_sum_fields(),
-            followers=Sum("followers"),
-            profile_visits=Sum("profile_visits"),
+    (summed over the channels that had a reading that day; empty otherwise), profile visits.
+
+    With ``workspace`` (every channel of it), the workspace's day rollup answers: one row a
+    day instead of one per channel and day."""
+    by_day: dict[dt.date, dict[str, Any]]
+    if workspace is not None:
+        by_day = {
+            row["day"]: {**row, "followers": row["followers"] if row["follower_channels"] else None}
+            for row in WorkspaceDay.objects.filter(
+                workspace=workspace, day__gte=period.start, day__lte=period.end
+            ).values()
+        }
+    else:
+        rows = (
+            ChannelDay.objects.filter(
+                channel__in=channels, day__gte=period.start, day__lte=period.end
+            )
+            .values("day")
+            .annotate(
+                **_sum_fields(),
+                followers=Sum("followers"),
+                profile_visits=Sum("profile_visits"),
+            )
         )
-    )
-    by_day = {row["day"]: row for row in rows}
+        by_day = {row["day"]: row for row in rows}
     out = []
     for day in period.each_day():
         row = by_day.get(day, {})
@@ -123,19 +139,90 @@ KEY_FIGURES = (
 )
 
 
+#: The key figures that are sums over days (one aggregate answers them all).
+DAY_FIGURES = ("impressions", "reach", "engagements", "clicks", "video_views", "profile_visits")
+
+
+def _period_sums(
+    workspace: Workspace, channel: Channel | None, period: Period, before: Period
+) -> dict[str, dict[str, float | None]]:
+    """The day sums and the posts published of both periods, in two aggregates."""
+    rows: QuerySet[Any]
+    if channel is None:
+        rows = WorkspaceDay.objects.filter(workspace=workspace)
+        posts_of = Publication.objects.filter(channel__workspace=workspace)
+    else:
+        rows = ChannelDay.objects.filter(channel=channel)
+        posts_of = Publication.objects.filter(channel=channel)
+    spans = {"now": period, "then": before}
+    wanted: dict[str, Any] = {}
+    for key, span in spans.items():
+        within = Q(day__gte=span.start, day__lte=span.end)
+        wanted[f"n_{key}"] = Count("id", filter=within)
+        for name in DAY_FIGURES:
+            wanted[f"{name}_{key}"] = Sum(name, filter=within)
+    sums = rows.filter(day__gte=before.start, day__lte=period.end).aggregate(**wanted)
+    published = posts_of.filter(
+        state=PublicationStates.published.name,
+        published_at__gte=before.start_at,
+        published_at__lt=period.end_at,
+    ).aggregate(
+        **{
+            key: Count(
+                "id", filter=Q(published_at__gte=span.start_at, published_at__lt=span.end_at)
+            )
+            for key, span in spans.items()
+        }
+    )
+    out: dict[str, dict[str, float | None]] = {}
+    for key in spans:
+        values: dict[str, float | None] = {"posts_published": float(published[key] or 0)}
+        known = bool(sums[f"n_{key}"])
+        for name in DAY_FIGURES:
+            values[name] = float(sums[f"{name}_{key}"] or 0) if known else None
+        impressions = values["impressions"]
+        values["engagement_rate"] = (
+            (values["engagements"] or 0) / impressions if known and impressions else None
+        )
+        out[key] = values
+    return out
+
+
+def _float(value: int | None) -> float | None:
+    return None if value is None else float(value)
+
+
 def key_figures(
     workspace: Workspace, channel: Channel | None, period: Period
 ) -> list[dict[str, Any]]:
-    """Each key figure in the period and the one before, with the change."""
+    """Each key figure in the period and the one before, with the change: the sums of both
+    periods in one aggregate (the same numbers as :func:`kpis.measure`), followers read per
+    channel at the period's ends."""
     before = period.previous()
+    sums = _period_sums(workspace, channel, period, before)
+    channels = kpis._channels(workspace, channel)
+    # Followers at the three ends of the two periods, each read once (not twice per figure).
+    at = {
+        moment: kpis.followers_at(channels, moment)
+        for moment in (period.end_at, period.start_at, before.start_at)
+    }
+    sums["now"]["followers"] = _float(at[period.end_at])
+    sums["then"]["followers"] = _float(at[period.start_at])
+    for key, span in (("now", period), ("then", before)):
+        after, first = at[span.end_at], at[span.start_at]
+        if after is not None and first is not None:
+            sums[key]["follower_growth"] = float(after - first)
     out = []
     for metric in KEY_FIGURES:
-        now = kpis.measure(
-            workspace, metric, channel=channel, start=period.start_at, end=period.end_at
-        )
-        then = kpis.measure(
-            workspace, metric, channel=channel, start=before.start_at, end=before.end_at
-        )
+        if metric in sums["now"] and metric in sums["then"]:
+            now, then = sums["now"][metric], sums["then"][metric]
+        else:
+            now = kpis.measure(
+                workspace, metric, channel=channel, start=period.start_at, end=period.end_at
+            )
+            then = kpis.measure(
+                workspace, metric, channel=channel, start=before.start_at, end=before.end_at
+            )
         change = None
         if now is not None and then:
             change = (now - then) / abs(then)
@@ -143,23 +230,44 @@ def key_figures(
     return out
 
 
-def heatmap(channels: QuerySet[Channel], period: Period, zone: ZoneInfo) -> dict[str, Any]:
-    """Engagements per post by local weekday (1 = Monday) and hour of publication."""
-    rows = (
-        ChannelHour.objects.filter(
-            channel__in=channels,
-            hour__gte=period.start_at,
-            hour__lt=period.end_at,
-            posts__gt=0,
+def heatmap(
+    channels: QuerySet[Channel],
+    period: Period,
+    zone: ZoneInfo,
+    *,
+    workspace: Workspace | None = None,
+) -> dict[str, Any]:
+    """Engagements per post by local weekday (1 = Monday) and hour of publication.
+
+    With ``workspace`` (every channel of it, ``zone`` being the workspace's), its hour rollup
+    answers: weekday and hour are columns there, nothing is extracted at read time."""
+    rows: Iterable[dict[str, Any]]
+    if workspace is not None:
+        rows = (
+            WorkspaceHour.objects.filter(
+                workspace=workspace, day__gte=period.start, day__lte=period.end, posts__gt=0
+            )
+            .values("weekday", h=F("hour"))
+            .annotate(
+                posts=Sum("posts"), engagements=Sum("engagements"), impressions=Sum("impressions")
+            )
         )
-        .annotate(
-            weekday=ExtractIsoWeekDay("hour", tzinfo=zone), h=ExtractHour("hour", tzinfo=zone)
+    else:
+        rows = (
+            ChannelHour.objects.filter(
+                channel__in=channels,
+                hour__gte=period.start_at,
+                hour__lt=period.end_at,
+                posts__gt=0,
+            )
+            .annotate(
+                weekday=ExtractIsoWeekDay("hour", tzinfo=zone), h=ExtractHour("hour", tzinfo=zone)
+            )
+            .values("weekday", "h")
+            .annotate(
+                posts=Sum("posts"), engagements=Sum("engagements"), impressions=Sum("impressions")
+            )
         )
-        .values("weekday", "h")
-        .annotate(
-            posts=Sum("posts"), engagements=Sum("engagements"), impressions=Sum("impressions")
-        )
-    )
     cells: dict[tuple[int, int], dict[str, Any]] = {}
     for row in rows:
         posts = row["posts"] or 0
@@ -301,12 +409,19 @@ def post_types(channels: QuerySet[Channel], period: Period) -> list[dict[str, An
     return out
 
 
-def frequency(channels: QuerySet[Channel], period: Period) -> list[dict[str, Any]]:
+def frequency(
+    channels: QuerySet[Channel], period: Period, *, workspace: Workspace | None = None
+) -> list[dict[str, Any]]:
     """Weeks grouped by how many posts went out: engagements per post and per week."""
     weeks: dict[dt.date, dict[str, int]] = defaultdict(lambda: {"posts": 0, "engagements": 0})
-    rows = ChannelDay.objects.filter(
-        channel__in=channels, day__gte=period.start, day__lte=period.end
-    ).values_list("day", "posts", "engagements")
+    source: QuerySet[Any] = (
+        WorkspaceDay.objects.filter(workspace=workspace)
+        if workspace is not None
+        else ChannelDay.objects.filter(channel__in=channels)
+    )
+    rows = source.filter(day__gte=period.start, day__lte=period.end).values_list(
+        "day", "posts", "engagements"
+    )
     for day, posts, engagements in rows:
         monday = day - dt.timedelta(days=day.weekday())
         weeks[monday]["posts"] += posts
@@ -379,3 +494,93 @@ def approval_waits(workspace: Workspace, period: Period) -> list[dict[str, Any]]
             }
         )
     return out
+
+
+#: The columns of the team workload, in the order the table and the CSV show them.
+WORKLOAD_FIELDS = (
+    "conversations_assigned",
+    "conversations_answered",
+    "posts_authored",
+    "posts_approved",
+    "checklist_items",
+)
+
+
+def workload(workspace: Workspace, period: Period) -> list[dict[str, Any]]:
+    """Per member, over the period: conversations assigned to them (assignments recorded in
+    the audit log) and answered by them (conversations they replied in), posts they wrote,
+    approval steps they approved, crisis checklist items they ticked. Members with nothing
+    are left out; the busiest first."""
+    from portevoix.core.models import AuditEntry, Member
+    from portevoix.crisis.models import IncidentTask
+    from portevoix.inbox.models import Reply
+    from portevoix.publishing.approvals.models import ApprovalStep
+    from portevoix.publishing.models import Post
+
+    start, end = period.start_at, period.end_at
+    members = {
+        m.pk: m
+        for m in Member.objects.filter(workspace=workspace).select_related("user").order_by("pk")
+    }
+    by_user = {m.user_id: pk for pk, m in members.items()}
+    counts: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys(WORKLOAD_FIELDS, 0))
+    assigned = AuditEntry.objects.filter(
+        workspace=workspace,
+        action="conversation.assign",
+        created_at__gte=start,
+        created_at__lt=end,
+    ).values_list("after", flat=True)
+    for after in assigned:
+        # Foreign keys are kept as {"id", "repr"} in the audit log.
+        who = after.get("assignee") if isinstance(after, dict) else None
+        who = who.get("id") if isinstance(who, dict) else who
+        if isinstance(who, int) and who in members:
+            counts[who]["conversations_assigned"] += 1
+    answered = (
+        Reply.objects.filter(
+            conversation__workspace=workspace, created_at__gte=start, created_at__lt=end
+        )
+        .exclude(author=None)
+        .values("author")
+        .annotate(n=Count("conversation", distinct=True))
+    )
+    for row in answered:
+        if row["author"] in members:
+            counts[row["author"]]["conversations_answered"] = row["n"]
+    authored = (
+        Post.objects.filter(workspace=workspace, created_at__gte=start, created_at__lt=end)
+        .values("author")
+        .annotate(n=Count("id"))
+    )
+    for row in authored:
+        if row["author"] in by_user:
+            counts[by_user[row["author"]]]["posts_authored"] = row["n"]
+    approved = (
+        ApprovalStep.objects.filter(
+            post__workspace=workspace,
+            state="approved",
+            decided_at__gte=start,
+            decided_at__lt=end,
+        )
+        .values("decided_by")
+        .annotate(n=Count("id"))
+    )
+    for row in approved:
+        if row["decided_by"] in by_user:
+            counts[by_user[row["decided_by"]]]["posts_approved"] = row["n"]
+    ticked = (
+        IncidentTask.objects.filter(
+            incident__workspace=workspace, done_at__gte=start, done_at__lt=end
+        )
+        .values("done_by")
+        .annotate(n=Count("id"))
+    )
+    for row in ticked:
+        if row["done_by"] in members:
+            counts[row["done_by"]]["checklist_items"] = row["n"]
+    out = [
+        {"member": members[pk].user.display_name, "member_id": pk, **values}
+        for pk, values in counts.items()
+        if any(values.values())
+    ]
+    return sorted(out, key=lambda r: (-sum(r[f] for f in WORKLOAD_FIELDS), r["member"]))

@@ -76,6 +76,7 @@ def load_analytics_demo(workspace: Workspace, *, now: dt.datetime | None = None)
     ensure_collectors()
     _insight(workspace, now)
     _experiment(workspace, author, now)
+    _weekly_report(workspace, now)
     return made
 
 
@@ -248,3 +249,42 @@ def _experiment(workspace: Workspace, author: Member | None, now: dt.datetime) -
                     metric="engagement_rate",
                 )
                 return
+
+
+def _weekly_report(workspace: Workspace, now: dt.datetime) -> None:
+    """A weekly report to the manager and the analyst, with its last two weeks sent."""
+    from portevoix.analytics.models import ReportRun, ReportRunStates
+    from portevoix.analytics.reports import handle_producing, last_finished
+
+    people = list(
+        Member.objects.filter(workspace=workspace, role__in=["manager", "analyst"], is_active=True)
+        .select_related("user")
+        .order_by("pk")
+    )
+    analyst = next((m for m in people if m.role == "analyst"), None)
+    if analyst is None:
+        return
+    report = actions.create_report(
+        workspace,
+        by=analyst,
+        name="Bilan hebdomadaire des réseaux",
+        frequency="weekly",
+        sections=["overview", "daily", "channels", "heatmap", "campaigns", "webcare", "workload"],
+        channels=[],
+        recipients=people,
+    )
+    report.created_at = now - dt.timedelta(days=21)
+    report.save(update_fields=["created_at"])
+    last = last_finished(report, now)
+    for weeks_ago in (1, 0):
+        start = last.start - dt.timedelta(days=7 * weeks_ago)
+        run = ReportRun.objects.create(
+            report=report, period_start=start, period_end=start + dt.timedelta(days=6)
+        )
+        try:
+            outcome = handle_producing(run)
+        except (ImportError, OSError):  # WeasyPrint without Pango: the worker makes it later
+            continue
+        ReportRun.objects.filter(pk=run.pk).update(
+            state=ReportRunStates.sent.name, next_attempt_at=None, **outcome.fields
+        )

@@ -1,4 +1,5 @@
-"""The analytics housekeeping job: every channel gets its collector row."""
+"""The analytics housekeeping jobs: every channel gets its collector row; every scheduled
+report its run once a period ends."""
 
 from __future__ import annotations
 
@@ -11,7 +12,14 @@ def collectors(row: Housekeeping) -> str:
     return f"{ensure_collectors()} metrics collector(s) created"
 
 
+def reports(row: Housekeeping) -> str:
+    from portevoix.analytics.reports import due_runs
+
+    return f"{due_runs()} report(s) to send"
+
+
 def register() -> None:
     from portevoix.worker import housekeeping
 
     housekeeping.register("analytics-collectors", 900, collectors)
+    housekeeping.register("analytics-reports", 900, reports)

@@ -44,6 +44,9 @@ METRICS = (
 NOT_YET = frozenset({"mentions", "share_of_voice"})
 #: Leads and deal values, recorded by hand, CSV or the CRM (``portevoix.roi``).
 LEAD_METRICS = frozenset({"leads", "deal_value"})
+#: KPIs whose figures are money: shown only to members with ``money.view`` (goal tables,
+#: their CSV, the strategy page).
+MONEY_METRICS = frozenset({"deal_value"})
 
 
 def _channels(workspace: Workspace, channel: Channel | None) -> QuerySet[Channel]:

@@ -9,6 +9,8 @@ went out): the best-time heatmap and the daily charts read the same rollups. See
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -78,7 +80,11 @@ class AccountSnapshot(models.Model):
 
     class Meta:
         ordering = ["-taken_at", "-id"]
-        indexes = [models.Index(fields=["channel", "-taken_at"], name="an_account_latest")]
+        # (channel, -taken_at, -id): the latest reading before a moment, per channel, is one
+        # index seek (kpis.followers_at orders by both).
+        indexes = [
+            models.Index(fields=["channel", "-taken_at", "-id"], name="an_account_latest_id")
+        ]
         verbose_name = _("account snapshot")
         verbose_name_plural = _("account snapshots")
 
@@ -138,6 +144,63 @@ class ChannelHour(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel_id} {self.hour:%Y-%m-%d %H}"
+
+
+class WorkspaceDay(models.Model):
+    """Every channel of a workspace on one day: the sums of their :class:`ChannelDay` rows of
+    that day (each channel's day in its audience's zone, as there). Moved by the same
+    differences as ``ChannelDay``, so the all-channels charts read one row per day."""
+
+    VIEW_ACTION = "analytics.view"
+    objects = RestrictedQuerySet.as_manager()
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    posts = models.IntegerField(default=0)
+    impressions = models.BigIntegerField(default=0)
+    reach = models.BigIntegerField(default=0)
+    engagements = models.BigIntegerField(default=0)
+    clicks = models.BigIntegerField(default=0)
+    video_views = models.BigIntegerField(default=0)
+    profile_visits = models.BigIntegerField(default=0)
+    #: The sum of the followers of the channels that had a reading this day, and how many did.
+    followers = models.BigIntegerField(default=0)
+    follower_channels = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "day"], name="an_workspace_day_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.workspace_id} {self.day}"
+
+
+class WorkspaceHour(models.Model):
+    """Every channel's posts by the local day and hour (0-23) they were published, in the
+    workspace's zone: the all-channels best-time heatmap reads weekday and hour from columns
+    instead of extracting them from timestamps."""
+
+    VIEW_ACTION = "analytics.view"
+    objects = RestrictedQuerySet.as_manager()
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    hour = models.SmallIntegerField()
+    weekday = models.SmallIntegerField()  # ISO: 1 = Monday
+    posts = models.IntegerField(default=0)
+    impressions = models.BigIntegerField(default=0)
+    engagements = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "day", "hour"], name="an_workspace_hour_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.workspace_id} {self.day} {self.hour}h"
 
 
 class CollectorStates(StateGraph):
@@ -236,3 +299,125 @@ class Experiment(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ReportFrequency(models.TextChoices):
+    WEEKLY = "weekly", _("Weekly (Monday to Sunday)")
+    MONTHLY = "monthly", _("Monthly")
+
+
+#: The parts a scheduled report may contain, in the order the PDF shows them.
+REPORT_SECTIONS: dict[str, Any] = {
+    "goals": _("Goals and KPI progress"),
+    "overview": _("Key figures"),
+    "daily": _("Impressions and engagements per day"),
+    "followers": _("Followers"),
+    "channels": _("Per channel"),
+    "campaigns": _("Campaigns"),
+    "heatmap": _("Best time to post"),
+    "types": _("Post types"),
+    "webcare": _("Webcare"),
+    "approvals": _("Approval wait times"),
+    "workload": _("Team workload"),
+}
+#: Sections whose numbers need more than ``analytics.view`` to be read.
+SECTION_NEEDS = {"webcare": "inbox.view_all", "goals": "strategy.view"}
+
+
+class ScheduledReport(models.Model):
+    """A report the worker makes at the end of each week or month (in the workspace's zone)
+    and e-mails to its recipients, each in their language (docs/analytics.md)."""
+
+    VIEW_ACTION = "analytics.view"
+    objects = RestrictedQuerySet.as_manager()
+
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="scheduled_reports"
+    )
+    name = models.CharField(_("name"), max_length=120)
+    frequency = models.CharField(
+        _("frequency"), max_length=10, choices=ReportFrequency.choices, default="weekly"
+    )
+    sections = models.JSONField(_("parts"), default=list)
+    #: None chosen: every channel of the workspace.
+    channels = models.ManyToManyField(Channel, blank=True, related_name="+")
+    recipients = models.ManyToManyField(Member, related_name="+")
+    active = models.BooleanField(_("active"), default=True)
+    created_by = models.ForeignKey(Member, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = _("scheduled report")
+        verbose_name_plural = _("scheduled reports")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ReportRunStates(StateGraph):
+    # The worker renders the PDFs and the CSV, stores them and tells the recipients (the
+    # notification's e-mail carries the PDF), all in one transaction.
+    producing = State(initial=True, handler="handle_producing", try_interval=300, max_attempts=5)
+    sent = State(terminal=True)
+    failed = State(failure=True)
+    producing.transitions_to(sent)
+    failed.transitions_to(producing)
+    lease_seconds = 600.0
+
+
+class ReportRun(StatefulModel):
+    """One report for one period: made once, whatever happens (unique per period)."""
+
+    STATE_GRAPH = ReportRunStates
+    VIEW_ACTION = "analytics.view"
+    WORKSPACE_PATH = "report__workspace"
+    CLAIM_RELATED = ("report", "report__workspace")
+    objects = RestrictedQuerySet.as_manager()
+
+    report = models.ForeignKey(ScheduledReport, on_delete=models.CASCADE, related_name="runs")
+    period_start = models.DateField(_("from"))
+    period_end = models.DateField(_("to"))
+    #: "schedule" (the period ended) or "manual" (someone pressed "send now").
+    trigger = models.CharField(max_length=10, default="schedule")
+    requested_by = models.ForeignKey(
+        Member, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    produced_at = models.DateTimeField(_("sent on"), null=True, blank=True)
+    recipients_told = models.IntegerField(default=0)
+    csv = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-period_end", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["report", "period_start", "period_end"], name="an_report_run_once"
+            )
+        ]
+        verbose_name = _("report sent")
+        verbose_name_plural = _("reports sent")
+
+    def __str__(self) -> str:
+        return f"{self.report_id} {self.period_start}..{self.period_end}"
+
+    def handle_producing(self) -> Outcome:
+        from portevoix.analytics import reports
+
+        return reports.handle_producing(self)
+
+
+class ReportFile(models.Model):
+    """A run's PDF in one language (every language of the product is made)."""
+
+    run = models.ForeignKey(ReportRun, on_delete=models.CASCADE, related_name="files")
+    language = models.CharField(max_length=10)
+    pdf = models.BinaryField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["run", "language"], name="an_report_file_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.run_id} {self.language}"

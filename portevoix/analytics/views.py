@@ -28,7 +28,7 @@ from portevoix.core.permissions import can, require
 from portevoix.core.views import _member
 from portevoix.publishing.models import Publication, PublicationStates
 
-from . import actions, dashboard, experiments, goals
+from . import actions, dashboard, experiments, goals, kpis
 from .actions import CHARTS
 from .models import Experiment, ExperimentMetric, Insight
 
@@ -164,6 +164,8 @@ class Filters:
         self.channels = (
             self.channels_all.filter(pk=self.channel.pk) if self.channel else self.channels_all
         )
+        #: Every channel of the workspace: its own rollups answer (see dashboard.daily).
+        self.whole = workspace if self.channel is None else None
 
     def query(self, **extra: Any) -> str:
         params = {"start": self.period.start.isoformat(), "end": self.period.end.isoformat()}
@@ -182,8 +184,8 @@ class Filters:
 def _chart_rows(chart: str, filters: Filters, member: Member) -> list[dict[str, Any]]:
     period = filters.period
     if chart in ("daily", "followers"):
-        rows = dashboard.daily(filters.channels, period)
-        previous = dashboard.daily(filters.channels, period.previous())
+        rows = dashboard.daily(filters.channels, period, workspace=filters.whole)
+        previous = dashboard.daily(filters.channels, period.previous(), workspace=filters.whole)
         for row, before in zip(rows, previous, strict=True):
             row["previous_day"] = before["day"]
             row["previous_impressions"] = before["impressions"]
@@ -193,25 +195,63 @@ def _chart_rows(chart: str, filters: Filters, member: Member) -> list[dict[str, 
     if chart == "overview":
         return dashboard.key_figures(member.workspace, filters.channel, period)
     if chart == "goals":
-        return goals.csv_rows(member.workspace)
+        rows = goals.csv_rows(member.workspace)
+        if not can(member, "money.view"):
+            # A deal-value KPI is money: its figures stay with who sees money.
+            for row in rows:
+                if row["metric"] in kpis.MONEY_METRICS:
+                    row.update(value=None, expected_by_now=None, target=None)
+        return rows
     if chart == "heatmap":
         return dashboard.heatmap_rows(
-            dashboard.heatmap(filters.channels, period, filters.heat_zone)
+            dashboard.heatmap(filters.channels, period, filters.heat_zone, workspace=filters.whole)
         )
     if chart == "types":
         return dashboard.post_types(filters.channels, period)
     if chart == "frequency":
-        return dashboard.frequency(filters.channels, period)
+        return dashboard.frequency(filters.channels, period, workspace=filters.whole)
     if chart == "campaigns":
         return dashboard.campaigns(filters.channels, period)
     if chart == "approvals":
         return dashboard.approval_waits(member.workspace, period)
+    if chart in ("roi", "roi_campaigns", "link_clicks"):
+        from portevoix.roi import dashboard as money
+
+        return money.rows(chart, member, period, filters.channel)
     if chart == "webcare":
         if not can(member, "inbox.view_all"):
             raise Http404("not found")
-        days: list[dict[str, Any]] = _webcare(member, filters)["days"]
-        return days
+        from .reports import _webcare as webcare_rows
+
+        # Per department, then per member: the numbers of the page's two tables.
+        return webcare_rows(member.workspace, period)
+    if chart == "workload":
+        return [
+            {k: v for k, v in row.items() if k != "member_id"}
+            for row in dashboard.workload(member.workspace, period)
+        ]
     raise Http404("not found")
+
+
+def workload_figure(member: Member, period: dashboard.Period) -> dict[str, Any]:
+    """The team workload as stacked bars (reports' chart vocabulary) and its table."""
+    from portevoix.reports import charts
+
+    from .reports import WORKLOAD_LABELS
+
+    rows = dashboard.workload(member.workspace, period)
+    labels = [str(WORKLOAD_LABELS[f]) for f in dashboard.WORKLOAD_FIELDS]
+    series = [
+        charts.Series(label, [float(r[f]) for r in rows])
+        for label, f in zip(labels, dashboard.WORKLOAD_FIELDS, strict=True)
+    ]
+    names = [r["member"] for r in rows]
+    return {
+        "rows": rows,
+        "labels": labels,
+        "svg": charts.stacked_bar_chart(names, series, title=_("Team workload")) if rows else "",
+        "table": charts.table_rows(names, series),
+    }
 
 
 def _webcare(member: Member, filters: Filters) -> dict[str, Any]:
@@ -308,9 +348,17 @@ def _kpi_number(value: float | None, metric: str) -> str:
 def _goal_rows(member: Member) -> list[dict[str, Any]]:
     """The goals and their KPIs, this period so far against the target (analytics/goals.py)."""
     rows = goals.progress(member.workspace)
+    sees_money = can(member, "money.view")
     for row in rows:
         for item in row["kpis"]:
             p = item["progress"]
+            if not sees_money and p.kpi.metric in kpis.MONEY_METRICS:
+                # A deal-value KPI is money: who does not see money sees where it stands only.
+                item["status_label"] = GOAL_STATUS[p.status]
+                item["shown_value"] = item["shown_expected"] = item["shown_target"] = "—"
+                item["percent_of_expected"] = None
+                item["money_hidden"] = True
+                continue
             item["status_label"] = GOAL_STATUS[p.status]
             item["shown_value"] = _kpi_number(p.value, p.kpi.metric)
             item["shown_expected"] = _kpi_number(p.expected, p.kpi.metric)
@@ -326,7 +374,7 @@ def _context(
 ) -> dict[str, Any]:
     period = filters.period
     daily = _chart_rows("daily", filters, member)
-    heat = dashboard.heatmap(filters.channels, period, filters.heat_zone)
+    heat = dashboard.heatmap(filters.channels, period, filters.heat_zone, workspace=filters.whole)
     for line in heat["grid"]:
         line["label"] = WEEKDAYS[line["weekday"] - 1]
     for slot in heat["suggestions"]:
@@ -380,7 +428,10 @@ def _context(
             "channel", "variant_a__post", "variant_b__post", "created_by__user"
         )[:20]
     ]
+    from portevoix.roi import dashboard as money
+
     context = {
+        "money": money.context(member, period, filters.channel),
         "goals": _goal_rows(member),
         "perms_strategy": can(member, "strategy.view"),
         "filters": filters,
@@ -393,9 +444,10 @@ def _context(
         "heat": heat,
         "hours": range(24),
         "types": types,
-        "frequency": dashboard.frequency(filters.channels, period),
+        "frequency": dashboard.frequency(filters.channels, period, workspace=filters.whole),
         "campaigns": dashboard.campaigns(filters.channels, period),
         "approvals": dashboard.approval_waits(member.workspace, period),
+        "workload": workload_figure(member, period),
         "webcare": _webcare(member, filters) if sees_care else None,
         "insights": insights,
         "charts": {k: _(v) for k, v in CHARTS.items()},

@@ -31,7 +31,7 @@ from portevoix.api.core import (
     need,
     paginate,
 )
-from portevoix.api.models import Scope, WebhookDelivery
+from portevoix.api.models import Scope, WebhookDelivery, WebhookSubscription
 from portevoix.channels.models import Channel
 from portevoix.core.models import AuditEntry, Department, Member
 from portevoix.core.permissions import can, require
@@ -948,5 +948,111 @@ def replay_delivery(request: HttpRequest, delivery_id: int) -> dict[str, Any]:
     return _delivery_out(api_actions.replay_delivery(found, by=member))
 
 
-for _router in (me_router, posts, media, channels, inbox, audit_router, hooks):
+class SubscriptionOut(Schema):
+    id: int
+    url: str
+    description: str
+    events: list[str]
+    active: bool
+    created_at: dt.datetime
+
+
+class SubscriptionMadeOut(SubscriptionOut):
+    #: Shown once, here: the ``whsec_`` secret the receiver verifies signatures with.
+    secret: str
+
+
+class SubscriptionIn(Schema):
+    url: str = Field(..., min_length=1, max_length=500)
+    events: list[str] = Field(..., min_length=1, max_length=20)
+    description: str = Field("", max_length=200)
+
+
+def _subscription_out(s: WebhookSubscription) -> dict[str, Any]:
+    return {
+        "id": s.pk,
+        "url": s.url,
+        "description": s.description,
+        "events": list(s.events),
+        "active": s.is_active,
+        "created_at": s.created_at,
+    }
+
+
+def _subscription(member: Member, subscription_id: int) -> WebhookSubscription:
+    found: WebhookSubscription | None = (
+        WebhookSubscription.objects.visible_to(member).filter(pk=subscription_id).first()
+    )
+    if found is None:
+        raise ApiError(404, "not_found", _("Not found."))
+    return found
+
+
+@hooks.get(
+    "/webhooks/subscriptions",
+    response=answers(list[SubscriptionOut]),
+    summary="Webhook subscriptions (their secrets are never shown again)",
+)
+def list_subscriptions(request: HttpRequest) -> list[dict[str, Any]]:
+    member = need(request, Scope.WEBHOOKS)
+    require(member, "integration.manage")
+    rows = WebhookSubscription.objects.visible_to(member).order_by("-pk")[:200]
+    return [_subscription_out(s) for s in rows]
+
+
+@hooks.post(
+    "/webhooks/subscriptions",
+    response=answers(SubscriptionMadeOut, 201),
+    summary="Subscribe a receiver to events; the answer holds its signing secret, once",
+)
+def create_subscription(request: HttpRequest, payload: SubscriptionIn) -> Status[Any]:
+    member = need(request, Scope.WEBHOOKS)
+    require(member, "integration.manage")
+    subscription, secret = api_actions.create_subscription(
+        member.workspace,
+        by=member,
+        url=payload.url,
+        events=payload.events,
+        description=payload.description,
+    )
+    return Status(201, {**_subscription_out(subscription), "secret": secret})
+
+
+@hooks.delete(
+    "/webhooks/subscriptions/{subscription_id}",
+    response=answers(None, 204),
+    summary="Delete a subscription and its delivery log",
+)
+def delete_subscription(request: HttpRequest, subscription_id: int) -> Status[Any]:
+    member = need(request, Scope.WEBHOOKS)
+    require(member, "integration.manage")
+    api_actions.delete_subscription(_subscription(member, subscription_id), by=member)
+    return Status(204, None)
+
+
+@hooks.get(
+    "/webhooks/subscriptions/{subscription_id}/deliveries",
+    response=answers(DeliveryPage),
+    summary="One subscription's deliveries, newest first",
+)
+def subscription_deliveries(
+    request: HttpRequest,
+    subscription_id: int,
+    cursor: str | None = None,
+    limit: int = Limit,
+    state: str | None = None,
+) -> dict[str, Any]:
+    member = need(request, Scope.WEBHOOKS)
+    require(member, "integration.manage")
+    subscription = _subscription(member, subscription_id)
+    queryset = WebhookDelivery.objects.visible_to(member).filter(subscription=subscription)
+    if state:
+        queryset = queryset.filter(state=state)
+    rows, after = paginate(queryset, cursor, limit)
+    return {"items": [_delivery_out(d) for d in rows], "next_cursor": after}
+
+
+from portevoix.api import monitoring  # noqa: E402 - its routers use answers() above
+
+for _router in (me_router, posts, media, channels, inbox, audit_router, hooks, *monitoring.ROUTERS):
     api.add_router("/v1/", _router)

@@ -30,7 +30,15 @@ class Scope(models.TextChoices):
     INBOX_READ = "inbox:read", _("Read conversations and messages")
     INBOX_WRITE = "inbox:write", _("Reply to, assign, label and hand off conversations")
     AUDIT_READ = "audit:read", _("Read the audit log")
-    WEBHOOKS = "webhooks:manage", _("Read webhook deliveries and replay failed ones")
+    WEBHOOKS = (
+        "webhooks:manage",
+        _("Manage webhook subscriptions, read their deliveries and replay failed ones"),
+    )
+    LISTENING_READ = "listening:read", _("Read listening's mentions")
+    LISTENING_WRITE = "listening:write", _("Send mentions to the inbox or to the ideas")
+    CRISIS_READ = "crisis:read", _("Read incidents and alerts")
+    CRISIS_WRITE = "crisis:write", _("Open and close incidents, tick their checklists")
+    METRICS_READ = "metrics:read", _("Read metrics and goals' progress")
 
 
 ALL_SCOPES = [s.value for s in Scope]
@@ -110,7 +118,6 @@ class Event(models.TextChoices):
     CONVERSATION_CREATED = "conversation.created", _("A conversation started")
     CONVERSATION_ASSIGNED = "conversation.assigned", _("A conversation was assigned")
     CONVERSATION_SLA_BREACHED = "conversation.sla_breached", _("A conversation breached its SLA")
-    # Named now; they fire once the crisis module lands (issue 15).
     INCIDENT_OPENED = "incident.opened", _("An incident was opened")
     ALERT_RAISED = "alert.raised", _("An alert was raised")
 
@@ -207,3 +214,186 @@ class WebhookCursor(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}: {self.seen_until}"
+
+
+# --- CRM and helpdesk hand-off (seed 004; docs/integrations.md) -------------------------------
+
+
+class IntegrationKind(models.TextChoices):
+    HTTP = "http", _("HTTP endpoint (JSON)")
+    EMAIL = "email", _("E-mail")
+
+
+class IntegrationPreset(models.TextChoices):
+    GENERIC = "generic", _("Generic (any system that takes JSON)")
+    HUBSPOT = "hubspot", _("HubSpot")
+    SALESFORCE = "salesforce", _("Salesforce")
+
+
+class RecordKind(models.TextChoices):
+    LEAD = "lead", _("Lead (CRM)")
+    CASE = "case", _("Case (helpdesk)")
+
+
+class CrmIntegration(models.Model):
+    """A way to create a lead or a case in the company's CRM or helpdesk from a
+    conversation: an HTTP endpoint with a field mapping, or an e-mail address. Status updates
+    come back through its signed inbound webhook (``/hooks/crm/<id>/``)."""
+
+    VIEW_ACTION = "integration.manage"
+    objects = RestrictedQuerySet.as_manager()
+
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="crm_integrations"
+    )
+    name = models.CharField(_("name"), max_length=80)
+    kind = models.CharField(
+        _("delivered by"), max_length=8, choices=IntegrationKind.choices, default="http"
+    )
+    preset = models.CharField(
+        _("system"), max_length=12, choices=IntegrationPreset.choices, default="generic"
+    )
+    record_kind = models.CharField(
+        _("creates"), max_length=8, choices=RecordKind.choices, default="lead"
+    )
+    url = models.URLField(_("endpoint"), max_length=500, blank=True)
+    email = models.EmailField(_("e-mail address"), blank=True)
+    #: ``{"json.key": "source field"}``: what the body holds (keys with dots nest).
+    mapping = models.JSONField(_("field mapping"), default=dict, blank=True)
+    #: Sent as ``Authorization`` (e.g. ``Bearer …``); kept encrypted, never shown again.
+    auth_header_encrypted = models.TextField(blank=True, editable=False)
+    #: Signs the status updates the system sends back (``whsec_…``).
+    inbound_secret_encrypted = models.TextField(editable=False)
+    #: HubSpot / Salesforce OAuth (authorization code + refresh), encrypted.
+    oauth_client_id = models.CharField(max_length=200, blank=True)
+    oauth_client_secret_encrypted = models.TextField(blank=True, editable=False)
+    oauth_refresh_token_encrypted = models.TextField(blank=True, editable=False)
+    oauth_access_token_encrypted = models.TextField(blank=True, editable=False)
+    oauth_expires_at = models.DateTimeField(null=True, blank=True)
+    #: Salesforce's instance (``https://acme.my.salesforce.com``), from its token answer.
+    instance_url = models.URLField(max_length=300, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_by = models.ForeignKey(
+        Member, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    #: The last test: when, the answer's status and its first characters.
+    tested_at = models.DateTimeField(null=True, blank=True)
+    test_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    test_answer = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["name", "pk"]
+        verbose_name = _("CRM or helpdesk integration")
+        verbose_name_plural = _("CRM and helpdesk integrations")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def inbound_secret(self) -> str:
+        from portevoix.core.crypto import decrypt_text
+
+        return decrypt_text(self.inbound_secret_encrypted, what="an integration's secret")
+
+    @property
+    def auth_header(self) -> str:
+        from portevoix.core.crypto import decrypt_text
+
+        if not self.auth_header_encrypted:
+            return ""
+        return decrypt_text(self.auth_header_encrypted, what="an integration's credentials")
+
+
+class CrmRecordStates(StateGraph):
+    # Sent once: the receiver sees the record's reference (Idempotency-Key and in the body),
+    # so an attempt whose answer was lost is sent again with the same key, never as new.
+    pending = State(initial=True, handler="handle_pending", try_interval=60, max_attempts=12)
+    created = State(terminal=True)
+    failed = State(failure=True)
+    pending.transitions_to(pending, created, failed)
+    failed.transitions_to(pending)
+
+
+class CrmRecord(StatefulModel):
+    """A lead or a case handed from a conversation to an external system: delivered by the
+    worker, then followed through the system's status updates."""
+
+    STATE_GRAPH = CrmRecordStates
+    VIEW_ACTION = None  # restrict_rows decides
+    WORKSPACE_PATH = "integration__workspace"
+    objects = RestrictedQuerySet.as_manager()
+
+    integration = models.ForeignKey(
+        CrmIntegration, on_delete=models.CASCADE, related_name="records"
+    )
+    conversation = models.ForeignKey(
+        "inbox.Conversation", on_delete=models.CASCADE, related_name="crm_records"
+    )
+    #: ``pv-<random>``: what the receiver de-duplicates on (``Idempotency-Key``, ``reference``).
+    reference = models.CharField(max_length=40, unique=True)
+    note = models.TextField(_("note"), blank=True)
+    #: The body as built when handed off (sent as is on every attempt).
+    payload = models.JSONField(default=dict)
+    requested_by = models.ForeignKey(
+        Member, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    last_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    #: The system's own id and page for the record, from its answer or a status update.
+    external_id = models.CharField(_("external id"), max_length=200, blank=True)
+    external_url = models.URLField(_("link"), max_length=500, blank=True)
+    #: What the system says since (free text: "Qualified", "In progress", "Closed won"...).
+    external_status = models.CharField(_("status"), max_length=100, blank=True)
+    #: The deal, where the CRM has one: its value and its outcome (open, won, lost).
+    deal_value = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    deal_currency = models.CharField(max_length=3, blank=True)
+    outcome = models.CharField(max_length=8, blank=True)
+    updated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("CRM record")
+        verbose_name_plural = _("CRM records")
+
+    def __str__(self) -> str:
+        return f"{self.reference} ({self.state})"
+
+    @classmethod
+    def restrict_rows(cls, queryset: Any, member: Any) -> Any:
+        """Who manages integrations sees every record; the inbox sees those of the
+        conversations it sees."""
+        if can(member, "integration.manage"):
+            return queryset
+        from portevoix.inbox.models import Conversation
+
+        return queryset.filter(conversation__in=Conversation.objects.visible_to(member))
+
+    def handle_pending(self) -> Outcome:
+        from portevoix.api import crm
+
+        return crm.deliver(self)
+
+
+class CrmInboundEvent(models.Model):
+    """A status update received (its ``webhook-id``): the same id again is a replay, refused."""
+
+    integration = models.ForeignKey(
+        CrmIntegration, on_delete=models.CASCADE, related_name="inbound_events"
+    )
+    message_id = models.CharField(max_length=120)
+    received_at = models.DateTimeField(default=timezone.now, db_index=True)
+    record = models.ForeignKey(
+        CrmRecord, on_delete=models.SET_NULL, null=True, blank=True, related_name="updates"
+    )
+    payload = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["-received_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["integration", "message_id"], name="crm_inbound_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.integration_id}: {self.message_id}"

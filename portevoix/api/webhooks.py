@@ -10,7 +10,8 @@
 * A failed delivery is replayed from the deliveries page or the API (:func:`replay`).
 
 Where the events come from: conversations created (the inbox's ingest hook) and assigned
-(the inbox's change hook), in the transaction that made them; posts published or failed and
+(the inbox's change hook), incidents opened and alerts raised (crisis's actions), in the
+transaction that made them; posts published or failed and
 SLA breaches by a scanner the worker runs every minute (a housekeeping job), which reads the
 rows changed since it last looked, so nothing is missed while the worker is down.
 """
@@ -30,6 +31,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from portevoix.api import outbound
 from portevoix.api.models import (
     Event,
     WebhookCursor,
@@ -119,9 +121,9 @@ def deliver(delivery: WebhookDelivery) -> Outcome:
     }
     status: int | None = None
     try:
-        response = httpx.post(
-            subscription.url, content=body, headers=headers, timeout=TIMEOUT, follow_redirects=False
-        )
+        # Checked again after DNS resolution: no private, loopback or metadata address.
+        with outbound.client(timeout=TIMEOUT) as client:
+            response = client.post(subscription.url, content=body, headers=headers)
         status = response.status_code
         error = f"HTTP {status}"
     except httpx.HTTPError as exc:
@@ -164,6 +166,45 @@ def on_conversation_changed(conversation: Any, fields: frozenset[str]) -> None:
             f"{conversation.pk}:{conversation.assignee_id}:{timezone.now().isoformat()}",
             conversation_data(conversation),
         )
+
+
+def on_incident_opened(incident: Any) -> None:
+    """Crisis's ``open_incident`` calls this in its transaction: the delivery rows commit (or
+    roll back) with the incident, and the worker sends them only once they are committed."""
+    emit(
+        incident.workspace_id,
+        Event.INCIDENT_OPENED,
+        str(incident.pk),
+        {
+            "incident_id": incident.pk,
+            "title": incident.title,
+            "severity": incident.severity,
+            "owner_id": incident.owner_id,
+            "alert_id": incident.alert_id,
+            "terms": list(incident.terms),
+            "opened_at": incident.opened_at,
+        },
+    )
+
+
+def on_alert_raised(alert: Any) -> None:
+    """Crisis's ``raise_alert`` calls this in its transaction (see :func:`on_incident_opened`)."""
+    emit(
+        alert.workspace_id,
+        Event.ALERT_RAISED,
+        str(alert.pk),
+        {
+            "alert_id": alert.pk,
+            "raised_at": alert.raised_at,
+            "window_start": alert.window_start,
+            "window_end": alert.window_end,
+            "observed": alert.observed,
+            "expected": alert.expected,
+            "p_value": alert.p_value,
+            "network": alert.network,
+            "terms": list(alert.terms),
+        },
+    )
 
 
 def conversation_data(conversation: Any) -> dict[str, Any]:

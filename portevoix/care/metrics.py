@@ -66,12 +66,21 @@ def refresh(workspace: Workspace, since: dt.datetime, until: dt.datetime) -> int
         for name, value in values.items():
             row[name] += value
 
-    messages = InboundMessage.objects.filter(
-        conversation__workspace=workspace, created_at__gte=start, created_at__lt=end
+    from portevoix.crisis.drills import exclude_drill_conversations as no_drills
+
+    # Drill conversations (the sandbox during a crisis drill or busy evening) are training.
+    messages = no_drills(
+        InboundMessage.objects.filter(
+            conversation__workspace=workspace, created_at__gte=start, created_at__lt=end
+        ),
+        workspace.pk,
+        "conversation__",
     ).values_list("created_at", "conversation__department_id", "conversation__assignee_id")
     for created, department, assignee in messages:
         add(created, department, assignee, inbound=1)
-    conversations = Conversation.objects.filter(workspace=workspace).exclude(state="spam")
+    conversations = no_drills(
+        Conversation.objects.filter(workspace=workspace).exclude(state="spam"), workspace.pk
+    )
     for created, department, assignee in conversations.filter(
         created_at__gte=start, created_at__lt=end
     ).values_list("created_at", "department_id", "assignee_id"):
@@ -108,10 +117,14 @@ def refresh(workspace: Workspace, since: dt.datetime, until: dt.datetime) -> int
             resolution_seconds=int(took.total_seconds()),
         )
     # A missed first-response target counts when it was missed (its due time).
-    for clock in SlaClock.objects.filter(
-        conversation__workspace=workspace,
-        first_response_due_at__gte=start,
-        first_response_due_at__lt=end,
+    for clock in no_drills(
+        SlaClock.objects.filter(
+            conversation__workspace=workspace,
+            first_response_due_at__gte=start,
+            first_response_due_at__lt=end,
+        ),
+        workspace.pk,
+        "conversation__",
     ).select_related("conversation"):
         conversation = clock.conversation
         due = clock.first_response_due_at

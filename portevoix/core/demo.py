@@ -273,6 +273,12 @@ def load(*, reset: bool = False) -> DemoResult:
         from portevoix.roi.demo import load_money_demo
 
         load_money_demo(workspace)  # a month of leads, deals, clicks and spend
+        from portevoix.api.demo import load_integrations_demo
+
+        load_integrations_demo(workspace)  # a CRM with two leads handed off, one deal won
+        from portevoix.training.demo import load_training_demo
+
+        load_training_demo(workspace)  # the compliance rules acknowledged by most
 
     return DemoResult(workspace, logins())
 

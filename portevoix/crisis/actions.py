@@ -21,12 +21,13 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from portevoix.api import webhooks
 from portevoix.core import audit
 from portevoix.core.actions import ActionRefused
 from portevoix.core.models import Department, Member, Workspace
 from portevoix.core.permissions import can, require
 
-from . import detect, notices, signals
+from . import detect, drills, notices, signals
 from .models import (
     Alert,
     AlertState,
@@ -119,7 +120,10 @@ def count_hours(workspace: Workspace, now: dt.datetime) -> int:
 def baseline_for(workspace: Workspace, before: dt.datetime) -> detect.Baseline:
     since = before - dt.timedelta(weeks=detect.HISTORY_WEEKS)
     hours = list(
-        HourlyVolume.objects.filter(workspace=workspace, hour__gte=since, hour__lt=before)
+        drills.exclude_drill_hours(
+            HourlyVolume.objects.filter(workspace=workspace, hour__gte=since, hour__lt=before),
+            workspace.pk,
+        )
         .order_by("hour")
         .values_list("hour", "negative")
     )
@@ -131,9 +135,14 @@ def baseline_for(workspace: Workspace, before: dt.datetime) -> detect.Baseline:
 
 
 def in_cooldown(workspace: Workspace, now: dt.datetime) -> bool:
-    return Alert.objects.filter(
-        workspace=workspace, raised_at__gt=now - detect.COOLDOWN, raised_at__lte=now
-    ).exists()
+    # An ended drill's alert holds back nothing real.
+    return (
+        Alert.objects.filter(
+            workspace=workspace, raised_at__gt=now - detect.COOLDOWN, raised_at__lte=now
+        )
+        .exclude(drills__state="ended")
+        .exists()
+    )
 
 
 def check_workspace(workspace: Workspace, now: dt.datetime | None = None) -> Alert | None:
@@ -181,6 +190,7 @@ def raise_alert(workspace: Workspace, found: detect.Finding, *, now: dt.datetime
             for s in found.causes[-KEEP_MESSAGES:]
         ],
     )
+    drills.claim_alert(alert)  # while a crisis drill runs, its alert is the drill's
     audit.record(
         "crisis.alert",
         workspace=workspace,
@@ -215,6 +225,7 @@ def raise_alert(workspace: Workspace, found: detect.Finding, *, now: dt.datetime
         url=reverse("crisis_alert", kwargs={"ws": workspace.slug, "pk": alert.pk}),
         key=f"crisis-alert-{alert.pk}",
     )
+    webhooks.on_alert_raised(alert)
     return alert
 
 
@@ -412,6 +423,10 @@ def open_incident(
             incident=incident, at=alert.raised_at, kind=TimelineKind.ALERT, detail=summary
         )
     _timeline(incident, TimelineKind.OPENED, title, by)
+    from .statements import label_conversations
+
+    label_conversations(incident, by=by)
+    drills.claim_incident(incident)  # while a crisis drill runs, its incident is the drill's
     audit.record(
         "crisis.open",
         workspace=workspace,
@@ -419,6 +434,7 @@ def open_incident(
         obj=incident,
         after={"title": title, "severity": severity, "alert": alert.pk if alert else None},
     )
+    webhooks.on_incident_opened(incident)
     return incident
 
 
@@ -523,6 +539,9 @@ def set_terms(incident: Incident, *, by: Member, terms: str) -> Incident:
     before = list(incident.terms)
     incident.terms = parse_terms(terms)
     incident.save(update_fields=["terms"])
+    from .statements import label_conversations
+
+    label_conversations(incident, by=by)
     audit.record(
         "crisis.terms",
         workspace=incident.workspace,
@@ -569,6 +588,9 @@ def close_incident(incident: Incident, *, by: Member, summary: str = "") -> Inci
     incident.closed_by = by.user
     incident.summary = summary.strip()[:5000]
     incident.save(update_fields=["closed_at", "closed_by", "summary"])
+    from .statements import end_duty
+
+    end_duty(incident, incident.closed_at)
     _timeline(incident, TimelineKind.CLOSED, incident.summary, by)
     audit.record(
         "crisis.close",

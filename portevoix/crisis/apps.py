@@ -13,3 +13,11 @@ class CrisisConfig(AppConfig):
 
         notices.register()
         jobs.register()
+        from portevoix.crisis import statements
+
+        statements.register()
+        from portevoix.crisis import drills
+        from portevoix.inbox.ingest import on_ingested
+
+        # The sandbox conversations that start during a drill are labelled "Drill".
+        on_ingested(drills.label_conversations)

@@ -8,6 +8,7 @@
   real inbox, as the worker does.
 * **A past incident**, twelve days ago: the alert that opened it, ticks by customer service,
   legal and sales, a note, and its close two days later.
+* **Two past drills**, scored (``drill_demo.py``).
 * **The storm**: managers stage the sandbox's crisis from the Crisis page
   (``actions.stage_sandbox_crisis``), or admins from the sandbox admin.
 """
@@ -147,6 +148,7 @@ def _past_incident(workspace: Workspace, now: dt.datetime) -> Incident | None:
         ),
     )
     TimelineEntry.objects.filter(pk=note.pk).update(at=opened + dt.timedelta(minutes=50))
+    _past_statement(incident, people, opened)
     actions.close_incident(
         incident,
         by=sophie,
@@ -174,10 +176,102 @@ def _past_incident(workspace: Workspace, now: dt.datetime) -> Incident | None:
     return incident
 
 
+STATEMENT = (
+    "Nous savons que de nombreuses commandes de décembre sont en retard et nous en sommes "
+    "désolés. Notre transporteur a un incident sur son entrepôt de Lyon : nos équipes "
+    "suivent chaque colis et répondent à chacun d'entre vous en message privé."
+)
+
+
+def _past_statement(incident: Incident, people: dict[str, Member], opened: dt.datetime) -> None:
+    """The past incident's holding statement: drafted by Sophie, approved by Camille (legal)
+    through the approvals, published on every channel; its times moved to the incident's."""
+    from portevoix.publishing.approvals import actions as approvals
+    from portevoix.publishing.approvals.models import ApprovalStep, StepState
+    from portevoix.publishing.models import Publication, PublicationStates
+
+    from . import statements
+
+    sophie, camille = people.get("sophie"), people.get("camille")
+    channels = statements.statement_channels(incident.workspace)
+    if sophie is None or camille is None or not channels:
+        return
+    usable = [c for c in channels if not statements.channel_problems([c], STATEMENT, {})]
+    if not usable:
+        return
+    statement = statements.save_statement(
+        incident, by=sophie, text=STATEMENT, channel_ids=[c.pk for c in usable]
+    )
+    statements.send_to_legal(statement, by=sophie)
+    statement.refresh_from_db()
+    step = ApprovalStep.objects.filter(post=statement.post, state=StepState.WAITING).first()
+    if step is None:
+        return
+    approvals.approve(step, by=camille, comment="OK pour publication, sans promesse de délai.")
+    sent, approved = opened + dt.timedelta(minutes=40), opened + dt.timedelta(minutes=65)
+    ApprovalStep.objects.filter(pk=step.pk).update(requested_at=sent, decided_at=approved)
+    # As the worker leaves them once the network confirmed (the demo does not wait for it).
+    for n, publication in enumerate(
+        Publication.objects.filter(post=statement.post, state=PublicationStates.scheduled.name)
+    ):
+        publication.transition(
+            PublicationStates.published,
+            fields={
+                "published_at": approved + dt.timedelta(minutes=1 + n),
+                "network_post_id": f"demo-statement-{statement.pk}-{publication.channel_id}",
+                "scheduled_at": approved,
+            },
+        )
+    entries = TimelineEntry.objects.filter(incident=incident, kind="statement").order_by("id")
+    for entry, at in zip(
+        entries, (opened + dt.timedelta(minutes=30), sent, approved), strict=False
+    ):
+        TimelineEntry.objects.filter(pk=entry.pk).update(at=at)
+
+
+def _custody(workspace: Workspace) -> int:
+    """Who holds the demo channels' logins and second factors."""
+    from portevoix.channels.models import Channel
+
+    from . import lockdown
+
+    people = {
+        m.user.email.split("@")[0]: m
+        for m in Member.objects.filter(workspace=workspace).select_related("user")
+    }
+    admin = next((m for m in people.values() if m.role == "admin" and m.is_active), None)
+    holder = people.get("lucas") or people.get("sophie")
+    if admin is None or holder is None:
+        return 0
+    done = 0
+    for n, channel in enumerate(Channel.objects.filter(workspace=workspace).order_by("pk")):
+        lockdown.save_custody(
+            channel,
+            by=admin,
+            login_holder=holder if n % 2 == 0 else people.get("sophie"),
+            recovery=f"social+{channel.pk}@lumiere.demo" if n % 3 else "+33 6 12 34 56 78",
+            second_factor_holder=admin,
+            second_factor_method="Application d'authentification du téléphone partagé",
+            notes="Codes de secours dans le coffre du service communication.",
+        )
+        done += 1
+    return done
+
+
 @transaction.atomic
 def load_crisis_demo(workspace: Workspace, *, now: dt.datetime | None = None) -> dict[str, Any]:
     now = now or timezone.now()
     hours = backfill_baseline(workspace, now)
     counted = actions.count_hours(workspace, now)
     incident = _past_incident(workspace, now)
-    return {"backfilled": hours, "counted": counted, "incident": incident}
+    custody = _custody(workspace)
+    from .drill_demo import load_drill_demo
+
+    drills = load_drill_demo(workspace, now=now)
+    return {
+        "backfilled": hours,
+        "counted": counted,
+        "incident": incident,
+        "custody": custody,
+        "drills": drills,
+    }

@@ -11,14 +11,15 @@ The method (``docs/crisis.md`` explains it to users):
    blended with a prior: ``rate = w × hour_of_week + (1 − w) × prior``, ``w = weeks / 4``. The
    prior is the workspace's mean hourly rate over whatever history it has (from one day on),
    else the mean over every workspace's counts, else :data:`DEFAULT_PRIOR`.
-3. **Test.** Every run looks at the last hour and the last three hours (:data:`WINDOWS`: the
-   short one catches a sharp surge, the long one a storm that builds slowly). The expected
-   count is the baseline rate over the window, never below :data:`MIN_EXPECTED` (so a quiet
-   night does not alert on two messages). The observed count ``n`` alerts when it is at
-   least :data:`MIN_COUNT` and the one-sided Poisson tail ``P(X ≥ n | expected)`` is at most
-   :data:`ALPHA` divided by the number of windows (Bonferroni; 1 in 100,000 in all: run every
-   15 minutes, about one false alert in 20 years of truly Poisson traffic; real traffic is
-   burstier, which the calm-fortnight test and benchmark measure).
+3. **Test.** Every run looks at the last half hour, hour and three hours (:data:`WINDOWS`:
+   the shortest catches a storm's first minutes, the longest a storm that builds slowly). The
+   expected count is the hour-of-week baseline over the window (so scaled to its length),
+   never below :data:`MIN_EXPECTED` an hour (so a quiet night does not alert on two
+   messages). The observed count ``n`` alerts when it is at least :data:`MIN_COUNT` and the
+   one-sided Poisson tail ``P(X ≥ n | expected)`` is at most :data:`ALPHA` divided by the
+   number of windows (Bonferroni; 1 in 100,000 in all: run every 15 minutes, about one false
+   alert in 20 years of truly Poisson traffic; real traffic is burstier, which the
+   calm-fortnight test and benchmark measure).
 4. **Explanation.** The ratio observed/expected, the weekday and hour, the network most of the
    causing messages came from, and the terms of those messages that are frequent in them but
    not in the week before (so the brand's own name, always there, is not "the topic").
@@ -37,12 +38,15 @@ from zoneinfo import ZoneInfo
 
 from .signals import Signal
 
-WINDOWS = (dt.timedelta(hours=1), dt.timedelta(hours=3))
+#: The windows tested, ending now: half an hour (a storm's first minutes), an hour (a sharp
+#: surge), three hours (a storm that builds slowly).
+WINDOWS = (dt.timedelta(minutes=30), dt.timedelta(hours=1), dt.timedelta(hours=3))
 WINDOW = WINDOWS[-1]
 HISTORY_WEEKS = 8
 WARM_WEEKS = 4
 #: Negative items per hour assumed when nothing at all has been counted yet.
 DEFAULT_PRIOR = 0.5
+#: The expected count is never below this many negative items an hour (scaled to the window).
 MIN_EXPECTED = 0.5
 MIN_COUNT = 5
 ALPHA = 1e-5
@@ -235,7 +239,8 @@ def evaluate(
     for window in windows:
         start = end - window
         negative = [s for s in signals if s.is_negative and start <= s.at < end]
-        expected = max(MIN_EXPECTED, baseline.expected(start, end, zone))
+        floor = MIN_EXPECTED * (window / dt.timedelta(hours=1))
+        expected = max(floor, baseline.expected(start, end, zone))
         if len(negative) < MIN_COUNT:
             continue
         p_value = poisson_tail(len(negative), expected)

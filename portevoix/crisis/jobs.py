@@ -14,7 +14,15 @@ def detect(row: Housekeeping) -> str:
     return f"{actions.check_all()} crisis alert(s) raised"
 
 
+def end_drills(row: Housekeeping) -> str:
+    from . import drills
+
+    return f"{drills.end_due()} drill(s) ended"
+
+
 def register() -> None:
     from portevoix.worker import housekeeping
 
     housekeeping.register("crisis-detect", INTERVAL, detect)
+    # Drills past their planned end stop by themselves (and are scored).
+    housekeeping.register("crisis-drills", 60, end_drills)

@@ -178,6 +178,9 @@ class TimelineKind(models.TextChoices):
     PAUSED = "paused", _("Publishing paused")
     NOTE = "note", _("Note")
     CLOSED = "closed", _("Incident closed")
+    STATEMENT = "statement", _("Holding statement")
+    SURGE = "surge", _("Inbox in surge")
+    LOCKDOWN = "lockdown", _("Lockdown")
 
 
 class TimelineEntry(models.Model):
@@ -193,3 +196,245 @@ class TimelineEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%H:%M} {self.kind}"
+
+
+# --- holding statements, the inbox in surge, lockdown (issue 12 §5) -------------------------
+
+
+class HoldingStatement(models.Model):
+    """What the brand says while it looks into the crisis: drafted in the incident, approved by
+    legal through publishing's approvals, then published on every channel as one post (a
+    variant per channel) and used to answer the crisis's conversations.
+
+    Its ``post`` (``Post.source == "crisis"``) is made when it is sent to legal; from then on
+    the post's approval steps and publications say where it stands."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="statements")
+    text = models.TextField(_("statement"))
+    #: A channel's own text, by channel id (as a string): ``{"12": "..."}``.
+    variants = models.JSONField(default=dict, blank=True)
+    #: The channels it goes out on (ids), chosen when drafted.
+    channel_ids = models.JSONField(default=_empty_list, blank=True)
+    post = models.OneToOneField(
+        "publishing.Post",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="holding_statement",
+    )
+    created_by = models.ForeignKey(
+        Member, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("holding statement")
+        verbose_name_plural = _("holding statements")
+
+    def __str__(self) -> str:
+        return self.text[:60]
+
+    def text_for(self, channel_id: int) -> str:
+        return str(self.variants.get(str(channel_id)) or self.text)
+
+
+class CrisisConversation(models.Model):
+    """A conversation of the inbox that matches the crisis's terms (labelled in the inbox)."""
+
+    incident = models.ForeignKey(
+        Incident, on_delete=models.CASCADE, related_name="crisis_conversations"
+    )
+    conversation = models.ForeignKey(
+        "inbox.Conversation", on_delete=models.CASCADE, related_name="+"
+    )
+    term = models.CharField(max_length=80, blank=True)
+    labelled_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-labelled_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["incident", "conversation"], name="crisis_conversation_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"incident {self.incident_id}: conversation {self.conversation_id}"
+
+
+class StatementReply(models.Model):
+    """The holding statement sent to one conversation: at most once (the unique constraint)."""
+
+    statement = models.ForeignKey(
+        HoldingStatement, on_delete=models.CASCADE, related_name="replies"
+    )
+    conversation = models.ForeignKey(
+        "inbox.Conversation", on_delete=models.CASCADE, related_name="+"
+    )
+    reply = models.ForeignKey(
+        "inbox.Reply", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    sent_by = models.ForeignKey(
+        Member, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["statement", "conversation"], name="crisis_statement_reply_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"statement {self.statement_id}: conversation {self.conversation_id}"
+
+
+class DutyCall(models.Model):
+    """A member called on duty for the incident: a rota shift until the incident closes."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="duty_calls")
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+")
+    shift = models.ForeignKey(
+        "care.RotaShift", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    called_by = models.ForeignKey(
+        Member, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    called_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["called_at", "id"]
+
+    def __str__(self) -> str:
+        return f"incident {self.incident_id}: member {self.member_id} on duty"
+
+
+class ChannelCustody(models.Model):
+    """Who holds a channel's login on the network itself, its recovery address and its second
+    factor: what HR needs to take back a hijacked account (seed 001). The recovery address and
+    the notes are encrypted at rest like the channel's credentials."""
+
+    channel = models.OneToOneField(
+        "channels.Channel", on_delete=models.CASCADE, related_name="custody"
+    )
+    login_holder = models.ForeignKey(
+        Member,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("holds the login"),
+    )
+    #: Someone outside the team (an agency, a former employee), when not a member.
+    login_holder_other = models.CharField(_("or, outside the team"), max_length=200, blank=True)
+    recovery_encrypted = models.TextField(blank=True)
+    second_factor_holder = models.ForeignKey(
+        Member,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("holds the second factor"),
+    )
+    second_factor_method = models.CharField(_("second factor"), max_length=120, blank=True)
+    notes_encrypted = models.TextField(blank=True)
+    updated_by = models.ForeignKey(
+        Member, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("credential custody")
+        verbose_name_plural = _("credential custody")
+
+    def __str__(self) -> str:
+        return f"custody of channel {self.channel_id}"
+
+
+# --- drills (issue 12 §6): a staged crisis or a busy evening on the sandbox, scored ---------
+
+
+class DrillKind(models.TextChoices):
+    CRISIS = "crisis", _("Staged crisis")
+    EVENING = "evening", _("Busy webcare evening")
+
+
+class DrillState(models.TextChoices):
+    RUNNING = "running", _("Running")
+    ENDED = "ended", _("Ended")
+
+
+class Drill(models.Model):
+    """A drill on the workspace's sandbox accounts (``crisis/drills.py``): what was staged,
+    when, the alert and incident it led to, and its scores once ended."""
+
+    WORKSPACE_PATH = "workspace"
+    VIEW_ACTION = "crisis.view"
+    objects = RestrictedQuerySet.as_manager()
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(_("kind"), max_length=8, choices=DrillKind.choices)
+    #: The storm's intensity (a staged crisis), or how many times the usual customers write
+    #: (a busy evening).
+    intensity = models.FloatField(_("intensity"), default=1.0)
+    state = models.CharField(max_length=8, choices=DrillState.choices, default=DrillState.RUNNING)
+    started_by = models.ForeignKey(
+        Member, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    started_at = models.DateTimeField(_("started"), default=timezone.now)
+    #: When it ends by itself if nobody ends it.
+    ends_at = models.DateTimeField(_("planned end"))
+    ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
+    #: The sandbox accounts it ran on: ``[{"pk", "handle", "inbound_per_day"}]`` (the usual
+    #: rate, restored at the end of a busy evening).
+    accounts = models.JSONField(default=_empty_list, blank=True)
+    alert = models.ForeignKey(
+        Alert, on_delete=models.SET_NULL, null=True, blank=True, related_name="drills"
+    )
+    incident = models.ForeignKey(
+        Incident, on_delete=models.SET_NULL, null=True, blank=True, related_name="drills"
+    )
+    #: The scores (``drills.score``), written when it ends.
+    scores = models.JSONField(default=dict, blank=True)
+    #: 0 to 100 (``drills.overall``), when it ends.
+    score = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        verbose_name = _("drill")
+        verbose_name_plural = _("drills")
+
+    def __str__(self) -> str:
+        return f"drill {self.pk} ({self.kind})"
+
+    @property
+    def is_running(self) -> bool:
+        return self.state == DrillState.RUNNING
+
+
+class DrillResult(models.Model):
+    """What one member did in a drill (written when it ends)."""
+
+    drill = models.ForeignKey(Drill, on_delete=models.CASCADE, related_name="results")
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="drill_results")
+    #: Replies sent in the drill's conversations, and first replies within the SLA target.
+    replies = models.PositiveIntegerField(default=0)
+    first_replies = models.PositiveIntegerField(default=0)
+    first_replies_in_sla = models.PositiveIntegerField(default=0)
+    tasks_done = models.PositiveIntegerField(default=0)
+    #: Opened the drill's incident.
+    opened_incident = models.BooleanField(default=False)
+    #: From the drill's start to the member's first action in it (seconds).
+    first_action_seconds = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["drill", "member"]
+        constraints = [
+            models.UniqueConstraint(fields=["drill", "member"], name="crisis_drill_result_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"drill {self.drill_id}: member {self.member_id}"

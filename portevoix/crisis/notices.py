@@ -43,7 +43,15 @@ def alert_params(alert: Alert) -> dict[str, Any]:
         "network": alert.network,
         "terms": list(alert.terms),
         "hours": round((alert.window_end - alert.window_start) / dt.timedelta(hours=1)),
+        "minutes": round((alert.window_end - alert.window_start) / dt.timedelta(minutes=1)),
+        "drill": _is_drill(alert),
     }
+
+
+def _is_drill(alert: Alert) -> bool:
+    from .drills import is_drill_alert
+
+    return is_drill_alert(alert.pk)
 
 
 def explain(params: Mapping[str, Any]) -> str:
@@ -53,19 +61,32 @@ def explain(params: Mapping[str, Any]) -> str:
     expected = float(params.get("expected") or 0)
     ratio = observed / expected if expected else 0.0
     hours = int(params.get("hours") or 1)
-    text = ngettext(
-        "%(count)s negative messages in the last hour, %(ratio)s times the usual for a "
-        "%(weekday)s at %(hour)s:00",
-        "%(count)s negative messages in the last %(hours)s hours, %(ratio)s times the usual "
-        "for a %(weekday)s at %(hour)s:00",
-        hours,
-    ) % {
-        "count": observed,
-        "hours": hours,
-        "ratio": number_format(ratio, 1),
-        "weekday": WEEKDAYS[int(params.get("weekday", 0)) % 7],
-        "hour": f"{int(params.get('hour', 0)):02d}",
-    }
+    minutes = int(params.get("minutes") or 0)
+    if 0 < minutes < 60:
+        text = gettext(
+            "%(count)s negative messages in the last %(minutes)s minutes, %(ratio)s times the "
+            "usual for a %(weekday)s at %(hour)s:00"
+        ) % {
+            "count": observed,
+            "minutes": minutes,
+            "ratio": number_format(ratio, 1),
+            "weekday": WEEKDAYS[int(params.get("weekday", 0)) % 7],
+            "hour": f"{int(params.get('hour', 0)):02d}",
+        }
+    else:
+        text = ngettext(
+            "%(count)s negative messages in the last hour, %(ratio)s times the usual for a "
+            "%(weekday)s at %(hour)s:00",
+            "%(count)s negative messages in the last %(hours)s hours, %(ratio)s times the usual "
+            "for a %(weekday)s at %(hour)s:00",
+            hours,
+        ) % {
+            "count": observed,
+            "hours": hours,
+            "ratio": number_format(ratio, 1),
+            "weekday": WEEKDAYS[int(params.get("weekday", 0)) % 7],
+            "hour": f"{int(params.get('hour', 0)):02d}",
+        }
     if params.get("network"):
         text += gettext(", on %(network)s") % {"network": network_label(str(params["network"]))}
     terms = [str(t) for t in params.get("terms") or []]
@@ -75,6 +96,10 @@ def explain(params: Mapping[str, Any]) -> str:
 
 
 def _title(params: Mapping[str, Any]) -> str:
+    if params.get("drill"):
+        return gettext("Drill — possible crisis: %(explanation)s") % {
+            "explanation": explain(params)
+        }
     return gettext("Possible crisis: %(explanation)s") % {"explanation": explain(params)}
 
 

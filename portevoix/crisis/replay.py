@@ -48,12 +48,24 @@ class Replay:
     last_pk: int = 0
     ingested: int = 0
     alerts: list[Alert] = field(default_factory=list)
+    #: Also run listening's reader of the sandbox world (the public mentions beyond the
+    #: account's own pages), as its worker job would; ``heard`` counts the mentions stored.
+    listen: bool = False
+    heard: int = 0
 
     def advance(self, until: dt.datetime) -> int:
         """Move the world to ``until`` and ingest what reached the account; returns the count."""
         from portevoix.inbox.ingest import ingest
 
         world.advance(self.account, until, max_steps=None)
+        if self.listen:
+            from portevoix.listening.sources import read_sandbox
+
+            while True:
+                read, stored = read_sandbox(batches=20)
+                self.heard += stored
+                if not read:
+                    break
         rows = list(
             SandboxInteraction.objects.filter(
                 account=self.account, addressed=True, pk__gt=self.last_pk, created_at__lt=until

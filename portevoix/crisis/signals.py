@@ -42,9 +42,27 @@ def inbox_signals(
 
 
 def _mentions(workspace_id: int, since: dt.datetime, until: dt.datetime) -> Iterable[Signal]:
+    from portevoix.inbox.models import InboundMessage
+    from portevoix.listening.models import Mention
     from portevoix.listening.signals import mention_signals
 
-    return mention_signals(workspace_id, since, until)  # type: ignore[return-value]
+    rows = mention_signals(workspace_id, since, until)
+    # A mention that tags one of our accounts reaches the inbox too (the same post, the same
+    # network id): it is one item, counted once, from the inbox.
+    twice = {
+        f"mention:{pk}"
+        for pk in Mention.objects.filter(
+            workspace_id=workspace_id,
+            posted_at__gte=since,
+            posted_at__lt=until,
+            external_id__in=InboundMessage.objects.filter(
+                channel__workspace_id=workspace_id,
+                created_at__gte=since,
+                created_at__lt=until,
+            ).values("message_id"),
+        ).values_list("pk", flat=True)
+    }
+    return [row for row in rows if row[4] not in twice]  # type: ignore[misc]
 
 
 #: Every source detection reads: what reaches the inbox, and what listening finds beyond it.

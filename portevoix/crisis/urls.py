@@ -1,6 +1,6 @@
 from django.urls import path
 
-from portevoix.crisis import views
+from portevoix.crisis import drill_views, response_views, views
 
 urlpatterns = [
     path("", views.home, name="crisis_home"),
@@ -15,4 +15,27 @@ urlpatterns = [
     path("tasks/<int:pk>/", views.task_toggle, name="crisis_task"),
     path("stage/", views.stage, name="crisis_stage"),
     path("playbook/", views.playbook_page, name="crisis_playbook"),
+    path(
+        "incidents/<int:pk>/statement/",
+        response_views.statement_page,
+        name="crisis_statement",
+    ),
+    path("incidents/<int:pk>/surge/", response_views.surge_view, name="crisis_surge"),
+    path(
+        "incidents/<int:pk>/surge/refresh/",
+        response_views.surge_refresh,
+        name="crisis_surge_refresh",
+    ),
+    path("incidents/<int:pk>/surge/reply/", response_views.surge_reply, name="crisis_surge_reply"),
+    path("incidents/<int:pk>/surge/duty/", response_views.surge_duty, name="crisis_surge_duty"),
+    path("incidents/<int:pk>/lockdown/", response_views.lockdown_page, name="crisis_lockdown"),
+    path(
+        "incidents/<int:pk>/lockdown/act/",
+        response_views.lockdown_act,
+        name="crisis_lockdown_act",
+    ),
+    path("channels/<int:pk>/custody/", response_views.custody_page, name="crisis_custody"),
+    path("drills/", drill_views.drills_page, name="crisis_drills"),
+    path("drills/<int:pk>/", drill_views.drill_page, name="crisis_drill"),
+    path("drills/<int:pk>/end/", drill_views.drill_end, name="crisis_drill_end"),
 ]

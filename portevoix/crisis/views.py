@@ -26,6 +26,7 @@ from portevoix.core.views import _member
 from . import actions
 from .forms import CloseForm, IncidentForm, NoteForm, PlaybookForm, TermsForm
 from .models import Alert, AlertState, Incident, IncidentTask
+from .response_views import response_context
 
 
 def _reader(request: HttpRequest) -> Member:
@@ -266,6 +267,7 @@ def incident_page(
             "close_form": given.get("close") or CloseForm(),
             "active_section": "crisis",
             "tab": "home",
+            **response_context(incident, me),
         },
         status=status,
     )

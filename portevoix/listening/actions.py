@@ -21,7 +21,15 @@ from portevoix.core.actions import ActionRefused, _same_workspace
 from portevoix.core.models import Member, Workspace
 from portevoix.core.permissions import require
 
-from .models import ListeningQuery, Mention, QueryKind
+from .models import (
+    AccountSide,
+    FollowedAccount,
+    ListeningQuery,
+    ListeningSource,
+    Mention,
+    QueryKind,
+    SourceKind,
+)
 from .query import QuerySyntaxError, parse
 
 AUDIT_LABELS = {
@@ -248,3 +256,262 @@ def send_to_ideas(mention: Mention, *, by: Member, title: str = "") -> object:
         after={"idea": idea.pk},
     )
     return idea
+
+
+# --- sources ---------------------------------------------------------------------------------
+
+SOURCE_AUDIT_LABELS = {
+    "listening.source_create": gettext_noop("Listening source added"),
+    "listening.source_pause": gettext_noop("Listening source paused"),
+    "listening.source_resume": gettext_noop("Listening source started again"),
+    "listening.source_delete": gettext_noop("Listening source removed"),
+    "listening.account_follow": gettext_noop("Account followed beside the brand's"),
+    "listening.account_unfollow": gettext_noop("Account no longer followed"),
+    "listening.account_collect": gettext_noop("Account's figures collected again"),
+}
+AUDIT_LABELS.update(SOURCE_AUDIT_LABELS)
+
+
+def _source_name(kind: str, url: str, target: str) -> str:
+    from django.utils.text import slugify
+
+    host = url.split("://", 1)[-1].split("/", 1)[0]
+    base = slugify(f"{kind} {host} {target}")[:52] or kind
+    name, n = base, 1
+    while ListeningSource.objects.filter(name=name).exists():
+        n += 1
+        name = f"{base[:48]}-{n}"
+    return name
+
+
+@transaction.atomic
+def add_source(
+    workspace: Workspace,
+    *,
+    by: Member,
+    kind: str,
+    url: str = "",
+    target: str = "",
+    channel_id: int | None = None,
+    token: str = "",
+) -> ListeningSource:
+    """A new public stream, read for every workspace. The same stream twice is refused: one
+    connection reads it for everyone."""
+    from portevoix.channels.models import Channel
+
+    from . import jetstream, mastodon_source
+
+    require(by, "listening.manage")
+    _same_workspace(by, workspace)
+    url, target, token = url.strip(), target.strip(), token.strip()
+    channel = None
+    if kind == SourceKind.JETSTREAM:
+        network = "bluesky"
+        if url and not url.startswith(("wss://", "ws://")):
+            raise ActionRefused(
+                _("Jetstream's address starts with wss:// (leave it empty for Bluesky's own)."),
+                field="url",
+            )
+        target = ""
+        if url == jetstream.PUBLIC_INSTANCES[0]:
+            url = ""
+    elif kind in (SourceKind.MASTODON_STREAM, SourceKind.MASTODON_TAG, SourceKind.MASTODON_SEARCH):
+        network = "mastodon"
+        try:
+            url = mastodon_source.instance_url(url)
+        except ValueError:
+            raise ActionRefused(
+                _("Write the instance's address, for example mastodon.social."), field="url"
+            ) from None
+        if kind == SourceKind.MASTODON_STREAM:
+            target = target.lstrip("#") or "public"
+            target = target if target == "public" else target.casefold()
+        elif kind == SourceKind.MASTODON_TAG:
+            target = target.lstrip("#").casefold()
+            if not target or not target.replace("_", "").isalnum():
+                raise ActionRefused(
+                    _("Write one hashtag (letters, digits and _), for example skincare."),
+                    field="target",
+                )
+        elif not target:
+            raise ActionRefused(_("Write the words to search for."), field="target")
+        if channel_id:
+            channel = Channel.objects.filter(
+                pk=channel_id, workspace=workspace, network="mastodon"
+            ).first()
+            if channel is None:
+                raise ActionRefused(
+                    _("Choose one of this workspace's Mastodon channels."), field="channel"
+                )
+        needs_token = kind in (SourceKind.MASTODON_STREAM, SourceKind.MASTODON_SEARCH)
+        if needs_token and channel is None and not token:
+            raise ActionRefused(
+                _(
+                    "Mastodon asks for a user token to stream or search: choose a connected "
+                    "Mastodon channel or paste a token for this instance."
+                ),
+                field="token",
+            )
+    else:
+        raise ActionRefused(_("Choose a kind of source."), field="kind")
+    if ListeningSource.objects.filter(kind=kind, url=url, target=target).exists():
+        raise ActionRefused(
+            _("This stream is already read, for every workspace: nothing to add."),
+            code="exists",
+        )
+    source = ListeningSource.objects.create(
+        name=_source_name(kind, url, target),
+        network=network,
+        kind=kind,
+        url=url[:300],
+        target=target[:200],
+        channel=channel,
+        token_encrypted=mastodon_source.encrypt_token(token),
+        workspace=workspace,
+    )
+    audit.record(
+        "listening.source_create",
+        workspace=workspace,
+        actor=by.user,
+        obj=source,
+        after={"kind": kind, "url": url, "target": target, "token": bool(token)},
+    )
+    return source
+
+
+def _lock_source(source: ListeningSource, by: Member) -> ListeningSource:
+    require(by, "listening.manage")
+    locked: ListeningSource = ListeningSource.objects.select_for_update().get(pk=source.pk)
+    if locked.workspace_id is None:
+        raise ActionRefused(
+            _("This source belongs to the installation: its operators change it."),
+            code="installation",
+        )
+    _same_workspace(by, locked.workspace)  # type: ignore[arg-type]
+    return locked
+
+
+@transaction.atomic
+def pause_source(source: ListeningSource, *, by: Member) -> ListeningSource:
+    source = _lock_source(source, by)
+    if source.state != "paused":
+        source.transition("paused")
+        audit.record(
+            "listening.source_pause", workspace=source.workspace, actor=by.user, obj=source
+        )
+    return source
+
+
+@transaction.atomic
+def resume_source(source: ListeningSource, *, by: Member) -> ListeningSource:
+    """Read it again, from its cursor (a failed source too, after its problem was fixed)."""
+    source = _lock_source(source, by)
+    if source.state != "reading":
+        source.transition("reading")
+        audit.record(
+            "listening.source_resume", workspace=source.workspace, actor=by.user, obj=source
+        )
+    return source
+
+
+@transaction.atomic
+def delete_source(source: ListeningSource, *, by: Member) -> None:
+    """The source stops; the mentions it found stay (their source row stays, paused)."""
+    source = _lock_source(source, by)
+    audit.record(
+        "listening.source_delete",
+        workspace=source.workspace,
+        actor=by.user,
+        obj=source,
+        before={"kind": source.kind, "url": source.url, "target": source.target},
+    )
+    if Mention.objects.filter(source=source).exists():
+        if source.state != "paused":
+            source.transition("paused")
+        # Kept for its mentions, no longer any workspace's: it cannot be started again here.
+        ListeningSource.objects.filter(pk=source.pk).update(
+            workspace=None, token_encrypted="", channel=None
+        )
+    else:
+        source.delete()
+
+
+# --- accounts followed beside the brand's ----------------------------------------------------
+
+
+@transaction.atomic
+def follow_account(
+    workspace: Workspace, *, by: Member, label: str, network: str, handle: str, side: str
+) -> FollowedAccount:
+    """Follow a public account (a competitor's, or the brand's own for the comparison); its
+    figures are collected by the worker at once, then every 6 hours."""
+    from . import competitors
+
+    require(by, "listening.manage")
+    _same_workspace(by, workspace)
+    label = label.strip()
+    if not label:
+        raise ActionRefused(_("Say whose account it is."), field="label")
+    if side not in AccountSide.values:
+        raise ActionRefused(_("Say whether it is ours or a competitor's."), field="side")
+    if network not in competitors.NETWORKS:
+        raise ActionRefused(_("Choose Bluesky, Mastodon or the sandbox."), field="network")
+    try:
+        handle = competitors.normalise_handle(network, handle)
+    except ValueError:
+        examples = {
+            "bluesky": "rosee-paris.bsky.social",
+            "mastodon": "roseeparis@mastodon.social",
+            "sandbox": "rosee-paris",
+        }
+        raise ActionRefused(
+            _("This is not an account on this network; for example %(example)s.")
+            % {"example": examples[network]},
+            field="handle",
+        ) from None
+    if FollowedAccount.objects.filter(workspace=workspace, network=network, handle=handle).exists():
+        raise ActionRefused(_("This account is already followed."), field="handle")
+    account = FollowedAccount.objects.create(
+        workspace=workspace,
+        side=side,
+        label=label[:120],
+        network=network,
+        handle=handle,
+        created_by=by.user,
+    )
+    audit.record(
+        "listening.account_follow",
+        workspace=workspace,
+        actor=by.user,
+        obj=account,
+        after={"label": account.label, "network": network, "handle": handle, "side": side},
+    )
+    return account
+
+
+@transaction.atomic
+def unfollow_account(account: FollowedAccount, *, by: Member) -> None:
+    require(by, "listening.manage")
+    account = FollowedAccount.objects.select_for_update().get(pk=account.pk)
+    _same_workspace(by, account.workspace)
+    audit.record(
+        "listening.account_unfollow",
+        workspace=account.workspace,
+        actor=by.user,
+        obj=account,
+        before={"label": account.label, "network": account.network, "handle": account.handle},
+    )
+    account.delete()
+
+
+@transaction.atomic
+def collect_account_now(account: FollowedAccount, *, by: Member) -> FollowedAccount:
+    """Collect again at once (a failed account too, after its handle was fixed)."""
+    require(by, "listening.manage")
+    account = FollowedAccount.objects.select_for_update().get(pk=account.pk)
+    _same_workspace(by, account.workspace)
+    account.transition("following")
+    audit.record(
+        "listening.account_collect", workspace=account.workspace, actor=by.user, obj=account
+    )
+    return account

@@ -10,8 +10,6 @@ class ListeningConfig(AppConfig):
 
     def ready(self) -> None:
         from portevoix.core.actions import AUDIT_ACTION_LABELS
-        from portevoix.listening import jobs
         from portevoix.listening.actions import AUDIT_LABELS
 
         AUDIT_ACTION_LABELS.update(AUDIT_LABELS)
-        jobs.register()

@@ -10,6 +10,7 @@ listening page opens on a month of matched, labelled mentions.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 from typing import Any
 
@@ -77,4 +78,198 @@ def load_listening_demo(workspace: Any, *, days: int = 30) -> int:
         )
         world.advance(account, now)
     _, stored = sources.read_sandbox(batches=1000)
+    load_sources_demo(workspace)
+    load_competitors_demo(workspace)
     return stored
+
+
+# --- sources and competitors -----------------------------------------------------------------
+
+#: What the demo's Bluesky and Mastodon sources "heard" before the demo paused them: sample
+#: public posts (author, language, text, hours ago), read through the pipeline like any other.
+SAMPLE_BLUESKY = [
+    ("maelle.bsky.social", "fr", "Le sérum Éclat de Lumière Cosmétiques, franchement bluffant", 3),
+    ("jon-beauty.bsky.social", "en", "Trying the crème Velours by Lumière Cosmétiques today", 9),
+    ("ines-r.bsky.social", "fr", "Commande lumiere cosmetiques toujours pas arrivée…", 20),
+    ("skin-notes.bsky.social", "fr", "Rosée Paris sort une recharge, enfin du bio", 30),
+    ("paulette.bsky.social", "fr", "#skincare du soir : huile Sublime puis masque Nuit douce", 44),
+    ("lea29.bsky.social", "fr", "Belle Peau ou Lumière Cosmétiques pour une peau mature ?", 60),
+]
+SAMPLE_MASTODON = [
+    ("claire@piaille.fr", "fr", "Le baume Cerise de Lumière Cosmétiques sauve mes lèvres", 5),
+    ("marc@mastodon.social", "fr", "Service client Lumière Cosmétiques : réponse en 10 min", 14),
+    ("zoe@framapiaf.org", "fr", "Cosmétiques bio en recharge : qui fait ça bien ? #zerowaste", 26),
+    ("anna@mastodon.social", "en", "Belle Peau's new serum smells lovely #skincare", 50),
+]
+#: Competitors' sandbox accounts for the side-by-side table: (label, handle suffix, followers,
+#: posts per week, engagement scale).
+DEMO_COMPETITORS = [
+    ("Rosée Paris", "rosee-paris", 18400, 5, 1.4),
+    ("Belle Peau", "belle-peau", 7900, 9, 0.6),
+]
+
+
+def _sample_posts(rows: list[tuple[str, str, str, int]], network: str) -> list[Any]:
+    from .pipeline import PublicPost
+
+    now = timezone.now()
+    posts = []
+    for n, (author, language, text, hours) in enumerate(rows):
+        if network == "bluesky":
+            did = "did:plc:demo" + hashlib.sha256(author.encode()).hexdigest()[:20]
+            external = f"at://{did}/app.bsky.feed.post/3demo{n:08d}"
+            url = f"https://bsky.app/profile/{author}/post/3demo{n:08d}"
+        else:
+            user, _, server = author.partition("@")
+            external = f"https://{server}/users/{user}/statuses/1135{n:08d}"
+            url = f"https://{server}/@{user}/1135{n:08d}"
+        posts.append(
+            PublicPost(
+                external_id=external,
+                network=network,
+                text=text,
+                posted_at=now - timedelta(hours=hours),
+                author_handle=author,
+                author_reach=120 + 37 * len(author) * (n + 1),
+                language=language,
+                url=url,
+            )
+        )
+    return posts
+
+
+def load_sources_demo(workspace: Any) -> None:
+    """A Bluesky (Jetstream) and a Mastodon source with the mentions they read, paused so that
+    the demo never calls the real networks by itself (a manager starts them again)."""
+    from . import pipeline
+    from .models import ListeningSource, SourceKind
+
+    specs = [
+        ("demo-bluesky-jetstream", "bluesky", SourceKind.JETSTREAM, "", "", SAMPLE_BLUESKY),
+        (
+            "demo-mastodon-skincare",
+            "mastodon",
+            SourceKind.MASTODON_TAG,
+            "https://mastodon.social",
+            "skincare",
+            SAMPLE_MASTODON,
+        ),
+    ]
+    for name, network, kind, url, target, rows in specs:
+        if ListeningSource.objects.filter(name=name).exists():
+            continue
+        if ListeningSource.objects.filter(kind=kind, url=url, target=target).exists():
+            continue
+        source = ListeningSource.objects.create(
+            name=name, network=network, kind=kind, url=url, target=target, workspace=workspace
+        )
+        posts = _sample_posts(rows, network)
+        stored = pipeline.ingest(source, posts)
+        newest = max(p.posted_at for p in posts)
+        source.transition(
+            "paused",
+            fields={
+                "read_at": timezone.now(),
+                "last_event_at": newest,
+                "lag_seconds": 1.8,
+                "items_read": len(posts) * 40,
+                "mentions_stored": stored,
+                "cursor": str(int(newest.timestamp() * 1_000_000))
+                if network == "bluesky"
+                else "113500000000000000",
+            },
+        )
+
+
+def load_competitors_demo(workspace: Any) -> None:
+    """The brand's own sandbox account beside two competitors' (sandbox accounts with a month
+    of posts), collected now, with four weekly snapshots before for the followers' curve."""
+    import random
+
+    from portevoix.sandbox import service
+    from portevoix.sandbox.models import SandboxAccount
+
+    from . import competitors
+    from .models import AccountSnapshot, FollowedAccount
+
+    manager = (
+        Member.objects.filter(workspace=workspace, role=Role.ADMIN, is_active=True)
+        .order_by("pk")
+        .first()
+    )
+    if manager is None or FollowedAccount.objects.filter(workspace=workspace).exists():
+        return
+    now = timezone.now()
+    own = (
+        SandboxAccount.objects.filter(workspace=workspace, simulate=True)
+        .exclude(handle__endswith="-public")
+        .order_by("pk")
+        .first()
+    )
+    followed = []
+    if own is not None:
+        followed.append(
+            actions.follow_account(
+                workspace,
+                by=manager,
+                label=workspace.name,
+                network="sandbox",
+                handle=own.handle,
+                side="own",
+            )
+        )
+    rng = random.Random(workspace.slug)
+    for label, suffix, followers, per_week, scale in DEMO_COMPETITORS:
+        handle = f"{workspace.slug}-{suffix}"[:60]
+        account = SandboxAccount.objects.filter(handle=handle).first()
+        if account is None:
+            account = service.create_account(
+                handle, display_name=label, follower_count=followers, simulate=False
+            )
+            for n in range(per_week * 4):
+                at = now - timedelta(days=28 * (n + 0.5) / (per_week * 4))
+                likes = int(followers * 0.004 * scale * rng.uniform(0.3, 2.5))
+                account.posts.create(
+                    network_id=f"{handle}-{n}",
+                    idempotency_key=f"demo-{n}",
+                    text=rng.choice(
+                        [
+                            "Nouvelle routine du soir, en trois gestes.",
+                            "Notre recharge arrive en boutique cette semaine.",
+                            "Jeu-concours : gagnez un coffret découverte !",
+                            "Les coulisses de notre atelier à Grasse.",
+                            "Vos questions sur les peaux sensibles, nos réponses.",
+                        ]
+                    ),
+                    received_at=at,
+                    likes=likes,
+                    shares=likes // 6,
+                    comments=likes // 9,
+                )
+        followed.append(
+            actions.follow_account(
+                workspace,
+                by=manager,
+                label=label,
+                network="sandbox",
+                handle=handle,
+                side="competitor",
+            )
+        )
+    for row in followed:
+        found = competitors.collect("sandbox", row.handle)
+        latest = competitors.snapshot(row, found)
+        for weeks in (4, 3, 2, 1):
+            AccountSnapshot.objects.create(
+                account=row,
+                taken_at=now - timedelta(weeks=weeks),
+                followers=max(0, latest.followers - int(latest.followers * 0.006 * weeks)),
+                posts=latest.posts,
+                window_days=latest.window_days,
+                posts_per_week=latest.posts_per_week,
+                engagement_per_post=latest.engagement_per_post,
+                best_posts=latest.best_posts,
+            )
+        FollowedAccount.objects.filter(pk=row.pk).update(
+            next_attempt_at=now + timedelta(seconds=competitors.INTERVAL)
+        )

@@ -21,3 +21,66 @@ class QueryForm(forms.Form):
         ),
     )
     is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)
+
+
+class SourceForm(forms.Form):
+    """A public stream to read: Jetstream, or Mastodon streaming, tag timeline or search."""
+
+    kind = forms.ChoiceField(
+        label=_("Kind"),
+        choices=[
+            ("jetstream", _("Bluesky (Jetstream)")),
+            ("mastodon-stream", _("Mastodon streaming")),
+            ("mastodon-tag", _("Mastodon hashtag timeline")),
+            ("mastodon-search", _("Mastodon search")),
+        ],
+    )
+    url = forms.CharField(
+        label=_("Address"),
+        max_length=300,
+        required=False,
+        help_text=_(
+            "The Mastodon instance (mastodon.social). For Jetstream: empty for Bluesky's "
+            "public instances, or your own wss:// address."
+        ),
+    )
+    target = forms.CharField(
+        label=_("What to read"),
+        max_length=200,
+        required=False,
+        help_text=_(
+            "Streaming: public, or a hashtag. Hashtag timeline: the hashtag. Search: the words."
+        ),
+    )
+    channel = forms.TypedChoiceField(
+        label=_("Token of a Mastodon channel"), coerce=int, required=False, empty_value=None
+    )
+    token = forms.CharField(
+        label=_("Or a token for this instance"),
+        max_length=500,
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text=_("Streaming and search need a user token since Mastodon 4.2."),
+    )
+
+    def __init__(self, *args: object, channels: list[tuple[int, str]], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["channel"].choices = [("", _("— none —")), *channels]  # type: ignore[attr-defined]
+
+
+class FollowForm(forms.Form):
+    """A public account followed beside the brand's."""
+
+    label = forms.CharField(label=_("Whose account"), max_length=120)
+    side = forms.ChoiceField(
+        label=_("Side"), choices=[("competitor", _("Competitor")), ("own", _("Ours"))]
+    )
+    network = forms.ChoiceField(
+        label=_("Network"),
+        choices=[("bluesky", "Bluesky"), ("mastodon", "Mastodon"), ("sandbox", _("Sandbox"))],
+    )
+    handle = forms.CharField(
+        label=_("Account"),
+        max_length=300,
+        help_text=_("name.bsky.social, user@instance.social or a profile link; a sandbox handle."),
+    )

@@ -76,12 +76,31 @@ def _anchors(node: Node, used: dict[str, int]) -> tuple[int, set[str]] | None:
     return None  # Not, Lang, Author
 
 
+def _required(node: Node, pid: Callable[[str], int]) -> frozenset[int]:
+    """Patterns that must all be in a post for ``node`` to be true of it (a Term: its own; a
+    NEAR: all of its terms'; an AND: the union of its children's; an OR: what all its
+    children require; NOT and filters: nothing)."""
+    if isinstance(node, Term):
+        return frozenset({pid(node.pattern)})
+    if isinstance(node, Near):
+        return frozenset(pid(t.pattern) for t in node.terms)
+    if isinstance(node, And):
+        return frozenset().union(*(_required(c, pid) for c in node.children))
+    if isinstance(node, Or):
+        sets = [_required(c, pid) for c in node.children]
+        return frozenset.intersection(*sets) if sets else frozenset()
+    return frozenset()
+
+
 class Matcher:
     def __init__(self, queries: Iterable[tuple[Hashable, Node]]) -> None:
         self._patterns: dict[str, int] = {}
         self._pattern_info: list[tuple[int, int]] = []  # (length, words) per pattern id
         self._keys: list[Hashable] = []
         self._checks: list[Check] = []
+        #: Per query, the patterns it cannot be true without (None: nothing beyond its
+        #: anchor): one set comparison in C discards most candidates before their tree runs.
+        self._required: list[frozenset[int] | None] = []
         by_pattern: dict[int, list[int]] = {}
         automaton = ahocorasick.Automaton()
         trees = list(queries)
@@ -102,6 +121,9 @@ class Matcher:
                 by_pattern.setdefault(self._patterns[pattern], []).append(index)
             # Every term has its pattern id now: the closure refers to them.
             self._checks.append(self._compile(tree))
+            required = _required(tree, self._patterns.__getitem__)
+            anchor_ids = {self._patterns[p] for p in anchors}
+            self._required.append(required if len(anchors) != 1 or required - anchor_ids else None)
         self._by_pattern: list[tuple[int, ...]] = [
             tuple(by_pattern.get(pid, ())) for pid in range(len(self._patterns))
         ]
@@ -148,9 +170,22 @@ class Matcher:
             inner = self._compile(node.child)
             return lambda post: not inner(post)
         checks = [self._compile(c) for c in node.children]
+        # Two or three children (most queries) without a generator per call.
         if isinstance(node, And):
+            if len(checks) == 2:
+                a, b = checks
+                return lambda post: a(post) and b(post)
+            if len(checks) == 3:
+                a, b, c = checks
+                return lambda post: a(post) and b(post) and c(post)
             return lambda post: all(check(post) for check in checks)
         assert isinstance(node, Or)
+        if len(checks) == 2:
+            a, b = checks
+            return lambda post: a(post) or b(post)
+        if len(checks) == 3:
+            a, b, c = checks
+            return lambda post: a(post) or b(post) or c(post)
         return lambda post: any(check(post) for check in checks)
 
     def _compile_near(self, node: Near) -> Check:
@@ -185,23 +220,39 @@ class Matcher:
         pairs = list(self._automaton.iter(folded))
         if not pairs:
             return []
-        hits = {pid: end for end, pid in pairs}
         by_pattern = self._by_pattern
-        if len(hits) == 1:
-            candidates: Iterable[int] = by_pattern[next(iter(hits))]
+        if len(pairs) == 1:
+            end, pid = pairs[0]
+            hits = {pid: end}
+            candidates: Iterable[int] = by_pattern[pid]
         else:
-            candidates = sorted({q for pid in hits for q in by_pattern[pid]})
-            if not candidates:
-                return []
-        post = _Post(
-            folded,
-            hits,
-            pairs,
-            (language or "").casefold()[:3],
-            (author or "").lstrip("@").casefold(),
-        )
-        checks, keys = self._checks, self._keys
-        return [keys[q] for q in candidates if checks[q](post)]
+            hits = {pid: end for end, pid in pairs}
+            if len(hits) == 1:
+                candidates = by_pattern[next(iter(hits))]
+            else:  # unordered here; what matched is put back in the queries' order below
+                candidates = {q for pid in hits for q in by_pattern[pid]}
+        checks, required = self._checks, self._required
+        present = hits.keys()
+        post: _Post | None = None
+        found: list[int] = []
+        for q in candidates:
+            needs = required[q]
+            if needs is not None and not present >= needs:
+                continue  # a word it cannot do without is missing: no tree to run
+            if post is None:
+                post = _Post(
+                    folded,
+                    hits,
+                    pairs,
+                    (language or "").casefold()[:3],
+                    (author or "").lstrip("@").casefold(),
+                )
+            if checks[q](post):
+                found.append(q)
+        if len(found) > 1:
+            found.sort()
+        keys = self._keys
+        return [keys[q] for q in found]
 
     def match_many(self, items: Sequence[tuple[str, str, str]]) -> list[list[Hashable]]:
         return [self.match(text, language, author) for text, language, author in items]

@@ -12,6 +12,8 @@ from django.utils.translation import gettext_lazy as _
 
 from portevoix.core.models import Workspace
 from portevoix.core.permissions import RestrictedQuerySet
+from portevoix.worker.graph import State, StateGraph
+from portevoix.worker.models import Outcome, StatefulModel
 
 
 class QueryKind(models.TextChoices):
@@ -60,25 +62,91 @@ class ListeningQuery(models.Model):
         return self.name
 
 
-class ListeningSource(models.Model):
-    """A public stream read for every workspace at once, with where reading stopped."""
+class SourceKind(models.TextChoices):
+    SANDBOX = "sandbox", _("Sandbox world")
+    JETSTREAM = "jetstream", _("Bluesky (Jetstream)")
+    MASTODON_STREAM = "mastodon-stream", _("Mastodon streaming")
+    MASTODON_TAG = "mastodon-tag", _("Mastodon hashtag timeline")
+    MASTODON_SEARCH = "mastodon-search", _("Mastodon search")
+
+
+class SourceStates(StateGraph):
+    # ``reading`` reads one slice (a stream: up to a minute on one connection; a timeline or
+    # the sandbox: what is new), commits the cursor after each batch, and comes back to
+    # itself, due again after the kind's pause (sources.PAUSE).
+    reading = State(initial=True, handler="handle_reading", try_interval=60, max_attempts=12)
+    # A manager switched it off; nothing reads it until switched on again.
+    paused = State()
+    # After max_attempts errors in a row; a manager starts it again from the sources page.
+    failed = State(failure=True)
+    reading.transitions_to(reading, paused)
+    paused.transitions_to(reading)
+    failed.transitions_to(reading, paused)
+    lease_seconds = 30.0
+
+
+class ListeningSource(StatefulModel):
+    """One public stream, read once for every workspace, with where reading stopped.
+
+    The row is the job (``docs/worker.md``): a worker or ``portevoix listen`` leases it, so two
+    processes never read the same stream; the cursor it commits is where the next reader,
+    after a restart or in another process, starts again."""
+
+    STATE_GRAPH = SourceStates
+    WAITING_FOR_PERSON: ClassVar[frozenset[str]] = frozenset()
 
     name = models.SlugField(_("name"), max_length=60, unique=True)
     network = models.CharField(_("network"), max_length=20)
-    #: Opaque to everyone but the source's reader (the sandbox: the last interaction id).
+    kind = models.CharField(
+        _("kind"), max_length=20, choices=SourceKind.choices, default=SourceKind.SANDBOX
+    )
+    #: Jetstream's WebSocket URL, or the Mastodon instance's URL.
+    url = models.CharField(_("address"), max_length=300, blank=True)
+    #: Mastodon: ``public`` or a hashtag (streaming), the hashtag (timeline), the words (search).
+    target = models.CharField(_("what to read"), max_length=200, blank=True)
+    #: Mastodon: the connected channel whose user token reads the stream or the search.
+    channel = models.ForeignKey(
+        "channels.Channel",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("token of the channel"),
+    )
+    #: Mastodon: a token configured for the instance (encrypted), when no channel lends one.
+    token_encrypted = models.TextField(blank=True)
+    #: Who added it (None: the installation's own). Every workspace's queries read it.
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    #: Opaque to everyone but the source's reader (the sandbox: the last interaction id;
+    #: Jetstream: unix microseconds; Mastodon: the newest status id).
     cursor = models.CharField(_("cursor"), max_length=200, blank=True)
     read_at = models.DateTimeField(_("last read"), null=True, blank=True)
+    #: When the newest post read was posted, and how far behind it the reading was.
+    last_event_at = models.DateTimeField(_("last event"), null=True, blank=True)
+    lag_seconds = models.FloatField(_("lag"), null=True, blank=True)
     items_read = models.PositiveBigIntegerField(_("items read"), default=0)
     mentions_stored = models.PositiveBigIntegerField(_("mentions stored"), default=0)
-    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["name"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(
+                fields=["kind", "url", "target"], name="listening_source_read_once"
+            ),
+        ]
         verbose_name = _("listening source")
         verbose_name_plural = _("listening sources")
 
     def __str__(self) -> str:
         return self.name
+
+    def handle_reading(self) -> Outcome:
+        from . import sources
+
+        return sources.read_slice(self)
 
 
 class Mention(models.Model):
@@ -121,6 +189,9 @@ class Mention(models.Model):
         ]
         indexes: ClassVar[list[models.Index]] = [
             models.Index(fields=["workspace", "posted_at"], name="mention_ws_time_idx"),
+            models.Index(
+                fields=["workspace", "network", "external_id"], name="mention_ws_post_idx"
+            ),
         ]
         verbose_name = _("mention")
         verbose_name_plural = _("mentions")
@@ -131,3 +202,88 @@ class Mention(models.Model):
     @property
     def ref(self) -> str:
         return f"mention:{self.pk}"
+
+
+class AccountSide(models.TextChoices):
+    OWN = "own", _("Ours")
+    COMPETITOR = "competitor", _("Competitor")
+
+
+class FollowedStates(StateGraph):
+    # ``following`` collects the account's public figures and comes back to itself, due again
+    # after competitors.INTERVAL (6 hours).
+    following = State(initial=True, handler="handle_following", try_interval=6 * 3600)
+    # After max_attempts errors in a row (an account that no longer exists); a manager
+    # starts it again or removes it.
+    failed = State(failure=True)
+    following.transitions_to(following)
+    failed.transitions_to(following)
+
+
+class FollowedAccount(StatefulModel):
+    """A public account followed beside the brand's: a competitor's, or one of the brand's own
+    for the comparison. Collected on a schedule (one :class:`AccountSnapshot` per collection)."""
+
+    VIEW_ACTION = "listening.view"
+    STATE_GRAPH = FollowedStates
+    objects = RestrictedQuerySet.as_manager()
+
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="followed_accounts"
+    )
+    side = models.CharField(
+        _("side"), max_length=12, choices=AccountSide.choices, default=AccountSide.COMPETITOR
+    )
+    #: Whose account it is (``Rosée Paris``): the table groups an actor's accounts.
+    label = models.CharField(_("name"), max_length=120)
+    network = models.CharField(_("network"), max_length=20)
+    #: ``handle.bsky.social``, ``user@instance.social``, or a sandbox handle.
+    handle = models.CharField(_("account"), max_length=300)
+    display_name = models.CharField(max_length=300, blank=True)
+    url = models.CharField(max_length=500, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["side", "label", "network", "handle"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(
+                fields=["workspace", "network", "handle"], name="followed_account_once"
+            ),
+        ]
+        verbose_name = _("followed account")
+        verbose_name_plural = _("followed accounts")
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.network}: {self.handle})"
+
+    def handle_following(self) -> Outcome:
+        from . import competitors
+
+        return competitors.collect_row(self)
+
+
+class AccountSnapshot(models.Model):
+    """What one collection saw of a followed account's public figures."""
+
+    account = models.ForeignKey(FollowedAccount, on_delete=models.CASCADE, related_name="snapshots")
+    taken_at = models.DateTimeField(default=timezone.now, db_index=True)
+    followers = models.PositiveIntegerField(_("followers"), default=0)
+    #: Posts (not replies, not reposts) in the window read, and the window in days.
+    posts = models.PositiveIntegerField(_("posts"), default=0)
+    window_days = models.FloatField(default=0)
+    posts_per_week = models.FloatField(_("posts per week"), default=0)
+    #: Likes + reposts + replies per post, averaged over the posts read.
+    engagement_per_post = models.FloatField(_("engagement per post"), default=0)
+    #: The three most engaging posts read: ``[{"text", "url", "at", "engagement"}]``.
+    best_posts = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-taken_at", "-pk"]
+        verbose_name = _("account snapshot")
+        verbose_name_plural = _("account snapshots")
+
+    def __str__(self) -> str:
+        return f"{self.account_id} @ {self.taken_at:%Y-%m-%d %H:%M}"

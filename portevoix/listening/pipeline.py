@@ -5,14 +5,17 @@ delivers at least once: a batch may repeat posts already stored) and:
 
 1. matches every post against every active query of every workspace, with one automaton
    (:func:`current_matcher`, rebuilt when a query changes);
-2. per workspace, drops the posts it already holds (one query for the batch's ids);
+2. per workspace, drops the posts it already holds from this network (one query for the
+   batch's ids);
 3. labels the rest with triage in one call per workspace (its corrections apply), outside any
    transaction, like the inbox's ingestion: only posts that matched are labelled;
-4. stores them in one transaction under a lock on the source's row, checking again what is
-   new there (two readers of one source store each post once), with the queries each matched.
+4. stores them in one transaction under a lock on the rows of every source of the network,
+   checking again what is new there (two readers, of one stream or of two Mastodon instances
+   that both know a post, store each post once), with the queries each matched.
 
-The unique constraint (workspace, source, external id) is the last guard: exactly one row per
-post and workspace, whatever the stream repeats.
+A post is known by its network's own identifier (Bluesky's ``at://`` URI, Mastodon's ``uri``,
+the same on every instance), so the same post is one mention per workspace whichever source
+read it. The unique constraint (workspace, source, external id) is the last guard.
 """
 
 from __future__ import annotations
@@ -101,9 +104,11 @@ def match(posts: Sequence[PublicPost]) -> dict[int, list[tuple[PublicPost, list[
 
 
 def _known(workspace_id: int, source: ListeningSource, ids: set[str]) -> set[str]:
+    """The posts of ``ids`` the workspace already holds from any source of the same network
+    (a Mastodon post read on two instances, a Bluesky post read twice around a cursor)."""
     return set(
         Mention.objects.filter(
-            workspace_id=workspace_id, source=source, external_id__in=ids
+            workspace_id=workspace_id, network=source.network, external_id__in=ids
         ).values_list("external_id", flat=True)
     )
 
@@ -136,7 +141,14 @@ def _store(
     labels: list[object],
 ) -> int:
     with transaction.atomic():
-        ListeningSource.objects.select_for_update().filter(pk=source.pk).values_list("pk").first()
+        # Every source of the network, in one order: two readers of the same posts (one
+        # stream, or two instances) store each once.
+        list(
+            ListeningSource.objects.select_for_update()
+            .filter(network=source.network)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
         known = _known(workspace_id, source, {p.external_id for p, _ in fresh})
         rows: list[Mention] = []
         wanted: list[list[int]] = []

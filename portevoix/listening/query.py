@@ -26,6 +26,7 @@ characters, from 0) and length of the mistake, for the form to show in place.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Final
@@ -41,6 +42,7 @@ MIN_PREFIX: Final = 3
 
 _MARKS = regex.compile(r"\p{M}+")
 _TOKENS = regex.compile(r"[#@]|[^\W_]+")
+_ASCII_TOKENS = re.compile(r"[#@]|[a-z0-9]+")
 #: Letters that NFKD does not take apart (``str.translate`` with a table is slow: replace).
 _LIGATURES = (("œ", "oe"), ("æ", "ae"), ("ø", "o"), ("đ", "d"), ("ł", "l"))
 
@@ -54,7 +56,11 @@ def fold(text: str) -> str:
         for letter, spelled in _LIGATURES:
             if letter in folded:
                 folded = folded.replace(letter, spelled)
-    return " " + " ".join(_TOKENS.findall(folded)) + " "
+        if not folded.isascii():
+            return " " + " ".join(_TOKENS.findall(folded)) + " "
+    # Most posts are ASCII once folded: there the standard library's engine with an ASCII
+    # class finds the same words (``[^\W_]`` is ``[a-z0-9]`` in casefolded ASCII), faster.
+    return " " + " ".join(_ASCII_TOKENS.findall(folded)) + " "
 
 
 def fold_words(text: str) -> tuple[str, ...]:

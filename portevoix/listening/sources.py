@@ -1,39 +1,126 @@
-"""Where listening reads public posts. The sandbox world is the first source.
+"""Where listening reads public posts: the sandbox world, Bluesky's Jetstream, Mastodon.
 
-The sandbox world (``portevoix/sandbox/world.py``) writes public mentions: customers who tag
-a brand, people who talk about it without tagging it, people who talk about its competitors,
-and, while a crisis runs, the storm about the crisis topic. For listening it is one public
-stream, like Bluesky's firehose: :func:`read_sandbox` reads every account's mentions in the
-order the world stored them, whatever workspace (if any) the account belongs to, and the
-matcher decides whose they are.
+Every source is a :class:`~portevoix.listening.models.ListeningSource` row, a row with a state
+(``docs/worker.md``): the worker, or ``portevoix listen``, leases it and runs
+:func:`read_slice`, which reads one slice of the source — a stream for up to
+:data:`SLICE_SECONDS` on one connection, a timeline or the sandbox for what is new — feeds it
+to the pipeline (one matcher for every query of every workspace) and commits the cursor after
+each batch, under the lease (``leased_atomic``): a process that lost the row writes nothing.
+Two processes therefore never read the same stream, and after a restart the next reader starts
+from the committed cursor. Delivery is at least once (each reader starts a little behind the
+cursor); the pipeline stores each post once per workspace and network.
 
-The cursor is the id of the last interaction read. Each read starts :data:`OVERLAP` ids before
-it: on PostgreSQL a transaction that took lower ids may commit after one that took higher ids,
-and a reader that trusted the cursor exactly would skip its rows. Reading them again costs a
-match; the pipeline stores each post once.
+* **The sandbox world** (:func:`read_sandbox`): the world's public mentions in the order it
+  stored them. Cursor: the last interaction id; each read starts :data:`OVERLAP` ids before it
+  (on PostgreSQL a transaction that took lower ids may commit after one that took higher ids).
+* **Bluesky Jetstream** (:mod:`.jetstream`): JSON over WebSocket, cursor in unix microseconds.
+* **Mastodon** (:mod:`.mastodon_source`): streaming (hashtag or public timeline, with a user
+  token) after a catch-up from the cursor, and polling of tag timelines and search; cursor:
+  the newest status id (``min_id``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from portevoix.networks.sandbox import sandbox_followers
 from portevoix.sandbox.models import InteractionKind, SandboxInteraction
+from portevoix.worker.models import LeaseLost, Outcome
 
 from . import pipeline
-from .models import ListeningSource
+from .models import ListeningSource, SourceKind
 
 SANDBOX = "sandbox-world"
 #: Interactions read per batch.
 BATCH = 500
 #: Ids read again behind the cursor (see the module's docstring).
 OVERLAP = 200
+#: How long one slice of a stream holds its connection before it lets the row go (the worker's
+#: handlers are presumed hung after 30 minutes; a minute keeps the ops page truthful).
+SLICE_SECONDS = 50.0
+#: After a slice, when the row is due again, per kind of source (seconds).
+PAUSE: dict[str, float] = {
+    SourceKind.SANDBOX: 60,
+    SourceKind.JETSTREAM: 1,
+    SourceKind.MASTODON_STREAM: 1,
+    SourceKind.MASTODON_TAG: 120,
+    SourceKind.MASTODON_SEARCH: 300,
+}
+
+
+class SourceRefused(Exception):
+    """The source's server refuses for good (a revoked token, an unknown instance): the row
+    goes to *failed* with this message for the sources page, until a manager restarts it."""
 
 
 def sandbox_source() -> ListeningSource:
-    source, _ = ListeningSource.objects.get_or_create(name=SANDBOX, defaults={"network": "sandbox"})
+    source, _ = ListeningSource.objects.get_or_create(
+        name=SANDBOX, defaults={"network": "sandbox", "kind": SourceKind.SANDBOX}
+    )
     return source
+
+
+def cursor_key(value: str) -> tuple[int, int, str]:
+    """Cursors compare as numbers when they are (ids, microseconds), else as text."""
+    if not value:
+        return (-1, 0, "")
+    if value.isdigit():
+        return (0, len(value.lstrip("0")), value.lstrip("0"))
+    return (1, len(value), value)
+
+
+def commit(
+    source: ListeningSource,
+    *,
+    cursor: str | None,
+    read: int,
+    stored: int,
+    last_event_at: datetime | None = None,
+) -> None:
+    """Record a batch: the cursor moves forward only (two readers never move it back), the
+    counts grow, the health fields follow. Under the worker's lease when the row is leased
+    (:class:`LeaseLost` if another process took it: it writes nothing); else under a lock."""
+    now = timezone.now()
+    fields: dict[str, object] = {
+        "read_at": now,
+        "items_read": F("items_read") + read,
+        "mentions_stored": F("mentions_stored") + stored,
+    }
+    if last_event_at is not None:
+        fields["last_event_at"] = last_event_at
+        fields["lag_seconds"] = max(0.0, (now - last_event_at).total_seconds())
+
+    def write(current: str) -> None:
+        if cursor is not None and cursor_key(cursor) > cursor_key(current):
+            fields["cursor"] = cursor
+        rows = ListeningSource.objects.filter(pk=source.pk)
+        if source.locked_by:
+            rows = rows.filter(locked_by=source.locked_by, state=source.state)
+        if rows.update(**fields) != 1:
+            raise LeaseLost(f"listening source {source.pk}: lease lost")
+
+    if source.locked_by:
+        with source.leased_atomic():
+            current = ListeningSource.objects.filter(pk=source.pk).values_list("cursor", flat=True)[
+                0
+            ]
+            write(current)
+    else:
+        with transaction.atomic():
+            current = (
+                ListeningSource.objects.select_for_update()
+                .filter(pk=source.pk)
+                .values_list("cursor", flat=True)[0]
+            )
+            write(current)
+    if "cursor" in fields:
+        source.cursor = str(cursor)
+    source.read_at = now
 
 
 def _post(row: SandboxInteraction) -> pipeline.PublicPost:
@@ -49,10 +136,12 @@ def _post(row: SandboxInteraction) -> pipeline.PublicPost:
     )
 
 
-def read_sandbox(*, batches: int = 20, batch: int = BATCH) -> tuple[int, int]:
+def read_sandbox(
+    *, batches: int = 20, batch: int = BATCH, source: ListeningSource | None = None
+) -> tuple[int, int]:
     """Read the sandbox world's new public mentions, up to ``batches`` batches; returns (posts
     read, mentions stored). The cursor moves after each batch is stored."""
-    source = sandbox_source()
+    source = source or sandbox_source()
     read = stored = 0
     for _ in range(batches):
         cursor = int(source.cursor or 0)
@@ -69,18 +158,42 @@ def read_sandbox(*, batches: int = 20, batch: int = BATCH) -> tuple[int, int]:
         now_stored = pipeline.ingest(source, [_post(r) for r in rows])
         stored += now_stored
         read += len(new)
-        with transaction.atomic():
-            locked = ListeningSource.objects.select_for_update().get(pk=source.pk)
-            if int(locked.cursor or 0) < new[-1].pk:
-                locked.cursor = str(new[-1].pk)
-            locked.read_at = timezone.now()
-            locked.items_read += len(new)
-            locked.mentions_stored += now_stored
-            locked.last_error = ""
-            locked.save(
-                update_fields=["cursor", "read_at", "items_read", "mentions_stored", "last_error"]
-            )
-        source = locked
+        commit(
+            source,
+            cursor=str(new[-1].pk),
+            read=len(new),
+            stored=now_stored,
+            last_event_at=new[-1].created_at,
+        )
+        source.cursor = str(max(int(source.cursor or 0), new[-1].pk))
         if len(new) < batch:
             break
     return read, stored
+
+
+def _read_sandbox_slice(source: ListeningSource) -> tuple[int, int]:
+    return read_sandbox(source=source)
+
+
+def readers() -> dict[str, Callable[[ListeningSource], tuple[int, int]]]:
+    from . import jetstream, mastodon_source
+
+    return {
+        SourceKind.SANDBOX: _read_sandbox_slice,
+        SourceKind.JETSTREAM: jetstream.read_slice,
+        SourceKind.MASTODON_STREAM: mastodon_source.read_stream_slice,
+        SourceKind.MASTODON_TAG: mastodon_source.read_tag_slice,
+        SourceKind.MASTODON_SEARCH: mastodon_source.read_search_slice,
+    }
+
+
+def read_slice(source: ListeningSource) -> Outcome:
+    """The handler of a source's ``reading`` state: read one slice, then come back."""
+    reader = readers().get(source.kind)
+    if reader is None:
+        return Outcome("failed", fields={"problem": f"Unknown kind of source: {source.kind}"})
+    try:
+        reader(source)
+    except SourceRefused as refused:
+        return Outcome("failed", fields={"problem": str(refused)})
+    return Outcome("reading", delay=PAUSE.get(source.kind, 60), fields={"problem": ""})

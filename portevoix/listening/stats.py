@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import Count, Max, QuerySet
 from django.utils import timezone
+from django.utils.safestring import SafeString
 
 from .models import OWN_KINDS, ListeningQuery, Mention, QueryKind
 from .query import fold
@@ -72,26 +73,25 @@ def volume_by_day(
     return days
 
 
-def chart(days: list[Day], *, width: int = 720, height: int = 180) -> dict[str, Any]:
-    """Stacked bars (negative at the bottom) for a server-rendered SVG: one bar per day."""
-    top = max((d.total for d in days), default=0) or 1
-    step = width / max(len(days), 1)
-    bar = max(1.0, step * 0.75)
-    bars = []
-    for index, day in enumerate(days):
-        x = index * step + (step - bar) / 2
-        y = float(height)
-        parts = []
-        for sentiment in ("negative", "neutral", "positive"):
-            value = day.get(sentiment)
-            h = height * value / top
-            y -= h
-            if value:
-                parts.append(
-                    {"sentiment": sentiment, "y": round(y, 1), "h": round(h, 1), "value": value}
-                )
-        bars.append({"x": round(x, 1), "w": round(bar, 1), "day": day, "parts": parts})
-    return {"width": width, "height": height, "bars": bars, "top": top}
+def chart(days: list[Day], *, width: int = 720, height: int = 200) -> SafeString:
+    """Mentions per day stacked by sentiment (negative at the bottom), drawn by the reports'
+    chart vocabulary (ADR 1201): each sentiment its own fill besides its colour."""
+    from django.utils.formats import date_format
+    from django.utils.translation import gettext as _
+
+    from portevoix.reports import charts
+
+    labels = {"negative": _("negative"), "neutral": _("neutral"), "positive": _("positive")}
+    return charts.stacked_bar_chart(
+        [date_format(d.day, "SHORT_DATE_FORMAT") for d in days],
+        [
+            charts.Series(labels[s], [float(d.get(s)) for d in days])
+            for s in ("negative", "neutral", "positive")
+        ],
+        title=_("Volume and sentiment"),
+        width=width,
+        height=height,
+    )
 
 
 def share_of_voice(
@@ -178,3 +178,19 @@ def rising(
         )
     out.sort(key=lambda r: (-r["score"], r["term"]))
     return out[:limit]
+
+
+def term_mentions(
+    mentions: QuerySet[Mention], term: str, now: dt.datetime | None = None, limit: int = 10
+) -> list[Mention]:
+    """The mentions of the last 24 hours in which a rising ``term`` (as :func:`rising` names
+    it: folded, ``#`` for a hashtag) occurs, the most reached authors first."""
+    now = now or timezone.now()
+    found = [
+        m
+        for m in mentions.filter(posted_at__gte=now - RECENT, posted_at__lt=now).order_by(
+            "-author_reach", "-posted_at", "pk"
+        )
+        if term in _terms(m.text)
+    ]
+    return found[:limit]

@@ -131,6 +131,7 @@ def overview(request: HttpRequest, ws: str) -> HttpResponse:
         "can_manage": can(me, "listening.manage"),
         "can_inbox": can(me, "inbox.reply"),
         "can_idea": can(me, "idea.propose"),
+        "can_draft": can(me, "post.create"),
         "workspace_name": me.workspace.name,
     }
     return render(request, "listening/overview.html", context)
@@ -337,4 +338,22 @@ def mention_to_idea(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
         messages.error(request, exc.message)
         return _back_to_listening(request, ws)
     messages.success(request, _("The mention is in the ideas backlog."))
+    return _back_to_listening(request, ws)
+
+
+@require_POST
+def trend_to_idea(request: HttpRequest, ws: str) -> HttpResponse:
+    """A rising term becomes an idea in the backlog (seed 004)."""
+    from . import trends
+
+    me = _member(request)
+    if not can(me, "listening.view"):
+        raise Http404("not found")  # as for a mention: who does not listen learns nothing
+    require(me, "idea.propose")
+    try:
+        trends.trend_to_idea(me.workspace, by=me, term=request.POST.get("term", ""))
+    except ActionRefused as exc:
+        messages.error(request, exc.message)
+        return _back_to_listening(request, ws)
+    messages.success(request, _("The rising term is in the ideas backlog."))
     return _back_to_listening(request, ws)

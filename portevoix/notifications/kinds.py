@@ -68,6 +68,9 @@ class Kind:
     template: str
     default: Delivery = Delivery.BOTH
     audience: str | None = None
+    #: Files the e-mail carries, from the parameters and the recipient's language:
+    #: ``(file name, content, MIME type)``; written when the e-mail is sent.
+    attachments: Callable[[Mapping[str, Any], str], list[tuple[str, bytes, str]]] | None = None
 
     def context(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """The parameters ready for the active language: dates as datetimes, and stored

@@ -31,6 +31,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_noop
 
 from portevoix.core.sentences import Sentence
+from portevoix.notifications import kinds
 from portevoix.notifications.models import EmailDelivery, EmailStates
 from portevoix.worker.models import LeaseLost, Outcome
 
@@ -98,10 +99,19 @@ def compose(delivery: EmailDelivery) -> mail.EmailMessage:
                 },
             )
             subject = f"[{workspace.name}] {rendered.title}"
+            spec = kinds.find(notification.kind)
+            files = (
+                spec.attachments(notification.params, language)
+                if spec is not None and spec.attachments is not None
+                else []
+            )
         finally:
             timezone.activate(previous)
     subject = " ".join(subject.split())[:300]
-    return mail.EmailMessage(subject=subject, body=body, to=[user.email])
+    message = mail.EmailMessage(subject=subject, body=body, to=[user.email])
+    for name, content, mime in files:
+        message.attach(name, content, mime)
+    return message
 
 
 def handle_queued(delivery: EmailDelivery) -> Outcome:

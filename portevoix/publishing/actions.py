@@ -236,6 +236,8 @@ class Composition:
     campaign: Campaign | None = None
     media: tuple[MediaChoice, ...] = ()
     add_utm: bool = True
+    #: Links go out as the product's short links, which count clicks (portevoix.roi).
+    short_links: bool = False
     when: When = When.NOW
     #: ``When.AT``: an aware instant.
     at: dt.datetime | None = None
@@ -439,6 +441,7 @@ def save_post(
     post.text = composition.text
     post.campaign = composition.campaign
     post.add_utm = composition.add_utm
+    post.short_links = composition.short_links
     post.timing = Timing.LOCAL if composition.when in (When.LOCAL, When.SLOT) else Timing.INSTANT
     post.time_zone = composition.time_zone if composition.when == When.AT else ""
     post.updated_at = now

@@ -159,6 +159,7 @@ def parse(data: QueryDict, workspace: Workspace, channels: list[Channel]) -> Par
         campaign=campaign,
         media=post_media,
         add_utm=bool(data.get("add_utm")),
+        short_links=bool(data.get("short_links")),
         when=when,
         at=at,
         local=local,
@@ -199,7 +200,12 @@ def outgoing(composition: Composition, variant: Variant) -> tuple[OutgoingPost, 
     )
 
     def tagged(value: str) -> str:
-        return utm.tag_links(value, tags) if tags else value
+        value = utm.tag_links(value, tags) if tags else value
+        if composition.short_links:
+            from portevoix.roi.shortlinks import preview_links
+
+            value = preview_links(value)
+        return value
 
     text = variant.text if variant.text.strip() else composition.text
     if variant.link and variant.link not in text:
@@ -341,5 +347,6 @@ def initial(post: Post) -> dict[str, Any]:
         "at": at,
         "time_zone": zone_name,
         "add_utm": post.add_utm,
+        "short_links": post.short_links,
         "variants": variants,
     }

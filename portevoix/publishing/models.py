@@ -78,6 +78,11 @@ class PostKind(models.TextChoices):
     REPLY = "reply", _("Reply")
 
 
+#: ``Post.source`` of a crisis's holding statement: it needs legal's approval
+#: (``approvals.policy.plan_for``) and is not held by the workspace's pause (``pause.keys_of``).
+HOLDING_STATEMENT_SOURCE = "crisis"
+
+
 class Timing(models.TextChoices):
     INSTANT = "instant", _("At the same instant on every channel")
     LOCAL = "local", _("At the same local time in each channel's audience time zone")
@@ -116,6 +121,9 @@ class Post(models.Model):
     time_zone = models.CharField(_("time zone"), max_length=64, blank=True)
     #: Links carry UTM tags per channel and campaign (``publishing.utm``).
     add_utm = models.BooleanField(_("add UTM tags to links"), default=True)
+    #: Links go out as the product's short links (``/l/<code>``), which count clicks
+    #: (``portevoix.roi``); the composer's default is the workspace's money setting.
+    short_links = models.BooleanField(_("count clicks with short links"), default=False)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 
@@ -348,8 +356,16 @@ class Publication(StatefulModel):
         media = tuple(m.as_media_item(network) for m in self.media_rows())
         tags = self.utm_tags()
 
+        shorten = self.post.short_links and self.post.kind == PostKind.POST and bool(self.pk)
+
         def tagged(value: str) -> str:
-            return utm.tag_links(value, tags) if tags else value
+            value = utm.tag_links(value, tags) if tags else value
+            if shorten and value:
+                # The links become the product's short links, which count clicks (roi app).
+                from portevoix.roi.shortlinks import shorten_links
+
+                value = shorten_links(self, value)
+            return value
 
         text = self.effective_text
         if self.link and self.link not in text:

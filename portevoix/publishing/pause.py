@@ -33,7 +33,12 @@ from portevoix.core.permissions import require
 from portevoix.core.sentences import Sentence
 from portevoix.publishing.approvals.models import ApprovalStep, LapseReason, Pause, StepState
 from portevoix.publishing.compliance import said
-from portevoix.publishing.models import Campaign, Publication, PublicationStates
+from portevoix.publishing.models import (
+    HOLDING_STATEMENT_SOURCE,
+    Campaign,
+    Publication,
+    PublicationStates,
+)
 
 S = PublicationStates
 Scope = Workspace | Channel | Campaign
@@ -83,7 +88,11 @@ def active_keys(workspace_id: int) -> frozenset[str]:
 
 
 def keys_of(publication: Publication) -> set[str]:
-    keys = {"workspace", f"channel:{publication.channel_id}"}
+    keys = {f"channel:{publication.channel_id}"}
+    # A crisis's holding statement is what goes out while the crisis holds everything else:
+    # the workspace's pause does not hold it (a pause of its channel still does).
+    if publication.post.source != HOLDING_STATEMENT_SOURCE:
+        keys.add("workspace")
     if publication.post.campaign_id is not None:
         keys.add(f"campaign:{publication.post.campaign_id}")
     return keys
@@ -167,6 +176,7 @@ def pause(scope: Scope, *, by: Member | None, reason: str = "") -> Pause:
     count = (
         Publication.objects.filter(scope_filter(row))
         .filter(state=S.scheduled.name, sending_at__isnull=True)
+        .exclude(**({"post__source": HOLDING_STATEMENT_SOURCE} if key == "workspace" else {}))
         .update(
             state=S.paused.name,
             state_changed_at=now,

@@ -276,6 +276,7 @@ def _state_from_data(data: Any) -> dict[str, Any]:
         "at": data.get("at", ""),
         "time_zone": data.get("time_zone", ""),
         "add_utm": bool(data.get("add_utm")),
+        "short_links": bool(data.get("short_links")),
         "variants": variants,
     }
 
@@ -338,6 +339,12 @@ def _zone_choices(me: Member, current: str) -> list[str]:
     return sorted(zones)
 
 
+def _short_links_default(me: Member) -> bool:
+    from portevoix.roi.actions import money_settings
+
+    return money_settings(me.workspace).short_links_default
+
+
 def _initial_state(me: Member, request: HttpRequest) -> dict[str, Any]:
     state: dict[str, Any] = {
         "title": "",
@@ -350,6 +357,7 @@ def _initial_state(me: Member, request: HttpRequest) -> dict[str, Any]:
         "at": "",
         "time_zone": me.workspace.time_zone,
         "add_utm": True,
+        "short_links": _short_links_default(me),
         "variants": {},
     }
     day = query_date(request, "date")
@@ -368,6 +376,15 @@ def _initial_state(me: Member, request: HttpRequest) -> dict[str, Any]:
     asset_id = query_id(request, "media")
     if asset_id is not None:
         state["media"] = [asset_id]
+    term, mention = request.GET.get("listening_term", ""), query_id(request, "listening_mention")
+    if term or mention is not None:
+        # A rising term or a fresh mention from the listening page (seed 004).
+        from portevoix.listening.trends import draft_prefill
+
+        try:
+            state.update(draft_prefill(me, term=term, mention=mention))
+        except ActionRefused as exc:
+            messages.error(request, exc.message)
     return state
 
 

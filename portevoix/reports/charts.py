@@ -347,6 +347,136 @@ def heatmap(
     return mark_safe("".join(parts))  # noqa: S308 - every text above is escaped
 
 
+#: Fills of stacked segments, one per series besides its colour: solid, hatched, dotted,
+#: cross-hatched, so that the stack reads in black and white.
+FILLS = ("solid", "hatch", "dots", "cross", "hatch-back", "solid")
+
+
+def _fill_defs(uid: str, n: int, colour: str, fill: str) -> str:
+    """The ``<pattern>`` of series ``n`` (nothing for a solid fill)."""
+    pid = f"{uid}-f{n}"
+    if fill == "solid":
+        return ""
+    lines = {
+        "hatch": '<line x1="0" y1="0" x2="0" y2="6" stroke="#fff" stroke-width="2"/>',
+        "hatch-back": '<line x1="3" y1="0" x2="3" y2="6" stroke="#fff" stroke-width="1.5"/>',
+        "dots": '<circle cx="3" cy="3" r="1.3" fill="#fff"/>',
+        "cross": '<path d="M0,3H6M3,0V6" stroke="#fff" stroke-width="1.2"/>',
+    }[fill]
+    turn = {"hatch": 45, "hatch-back": -45, "dots": 0, "cross": 45}[fill]
+    return (
+        f'<pattern id="{pid}" width="6" height="6" patternUnits="userSpaceOnUse" '
+        f'patternTransform="rotate({turn})"><rect width="6" height="6" fill="{colour}"/>'
+        f"{lines}</pattern>"
+    )
+
+
+def stacked_bar_chart(
+    x_labels: Sequence[str],
+    series: Sequence[Series],
+    *,
+    title: str,
+    unit: str = "",
+    width: int = 640,
+    height: int = 240,
+) -> SafeString:
+    """Vertical bars, one per x label, stacked from the first series (at the bottom) up.
+
+    Each series has its own fill pattern besides its colour and a legend entry; a bar's total
+    is written above it when there is room, and every segment says its value in its title."""
+    for s in series:
+        if len(s.values) != len(x_labels):
+            raise ValueError(f"series {s.label!r} has {len(s.values)} values for {len(x_labels)}")
+    totals = [sum(s.values[i] or 0 for s in series) for i in range(len(x_labels))]
+    known = any(v is not None for s in series for v in s.values)
+    sums = "; ".join(
+        f"{s.label}: {fmt(sum(v or 0 for v in s.values))}{' ' + unit if unit else ''}"
+        for s in series
+    )
+    peak = max(range(len(totals)), key=lambda i: totals[i], default=None)
+    description = _("Stacked bars, from the bottom: %(series)s. Totals: %(sums)s.") % {
+        "series": ", ".join(s.label for s in series),
+        "sums": sums,
+    }
+    if peak is not None and known:
+        description += " " + _("Highest: %(value)s (%(label)s).") % {
+            "value": fmt(totals[peak]),
+            "label": x_labels[peak],
+        }
+    legend_h = 18 * math.ceil(len(series) / 3)
+    uid, parts = _open(width, height + legend_h, title, description)
+    if not known or not x_labels:
+        parts.append(
+            f'<text x="{width / 2:.0f}" y="{height / 2:.0f}" text-anchor="middle" '
+            f'fill="#555">{escape(_("No data for this period."))}</text></svg>'
+        )
+        return mark_safe("".join(parts))  # noqa: S308 - every text above is escaped
+    ticks = nice_ticks(0.0, max(totals) or 1.0)
+    y1 = ticks[-1] or 1.0
+    left, right, top, bottom = 48, 10, 16, 34
+    plot_w, plot_h = width - left - right, height - top - bottom
+    colours = [PALETTE[n % len(PALETTE)] for n in range(len(series))]
+    fills = [FILLS[n % len(FILLS)] for n in range(len(series))]
+    parts.append(
+        "<defs>"
+        + "".join(_fill_defs(uid, n, colours[n], fills[n]) for n in range(len(series)))
+        + "</defs>"
+    )
+
+    def paint(n: int) -> str:
+        return colours[n] if fills[n] == "solid" else f"url(#{uid}-f{n})"
+
+    for t in ticks:
+        y = top + plot_h - t / y1 * plot_h
+        parts.append(
+            f'<line x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd"/>'
+            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="#333">'
+            f"{escape(fmt(t))}</text>"
+        )
+    step = plot_w / len(x_labels)
+    bar = max(1.0, step * 0.72)
+    every = max(1, math.ceil(len(x_labels) / 10))
+    for i, label in enumerate(x_labels):
+        x = left + i * step + (step - bar) / 2
+        y = float(top + plot_h)
+        for n, s in enumerate(series):
+            value = s.values[i] or 0
+            if value <= 0:
+                continue
+            h = value / y1 * plot_h
+            y -= h
+            tip = f"{label}, {s.label}: {fmt(value)}{' ' + unit if unit else ''}"
+            parts.append(
+                f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{h:.1f}" '
+                f'fill="{paint(n)}" stroke="#fff" stroke-width="0.5">'
+                f"<title>{escape(tip)}</title></rect>"
+            )
+        if totals[i] and bar >= 14:
+            parts.append(
+                f'<text x="{x + bar / 2:.1f}" y="{y - 3:.1f}" text-anchor="middle" '
+                f'font-size="9" fill="#111">{escape(fmt(totals[i]))}</text>'
+            )
+        if i % every == 0 or i == len(x_labels) - 1:
+            parts.append(
+                f'<text x="{x + bar / 2:.1f}" y="{top + plot_h + 14}" text-anchor="middle" '
+                f'font-size="9" fill="#333">{escape(label[:18])}</text>'
+            )
+    parts.append(
+        f'<line x1="{left}" x2="{left + plot_w}" y1="{top + plot_h}" y2="{top + plot_h}" '
+        f'stroke="#333"/>'
+    )
+    for n, s in enumerate(series):
+        lx = left + (n % 3) * (plot_w / 3)
+        ly = height + 4 + (n // 3) * 18
+        parts.append(
+            f'<rect x="{lx:.1f}" y="{ly}" width="14" height="11" fill="{paint(n)}" '
+            f'stroke="{colours[n]}"/><text x="{lx + 19:.1f}" y="{ly + 10}" fill="#333">'
+            f"{escape(s.label)}</text>"
+        )
+    parts.append("</svg>")
+    return mark_safe("".join(parts))  # noqa: S308 - every text above is escaped
+
+
 def table_rows(x_labels: Sequence[str], series: Sequence[Series]) -> list[list[str]]:
     """The chart's numbers as rows (``x label``, then one formatted value per series)."""
     return [[label, *(fmt(s.values[i]) for s in series)] for i, label in enumerate(x_labels)]

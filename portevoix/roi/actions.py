@@ -24,7 +24,16 @@ from portevoix.core.actions import ActionRefused, _same_workspace
 from portevoix.core.models import Member, Workspace
 from portevoix.core.permissions import require
 
-from .models import CLOSED, Lead, LeadSource, LeadStatus, MoneySettings
+from .models import (
+    CLOSED,
+    Boost,
+    Budget,
+    Lead,
+    LeadSource,
+    LeadStatus,
+    MoneySettings,
+    SpendSource,
+)
 
 if TYPE_CHECKING:
     from portevoix.inbox.models import Conversation
@@ -36,6 +45,13 @@ AUDIT_LABELS = {
     "lead.delete": gettext_noop("Lead deleted"),
     "lead.import": gettext_noop("Leads imported from a CSV file"),
     "money.settings": gettext_noop("Money settings changed"),
+    "boost.record": gettext_noop("Paid promotion recorded"),
+    "boost.update": gettext_noop("Paid promotion updated"),
+    "boost.delete": gettext_noop("Paid promotion deleted"),
+    "boost.import": gettext_noop("Paid promotion imported from a CSV file"),
+    "budget.set": gettext_noop("Budget planned"),
+    "budget.update": gettext_noop("Budget changed"),
+    "budget.delete": gettext_noop("Budget deleted"),
 }
 
 #: The largest amount a field takes (14 digits, 2 after the point).
@@ -303,6 +319,64 @@ def _existing(workspace: Workspace, source: str, external_id: str) -> Lead | Non
     )
 
 
+def update_lead(
+    lead: Lead,
+    *,
+    by: Member,
+    name: str,
+    status: str,
+    value: Decimal | str | None,
+    channel: Channel | None,
+    campaign: Campaign | None,
+    occurred_at: dt.datetime | None,
+    closed_at: dt.datetime | None,
+    note: str,
+) -> Lead:
+    """Change a lead from its page: every field as given (blank clears it). Its source and
+    external id stay: they are what keeps the CRM and the files from counting it twice."""
+    require(by, "lead.record")
+    workspace = lead.workspace
+    _same_workspace(by, workspace)
+    if status not in LeadStatus.values:
+        raise ActionRefused(_("Choose a status."), field="status")
+    if len(name.strip()) > 200:
+        raise ActionRefused(_("A name has at most 200 characters."), field="name")
+    amount = parse_amount(value)
+    occurred = _aware(occurred_at, "occurred_on")
+    closed = _aware(closed_at, "closed_on")
+    _check_links(workspace, channel=channel, campaign=campaign, post=None, conversation=None)
+    with transaction.atomic():
+        row: Lead = Lead.objects.select_for_update().get(pk=lead.pk)
+        before = audit.snapshot(row, LEAD_FIELDS)
+        row.name = name.strip()
+        row.status = status
+        row.value = amount
+        row.currency = money_settings(workspace).currency if amount is not None else ""
+        row.channel = channel
+        row.campaign = campaign
+        row.occurred_at = occurred or row.occurred_at
+        row.note = note.strip()
+        if status in CLOSED:
+            row.closed_at = closed or row.closed_at or timezone.now()
+        else:
+            row.closed_at = None
+        if row.closed_at is not None and row.closed_at < row.occurred_at:
+            raise ActionRefused(_("A deal closes after the lead came in."), field="closed_on")
+        after = audit.snapshot(row, LEAD_FIELDS)
+        if before != after:
+            row.updated_at = timezone.now()
+            row.save()
+            audit.record(
+                "lead.update",
+                workspace=workspace,
+                actor=by.user,
+                obj=row,
+                before=before,
+                after=after,
+            )
+    return row
+
+
 @transaction.atomic
 def delete_lead(lead: Lead, *, by: Member) -> None:
     """Remove a lead recorded by mistake (the audit log keeps what it was)."""
@@ -351,4 +425,241 @@ def update_money_settings(
 
 
 def _has_amounts(workspace: Workspace) -> bool:
-    return Lead.objects.filter(workspace=workspace, value__isnull=False).exists()
+    return (
+        Lead.objects.filter(workspace=workspace, value__isnull=False).exists()
+        or Boost.objects.filter(workspace=workspace).exists()
+        or Budget.objects.filter(workspace=workspace).exists()
+    )
+
+
+# --- paid promotion ------------------------------------------------------------------------
+
+BOOST_FIELDS = [
+    "source",
+    "external_id",
+    "post",
+    "channel",
+    "campaign",
+    "audience",
+    "budget",
+    "spent",
+    "currency",
+    "impressions",
+    "clicks",
+    "leads",
+    "start_on",
+    "end_on",
+]
+
+
+@dataclass(frozen=True)
+class BoostResult:
+    boost: Boost
+    created: bool
+    changed: bool
+
+
+def _count(value: int | str | None, field: str) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        number = int(str(value).strip().replace(" ", "").replace("\u00a0", ""))
+    except ValueError:
+        raise ActionRefused(_("Enter a whole number."), field=field) from None
+    if number < 0:
+        raise ActionRefused(_("A count cannot be negative."), field=field)
+    if number > 2_000_000_000:
+        raise ActionRefused(_("This number is too large."), field=field)
+    return number
+
+
+def record_boost(
+    workspace: Workspace,
+    *,
+    by: Member,
+    source: str = SpendSource.MANUAL,
+    external_id: str = "",
+    post: Post | None = None,
+    channel: Channel | None = None,
+    campaign: Campaign | None = None,
+    audience: str = "",
+    budget: Decimal | str | int | None = None,
+    spent: Decimal | str | int | None,
+    currency: str = "",
+    impressions: int | str | None = None,
+    clicks: int | str | None = None,
+    leads: int | str | None = None,
+    start_on: dt.date,
+    end_on: dt.date | None = None,
+    boost: Boost | None = None,
+) -> BoostResult:
+    """Record what a paid promotion (a boosted post, an ad) cost and brought.
+
+    ``boost`` given: edit that row. Otherwise idempotent on (workspace, source, external id)
+    when an external id is given (an ads export imported twice updates its rows). The post,
+    when given, fills in its campaign, and its channel when it went out on one channel only.
+    """
+    require(by, "money.spend")
+    _same_workspace(by, workspace)
+    if source not in SpendSource.values:
+        raise ActionRefused(_("Choose where the figures come from."), field="source")
+    external_id = (external_id or "").strip()
+    if len(external_id) > 200:
+        raise ActionRefused(_("An external id has at most 200 characters."), field="external_id")
+    amount = parse_amount(spent, field="spent")
+    if amount is None:
+        raise ActionRefused(_("Enter what was spent (0 if nothing yet)."), field="spent")
+    planned = parse_amount(budget, field="budget")
+    code = check_currency(workspace, currency)
+    end_on = end_on or start_on
+    if end_on < start_on:
+        raise ActionRefused(_("The end comes after the start."), field="end_on")
+    if len(audience.strip()) > 300:
+        raise ActionRefused(_("A target group has at most 300 characters."), field="audience")
+    _check_links(workspace, channel=channel, campaign=campaign, post=post, conversation=None)
+    if post is not None and campaign is None and post.campaign_id is not None:
+        campaign = post.campaign
+    if post is not None and channel is None:
+        channels = list(post.publications.values_list("channel_id", flat=True).distinct())
+        if len(channels) == 1:
+            channel = Channel.objects.get(pk=channels[0])
+    if post is None and channel is None and campaign is None:
+        raise ActionRefused(
+            _("Say what was promoted: a post, or at least its channel or campaign."),
+            field="post",
+        )
+    values: dict[str, Any] = {
+        "external_id": external_id,
+        "post": post,
+        "channel": channel,
+        "campaign": campaign,
+        "audience": audience.strip(),
+        "budget": planned,
+        "spent": amount,
+        "currency": code,
+        "impressions": _count(impressions, "impressions"),
+        "clicks": _count(clicks, "clicks"),
+        "leads": _count(leads, "leads"),
+        "start_on": start_on,
+        "end_on": end_on,
+    }
+    with transaction.atomic():
+        if boost is not None:
+            if boost.workspace_id != workspace.pk:
+                raise ActionRefused(_("Choose one of this workspace’s."), field="post")
+            row: Boost | None = Boost.objects.select_for_update().get(pk=boost.pk)
+        elif external_id:
+            row = (
+                Boost.objects.select_for_update()
+                .filter(workspace=workspace, source=source, external_id=external_id)
+                .first()
+            )
+        else:
+            row = None
+        created = row is None
+        if row is None:
+            row = Boost(workspace=workspace, source=source, recorded_by=by)
+            before = None
+        else:
+            before = audit.snapshot(row, BOOST_FIELDS)
+        for key, val in values.items():
+            setattr(row, key, val)
+        after = audit.snapshot(row, BOOST_FIELDS)
+        if before == after:
+            return BoostResult(boost=row, created=False, changed=False)
+        row.updated_at = timezone.now()
+        try:
+            with transaction.atomic():
+                row.save()
+        except IntegrityError:
+            raise ActionRefused(
+                _("Another paid promotion already has this external id."), field="external_id"
+            ) from None
+        audit.record(
+            "boost.record" if created else "boost.update",
+            workspace=workspace,
+            actor=by.user,
+            obj=row,
+            before=before,
+            after=after,
+        )
+    return BoostResult(boost=row, created=created, changed=True)
+
+
+@transaction.atomic
+def delete_boost(boost: Boost, *, by: Member) -> None:
+    require(by, "money.spend")
+    _same_workspace(by, boost.workspace)
+    before = audit.snapshot(boost, BOOST_FIELDS)
+    audit.record("boost.delete", workspace=boost.workspace, actor=by.user, obj=boost, before=before)
+    boost.delete()
+
+
+# --- budgets --------------------------------------------------------------------------------
+
+BUDGET_FIELDS = ["channel", "campaign", "start_on", "end_on", "planned", "currency", "note"]
+
+
+def set_budget(
+    workspace: Workspace,
+    *,
+    by: Member,
+    planned: Decimal | str | int | None,
+    start_on: dt.date,
+    end_on: dt.date,
+    channel: Channel | None = None,
+    campaign: Campaign | None = None,
+    note: str = "",
+    budget: Budget | None = None,
+) -> Budget:
+    """Plan an amount for a channel, a campaign, both, or the whole workspace (neither), over
+    ``[start_on, end_on]``; ``budget`` given: change that one."""
+    require(by, "budget.manage")
+    _same_workspace(by, workspace)
+    amount = parse_amount(planned, field="planned")
+    if amount is None:
+        raise ActionRefused(_("Enter the planned amount."), field="planned")
+    if end_on < start_on:
+        raise ActionRefused(_("The end comes after the start."), field="end_on")
+    if (end_on - start_on).days > 366 * 5:
+        raise ActionRefused(_("A budget covers five years at most."), field="end_on")
+    if len(note.strip()) > 300:
+        raise ActionRefused(_("A note has at most 300 characters."), field="note")
+    _check_links(workspace, channel=channel, campaign=campaign, post=None, conversation=None)
+    with transaction.atomic():
+        if budget is not None:
+            if budget.workspace_id != workspace.pk:
+                raise ActionRefused(_("Choose one of this workspace’s."), field="planned")
+            row: Budget = Budget.objects.select_for_update().get(pk=budget.pk)
+            before = audit.snapshot(row, BUDGET_FIELDS)
+        else:
+            row = Budget(workspace=workspace)
+            before = None
+        row.channel = channel
+        row.campaign = campaign
+        row.start_on = start_on
+        row.end_on = end_on
+        row.planned = amount
+        row.currency = money_settings(workspace).currency
+        row.note = note.strip()
+        row.save()
+        audit.record(
+            "budget.set" if before is None else "budget.update",
+            workspace=workspace,
+            actor=by.user,
+            obj=row,
+            before=before,
+            after=audit.snapshot(row, BUDGET_FIELDS),
+        )
+    return row
+
+
+@transaction.atomic
+def delete_budget(budget: Budget, *, by: Member) -> None:
+    require(by, "budget.manage")
+    _same_workspace(by, budget.workspace)
+    before = audit.snapshot(budget, BUDGET_FIELDS)
+    audit.record(
+        "budget.delete", workspace=budget.workspace, actor=by.user, obj=budget, before=before
+    )
+    budget.delete()

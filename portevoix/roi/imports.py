@@ -1,4 +1,4 @@
-"""CSV files in and out of the money app: leads and deals (and their template).
+"""CSV files in and out of the money app: leads and deals, paid promotion (and templates).
 
 Every import checks every line and reports each wrong one with its line number; **nothing is
 saved when a line is wrong** (the file is fixed and imported again: a half-imported CRM export
@@ -29,7 +29,7 @@ from portevoix.core.models import Member, Workspace
 from portevoix.core.permissions import require
 
 from . import actions
-from .models import LeadSource, LeadStatus
+from .models import LeadSource, LeadStatus, SpendSource
 
 MAX_LINES = 5000
 
@@ -349,6 +349,129 @@ def lead_template(workspace: Workspace) -> str:
                 "",
                 "2026-11-20",
                 "",
+            ],
+        ]
+    )
+
+
+SPEND_COLUMNS = (
+    "external_id",
+    "start",
+    "end",
+    "spent",
+    "currency",
+    "budget",
+    "post",
+    "channel",
+    "campaign",
+    "audience",
+    "impressions",
+    "clicks",
+    "leads",
+)
+SPEND_REQUIRED = ("external_id", "start", "spent")
+
+
+def _day(text: str, field: str) -> dt.date | None:
+    text = text.strip()
+    if not text:
+        return None
+    day = parse_date(text[:10]) if len(text) >= 10 else None
+    if day is None:
+        raise ActionRefused(
+            _("%(column)s: a date like 2026-11-03 (“%(value)s”).")
+            % {"column": field, "value": text[:30]},
+            field=field,
+        )
+    return day
+
+
+def import_spend(
+    workspace: Workspace, *, by: Member, data: bytes, dry_run: bool = False
+) -> ImportReport:
+    """Paid promotion from a CSV file (an ads manager's export, reshaped to
+    ``SPEND_COLUMNS``); keyed by ``external_id`` (the ad's or the boost's id), so the same
+    export imported again updates its lines."""
+    require(by, "money.spend")
+    _same_workspace(by, workspace)
+    seen: dict[str, int] = {}
+
+    def apply(number: int, cells: dict[str, str], finder: Finder, zone: ZoneInfo) -> str:
+        external_id = cells.get("external_id", "")
+        if not external_id:
+            raise ActionRefused(_("external_id: every line needs the ad’s or boost’s id."))
+        if external_id in seen:
+            raise ActionRefused(
+                _("external_id “%(id)s” is already on line %(line)s.")
+                % {"id": external_id[:80], "line": seen[external_id]}
+            )
+        seen[external_id] = number
+        start = _day(cells.get("start", ""), "start")
+        if start is None:
+            raise ActionRefused(_("start: the first day of the promotion (2026-11-03)."))
+        try:
+            result = actions.record_boost(
+                workspace,
+                by=by,
+                source=SpendSource.CSV,
+                external_id=external_id,
+                post=finder.post(cells.get("post", "")),
+                channel=finder.channel(cells.get("channel", "")),
+                campaign=finder.campaign(cells.get("campaign", "")),
+                audience=cells.get("audience", ""),
+                budget=cells.get("budget") or None,
+                spent=cells.get("spent", ""),
+                currency=cells.get("currency", ""),
+                impressions=cells.get("impressions") or None,
+                clicks=cells.get("clicks") or None,
+                leads=cells.get("leads") or None,
+                start_on=start,
+                end_on=_day(cells.get("end", ""), "end"),
+            )
+        except ActionRefused as exc:
+            if exc.field and not exc.message.startswith(exc.field):
+                raise ActionRefused(f"{exc.field}: {exc.message}", field=exc.field) from None
+            raise
+        if result.created:
+            return "created"
+        return "updated" if result.changed else "unchanged"
+
+    return _import(
+        workspace,
+        by=by,
+        data=data,
+        dry_run=dry_run,
+        columns=SPEND_COLUMNS,
+        required=SPEND_REQUIRED,
+        apply=apply,
+        audit_code="boost.import",
+    )
+
+
+def spend_template(workspace: Workspace) -> str:
+    """The paid promotion CSV with its columns and an example line in this workspace's names."""
+    from portevoix.publishing.models import Campaign
+
+    channel = Channel.objects.filter(workspace=workspace).order_by("name").first()
+    campaign = Campaign.objects.filter(workspace=workspace).order_by("name").first()
+    currency = actions.money_settings(workspace).currency
+    return write_csv(
+        [
+            list(SPEND_COLUMNS),
+            [
+                "AD-2001",
+                "2026-11-03",
+                "2026-11-09",
+                "120.00",
+                currency,
+                "150.00",
+                "",
+                channel.name if channel else "",
+                campaign.name if campaign else "",
+                "25-45, Lyon",
+                "18000",
+                "240",
+                "6",
             ],
         ]
     )

@@ -149,3 +149,201 @@ class Lead(models.Model):
 
     def __str__(self) -> str:
         return self.name or self.external_id or f"#{self.pk}"
+
+
+# --- short links ---------------------------------------------------------------------------
+
+
+class ShortLink(models.Model):
+    """One of the product's own short links: ``/l/<code>`` sends to ``target`` and counts.
+
+    Made when a post that asks for short links goes out (``actions.short_link_for``), one per
+    (publication, target): the same link in the same publication always has the same code, so
+    the preview, the check against the network's limits and the call all see the same text.
+    The redirect only ever sends to a target stored here: never an open redirect.
+    """
+
+    VIEW_ACTION = "analytics.view"
+    objects = RestrictedQuerySet.as_manager()
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    #: Random, URL-safe, 12 characters (about 71 bits): not guessable, not enumerable.
+    code = models.CharField(max_length=32, unique=True)
+    target = models.URLField(_("target"), max_length=2000)
+    publication = models.ForeignKey(
+        "publishing.Publication",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    post = models.ForeignKey(
+        "publishing.Post", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    channel = models.ForeignKey(
+        Channel, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    campaign = models.ForeignKey(
+        "publishing.Campaign",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["publication", "target"], name="roi_shortlink_per_publication"
+            )
+        ]
+        verbose_name = _("short link")
+        verbose_name_plural = _("short links")
+
+    def __str__(self) -> str:
+        return f"/l/{self.code}"
+
+
+class LinkClicks(models.Model):
+    """The clicks on one short link on one day (UTC): a counter, not a row per click."""
+
+    VIEW_ACTION = "analytics.view"
+    WORKSPACE_PATH = "link__workspace"
+    objects = RestrictedQuerySet.as_manager()
+
+    link = models.ForeignKey(ShortLink, on_delete=models.CASCADE, related_name="clicks")
+    day = models.DateField()
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["link", "day"], name="roi_linkclicks_per_day")
+        ]
+        verbose_name = _("clicks on a short link")
+        verbose_name_plural = _("clicks on short links")
+
+    def __str__(self) -> str:
+        return f"{self.link} {self.day}: {self.count}"
+
+
+# --- paid promotion ------------------------------------------------------------------------
+
+
+class SpendSource(models.TextChoices):
+    CSV = "csv", _("CSV import")
+    MANUAL = "manual", _("Entered by hand")
+
+
+class Boost(models.Model):
+    """A post promoted with money (a boost): its target group, budget, what it cost and what
+    it brought, entered by hand on the post or imported from the ads manager's CSV export.
+
+    Idempotent on (workspace, source, external id) like leads: the same export imported
+    twice updates the rows.
+    """
+
+    VIEW_ACTION = "money.view"
+    objects = RestrictedQuerySet.as_manager()
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    source = models.CharField(_("source"), max_length=8, choices=SpendSource.choices)
+    external_id = models.CharField(_("external id"), max_length=200, blank=True)
+    post = models.ForeignKey(
+        "publishing.Post",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("post"),
+    )
+    channel = models.ForeignKey(
+        Channel,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("channel"),
+    )
+    campaign = models.ForeignKey(
+        "publishing.Campaign",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("campaign"),
+    )
+    audience = models.CharField(_("target group"), max_length=300, blank=True)
+    budget = models.DecimalField(
+        _("budget"), max_digits=MAX_DIGITS, decimal_places=2, null=True, blank=True
+    )
+    spent = models.DecimalField(_("spent"), max_digits=MAX_DIGITS, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3)
+    impressions = models.PositiveIntegerField(_("impressions"), null=True, blank=True)
+    clicks = models.PositiveIntegerField(_("clicks"), null=True, blank=True)
+    leads = models.PositiveIntegerField(_("leads"), null=True, blank=True)
+    start_on = models.DateField(_("from"))
+    end_on = models.DateField(_("to"))
+    recorded_by = models.ForeignKey(
+        Member, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-start_on", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "source", "external_id"],
+                condition=~Q(external_id=""),
+                name="roi_boost_external_unique",
+            )
+        ]
+        verbose_name = _("boost")
+        verbose_name_plural = _("boosts")
+
+    def __str__(self) -> str:
+        return self.external_id or f"#{self.pk}"
+
+
+# --- budgets ------------------------------------------------------------------------------
+
+
+class Budget(models.Model):
+    """An amount planned for a channel or a campaign (or both, or the whole workspace) over a
+    period; the spent side is the boosts whose days fall in it (pro rata)."""
+
+    VIEW_ACTION = "money.view"
+    objects = RestrictedQuerySet.as_manager()
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    channel = models.ForeignKey(
+        Channel,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("channel"),
+    )
+    campaign = models.ForeignKey(
+        "publishing.Campaign",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("campaign"),
+    )
+    start_on = models.DateField(_("from"))
+    end_on = models.DateField(_("to"))
+    planned = models.DecimalField(_("planned"), max_digits=MAX_DIGITS, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-start_on", "id"]
+        verbose_name = _("budget")
+        verbose_name_plural = _("budgets")
+
+    def __str__(self) -> str:
+        return f"{self.planned} {self.currency} ({self.start_on}–{self.end_on})"

@@ -55,6 +55,13 @@ from .models import (
 )
 
 STEP = timedelta(minutes=15)
+#: A storm reaches its peak this long after it starts (a post that goes viral spreads within
+#: the hour; it then holds for about half a day and ebbs over a day or two).
+STORM_RAMP_HOURS = 1.0
+#: At intensity 1 and at its peak, one in 500 of the account's followers' worth of people write
+#: about the storm each hour (most of them not followers, and most without tagging the account:
+#: only listening finds those). It is never less than twelve times the usual mention volume.
+STORM_AUDIENCE_PER_HOUR = 0.002
 _STEP_SECONDS = int(STEP.total_seconds())
 #: Posts stop gaining anything after this age.
 ACTIVE_FOR = timedelta(days=7)
@@ -419,11 +426,12 @@ class _New:
 
 
 def crisis_level(account: SandboxAccount, moment: datetime) -> float:
-    """0 outside a crisis; during one, rises over two hours, then ebbs over a day or two."""
+    """0 outside a crisis; during one, rises over :data:`STORM_RAMP_HOURS`, then ebbs over a
+    day or two."""
     if not account.crisis_active(moment) or account.crisis_started_at is None:
         return 0.0
     hours = (moment - account.crisis_started_at).total_seconds() / 3600
-    ramp = min(1.0, max(hours, 0.0) / 2.0)
+    ramp = min(1.0, max(hours, 0.0) / STORM_RAMP_HOURS)
     ebb = math.exp(-max(0.0, hours - 12.0) / 24.0)
     return account.crisis_intensity * ramp * ebb
 
@@ -572,8 +580,12 @@ def _step(
         )
     # The storm: many angry mentions, some tag the account, some write privately.
     if crisis:
-        base = max(account.mentions_per_day, 10.0) * per_step * max(rhythm, 0.3)
-        for _ in range(_poisson(rng, base * 12 * crisis)):
+        # Its volume follows the account's audience, beyond the brand's own pages.
+        per_day = max(
+            12 * max(account.mentions_per_day, 10.0),
+            account.follower_count * STORM_AUDIENCE_PER_HOUR * 24,
+        )
+        for _ in range(_poisson(rng, per_day * per_step * max(rhythm, 0.3) * crisis)):
             w = writer(rng)
             text, sentiment, intent = w.crisis()
             roll = rng.random()
@@ -775,9 +787,11 @@ def start_crisis(
 ) -> SandboxAccount:
     """Make negative mentions surge from ``at`` (default: the world's clock) for ``hours``.
 
-    ``intensity`` 1 is a real storm (about twelve times the usual mention volume at its
-    peak); ``topic`` is what people are angry about, as a French noun phrase ("les
-    réactions allergiques au sérum Éclat"), ``topic_en`` the same in English.
+    ``intensity`` 1 is a real storm: at its peak, about one in 500 of the account's
+    followers' worth of people write about it each hour (at least twelve times the usual
+    mention volume), a third of them tagging the account; ``topic`` is what people are angry
+    about, as a French noun phrase ("les réactions allergiques au sérum Éclat"), ``topic_en``
+    the same in English.
     """
     if intensity <= 0:
         raise ValueError("a crisis needs a positive intensity")

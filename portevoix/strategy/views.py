@@ -7,6 +7,7 @@ every member's: each one reads and acknowledges it.
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 from collections.abc import Callable
 from typing import Any
@@ -108,6 +109,32 @@ def _canvas_rows(version: CanvasVersion | None) -> list[dict[str, Any]]:
 # --- the strategy page ---------------------------------------------------------------------
 
 
+def _money_budgets(me: Member) -> dict[str, Any]:
+    """The structured budget beside the canvas's budget text (portevoix.roi), for who sees
+    money: the budgets in force and whether one is over."""
+    from zoneinfo import ZoneInfo
+
+    from django.utils import timezone
+
+    from portevoix.roi.figures import budget_rows
+    from portevoix.roi.forms import BudgetForm
+
+    zone = ZoneInfo(me.workspace.time_zone or "UTC")
+    today = timezone.localdate(timezone=zone)
+    rows = budget_rows(me.workspace, today, current_only=True)
+    may_plan = can(me, "budget.manage")
+    first = today.replace(day=1)
+    last = (first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+    return {
+        "budgets": rows,
+        "over_budgets": [r for r in rows if r["over"]],
+        "may_plan": may_plan,
+        "budget_form": BudgetForm(member=me, initial={"start_on": first, "end_on": last})
+        if may_plan
+        else None,
+    }
+
+
 @require_safe
 def overview(request: HttpRequest, ws: str) -> HttpResponse:
     me = _reader(request)
@@ -123,11 +150,22 @@ def _overview(request: HttpRequest, me: Member, *, status: int, **forms_: Any) -
             "strategy_goals"
         )
     )
+    from portevoix.analytics.kpis import MONEY_METRICS
+
+    sees_money = can(me, "money.view")
     goal_rows = [
         {
             "goal": goal,
             "label": GoalCode(goal.code).label,
-            "kpis": [{"kpi": k, "metric": METRICS.get(k.metric)} for k in goal.kpis.all()],
+            "kpis": [
+                {
+                    "kpi": k,
+                    "metric": METRICS.get(k.metric),
+                    # A deal-value target is money: only who sees money reads it.
+                    "money_hidden": k.metric in MONEY_METRICS and not sees_money,
+                }
+                for k in goal.kpis.all()
+            ],
             "channels": list(goal.channels.all()),
         }
         for goal in goals
@@ -157,6 +195,7 @@ def _overview(request: HttpRequest, me: Member, *, status: int, **forms_: Any) -
             reasons=reading.review_reasons(workspace),
             review_months=reading.review_months(workspace),
             goal_rows=goal_rows,
+            money=_money_budgets(me) if sees_money else None,
             channel_rows=channel_rows,
             mix=mix,
             unlabelled=unlabelled,

@@ -747,11 +747,16 @@ def _lease(model: type[StatefulModel]) -> float:
     return float(model.STATE_GRAPH.lease_seconds)
 
 
-def main(concurrency: int = 8, liveness_file: str | None = None) -> int:
-    """Run a :class:`Worker` until SIGTERM or SIGINT; 0 on a clean stop."""
+def main(
+    concurrency: int = 8,
+    liveness_file: str | None = None,
+    models: Sequence[type[StatefulModel]] | None = None,
+) -> int:
+    """Run a :class:`Worker` until SIGTERM or SIGINT; 0 on a clean stop. ``models`` limits it
+    to some kinds of work (``portevoix listen``: listening's sources and followed accounts)."""
     from portevoix.worker.housekeeping import ensure_housekeeping
 
-    worker = Worker(concurrency=concurrency, liveness_file=liveness_file)
+    worker = Worker(concurrency=concurrency, liveness_file=liveness_file, models=models)
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         log.info("signal %s: finishing the rows in hand, then stopping", signum)

@@ -46,6 +46,9 @@ class Api:
             headers=self._headers(headers),
         )
 
+    def delete(self, path: str):
+        return self.client.delete(f"/api/v1{path}", headers=self._headers(None))
+
 
 def token_for(member, scopes=None) -> Api:
     _token, secret = actions.create_token(

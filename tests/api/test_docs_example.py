@@ -24,7 +24,14 @@ def _python_example() -> str:
 def test_python_example_drives_publishing_and_webcare(
     live_server, monkeypatch, team, channel, conversation
 ):
-    api = token_for(team["content"])
+    from portevoix.api.models import WebhookDelivery, WebhookSubscription
+    from portevoix.crisis.models import Incident
+    from portevoix.listening.models import Mention
+    from tests.api.test_monitoring import make_mention
+
+    mention = make_mention(team)
+    Mention.objects.filter(pk=mention.pk).update(sentiment="negative")
+    api = token_for(team["manager"])
     monkeypatch.setenv("PORTEVOIX_URL", live_server.url)
     monkeypatch.setenv("PORTEVOIX_TOKEN", api.secret)
     exec(compile(_python_example(), str(DOC), "exec"), {})
@@ -33,3 +40,11 @@ def test_python_example_drives_publishing_and_webcare(
     assert [p.state for p in post.publications.all()] == ["scheduled"]
     assert Reply.objects.filter(conversation=conversation).count() == 1
     assert HandOff.objects.filter(conversation=conversation, department__code="sales").exists()
+    mention.refresh_from_db()
+    assert mention.conversation_id is not None
+    incident = Incident.objects.get(title="Retards de livraison")
+    assert incident.tasks.filter(department__code="communication", done_at__isnull=False).exists()
+    subscription = WebhookSubscription.objects.get(url="https://hooks.example.com/porte-voix")
+    assert WebhookDelivery.objects.filter(
+        subscription=subscription, event="incident.opened"
+    ).exists()

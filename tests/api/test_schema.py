@@ -85,13 +85,38 @@ def in_the_tests_transaction():
 
 @pytest.fixture
 def world(db, team, channel, draft, conversation, in_the_tests_transaction):
+    ids = _monitoring_ids(team, channel, draft)
     return {
         "post_id": draft.pk,
         "channel_id": channel.pk,
         "conversation_id": conversation.pk,
+        **ids,
         # Tokens with no rate limit to speak of: the examples come fast.
         "tokens": {role: _token(team[role]) for role in ALL_ROLES}
         | {"outsider": _token(team.outsider)},
+    }
+
+
+def _monitoring_ids(team, channel, draft) -> dict[str, int]:
+    """A mention, an incident and its task, a publication, a subscription: real ids for the
+    path parameters of the newer endpoints; and a CRM integration to hand conversations to."""
+    from tests.api import test_monitoring as made
+
+    mention = made.make_mention(team)
+    incident = made.make_incident(team)
+    task = made.legal_task_of(incident)
+    subscription = made.make_subscription(team)
+    from portevoix.api import actions
+
+    actions.create_integration(
+        team.workspace, by=team["admin"], name="CRM", url="https://crm.example.com/leads"
+    )
+    return {
+        "mention_id": mention.pk,
+        "incident_id": incident.pk,
+        "task_id": task.pk,
+        "publication_id": draft.publications.get().pk,
+        "subscription_id": subscription.pk,
     }
 
 

@@ -179,3 +179,167 @@ def test_subscriptions_need_integration_manage(team):
         actions.create_subscription(
             team.workspace, by=team.outsider, url="https://example.com/h", events=["post.failed"]
         )
+
+
+# --- crisis's events --------------------------------------------------------------------------
+
+
+def test_incident_opened_and_alert_raised_reach_a_subscription_signed(team, receiver):
+    from portevoix.crisis import actions as crisis_actions
+    from portevoix.crisis import detect
+    from portevoix.crisis.signals import Signal
+
+    receiver.up()
+    _subscription, secret = actions.create_subscription(
+        team.workspace,
+        by=team["admin"],
+        url=receiver.url,
+        events=["incident.opened", "alert.raised"],
+    )
+    now = timezone.now()
+    found = detect.Finding(
+        start=now - dt.timedelta(hours=1),
+        end=now,
+        observed=12,
+        expected=1.5,
+        p_value=1e-6,
+        weeks=4,
+        network="sandbox",
+        terms=["retard"],
+        weekday=2,
+        hour=14,
+        causes=[Signal(now, "sandbox", True, "Encore un retard !", "inbox:1")],
+    )
+    alert = crisis_actions.raise_alert(team.workspace, found, now=now)
+    incident = crisis_actions.open_incident(
+        team.workspace, by=team["manager"], title="Retards", alert=alert
+    )
+    runner.run_once([WebhookDelivery])
+    runner.run_once([WebhookDelivery])
+    events = {}
+    for headers, body in receiver.received:
+        verified = standardwebhooks.Webhook(secret).verify(body, headers)
+        events[verified["type"]] = verified["data"]
+    assert events["alert.raised"]["alert_id"] == alert.pk
+    assert events["alert.raised"]["observed"] == 12
+    assert events["incident.opened"] == {
+        **events["incident.opened"],
+        "incident_id": incident.pk,
+        "alert_id": alert.pk,
+        "title": "Retards",
+    }
+
+
+def test_an_incident_that_rolls_back_sends_nothing(team, receiver):
+    from django.db import transaction
+
+    from portevoix.crisis import actions as crisis_actions
+
+    actions.create_subscription(
+        team.workspace, by=team["admin"], url=receiver.url, events=["incident.opened"]
+    )
+    with pytest.raises(RuntimeError), transaction.atomic():
+        crisis_actions.open_incident(team.workspace, by=team["manager"], title="Retards")
+        raise RuntimeError("the caller's transaction fails after the action")
+    assert not WebhookDelivery.objects.exists()
+
+
+# --- addresses that are refused (SSRF) ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://10.0.0.5/hook",
+        "http://192.168.1.1/hook",
+        "http://172.16.3.4:8080/hook",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://metadata.google.internal/computeMetadata/v1/",
+        "http://[fd00::1]/hook",
+        "http://[fe80::1]/hook",
+        "http://[::ffff:10.0.0.1]/hook",
+        "http://0.0.0.0/hook",
+        "http://2130706433/hook",
+        "http://crm.local/hook",
+        "http://user:pass@hooks.example.com/hook",
+    ],
+)
+def test_private_addresses_are_refused_when_saved(team, url, settings):
+    from portevoix.core.actions import ActionRefused
+
+    settings.PORTEVOIX_WEBHOOKS_ALLOW_LOOPBACK = True  # loopback only: these stay refused
+    with pytest.raises(ActionRefused) as refused:
+        actions.create_subscription(
+            team.workspace, by=team["admin"], url=url, events=["post.failed"]
+        )
+    assert refused.value.field == "url"
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:9000/h", "http://localhost/h", "http://[::1]/h"])
+def test_loopback_is_refused_unless_the_setting_allows_it(team, url, settings):
+    from portevoix.core.actions import ActionRefused
+
+    settings.PORTEVOIX_WEBHOOKS_ALLOW_LOOPBACK = False
+    with pytest.raises(ActionRefused, match="public"):
+        actions.create_subscription(
+            team.workspace, by=team["admin"], url=url, events=["post.failed"]
+        )
+    settings.PORTEVOIX_WEBHOOKS_ALLOW_LOOPBACK = True
+    actions.create_subscription(team.workspace, by=team["admin"], url=url, events=["post.failed"])
+
+
+def test_the_page_shows_the_refusal_in_place(team, client_for, settings):
+    from django.urls import reverse
+
+    settings.PORTEVOIX_WEBHOOKS_ALLOW_LOOPBACK = False
+    url = reverse("api_webhooks", kwargs={"ws": team.workspace.slug})
+    response = client_for(team["admin"]).post(
+        url, {"url": "http://169.254.169.254/latest", "events": ["post.failed"]}
+    )
+    assert response.status_code == 400
+    assert "adresses publiques" in response.content.decode()  # in French, the page language
+    assert 'value="http://169.254.169.254/latest"' in response.content.decode()
+
+
+def test_a_name_that_resolves_to_loopback_is_refused_when_sending(team, receiver, settings):
+    """``localhost.example.test`` is a public-looking name: saved. At send time it resolves to
+    127.0.0.1, and with loopback not allowed the worker does not connect."""
+    from portevoix.api import outbound
+
+    receiver.up()
+    settings.PORTEVOIX_WEBHOOKS_ALLOW_LOOPBACK = False
+    name_url = receiver.url.replace("127.0.0.1", "receiver.example.test")
+    actions.create_subscription(
+        team.workspace, by=team["admin"], url=name_url, events=["post.failed"]
+    )
+    webhooks.emit(team.workspace.pk, "post.failed", "1", {"post_id": 1})
+
+    real_client = outbound.client
+
+    def resolving_to_loopback(**kwargs):
+        return real_client(**kwargs, resolver=lambda host, port: ["127.0.0.1"])
+
+    import unittest.mock
+
+    with unittest.mock.patch.object(outbound, "client", resolving_to_loopback):
+        runner.run_once([WebhookDelivery])
+        delivery = WebhookDelivery.objects.get()
+        assert receiver.received == []
+        assert delivery.state == "pending" and "Could not connect" in delivery.problem
+        # The same name, allowed to reach loopback (a local receiver): delivered.
+        settings.PORTEVOIX_WEBHOOKS_ALLOW_LOOPBACK = True
+        WebhookDelivery.objects.update(next_attempt_at=timezone.now())
+        runner.run_once([WebhookDelivery])
+    assert len(receiver.received) == 1
+
+
+def test_every_resolved_address_must_be_public():
+    from portevoix.api import outbound
+
+    guard = outbound.OutboundGuard(
+        allow_loopback=False, resolver=lambda host, port: ["93.184.215.14", "10.1.2.3"]
+    )
+    with pytest.raises(OSError, match="Could not connect"):
+        guard.addresses("mixed.example.test", 443)
+    public = outbound.OutboundGuard(allow_loopback=False, resolver=lambda h, p: ["93.184.215.14"])
+    assert public.addresses("crm.example.test", 443) == ("93.184.215.14",)

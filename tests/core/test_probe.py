@@ -21,6 +21,7 @@ are opened too, by anonymous, a member and a staff user: never a 500.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,6 +47,10 @@ LOGIN = "login"  # anyone logged in, in no particular workspace
 STAFF = "staff"  # staff users only (the ops pages)
 ANY = "any member"  # any active member of the workspace
 NOT_ALLOWED = "405"  # this method is not served
+#: A machine's way in (a network's webhook): anyone may call it, and a request without the
+#: signature or the verify token is refused with 4xx and writes nothing. Its own tests send
+#: the signed requests (docs/ways-in.md).
+SIGNED = "signed"
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,7 @@ INBOX = ("inbox.view_all", "inbox.view_assigned")
 
 PAGES: dict[str, Page] = {
     "healthz": Page(get=PUBLIC, post=PUBLIC),
+    "meta_webhook": Page(get=SIGNED, post=SIGNED),
     "ops_work": Page(get=STAFF, post=STAFF),
     "home": Page(get=LOGIN, post=LOGIN),
     "set_language": Page(get=NOT_ALLOWED, post=PUBLIC),
@@ -185,6 +191,13 @@ PAGES: dict[str, Page] = {
     "analytics_insight": Page(get=NOT_ALLOWED, post="analytics.report"),
     "analytics_slots": Page(get=NOT_ALLOWED, post="plan.manage"),
     "analytics_experiment": Page(get=NOT_ALLOWED, post="post.create"),
+    "analytics_reports": Page(get="analytics.view", post=NOT_ALLOWED),
+    "analytics_report_create": Page(get=NOT_ALLOWED, post="analytics.report"),
+    "analytics_report_toggle": Page(get=NOT_ALLOWED, post="analytics.report"),
+    "analytics_report_send": Page(get=NOT_ALLOWED, post="analytics.report"),
+    "analytics_report_preview": Page(get="analytics.report", post=NOT_ALLOWED),
+    "analytics_report_pdf": Page(get="analytics.view", post=NOT_ALLOWED),
+    "analytics_report_csv": Page(get="analytics.view", post=NOT_ALLOWED),
     # Approvals, compliance, pause (publishing.approvals; docs/approvals.md). The sample post
     # waits for approval and is written by a member who is not a prober.
     "approvals": Page(get=("post.view", "post.approve_compliance"), post=NOT_ALLOWED),
@@ -263,6 +276,16 @@ PAGES: dict[str, Page] = {
     "api_webhooks": Page(get="integration.manage", post="integration.manage"),
     "api_webhook_change": Page(get=NOT_ALLOWED, post="integration.manage"),
     "api_webhook_deliveries": Page(get="integration.manage", post="integration.manage"),
+    # CRM and helpdesk integrations (docs/integrations.md); the hand-off from a conversation;
+    # the signed inbound webhook (a way in: unsigned, it answers 401).
+    "api_integrations": Page(get="integration.manage", post="integration.manage"),
+    "api_integration": Page(get="integration.manage", post="integration.manage"),
+    "api_integration_preview": Page(get=NOT_ALLOWED, post="integration.manage"),
+    "api_integration_test": Page(get=NOT_ALLOWED, post="integration.manage"),
+    "api_integration_connect": Page(get=NOT_ALLOWED, post="integration.manage"),
+    "api_integration_oauth_callback": Page(get="integration.manage", post=NOT_ALLOWED),
+    "api_conversation_crm": Page(get=NOT_ALLOWED, post="inbox.route"),
+    "api_crm_inbound": Page(get=NOT_ALLOWED, post=SIGNED),
     "crisis_home": Page(get="crisis.view", post="crisis.declare"),
     "crisis_alert": Page(get="crisis.view", post="crisis.declare"),
     "crisis_alert_dismiss": Page(get=NOT_ALLOWED, post="crisis.declare"),
@@ -276,6 +299,22 @@ PAGES: dict[str, Page] = {
     "crisis_playbook": Page(get="crisis.view", post="crisis.declare"),
     "crisis_incident_report": Page(get="crisis.view", post=NOT_ALLOWED),
     "crisis_stage": Page(get=NOT_ALLOWED, post="crisis.declare"),
+    "crisis_statement": Page(get="crisis.view", post="post.create"),
+    "crisis_surge": Page(get="crisis.view", post=NOT_ALLOWED),
+    "crisis_surge_refresh": Page(get=NOT_ALLOWED, post="crisis.view"),
+    "crisis_surge_reply": Page(get=NOT_ALLOWED, post="inbox.reply"),
+    "crisis_surge_duty": Page(get=NOT_ALLOWED, post="crisis.declare"),
+    "crisis_lockdown": Page(get="crisis.view", post=NOT_ALLOWED),
+    "crisis_lockdown_act": Page(get=NOT_ALLOWED, post=("member.deactivate", "channel.manage")),
+    "crisis_custody": Page(get="channel.manage", post="channel.manage", hidden="channel.view"),
+    "crisis_drills": Page(get="crisis.view", post="crisis.declare"),
+    "crisis_drill": Page(get="crisis.view", post=NOT_ALLOWED),
+    "crisis_drill_end": Page(get=NOT_ALLOWED, post="crisis.declare"),
+    "training": Page(get=ANY, post=NOT_ALLOWED),
+    # The sample is the admin's own record: managers read everyone's, others only their own.
+    "training_member": Page(get="strategy.manage", post=NOT_ALLOWED),
+    "training_compliance": Page(get=NOT_ALLOWED, post=ANY),
+    "listening_trend_idea": Page(get=NOT_ALLOWED, post="idea.propose", hidden="listening.view"),
     # Listening (issue 12 §1-3): reading needs listening.view, queries listening.manage; a
     # mention goes to the inbox with inbox.reply, to the ideas backlog with idea.propose.
     "listening": Page(get="listening.view", post=NOT_ALLOWED),
@@ -289,6 +328,18 @@ PAGES: dict[str, Page] = {
     ),
     "listening_mention_inbox": Page(get=NOT_ALLOWED, post="inbox.reply", hidden="listening.view"),
     "listening_mention_idea": Page(get=NOT_ALLOWED, post="idea.propose", hidden="listening.view"),
+    # Listening's sources and competitors side by side (issue 12 §2-3).
+    "listening_sources": Page(get="listening.view", post="listening.manage"),
+    "listening_source_pause": Page(get=NOT_ALLOWED, post="listening.manage"),
+    "listening_source_resume": Page(get=NOT_ALLOWED, post="listening.manage"),
+    "listening_source_delete": Page(get=NOT_ALLOWED, post="listening.manage"),
+    "listening_competitors": Page(get="listening.view", post="listening.manage"),
+    "listening_account_unfollow": Page(
+        get=NOT_ALLOWED, post="listening.manage", hidden="listening.view"
+    ),
+    "listening_account_collect": Page(
+        get=NOT_ALLOWED, post="listening.manage", hidden="listening.view"
+    ),
     # Money: leads and deals, spend, budgets, short links (docs/analytics.md, Return on
     # investment).
     "roi_leads": Page(get="money.view", post=NOT_ALLOWED),
@@ -296,6 +347,19 @@ PAGES: dict[str, Page] = {
     "roi_lead_import": Page(get=NOT_ALLOWED, post="lead.record"),
     "roi_lead_template": Page(get="money.view", post=NOT_ALLOWED),
     "roi_lead_delete": Page(get=NOT_ALLOWED, post="lead.record", hidden="money.view"),
+    "roi_lead_edit": Page(get="lead.record", post="lead.record", hidden="money.view"),
+    "roi_spend": Page(get="money.view", post=NOT_ALLOWED),
+    "roi_spend_add": Page(get=NOT_ALLOWED, post="money.spend"),
+    "roi_spend_import": Page(get=NOT_ALLOWED, post="money.spend"),
+    "roi_spend_template": Page(get="money.view", post=NOT_ALLOWED),
+    "roi_spend_edit": Page(get="money.spend", post="money.spend", hidden="money.view"),
+    "roi_spend_delete": Page(get=NOT_ALLOWED, post="money.spend", hidden="money.view"),
+    "roi_budgets": Page(get="money.view", post=NOT_ALLOWED),
+    "roi_budget_add": Page(get=NOT_ALLOWED, post="budget.manage"),
+    "roi_budget_delete": Page(get=NOT_ALLOWED, post="budget.manage", hidden="money.view"),
+    "roi_settings": Page(get="money.view", post="budget.manage"),
+    # A short link in a published post, for whoever clicks it (docs/ways-in.md).
+    "roi_short_link": Page(get=PUBLIC, post=NOT_ALLOWED),
 }
 
 #: Values that broke pages before (issue 8): far dates, huge ids, odd characters.
@@ -784,7 +848,16 @@ class World:
                 events=["post.failed"],
             )
             webhooks.emit(self.team.workspace.pk, "post.failed", "probe", {"post_id": 0})
-            return {"token": token, "subscription": subscription}  # fmt: skip
+            # By e-mail: its test button sends nothing over the network.
+            integration, _in = actions.create_integration(
+                self.team.workspace,
+                by=admin,
+                name="Helpdesk",
+                kind="email",
+                record_kind="case",
+                email="support@helpdesk.example.com",
+            )
+            return {"token": token, "subscription": subscription, "integration": integration}
 
         made: dict[str, Any] = self.once("api", make)
         return made
@@ -816,6 +889,53 @@ class World:
         return made
 
     @property
+    def reports(self) -> dict[str, Any]:
+        """A weekly report (key figures only) and one period of it, sent."""
+
+        def make() -> dict[str, Any]:
+            import datetime as dt
+
+            from django.utils import timezone
+
+            from portevoix.analytics import actions
+            from portevoix.analytics.models import ReportFile, ReportRun
+
+            report = actions.create_report(
+                self.team.workspace, by=self.team["admin"], name="Hebdo", frequency="weekly",
+                sections=["overview"], channels=[], recipients=[self.team["admin"]],
+            )  # fmt: skip
+            today = timezone.now().date()
+            run = ReportRun.objects.create(
+                report=report, period_start=today - dt.timedelta(days=13),
+                period_end=today - dt.timedelta(days=7), state="sent", next_attempt_at=None,
+                produced_at=timezone.now(), csv="report,Hebdo\n",
+            )  # fmt: skip
+            for language in ("fr", "en"):
+                ReportFile.objects.create(run=run, language=language, pdf=b"%PDF-1.7 probe")
+            return {"report": report, "run": run}
+
+        made: dict[str, Any] = self.once("reports", make)
+        return made
+
+    @property
+    def drill(self) -> Any:
+        """A running drill (the probe's own: nothing is staged on a world)."""
+
+        def make() -> Any:
+            import datetime as dt
+
+            from django.utils import timezone
+
+            from portevoix.crisis.models import Drill
+
+            return Drill.objects.create(
+                workspace=self.team.workspace, kind="evening", intensity=3.0,
+                ends_at=timezone.now() + dt.timedelta(hours=1),
+            )  # fmt: skip
+
+        return self.once("drill", make)
+
+    @property
     def listening(self) -> dict[str, Any]:
         """A listening query and a fresh mention it found (through the pipeline)."""
 
@@ -840,6 +960,26 @@ class World:
         return made
 
     @property
+    def listening_sources(self) -> dict[str, Any]:
+        """A source this workspace added, and an account it follows."""
+
+        def make() -> dict[str, Any]:
+            from portevoix.listening import actions
+
+            source = actions.add_source(
+                self.team.workspace, by=self.team["admin"], kind="mastodon-tag",
+                url="mastodon.example", target="probe",
+            )  # fmt: skip
+            account = actions.follow_account(
+                self.team.workspace, by=self.team["admin"], label="Probe", network="sandbox",
+                handle="probe-rival", side="competitor",
+            )  # fmt: skip
+            return {"source": source, "account": account}
+
+        made: dict[str, Any] = self.once("listening_sources", make)
+        return made
+
+    @property
     def money(self) -> dict[str, Any]:
         """A lead (money: leads, spend, budgets, short links)."""
 
@@ -848,7 +988,25 @@ class World:
 
             ws, admin = self.team.workspace, self.team["admin"]
             lead = actions.record_lead(ws, by=admin, source="manual", name="Sonde", value="10")
-            return {"lead": lead.lead}
+            channel = self.channel
+            boost = actions.record_boost(
+                ws, by=admin, channel=channel, spent="5", start_on=dt.date(2026, 1, 5)
+            ).boost
+            budget = actions.set_budget(
+                ws,
+                by=admin,
+                channel=channel,
+                planned="100",
+                start_on=dt.date(2026, 1, 1),
+                end_on=dt.date(2026, 1, 31),
+            )
+            from portevoix.roi.models import ShortLink
+            from portevoix.roi.shortlinks import new_code
+
+            link = ShortLink.objects.create(
+                workspace=ws, code=new_code(), target="https://acme.example/probe"
+            )
+            return {"lead": lead.lead, "boost": boost, "budget": budget, "link": link}
 
         made: dict[str, Any] = self.once("money", make)
         return made
@@ -921,9 +1079,25 @@ class World:
             "strategy_kpi_delete": lambda: self.strategy["kpi"].pk,
             "strategy_pillar_delete": lambda: self.strategy["pillar"].pk,
             "analytics_slots": lambda: self.channel.pk,
+            "analytics_report_toggle": lambda: self.reports["report"].pk,
+            "analytics_report_send": lambda: self.reports["report"].pk,
+            "analytics_report_preview": lambda: self.reports["report"].pk,
+            "analytics_report_pdf": lambda: self.reports["run"].pk,
+            "analytics_report_csv": lambda: self.reports["run"].pk,
             "api_token_revoke": lambda: self.api_objects["token"].pk,
             "api_webhook_change": lambda: self.api_objects["subscription"].pk,
             "api_webhook_deliveries": lambda: self.api_objects["subscription"].pk,
+            **{
+                name: lambda: self.api_objects["integration"].pk
+                for name in (
+                    "api_integration",
+                    "api_integration_preview",
+                    "api_integration_test",
+                    "api_integration_connect",
+                    "api_crm_inbound",
+                )
+            },
+            "api_conversation_crm": lambda: self.conversation.pk,
             "crisis_alert": lambda: self.crisis["alert"].pk,
             "crisis_alert_dismiss": lambda: self.crisis["alert"].pk,
             "crisis_incident": lambda: self.crisis["incident"].pk,
@@ -933,11 +1107,31 @@ class World:
             "crisis_incident_close": lambda: self.crisis["incident"].pk,
             "crisis_incident_report": lambda: self.crisis["incident"].pk,
             "crisis_task": lambda: self.crisis["task"].pk,
+            "crisis_statement": lambda: self.crisis["incident"].pk,
+            "crisis_surge": lambda: self.crisis["incident"].pk,
+            "crisis_surge_refresh": lambda: self.crisis["incident"].pk,
+            "crisis_surge_reply": lambda: self.crisis["incident"].pk,
+            "crisis_surge_duty": lambda: self.crisis["incident"].pk,
+            "crisis_lockdown": lambda: self.crisis["incident"].pk,
+            "crisis_lockdown_act": lambda: self.crisis["incident"].pk,
+            "crisis_custody": lambda: self.channel.pk,
+            "crisis_drill": lambda: self.drill.pk,
+            "crisis_drill_end": lambda: self.drill.pk,
+            "training_member": lambda: self.team["admin"].pk,
             "listening_query_edit": lambda: self.listening["query"].pk,
             "listening_query_delete": lambda: self.listening["query"].pk,
             "listening_mention_inbox": lambda: self.listening["mention"].pk,
             "listening_mention_idea": lambda: self.listening["mention"].pk,
+            "listening_source_pause": lambda: self.listening_sources["source"].pk,
+            "listening_source_resume": lambda: self.listening_sources["source"].pk,
+            "listening_source_delete": lambda: self.listening_sources["source"].pk,
+            "listening_account_unfollow": lambda: self.listening_sources["account"].pk,
+            "listening_account_collect": lambda: self.listening_sources["account"].pk,
             "roi_lead_delete": lambda: self.money["lead"].pk,
+            "roi_lead_edit": lambda: self.money["lead"].pk,
+            "roi_spend_edit": lambda: self.money["boost"].pk,
+            "roi_spend_delete": lambda: self.money["boost"].pk,
+            "roi_budget_delete": lambda: self.money["budget"].pk,
         }
         values: dict[str, Callable[[], Any]] = {
             "ws": lambda: ws,
@@ -960,6 +1154,7 @@ class World:
             "network": lambda: {"channel_oauth_start": "mastodon"}.get(name, "sandbox"),
             "media": lambda: self.by_hand.post.media.get().pk,
             "chart": lambda: "daily",
+            "code": lambda: self.money["link"].code,
         }
         pattern = next(p for p in PROJECT if p.name == name)
         out: dict[str, Any] = {}
@@ -1053,7 +1248,7 @@ def recording(monkeypatch: pytest.MonkeyPatch) -> set[str]:
 
 
 def _allowed(rule: str | tuple[str, ...], member: Member | None, staff: bool = False) -> bool:
-    if rule == NOT_ALLOWED:
+    if rule in (NOT_ALLOWED, SIGNED):
         return False
     if rule == PUBLIC:
         return True
@@ -1083,6 +1278,9 @@ def _check(
     status = response.status_code
     context = f"{method} {where} as {who}: {status}"
     assert status < 500, context
+    if rule == SIGNED:
+        assert 400 <= status < 500, f"{context}: an unsigned request must be refused"
+        return True
     if rule == NOT_ALLOWED:
         if who == "anonymous" and workspace_page:
             assert status == 302 and "/accounts/login/" in response["Location"], context

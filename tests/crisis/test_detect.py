@@ -106,3 +106,65 @@ def test_the_topic_leaves_out_what_is_always_said() -> None:
     terms = detect.top_terms(causes, before)
     assert terms[0] == "allergies"
     assert "lumière" not in terms and "cosmétiques" not in terms
+
+
+def test_a_storms_first_half_hour_is_tested_against_half_an_hours_baseline() -> None:
+    quiet = detect.build_baseline(_hours(4, {}), PARIS, global_prior=0.3)
+    end = TUESDAY_14 + dt.timedelta(minutes=30)
+    first = [_negative(TUESDAY_14 + dt.timedelta(minutes=4 * n)) for n in range(6)]
+    found = detect.evaluate(first, quiet, end=end, zone=PARIS)
+    assert found is not None
+    assert found.end - found.start == dt.timedelta(minutes=30)
+    # The floor is MIN_EXPECTED an hour, scaled to the half hour.
+    assert found.expected == pytest.approx(detect.MIN_EXPECTED / 2)
+    # Where this hour usually brings four negative messages, half an hour expects two, and six
+    # are not a crisis.
+    busy = detect.build_baseline(_hours(4, {1 * 24 + 14: 4, 1 * 24 + 13: 4, 1 * 24 + 15: 4}), PARIS)
+    assert busy.expected(TUESDAY_14, end, PARIS) == pytest.approx(2.0)
+    assert detect.evaluate(first, busy, end=end, zone=PARIS) is None
+
+
+def test_a_mention_that_reached_the_inbox_is_counted_once(team) -> None:
+    from django.utils import timezone
+
+    from portevoix.channels import actions as channel_actions
+    from portevoix.crisis import signals
+    from portevoix.inbox.ingest import ingest
+    from portevoix.listening import actions as listening_actions
+    from portevoix.listening import pipeline, sources
+    from portevoix.networks.types import Author, InboundItem, InboundKind
+    from portevoix.sandbox import service
+
+    account = service.create_account("acme-sbx", workspace=team.workspace)
+    channel = channel_actions.connect_channel(
+        team.workspace, by=team["admin"], network="sandbox",
+        credentials=service.credentials_for(account), name="Acme",
+    )  # fmt: skip
+    listening_actions.create_query(
+        team.workspace, by=team["admin"], name="Marque", kind="brand", text="acme"
+    )
+    now = timezone.now()
+    ingest(
+        channel,
+        [
+            InboundItem(
+                network="sandbox", message_id="m-1", kind=InboundKind.MENTION,
+                author=Author(id="u1", handle="clara"), text="@acme-sbx acme livre en retard",
+                created_at=now - dt.timedelta(minutes=5),
+            )
+        ],
+    )  # fmt: skip
+    heard = [
+        pipeline.PublicPost(
+            external_id=key,
+            network="sandbox",
+            text=text,
+            author_handle="clara",
+            posted_at=now - dt.timedelta(minutes=5),
+        )
+        for key, text in [("m-1", "@acme-sbx acme livre en retard"), ("m-2", "acme, bof")]
+    ]
+    assert pipeline.ingest(sources.sandbox_source(), heard) == 2
+    found = signals.gather(team.workspace.pk, now - dt.timedelta(hours=1), now)
+    assert sorted(s.ref.split(":")[0] for s in found) == ["inbox", "mention"]
+    assert [s.text for s in found if s.ref.startswith("mention:")] == ["acme, bof"]

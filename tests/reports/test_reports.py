@@ -161,3 +161,47 @@ def test_an_outside_image_in_a_report_is_not_fetched():
         base_url=pdf.STATIC_PREFIX,
     ).write_pdf()
     assert calls == ["http://127.0.0.1:9/track.png"]
+
+
+def test_stacked_bars_stack_each_series_with_its_own_fill_and_say_the_totals():
+    with translation.override("en"):
+        svg = charts.stacked_bar_chart(
+            ["Mon", "Tue", "<b>Wed</b>"],
+            [
+                charts.Series("negative", [2, 0, 1]),
+                charts.Series("neutral", [3, 4, None]),
+                charts.Series("positive", [5, 1, 0]),
+            ],
+            title="Volume",
+        )
+    root = parse(svg)
+    desc = root.find(f"{SVG}desc").text
+    assert "from the bottom: negative, neutral, positive" in desc
+    assert "negative: 3" in desc and "neutral: 7" in desc and "Highest: 10 (Mon)" in desc
+    # One rect per non-zero segment (plus one legend swatch per series), and a total per bar.
+    segments = [r for r in root.iter(f"{SVG}rect") if r.find(f"{SVG}title") is not None]
+    assert [r.find(f"{SVG}title").text for r in segments] == [
+        "Mon, negative: 2", "Mon, neutral: 3", "Mon, positive: 5",
+        "Tue, neutral: 4", "Tue, positive: 1", "<b>Wed</b>, negative: 1",
+    ]  # fmt: skip
+    # Stacked: each segment of a bar starts where the one below it ends.
+    mon = segments[:3]
+    for below, above in itertools.pairwise(mon):
+        assert float(above.get("y")) + float(above.get("height")) == pytest.approx(
+            float(below.get("y")), abs=0.11
+        )
+    # Not by colour alone: the second and third series are patterns, the first is solid.
+    fills = {r.get("fill") for r in segments}
+    assert any(f.startswith("url(#") for f in fills) and any(f.startswith("#") for f in fills)
+    assert len(root.findall(f".//{SVG}pattern")) == 2
+    texts = [t.text for t in root.iter(f"{SVG}text")]
+    assert "10" in texts and "5" in texts  # the totals above the bars
+    assert "<b>" not in str(svg).replace("&lt;b&gt;", "")  # labels are escaped
+
+
+def test_stacked_bars_without_data_say_so_and_refuse_mismatched_series():
+    with translation.override("en"):
+        empty = charts.stacked_bar_chart(["a"], [charts.Series("x", [None])], title="T")
+    assert "No data for this period." in str(empty)
+    with pytest.raises(ValueError):
+        charts.stacked_bar_chart(["a", "b"], [charts.Series("x", [1])], title="T")

@@ -97,3 +97,21 @@ def test_the_admin_is_closed(team) -> None:
         if target.startswith("/admin/login/"):
             target = Client().get(target)["Location"]
         assert target.startswith(login), url
+
+
+def test_the_short_link_redirect_opens_only_what_the_product_stored(team) -> None:
+    """``/l/<code>`` is open without a login (docs/ways-in.md): it sends to the target stored
+    with the code and nowhere else, and a code nobody made is a missing page."""
+    from portevoix.roi.models import ShortLink
+    from portevoix.roi.shortlinks import new_code
+
+    assert "roi_short_link" in documented()
+    link = ShortLink.objects.create(
+        workspace=team.workspace, code=new_code(), target="https://shop.example/soldes"
+    )
+    browser = "Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0"
+    response = Client().get(f"/l/{link.code}?to=https://evil.example/", HTTP_USER_AGENT=browser)
+    assert response.status_code == 302
+    assert response["Location"] == "https://shop.example/soldes"
+    assert Client().get("/l/" + "B" * 12, HTTP_USER_AGENT=browser).status_code == 404
+    assert Client().post(f"/l/{link.code}").status_code == 405

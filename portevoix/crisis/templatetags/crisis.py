@@ -33,3 +33,24 @@ def crisis_banner(context: dict[str, Any]) -> dict[str, Any]:
         .first()
     )
     return {"incident": incident, "member": member}
+
+
+@register.simple_tag
+def custody_for(channel: Any, member: Any) -> dict[str, Any] | None:
+    """A channel's credential custody as ``member`` may read it (``crisis.lockdown``)."""
+    from portevoix.crisis.lockdown import custody_of
+
+    if member is None:
+        return None
+    return custody_of(channel, member)
+
+
+@register.filter
+def drill_of(obj: Any) -> Any:
+    """The drill an alert or an incident belongs to, or None (it is real)."""
+    from portevoix.crisis.models import Drill
+
+    if obj is None or getattr(obj, "pk", None) is None:
+        return None
+    field = "alert" if type(obj).__name__ == "Alert" else "incident"
+    return Drill.objects.filter(**{field: obj}).first()

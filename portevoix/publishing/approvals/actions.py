@@ -453,7 +453,23 @@ def approve(
     if pending:
         route(post, pending, by=by)
     notices.step_decided(step)
+    _decided(step, post, by)
     return step
+
+
+#: Called with (step, post, by) in the decision's transaction, after each decision (the
+#: crisis's timeline records legal's word on a holding statement).
+_decided_handlers: list[Callable[[ApprovalStep, Post, Member | None], Any]] = []
+
+
+def on_step_decided(handler: Callable[[ApprovalStep, Post, Member | None], Any]) -> None:
+    if handler not in _decided_handlers:
+        _decided_handlers.append(handler)
+
+
+def _decided(step: ApprovalStep, post: Post, by: Member | None) -> None:
+    for handler in list(_decided_handlers):
+        handler(step, post, by)
 
 
 def _close_others(step: ApprovalStep, post: Post, by: Member | None) -> None:
@@ -492,6 +508,7 @@ def request_changes(step: ApprovalStep, *, by: Member | None, comment: str) -> A
         )
     _audit_decision(step, post, "approval.request_changes", by)
     notices.step_decided(step)
+    _decided(step, post, by)
     return step
 
 
@@ -518,6 +535,7 @@ def reject(step: ApprovalStep, *, by: Member | None, comment: str) -> ApprovalSt
             )
     _audit_decision(step, post, "approval.reject", by)
     notices.step_decided(step)
+    _decided(step, post, by)
     return step
 
 

@@ -49,6 +49,9 @@ from portevoix.worker.runner import BatchReads
 if TYPE_CHECKING:
     from portevoix.publishing.models import Post, Publication
 
+#: ``Post.source`` of a crisis's holding statement (``publishing.models``).
+HOLDING_STATEMENT_SOURCE = "crisis"
+
 #: Publications that are not over: what a plan and a fingerprint are about.
 OVER = ("published", "cancelled")
 
@@ -229,7 +232,39 @@ def plan_for(
             why["channels"] = list(dict.fromkeys([*why["channels"], *hit_channels]))
         for department_id, why in sorted(by_department.items()):
             needs.append(Need(StepKind.COMPLIANCE, department_id, why))
+    if post.source == HOLDING_STATEMENT_SOURCE:
+        _holding_statement_need(post, needs, reads)
     return Plan(needs)
+
+
+def legal_department_id(workspace_id: int) -> int | None:
+    from portevoix.core.models import Department
+
+    return (
+        Department.objects.filter(workspace_id=workspace_id, code="legal", is_active=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+
+
+def _holding_statement_need(post: Post, needs: list[Need], reads: BatchReads) -> None:
+    """A crisis's holding statement needs the legal department's step, whatever it says
+    (issue 12 §5); a workspace without a legal department gives it the general approval."""
+    legal = reads.get_or_load(
+        ("legal department", post.workspace_id), lambda: legal_department_id(post.workspace_id)
+    )
+    if legal is not None:
+        if not any(n.key == (StepKind.COMPLIANCE, legal) for n in needs):
+            needs.append(
+                Need(
+                    StepKind.COMPLIANCE,
+                    legal,
+                    {"reasons": ["crisis"], "routes": [], "words": [], "channels": []},
+                )
+            )
+    elif not any(n.kind == StepKind.APPROVAL for n in needs):
+        needs.insert(0, Need(StepKind.APPROVAL, None, {"reasons": ["crisis"], "channels": []}))
 
 
 def approval_expected(member: Member, channels: Sequence[Any], kind: str = "post") -> bool:

@@ -1,0 +1,558 @@
+"""The incident's response pages: the holding statement, the inbox in surge, the lockdown, and
+each channel's credential custody (issue 12 §5).
+
+Views parse and render; :mod:`portevoix.crisis.statements` and :mod:`portevoix.crisis.lockdown`
+decide. Reading needs ``crisis.view``; each action checks its own permission again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_POST
+
+from portevoix.channels.models import Channel
+from portevoix.core.actions import ActionRefused
+from portevoix.core.models import Member
+from portevoix.core.permissions import can, require
+from portevoix.core.views import _member
+
+from . import lockdown, statements
+from .models import HoldingStatement, Incident
+
+
+def _reader(request: HttpRequest) -> Member:
+    me = _member(request)
+    require(me, "crisis.view")
+    return me
+
+
+def _incident(me: Member, pk: int) -> Incident:
+    found: Incident = Incident.objects.select_related("workspace", "alert").get_for(me, pk=pk)
+    return found
+
+
+def _refused(request: HttpRequest, form: forms.Form | None, exc: ActionRefused) -> None:
+    if form is not None:
+        form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+    else:
+        messages.error(request, exc.message)
+
+
+def response_context(incident: Incident, me: Member) -> dict[str, Any]:
+    """What the incident page shows of the response (its card of links and the statement)."""
+    statement = statements.current_statement(incident)
+    return {
+        "statement": statement,
+        "statement_standing": statements.standing(statement) if statement else None,
+        "crisis_conversation_count": incident.crisis_conversations.count(),
+        "on_duty_calls": statements.duty_now(incident) if incident.is_open else [],
+    }
+
+
+# --- the holding statement ------------------------------------------------------------------
+
+
+class StatementForm(forms.Form):
+    text = forms.CharField(
+        label=gettext_lazy("Holding statement"),
+        widget=forms.Textarea(attrs={"rows": 5}),
+        max_length=statements.MAX_TEXT,
+        help_text=gettext_lazy(
+            "What the brand says while it looks into the crisis. Legal approves it before it "
+            "goes out on every channel chosen."
+        ),
+    )
+    channels = forms.MultipleChoiceField(
+        label=gettext_lazy("Channels"), widget=forms.CheckboxSelectMultiple, required=False
+    )
+
+    def __init__(self, *args: Any, channels: list[Channel], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.channel_rows = channels
+        field = self.fields["channels"]
+        assert isinstance(field, forms.MultipleChoiceField)
+        field.choices = [(str(c.pk), f"{c.name} ({c.network_label})") for c in channels]
+        for channel in channels:
+            self.fields[f"variant_{channel.pk}"] = forms.CharField(
+                label=gettext_lazy("Text for %(channel)s") % {"channel": channel.name},
+                required=False,
+                max_length=statements.MAX_TEXT,
+                widget=forms.Textarea(attrs={"rows": 2}),
+                help_text=gettext_lazy("Empty: the statement above."),
+            )
+
+    def variants(self) -> dict[str, str]:
+        return {
+            str(c.pk): self.cleaned_data.get(f"variant_{c.pk}") or "" for c in self.channel_rows
+        }
+
+    def channel_ids(self) -> list[int]:
+        return [int(v) for v in self.cleaned_data.get("channels") or []]
+
+
+def _statement_of(incident: Incident, raw: str | None) -> HoldingStatement | None:
+    if not raw:
+        return None
+    if not raw.isdigit():
+        raise Http404("not found")
+    found = HoldingStatement.objects.filter(incident=incident, pk=int(raw)).first()
+    if found is None:
+        raise Http404("not found")
+    return found
+
+
+def statement_page(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
+    me = _reader(request)
+    incident = _incident(me, pk)
+    channels = statements.statement_channels(incident.workspace)
+    statement = statements.current_statement(incident)
+    status = 200
+    if request.method == "POST":
+        require(me, "post.create")
+        statement = _statement_of(incident, request.POST.get("statement")) or None
+        op = request.POST.get("op", "save")
+        if op == "take_back" and statement is not None:
+            try:
+                statements.take_back(statement, by=me)
+                messages.success(request, _("Taken back: edit it, then send it to legal again."))
+            except ActionRefused as exc:
+                messages.error(request, exc.message)
+            return redirect("crisis_statement", ws=ws, pk=pk)
+        if op == "new":
+            statement = None
+        form = StatementForm(request.POST, channels=channels)
+        if form.is_valid():
+            try:
+                statement = statements.save_statement(
+                    incident,
+                    by=me,
+                    text=form.cleaned_data["text"],
+                    channel_ids=form.channel_ids(),
+                    variants=form.variants(),
+                    statement=statement,
+                )
+                if op == "send":
+                    statements.send_to_legal(statement, by=me)
+                    messages.success(
+                        request, _("Sent to legal: it goes out on every channel once approved.")
+                    )
+                else:
+                    messages.success(request, _("Statement saved."))
+                return redirect("crisis_statement", ws=ws, pk=pk)
+            except ActionRefused as exc:
+                _refused(request, form, exc)
+        status = 400
+    else:
+        initial: dict[str, Any] = {"channels": [str(c.pk) for c in channels]}
+        if statement is not None:
+            initial = {
+                "text": statement.text,
+                "channels": [str(i) for i in statement.channel_ids],
+                **{f"variant_{k}": v for k, v in statement.variants.items()},
+            }
+        form = StatementForm(initial=initial, channels=channels)
+    # The problems each channel's network would find, for what is in the form.
+    text = str(form.data.get("text", "")) if form.is_bound else str(form.initial.get("text", ""))
+    variants = (
+        {str(c.pk): str(form.data.get(f"variant_{c.pk}", "")) for c in channels}
+        if form.is_bound
+        else (statement.variants if statement else {})
+    )
+    problems = statements.channel_problems(channels, text, variants) if text.strip() else {}
+    standing = statements.standing(statement) if statement else None
+    return render(
+        request,
+        "crisis/statement.html",
+        {
+            "incident": incident,
+            "statement": statement,
+            "standing": standing,
+            "editable": statement is None or statements.editable(statement),
+            "form": form,
+            "channel_rows": [
+                {
+                    "channel": c,
+                    "problems": problems.get(c.pk, []),
+                    "variant": form[f"variant_{c.pk}"],
+                }
+                for c in channels
+            ],
+            "can_write": can(me, "post.create") and incident.is_open,
+            "history": list(
+                HoldingStatement.objects.filter(incident=incident).select_related("post")
+            ),
+            "active_section": "crisis",
+            "tab": "home",
+        },
+        status=status,
+    )
+
+
+# --- the inbox in surge ---------------------------------------------------------------------
+
+
+class MemberChoices(forms.ModelMultipleChoiceField):  # type: ignore[type-arg]
+    def label_from_instance(self, obj: Any) -> str:
+        return str(obj.user.display_name)
+
+
+class MemberChoice(forms.ModelChoiceField):  # type: ignore[type-arg]
+    def label_from_instance(self, obj: Any) -> str:
+        return str(obj.user.display_name)
+
+
+class DutyForm(forms.Form):
+    members = MemberChoices(
+        label=gettext_lazy("Members to call"),
+        queryset=Member.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+    )
+    until = forms.DateTimeField(
+        label=gettext_lazy("On duty until"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
+    )
+
+    def __init__(self, *args: Any, incident: Incident, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        people = statements.callable_members(incident)
+        members = self.fields["members"]
+        assert isinstance(members, MemberChoices)
+        members.queryset = Member.objects.filter(pk__in=[m.pk for m in people]).select_related(
+            "user"
+        )
+        zone = ZoneInfo(incident.workspace.time_zone)
+        self.zone = zone
+        self.fields["until"].help_text = gettext_lazy(
+            "In the workspace's time zone (%(zone)s); at most three days. The shifts end when "
+            "the incident closes."
+        ) % {"zone": incident.workspace.time_zone}
+
+    def clean_until(self) -> dt.datetime:
+        from portevoix.publishing.approvals.forms import wall_clock
+
+        value: dt.datetime = self.cleaned_data["until"]
+        if value.tzinfo is not None:
+            value = timezone.localtime(value, timezone.get_current_timezone())
+        found = wall_clock(value, self.zone)
+        if found is None:
+            raise forms.ValidationError(_("The clocks skip this time: choose another."))
+        return found
+
+
+def surge_page(
+    request: HttpRequest, ws: str, pk: int, *, duty_form: DutyForm | None = None, status: int = 200
+) -> HttpResponse:
+    me = _reader(request)
+    incident = _incident(me, pk)
+    statement = statements.current_statement(incident)
+    standing = statements.standing(statement) if statement else None
+    sent_to = (
+        set(statement.replies.values_list("conversation_id", flat=True)) if statement else set()
+    )
+    rows = statements.crisis_conversations(incident, me)
+    label = (
+        statements.crisis_label(incident.workspace)
+        if incident.crisis_conversations.exists()
+        else None
+    )
+    if duty_form is None:
+        zone = ZoneInfo(incident.workspace.time_zone)
+        default_until = timezone.localtime(timezone.now() + dt.timedelta(hours=8), zone)
+        duty_form = DutyForm(
+            incident=incident, initial={"until": default_until.strftime("%Y-%m-%dT%H:%M")}
+        )
+    return render(
+        request,
+        "crisis/surge.html",
+        {
+            "incident": incident,
+            "statement": statement,
+            "standing": standing,
+            "conversations": [{"c": c, "sent": c.pk in sent_to} for c in rows],
+            "label": label,
+            "may_reply": can(me, "inbox.reply") and incident.is_open,
+            "may_call": can(me, "crisis.declare") and incident.is_open,
+            "duty_form": duty_form,
+            "duty_calls": list(
+                incident.duty_calls.select_related("member__user", "shift", "called_by__user")
+            ),
+            "active_section": "crisis",
+            "tab": "home",
+        },
+        status=status,
+    )
+
+
+@require_GET
+def surge_view(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
+    return surge_page(request, ws, pk)
+
+
+@require_POST
+def surge_refresh(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
+    me = _reader(request)
+    incident = _incident(me, pk)
+    try:
+        count = statements.refresh_conversations(incident, by=me)
+        messages.success(
+            request, _("%(count)s new crisis conversation(s) found.") % {"count": count}
+        )
+    except ActionRefused as exc:
+        messages.error(request, exc.message)
+    return redirect("crisis_surge", ws=ws, pk=pk)
+
+
+@require_POST
+def surge_reply(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
+    from portevoix.inbox.models import Conversation
+
+    me = _reader(request)
+    require(me, "inbox.reply")
+    incident = _incident(me, pk)
+    statement = statements.current_statement(incident)
+    if statement is None:
+        messages.error(request, _("Draft the holding statement first."))
+        return redirect("crisis_surge", ws=ws, pk=pk)
+    ids = [int(v) for v in request.POST.getlist("conversations") if v.isdigit()]
+    chosen = list(
+        Conversation.objects.visible_to(me)
+        .filter(pk__in=ids, workspace_id=me.workspace_id)
+        .select_related("channel", "customer")
+    )
+    try:
+        result = statements.reply_with_statement(statement, chosen, by=me)
+    except ActionRefused as exc:
+        messages.error(request, exc.message)
+        return redirect("crisis_surge", ws=ws, pk=pk)
+    if result.sent:
+        messages.success(
+            request,
+            _("The holding statement answers %(count)s conversation(s).") % {"count": result.sent},
+        )
+    if result.skipped:
+        messages.info(
+            request,
+            _("%(count)s conversation(s) already had it: not sent again.")
+            % {"count": result.skipped},
+        )
+    for refusal in result.refused:
+        messages.error(request, refusal)
+    return redirect("crisis_surge", ws=ws, pk=pk)
+
+
+@require_POST
+def surge_duty(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
+    me = _reader(request)
+    incident = _incident(me, pk)
+    require(me, "crisis.declare")
+    form = DutyForm(request.POST, incident=incident)
+    if form.is_valid():
+        try:
+            statements.call_on_duty(
+                incident,
+                by=me,
+                members=list(form.cleaned_data["members"]),
+                until=form.cleaned_data["until"],
+            )
+            messages.success(request, _("Called on duty; they are told."))
+            return redirect("crisis_surge", ws=ws, pk=pk)
+        except ActionRefused as exc:
+            _refused(request, form, exc)
+    return surge_page(request, ws, pk, duty_form=form, status=400)
+
+
+# --- lockdown -------------------------------------------------------------------------------
+
+
+@require_GET
+def lockdown_page(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
+    me = _reader(request)
+    incident = _incident(me, pk)
+    channels = list(
+        Channel.objects.visible_to(me).filter(workspace=incident.workspace).order_by("name")
+    )
+    members = list(
+        Member.objects.filter(workspace=incident.workspace)
+        .select_related("user", "department")
+        .order_by("-is_active", "user__full_name", "user__email")
+    )
+    return render(
+        request,
+        "crisis/lockdown.html",
+        {
+            "incident": incident,
+            "members": members,
+            "channels": [
+                {
+                    "channel": c,
+                    "custody": lockdown.custody_of(c, me),
+                    "recovery": lockdown.recovery_for(c),
+                }
+                for c in channels
+            ],
+            "may_deactivate": can(me, "member.deactivate") and incident.is_open,
+            "may_manage_channels": can(me, "channel.manage") and incident.is_open,
+            "active_section": "crisis",
+            "tab": "home",
+        },
+    )
+
+
+@require_POST
+def lockdown_act(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
+    me = _reader(request)
+    if not (can(me, "member.deactivate") or can(me, "channel.manage")):
+        raise PermissionDenied
+    incident = _incident(me, pk)
+    op = request.POST.get("op", "")
+    raw = str(request.POST.get("target", ""))
+    if not raw.isdigit() or op not in ("deactivate", "end_sessions", "rotate", "disconnect"):
+        messages.error(request, _("Choose a member or a channel, and what to do."))
+        return redirect("crisis_lockdown", ws=ws, pk=pk)
+    try:
+        if op in ("deactivate", "end_sessions"):
+            target = Member.objects.filter(pk=int(raw), workspace_id=me.workspace_id).first()
+            if target is None:
+                raise Http404("not found")
+            if op == "deactivate":
+                lockdown.deactivate(incident, by=me, member=target)
+                messages.success(request, _("Deactivated; their sessions are ended."))
+            else:
+                lockdown.end_member_sessions(incident, by=me, member=target)
+                messages.success(request, _("Their sessions are ended."))
+        elif op in ("rotate", "disconnect"):
+            channel = Channel.objects.filter(pk=int(raw), workspace_id=me.workspace_id).first()
+            if channel is None:
+                raise Http404("not found")
+            if op == "rotate":
+                lockdown.rotate(incident, by=me, channel=channel)
+                messages.success(request, _("New credentials: the old ones no longer work."))
+            else:
+                lockdown.disconnect(incident, by=me, channel=channel)
+                messages.success(request, _("Channel disconnected. Its history is kept."))
+        else:
+            raise Http404("not found")
+    except ActionRefused as exc:
+        messages.error(request, exc.message)
+    return redirect("crisis_lockdown", ws=ws, pk=pk)
+
+
+# --- credential custody (edited from the channel's page) ------------------------------------
+
+
+class CustodyForm(forms.Form):
+    login_holder = MemberChoice(
+        label=gettext_lazy("Holds the login on the network"),
+        queryset=Member.objects.none(),
+        required=False,
+    )
+    login_holder_other = forms.CharField(
+        label=gettext_lazy("Or, outside the team"),
+        required=False,
+        max_length=200,
+        help_text=gettext_lazy("An agency, a former employee…"),
+    )
+    recovery = forms.CharField(
+        label=gettext_lazy("Recovery e-mail or phone"),
+        required=False,
+        max_length=lockdown.MAX_RECOVERY,
+        help_text=gettext_lazy("Encrypted; shown only to those who manage channels."),
+    )
+    second_factor_holder = MemberChoice(
+        label=gettext_lazy("Holds the second factor"),
+        queryset=Member.objects.none(),
+        required=False,
+    )
+    second_factor_method = forms.CharField(
+        label=gettext_lazy("Second factor"),
+        required=False,
+        max_length=120,
+        help_text=gettext_lazy("Authenticator app on the shared phone, security key, SMS…"),
+    )
+    notes = forms.CharField(
+        label=gettext_lazy("Notes"),
+        required=False,
+        max_length=lockdown.MAX_NOTES,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=gettext_lazy("Where the recovery codes are kept, for instance. Encrypted."),
+    )
+
+    def __init__(self, *args: Any, workspace_id: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        people = Member.objects.filter(workspace_id=workspace_id, is_active=True).select_related(
+            "user"
+        )
+        for name in ("login_holder", "second_factor_holder"):
+            field = self.fields[name]
+            assert isinstance(field, MemberChoice)
+            field.queryset = people
+
+
+def custody_initial(channel: Channel, me: Member) -> dict[str, Any]:
+    found = lockdown.custody_of(channel, me)
+    if found is None:
+        return {}
+    row = found["row"]
+    return {
+        "login_holder": row.login_holder_id,
+        "login_holder_other": row.login_holder_other,
+        "recovery": found["recovery"],
+        "second_factor_holder": row.second_factor_holder_id,
+        "second_factor_method": row.second_factor_method,
+        "notes": found["notes"],
+    }
+
+
+def custody_page(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
+    me = _member(request)
+    channel: Channel = Channel.objects.get_for(me, pk=pk)
+    require(me, "channel.manage")
+    status = 200
+    if request.method == "POST":
+        form = CustodyForm(request.POST, workspace_id=me.workspace_id)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                lockdown.save_custody(
+                    channel,
+                    by=me,
+                    login_holder=data["login_holder"],
+                    login_holder_other=data["login_holder_other"],
+                    recovery=data["recovery"],
+                    second_factor_holder=data["second_factor_holder"],
+                    second_factor_method=data["second_factor_method"],
+                    notes=data["notes"],
+                )
+                messages.success(request, _("Credential custody saved."))
+                return redirect(
+                    reverse("channel_detail", kwargs={"ws": ws, "pk": channel.pk}) + "#custody"
+                )
+            except ActionRefused as exc:
+                _refused(request, form, exc)
+        status = 400
+    else:
+        form = CustodyForm(initial=custody_initial(channel, me), workspace_id=me.workspace_id)
+    return render(
+        request,
+        "crisis/custody.html",
+        {
+            "channel": channel,
+            "form": form,
+            "recovery": lockdown.recovery_for(channel),
+            "active_section": "channels",
+        },
+        status=status,
+    )

@@ -1,0 +1,845 @@
+"""Holding statements and the inbox in surge (issue 12 §5).
+
+* A **holding statement** is drafted in the incident (one text, a variant per channel where
+  needed), sent to legal through publishing's approvals (``submit_post``: a post whose
+  ``source`` is ``"crisis"`` needs the legal department's step, ``approvals.policy``), and
+  once legal approves it goes out on every channel chosen, as one post with a publication per
+  channel, through the normal exactly-once delivery. The workspace's pause does not hold it
+  (``publishing.pause.keys_of``); it is never "too late" (``late_ok``).
+* **Crisis conversations**: conversations whose messages mention the crisis's terms get the
+  workspace's "Crisis" label (the inbox's queue: filter by that label) and are listed on the
+  incident's surge page.
+* **Bulk reply**: the approved statement answers the selected crisis conversations, each
+  through the inbox's ``reply`` action (and so the delivery engine), at most once each.
+* **Extra members on duty**: a rota shift from now until a chosen time (care's
+  ``create_shifts``), told through the one notification path; closing the incident ends the
+  shifts still running.
+
+Every function that changes something checks permission, writes the audit entry and the
+incident's timeline in its transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.http import Http404
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from portevoix.channels.models import Channel, ChannelStates, StrategyLevel
+from portevoix.core import audit
+from portevoix.core.actions import ActionRefused
+from portevoix.core.models import Member, Workspace
+from portevoix.core.permissions import can, require
+
+from .models import (
+    CrisisConversation,
+    DutyCall,
+    HoldingStatement,
+    Incident,
+    StatementReply,
+    TimelineEntry,
+    TimelineKind,
+)
+
+#: A statement's text, and each variant, holds at most this much (networks say less).
+MAX_TEXT = 5000
+#: Conversations looked at for the crisis's terms: those active since this long before the
+#: incident opened.
+LOOKBACK = dt.timedelta(hours=24)
+#: Extra members are called on duty for at most this long (care's longest shift).
+MAX_DUTY = dt.timedelta(days=3)
+ON_DUTY = "crisis.on_duty"
+
+
+def _timeline(incident: Incident, kind: str, detail: str, by: Member | None) -> None:
+    TimelineEntry.objects.create(
+        incident=incident,
+        kind=kind,
+        detail=detail[:2000],
+        actor=(str(by.user.display_name) if by is not None else "")[:200],
+    )
+
+
+def _lock_open(incident: Incident, by: Member, action: str) -> Incident:
+    if by.workspace_id != incident.workspace_id:
+        raise Http404("not found")
+    require(by, "crisis.view")
+    require(by, action)
+    locked: Incident = (
+        Incident.objects.select_for_update().select_related("workspace").get(pk=incident.pk)
+    )
+    if locked.workspace.archived_at is not None:
+        raise ActionRefused(_("This workspace is archived."), code="archived")
+    if locked.closed_at is not None:
+        raise ActionRefused(_("This incident is closed."))
+    return locked
+
+
+# --- the channels a statement goes out on --------------------------------------------------
+
+
+def statement_channels(workspace: Workspace) -> list[Channel]:
+    """The channels that take posts: connected, not passive listeners."""
+    return list(
+        Channel.objects.filter(workspace=workspace)
+        .exclude(state=ChannelStates.disconnected.name)
+        .exclude(strategy_level=StrategyLevel.PASSIVE)
+        .order_by("name", "pk")
+    )
+
+
+def channel_problems(
+    channels: Sequence[Channel], text: str, variants: Mapping[str, str]
+) -> dict[int, list[str]]:
+    """What each channel's network would refuse in the statement (its limits: length, a
+    required image...), before anything is sent."""
+    from portevoix.publishing.actions import compose_problems
+
+    found: dict[int, list[str]] = {}
+    for channel in channels:
+        body = str(variants.get(str(channel.pk)) or text)
+        problems = compose_problems(channel, body, [])
+        if channel.state == ChannelStates.needs_reconnect.name:
+            problems.insert(
+                0, _("%(channel)s must be reconnected first.") % {"channel": channel.name}
+            )
+        if problems:
+            found[channel.pk] = problems
+    return found
+
+
+# --- where a statement stands --------------------------------------------------------------
+
+
+@dataclass
+class Standing:
+    """A statement's state, from its post's approval steps and publications."""
+
+    #: draft, waiting, approved, rejected, changes
+    code: str
+    legal_approved: bool = False
+    approved_by: str = ""
+    approved_at: dt.datetime | None = None
+    comment: str = ""
+    #: One row per channel: (channel, publication or None).
+    deliveries: list[Any] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return str(
+            {
+                "draft": _("Draft"),
+                "waiting": _("Waiting for legal"),
+                "approved": _("Approved by legal"),
+                "rejected": _("Rejected"),
+                "changes": _("Changes requested"),
+            }[self.code]
+        )
+
+    @property
+    def published(self) -> int:
+        return sum(1 for _c, p in self.deliveries if p is not None and p.state == "published")
+
+
+def _approving_step(post: Any) -> Any:
+    """The step that makes a statement "approved by legal": legal's compliance step (or, in
+    a workspace without a legal department, the general approval) for the current content."""
+    from portevoix.publishing.approvals import policy
+    from portevoix.publishing.approvals.models import StepKind, StepState
+
+    legal = policy.legal_department_id(post.workspace_id)
+    steps = post.approval_steps.filter(state=StepState.APPROVED).select_related("decided_by")
+    if legal is not None:
+        steps = steps.filter(kind=StepKind.COMPLIANCE, department_id=legal)
+    else:
+        steps = steps.filter(kind=StepKind.APPROVAL)
+    fingerprint = post.content_fingerprint()
+    for step in steps.order_by("-decided_at"):
+        if step.fingerprint == fingerprint:
+            return step
+    return None
+
+
+def standing(statement: HoldingStatement) -> Standing:
+    from portevoix.publishing.approvals.models import StepState
+
+    post = statement.post
+    channels = {
+        c.pk: c for c in Channel.objects.filter(pk__in=[int(i) for i in statement.channel_ids])
+    }
+    if post is None:
+        return Standing("draft", deliveries=[(c, None) for c in channels.values()])
+    publications = list(post.publications.select_related("channel").order_by("channel__name"))
+    deliveries = [(p.channel, p) for p in publications]
+    step = _approving_step(post)
+    if step is not None:
+        return Standing(
+            "approved",
+            legal_approved=True,
+            approved_by=str(step.decided_by.display_name) if step.decided_by else "",
+            approved_at=step.decided_at,
+            comment=step.comment,
+            deliveries=deliveries,
+        )
+    last = post.approval_steps.exclude(state=StepState.LAPSED).order_by("-id").first()
+    states = {p.state for p in publications}
+    if last is not None and last.state == StepState.REJECTED:
+        return Standing("rejected", comment=last.comment, deliveries=deliveries)
+    if "pending_approval" in states:
+        return Standing("waiting", deliveries=deliveries)
+    if last is not None and last.state == StepState.CHANGES:
+        return Standing("changes", comment=last.comment, deliveries=deliveries)
+    return Standing("draft", deliveries=deliveries)
+
+
+def first_approved_at(incident: Incident) -> dt.datetime | None:
+    """When legal first approved one of the incident's holding statements (a drill's score:
+    the time to the holding statement), or None."""
+    from portevoix.publishing.approvals import policy
+    from portevoix.publishing.approvals.models import ApprovalStep, StepKind, StepState
+
+    posts = HoldingStatement.objects.filter(incident=incident, post__isnull=False).values("post_id")
+    steps = ApprovalStep.objects.filter(post_id__in=posts, state=StepState.APPROVED)
+    legal = policy.legal_department_id(incident.workspace_id)
+    if legal is not None:
+        steps = steps.filter(kind=StepKind.COMPLIANCE, department_id=legal)
+    else:
+        steps = steps.filter(kind=StepKind.APPROVAL)
+    first = steps.order_by("decided_at").values_list("decided_at", flat=True).first()
+    return first
+
+
+def editable(statement: HoldingStatement) -> bool:
+    """A statement is edited while it has not been sent to legal (or came back)."""
+    if statement.post_id is None:
+        return True
+    return standing(statement).code in ("draft", "changes")
+
+
+def current_statement(incident: Incident) -> HoldingStatement | None:
+    found: HoldingStatement | None = (
+        HoldingStatement.objects.filter(incident=incident).select_related("post").first()
+    )
+    return found
+
+
+# --- drafting and sending to legal ---------------------------------------------------------
+
+
+def _clean(text: str, variants: Mapping[str, str], channel_ids: Sequence[int], ws: Workspace):  # type: ignore[no-untyped-def]
+    text = text.strip()
+    if not text:
+        raise ActionRefused(_("Write the statement."), field="text")
+    if len(text) > MAX_TEXT:
+        raise ActionRefused(
+            _("A statement holds at most %(n)s characters.") % {"n": MAX_TEXT}, field="text"
+        )
+    allowed = {c.pk: c for c in statement_channels(ws)}
+    chosen = [allowed[i] for i in dict.fromkeys(channel_ids) if i in allowed]
+    if len(chosen) != len(set(channel_ids)):
+        raise ActionRefused(
+            _("Choose channels of this workspace that take posts."), field="channels"
+        )
+    if not chosen:
+        raise ActionRefused(_("Choose at least one channel."), field="channels")
+    kept: dict[str, str] = {}
+    for key, value in variants.items():
+        value = str(value).strip()
+        if value and int(key) in allowed and value != text:
+            if len(value) > MAX_TEXT:
+                raise ActionRefused(
+                    _("A statement holds at most %(n)s characters.") % {"n": MAX_TEXT},
+                    field="text",
+                )
+            kept[str(int(key))] = value
+    return text, kept, chosen
+
+
+@transaction.atomic
+def save_statement(
+    incident: Incident,
+    *,
+    by: Member,
+    text: str,
+    channel_ids: Sequence[int],
+    variants: Mapping[str, str] | None = None,
+    statement: HoldingStatement | None = None,
+) -> HoldingStatement:
+    """Draft a holding statement (or edit one not yet with legal)."""
+    incident = _lock_open(incident, by, "post.create")
+    text, kept, chosen = _clean(text, variants or {}, channel_ids, incident.workspace)
+    now = timezone.now()
+    if statement is None:
+        statement = HoldingStatement.objects.create(
+            incident=incident,
+            text=text,
+            variants=kept,
+            channel_ids=[c.pk for c in chosen],
+            created_by=by,
+            created_at=now,
+            updated_at=now,
+        )
+        with translation.override(incident.workspace.language or "fr"):
+            _timeline(incident, TimelineKind.STATEMENT, _("Drafted: %(text)s") % {"text": text}, by)
+        action = "crisis.statement_draft"
+    else:
+        statement = HoldingStatement.objects.select_for_update().get(pk=statement.pk)
+        if statement.incident_id != incident.pk:
+            raise Http404("not found")
+        if not editable(statement):
+            raise ActionRefused(
+                _("This statement is with legal or approved: take it back to edit it."),
+                code="state",
+            )
+        statement.text = text
+        statement.variants = kept
+        statement.channel_ids = [c.pk for c in chosen]
+        statement.updated_at = now
+        statement.save(update_fields=["text", "variants", "channel_ids", "updated_at"])
+        action = "crisis.statement_edit"
+    audit.record(
+        action,
+        workspace=incident.workspace,
+        actor=by.user,
+        obj=incident,
+        after={
+            "statement": statement.pk,
+            "text": text[:1000],
+            "channels": [c.name for c in chosen],
+            "variants": sorted(kept),
+        },
+    )
+    return statement
+
+
+def _post_rows(statement: HoldingStatement, by: Member, now: dt.datetime) -> Any:
+    """The statement's post and a draft publication per channel, made or brought up to date."""
+    from portevoix.publishing.models import (
+        HOLDING_STATEMENT_SOURCE,
+        Post,
+        Publication,
+        PublicationStates,
+    )
+
+    incident = statement.incident
+    channels = list(Channel.objects.filter(pk__in=statement.channel_ids))
+    with translation.override(incident.workspace.language or "fr"):
+        title = _("Holding statement: %(title)s") % {"title": incident.title}
+    post = statement.post
+    if post is None:
+        post = Post.objects.create(
+            workspace=incident.workspace,
+            title=title[:200],
+            text=statement.text,
+            author=by.user,
+            source=HOLDING_STATEMENT_SOURCE,
+            created_at=now,
+            updated_at=now,
+        )
+        statement.post = post
+        statement.save(update_fields=["post"])
+    else:
+        post = Post.objects.select_for_update(of=("self",)).get(pk=post.pk)
+        post.text = statement.text
+        post.updated_at = now
+        post.save(update_fields=["text", "updated_at"])
+    rows = Publication.objects.select_for_update(of=("self",)).filter(post=post)
+    existing: dict[int, Any] = {p.channel_id: p for p in rows}
+    for channel in channels:
+        variant = str(statement.variants.get(str(channel.pk)) or "")
+        found = existing.pop(channel.pk, None)
+        if found is None:
+            Publication.objects.create(
+                post=post,
+                channel=channel,
+                scheduled_at=now,
+                state=PublicationStates.draft.name,
+                text=variant,
+                late_ok=True,
+            )
+        elif found.state == PublicationStates.draft.name:
+            found.text = variant
+            found.scheduled_at = now
+            found.late_ok = True
+            found.save(update_fields=["text", "scheduled_at", "late_ok"])
+    for left in existing.values():
+        if left.state == PublicationStates.draft.name:
+            left.transition(PublicationStates.cancelled)
+    return post
+
+
+@transaction.atomic
+def send_to_legal(statement: HoldingStatement, *, by: Member, note: str = "") -> HoldingStatement:
+    """Submit the statement through publishing's approvals: legal's step is asked for (and
+    legal told); once approved, it goes out on its channels at once."""
+    from portevoix.publishing.actions import submit_post
+
+    statement = (
+        HoldingStatement.objects.select_for_update(of=("self",))
+        .select_related("post")
+        .get(pk=statement.pk)
+    )
+    incident = _lock_open(statement.incident, by, "post.create")
+    if not editable(statement):
+        raise ActionRefused(_("This statement was already sent to legal."), code="state")
+    channels = list(Channel.objects.filter(pk__in=statement.channel_ids).order_by("name"))
+    problems = channel_problems(channels, statement.text, statement.variants)
+    if problems:
+        names = {c.pk: c.name for c in channels}
+        raise ActionRefused(
+            " ".join(f"{names[pk]}: {' '.join(found)}" for pk, found in sorted(problems.items())),
+            field="text",
+            code="invalid_post",
+        )
+    now = timezone.now()
+    post = _post_rows(statement, by, now)
+    submit_post(post, by=by, note=note)
+    with translation.override(incident.workspace.language or "fr"):
+        _timeline(
+            incident,
+            TimelineKind.STATEMENT,
+            _("Sent to legal for approval (%(channels)s)")
+            % {"channels": ", ".join(c.name for c in channels)},
+            by,
+        )
+    audit.record(
+        "crisis.statement_submit",
+        workspace=incident.workspace,
+        actor=by.user,
+        obj=incident,
+        after={"statement": statement.pk, "post": post.pk},
+    )
+    return statement
+
+
+@transaction.atomic
+def take_back(statement: HoldingStatement, *, by: Member) -> HoldingStatement:
+    """Take a statement waiting for legal back to edit it (publishing's ``withdraw``)."""
+    from portevoix.publishing.approvals import actions as approvals
+
+    statement = (
+        HoldingStatement.objects.select_for_update(of=("self",))
+        .select_related("post")
+        .get(pk=statement.pk)
+    )
+    incident = _lock_open(statement.incident, by, "post.create")
+    if statement.post is None or standing(statement).code != "waiting":
+        raise ActionRefused(_("This statement is not waiting for legal."), code="state")
+    approvals.withdraw(statement.post, by=by)
+    with translation.override(incident.workspace.language or "fr"):
+        _timeline(incident, TimelineKind.STATEMENT, _("Taken back to edit"), by)
+    return statement
+
+
+def on_step_decided(step: Any, post: Any, by: Member | None) -> None:
+    """Publishing's approvals tell us when a holding statement is decided: the timeline."""
+    from portevoix.publishing.approvals.models import StepState
+    from portevoix.publishing.models import HOLDING_STATEMENT_SOURCE
+
+    if post.source != HOLDING_STATEMENT_SOURCE:
+        return
+    statement = (
+        HoldingStatement.objects.filter(post_id=post.pk)
+        .select_related("incident__workspace")
+        .first()
+    )
+    if statement is None:
+        return
+    incident = statement.incident
+    department = step.department.name if step.department_id else ""
+    with translation.override(incident.workspace.language or "fr"):
+        if step.state == StepState.APPROVED:
+            text = _("Approved by %(department)s: it goes out on every channel chosen") % {
+                "department": department or _("the approver")
+            }
+        elif step.state == StepState.REJECTED:
+            text = _("Rejected by %(department)s: %(comment)s") % {
+                "department": department or _("the approver"),
+                "comment": step.comment,
+            }
+        else:
+            text = _("%(department)s asked for changes: %(comment)s") % {
+                "department": department or _("the approver"),
+                "comment": step.comment,
+            }
+    _timeline(incident, TimelineKind.STATEMENT, text, by)
+
+
+# --- crisis conversations ------------------------------------------------------------------
+
+
+def crisis_label(workspace: Workspace) -> Any:
+    """The workspace's "Crisis" label in the inbox (made the first time)."""
+    from portevoix.inbox.models import Label
+
+    with translation.override(workspace.language or "fr"):
+        name = _("Crisis")
+    found = Label.objects.filter(workspace=workspace, name__iexact=name).first()
+    if found is None:
+        found = Label.objects.create(workspace=workspace, name=name, color="#c0392b")
+        audit.record(
+            "label.create", workspace=workspace, actor=None, obj=found, after={"name": name}
+        )
+    return found
+
+
+def _matching(incident: Incident, conversation_ids: Sequence[int] | None = None) -> dict[int, str]:
+    """Conversations (id -> the term found) whose messages mention the crisis's terms."""
+    from portevoix.inbox.models import InboundMessage
+
+    terms = [t for t in incident.terms if t.strip()]
+    if not terms:
+        return {}
+    since = incident.opened_at - LOOKBACK
+    if incident.alert is not None:
+        since = min(since, incident.alert.window_start)
+    messages = InboundMessage.objects.filter(
+        conversation__workspace_id=incident.workspace_id, created_at__gte=since
+    )
+    if incident.closed_at is not None:
+        messages = messages.filter(created_at__lte=incident.closed_at)
+    if conversation_ids is not None:
+        messages = messages.filter(conversation_id__in=list(conversation_ids))
+    query = Q()
+    for term in terms:
+        query |= Q(text__icontains=term)
+    found: dict[int, str] = {}
+    for conversation_id, text in messages.filter(query).values_list("conversation_id", "text"):
+        if conversation_id in found:
+            continue
+        low = text.lower()
+        found[conversation_id] = next((t for t in terms if t.lower() in low), terms[0])
+    return found
+
+
+def label_conversations(
+    incident: Incident, *, by: Member | None = None, conversation_ids: Sequence[int] | None = None
+) -> int:
+    """Label the conversations that mention the crisis's terms (the inbox's crisis queue).
+    Returns how many were labelled now. Runs in the caller's transaction."""
+    if incident.closed_at is not None:
+        return 0
+    matches = _matching(incident, conversation_ids)
+    if not matches:
+        return 0
+    known = set(
+        CrisisConversation.objects.filter(
+            incident=incident, conversation_id__in=list(matches)
+        ).values_list("conversation_id", flat=True)
+    )
+    new = {cid: term for cid, term in matches.items() if cid not in known}
+    if not new:
+        return 0
+    from portevoix.inbox.models import Conversation
+
+    label = crisis_label(incident.workspace)
+    CrisisConversation.objects.bulk_create(
+        [
+            CrisisConversation(incident=incident, conversation_id=cid, term=t)
+            for cid, t in new.items()
+        ],
+        ignore_conflicts=True,
+    )
+    through = Conversation.labels.through
+    through.objects.bulk_create(
+        [through(conversation_id=cid, label_id=label.pk) for cid in new],
+        ignore_conflicts=True,
+    )
+    audit.record(
+        "crisis.label_conversations",
+        workspace=incident.workspace,
+        actor=by.user if by is not None else None,
+        obj=incident,
+        after={"label": label.name, "conversations": sorted(new)},
+    )
+    return len(new)
+
+
+@transaction.atomic
+def refresh_conversations(incident: Incident, *, by: Member) -> int:
+    """Look again for the crisis's conversations (after the terms changed, say)."""
+    incident = _lock_open(incident, by, "crisis.view")
+    count = label_conversations(incident, by=by)
+    if count:
+        with translation.override(incident.workspace.language or "fr"):
+            _timeline(
+                incident,
+                TimelineKind.SURGE,
+                _("%(count)s conversation(s) labelled as crisis conversations") % {"count": count},
+                by,
+            )
+    return count
+
+
+def on_ingested(ingested: Any) -> None:
+    """New messages while an incident is open: label the conversations that mention it."""
+    workspace_id = ingested.channel.workspace_id
+    key = ("crisis incident", workspace_id)
+    if key not in ingested.page:
+        ingested.page[key] = (
+            Incident.objects.filter(workspace_id=workspace_id, closed_at__isnull=True)
+            .select_related("workspace", "alert")
+            .first()
+        )
+    incident = ingested.page[key]
+    if incident is None or not incident.terms:
+        return
+    ids = {m.conversation_id for m in ingested.messages}
+    if ids:
+        label_conversations(incident, conversation_ids=sorted(ids))
+
+
+def crisis_conversations(incident: Incident, member: Member) -> list[Any]:
+    """The incident's conversations the member may see, newest first."""
+    from portevoix.inbox.models import Conversation
+
+    ids = CrisisConversation.objects.filter(incident=incident).values_list(
+        "conversation_id", flat=True
+    )
+    return list(
+        Conversation.objects.visible_to(member)
+        .filter(pk__in=ids)
+        .select_related("channel", "customer")
+        .order_by("-last_message_at")[:500]
+    )
+
+
+# --- bulk reply with the statement ---------------------------------------------------------
+
+
+@dataclass
+class BulkResult:
+    sent: int = 0
+    skipped: int = 0
+    refused: list[str] = field(default_factory=list)
+
+
+def reply_with_statement(
+    statement: HoldingStatement, conversations: Sequence[Any], *, by: Member
+) -> BulkResult:
+    """Answer each selected crisis conversation with the approved statement (its channel's
+    variant), each through the inbox's ``reply`` action in its own transaction; a
+    conversation already answered with this statement is skipped (never twice)."""
+    from portevoix.inbox import actions as inbox
+
+    if by.workspace_id != statement.incident.workspace_id:
+        raise Http404("not found")
+    require(by, "crisis.view")
+    require(by, "inbox.reply")
+    if not standing(statement).legal_approved:
+        raise ActionRefused(
+            _("The statement is not approved by legal: it cannot be sent yet."), code="state"
+        )
+    if statement.incident.closed_at is not None:
+        raise ActionRefused(_("This incident is closed."))
+    if not conversations:
+        raise ActionRefused(_("Select at least one conversation."), field="conversations")
+    allowed = set(
+        CrisisConversation.objects.filter(incident=statement.incident).values_list(
+            "conversation_id", flat=True
+        )
+    )
+    result = BulkResult()
+    for conversation in conversations:
+        if conversation.pk not in allowed:
+            result.refused.append(
+                _("@%(handle)s: not a crisis conversation.")
+                % {"handle": conversation.customer.handle}
+            )
+            continue
+        try:
+            with transaction.atomic():
+                if StatementReply.objects.filter(
+                    statement=statement, conversation=conversation
+                ).exists():
+                    result.skipped += 1
+                    continue
+                # The row first: a second sender waits on it, then finds it (never twice).
+                row = StatementReply.objects.create(
+                    statement=statement, conversation=conversation, sent_by=by
+                )
+                answer = inbox.reply(
+                    conversation, by=by, text=statement.text_for(conversation.channel_id)
+                )
+                row.reply = answer
+                row.save(update_fields=["reply"])
+                result.sent += 1
+        except IntegrityError:
+            result.skipped += 1
+        except ActionRefused as exc:
+            result.refused.append(f"@{conversation.customer.handle}: {exc.message}")
+    if result.sent:
+        with transaction.atomic():
+            incident = (
+                Incident.objects.select_for_update()
+                .select_related("workspace")
+                .get(pk=statement.incident_id)
+            )
+            with translation.override(incident.workspace.language or "fr"):
+                _timeline(
+                    incident,
+                    TimelineKind.SURGE,
+                    _("Holding statement sent in reply to %(count)s conversation(s)")
+                    % {"count": result.sent},
+                    by,
+                )
+            audit.record(
+                "crisis.bulk_reply",
+                workspace=incident.workspace,
+                actor=by.user,
+                obj=incident,
+                after={"statement": statement.pk, "sent": result.sent, "skipped": result.skipped},
+            )
+    return result
+
+
+# --- extra members on duty -----------------------------------------------------------------
+
+
+def callable_members(incident: Incident) -> list[Member]:
+    """Who may be called on duty: active members who answer conversations."""
+    members = Member.objects.filter(workspace_id=incident.workspace_id, is_active=True)
+    return [m for m in members.select_related("user") if can(m, "inbox.reply")]
+
+
+@transaction.atomic
+def call_on_duty(
+    incident: Incident, *, by: Member, members: Sequence[Member], until: dt.datetime
+) -> list[DutyCall]:
+    """Put ``members`` on the rota from now until ``until`` (at most three days; the shifts
+    end when the incident closes), and tell them."""
+    from portevoix.care import actions as care
+    from portevoix.notifications.actions import notify
+
+    incident = _lock_open(incident, by, "crisis.declare")
+    if not members:
+        raise ActionRefused(_("Choose who to call."), field="members")
+    now = timezone.now()
+    if until.tzinfo is None:
+        raise ActionRefused(_("Give the time with its time zone."), field="until")
+    until = until.replace(second=0, microsecond=0)  # the rota counts in minutes
+    if until.tzinfo is None:
+        raise ActionRefused(_("Give the time with its time zone."), field="until")
+    if until <= now:
+        raise ActionRefused(_("Choose a time in the future."), field="until")
+    if until - now > MAX_DUTY:
+        raise ActionRefused(_("A call on duty lasts at most three days."), field="until")
+    calls: list[DutyCall] = []
+    for member in members:
+        if member.workspace_id != incident.workspace_id:
+            raise ActionRefused(_("Choose active members of this workspace."), field="members")
+        with translation.override(incident.workspace.language or "fr"):
+            note = _("Crisis: %(title)s") % {"title": incident.title}
+        shifts = care.create_shifts(
+            incident.workspace, by=by, member=member, starts_at=now, ends_at=until, note=note
+        )
+        calls.append(
+            DutyCall.objects.create(
+                incident=incident, member=member, shift=shifts[0], called_by=by, called_at=now
+            )
+        )
+    notify(
+        incident.workspace,
+        ON_DUTY,
+        members,
+        obj=incident,
+        params={
+            "title": incident.title,
+            "until_at": until.isoformat(),
+            "by": by.user.display_name,
+        },
+        url=reverse("crisis_surge", kwargs={"ws": incident.workspace.slug, "pk": incident.pk}),
+    )
+    with translation.override(incident.workspace.language or "fr"):
+        _timeline(
+            incident,
+            TimelineKind.SURGE,
+            _("Called on duty until %(until)s: %(names)s")
+            % {
+                "until": timezone.localtime(until, _zone(incident)).strftime("%Y-%m-%d %H:%M"),
+                "names": ", ".join(m.user.display_name for m in members),
+            },
+            by,
+        )
+    audit.record(
+        "crisis.call_on_duty",
+        workspace=incident.workspace,
+        actor=by.user,
+        obj=incident,
+        after={"members": [m.user.email for m in members], "until": until.isoformat()},
+    )
+    return calls
+
+
+def _zone(incident: Incident) -> Any:
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(incident.workspace.time_zone)
+
+
+def end_duty(incident: Incident, now: dt.datetime) -> int:
+    """Closing the incident ends the shifts it called that still run (in the close's
+    transaction); shifts not started yet are removed."""
+    from portevoix.care.models import RotaShift
+
+    ids = list(
+        DutyCall.objects.filter(incident=incident, shift__isnull=False).values_list(
+            "shift_id", flat=True
+        )
+    )
+    if not ids:
+        return 0
+    running = RotaShift.objects.filter(pk__in=ids, starts_at__lt=now, ends_at__gt=now)
+    count = running.update(ends_at=now)
+    RotaShift.objects.filter(pk__in=ids, starts_at__gte=now).delete()
+    return count
+
+
+def duty_now(incident: Incident) -> list[DutyCall]:
+    now = timezone.now()
+    return list(
+        DutyCall.objects.filter(incident=incident)
+        .filter(shift__starts_at__lte=now, shift__ends_at__gt=now)
+        .select_related("member__user", "shift")
+    )
+
+
+def _on_duty_title(params: Mapping[str, Any]) -> str:
+    return _("You are called on duty for the crisis “%(title)s”") % {
+        "title": params.get("title", "")
+    }
+
+
+def register() -> None:
+    """The notification kind, and the hooks into publishing's approvals and the inbox."""
+    from django.utils.translation import gettext_lazy
+
+    from portevoix.inbox.ingest import on_ingested as inbox_hook
+    from portevoix.notifications.kinds import Delivery, Kind
+    from portevoix.notifications.kinds import register as add
+    from portevoix.publishing.approvals import actions as approvals
+
+    add(
+        Kind(
+            code=ON_DUTY,
+            label=gettext_lazy("Called on duty for a crisis"),
+            help=gettext_lazy(
+                "A manager calls you on duty while an incident is open: you are on the rota "
+                "until the time given, or until the incident closes."
+            ),
+            title=_on_duty_title,
+            template="crisis/notifications/on_duty.txt",
+            default=Delivery.BOTH,
+            audience="inbox.reply",
+        )
+    )
+    approvals.on_step_decided(on_step_decided)
+    inbox_hook(on_ingested)

@@ -1,0 +1,218 @@
+"""Drills: a staged crisis or a busy evening on the sandbox, marked as a drill everywhere, kept
+out of the real baseline and webcare figures, and scored per drill and per member."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.core.exceptions import PermissionDenied
+from django.urls import reverse
+from django.utils import translation
+
+from portevoix.channels import actions as channel_actions
+from portevoix.core.actions import ActionRefused
+from portevoix.core.audit import AuditEntry
+from portevoix.core.permissions import MATRIX
+from portevoix.crisis import actions, drills
+from portevoix.crisis.models import Drill, DrillResult, HourlyVolume
+from portevoix.crisis.replay import Replay
+from portevoix.notifications.models import Notification
+from portevoix.sandbox import service
+from portevoix.sandbox.models import SandboxAccount
+from tests.conftest import ALL_ROLES
+
+from .sim import DEMO_LIKE, MONDAY
+
+EVERY = dt.timedelta(minutes=15)
+TUESDAY_2PM = MONDAY + dt.timedelta(days=1, hours=13)  # 14:00 in Paris
+DECLARERS = [r for r in ALL_ROLES if "crisis.declare" in MATRIX[r]]
+OTHERS = [r for r in ALL_ROLES if r not in DECLARERS]
+
+
+def sandbox(team, handle: str = "lumiere", *, seed: int = 5) -> Replay:
+    """A sandbox channel whose world moves (a drill runs only on those), replayed by hand."""
+    account = service.create_account(
+        handle,
+        workspace=team.workspace,
+        seed=seed,
+        simulate=True,
+        token_lifetime=None,
+        now=MONDAY,
+        **DEMO_LIKE,
+    )
+    channel = channel_actions.connect_channel(
+        team.workspace,
+        by=team["admin"],
+        network="sandbox",
+        credentials=service.credentials_for(account),
+        name=handle,
+    )
+    return Replay(channel=channel, account=account)
+
+
+def test_a_crisis_drill_is_marked_scored_and_kept_out_of_the_real_figures(team) -> None:
+    from portevoix.care import metrics
+    from portevoix.care.models import WebcareStat
+    from portevoix.inbox import actions as inbox_actions
+
+    replay = sandbox(team)
+    assert replay.run(MONDAY, TUESDAY_2PM, EVERY) == []
+    drill = drills.start_drill(
+        team.workspace, by=team["manager"], kind="crisis", intensity=10.0, hours=3, now=TUESDAY_2PM
+    )
+    assert AuditEntry.objects.filter(action="crisis.drill_start").exists()
+    replay.account.refresh_from_db()
+    assert replay.account.crisis_started_at == TUESDAY_2PM
+    with pytest.raises(ActionRefused):  # one at a time
+        drills.start_drill(team.workspace, by=team["manager"], kind="evening", intensity=3.0)
+
+    alerts = replay.run(TUESDAY_2PM, TUESDAY_2PM + dt.timedelta(hours=2), EVERY)
+    assert len(alerts) == 1
+    drill.refresh_from_db()
+    assert drill.alert == alerts[0]
+    # The alert's notification says it is a drill.
+    sent = Notification.objects.filter(kind="crisis.alert").first()
+    assert sent is not None and sent.params["drill"] is True
+    from portevoix.notifications import kinds
+
+    with translation.override("en"):
+        assert kinds.get("crisis.alert").render(sent.params).title.startswith("Drill")
+
+    # The incident opened meanwhile is the drill's; the banner says so.
+    incident = actions.open_incident(
+        team.workspace, by=team["manager"], title="Retards", alert=alerts[0]
+    )
+    drill.refresh_from_db()
+    assert drill.incident == incident
+    legal = incident.tasks.filter(department__code="legal")
+    for task in legal:
+        actions.set_task_done(task, by=team["manager"], done=True)
+
+    # Drill conversations carry the label, and a reply counts for its author.
+    talks = drills.conversations(drill)
+    assert talks.exists()
+    assert all(c.labels.filter(name__in=drills.LABEL).exists() for c in talks)
+    first = talks.order_by("created_at").first()
+    inbox_actions.reply(first, by=team["content"], text="Nous regardons cela tout de suite.")
+
+    drills.end_drill(drill, by=team["manager"], now=TUESDAY_2PM + dt.timedelta(hours=2))
+    drill.refresh_from_db()
+    assert drill.state == "ended" and drill.score is not None
+    assert 0 < drill.scores["alert_seconds"] <= 2 * 3600
+    assert drill.scores["incident_seconds"] is not None
+    legal_row = next(c for c in drill.scores["checklists"] if c["done"] == c["total"])
+    assert legal_row["seconds"] is not None
+    assert drill.scores["conversations"] == talks.count()
+    incident.refresh_from_db()
+    assert incident.closed_at is not None  # ending the drill closes its incident
+    replay.account.refresh_from_db()
+    assert replay.account.crisis_ends_at == TUESDAY_2PM + dt.timedelta(hours=2)
+    manager = DrillResult.objects.get(drill=drill, member=team["manager"])
+    assert manager.opened_incident and manager.tasks_done == legal.count()
+    content = DrillResult.objects.get(drill=drill, member=team["content"])
+    assert content.replies == 1 and content.first_replies == 1
+
+    # The drill's hours are not in the baseline; its alert no longer holds real ones back.
+    after = TUESDAY_2PM + dt.timedelta(hours=6)
+    actions.count_hours(team.workspace, after)
+    drill_hours = HourlyVolume.objects.filter(
+        workspace=team.workspace, hour__gte=TUESDAY_2PM, hour__lt=drill.ended_at
+    )
+    assert drill_hours.filter(negative__gt=3).exists()  # the storm was counted...
+    with_drill = actions.detect.build_baseline(
+        list(
+            HourlyVolume.objects.filter(workspace=team.workspace, hour__lt=after)
+            .order_by("hour")
+            .values_list("hour", "negative")
+        ),
+        actions.ZoneInfo(team.workspace.time_zone),
+    )
+    baseline = actions.baseline_for(team.workspace, after)  # ...but not into the baseline
+    assert max(baseline.rates) < max(with_drill.rates)
+    assert not actions.in_cooldown(team.workspace, TUESDAY_2PM + dt.timedelta(hours=3))
+
+    # Webcare's figures leave the drill conversations out.
+    metrics.refresh(team.workspace, MONDAY, after)
+    counted = sum(
+        WebcareStat.objects.filter(workspace=team.workspace).values_list("conversations", flat=True)
+    )
+    from portevoix.inbox.models import Conversation
+
+    every = Conversation.objects.filter(workspace=team.workspace).exclude(state="spam").count()
+    assert counted == every - talks.count()
+
+
+def test_a_busy_evening_multiplies_the_customers_and_puts_them_back(team) -> None:
+    replay = sandbox(team)
+    usual = replay.account.inbound_per_day
+    drill = drills.start_drill(
+        team.workspace, by=team["manager"], kind="evening", intensity=3.0, hours=1
+    )
+    replay.account.refresh_from_db()
+    assert replay.account.inbound_per_day == usual * 3
+    assert replay.account.crisis_started_at is None
+    # It ends by itself after its duration (the worker's job), and is scored.
+    assert drills.end_due(drill.ends_at + dt.timedelta(minutes=1)) == 1
+    drill.refresh_from_db()
+    replay.account.refresh_from_db()
+    assert drill.state == "ended" and drill.score is not None
+    assert replay.account.inbound_per_day == usual
+    assert "alert_seconds" not in drill.scores
+
+
+@pytest.mark.parametrize("role", ALL_ROLES)
+def test_only_those_who_declare_start_and_end_a_drill(team, client_for, role) -> None:
+    sandbox(team)
+    url = reverse("crisis_drills", kwargs={"ws": team.workspace.slug})
+    client = client_for(team[role])
+    response = client.post(url, {"scenario": "crisis:1", "hours": "2"})
+    if role in DECLARERS:
+        assert response.status_code == 302
+        drill = Drill.objects.get()
+        assert drill.kind == "crisis" and drill.intensity == 1.0
+        page = client.get(
+            reverse("crisis_drill", kwargs={"ws": team.workspace.slug, "pk": drill.pk})
+        )
+        assert page.status_code == 200
+        ended = client.post(
+            reverse("crisis_drill_end", kwargs={"ws": team.workspace.slug, "pk": drill.pk})
+        )
+        assert ended.status_code == 302
+        assert Drill.objects.get().state == "ended"
+    else:
+        assert response.status_code == 403
+        assert not Drill.objects.exists()
+        with pytest.raises(PermissionDenied):
+            drills.start_drill(team.workspace, by=team[role], kind="crisis", intensity=1.0)
+
+
+def test_bad_input_is_refused_in_place(team, client_for) -> None:
+    client = client_for(team["manager"])
+    url = reverse("crisis_drills", kwargs={"ws": team.workspace.slug})
+    # No sandbox channel whose world moves: said on the form.
+    response = client.post(url, {"scenario": "crisis:1", "hours": "2"})
+    assert response.status_code == 400
+    sandbox(team)
+    response = client.post(url, {"scenario": "crisis:7", "hours": "2"})
+    assert response.status_code == 400 and not Drill.objects.exists()
+    with pytest.raises(ActionRefused) as wrong:
+        drills.start_drill(team.workspace, by=team["manager"], kind="crisis", intensity=7.0)
+    assert wrong.value.field == "intensity"
+    with pytest.raises(ActionRefused) as long:
+        drills.start_drill(
+            team.workspace, by=team["manager"], kind="crisis", intensity=1.0, hours=9
+        )
+    assert long.value.field == "hours"
+    actions.open_incident(team.workspace, by=team["manager"], title="Une vraie crise")
+    with pytest.raises(ActionRefused):  # a real incident comes first
+        drills.start_drill(team.workspace, by=team["manager"], kind="crisis", intensity=1.0)
+    assert SandboxAccount.objects.get().crisis_started_at is None
+
+
+def test_scoring_points() -> None:
+    target = dt.timedelta(minutes=30)
+    assert drills.points(dt.timedelta(minutes=10), target) == 100
+    assert drills.points(dt.timedelta(minutes=60), target) == 50
+    assert drills.points(dt.timedelta(minutes=90), target) == 0
+    assert drills.points(None, target) == 0
