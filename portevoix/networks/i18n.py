@@ -31,7 +31,7 @@ class Text(str):
         text.params = dict(params or {})
         return text
 
-    def __mod__(self, values: Any) -> Text:  # type: ignore[override]
+    def __mod__(self, values: Any) -> Text:
         if not isinstance(values, Mapping):
             return Text(str.__mod__(self, values), self.msgid)
         try:
