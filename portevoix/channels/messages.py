@@ -27,6 +27,7 @@ from portevoix.networks.errors import (
     Transient,
     Unsupported,
 )
+from portevoix.networks.i18n import Text
 
 _DETAIL_MAX = 300
 
@@ -46,10 +47,28 @@ def _status(code: str) -> int | None:
     return int(code) if code.isdigit() else None
 
 
+def _sentence(text: Text) -> Sentence:
+    return Sentence(
+        text.msgid,
+        {
+            k: _sentence(v).dumps() if isinstance(v, Text) else str(v)
+            for k, v in text.params.items()
+        },
+    )
+
+
+def _detail(message: str) -> str:
+    """The module's own sentence: its message id and parameters when it kept them (rendered
+    in each reader's language), else its text, shortened."""
+    if isinstance(message, Text) and message.msgid:
+        return _sentence(message).dumps()
+    return message if len(message) <= _DETAIL_MAX else message[:_DETAIL_MAX] + "…"
+
+
 def network_problem(exc: NetworkError) -> Sentence:
     """What a person should read about ``exc``, to store and render later."""
     network = _label(exc)
-    detail = exc.message if len(exc.message) <= _DETAIL_MAX else exc.message[:_DETAIL_MAX] + "…"
+    detail = _detail(exc.message)
     code = exc.code or ""
     status = _status(code)
     both = {"network": network, "detail": detail}

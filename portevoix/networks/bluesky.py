@@ -333,33 +333,49 @@ class BlueskyNetwork(Network):
         tag = code or str(status)
         if code in _AUTH_ERRORS:
             return AuthExpired(
-                "The Bluesky session expired or was revoked: reconnect the account.",
+                _("The Bluesky session expired or was revoked: reconnect the account."),
                 network=self.name,
                 code=tag,
             )
         if code in _NOT_FOUND_ERRORS or status == 404:
             return NotFound(
-                f"Bluesky could not find it ({action}){detail}.", network=self.name, code=tag
+                _("Bluesky could not find it (%(action)s)%(detail)s.")
+                % {"action": action, "detail": detail},
+                network=self.name,
+                code=tag,
             )
         if status == 413 or code == "BlobTooLarge":
             return InvalidInput(
-                f"Bluesky refused the file as too large ({action}).", network=self.name, code=tag
+                _("Bluesky refused the file as too large (%(action)s).") % {"action": action},
+                network=self.name,
+                code=tag,
             )
         if status is not None and status >= 500:
             if write:
                 return OutcomeUnknown(
-                    f"Bluesky failed while {action} (HTTP {status}); the post may exist.",
+                    _("Bluesky failed while %(action)s (HTTP %(status)s); the post may exist.")
+                    % {"action": action, "status": status},
                     network=self.name,
                     code=tag,
                 )
             return Transient(
-                f"Bluesky is unavailable ({action}, HTTP {status}).", network=self.name, code=tag
+                _("Bluesky is unavailable (%(action)s, HTTP %(status)s).")
+                % {"action": action, "status": status},
+                network=self.name,
+                code=tag,
             )
         if status == 400 and code in {"InvalidRequest", "InvalidSwap", ""}:
             return InvalidInput(
-                f"Bluesky refused it ({action}){detail}.", network=self.name, code=tag
+                _("Bluesky refused it (%(action)s)%(detail)s.")
+                % {"action": action, "detail": detail},
+                network=self.name,
+                code=tag,
             )
-        return Permanent(f"Bluesky refused it ({action}){detail}.", network=self.name, code=tag)
+        return Permanent(
+            _("Bluesky refused it (%(action)s)%(detail)s.") % {"action": action, "detail": detail},
+            network=self.name,
+            code=tag,
+        )
 
     # -- account ------------------------------------------------------------------------------
 

@@ -400,66 +400,92 @@ class LinkedInNetwork(Network):
         if status == 429:
             reset_at = parse_reset(response.headers.get("retry-after")) or _next_midnight()
             return RateLimited(
-                f"LinkedIn's daily limit for this call is reached ({action}); it resets at "
-                "midnight UTC.",
+                _(
+                    "LinkedIn's daily limit for this call is reached (%(action)s); it resets at "
+                    "midnight UTC."
+                )
+                % {"action": action},
                 reset_at=reset_at,
                 network=name,
                 code="429",
             )
         if status == 401:
             return AuthExpired(
-                "LinkedIn refused the access token (expired after its 60 days, or revoked): "
-                "reconnect the channel.",
+                _(
+                    "LinkedIn refused the access token (expired after its 60 days, or revoked): "
+                    "reconnect the channel."
+                ),
                 network=name,
                 code=code or "401",
             )
         if status == 403:
             return Permanent(
-                f"LinkedIn does not allow this ({action}): the app lacks the product or "
-                "permission it needs (Share on LinkedIn, Community Management API), or the "
-                "account is not an administrator of the page.",
+                _(
+                    "LinkedIn does not allow this (%(action)s): the app lacks the product or "
+                    "permission it needs (Share on LinkedIn, Community Management API), or the "
+                    "account is not an administrator of the page."
+                )
+                % {"action": action},
                 network=name,
                 code="app_not_allowed",
             )
         if status == 404:
-            return NotFound(f"LinkedIn could not find it ({action}).", network=name, code="404")
+            return NotFound(
+                _("LinkedIn could not find it (%(action)s).") % {"action": action},
+                network=name,
+                code="404",
+            )
         if status == 413:
             return InvalidInput(
-                f"The file is too large for LinkedIn ({action}).", network=name, code="413"
+                _("The file is too large for LinkedIn (%(action)s).") % {"action": action},
+                network=name,
+                code="413",
             )
         if status == 426 or code == "NONEXISTENT_VERSION":
             return Permanent(
-                "LinkedIn no longer serves the API version Porte-voix asks for: update "
-                "Porte-voix (or the channel's api_version).",
+                _(
+                    "LinkedIn no longer serves the API version Porte-voix asks for: update "
+                    "Porte-voix (or the channel's api_version)."
+                ),
                 network=name,
                 code="version",
             )
         if "DUPLICATE_POST" in input_codes or "duplicate" in message.lower():
             return Permanent(
-                "LinkedIn refuses this post as a duplicate of one already on the account.",
+                _("LinkedIn refuses this post as a duplicate of one already on the account."),
                 network=name,
                 code="duplicate",
             )
         if status in {400, 422}:
             return InvalidInput(
-                f"LinkedIn refused it ({action}){': ' + message if message else ''}.",
+                (
+                    _("LinkedIn refused it (%(action)s): %(reason)s.")
+                    % {"action": action, "reason": message}
+                    if message
+                    else _("LinkedIn refused it (%(action)s).") % {"action": action}
+                ),
                 network=name,
                 code=code or str(status),
             )
         if status >= 500:
             if write:
                 return OutcomeUnknown(
-                    f"LinkedIn failed while {action} (HTTP {status}); the post may exist.",
+                    _("LinkedIn failed while %(action)s (HTTP %(status)s); the post may exist.")
+                    % {"action": action, "status": status},
                     network=name,
                     code=str(status),
                 )
             return Transient(
-                f"LinkedIn is unavailable ({action}, HTTP {status}).",
+                _("LinkedIn is unavailable (%(action)s, HTTP %(status)s).")
+                % {"action": action, "status": status},
                 network=name,
                 code=str(status),
             )
         return Permanent(
-            f"LinkedIn refused it ({action}, HTTP {status}).", network=name, code=str(status)
+            _("LinkedIn refused it (%(action)s, HTTP %(status)s).")
+            % {"action": action, "status": status},
+            network=name,
+            code=str(status),
         )
 
     def _json(self, response: httpx.Response, action: str, *, write: bool = False) -> Any:

@@ -382,53 +382,67 @@ class MastodonNetwork(Network):
         detail = _server_message(error)
         if isinstance(error, MastodonRatelimitError) or status == 429:
             return RateLimited(
-                f"Mastodon asks us to slow down ({action}); retrying after its limit resets.",
+                _("Mastodon asks us to slow down (%(action)s); retrying after its limit resets.")
+                % {"action": action},
                 reset_at=self._last.reset_at() or datetime.now(UTC) + timedelta(minutes=5),
                 network=name,
                 code="429",
             )
         if isinstance(error, MastodonUnauthorizedError) or status == 401:
             return AuthExpired(
-                "The Mastodon instance refused the access token (revoked or wrong): "
-                "reconnect the account.",
+                _(
+                    "The Mastodon instance refused the access token (revoked or wrong): "
+                    "reconnect the account."
+                ),
                 network=name,
                 code="401",
             )
         if status == 403:
             return Permanent(
-                f"Mastodon forbids this ({action}){': ' + detail if detail else ''}. "
-                "The token may lack a permission: reconnect the account with read and write "
-                "access.",
+                _(
+                    "Mastodon forbids this (%(action)s)%(reason)s. The token may lack a "
+                    "permission: reconnect the account with read and write access."
+                )
+                % {"action": action, "reason": f": {detail}" if detail else ""},
                 network=name,
                 code="403",
             )
         if isinstance(error, MastodonNotFoundError) or status == 404:
             return NotFound(
-                f"Mastodon could not find it ({action}). Check the instance address.",
+                _("Mastodon could not find it (%(action)s). Check the instance address.")
+                % {"action": action},
                 network=name,
                 code="404",
             )
         if status == 413:
             return InvalidInput(
-                f"The file is too large for this Mastodon instance ({action}).",
+                _("The file is too large for this Mastodon instance (%(action)s).")
+                % {"action": action},
                 network=name,
                 code="413",
             )
         if status == 422:
             return InvalidInput(
-                f"Mastodon refused it ({action}){': ' + detail if detail else ''}.",
+                (
+                    _("Mastodon refused it (%(action)s): %(reason)s.")
+                    % {"action": action, "reason": detail}
+                    if detail
+                    else _("Mastodon refused it (%(action)s).") % {"action": action}
+                ),
                 network=name,
                 code="422",
             )
         if isinstance(error, MastodonServerError) or (status is not None and status >= 500):
             if write:
                 return OutcomeUnknown(
-                    f"Mastodon failed while {action} (HTTP {status}); the post may exist.",
+                    _("Mastodon failed while %(action)s (HTTP %(status)s); the post may exist.")
+                    % {"action": action, "status": status},
                     network=name,
                     code=str(status),
                 )
             return Transient(
-                f"Mastodon is unavailable ({action}, HTTP {status}).",
+                _("Mastodon is unavailable (%(action)s, HTTP %(status)s).")
+                % {"action": action, "status": status},
                 network=name,
                 code=str(status),
             )
@@ -438,7 +452,8 @@ class MastodonNetwork(Network):
             # Some SDK paths (app registration) wrap an undecodable answer as a network error.
             if self._last.status == 404:
                 return NotFound(
-                    f"Mastodon could not find it ({action}). Check the instance address.",
+                    _("Mastodon could not find it (%(action)s). Check the instance address.")
+                    % {"action": action},
                     network=name,
                     code="404",
                 )
@@ -455,12 +470,14 @@ class MastodonNetwork(Network):
             )
             if write and not before_sending:
                 return OutcomeUnknown(
-                    f"The connection to Mastodon broke ({action}); the post may exist.",
+                    _("The connection to Mastodon broke (%(action)s); the post may exist.")
+                    % {"action": action},
                     network=name,
                     code="connection",
                 )
             return Transient(
-                f"Could not reach the Mastodon instance ({action}): check its address.",
+                _("Could not reach the Mastodon instance (%(action)s): check its address.")
+                % {"action": action},
                 network=name,
                 code="connection",
             )
@@ -468,46 +485,65 @@ class MastodonNetwork(Network):
             # An answer that is not JSON (an HTML page, a truncated body).
             if write:
                 return OutcomeUnknown(
-                    f"Mastodon answered something unexpected ({action}); the post may exist.",
+                    _("Mastodon answered something unexpected (%(action)s); the post may exist.")
+                    % {"action": action},
                     network=name,
                     code="malformed",
                 )
             return Permanent(
-                f"The server answered something that is not Mastodon's API ({action}): "
-                "check the instance address.",
+                _(
+                    "The server answered something that is not Mastodon's API (%(action)s): "
+                    "check the instance address."
+                )
+                % {"action": action},
                 network=name,
                 code="malformed",
             )
         if isinstance(error, MastodonIllegalArgumentError | MastodonVersionError):
             return InvalidInput(
-                f"Mastodon cannot do this ({action}).", network=name, code="argument"
+                _("Mastodon cannot do this (%(action)s).") % {"action": action},
+                network=name,
+                code="argument",
             )
         if isinstance(error, MastodonAPIError):
             return Permanent(
-                f"Mastodon refused it ({action}){': ' + detail if detail else ''}.",
+                (
+                    _("Mastodon refused it (%(action)s): %(reason)s.")
+                    % {"action": action, "reason": detail}
+                    if detail
+                    else _("Mastodon refused it (%(action)s).") % {"action": action}
+                ),
                 network=name,
                 code=str(status),
             )
         if isinstance(error, MastodonError | ValueError | KeyError | TypeError | AttributeError):
             if write:
                 return OutcomeUnknown(
-                    f"Mastodon answered something unexpected ({action}); the post may exist.",
+                    _("Mastodon answered something unexpected (%(action)s); the post may exist.")
+                    % {"action": action},
                     network=name,
                     code="malformed",
                 )
             return Permanent(
-                f"The server answered something that is not Mastodon's API ({action}): "
-                "check the instance address.",
+                _(
+                    "The server answered something that is not Mastodon's API (%(action)s): "
+                    "check the instance address."
+                )
+                % {"action": action},
                 network=name,
                 code="malformed",
             )
         if write:
             return OutcomeUnknown(
-                f"Unexpected failure while {action}; the post may exist.",
+                _("Unexpected failure while %(action)s; the post may exist.") % {"action": action},
                 network=name,
                 code="unknown",
             )
-        return Transient(f"Unexpected failure while {action}.", network=name, code="unknown")
+        return Transient(
+            _("Unexpected failure while %(action)s.") % {"action": action},
+            network=name,
+            code="unknown",
+        )
 
     # -- account ------------------------------------------------------------------------------
 

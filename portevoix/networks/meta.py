@@ -45,6 +45,7 @@ from .errors import (
     Transient,
 )
 from .http import GuardedTransport, RateBudget
+from .i18n import gettext as _
 
 logger = logging.getLogger(__name__)
 
@@ -238,6 +239,7 @@ class GraphClient:
     ) -> dict[str, Any]:
         """One call. ``write``: a failure after sending is ``OutcomeUnknown``, not ``Transient``."""
         self._check_budget()
+        label = self.label
         headers, auth_params = self._auth(token)
         query = {**{k: _text(v) for k, v in (params or {}).items()}, **auth_params}
         body = {k: _text(v) for k, v in (data or {}).items()} if data is not None else None
@@ -252,26 +254,32 @@ class GraphClient:
             )
         except (httpx.ConnectError, httpx.ConnectTimeout) as error:
             raise Transient(
-                f"{self.label} could not be reached ({action}); trying again later.",
+                _("%(label)s could not be reached (%(action)s); trying again later.")
+                % {"label": label, "action": action},
                 network=self.network,
                 code="connect",
             ) from error
         except (httpx.TimeoutException, httpx.RemoteProtocolError, httpx.ReadError) as error:
             if write:
                 raise OutcomeUnknown(
-                    f"{self.label} did not answer in time ({action}): Porte-voix checks "
-                    "whether it went through before doing anything else.",
+                    _(
+                        "%(label)s did not answer in time (%(action)s): Porte-voix checks "
+                        "whether it went through before doing anything else."
+                    )
+                    % {"label": label, "action": action},
                     network=self.network,
                     code="timeout",
                 ) from error
             raise Transient(
-                f"{self.label} did not answer in time ({action}); trying again later.",
+                _("%(label)s did not answer in time (%(action)s); trying again later.")
+                % {"label": label, "action": action},
                 network=self.network,
                 code="timeout",
             ) from error
         except httpx.HTTPError as error:
             raise Transient(
-                f"{self.label} could not be reached ({action}).",
+                _("%(label)s could not be reached (%(action)s).")
+                % {"label": label, "action": action},
                 network=self.network,
                 code="http",
             ) from error
@@ -296,7 +304,8 @@ class GraphClient:
             self._wait_until = None
             return
         raise RateLimited(
-            f"{self.label}'s rate limit is used up until {until:%H:%M} UTC; waiting for it.",
+            _("%(label)s's rate limit is used up until %(time)s UTC; waiting for it.")
+            % {"label": self.label, "time": f"{until:%H:%M}"},
             reset_at=until,
             network=self.network,
             code="budget",
@@ -328,15 +337,20 @@ class GraphClient:
         name, label = self.network, self.label
         if code == 9 and subcode == 2207042:
             return RateLimited(
-                f"{label}: the account has reached its publishing quota for 24 hours; waiting.",
+                _("%(label)s: the account has reached its publishing quota for 24 hours; waiting.")
+                % {"label": label},
                 reset_at=datetime.now(UTC) + _DEFAULT_WAIT,
                 network=name,
                 code=tag,
             )
         if subcode == 2207052 or (code == 9004 and not subcode):
             return InvalidInput(
-                f"{label} could not fetch the media from Porte-voix: the server's public address "
-                "(PORTEVOIX_BASE_URL, /public/media/) must be reachable from the internet.",
+                _(
+                    "%(label)s could not fetch the media from Porte-voix: the server's public "
+                    "address "
+                    "(PORTEVOIX_BASE_URL, /public/media/) must be reachable from the internet."
+                )
+                % {"label": label},
                 network=name,
                 code=tag,
             )
@@ -344,14 +358,18 @@ class GraphClient:
             # The file itself: a person must change it, trying again changes nothing.
             reason = detail or str(error.get("message") or "") or "the video was refused"
             return InvalidInput(
-                f"{label} refused the video ({action}): {reason}", network=name, code=tag
+                _("%(label)s refused the video (%(action)s): %(reason)s")
+                % {"label": label, "action": action, "reason": reason},
+                network=name,
+                code=tag,
             )
         if subcode in VIDEO_RETRY_SUBCODES:
             # An error answer: this call was refused, nothing was published by it. Graph may
             # say where to take the upload up again (``error_data``: the chunk it wants).
             data = error.get("error_data") if isinstance(error.get("error_data"), dict) else {}
             return VideoChunkRefused(
-                f"{label} lost part of the video upload ({action}); starting it again later.",
+                _("%(label)s lost part of the video upload (%(action)s); starting it again later.")
+                % {"label": label, "action": action},
                 network=name,
                 code=tag,
                 start_offset=_offset_or_none((data or {}).get("start_offset")),
@@ -361,15 +379,19 @@ class GraphClient:
             wait = self._last_wait or _DEFAULT_WAIT
             reset_at = self._wait_until or datetime.now(UTC) + wait
             return RateLimited(
-                f"{label} asks us to slow down ({action}); retrying after its limit resets.",
+                _("%(label)s asks us to slow down (%(action)s); retrying after its limit resets.")
+                % {"label": label, "action": action},
                 reset_at=reset_at,
                 network=name,
                 code=tag,
             )
         if code in TOKEN_CODES or (error.get("type") == "OAuthException" and code is None):
             return AuthExpired(
-                f"{label} no longer accepts Porte-voix's access (the token expired or was "
-                "revoked, or the password changed): reconnect the account.",
+                _(
+                    "%(label)s no longer accepts Porte-voix's access (the token expired or was "
+                    "revoked, or the password changed): reconnect the account."
+                )
+                % {"label": label},
                 network=name,
                 code=tag,
             )
@@ -377,78 +399,114 @@ class GraphClient:
             # Messenger (2018278) and Instagram (2534022): the person's last message is more
             # than 24 hours old; no retry changes that, only a new message from them.
             return Permanent(
-                f"{label} refused the private answer: it may only be sent within 24 hours of "
-                "the person's last message (the standard messaging window). Answer another "
-                "way, or wait until they write again.",
+                _(
+                    "%(label)s refused the private answer: it may only be sent within 24 hours of "
+                    "the person's last message (the standard messaging window). Answer another "
+                    "way, or wait until they write again."
+                )
+                % {"label": label},
                 network=name,
                 code=tag,
             )
         if code == 10 or code == 3:
             return Permanent(
-                f"{label} refused: this Meta app may not do that yet ({action}). The app needs "
-                "the permission through Meta's App Review (see the deployment guide).",
+                _(
+                    "%(label)s refused: this Meta app may not do that yet (%(action)s). The app "
+                    "needs "
+                    "the permission through Meta's App Review (see the deployment guide)."
+                )
+                % {"label": label, "action": action},
                 network=name,
                 code=tag,
             )
         if code in PERMISSION_CODES:
             return AuthExpired(
-                f"{label} refused: a permission is missing ({action}). Reconnect the account "
-                "and grant every permission Porte-voix asks for.",
+                _(
+                    "%(label)s refused: a permission is missing (%(action)s). Reconnect the "
+                    "account "
+                    "and grant every permission Porte-voix asks for."
+                )
+                % {"label": label, "action": action},
                 network=name,
                 code=tag,
             )
         if code == 368:
             return Permanent(
-                f"{label} has temporarily blocked this account from doing that (policy "
-                "restriction): look at the account's quality in Meta Business Suite.",
+                _(
+                    "%(label)s has temporarily blocked this account from doing that (policy "
+                    "restriction): look at the account's quality in Meta Business Suite."
+                )
+                % {"label": label},
                 network=name,
                 code=tag,
             )
         if code == 506:
             return Permanent(
-                f"{label} refused a duplicate: the same text was just published on this page.",
+                _("%(label)s refused a duplicate: the same text was just published on this page.")
+                % {"label": label},
                 network=name,
                 code=tag,
             )
         if (code == 100 and subcode == 33) or code == 803 or status == 404:
             return NotFound(
-                f"{label}: what this refers to does not exist or cannot be seen ({action}).",
+                _("%(label)s: what this refers to does not exist or cannot be seen (%(action)s).")
+                % {"label": label, "action": action},
                 network=name,
                 code=tag,
             )
         if code in TRANSIENT_CODES or status >= 500:
             if write:
                 return OutcomeUnknown(
-                    f"{label} failed on its side ({action}): Porte-voix checks whether it went "
-                    "through before doing anything else.",
+                    _(
+                        "%(label)s failed on its side (%(action)s): Porte-voix checks whether it "
+                        "went "
+                        "through before doing anything else."
+                    )
+                    % {"label": label, "action": action},
                     network=name,
                     code=tag,
                 )
             return Transient(
-                f"{label} failed on its side ({action}); trying again later.",
+                _("%(label)s failed on its side (%(action)s); trying again later.")
+                % {"label": label, "action": action},
                 network=name,
                 code=tag,
             )
         if code in {100, 324, 1609005, 9004, 36000, 36001, 36003, 2207052, 2207004}:
             reason = detail or "the network refused what was sent"
-            return InvalidInput(f"{label} refused it ({action}): {reason}.", network=name, code=tag)
+            return InvalidInput(
+                _("%(label)s refused it (%(action)s): %(reason)s.")
+                % {"label": label, "action": action, "reason": reason},
+                network=name,
+                code=tag,
+            )
         if payload is None:
             return (
                 Transient(
-                    f"{label} answered something that is not its API ({action}).",
+                    _("%(label)s answered something that is not its API (%(action)s).")
+                    % {"label": label, "action": action},
                     network=name,
                     code=str(status),
                 )
                 if not write
                 else OutcomeUnknown(
-                    f"{label} answered something that is not its API ({action}): Porte-voix checks "
-                    "whether it went through.",
+                    _(
+                        "%(label)s answered something that is not its API (%(action)s): "
+                        "Porte-voix checks "
+                        "whether it went through."
+                    )
+                    % {"label": label, "action": action},
                     network=name,
                     code=str(status),
                 )
             )
         reason = detail or "refused"
-        return Permanent(f"{label} refused it ({action}): {reason}.", network=name, code=tag)
+        return Permanent(
+            _("%(label)s refused it (%(action)s): %(reason)s.")
+            % {"label": label, "action": action, "reason": reason},
+            network=name,
+            code=tag,
+        )
 
 
 class VideoChunkRefused(Transient):

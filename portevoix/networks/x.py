@@ -305,7 +305,8 @@ class XNetwork(Network):
         name = self.name
         if status == 429:
             return RateLimited(
-                f"X asks us to slow down ({action}); retrying after its limit resets.",
+                _("X asks us to slow down (%(action)s); retrying after its limit resets.")
+                % {"action": action},
                 reset_at=parse_reset(response.headers.get("x-rate-limit-reset"))
                 or datetime.now(UTC) + timedelta(minutes=15),
                 network=name,
@@ -313,48 +314,74 @@ class XNetwork(Network):
             )
         if status == 401:
             return AuthExpired(
-                "X refused the access token (expired or revoked): reconnect the account.",
+                _("X refused the access token (expired or revoked): reconnect the account."),
                 network=name,
                 code="401",
             )
         if status == 402 or reason in {"client-not-enrolled", "CreditsDepleted"}:
             return Permanent(
-                f"X refuses this call for the app's API plan ({action}): the app's X "
-                f"developer account must pay for this access. X says: {detail}",
+                _(
+                    "X refuses this call for the app's API plan (%(action)s): the app's X "
+                    "developer account must pay for this access. X says: %(detail)s"
+                )
+                % {"action": action, "detail": detail},
                 network=name,
                 code="paid_access",
             )
         if status == 403 and "duplicate" in detail.lower():
             return Permanent(
-                "X refuses this post as a duplicate of one already on the account.",
+                _("X refuses this post as a duplicate of one already on the account."),
                 network=name,
                 code="duplicate",
             )
         if status == 403:
             return Permanent(
-                f"X does not allow this ({action}): {detail}", network=name, code="app_not_allowed"
+                _("X does not allow this (%(action)s): %(detail)s")
+                % {"action": action, "detail": detail},
+                network=name,
+                code="app_not_allowed",
             )
         if status == 404:
-            return NotFound(f"X could not find it ({action}).", network=name, code="404")
+            return NotFound(
+                _("X could not find it (%(action)s).") % {"action": action},
+                network=name,
+                code="404",
+            )
         if status == 413:
             return InvalidInput(
-                f"The file is too large for X ({action}).", network=name, code="413"
+                _("The file is too large for X (%(action)s).") % {"action": action},
+                network=name,
+                code="413",
             )
         if status in {400, 422}:
             return InvalidInput(
-                f"X refused it ({action}){': ' + detail if detail else ''}.",
+                (
+                    _("X refused it (%(action)s): %(reason)s.")
+                    % {"action": action, "reason": detail}
+                    if detail
+                    else _("X refused it (%(action)s).") % {"action": action}
+                ),
                 network=name,
                 code=str(status),
             )
         if status >= 500:
             if write:
                 return OutcomeUnknown(
-                    f"X failed while {action} (HTTP {status}); the post may exist.",
+                    _("X failed while %(action)s (HTTP %(status)s); the post may exist.")
+                    % {"action": action, "status": status},
                     network=name,
                     code=str(status),
                 )
-            return Transient(f"X is unavailable ({action}).", network=name, code=str(status))
-        return Permanent(f"X refused it ({action}, HTTP {status}).", network=name, code=str(status))
+            return Transient(
+                _("X is unavailable (%(action)s).") % {"action": action},
+                network=name,
+                code=str(status),
+            )
+        return Permanent(
+            _("X refused it (%(action)s, HTTP %(status)s).") % {"action": action, "status": status},
+            network=name,
+            code=str(status),
+        )
 
     # -- tokens -------------------------------------------------------------------------------
 

@@ -551,8 +551,10 @@ class YouTubeNetwork(Network):
             bucket = COSTS[method.split(":")[0]][0]
             self._ledger.exhaust(self._project, bucket, self._budget(bucket), now)
             return RateLimited(
-                "The Google project's YouTube quota for today is spent; waiting for it to "
-                "reset at midnight Pacific time.",
+                _(
+                    "The Google project's YouTube quota for today is spent; waiting for it to "
+                    "reset at midnight Pacific time."
+                ),
                 reset_at=next_quota_reset(now),
                 network=self.name,
                 code=code,
@@ -560,70 +562,78 @@ class YouTubeNetwork(Network):
         if status == 429 or reason in _RATE_REASONS:
             reset = parse_reset(self._transport.last_headers.get("retry-after"), now=now)
             return RateLimited(
-                "YouTube asks to slow down.",
+                _("YouTube asks to slow down."),
                 reset_at=reset or now + timedelta(minutes=1),
                 network=self.name,
                 code=code,
             )
         if reason == "uploadLimitExceeded":
             return RateLimited(
-                "The channel has uploaded as many videos as YouTube allows for now.",
+                _("The channel has uploaded as many videos as YouTube allows for now."),
                 reset_at=now + timedelta(hours=24),
                 network=self.name,
                 code=code,
             )
         if status == 401 or reason in _AUTH_REASONS & {"authError", "unauthorized"}:
             return AuthExpired(
-                "YouTube no longer accepts the channel's authorisation: reconnect it.",
+                _("YouTube no longer accepts the channel's authorisation: reconnect it."),
                 network=self.name,
                 code=code,
             )
         if reason == "insufficientPermissions":
             return AuthExpired(
-                "The channel was authorised without the permission Porte-voix needs: reconnect "
-                "it and allow managing the channel's videos and comments.",
+                _(
+                    "The channel was authorised without the permission Porte-voix needs: reconnect "
+                    "it and allow managing the channel's videos and comments."
+                ),
                 network=self.name,
                 code=code,
             )
         if status == 404 or reason.endswith("NotFound"):
-            return NotFound("YouTube has no such video or comment.", network=self.name, code=code)
+            return NotFound(
+                _("YouTube has no such video or comment."), network=self.name, code=code
+            )
         if status == 413 or reason in _INPUT_REASONS or (status == 400 and write):
             return InvalidInput(
-                f"YouTube refused it: {message or reason or 'invalid request'}.",
+                _("YouTube refused it: %(reason)s.")
+                % {"reason": message or reason or "invalid request"},
                 network=self.name,
                 code=code,
             )
         if reason == "youtubeSignupRequired":
             return Permanent(
-                "This Google account has no YouTube channel yet: create one on YouTube first.",
+                _("This Google account has no YouTube channel yet: create one on YouTube first."),
                 network=self.name,
                 code=code,
             )
         if status >= 500:
             if write and self._transport.sent_write and method != "videos.insert:init":
                 return OutcomeUnknown(
-                    f"YouTube answered {status} to a write that it may have accepted.",
+                    _("YouTube answered %(status)s to a write that it may have accepted.")
+                    % {"status": status},
                     network=self.name,
                     code=code,
                 )
             return Transient(
-                f"YouTube is unavailable ({status}); trying again later.",
+                _("YouTube is unavailable (%(status)s); trying again later.") % {"status": status},
                 network=self.name,
                 code=code,
             )
         return Permanent(
-            f"YouTube refused it: {message or reason or status}.", network=self.name, code=code
+            _("YouTube refused it: %(reason)s.") % {"reason": message or reason or status},
+            network=self.name,
+            code=code,
         )
 
     def _map_other(self, error: Exception, method: str, *, write: bool) -> NetworkError:
         if write and self._transport.sent_write:
             return OutcomeUnknown(
-                "The answer from YouTube was lost; it may have accepted the request.",
+                _("The answer from YouTube was lost; it may have accepted the request."),
                 network=self.name,
                 code=type(error).__name__,
             )
         return Transient(
-            "YouTube could not be reached; trying again later.",
+            _("YouTube could not be reached; trying again later."),
             network=self.name,
             code=type(error).__name__,
         )
