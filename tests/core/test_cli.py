@@ -133,7 +133,10 @@ def _mail_bodies(path: Path) -> list[str]:
         if not raw.strip():
             continue
         message = email.message_from_string(raw)
-        payload = message.get_payload(decode=True)
+        # A message with attachments (the demo's scheduled reports) is multipart: its text
+        # is the first text/plain part.
+        part = next(p for p in message.walk() if p.get_content_type() == "text/plain")
+        payload = part.get_payload(decode=True)
         assert isinstance(payload, bytes)
         bodies.append(f"To: {message['To']}\n" + payload.decode("utf-8"))
     return bodies

@@ -59,7 +59,7 @@ def send(django_capture_on_commit_callbacks):
 
 DIRECT = {"admin", "manager", "content"}
 SUBMITS = {"creative"}
-REFUSED = {"analyst", "agent", "viewer"}
+REFUSED = {"analyst", "agent", "viewer", "ambassador"}
 
 
 # --- §0 and the defaults: who publishes directly, by every way in -------------------------
@@ -105,8 +105,8 @@ def test_quick_post_on_the_channel_page_follows_the_role(
     url = reverse("channel_quick_post", kwargs={"ws": "acme", "pk": channel.pk})
     response = client_for(team[role]).post(url, {"text": f"Depuis la page ({role})"})
     if role in REFUSED:
-        # An agent does not even see the channels; the others may not post.
-        assert response.status_code == (404 if role == "agent" else 403)
+        # Agents and ambassadors do not even see the channels; the others may not post.
+        assert response.status_code == (404 if role in {"agent", "ambassador"} else 403)
         assert not Post.objects.exists()
         return
     assert response.status_code == 302
@@ -592,7 +592,7 @@ def test_a_channel_made_passive_after_scheduling_refuses_at_send_time(
 def test_replies_follow_the_same_mechanism(team, channel, role) -> None:
     member = team[role]
     post = reply_draft(team, member, channel)
-    if role in {"analyst", "viewer", "creative"}:
+    if role in {"analyst", "viewer", "creative", "ambassador"}:
         with pytest.raises(PermissionDenied):
             publishing.submit_post(post, by=member)
         return
