@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -120,14 +121,23 @@ def lead_add(request: HttpRequest, ws: str) -> HttpResponse:
     return render(request, "roi/leads.html", _leads_context(member, lead_form=form), status=400)
 
 
-@require_POST
-def lead_import(request: HttpRequest, ws: str) -> HttpResponse:
+def _import(
+    request: HttpRequest,
+    *,
+    permission: str,
+    importer: Callable[..., Any],
+    page: str,
+    template: str,
+    context: Callable[..., dict[str, Any]],
+) -> HttpResponse:
+    """A CSV import (leads, paid promotion): checked only, or saved whole; the page again with
+    its line-numbered report when a line is wrong."""
     member = _member(request)
-    require(member, "lead.record")
+    require(member, permission)
     form = ImportForm(request.POST, request.FILES)
     report = None
     if form.is_valid():
-        report = imports.import_leads(
+        report = importer(
             member.workspace,
             by=member,
             data=form.cleaned_data["file"].read(),
@@ -147,13 +157,22 @@ def lead_import(request: HttpRequest, ws: str) -> HttpResponse:
                     "unchanged": report.unchanged,
                 },
             )
-            return redirect("roi_leads", ws=member.workspace.slug)
+            return redirect(page, ws=member.workspace.slug)
     status = 200 if report is not None and report.ok else 400
     return render(
+        request, template, context(member, import_form=form, report=report), status=status
+    )
+
+
+@require_POST
+def lead_import(request: HttpRequest, ws: str) -> HttpResponse:
+    return _import(
         request,
-        "roi/leads.html",
-        _leads_context(member, import_form=form, report=report),
-        status=status,
+        permission="lead.record",
+        importer=imports.import_leads,
+        page="roi_leads",
+        template="roi/leads.html",
+        context=_leads_context,
     )
 
 
@@ -371,38 +390,13 @@ def spend_edit(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
 
 @require_POST
 def spend_import(request: HttpRequest, ws: str) -> HttpResponse:
-    member = _member(request)
-    require(member, "money.spend")
-    form = ImportForm(request.POST, request.FILES)
-    report = None
-    if form.is_valid():
-        report = imports.import_spend(
-            member.workspace,
-            by=member,
-            data=form.cleaned_data["file"].read(),
-            dry_run=form.cleaned_data["dry_run"],
-        )
-        if report.saved:
-            messages.success(
-                request,
-                _(
-                    "%(lines)s line(s) imported: %(created)s new, %(updated)s updated, "
-                    "%(unchanged)s unchanged."
-                )
-                % {
-                    "lines": report.lines,
-                    "created": report.created,
-                    "updated": report.updated,
-                    "unchanged": report.unchanged,
-                },
-            )
-            return redirect("roi_spend", ws=member.workspace.slug)
-    status = 200 if report is not None and report.ok else 400
-    return render(
+    return _import(
         request,
-        "roi/spend.html",
-        _spend_context(member, import_form=form, report=report),
-        status=status,
+        permission="money.spend",
+        importer=imports.import_spend,
+        page="roi_spend",
+        template="roi/spend.html",
+        context=_spend_context,
     )
 
 
