@@ -23,17 +23,20 @@ the cursor.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+import httpx
 from websockets.exceptions import ConnectionClosed, InvalidStatus, InvalidURI
 from websockets.sync.client import connect
 
-from portevoix.networks.http import AddressGuard
+from portevoix.networks.http import AddressGuard, GuardedTransport
 
 from . import pipeline, sources
 from .models import ListeningSource
@@ -52,6 +55,74 @@ FLUSH_EVENTS = 500
 FLUSH_SECONDS = 2.0
 
 Connect = Callable[..., Any]
+
+log = logging.getLogger(__name__)
+
+#: Bluesky's public App View: Jetstream's frames carry no profile, so the authors of the posts
+#: that matched are looked up there (``app.bsky.actor.getProfiles``, 25 actors a call) for
+#: their followers (the mention's reach), handle and name.
+APPVIEW = "https://public.api.bsky.app"
+PROFILES_PER_CALL = 25
+
+
+def _did_of(post: pipeline.PublicPost) -> str:
+    return post.external_id.removeprefix("at://").split("/", 1)[0]
+
+
+def with_reach(
+    posts: list[pipeline.PublicPost], *, http: httpx.Client | None = None
+) -> list[pipeline.PublicPost]:
+    """``posts`` with their authors' followers, handle and display name from the App View.
+    Optional: an author it cannot read, or an App View that fails, leaves the post as the stream
+    gave it (reach 0, the DID as handle) and never keeps the mention from being stored."""
+    dids = list(dict.fromkeys(_did_of(p) for p in posts if p.author_reach <= 0))
+    if not dids:
+        return posts
+    profiles: dict[str, dict[str, Any]] = {}
+    client = http or httpx.Client(
+        transport=GuardedTransport(),
+        timeout=10.0,
+        headers={"User-Agent": "Porte-voix listening"},
+    )
+    try:
+        for start in range(0, len(dids), PROFILES_PER_CALL):
+            batch = dids[start : start + PROFILES_PER_CALL]
+            response = client.get(
+                f"{APPVIEW}/xrpc/app.bsky.actor.getProfiles", params=[("actors", d) for d in batch]
+            )
+            if response.status_code != 200:
+                log.info("Bluesky profiles unavailable (HTTP %s)", response.status_code)
+                break
+            for profile in response.json().get("profiles") or []:
+                if isinstance(profile, dict) and isinstance(profile.get("did"), str):
+                    profiles[profile["did"]] = profile
+    except Exception as error:  # an optional call: whatever fails, the mention is kept
+        log.info("Bluesky profiles unavailable: %s", error)
+    finally:
+        if http is None:
+            client.close()
+    out = []
+    for post in posts:
+        profile = profiles.get(_did_of(post))
+        if profile is None:
+            out.append(post)
+            continue
+        followers = profile.get("followersCount")
+        handle = profile.get("handle")
+        name = profile.get("displayName")
+        out.append(
+            dataclasses.replace(
+                post,
+                author_reach=followers if isinstance(followers, int) and followers > 0 else 0,
+                author_handle=handle
+                if isinstance(handle, str) and handle and post.author_handle.startswith("did:")
+                else post.author_handle,
+                author_name=name
+                if isinstance(name, str) and not post.author_name
+                else post.author_name,
+            )
+        )
+    return out
 
 
 def instances(source: ListeningSource) -> list[str]:
@@ -157,7 +228,7 @@ def _read(
         flush_at = time.monotonic() + FLUSH_SECONDS
         if last_time_us is None:
             return
-        now_stored = pipeline.ingest(source, buffer) if buffer else 0
+        now_stored = pipeline.ingest(source, buffer, enrich=with_reach) if buffer else 0
         newest = max((p.posted_at for p in buffer), default=None)
         sources.commit(
             source,

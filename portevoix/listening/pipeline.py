@@ -21,7 +21,7 @@ read it. The unique constraint (workspace, source, external id) is the last guar
 from __future__ import annotations
 
 import threading
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
@@ -113,14 +113,30 @@ def _known(workspace_id: int, source: ListeningSource, ids: set[str]) -> set[str
     )
 
 
-def ingest(source: ListeningSource, posts: Sequence[PublicPost]) -> int:
+#: Completes matched posts with what the stream lacks (the author's reach on Bluesky): called
+#: once per batch with the posts that matched, outside any transaction; it returns them,
+#: completed where it could. An optional call: it must not raise.
+Enrich = Callable[[list[PublicPost]], list[PublicPost]]
+
+
+def ingest(
+    source: ListeningSource, posts: Sequence[PublicPost], *, enrich: Enrich | None = None
+) -> int:
     """Store the posts of ``posts`` that match some workspace's queries and are new there.
     Returns the number of mentions stored."""
     if not posts:
         return 0
     posts = [valid_unicode_fields(p) for p in {p.external_id: p for p in posts}.values()]
     stored = 0
-    for workspace_id, matched in match(posts).items():
+    matches = match(posts)
+    if enrich is not None and matches:
+        wanted = {p.external_id: p for found in matches.values() for p, _ in found}
+        completed = {p.external_id: p for p in enrich(list(wanted.values()))}
+        matches = {
+            ws: [(completed.get(p.external_id, p), q) for p, q in found]
+            for ws, found in matches.items()
+        }
+    for workspace_id, matched in matches.items():
         known = _known(workspace_id, source, {p.external_id for p, _ in matched})
         fresh = [(p, q) for p, q in matched if p.external_id not in known]
         if not fresh:

@@ -133,6 +133,72 @@ def test_jetstream_disconnect_and_resume_from_the_cursor_loses_nothing_and_repea
     assert source.last_event_at is not None and source.lag_seconds is not None
 
 
+# The shape of ``app.bsky.actor.getProfiles``'s answer (ProfileViewDetailed), from
+# https://docs.bsky.app/docs/api/app-bsky-actor-get-profiles: only the fields read here.
+PROFILES = {
+    "profiles": [
+        {
+            "did": "did:plc:ufbl4k27gp6kzas5glhz7fim",
+            "handle": "marc.example.com",
+            "displayName": "Marc",
+            "followersCount": 4210,
+            "followsCount": 310,
+            "postsCount": 1200,
+        },
+        {
+            "did": "did:plc:eygmaihciaxprqvxpfvl6flk",
+            "handle": "clara.bsky.social",
+            "displayName": "Clara",
+            "followersCount": 87,
+        },
+    ]
+}
+
+
+@respx.mock
+def test_a_bluesky_mention_gets_its_authors_reach_from_the_app_view(
+    team: Team, brand: ListeningQuery
+) -> None:
+    profiles = respx.get(
+        url__startswith=f"{jetstream.APPVIEW}/xrpc/app.bsky.actor.getProfiles"
+    ).mock(return_value=httpx.Response(200, json=PROFILES))
+    server = JetstreamReplay(FRAMES)
+    try:
+        jetstream.read_slice(jetstream_source(server.url), seconds=5, max_events=len(FRAMES))
+    finally:
+        server.close()
+    mentions = {m.external_id.rsplit("/", 1)[1]: m for m in Mention.objects.all()}
+    assert set(mentions) == {p.rsplit("/", 1)[1] for p in ACME_POSTS}
+    assert mentions["3l3qo2vuowo2e"].author_reach == 4210
+    assert mentions["3l3qo2vuowo2e"].author_handle == "marc.example.com"
+    assert mentions["3l3qo2vuowo2e"].author_name == "Marc"
+    assert mentions["3l3qo2vuowo2b"].author_reach == 87
+    # An author the App View did not return keeps what the stream gave.
+    assert mentions["3l3qo2vuowo2f"].author_reach == 0
+    # Only the authors of the posts that matched are looked up, each once.
+    asked = [dict(parse_qs(urlsplit(str(c.request.url)).query)) for c in profiles.calls]
+    looked_up = [d for q in asked for d in q["actors"]]
+    assert sorted(looked_up) == sorted(set(looked_up))
+    assert set(looked_up) <= {p.split("/")[2] for p in ACME_POSTS}
+
+
+@respx.mock
+def test_an_app_view_that_fails_costs_the_reach_not_the_mentions(
+    team: Team, brand: ListeningQuery
+) -> None:
+    respx.get(url__startswith=f"{jetstream.APPVIEW}/xrpc/app.bsky.actor.getProfiles").mock(
+        return_value=httpx.Response(502)
+    )
+    server = JetstreamReplay(FRAMES)
+    try:
+        jetstream.read_slice(jetstream_source(server.url), seconds=5, max_events=len(FRAMES))
+    finally:
+        server.close()
+    mentions = Mention.objects.all()
+    assert {m.external_id for m in mentions} == ACME_POSTS
+    assert {m.author_reach for m in mentions} == {0}
+
+
 def test_a_reader_that_lost_its_lease_commits_nothing(team: Team, brand: ListeningQuery) -> None:
     source = jetstream_source("ws://127.0.0.1:1/subscribe")
     (first,) = [r for r in runner.claim(ListeningSource, 10, "w-one", 30) if r.pk == source.pk]
