@@ -113,6 +113,18 @@ def _statement_of(incident: Incident, raw: str | None) -> HoldingStatement | Non
     return found
 
 
+def _may_review(me: Member, post_id: int) -> bool:
+    from django.http import Http404
+
+    from portevoix.publishing.approvals.views import reviewable_post
+
+    try:
+        reviewable_post(me, post_id)
+    except Http404:
+        return False
+    return True
+
+
 def statement_page(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
     me = _reader(request)
     incident = _incident(me, pk)
@@ -179,6 +191,11 @@ def statement_page(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
             "incident": incident,
             "statement": statement,
             "standing": standing,
+            # The approval page opens for who sees the plan or decides a step on it: the link
+            # only for them (others got a 404 from it).
+            "can_review": statement is not None
+            and statement.post_id is not None
+            and _may_review(me, statement.post_id),
             "editable": statement is None or statements.editable(statement),
             "form": form,
             "channel_rows": [

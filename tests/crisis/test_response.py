@@ -432,6 +432,25 @@ def test_the_response_pages_for_every_role(team, world, surge, role) -> None:
         assert custody.status_code in (403, 404)
 
 
+def test_the_link_to_legals_decision_is_shown_only_to_who_can_open_it(team, world) -> None:
+    statement = draft(team, world)
+    statements.send_to_legal(statement, by=team["manager"])
+    statement.refresh_from_db()
+    ws = team.workspace.slug
+    url = reverse("crisis_statement", kwargs={"ws": ws, "pk": world["incident"].pk})
+    review = reverse("approval_review", kwargs={"ws": ws, "pk": statement.post_id})
+    # Legal decides it, the manager sees the plan: both get the link, and it opens.
+    for member in (world["legal"], team["manager"]):
+        client = _client(member)
+        assert review in client.get(url).content.decode()
+        assert client.get(review).status_code == 200
+    # A sales agent sees the statement but not the plan: no link to a page that would 404.
+    agent = _client(team["agent"])
+    assert agent.get(url).status_code == 200
+    assert review not in agent.get(url).content.decode()
+    assert agent.get(review).status_code == 404
+
+
 def test_a_bad_statement_keeps_what_was_typed(team, world) -> None:
     client = _client(team["manager"])
     url = reverse(
