@@ -66,7 +66,9 @@ class Collected:
     page_full: bool = False
 
 
-def _client() -> httpx.Client:
+def http_client() -> httpx.Client:
+    """A client for the networks' public endpoints, through the guard against private
+    addresses (competitors, and the authors of Bluesky mentions)."""
     return httpx.Client(
         transport=GuardedTransport(),
         timeout=15.0,
@@ -247,7 +249,7 @@ def _sandbox(handle: str) -> Collected:
 def collect(network: str, handle: str, *, http: httpx.Client | None = None) -> Collected:
     if network == "sandbox":
         return _sandbox(handle)
-    with http or _client() as session:
+    with http or http_client() as session:
         if network == "bluesky":
             return _bluesky(handle, session)
         if network == "mastodon":

@@ -36,9 +36,9 @@ import httpx
 from websockets.exceptions import ConnectionClosed, InvalidStatus, InvalidURI
 from websockets.sync.client import connect
 
-from portevoix.networks.http import AddressGuard, GuardedTransport
+from portevoix.networks.http import AddressGuard
 
-from . import pipeline, sources
+from . import competitors, pipeline, sources
 from .models import ListeningSource
 
 #: Jetstream's public instances (README "Public Instances"), tried in turn when one fails.
@@ -58,10 +58,11 @@ Connect = Callable[..., Any]
 
 log = logging.getLogger(__name__)
 
-#: Bluesky's public App View: Jetstream's frames carry no profile, so the authors of the posts
-#: that matched are looked up there (``app.bsky.actor.getProfiles``, 25 actors a call) for
-#: their followers (the mention's reach), handle and name.
-APPVIEW = "https://public.api.bsky.app"
+#: Jetstream's frames carry no profile: the authors of the posts that matched are looked up on
+#: Bluesky's public App View (the competitors' one, ``competitors.APPVIEW``;
+#: ``app.bsky.actor.getProfiles``, 25 actors a call) for their followers (the mention's reach),
+#: handle and name.
+APPVIEW = competitors.APPVIEW
 PROFILES_PER_CALL = 25
 
 
@@ -79,11 +80,7 @@ def with_reach(
     if not dids:
         return posts
     profiles: dict[str, dict[str, Any]] = {}
-    client = http or httpx.Client(
-        transport=GuardedTransport(),
-        timeout=10.0,
-        headers={"User-Agent": "Porte-voix listening"},
-    )
+    client = http or competitors.http_client()
     try:
         for start in range(0, len(dids), PROFILES_PER_CALL):
             batch = dids[start : start + PROFILES_PER_CALL]
