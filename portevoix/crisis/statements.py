@@ -149,18 +149,22 @@ class Standing:
         return sum(1 for _c, p in self.deliveries if p is not None and p.state == "published")
 
 
-def _approving_step(post: Any) -> Any:
-    """The step that makes a statement "approved by legal": legal's compliance step (or, in
-    a workspace without a legal department, the general approval) for the current content."""
+def _legal_approvals(steps: Any, workspace_id: int) -> Any:
+    """The approved steps of ``steps`` that count as legal's word on a statement: legal's
+    compliance step, or, in a workspace without a legal department, the general approval."""
     from portevoix.publishing.approvals import policy
     from portevoix.publishing.approvals.models import StepKind, StepState
 
-    legal = policy.legal_department_id(post.workspace_id)
-    steps = post.approval_steps.filter(state=StepState.APPROVED).select_related("decided_by")
+    steps = steps.filter(state=StepState.APPROVED)
+    legal = policy.legal_department_id(workspace_id)
     if legal is not None:
-        steps = steps.filter(kind=StepKind.COMPLIANCE, department_id=legal)
-    else:
-        steps = steps.filter(kind=StepKind.APPROVAL)
+        return steps.filter(kind=StepKind.COMPLIANCE, department_id=legal)
+    return steps.filter(kind=StepKind.APPROVAL)
+
+
+def _approving_step(post: Any) -> Any:
+    """The step that makes a statement "approved by legal" for its current content."""
+    steps = _legal_approvals(post.approval_steps.select_related("decided_by"), post.workspace_id)
     fingerprint = post.content_fingerprint()
     for step in steps.order_by("-decided_at"):
         if step.fingerprint == fingerprint:
@@ -203,17 +207,13 @@ def standing(statement: HoldingStatement) -> Standing:
 def first_approved_at(incident: Incident) -> dt.datetime | None:
     """When legal first approved one of the incident's holding statements (a drill's score:
     the time to the holding statement), or None."""
-    from portevoix.publishing.approvals import policy
-    from portevoix.publishing.approvals.models import ApprovalStep, StepKind, StepState
+    from portevoix.publishing.approvals.models import ApprovalStep
 
     posts = HoldingStatement.objects.filter(incident=incident, post__isnull=False).values("post_id")
-    steps = ApprovalStep.objects.filter(post_id__in=posts, state=StepState.APPROVED)
-    legal = policy.legal_department_id(incident.workspace_id)
-    if legal is not None:
-        steps = steps.filter(kind=StepKind.COMPLIANCE, department_id=legal)
-    else:
-        steps = steps.filter(kind=StepKind.APPROVAL)
-    first = steps.order_by("decided_at").values_list("decided_at", flat=True).first()
+    steps = _legal_approvals(ApprovalStep.objects.filter(post_id__in=posts), incident.workspace_id)
+    first: dt.datetime | None = (
+        steps.order_by("decided_at").values_list("decided_at", flat=True).first()
+    )
     return first
 
 
