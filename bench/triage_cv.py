@@ -11,7 +11,8 @@ embed at most ``--max-embedded`` of the items, ties to the cheaper one. It write
 the date to ``portevoix/triage/data/model/thresholds.json``, which the engine reads. The
 evaluation sets are never read.
 
-The hand-written examples (``portevoix/triage/data/train.jsonl``) are split into folds; each
+The hand-written examples (``portevoix/triage/data/train.jsonl`` and, since issue 16's second
+round, the spent former evaluation sets in ``train_spent.jsonl``) are split into folds; each
 fold is labelled by a fast model trained on the other folds plus every generated example.
 For each (language, intent) it prints how often the department is right, how often the fast
 model is unsure (department confidence below the cascade's threshold, so the item would go to
@@ -41,7 +42,7 @@ def choose(folds_n: int, max_embedded: float) -> dict[str, object]:
 
     from portevoix.triage import metrics
 
-    hand = train.load_examples([train.TRAIN_FILE])
+    hand = train.load_examples(train.HAND_FILES)
     generated = train.load_examples([train.GENERATED_FILE])
     folds = np.random.RandomState(0).randint(0, folds_n, len(hand))
     n, n_int, n_sent = len(hand), len(train.INTENTS), len(train.SENTIMENTS)
@@ -96,10 +97,11 @@ def choose(folds_n: int, max_embedded: float) -> dict[str, object]:
     langs = {
         lang: [i for i, r in enumerate(hand) if r["language"] == lang] for lang in ("fr", "en")
     }
+    complaints = [i for i, r in enumerate(hand) if r["intent"] == "complaint"]
     results = []
     for weight in (0.3, 0.4, 0.5, 0.6):
-        for td in (0.0, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9):
-            for ts in (0.0, 0.4, 0.5, 0.6):
+        for td in (0.0, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8, 0.9):
+            for ts in (0.0, 0.35, 0.4, 0.5, 0.6):
                 unsure = (~rule & (engine.department_probs(f_int, f_spec).max(axis=1) < td)) | (
                     f_sent.max(axis=1) < ts
                 )
@@ -124,15 +126,22 @@ def choose(folds_n: int, max_embedded: float) -> dict[str, object]:
                 sent = metrics.accuracy(
                     gold_sent, [engine.SENTIMENTS[j].value for j in ps.argmax(axis=1)]
                 )
-                results.append((float(np.mean(f1)), f1, sent, float(unsure.mean()), td, ts, weight))
+                spec = metrics.accuracy(
+                    [bool(hand[i].get("specific")) for i in complaints],
+                    [bool(sp[i] >= engine.SPECIFIC_THRESHOLD) for i in complaints],
+                )
+                results.append(
+                    (float(np.mean(f1)), f1, sent, float(unsure.mean()), td, ts, weight, spec)
+                )
     print(
-        "| dept thr | sent thr | fast weight | embedded | dept macro-F1 fr | en | sentiment acc |"
+        "| dept thr | sent thr | fast weight | embedded | dept macro-F1 fr | en | sentiment acc "
+        "| specific acc |"
     )
-    print("| --- | --- | --- | --- | --- | --- | --- |")
-    for _mean, f1, sent, share, td, ts, weight in results:
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for _mean, f1, sent, share, td, ts, weight, spec in results:
         print(
-            f"| {td:.2f} | {ts:.2f} | {weight} | {share:.0%} | {f1[0]:.3f} | {f1[1]:.3f} "
-            f"| {sent:.3f} |"
+            f"| {td:.2f} | {ts:.2f} | {weight} | {share:.1%} | {f1[0]:.3f} | {f1[1]:.3f} "
+            f"| {sent:.3f} | {spec:.3f} |"
         )
     allowed = [r for r in results if r[3] <= max_embedded]
     best = max(allowed, key=lambda r: (round(r[0], 3), round(r[2], 3), -r[3]))
@@ -144,11 +153,13 @@ def choose(folds_n: int, max_embedded: float) -> dict[str, object]:
         "method": (
             f"bench/triage_cv.py --choose --folds {folds_n} --max-embedded {max_embedded}: "
             f"{folds_n}-fold cross-validation of the cascade on the {n} hand-written training "
-            "examples (generated ones always in training); the evaluation sets were not read"
+            "examples (train.jsonl and the spent former evaluation sets, train_spent.jsonl; "
+            "generated ones always in training); no evaluation set was read"
         ),
         "cv_department_macro_f1": {"fr": round(best[1][0], 4), "en": round(best[1][1], 4)},
         "cv_sentiment_accuracy": round(best[2], 4),
         "cv_embedded": round(best[3], 4),
+        "cv_specific_accuracy": round(best[7], 4),
     }
     engine.THRESHOLDS_FILE.write_text(json.dumps(chosen, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(chosen, indent=2))
@@ -167,7 +178,7 @@ def main() -> None:
         choose(args.folds, args.max_embedded)
         return
 
-    hand = train.load_examples([train.TRAIN_FILE])
+    hand = train.load_examples(train.HAND_FILES)
     generated = train.load_examples([train.GENERATED_FILE])
     folds = np.random.RandomState(0).randint(0, args.folds, len(hand))
     departments = [d.value for d in engine.DEPARTMENTS]

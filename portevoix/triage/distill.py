@@ -30,7 +30,9 @@ TOP_CONTINUATION_PIECES = 1_500
 DIMS = 96
 SIF_A = 1e-3
 _WORD_RE = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?|\d+")
-_EVAL_FILE = Path(__file__).resolve().parents[2] / "tests" / "triage" / "eval" / "eval.jsonl"
+#: The original evaluation set, spent and trained on since issue 16 (a rejected experiment
+#: kept for the record: its figures are history).
+_EVAL_FILE = Path(__file__).resolve().parent / "data" / "train_spent.jsonl"
 
 
 def read_vocab(path: Path | None = None) -> tuple[list[str], npt.NDArray[np.float32]]:

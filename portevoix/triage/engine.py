@@ -189,6 +189,7 @@ _IDENTIFIER_RE = re.compile(
     r"|(?:\+\d{2}\s?|\b0)[1-9](?:[ .-]?\d{2}){4}\b)"
 )
 _CLEAN_RE = re.compile(r"(?:https?://|www\.)\S+|[@#]\w+")
+_LETTER_RE = re.compile(r"[^\W\d_]")
 _WORD_RE = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 
 # Words that give away French or English in messages too short for py3langid.
@@ -575,7 +576,7 @@ class Pipeline:
     # -- stages -------------------------------------------------------------------------------
     def detect_language(self, text: str) -> tuple[Language, float]:
         clean = _CLEAN_RE.sub(" ", text)
-        letters = sum(1 for c in clean if c.isalpha())
+        letters = len(_LETTER_RE.findall(clean))
         if letters < _MIN_LETTERS:
             return Language.UNKNOWN, 1.0
         lang, prob = self._get_langid().classify(clean)
@@ -591,9 +592,11 @@ class Pipeline:
             return Language(lang), float(prob)
         return Language.UNKNOWN, float(1.0 - prob)
 
-    def _fast_probs(self, texts: Sequence[str]) -> tuple[FloatArray, FloatArray, FloatArray]:
+    def _fast_probs(
+        self, texts: Sequence[str], *, normalized: bool = False
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
         fast = self._get_fast()
-        batch = features.featurize(texts)
+        batch = features.featurize(texts, normalized=normalized)
         p_int = features.softmax(
             features.sparse_logits(batch, fast["fast_intent_w"], fast["fast_intent_b"])
         )
@@ -716,7 +719,7 @@ class Pipeline:
             p_spec = np.zeros(n, dtype=np.float32)
             decided_by = ["default"] * n
         else:
-            p_int, p_sent, p_spec = self._fast_probs(texts)
+            p_int, p_sent, p_spec = self._fast_probs(normalized, normalized=True)
             context = self._context(items, normalized, p_sent)
             self._mix_context(context, range(n), p_int, p_sent, p_spec)
             self._apply_priors(items, p_int, p_spec)

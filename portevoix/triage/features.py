@@ -23,6 +23,10 @@ SKETCH_DIM = 1 << 12
 
 _URL_RE = re.compile(r"(?:https?://|www\.)\S+|\b[a-z0-9-]+\.(?:ly|co|com|fr|io|me|gl)/\S*")
 _MENTION_RE = re.compile(r"@\w+")
+#: A hashtag: its words start at a capital after a small letter ("#BoycottNordia"), at the
+#: last capital of a run followed by a small letter ("#RendezLArgent") and where letters and
+#: digits meet ("#Covid19").
+_HASHTAG_RE = re.compile(r"#(\w+)")
 _REPEAT_RE = re.compile(r"(.)\1{2,}")
 _TOKEN_RE = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[!?€$£%]|[^\sa-z0-9.,;:()\"'«»\-_/*&]")
 _CACHE_LIMIT = 200_000
@@ -210,14 +214,35 @@ def _h(feature: str) -> int:
     return zlib.crc32(feature.encode("utf-8")) & (DIM - 1)
 
 
+def _split_hashtag(match: re.Match[str]) -> str:
+    tag = match.group(1)
+    out: list[str] = []
+    for i, c in enumerate(tag):
+        if i:
+            before, after = tag[i - 1], tag[i + 1 : i + 2]
+            if (
+                (c.isupper() and (before.islower() or before.isdigit()))
+                or (c.isupper() and before.isupper() and after.islower())
+                or (c.isdigit() != before.isdigit() and c.isalnum() and before.isalnum())
+            ):
+                out.append(" ")
+        out.append(c)
+    words = "".join(out)
+    return f"# {words} " if words != tag else match.group(0)
+
+
 def normalize(text: str) -> str:
-    """Lower-case, accent-free text with links and @mentions replaced by placeholders."""
-    t = text.lower()
+    """Lower-case, accent-free text with links and @mentions replaced by placeholders, and
+    hashtags written in camel case cut into their words ("#BoycottNordia" reads as "boycott
+    nordia": the campaign's word is a word the model knows)."""
+    t = _HASHTAG_RE.sub(_split_hashtag, text) if "#" in text else text
+    t = t.lower()
     t = _URL_RE.sub(" xurlx ", t)
     t = _MENTION_RE.sub(" xmentionx ", t)
     t = t.replace("’", "'").replace("`", "'")
-    t = unicodedata.normalize("NFKD", t)
-    t = "".join(c for c in t if not unicodedata.combining(c))
+    if not t.isascii():
+        t = unicodedata.normalize("NFKD", t)
+        t = "".join(c for c in t if not unicodedata.combining(c))
     return _REPEAT_RE.sub(r"\1\1", t)
 
 
@@ -271,14 +296,18 @@ class SparseBatch:
         return out
 
 
-def featurize(texts: Sequence[str]) -> SparseBatch:
-    """Hashed features of each text, log-scaled counts, each row of unit length."""
-    indptr = [0]
-    all_idx: list[npt.NDArray[np.int64]] = []
-    all_val: list[npt.NDArray[np.float32]] = []
-    for text in texts:
-        toks = tokens(normalize(text))
-        feats: list[int] = [_BIAS]
+def featurize(texts: Sequence[str], *, normalized: bool = False) -> SparseBatch:
+    """Hashed features of each text, log-scaled counts, each row of unit length.
+
+    ``normalized=True`` when the texts already went through :func:`normalize` (the engine
+    normalizes once for the rules and the features).
+    """
+    rows: list[int] = []
+    feats: list[int] = []
+    for row, text in enumerate(texts):
+        toks = tokens(text if normalized else normalize(text))
+        start = len(feats)
+        feats.append(_BIAS)
         for tok in toks:
             feats.extend(_word_features(tok))
         for a, b in itertools.pairwise(toks):
@@ -294,16 +323,20 @@ def featurize(texts: Sequence[str]) -> SparseBatch:
             feats.append(_h("w:xshopx"))
         if len(toks) <= 2:
             feats.append(_h("len:short"))
-        idx, counts = np.unique(np.asarray(feats, dtype=np.int64), return_counts=True)
-        val = np.log1p(counts.astype(np.float32))
-        val /= np.float32(np.linalg.norm(val))
-        all_idx.append(idx)
-        all_val.append(val)
-        indptr.append(indptr[-1] + idx.shape[0])
+        rows.extend([row] * (len(feats) - start))
+    # One sort for the whole batch: (row, feature) keys, counted, in row then feature order.
+    keys = np.asarray(rows, dtype=np.int64) * DIM + np.asarray(feats, dtype=np.int64)
+    keys, counts = np.unique(keys, return_counts=True)
+    row_of = keys // DIM
+    val = np.log1p(counts.astype(np.float32))
+    indptr = np.searchsorted(row_of, np.arange(len(texts) + 1)).astype(np.int64)
+    if val.shape[0]:
+        norms = np.sqrt(np.add.reduceat(val * val, indptr[:-1]))
+        val /= norms[row_of].astype(np.float32)
     return SparseBatch(
-        indptr=np.asarray(indptr, dtype=np.int64),
-        indices=np.concatenate(all_idx) if all_idx else np.zeros(0, dtype=np.int64),
-        values=np.concatenate(all_val) if all_val else np.zeros(0, dtype=np.float32),
+        indptr=indptr,
+        indices=(keys % DIM).astype(np.int64),
+        values=val.astype(np.float32),
     )
 
 
