@@ -117,7 +117,10 @@ def count_hours(workspace: Workspace, now: dt.datetime) -> int:
     return len(counts)
 
 
-def baseline_for(workspace: Workspace, before: dt.datetime) -> detect.Baseline:
+def baseline_for(
+    workspace: Workspace, before: dt.datetime, *, count: str = "negative"
+) -> detect.Baseline:
+    """The hour-of-week baseline of the negative messages (``count="total"``: of all)."""
     since = before - dt.timedelta(weeks=detect.HISTORY_WEEKS)
     hours = list(
         drills.exclude_drill_hours(
@@ -125,13 +128,24 @@ def baseline_for(workspace: Workspace, before: dt.datetime) -> detect.Baseline:
             workspace.pk,
         )
         .order_by("hour")
-        .values_list("hour", "negative")
+        .values_list("hour", count)
     )
     global_prior = None
     if len(hours) < 24:
-        found = HourlyVolume.objects.aggregate(rate=Avg("negative"))["rate"]
+        found = HourlyVolume.objects.aggregate(rate=Avg(count))["rate"]
         global_prior = float(found) if found is not None else None
     return detect.build_baseline(hours, ZoneInfo(workspace.time_zone), global_prior=global_prior)
+
+
+def vocabulary_for(workspace: Workspace, before: dt.datetime) -> detect.Vocabulary:
+    """The words said over :data:`detect.TERM_HISTORY` before ``before``, without the hours
+    a drill touched (as the baselines): a drill's staged storm would otherwise make its words
+    common, and a real storm about the same thing a week later would rise unseen."""
+    found = signals.gather(workspace.pk, before - detect.TERM_HISTORY, before)
+    hours = drills.drill_hours(workspace.pk)
+    if hours:
+        found = [s for s in found if not any(first <= s.at < end for first, end in hours)]
+    return detect.Vocabulary.of_signals(found)
 
 
 def in_cooldown(workspace: Workspace, now: dt.datetime) -> bool:
@@ -146,7 +160,8 @@ def in_cooldown(workspace: Workspace, now: dt.datetime) -> bool:
 
 
 def check_workspace(workspace: Workspace, now: dt.datetime | None = None) -> Alert | None:
-    """Count the closed hours, then test the last hour against the baseline; an alert when it
+    """Count the closed hours, then test the last half hour, hour and three hours against the
+    baseline (``detect.evaluate``: the volume, and a word's sudden rise); an alert when one
     departs from it (and none was raised in the cooldown)."""
     now = now or timezone.now()
     count_hours(workspace, now)
@@ -157,12 +172,22 @@ def check_workspace(workspace: Workspace, now: dt.datetime | None = None) -> Ale
     baseline = baseline_for(workspace, _floor_hour(window_start))
     zone = ZoneInfo(workspace.time_zone)
     recent = signals.gather(workspace.pk, window_start, now)
-    found = detect.evaluate(recent, baseline, end=now, zone=zone)
+    vocabulary = totals = None
+    if detect.rising_words(recent, end=now):
+        # Rare (a word in three messages at least, mostly negative): what was said before.
+        vocabulary = vocabulary_for(workspace, _floor_hour(window_start))
+        totals = baseline_for(workspace, _floor_hour(window_start), count="total")
+    found = detect.evaluate(
+        recent, baseline, end=now, zone=zone, vocabulary=vocabulary, totals=totals
+    )
     if found is None:
         return None
     # Rare (an alert): name the topic against what was said in the week before.
     before = signals.gather(workspace.pk, window_start - TOPIC_BACKGROUND, window_start)
-    found.terms = detect.top_terms((s.text for s in found.causes), (s.text for s in before))
+    terms = detect.top_terms((s.text for s in found.causes), (s.text for s in before))
+    if found.term:  # the word whose rise raised it comes first
+        terms = [found.term, *(t for t in terms if t != found.term)][:3]
+    found.terms = terms
     return raise_alert(workspace, found, now=now)
 
 
@@ -513,11 +538,19 @@ def pause_publishing(incident: Incident, *, by: Member, campaign: Any = None) ->
     return row
 
 
-def scan_scheduled(incident: Incident, member: Member) -> list[Any]:
-    """The scheduled (or paused) publications whose text mentions one of the crisis's terms."""
+#: Publications not gone out yet, which a crisis may want to hold.
+WAITING = ("scheduled", "paused", "held", "pending_approval")
+
+
+def scan_posts(
+    terms: Sequence[str], member: Member, *, states: Sequence[str] = WAITING, limit: int = 100
+) -> list[Any]:
+    """The publications in ``states`` that ``member`` may see whose text (or their post's, for
+    a channel version that keeps the post's text) holds one of ``terms``; the crisis's own
+    statements left out. Used by the incident's scan and the impact across workspaces."""
     from portevoix.publishing.models import Publication
 
-    terms = [t for t in incident.terms if t.strip()]
+    terms = [t for t in terms if t.strip()]
     if not terms:
         return []
     query = Q()
@@ -525,11 +558,17 @@ def scan_scheduled(incident: Incident, member: Member) -> list[Any]:
         query |= Q(text__icontains=term) | Q(text="", post__text__icontains=term)
     return list(
         Publication.objects.visible_to(member)
-        .filter(state__in=["scheduled", "paused", "held", "pending_approval"])
+        .filter(state__in=states)
+        .exclude(post__source="crisis")
         .filter(query)
         .select_related("channel", "post")
-        .order_by("scheduled_at")[:100]
+        .order_by("scheduled_at")[:limit]
     )
+
+
+def scan_scheduled(incident: Incident, member: Member) -> list[Any]:
+    """The publications not gone out yet whose text mentions one of the crisis's terms."""
+    return scan_posts(incident.terms, member)
 
 
 @transaction.atomic

@@ -258,6 +258,105 @@ def _custody(workspace: Workspace) -> int:
     return done
 
 
+def _impact_demo(incident: Incident | None, now: dt.datetime) -> int:
+    """The past incident's impact across Sophie's workspaces: her second brand (the agency
+    case) gets a sandbox channel with a few messages in the incident's window, an alert of
+    its own then, and a post planned for next week that mentions the crisis's terms."""
+    from portevoix.channels import actions as channel_actions
+    from portevoix.inbox.ingest import ingest
+    from portevoix.networks.types import Author, InboundItem, InboundKind
+    from portevoix.publishing.actions import Composition, Variant, When, save_post, submit_post
+    from portevoix.sandbox import service
+
+    if incident is None:
+        return 0
+    sophie = Member.objects.filter(
+        workspace=incident.workspace, user__email__startswith="sophie@"
+    ).first()
+    if sophie is None:
+        return 0
+    other = (
+        Member.objects.filter(user_id=sophie.user_id, is_active=True, role="admin")
+        .exclude(workspace=incident.workspace)
+        .select_related("workspace")
+        .first()
+    )
+    if other is None or Alert.objects.filter(workspace=other.workspace).exists():
+        return 0
+    brand = other.workspace
+    account = service.create_account(
+        f"{brand.slug}-demo", display_name=brand.name, workspace=brand, simulate=False
+    )
+    channel = channel_actions.connect_channel(
+        brand,
+        by=other,
+        network="sandbox",
+        credentials=service.credentials_for(account),
+        name=f"{brand.name} (bac à sable)",
+    )
+    opened = incident.opened_at
+    said = [
+        ("Livraison de la bière de Noël en retard chez nous aussi ?", 10),
+        ("Vous utilisez le même transporteur que Lumière ? Ma livraison est bloquée", 25),
+        ("Super soirée hier au Port, merci !", 40),
+        ("Toujours pas de livraison, c'est pénible", 70),
+        ("Votre ambrée est excellente", 95),
+        ("Commande passée, livraison annoncée en retard…", 130),
+    ]
+    ingest(
+        channel,
+        [
+            InboundItem(
+                network="sandbox",
+                message_id=f"demo-impact-{brand.pk}-{n}",
+                kind=InboundKind.COMMENT,
+                author=Author(
+                    id=f"demo-client-{n}", handle=f"client{n}", display_name=f"Client {n}"
+                ),
+                text=text,
+                created_at=opened + dt.timedelta(minutes=minutes),
+            )
+            for n, (text, minutes) in enumerate(said)
+        ],
+    )
+    Alert.objects.create(
+        workspace=brand,
+        raised_at=opened + dt.timedelta(hours=2),
+        window_start=opened + dt.timedelta(hours=1),
+        window_end=opened + dt.timedelta(hours=2),
+        observed=5,
+        expected=0.6,
+        p_value=8.4e-6,
+        weeks_of_data=0,
+        network="sandbox",
+        terms=["livraison", "retard"],
+        state=AlertState.DISMISSED,
+        messages=[
+            {
+                "at": (opened + dt.timedelta(minutes=m)).isoformat(),
+                "network": "sandbox",
+                "text": t,
+                "ref": "",
+            }
+            for t, m in said
+            if "livraison" in t.lower()
+        ],
+    )
+    post = save_post(
+        brand,
+        by=other,
+        composition=Composition(
+            text="Livraison offerte sur les coffrets de Noël jusqu'à dimanche !",
+            title="Coffrets de Noël",
+            variants=(Variant(channel=channel),),
+            when=When.AT,
+            at=now + dt.timedelta(days=5),
+        ),
+    )
+    submit_post(post, by=other)
+    return 1
+
+
 @transaction.atomic
 def load_crisis_demo(workspace: Workspace, *, now: dt.datetime | None = None) -> dict[str, Any]:
     now = now or timezone.now()
@@ -268,7 +367,9 @@ def load_crisis_demo(workspace: Workspace, *, now: dt.datetime | None = None) ->
     from .drill_demo import load_drill_demo
 
     drills = load_drill_demo(workspace, now=now)
+    impact = _impact_demo(incident, now)
     return {
+        "impact": impact,
         "backfilled": hours,
         "counted": counted,
         "incident": incident,

@@ -291,10 +291,17 @@ def drill_windows(workspace_id: int) -> list[tuple[dt.datetime, dt.datetime]]:
     ]
 
 
+def drill_hours(workspace_id: int) -> list[tuple[dt.datetime, dt.datetime]]:
+    """The periods the drills touched, from the start of each one's first hour."""
+    return [
+        (start.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0), end)
+        for start, end in drill_windows(workspace_id)
+    ]
+
+
 def exclude_drill_hours(queryset: Any, workspace_id: int, field: str = "hour") -> Any:
     """``queryset`` of hourly rows without the hours a drill touched."""
-    for start, end in drill_windows(workspace_id):
-        first = start.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
+    for first, end in drill_hours(workspace_id):
         queryset = queryset.exclude(**{f"{field}__gte": first, f"{field}__lt": end})
     return queryset
 

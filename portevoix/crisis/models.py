@@ -215,6 +215,9 @@ class HoldingStatement(models.Model):
     variants = models.JSONField(default=dict, blank=True)
     #: The channels it goes out on (ids), chosen when drafted.
     channel_ids = models.JSONField(default=_empty_list, blank=True)
+    #: The choices a network asks of whoever posts, per channel id (TikTok: who sees the
+    #: video, interactions, disclosure, consent), as publishing keeps them per publication.
+    network_options = models.JSONField(default=dict, blank=True)
     post = models.OneToOneField(
         "publishing.Post",
         on_delete=models.SET_NULL,
@@ -438,3 +441,36 @@ class DrillResult(models.Model):
 
     def __str__(self) -> str:
         return f"drill {self.drill_id}: member {self.member_id}"
+
+
+class StatementMedia(models.Model):
+    """An image or a video a holding statement carries, from the media library: for every
+    channel (``channel`` empty), or for one channel instead (a video for YouTube and TikTok
+    while the others show a picture). When the statement is sent to legal each becomes the
+    post's media (``publishing.PostMedia``), so legal approves the statement with its media
+    and a change of media needs legal's approval again."""
+
+    statement = models.ForeignKey(HoldingStatement, on_delete=models.CASCADE, related_name="media")
+    channel = models.ForeignKey(
+        "channels.Channel", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    asset = models.ForeignKey("media.Asset", on_delete=models.PROTECT, related_name="+")
+    alt_text = models.CharField(_("description"), max_length=1500, blank=True)
+
+    class Meta:
+        ordering = ["statement", "channel", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["statement", "channel"],
+                condition=models.Q(channel__isnull=False),
+                name="crisis_statement_media_channel_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["statement"],
+                condition=models.Q(channel__isnull=True),
+                name="crisis_statement_media_common_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"statement {self.statement_id}: asset {self.asset_id}"

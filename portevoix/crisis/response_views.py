@@ -27,8 +27,9 @@ from portevoix.core.actions import ActionRefused
 from portevoix.core.models import Member
 from portevoix.core.permissions import can, require
 from portevoix.core.views import _member
+from portevoix.publishing.views import tiktok_panel
 
-from . import lockdown, statements
+from . import impact, lockdown, statements
 from .models import HoldingStatement, Incident
 
 
@@ -58,13 +59,71 @@ def response_context(incident: Incident, me: Member) -> dict[str, Any]:
         "statement_standing": statements.standing(statement) if statement else None,
         "crisis_conversation_count": incident.crisis_conversations.count(),
         "on_duty_calls": statements.duty_now(incident) if incident.is_open else [],
+        "other_workspaces": impact.other_workspaces(me),
     }
 
 
 # --- the holding statement ------------------------------------------------------------------
 
 
-class StatementForm(forms.Form):
+class MediaForm(forms.Form):
+    """The image or video a statement carries: from the media library or uploaded (it then
+    joins the library), for every channel, and a channel's own instead."""
+
+    # Not "media": a form's ``media`` is its CSS and JavaScript.
+    asset = forms.ChoiceField(label=gettext_lazy("Image or video"), required=False)
+    media_file = forms.FileField(
+        label=gettext_lazy("Or upload one"),
+        required=False,
+        help_text=gettext_lazy("JPEG, PNG, GIF, WebP, MP4, MOV or WebM; it joins the library."),
+    )
+    media_alt = forms.CharField(
+        label=gettext_lazy("Description of the image or video"),
+        required=False,
+        max_length=1500,
+        help_text=gettext_lazy("Read aloud to those who cannot see it. Empty: the library's."),
+    )
+
+    def __init__(
+        self, *args: Any, channels: list[Channel], assets: list[Any], **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.channel_rows = channels
+        self.assets = {str(a.pk): a for a in assets}
+        library = [(str(a.pk), f"{a.name} ({a.get_kind_display()})") for a in assets]
+        common = self.fields["asset"]
+        assert isinstance(common, forms.ChoiceField)
+        common.choices = [("", _("None")), *library]
+        for channel in channels:
+            own = forms.ChoiceField(
+                label=gettext_lazy("Image or video for %(channel)s") % {"channel": channel.name},
+                required=False,
+                choices=[("", _("The statement's")), *library],
+            )
+            self.fields[f"media_{channel.pk}"] = own
+            self.fields[f"media_file_{channel.pk}"] = forms.FileField(
+                label=gettext_lazy("Or upload one for %(channel)s") % {"channel": channel.name},
+                required=False,
+            )
+
+    def media_choice(self) -> Any:
+        from portevoix.publishing.actions import MediaChoice
+
+        asset = self.assets.get(self.cleaned_data.get("asset") or "")
+        return MediaChoice(asset, self.cleaned_data.get("media_alt") or "") if asset else None
+
+    def channel_media(self) -> dict[int, Any]:
+        from portevoix.publishing.actions import MediaChoice
+
+        found: dict[int, Any] = {}
+        for channel in self.channel_rows:
+            asset = self.assets.get(self.cleaned_data.get(f"media_{channel.pk}") or "")
+            if asset is not None:
+                found[channel.pk] = MediaChoice(asset)
+        return found
+
+
+class StatementForm(MediaForm):
     text = forms.CharField(
         label=gettext_lazy("Holding statement"),
         widget=forms.Textarea(attrs={"rows": 5}),
@@ -78,9 +137,10 @@ class StatementForm(forms.Form):
         label=gettext_lazy("Channels"), widget=forms.CheckboxSelectMultiple, required=False
     )
 
-    def __init__(self, *args: Any, channels: list[Channel], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.channel_rows = channels
+    def __init__(
+        self, *args: Any, channels: list[Channel], assets: list[Any], **kwargs: Any
+    ) -> None:
+        super().__init__(*args, channels=channels, assets=assets, **kwargs)
         field = self.fields["channels"]
         assert isinstance(field, forms.MultipleChoiceField)
         field.choices = [(str(c.pk), f"{c.name} ({c.network_label})") for c in channels]
@@ -100,6 +160,48 @@ class StatementForm(forms.Form):
 
     def channel_ids(self) -> list[int]:
         return [int(v) for v in self.cleaned_data.get("channels") or []]
+
+
+def _library(incident: Incident) -> list[Any]:
+    """The library's images and videos a statement may carry."""
+    from portevoix.media.models import Asset
+
+    return list(
+        Asset.objects.filter(workspace_id=incident.workspace_id, archived_at__isnull=True)
+        .prefetch_related("renditions")
+        .order_by("-created_at", "-id")[:200]
+    )
+
+
+def _uploads(
+    request: HttpRequest, me: Member, incident: Incident, channels: list[Channel]
+) -> tuple[Any, dict[str, str]]:
+    """Files uploaded with the form join the library first (``media.actions.upload``); the
+    form then names them as if chosen from it, so a later mistake does not lose them.
+    Returns the form's data and the upload errors by field."""
+    from portevoix.media import actions as media_actions
+
+    data = request.POST.copy()
+    errors: dict[str, str] = {}
+    for name, target in [("media_file", "asset")] + [
+        (f"media_file_{c.pk}", f"media_{c.pk}") for c in channels
+    ]:
+        upload = request.FILES.get(name)
+        if upload is None:
+            continue
+        try:
+            asset = media_actions.upload(
+                incident.workspace,
+                by=me,
+                filename=upload.name or "media",
+                data=upload.read(),
+                alt_text=str(data.get("media_alt", "")) if target == "asset" else "",
+            )
+        except ActionRefused as exc:
+            errors[name] = exc.message
+            continue
+        data[target] = str(asset.pk)
+    return data, errors
 
 
 def _statement_of(incident: Incident, raw: str | None) -> HoldingStatement | None:
@@ -130,7 +232,9 @@ def statement_page(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
     incident = _incident(me, pk)
     channels = statements.statement_channels(incident.workspace)
     statement = statements.current_statement(incident)
+    assets = _library(incident)
     status = 200
+    media_form: MediaForm | None = None
     if request.method == "POST":
         require(me, "post.create")
         statement = _statement_of(incident, request.POST.get("statement")) or None
@@ -142,48 +246,99 @@ def statement_page(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
             except ActionRefused as exc:
                 messages.error(request, exc.message)
             return redirect("crisis_statement", ws=ws, pk=pk)
-        if op == "new":
-            statement = None
-        form = StatementForm(request.POST, channels=channels)
-        if form.is_valid():
-            try:
-                statement = statements.save_statement(
-                    incident,
-                    by=me,
-                    text=form.cleaned_data["text"],
-                    channel_ids=form.channel_ids(),
-                    variants=form.variants(),
-                    statement=statement,
-                )
-                if op == "send":
-                    statements.send_to_legal(statement, by=me)
-                    messages.success(
-                        request, _("Sent to legal: it goes out on every channel once approved.")
+        data, upload_errors = _uploads(request, me, incident, channels)
+        assets = _library(incident)
+        if op == "media" and statement is not None:
+            media_form = MediaForm(data, channels=channels, assets=assets)
+            if media_form.is_valid() and not upload_errors:
+                try:
+                    statements.change_media(
+                        statement,
+                        by=me,
+                        media=media_form.media_choice(),
+                        channel_media=media_form.channel_media(),
                     )
-                else:
-                    messages.success(request, _("Statement saved."))
-                return redirect("crisis_statement", ws=ws, pk=pk)
-            except ActionRefused as exc:
-                _refused(request, form, exc)
-        status = 400
+                    messages.success(request, _("Media changed: the statement is back with legal."))
+                    return redirect("crisis_statement", ws=ws, pk=pk)
+                except ActionRefused as exc:
+                    _refused(request, media_form, exc)
+            for name, message in upload_errors.items():
+                media_form.add_error(name, message)
+            form = StatementForm(
+                initial=_initial(statement, channels), channels=channels, assets=assets
+            )
+            status = 400
+        else:
+            if op == "new":
+                statement = None
+            form = StatementForm(data, channels=channels, assets=assets)
+            if form.is_valid() and not upload_errors:
+                try:
+                    statement = statements.save_statement(
+                        incident,
+                        by=me,
+                        text=form.cleaned_data["text"],
+                        channel_ids=form.channel_ids(),
+                        variants=form.variants(),
+                        statement=statement,
+                        media=form.media_choice(),
+                        channel_media=form.channel_media(),
+                        network_options=_network_options(request, channels),
+                    )
+                    if op == "send":
+                        statements.send_to_legal(statement, by=me)
+                        messages.success(
+                            request, _("Sent to legal: it goes out on every channel once approved.")
+                        )
+                    else:
+                        messages.success(request, _("Statement saved."))
+                    return redirect("crisis_statement", ws=ws, pk=pk)
+                except ActionRefused as exc:
+                    _refused(request, form, exc)
+            for name, message in upload_errors.items():
+                form.add_error(name, message)
+            status = 400
     else:
-        initial: dict[str, Any] = {"channels": [str(c.pk) for c in channels]}
-        if statement is not None:
-            initial = {
-                "text": statement.text,
-                "channels": [str(i) for i in statement.channel_ids],
-                **{f"variant_{k}": v for k, v in statement.variants.items()},
-            }
-        form = StatementForm(initial=initial, channels=channels)
+        form = StatementForm(
+            initial=_initial(statement, channels), channels=channels, assets=assets
+        )
+    if media_form is None and statement is not None:
+        media_form = MediaForm(
+            initial=_initial(statement, channels), channels=channels, assets=assets
+        )
     # The problems each channel's network would find, for what is in the form.
-    text = str(form.data.get("text", "")) if form.is_bound else str(form.initial.get("text", ""))
-    variants = (
-        {str(c.pk): str(form.data.get(f"variant_{c.pk}", "")) for c in channels}
-        if form.is_bound
-        else (statement.variants if statement else {})
+    source = form if form.is_bound else None
+    text = str(form.data.get("text", "")) if source else str(form.initial.get("text", ""))
+    if source is not None:
+        variants = {str(c.pk): str(form.data.get(f"variant_{c.pk}", "")) for c in channels}
+        by_pk = {str(a.pk): a for a in assets}
+        from portevoix.publishing.actions import MediaChoice
+
+        common = by_pk.get(str(form.data.get("asset", "")))
+        media = MediaChoice(common, str(form.data.get("media_alt", ""))) if common else None
+        own = {
+            c.pk: MediaChoice(by_pk[str(form.data.get(f"media_{c.pk}"))])
+            for c in channels
+            if str(form.data.get(f"media_{c.pk}", "")) in by_pk
+        }
+    else:
+        variants = statement.variants if statement else {}
+        media, own = statements.media_of(statement) if statement else (None, {})
+    options = (
+        _network_options(request, channels)
+        if source is not None
+        else (statement.network_options if statement else {})
     )
-    problems = statements.channel_problems(channels, text, variants) if text.strip() else {}
+    problems = (
+        statements.channel_problems(channels, text, variants, media, own, options)
+        if text.strip()
+        else {}
+    )
     standing = statements.standing(statement) if statement else None
+    editable = statement is None or statements.editable(statement)
+    # The draft form (and TikTok's panel, which asks TikTok) only for who may write it.
+    drafting = editable and can(me, "post.create") and incident.is_open
+    common_now, own_now = statements.media_of(statement) if statement else (None, {})
     return render(
         request,
         "crisis/statement.html",
@@ -196,13 +351,27 @@ def statement_page(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
             "can_review": statement is not None
             and statement.post_id is not None
             and _may_review(me, statement.post_id),
-            "editable": statement is None or statements.editable(statement),
+            "editable": editable,
             "form": form,
+            "media_form": media_form,
+            "media_changeable": statement is not None and statements.media_changeable(statement),
+            "statement_media": common_now,
+            "statement_own_media": [(c, own_now[c.pk]) for c in channels if c.pk in own_now],
             "channel_rows": [
                 {
                     "channel": c,
                     "problems": problems.get(c.pk, []),
                     "variant": form[f"variant_{c.pk}"],
+                    "media": form[f"media_{c.pk}"],
+                    "media_file": form[f"media_file_{c.pk}"],
+                    "change_media": media_form[f"media_{c.pk}"] if media_form else None,
+                    "change_file": media_form[f"media_file_{c.pk}"] if media_form else None,
+                    # TikTok's choices, read live from the creator's account, as in the composer.
+                    "tiktok": (
+                        tiktok_panel(c, dict(options.get(str(c.pk)) or {}))
+                        if c.network == "tiktok" and drafting
+                        else None
+                    ),
                 }
                 for c in channels
             ],
@@ -215,6 +384,29 @@ def statement_page(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
         },
         status=status,
     )
+
+
+def _network_options(request: HttpRequest, channels: list[Channel]) -> dict[str, dict[str, str]]:
+    """The choices a network asks of whoever posts, as the form sent them (TikTok's panel,
+    the composer's: ``v<id>-tiktok_privacy``...), by channel id."""
+    from portevoix.publishing.composer import network_options
+
+    found = {str(c.pk): network_options(c, request.POST, f"v{c.pk}-") for c in channels}
+    return {pk: values for pk, values in found.items() if values}
+
+
+def _initial(statement: HoldingStatement | None, channels: list[Channel]) -> dict[str, Any]:
+    if statement is None:
+        return {"channels": [str(c.pk) for c in channels]}
+    common, own = statements.media_of(statement)
+    return {
+        "text": statement.text,
+        "channels": [str(i) for i in statement.channel_ids],
+        **{f"variant_{k}": v for k, v in statement.variants.items()},
+        "asset": str(common.asset.pk) if common else "",
+        "media_alt": common.alt_text if common else "",
+        **{f"media_{k}": str(v.asset.pk) for k, v in own.items()},
+    }
 
 
 # --- the inbox in surge ---------------------------------------------------------------------
@@ -572,4 +764,27 @@ def custody_page(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
             "active_section": "channels",
         },
         status=status,
+    )
+
+
+# --- impact across the member's workspaces ---------------------------------------------------
+
+
+@require_GET
+def impact_page(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
+    me = _reader(request)
+    incident = _incident(me, pk)
+    since, until = impact.window(incident)
+    return render(
+        request,
+        "crisis/impact.html",
+        {
+            "incident": incident,
+            "rows": impact.assess(incident, me),
+            "since": since,
+            "until": until,
+            "terms": [t for t in incident.terms if t.strip()],
+            "active_section": "crisis",
+            "tab": "home",
+        },
     )

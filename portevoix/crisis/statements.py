@@ -38,12 +38,14 @@ from portevoix.core import audit
 from portevoix.core.actions import ActionRefused
 from portevoix.core.models import Member, Workspace
 from portevoix.core.permissions import can, require
+from portevoix.publishing.actions import Composition, MediaChoice, Variant, When
 
 from .models import (
     CrisisConversation,
     DutyCall,
     HoldingStatement,
     Incident,
+    StatementMedia,
     StatementReply,
     TimelineEntry,
     TimelineKind,
@@ -97,16 +99,27 @@ def statement_channels(workspace: Workspace) -> list[Channel]:
 
 
 def channel_problems(
-    channels: Sequence[Channel], text: str, variants: Mapping[str, str]
+    channels: Sequence[Channel],
+    text: str,
+    variants: Mapping[str, str],
+    media: MediaChoice | None = None,
+    channel_media: Mapping[int, MediaChoice] | None = None,
+    options: Mapping[str, Mapping[str, str]] | None = None,
 ) -> dict[int, list[str]]:
-    """What each channel's network would refuse in the statement (its limits: length, a
-    required image...), before anything is sent."""
-    from portevoix.publishing.actions import compose_problems
+    """What each channel's network would refuse in the statement as it would go out there
+    (its limits: length, an image Instagram needs, one video for YouTube, a video's format
+    or duration...), before anything is sent: publishing's own checks, on each channel's
+    text and media (:func:`portevoix.publishing.composer.checks`), with the choices a
+    network asks of whoever posts (``options``, by channel id: TikTok's)."""
+    from portevoix.publishing import composer
 
+    composition = _composition(
+        text, variants, channels, media, channel_media or {}, options=options or {}
+    )
     found: dict[int, list[str]] = {}
-    for channel in channels:
-        body = str(variants.get(str(channel.pk)) or text)
-        problems = compose_problems(channel, body, [])
+    for check in composer.checks(composition):
+        channel = check.channel
+        problems = list(check.problems)
         if channel.state == ChannelStates.needs_reconnect.name:
             problems.insert(
                 0, _("%(channel)s must be reconnected first.") % {"channel": channel.name}
@@ -114,6 +127,99 @@ def channel_problems(
         if problems:
             found[channel.pk] = problems
     return found
+
+
+def _composition(
+    text: str,
+    variants: Mapping[str, str],
+    channels: Sequence[Channel],
+    media: MediaChoice | None,
+    channel_media: Mapping[int, MediaChoice],
+    title: str = "",
+    options: Mapping[str, Mapping[str, str]] | None = None,
+) -> Composition:
+    """The statement as publishing's composition: one text, a variant per channel with its
+    own media where it has some, the common media for the others."""
+    return Composition(
+        text=text,
+        title=title,
+        media=(media,) if media is not None else (),
+        variants=tuple(
+            Variant(
+                channel=channel,
+                text=str(variants.get(str(channel.pk)) or ""),
+                media=(channel_media[channel.pk],) if channel.pk in channel_media else None,
+                options=dict((options or {}).get(str(channel.pk)) or {}),
+            )
+            for channel in channels
+        ),
+        when=When.NOW,
+    )
+
+
+def media_of(statement: HoldingStatement) -> tuple[MediaChoice | None, dict[int, MediaChoice]]:
+    """The statement's media for every channel, and each channel's own."""
+    common: MediaChoice | None = None
+    own: dict[int, MediaChoice] = {}
+    for row in statement.media.select_related("asset").prefetch_related("asset__renditions"):
+        choice = MediaChoice(row.asset, row.alt_text)
+        if row.channel_id is None:
+            common = choice
+        else:
+            own[row.channel_id] = choice
+    return common, own
+
+
+def _check_media(
+    workspace: Workspace, media: MediaChoice | None, channel_media: Mapping[int, MediaChoice]
+) -> None:
+    for choice in ([media] if media is not None else []) + list(channel_media.values()):
+        if choice.asset.workspace_id != workspace.pk:
+            raise ActionRefused(_("That media item does not exist here."), field="media")
+        if choice.asset.archived_at is not None:
+            raise ActionRefused(
+                _("%(name)s is archived in the media library.") % {"name": choice.asset.name},
+                field="media",
+            )
+        if len(choice.alt_text) > 1500:
+            raise ActionRefused(_("A description has at most 1,500 characters."), field="media")
+
+
+def _set_media(
+    statement: HoldingStatement,
+    media: MediaChoice | None,
+    channel_media: Mapping[int, MediaChoice],
+) -> bool:
+    """Store the statement's media; True when they changed."""
+    before = media_of(statement)
+    wanted = {channel: choice for channel, choice in channel_media.items() if choice is not None}
+    if before == (media, wanted):
+        return False
+    StatementMedia.objects.filter(statement=statement).delete()
+    rows = (
+        [
+            StatementMedia(
+                statement=statement, channel_id=None, asset=media.asset, alt_text=media.alt_text
+            )
+        ]
+        if media is not None
+        else []
+    )
+    rows += [
+        StatementMedia(
+            statement=statement, channel_id=channel, asset=choice.asset, alt_text=choice.alt_text
+        )
+        for channel, choice in sorted(wanted.items())
+    ]
+    StatementMedia.objects.bulk_create(rows)
+    return True
+
+
+def _media_audit(media: MediaChoice | None, channel_media: Mapping[int, MediaChoice]) -> Any:
+    return {
+        "media": media.asset.name if media is not None else None,
+        "channel_media": {str(k): v.asset.name for k, v in sorted(channel_media.items())},
+    }
 
 
 # --- where a statement stands --------------------------------------------------------------
@@ -264,6 +370,24 @@ def _clean(text: str, variants: Mapping[str, str], channel_ids: Sequence[int], w
 
 
 @transaction.atomic
+def _options(
+    given: Mapping[str, Mapping[str, str]], chosen: Sequence[Channel]
+) -> dict[str, dict[str, str]]:
+    """The networks' choices kept for the chosen channels whose network asks for some (TikTok),
+    only the keys it knows, empty answers left out (as publishing keeps them)."""
+    from portevoix.networks.tiktok import OPTION_KEYS
+
+    kept: dict[str, dict[str, str]] = {}
+    for channel in chosen:
+        if channel.network != "tiktok":
+            continue
+        values = given.get(str(channel.pk)) or {}
+        found = {k: str(values[k])[:64] for k in OPTION_KEYS if str(values.get(k) or "").strip()}
+        if found:
+            kept[str(channel.pk)] = found
+    return kept
+
+
 def save_statement(
     incident: Incident,
     *,
@@ -272,10 +396,19 @@ def save_statement(
     channel_ids: Sequence[int],
     variants: Mapping[str, str] | None = None,
     statement: HoldingStatement | None = None,
+    media: MediaChoice | None = None,
+    channel_media: Mapping[int, MediaChoice] | None = None,
+    network_options: Mapping[str, Mapping[str, str]] | None = None,
 ) -> HoldingStatement:
-    """Draft a holding statement (or edit one not yet with legal)."""
+    """Draft a holding statement (or edit one not yet with legal), with the image or video
+    it carries on every channel (``media``) and a channel's own instead (``channel_media``,
+    by channel id), and the choices a network asks of whoever posts (``network_options``, by
+    channel id: TikTok's, checked with the rest before legal)."""
     incident = _lock_open(incident, by, "post.create")
     text, kept, chosen = _clean(text, variants or {}, channel_ids, incident.workspace)
+    options = _options(network_options or {}, chosen)
+    own = {pk: c for pk, c in (channel_media or {}).items() if pk in {ch.pk for ch in chosen}}
+    _check_media(incident.workspace, media, own)
     now = timezone.now()
     if statement is None:
         statement = HoldingStatement.objects.create(
@@ -283,6 +416,7 @@ def save_statement(
             text=text,
             variants=kept,
             channel_ids=[c.pk for c in chosen],
+            network_options=options,
             created_by=by,
             created_at=now,
             updated_at=now,
@@ -302,9 +436,18 @@ def save_statement(
         statement.text = text
         statement.variants = kept
         statement.channel_ids = [c.pk for c in chosen]
+        statement.network_options = options
         statement.updated_at = now
-        statement.save(update_fields=["text", "variants", "channel_ids", "updated_at"])
+        statement.save(
+            update_fields=["text", "variants", "channel_ids", "network_options", "updated_at"]
+        )
         action = "crisis.statement_edit"
+    _set_media(statement, media, own)
+    assets = [c.asset for c in ([media] if media else []) + list(own.values())]
+    if assets:
+        from portevoix.media.actions import ensure_renditions
+
+        ensure_renditions(assets, chosen)
     audit.record(
         action,
         workspace=incident.workspace,
@@ -315,26 +458,27 @@ def save_statement(
             "text": text[:1000],
             "channels": [c.name for c in chosen],
             "variants": sorted(kept),
+            **_media_audit(media, own),
         },
     )
     return statement
 
 
-def _post_rows(statement: HoldingStatement, by: Member, now: dt.datetime) -> Any:
-    """The statement's post and a draft publication per channel, made or brought up to date."""
-    from portevoix.publishing.models import (
-        HOLDING_STATEMENT_SOURCE,
-        Post,
-        Publication,
-        PublicationStates,
-    )
+def _post_rows(statement: HoldingStatement, by: Member) -> Any:
+    """The statement's post, made or brought up to date through publishing's ``save_post``:
+    a publication per channel with its variant, the statement's media as the post's media
+    and a channel's own media as its variant's. Publications not gone out go back to draft
+    (they are submitted again); what went out keeps the record of what it carried."""
+    from portevoix.publishing.actions import save_post
+    from portevoix.publishing.models import HOLDING_STATEMENT_SOURCE, Post, Publication
 
     incident = statement.incident
-    channels = list(Channel.objects.filter(pk__in=statement.channel_ids))
+    channels = list(Channel.objects.filter(pk__in=statement.channel_ids).order_by("name", "pk"))
     with translation.override(incident.workspace.language or "fr"):
         title = _("Holding statement: %(title)s") % {"title": incident.title}
     post = statement.post
     if post is None:
+        now = timezone.now()
         post = Post.objects.create(
             workspace=incident.workspace,
             title=title[:200],
@@ -346,34 +490,42 @@ def _post_rows(statement: HoldingStatement, by: Member, now: dt.datetime) -> Any
         )
         statement.post = post
         statement.save(update_fields=["post"])
-    else:
-        post = Post.objects.select_for_update(of=("self",)).get(pk=post.pk)
-        post.text = statement.text
-        post.updated_at = now
-        post.save(update_fields=["text", "updated_at"])
-    rows = Publication.objects.select_for_update(of=("self",)).filter(post=post)
-    existing: dict[int, Any] = {p.channel_id: p for p in rows}
-    for channel in channels:
-        variant = str(statement.variants.get(str(channel.pk)) or "")
-        found = existing.pop(channel.pk, None)
-        if found is None:
-            Publication.objects.create(
-                post=post,
-                channel=channel,
-                scheduled_at=now,
-                state=PublicationStates.draft.name,
-                text=variant,
-                late_ok=True,
-            )
-        elif found.state == PublicationStates.draft.name:
-            found.text = variant
-            found.scheduled_at = now
-            found.late_ok = True
-            found.save(update_fields=["text", "scheduled_at", "late_ok"])
-    for left in existing.values():
-        if left.state == PublicationStates.draft.name:
-            left.transition(PublicationStates.cancelled)
+    media, own = media_of(statement)
+    composition = _composition(
+        statement.text,
+        statement.variants,
+        channels,
+        media,
+        own,
+        title=title[:200],
+        options=statement.network_options,
+    )
+    post = save_post(incident.workspace, by=by, composition=composition, post=post)
+    # Never "too late": legal may take an hour.
+    Publication.objects.filter(post=post, state="draft").update(late_ok=True)
     return post
+
+
+def _refuse_problems(
+    statement: HoldingStatement,
+    channels: Sequence[Channel],
+    media: MediaChoice | None,
+    own: Mapping[int, MediaChoice],
+    *,
+    field: str,
+) -> None:
+    """Refuse, naming each channel and what its network would refuse in the statement as it
+    would go out there (its text, media and the network's choices)."""
+    problems = channel_problems(
+        channels, statement.text, statement.variants, media, own, options=statement.network_options
+    )
+    if problems:
+        names = {c.pk: c.name for c in channels}
+        raise ActionRefused(
+            " ".join(f"{names[pk]}: {' '.join(found)}" for pk, found in sorted(problems.items())),
+            field=field,
+            code="invalid_post",
+        )
 
 
 @transaction.atomic
@@ -391,16 +543,8 @@ def send_to_legal(statement: HoldingStatement, *, by: Member, note: str = "") ->
     if not editable(statement):
         raise ActionRefused(_("This statement was already sent to legal."), code="state")
     channels = list(Channel.objects.filter(pk__in=statement.channel_ids).order_by("name"))
-    problems = channel_problems(channels, statement.text, statement.variants)
-    if problems:
-        names = {c.pk: c.name for c in channels}
-        raise ActionRefused(
-            " ".join(f"{names[pk]}: {' '.join(found)}" for pk, found in sorted(problems.items())),
-            field="text",
-            code="invalid_post",
-        )
-    now = timezone.now()
-    post = _post_rows(statement, by, now)
+    _refuse_problems(statement, channels, *media_of(statement), field="text")
+    post = _post_rows(statement, by)
     submit_post(post, by=by, note=note)
     with translation.override(incident.workspace.language or "fr"):
         _timeline(
@@ -416,6 +560,83 @@ def send_to_legal(statement: HoldingStatement, *, by: Member, note: str = "") ->
         actor=by.user,
         obj=incident,
         after={"statement": statement.pk, "post": post.pk},
+    )
+    return statement
+
+
+def media_changeable(statement: HoldingStatement) -> bool:
+    """Legal approved the statement and a channel has not received it yet (it waits for its
+    channel's pause, a reconnect, or the worker): its media may still change, which sends it
+    back to legal."""
+    from portevoix.publishing.actions import EDITABLE
+
+    post = statement.post
+    if post is None or not standing(statement).legal_approved:
+        return False
+    return bool(post.publications.filter(state__in=EDITABLE, sending_at__isnull=True).exists())
+
+
+@transaction.atomic
+def change_media(
+    statement: HoldingStatement,
+    *,
+    by: Member,
+    media: MediaChoice | None,
+    channel_media: Mapping[int, MediaChoice] | None = None,
+) -> HoldingStatement:
+    """Change the media of a statement legal approved, on the channels it has not reached
+    yet: legal's approval was given for the statement with its media, so it lapses and the
+    statement goes back to legal (publishing's approvals: the content changed)."""
+    from portevoix.publishing.actions import submit_post
+
+    statement = (
+        HoldingStatement.objects.select_for_update(of=("self",))
+        .select_related("post")
+        .get(pk=statement.pk)
+    )
+    incident = _lock_open(statement.incident, by, "post.create")
+    if not media_changeable(statement):
+        raise ActionRefused(
+            _(
+                "Only the media of a statement approved by legal that has not gone out on "
+                "every channel can change here."
+            ),
+            code="state",
+        )
+    own = {pk: c for pk, c in (channel_media or {}).items() if pk in set(statement.channel_ids)}
+    _check_media(incident.workspace, media, own)
+    if not _set_media(statement, media, own):
+        raise ActionRefused(_("These are the statement's media already."), field="media")
+    assets = [c.asset for c in ([media] if media else []) + list(own.values())]
+    channels = list(Channel.objects.filter(pk__in=statement.channel_ids).order_by("name"))
+    if assets:
+        from portevoix.media.actions import ensure_renditions
+
+        ensure_renditions(assets, channels)
+    from portevoix.publishing.actions import EDITABLE
+
+    assert statement.post is not None  # media_changeable
+    waiting = set(
+        statement.post.publications.filter(state__in=EDITABLE).values_list("channel_id", flat=True)
+    )
+    _refuse_problems(statement, [c for c in channels if c.pk in waiting], media, own, field="media")
+    statement.updated_at = timezone.now()
+    statement.save(update_fields=["updated_at"])
+    post = _post_rows(statement, by)
+    submit_post(post, by=by)
+    with translation.override(incident.workspace.language or "fr"):
+        _timeline(
+            incident,
+            TimelineKind.STATEMENT,
+            _("Media changed after legal's approval: sent back to legal"),
+            by,
+        )
+    audit.record(
+        "crisis.statement_media",
+        workspace=incident.workspace,
+        actor=by.user,
+        obj=incident,
+        after={"statement": statement.pk, **_media_audit(media, own)},
     )
     return statement
 

@@ -38,4 +38,5 @@ urlpatterns = [
     path("drills/", drill_views.drills_page, name="crisis_drills"),
     path("drills/<int:pk>/", drill_views.drill_page, name="crisis_drill"),
     path("drills/<int:pk>/end/", drill_views.drill_end, name="crisis_drill_end"),
+    path("incidents/<int:pk>/impact/", response_views.impact_page, name="crisis_impact"),
 ]

@@ -21,7 +21,11 @@ DEMO_LIKE = {
 }
 
 
-def replay_for(team, handle: str, *, seed: int, start: dt.datetime = MONDAY, **fields) -> Replay:
+def replay_for(
+    team, handle: str, *, seed: int, start: dt.datetime = MONDAY, listen: bool = False, **fields
+) -> Replay:
+    """``listen``: a brand query on the account's brand name, and listening's reader of the
+    sandbox world run with each replay (as the ``listening-sandbox`` job does)."""
     account = service.create_account(
         handle,
         workspace=team.workspace,
@@ -38,4 +42,13 @@ def replay_for(team, handle: str, *, seed: int, start: dt.datetime = MONDAY, **f
         credentials=service.credentials_for(account),
         name=handle,
     )
-    return Replay(channel=channel, account=account)
+    if listen:
+        from portevoix.listening import actions as listening_actions
+
+        brand = fields.get("brand_name", DEMO_LIKE["brand_name"])
+        tag = "".join(c for c in brand.lower().replace("è", "e").replace("é", "e") if c.isalnum())
+        listening_actions.create_query(
+            team.workspace, by=team["admin"], name="Marque", kind="brand",
+            text=f'"{brand.lower()}" OR #{tag}',
+        )  # fmt: skip
+    return Replay(channel=channel, account=account, listen=listen)

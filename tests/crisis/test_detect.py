@@ -168,3 +168,149 @@ def test_a_mention_that_reached_the_inbox_is_counted_once(team) -> None:
     found = signals.gather(team.workspace.pk, now - dt.timedelta(hours=1), now)
     assert sorted(s.ref.split(":")[0] for s in found) == ["inbox", "mention"]
     assert [s.text for s in found if s.ref.startswith("mention:")] == ["acme, bof"]
+    # Each carries its author, the same person whether the inbox or listening heard them.
+    assert {s.author for s in found} == {"sandbox:clara"}
+
+
+# --- a word's sudden rise ------------------------------------------------------------------
+
+
+def _said(texts: list[str]) -> detect.Vocabulary:
+    return detect.Vocabulary.of(texts)
+
+
+#: Four weeks of ordinary messages: the brand, orders, thanks; never a delay.
+USUAL = [
+    "Lumière Cosmétiques ma commande est arrivée, merci",
+    "j'adore la crème Velours de Lumière Cosmétiques",
+    "Lumière Cosmétiques le sérum Éclat est trop cher",
+    "quand revient le sérum Éclat en stock ?",
+] * 150
+
+
+def test_a_new_word_said_again_and_again_is_a_topic_rising_before_the_volume_stands_out() -> None:
+    quiet = detect.build_baseline(_hours(4, {}), PARIS, global_prior=0.3)
+    totals = detect.build_baseline(_hours(4, {}), PARIS, global_prior=1.2)
+    end = TUESDAY_14 + dt.timedelta(minutes=30)
+    three = [
+        _negative(TUESDAY_14 + dt.timedelta(minutes=2), "Lumière Cosmétiques et ce retard !!"),
+        _negative(TUESDAY_14 + dt.timedelta(minutes=11), "le retard de livraison, honte"),
+        _negative(TUESDAY_14 + dt.timedelta(minutes=25), "boycott après le retard de livraison"),
+    ]
+    # Three negative messages are not a surge by their number alone...
+    assert len(three) < detect.MIN_COUNT
+    assert detect.evaluate(three, quiet, end=end, zone=PARIS) is None
+    # ...but a word never said in four weeks, in each of them, is.
+    found = detect.evaluate(
+        three, quiet, end=end, zone=PARIS, vocabulary=_said(USUAL), totals=totals
+    )
+    assert found is not None
+    assert found.term == "retard" and found.terms[0] == "retard"
+    assert "livraison" in found.terms
+    assert found.end - found.start == dt.timedelta(minutes=30)
+    assert found.observed == 3 and found.causes == three
+    assert found.p_value <= detect.TERM_ALPHA
+    assert (found.weekday, found.hour) == (1, 14)
+    # The same three messages where "retard" and "livraison" are what people always say: the
+    # usual, nothing rises.
+    usual = _said(USUAL + ["livraison en retard"] * 300)
+    assert (
+        detect.evaluate(three, quiet, end=end, zone=PARIS, vocabulary=usual, totals=totals) is None
+    )
+
+
+def test_a_short_history_makes_a_new_word_less_surprising() -> None:
+    quiet = detect.build_baseline(_hours(4, {}), PARIS, global_prior=0.3)
+    totals = detect.build_baseline(_hours(4, {}), PARIS, global_prior=1.2)
+    end = TUESDAY_14 + dt.timedelta(minutes=30)
+    three = [
+        _negative(TUESDAY_14 + dt.timedelta(minutes=5 * n), "le retard de livraison")
+        for n in range(3)
+    ]
+    # A workspace that has heard a dozen messages so far cannot tell a new word from any word.
+    assert (
+        detect.evaluate(
+            three, quiet, end=end, zone=PARIS, vocabulary=_said(USUAL[:12]), totals=totals
+        )
+        is None
+    )
+
+
+def test_a_new_word_said_in_praise_is_not_a_crisis() -> None:
+    quiet = detect.build_baseline(_hours(4, {}), PARIS, global_prior=0.3)
+    totals = detect.build_baseline(_hours(4, {}), PARIS, global_prior=1.2)
+    end = TUESDAY_14 + dt.timedelta(minutes=30)
+    launch = [
+        Signal(
+            TUESDAY_14 + dt.timedelta(minutes=4 * n),
+            "bluesky",
+            False,
+            "la palette Aurore 😍",
+            f"inbox:{n}",
+        )
+        for n in range(5)
+    ] + [_negative(TUESDAY_14 + dt.timedelta(minutes=21), "palette Aurore déjà en rupture")]
+    assert detect.rising_words(launch, end=end) == []
+    assert (
+        detect.evaluate(launch, quiet, end=end, zone=PARIS, vocabulary=_said(USUAL), totals=totals)
+        is None
+    )
+
+
+def _from(author: str, minute: int, text: str, negative: bool = True) -> Signal:
+    at = TUESDAY_14 + dt.timedelta(minutes=minute)
+    return Signal(at, "sandbox", negative, text, f"inbox:{author}-{minute}", f"sandbox:{author}")
+
+
+def test_one_customer_writing_a_new_word_again_is_not_a_crowd() -> None:
+    quiet = detect.build_baseline(_hours(4, {}), PARIS, global_prior=0.3)
+    totals = detect.build_baseline(_hours(4, {}), PARIS, global_prior=1.2)
+    end = TUESDAY_14 + dt.timedelta(minutes=30)
+    said = _said(USUAL)
+    # Two messages from one customer (the inbox and a public mention), and another's: two
+    # people share the new word, not three.
+    two = [
+        _from("clara", 2, "toujours ce retard de livraison !!"),
+        _from("clara", 4, "@acme toujours ce retard de livraison !!"),
+        _from("hugo", 20, "le retard de livraison, honte"),
+    ]
+    assert detect.rising_words(two, end=end) == []
+    assert detect.evaluate(two, quiet, end=end, zone=PARIS, vocabulary=said, totals=totals) is None
+    # A third person writing it is a crowd rising.
+    three = [*two, _from("ines", 25, "boycott après le retard de livraison")]
+    found = detect.evaluate(three, quiet, end=end, zone=PARIS, vocabulary=said, totals=totals)
+    assert found is not None and found.term == "retard"
+    # One angry customer writing six times is one voice, not a surge of negative messages...
+    six = [_from("clara", 4 * n, f"commande {n} jamais reçue") for n in range(6)]
+    assert detect.evaluate(six, quiet, end=end, zone=PARIS) is None
+    # ...where six people are.
+    crowd = [_from(f"p{n}", 4 * n, f"commande {n} jamais reçue") for n in range(6)]
+    assert detect.evaluate(crowd, quiet, end=end, zone=PARIS) is not None
+
+
+def test_a_word_shared_by_three_people_but_said_in_anger_by_one_is_not_tested() -> None:
+    end = TUESDAY_14 + dt.timedelta(minutes=30)
+    shop = [
+        _from("sophie", 2, "la vendeuse de la boutique de Nantes a été désagréable"),
+        _from("karim", 9, "vous ouvrez le dimanche à Nantes ?", negative=False),
+        _from("lea", 15, "la boutique de Nantes est superbe", negative=False),
+    ]
+    assert detect.rising_words(shop, end=end) == []
+
+
+def test_a_rarely_seen_words_surprise_has_a_heavier_tail_than_the_poisson() -> None:
+    # The word's rate is estimated from what was said: seen once in 200 messages, it could as
+    # well be said once in 100. The negative binomial's tail accounts for it.
+    poisson = detect.poisson_tail(3, 0.5 * 2 / 201)
+    assert detect.word_tail(3, 0.5, 1, 200) > 2.5 * poisson
+    # Its mean is the Poisson's: (said + 1) / (messages + 1) of the expected messages.
+    mean = sum(
+        (detect.word_tail(k, 4.0, 5, 100) - detect.word_tail(k + 1, 4.0, 5, 100)) * k
+        for k in range(1, 60)
+    )
+    assert mean == pytest.approx(4.0 * 6 / 101, rel=1e-6)
+    # With a long history the two agree.
+    assert detect.word_tail(2, 1.0, 50, 100_000) == pytest.approx(
+        detect.poisson_tail(2, 51 / 100_001), rel=0.05
+    )
+    assert detect.word_tail(0, 1.0, 0, 10) == 1.0

@@ -143,6 +143,61 @@ def test_a_crisis_drill_is_marked_scored_and_kept_out_of_the_real_figures(team) 
     assert counted == every - talks.count()
 
 
+#: Hours of the week a drill is started at (hours after Monday midnight UTC, the second week so
+#: that a week of calm comes before): a night, mornings, a lunch, an evening, a Sunday.
+DRILL_HOURS = [7 * 24 + 3, 8 * 24 + 9, 9 * 24 + 12, 10 * 24 + 17, 11 * 24 + 21, 13 * 24 + 10]
+
+
+@pytest.mark.parametrize("hour", DRILL_HOURS)
+def test_a_staged_storm_at_its_strongest_is_caught_within_the_hour_whenever_it_starts(
+    team, hour: int
+) -> None:
+    """The browser test starts a drill at intensity 10 at whatever time it runs and expects
+    the alert within the hour. It comes only if triage reads the storm's messages as angry:
+    boycotts, calls to share, a class action, most of them opening with the brand's handle
+    (a model that read "@brand" as calm missed this at some hours)."""
+    replay = sandbox(team)
+    start = MONDAY + dt.timedelta(hours=hour)
+    assert replay.run(start - dt.timedelta(days=2), start, dt.timedelta(hours=1)) == []
+    drills.start_drill(
+        team.workspace, by=team["manager"], kind="crisis", intensity=10.0, hours=2, now=start
+    )
+    replay.account.refresh_from_db()
+    alerts = replay.run(start, start + dt.timedelta(hours=1), EVERY)
+    assert len(alerts) == 1, f"no alert within the hour of a storm started at {start}"
+
+
+def test_a_drills_storm_does_not_make_its_words_usual(team) -> None:
+    """The word test compares a word with the four weeks before; the hours a drill touched
+    are left out of them, as they are of the baselines, so a real storm about the same thing
+    after a drill still rises."""
+    from portevoix.crisis import detect, signals
+
+    replay = sandbox(team)
+    replay.run(MONDAY, TUESDAY_2PM, dt.timedelta(hours=1), check=False)
+    drill = drills.start_drill(
+        team.workspace, by=team["manager"], kind="crisis", intensity=10.0, hours=1, now=TUESDAY_2PM
+    )
+    replay.account.refresh_from_db()
+    later = TUESDAY_2PM + dt.timedelta(hours=3)
+    replay.run(TUESDAY_2PM, later, dt.timedelta(hours=1), check=False)
+    drills.end_drill(drill, by=team["manager"], now=TUESDAY_2PM + dt.timedelta(hours=1))
+    drill.refresh_from_db()
+    assert drill.ended_at is not None
+
+    said = signals.gather(team.workspace.pk, later - detect.TERM_HISTORY, later)
+    during = [s for s in said if TUESDAY_2PM <= s.at < drill.ended_at]
+    assert len(during) >= 10
+    vocabulary = actions.vocabulary_for(team.workspace, later)
+    assert vocabulary.messages == len(said) - len(during)
+    # The storm's most shared word: common with the drill counted, not without it.
+    storm = detect.Vocabulary.of_signals(during).counts
+    word = max(storm, key=storm.__getitem__)
+    assert storm[word] >= 5
+    with_drill = detect.Vocabulary.of_signals(said).counts[word]
+    assert vocabulary.counts.get(word, 0) == with_drill - storm[word]
+
+
 def test_a_busy_evening_multiplies_the_customers_and_puts_them_back(team) -> None:
     replay = sandbox(team)
     usual = replay.account.inbound_per_day
