@@ -10,9 +10,10 @@ transaction. Queries need ``listening.manage``; sending a mention to the inbox n
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.db import transaction
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
@@ -294,6 +295,7 @@ def add_source(
     target: str = "",
     channel_id: int | None = None,
     token: str = "",
+    query_id: int | None = None,
 ) -> ListeningSource:
     """A new public stream, read for every workspace. The same stream twice is refused: one
     connection reads it for everyone."""
@@ -352,6 +354,10 @@ def add_source(
                 ),
                 field="token",
             )
+    elif kind in NETWORK_SEARCH_KINDS:
+        network, url, target, channel, query = _network_search(
+            workspace, kind, target=target, channel_id=channel_id, query_id=query_id
+        )
     else:
         raise ActionRefused(_("Choose a kind of source."), field="kind")
     if ListeningSource.objects.filter(kind=kind, url=url, target=target).exists():
@@ -368,6 +374,7 @@ def add_source(
         channel=channel,
         token_encrypted=mastodon_source.encrypt_token(token),
         workspace=workspace,
+        query=query if kind in NETWORK_SEARCH_KINDS else None,
     )
     audit.record(
         "listening.source_create",
@@ -377,6 +384,109 @@ def add_source(
         after={"kind": kind, "url": url, "target": target, "token": bool(token)},
     )
     return source
+
+
+#: The sources that read a network's own API with a connected channel's token.
+NETWORK_SEARCH_KINDS = (
+    SourceKind.YOUTUBE_SEARCH,
+    SourceKind.INSTAGRAM_HASHTAG,
+    SourceKind.INSTAGRAM_TAGS,
+    SourceKind.X_SEARCH,
+)
+_KIND_NETWORK: dict[str, str] = {
+    SourceKind.YOUTUBE_SEARCH: "youtube",
+    SourceKind.INSTAGRAM_HASHTAG: "instagram",
+    SourceKind.INSTAGRAM_TAGS: "instagram",
+    SourceKind.X_SEARCH: "x",
+}
+
+
+def _network_search(
+    workspace: Workspace,
+    kind: str,
+    *,
+    target: str,
+    channel_id: int | None,
+    query_id: int | None,
+) -> tuple[str, str, str, Any, ListeningQuery | None]:
+    """(network, url, target, channel, query) of a YouTube, Instagram or X source, checked.
+    ``url`` names the account whose token reads (``youtube:<channel id>``), so that the same
+    search through the same account is one source; ``target`` is the hashtag, or the listening
+    query's id (``all``: every active query of the workspace)."""
+    from django.conf import settings
+
+    from portevoix.channels.models import Channel
+
+    from . import instagram_source, pushdown
+
+    network = _KIND_NETWORK[kind]
+    channel = None
+    if channel_id:
+        channel = Channel.objects.filter(
+            pk=channel_id, workspace=workspace, network=network
+        ).first()
+    labels = {"youtube": "YouTube", "instagram": "Instagram", "x": "X"}
+    if channel is None:
+        if kind == SourceKind.YOUTUBE_SEARCH and not channel_id:
+            if not getattr(settings, "PORTEVOIX_YOUTUBE_API_KEY", ""):
+                raise ActionRefused(
+                    _(
+                        "Choose a connected YouTube channel: its token pays the searches (this "
+                        "installation has no YouTube API key)."
+                    ),
+                    field="channel",
+                )
+        else:
+            raise ActionRefused(
+                _("Choose one of this workspace's %(network)s channels: its token reads.")
+                % {"network": labels[network]},
+                field="channel",
+            )
+    url = f"{network}:{channel.account_id}" if channel is not None else "apikey"
+    query = None
+    if kind == SourceKind.INSTAGRAM_TAGS:
+        target = ""
+    elif kind == SourceKind.INSTAGRAM_HASHTAG:
+        target = instagram_source.normalise(target)
+        if not target or not target.replace("_", "").isalnum():
+            raise ActionRefused(
+                _("Write one hashtag (letters, digits and _), for example skincare."),
+                field="target",
+            )
+        assert channel is not None
+        frees = instagram_source.reserve(channel.account_id, target)
+        if frees is not None:
+            moment = timezone.localtime(dt.datetime.fromisoformat(frees))
+            raise ActionRefused(
+                _(
+                    "Instagram allows 30 different hashtags per account in 7 days, and this "
+                    "account has used them all: the next one frees up on %(day)s."
+                )
+                % {"day": formats.date_format(moment, "SHORT_DATETIME_FORMAT")},
+                field="target",
+            )
+    else:
+        if query_id:
+            query = ListeningQuery.objects.filter(pk=query_id, workspace=workspace).first()
+            if query is None:
+                raise ActionRefused(_("Choose one of this workspace's queries."), field="query")
+            target = str(query.pk)
+            pushed = pushdown.compile_queries([(query.name, query.text)], network)
+        else:
+            target = "all"
+            rows = ListeningQuery.objects.filter(workspace=workspace, is_active=True)
+            pushed = pushdown.compile_queries(rows.values_list("name", "text"), network)
+        if not pushed.text:
+            raise ActionRefused(
+                _(
+                    "Nothing of these queries can be asked of %(network)s: it needs at least a "
+                    "word, a phrase or a hashtag (prefixes like lumi*, language filters and NOT "
+                    "alone are filtered here, after the search)."
+                )
+                % {"network": labels[network]},
+                field="query",
+            )
+    return network, url, target, channel, query
 
 
 def _lock_source(source: ListeningSource, by: Member) -> ListeningSource:

@@ -66,13 +66,15 @@ class Collected:
     page_full: bool = False
 
 
-def http_client() -> httpx.Client:
-    """A client for the networks' public endpoints, through the guard against private
-    addresses (competitors, and the authors of Bluesky mentions)."""
+def http_client(*, read: float = 15.0, follow_redirects: bool = True) -> httpx.Client:
+    """A client for the networks' endpoints, through the guard against private addresses:
+    competitors, the authors of Bluesky mentions, and the listening sources (Mastodon, X,
+    YouTube), each with the read timeout its network needs. Sources that send a key in the
+    address (YouTube) or a bearer token (X) do not follow redirects."""
     return httpx.Client(
         transport=GuardedTransport(),
-        timeout=15.0,
-        follow_redirects=True,
+        timeout=httpx.Timeout(15.0, read=read),
+        follow_redirects=follow_redirects,
         headers={"User-Agent": "Porte-voix listening"},
     )
 

@@ -11,7 +11,7 @@ listening page opens on a month of matched, labelled mentions.
 from __future__ import annotations
 
 import hashlib
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.utils import timezone
@@ -101,6 +101,28 @@ SAMPLE_MASTODON = [
     ("zoe@framapiaf.org", "fr", "Cosmétiques bio en recharge : qui fait ça bien ? #zerowaste", 26),
     ("anna@mastodon.social", "en", "Belle Peau's new serum smells lovely #skincare", 50),
 ]
+#: What the demo's YouTube, Instagram and X sources "read" (author, language, text, hours ago).
+SAMPLE_YOUTUBE = [
+    (
+        "@clarabeaute",
+        "fr",
+        "Mon avis sur le sérum Éclat de Lumière Cosmétiques\nUn mois de test.",
+        6,
+    ),
+    ("@routinedusoir", "fr", "Routine du soir : huile Sublime et masque Nuit douce #skincare", 28),
+    ("@beautylab", "en", "Lumière Cosmétiques vs Rosée Paris: which serum wins?", 52),
+]
+SAMPLE_INSTAGRAM = [
+    ("", "fr", "Ma routine #skincare du matin avec le baume Cerise", 4),
+    ("", "fr", "Recharge bio et zéro déchet, enfin ! #skincare #zerowaste", 17),
+    ("", "en", "Glow check ✨ #skincare", 40),
+]
+SAMPLE_X = [
+    ("sophie_m", "fr", "Lumière Cosmétiques répond vite sur X, bravo au service client", 2),
+    ("jb_avis", "fr", "Toujours pas reçu ma commande lumiere cosmetiques… #livraison", 11),
+    ("beauty_daily", "en", "Belle Peau just dropped a new cream, anyone tried it?", 35),
+    ("camille_c", "fr", "La crème Velours de Lumière Cosmétiques, coup de cœur", 58),
+]
 #: Competitors' sandbox accounts for the side-by-side table: (label, handle suffix, followers,
 #: posts per week, engagement scale).
 DEMO_COMPETITORS = [
@@ -115,10 +137,20 @@ def _sample_posts(rows: list[tuple[str, str, str, int]], network: str) -> list[A
     now = timezone.now()
     posts = []
     for n, (author, language, text, hours) in enumerate(rows):
+        digest = hashlib.sha256(f"{author}{n}".encode()).hexdigest()
         if network == "bluesky":
             did = "did:plc:demo" + hashlib.sha256(author.encode()).hexdigest()[:20]
             external = f"at://{did}/app.bsky.feed.post/3demo{n:08d}"
             url = f"https://bsky.app/profile/{author}/post/3demo{n:08d}"
+        elif network == "youtube":
+            external = "demo" + digest[:7]
+            url = f"https://www.youtube.com/watch?v={external}"
+        elif network == "instagram":
+            external = "1789" + str(int(digest[:12], 16))[:13]
+            url = f"https://www.instagram.com/p/demo{digest[:6]}/"
+        elif network == "x":
+            external = "18600000000000" + f"{n:05d}"
+            url = f"https://x.com/{author}/status/{external}"
         else:
             user, _, server = author.partition("@")
             external = f"https://{server}/users/{user}/statuses/1135{n:08d}"
@@ -130,7 +162,7 @@ def _sample_posts(rows: list[tuple[str, str, str, int]], network: str) -> list[A
                 text=text,
                 posted_at=now - timedelta(hours=hours),
                 author_handle=author,
-                author_reach=120 + 37 * len(author) * (n + 1),
+                author_reach=0 if network == "instagram" else 120 + 37 * len(author) * (n + 1),
                 language=language,
                 url=url,
             )
@@ -139,8 +171,9 @@ def _sample_posts(rows: list[tuple[str, str, str, int]], network: str) -> list[A
 
 
 def load_sources_demo(workspace: Any) -> None:
-    """A Bluesky (Jetstream) and a Mastodon source with the mentions they read, paused so that
-    the demo never calls the real networks by itself (a manager starts them again)."""
+    """A Bluesky (Jetstream), a Mastodon, a YouTube, an Instagram and an X source with the
+    mentions they read, paused so that the demo never calls the real networks by itself (a
+    manager starts them again)."""
     from . import pipeline
     from .models import ListeningSource, SourceKind
 
@@ -155,6 +188,37 @@ def load_sources_demo(workspace: Any) -> None:
             SAMPLE_MASTODON,
         ),
     ]
+    # YouTube, Instagram and X read with a connected channel's token: the demo connects none,
+    # so these say so, paused (a manager connects a channel and adds the source again).
+    specs += [
+        (
+            "demo-youtube-search",
+            "youtube",
+            SourceKind.YOUTUBE_SEARCH,
+            "apikey",
+            "all",
+            SAMPLE_YOUTUBE,
+        ),
+        (
+            "demo-instagram-skincare",
+            "instagram",
+            SourceKind.INSTAGRAM_HASHTAG,
+            "instagram:demo",
+            "skincare",
+            SAMPLE_INSTAGRAM,
+        ),
+        ("demo-x-search", "x", SourceKind.X_SEARCH, "x:demo", "all", SAMPLE_X),
+    ]
+
+    def cursor(network: str, newest: datetime) -> str:
+        if network == "bluesky":
+            return str(int(newest.timestamp() * 1_000_000))
+        if network == "mastodon":
+            return "113500000000000000"
+        if network == "x":
+            return "1860000000000000003"
+        return newest.strftime("%Y-%m-%dT%H:%M:%SZ")
+
     for name, network, kind, url, target, rows in specs:
         if ListeningSource.objects.filter(name=name).exists():
             continue
@@ -174,9 +238,9 @@ def load_sources_demo(workspace: Any) -> None:
                 "lag_seconds": 1.8,
                 "items_read": len(posts) * 40,
                 "mentions_stored": stored,
-                "cursor": str(int(newest.timestamp() * 1_000_000))
-                if network == "bluesky"
-                else "113500000000000000",
+                "cursor": cursor(network, newest),
+                "units_day": timezone.now().date().isoformat() if network == "youtube" else "",
+                "units_spent": 300 if network == "youtube" else 0,
             },
         )
 

@@ -33,6 +33,10 @@ class SourceForm(forms.Form):
             ("mastodon-stream", _("Mastodon streaming")),
             ("mastodon-tag", _("Mastodon hashtag timeline")),
             ("mastodon-search", _("Mastodon search")),
+            ("youtube-search", _("YouTube search")),
+            ("instagram-hashtag", _("Instagram hashtags")),
+            ("instagram-tags", _("Instagram: media the account is tagged in")),
+            ("x-search", _("X recent search")),
         ],
     )
     url = forms.CharField(
@@ -49,11 +53,29 @@ class SourceForm(forms.Form):
         max_length=200,
         required=False,
         help_text=_(
-            "Streaming: public, or a hashtag. Hashtag timeline: the hashtag. Search: the words."
+            "Streaming: public, or a hashtag. Hashtag timeline: the hashtag. Search: the words. "
+            "Instagram hashtags: one hashtag (30 different ones per account in 7 days)."
         ),
     )
     channel = forms.TypedChoiceField(
-        label=_("Token of a Mastodon channel"), coerce=int, required=False, empty_value=None
+        label=_("Token of a connected channel"),
+        coerce=int,
+        required=False,
+        empty_value=None,
+        help_text=_(
+            "Mastodon, YouTube, Instagram and X read with the token of a channel of the same "
+            "network."
+        ),
+    )
+    query = forms.TypedChoiceField(
+        label=_("Listening query asked of the network"),
+        coerce=int,
+        required=False,
+        empty_value=None,
+        help_text=_(
+            "YouTube and X: what their search is asked, in their own operators; what they "
+            "cannot be asked is filtered here."
+        ),
     )
     token = forms.CharField(
         label=_("Or a token for this instance"),
@@ -63,9 +85,19 @@ class SourceForm(forms.Form):
         help_text=_("Streaming and search need a user token since Mastodon 4.2."),
     )
 
-    def __init__(self, *args: object, channels: list[tuple[int, str]], **kwargs: object) -> None:
+    def __init__(
+        self,
+        *args: object,
+        channels: list[tuple[int, str]],
+        queries: list[tuple[int, str]] | None = None,
+        **kwargs: object,
+    ) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.fields["channel"].choices = [("", _("— none —")), *channels]  # type: ignore[attr-defined]
+        self.fields["query"].choices = [  # type: ignore[attr-defined]
+            ("", _("All the workspace's active queries")),
+            *(queries or []),
+        ]
 
 
 class FollowForm(forms.Form):

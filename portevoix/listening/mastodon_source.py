@@ -31,10 +31,9 @@ from urllib.parse import quote, urlsplit
 import httpx
 
 from portevoix.channels import crypto
-from portevoix.networks.http import GuardedTransport
 from portevoix.networks.mastodon import plain_text
 
-from . import pipeline, sources
+from . import competitors, pipeline, sources
 from .models import ListeningSource
 
 PAGE = 40
@@ -45,12 +44,7 @@ FLUSH_EVENTS = 200
 
 
 def client() -> httpx.Client:
-    return httpx.Client(
-        transport=GuardedTransport(),
-        timeout=httpx.Timeout(15.0, read=20.0),
-        follow_redirects=True,
-        headers={"User-Agent": "Porte-voix listening"},
-    )
+    return competitors.http_client(read=20.0)
 
 
 def instance_url(value: str) -> str:

@@ -68,6 +68,10 @@ class SourceKind(models.TextChoices):
     MASTODON_STREAM = "mastodon-stream", _("Mastodon streaming")
     MASTODON_TAG = "mastodon-tag", _("Mastodon hashtag timeline")
     MASTODON_SEARCH = "mastodon-search", _("Mastodon search")
+    YOUTUBE_SEARCH = "youtube-search", _("YouTube search")
+    INSTAGRAM_HASHTAG = "instagram-hashtag", _("Instagram hashtags")
+    INSTAGRAM_TAGS = "instagram-tags", _("Instagram: media the account is tagged in")
+    X_SEARCH = "x-search", _("X recent search")
 
 
 class SourceStates(StateGraph):
@@ -129,6 +133,21 @@ class ListeningSource(StatefulModel):
     items_read = models.PositiveBigIntegerField(_("items read"), default=0)
     mentions_stored = models.PositiveBigIntegerField(_("mentions stored"), default=0)
     created_at = models.DateTimeField(default=timezone.now)
+    #: YouTube and X: the listening query whose terms are asked of the network (None with
+    #: target ``all``: every active query of the workspace that added it).
+    query = models.ForeignKey(
+        ListeningQuery,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("listening query"),
+    )
+    #: A quota or a rate limit stopped reading until then (the page says why: ``problem``).
+    waiting_until = models.DateTimeField(_("waiting until"), null=True, blank=True)
+    #: YouTube: the quota units this source spent on ``units_day`` (a Pacific-time date).
+    units_day = models.CharField(max_length=10, blank=True)
+    units_spent = models.PositiveIntegerField(_("quota units spent today"), default=0)
 
     class Meta:
         ordering = ["name"]
@@ -287,3 +306,26 @@ class AccountSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account_id} @ {self.taken_at:%Y-%m-%d %H:%M}"
+
+
+class InstagramHashtagUse(models.Model):
+    """A hashtag an Instagram business account searched (or was configured to search): Meta
+    allows 30 different hashtags per account in a rolling 7 days, counted from the first query
+    of each (https://developers.facebook.com/docs/instagram-platform/instagram-api-with-
+    facebook-login/hashtag-search)."""
+
+    account_id = models.CharField(max_length=64)
+    hashtag = models.CharField(max_length=100)
+    #: Instagram's own id of the hashtag (static and global), once asked.
+    hashtag_id = models.CharField(max_length=64, blank=True)
+    first_used_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["account_id", "hashtag"], name="ig_hashtag_use_once"),
+        ]
+        verbose_name = _("Instagram hashtag searched")
+        verbose_name_plural = _("Instagram hashtags searched")
+
+    def __str__(self) -> str:
+        return f"{self.account_id} #{self.hashtag}"

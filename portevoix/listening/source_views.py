@@ -20,10 +20,11 @@ from django.views.decorators.http import require_POST
 from portevoix.core.actions import ActionRefused
 from portevoix.core.models import Member
 from portevoix.core.permissions import can, require
+from portevoix.core.sentences import render as render_sentence
 from portevoix.core.views import _member, _refusal_to_form
 from portevoix.reports.charts import Series, bar_chart, figure
 
-from . import actions, competitors
+from . import actions, competitors, pushdown
 from .forms import FollowForm, SourceForm
 from .models import AccountSnapshot, FollowedAccount, ListeningSource
 
@@ -37,13 +38,33 @@ def _reader(request: HttpRequest) -> Member:
     return me
 
 
+#: The networks whose connected channels lend their token to a source.
+TOKEN_NETWORKS = ("mastodon", "youtube", "instagram", "x")
+
+
 def _channels(me: Member) -> list[tuple[int, str]]:
     from portevoix.channels.models import Channel
 
+    rows = Channel.objects.filter(workspace=me.workspace, network__in=TOKEN_NETWORKS)
     return [
-        (c.pk, f"{c.name} ({c.handle})" if c.handle else c.name)
-        for c in Channel.objects.filter(workspace=me.workspace, network="mastodon").order_by("name")
+        (c.pk, f"{c.network_label} · {c.name} ({c.handle})" if c.handle else c.name)
+        for c in rows.order_by("network", "name")
     ]
+
+
+def _queries(me: Member) -> list[tuple[int, str]]:
+    from .models import ListeningQuery
+
+    return list(ListeningQuery.objects.filter(workspace=me.workspace).values_list("pk", "name"))
+
+
+def pushed_query(source: ListeningSource) -> pushdown.Pushed | None:
+    """What a YouTube or X source asks its network, and what is filtered here."""
+    if source.kind == "youtube-search":
+        return pushdown.for_source(source, "youtube")
+    if source.kind == "x-search":
+        return pushdown.for_source(source, "x")
+    return None
 
 
 def _last_line(text: str) -> str:
@@ -57,8 +78,10 @@ def health(source: ListeningSource) -> tuple[str, str]:
         return "paused", _("paused")
     if source.state == "failed":
         return "failed", _("stopped: %(problem)s") % {
-            "problem": source.problem or _last_line(source.last_error)
+            "problem": render_sentence(source.problem) or _last_line(source.last_error)
         }
+    if source.waiting_until is not None and source.waiting_until > timezone.now():
+        return "waiting", render_sentence(source.problem) or _("waiting")
     if source.attempts:
         return "failing", _("%(n)d error(s) in a row, retrying: %(error)s") % {
             "n": source.attempts,
@@ -77,7 +100,7 @@ def health(source: ListeningSource) -> tuple[str, str]:
 def sources(request: HttpRequest, ws: str) -> HttpResponse:
     me = _reader(request)
     can_manage = can(me, "listening.manage")
-    form = SourceForm(request.POST or None, channels=_channels(me))
+    form = SourceForm(request.POST or None, channels=_channels(me), queries=_queries(me))
     if request.method == "POST":
         require(me, "listening.manage")
         if form.is_valid():
@@ -91,6 +114,7 @@ def sources(request: HttpRequest, ws: str) -> HttpResponse:
                     target=data["target"],
                     channel_id=data["channel"],
                     token=data["token"],
+                    query_id=data["query"],
                 )
             except ActionRefused as exc:
                 _refusal_to_form(form, exc)
@@ -100,8 +124,14 @@ def sources(request: HttpRequest, ws: str) -> HttpResponse:
                 )
                 return redirect("listening_sources", ws=ws)
     rows = [
-        (s, *health(s), s.workspace_id == me.workspace.pk)
-        for s in ListeningSource.objects.order_by("kind", "name")
+        # What a source asks its network is the workspace's own queries: its own sources only.
+        (
+            s,
+            *health(s),
+            s.workspace_id == me.workspace.pk,
+            pushed_query(s) if s.workspace_id == me.workspace.pk else None,
+        )
+        for s in ListeningSource.objects.select_related("channel", "query").order_by("kind", "name")
     ]
     context = {
         "active_section": "listening",

@@ -23,11 +23,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
+from portevoix.core.sentences import Sentence
 from portevoix.networks.sandbox import sandbox_followers
 from portevoix.sandbox.models import InteractionKind, SandboxInteraction
 from portevoix.worker.models import LeaseLost, Outcome
@@ -50,12 +53,41 @@ PAUSE: dict[str, float] = {
     SourceKind.MASTODON_STREAM: 1,
     SourceKind.MASTODON_TAG: 120,
     SourceKind.MASTODON_SEARCH: 300,
+    # A YouTube search costs 100 of the project's 10,000 daily units: the pause spreads the
+    # source's daily budget over the day (youtube_source.pause_for).
+    SourceKind.YOUTUBE_SEARCH: 3600,
+    SourceKind.INSTAGRAM_HASHTAG: 900,
+    SourceKind.INSTAGRAM_TAGS: 900,
+    # X's recent search: 60 requests per 15 minutes on the cheapest plans, billed per post.
+    SourceKind.X_SEARCH: 300,
 }
 
 
 class SourceRefused(Exception):
     """The source's server refuses for good (a revoked token, an unknown instance): the row
-    goes to *failed* with this message for the sources page, until a manager restarts it."""
+    goes to *failed* with this message for the sources page, until a manager restarts it.
+
+    ``sentence`` (optional) is the same message as a :class:`~portevoix.core.sentences.Sentence`,
+    stored so that each reader of the page reads it in their language."""
+
+    def __init__(self, message: str, *, sentence: Sentence | None = None) -> None:
+        super().__init__(message)
+        self.sentence = sentence
+
+    @property
+    def problem(self) -> str:
+        return self.sentence.dumps() if self.sentence is not None else str(self)
+
+
+class SourceWaiting(Exception):
+    """A quota or a rate limit stops the source until ``until`` (aware UTC): the row stays
+    *reading*, due again then, and the page shows ``sentence`` meanwhile. Not an error: the
+    errors in a row are not counted."""
+
+    def __init__(self, until: datetime, sentence: Sentence) -> None:
+        super().__init__(sentence.message)
+        self.until = until
+        self.sentence = sentence
 
 
 def sandbox_source() -> ListeningSource:
@@ -176,7 +208,7 @@ def _read_sandbox_slice(source: ListeningSource) -> tuple[int, int]:
 
 
 def readers() -> dict[str, Callable[[ListeningSource], tuple[int, int]]]:
-    from . import jetstream, mastodon_source
+    from . import instagram_source, jetstream, mastodon_source, x_source, youtube_source
 
     return {
         SourceKind.SANDBOX: _read_sandbox_slice,
@@ -184,6 +216,10 @@ def readers() -> dict[str, Callable[[ListeningSource], tuple[int, int]]]:
         SourceKind.MASTODON_STREAM: mastodon_source.read_stream_slice,
         SourceKind.MASTODON_TAG: mastodon_source.read_tag_slice,
         SourceKind.MASTODON_SEARCH: mastodon_source.read_search_slice,
+        SourceKind.YOUTUBE_SEARCH: youtube_source.read_slice,
+        SourceKind.INSTAGRAM_HASHTAG: instagram_source.read_hashtag_slice,
+        SourceKind.INSTAGRAM_TAGS: instagram_source.read_tags_slice,
+        SourceKind.X_SEARCH: x_source.read_slice,
     }
 
 
@@ -195,5 +231,71 @@ def read_slice(source: ListeningSource) -> Outcome:
     try:
         reader(source)
     except SourceRefused as refused:
-        return Outcome("failed", fields={"problem": str(refused)})
-    return Outcome("reading", delay=PAUSE.get(source.kind, 60), fields={"problem": ""})
+        return Outcome("failed", fields={"problem": refused.problem, "waiting_until": None})
+    except SourceWaiting as waiting:
+        return Outcome(
+            "reading",
+            at=waiting.until,
+            fields={"problem": waiting.sentence.dumps(), "waiting_until": waiting.until},
+        )
+    return Outcome(
+        "reading",
+        delay=pause_for(source),
+        fields={"problem": "", "waiting_until": None},
+    )
+
+
+def pause_for(source: ListeningSource) -> float:
+    """Seconds until the source is due again after a slice."""
+    if source.kind == SourceKind.YOUTUBE_SEARCH:
+        from . import youtube_source
+
+        return youtube_source.pause_seconds()
+    return PAUSE.get(source.kind, 60)
+
+
+def spend_units(source: ListeningSource, day: str, units: int) -> int:
+    """Count ``units`` of a quota spent by the source on ``day`` (before the call that costs
+    them: a call that fails has cost them too); returns the day's total. Under the lease."""
+    rows = ListeningSource.objects.filter(pk=source.pk)
+    if source.locked_by:
+        rows = rows.filter(locked_by=source.locked_by, state=source.state)
+    with transaction.atomic():
+        current = rows.select_for_update().values_list("units_day", "units_spent").first()
+        if current is None:
+            raise LeaseLost(f"listening source {source.pk}: lease lost")
+        spent = (current[1] if current[0] == day else 0) + units
+        rows.update(units_day=day, units_spent=spent)
+    source.units_day, source.units_spent = day, spent
+    return spent
+
+
+def channel_client(source: ListeningSource) -> Any:
+    """The network instance bound to the source's channel (its token; new tokens it receives
+    are stored on the channel), or SourceRefused when the channel is gone."""
+    channel = source.channel
+    if channel is None:
+        raise SourceRefused(
+            "The channel whose token this source used is gone: remove the source and add it "
+            "again with another channel.",
+            sentence=Sentence(
+                gettext_noop(
+                    "The channel whose token this source used is gone: remove the source and "
+                    "add it again with another channel."
+                )
+            ),
+        )
+    from portevoix.networks.errors import AuthExpired
+
+    try:
+        return channel.client(verify=False)
+    except AuthExpired:
+        raise SourceRefused(
+            "The channel this source reads with must be reconnected.",
+            sentence=Sentence(
+                gettext_noop(
+                    "The channel this source reads with must be reconnected (its authorisation "
+                    "is incomplete or expired); then start the source again."
+                )
+            ),
+        ) from None

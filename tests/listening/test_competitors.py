@@ -243,10 +243,15 @@ def test_the_demo_fills_sources_and_competitors(team: Team) -> None:
     demo.load_competitors_demo(team.workspace)
     demo.load_sources_demo(team.workspace)  # again: nothing doubled
     demo.load_competitors_demo(team.workspace)
-    for network in ("bluesky", "mastodon"):
+    for network in ("bluesky", "mastodon", "youtube", "instagram", "x"):
         source = ListeningSource.objects.get(network=network)
         assert source.state == "paused" and source.mentions_stored > 0
         assert Mention.objects.filter(source=source).count() == source.mentions_stored
+    sources_page = signed_in(team["viewer"].user).get(
+        reverse("listening_sources", kwargs={"ws": team.workspace.slug})
+    )
+    assert "Recherche YouTube" in sources_page.content.decode()
+    assert "#skincare" in sources_page.content.decode()
     rows = FollowedAccount.objects.filter(workspace=team.workspace)
     assert {a.side for a in rows} == {"own", "competitor"} and rows.count() == 3
     assert all(a.snapshots.count() == 5 for a in rows)
