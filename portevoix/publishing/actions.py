@@ -19,8 +19,8 @@ import datetime as dt
 import enum
 import mimetypes
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -40,7 +40,7 @@ from portevoix.media.actions import ensure_renditions
 from portevoix.media.models import Asset
 from portevoix.networks.errors import NetworkError
 from portevoix.networks.types import MediaItem, OutgoingPost
-from portevoix.publishing import media, scheduling
+from portevoix.publishing import choices, media, scheduling
 from portevoix.publishing.approvals import actions as approvals
 from portevoix.publishing.labels import state_label
 from portevoix.publishing.models import (
@@ -76,12 +76,18 @@ class Upload:
 
 
 def compose_problems(
-    channel: Channel, text: str, uploads: Sequence[Upload], *, in_reply_to: str | None = None
+    channel: Channel,
+    text: str,
+    uploads: Sequence[Upload],
+    *,
+    in_reply_to: str | None = None,
+    options: Mapping[str, str] | None = None,
 ) -> list[str]:
     """What the channel's network would refuse, checked before anything is saved.
 
     ``in_reply_to``: the message answered, for an answer (a network may check an answer
-    differently from a post: an Instagram comment needs no image)."""
+    differently from a post: an Instagram comment needs no image). ``options``: the author's
+    choices for a network that asks for some (TikTok), checked whole."""
     media = tuple(
         MediaItem(data=u.data, mime_type=u.mime, alt_text=u.alt_text, filename=u.filename)
         for u in uploads
@@ -92,7 +98,9 @@ def compose_problems(
         network = channel.network_class(limits=channel.cached_limits())
     except NetworkError as exc:
         return [exc.message]
-    return network.validate(OutgoingPost(text=text, media=media, in_reply_to=in_reply_to))
+    return network.validate(
+        OutgoingPost(text=text, media=media, in_reply_to=in_reply_to, options=options)
+    )
 
 
 @transaction.atomic
@@ -105,12 +113,16 @@ def schedule_post(
     at: dt.datetime | None = None,
     uploads: Sequence[Upload] = (),
     source: str = "web",
+    options: Mapping[int, Mapping[str, str]] | None = None,
 ) -> Post:
     """A post with one publication per channel, due at ``at`` (now when omitted).
 
     It goes out only if it needs no approval (the author publishes directly, no launch or
     channel rule asks for it); otherwise it waits for approval (``pending_approval``) and the
-    approvers are told. A passive channel, or a blocking compliance rule, refuses it."""
+    approvers are told. A passive channel, or a blocking compliance rule, refuses it.
+    ``options``: per channel id, the author's choices for a network that asks for some
+    (TikTok, :mod:`portevoix.publishing.choices`); such a channel without them is refused here,
+    with the network's sentences, not later by the worker."""
     if by is not None:
         require(by, "post.create")
         _same_workspace(by, workspace)
@@ -129,8 +141,10 @@ def schedule_post(
         if channel.state == ChannelStates.disconnected.name:
             problems.append(_("%(channel)s is disconnected.") % {"channel": channel.name})
             continue
+        chosen = _choices_for(channel, options)
         problems.extend(
-            f"{channel.name}: {problem}" for problem in compose_problems(channel, text, uploads)
+            f"{channel.name}: {problem}"
+            for problem in compose_problems(channel, text, uploads, options=chosen)
         )
     if problems:
         raise ActionRefused(" ".join(problems), field="text", code="invalid_post")
@@ -157,6 +171,7 @@ def schedule_post(
             scheduled_at=due,
             state=PublicationStates.draft.name,
             next_attempt_at=None,
+            network_options={k: v for k, v in (_choices_for(channel, options) or {}).items() if v},
         )
         for channel in channels
     ]
@@ -175,6 +190,16 @@ def schedule_post(
     # Out at its time, or waiting for approval: whatever the settings say, for every way in.
     approvals.route(post, publications, by=by)
     return post
+
+
+def _choices_for(
+    channel: Channel, options: Mapping[int, Mapping[str, str]] | None
+) -> dict[str, str] | None:
+    """The author's choices for ``channel`` when its network asks for some (an empty dict
+    when none were given, so they are refused as missing), else None."""
+    if not choices.takes_choices(channel):
+        return None
+    return {str(k): str(v) for k, v in ((options or {}).get(channel.pk) or {}).items()}
 
 
 # --- the composer -------------------------------------------------------------------------
@@ -226,6 +251,9 @@ class Variant:
     thread: tuple[str, ...] = ()
     #: ``None``: the post's media; a tuple (even empty): this channel's own.
     media: tuple[MediaChoice, ...] | None = None
+    #: The choices this channel's network asks of the author (TikTok), as
+    #: ``Publication.network_options``.
+    options: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -465,6 +493,7 @@ def save_post(
             "first_comment": variant.first_comment.strip(),
             "thread": [{"text": part} for part in variant.thread if part.strip()],
             "scheduled_at": times[channel.pk],
+            "network_options": {k: v for k, v in variant.options.items() if v},
         }
         existing = by_channel.get(channel.pk)
         if existing is not None and existing.state not in EDITABLE:
@@ -556,6 +585,59 @@ def submit_post(post: Post, *, by: Member | None, note: str = "") -> Post:
         if problems:
             raise ActionRefused(" ".join(problems), field="text", code="invalid_post")
     return approvals.submit(post, by=by, note=note)
+
+
+@transaction.atomic
+def set_network_options(
+    post: Post, channel: Channel, *, by: Member, options: Mapping[str, str]
+) -> Publication:
+    """The author's choices for ``channel``'s version of ``post`` (TikTok: who can see it,
+    the interactions allowed, the disclosure, the consent), given outside the composer (the
+    API). They are checked whole against the creator's options as last read; the version goes
+    back to draft, like any change, and goes out once the post is submitted again."""
+    require(by, "post.create")
+    _same_workspace(by, post.workspace)
+    if post.workspace_id != channel.workspace_id:
+        raise ActionRefused(_("That channel does not exist here."), field="channels")
+    if not choices.takes_choices(channel):
+        raise ActionRefused(
+            _("%(channel)s asks for no choices with its posts.") % {"channel": channel.name},
+            code="no_choices",
+            field="network_options",
+        )
+    rows = {r.channel_id: r for r in _lock(post)}
+    row = rows.get(channel.pk)
+    if row is None or row.state == S.cancelled.name:
+        raise ActionRefused(
+            _("This post does not go to %(channel)s.") % {"channel": channel.name},
+            field="channels",
+        )
+    if row.state not in EDITABLE:
+        raise ActionRefused(
+            _("%(channel)s: already out, its version is kept as it went out.")
+            % {"channel": channel.name},
+            code="state",
+        )
+    before = dict(row.network_options or {})
+    wanted = {str(k): str(v) for k, v in options.items() if v}
+    row.network_options = wanted
+    problems = choices.publication_problems(row)
+    if problems:
+        raise ActionRefused(
+            " ".join(f"{channel.name}: {p}" for p in problems),
+            code="invalid_choices",
+            field="network_options",
+        )
+    _to_draft(row, network_options=wanted)
+    audit.record(
+        "post.choices",
+        workspace=post.workspace,
+        actor=by.user,
+        obj=post,
+        before={"channel": channel.name, "options": before},
+        after={"channel": channel.name, "options": wanted},
+    )
+    return row
 
 
 #: Not out yet and movable in time (a time change keeps an approval: the content is the same).

@@ -6,6 +6,7 @@ from django.utils.translation import gettext_noop
 AUDIT_LABELS = {
     "post.save": gettext_noop("Post saved"),
     "post.submit": gettext_noop("Post submitted"),
+    "post.choices": gettext_noop("Post's network choices set"),
     "post.reschedule": gettext_noop("Post moved"),
     "post.cancel": gettext_noop("Post cancelled"),
     "campaign.save": gettext_noop("Campaign saved"),

@@ -83,6 +83,16 @@ def _assets(workspace: Workspace, ids: list[str]) -> list[Asset]:
     return ordered
 
 
+def network_options(channel: Channel, data: Any, prefix: str) -> dict[str, str]:
+    """The choices the channel's network asks of the author, as the form sent them (TikTok:
+    ``v<id>-tiktok_privacy``, ``v<id>-tiktok_consent``...); empty for other networks."""
+    if channel.network != "tiktok":
+        return {}
+    from portevoix.networks.tiktok import OPTION_KEYS
+
+    return {key: str(data.get(prefix + key, "")).strip()[:64] for key in OPTION_KEYS}
+
+
 def parse(data: QueryDict, workspace: Workspace, channels: list[Channel]) -> Parsed:
     """The form as a composition; what is wrong stays in ``errors`` by field name."""
     result = Parsed(None)
@@ -120,6 +130,7 @@ def parse(data: QueryDict, workspace: Workspace, channels: list[Channel]) -> Par
                 first_comment=data.get(prefix + "first_comment", ""),
                 thread=split_thread(data.get(prefix + "thread", "")),
                 media=own,
+                options=network_options(channel, data, prefix),
             )
         )
     when_raw = data.get("when", When.NOW)
@@ -230,6 +241,7 @@ def outgoing(composition: Composition, variant: Variant) -> tuple[OutgoingPost, 
         thread=tuple(ThreadPart(tagged(part)) for part in variant.thread),
         first_comment=tagged(variant.first_comment),
         language=channel.workspace.language,
+        options=dict(variant.options) if channel.network == "tiktok" else None,
     )
     return post, [c.asset for c in choices]
 
@@ -335,6 +347,7 @@ def initial(post: Post) -> dict[str, Any]:
             "media": [m.asset_id for m in own],
             "alts": {m.asset_id: m.alt_text for m in own},
             "state": p.state,
+            "options": dict(p.network_options or {}),
         }
     return {
         "title": post.title,

@@ -9,7 +9,12 @@ Import columns (a header line, UTF-8, comma or semicolon):
 ``channels``
     channel names separated by ``|``;
 ``text``, and optionally ``title``, ``campaign`` (a campaign's name), ``link``,
-``first_comment``.
+``first_comment``, ``media`` (names of media library items separated by ``|``);
+``tiktok_privacy_level``, ``tiktok_allow``, ``tiktok_disclose``, ``tiktok_consent``
+    TikTok's required choices for the line's TikTok channels (``publishing.choices``): a
+    privacy level as TikTok names it, the interactions allowed (``comment|duet|stitch``), the
+    commercial disclosure (``your_brand|branded_content``) and ``yes`` to TikTok's Music
+    Usage Confirmation. A line for a TikTok channel without them is refused with the reason.
 
 Every line goes through the composer's own actions (``save_post``, then ``submit_post`` when
 asked): the same checks as on the page. A dry run runs them all and rolls everything back.
@@ -34,10 +39,23 @@ from portevoix.core import actions as core_actions
 from portevoix.core.actions import ActionRefused, _same_workspace
 from portevoix.core.models import AccessToken, Member, Workspace
 from portevoix.core.permissions import can, require
-from portevoix.publishing import actions, scheduling
+from portevoix.media.models import Asset
+from portevoix.publishing import actions, choices, scheduling
 from portevoix.publishing.models import Campaign, Publication
 
-COLUMNS = ("when", "channels", "title", "text", "campaign", "link", "first_comment")
+#: TikTok's required choices (``publishing.choices.from_words``).
+TIKTOK_COLUMNS = ("tiktok_privacy_level", "tiktok_allow", "tiktok_disclose", "tiktok_consent")
+COLUMNS = (
+    "when",
+    "channels",
+    "title",
+    "text",
+    "campaign",
+    "link",
+    "first_comment",
+    "media",
+    *TIKTOK_COLUMNS,
+)
 REQUIRED = ("when", "channels", "text")
 MAX_LINES = 2000
 
@@ -88,6 +106,11 @@ def import_plan(
         return report
     channels = {c.name.lower(): c for c in Channel.objects.filter(workspace=workspace)}
     campaigns = {c.name.lower(): c for c in Campaign.objects.filter(workspace=workspace)}
+    library: dict[str, Asset] = {}
+    for asset in Asset.objects.filter(workspace=workspace, archived_at__isnull=True).order_by(
+        "-created_at", "-pk"
+    ):
+        library.setdefault(asset.name.lower(), asset)
     zone = ZoneInfo(workspace.time_zone)
     with transaction.atomic():
         for line, raw in enumerate(reader, start=2):
@@ -101,7 +124,7 @@ def import_plan(
                 break
             row = dict(zip(header, (cell.strip() for cell in raw), strict=False))
             try:
-                composition = _composition(row, channels, campaigns, zone)
+                composition = _composition(row, channels, campaigns, zone, library)
                 with transaction.atomic():
                     post = actions.save_post(workspace, by=by, composition=composition)
                     if submit:
@@ -133,6 +156,7 @@ def _composition(
     channels: dict[str, Channel],
     campaigns: dict[str, Campaign],
     zone: ZoneInfo,
+    library: dict[str, Asset] | None = None,
 ) -> actions.Composition:
     names = [n.strip() for n in row.get("channels", "").split("|") if n.strip()]
     if not names:
@@ -160,17 +184,66 @@ def _composition(
     link = row.get("link", "")
     if link and not link.startswith(("http://", "https://")):
         raise ActionRefused(_("Enter a full web address (https://...)."), field="link")
+    media = []
+    for name in (n.strip() for n in row.get("media", "").split("|")):
+        if not name:
+            continue
+        asset = (library or {}).get(name.lower())
+        if asset is None:
+            raise ActionRefused(
+                _("No media library item is called “%(name)s”.") % {"name": name}, field="media"
+            )
+        media.append(actions.MediaChoice(asset))
+    options = _tiktok_choices(row, chosen)
     return actions.Composition(
         text=row.get("text", ""),
         title=row.get("title", ""),
         campaign=campaign,
+        media=tuple(media),
         variants=tuple(
-            actions.Variant(channel=c, link=link, first_comment=row.get("first_comment", ""))
+            actions.Variant(
+                channel=c,
+                link=link,
+                first_comment=row.get("first_comment", ""),
+                options=options if choices.takes_choices(c) else {},
+            )
             for c in chosen
         ),
         when=actions.When.AT,
         at=at,
         time_zone=zone.key,
+    )
+
+
+def _tiktok_choices(row: dict[str, str], chosen: list[Channel]) -> dict[str, str]:
+    """TikTok's required choices from the line's ``tiktok_*`` columns; a line for a TikTok
+    channel without them is refused with TikTok's reasons, and the columns where to give
+    them."""
+    given = any(row.get(c, "").strip() for c in TIKTOK_COLUMNS)
+    takers = [c for c in chosen if choices.takes_choices(c)]
+    if given and not takers:
+        raise ActionRefused(
+            _("The tiktok_ columns are filled but the line names no TikTok channel."),
+            field="channels",
+        )
+    if not takers:
+        return {}
+    if not given:
+        reasons = " ".join(choices.problems(takers[0], {}))
+        raise ActionRefused(
+            _(
+                "%(channel)s is a TikTok channel: give TikTok's choices in the columns "
+                "tiktok_privacy_level, tiktok_allow, tiktok_disclose and tiktok_consent. "
+                "%(reasons)s"
+            )
+            % {"channel": takers[0].name, "reasons": reasons},
+            field="tiktok_privacy_level",
+        )
+    return choices.from_words(
+        privacy_level=row.get("tiktok_privacy_level", ""),
+        allow=row.get("tiktok_allow", ""),
+        disclose=row.get("tiktok_disclose", ""),
+        consent=row.get("tiktok_consent", ""),
     )
 
 

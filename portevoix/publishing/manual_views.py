@@ -129,9 +129,7 @@ def by_hand_media(request: HttpRequest, ws: str, pk: int, media: int) -> FileRes
     if row is None:
         raise Http404("no such media")
     item = row.as_media_item(publication.channel.network)
-    response = FileResponse(
-        iter([item.data]), content_type=item.mime_type or "application/octet-stream"
-    )
+    response = FileResponse(item.open(), content_type=item.mime_type or "application/octet-stream")
     response["Content-Disposition"] = f'attachment; filename="{item.filename or "media"}"'
     response["X-Content-Type-Options"] = "nosniff"
     return response

@@ -24,7 +24,7 @@ import hashlib
 import json
 import mimetypes
 import secrets
-from typing import ClassVar
+from typing import IO, ClassVar
 
 from django.conf import settings
 from django.db import models
@@ -202,17 +202,35 @@ class PostMedia(models.Model):
         rendition = self.asset.rendition_for(network) if self.asset and network else None
         if rendition is not None:
             file, mime = rendition.file, rendition.mime_type
-        with file.open("rb") as handle:
-            data = handle.read()
         name = file.name or "media"
+        mime = mime or mimetypes.guess_type(name)[0] or ""
         from portevoix.media.public import media_url
 
+        public_url = media_url(self, network) if self.pk else ""
+        if mime.startswith("video/"):
+            # A video stays in storage: the network modules read it chunk by chunk.
+            storage, stored_name = file.storage, name
+
+            def opener() -> IO[bytes]:
+                handle: IO[bytes] = storage.open(stored_name, "rb")
+                return handle
+
+            return MediaItem(
+                mime_type=mime,
+                alt_text=self.alt_text,
+                filename=name.rsplit("/", 1)[-1],
+                public_url=public_url,
+                opener=opener,
+                length=file.size,
+            )
+        with file.open("rb") as handle:
+            data = handle.read()
         return MediaItem(
             data=data,
-            mime_type=mime or mimetypes.guess_type(name)[0] or "",
+            mime_type=mime,
             alt_text=self.alt_text,
             filename=name.rsplit("/", 1)[-1],
-            public_url=media_url(self, network) if self.pk else "",
+            public_url=public_url,
         )
 
 
@@ -285,13 +303,13 @@ class Publication(StatefulModel):
     VIEW_ACTION = "post.view"
     WORKSPACE_PATH = "post__workspace"
     #: Loaded with each claimed row, so the handler needs no query of its own for them.
-    CLAIM_RELATED = ("post", "post__workspace", "channel")
+    CLAIM_RELATED = ("post", "post__workspace", "post__campaign", "channel")
     #: The ops page lists a publication left in these states for long; drafts, approvals and
     #: pauses go at the team's own pace (``failed`` is listed as failed).
     WAITING_FOR_PERSON: ClassVar[frozenset[str]] = frozenset(
         {"waiting_reconnect", "needs_check", "held", "rejected"}
     )
-    CLAIM_PREFETCH = ("post__media__asset__renditions", "post__campaign")
+    CLAIM_PREFETCH = ("post__media__asset__renditions",)
 
     objects = RestrictedQuerySet.as_manager()
 
@@ -325,6 +343,10 @@ class Publication(StatefulModel):
     in_reply_to = models.CharField(max_length=500, blank=True)
     #: A private answer (a direct message) rather than a public reply.
     private = models.BooleanField(_("private"), default=False)
+    #: The choices this channel's network asks of the author (TikTok: who can see it, the
+    #: interactions allowed, the commercial disclosure, the consent): ``{"tiktok_privacy":
+    #: "PUBLIC_TO_EVERYONE", ...}``. The network module checks them (``OutgoingPost.options``).
+    network_options = models.JSONField(_("network options"), default=dict, blank=True)
 
     class Meta:
         ordering = ["-scheduled_at"]
@@ -383,7 +405,15 @@ class Publication(StatefulModel):
             visibility=Visibility.DIRECT if self.private else Visibility.PUBLIC,
             language=self.post.workspace.language,
             first_comment=tagged(self.first_comment),
+            options=self.options_for_network(),
         )
+
+    def options_for_network(self) -> dict[str, str] | None:
+        """The author's choices for networks that ask for some (TikTok), else None."""
+        if self.channel.network != "tiktok" or self.post.kind != PostKind.POST:
+            return None
+        stored = self.network_options if isinstance(self.network_options, dict) else {}
+        return {str(k): str(v) for k, v in stored.items()}
 
     def handle_scheduled(self) -> Outcome:
         from portevoix.publishing import states

@@ -7,6 +7,7 @@ urlpatterns = [
     path("compose/", views.compose, name="compose"),
     path("compose/checks/", views.compose_checks, name="compose_checks"),
     path("compose/autosave/", views.compose_autosave, name="compose_autosave"),
+    path("compose/tiktok/<int:pk>/", views.compose_tiktok, name="compose_tiktok"),
     path("posts/<int:pk>/", views.compose, name="post_edit"),
     path("posts/<int:pk>/move/", views.move, name="post_move"),
     path("by-hand/<int:pk>/", manual_views.by_hand, name="publication_by_hand"),

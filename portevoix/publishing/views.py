@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import calendar as pycalendar
 import datetime as dt
+import logging
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from portevoix.core.permissions import can, require
 from portevoix.core.query import query_choice, query_date, query_id
 from portevoix.core.views import _member, _refusal_to_form
 from portevoix.media.models import Asset
+from portevoix.networks.errors import NetworkError
 from portevoix.networks.types import Capability
 from portevoix.publishing import actions, composer, scheduling
 from portevoix.publishing import attention as attention_rows
@@ -62,6 +64,8 @@ FILTER_STATES = (
     S.failed,
     S.cancelled,
 )
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -263,6 +267,11 @@ def _state_from_data(data: Any) -> dict[str, Any]:
                 "own_media": bool(data.get(prefix + "own_media")),
                 "media": media,
                 "alts": {m: data.get(f"{prefix}alt-{m}", "") for m in media},
+                "options": {
+                    k[len(prefix) :]: str(v)
+                    for k, v in data.items()
+                    if k.startswith(prefix + "tiktok_")
+                },
             }
     media = [int(v) for v in data.getlist("media") if v.isdigit()]
     return {
@@ -306,6 +315,18 @@ def _composer_context(
                 "first_comment": Capability.FIRST_COMMENT in caps,
                 "locked": variant.get("state") in actions.GONE_OUT,
                 "link_errors": errors.get(f"v{channel.pk}-link", []),
+                # TikTok's panel for a TikTok channel of the post (read live); a channel not
+                # chosen keeps what was chosen for it, hidden, until it is chosen again.
+                "takes_tiktok": channel.network == "tiktok"
+                and variant.get("state") not in actions.GONE_OUT,
+                "tiktok": (
+                    tiktok_panel(channel, variant.get("options") or {})
+                    if channel.network == "tiktok"
+                    and variant.get("state") not in actions.GONE_OUT
+                    and channel.pk in state["channels"]
+                    else None
+                ),
+                "tiktok_kept": _kept_choices(variant.get("options") or {}),
             }
         )
     waiting = actions.waiting_on(post) if post is not None and post.pk else []
@@ -328,6 +349,94 @@ def _composer_context(
         "autosave": post is None or all(p.state == S.draft.name for p in post.publications.all()),
         "active_section": "calendar",
         "tab": "compose",
+    }
+
+
+def _kept_choices(options: dict[str, str]) -> list[tuple[str, str]]:
+    from portevoix.networks.tiktok import OPTION_KEYS
+
+    return [(key, str(options[key])) for key in OPTION_KEYS if options.get(key)]
+
+
+@require_POST
+def compose_tiktok(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
+    """TikTok's panel for one channel of the composer (htmx, when the channel is chosen or
+    left out): read live from the creator's account when the channel is among the post's,
+    with what the author chose so far; otherwise what they chose, kept hidden so that
+    choosing the channel again brings it back."""
+    me = _member(request)
+    require(me, "post.create")
+    channel = Channel.objects.get_for(me, "post.view", pk=pk)
+    prefix = f"v{channel.pk}-"
+    chosen = {
+        key[len(prefix) :]: str(value)[:64]
+        for key, value in request.POST.items()
+        if key.startswith(prefix + "tiktok_")
+    }
+    if channel.network != "tiktok":
+        return HttpResponse("")
+    if str(channel.pk) in request.POST.getlist("channels"):
+        return render(
+            request,
+            "publishing/_tiktok_choices.html",
+            {"t": tiktok_panel(channel, chosen), "pk": channel.pk},
+        )
+    return render(
+        request,
+        "publishing/_tiktok_kept.html",
+        {"kept": _kept_choices(chosen), "pk": channel.pk},
+    )
+
+
+def tiktok_panel(channel: Channel, chosen: dict[str, str]) -> dict[str, Any]:
+    """What TikTok's posting rules ask the composer to show for a TikTok variant, read live
+    from the creator's account (``creator_info``): who posts, who may see it (chosen by the
+    author, no default), the interactions (off where the creator turned them off), the
+    commercial disclosure and the consent sentence with TikTok's links. When TikTok cannot
+    answer, the last limits read are used and the page says so."""
+    from portevoix.channels import clients
+    from portevoix.channels.messages import network_problem
+    from portevoix.networks import tiktok
+
+    info: tiktok.CreatorInfo | None = None
+    problem = ""
+    try:
+        with clients.checkout(channel) as network:
+            assert isinstance(network, tiktok.TikTokNetwork)
+            info = network.creator_info()
+    except NetworkError as exc:
+        problem = network_problem(exc).render()
+    except Exception:  # an optional read: the composer still opens on the last limits read
+        logger.exception("tiktok: creator_info failed for channel %s", channel.pk)
+        problem = _("TikTok could not be asked for the account's options just now.")
+    if info is None:
+        limits = channel.cached_limits()
+        disabled = limits.interactions_disabled if limits is not None else frozenset()
+        levels = tuple(sorted(limits.privacy_levels or ())) if limits is not None else ()
+        info = tiktok.CreatorInfo(
+            nickname=channel.handle,
+            privacy_levels=levels,
+            comment_disabled="comment" in disabled,
+            duet_disabled="duet" in disabled,
+            stitch_disabled="stitch" in disabled,
+            max_video_seconds=limits.max_video_seconds if limits is not None else None,
+        )
+    branded = chosen.get("tiktok_branded") == "on"
+    return {
+        "info": info,
+        "problem": problem,
+        "privacy": [
+            (level, _(tiktok.PRIVACY_LABELS.get(level, level))) for level in info.privacy_levels
+        ],
+        "interactions": [
+            ("tiktok_comment", _("Allow comments"), info.comment_disabled),
+            ("tiktok_duet", _("Allow duets"), info.duet_disabled),
+            ("tiktok_stitch", _("Allow stitches"), info.stitch_disabled),
+        ],
+        "chosen": chosen,
+        "branded": branded,
+        "music_url": tiktok.MUSIC_USAGE_URL,
+        "branded_url": tiktok.BRANDED_CONTENT_URL,
     }
 
 

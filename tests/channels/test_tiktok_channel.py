@@ -132,6 +132,8 @@ def test_a_video_goes_out_once_as_only_me(team, client_for, fake):
         text="Le défilé d’hiver, en coulisses",
         channels=[channel],
         uploads=[video],
+        # The choices TikTok's audit requires, kept with the version.
+        options={channel.pk: {"tiktok_privacy": "SELF_ONLY", "tiktok_consent": "on"}},
     )
     for _ in range(5):
         if not runner.run_once([Publication]):
@@ -217,3 +219,43 @@ def test_roles_without_channel_management_cannot_choose_the_audience(team, clien
     assert channel.get_credentials().get("privacy_level") == ""
     with pytest.raises(PermissionDenied):
         actions.set_audience(channel, by=team[role], level="SELF_ONLY")
+
+
+def test_a_post_without_tiktoks_required_choices_is_refused_before_sending(team, client_for, fake):
+    """Without a privacy chosen nor the consent, the post is refused where it is made, with
+    TikTok's sentences; and should a version lose its choices later, the worker refuses it
+    too: nothing reaches TikTok."""
+    from portevoix.core.actions import ActionRefused
+    from portevoix.publishing.models import Post
+
+    channel = connect(team, client_for, fake)
+    video = Upload(filename="defile.mp4", data=MP4_HEADER, mime_type="video/mp4")
+    with pytest.raises(ActionRefused) as refused:
+        publishing.schedule_post(
+            team.workspace,
+            by=team["admin"],
+            text="Le défilé d’hiver, en coulisses",
+            channels=[channel],
+            uploads=[video],
+        )
+    assert "Confirmation d’utilisation de la musique" in refused.value.message
+    assert not Post.objects.exists()
+    post = publishing.schedule_post(
+        team.workspace,
+        by=team["admin"],
+        text="Le défilé d’hiver, en coulisses",
+        channels=[channel],
+        uploads=[video],
+        options={channel.pk: {"tiktok_privacy": "SELF_ONLY", "tiktok_consent": "on"}},
+    )
+    Publication.objects.filter(post=post).update(network_options={})
+    for _ in range(5):
+        if not runner.run_once([Publication]):
+            break
+    publication = Publication.objects.get(post=post)
+    assert publication.state in {"rejected", "failed"}, publication.state
+    from portevoix.core.sentences import render
+
+    # The worker checked it in the workspace's language (French here).
+    assert "Confirmation d’utilisation de la musique" in render(publication.problem)
+    assert fake.init_posts == 0

@@ -68,9 +68,8 @@ def test_a_row_checked_outside_a_claim_reads_afresh(team, channel) -> None:
 
 
 def _claims(queries) -> int:
-    return sum(
-        q["sql"].startswith('UPDATE "publishing_publication" SET "locked_by"') for q in queries
-    )
+    # PostgreSQL: the claim is the ``UPDATE`` inside ``WITH claimed AS (...)``.
+    return sum('UPDATE "publishing_publication" SET "locked_by"' in q["sql"] for q in queries)
 
 
 def test_an_idle_table_is_not_asked_every_round_until_woken(team, account, channel) -> None:
@@ -109,3 +108,143 @@ def test_a_table_that_had_rows_is_asked_again_next_round(team, account, channel)
         while not worker._queue.empty():
             runner.release([worker._queue.get_nowait()])
         worker.waiter.close()
+
+
+# --- what a claim brings with its rows, in statements written once -----------------------------
+
+
+def _statements(seen) -> list[str]:
+    """What reached the database, without the savepoints of the test's own transaction."""
+    return [
+        q["sql"] for q in seen.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))
+    ]
+
+
+def _values(instance) -> list:
+    return [getattr(instance, f.attname) for f in type(instance)._meta.concrete_fields]
+
+
+def test_claimed_rows_come_with_their_related_rows_and_media(team, channel) -> None:
+    from portevoix.publishing import actions as publishing
+    from portevoix.publishing.actions import Upload
+    from portevoix.publishing.models import Post, PostMedia
+    from tests.images import image_bytes
+
+    with_media = publishing.schedule_post(
+        team.workspace,
+        by=team["content"],
+        text="Deux images",
+        channels=[channel],
+        at=timezone.now(),
+        uploads=[
+            Upload("b.png", image_bytes("PNG"), mime_type="image/png"),
+            Upload("a.png", image_bytes("PNG", (5, 4)), mime_type="image/png"),
+        ],
+    )
+    [without] = _due(team, channel, 1)
+    # The second image first: the media come in the model's order (position, id).
+    first, second = PostMedia.objects.filter(post=with_media).order_by("id")
+    PostMedia.objects.filter(pk=first.pk).update(position=5)
+    with CaptureQueriesContext(connection) as claiming:
+        rows = runner.claim(Publication, 10, "test-worker", 60)
+    # PostgreSQL: the claim with its post, workspace, campaign and channel, then the media;
+    # SQLite (no UPDATE in WITH): the related rows by primary key in between.
+    assert len(_statements(claiming)) == (2 if connection.vendor == "postgresql" else 3)
+    assert {r.post_id for r in rows} == {with_media.pk, without.pk}
+    with CaptureQueriesContext(connection) as reading:
+        for row in rows:
+            fresh = Publication.objects.select_related("post__workspace", "channel").get(pk=row.pk)
+            with_no_query = [
+                _values(row),
+                _values(row.post),
+                _values(row.post.workspace),
+                _values(row.channel),
+                row.post.campaign,
+                [m.pk for m in row.media_rows()],
+            ]
+            expected = [
+                _values(fresh),
+                _values(fresh.post),
+                _values(fresh.post.workspace),
+                _values(fresh.channel),
+                None,
+                [m.pk for m in fresh.media_rows()],
+            ]
+            assert with_no_query == expected
+    # Only the fresh reads of the comparison above reached the database.
+    fresh_reads = [q for q in _statements(reading) if "publishing_postmedia" not in q]
+    assert len(fresh_reads) == 2
+    media = next(r for r in rows if r.post_id == with_media.pk).media_rows()
+    assert [m.pk for m in media] == [second.pk, first.pk]
+    assert all(m.post is not None for m in media)
+    assert Post.objects.get(pk=without.pk).media.count() == 0
+    for row in rows:
+        runner.process(row)
+    assert states(with_media) == ["published"] and states(without) == ["published"]
+
+
+def _send_time_tables(queries) -> int:
+    tables = (
+        '"publishing_pause"',
+        '"publishing_compliancerule"',
+        '"publishing_approvalsettings"',
+        '"publishing_complianceroute"',
+    )
+    return sum(any(t in q["sql"] for t in tables) for q in queries)
+
+
+def test_what_a_workspace_does_not_have_is_asked_in_one_statement(team, account, channel) -> None:
+    posts = _due(team, channel, 3)
+    rows = runner.claim(Publication, 10, "test-worker", 60)
+    with CaptureQueriesContext(connection) as seen:
+        for row in rows:
+            runner.process(row)
+    # No pause, blocking rule, approval settings or compliance route: one statement says so
+    # for the batch (four reads before).
+    assert _send_time_tables(seen.captured_queries) == 1
+    assert [states(p) for p in posts] == [["published"]] * 3
+
+
+def test_what_a_workspace_has_is_read_at_send_time(team, account, channel) -> None:
+    from portevoix.publishing.approvals.models import ComplianceRule, RuleKind, Severity
+
+    [blocked] = _due(team, channel, 1)
+    ComplianceRule.objects.create(
+        workspace=team.workspace,
+        name="Interdit",
+        kind=RuleKind.BANNED,
+        values="Post",
+        severity=Severity.BLOCK,
+    )
+    rows = runner.claim(Publication, 10, "test-worker", 60)
+    with CaptureQueriesContext(connection) as seen:
+        for row in rows:
+            runner.process(row)
+    assert states(blocked) == ["rejected"]
+    assert sum(publish_calls(account).values()) == 0
+    # The statement that says what exists, then the blocking rules themselves.
+    assert _send_time_tables(seen.captured_queries) == 2
+
+
+def test_the_author_comes_with_user_department_and_trust(team, channel) -> None:
+    from portevoix.core.models import Member
+    from portevoix.publishing.approvals import actions as approvals
+    from portevoix.publishing.approvals import policy
+
+    [post] = _due(team, channel, 1)
+    member = Member.objects.get(workspace=team.workspace, user=post.author)
+    Member.objects.filter(pk=member.pk).update(department=team.department("marketing"))
+    for trust in (None, True):
+        if trust is not None:
+            approvals.set_trust(member, by=team["admin"], publishes_directly=trust)
+        with CaptureQueriesContext(connection) as seen:
+            found = policy.author_member(post)
+        assert len(_statements(seen)) == 1
+        fresh = Member.objects.select_related("user", "department").get(pk=member.pk)
+        with CaptureQueriesContext(connection) as seen:
+            assert found is not None
+            assert _values(found) == _values(fresh)
+            assert _values(found.user) == _values(fresh.user)
+            assert found.department is not None and found.department.code == "marketing"
+            assert policy.trust_override(found, loaded=True) is trust
+        assert _statements(seen) == []

@@ -27,10 +27,12 @@ checked when the post is submitted, when a step is decided and again at send tim
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from django.db import connections
 from django.utils import timezone
 
 from portevoix.core.models import Member
@@ -44,6 +46,7 @@ from portevoix.publishing.approvals.models import (
     StepState,
     lines,
 )
+from portevoix.worker import rows
 from portevoix.worker.runner import BatchReads
 
 if TYPE_CHECKING:
@@ -94,16 +97,26 @@ def publishes_directly(member: Member | None, kind: str = "post", *, loaded: boo
     return can(member, "post.publish_now")
 
 
+@functools.cache
+def _author_read(alias: str) -> tuple[rows.Joined, str]:
+    """The member with its user, department and trust: written once (the worker reads it for
+    every claimed batch; the ORM's ``select_related`` took more CPU than the query)."""
+    joined = rows.Joined(Member, ("user", "department", "publishing_trust"), alias)
+    sql = f"{joined.sql(rows.table(Member, alias))} WHERE t0.workspace_id = %s AND t0.user_id = %s"
+    return joined, sql
+
+
 def author_member(post: Post) -> Member | None:
+    """The author's membership of the post's workspace (one per workspace and user), with its
+    user, department and ``publishing_trust`` loaded."""
     if post.author_id is None:
         return None
-    # One per (workspace, user): no ORDER BY to compile.
-    found = list(
-        Member.objects.filter(workspace_id=post.workspace_id, user_id=post.author_id)
-        .select_related("user", "department", "publishing_trust")
-        .order_by()[:1]
-    )
-    return found[0] if found else None
+    alias = Member.objects.db
+    joined, sql = _author_read(alias)
+    with connections[alias].cursor() as cursor:
+        cursor.execute(sql, [post.workspace_id, post.author_id])
+        row = cursor.fetchone()
+    return joined.build(row) if row is not None else None
 
 
 def settings_of(workspace_id: int) -> ApprovalSettings:
