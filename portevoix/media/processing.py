@@ -194,12 +194,16 @@ def check_video(
         problems.append({"code": "video_type", "type": info.mime_type})
     if limits.max_video_bytes is not None and size > limits.max_video_bytes:
         problems.append({"code": "too_heavy", "limit": limits.max_video_bytes})
+    # The network's rule, or the account's own when the network says it (a TikTok creator's
+    # longest video, from creator_info), whichever is shorter.
+    longest = min(
+        (s for s in (spec.max_video_seconds, limits.max_video_seconds) if s is not None),
+        default=None,
+    )
     if info.duration is None:
         problems.append({"code": "no_duration"})
-    elif spec.max_video_seconds is not None and info.duration > spec.max_video_seconds:
-        problems.append(
-            {"code": "too_long", "limit": spec.max_video_seconds, "value": info.duration}
-        )
+    elif longest is not None and info.duration > longest:
+        problems.append({"code": "too_long", "limit": longest, "value": info.duration})
     return problems
 
 

@@ -126,6 +126,10 @@ class Network(abc.ABC):
     #: passes one kept with the channel.
     uses_journal: ClassVar[bool] = False
 
+    #: The module counts a daily quota shared by every client of one project in a ``ledger``
+    #: (constructor argument; YouTube): the caller passes one every process shares.
+    uses_quota_ledger: ClassVar[bool] = False
+
     #: The account figures ``account_metrics`` reads here (with ``Capability.ACCOUNT_METRICS``);
     #: the others are always ``None``: "not offered". One the account's token may not read
     #: (a permission not granted) is ``None`` too, without hiding the others.
@@ -447,6 +451,30 @@ class Network(abc.ABC):
         """Answer a comment publicly, or privately (a DM) when ``private`` is true."""
         self.require(Capability.REPLY_PRIVATE if private else Capability.REPLY_PUBLIC)
         raise NotImplementedError
+
+    @classmethod
+    def reply_target(
+        cls, message_id: str, *, kind: str, in_reply_to: str = "", thread_id: str = ""
+    ) -> str:
+        """What ``reply`` (and ``publish`` with ``in_reply_to``) takes to answer the inbound
+        message ``message_id`` of ``kind``, from what the inbox stored of it: its id, unless
+        the network answers some messages elsewhere (Instagram's mentions)."""
+        return message_id
+
+    @classmethod
+    def reply_refusal(cls, kind: str, *, private: bool) -> str | None:
+        """Why this network gives Porte-voix no way to answer a message of ``kind`` in public
+        (or in private), in the active language; None when it gives one. The inbox says this
+        instead of offering a reply box."""
+        if private and Capability.REPLY_PRIVATE not in cls.capabilities:
+            return _("%(network)s does not let Porte-voix answer in private.") % {
+                "network": cls.label
+            }
+        if not private and Capability.REPLY_PUBLIC not in cls.capabilities:
+            return _("%(network)s does not let Porte-voix answer in public.") % {
+                "network": cls.label
+            }
+        return None
 
     def hide_comment(self, message_id: str) -> None:
         self.require(Capability.HIDE_COMMENT)

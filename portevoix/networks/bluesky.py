@@ -340,13 +340,13 @@ class BlueskyNetwork(Network):
         if code in _NOT_FOUND_ERRORS or status == 404:
             return NotFound(
                 _("Bluesky could not find it (%(action)s)%(detail)s.")
-                % {"action": action, "detail": detail},
+                % {"action": _(action), "detail": detail},
                 network=self.name,
                 code=tag,
             )
         if status == 413 or code == "BlobTooLarge":
             return InvalidInput(
-                _("Bluesky refused the file as too large (%(action)s).") % {"action": action},
+                _("Bluesky refused the file as too large (%(action)s).") % {"action": _(action)},
                 network=self.name,
                 code=tag,
             )
@@ -354,25 +354,26 @@ class BlueskyNetwork(Network):
             if write:
                 return OutcomeUnknown(
                     _("Bluesky failed while %(action)s (HTTP %(status)s); the post may exist.")
-                    % {"action": action, "status": status},
+                    % {"action": _(action), "status": status},
                     network=self.name,
                     code=tag,
                 )
             return Transient(
                 _("Bluesky is unavailable (%(action)s, HTTP %(status)s).")
-                % {"action": action, "status": status},
+                % {"action": _(action), "status": status},
                 network=self.name,
                 code=tag,
             )
         if status == 400 and code in {"InvalidRequest", "InvalidSwap", ""}:
             return InvalidInput(
                 _("Bluesky refused it (%(action)s)%(detail)s.")
-                % {"action": action, "detail": detail},
+                % {"action": _(action), "detail": detail},
                 network=self.name,
                 code=tag,
             )
         return Permanent(
-            _("Bluesky refused it (%(action)s)%(detail)s.") % {"action": action, "detail": detail},
+            _("Bluesky refused it (%(action)s)%(detail)s.")
+            % {"action": _(action), "detail": detail},
             network=self.name,
             code=tag,
         )
@@ -611,7 +612,9 @@ class BlueskyNetwork(Network):
         images = []
         for item in media:
             # A blob nobody references is deleted by the PDS: uploading twice is harmless.
-            blob = self._call("uploading an image", partial(client.upload_blob, item.data)).blob
+            blob = self._call(
+                "uploading an image", partial(client.upload_blob, item.read_all())
+            ).blob
             images.append(models.AppBskyEmbedImages.Image(alt=item.alt_text, image=blob))
         return models.AppBskyEmbedImages.Main(images=images)
 

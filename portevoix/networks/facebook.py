@@ -41,7 +41,7 @@ import logging
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar
+from typing import IO, Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -72,6 +72,7 @@ from .types import (
     InboundItem,
     InboundKind,
     Limits,
+    MediaItem,
     MetricSnapshot,
     OutgoingPost,
     PublishedRef,
@@ -436,14 +437,14 @@ class FacebookNetwork(Network):
             answer = graph.post(
                 f"{page}/photos",
                 fields,
-                files={"source": (item.filename, item.data, item.mime_type)},
+                files={"source": (item.filename, item.read_all(), item.mime_type)},
                 action="uploading a photo",
                 write=False,
             )
             photo_id = str(answer.get("id") or "")
             if not photo_id:
                 raise Permanent(
-                    "Facebook accepted a photo without giving its id.",
+                    _("Facebook accepted a photo without giving its id."),
                     network=self.name,
                     code="no_id",
                 )
@@ -494,7 +495,7 @@ class FacebookNetwork(Network):
             video_id = str(answer.get("video_id") or "")
             if not session or not video_id:
                 raise Permanent(
-                    "Facebook started a video upload without its session or video id.",
+                    _("Facebook started a video upload without its session or video id."),
                     network=self.name,
                     code="no_id",
                 )
@@ -508,6 +509,17 @@ class FacebookNetwork(Network):
                 "state": "uploading",
             }
             self.journal.put(key, entry)
+        with item.open() as handle:
+            entry = self._transfer(item, handle, key, entry)
+        return self._finish_video(post, key, entry)
+
+    def _transfer(
+        self, item: MediaItem, handle: IO[bytes], key: str, entry: dict[str, str]
+    ) -> dict[str, str]:
+        """Send the chunks Graph asks for (its ``start_offset``/``end_offset``), each read
+        from the file as it goes: the video is never whole in memory."""
+        video = self.video_graph
+        edge = f"{self.page_id}/videos"
         start, end = int(entry.get("start") or 0), int(entry.get("end") or 0)
         refused = 0
         while start < end:
@@ -520,7 +532,11 @@ class FacebookNetwork(Network):
                         "start_offset": start,
                     },
                     files={
-                        "video_file_chunk": (item.filename, item.data[start:end], item.mime_type)
+                        "video_file_chunk": (
+                            item.filename,
+                            item.read_chunk(handle, start, end),
+                            item.mime_type,
+                        )
                     },
                     action="uploading the video",
                     write=False,
@@ -548,7 +564,7 @@ class FacebookNetwork(Network):
             start, end = _offset(answer.get("start_offset")), _offset(answer.get("end_offset"))
             entry = {**entry, "start": str(start), "end": str(end)}
             self.journal.put(key, entry)
-        return self._finish_video(post, key, entry)
+        return entry
 
     def _finish_video(self, post: OutgoingPost, key: str, entry: dict[str, str]) -> dict[str, str]:
         # The mark, before the call that publishes: a lost answer is read back by the video id.
@@ -565,8 +581,10 @@ class FacebookNetwork(Network):
         )
         if answer.get("success") is not True:
             raise OutcomeUnknown(
-                "Facebook answered the video's publication without saying it succeeded: "
-                "Porte-voix checks the video.",
+                _(
+                    "Facebook answered the video's publication without saying it succeeded: "
+                    "Porte-voix checks the video."
+                ),
                 network=self.name,
                 code="no_success",
             )
@@ -967,6 +985,17 @@ class FacebookNetwork(Network):
         ]
         items.sort(key=lambda i: (i.created_at, i.message_id))
         return InboundBatch(items=tuple(items))
+
+    @classmethod
+    def reply_refusal(cls, kind: str, *, private: bool) -> str | None:
+        if private and kind == InboundKind.MENTION.value:
+            # Private replies exist for comments and visitor posts on the page only
+            # (https://developers.facebook.com/docs/messenger-platform/discovery/private-replies).
+            return _(
+                "Facebook lets a page answer a post that tags it only in public, under the "
+                "post: a private message needs the person to write to the page first."
+            )
+        return super().reply_refusal(kind, private=private)
 
     def reply(
         self,

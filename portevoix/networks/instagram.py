@@ -117,6 +117,20 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat()
 
 
+#: ``reply_target`` of a mention: ``mention:<media id>`` or ``mention:<media id>:<comment id>``.
+MENTION_PREFIX = "mention:"
+
+
+def mention_ids(to: InboundItem | str, target: str) -> dict[str, str]:
+    """The ``media_id`` (and ``comment_id``) Graph's mentions edge takes for an answer."""
+    if target.startswith(MENTION_PREFIX):
+        media, _sep, comment = target[len(MENTION_PREFIX) :].partition(":")
+        return {"media_id": media, **({"comment_id": comment} if comment else {})}
+    if isinstance(to, InboundItem) and to.extra.get("mention") == "comment" and to.in_reply_to:
+        return {"media_id": to.in_reply_to, "comment_id": to.message_id}
+    return {"media_id": target}
+
+
 @register
 class InstagramNetwork(Network):
     name: ClassVar[str] = "instagram"
@@ -403,7 +417,7 @@ class InstagramNetwork(Network):
                 entry = {k: v for k, v in entry.items() if k not in {"container", "children"}}
             elif status == "IN_PROGRESS":
                 raise Transient(
-                    "Instagram is still preparing the media; trying again in a moment.",
+                    _("Instagram is still preparing the media; trying again in a moment."),
                     network=self.name,
                     code="in_progress",
                 )
@@ -423,13 +437,16 @@ class InstagramNetwork(Network):
                     status = self._container_status(entry["container"])
                     if status == "IN_PROGRESS":
                         raise Transient(
-                            "Instagram is still processing the video; publishing it in a moment.",
+                            _(
+                                "Instagram is still processing the video; publishing it in a "
+                                "moment."
+                            ),
                             network=self.name,
                             code="in_progress",
                         )
                     if status == "ERROR":
                         raise InvalidInput(
-                            "Instagram could not process the video (format, length or size).",
+                            _("Instagram could not process the video (format, length or size)."),
                             network=self.name,
                             code="video_error",
                         )
@@ -444,8 +461,11 @@ class InstagramNetwork(Network):
             return self._media_url(item)
         if not item.public_url:
             raise InvalidInput(
-                f"{item.filename}: Instagram fetches images from Porte-voix's public address, "
-                "and this one has none.",
+                _(
+                    "%(name)s: Instagram fetches images from Porte-voix's public address, and "
+                    "this one has none."
+                )
+                % {"name": item.filename},
                 network=self.name,
                 code="no_public_url",
             )
@@ -493,7 +513,7 @@ class InstagramNetwork(Network):
         container = str(answer.get("id") or "")
         if not container:
             raise Permanent(
-                "Instagram answered without the container's id.", network=self.name, code="no_id"
+                _("Instagram answered without the container's id."), network=self.name, code="no_id"
             )
         # The container's id is durable before media_publish is asked: whatever happens next,
         # reconcile asks Instagram about this very container.
@@ -928,11 +948,12 @@ class InstagramNetwork(Network):
         }
         self.journal.put(key, entry)
         if edge == "mentions":
-            # Someone else's media that tags or mentions the account: Graph takes the answer
-            # through the account's own mentions edge, not the media's comments.
+            # Someone else's media or comment that tags or mentions the account: Graph takes
+            # the answer through the account's own mentions edge (POST /{ig-user-id}/mentions
+            # with media_id, and comment_id for a comment), not the media's comments.
             answer = graph.post(
                 f"{self.ig_user}/mentions",
-                {"media_id": target, "message": text},
+                {**mention_ids(to, target), "message": text},
                 action="answering the mention",
             )
         else:
@@ -944,9 +965,33 @@ class InstagramNetwork(Network):
             )
         return self._ref_from_entry(self._remember(key, entry, self._ref(comment_id, at=_now())))
 
+    @classmethod
+    def reply_target(
+        cls, message_id: str, *, kind: str, in_reply_to: str = "", thread_id: str = ""
+    ) -> str:
+        """A mention (a tag, a caption or a comment that @mentions the account, on someone
+        else's media) is answered through the account's ``mentions`` edge, which takes the
+        media's id and, for a comment, the comment's: ``mention:<media>[:<comment>]``."""
+        if kind != InboundKind.MENTION.value:
+            return message_id
+        if in_reply_to and in_reply_to != message_id:
+            return f"{MENTION_PREFIX}{in_reply_to}:{message_id}"  # a comment under a media
+        return f"{MENTION_PREFIX}{message_id}"
+
+    @classmethod
+    def reply_refusal(cls, kind: str, *, private: bool) -> str | None:
+        if private and kind == InboundKind.MENTION.value:
+            return _(
+                "Instagram lets a business answer a mention only in public, under the media or "
+                "the comment that mentions it: a private message needs the person to write first."
+            )
+        return super().reply_refusal(kind, private=private)
+
     def _edge_for(self, to: InboundItem | str, target: str) -> str:
         """Where an answer to ``target`` goes: "comments" (our media), "replies" (a comment),
         "mentions" (media of someone else that tags the account)."""
+        if target.startswith(MENTION_PREFIX):
+            return "mentions"
         if isinstance(to, InboundItem):
             if to.kind == InboundKind.MENTION:
                 return "mentions"

@@ -404,7 +404,7 @@ class LinkedInNetwork(Network):
                     "LinkedIn's daily limit for this call is reached (%(action)s); it resets at "
                     "midnight UTC."
                 )
-                % {"action": action},
+                % {"action": _(action)},
                 reset_at=reset_at,
                 network=name,
                 code="429",
@@ -425,19 +425,19 @@ class LinkedInNetwork(Network):
                     "permission it needs (Share on LinkedIn, Community Management API), or the "
                     "account is not an administrator of the page."
                 )
-                % {"action": action},
+                % {"action": _(action)},
                 network=name,
                 code="app_not_allowed",
             )
         if status == 404:
             return NotFound(
-                _("LinkedIn could not find it (%(action)s).") % {"action": action},
+                _("LinkedIn could not find it (%(action)s).") % {"action": _(action)},
                 network=name,
                 code="404",
             )
         if status == 413:
             return InvalidInput(
-                _("The file is too large for LinkedIn (%(action)s).") % {"action": action},
+                _("The file is too large for LinkedIn (%(action)s).") % {"action": _(action)},
                 network=name,
                 code="413",
             )
@@ -460,9 +460,9 @@ class LinkedInNetwork(Network):
             return InvalidInput(
                 (
                     _("LinkedIn refused it (%(action)s): %(reason)s.")
-                    % {"action": action, "reason": message}
+                    % {"action": _(action), "reason": message}
                     if message
-                    else _("LinkedIn refused it (%(action)s).") % {"action": action}
+                    else _("LinkedIn refused it (%(action)s).") % {"action": _(action)}
                 ),
                 network=name,
                 code=code or str(status),
@@ -471,19 +471,19 @@ class LinkedInNetwork(Network):
             if write:
                 return OutcomeUnknown(
                     _("LinkedIn failed while %(action)s (HTTP %(status)s); the post may exist.")
-                    % {"action": action, "status": status},
+                    % {"action": _(action), "status": status},
                     network=name,
                     code=str(status),
                 )
             return Transient(
                 _("LinkedIn is unavailable (%(action)s, HTTP %(status)s).")
-                % {"action": action, "status": status},
+                % {"action": _(action), "status": status},
                 network=name,
                 code=str(status),
             )
         return Permanent(
             _("LinkedIn refused it (%(action)s, HTTP %(status)s).")
-            % {"action": action, "status": status},
+            % {"action": _(action), "status": status},
             network=name,
             code=str(status),
         )
@@ -823,20 +823,20 @@ class LinkedInNetwork(Network):
         if status is None:
             self.journal.put(key, {"kind": "video", "since": entry["since"], "state": "absent"})
             raise Transient(
-                "LinkedIn no longer knows the uploaded video; uploading it again.",
+                _("LinkedIn no longer knows the uploaded video; uploading it again."),
                 network=self.name,
                 code="video_gone",
             )
         if status == "PROCESSING_FAILED":
             self.journal.put(key, {"kind": "video", "since": entry["since"], "state": "absent"})
             raise InvalidInput(
-                "LinkedIn could not process the video (format, length or size).",
+                _("LinkedIn could not process the video (format, length or size)."),
                 network=self.name,
                 code="video_failed",
             )
         if status != "AVAILABLE":
             raise Transient(
-                "LinkedIn is still processing the video; publishing it in a moment.",
+                _("LinkedIn is still processing the video; publishing it in a moment."),
                 network=self.name,
                 code="video_processing",
             )
@@ -867,8 +867,14 @@ class LinkedInNetwork(Network):
         )
 
     def _upload_video(self, item: MediaItem, key: str, entry: Mapping[str, str]) -> dict[str, str]:
-        """``initializeUpload``, then every part; nothing is posted yet (not writes)."""
+        """``initializeUpload``, then every part; nothing is posted yet (not writes).
+
+        The parts' addresses and the ETags of the parts LinkedIn took are journaled as they
+        come: an upload cut midway (a part refused or lost) resumes at the first part LinkedIn
+        did not confirm, with the same upload, while its addresses are valid."""
         action = "uploading a video"
+        if entry.get("state") == "uploading" and entry.get("parts") and entry.get("video"):
+            return self._send_parts(item, key, dict(entry))
         since = entry.get("since") or _iso_now()
         answer = self._json(
             self._request(
@@ -890,41 +896,56 @@ class LinkedInNetwork(Network):
         parts = value.get("uploadInstructions") if isinstance(value, dict) else None
         if not isinstance(value, dict) or not value.get("video") or not isinstance(parts, list):
             raise Transient(
-                "LinkedIn did not give upload addresses for the video.",
+                _("LinkedIn did not give upload addresses for the video."),
                 network=self.name,
                 code="malformed",
             )
         video = str(value["video"])
+        instructions = [
+            [int(p.get("firstByte", 0)), int(p.get("lastByte", -1)), str(p.get("uploadUrl"))]
+            for p in parts
+            if isinstance(p, dict)
+        ]
         upload: dict[str, str] = {
             "kind": "video",
             "video": video,
             "token": str(value.get("uploadToken") or ""),
             "since": since,
             "state": "uploading",
+            "parts": json.dumps(instructions),
+            "etags": "[]",
         }
         self.journal.put(key, upload)
-        etags: list[str] = []
-        for part in parts:
-            first, last = int(part.get("firstByte", 0)), int(part.get("lastByte", -1))
-            try:
-                response = self._request(
-                    "PUT",
-                    str(part.get("uploadUrl")),
-                    action=action,
-                    content=item.data[first : last + 1],
-                    headers={"Content-Type": "application/octet-stream"},
-                )
-            except OutcomeUnknown as error:  # a part alone is not a post: a new upload later
-                raise Transient(error.message, network=self.name, code=error.code) from None
-            etag = response.headers.get("etag") or ""
-            if not etag:
-                raise Transient(
-                    "LinkedIn took a part of the video without its ETag.",
-                    network=self.name,
-                    code="no_etag",
-                )
-            etags.append(etag)
-        upload = {**upload, "etags": json.dumps(etags), "state": "uploaded"}
+        return self._send_parts(item, key, upload)
+
+    def _send_parts(self, item: MediaItem, key: str, upload: dict[str, str]) -> dict[str, str]:
+        """PUT each part not confirmed yet, read from the file as it goes (never whole)."""
+        action = "uploading a video"
+        parts: list[list[Any]] = json.loads(upload.get("parts") or "[]")
+        etags: list[str] = json.loads(upload.get("etags") or "[]")
+        with item.open() as handle:
+            for first, last, url in parts[len(etags) :]:
+                try:
+                    response = self._request(
+                        "PUT",
+                        str(url),
+                        action=action,
+                        content=item.read_chunk(handle, int(first), int(last) + 1),
+                        headers={"Content-Type": "application/octet-stream"},
+                    )
+                except OutcomeUnknown as error:  # a part alone is not a post: sent again
+                    raise Transient(error.message, network=self.name, code=error.code) from None
+                etag = response.headers.get("etag") or ""
+                if not etag:
+                    raise Transient(
+                        _("LinkedIn took a part of the video without its ETag."),
+                        network=self.name,
+                        code="no_etag",
+                    )
+                etags.append(etag)
+                upload = {**upload, "etags": json.dumps(etags)}
+                self.journal.put(key, upload)
+        upload = {**upload, "state": "uploaded"}
         self.journal.put(key, upload)
         return upload
 
@@ -1001,7 +1022,7 @@ class LinkedInNetwork(Network):
         value = answer.get("value") if isinstance(answer, dict) else None
         if not isinstance(value, dict) or not value.get("uploadUrl") or not value.get("image"):
             raise Transient(
-                "LinkedIn did not give an upload address for the image.",
+                _("LinkedIn did not give an upload address for the image."),
                 network=self.name,
                 code="malformed",
             )
@@ -1010,7 +1031,7 @@ class LinkedInNetwork(Network):
                 "PUT",
                 str(value["uploadUrl"]),
                 action=action,
-                content=item.data,
+                content=item.read_all(),
                 headers={"Content-Type": item.mime_type},
             )
         except OutcomeUnknown as error:  # an image alone is not a post: it can be sent again

@@ -383,7 +383,7 @@ class MastodonNetwork(Network):
         if isinstance(error, MastodonRatelimitError) or status == 429:
             return RateLimited(
                 _("Mastodon asks us to slow down (%(action)s); retrying after its limit resets.")
-                % {"action": action},
+                % {"action": _(action)},
                 reset_at=self._last.reset_at() or datetime.now(UTC) + timedelta(minutes=5),
                 network=name,
                 code="429",
@@ -403,21 +403,21 @@ class MastodonNetwork(Network):
                     "Mastodon forbids this (%(action)s)%(reason)s. The token may lack a "
                     "permission: reconnect the account with read and write access."
                 )
-                % {"action": action, "reason": f": {detail}" if detail else ""},
+                % {"action": _(action), "reason": f": {detail}" if detail else ""},
                 network=name,
                 code="403",
             )
         if isinstance(error, MastodonNotFoundError) or status == 404:
             return NotFound(
                 _("Mastodon could not find it (%(action)s). Check the instance address.")
-                % {"action": action},
+                % {"action": _(action)},
                 network=name,
                 code="404",
             )
         if status == 413:
             return InvalidInput(
                 _("The file is too large for this Mastodon instance (%(action)s).")
-                % {"action": action},
+                % {"action": _(action)},
                 network=name,
                 code="413",
             )
@@ -425,9 +425,9 @@ class MastodonNetwork(Network):
             return InvalidInput(
                 (
                     _("Mastodon refused it (%(action)s): %(reason)s.")
-                    % {"action": action, "reason": detail}
+                    % {"action": _(action), "reason": detail}
                     if detail
-                    else _("Mastodon refused it (%(action)s).") % {"action": action}
+                    else _("Mastodon refused it (%(action)s).") % {"action": _(action)}
                 ),
                 network=name,
                 code="422",
@@ -436,13 +436,13 @@ class MastodonNetwork(Network):
             if write:
                 return OutcomeUnknown(
                     _("Mastodon failed while %(action)s (HTTP %(status)s); the post may exist.")
-                    % {"action": action, "status": status},
+                    % {"action": _(action), "status": status},
                     network=name,
                     code=str(status),
                 )
             return Transient(
                 _("Mastodon is unavailable (%(action)s, HTTP %(status)s).")
-                % {"action": action, "status": status},
+                % {"action": _(action), "status": status},
                 network=name,
                 code=str(status),
             )
@@ -453,7 +453,7 @@ class MastodonNetwork(Network):
             if self._last.status == 404:
                 return NotFound(
                     _("Mastodon could not find it (%(action)s). Check the instance address.")
-                    % {"action": action},
+                    % {"action": _(action)},
                     network=name,
                     code="404",
                 )
@@ -471,13 +471,13 @@ class MastodonNetwork(Network):
             if write and not before_sending:
                 return OutcomeUnknown(
                     _("The connection to Mastodon broke (%(action)s); the post may exist.")
-                    % {"action": action},
+                    % {"action": _(action)},
                     network=name,
                     code="connection",
                 )
             return Transient(
                 _("Could not reach the Mastodon instance (%(action)s): check its address.")
-                % {"action": action},
+                % {"action": _(action)},
                 network=name,
                 code="connection",
             )
@@ -486,7 +486,7 @@ class MastodonNetwork(Network):
             if write:
                 return OutcomeUnknown(
                     _("Mastodon answered something unexpected (%(action)s); the post may exist.")
-                    % {"action": action},
+                    % {"action": _(action)},
                     network=name,
                     code="malformed",
                 )
@@ -495,13 +495,13 @@ class MastodonNetwork(Network):
                     "The server answered something that is not Mastodon's API (%(action)s): "
                     "check the instance address."
                 )
-                % {"action": action},
+                % {"action": _(action)},
                 network=name,
                 code="malformed",
             )
         if isinstance(error, MastodonIllegalArgumentError | MastodonVersionError):
             return InvalidInput(
-                _("Mastodon cannot do this (%(action)s).") % {"action": action},
+                _("Mastodon cannot do this (%(action)s).") % {"action": _(action)},
                 network=name,
                 code="argument",
             )
@@ -509,9 +509,9 @@ class MastodonNetwork(Network):
             return Permanent(
                 (
                     _("Mastodon refused it (%(action)s): %(reason)s.")
-                    % {"action": action, "reason": detail}
+                    % {"action": _(action), "reason": detail}
                     if detail
-                    else _("Mastodon refused it (%(action)s).") % {"action": action}
+                    else _("Mastodon refused it (%(action)s).") % {"action": _(action)}
                 ),
                 network=name,
                 code=str(status),
@@ -520,7 +520,7 @@ class MastodonNetwork(Network):
             if write:
                 return OutcomeUnknown(
                     _("Mastodon answered something unexpected (%(action)s); the post may exist.")
-                    % {"action": action},
+                    % {"action": _(action)},
                     network=name,
                     code="malformed",
                 )
@@ -529,18 +529,19 @@ class MastodonNetwork(Network):
                     "The server answered something that is not Mastodon's API (%(action)s): "
                     "check the instance address."
                 )
-                % {"action": action},
+                % {"action": _(action)},
                 network=name,
                 code="malformed",
             )
         if write:
             return OutcomeUnknown(
-                _("Unexpected failure while %(action)s; the post may exist.") % {"action": action},
+                _("Unexpected failure while %(action)s; the post may exist.")
+                % {"action": _(action)},
                 network=name,
                 code="unknown",
             )
         return Transient(
-            _("Unexpected failure while %(action)s.") % {"action": action},
+            _("Unexpected failure while %(action)s.") % {"action": _(action)},
             network=name,
             code="unknown",
         )
@@ -882,7 +883,7 @@ class MastodonNetwork(Network):
                 "uploading a file",
                 partial(
                     api.media_post,
-                    item.data,
+                    item.read_all(),
                     mime_type=item.mime_type,
                     description=item.alt_text or None,
                     file_name=item.filename,

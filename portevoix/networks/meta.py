@@ -255,7 +255,7 @@ class GraphClient:
         except (httpx.ConnectError, httpx.ConnectTimeout) as error:
             raise Transient(
                 _("%(label)s could not be reached (%(action)s); trying again later.")
-                % {"label": label, "action": action},
+                % {"label": label, "action": _(action)},
                 network=self.network,
                 code="connect",
             ) from error
@@ -266,20 +266,20 @@ class GraphClient:
                         "%(label)s did not answer in time (%(action)s): Porte-voix checks "
                         "whether it went through before doing anything else."
                     )
-                    % {"label": label, "action": action},
+                    % {"label": label, "action": _(action)},
                     network=self.network,
                     code="timeout",
                 ) from error
             raise Transient(
                 _("%(label)s did not answer in time (%(action)s); trying again later.")
-                % {"label": label, "action": action},
+                % {"label": label, "action": _(action)},
                 network=self.network,
                 code="timeout",
             ) from error
         except httpx.HTTPError as error:
             raise Transient(
                 _("%(label)s could not be reached (%(action)s).")
-                % {"label": label, "action": action},
+                % {"label": label, "action": _(action)},
                 network=self.network,
                 code="http",
             ) from error
@@ -359,7 +359,7 @@ class GraphClient:
             reason = detail or str(error.get("message") or "") or "the video was refused"
             return InvalidInput(
                 _("%(label)s refused the video (%(action)s): %(reason)s")
-                % {"label": label, "action": action, "reason": reason},
+                % {"label": label, "action": _(action), "reason": reason},
                 network=name,
                 code=tag,
             )
@@ -369,7 +369,7 @@ class GraphClient:
             data = error.get("error_data") if isinstance(error.get("error_data"), dict) else {}
             return VideoChunkRefused(
                 _("%(label)s lost part of the video upload (%(action)s); starting it again later.")
-                % {"label": label, "action": action},
+                % {"label": label, "action": _(action)},
                 network=name,
                 code=tag,
                 start_offset=_offset_or_none((data or {}).get("start_offset")),
@@ -380,7 +380,7 @@ class GraphClient:
             reset_at = self._wait_until or datetime.now(UTC) + wait
             return RateLimited(
                 _("%(label)s asks us to slow down (%(action)s); retrying after its limit resets.")
-                % {"label": label, "action": action},
+                % {"label": label, "action": _(action)},
                 reset_at=reset_at,
                 network=name,
                 code=tag,
@@ -415,7 +415,7 @@ class GraphClient:
                     "needs "
                     "the permission through Meta's App Review (see the deployment guide)."
                 )
-                % {"label": label, "action": action},
+                % {"label": label, "action": _(action)},
                 network=name,
                 code=tag,
             )
@@ -426,7 +426,7 @@ class GraphClient:
                     "account "
                     "and grant every permission Porte-voix asks for."
                 )
-                % {"label": label, "action": action},
+                % {"label": label, "action": _(action)},
                 network=name,
                 code=tag,
             )
@@ -450,7 +450,7 @@ class GraphClient:
         if (code == 100 and subcode == 33) or code == 803 or status == 404:
             return NotFound(
                 _("%(label)s: what this refers to does not exist or cannot be seen (%(action)s).")
-                % {"label": label, "action": action},
+                % {"label": label, "action": _(action)},
                 network=name,
                 code=tag,
             )
@@ -462,13 +462,13 @@ class GraphClient:
                         "went "
                         "through before doing anything else."
                     )
-                    % {"label": label, "action": action},
+                    % {"label": label, "action": _(action)},
                     network=name,
                     code=tag,
                 )
             return Transient(
                 _("%(label)s failed on its side (%(action)s); trying again later.")
-                % {"label": label, "action": action},
+                % {"label": label, "action": _(action)},
                 network=name,
                 code=tag,
             )
@@ -476,7 +476,7 @@ class GraphClient:
             reason = detail or "the network refused what was sent"
             return InvalidInput(
                 _("%(label)s refused it (%(action)s): %(reason)s.")
-                % {"label": label, "action": action, "reason": reason},
+                % {"label": label, "action": _(action), "reason": reason},
                 network=name,
                 code=tag,
             )
@@ -484,7 +484,7 @@ class GraphClient:
             return (
                 Transient(
                     _("%(label)s answered something that is not its API (%(action)s).")
-                    % {"label": label, "action": action},
+                    % {"label": label, "action": _(action)},
                     network=name,
                     code=str(status),
                 )
@@ -495,7 +495,7 @@ class GraphClient:
                         "Porte-voix checks "
                         "whether it went through."
                     )
-                    % {"label": label, "action": action},
+                    % {"label": label, "action": _(action)},
                     network=name,
                     code=str(status),
                 )
@@ -503,7 +503,7 @@ class GraphClient:
         reason = detail or "refused"
         return Permanent(
             _("%(label)s refused it (%(action)s): %(reason)s.")
-            % {"label": label, "action": action, "reason": reason},
+            % {"label": label, "action": _(action), "reason": reason},
             network=name,
             code=tag,
         )

@@ -43,7 +43,7 @@ import threading
 import time
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from ipaddress import ip_address
 from typing import Any, ClassVar
@@ -100,6 +100,13 @@ PRIVACY_LABELS: Mapping[str, str] = {
     FRIENDS: gettext_noop("friends (followers they follow back)"),
     FOLLOWERS: gettext_noop("followers"),
     ONLY_ME: gettext_noop("only the account (private)"),
+}
+
+#: What each interaction is called for a person.
+INTERACTION_LABELS: Mapping[str, str] = {
+    "comment": gettext_noop("comments"),
+    "duet": gettext_noop("duets"),
+    "stitch": gettext_noop("stitches"),
 }
 
 #: FILE_UPLOAD rules (media transfer guide): chunks of 5 to 64 MB, the last one takes the rest
@@ -186,9 +193,13 @@ def publicly_reachable(url: str) -> bool:
     return host != "localhost"
 
 
+#: How much of a video's start is read for its length (the ``mvhd`` box of a web-ready file).
+_HEADER_BYTES = 4 * 1024 * 1024
+
+
 def mp4_seconds(data: bytes) -> float | None:
     """A video's length read from its ``mvhd`` box (MP4, MOV), or None when not found."""
-    at = data.find(b"mvhd", 0, 4 * 1024 * 1024)
+    at = data.find(b"mvhd", 0, _HEADER_BYTES)
     if at < 4:
         return None
     start = at + 4
@@ -203,6 +214,171 @@ def mp4_seconds(data: bytes) -> float | None:
     if not timescale:
         return None
     return float(duration) / float(timescale)
+
+
+# -- what TikTok's audit asks of the composer ("Required UX Implementation", Content Posting API
+# guidelines: https://developers.tiktok.com/doc/content-sharing-guidelines) -------------------
+
+#: The author's choices for a TikTok post (``OutgoingPost.options``), as the composer sends them.
+OPT_PRIVACY = "tiktok_privacy"
+OPT_COMMENT = "tiktok_comment"
+OPT_DUET = "tiktok_duet"
+OPT_STITCH = "tiktok_stitch"
+OPT_DISCLOSE = "tiktok_disclose"
+OPT_YOUR_BRAND = "tiktok_your_brand"
+OPT_BRANDED = "tiktok_branded"
+OPT_CONSENT = "tiktok_consent"
+OPTION_KEYS = (
+    OPT_PRIVACY,
+    OPT_COMMENT,
+    OPT_DUET,
+    OPT_STITCH,
+    OPT_DISCLOSE,
+    OPT_YOUR_BRAND,
+    OPT_BRANDED,
+    OPT_CONSENT,
+)
+#: Where the consent sentence sends the author (TikTok's own pages).
+MUSIC_USAGE_URL = "https://www.tiktok.com/legal/page/global/music-usage-confirmation/en"
+BRANDED_CONTENT_URL = "https://www.tiktok.com/legal/page/global/bc-policy/en"
+
+
+@dataclass(frozen=True)
+class CreatorInfo:
+    """``/v2/post/publish/creator_info/query/``: who will post, and what they allow now."""
+
+    nickname: str
+    username: str = ""
+    avatar_url: str = ""
+    privacy_levels: tuple[str, ...] = ()
+    comment_disabled: bool = False
+    duet_disabled: bool = False
+    stitch_disabled: bool = False
+    max_video_seconds: int | None = None
+
+    @property
+    def interactions_disabled(self) -> frozenset[str]:
+        return frozenset(
+            name
+            for name, off in (
+                ("comment", self.comment_disabled),
+                ("duet", self.duet_disabled),
+                ("stitch", self.stitch_disabled),
+            )
+            if off
+        )
+
+
+def _on(options: Mapping[str, str], key: str) -> bool:
+    return str(options.get(key) or "").lower() in {"on", "yes", "true", "1"}
+
+
+def audit_problems(
+    options: Mapping[str, str],
+    *,
+    privacy_levels: frozenset[str] | None,
+    interactions_disabled: frozenset[str] = frozenset(),
+    photos: bool = False,
+) -> list[str]:
+    """What TikTok's required posting choices lack or break, in the active language: a privacy
+    level the author chose among the creator's (no default), no interaction the creator turned
+    off, a commercial disclosure that says which, branded content not private, and the author's
+    consent to TikTok's Music Usage Confirmation (and Branded Content Policy)."""
+    problems: list[str] = []
+    privacy = str(options.get(OPT_PRIVACY) or "")
+    if not privacy:
+        problems.append(_("TikTok: choose who can see the post (there is no default)."))
+    elif privacy_levels is not None and privacy not in privacy_levels:
+        problems.append(
+            _("TikTok: this account cannot post to %(level)s.")
+            % {"level": _(PRIVACY_LABELS.get(privacy, privacy))}
+        )
+    wanted = {"comment": OPT_COMMENT, "duet": OPT_DUET, "stitch": OPT_STITCH}
+    for name, key in wanted.items():
+        if photos and name != "comment":
+            continue
+        if name in interactions_disabled and _on(options, key):
+            problems.append(
+                _("TikTok: the account turned off %(interaction)s; it cannot be allowed here.")
+                % {"interaction": _(INTERACTION_LABELS[name])}
+            )
+    branded = _on(options, OPT_BRANDED)
+    if _on(options, OPT_DISCLOSE) and not (branded or _on(options, OPT_YOUR_BRAND)):
+        problems.append(
+            _(
+                "TikTok: you said the post promotes a brand, a product or a service: say whose "
+                "(your brand, branded content, or both)."
+            )
+        )
+    if branded and privacy == ONLY_ME:
+        problems.append(
+            _("TikTok: branded content cannot be private (only me): choose another audience.")
+        )
+    if not _on(options, OPT_CONSENT):
+        problems.append(
+            _(
+                "TikTok: confirm that you agree to TikTok's Music Usage Confirmation (and "
+                "Branded Content Policy for branded content) before posting."
+            )
+        )
+    return problems
+
+
+#: TikTok's privacy levels, as its API names them.
+PRIVACY_LEVELS = (PUBLIC, FRIENDS, FOLLOWERS, ONLY_ME)
+#: The author's choices as TikTok's Content Posting API names them (``post_info``), for the
+#: ways in outside the composer (Porte-voix's API, the CLI, the import). Two are not TikTok's:
+#: ``disclose_commercial_content`` (the guidelines' "Disclose video content" switch; implied
+#: by either brand toggle) and ``consent`` (the author agrees to TikTok's Music Usage
+#: Confirmation, and Branded Content Policy for branded content).
+POST_INFO_FIELDS = (
+    "privacy_level",
+    "disable_comment",
+    "disable_duet",
+    "disable_stitch",
+    "disclose_commercial_content",
+    "brand_organic_toggle",
+    "brand_content_toggle",
+    "consent",
+)
+
+
+def options_from_post_info(info: Mapping[str, Any]) -> dict[str, str]:
+    """The composer's options (``OPT_*``, ``"on"``) from choices named as in TikTok's API.
+
+    An interaction is allowed only when ``disable_<name>`` is ``False``: left out, it stays
+    off, as the composer's unticked box (TikTok's guidelines: nothing allowed by default)."""
+    organic = info.get("brand_organic_toggle") is True
+    branded = info.get("brand_content_toggle") is True
+    options = {
+        OPT_PRIVACY: str(info.get("privacy_level") or ""),
+        OPT_COMMENT: "on" if info.get("disable_comment") is False else "",
+        OPT_DUET: "on" if info.get("disable_duet") is False else "",
+        OPT_STITCH: "on" if info.get("disable_stitch") is False else "",
+        OPT_DISCLOSE: "on"
+        if (info.get("disclose_commercial_content") is True or organic or branded)
+        else "",
+        OPT_YOUR_BRAND: "on" if organic else "",
+        OPT_BRANDED: "on" if branded else "",
+        OPT_CONSENT: "on" if info.get("consent") is True else "",
+    }
+    return {key: value for key, value in options.items() if value}
+
+
+def post_info_from_options(options: Mapping[str, str]) -> dict[str, Any]:
+    """The author's choices named as in TikTok's API (the other way from
+    :func:`options_from_post_info`); ``privacy_level`` is ``None`` when not chosen."""
+    disclose = _on(options, OPT_DISCLOSE)
+    return {
+        "privacy_level": str(options.get(OPT_PRIVACY) or "") or None,
+        "disable_comment": not _on(options, OPT_COMMENT),
+        "disable_duet": not _on(options, OPT_DUET),
+        "disable_stitch": not _on(options, OPT_STITCH),
+        "disclose_commercial_content": disclose,
+        "brand_organic_toggle": disclose and _on(options, OPT_YOUR_BRAND),
+        "brand_content_toggle": disclose and _on(options, OPT_BRANDED),
+        "consent": _on(options, OPT_CONSENT),
+    }
 
 
 def chunk_plan(size: int) -> tuple[int, int]:
@@ -552,7 +728,7 @@ class TikTokNetwork(Network):
                         "TikTok failed (%(status)s) while %(action)s; it may have accepted it: "
                         "Porte-voix checks before anything else."
                     )
-                    % {"status": status, "action": action},
+                    % {"status": status, "action": _(action)},
                     network=self.name,
                     code=code,
                 )
@@ -716,6 +892,26 @@ class TikTokNetwork(Network):
             interactions_disabled=frozenset(disabled),
         )
 
+    def creator_info(self) -> CreatorInfo:
+        """Who will post and what they allow right now (TikTok asks apps to read it each time
+        the author prepares a post): nickname, privacy levels, turned-off interactions and the
+        longest video (https://developers.tiktok.com/doc/content-posting-api-reference-query-
+        creator-info)."""
+        data = self._call(
+            "POST", "/v2/post/publish/creator_info/query/", action="reading the account's options"
+        )
+        levels = data.get("privacy_level_options")
+        return CreatorInfo(
+            nickname=str(data.get("creator_nickname") or data.get("creator_username") or ""),
+            username=str(data.get("creator_username") or ""),
+            avatar_url=str(data.get("creator_avatar_url") or ""),
+            privacy_levels=tuple(str(v) for v in levels) if isinstance(levels, list) else (),
+            comment_disabled=data.get("comment_disabled") is True,
+            duet_disabled=data.get("duet_disabled") is True,
+            stitch_disabled=data.get("stitch_disabled") is True,
+            max_video_seconds=_int(data.get("max_video_post_duration_sec")),
+        )
+
     # -- compose ------------------------------------------------------------------------------
 
     def text_length(self, text: str) -> int:
@@ -769,7 +965,7 @@ class TikTokNetwork(Network):
                 problems.append(
                     _("%(name)s: TikTok takes MP4, WebM or MOV videos.") % {"name": item.filename}
                 )
-            seconds = mp4_seconds(item.data)
+            seconds = mp4_seconds(item.head(_HEADER_BYTES))
             if (
                 limits.max_video_seconds is not None
                 and seconds is not None
@@ -788,6 +984,16 @@ class TikTokNetwork(Network):
                 )
         if post.in_reply_to:
             problems.append(_("A TikTok post cannot answer another post."))
+        if post.options is not None:
+            problems.extend(
+                audit_problems(
+                    post.options,
+                    privacy_levels=limits.privacy_levels,
+                    interactions_disabled=limits.interactions_disabled,
+                    photos=not videos,
+                )
+            )
+            return problems
         if self._credentials is None or self.audited:
             level = self.privacy_for(post.visibility)
             offered = limits.privacy_levels
@@ -872,13 +1078,18 @@ class TikTokNetwork(Network):
     def _start(self, post: OutgoingPost, key: str, entry: dict[str, str]) -> PublishedRef:
         photos = not any(m.is_video for m in post.media)
         privacy = self.privacy_for(post.visibility)
+        chosen = str((post.options or {}).get(OPT_PRIVACY) or "")
+        if chosen and (self._credentials is None or self.audited):
+            privacy = chosen  # the author's own choice among the creator's levels
         if photos:
             urls = [self._source_url(m) for m in post.media]
             if not all(publicly_reachable(u) for u in urls):
                 raise InvalidInput(
-                    "TikTok fetches photos from Porte-voix's public address, and this server "
-                    "has none TikTok can reach (PORTEVOIX_BASE_URL must be a public https "
-                    "address): post a video instead, or publish from a public server.",
+                    _(
+                        "TikTok fetches photos from Porte-voix's public address, and this server "
+                        "has none TikTok can reach (PORTEVOIX_BASE_URL must be a public https "
+                        "address): post a video instead, or publish from a public server."
+                    ),
                     network=self.name,
                     code="no_public_url",
                 )
@@ -928,7 +1139,19 @@ class TikTokNetwork(Network):
     def _init_body(
         self, post: OutgoingPost, source: str, privacy: str, photos: bool
     ) -> tuple[str, dict[str, Any]]:
-        disabled = self.limits.interactions_disabled
+        disabled = set(self.limits.interactions_disabled)
+        options = post.options
+        commercial: dict[str, Any] = {}
+        if options is not None:
+            # The author's own choices (TikTok's required UX): an interaction goes on only
+            # when they allowed it, and the commercial disclosure is sent as they said it.
+            for name, key in (("comment", OPT_COMMENT), ("duet", OPT_DUET), ("stitch", OPT_STITCH)):
+                if not _on(options, key):
+                    disabled.add(name)
+            commercial = {
+                "brand_content_toggle": _on(options, OPT_DISCLOSE) and _on(options, OPT_BRANDED),
+                "brand_organic_toggle": _on(options, OPT_DISCLOSE) and _on(options, OPT_YOUR_BRAND),
+            }
         if photos:
             first = post.text.strip().splitlines()[0].strip() if post.text.strip() else ""
             title = first if len(first) <= PHOTO_TITLE_MAX else ""
@@ -941,6 +1164,7 @@ class TikTokNetwork(Network):
                     "privacy_level": privacy,
                     "disable_comment": "comment" in disabled,
                     "auto_add_music": True,
+                    **commercial,
                 },
                 "source_info": {
                     "source": "PULL_FROM_URL",
@@ -962,46 +1186,57 @@ class TikTokNetwork(Network):
                 "disable_comment": "comment" in disabled,
                 "disable_duet": "duet" in disabled,
                 "disable_stitch": "stitch" in disabled,
+                **commercial,
             },
             "source_info": source_info,
         }
 
-    def _upload(self, video: MediaItem, entry: dict[str, str]) -> None:
-        """Send the video in chunks to the ``upload_url`` (a PUT per chunk, TikTok's ranges)."""
+    def _upload(self, video: MediaItem, key: str, entry: dict[str, str]) -> dict[str, str]:
+        """Send the video in chunks to the ``upload_url`` (a PUT per chunk, TikTok's ranges),
+        each read from the file as it goes (never whole). The chunks TikTok confirmed are
+        journaled: an upload cut midway resumes at the first one it did not confirm."""
         url = entry.get("upload_url", "")
         if not url:
             raise OutcomeUnknown(
-                "TikTok accepted the post without an upload address: Porte-voix checks.",
+                _("TikTok accepted the post without an upload address: Porte-voix checks."),
                 network=self.name,
                 code="no_upload_url",
             )
         size = video.size
         chunk, count = chunk_plan(size)
-        for number in range(count):
-            first = number * chunk
-            last = size - 1 if number == count - 1 else first + chunk - 1
-            try:
-                response = self._http.put(
-                    url,
-                    content=video.data[first : last + 1],
-                    headers={
-                        "Content-Type": video.mime_type,
-                        "Content-Range": f"bytes {first}-{last}/{size}",
-                    },
-                )
-            except httpx.HTTPError as error:
-                raise OutcomeUnknown(
-                    "The video's upload to TikTok was cut; Porte-voix checks and goes on.",
-                    network=self.name,
-                    code=type(error).__name__,
-                ) from None
-            if response.status_code not in (200, 201, 206):
-                raise OutcomeUnknown(
-                    f"TikTok refused a piece of the video ({response.status_code}); Porte-voix "
-                    "checks the post before anything else.",
-                    network=self.name,
-                    code=str(response.status_code),
-                )
+        done = int(entry.get("chunks") or 0)
+        with video.open() as handle:
+            for number in range(done, count):
+                first = number * chunk
+                last = size - 1 if number == count - 1 else first + chunk - 1
+                try:
+                    response = self._http.put(
+                        url,
+                        content=video.read_chunk(handle, first, last + 1),
+                        headers={
+                            "Content-Type": video.mime_type,
+                            "Content-Range": f"bytes {first}-{last}/{size}",
+                        },
+                    )
+                except httpx.HTTPError as error:
+                    raise OutcomeUnknown(
+                        _("The video's upload to TikTok was cut; Porte-voix checks and goes on."),
+                        network=self.name,
+                        code=type(error).__name__,
+                    ) from None
+                if response.status_code not in (200, 201, 206):
+                    raise OutcomeUnknown(
+                        _(
+                            "TikTok refused a piece of the video (%(status)s); Porte-voix "
+                            "checks the post before anything else."
+                        )
+                        % {"status": response.status_code},
+                        network=self.name,
+                        code=str(response.status_code),
+                    )
+                entry = {**entry, "chunks": str(number + 1)}
+                self.journal.put(key, entry)
+        return entry
 
     def _status(self, publish_id: str) -> dict[str, Any]:
         return self._call(
@@ -1020,7 +1255,7 @@ class TikTokNetwork(Network):
         if entry.get("source") == "FILE_UPLOAD" and entry.get("uploaded") != "yes":
             until = _time(entry.get("upload_until"))
             if post is not None and until is not None and until > self._now():
-                self._upload(post.media[0], entry)
+                entry = self._upload(post.media[0], key, entry)
                 entry = {**entry, "uploaded": "yes"}
                 self.journal.put(key, entry)
         for attempt in range(self._poll_attempts):
@@ -1041,7 +1276,7 @@ class TikTokNetwork(Network):
             if settled is not None:
                 return settled
         raise OutcomeUnknown(
-            "TikTok is still processing the post; Porte-voix checks again shortly.",
+            _("TikTok is still processing the post; Porte-voix checks again shortly."),
             network=self.name,
             code="processing",
         )
@@ -1075,8 +1310,11 @@ class TikTokNetwork(Network):
     def _failure(self, reason: str) -> NetworkError:
         if reason in _FAIL_INPUT:
             return InvalidInput(
-                f"TikTok refused the media ({reason.replace('_', ' ')}): check its format, "
-                "length, frame rate and size against TikTok's rules.",
+                _(
+                    "TikTok refused the media (%(reason)s): check its format, length, frame rate "
+                    "and size against TikTok's rules."
+                )
+                % {"reason": reason.replace("_", " ")},
                 network=self.name,
                 code=reason,
             )
@@ -1090,13 +1328,14 @@ class TikTokNetwork(Network):
             return self._error(403, reason, "", write=False, action="posting")
         if reason == "photo_pull_failed":
             return Permanent(
-                "TikTok could not fetch the photos from Porte-voix's public address.",
+                _("TikTok could not fetch the photos from Porte-voix's public address."),
                 network=self.name,
                 code=reason,
             )
         # video_pull_failed (the next attempt uploads the file), internal, publish_cancelled.
         return Transient(
-            f"TikTok did not publish the post ({reason.replace('_', ' ')}); trying again.",
+            _("TikTok did not publish the post (%(reason)s); trying again.")
+            % {"reason": reason.replace("_", " ")},
             network=self.name,
             code=reason,
         )
@@ -1306,8 +1545,11 @@ class TikTokNetwork(Network):
 __all__ = [
     "API_URL",
     "AUTH_URL",
+    "OPTION_KEYS",
     "SCOPES",
+    "CreatorInfo",
     "TikTokNetwork",
+    "audit_problems",
     "chunk_plan",
     "mp4_seconds",
     "publicly_reachable",

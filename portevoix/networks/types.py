@@ -8,11 +8,12 @@ inbound items idempotent on it.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator, Mapping
+import io
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import Any
+from typing import IO, Any
 
 _EMPTY: Mapping[str, str] = MappingProxyType({})
 
@@ -132,19 +133,31 @@ class AccountInfo:
     avatar_url: str = ""
 
 
+#: Opens a stored file for reading (binary, seekable): how a video is read from storage.
+Opener = Callable[[], IO[bytes]]
+
+
 @dataclass(frozen=True, slots=True)
 class MediaItem:
-    data: bytes = field(repr=False)
-    mime_type: str
+    """An image or a video to send. An image is held in ``data``; a video usually comes from
+    storage through ``opener`` (``data`` empty, ``length`` its size): the network modules send
+    it chunk by chunk (:meth:`read_chunk`, :meth:`open`), never reading it whole."""
+
+    data: bytes = field(default=b"", repr=False)
+    mime_type: str = ""
     alt_text: str = ""
     filename: str = "media"
     #: An address where the network can fetch the file itself (Instagram), signed and
     #: expiring; empty when there is none.
     public_url: str = ""
+    #: Opens the file in storage; None when ``data`` holds it.
+    opener: Opener | None = field(default=None, repr=False, compare=False)
+    #: The file's size in bytes when ``opener`` reads it.
+    length: int = 0
 
     @property
     def size(self) -> int:
-        return len(self.data)
+        return self.length if self.opener is not None else len(self.data)
 
     @property
     def is_image(self) -> bool:
@@ -153,6 +166,30 @@ class MediaItem:
     @property
     def is_video(self) -> bool:
         return self.mime_type.startswith("video/")
+
+    def open(self) -> IO[bytes]:
+        """The file, opened for reading from its start (close it after use)."""
+        return self.opener() if self.opener is not None else io.BytesIO(self.data)
+
+    def read_chunk(self, handle: IO[bytes], start: int, end: int) -> bytes:
+        """Bytes ``start`` to ``end`` (excluded) of the file open in ``handle``: one read."""
+        handle.seek(start)
+        return handle.read(max(0, end - start))
+
+    def head(self, size: int) -> bytes:
+        """The first ``size`` bytes at most (a video's header), without reading the rest."""
+        if self.opener is None:
+            return self.data[:size]
+        with self.open() as handle:
+            return handle.read(size)
+
+    def read_all(self) -> bytes:
+        """The whole file in memory: for images and for the networks that take a file in one
+        piece (never for the chunked video uploads)."""
+        if self.opener is None:
+            return self.data
+        with self.open() as handle:
+            return handle.read()
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +216,11 @@ class OutgoingPost:
     language: str = ""
     #: A first comment under the post (where the network has them).
     first_comment: str = ""
+    #: The choices a network asks of the author for this post (TikTok: privacy, interactions,
+    #: commercial disclosure, consent). ``None``: the caller collects none (a script, a test
+    #: of the interface); a mapping, even empty: the product's composer, whose choices the
+    #: network checks and refuses when missing.
+    options: Mapping[str, str] | None = None
 
     def parts(self) -> tuple[ThreadPart, ...]:
         """The post and its follow-ups, in order."""

@@ -306,7 +306,7 @@ class XNetwork(Network):
         if status == 429:
             return RateLimited(
                 _("X asks us to slow down (%(action)s); retrying after its limit resets.")
-                % {"action": action},
+                % {"action": _(action)},
                 reset_at=parse_reset(response.headers.get("x-rate-limit-reset"))
                 or datetime.now(UTC) + timedelta(minutes=15),
                 network=name,
@@ -324,7 +324,7 @@ class XNetwork(Network):
                     "X refuses this call for the app's API plan (%(action)s): the app's X "
                     "developer account must pay for this access. X says: %(detail)s"
                 )
-                % {"action": action, "detail": detail},
+                % {"action": _(action), "detail": detail},
                 network=name,
                 code="paid_access",
             )
@@ -337,19 +337,19 @@ class XNetwork(Network):
         if status == 403:
             return Permanent(
                 _("X does not allow this (%(action)s): %(detail)s")
-                % {"action": action, "detail": detail},
+                % {"action": _(action), "detail": detail},
                 network=name,
                 code="app_not_allowed",
             )
         if status == 404:
             return NotFound(
-                _("X could not find it (%(action)s).") % {"action": action},
+                _("X could not find it (%(action)s).") % {"action": _(action)},
                 network=name,
                 code="404",
             )
         if status == 413:
             return InvalidInput(
-                _("The file is too large for X (%(action)s).") % {"action": action},
+                _("The file is too large for X (%(action)s).") % {"action": _(action)},
                 network=name,
                 code="413",
             )
@@ -357,9 +357,9 @@ class XNetwork(Network):
             return InvalidInput(
                 (
                     _("X refused it (%(action)s): %(reason)s.")
-                    % {"action": action, "reason": detail}
+                    % {"action": _(action), "reason": detail}
                     if detail
-                    else _("X refused it (%(action)s).") % {"action": action}
+                    else _("X refused it (%(action)s).") % {"action": _(action)}
                 ),
                 network=name,
                 code=str(status),
@@ -368,17 +368,18 @@ class XNetwork(Network):
             if write:
                 return OutcomeUnknown(
                     _("X failed while %(action)s (HTTP %(status)s); the post may exist.")
-                    % {"action": action, "status": status},
+                    % {"action": _(action), "status": status},
                     network=name,
                     code=str(status),
                 )
             return Transient(
-                _("X is unavailable (%(action)s).") % {"action": action},
+                _("X is unavailable (%(action)s).") % {"action": _(action)},
                 network=name,
                 code=str(status),
             )
         return Permanent(
-            _("X refused it (%(action)s, HTTP %(status)s).") % {"action": action, "status": status},
+            _("X refused it (%(action)s, HTTP %(status)s).")
+            % {"action": _(action), "status": status},
             network=name,
             code=str(status),
         )
@@ -558,7 +559,7 @@ class XNetwork(Network):
                 "POST",
                 "/2/media/upload",
                 action=action,
-                files={"media": (item.filename, item.data, item.mime_type)},
+                files={"media": (item.filename, item.read_all(), item.mime_type)},
                 data={"media_category": "tweet_image", "media_type": item.mime_type},
                 bucket="media",
                 write=True,
@@ -568,7 +569,7 @@ class XNetwork(Network):
         media = data.get("data") if isinstance(data, dict) else None
         media_id = str((media or {}).get("id") or "")
         if not media_id:
-            raise Transient("X did not say the image's id.", network=self.name, code="malformed")
+            raise Transient(_("X did not say the image's id."), network=self.name, code="malformed")
         if item.alt_text:
             try:
                 self._request(
@@ -604,33 +605,62 @@ class XNetwork(Network):
             return self._video_status(item, key, entry)
         action = "uploading a video"
         try:
-            data = self._request(
-                "POST",
-                "/2/media/upload",
-                action=action,
-                files=_fields(
-                    command="INIT",
-                    media_type=item.mime_type,
-                    total_bytes=str(item.size),
-                    media_category="tweet_video",
-                ),
-                bucket="media",
-            )
-            media = data.get("data") if isinstance(data, dict) else None
-            media_id = str((media or {}).get("id") or "")
-            if not media_id:
-                raise Transient(
-                    "X did not say the video's id.", network=self.name, code="malformed"
-                )
-            lifetime = int((media or {}).get("expires_after_secs") or 3600)
-            entry = {
-                "media_id": media_id,
-                "media_key": str((media or {}).get("media_key") or ""),
-                "expires_at": (datetime.now(UTC) + timedelta(seconds=lifetime)).isoformat(),
-                "state": "appending",
-            }
-            self.journal.put(key, entry)
+            if entry.get("state") == "appending" and entry.get("media_id"):
+                # An upload cut midway: X keeps the segments it took until the media expires;
+                # the next one is the first it did not confirm.
+                self._append(item, key, entry, action)
+            else:
+                self._append(item, key, self._init_video(item, key, action), action)
+        except NetworkError as error:
+            # A video never attached to a post is not a post. A segment X did not confirm (a
+            # timeout, X unavailable) is sent again from that segment: X takes a segment index
+            # again, and the journal says which one. A refusal uploads anew.
+            kept = dict(self.journal.get(key) or {})
+            again = error.retryable or isinstance(error, OutcomeUnknown)
+            if not (again and kept.get("state") == "appending"):
+                self.journal.put(key, {"state": "absent"})
+            if isinstance(error, OutcomeUnknown):
+                raise Transient(error.message, network=self.name, code=error.code) from None
+            raise
+        entry = dict(self.journal.get(key) or {})
+        return self._finalize_video(item, key, entry)
+
+    def _init_video(self, item: MediaItem, key: str, action: str) -> dict[str, str]:
+        data = self._request(
+            "POST",
+            "/2/media/upload",
+            action=action,
+            files=_fields(
+                command="INIT",
+                media_type=item.mime_type,
+                total_bytes=str(item.size),
+                media_category="tweet_video",
+            ),
+            bucket="media",
+        )
+        media = data.get("data") if isinstance(data, dict) else None
+        media_id = str((media or {}).get("id") or "")
+        if not media_id:
+            raise Transient(_("X did not say the video's id."), network=self.name, code="malformed")
+        lifetime = int((media or {}).get("expires_after_secs") or 3600)
+        entry = {
+            "media_id": media_id,
+            "media_key": str((media or {}).get("media_key") or ""),
+            "expires_at": (datetime.now(UTC) + timedelta(seconds=lifetime)).isoformat(),
+            "state": "appending",
+        }
+        self.journal.put(key, entry)
+        return entry
+
+    def _append(self, item: MediaItem, key: str, entry: dict[str, str], action: str) -> None:
+        """APPEND the segments X has not confirmed, each read from the file as it goes (the
+        video is never whole in memory); the journal counts the segments confirmed."""
+        media_id = entry["media_id"]
+        done = int(entry.get("segments") or 0)
+        with item.open() as handle:
             for index, start in enumerate(range(0, item.size, _VIDEO_SEGMENT)):
+                if index < done:
+                    continue
                 self._request(
                     "POST",
                     "/2/media/upload",
@@ -639,25 +669,23 @@ class XNetwork(Network):
                     files={
                         "media": (
                             item.filename,
-                            item.data[start : start + _VIDEO_SEGMENT],
+                            item.read_chunk(handle, start, start + _VIDEO_SEGMENT),
                             "application/octet-stream",
                         )
                     },
                     bucket="media",
                 )
-        except NetworkError as error:
-            # A video never attached to a post is not a post: the next attempt uploads anew.
-            self.journal.put(key, {"state": "absent"})
-            if isinstance(error, OutcomeUnknown):
-                raise Transient(error.message, network=self.name, code=error.code) from None
-            raise
+                entry = {**entry, "segments": str(index + 1)}
+                self.journal.put(key, entry)
+
+    def _finalize_video(self, item: MediaItem, key: str, entry: dict[str, str]) -> str:
         entry = {**entry, "state": "finalizing"}
         self.journal.put(key, entry)
         data = self._request(
             "POST",
             "/2/media/upload",
             action="finishing the video upload",
-            files=_fields(command="FINALIZE", media_id=media_id),
+            files=_fields(command="FINALIZE", media_id=entry["media_id"]),
             bucket="media",
         )
         return self._after_processing(key, entry, data)
@@ -686,16 +714,19 @@ class XNetwork(Network):
             error = info.get("error") if isinstance(info, dict) else None
             message = str((error or {}).get("message") or "") if isinstance(error, dict) else ""
             raise InvalidInput(
-                "X could not process the video"
-                + (f": {message}" if message else "")
-                + " (format, length or size).",
+                (
+                    _("X could not process the video: %(reason)s (format, length or size).")
+                    % {"reason": message}
+                    if message
+                    else _("X could not process the video (format, length or size).")
+                ),
                 network=self.name,
                 code="video_failed",
             )
         if state != "succeeded":
             self.journal.put(key, {**entry, "state": "processing"})
             raise Transient(
-                "X is still processing the video; publishing it in a moment.",
+                _("X is still processing the video; publishing it in a moment."),
                 network=self.name,
                 code="video_processing",
             )

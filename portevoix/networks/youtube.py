@@ -37,7 +37,6 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
-import io
 import json
 import logging
 import re
@@ -45,7 +44,7 @@ import secrets
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -123,6 +122,8 @@ COSTS: Mapping[str, tuple[str, int]] = {
 PACIFIC = ZoneInfo("America/Los_Angeles")
 #: Uploads go in pieces of this size (a multiple of 256 KiB, as the protocol asks).
 CHUNK_BYTES = 8 * 1024 * 1024
+#: Chunks lost within one upload session taken up again at Google's offset, in one attempt.
+CHUNK_RETRIES = 3
 TITLE_MAX = 100
 DESCRIPTION_MAX_BYTES = 5000
 #: An access token is renewed when it has less than this left.
@@ -167,13 +168,47 @@ def next_quota_reset(now: datetime) -> datetime:
     return datetime(tomorrow.year, tomorrow.month, tomorrow.day, tzinfo=PACIFIC).astimezone(UTC)
 
 
+class Ledger(Protocol):
+    """Where a project's daily quota is counted: :class:`QuotaLedger` in this process, or one
+    kept in the database that every process shares (``channels.quota.DatabaseLedger``)."""
+
+    def spent(self, project: str, bucket: str, now: datetime) -> int: ...
+
+    def spend(
+        self, project: str, bucket: str, units: int, budget: int, now: datetime, *, label: str
+    ) -> None: ...
+
+    def exhaust(self, project: str, bucket: str, budget: int, now: datetime) -> None: ...
+
+
+def quota_day(now: datetime) -> str:
+    """The Pacific-time day Google counts a project's quota in (ISO date)."""
+    return utc(now).astimezone(PACIFIC).date().isoformat()
+
+
+def quota_refused(
+    label: str, bucket: str, budget: int, spent: int, units: int, now: datetime
+) -> RateLimited:
+    """The ``RateLimited`` a ledger raises when the day cannot pay ``units``."""
+    reset_at = next_quota_reset(now)
+    return RateLimited(
+        f"{label}: today's quota of {budget} {bucket} for this Google project is "
+        f"used up ({max(0, budget - spent)} left, {units} needed); waiting until "
+        f"{reset_at:%H:%M} UTC.",
+        reset_at=reset_at,
+        network="youtube",
+        code="quota_budget",
+    )
+
+
 class QuotaLedger:
     """Quota spent per Google Cloud project (its OAuth client id), bucket ("units",
     "uploads") and Pacific-time day.
 
-    Process-wide: every client of the same project in this process counts against one budget.
-    Another process (a second worker) keeps its own count; Google's own ``quotaExceeded``
-    answer is the backstop, and it marks the day as spent here too.
+    Process-wide: every client of the same project in this process counts against one budget
+    (the network module alone, and its tests). Channels pass the database's ledger instead
+    (``channels.quota.DatabaseLedger``), which every process shares; Google's own
+    ``quotaExceeded`` answer is the backstop, and it marks the day as spent in either.
     """
 
     def __init__(self) -> None:
@@ -182,7 +217,7 @@ class QuotaLedger:
 
     @staticmethod
     def _day(now: datetime) -> str:
-        return utc(now).astimezone(PACIFIC).date().isoformat()
+        return quota_day(now)
 
     def spent(self, project: str, bucket: str, now: datetime) -> int:
         with self._lock:
@@ -196,15 +231,7 @@ class QuotaLedger:
         with self._lock:
             spent = self._spent.get(key, 0)
             if spent + units > budget:
-                reset_at = next_quota_reset(now)
-                raise RateLimited(
-                    f"{label}: today's quota of {budget} {bucket} for this Google project is "
-                    f"used up ({budget - spent} left, {units} needed); waiting until "
-                    f"{reset_at:%H:%M} UTC.",
-                    reset_at=reset_at,
-                    network="youtube",
-                    code="quota_budget",
-                )
+                raise quota_refused(label, bucket, budget, spent, units, now)
             self._spent[key] = spent + units
             # Forget the days before this one.
             for old in [k for k in self._spent if k[2] < key[2]]:
@@ -372,6 +399,7 @@ class YouTubeNetwork(Network):
     default_timeout: ClassVar[float] = 120.0
     #: The first comment is a step of its own, written to the channel's journal.
     uses_journal: ClassVar[bool] = True
+    uses_quota_ledger: ClassVar[bool] = True
 
     api_root: ClassVar[str] = API_ROOT
     auth_uri: ClassVar[str] = AUTH_URI
@@ -385,7 +413,7 @@ class YouTubeNetwork(Network):
         limits: Limits | None = None,
         api_root: str | None = None,
         token_uri: str | None = None,
-        ledger: QuotaLedger | None = None,
+        ledger: Ledger | None = None,
         clock: Callable[[], datetime] | None = None,
         http: httpx.Client | None = None,
         journal: Journal | None = None,
@@ -415,6 +443,18 @@ class YouTubeNetwork(Network):
     @property
     def _project(self) -> str:
         return self.credentials.get("client_id")
+
+    @property
+    def project(self) -> str:
+        """The Google Cloud project the quota belongs to (its OAuth client id)."""
+        return self._project
+
+    @property
+    def ledger(self) -> Ledger:
+        return self._ledger
+
+    def budget(self, bucket: str = "units") -> int:
+        return self._budget(bucket)
 
     def _budget(self, bucket: str) -> int:
         """The project's daily quota (``daily_quota``, ``daily_uploads`` when it has more)."""
@@ -931,13 +971,17 @@ class YouTubeNetwork(Network):
             snippet["defaultAudioLanguage"] = post.language
         body = {"snippet": snippet, "status": {"privacyStatus": privacy}}
         video = post.media[0]
-        media = MediaIoBaseUpload(
-            io.BytesIO(video.data), mimetype=video.mime_type, chunksize=CHUNK_BYTES, resumable=True
-        )
-        with self._lock:
-            self._spend("videos.insert")
-            request = self.api.videos().insert(part="snippet,status", body=body, media_body=media)
-            result = self._upload(request, idempotency_key)
+        # The file stays where it is: the client reads one chunk at a time from it.
+        with video.open() as handle:
+            media = MediaIoBaseUpload(
+                handle, mimetype=video.mime_type, chunksize=CHUNK_BYTES, resumable=True
+            )
+            with self._lock:
+                self._spend("videos.insert")
+                request = self.api.videos().insert(
+                    part="snippet,status", body=body, media_body=media
+                )
+                result = self._upload(request, idempotency_key)
         ref = self._ref(result, asked=privacy)
         self._published[idempotency_key] = ref
         return ref
@@ -946,6 +990,7 @@ class YouTubeNetwork(Network):
         """Run the resumable upload; a 401 on the session's start renews the token once."""
         result: Any = None
         refreshed = False
+        chunk_retries = 0
         while result is None:
             self._transport.sent_write = False
             try:
@@ -961,6 +1006,13 @@ class YouTubeNetwork(Network):
                     # Opening a session creates no video.
                     raise self._map_http(error, "videos.insert:init", write=False) from None
                 self._sessions[key] = (request.resumable_uri, request.resumable.size())
+                if error.resp.status >= 500 and chunk_retries < CHUNK_RETRIES:
+                    # A chunk lost within the session: the next ``next_chunk`` asks Google
+                    # where the upload stands (``Content-Range: bytes */size``) and goes on
+                    # from its offset (or gets the video, if the chunk did land). One session
+                    # makes one video: this cannot post twice.
+                    chunk_retries += 1
+                    continue
                 mapped = self._map_http(error, "videos.insert", write=True)
                 if isinstance(mapped, Transient):
                     mapped = OutcomeUnknown(
@@ -1393,8 +1445,11 @@ __all__ = [
     "DAILY_QUOTA",
     "DAILY_UPLOADS",
     "LEDGER",
+    "Ledger",
     "QuotaLedger",
     "YouTubeNetwork",
     "next_quota_reset",
+    "quota_day",
+    "quota_refused",
     "split_text",
 ]

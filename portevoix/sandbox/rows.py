@@ -4,65 +4,20 @@ The sandbox runs inside the worker's process, where a real network would not, an
 query costs it about 0.3 ms of CPU to compile (on PostgreSQL more than the server spends
 answering it). Benchmarks of the worker measure the sandbox's share apart, but on a two-CPU
 machine the sandbox's CPU is taken from the worker's: the few statements every publish runs
-are built here once per model and database, in SQL both databases accept, and rows are turned
-into model instances with the fields' own converters, as the ORM would.
+are built once per model and database, in SQL both databases accept, and rows are turned
+into model instances with the fields' own converters, as the ORM would (the reading helpers
+are the worker's, :mod:`portevoix.worker.rows`).
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
-from typing import Any
 
 from django.db import connection, models
 
-type Converter = Callable[[Any, Any, Any], Any]
+from portevoix.worker.rows import columns, load, table, width
 
-
-def table(model: type[models.Model]) -> str:
-    return connection.ops.quote_name(model._meta.db_table)
-
-
-def columns(model: type[models.Model], alias: str = "") -> str:
-    """Every column of ``model``, in field order (``alias``: the table's alias in the query)."""
-    qn = connection.ops.quote_name
-    prefix = f"{alias}." if alias else ""
-    return ", ".join(f"{prefix}{qn(str(f.column))}" for f in model._meta.concrete_fields)
-
-
-def width(model: type[models.Model]) -> int:
-    return len(model._meta.concrete_fields)
-
-
-@functools.cache
-def _converters(
-    model: type[models.Model], vendor: str
-) -> tuple[tuple[Any, tuple[Converter, ...]], ...]:
-    del vendor  # part of the cache key: converters differ per database
-    found = []
-    for field in model._meta.concrete_fields:
-        column = field.get_col(model._meta.db_table)
-        found.append(
-            (
-                column,
-                tuple(
-                    connection.ops.get_db_converters(column) + column.get_db_converters(connection)
-                ),
-            )
-        )
-    return tuple(found)
-
-
-def load[M: models.Model](model: type[M], values: Sequence[Any]) -> M:
-    """A ``model`` instance from a row of ``columns(model)``, as the ORM would build it."""
-    converted = []
-    for value, (column, converters) in zip(
-        values, _converters(model, connection.vendor), strict=True
-    ):
-        for convert in converters:
-            value = convert(value, column, connection)
-        converted.append(value)
-    return model.from_db(connection.alias, [], converted)
+__all__ = ["columns", "insert", "load", "table", "width"]
 
 
 @functools.cache

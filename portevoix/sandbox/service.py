@@ -508,17 +508,9 @@ def _store(
     **fields: Any,
 ) -> tuple[SandboxPost, bool]:
     """Store one post once: (post, created). A concurrent twin loses to the unique index."""
-    # One query: the post stored under this key, and its deleted predecessors (renamed
-    # "<key>#deleted-<n>" when deleted), which give the new post's generation.
-    same = _posts_under_key(account, idempotency_key, part)
-    existing = next((p for p in same if p.idempotency_key == idempotency_key), None)
-    if existing is not None:
-        return existing, False
-    deleted = f"{idempotency_key}#deleted-"
-    generation = sum(1 for p in same if p.idempotency_key.startswith(deleted))
     post = SandboxPost(
         account=account,
-        network_id=network_id(account, idempotency_key, part, generation),
+        network_id=network_id(account, idempotency_key, part),
         kind=kind,
         idempotency_key=idempotency_key,
         part=part,
@@ -530,6 +522,19 @@ def _store(
         quality=world.quality_score(account, text, media, f"{idempotency_key}:{part}"),
         **fields,
     )
+    # Most keys are new: the post is stored at once, in one statement. A key seen before
+    # conflicts with its post, and a deleted predecessor (renamed "<key>#deleted-<n>", its
+    # network id kept) with the first generation's network id: both are looked at below.
+    if rows.insert(post, ignore_conflicts=True):
+        return post, True
+    same = _posts_under_key(account, idempotency_key, part)
+    existing = next((p for p in same if p.idempotency_key == idempotency_key), None)
+    if existing is not None:
+        return existing, False
+    # The deleted predecessors give the new post's generation.
+    deleted = f"{idempotency_key}#deleted-"
+    generation = sum(1 for p in same if p.idempotency_key.startswith(deleted))
+    post.network_id = network_id(account, idempotency_key, part, generation)
     # A concurrent twin (same key) loses to the unique index; no savepoint needed.
     if not rows.insert(post, ignore_conflicts=True):
         return SandboxPost.objects.get(

@@ -41,6 +41,7 @@ from django.utils.translation import gettext_noop
 
 from portevoix.core import audit
 from portevoix.core.sentences import Sentence
+from portevoix.worker import rows as rows_sql
 from portevoix.worker import wake
 from portevoix.worker.graph import State
 from portevoix.worker.models import (
@@ -114,26 +115,20 @@ def claim[M: StatefulModel](
     lock from BEGIN, for one statement only.
 
     The rows' ``locked_by`` is a token unique to this claim (:func:`claim_token`); the model's
-    ``CLAIM_RELATED`` relations (``select_related``) and ``CLAIM_PREFETCH`` ones
-    (``prefetch_related``) come loaded with them, in a query or two per batch.
+    ``CLAIM_RELATED`` relations (as ``select_related`` would) come with them in the same
+    statement on PostgreSQL (a second, written once too, on SQLite), and its
+    ``CLAIM_PREFETCH`` ones (``prefetch_related``) in a query per relation and batch.
     """
     plan = _claim_plan(model)
     if plan is None or limit <= 0:
         return []
     token = claim_token(worker_id)
-    related = getattr(model, "CLAIM_RELATED", ())
-    prefetch = getattr(model, "CLAIM_PREFETCH", ())
     now = timezone.now()
     until = now + dt.timedelta(seconds=lease_seconds)
     rows: list[M] = plan.run(token, until, now, limit)
-    if rows and (related or prefetch):
-        found = model._default_manager.filter(pk__in=[r.pk for r in rows])
-        if related:
-            found = found.select_related(*related)
-        if prefetch:
-            found = found.prefetch_related(*prefetch)
-        by_pk = {r.pk: r for r in found}
-        rows = [by_pk[r.pk] for r in rows if r.pk in by_pk]
+    if rows:
+        for prefetch in plan.prefetch:
+            prefetch.run(rows)
     rows.sort(key=lambda r: (r.next_attempt_at or now, r.pk))
     shared = BatchReads()
     for row in rows:
@@ -168,15 +163,22 @@ def batch_reads(row: Any) -> BatchReads:
 
 @dataclass
 class _ClaimPlan:
-    """The claim statement of one model on one database, written once, run with parameters."""
+    """The claim statement of one model on one database, written once, run with parameters.
+
+    With ``CLAIM_RELATED`` (``joined``), PostgreSQL reads the related rows in the claim's own
+    statement (``WITH claimed AS (UPDATE ... RETURNING ...) SELECT ... JOIN ...``); SQLite,
+    whose ``WITH`` takes no ``UPDATE``, reads them right after, by primary key.
+    """
 
     model: type[StatefulModel]
     alias: str
     sql: str
     states: list[str]
-    names: list[str]
-    cols: list[Any]
-    converters: list[tuple[int, list[Any]]]
+    joined: rows_sql.Joined
+    #: ``CLAIM_PREFETCH``, each path's first one-to-many step written once too.
+    prefetch: list[rows_sql.Prefetch]
+    #: SQLite with related rows: the claim returns primary keys, read again with this.
+    then: str = ""
 
     def run[M: StatefulModel](
         self, token: str, until: dt.datetime, now: dt.datetime, limit: int
@@ -188,15 +190,13 @@ class _ClaimPlan:
         with transaction.atomic(using=self.alias), conn.cursor() as cursor:
             cursor.execute(self.sql, params)
             found = cursor.fetchall()
-        rows: list[M] = []
-        model: Any = self.model
-        for raw in found:
-            values = list(raw)
-            for index, funcs in self.converters:
-                for convert in funcs:
-                    values[index] = convert(values[index], self.cols[index], conn)
-            rows.append(model.from_db(self.alias, self.names, values))
-        return rows
+        if self.then and found:
+            keys = [key for (key,) in found]
+            with conn.cursor() as cursor:
+                cursor.execute(self.then + f" ({rows_sql.in_list(len(keys))})", keys)
+                found = cursor.fetchall()
+        built: list[M] = [self.joined.build(raw) for raw in found]
+        return built
 
 
 _plans: dict[tuple[type[StatefulModel], str], _ClaimPlan | None] = {}
@@ -204,8 +204,9 @@ _plans: dict[tuple[type[StatefulModel], str], _ClaimPlan | None] = {}
 
 def _claim_plan(model: type[StatefulModel]) -> _ClaimPlan | None:
     """``UPDATE t SET locked_by, locked_until WHERE pk IN (SELECT pk FROM t WHERE due ORDER BY
-    next_attempt_at, pk LIMIT n [FOR UPDATE SKIP LOCKED]) RETURNING <every column>``: built
-    once per model (the ORM's query building per batch cost more than the statement)."""
+    next_attempt_at, pk LIMIT n [FOR UPDATE SKIP LOCKED]) RETURNING <every column>``, with the
+    ``CLAIM_RELATED`` rows joined: built once per model (the ORM's query building per batch
+    cost more than the statement)."""
     alias = model._default_manager.db
     key = (model, alias)
     if key in _plans:
@@ -223,7 +224,6 @@ def _claim_plan(model: type[StatefulModel]) -> _ClaimPlan | None:
         assert isinstance(field, Field) and field.column is not None
         return str(quote(field.column))
 
-    fields = [f for f in meta.concrete_fields if f.column]
     table = quote(meta.db_table)
     pk = column(meta.pk.name) if meta.pk is not None else "id"
     lock = " FOR UPDATE SKIP LOCKED" if conn.features.has_select_for_update_skip_locked else ""
@@ -235,26 +235,35 @@ def _claim_plan(model: type[StatefulModel]) -> _ClaimPlan | None:
         f"AND ({until} IS NULL OR {until} < %s) AND {state} IN ({marks}) "
         f"ORDER BY {next_at}, {pk} LIMIT %s{lock}"
     )
-    returning = ", ".join(quote(str(f.column)) for f in fields)
-    sql = (
+    update = (
         f"UPDATE {table} SET {column('locked_by')} = %s, {until} = %s "  # noqa: S608
-        f"WHERE {pk} IN ({due}) RETURNING {returning}"
+        f"WHERE {pk} IN ({due}) RETURNING "
     )
-    # Values come back as the compiler would convert them (SQLite datetimes, JSON...).
-    cols = [f.get_col(meta.db_table) for f in fields]
-    converters = [
-        (i, funcs)
-        for i, c in enumerate(cols)
-        if (funcs := [*conn.ops.get_db_converters(c), *c.get_db_converters(conn)])
+    related = getattr(model, "CLAIM_RELATED", ())
+    joined = rows_sql.Joined(model, related, alias)
+    prefetch = [
+        rows_sql.Prefetch(model, path, related, alias)
+        for path in getattr(model, "CLAIM_PREFETCH", ())
     ]
+    then = ""
+    if not joined.hops:
+        sql = update + rows_sql.columns(model, alias=alias)
+    elif conn.vendor == "postgresql":
+        sql = (
+            f"WITH claimed AS ({update}{rows_sql.columns(model, alias=alias)}) "
+            f"{joined.sql('claimed')}"
+        )
+    else:
+        sql = update + pk
+        then = f"{joined.sql(table)} WHERE t0.{pk} IN"
     plan = _ClaimPlan(
         model=model,
         alias=alias,
         sql=sql,
         states=states,
-        names=[f.attname for f in fields],
-        cols=cols,
-        converters=converters,
+        joined=joined,
+        prefetch=prefetch,
+        then=then,
     )
     _plans[key] = plan
     return plan
@@ -497,9 +506,10 @@ class Worker:
     """One worker process: a claimer, ``concurrency`` handler threads and a heartbeat.
 
     * The **claimer** (the calling thread) leases as many due rows as there are idle handler
-      threads, plus a reserve (:attr:`prefetch`, as many rows as threads) queued for the next
-      threads to free up, so that a thread finishing a row starts the next one at once and
-      claims come several rows at a time (one statement per half of the threads' work). When
+      threads, plus a reserve (:attr:`prefetch`, twice as many rows as threads) queued for the
+      next threads to free up, so that a thread finishing a row starts the next one at once and
+      claims come several rows at a time (one statement per threads' worth of work: each
+      batch's reads are shared by its rows, so the fewer batches the less CPU per row). When
       nothing is due it sleeps until the next due time, a notification (PostgreSQL
       ``LISTEN``) or a local nudge (:mod:`portevoix.worker.wake`).
     * **Handler threads** run :func:`process`: the calls in flight per process, bound by the
@@ -518,7 +528,7 @@ class Worker:
     ) -> None:
         self.concurrency = max(1, int(concurrency))
         #: Rows claimed beyond the threads, queued: their leases are renewed like the others.
-        self.prefetch = self.concurrency
+        self.prefetch = 2 * self.concurrency
         self.liveness_file = liveness_file
         self.models = list(models) if models is not None else stateful_models()
         self.id = new_worker_id("w")
@@ -547,10 +557,10 @@ class Worker:
             return self.concurrency + self.prefetch - self._busy
 
     def _wait_for_slots(self) -> None:
-        """Wait until half the threads' worth of rows is done while the reserve still feeds
-        the threads, or the reserve ran out, or a moment passed: claims come in batches
-        rather than one statement per finished row, and no thread waits for one."""
-        want = max(1, self.concurrency // 2)
+        """Wait until a threads' worth of rows is done while the reserve still feeds the
+        threads, or the reserve ran out, or a moment passed: claims come in batches rather
+        than one statement per finished row, and no thread waits for one."""
+        want = self.concurrency
         room = self.concurrency + self.prefetch
         deadline = time.monotonic() + 4 * TICK
         with self._slot_freed:

@@ -191,6 +191,12 @@ def test_one_post_for_eight_channels_goes_through_the_composer(
         variant.locator(f"#v{channel.pk}-own_media").check()
         variant.locator(f"#v{channel.pk}-m{own}").check()
     page.locator(f"#v{channels['x'].pk}-text").fill("La nouvelle vitrine, en images.")
+    # TikTok's required choices (its audit's UX rules): who sees it, chosen, and the consent.
+    tt = channels["tiktok"].pk
+    expect(page.locator(f"#v{tt}-tiktok_privacy")).to_have_value("")
+    page.locator(f"#v{tt}-tiktok_privacy").select_option("PUBLIC_TO_EVERYONE")
+    page.locator(f"#v{tt}-tiktok_comment").check()
+    page.locator(f"#v{tt}-tiktok_consent").check()
 
     # Every channel's live check passes, one card each.
     expect(page.locator("#checks .check-card")).to_have_count(8, timeout=20_000)
@@ -240,6 +246,7 @@ def test_one_post_for_eight_channels_goes_through_the_composer(
     assert fakes.youtube.posts["/upload/youtube/v3/videos"] == 1
     assert len(fakes.youtube.videos) == 1
     assert fakes.tiktok.init_posts == 1
+    assert publications["tiktok"].network_options["tiktok_privacy"] == "PUBLIC_TO_EVERYONE"
 
     # The calendar shows the post with a state for each of its eight channels.
     visit(page, "/w/acme/calendar/?view=list")

@@ -913,11 +913,34 @@ class Route:
             ]
             return {"data": rows[: int(self.params.get("limit") or 25)]}
         if method == "POST" and edge == "mentions":
+            # https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/
+            # reference/ig-user/mentions: media_id (a caption or tag), plus comment_id for a
+            # comment that @mentions the account; the answer is a comment (a reply under it).
             media = self.g.objects.get(self.params.get("media_id", ""))
-            if media is None or user.id not in media.get("tagged", ()):
-                raise _Error(400, 100, "(#100) Invalid media_id: the account is not mentioned")
+            handle = f"@{user.username}"
+            asked = self.params.get("comment_id", "")
+            if asked:
+                comment = self.g.objects.get(asked)
+                if (
+                    media is None
+                    or comment is None
+                    or comment.get("root") != media["id"]
+                    or handle not in comment.get("message", "")
+                ):
+                    raise _Error(
+                        400, 100, "(#100) Invalid comment_id: the account is not mentioned"
+                    )
+                target = asked
+            else:
+                mentioned = media is not None and (
+                    user.id in media.get("tagged", ()) or handle in media.get("caption", "")
+                )
+                if not mentioned:
+                    raise _Error(400, 100, "(#100) Invalid media_id: the account is not mentioned")
+                assert media is not None
+                target = media["id"]
             comment_id = self.g._comment(
-                media["id"], self.params.get("message", ""), (user.id, user.username)
+                target, self.params.get("message", ""), (user.id, user.username)
             )
             self.g.objects[comment_id]["ig"] = True
             return {"id": comment_id}

@@ -69,3 +69,30 @@ def test_keys_are_matched_exactly_not_as_patterns() -> None:
         )
         assert post.idempotency_key == key
     assert SandboxPost.objects.filter(account=account).count() == 5
+
+
+def test_a_new_key_is_stored_in_one_statement_and_a_deleted_one_gets_a_new_id() -> None:
+    from django.test.utils import CaptureQueriesContext
+
+    account = service.create_account("rows-fast", display_name="Fast")
+
+    def publish() -> SandboxPost:
+        [post] = service.publish(
+            account.handle, account.token, [service.PartIn("x")], idempotency_key="k1"
+        )
+        return post
+
+    with CaptureQueriesContext(connection) as seen:
+        first = publish()
+    # The account with its faults, the post, the receipt: no read of the key's earlier posts.
+    sql = [q["sql"] for q in seen.captured_queries if q["sql"].startswith(("SELECT", "INSERT"))]
+    assert len(sql) == 3 and not any("sandbox_sandboxpost" in s for s in sql if "SELECT" in s)
+    assert publish().network_id == first.network_id  # the same key: the same post
+    service.delete_post(account.handle, account.token, first.network_id)
+    second = publish()  # the key is free again: a new post, under a new id
+    assert second.network_id != first.network_id and second.pk != first.pk
+    service.delete_post(account.handle, account.token, second.network_id)
+    third = publish()
+    assert len({first.network_id, second.network_id, third.network_id}) == 3
+    assert publish().pk == third.pk
+    assert SandboxPost.objects.filter(account=account, deleted_at__isnull=True).count() == 1

@@ -1,0 +1,97 @@
+"""The steps a network module names in its refusals ("LinkedIn refused it (*reading the company
+page*)"), marked for translation in one place.
+
+Modules pass a step as ``action="reading the company page"`` and put it in a sentence as
+``%(action)s`` through ``_(action)`` (:func:`.i18n.gettext`): the refusal then keeps the step's
+English message id as a parameter, and each page renders it in its reader's language
+(``channels.messages.network_problem``). The translation catalogue learns the steps from this
+list; ``tests/networks/test_i18n.py`` checks that every step a module names is in it.
+"""
+
+from __future__ import annotations
+
+from .i18n import gettext_noop
+
+STEPS: tuple[str, ...] = (
+    gettext_noop("adding the first comment"),
+    gettext_noop("answering"),
+    gettext_noop("answering in private"),
+    gettext_noop("answering the comment in private"),
+    gettext_noop("answering the mention"),
+    gettext_noop("asking about the post"),
+    gettext_noop("asking for a long-lived token"),
+    gettext_noop("building the authorisation address"),
+    gettext_noop("checking the account"),
+    gettext_noop("checking the session"),
+    gettext_noop("commenting"),
+    gettext_noop("deleting the comment"),
+    gettext_noop("deleting the post"),
+    gettext_noop("describing an image"),
+    gettext_noop("finishing the login"),
+    gettext_noop("finishing the video upload"),
+    gettext_noop("hiding the comment"),
+    gettext_noop("listing your pages"),
+    gettext_noop("looking for the post"),
+    gettext_noop("looking the post up"),
+    gettext_noop("posting"),
+    gettext_noop("preparing an image"),
+    gettext_noop("preparing the post"),
+    gettext_noop("publishing"),
+    gettext_noop("publishing the post"),
+    gettext_noop("publishing the video"),
+    gettext_noop("reading"),
+    gettext_noop("reading Messenger conversations"),
+    gettext_noop("reading a conversation"),
+    gettext_noop("reading account metrics"),
+    gettext_noop("reading comments"),
+    gettext_noop("reading conversations"),
+    gettext_noop("reading direct messages"),
+    gettext_noop("reading insights"),
+    gettext_noop("reading mentions"),
+    gettext_noop("reading mentions and links"),
+    gettext_noop("reading metrics"),
+    gettext_noop("reading notifications"),
+    gettext_noop("reading recent posts"),
+    gettext_noop("reading replies"),
+    gettext_noop("reading the Instagram account"),
+    gettext_noop("reading the account"),
+    gettext_noop("reading the account's options"),
+    gettext_noop("reading the account's posts"),
+    gettext_noop("reading the account's videos"),
+    gettext_noop("reading the comment answered"),
+    gettext_noop("reading the company page"),
+    gettext_noop("reading the conversation"),
+    gettext_noop("reading the followers"),
+    gettext_noop("reading the instance's settings"),
+    gettext_noop("reading the mention"),
+    gettext_noop("reading the message answered"),
+    gettext_noop("reading the page"),
+    gettext_noop("reading the page views"),
+    gettext_noop("reading the page's posts"),
+    gettext_noop("reading the page's recent posts"),
+    gettext_noop("reading the post answered"),
+    gettext_noop("reading the posts' numbers"),
+    gettext_noop("reading the profile"),
+    gettext_noop("reading the profile views"),
+    gettext_noop("reading the publishing quota"),
+    gettext_noop("reading the thread"),
+    gettext_noop("reading the video"),
+    gettext_noop("reading the video's processing"),
+    gettext_noop("refreshing the session"),
+    gettext_noop("registering the app"),
+    gettext_noop("renewing the token"),
+    gettext_noop("resuming the session"),
+    gettext_noop("searching"),
+    gettext_noop("signing in"),
+    gettext_noop("starting the post"),
+    gettext_noop("starting the video upload"),
+    gettext_noop("trading the authorisation code"),
+    gettext_noop("uploading a file"),
+    gettext_noop("uploading a photo"),
+    gettext_noop("uploading a video"),
+    gettext_noop("uploading an image"),
+    gettext_noop("uploading the video"),
+    gettext_noop("waiting for the file"),
+)
+
+__all__ = ["STEPS"]
