@@ -24,6 +24,7 @@ import hashlib
 import hmac
 import json
 import secrets
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
@@ -67,15 +68,29 @@ def message_id(event: str, key: str) -> str:
     return "msg_" + hashlib.sha256(f"{event}:{key}".encode()).hexdigest()[:32]
 
 
-def emit(workspace_id: int, event: str, key: str, data: dict[str, Any]) -> int:
+def active_subscriptions(workspace_id: int) -> list[WebhookSubscription]:
+    return list(WebhookSubscription.objects.filter(workspace_id=workspace_id, is_active=True))
+
+
+def emit(
+    workspace_id: int,
+    event: str,
+    key: str,
+    data: dict[str, Any],
+    *,
+    subscriptions: Sequence[WebhookSubscription] | None = None,
+) -> int:
     """Queue ``event`` for every active subscription of the workspace that wants it.
-    ``key`` identifies the event (the same key is the same event: queued once)."""
+    ``key`` identifies the event (the same key is the same event: queued once).
+
+    ``subscriptions``: the workspace's active subscriptions (:func:`active_subscriptions`)
+    when the caller emits many events in one transaction and has read them once."""
     assert event in Event.values, event
-    subscriptions = [
-        s
-        for s in WebhookSubscription.objects.filter(workspace_id=workspace_id, is_active=True)
-        if event in s.events
-    ]
+    if subscriptions is None:
+        subscriptions = active_subscriptions(workspace_id)
+    subscriptions = [s for s in subscriptions if event in s.events]
+    if not subscriptions:
+        return 0
     now = timezone.now()
     made = 0
     mid = message_id(event, key)
@@ -149,12 +164,24 @@ def deliver(delivery: WebhookDelivery) -> Outcome:
 
 
 def on_ingested(ingested: Any) -> None:
+    """The inbox's hook: "conversation created" for each conversation the batch started. The
+    subscriptions are read once per batch (in its transaction), not once per conversation."""
+    if not ingested.new_conversations:
+        return
+    subscriptions = [
+        s
+        for s in active_subscriptions(ingested.channel.workspace_id)
+        if Event.CONVERSATION_CREATED in s.events
+    ]
+    if not subscriptions:
+        return
     for conversation in ingested.new_conversations:
         emit(
             conversation.workspace_id,
             Event.CONVERSATION_CREATED,
             str(conversation.pk),
             conversation_data(conversation),
+            subscriptions=subscriptions,
         )
 
 

@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
-from portevoix.core.bulk import save_rows
+from portevoix.core.bulk import insert_rows, save_rows
 from portevoix.core.models import Department, Member, Workspace
 from portevoix.inbox.models import (
     Conversation,
@@ -233,7 +233,7 @@ def route(
             changed,
             ["department", "routed_to", "routed_by", "route_note", "priority", "assignee", "state"],
         )
-        Routing.objects.bulk_create(records, batch_size=500)
+        insert_rows(records)
     if labels_wanted:
         _label(team.workspace, labels_wanted)
     return decisions

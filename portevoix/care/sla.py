@@ -31,6 +31,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from portevoix.core.bulk import insert_rows
 from portevoix.inbox.models import Conversation, ConversationState
 from portevoix.worker.models import Outcome
 
@@ -143,7 +144,7 @@ def start_clocks(
         clock = new_clock(conversation, policy)
         apply_plan(clock, plan(clock, conversation, now))
         clocks.append(clock)
-    SlaClock.objects.bulk_create(clocks, ignore_conflicts=True)
+    insert_rows(clocks, ignore_conflicts=True)
     return clocks
 
 

@@ -491,6 +491,17 @@ def reply_problems(
     return problems
 
 
+def reply_refusal(conversation: Conversation, *, private: bool | None = None) -> str | None:
+    """Why the conversation's network gives no way to answer its last message (in public, or
+    in private); None when it gives one. The page says this instead of a reply box."""
+    last: InboundMessage | None = conversation.messages.order_by("-created_at", "-id").first()
+    if last is None:
+        return None
+    if private is None:
+        private = conversation.is_private
+    return conversation.channel.network_class.reply_refusal(last.kind, private=private)
+
+
 def _answered(conversation: Conversation, in_reply_to: InboundMessage | None) -> InboundMessage:
     if in_reply_to is not None:
         if in_reply_to.conversation_id != conversation.pk:
@@ -558,10 +569,13 @@ def reply(
         raise ActionRefused(_("This conversation is marked as spam: say it is not, first."))
     channel = conversation.channel
     uploads = list(uploads)
+    answered = _answered(conversation, in_reply_to)
+    refusal = channel.network_class.reply_refusal(answered.kind, private=private)
+    if refusal:
+        raise ActionRefused(refusal, field="text", code="no_reply")
     problems = reply_problems(channel, text, private=private, uploads=uploads)
     if problems:
         raise ActionRefused(" ".join(problems), field="text", code="invalid_reply")
-    answered = _answered(conversation, in_reply_to)
     now = timezone.now()
     approval = (not draft) and needs_approval(by, private=private)
     post = Post.objects.create(
@@ -597,7 +611,14 @@ def reply(
         scheduled_at=now,
         state=state.name,
         next_attempt_at=now if state == PublicationStates.scheduled else None,
-        in_reply_to=answered.message_id,
+        # What the network answers: the message's id, or where the network takes answers to
+        # that kind of message (an Instagram mention: the media and the comment).
+        in_reply_to=channel.network_class.reply_target(
+            answered.message_id,
+            kind=answered.kind,
+            in_reply_to=answered.in_reply_to,
+            thread_id=answered.thread_id,
+        ),
         private=private,
     )
     answer = Reply.objects.create(

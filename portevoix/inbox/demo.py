@@ -285,16 +285,18 @@ def load_inbox_demo(workspace: Workspace) -> None:
         )
         if handoff is not None:
             _try(lambda: actions.answer_handoff(handoff, by=service, text=answer))
+    # The sandbox's day is the 24 hours before the demo is loaded: a question about stock may
+    # have left it; then the first question routed to sales (a price, a shop) goes instead.
     stock = _conversations(workspace, preview__icontains="stock").first()
+    if stock is None and "sales" in departments:
+        stock = _conversations(workspace, department=departments["sales"]).first()
     if stock is not None and "sales" in departments:
-        _try(
-            lambda: actions.hand_off(
-                stock,
-                by=social,
-                department=departments["sales"],
-                note="Quand revient le baume Cerise ? La cliente veut commander.",
-            )
+        note = (
+            "Quand revient le produit ? La cliente veut commander."
+            if "stock" in stock.preview.lower()
+            else "Une cliente veut commander : pouvez-vous lui répondre ?"
         )
+        _try(lambda: actions.hand_off(stock, by=social, department=departments["sales"], note=note))
     press = _conversations(workspace, preview__icontains="presse").first()
     if press is not None and "communication" in departments:
         _try(

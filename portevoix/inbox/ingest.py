@@ -33,7 +33,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from portevoix.channels.models import Channel
-from portevoix.core.bulk import save_rows
+from portevoix.core.bulk import insert_rows, save_rows
 from portevoix.core.models import Department
 from portevoix.core.text import valid_unicode_fields
 from portevoix.inbox.models import (
@@ -339,7 +339,7 @@ def _store(
                 updated_at=now,
             )
         )
-    Conversation.objects.bulk_create(created)
+    insert_rows(created)
     new_by_key = {c.thread_key: c for c in created}
     for conversation in created:
         by_id[conversation.pk] = conversation
@@ -379,7 +379,7 @@ def _store(
             )
         )
         touched[conversation.pk] = conversation
-    InboundMessage.objects.bulk_create(rows, batch_size=500)
+    insert_rows(rows)
 
     # Pass 4: move the conversations on.
     reopened: list[Conversation] = []
@@ -445,7 +445,10 @@ def _customers(
             workspace_id=workspace_id, network=network, author_id__in=list(latest)
         )
     }
-    missing = [key for key in latest if key not in found]
+    # Rows in one order (author id, then primary key): two channels of one network storing the
+    # same customers at once (the worker syncs channels in parallel) take their row locks in
+    # the same order, so one waits for the other instead of both deadlocking.
+    missing = sorted(key for key in latest if key not in found)
     if missing:
         first_seen: dict[str, datetime] = {}
         for item in fresh:
@@ -484,7 +487,7 @@ def _customers(
         customer.last_seen_at = max(customer.last_seen_at, item.created_at)
         customer.message_count += counts[key]
     save_rows(
-        list(found.values()),
+        sorted(found.values(), key=lambda c: c.pk),
         [
             "handle",
             "display_name",

@@ -35,6 +35,8 @@ from django.utils.translation import pgettext_lazy
 from portevoix.channels.models import Channel
 from portevoix.core.models import Department, Member, Workspace
 from portevoix.core.permissions import MemberLike, RestrictedQuerySet, can
+from portevoix.worker.graph import State, StateGraph
+from portevoix.worker.models import Outcome, StatefulModel
 
 
 def _empty_list() -> list[Any]:
@@ -654,3 +656,53 @@ class ReplyApprovalRule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.member or self.department}: {self.required}"
+
+
+# --- Meta's webhook deliveries (docs/ways-in.md, /hooks/meta/) -----------------------------
+
+
+class MetaChangeStates(StateGraph):
+    # Stored by the hook; the worker reads the change from Graph and stores it in the inbox.
+    received = State(initial=True, handler="handle_received", try_interval=60, max_attempts=12)
+    # Read and stored (or found gone from Graph, or for no connected channel: ``stored`` says).
+    done = State(terminal=True)
+    # Graph refused it for good (a channel to reconnect, a refusal): ``problem`` says why.
+    failed = State(failure=True, terminal=True)
+    received.transitions_to(received, done)
+
+
+class MetaChange(StatefulModel):
+    """One change of a Meta webhook delivery (an Instagram ``mentions`` change): stored by the
+    hook, which answers at once, and read from Graph by the worker.
+
+    Idempotent on Meta's change identity (the account, the field, the media and the comment):
+    a delivery Meta repeats stores no new row.
+    """
+
+    STATE_GRAPH = MetaChangeStates
+
+    #: Meta's ``object`` ("instagram") and the entry's account id.
+    object_type = models.CharField(_("object"), max_length=32)
+    account_id = models.CharField(_("account"), max_length=64)
+    field = models.CharField(_("field"), max_length=64)
+    media_id = models.CharField(max_length=64, blank=True)
+    comment_id = models.CharField(max_length=64, blank=True)
+    #: ``object:account:field:media:comment``: what makes a redelivery the same change.
+    change_key = models.CharField(max_length=300, unique=True)
+    received_at = models.DateTimeField(_("received"), default=timezone.now)
+    #: Inbox items this change added (0 for a mention already there or gone).
+    stored = models.PositiveIntegerField(_("stored"), default=0)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        verbose_name = _("Meta webhook change")
+        verbose_name_plural = _("Meta webhook changes")
+
+    def __str__(self) -> str:
+        target = self.comment_id or self.media_id
+        return f"{self.object_type} {self.account_id} {self.field} {target}"
+
+    def handle_received(self) -> Outcome:
+        from portevoix.inbox import meta_webhook
+
+        return meta_webhook.handle_received(self)

@@ -424,11 +424,30 @@ def invitation_to_private(conversation: Conversation) -> str:
         ) % {"name": name}
 
 
-def _reply_options(conversation: Conversation) -> dict[str, bool]:
-    capabilities = conversation.channel.network_class.capabilities
+def _reply_options(conversation: Conversation) -> dict[str, Any]:
+    """Where the conversation's network lets the team answer its last message, and, where it
+    lets them not, why (shown instead of that choice, or of the whole reply box)."""
+    network = conversation.channel.network_class
+    last = conversation.messages.order_by("-created_at", "-id").first()
+    kind = last.kind if last is not None else ""
+    public_refusal = (
+        network.reply_refusal(kind, private=False) if not conversation.is_private else None
+    )
+    private_refusal = network.reply_refusal(kind, private=True)
+    can_public = (not conversation.is_private) and public_refusal is None
+    can_private = private_refusal is None
+    # Said where it concerns this message: a network that never answers in private says
+    # nothing in a public thread (the choice is simply absent), as before.
+    if not conversation.is_private and Capability.REPLY_PRIVATE not in network.capabilities:
+        shown_private = None
+    else:
+        shown_private = private_refusal
+    refusals = [r for r in (public_refusal, shown_private) if r]
     return {
-        "can_public": (not conversation.is_private) and Capability.REPLY_PUBLIC in capabilities,
-        "can_private": Capability.REPLY_PRIVATE in capabilities,
+        "can_public": can_public,
+        "can_private": can_private,
+        "reply_refusals": [str(r) for r in refusals],
+        "no_reply": not can_public and not can_private,
     }
 
 

@@ -21,7 +21,7 @@ from portevoix.inbox import actions as inbox_actions
 from portevoix.inbox.ingest import ingest
 from portevoix.worker import runner
 from tests.conftest import ALL_ROLES
-from tests.inbox.conftest import make_item
+from tests.inbox.conftest import conversation_of, make_item
 
 
 class Receiver:
@@ -165,6 +165,34 @@ def test_emitting_the_same_event_twice_queues_it_once(team, receiver):
     )
     assert webhooks.emit(team.workspace.pk, "post.published", "7:published:x", {"post_id": 7}) == 1
     assert webhooks.emit(team.workspace.pk, "post.published", "7:published:x", {"post_id": 7}) == 0
+
+
+def test_a_batch_reads_the_subscriptions_once_and_queues_each_new_conversation(
+    team, receiver, channel
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    wanted, _ = actions.create_subscription(
+        team.workspace, by=team["admin"], url=receiver.url, events=["conversation.created"]
+    )
+    actions.create_subscription(
+        team.workspace, by=team["admin"], url=receiver.url, events=["conversation.assigned"]
+    )
+    paused, _ = actions.create_subscription(
+        team.workspace, by=team["admin"], url=receiver.url, events=["conversation.created"]
+    )
+    actions.set_subscription_active(paused, by=team["admin"], active=False)
+    items = [make_item(f"m{n}", f"Question {n} ?", author=f"author{n}") for n in range(6)]
+    with CaptureQueriesContext(connection) as queries:
+        ingest(channel, items)
+    reads = [q for q in queries.captured_queries if "api_webhooksubscription" in q["sql"]]
+    assert len(reads) == 1  # one batch (a chunk), six conversations
+    rows = WebhookDelivery.objects.all()
+    assert {r.subscription_id for r in rows} == {wanted.pk}
+    assert sorted(r.payload["data"]["conversation_id"] for r in rows) == sorted(
+        conversation_of(f"m{n}").pk for n in range(6)
+    )
 
 
 def test_subscriptions_need_integration_manage(team):
