@@ -90,6 +90,17 @@ VARIABLES: tuple[Var, ...] = (
         secret=True,
     ),
     Var("SKIP_BLUESKY", "tests only: skip tests that need the local Bluesky servers", "0"),
+    Var(
+        "YOUTUBE_API_KEY",
+        "a Google API key for YouTube listening sources that use no connected channel",
+        None,
+        secret=True,
+    ),
+    Var(
+        "YOUTUBE_LISTENING_UNITS",
+        "YouTube quota units a listening source may spend a day (a search costs 100)",
+        "2000",
+    ),
 )
 KNOWN = {v.name for v in VARIABLES}
 
@@ -172,6 +183,8 @@ class Config:
     sources: Mapping[str, str] = field(default_factory=dict)
     #: The verify token of Meta's webhooks (``/hooks/meta/``); empty: they are closed.
     meta_webhook_token: str = ""
+    youtube_api_key: str = field(default="", repr=False)
+    youtube_listening_units: int = 2000
 
     @property
     def is_sqlite(self) -> bool:
@@ -444,4 +457,18 @@ def load(env: Mapping[str, str] | None = None, *, base_dir: Path | None = None) 
         ),
         sources={k: v for k, v in env.items() if k.startswith(PREFIX)},
         meta_webhook_token=(values["META_WEBHOOK_TOKEN"] or "").strip(),
+        youtube_api_key=(values["YOUTUBE_API_KEY"] or "").strip(),
+        youtube_listening_units=_units(values["YOUTUBE_LISTENING_UNITS"] or "2000"),
     )
+
+
+def _units(raw: str) -> int:
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ConfigError(
+            f"{PREFIX}YOUTUBE_LISTENING_UNITS must be a number, not {raw!r}"
+        ) from None
+    if value < 100:
+        raise ConfigError(f"{PREFIX}YOUTUBE_LISTENING_UNITS must be at least 100 (one search)")
+    return value

@@ -29,6 +29,8 @@ PORTEVOIX_WEBHOOKS_ALLOW_LOOPBACK = CONFIG.webhooks_allow_loopback
 PORTEVOIX_META_APP = CONFIG.meta_app
 #: The verify token of Meta's webhooks (Instagram mentions, /hooks/meta/); empty: closed.
 PORTEVOIX_META_WEBHOOK_TOKEN = CONFIG.meta_webhook_token
+PORTEVOIX_YOUTUBE_API_KEY = CONFIG.youtube_api_key
+PORTEVOIX_YOUTUBE_LISTENING_UNITS = CONFIG.youtube_listening_units
 
 INSTALLED_APPS = [
     "django.contrib.admin",

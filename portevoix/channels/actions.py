@@ -11,7 +11,7 @@ import logging
 import zoneinfo
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop, ngettext
@@ -447,28 +447,52 @@ def connected_channels_block_archiving(workspace: Workspace) -> str | None:
     ) % {"count": count}
 
 
-def rotate_keys() -> int:
-    """Re-encrypt every stored secret with the newest key: channel credentials and two-factor
-    secrets (TOTP, recovery codes). Returns how many rows were re-encrypted."""
+def encrypted_columns() -> list[tuple[type[models.Model], list[str]]]:
+    """Every model with secrets at rest and their columns: by the house's naming, a text
+    field whose name ends in ``_encrypted`` holds one Fernet token (channel credentials, the
+    API's webhook and CRM secrets, listening's instance tokens, crisis credential custody)."""
+    from django.apps import apps
+
+    found = []
+    for model in apps.get_models():
+        names = [
+            f.name
+            for f in model._meta.concrete_fields
+            if f.name.endswith("_encrypted") and isinstance(f, models.TextField)
+        ]
+        if names:
+            found.append((model, names))
+    return found
+
+
+def rotate_keys() -> dict[str, int]:
+    """Re-encrypt every stored secret with the newest key: every ``*_encrypted`` column
+    (:func:`encrypted_columns`) and the two-factor secrets (TOTP, recovery codes). Returns how
+    many rows were re-encrypted, by kind (``model label`` or ``two_factor``); refuses
+    (``SecretUnreadable``, nothing changed) if one secret cannot be read with the keys."""
     from portevoix.core import twofactor
 
-    channels = 0
+    counts: dict[str, int] = {}
     with transaction.atomic():
-        for channel in Channel.objects.select_for_update().only("pk", "credentials_encrypted"):
-            Channel.objects.filter(pk=channel.pk).update(
-                credentials_encrypted=crypto.rotate(channel.credentials_encrypted)
-            )
-            channels += 1
+        for model, names in encrypted_columns():
+            done = 0
+            for row in model._default_manager.select_for_update().only("pk", *names).iterator():
+                changed = {
+                    name: crypto.rotate(value) for name in names if (value := getattr(row, name))
+                }
+                if changed:
+                    model._default_manager.filter(pk=row.pk).update(**changed)
+                    done += 1
+            if done:
+                counts[model._meta.label] = done
         authenticators = twofactor.rotate_secrets()
+        if authenticators:
+            counts["two_factor"] = authenticators
         with audit.origin(audit.Origin(label="cli")):
             audit.record(
                 "secrets.rotate",
                 workspace=None,
                 actor=None,
-                after={
-                    "count": channels + authenticators,
-                    "channels": channels,
-                    "two_factor": authenticators,
-                },
+                after={"count": sum(counts.values()), **counts},
             )
-    return channels + authenticators
+    return counts

@@ -14,7 +14,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 
 class CliError(Exception):
@@ -317,6 +317,29 @@ def _parse_at(value: str) -> dt.datetime:
     return moment
 
 
+def _tiktok_choices(args: argparse.Namespace, channels: list[Any]) -> dict[int, dict[str, str]]:
+    """TikTok's required choices from the ``--tiktok-*`` flags, for every TikTok channel named
+    (``publishing.choices``); a TikTok channel without them is refused with TikTok's reasons."""
+    from portevoix.publishing import choices
+
+    given = bool(
+        args.tiktok_privacy_level
+        or args.tiktok_allow
+        or args.tiktok_disclose
+        or args.tiktok_consent
+    )
+    takers = [c for c in channels if choices.takes_choices(c)]
+    if given and not takers:
+        raise CliError("--tiktok-* options need a TikTok channel among --channel", 2)
+    options = choices.from_words(
+        privacy_level=args.tiktok_privacy_level or "",
+        allow=args.tiktok_allow or (),
+        disclose=args.tiktok_disclose or (),
+        consent=bool(args.tiktok_consent),
+    )
+    return {c.pk: options for c in takers}
+
+
 def cmd_post(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from portevoix.core.sentences import render as render_problem
     from portevoix.publishing import actions
@@ -349,6 +372,7 @@ def cmd_post(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         at=at,
         uploads=uploads,
         source="cli",
+        options=_tiktok_choices(args, channels),
     )
     publications = list(Publication.objects.filter(post=post).select_related("channel"))
     if at is not None:
@@ -376,9 +400,22 @@ def cmd_post(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def cmd_rotate_keys(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from portevoix.channels.actions import rotate_keys
+    from portevoix.core.crypto import SecretUnreadable
 
-    count = rotate_keys()
-    out.write(f"re-encrypted {count} channel credential(s) with the newest key\n")
+    try:
+        counts = rotate_keys()
+    except SecretUnreadable as exc:
+        err.write(
+            f"{exc}: nothing was re-encrypted. Put back the key it was written with "
+            "(PORTEVOIX_ENCRYPTION_KEYS, newest first) and run this again.\n"
+        )
+        return 1
+    detail = ", ".join(f"{kind} {n}" for kind, n in sorted(counts.items()))
+    out.write(
+        f"re-encrypted {sum(counts.values())} row(s) of secrets with the newest key"
+        + (f" ({detail})" if detail else "")
+        + "\n"
+    )
     return 0
 
 
@@ -460,5 +497,29 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     post.add_argument("--workspace")
     post.add_argument("--as", dest="as_email", metavar="EMAIL")
     post.add_argument("--wait", type=float, default=120, help="seconds to wait when publishing now")
+    # TikTok's required choices (its audit's "Required UX Implementation"): no default.
+    post.add_argument(
+        "--tiktok-privacy-level",
+        choices=("PUBLIC_TO_EVERYONE", "MUTUAL_FOLLOW_FRIENDS", "FOLLOWER_OF_CREATOR", "SELF_ONLY"),
+        help="TikTok: who can see the post, among the account's levels (required)",
+    )
+    post.add_argument(
+        "--tiktok-allow",
+        action="append",
+        choices=("comment", "duet", "stitch"),
+        help="TikTok: an interaction to allow (repeat); left out: not allowed",
+    )
+    post.add_argument(
+        "--tiktok-disclose",
+        action="append",
+        choices=("your_brand", "branded_content"),
+        help="TikTok: the post promotes your brand or a third party's (repeat for both)",
+    )
+    post.add_argument(
+        "--tiktok-consent",
+        action="store_true",
+        help="TikTok: you agree to TikTok's Music Usage Confirmation (and Branded Content "
+        "Policy for branded content); required",
+    )
 
     sub.add_parser("rotate-keys", help="re-encrypt stored secrets with the newest key")

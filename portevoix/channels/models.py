@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import ClassVar
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
@@ -225,14 +225,14 @@ class Channel(StatefulModel):
             )
 
         cls = self.network_class
+        extra: dict[str, Any] = {}
         if cls.uses_journal:
-            network = cls(
-                on_credentials_change=store,
-                limits=self.cached_limits(),
-                journal=ChannelJournal(self.pk),
-            )
-        else:
-            network = cls(on_credentials_change=store, limits=self.cached_limits())
+            extra["journal"] = ChannelJournal(self.pk)
+        if cls.uses_quota_ledger:
+            from portevoix.channels.quota import DatabaseLedger
+
+            extra["ledger"] = DatabaseLedger(cls.name)
+        network = cls(on_credentials_change=store, limits=self.cached_limits(), **extra)
         if verify:
             network.connect(self.get_credentials())
         else:
@@ -282,6 +282,30 @@ class PublishJournal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel_id}:{self.key}"
+
+
+class QuotaSpend(models.Model):
+    """Units of a network's daily quota spent by one project (YouTube: a Google Cloud
+    project, the OAuth client id of its channels) in one bucket and one day of the network's
+    (Pacific time for YouTube). Every process (the worker's, the web's, listening's) counts
+    here, so two workers and listening's searches spend one budget, not one each
+    (``channels.quota.DatabaseLedger``). Plumbing: no audit entry."""
+
+    network = models.CharField(max_length=30)
+    project = models.CharField(max_length=200)
+    bucket = models.CharField(max_length=30)
+    day = models.CharField(max_length=10)
+    units = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["network", "project", "bucket", "day"], name="quota_spend_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.network}:{self.project}:{self.bucket}:{self.day}={self.units}"
 
 
 class ChannelJournal:

@@ -3,6 +3,13 @@
 The sync hands what came in to the functions registered with :func:`on_inbound` (the inbox
 registers its ``ingest`` when the app is ready), so this package does not import the inbox.
 
+A sync reads one page of the network's. When the page brought items and moved the cursor,
+more may be waiting (a backlog after a quiet night, a burst, a first sync): the channel is due
+again at once rather than after :data:`~portevoix.channels.models.SYNC_INTERVAL`, so the worker
+drains the stream page after page (each page its own claim of the channel's row: one worker
+at a time per channel, and other channels' syncs run beside it in other threads and
+processes); the first page that brings nothing new goes back to the interval.
+
 Failures show at once: a refused token moves the channel to ``needs_reconnect``; any other
 failure keeps it ``active`` but sets ``sync_failing_since`` and ``problem`` (the network's own
 reason) on the first failed attempt, and the sync is retried with back-off. The first sync
@@ -69,6 +76,7 @@ def handle_active(channel: Channel) -> Outcome:
 
     now = timezone.now()
     fields: dict[str, Any] = {"last_checked_at": now}
+    more = False
     try:
         with clients.checkout(channel) as network:
             reads = {Capability.READ_COMMENTS, Capability.READ_MENTIONS}
@@ -77,6 +85,7 @@ def handle_active(channel: Channel) -> Outcome:
                 deliver(channel, batch.items)
                 fields["sync_cursor"] = batch.next_cursor or channel.sync_cursor
                 fields["last_sync_at"] = now
+                more = bool(batch.items) and fields["sync_cursor"] != channel.sync_cursor
             else:
                 network.verify()
             if channel.limits_checked_at is None or now - channel.limits_checked_at > LIMITS_EVERY:
@@ -102,4 +111,4 @@ def handle_active(channel: Channel) -> Outcome:
             },
         )
     fields.update(sync_failing_since=None, problem="")
-    return Outcome("active", delay=SYNC_INTERVAL, fields=fields)
+    return Outcome("active", delay=0 if more else SYNC_INTERVAL, fields=fields)

@@ -300,7 +300,7 @@ def test_rotate_keys(settings, team, account, channel):
     old = list(settings.PORTEVOIX_ENCRYPTION_KEYS)
     new_key = Fernet.generate_key().decode()
     settings.PORTEVOIX_ENCRYPTION_KEYS = (new_key, *old)
-    assert actions.rotate_keys() == 1
+    assert actions.rotate_keys() == {"channels.Channel": 1}
     settings.PORTEVOIX_ENCRYPTION_KEYS = (new_key,)
     channel.refresh_from_db()
     assert channel.get_credentials().get("token") == account.token

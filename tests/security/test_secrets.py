@@ -77,7 +77,8 @@ def test_rotate_keys_covers_two_factor_secrets(settings, team) -> None:
     old = tuple(settings.PORTEVOIX_ENCRYPTION_KEYS)
     new_key = Fernet.generate_key().decode()
     settings.PORTEVOIX_ENCRYPTION_KEYS = (new_key, *old)
-    assert channel_actions.rotate_keys() == 2  # no channel; a TOTP and recovery codes
+    # No channel; a TOTP and recovery codes.
+    assert channel_actions.rotate_keys() == {"two_factor": 2}
     settings.PORTEVOIX_ENCRYPTION_KEYS = (new_key,)  # the old key is gone
     stored = _stored(user)
     assert crypto.decrypt_text(stored["totp"]["secret"]) == secret
@@ -85,6 +86,89 @@ def test_rotate_keys_covers_two_factor_secrets(settings, team) -> None:
     settings.PORTEVOIX_ENCRYPTION_KEYS = old
     with pytest.raises(crypto.SecretUnreadable):
         crypto.decrypt_text(_stored(user)["totp"]["secret"])
+
+
+def test_rotate_keys_covers_every_secret_at_rest(settings, team) -> None:
+    """A webhook's signing secret and a credential custody's recovery address and notes are
+    re-encrypted too: after rotation the old key can go, and every secret still reads."""
+    from portevoix.api import actions as api_actions
+    from portevoix.crisis import lockdown
+    from portevoix.sandbox import service
+
+    labels = {model._meta.label for model, _names in channel_actions.encrypted_columns()}
+    # Every model that keeps a secret (a new one is covered by its column's name alone).
+    assert {
+        "channels.Channel",
+        "api.WebhookSubscription",
+        "api.CrmIntegration",
+        "listening.ListeningSource",
+        "crisis.ChannelCustody",
+    } <= labels
+    account = service.create_account("acme-keys", workspace=team.workspace)
+    channel = channel_actions.connect_channel(
+        team.workspace,
+        by=team["admin"],
+        network="sandbox",
+        credentials=service.credentials_for(account),
+    )
+    subscription, secret = api_actions.create_subscription(
+        team.workspace,
+        by=team["admin"],
+        url="https://hooks.example.org/pv",
+        events=["post.published"],
+    )
+    custody = lockdown.save_custody(
+        channel, by=team["admin"], recovery="ops@acme.test", notes="codes in the safe"
+    )
+    old = tuple(settings.PORTEVOIX_ENCRYPTION_KEYS)
+    new_key = Fernet.generate_key().decode()
+    settings.PORTEVOIX_ENCRYPTION_KEYS = (new_key, *old)
+    assert channel_actions.rotate_keys() == {
+        "api.WebhookSubscription": 1,
+        "channels.Channel": 1,
+        "crisis.ChannelCustody": 1,
+    }
+    settings.PORTEVOIX_ENCRYPTION_KEYS = (new_key,)  # the old key is gone
+    subscription.refresh_from_db()
+    custody.refresh_from_db()
+    channel.refresh_from_db()
+    assert crypto.decrypt_text(subscription.secret_encrypted) == secret
+    assert crypto.decrypt_text(custody.recovery_encrypted) == "ops@acme.test"
+    assert crypto.decrypt_text(custody.notes_encrypted) == "codes in the safe"
+    assert channel.get_credentials().get("token") == account.token
+
+
+def test_rotate_keys_changes_nothing_when_a_secret_cannot_be_read(settings, team) -> None:
+    from portevoix.api import actions as api_actions
+    from portevoix.api.models import WebhookSubscription
+    from portevoix.channels import cli
+
+    api_actions.create_subscription(
+        team.workspace,
+        by=team["admin"],
+        url="https://hooks.example.org/a",
+        events=["post.published"],
+    )
+    first, _ = api_actions.create_subscription(
+        team.workspace,
+        by=team["admin"],
+        url="https://hooks.example.org/b",
+        events=["post.published"],
+    )
+    # One secret written with a key that is no longer configured.
+    lost = Fernet(Fernet.generate_key()).encrypt(b"whsec_lost").decode()
+    WebhookSubscription.objects.filter(pk=first.pk).update(secret_encrypted=lost)
+    before = dict(WebhookSubscription.objects.values_list("pk", "secret_encrypted"))
+    settings.PORTEVOIX_ENCRYPTION_KEYS = (
+        Fernet.generate_key().decode(),
+        *settings.PORTEVOIX_ENCRYPTION_KEYS,
+    )
+    import io
+
+    out, err = io.StringIO(), io.StringIO()
+    code = cli.cmd_rotate_keys(None, out, err)  # type: ignore[arg-type]
+    assert code == 1 and "nothing was re-encrypted" in err.getvalue()
+    assert dict(WebhookSubscription.objects.values_list("pk", "secret_encrypted")) == before
 
 
 # --- e-mail in production ---------------------------------------------------------------
