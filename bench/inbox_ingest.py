@@ -16,7 +16,7 @@ Then one process does what the worker's channel sync does, page after page (100 
 sandbox's page size) until the stream is drained: ``fetch_inbound`` through the sandbox
 network client, then ``deliver`` (the inbox's ``ingest``: de-duplication under the channel's
 lock, triage, customers, conversations, then the care hook: rules, "closed" replies, SLA
-clocks, assignment), one transaction per page. Measured:
+clocks, assignment), in chunks of ``ingest.CHUNK`` items, one transaction each. Measured:
 
 * items/s over the whole drain (fetching included);
 * latency per item: from the moment its page was fetched to the commit that makes its
@@ -25,6 +25,14 @@ clocks, assignment), one transaction per page. Measured:
   move (the script fails otherwise), and the replay rate;
 * the reference: the raw insert rate of the same message rows (``bulk_create`` of 100 rows per
   transaction, no triage, no conversations, no rules) in a second channel.
+
+``--processes N`` (a list runs each: ``1,2``): N processes, one channel each (the stream split
+between them), warmed up and started together, drain into the same workspace as the worker's
+processes do: items/s over the whole run, latencies over every item, CPU per item of the
+processes and of their PostgreSQL backends, the time spent waiting on the channel's and the
+workspace's row locks; each replays its channel three times, and the report fails if a message
+or a conversation is stored twice. ``BENCH_PROFILE=cpu`` profiles the first process in CPU
+time (any other value: wall time), ``BENCH_PROFILE_OUT=file`` keeps the profile.
 
 "Without triage" replaces ``label_items`` by one fixed label (routing then sees the same
 labels for every message): it shows what triage costs. The load average (1 min) is printed
@@ -147,7 +155,7 @@ def _care(workspace: Any, admin: Any) -> None:
         actions.add_vip(workspace, by=admin, handle=handle, note=note)
 
 
-def _stream(account: Any, items: int, now: dt.datetime) -> None:
+def _stream(account: Any, items: int, now: dt.datetime, seed: int = 10) -> None:
     """``items`` messages addressed to the account, written over the last hours by the sandbox
     world's writer (its templates, slots and roughening; 80 % French, 20 % English)."""
     import random
@@ -155,7 +163,7 @@ def _stream(account: Any, items: int, now: dt.datetime) -> None:
     from portevoix.sandbox import world
     from portevoix.sandbox.models import SandboxInteraction
 
-    rng = random.Random(10)
+    rng = random.Random(seed)
     writers = {"fr": world.Writer(account, rng, "fr"), "en": world.Writer(account, rng, "en")}
     authors: list[tuple[str, str]] = []
     rows: list[SandboxInteraction] = []
@@ -205,11 +213,35 @@ def _stream(account: Any, items: int, now: dt.datetime) -> None:
     SandboxInteraction.objects.bulk_create(rows, batch_size=500)
 
 
-def _drain(channel: Any) -> tuple[int, float, list[float]]:
+class _LockWaits:
+    """Time spent in the statements that take the channel's and the workspace's row locks
+    (``SELECT ... FOR UPDATE``): what one sync waits for the others (a database execute
+    wrapper)."""
+
+    def __init__(self) -> None:
+        self.channel = 0.0
+        self.workspace = 0.0
+
+    def __call__(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        if "FOR UPDATE" not in sql:
+            return execute(sql, params, many, context)
+        began = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            took = time.perf_counter() - began
+            if 'FROM "core_workspace"' in sql:
+                self.workspace += took
+            elif 'FROM "channels_channel"' in sql:
+                self.channel += took
+
+
+def _drain(channel: Any, show_queries: bool = False) -> tuple[int, float, float, list[float]]:
     """Sync the channel page after page from the start of its stream, as the worker does.
 
-    An item's latency runs from the moment its page was fetched to the commit of the
-    transaction that stored it (the inbox commits a page in chunks)."""
+    Returns the items drained, the start and end (``perf_counter``, one clock for every process
+    of the machine) and each item's latency: from the moment its page was fetched to the commit
+    of the transaction that stored it (the inbox commits a page in chunks)."""
     from django.db import transaction
 
     from portevoix.channels import clients
@@ -234,7 +266,7 @@ def _drain(channel: Any) -> tuple[int, float, list[float]]:
                 fetched = time.perf_counter()
                 if not batch.items:
                     break
-                if os.environ.get("BENCH_QUERIES") and count == 300:
+                if show_queries and count == 300:
                     from django.db import connection
                     from django.test.utils import CaptureQueriesContext
 
@@ -249,10 +281,10 @@ def _drain(channel: Any) -> tuple[int, float, list[float]]:
                 cursor = batch.next_cursor or cursor
     finally:
         ingest.remove_handler(visible)
-    return count, time.perf_counter() - start, latencies
+    return count, start, time.perf_counter(), latencies
 
 
-def _raw_inserts(channel: Any, account: Any) -> float:
+def _raw_inserts(channel: Any, accounts: list[Any]) -> float:
     """The reference: the same message rows, inserted 100 per transaction, nothing else."""
     from django.db import transaction
     from django.utils import timezone
@@ -260,7 +292,7 @@ def _raw_inserts(channel: Any, account: Any) -> float:
     from portevoix.inbox.models import InboundMessage
     from portevoix.sandbox.models import SandboxInteraction
 
-    source = list(SandboxInteraction.objects.filter(account=account).order_by("pk"))
+    source = list(SandboxInteraction.objects.filter(account__in=accounts).order_by("pk"))
     now = timezone.now()
     start = time.perf_counter()
     for offset in range(0, len(source), 100):
@@ -295,141 +327,239 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def child(items: int, triage: bool, chunk: int) -> None:
+def _travel(t0: float) -> Any:
+    """Every process of a run lives at START plus the time since the run began (``t0``, the
+    parent's ``time.time()``): their clocks agree."""
     import time_machine
 
-    start = dt.datetime.fromisoformat(START)
-    traveller = time_machine.travel(start, tick=True)
+    at = dt.datetime.fromisoformat(START) + dt.timedelta(seconds=max(0.0, time.time() - t0))
+    traveller = time_machine.travel(at, tick=True)
     traveller.start()
+    return traveller
+
+
+def _emit(data: dict[str, Any]) -> None:
+    print(json.dumps(data), flush=True)
+
+
+def child_setup(items: int, processes: int) -> None:
+    """A fresh database: the team, ``processes`` sandbox channels holding ``items`` messages
+    between them, and as many warm-up channels of 100 messages."""
     _django()
     from django.core.management import call_command
-    from django.db import connection
     from django.utils import timezone
 
     call_command("migrate", verbosity=0, interactive=False)
 
-    from portevoix.care.models import SlaClock
     from portevoix.channels import actions as channel_actions
-    from portevoix.inbox import ingest
-    from portevoix.inbox.models import Conversation, InboundMessage
     from portevoix.sandbox import service
+
+    workspace, admin = _team()
+    _care(workspace, admin)
+
+    def channel(handle: str, name: str) -> tuple[Any, Any]:
+        account = service.create_account(handle, workspace=workspace, simulate=False)
+        made = channel_actions.connect_channel(
+            workspace,
+            by=admin,
+            network="sandbox",
+            credentials=service.credentials_for(account),
+            name=name,
+        )
+        return account, made
+
+    measured = []
+    for k in range(processes):
+        share = items // processes + (1 if k < items % processes else 0)
+        account, made = channel(
+            "bench-care" if k == 0 else f"bench-care-{k}", "Instagram" if k == 0 else f"Care {k}"
+        )
+        _stream(account, share, timezone.now(), seed=10 + k)
+        measured.append({"channel": made.pk, "account": account.pk, "items": share})
+    warm = []
+    for k in range(processes):
+        account, made = channel(
+            "bench-warm" if k == 0 else f"bench-warm-{k}", "Warm-up" if k == 0 else f"Warm {k}"
+        )
+        _stream(account, 100, timezone.now())
+        warm.append(made.pk)
+    _emit({"measured": measured, "warm": warm})
+
+
+def _backend_cpu() -> float | None:
+    """CPU seconds of this connection's PostgreSQL backend so far (a local server), else None."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def child_drain(index: int, channel_id: int, warm_id: int, triage: bool, chunk: int) -> None:
+    """One worker process: warms up on its own channel, says "ready", waits for "go", drains
+    its channel, reports; then waits for "replay" and replays the stream three times."""
+    _django()
+    from django.db import connection
+
+    from portevoix.channels.models import Channel
+    from portevoix.inbox import ingest
+    from portevoix.inbox.models import Conversation
     from portevoix.triage import service as triage_service
 
     if chunk:
         ingest.CHUNK = chunk
-    workspace, admin = _team()
-    _care(workspace, admin)
-    account = service.create_account("bench-care", workspace=workspace, simulate=False)
-    channel = channel_actions.connect_channel(
-        workspace,
-        by=admin,
-        network="sandbox",
-        credentials=service.credentials_for(account),
-        name="Instagram",
-    )
-    _stream(account, items, timezone.now())
+    channel = Channel.objects.select_related("workspace").get(pk=channel_id)
+    warm_channel = Channel.objects.select_related("workspace").get(pk=warm_id)
     real = triage_service.label_items
-    real(["Bonjour, combien coûte la livraison ?"] * 64, workspace=workspace)  # load the models
+    real(["Bonjour, combien coûte la livraison ?"] * 64, workspace=None)  # load the models
     if not triage:
         (fixed,) = real(["Bonjour, une question sur ma commande"], workspace=None)
         triage_service.label_items = lambda texts, workspace=None, **kw: [fixed] * len(list(texts))
     # A worker runs for days: what its first batch alone pays (imports, the URL resolver for
-    # notification links, triage's first calls) is paid here, on a channel of its own.
-    warm = service.create_account("bench-warm", workspace=workspace, simulate=False)
-    warm_channel = channel_actions.connect_channel(
-        workspace,
-        by=admin,
-        network="sandbox",
-        credentials=service.credentials_for(warm),
-        name="Warm-up",
-    )
-    _stream(warm, 100, timezone.now())
+    # notification links, triage's first calls) is paid here, on a channel of its own ...
     _drain(warm_channel)
-    # ... and leaves the agents' capacity to the measured stream.
+    # ... which leaves the agents' capacity to the measured streams.
     Conversation.objects.filter(channel=warm_channel).update(state="resolved", assignee=None)
-
-    load_before = os.getloadavg()[0]
+    waits = _LockWaits()
+    server_before = _backend_cpu()
+    _emit({"ready": index})
+    if sys.stdin.readline().strip() != "go":
+        raise SystemExit("no go")
     cpu = time.process_time()
-    if os.environ.get("BENCH_PROFILE"):
-        import cProfile
-        import pstats
+    with connection.execute_wrapper(waits):
+        if os.environ.get("BENCH_PROFILE") and index == 0:
+            import cProfile
+            import pstats
 
-        profiler = cProfile.Profile()
-        stored, seconds, latencies = profiler.runcall(_drain, channel)
-        stats = pstats.Stats(profiler, stream=sys.stderr).sort_stats(
-            os.environ.get("BENCH_SORT", "cumulative")
-        )
-        stats.print_stats(60)
-    else:
-        stored, seconds, latencies = _drain(channel)
+            # BENCH_PROFILE=cpu: CPU time (time.process_time), what a loaded machine leaves
+            # comparable; any other value: wall time.
+            cpu_only = os.environ["BENCH_PROFILE"] == "cpu"
+            profiler = cProfile.Profile(time.process_time) if cpu_only else cProfile.Profile()
+            drained, began, ended, latencies = profiler.runcall(_drain, channel)
+            stats = pstats.Stats(profiler, stream=sys.stderr).sort_stats(
+                os.environ.get("BENCH_SORT", "cumulative")
+            )
+            stats.print_stats(60)
+            if os.environ.get("BENCH_PROFILE_OUT"):
+                profiler.dump_stats(os.environ["BENCH_PROFILE_OUT"])  # for pstats or snakeviz
+        else:
+            drained, began, ended, latencies = _drain(
+                channel, show_queries=bool(os.environ.get("BENCH_QUERIES")) and index == 0
+            )
     cpu = time.process_time() - cpu
-    load_after = os.getloadavg()[0]
-    messages = InboundMessage.objects.filter(channel=channel).count()
-    conversations = Conversation.objects.filter(channel=channel).count()
-    if messages != items or stored != items:
-        raise SystemExit(f"stored {messages} messages of {items} (drained {stored})")
-
-    replay_seconds = 0.0
+    server_after = _backend_cpu()
+    _emit(
+        {
+            "drained": drained,
+            "began": began,
+            "ended": ended,
+            "cpu": cpu,
+            "server_cpu": (
+                server_after - server_before
+                if server_before is not None and server_after is not None
+                else None
+            ),
+            "latencies": latencies,
+            "channel_lock_wait": waits.channel,
+            "workspace_lock_wait": waits.workspace,
+        }
+    )
+    if sys.stdin.readline().strip() != "replay":
+        raise SystemExit("no replay")
+    took = 0.0
     for _ in range(REPLAYS):
-        drained, took, _lat = _drain(channel)
-        replay_seconds += took
-        assert drained == items
-    if InboundMessage.objects.filter(channel=channel).count() != items:
-        raise SystemExit("a replay stored a message twice")
-    if Conversation.objects.filter(channel=channel).count() != conversations:
-        raise SystemExit("a replay started a conversation twice")
+        replayed, began, ended, _lat = _drain(channel)
+        took += ended - began
+        if replayed != drained:
+            raise SystemExit(f"a replay fetched {replayed} items of {drained}")
+    _emit({"replay_seconds": took})
 
-    live = Conversation.objects.filter(channel=channel).exclude(state="spam")
-    clocks = SlaClock.objects.filter(conversation__channel=channel).count()
-    assigned = live.filter(assignee__isnull=False).count()
-    routed_by_rule = live.filter(routed_by="rule").count()
-    with_department = live.filter(department__isnull=False).count()
 
-    reference_channel = channel_actions.connect_channel(
-        workspace,
+def child_report(measured: list[dict[str, Any]]) -> None:
+    """What the runs stored, checked: every message once, no conversation twice; then the raw
+    insert reference."""
+    _django()
+    from portevoix.care.models import SlaClock
+    from portevoix.channels import actions as channel_actions
+    from portevoix.channels.models import Channel
+    from portevoix.core.models import Member
+    from portevoix.core.permissions import Role
+    from portevoix.inbox.models import Conversation, InboundMessage
+    from portevoix.sandbox import service
+
+    channels = [m["channel"] for m in measured]
+    items = sum(m["items"] for m in measured)
+    messages = InboundMessage.objects.filter(channel__in=channels)
+    if messages.count() != items:
+        raise SystemExit(f"stored {messages.count()} messages of {items}")
+    for row in measured:
+        stored = InboundMessage.objects.filter(channel=row["channel"]).count()
+        if stored != row["items"]:
+            raise SystemExit(f"channel {row['channel']}: {stored} messages of {row['items']}")
+    if messages.values("channel", "message_id").distinct().count() != items:
+        raise SystemExit("a message is stored twice")
+    conversations = Conversation.objects.filter(channel__in=channels)
+    if conversations.values("channel", "thread_key").distinct().count() != conversations.count():
+        raise SystemExit("a conversation was started twice")
+    live = conversations.exclude(state="spam")
+    channel = Channel.objects.select_related("workspace").get(pk=channels[0])
+    admin = Member.objects.filter(workspace=channel.workspace, role=Role.ADMIN).first()
+    reference = channel_actions.connect_channel(
+        channel.workspace,
         by=admin,
         network="sandbox",
         credentials=service.credentials_for(
-            service.create_account("bench-raw", workspace=workspace, simulate=False)
+            service.create_account("bench-raw", workspace=channel.workspace, simulate=False)
         ),
         name="Reference",
     )
-    raw = _raw_inserts(reference_channel, account)
-    print(
-        json.dumps(
-            {
-                "vendor": connection.vendor,
-                "triage": triage,
-                "chunk": ingest.CHUNK,
-                "omp_threads": os.environ.get("OMP_NUM_THREADS", ""),
-                "items": items,
-                "rate": items / seconds,
-                "cpu_per_item_ms": 1000 * cpu / items,
-                "p50": _percentile(latencies, 0.50),
-                "p99": _percentile(latencies, 0.99),
-                "max": max(latencies),
-                "mean": statistics.fmean(latencies),
-                "replay_rate": REPLAYS * items / replay_seconds,
-                "raw_rate": raw,
-                "conversations": conversations,
-                "live": live.count(),
-                "clocks": clocks,
-                "assigned": assigned,
-                "by_rule": routed_by_rule,
-                "with_department": with_department,
-                "load_before": load_before,
-                "load_after": load_after,
-            }
-        ),
-        flush=True,
+    raw = _raw_inserts(reference, [m["account"] for m in measured])
+    _emit(
+        {
+            "conversations": conversations.count(),
+            "live": live.count(),
+            "clocks": SlaClock.objects.filter(conversation__channel__in=channels).count(),
+            "assigned": live.filter(assignee__isnull=False).count(),
+            "by_rule": live.filter(routed_by="rule").count(),
+            "with_department": live.filter(department__isnull=False).count(),
+            "raw_rate": raw,
+        }
     )
-    traveller.stop()
 
 
 # --- orchestration ----------------------------------------------------------------------------
 
 
-def _run(url: str, items: int, triage: bool, chunk: int) -> dict[str, Any]:
+def _child(env: dict[str, str], *args: str, stdin: bool = False) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, __file__, "--child", *args],
+        env=env,
+        cwd=ROOT,
+        text=True,
+        stdout=subprocess.PIPE,
+        stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+    )  # The child's stderr is ours: BENCH_PROFILE, BENCH_QUERIES, errors.
+
+
+def _answer(child: subprocess.Popen[str]) -> dict[str, Any]:
+    assert child.stdout is not None
+    line = child.stdout.readline()
+    if not line:
+        child.wait()
+        raise SystemExit(f"a child process stopped (exit {child.returncode}): see above")
+    data: dict[str, Any] = json.loads(line)
+    return data
+
+
+def _run(url: str, items: int, triage: bool, chunk: int, processes: int) -> dict[str, Any]:
+    """One measured run: set up, drain with ``processes`` processes at once, replay, check."""
     data_dir = Path(tempfile.mkdtemp(prefix="portevoix-bench-inbox."))
     env = dict(os.environ)
     env.update(
@@ -437,37 +567,116 @@ def _run(url: str, items: int, triage: bool, chunk: int) -> dict[str, Any]:
         PORTEVOIX_DATA_DIR=str(data_dir),
         DJANGO_SETTINGS_MODULE="portevoix.settings",
         PORTEVOIX_LOG_LEVEL="ERROR",
+        BENCH_T0=str(time.time()),
     )
+    drains: list[subprocess.Popen[str]] = []
     try:
-        out = subprocess.run(
-            [sys.executable, __file__, "--child", "--items", str(items),
-             "--triage", "on" if triage else "off", "--chunk", str(chunk)],
-            env=env, check=True, cwd=ROOT, capture_output=True, text=True,
-        )  # fmt: skip
-    except subprocess.CalledProcessError as exc:
-        sys.stderr.write(exc.stderr[-4000:])
-        raise
+        setup = _child(env, "setup", "--items", str(items), "--processes", str(processes))
+        plan = _answer(setup)
+        if setup.wait():
+            raise SystemExit("the setup failed")
+        flags = ["--triage", "on" if triage else "off", "--chunk", str(chunk)]
+        for index, (row, warm) in enumerate(zip(plan["measured"], plan["warm"], strict=True)):
+            drains.append(
+                _child(
+                    env,
+                    "drain",
+                    "--index",
+                    str(index),
+                    "--channel",
+                    str(row["channel"]),
+                    "--warm",
+                    str(warm),
+                    *flags,
+                    stdin=True,
+                )
+            )
+        for child in drains:
+            _answer(child)  # ready: warmed up
+        load_before = os.getloadavg()[0]
+        for child in drains:
+            assert child.stdin is not None
+            child.stdin.write("go\n")
+            child.stdin.flush()
+        results = [_answer(child) for child in drains]
+        load_after = os.getloadavg()[0]
+        for child in drains:
+            assert child.stdin is not None
+            child.stdin.write("replay\n")
+            child.stdin.flush()
+        replays = [_answer(child) for child in drains]
+        for child in drains:
+            if child.wait():
+                raise SystemExit("a drain failed")
+        report = _child(env, "report", "--plan", json.dumps(plan["measured"]))
+        counts = _answer(report)
+        if report.wait():
+            raise SystemExit("the report failed")
     finally:
+        for child in drains:
+            if child.poll() is None:
+                child.kill()
         shutil.rmtree(data_dir, ignore_errors=True)
-    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
-    return result
+    latencies = [x for r in results for x in r["latencies"]]
+    seconds = max(r["ended"] for r in results) - min(r["began"] for r in results)
+    server = [r["server_cpu"] for r in results]
+    return {
+        "vendor": "postgresql" if url.startswith("postgres") else "sqlite",
+        "triage": triage,
+        "processes": processes,
+        "chunk": chunk,
+        "items": items,
+        "rate": items / seconds,
+        "rates": [r["drained"] / (r["ended"] - r["began"]) for r in results],
+        "cpu_per_item_ms": 1000 * sum(r["cpu"] for r in results) / items,
+        "server_cpu_per_item_ms": (
+            1000 * sum(server) / items if all(x is not None for x in server) else None
+        ),
+        "p50": _percentile(latencies, 0.50),
+        "p99": _percentile(latencies, 0.99),
+        "max": max(latencies),
+        "mean": statistics.fmean(latencies),
+        "replay_rate": REPLAYS * items / max(r["replay_seconds"] for r in replays),
+        "channel_lock_wait": sum(r["channel_lock_wait"] for r in results),
+        "workspace_lock_wait": sum(r["workspace_lock_wait"] for r in results),
+        "load_before": load_before,
+        "load_after": load_after,
+        **counts,
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--items", type=int, default=5000)
+    parser.add_argument("--items", type=int, default=5000, help="in all, over the channels")
     parser.add_argument("--databases", default="sqlite,pg")
     parser.add_argument("--triage", default="on,off")
+    parser.add_argument(
+        "--processes",
+        default="1",
+        help="processes (one channel each) syncing at once; a list runs each: 1,2",
+    )
     parser.add_argument("--pg", default="", help="a PostgreSQL server URL (else a throwaway one)")
     parser.add_argument("--pg-port", type=int, default=55464)
     parser.add_argument(
         "--chunk", type=int, default=0, help="items per transaction (default: the inbox's CHUNK)"
     )
-    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--child", default="", help=argparse.SUPPRESS)
+    parser.add_argument("--index", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--channel", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--warm", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--plan", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
     modes = [m.strip() == "on" for m in args.triage.split(",") if m.strip()]
+    counts = [int(n) for n in args.processes.split(",") if n.strip()]
     if args.child:
-        child(args.items, modes[0], args.chunk)
+        traveller = _travel(float(os.environ["BENCH_T0"]))
+        if args.child == "setup":
+            child_setup(args.items, counts[0])
+        elif args.child == "drain":
+            child_drain(args.index, args.channel, args.warm, modes[0], args.chunk)
+        else:
+            child_report(json.loads(args.plan))
+        traveller.stop()
         return
 
     databases = [d.strip() for d in args.databases.split(",") if d.strip()]
@@ -476,36 +685,43 @@ def main() -> None:
     try:
         for database in databases:
             for triage in modes:
-                if database == "sqlite":
-                    url = "sqlite:///{data}/bench.sqlite3"
-                else:
-                    base = args.pg
-                    if not base:
-                        if server is None:
-                            server = ThrowawayPostgres(args.pg_port)
-                            server_url = server.start()
-                        base = server_url
-                    url = fresh_pg_database(base, "portevoix_bench_inbox")
-                row = _run(url, args.items, triage, args.chunk)
-                rows.append(row)
-                print(json.dumps(row), file=sys.stderr, flush=True)
+                for processes in counts:
+                    if database == "sqlite":
+                        url = "sqlite:///{data}/bench.sqlite3"
+                    else:
+                        base = args.pg
+                        if not base:
+                            if server is None:
+                                server = ThrowawayPostgres(args.pg_port)
+                                server_url = server.start()
+                            base = server_url
+                        url = fresh_pg_database(base, "portevoix_bench_inbox")
+                    row = _run(url, args.items, triage, args.chunk, processes)
+                    rows.append(row)
+                    printed = {k: v for k, v in row.items() if k != "latencies"}
+                    print(json.dumps(printed), file=sys.stderr, flush=True)
     finally:
         if server is not None:
             server.stop()
 
     print(
-        "| database | triage | items/s | vs 500/s | p50 | p99 | max | CPU ms/item"
+        "| database | triage | processes | items/s | vs 500/s | p50 | p99 | max"
+        " | CPU ms/item (server) | lock waits s: channel, workspace"
         " | replay ×3 items/s | raw insert rows/s | conversations (live) | SLA clocks"
         " | assigned | by a rule | load 1 min |"
     )
-    print("|" + "---|" * 15)
+    print("|" + "---|" * 17)
     for row in rows:
+        server_cpu = row["server_cpu_per_item_ms"]
         print(
             f"| {'PostgreSQL' if row['vendor'] == 'postgresql' else 'SQLite'}"
-            f" | {'yes' if row['triage'] else 'no'}"
+            f" | {'yes' if row['triage'] else 'no'} | {row['processes']}"
             f" | {row['rate']:.0f} | {float(row['rate']) / GOAL_RATE:.2f}"
             f" | {row['p50']:.2f} s | {row['p99']:.2f} s | {row['max']:.2f} s"
-            f" | {row['cpu_per_item_ms']:.2f} | {row['replay_rate']:.0f} | {row['raw_rate']:.0f}"
+            f" | {row['cpu_per_item_ms']:.2f}"
+            f"{f' ({server_cpu:.2f})' if server_cpu is not None else ''}"
+            f" | {row['channel_lock_wait']:.1f}, {row['workspace_lock_wait']:.1f}"
+            f" | {row['replay_rate']:.0f} | {row['raw_rate']:.0f}"
             f" | {row['conversations']} ({row['live']}) | {row['clocks']} | {row['assigned']}"
             f" | {row['by_rule']} | {row['load_before']:.1f} → {row['load_after']:.1f} |"
         )

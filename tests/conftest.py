@@ -113,3 +113,7 @@ def _plain_static_files(settings) -> None:
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+# TikTok's required choices are tested through the API, the CLI and the import on one channel.
+from tests.publishing.tiktok_rows import film, tiktok_channel  # noqa: E402, F401

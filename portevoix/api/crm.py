@@ -466,10 +466,24 @@ def _email(integration: CrmIntegration, record_reference: str, body: dict[str, A
         subject=f"[{record_reference}] " + str(body.get("subject") or body.get("name") or ""),
         body="\n".join(lines),
         to=[integration.email],
-        headers={"X-Porte-Voix-Reference": record_reference},
+        headers={
+            "X-Porte-Voix-Reference": record_reference,
+            # The same Message-ID at every attempt: a helpdesk or mailbox that keeps one
+            # message per Message-ID (most do) keeps one hand-off.
+            "Message-ID": f"<{record_reference}@{_mail_domain()}>",
+        },
     )
     message.send()
     return Answer(250, "sent", "", "")
+
+
+def _mail_domain() -> str:
+    """The domain of the installation's sender address (the right side of a Message-ID)."""
+    from django.conf import settings
+
+    sender = str(getattr(settings, "DEFAULT_FROM_EMAIL", "") or "")
+    domain = sender.rsplit("@", 1)[-1].strip(" >") if "@" in sender else ""
+    return domain or "porte-voix.invalid"
 
 
 def _flat(body: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:

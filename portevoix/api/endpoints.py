@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Q
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 from ninja.files import UploadedFile
@@ -40,6 +41,7 @@ from portevoix.inbox.models import Conversation, InboundMessage, Label, Reply
 from portevoix.media import actions as media_actions
 from portevoix.media.models import Asset
 from portevoix.publishing import actions as post_actions
+from portevoix.publishing import choices
 from portevoix.publishing.approvals import actions as approval_actions
 from portevoix.publishing.approvals import policy
 from portevoix.publishing.approvals.models import ApprovalStep, StepState
@@ -86,6 +88,47 @@ class MeOut(Schema):
     token_expires_at: dt.datetime
 
 
+class TikTokChoices(Schema):
+    """The choices TikTok's audit asks of the author for each post ("Required UX
+    Implementation", https://developers.tiktok.com/doc/content-sharing-guidelines), named as
+    in TikTok's Content Posting API (``post_info``). Read the creator's current options first
+    (``GET /channels/{id}/posting-options``)."""
+
+    model_config = {"extra": "forbid"}
+
+    privacy_level: (
+        Literal["PUBLIC_TO_EVERYONE", "MUTUAL_FOLLOW_FRIENDS", "FOLLOWER_OF_CREATOR", "SELF_ONLY"]
+        | None
+    ) = Field(
+        None,
+        description="Who can see the post, among the creator's privacy_level_options. "
+        "Required: there is no default.",
+    )
+    disable_comment: bool = Field(
+        True, description="false allows comments (left out: not allowed, as TikTok asks)."
+    )
+    disable_duet: bool = Field(True, description="false allows duets (videos only).")
+    disable_stitch: bool = Field(True, description="false allows stitches (videos only).")
+    disclose_commercial_content: bool = Field(
+        False,
+        description="The post promotes a brand, a product or a service; say whose with "
+        "brand_organic_toggle and/or brand_content_toggle (implied by either).",
+    )
+    brand_organic_toggle: bool = Field(
+        False, description="Your brand: labelled “Promotional content”."
+    )
+    brand_content_toggle: bool = Field(
+        False,
+        description="Branded content (a third party): labelled “Paid partnership”; never "
+        "SELF_ONLY.",
+    )
+    consent: bool = Field(
+        False,
+        description="The author agrees to TikTok's Music Usage Confirmation (and Branded "
+        "Content Policy for branded content). Required: true.",
+    )
+
+
 class PublicationOut(Schema):
     id: int
     channel_id: int
@@ -95,6 +138,8 @@ class PublicationOut(Schema):
     published_at: dt.datetime | None
     url: str
     problem: str
+    #: TikTok's choices as kept (null for a network that asks for none).
+    network_options: TikTokChoices | None = None
 
 
 class StepOut(Schema):
@@ -128,6 +173,27 @@ class PostIn(Schema):
     media: list[int] = Field([], max_length=20)
     submit: bool = False
     note: str = Field("", max_length=2000)
+    network_options: dict[int, TikTokChoices] = Field(
+        {},
+        description="Per channel id (a TikTok channel of `channels`), the choices TikTok asks "
+        "of the author. Checked whole when given; required by the time the post is submitted.",
+    )
+
+
+class PostingOptionsOut(Schema):
+    """TikTok's ``creator_info``, read live: who will post and what they allow right now."""
+
+    channel_id: int
+    network: str
+    creator_nickname: str
+    creator_username: str
+    creator_avatar_url: str
+    privacy_level_options: list[str]
+    comment_disabled: bool
+    duet_disabled: bool
+    stitch_disabled: bool
+    max_video_post_duration_sec: int | None
+    read_at: dt.datetime
 
 
 class ScheduleIn(Schema):
@@ -290,6 +356,7 @@ def _post_out(post: Post, member: Member) -> dict[str, Any]:
                 "published_at": p.published_at,
                 "url": p.url,
                 "problem": p.problem,
+                "network_options": choices.to_post_info(p.options_for_network()),
             }
             for p in rows
         ],
@@ -435,10 +502,14 @@ def create_post(request: HttpRequest, payload: PostIn) -> Status[Any]:
             400, "unknown_media", _("That media item does not exist here."), field="media"
         )
     at = _aware(payload.at, "at") if payload.at is not None else None
+    given = _given_choices(payload, channels)
     composition = post_actions.Composition(
         text=payload.text,
         title=payload.title,
-        variants=tuple(post_actions.Variant(channel=channels[pk]) for pk in payload.channels),
+        variants=tuple(
+            post_actions.Variant(channel=channels[pk], options=given.get(pk, {}))
+            for pk in payload.channels
+        ),
         media=tuple(post_actions.MediaChoice(asset=assets[pk]) for pk in payload.media),
         when=post_actions.When(payload.when),
         at=at,
@@ -446,9 +517,71 @@ def create_post(request: HttpRequest, payload: PostIn) -> Status[Any]:
     with transaction.atomic():
         post = post_actions.save_post(member.workspace, by=member, composition=composition)
         Post.objects.filter(pk=post.pk).update(source="api")
+        # Choices given are checked whole now; at submission every TikTok channel needs them.
+        _check_choices(post, only=None if payload.submit else set(given))
         if payload.submit:
             post_actions.submit_post(post, by=member, note=payload.note)
     return Status(201, _post_out(_post(member, post.pk), member))
+
+
+def _given_choices(payload: PostIn, channels: dict[int, Channel]) -> dict[int, dict[str, str]]:
+    """The choices given per channel, as the composer keeps them; refused for a channel the
+    post does not go to, or whose network asks for none."""
+    given: dict[int, dict[str, str]] = {}
+    for pk, chosen in payload.network_options.items():
+        channel = channels.get(pk)
+        if channel is None:
+            raise ApiError(
+                400,
+                "unknown_channel",
+                _("Choices for a channel the post does not go to (%(id)s).") % {"id": pk},
+                field="network_options",
+            )
+        if not choices.takes_choices(channel):
+            raise ApiError(
+                400,
+                "no_choices",
+                _("%(channel)s asks for no choices with its posts.") % {"channel": channel.name},
+                field="network_options",
+            )
+        given[pk] = choices.from_post_info(chosen.model_dump())
+    return given
+
+
+def _choice_details(row: Publication) -> list[dict[str, Any]]:
+    return [
+        {
+            "loc": ["network_options", str(row.channel_id)],
+            "message": f"{row.channel.name}: {problem}",
+            "type": "invalid_choices",
+        }
+        for problem in choices.publication_problems(row)
+    ]
+
+
+def _raise_choices(details: list[dict[str, Any]]) -> None:
+    if details:
+        raise ApiError(
+            400,
+            "invalid_choices",
+            " ".join(d["message"] for d in details),
+            field="network_options",
+            details=details,
+        )
+
+
+def _check_choices(post: Post, *, only: set[int] | None = None) -> None:
+    """400 ``invalid_choices`` with TikTok's sentences per channel (``details``: ``loc``
+    ``["network_options", "<channel id>"]``) when a TikTok channel's choices are missing or
+    break TikTok's rules, checked as the worker will check them. ``only``: these channels."""
+    details: list[dict[str, Any]] = []
+    rows = post.publications.select_related("channel", "post").filter(
+        state__in=post_actions.EDITABLE
+    )
+    for row in rows.order_by("channel_id"):
+        if only is None or row.channel_id in only:
+            details.extend(_choice_details(row))
+    _raise_choices(details)
 
 
 @posts.post("/posts/{post_id}/submit", response=answers(PostOut), summary="Submit a draft")
@@ -456,7 +589,31 @@ def submit_post(request: HttpRequest, post_id: int, payload: NoteIn) -> dict[str
     member = need(request, Scope.POSTS_WRITE)
     require(member, "post.create")
     post = _post(member, post_id)
-    post_actions.submit_post(post, by=member, note=payload.note)
+    with transaction.atomic():
+        _check_choices(post)
+        post_actions.submit_post(post, by=member, note=payload.note)
+    return _post_out(_post(member, post_id), member)
+
+
+@posts.put(
+    "/posts/{post_id}/network-options/{channel_id}",
+    response=answers(PostOut),
+    summary="Set a channel's choices (TikTok) on a post not gone out",
+)
+def set_network_options(
+    request: HttpRequest, post_id: int, channel_id: int, payload: TikTokChoices
+) -> dict[str, Any]:
+    member = need(request, Scope.POSTS_WRITE)
+    require(member, "post.create")
+    post = _post(member, post_id)
+    channel = _channel(member, channel_id)
+    options = choices.from_post_info(payload.model_dump())
+    row = post.publications.select_related("channel", "post").filter(channel=channel).first()
+    if row is not None and choices.takes_choices(channel) and row.state in post_actions.EDITABLE:
+        # The refusal with TikTok's sentences one by one; the action checks them again.
+        row.network_options = options
+        _raise_choices(_choice_details(row))
+    post_actions.set_network_options(post, channel, by=member, options=options)
     return _post_out(_post(member, post_id), member)
 
 
@@ -638,6 +795,60 @@ def list_channels(request: HttpRequest) -> list[dict[str, Any]]:
         }
         for c in Channel.objects.visible_to(member).order_by("name")
     ]
+
+
+@channels.get(
+    "/channels/{channel_id}/posting-options",
+    response={**answers(PostingOptionsOut), 503: ErrorOut},
+    summary="What the account allows right now (TikTok's creator_info, read live)",
+)
+def posting_options(request: HttpRequest, channel_id: int) -> dict[str, Any]:
+    """Read live from TikTok each time, as TikTok asks apps to before each post: the nickname
+    to show, the privacy levels to choose from (no default), the interactions the creator
+    turned off and the longest video. When TikTok cannot answer: 503, no guess."""
+    from portevoix.channels import clients
+    from portevoix.channels.messages import network_problem
+    from portevoix.networks import tiktok
+    from portevoix.networks.errors import NetworkError, RateLimited
+
+    member = need(request, Scope.CHANNELS_READ)
+    require(member, "post.create")
+    channel = _channel(member, channel_id)
+    if not choices.takes_choices(channel):
+        raise ApiError(
+            400,
+            "no_choices",
+            _("%(channel)s asks for no choices with its posts.") % {"channel": channel.name},
+        )
+    try:
+        with clients.checkout(channel) as network:
+            assert isinstance(network, tiktok.TikTokNetwork)
+            info = network.creator_info()
+    except NetworkError as exc:
+        headers = {}
+        if isinstance(exc, RateLimited) and exc.reset_at is not None:
+            wait = max(1, int((exc.reset_at - timezone.now()).total_seconds()))
+            headers["Retry-After"] = str(wait)
+        raise ApiError(
+            503,
+            "network_unavailable",
+            _("TikTok could not be asked for the account's options just now: %(why)s")
+            % {"why": network_problem(exc).render()},
+            headers=headers,
+        ) from None
+    return {
+        "channel_id": channel.pk,
+        "network": channel.network,
+        "creator_nickname": info.nickname,
+        "creator_username": info.username,
+        "creator_avatar_url": info.avatar_url,
+        "privacy_level_options": list(info.privacy_levels),
+        "comment_disabled": info.comment_disabled,
+        "duet_disabled": info.duet_disabled,
+        "stitch_disabled": info.stitch_disabled,
+        "max_video_post_duration_sec": info.max_video_seconds,
+        "read_at": timezone.now(),
+    }
 
 
 @channels.get("/channels/{channel_id}/health", response=answers(HealthOut), summary="Health")

@@ -108,7 +108,7 @@ ACTIONS: tuple[Action, ...] = (
     Action("inbox.configure", _("Set routing rules, business hours, SLA policies and the rota")),
     Action("inbox.manage", _("Set up the inbox: canned replies, offers, reply approval")),
     Action("listening.view", _("See listening results")),
-    Action("listening.manage", _("Edit listening queries")),
+    Action("listening.manage", _("Edit listening queries, sources and followed accounts")),
     Action("crisis.view", _("Follow a crisis")),
     Action("crisis.declare", _("Declare and close a crisis")),
     Action("analytics.view", _("See analytics")),

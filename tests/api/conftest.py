@@ -46,6 +46,14 @@ class Api:
             headers=self._headers(headers),
         )
 
+    def put(self, path: str, body: Any = None):
+        return self.client.put(
+            f"/api/v1{path}",
+            json.dumps(body if body is not None else {}),
+            content_type="application/json",
+            headers=self._headers(None),
+        )
+
     def delete(self, path: str):
         return self.client.delete(f"/api/v1{path}", headers=self._headers(None))
 

@@ -180,6 +180,12 @@ def test_by_email(team, conversation):
     assert record.reference in message.subject
     assert message.extra_headers["X-Porte-Voix-Reference"] == record.reference
     assert "reference: " + record.reference in message.body
+    # Sent again (the mail server took it but the answer was lost): the same Message-ID, so a
+    # mailbox that keeps one message per Message-ID keeps one hand-off.
+    again = crm._email(integration, record.reference, record.payload)
+    assert again.status == 250
+    first, second = (m.message()["Message-ID"] for m in mail.outbox[-2:])
+    assert first == second and first.startswith(f"<{record.reference}@")
 
 
 def test_mapping_nests_dotted_keys_and_refuses_unknown_fields(team, conversation):

@@ -37,7 +37,9 @@ def test_demo_sets_up_once_and_prints_the_logins(tmp_path: Path) -> None:
             env=_env(tmp_path),
             capture_output=True,
             text=True,
-            timeout=180,
+            # A guard against a hang, not a speed goal: a month of posts, a day of messages,
+            # four weeks of listening and a crisis take minutes on a loaded two-core machine.
+            timeout=600,
             check=False,
         )
         assert result.returncode == 0, result.stderr[-2000:]
@@ -71,7 +73,7 @@ def test_serve_runs_gunicorn_with_static_files(tmp_path: Path) -> None:
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + 240
         while True:
             try:
                 if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
@@ -79,7 +81,9 @@ def test_serve_runs_gunicorn_with_static_files(tmp_path: Path) -> None:
             except httpx.HTTPError:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
-                out = proc.stdout.read().decode() if proc.stdout else ""
+                # Stopped first: reading the output of a server still running never ends.
+                proc.terminate()
+                out = proc.communicate(timeout=30)[0].decode() if proc.stdout else ""
                 pytest.fail(f"server did not start: {out[-3000:]}")
             time.sleep(0.3)
         login = httpx.get(f"{base}/accounts/login/", timeout=5)
