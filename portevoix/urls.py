@@ -55,4 +55,5 @@ urlpatterns = [
 handler400 = "portevoix.core.errors.bad_request"
 handler403 = "portevoix.core.errors.permission_denied"
 handler404 = "portevoix.core.errors.page_not_found"
+handler429 = "portevoix.core.errors.too_many_requests"  # read by allauth's throttle
 handler500 = "portevoix.core.errors.server_error"

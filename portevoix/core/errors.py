@@ -1,6 +1,7 @@
 """Error pages that are pages of the product, and refusals logged in one line.
 
-* ``handler400/403/404/500`` (wired in :mod:`portevoix.urls`) render ``errors/error.html``, which
+* ``handler400/403/404/429/500`` (wired in :mod:`portevoix.urls`; allauth calls ``handler429``
+  when it throttles logins, sign-ups and password resets) render ``errors/error.html``, which
   extends the base layout: translated, with the navigation when the person is logged in, and
   with the reason when there is one to give (the message of ``PermissionDenied("...")``, of a
   :class:`~portevoix.core.query.BadQuery`, of an :class:`~portevoix.core.actions.ActionRefused`).
@@ -82,6 +83,21 @@ def page_not_found(request: HttpRequest, exception: BaseException | None = None)
         _("Page not found"),
         _("This page does not exist, or it is not shared with you."),
         _("Check the address, or start again from the home page."),
+    )
+
+
+def too_many_requests(request: HttpRequest) -> HttpResponse:
+    """allauth's throttle (``ACCOUNT_RATE_LIMITS``): too many attempts from this address."""
+    return _page(
+        request,
+        429,
+        _("Too many attempts"),
+        _(
+            "Porte-voix received too many attempts from this address in a short time, so it "
+            "refuses more for a few minutes. This protects the accounts against password "
+            "guessing."
+        ),
+        _("Nothing was changed. Wait a few minutes, then try again."),
     )
 
 

@@ -46,6 +46,21 @@ def test_login_is_throttled_after_repeated_failures(team) -> None:
     cache.clear()
 
 
+def test_too_many_logins_from_one_address_get_the_products_429_page(team) -> None:
+    """allauth throttles logins per address ("login": 30 a minute); the refusal is a page of
+    the product (translated, with the reason and what to do), not a bare status."""
+    cache.clear()
+    statuses = [_login(Client(), "nobody-%d@acme.test" % n, "nope").status_code for n in range(31)]
+    assert statuses[:30] == [200] * 30  # each one the form again, with its error
+    response = _login(Client(), "content@acme.test")  # even the right password waits now
+    assert response.status_code == 429
+    page = response.content.decode()
+    assert 'data-status="429"' in page
+    assert "Trop de tentatives" in page  # French, the product's default language
+    assert 'rel="icon"' in page  # the product's layout, not a bare status line
+    cache.clear()
+
+
 def test_signup_is_closed_once_a_first_account_exists(team) -> None:
     response = Client().get(reverse("account_signup"))
     assert b"invitation" in response.content.lower()

@@ -218,6 +218,22 @@ def visit(page: Page, path: str, *, status: int = 200) -> Response:
 # --- people and data ----------------------------------------------------------------------
 
 
+@pytest.fixture(autouse=True)
+def fresh_login_limits(request: pytest.FixtureRequest) -> None:
+    """Each test starts with allauth's login throttle at zero.
+
+    The throttle counts in the database cache, a table the flush between tests leaves alone,
+    and every browser logs in from 127.0.0.1: without this, the suite's own logins add up to
+    the 30 a minute the settings allow one address, and a fast run is refused (HTTP 429) in
+    whichever test comes after. The throttle itself is tested in tests/core/test_security.py."""
+    if "live_server" not in request.fixturenames:
+        return
+    request.getfixturevalue("transactional_db")
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def live_team(transactional_db: None, live_server: Any, settings: Any) -> Team:
     """``tests.conftest.team`` for the live server: committed, so the server thread sees it.
