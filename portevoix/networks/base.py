@@ -93,6 +93,10 @@ class MemoryJournal:
 class Network(abc.ABC):
     """One social network, bound to one account after ``connect``."""
 
+    #: Templates read a network class's attributes (``{{ network.label }}``) without calling
+    #: the class: each call would build an instance and its HTTP client (an SSL context,
+    #: about 50 ms), which made the page that lists the networks take seconds.
+    do_not_call_in_templates: ClassVar[bool] = True
     #: Registry key, lower case ("bluesky").
     name: ClassVar[str]
     #: Name shown to people ("Bluesky").

@@ -391,3 +391,24 @@ def test_reconnect_a_sandbox_channel_from_its_page(team, client_for, account, ch
         "no longer exists" in response.content.decode()
         or "n’existe plus" in response.content.decode()
     )
+
+
+def test_the_connect_pages_never_build_a_network_to_show_it(team, client_for, monkeypatch):
+    """Templates read a network class's attributes; calling the class would build a client
+    (an SSL context each, about 50 ms), which made the list of networks take seconds."""
+    from portevoix.networks import registry
+    from portevoix.networks.base import Network
+
+    def refuse(self, *args, **kwargs):
+        raise AssertionError(f"{type(self).__name__} built to render a page")
+
+    monkeypatch.setattr(Network, "__init__", refuse)
+    client = client_for(team["admin"])
+    page = client.get(reverse("channel_connect_choose", kwargs={"ws": "acme"}))
+    assert page.status_code == 200
+    for cls in registry.all_networks():
+        assert f'data-network="{cls.name}"' in page.content.decode()
+        response = client.get(
+            reverse("channel_connect", kwargs={"ws": "acme", "network": cls.name})
+        )
+        assert response.status_code == 200, cls.name
