@@ -11,8 +11,9 @@ embed at most ``--max-embedded`` of the items, ties to the cheaper one. It write
 the date to ``portevoix/triage/data/model/thresholds.json``, which the engine reads. The
 evaluation sets are never read.
 
-The hand-written examples (``portevoix/triage/data/train.jsonl`` and, since issue 16's second
-round, the spent former evaluation sets in ``train_spent.jsonl``) are split into folds; each
+The hand-written examples (``portevoix/triage/data/train.jsonl`` and the spent former
+evaluation sets: ``train_spent.jsonl`` since issue 16's second round, ``spent_round2.jsonl``
+to ``spent_round4.jsonl`` since its fifth) are split into folds; each
 fold is labelled by a fast model trained on the other folds plus every generated example.
 For each (language, intent) it prints how often the department is right, how often the fast
 model is unsure (department confidence below the cascade's threshold, so the item would go to
@@ -153,7 +154,8 @@ def choose(folds_n: int, max_embedded: float) -> dict[str, object]:
         "method": (
             f"bench/triage_cv.py --choose --folds {folds_n} --max-embedded {max_embedded}: "
             f"{folds_n}-fold cross-validation of the cascade on the {n} hand-written training "
-            "examples (train.jsonl and the spent former evaluation sets, train_spent.jsonl; "
+            "examples (train.jsonl and the spent former evaluation sets, train_spent.jsonl and "
+            "spent_round2-4.jsonl; "
             "generated ones always in training); no evaluation set was read"
         ),
         "cv_department_macro_f1": {"fr": round(best[1][0], 4), "en": round(best[1][1], 4)},
