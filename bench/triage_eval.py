@@ -1,20 +1,19 @@
 """Quality of triage on the labelled evaluation sets, per label, per language and per design.
 
-    .venv/bin/python bench/triage_eval.py [--set new|round3|round2|spent] [--design cascade|...|all]
+    .venv/bin/python bench/triage_eval.py [--set new|round4|...|spent] [--design cascade|...|all]
     .venv/bin/python bench/triage_eval.py --sandbox      # the second, independent set
 
 Prints accuracy and macro-F1 of language, sentiment, intent and department for the French
 items, the English items, the other languages and all of them, how well specific complaints
 are told from general ones, how many items each design sent to the embedding model and how
 many it flagged for review. The evaluation set (``--set new``, the default) is
-``tests/triage/eval/eval_round4.jsonl``: written blind while the fourth issue-16 model was
-trained, read only after it and its thresholds were frozen (commit 861a112; some items are
-replies given with their parent).
-``--set round3`` and ``--set round2`` are the earlier rounds' sets, read for earlier models:
-spent for choosing between models. The former sets (the
-original 507 items and the 320 harder ones) were read while the first issue-16 model was
-measured, and are training data now (``portevoix/triage/data/train_spent.jsonl``); ``--set
-spent`` still scores them, as a figure on training data, not an evaluation.
+``tests/triage/eval/eval_round5.jsonl``: written blind while the fifth issue-16 model was
+trained, read only after it and its thresholds were frozen (the freeze commit is named in
+``docs/benchmarks.md``; some items are replies given with their parent).
+``--set round4``, ``round3`` and ``round2`` are the earlier rounds' sets, each read once for
+its model and trained on since the fifth round (``portevoix/triage/data/spent_round*.jsonl``);
+``--set spent`` scores the first round's former sets (``train_spent.jsonl``). All of those
+are figures on training data now, not evaluations.
 
 The cascade's thresholds are not chosen here: ``bench/triage_cv.py --choose`` fixes them by
 cross-validation on the training data (their date is printed); never tune on these sets.
@@ -35,15 +34,14 @@ from portevoix.triage.engine import Pipeline, TriageInput, load_thresholds
 from portevoix.triage.labels import Intent, department_for
 
 ROOT = Path(__file__).resolve().parent.parent
-EVAL_FILE = ROOT / "tests" / "triage" / "eval" / "eval_round4.jsonl"
-ROUND3_FILE = ROOT / "tests" / "triage" / "eval" / "eval_round3.jsonl"
-ROUND2_FILE = ROOT / "tests" / "triage" / "eval" / "eval_round2.jsonl"
-SPENT_FILE = ROOT / "portevoix" / "triage" / "data" / "train_spent.jsonl"
+EVAL_FILE = ROOT / "tests" / "triage" / "eval" / "eval_round5.jsonl"
+DATA = ROOT / "portevoix" / "triage" / "data"
 SETS = {
     "new": (EVAL_FILE,),
-    "round3": (ROUND3_FILE,),
-    "round2": (ROUND2_FILE,),
-    "spent": (SPENT_FILE,),
+    "round4": (DATA / "spent_round4.jsonl",),
+    "round3": (DATA / "spent_round3.jsonl",),
+    "round2": (DATA / "spent_round2.jsonl",),
+    "spent": (DATA / "train_spent.jsonl",),
 }
 DESIGNS = ("rules", "fast", "cascade", "embedding")
 

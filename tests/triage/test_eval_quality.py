@@ -33,7 +33,8 @@ def test_eval_set_is_large_bilingual_and_apart_from_training(eval_rows):
     training = train.load_examples()
     spent = [
         json.loads(line)
-        for line in train.SPENT_EVAL_FILE.read_text(encoding="utf-8").splitlines()
+        for path in train.SPENT_FILES
+        for line in path.read_text(encoding="utf-8").splitlines()
         if line.strip()
     ]
     train_texts = {_key(r["text"]) for r in training + spent} | {
