@@ -1,4 +1,4 @@
-"""The quality bar of the issue, measured on the shipped evaluation set (issue 16, round 4)."""
+"""The quality bar of the issue, measured on the shipped evaluation set (issue 16, round 5)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import pytest
 
 from portevoix.triage import features, metrics, train
 
-#: Regression bars per language on the round-4 set (harder than the earlier sets: many voices,
-#: another hand). Measured once, 2026-12-03: 0.878 (fr) / 0.790 (en); the second round's model
-#: gave 0.856 / 0.718 and the third's 0.878 / 0.746 on it, so English below 0.75 is a step back.
-DEPARTMENT_MACRO_F1 = {"fr": 0.85, "en": 0.75}
+#: Regression bars per language on the round-5 set (another hand, many voices). Measured once,
+#: 2026-12-03: 0.935 (fr) / 0.911 (en); the fourth round's model, frozen before the set was
+#: written too, gave 0.924 / 0.897 on it, so English below 0.88 is a step back.
+DEPARTMENT_MACRO_F1 = {"fr": 0.90, "en": 0.88}
 
 
 def _key(text: str) -> str:
