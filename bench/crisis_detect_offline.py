@@ -221,6 +221,10 @@ def replay(folder: Path, every: dt.timedelta) -> None:
     )
     fortnight = MONDAY + dt.timedelta(days=14)
     false_alerts, delays = 0, {}
+    #: (intensity, people heard by minute 30, alerted within 30 minutes) per storm recorded
+    #: with its own messages' refs: how the delay follows what could be heard.
+    heard_by: list[tuple[str, int, bool]] = []
+    half_hour = START + dt.timedelta(minutes=30)
     print(f"checks every {every.total_seconds() / 60:.0f} simulated minutes")
     for name in files:
         row = json.loads(Path(name).read_text())
@@ -231,12 +235,20 @@ def replay(folder: Path, every: dt.timedelta) -> None:
         false_alerts += len(cold) + len(warm)
         cells = []
         for intensity, rows in row["storms"].items():
-            if isinstance(rows, dict):  # an earlier recording kept more beside the signals
+            refs: set[str] | None = None
+            if isinstance(rows, dict):  # the signals, and the refs of the storm's own ones
+                refs = set(rows.get("crisis_refs", ())) or None
                 rows = rows["signals"]
-            alerts = Detector(calm + signals_of(rows)).run(START, START + WATCH, every)
+            storm = signals_of(rows)
+            alerts = Detector(calm + storm).run(START, START + WATCH, every)
             delay = (alerts[0][0] - START).total_seconds() / 60 if alerts else float("inf")
             delays.setdefault(intensity, []).append(delay)
-            cells.append(f"intensity {float(intensity):g}: {delay:.0f} min")
+            cell = f"intensity {float(intensity):g}: {delay:.0f} min"
+            if refs is not None:
+                people = {s.author for s in storm if s.ref in refs and s.at <= half_hour}
+                heard_by.append((intensity, len(people), delay <= 30))
+                cell += f" ({len(people)} people heard by minute 30)"
+            cells.append(cell)
         print(f"seed {row['seed']}: false alerts {len(cold)} + {len(warm)}; " + ", ".join(cells))
         for moment, found in cold + warm:
             print(f"    false alert {moment:%Y-%m-%d %H:%M}: {found.observed}, {found.terms}")
@@ -246,6 +258,16 @@ def replay(folder: Path, every: dt.timedelta) -> None:
             f"intensity {float(intensity):g}: median {statistics.median(values):.0f} min, worst "
             f"{max(values):.0f} min, within 30 min {sum(v <= 30 for v in values)} of {len(values)}"
         )
+        storms = [(people, on_time) for i, people, on_time in heard_by if i == intensity]
+        for few in sorted({min(people, 3) for people, _ in storms}):
+            group = [on_time for people, on_time in storms if min(people, 3) == few]
+            label = (
+                f("1 person" if few == 1 else f"{few} people") if few < 3 else "3 people or more"
+            )
+            print(
+                f"    heard from {label} by minute 30: {len(group)} storm(s), "
+                f"{sum(group)} alerted within 30 min"
+            )
 
 
 def main() -> None:
