@@ -261,9 +261,7 @@ def replay(folder: Path, every: dt.timedelta) -> None:
         storms = [(people, on_time) for i, people, on_time in heard_by if i == intensity]
         for few in sorted({min(people, 3) for people, _ in storms}):
             group = [on_time for people, on_time in storms if min(people, 3) == few]
-            label = (
-                f("1 person" if few == 1 else f"{few} people") if few < 3 else "3 people or more"
-            )
+            label = ("1 person" if few == 1 else f"{few} people") if few < 3 else "3 people or more"
             print(
                 f"    heard from {label} by minute 30: {len(group)} storm(s), "
                 f"{sum(group)} alerted within 30 min"
