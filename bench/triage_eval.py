@@ -29,19 +29,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from portevoix.triage import metrics
+from portevoix.triage import metrics, train
 from portevoix.triage.engine import Pipeline, TriageInput, load_thresholds
 from portevoix.triage.labels import Intent, department_for
 
 ROOT = Path(__file__).resolve().parent.parent
 EVAL_FILE = ROOT / "tests" / "triage" / "eval" / "eval_round5.jsonl"
-DATA = ROOT / "portevoix" / "triage" / "data"
 SETS = {
     "new": (EVAL_FILE,),
-    "round4": (DATA / "spent_round4.jsonl",),
-    "round3": (DATA / "spent_round3.jsonl",),
-    "round2": (DATA / "spent_round2.jsonl",),
-    "spent": (DATA / "train_spent.jsonl",),
+    **{path.stem.removeprefix("spent_"): (path,) for path in reversed(train.SPENT_ROUND_FILES)},
+    "spent": (train.SPENT_EVAL_FILE,),
 }
 DESIGNS = ("rules", "fast", "cascade", "embedding")
 

@@ -34,14 +34,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from portevoix.triage import train  # noqa: E402  (after the path: run from a checkout)
+
 #: Issue 16: 1,000 items a second in one process for ordinary traffic.
 GOAL = 1000.0
 EVAL_FILE = ROOT / "tests" / "triage" / "eval" / "eval_round5.jsonl"
-DATA = ROOT / "portevoix" / "triage" / "data"
 #: Earlier rounds' sets, trained on since the fifth round (the fast model is surer of them).
-ROUND_FILES = {f"round{n}": DATA / f"spent_round{n}.jsonl" for n in (2, 3, 4)}
+ROUND_FILES = {path.stem.removeprefix("spent_"): path for path in train.SPENT_ROUND_FILES}
 #: The original evaluation set's 507 items (ids without "-h"), spent and trained on since.
-SPENT_FILE = DATA / "train_spent.jsonl"
+SPENT_FILE = train.SPENT_EVAL_FILE
 
 
 def corpus(n: int, which: str = "new") -> list[str]:
@@ -118,7 +119,7 @@ def main() -> None:
     parser.add_argument("--designs", default="fast,cascade,embedding")
     parser.add_argument("--no-quality", action="store_true")
     parser.add_argument(
-        "--corpus", default="new", choices=("new", "round2", "round3", "round4", "spent")
+        "--corpus", default="new", choices=("new", *ROUND_FILES, "spent")
     )
     parser.add_argument(
         "--processes", type=lambda v: [int(x) for x in v.split(",")], default=[1, 2]
