@@ -118,9 +118,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=256)
     parser.add_argument("--designs", default="fast,cascade,embedding")
     parser.add_argument("--no-quality", action="store_true")
-    parser.add_argument(
-        "--corpus", default="new", choices=("new", *ROUND_FILES, "spent")
-    )
+    parser.add_argument("--corpus", default="new", choices=("new", *ROUND_FILES, "spent"))
     parser.add_argument(
         "--processes", type=lambda v: [int(x) for x in v.split(",")], default=[1, 2]
     )
