@@ -18,7 +18,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from . import service, world
-from .models import Flavour, PostKind, SandboxAccount, SandboxPost
+from .models import (
+    Flavour,
+    Intent,
+    InteractionKind,
+    PostKind,
+    SandboxAccount,
+    SandboxInteraction,
+    SandboxPost,
+)
 
 PRODUCTS = [
     "sérum Éclat",
@@ -55,6 +63,96 @@ PRO_POSTS = [
     "Lumière Cosmétiques au salon Cosmetic 360 la semaine prochaine : venez nous voir stand B12 !",
     "Nos résultats annuels : +14 % de chiffre d'affaires, 35 nouveaux emplois en France.",
 ]
+
+
+@dataclass(frozen=True)
+class _Regular:
+    """A customer the demo's story needs every day (the world's draw may not write one)."""
+
+    #: Found in the day's messages already when this matches one (case-insensitive).
+    pattern: str
+    text: str
+    kind: str
+    intent: str
+    hours_ago: float
+    sentiment: str = "neutral"
+
+
+#: The morning the inbox demo tells (a health question handed to customer service and
+#: answered, a stock question waiting for sales, a journalist for communication, a question
+#: snoozed until the lab answers, the question everyone asks): written into the photo
+#: account's day when its random draw left one out, so the demo is the same story at any hour.
+REGULARS = [
+    _Regular(
+        r"enceinte|pregnant",
+        "On peut l'utiliser enceinte ? Je suis à 5 mois et j'adore le sérum Éclat 🙏",
+        InteractionKind.COMMENT,
+        Intent.QUESTION,
+        7.0,
+    ),
+    _Regular(
+        r"stock",
+        "Il sera de nouveau en stock quand, le baume Cerise ? je veux le commander",
+        InteractionKind.DM,
+        Intent.PURCHASE,
+        5.5,
+    ),
+    _Regular(
+        r"presse",
+        "Bonjour, pouvez-vous me transmettre le contact de votre service presse ?",
+        InteractionKind.DM,
+        Intent.PRESS,
+        4.0,
+    ),
+    _Regular(
+        r"conserve",
+        "Ça se conserve combien de temps une fois ouvert, le masque Nuit Douce ?",
+        InteractionKind.COMMENT,
+        Intent.QUESTION,
+        3.0,
+    ),
+    _Regular(
+        r"Belgique",
+        "Vous livrez en Belgique ?",
+        InteractionKind.COMMENT,
+        Intent.PURCHASE,
+        2.0,
+    ),
+]
+
+
+def _regulars(account: SandboxAccount, now: datetime) -> None:
+    """Write the regulars the day's draw left out, at a fixed hour before ``now``."""
+    day = SandboxInteraction.objects.filter(
+        account=account, addressed=True, created_at__gt=now - timedelta(days=1)
+    )
+    latest = (
+        SandboxPost.objects.filter(account=account, in_reply_to="", received_at__lte=now)
+        .order_by("-received_at")
+        .first()
+    )
+    for number, regular in enumerate(REGULARS):
+        if day.filter(text__iregex=regular.pattern).exists():
+            continue
+        # A comment sits under the latest post; with no post yet, the customer writes in private.
+        kind, under = regular.kind, ""
+        if kind == InteractionKind.COMMENT:
+            if latest is None:
+                kind = InteractionKind.DM
+            else:
+                under = latest.network_id
+        service.inject_interaction(
+            account,
+            regular.text,
+            kind=kind,
+            in_reply_to=under,
+            author_handle=f"habituee_{number + 1}",
+            author_name=f"Habituée {number + 1}",
+            language="fr",
+            intent=regular.intent,
+            sentiment=regular.sentiment,
+            created_at=now - timedelta(hours=regular.hours_ago),
+        )
 
 
 @dataclass(frozen=True)
@@ -168,6 +266,8 @@ def load_sandbox_demo(workspace: Any, *, now: datetime | None = None) -> list[Sa
         # A month of engagement, then the last day with its customers and mentions.
         world.advance(account, now - timedelta(days=1), inbound=False)
         world.advance(account, now)
+        if plan.flavour == Flavour.PHOTO:
+            _regulars(account, now)
         account.refresh_from_db()
         accounts.append(account)
     return accounts
@@ -221,6 +321,7 @@ def lookalike_posts(
 __all__ = [
     "COMPETITORS",
     "PRODUCTS",
+    "REGULARS",
     "boutique_account",
     "load_sandbox_demo",
     "lookalike_posts",

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import re
+from datetime import UTC, datetime, timedelta
 
+import pytest
+import time_machine
 from django.utils import timezone
 
 from portevoix.networks.sandbox import SandboxNetwork
 from portevoix.networks.types import Credentials
 from portevoix.sandbox import service
-from portevoix.sandbox.demo import load_sandbox_demo
+from portevoix.sandbox.demo import REGULARS, load_sandbox_demo
 from portevoix.sandbox.models import SandboxAccount, SandboxInteraction, SandboxPost
 
 from ..conftest import Team
@@ -43,3 +46,55 @@ def test_demo_accounts_have_history_and_a_day_of_inbound(team: Team) -> None:
     again = load_sandbox_demo(team.workspace, now=now)
     assert [a.pk for a in again] == [a.pk for a in accounts]
     assert (SandboxAccount.objects.count(), SandboxPost.objects.count(), inbound.count()) == counts
+
+
+#: 2026-12-03 11:50 UTC: the day the world drew for the demo then had no health question, and
+#: the demo's answered hand-off (and the browser test that opens it) went missing.
+@pytest.mark.parametrize(
+    "moment",
+    [
+        datetime(2026, 12, 3, 11, 50, tzinfo=UTC),
+        datetime(2026, 12, 3, 10, 50, tzinfo=UTC),
+        datetime(2027, 3, 14, 4, 5, tzinfo=UTC),
+    ],
+)
+def test_the_demo_day_tells_the_same_story_at_any_hour(team: Team, moment: datetime) -> None:
+    photo, pro = load_sandbox_demo(team.workspace, now=moment)
+    day = SandboxInteraction.objects.filter(
+        account=photo, addressed=True, created_at__gt=moment - timedelta(days=1)
+    )
+    for regular in REGULARS:
+        found = day.filter(text__iregex=regular.pattern, created_at__lte=moment)
+        assert found.exists(), f"no {regular.pattern!r} in the day at {moment}"
+    # Written once, and only where the draw left the story short: at most one regular each.
+    injected = day.filter(source="injected")
+    assert injected.count() <= len(REGULARS)
+    for item in injected:
+        assert item.language == "fr" and item.author_handle.startswith("habituee_")
+        if item.kind == "comment":
+            assert SandboxPost.objects.filter(account=photo, network_id=item.in_reply_to).exists()
+    assert not SandboxInteraction.objects.filter(account=pro, source="injected").exists()
+    count = day.count()
+    load_sandbox_demo(team.workspace, now=moment)
+    assert day.count() == count
+
+
+@pytest.mark.django_db
+def test_the_whole_demo_hands_off_at_the_hour_it_once_could_not() -> None:
+    """The full demo at 2026-12-03 11:50 UTC: customer service answered the health question,
+    sales still has the stock question, communication has the journalist."""
+    from portevoix.core import demo
+    from portevoix.inbox.models import HandOff, HandOffState
+
+    with time_machine.travel(datetime(2026, 12, 3, 11, 50, tzinfo=UTC), tick=True):
+        workspace = demo.load().workspace
+    handoffs = HandOff.objects.filter(conversation__workspace=workspace).select_related(
+        "conversation", "department"
+    )
+    states = {(h.department.code, h.state) for h in handoffs}
+    assert ("customer_service", HandOffState.ANSWERED) in states
+    assert ("sales", HandOffState.OPEN) in states
+    assert ("communication", HandOffState.OPEN) in states
+    answered = handoffs.get(state=HandOffState.ANSWERED)
+    assert re.search("enceinte", answered.conversation.preview, re.IGNORECASE)
+    assert "stock" in handoffs.get(department__code="sales").conversation.preview
