@@ -13,8 +13,9 @@ evaluation sets are never read.
 
 The hand-written examples (``portevoix/triage/data/train.jsonl`` and the spent former
 evaluation sets: ``train_spent.jsonl`` since issue 16's second round, ``spent_round2.jsonl``
-to ``spent_round4.jsonl`` since its fifth) are split into folds; each
-fold is labelled by a fast model trained on the other folds plus every generated example.
+to ``spent_round4.jsonl`` since its fifth, ``spent_round5.jsonl`` since its sixth) are split
+into folds; each fold is labelled by a fast model trained on the other folds plus every
+generated example.
 For each (language, intent) it prints how often the department is right, how often the fast
 model is unsure (department confidence below the cascade's threshold, so the item would go to
 the embedding model) and how often it is right when sure. Use it to see where more hand-written
@@ -155,7 +156,7 @@ def choose(folds_n: int, max_embedded: float) -> dict[str, object]:
             f"bench/triage_cv.py --choose --folds {folds_n} --max-embedded {max_embedded}: "
             f"{folds_n}-fold cross-validation of the cascade on the {n} hand-written training "
             "examples (train.jsonl and the spent former evaluation sets, train_spent.jsonl and "
-            "spent_round2-4.jsonl; "
+            "spent_round2-5.jsonl; "
             "generated ones always in training); no evaluation set was read"
         ),
         "cv_department_macro_f1": {"fr": round(best[1][0], 4), "en": round(best[1][1], 4)},

@@ -9,13 +9,13 @@ import pytest
 
 from portevoix.triage.labels import Intent, department_for
 
-#: Issue 16, fifth round: ordinary and harder items (replies with their parent, a public
+#: Issue 16, sixth round: ordinary and harder items (replies with their parent, a public
 #: storm's messages, about one in four addressed to the brand, many voices), written blind while
 #: the model was trained, by a helper who never ran a model nor read any training example or
 #: earlier set, and committed after the freeze before any prediction was read. The earlier
 #: rounds' sets were read once each and are training data now
-#: (``portevoix/triage/data/train_spent.jsonl``, ``spent_round2.jsonl`` to ``spent_round4.jsonl``).
-EVAL_FILE = Path(__file__).parent / "eval" / "eval_round5.jsonl"
+#: (``portevoix/triage/data/train_spent.jsonl``, ``spent_round2.jsonl`` to ``spent_round5.jsonl``).
+EVAL_FILE = Path(__file__).parent / "eval" / "eval_round6.jsonl"
 
 
 @pytest.fixture(scope="session")
