@@ -1,4 +1,4 @@
-"""The quality bar of the issue, measured on the shipped evaluation set (issue 16, round 5)."""
+"""The quality bar of the issue, measured on the shipped evaluation set (issue 16, round 6)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ import pytest
 
 from portevoix.triage import features, metrics, train
 
-#: Regression bars per language on the round-5 set (another hand, many voices). Measured once,
-#: 2026-12-03: 0.935 (fr) / 0.911 (en); the fourth round's model, frozen before the set was
-#: written too, gave 0.924 / 0.897 on it, so English below 0.88 is a step back.
-DEPARTMENT_MACRO_F1 = {"fr": 0.90, "en": 0.88}
+#: Regression bars per language on the round-6 set (another hand, harder than round 5's: 30 %
+#: complaints, 41 % harder items). Measured once, 2026-12-03: 0.828 (fr) / 0.844 (en); the
+#: fifth round's model, frozen before the set was written too, gave 0.806 / 0.847 on it (and
+#: 0.934 / 0.911 on round 5's set), so the bars sit just under what both models do here.
+DEPARTMENT_MACRO_F1 = {"fr": 0.80, "en": 0.82}
 
 
 def _key(text: str) -> str:
@@ -83,7 +84,9 @@ def test_specific_complaints_are_told_from_general_ones(eval_rows, eval_results,
     assert any(gold) and not all(gold)
 
 
-@pytest.mark.parametrize(("field", "floor"), [("language", 0.95), ("sentiment", 0.80)])
+#: Sentiment on the round-6 set: 0.764 for the sixth round's model and for the fifth's (0.869 on
+#: round 5's set); the bar was 0.80 on that easier set.
+@pytest.mark.parametrize(("field", "floor"), [("language", 0.95), ("sentiment", 0.74)])
 def test_language_and_sentiment_accuracy(eval_rows, eval_results, field, floor):
     gold = [r[field] for r in eval_rows]
     pred = [getattr(res, field).value for res in eval_results]
