@@ -75,6 +75,8 @@ class _Regular:
     kind: str
     intent: str
     hours_ago: float
+    author_handle: str
+    author_name: str
     sentiment: str = "neutral"
 
 
@@ -89,6 +91,8 @@ REGULARS = [
         InteractionKind.COMMENT,
         Intent.QUESTION,
         7.0,
+        "manon.lfv",
+        "Manon Lefèvre",
     ),
     _Regular(
         r"stock",
@@ -96,6 +100,8 @@ REGULARS = [
         InteractionKind.DM,
         Intent.PURCHASE,
         5.5,
+        "julie_bertrand",
+        "Julie Bertrand",
     ),
     _Regular(
         r"presse",
@@ -103,6 +109,8 @@ REGULARS = [
         InteractionKind.DM,
         Intent.PRESS,
         4.0,
+        "claire.vasseur.presse",
+        "Claire Vasseur",
     ),
     _Regular(
         r"conserve",
@@ -110,6 +118,8 @@ REGULARS = [
         InteractionKind.COMMENT,
         Intent.QUESTION,
         3.0,
+        "ines_mro",
+        "Inès Moreau",
     ),
     _Regular(
         r"Belgique",
@@ -117,6 +127,8 @@ REGULARS = [
         InteractionKind.COMMENT,
         Intent.PURCHASE,
         2.0,
+        "sarah.peeters",
+        "Sarah Peeters",
     ),
 ]
 
@@ -131,7 +143,7 @@ def _regulars(account: SandboxAccount, now: datetime) -> None:
         .order_by("-received_at")
         .first()
     )
-    for number, regular in enumerate(REGULARS):
+    for regular in REGULARS:
         if day.filter(text__iregex=regular.pattern).exists():
             continue
         # A comment sits under the latest post; with no post yet, the customer writes in private.
@@ -146,8 +158,8 @@ def _regulars(account: SandboxAccount, now: datetime) -> None:
             regular.text,
             kind=kind,
             in_reply_to=under,
-            author_handle=f"habituee_{number + 1}",
-            author_name=f"Habituée {number + 1}",
+            author_handle=regular.author_handle,
+            author_name=regular.author_name,
             language="fr",
             intent=regular.intent,
             sentiment=regular.sentiment,
