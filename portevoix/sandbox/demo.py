@@ -87,7 +87,7 @@ class _Regular:
 REGULARS = [
     _Regular(
         r"enceinte|pregnant",
-        "On peut l'utiliser enceinte ? Je suis à 5 mois et j'adore le sérum Éclat 🙏",
+        "Petite question : on peut l'utiliser pendant la grossesse ? Je suis enceinte de 5 mois.",
         InteractionKind.COMMENT,
         Intent.QUESTION,
         7.0,
