@@ -155,8 +155,7 @@ def choose(folds_n: int, max_embedded: float) -> dict[str, object]:
         "method": (
             f"bench/triage_cv.py --choose --folds {folds_n} --max-embedded {max_embedded}: "
             f"{folds_n}-fold cross-validation of the cascade on the {n} hand-written training "
-            "examples (train.jsonl and the spent former evaluation sets, train_spent.jsonl and "
-            "spent_round2-5.jsonl; "
+            f"examples ({', '.join(path.name for path in train.HAND_FILES)}; "
             "generated ones always in training); no evaluation set was read"
         ),
         "cv_department_macro_f1": {"fr": round(best[1][0], 4), "en": round(best[1][1], 4)},

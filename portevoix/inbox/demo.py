@@ -285,8 +285,8 @@ def load_inbox_demo(workspace: Workspace) -> None:
         )
         if handoff is not None:
             _try(lambda: actions.answer_handoff(handoff, by=service, text=answer))
-    # The sandbox's day is the 24 hours before the demo is loaded: a question about stock may
-    # have left it; then the first question routed to sales (a price, a shop) goes instead.
+    # The sandbox demo writes a stock question into the day (``sandbox.demo.REGULARS``); a
+    # sandbox account made before that may lack one: the first question routed to sales goes.
     stock = _conversations(workspace, preview__icontains="stock").first()
     if stock is None and "sales" in departments:
         stock = _conversations(workspace, department=departments["sales"]).first()

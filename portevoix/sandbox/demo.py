@@ -77,7 +77,6 @@ class _Regular:
     hours_ago: float
     author_handle: str
     author_name: str
-    sentiment: str = "neutral"
 
 
 #: The morning the inbox demo tells (a health question handed to customer service and
@@ -162,7 +161,6 @@ def _regulars(account: SandboxAccount, now: datetime) -> None:
             author_name=regular.author_name,
             language="fr",
             intent=regular.intent,
-            sentiment=regular.sentiment,
             created_at=now - timedelta(hours=regular.hours_ago),
         )
 
