@@ -9,6 +9,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from django.test import Client
@@ -21,7 +22,41 @@ from portevoix.core.permissions import Role
 # from a thread with a running loop unless told that this is deliberate.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
+ROOT = Path(__file__).resolve().parent.parent
+
 PASSWORD = "correct-horse-battery-staple"
+
+#: The fixtures through which a test reaches the database of the run: the in-process test
+#: database, or (``file_db``, the worker's process tests) a database the fixture makes on the
+#: same engine. ``ENGINE_MODULES`` holds the test files that reach it another way (a
+#: subprocess given ``PORTEVOIX_DATABASE_URL``).
+ENGINE_FIXTURES = frozenset(
+    {
+        "db",
+        "transactional_db",
+        "django_db_reset_sequences",
+        "django_db_serialized_rollback",
+        "live_server",
+        "file_db",
+    }
+)
+ENGINE_MODULES = frozenset({"tests/publishing/test_chaos.py"})
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark ``no_database`` every test that cannot reach the database of the run, so that the
+    PostgreSQL run (``./dev pg``) leaves out what the SQLite run already proved: their result
+    cannot depend on the engine (pytest-django refuses database access to a test without a
+    database fixture; their subprocesses run on their own SQLite file)."""
+    for item in items:
+        if item.get_closest_marker("django_db") is not None:
+            continue
+        if set(getattr(item, "fixturenames", ())) & ENGINE_FIXTURES:
+            continue
+        if Path(str(item.path)).resolve().relative_to(ROOT).as_posix() in ENGINE_MODULES:
+            continue
+        item.add_marker(pytest.mark.no_database)
 
 
 @dataclass
