@@ -9,7 +9,6 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from django.test import Client
@@ -22,14 +21,12 @@ from portevoix.core.permissions import Role
 # from a thread with a running loop unless told that this is deliberate.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-ROOT = Path(__file__).resolve().parent.parent
-
 PASSWORD = "correct-horse-battery-staple"
 
 #: The fixtures through which a test reaches the database of the run: the in-process test
 #: database, or (``file_db``, the worker's process tests) a database the fixture makes on the
-#: same engine. ``ENGINE_MODULES`` holds the test files that reach it another way (a
-#: subprocess given ``PORTEVOIX_DATABASE_URL``).
+#: same engine. A test that reaches it another way (a subprocess given
+#: ``PORTEVOIX_DATABASE_URL``) says so with ``@pytest.mark.database``.
 ENGINE_FIXTURES = frozenset(
     {
         "db",
@@ -40,7 +37,6 @@ ENGINE_FIXTURES = frozenset(
         "file_db",
     }
 )
-ENGINE_MODULES = frozenset({"tests/publishing/test_chaos.py"})
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -50,11 +46,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     cannot depend on the engine (pytest-django refuses database access to a test without a
     database fixture; their subprocesses run on their own SQLite file)."""
     for item in items:
-        if item.get_closest_marker("django_db") is not None:
+        if item.get_closest_marker("django_db") or item.get_closest_marker("database"):
             continue
         if set(getattr(item, "fixturenames", ())) & ENGINE_FIXTURES:
-            continue
-        if Path(str(item.path)).resolve().relative_to(ROOT).as_posix() in ENGINE_MODULES:
             continue
         item.add_marker(pytest.mark.no_database)
 

@@ -16,9 +16,12 @@ import sys
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.database  # bench/delivery.py is handed PORTEVOIX_DATABASE_URL
 def test_no_post_twice_none_lost_under_kills_and_faults() -> None:
     args = ["--posts", "300", "--channels", "30", "--spread", "10", "--kill-seconds", "20",
             "--threads", "8", "--timeout", "240", "--json"]  # fmt: skip
