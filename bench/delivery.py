@@ -556,6 +556,12 @@ def main() -> int:
     parser.add_argument("--db", choices=["sqlite", "pg"], default="sqlite")
     parser.add_argument("--pg", default=None, help="PostgreSQL server URL (else a throwaway one)")
     parser.add_argument("--pg-port", type=int, default=55436)
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="an existing database to run on, left in place (the tests hand a copy of a "
+        "migrated one); overrides --db",
+    )
     parser.add_argument("--posts", type=int, default=10_000)
     parser.add_argument("--channels", type=int, default=1_000)
     parser.add_argument("--spread", type=float, default=60.0)
@@ -570,14 +576,16 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    if args.database_url:
+        args.db = "pg" if args.database_url.startswith("postgres") else "sqlite"
     if args.processes is None:
         args.processes = 4 if args.db == "pg" else 1
 
     data_dir = Path(tempfile.mkdtemp(prefix="portevoix-bench-delivery."))
     cluster = None
-    url = f"sqlite:///{data_dir / 'bench.sqlite3'}"
+    url = args.database_url or f"sqlite:///{data_dir / 'bench.sqlite3'}"
     try:
-        if args.db == "pg":
+        if args.db == "pg" and not args.database_url:
             server = args.pg or os.environ.get("PG_TEST_URL")
             if server is None:
                 cluster = ThrowawayPostgres(args.pg_port)
@@ -586,7 +594,7 @@ def main() -> int:
         report = run(args.mode, args, url, data_dir)
         print(json.dumps(report, default=str) if args.json else describe(report), flush=True)
     finally:
-        if args.db == "pg" and cluster is None and url.startswith("postgres"):
+        if args.db == "pg" and cluster is None and not args.database_url:
             drop_pg_database(url)
         if cluster is not None:
             cluster.stop()

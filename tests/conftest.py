@@ -9,6 +9,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from django.test import Client
@@ -16,6 +17,7 @@ from django.test import Client
 from portevoix.core import actions
 from portevoix.core.models import Department, Member, User, Workspace
 from portevoix.core.permissions import Role
+from tests import migrated
 
 # Playwright's sync API runs an event loop in the test thread; Django refuses ORM calls
 # from a thread with a running loop unless told that this is deliberate.
@@ -51,6 +53,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if set(getattr(item, "fixturenames", ())) & ENGINE_FIXTURES:
             continue
         item.add_marker(pytest.mark.no_database)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The controller (or a run without xdist) drops the run's PostgreSQL template."""
+    factory = getattr(session.config, "_tmp_path_factory", None)
+    if os.environ.get("PYTEST_XDIST_WORKER") or factory is None:
+        return
+    migrated.drop_postgres_template(
+        factory.getbasetemp(), os.environ.get("PORTEVOIX_DATABASE_URL", "")
+    )
+
+
+@pytest.fixture(scope="session")
+def run_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder every process of the run shares (where the migrated database is kept)."""
+    return migrated.run_root(tmp_path_factory.getbasetemp())
 
 
 @dataclass

@@ -15,6 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests import migrated
+
 BIN = [sys.executable, "-m", "portevoix.cli"]
 
 
@@ -31,6 +33,7 @@ def _free_port() -> int:
 
 
 def test_demo_sets_up_once_and_prints_the_logins(tmp_path: Path) -> None:
+    """The README's first command on an empty data directory (migrations and all)."""
     for _ in range(2):  # idempotent: a second run reuses the data
         result = subprocess.run(
             [*BIN, "demo", "--no-serve"],
@@ -63,7 +66,8 @@ def test_demo_sets_up_once_and_prints_the_logins(tmp_path: Path) -> None:
     assert count.stdout.strip().splitlines()[-1] == "2"
 
 
-def test_serve_runs_gunicorn_with_static_files(tmp_path: Path) -> None:
+def test_serve_runs_gunicorn_with_static_files(tmp_path: Path, run_root: Path) -> None:
+    migrated.sqlite_into(run_root, tmp_path)  # --migrate then finds nothing to apply
     port = _free_port()
     proc = subprocess.Popen(
         [*BIN, "serve", "--bind", f"127.0.0.1:{port}", "--workers", "1", "--migrate"],
@@ -146,9 +150,11 @@ def _mail_bodies(path: Path) -> list[str]:
     return bodies
 
 
-def test_demo_invitation_links_reach_the_server_it_runs(tmp_path: Path) -> None:
+def test_demo_invitation_links_reach_the_server_it_runs(tmp_path: Path, run_root: Path) -> None:
     """``portevoix demo --bind 127.0.0.1:PORT``: the pending invitation's e-mail links to
     that server, and the link opens the invitation there."""
+    # Migrated already (the test above sets the demo up from nothing).
+    migrated.sqlite_into(run_root, tmp_path)
     port = _free_port()
     proc = subprocess.Popen(
         [*BIN, "demo", "--bind", f"127.0.0.1:{port}"],

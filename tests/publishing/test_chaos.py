@@ -13,31 +13,41 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
 import pytest
+
+from tests import migrated
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.database  # bench/delivery.py is handed PORTEVOIX_DATABASE_URL
-def test_no_post_twice_none_lost_under_kills_and_faults() -> None:
+@pytest.mark.database  # bench/delivery.py is handed a copy of the run's migrated database
+def test_no_post_twice_none_lost_under_kills_and_faults(tmp_path: Path, run_root: Path) -> None:
     args = ["--posts", "300", "--channels", "30", "--spread", "10", "--kill-seconds", "20",
             "--threads", "8", "--timeout", "240", "--json"]  # fmt: skip
     url = os.environ.get("PORTEVOIX_DATABASE_URL", "")
+    dbname = ""
     if url.startswith("postgres"):
-        server = urlunparse(urlparse(url)._replace(path="/postgres"))
-        args += ["--db", "pg", "--pg", server, "--processes", "3"]
+        dbname = f"portevoix_chaos_{uuid.uuid4().hex[:12]}"
+        args += ["--database-url", migrated.postgres_clone(run_root, url, dbname)]
+        args += ["--processes", "3"]
+    else:
+        args += ["--database-url", f"sqlite:///{migrated.sqlite_into(run_root, tmp_path)}"]
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "delivery.py"), "chaos", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    try:
+        done = subprocess.run(
+            [sys.executable, str(ROOT / "bench" / "delivery.py"), "chaos", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+    finally:
+        if dbname:
+            migrated.drop_postgres(url, dbname)
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     assert lines, done.stderr[-3000:]
     report = json.loads(lines[-1])

@@ -12,12 +12,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse, urlunparse
 
 import pytest
 
 from portevoix.worker import housekeeping
 from portevoix.worker.models import Housekeeping
+from tests import migrated
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = Path(__file__).with_name("worker_script.py")
@@ -73,7 +73,8 @@ class FileDb:
 
 
 @pytest.fixture(scope="module")
-def file_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FileDb]:
+def file_db(tmp_path_factory: pytest.TempPathFactory, run_root: Path) -> Iterator[FileDb]:
+    """A copy of the run's migrated database (``tests/migrated.py``), on the run's engine."""
     base = tmp_path_factory.mktemp("workerdb")
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
     env["PORTEVOIX_DATA_DIR"] = str(base)
@@ -81,24 +82,13 @@ def file_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FileDb]:
     pg_url = os.environ.get("PORTEVOIX_DATABASE_URL", "")
     dbname = ""
     if pg_url.startswith("postgres"):
-        import psycopg
-
         dbname = f"portevoix_worker_{uuid.uuid4().hex[:12]}"
-        with psycopg.connect(pg_url, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{dbname}"')
-        env["PORTEVOIX_DATABASE_URL"] = urlunparse(urlparse(pg_url)._replace(path=f"/{dbname}"))
+        env["PORTEVOIX_DATABASE_URL"] = migrated.postgres_clone(run_root, pg_url, dbname)
         vendor = "postgresql"
     else:
-        env["PORTEVOIX_DATABASE_URL"] = f"sqlite:///{base / 'worker.sqlite3'}"
+        copy = migrated.sqlite_into(run_root, base)
+        env["PORTEVOIX_DATABASE_URL"] = f"sqlite:///{copy}"
         vendor = "sqlite"
-    subprocess.run(
-        [sys.executable, "-m", "portevoix.cli", "migrate"],
-        env=env,
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
     yield FileDb(env=env, vendor=vendor)
     if dbname:
         import psycopg

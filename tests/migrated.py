@@ -1,0 +1,151 @@
+"""A database migrated once per test run, copied wherever a test needs a database of its own.
+
+A fresh ``migrate`` of the project costs about 25 s of CPU (96 migrations, each re-rendering
+the models related to the one it changes). The tests whose subprocesses need their own
+database (the worker's process tests, ``portevoix demo``, ``portevoix serve``) used to pay it
+once each; they now copy a database migrated once for the whole run, shared by the xdist
+workers through a lock file:
+
+* SQLite: a file, copied into the test's data directory (``sqlite_into``);
+* PostgreSQL: a template database, cloned by ``CREATE DATABASE ... TEMPLATE``
+  (``postgres_clone``), dropped when the run ends.
+
+Migrating from an empty database is still exercised by every run: pytest-django's own test
+database is made by ``migrate`` on each worker, and ``tests/core/test_config.py`` runs
+``portevoix migrate`` on an empty data directory. A subprocess given a copy still runs its own
+``migrate``, which then finds nothing to apply.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import sqlite3
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+ROOT = Path(__file__).resolve().parents[1]
+SQLITE_NAME = "portevoix.sqlite3"  # the file name the settings give the embedded database
+PG_TEMPLATE_FILE = "pg-template"
+
+
+def run_root(basetemp: Path) -> Path:
+    """The folder shared by every process of the run: the controller's base temp folder
+    (an xdist worker's is one level below it)."""
+    return basetemp.parent if os.environ.get("PYTEST_XDIST_WORKER") else basetemp
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    with open(path, "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PORTEVOIX_", "PYTEST_"))}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    return {**env, **extra}
+
+
+def _migrate(env: dict[str, str]) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "portevoix.cli", "migrate"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"migrate failed:\n{result.stdout[-2000:]}\n{result.stderr[-3000:]}")
+
+
+def sqlite_template(root: Path) -> Path:
+    """The migrated SQLite file of the run (made by the first process that asks)."""
+    folder = root / "migrated-sqlite"
+    done = folder / SQLITE_NAME
+    with _locked(root / "migrated-sqlite.lock"):
+        if not done.exists():
+            work = root / f"migrated-sqlite-{uuid.uuid4().hex[:8]}"
+            work.mkdir()
+            _migrate(_env(PORTEVOIX_DATA_DIR=str(work)))
+            work.rename(folder)
+    return done
+
+
+def sqlite_into(root: Path, data_dir: Path) -> Path:
+    """Put a copy of the migrated database where ``portevoix`` looks for it in ``data_dir``
+    (only the database: the data directory's keys are the subprocess's own)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    target = data_dir / SQLITE_NAME
+    # The backup API, not a file copy: it reads through SQLite, journal and all.
+    with (
+        closing(sqlite3.connect(sqlite_template(root))) as source,
+        closing(sqlite3.connect(target)) as copy,
+    ):
+        source.backup(copy)
+    return target
+
+
+def _admin_url(url: str) -> str:
+    return urlunparse(urlparse(url)._replace(path="/postgres"))
+
+
+def postgres_template(root: Path, url: str) -> str:
+    """The name of the run's migrated template database on the server of ``url``."""
+    import psycopg
+
+    marker = root / PG_TEMPLATE_FILE
+    with _locked(root / "pg-template.lock"):
+        if marker.exists():
+            return marker.read_text().strip()
+        name = f"portevoix_tpl_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(_admin_url(url), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        marker.write_text(name)  # written first, so that the run drops it even if migrate fails
+        target = urlunparse(urlparse(url)._replace(path=f"/{name}"))
+        data = root / "pg-template-data"
+        data.mkdir(exist_ok=True)
+        _migrate(_env(PORTEVOIX_DATA_DIR=str(data), PORTEVOIX_DATABASE_URL=target))
+        return name
+
+
+def postgres_clone(root: Path, url: str, name: str) -> str:
+    """Create database ``name`` as a copy of the run's template; its URL."""
+    import psycopg
+
+    template = postgres_template(root, url)
+    # PostgreSQL refuses to copy a template another session is connected to: one at a time.
+    with (
+        _locked(root / "pg-template.lock"),
+        psycopg.connect(_admin_url(url), autocommit=True) as conn,
+    ):
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    return urlunparse(urlparse(url)._replace(path=f"/{name}"))
+
+
+def drop_postgres(url: str, name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(_admin_url(url), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def drop_postgres_template(root: Path, url: str) -> None:
+    marker = root / PG_TEMPLATE_FILE
+    if not url.startswith("postgres") or not marker.exists():
+        return
+    import psycopg
+
+    with psycopg.connect(_admin_url(url), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{marker.read_text().strip()}" WITH (FORCE)')
+    marker.unlink()
