@@ -16,7 +16,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
 from playwright.sync_api import Page
 
 from portevoix.core import demo
@@ -24,12 +23,6 @@ from tests.e2e.conftest import PHONE, Browse, login, visit, watch_of
 
 AXE = (Path(__file__).parent / "vendor" / "axe-4.14.1.min.js").read_text(encoding="utf-8")
 SLUG = demo.SLUG
-
-
-@pytest.fixture
-def demo_site(transactional_db: None, live_server: Any, settings: Any) -> None:
-    settings.PORTEVOIX_BASE_URL = live_server.url
-    demo.load()
 
 
 def violations(page: Page) -> list[dict[str, Any]]:

@@ -19,12 +19,6 @@ from tests.e2e.conftest import DESKTOP, PHONE, Browse, Watch, login, visit
 SLUG = demo.SLUG
 
 
-@pytest.fixture
-def demo_site(transactional_db: None, live_server: Any, settings: Any) -> None:
-    settings.PORTEVOIX_BASE_URL = live_server.url
-    demo.load()
-
-
 def test_an_english_browser_gets_the_workspaces_language_after_login(
     browse: Browse, demo_site: None, live_server: Any
 ) -> None:

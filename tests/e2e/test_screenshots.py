@@ -13,9 +13,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any
 
-import pytest
 from playwright.sync_api import Page, expect
 
 from portevoix.core import demo
@@ -23,12 +21,6 @@ from portevoix.core.models import Member
 from tests.e2e.conftest import PHONE, Browse, login, visit
 
 DEMO_LOGIN = "sophie@lumiere.demo"  # Social Media Manager: sees the team and the audit log
-
-
-@pytest.fixture
-def demo_workspace(transactional_db: None, live_server: Any, settings: Any) -> demo.DemoResult:
-    settings.PORTEVOIX_BASE_URL = live_server.url
-    return demo.load()
 
 
 def shots_dir() -> Path | None:
@@ -48,9 +40,9 @@ def shoot(page: Page, name: str, folder: Path | None) -> None:
         page.screenshot(path=folder / f"{name}.png", animations="disabled", caret="hide")
 
 
-def test_demo_pages(browse: Browse, demo_workspace: demo.DemoResult) -> None:
+def test_demo_pages(browse: Browse, demo_site: demo.DemoResult) -> None:
     folder = shots_dir()
-    slug = demo_workspace.workspace.slug
+    slug = demo_site.workspace.slug
     lucas = Member.objects.get(workspace__slug=slug, user__email="lucas@lumiere.demo")
     from portevoix.inbox import actions as inbox_actions
     from portevoix.inbox.models import HandOff, HandOffState

@@ -10,7 +10,6 @@ import re
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import pytest
 import time_machine
 from playwright.sync_api import expect
 
@@ -34,12 +33,6 @@ def shoot(page: Any, name: str, folder: Any) -> None:
     page.evaluate("document.fonts.ready.then(() => true)")
     if folder is not None:
         page.screenshot(path=folder / f"{name}.png", full_page=True, animations="disabled")
-
-
-@pytest.fixture
-def demo_site(transactional_db: None, live_server: Any, settings: Any) -> None:
-    settings.PORTEVOIX_BASE_URL = live_server.url
-    demo.load()
 
 
 def test_webcare_pages_at_desk_and_phone_width(browse: Browse, demo_site: None) -> None:
