@@ -96,8 +96,9 @@ def sqlite_into(root: Path, data_dir: Path) -> Path:
     return target
 
 
-def _admin_url(url: str) -> str:
-    return urlunparse(urlparse(url)._replace(path="/postgres"))
+def _on(url: str, name: str) -> str:
+    """``url`` pointed at database ``name`` of the same server."""
+    return urlunparse(urlparse(url)._replace(path=f"/{name}"))
 
 
 def postgres_template(root: Path, url: str) -> str:
@@ -109,13 +110,12 @@ def postgres_template(root: Path, url: str) -> str:
         if marker.exists():
             return marker.read_text().strip()
         name = f"portevoix_tpl_{uuid.uuid4().hex[:12]}"
-        with psycopg.connect(_admin_url(url), autocommit=True) as conn:
+        with psycopg.connect(_on(url, "postgres"), autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         marker.write_text(name)  # written first, so that the run drops it even if migrate fails
-        target = urlunparse(urlparse(url)._replace(path=f"/{name}"))
         data = root / "pg-template-data"
         data.mkdir(exist_ok=True)
-        _migrate(_env(PORTEVOIX_DATA_DIR=str(data), PORTEVOIX_DATABASE_URL=target))
+        _migrate(_env(PORTEVOIX_DATA_DIR=str(data), PORTEVOIX_DATABASE_URL=_on(url, name)))
         return name
 
 
@@ -127,16 +127,17 @@ def postgres_clone(root: Path, url: str, name: str) -> str:
     # PostgreSQL refuses to copy a template another session is connected to: one at a time.
     with (
         _locked(root / "pg-template.lock"),
-        psycopg.connect(_admin_url(url), autocommit=True) as conn,
+        psycopg.connect(_on(url, "postgres"), autocommit=True) as conn,
     ):
         conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    return urlunparse(urlparse(url)._replace(path=f"/{name}"))
+    return _on(url, name)
 
 
 def drop_postgres(url: str, name: str) -> None:
+    """Drop database ``name`` of the server of ``url``, connections and all."""
     import psycopg
 
-    with psycopg.connect(_admin_url(url), autocommit=True) as conn:
+    with psycopg.connect(_on(url, "postgres"), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
@@ -144,8 +145,5 @@ def drop_postgres_template(root: Path, url: str) -> None:
     marker = root / PG_TEMPLATE_FILE
     if not url.startswith("postgres") or not marker.exists():
         return
-    import psycopg
-
-    with psycopg.connect(_admin_url(url), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{marker.read_text().strip()}" WITH (FORCE)')
+    drop_postgres(url, marker.read_text().strip())
     marker.unlink()

@@ -91,7 +91,4 @@ def file_db(tmp_path_factory: pytest.TempPathFactory, run_root: Path) -> Iterato
         vendor = "sqlite"
     yield FileDb(env=env, vendor=vendor)
     if dbname:
-        import psycopg
-
-        with psycopg.connect(pg_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+        migrated.drop_postgres(pg_url, dbname)
