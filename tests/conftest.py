@@ -5,11 +5,13 @@ Like Healthchecks' ``BaseTestCase``: every view test can prove both who may and 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -61,7 +63,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if os.environ.get("PYTEST_XDIST_WORKER") or factory is None:
         return
     migrated.drop_postgres_template(
-        factory.getbasetemp(), os.environ.get("PORTEVOIX_DATABASE_URL", "")
+        migrated.run_root(factory.getbasetemp()), os.environ.get("PORTEVOIX_DATABASE_URL", "")
     )
 
 
@@ -69,6 +71,45 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 def run_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The folder every process of the run shares (where the migrated database is kept)."""
     return migrated.run_root(tmp_path_factory.getbasetemp())
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(
+    request: pytest.FixtureRequest,
+    django_test_environment: None,
+    django_db_blocker: Any,
+    django_db_modify_db_settings: None,
+    django_db_use_migrations: bool,
+    django_db_keepdb: bool,
+    django_db_createdb: bool,
+    run_root: Path,
+) -> Iterator[None]:
+    """pytest-django's ``django_db_setup``, with the test database started from the run's
+    migrated copy (``tests/migrated.py``) rather than migrated from nothing on every worker.
+    ``--reuse-db`` and ``--no-migrations`` work as they do in pytest-django, without the copy."""
+    from django.test.utils import setup_databases, teardown_databases
+    from pytest_django.fixtures import _disable_migrations, _get_databases_for_setup
+
+    keepdb = django_db_keepdb and not django_db_createdb
+    start_from = migrated.test_databases(run_root)
+    if not django_db_use_migrations:
+        _disable_migrations()
+        start_from = contextlib.nullcontext()
+    if keepdb:
+        start_from = contextlib.nullcontext()
+    aliases, serialized_aliases = _get_databases_for_setup(request.session.items)
+    with django_db_blocker.unblock(), start_from:
+        config = setup_databases(
+            verbosity=request.config.option.verbose,
+            interactive=False,
+            aliases=aliases,
+            serialized_aliases=serialized_aliases,
+            keepdb=keepdb,
+        )
+    yield
+    if not django_db_keepdb:
+        with django_db_blocker.unblock():
+            teardown_databases(config, verbosity=request.config.option.verbose)
 
 
 @dataclass
