@@ -192,6 +192,39 @@ def client_for(team: Team) -> Callable[[Member | None], Client]:
 ALL_ROLES = [r.value for r in Role]
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _static_files_listed_once() -> Iterator[None]:
+    """WhiteNoise lists and stats every static file (``WHITENOISE_USE_FINDERS``) each time
+    its middleware is made, and Django's test ``Client`` makes the middleware chain anew for
+    every client: a fifth of the probe's time went there (a dozen clients per test). The
+    listing of the process's first middleware is given to the later ones, which then serve
+    exactly what production's single middleware serves; the files do not change in a run."""
+    from whitenoise.middleware import WhiteNoiseMiddleware
+
+    real = WhiteNoiseMiddleware.add_files_from_finders
+    listed: dict[tuple[object, ...], dict[str, Any]] = {}
+
+    def add_files_from_finders(self: WhiteNoiseMiddleware) -> None:
+        from django.conf import settings
+
+        key = (
+            self.static_prefix,
+            self.max_age,
+            self.charset,
+            self.allow_all_origins,
+            tuple(map(str, settings.STATICFILES_DIRS)),
+        )
+        if key not in listed:
+            before = dict(self.files)
+            real(self)
+            listed[key] = {url: f for url, f in self.files.items() if before.get(url) is not f}
+        self.files.update(listed[key])
+
+    WhiteNoiseMiddleware.add_files_from_finders = add_files_from_finders  # type: ignore[method-assign]
+    yield
+    WhiteNoiseMiddleware.add_files_from_finders = real  # type: ignore[method-assign]
+
+
 @pytest.fixture(autouse=True)
 def _plain_static_files(settings) -> None:
     """Tests serve static files from the source tree, without a collectstatic manifest,
