@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import importlib
 import time
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from allauth.mfa.models import Authenticator
@@ -206,14 +208,37 @@ def test_production_says_at_start_that_email_goes_to_files(tmp_path, settings, c
 # --- the demo's accounts on the login page ----------------------------------------------
 
 
+@pytest.fixture(scope="module")
+def _demo_loaded(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+    """The demo, loaded once for the tests of this module (20 s a load) in a transaction
+    rolled back after the last of them; each test's own changes are rolled back to it (the
+    ``db`` fixture's transaction is then a savepoint), as with ``TestCase.setUpTestData``."""
+    from django.db import transaction
+    from django.test import override_settings
+
+    from portevoix.core import demo as demo_data
+
+    # The tests' cheap hasher (tests/conftest.py), which the tests check the hashes with.
+    cheap = override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"])
+    with django_db_blocker.unblock():
+        outer = transaction.atomic()
+        outer.__enter__()
+        try:
+            with cheap:
+                demo_data.load()
+            yield
+        finally:
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
+
+
 @pytest.fixture
-def demo(db, settings):
+def demo(_demo_loaded: None, db: None, settings: Any) -> Any:
     from portevoix.core import demo as demo_data
 
     settings.CONFIG = config.load(
         {"PORTEVOIX_DATA_DIR": str(settings.PORTEVOIX_DATA_DIR)}, base_dir=None
     )
-    demo_data.load()
     return demo_data
 
 
