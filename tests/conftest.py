@@ -26,6 +26,8 @@ from tests import migrated
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 PASSWORD = "correct-horse-battery-staple"
+#: Every test hashes passwords cheaply (``_plain_static_files``): a dozen accounts per test.
+CHEAP_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 #: The fixtures through which a test reaches the database of the run: the in-process test
 #: database, or (``file_db``, the worker's process tests) a database the fixture makes on the
@@ -91,12 +93,10 @@ def django_db_setup(
     from pytest_django.fixtures import _disable_migrations, _get_databases_for_setup
 
     keepdb = django_db_keepdb and not django_db_createdb
-    start_from = migrated.test_databases(run_root)
     if not django_db_use_migrations:
         _disable_migrations()
-        start_from = contextlib.nullcontext()
-    if keepdb:
-        start_from = contextlib.nullcontext()
+    copied = django_db_use_migrations and not keepdb
+    start_from = migrated.test_databases(run_root) if copied else contextlib.nullcontext()
     aliases, serialized_aliases = _get_databases_for_setup(request.session.items)
     with django_db_blocker.unblock(), start_from:
         config = setup_databases(
@@ -220,16 +220,16 @@ def _static_files_listed_once() -> Iterator[None]:
             listed[key] = {url: f for url, f in self.files.items() if before.get(url) is not f}
         self.files.update(listed[key])
 
-    WhiteNoiseMiddleware.add_files_from_finders = add_files_from_finders  # type: ignore[method-assign]
-    yield
-    WhiteNoiseMiddleware.add_files_from_finders = real  # type: ignore[method-assign]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(WhiteNoiseMiddleware, "add_files_from_finders", add_files_from_finders)
+        yield
 
 
 @pytest.fixture(autouse=True)
 def _plain_static_files(settings) -> None:
     """Tests serve static files from the source tree, without a collectstatic manifest,
     and hash passwords cheaply (each test creates a dozen accounts)."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.PASSWORD_HASHERS = CHEAP_HASHERS
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

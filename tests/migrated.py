@@ -175,18 +175,14 @@ def test_databases(root: Path) -> Iterator[None]:
     created with the template as its ``TEST["TEMPLATE"]``, one process at a time (PostgreSQL
     refuses to copy a template another session is connected to).
     """
-    from django.conf import settings
     from django.core import management
     from django.db import connections
 
-    default = settings.DATABASES["default"]
-    if "postgresql" in default["ENGINE"]:
-        url = os.environ.get("PORTEVOIX_DATABASE_URL", "")
-        template = postgres_template(root, url)
-        test = default.setdefault("TEST", {})
-        connections["default"].settings_dict.setdefault("TEST", {})
+    if connections["default"].vendor == "postgresql":
+        template = postgres_template(root, os.environ.get("PORTEVOIX_DATABASE_URL", ""))
+        # What Django's creation reads (its connection's settings; TEST is always there).
+        connections["default"].settings_dict["TEST"]["TEMPLATE"] = template
         with _locked(root / "pg-template.lock"):
-            test["TEMPLATE"] = connections["default"].settings_dict["TEST"]["TEMPLATE"] = template
             yield
         return
     real = management.call_command

@@ -20,7 +20,7 @@ from django.urls import reverse
 from portevoix import config
 from portevoix.channels import actions as channel_actions
 from portevoix.core import crypto
-from tests.conftest import PASSWORD
+from tests.conftest import CHEAP_HASHERS, PASSWORD
 
 pytestmark = pytest.mark.django_db
 
@@ -218,18 +218,14 @@ def _demo_loaded(django_db_setup: None, django_db_blocker: Any) -> Iterator[None
 
     from portevoix.core import demo as demo_data
 
-    # The tests' cheap hasher (tests/conftest.py), which the tests check the hashes with.
-    cheap = override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"])
-    with django_db_blocker.unblock():
-        outer = transaction.atomic()
-        outer.__enter__()
+    with django_db_blocker.unblock(), transaction.atomic():
         try:
-            with cheap:
+            # The tests' hasher, which the tests check the demo's hashes with.
+            with override_settings(PASSWORD_HASHERS=CHEAP_HASHERS):
                 demo_data.load()
             yield
         finally:
             transaction.set_rollback(True)
-            outer.__exit__(None, None, None)
 
 
 @pytest.fixture
