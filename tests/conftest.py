@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,6 +110,8 @@ def django_db_setup(
     yield
     if not django_db_keepdb:
         with django_db_blocker.unblock():
+            if stray := migrated.end_stray_sessions():
+                warnings.warn(f"sessions left open at the end: {stray}", stacklevel=1)
             teardown_databases(config, verbosity=request.config.option.verbose)
 
 

@@ -202,6 +202,37 @@ def test_databases(root: Path) -> Iterator[None]:
         management.call_command = real
 
 
+def end_stray_sessions() -> list[str]:
+    """Before the test databases are dropped (PostgreSQL): end any other session still
+    connected to them, and say which.
+
+    A thread that used the ORM and ended without ``connection.close()`` leaves its connection
+    open until the garbage collector frees it (Django's connection objects hold reference
+    cycles), so ``DROP DATABASE`` at the end of a worker's session could fail at random with
+    "being accessed by other users". Collected first; whatever is still open is ended, as
+    ``DROP DATABASE ... WITH (FORCE)`` would, and reported for the caller to warn about.
+    """
+    import gc
+
+    from django.db import connections
+
+    gc.collect()
+    ended: list[str] = []
+    for conn in connections.all(initialized_only=True):
+        if conn.vendor != "postgresql":
+            continue
+        name = conn.settings_dict["NAME"]
+        conn.close()
+        with conn._nodb_cursor() as cursor:
+            cursor.execute(
+                "SELECT pid, left(query, 120), pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = %s AND pid <> pg_backend_pid()",
+                [name],
+            )
+            ended += [f"{name} pid {pid}: {query!r}" for pid, query, _ in cursor.fetchall()]
+    return ended
+
+
 def _main() -> None:
     """``python -m tests.migrated FOLDER [POSTGRES_URL]``: build the run's migrated copies in
     FOLDER ahead of the tests (``./dev test`` runs it beside the linters)."""
