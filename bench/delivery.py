@@ -164,6 +164,14 @@ def child_worker(threads: int, stats_path: str) -> None:
 
     if os.environ.get("PV_BENCH_SAMPLE"):
         _start_sampler(os.environ["PV_BENCH_SAMPLE"])
+    if os.environ.get("PV_BENCH_RETRY_SECONDS"):
+        from portevoix.publishing.models import PublicationStates
+
+        # --retry-seconds: the first retry of a failed call, and the reconciling of an
+        # unknown outcome, come this soon instead of production's minute (then back off).
+        interval = float(os.environ["PV_BENCH_RETRY_SECONDS"])
+        PublicationStates.scheduled.try_interval = interval
+        PublicationStates.outcome_unknown.try_interval = interval
     code = runner.main(concurrency=threads)
     usage = resource.getrusage(resource.RUSAGE_SELF)
     Path(stats_path).write_text(
@@ -409,6 +417,8 @@ def _open_rows(url: str) -> int:
 
 def run(mode: str, args: argparse.Namespace, url: str, data_dir: Path) -> dict:
     env = _env(url, data_dir)
+    if args.retry_seconds is not None:
+        env["PV_BENCH_RETRY_SECONDS"] = str(args.retry_seconds)
     subprocess.run(
         [sys.executable, "-m", "portevoix.cli", "migrate"],
         env=env, cwd=ROOT, check=True, capture_output=True, timeout=600,
@@ -573,6 +583,15 @@ def main() -> int:
     parser.add_argument("--fault-rate", type=float, default=0.08)
     parser.add_argument("--hold-ms", type=int, default=150)
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds after the last due")
+    parser.add_argument(
+        "--retry-seconds",
+        type=float,
+        default=None,
+        help="the workers' try interval for publications (production: 60 s, so a failed "
+        "call is retried after 30 to 60 s, then backs off); the tests shorten it so that the "
+        "retries of a short chaos run come within it. Timing only: every call, mark, lease "
+        "and reconcile is the production code's",
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
