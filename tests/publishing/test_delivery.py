@@ -12,6 +12,7 @@ import time
 
 import pytest
 import time_machine
+from django.db import connection
 from django.utils import timezone
 
 from portevoix.channels import actions as channel_actions
@@ -67,7 +68,14 @@ def test_a_second_worker_never_sends_a_row_whose_first_call_may_still_run(
     monkeypatch.setattr(S, "lease_seconds", 0.2)
     service.configure_faults(account, latency_ms=1500)
     publication = schedule(team, channel)
-    first = threading.Thread(target=runner.run_once, args=([Publication], "worker-a"))
+
+    def worker_a() -> None:
+        try:
+            runner.run_once([Publication], "worker-a")
+        finally:
+            connection.close()  # this thread's own connection (PostgreSQL)
+
+    first = threading.Thread(target=worker_a)
     first.start()
     time.sleep(0.6)  # worker-a is in the middle of its (slow) call; its claim's lease is over
     assert runner.run_once([Publication], "worker-b") == 0  # the mark's lease covers the call
