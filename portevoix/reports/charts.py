@@ -130,6 +130,16 @@ def _summary(series: Sequence[Series], unit: str) -> str:
     return "; ".join(bits) + "."
 
 
+def _x_labels_shown(count: int, at_most: int) -> set[int]:
+    """Which of ``count`` x labels to write: about ``at_most``, evenly spread, the last one
+    always, and the one before it dropped when the two would touch."""
+    every = max(1, math.ceil(count / at_most))
+    last = count - 1
+    shown = {i for i in range(count) if i % every == 0 and (i == last or last - i > every * 0.6)}
+    shown.add(last)
+    return shown
+
+
 def line_chart(
     x_labels: Sequence[str],
     series: Sequence[Series],
@@ -175,15 +185,7 @@ def line_chart(
         parts.append(
             f'<text x="{left - 6}" y="12" text-anchor="end" fill="#333">{escape(unit)}</text>'
         )
-    # At most about eight x labels, evenly spread; the last one always shown, and the one
-    # before it dropped when the two would touch.
-    every = max(1, math.ceil(len(x_labels) / 8))
-    last = len(x_labels) - 1
-    shown = [
-        i for i in range(len(x_labels)) if i % every == 0 and (i == last or last - i > every * 0.6)
-    ]
-    if last not in shown:
-        shown.append(last)
+    shown = _x_labels_shown(len(x_labels), 8)
     for i, label in enumerate(x_labels):
         if i in shown:
             parts.append(
@@ -435,7 +437,7 @@ def stacked_bar_chart(
         )
     step = plot_w / len(x_labels)
     bar = max(1.0, step * 0.72)
-    every = max(1, math.ceil(len(x_labels) / 10))
+    shown = _x_labels_shown(len(x_labels), 10)
     for i, label in enumerate(x_labels):
         x = left + i * step + (step - bar) / 2
         y = float(top + plot_h)
@@ -456,10 +458,17 @@ def stacked_bar_chart(
                 f'<text x="{x + bar / 2:.1f}" y="{y - 3:.1f}" text-anchor="middle" '
                 f'font-size="9" fill="#111">{escape(fmt(totals[i]))}</text>'
             )
-        if i % every == 0 or i == len(x_labels) - 1:
+        if i in shown:
+            text = label[:18]
+            # Centred under its bar, unless that would run past the chart's right edge (about
+            # 5.5 px a character at this size): then it ends at the edge.
+            centre = x + bar / 2
+            anchor, at = "middle", centre
+            if centre + len(text) * 2.75 > width - 2:
+                anchor, at = "end", width - 2
             parts.append(
-                f'<text x="{x + bar / 2:.1f}" y="{top + plot_h + 14}" text-anchor="middle" '
-                f'font-size="9" fill="#333">{escape(label[:18])}</text>'
+                f'<text x="{at:.1f}" y="{top + plot_h + 14}" text-anchor="{anchor}" '
+                f'font-size="9" fill="#333">{escape(text)}</text>'
             )
     parts.append(
         f'<line x1="{left}" x2="{left + plot_w}" y1="{top + plot_h}" y2="{top + plot_h}" '

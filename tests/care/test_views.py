@@ -362,3 +362,23 @@ def test_the_rota_page_swaps(team, client_for, clock) -> None:
         .status_code
         == 404
     )
+
+
+def test_the_team_status_and_the_open_column_read_as_such_in_french(team, client_for, clock):
+    """« Open » is the team's state (Ouvert) and a count of conversations (Conversations
+    ouvertes), never the button's verb (Ouvrir)."""
+    office_calendar(team)
+    clock(paris(2026, 6, 15, 10, 0))  # a Monday, in opening hours
+    manager = team["manager"].user
+    for language, status, column in (
+        ("fr", "Ouvert", "Conversations ouvertes"),
+        ("en", "Open", "Open"),
+    ):
+        manager.language = language
+        manager.save(update_fields=["language"])
+        client = client_for(team["manager"])
+        badge = client.get(url(team, "care_on_duty")).content.decode()
+        assert f"<strong>{status}</strong>" in badge, language
+        page = client.get(url(team, "care_overview")).content.decode()
+        assert f'<th scope="col">{column}</th>' in page, language
+        assert "Ouvrir</th>" not in page and "<strong>Ouvrir</strong>" not in page

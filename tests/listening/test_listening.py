@@ -175,6 +175,14 @@ def test_the_page_shows_mentions_charts_and_filters(team: Team, brand: Listening
     filtered = client.get(url, {"query": str(brand.pk), "period": "7"}).content.decode()
     assert "globex c&#x27;est nul" not in filtered
     assert client.get(url, {"period": "12"}).status_code == 400
+    # The share-of-voice column is a part of the whole, not the verb of the "Share" buttons.
+    viewer = team["viewer"].user
+    for language, header in (("fr", "Part"), ("en", "Share")):
+        viewer.language = language
+        viewer.save(update_fields=["language"])
+        page = signed_in(viewer).get(url).content.decode()
+        assert f'<th scope="col">{header}</th>' in page, language
+        assert "Partager</th>" not in page
 
 
 def test_send_to_inbox_and_to_ideas(team: Team, brand: ListeningQuery) -> None:

@@ -205,3 +205,24 @@ def test_stacked_bars_without_data_say_so_and_refuse_mismatched_series():
     assert "No data for this period." in str(empty)
     with pytest.raises(ValueError):
         charts.stacked_bar_chart(["a", "b"], [charts.Series("x", [1])], title="T")
+
+
+def test_stacked_bars_label_the_last_day_apart_from_the_others_and_inside_the_chart():
+    """A month of days: the newest day is labelled, no two labels touch (the listening page
+    wrote 02/12/2026 over 04/12/2026), and the last one ends inside the chart."""
+    days = [f"{d:02d}/11/2026" for d in range(1, 31)] + ["01/12/2026"]
+    with translation.override("en"):
+        svg = charts.stacked_bar_chart(
+            days, [charts.Series("mentions", [5] * len(days))], title="Volume", width=640
+        )
+    root = parse(svg)
+    labels = [t for t in root.iter(f"{SVG}text") if t.text in days]
+    assert labels[-1].text == "01/12/2026"  # the newest day
+    assert 7 <= len(labels) <= 11
+    centres = [float(t.get("x")) for t in labels if t.get("text-anchor") == "middle"]
+    step = (640 - 48 - 10) / len(days)
+    assert all(b - a >= 3 * step - 0.2 for a, b in itertools.pairwise(centres))
+    last = labels[-1]
+    assert last.get("text-anchor") == "end" and float(last.get("x")) <= 640
+    # The one before it is far enough not to run under it (about 55 px wide each).
+    assert float(last.get("x")) - 55 >= float(labels[-2].get("x")) + 27
