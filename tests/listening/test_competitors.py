@@ -4,6 +4,7 @@ the networks' documentation (``fixtures/README.md``) and from the sandbox world.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 import httpx
@@ -176,7 +177,7 @@ def test_sandbox_figures_and_the_page(team: Team) -> None:
     body = page.content.decode()
     assert page.status_code == 200
     assert "Rosée Paris" in body and "<svg" in body
-    assert "4200" in body or "4,200" in body or "4\u202f200" in body or "4 200" in body
+    assert re.search("4[\u00a0\u202f ,]200", body)  # grouped as the language writes it
     assert "Follow an account" not in body and "Suivre un compte" not in body  # viewer
 
 
@@ -262,3 +263,9 @@ def test_the_demo_fills_sources_and_competitors(team: Team) -> None:
     body = page.content.decode()
     assert body.count('class="pv-figure"') == 1  # the followers' line, over five days
     assert body.count("<svg") >= 3  # and the two bar charts
+    # Followers are written with the language's thousands separator (18 400, 18,400).
+    biggest = max(a.snapshots.order_by("-taken_at").first().followers for a in rows)
+    assert biggest >= 1000
+    assert f'<td class="num">{biggest}</td>' not in body
+    grouped = re.escape(f"{biggest // 1000}") + "[\u00a0\u202f ,]" + f"{biggest % 1000:03d}"
+    assert re.search(f'<td class="num">{grouped}</td>', body), biggest
