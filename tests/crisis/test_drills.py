@@ -242,6 +242,21 @@ def test_only_those_who_declare_start_and_end_a_drill(team, client_for, role) ->
             drills.start_drill(team.workspace, by=team[role], kind="crisis", intensity=1.0)
 
 
+def test_past_drills_say_when_each_was_launched_in_french(team, client_for) -> None:
+    """A drill (un exercice) was « Lancé le », not « Ouverte le » like a session."""
+    sandbox(team)
+    user = team["manager"].user
+    user.language = "fr"
+    user.save(update_fields=["language"])
+    client = client_for(team["manager"])
+    url = reverse("crisis_drills", kwargs={"ws": team.workspace.slug})
+    assert client.post(url, {"scenario": "crisis:1", "hours": "2"}).status_code == 302
+    drill = Drill.objects.get()
+    client.post(reverse("crisis_drill_end", kwargs={"ws": team.workspace.slug, "pk": drill.pk}))
+    page = client.get(url).content.decode()
+    assert '<th scope="col">Lancé le</th>' in page and "Ouverte le" not in page
+
+
 def test_bad_input_is_refused_in_place(team, client_for) -> None:
     client = client_for(team["manager"])
     url = reverse("crisis_drills", kwargs={"ws": team.workspace.slug})
