@@ -21,6 +21,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone, translation
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_GET, require_POST
 
 from portevoix.core.actions import ActionRefused
@@ -537,8 +538,9 @@ def _week_rows(calendar: BusinessCalendar) -> list[tuple[str, str]]:
     from .forms import DAY_NAMES
     from .hours import format_slots
 
+    closed = pgettext("a day without opening hours", "closed")
     return [
-        (capfirst(str(name)), format_slots(slots) or _("closed"))
+        (capfirst(str(name)), format_slots(slots) or closed)
         for name, slots in zip(DAY_NAMES, calendar.week, strict=True)
     ]
 

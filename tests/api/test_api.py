@@ -213,6 +213,11 @@ def test_revoked_and_expired_tokens_are_refused(team):
     assert api.get("/me").status_code == 200
     with time_machine.travel(token.expires_at + dt.timedelta(seconds=1)):
         assert api.get("/me").status_code == 401
+        viewer = team["viewer"].user
+        viewer.language = "fr"
+        viewer.save(update_fields=["language"])
+        page = signed_in(viewer).get(f"/w/{team.workspace.slug}/settings/api/tokens/")
+        assert ">Expiré</span>" in page.content.decode()  # un jeton: not « Expirée »
     # Only its owner or an admin revokes it.
     with pytest.raises(Exception):  # noqa: B017
         actions.revoke_token(token, by=team["manager"])

@@ -202,6 +202,8 @@ def test_business_hours_are_written_day_by_day(team, client_for) -> None:
     calendar = BusinessCalendar.objects.get()
     assert response.status_code == 302
     assert calendar.week[0] == [[540, 750], [810, 1080]] and calendar.week[6] == []
+    listed = client.get(url(team, "care_calendars")).content.decode()
+    assert "<dt>Dimanche</dt><dd>fermé</dd>" in listed  # a day is « fermé », not « close »
     bad = client.post(
         url(team, "care_calendar", pk=calendar.pk),
         {**calendar_form(day_2="18:00-09:00"), "intent": "save"},
