@@ -30,6 +30,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from portevoix.channels.models import Channel
 from portevoix.core.models import Workspace
@@ -502,9 +503,10 @@ class PublicationMetrics(models.Model):
 
 
 class CreativeRequestState(models.TextChoices):
-    OPEN = "open", _("Open")
-    DELIVERED = "delivered", _("Delivered")
-    CANCELLED = "cancelled", _("Cancelled")
+    # A request (une demande): its own context, so the French agrees (ouverte, livrée, annulée).
+    OPEN = "open", pgettext_lazy("visual request", "Open")
+    DELIVERED = "delivered", pgettext_lazy("visual request", "Delivered")
+    CANCELLED = "cancelled", pgettext_lazy("visual request", "Cancelled")
 
 
 class CreativeRequest(models.Model):

@@ -340,3 +340,15 @@ def test_plan_pages_per_role(team, client_for, role):
     for name, action in expected.items():
         status = client.get(url(name)).status_code
         assert status == (200 if action in MATRIX[role] else 403), (name, status)
+
+
+def test_a_visual_requests_states_agree_with_la_demande_in_french() -> None:
+    from django.utils import translation
+
+    from portevoix.publishing.models import CreativeRequestState
+
+    with translation.override("fr"):
+        labels = [str(s.label) for s in CreativeRequestState]
+    assert labels == ["Ouverte", "Livrée", "Annulée"]  # not « Ouvrir », « Livré », « Annulé »
+    with translation.override("en"):
+        assert [str(s.label) for s in CreativeRequestState] == ["Open", "Delivered", "Cancelled"]
