@@ -156,6 +156,34 @@ def test_main_pages_have_no_serious_violation(browse: Browse, demo_site: None) -
     assert not problems, "\n".join(problems)
 
 
+LABELS = """() => [...document.querySelectorAll("main table.table:not(.matrix) tbody td")]
+    .filter(td => td.offsetParent !== null)
+    .map(td => [td.getAttribute("data-label") || "",
+                getComputedStyle(td, "::before").content])"""
+
+
+def test_on_a_phone_every_table_cell_says_its_column(browse: Browse, demo_site: None) -> None:
+    """Rows stack on a phone and the header row is hidden: each cell shows its column's name
+    (static/js/tables.js), on pages whose templates give no labels of their own."""
+    phone = browse.page("phone", viewport=PHONE, is_mobile=True, has_touch=True)
+    login(phone, "sophie@lumiere.demo", demo.PASSWORD)
+    for path in ("listening/competitors/", "listening/queries/", "team/", "webcare/"):
+        visit(phone, f"/w/{SLUG}/{path}")
+        cells = phone.evaluate(LABELS)
+        assert cells, path
+        named = [(label, shown) for label, shown in cells if label]
+        assert len(named) >= len(cells) / 2, (path, cells[:6])
+        # What the cell shows above its value is its column's name (CSS content is quoted).
+        assert all(shown == f'"{label}"' for label, shown in named), (path, named[:6])
+    visit(phone, f"/w/{SLUG}/listening/competitors/")
+    assert "Abonnés" in [label for label, _ in phone.evaluate(LABELS)]
+    # On a wide screen the header row is there and no cell repeats it.
+    page = browse.page()
+    login(page, "sophie@lumiere.demo", demo.PASSWORD)
+    visit(page, f"/w/{SLUG}/listening/competitors/")
+    assert all(shown in ("none", "normal") for _, shown in page.evaluate(LABELS))
+
+
 def test_the_idref_check_catches_a_help_text_with_the_wrong_id(browse: Browse) -> None:
     """The check above would have caught the helptext id mismatch of the field template."""
     page = browse.page()
