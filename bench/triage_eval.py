@@ -41,7 +41,7 @@ SETS = {
     **{path.stem.removeprefix("spent_"): (path,) for path in reversed(train.SPENT_ROUND_FILES)},
     "spent": (train.SPENT_EVAL_FILE,),
 }
-DESIGNS = ("rules", "fast", "cascade", "embedding")
+DESIGNS = ("rules", "fast", "cascade", "embedding", "thorough")
 
 
 def load_eval(which: str = "new") -> list[dict[str, str]]:

@@ -48,9 +48,10 @@ def _parser() -> _Parser:
     p.add_argument("--batch-size", type=int, default=256, help="items labelled together (256)")
     p.add_argument(
         "--design",
-        choices=("cascade", "fast", "embedding"),
+        choices=("cascade", "fast", "embedding", "thorough"),
         default="cascade",
-        help="cascade (default); fast: never load the embedding model; embedding: always",
+        help="cascade (default); fast: never load the embedding model; embedding: always; "
+        "thorough: always, mixed with the fast model",
     )
     p.add_argument(
         "--strict", action="store_true", help="exit with status 1 if any line was invalid"

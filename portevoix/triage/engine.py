@@ -42,7 +42,7 @@ from portevoix.triage.labels import (
 )
 
 FloatArray = npt.NDArray[np.float32]
-Design = Literal["rules", "fast", "cascade", "embedding"]
+Design = Literal["rules", "fast", "cascade", "embedding", "thorough"]
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 MODEL_DIR = DATA_DIR / "model"
@@ -728,8 +728,10 @@ class Pipeline:
                 p_spec[i] = max(float(p_spec[i]), IDENTIFIER_SPECIFIC)
 
         embedded: dict[int, FloatArray] = {}
-        if design in ("cascade", "embedding"):
-            if design == "embedding":
+        if design in ("cascade", "embedding", "thorough"):
+            if design in ("embedding", "thorough"):
+                # "thorough": every item embedded and mixed with the fast model as the
+                # cascade mixes its unsure ones (docs/triage.md: what it costs, what it buys).
                 unsure = list(range(n))
             else:
                 dept_conf = department_probs(p_int, p_spec).max(axis=1)

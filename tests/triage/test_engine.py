@@ -105,6 +105,29 @@ def test_fast_design_never_loads_the_embedding_model():
     assert pipeline.embedded_items == 0
 
 
+def test_thorough_design_embeds_every_item_and_mixes_in_the_fast_model():
+    # A plain question the cascade finds clear (not embedded), and an unclear one.
+    texts = ["Vous livrez en Belgique ?", "bof", "my parcel is late again 🙄"]
+    items = [TriageInput(t) for t in texts]
+    pipeline = Pipeline(cache_embeddings=False)
+    pipeline.label(items, design="cascade")
+    embedded_by_cascade = pipeline.embedded_items
+    assert embedded_by_cascade < len(texts)
+    before = pipeline.embedded_items
+    thorough = pipeline.label(items, design="thorough")
+    assert pipeline.embedded_items - before == len(texts)
+    embedding = pipeline.label(items, design="embedding")
+    w = pipeline.thresholds.fast_weight
+    assert 0 < w < 1
+    fast = pipeline.label(items, design="fast")
+    assert all(t.decided_by in {"embedding", "rules"} for t in thorough)
+    # Mixed, not the embedding heads alone: a confidence differs from both pure designs.
+    assert any(
+        t.sentiment_confidence not in (e.sentiment_confidence, f.sentiment_confidence)
+        for t, e, f in zip(thorough, embedding, fast, strict=True)
+    )
+
+
 def test_rules_need_word_boundaries():
     pipeline = Pipeline()
     normalized = features.normalize
