@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import smtplib
 import zoneinfo
 
@@ -36,6 +37,8 @@ from portevoix.notifications.models import EmailDelivery, EmailStates
 from portevoix.worker.models import LeaseLost, Outcome
 
 log = logging.getLogger(__name__)
+#: Whitespace a subject line cannot hold, and runs of spaces: all but U+00A0 and U+202F.
+_LINE_BREAKS = re.compile(r"[^\S\u00a0\u202f]+")
 
 S = EmailStates
 #: A refusal that is not permanent is retried this many times (with back-off), then fails.
@@ -107,7 +110,8 @@ def compose(delivery: EmailDelivery) -> mail.EmailMessage:
             )
         finally:
             timezone.activate(previous)
-    subject = " ".join(subject.split())[:300]
+    # One line; the non-breaking spaces French puts before « : » and inside « » stay.
+    subject = _LINE_BREAKS.sub(" ", subject).strip()[:300]
     message = mail.EmailMessage(subject=subject, body=body, to=[user.email])
     for name, content, mime in files:
         message.attach(name, content, mime)

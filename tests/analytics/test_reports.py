@@ -93,7 +93,7 @@ def test_french_and_english_recipients_get_their_language_with_the_files(team) -
     by_address = {m.to[0]: m for m in mail.outbox}
     assert set(by_address) == {team["manager"].user.email, english.email}
     french, other = by_address[team["manager"].user.email], by_address[english.email]
-    assert "Le rapport « Hebdo réseaux » est prêt" in french.subject
+    assert "Le rapport «\u00a0Hebdo réseaux\u00a0» est prêt" in french.subject
     assert "Report “Hebdo réseaux” is ready" in other.subject
     for message, language in ((french, "fr"), (other, "en")):
         (pdf_name, pdf_bytes, pdf_type), (csv_name, csv_bytes, csv_type) = message.attachments

@@ -85,7 +85,7 @@ def test_every_network_error_reads_in_french_and_in_english(exc: NetworkError) -
     # The English module message is never the French sentence; at most a quoted detail.
     assert not french.startswith(exc.message)
     if exc.message in french:
-        assert f"« {exc.message} »" in french
+        assert f"«\u00a0{exc.message}\u00a0»" in french
     label = {"bluesky": "Bluesky", "mastodon": "Mastodon", "sandbox": "Sandbox"}.get(exc.network)
     if label and not (isinstance(exc, InvalidInput) and exc.code == "bad_url"):
         assert label in french
@@ -95,7 +95,7 @@ def test_a_refusal_keeps_the_networks_reason_as_a_quoted_detail() -> None:
     exc = Permanent("Bluesky refused it (posting): blocked by the author.", network="bluesky")
     with translation.override("fr"):
         assert network_message(exc) == (
-            "Bluesky a refusé : « Bluesky refused it (posting): blocked by the author. »"
+            "Bluesky a refusé\u00a0: «\u00a0Bluesky refused it (posting): blocked by the author.\u00a0»"
         )
 
 
@@ -107,7 +107,7 @@ def test_the_reported_case_is_french_in_the_french_interface() -> None:
     )
     with translation.override("fr"):
         assert network_message(exc) == (
-            "Impossible de joindre le serveur Bluesky : vérifiez son adresse, ou réessayez "
+            "Impossible de joindre le serveur Bluesky\u00a0: vérifiez son adresse, ou réessayez "
             "plus tard."
         )
 

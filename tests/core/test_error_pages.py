@@ -126,7 +126,10 @@ def test_404_for_anonymous_is_the_entrance_page(db, language, title):
     ("language", "words"),
     [
         ("en", ["This request cannot be handled", "“from”", "between 1970 and 2200"]),
-        ("fr", ["Cette demande ne peut pas être traitée", "« from »", "entre 1970 et 2200"]),
+        (
+            "fr",
+            ["Cette demande ne peut pas être traitée", "«\u00a0from\u00a0»", "entre 1970 et 2200"],
+        ),
     ],
 )
 def test_400_names_the_parameter_and_the_rule(team, client_for, language, words):

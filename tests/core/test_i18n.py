@@ -165,14 +165,16 @@ def test_language_switch_is_remembered_on_the_account(team, client_for) -> None:
     assert '<html lang="en">' in fresh.get("/w/acme/team/").content.decode()
 
 
-def test_french_question_and_exclamation_marks_never_start_a_line() -> None:
-    """French puts a space before ? and !: a non-breaking one, or the mark can wrap onto a
-    line of its own (« peuvent-ils être affectés / ? Prévenir la direction »)."""
+def test_french_double_punctuation_never_starts_a_line() -> None:
+    """French puts a space before ? ! : ; and », and after «: a non-breaking one, or the mark
+    can wrap onto a line of its own (« peuvent-ils être affectés / ? Prévenir la direction »,
+    « Raison / : le canal est déconnecté »)."""
     loose = [
         text
         for entry in _catalog("fr")
         for text in [entry.msgstr, *entry.msgstr_plural.values()]
-        if re.search(r"\S [?!]", text)
+        if re.search(r"\S [?!:;»]|« ", text)
     ]
     assert not loose, loose[:5]
-    assert any("\u00a0?" in e.msgstr for e in _catalog("fr"))  # the rule has cases to hold
+    for mark in ("\u00a0?", "\u00a0:", "\u00a0;", "«\u00a0", "\u00a0»"):
+        assert any(mark in e.msgstr for e in _catalog("fr")), mark  # the rule has cases

@@ -25,7 +25,7 @@ def test_a_sentence_inside_another_is_rendered_too() -> None:
     inner = Sentence(SAVED)
     outer = Sentence(REFUSED, {"network": "Bluesky", "detail": inner}).dumps()
     with translation.override("fr"):
-        assert render(outer) == "Bluesky a refusé : « Réglages enregistrés. »"
+        assert render(outer) == "Bluesky a refusé\u00a0: «\u00a0Réglages enregistrés.\u00a0»"
 
 
 def test_plain_text_and_broken_json_are_shown_as_they_are() -> None:

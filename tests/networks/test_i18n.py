@@ -26,7 +26,7 @@ PHOTO = MediaItem(b"\x00" * 10, "image/jpeg", filename="photo.jpg")
             TikTokNetwork(),
             OutgoingPost("x", media=(CLIP, PHOTO)),
             "On TikTok a video goes alone: one video, or photos, not both.",
-            "Sur TikTok, une vidéo part seule : une vidéo, ou des photos, pas les deux.",
+            "Sur TikTok, une vidéo part seule\u00a0: une vidéo, ou des photos, pas les deux.",
         ),
         (
             FacebookNetwork(),
@@ -50,13 +50,13 @@ PHOTO = MediaItem(b"\x00" * 10, "image/jpeg", filename="photo.jpg")
             XNetwork(),
             OutgoingPost("x" * 300),
             "the text is 300 characters long; X allows 280.",
-            "le texte compte 300 caractères ; X en permet 280.",
+            "le texte compte 300 caractères\u00a0; X en permet 280.",
         ),
         (
             YouTubeNetwork(),
             OutgoingPost("T" * 101, media=(CLIP,)),
             "The title (first line) is 101 characters long; YouTube allows 100.",
-            "Le titre (la première ligne) compte 101 caractères ; YouTube en permet 100.",
+            "Le titre (la première ligne) compte 101 caractères\u00a0; YouTube en permet 100.",
         ),
         (
             FacebookNetwork(),
@@ -93,7 +93,7 @@ def test_a_mapped_refusal_is_translated_too() -> None:
     assert error.message == "TikTok refused the post as spam: change its text."
     with translation.override("fr"):
         error = network._error(403, "spam_risk_text", "", write=True, action="publishing")
-    assert error.message == "TikTok a refusé la publication comme spam : changez son texte."
+    assert error.message == "TikTok a refusé la publication comme spam\u00a0: changez son texte."
 
 
 # -- the steps named in refusals ("…(uploading the video)") -----------------------------------

@@ -104,7 +104,7 @@ def test_written_in_the_readers_language_when_read_nothing_translated_is_stored(
     assert english.title == "Insta refused your post"
     assert french.title == "Insta a refusé votre publication"
     assert "Reason: Media type image/heic is not supported." in english.body
-    assert "Raison : Media type image/heic is not supported." in french.body
+    assert "Raison\u00a0: Media type image/heic is not supported." in french.body
     assert "refused" not in stored and "refusé" not in stored
 
 
@@ -180,7 +180,7 @@ def test_a_stored_sentence_is_rendered_in_the_readers_language(team) -> None:
     with translation.override("en"):
         assert "Reason: The channel Insta is disconnected." in made.render().body
     with translation.override("fr"):
-        assert "Raison : Le canal Insta est déconnecté." in made.render().body
+        assert "Raison\u00a0: Le canal Insta est déconnecté." in made.render().body
 
 
 # -- batched: many notify() calls written together (the inbox's pages) -------------------------

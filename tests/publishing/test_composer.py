@@ -352,7 +352,10 @@ def test_a_networks_refusals_are_in_the_members_language(team, client_for):
     member = team["content"]
     data = form([channel], text="Sans vidéo")
     for language, expected in (
-        ("fr", "TikTok demande une vidéo ou des photos : joignez une vidéo, ou de 1 à 35 photos."),
+        (
+            "fr",
+            "TikTok demande une vidéo ou des photos\u00a0: joignez une vidéo, ou de 1 à 35 photos.",
+        ),
         ("en", "TikTok needs a video or photos: attach one video, or 1 to 35 photos."),
     ):
         type(member.user).objects.filter(pk=member.user.pk).update(language=language)

@@ -17,7 +17,7 @@ from portevoix.publishing.events import publication_needs_attention
 from portevoix.publishing.states import problem_of
 
 ENGLISH = "X does not allow this (publish): this account may not post."
-FRENCH = "X n’autorise pas cela (publish) : this account may not post."
+FRENCH = "X n’autorise pas cela (publish)\u00a0: this account may not post."
 
 
 def test_the_same_refusal_reads_in_each_authors_language(team, make_publication) -> None:

@@ -122,7 +122,7 @@ def test_the_refusal_speaks_french() -> None:
 
     with translation.override("fr"):
         problems = tiktok.audit_problems({}, privacy_levels=LEVELS)
-    assert any("TikTok : choisissez qui peut voir la publication" in p for p in problems)
+    assert any("TikTok\u00a0: choisissez qui peut voir la publication" in p for p in problems)
 
 
 def test_a_post_goes_with_the_authors_choices() -> None:

@@ -61,4 +61,4 @@ def test_size_is_the_shared_rule_in_french() -> None:
         problems = network_problems(
             FacebookNetwork(limits=limits), OutgoingPost("x", media=(item,))
         )
-    assert problems == ["lourde.mp4 pèse 2.5 Mo ; Facebook accepte des vidéos jusqu’à 1.0 Mo."]
+    assert problems == ["lourde.mp4 pèse 2.5 Mo\u00a0; Facebook accepte des vidéos jusqu’à 1.0 Mo."]
