@@ -439,8 +439,12 @@ def rule_try(request: HttpRequest, ws: str) -> HttpResponse:
         )
         decision = routing.decide(team.rules, facts)
         vocabulary = actions.vocabulary(workspace)
+        from portevoix.inbox.views import INTENTS, SENTIMENTS
+
         result = {
             "label": label,
+            "sentiment": SENTIMENTS.get(label.sentiment.value, label.sentiment.value),
+            "intent": INTENTS.get(label.intent.value, label.intent.value),
             "decision": decision,
             "department": _department_label(decision.department, vocabulary),
             "triage_department": _department_label(decision.triage_department, vocabulary),

@@ -933,6 +933,7 @@ AUDIT_ACTION_LABELS = {
     "invitation.resend": gettext_noop("Invitation sent again"),
     "invitation.revoke": gettext_noop("Invitation withdrawn"),
     "invitation.accept": gettext_noop("Invitation accepted"),
+    "invitation.purged": gettext_noop("Expired invitations deleted"),
     "department.create": gettext_noop("Department created"),
     "department.update": gettext_noop("Department changed"),
     "user.update_profile": gettext_noop("Profile changed"),

@@ -35,6 +35,7 @@ from .query import QuerySyntaxError, parse
 
 AUDIT_LABELS = {
     "listening.query_create": gettext_noop("Listening query created"),
+    "listening.trend_to_idea": gettext_noop("Rising term made an idea"),
     "listening.query_update": gettext_noop("Listening query changed"),
     "listening.query_delete": gettext_noop("Listening query deleted"),
     "listening.to_inbox": gettext_noop("Mention sent to the inbox"),

@@ -10,9 +10,12 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import regex
 from django.db.models import Count, Max, QuerySet
 from django.utils import timezone
 from django.utils.safestring import SafeString
+
+from portevoix.crisis.detect import poisson_tail
 
 from .models import OWN_KINDS, ListeningQuery, Mention, QueryKind
 from .query import fold
@@ -21,8 +24,13 @@ SENTIMENTS = ("positive", "neutral", "negative")
 #: Rising terms: the last day against the days before it.
 RECENT = dt.timedelta(hours=24)
 BASELINE = dt.timedelta(days=14)
-#: A term needs this many mentions in the last day to rise.
+#: A term needs this many mentions in the last day to rise...
 MIN_RECENT = 3
+#: ...1.5 times its usual daily rate...
+MIN_RATIO = 1.5
+#: ...and a count that its usual rate would reach by chance at most this often (Poisson): "5
+#: today against 2.1 a day" happens one day in sixteen, and is not a trend.
+RISE_ALPHA = 0.01
 
 _STOP = (
     "alors aussi avec avoir avait cette comme dans depuis des elle elles encore est etait "
@@ -32,9 +40,14 @@ _STOP = (
     "about after again also and are been before but can could did does for from had has "
     "have her him his how into its just like more most not now only our out over really "
     "she should some than that the their them then there these they this those very was "
-    "were what when where which while who why will with would you your yours still"
+    "were what when where which while who why will with would you your yours still "
+    "fois enfin toujours autre autres aucun aucune donc ici voila juste trop peu beaucoup "
+    "moins tant ceci celui dont entre vers sous been being each every here much many other "
+    "same such too yet"
 )
 STOP_WORDS = frozenset(_STOP.split())
+#: Words as written (letters and digits, accents kept), for the spelling shown of a term.
+_WORDS = regex.compile(r"[^\W_]+")
 
 
 @dataclass(frozen=True)
@@ -143,20 +156,38 @@ def _terms(text: str) -> set[str]:
     return out
 
 
+def _spellings(text: str, into: dict[str, Counter[str]]) -> None:
+    """Count how ``text`` writes each word it has, by the word's folded form: a term is shown
+    as people write it ("réponse", "#Soldes"), not as the matcher folds it ("reponse")."""
+    for word in _WORDS.findall(text):
+        folded = fold(word).split()
+        if len(folded) == 1:
+            into.setdefault(folded[0], Counter())[word.lower()] += 1
+
+
 def rising(
     mentions: QuerySet[Mention], now: dt.datetime | None = None, limit: int = 12
 ) -> list[dict[str, Any]]:
     """Terms and hashtags of the last 24 hours against their daily rate over the 14 days
-    before: ``ratio`` = (last day + 1) / (baseline per day + 1), with at least
-    :data:`MIN_RECENT` mentions in the last day. Words of the workspace's own queries rise
-    with everything else and are left in: a surge of the brand's name is news too."""
+    before: ``ratio`` = (last day + 1) / (baseline per day + 1). A term rises with at least
+    :data:`MIN_RECENT` mentions in the last day, :data:`MIN_RATIO` times the usual, and a count
+    the usual rate would reach by chance at most :data:`RISE_ALPHA` of days (Poisson, the
+    rate never below one mention in the 14 days). Words of the workspace's own queries rise
+    with everything else and are left in: a surge of the brand's name is news too.
+
+    ``term`` is the folded key (what the idea and draft actions send back); ``label`` is the
+    spelling most used in the last day's mentions."""
     now = now or timezone.now()
     recent: Counter[str] = Counter()
     baseline: Counter[str] = Counter()
+    spellings: dict[str, Counter[str]] = {}
     rows = mentions.filter(posted_at__gte=now - RECENT - BASELINE, posted_at__lt=now)
     for text, posted_at in rows.values_list("text", "posted_at").iterator(chunk_size=5000):
-        target = recent if posted_at >= now - RECENT else baseline
-        target.update(_terms(text))
+        if posted_at >= now - RECENT:
+            recent.update(_terms(text))
+            _spellings(text, spellings)
+        else:
+            baseline.update(_terms(text))
     days = BASELINE / dt.timedelta(days=1)
     out: list[dict[str, Any]] = []
     for term, count in recent.items():
@@ -164,11 +195,15 @@ def rising(
             continue
         per_day = baseline.get(term, 0) / days
         ratio = (count + 1) / (per_day + 1)
-        if ratio < 1.5:
+        if ratio < MIN_RATIO or poisson_tail(count, max(per_day, 1 / days)) > RISE_ALPHA:
             continue
+        word = term.removeprefix("#")
+        written = spellings.get(word)
+        label = written.most_common(1)[0][0] if written else word
         out.append(
             {
                 "term": term,
+                "label": ("#" + label) if term.startswith("#") else label,
                 "hashtag": term.startswith("#"),
                 "recent": count,
                 "baseline": round(per_day, 1),

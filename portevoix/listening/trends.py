@@ -57,7 +57,7 @@ def trend_to_idea(
     require(by, "idea.propose")
     now = now or timezone.now()
     found, mentions = _rising_term(by, term, now)
-    title = _("Rising on social media: %(term)s") % {"term": found["term"]}
+    title = _("Rising on social media: %(term)s") % {"term": found["label"]}
     description = _(
         "%(recent)s mentions in the last 24 hours, %(ratio)s times the usual (%(usual)s a day). "
         "Heard by listening:"
@@ -95,8 +95,8 @@ def draft_prefill(
         }
     found, mentions = _rising_term(me, term, now)
     return {
-        "title": _("On %(term)s") % {"term": found["term"]},
-        "text": f"{found['term']}\n\n"
+        "title": _("On %(term)s") % {"term": found["label"]},
+        "text": f"{found['label']}\n\n"
         + _("Mentions heard by listening:")
         + f"\n{_quotes(mentions)}\n",
     }

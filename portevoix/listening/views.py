@@ -24,6 +24,7 @@ from portevoix.core.models import Member
 from portevoix.core.permissions import can, require
 from portevoix.core.query import query_choice, query_id, query_int
 from portevoix.core.views import _member, _refusal_to_form
+from portevoix.inbox.views import INTENTS
 
 from . import actions, stats
 from .forms import QueryForm
@@ -133,6 +134,7 @@ def overview(request: HttpRequest, ws: str) -> HttpResponse:
         "can_idea": can(me, "idea.propose"),
         "can_draft": can(me, "post.create"),
         "workspace_name": me.workspace.name,
+        "intents": INTENTS,
     }
     return render(request, "listening/overview.html", context)
 

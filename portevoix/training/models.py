@@ -39,4 +39,6 @@ class ComplianceAcknowledgement(models.Model):
         verbose_name_plural = _("compliance acknowledgements")
 
     def __str__(self) -> str:
-        return f"member {self.member_id} acknowledged the rules {self.fingerprint[:8]}"
+        # The audit log keeps this beside its translated label, in no language: the rules'
+        # version (the actor is shown already).
+        return self.fingerprint[:8]

@@ -171,6 +171,8 @@ def test_trying_a_message_shows_triage_and_the_rules(team, client_for) -> None:
     page = response.content.decode()
     assert response.status_code == 200
     assert "Prix vers ventes" in page and "Ventes" in page
+    # Triage's reading in words of the page's language, not its codes ("pricing", "neutral").
+    assert "intention prix et offres" in page and "pricing" not in page.split("try-result")[1]
 
 
 def test_vip_authors(team, client_for) -> None:
