@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, F, Max, Q, QuerySet, Sum
+from django.db.models import Count, F, Max, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import ExtractHour, ExtractIsoWeekDay
 
 from portevoix.channels.models import Channel
@@ -80,8 +80,12 @@ def _sum_fields() -> dict[str, Any]:
 def daily(
     channels: QuerySet[Channel], period: Period, *, workspace: Workspace | None = None
 ) -> list[dict[str, Any]]:
-    """One row per day: posts, impressions, reach, engagements, clicks, video views, followers
-    (summed over the channels that had a reading that day; empty otherwise), profile visits.
+    """One row per day: posts, impressions, reach, engagements, clicks, video views, followers,
+    profile visits.
+
+    Followers are a level, summed over the channels: a channel without a reading that day
+    counts with its latest reading before it (:func:`_carry_followers`), as the key figures do
+    (``kpis.followers_at``); a day after the last reading, or before any, stays empty.
 
     With ``workspace`` (every channel of it), the workspace's day rollup answers: one row a
     day instead of one per channel and day."""
@@ -101,11 +105,14 @@ def daily(
             .values("day")
             .annotate(
                 **_sum_fields(),
+                # Counted before "followers" names the sum, so that the filter reads the field.
+                follower_channels=Count("id", filter=Q(followers__isnull=False)),
                 followers=Sum("followers"),
                 profile_visits=Sum("profile_visits"),
             )
         )
         by_day = {row["day"]: row for row in rows}
+    followers = _carry_followers(channels, period, by_day)
     out = []
     for day in period.each_day():
         row = by_day.get(day, {})
@@ -118,11 +125,69 @@ def daily(
                 "engagements": row.get("engagements") or 0,
                 "clicks": row.get("clicks") or 0,
                 "video_views": row.get("video_views") or 0,
-                "followers": row.get("followers"),
+                "followers": followers.get(day, row.get("followers")),
                 "profile_visits": row.get("profile_visits") or 0,
             }
         )
     return out
+
+
+def _carry_followers(
+    channels: QuerySet[Channel], period: Period, by_day: Mapping[dt.date, Mapping[str, Any]]
+) -> dict[dt.date, int | None]:
+    """Each day's followers when some channel missed its reading on a day of ``period`` (read
+    late today, or disconnected for a while): without this the total drops by that channel's
+    audience, a loss nobody had. Empty (the rows' own sums stand) when every day has a reading
+    from as many channels as the best day: the usual case, answered by the rollups alone."""
+    read = [(by_day[d].get("follower_channels") or 0) for d in period.each_day() if d in by_day]
+    last_read = max((d for d in by_day if by_day[d].get("follower_channels")), default=None)
+    if last_read is None:
+        return {}
+    most = max(read)
+    before = _read_before(channels, period.start)
+    # With no reading before the period, the days before the first one stay empty either way.
+    first = period.start if before else min(d for d in by_day if by_day[d].get("follower_channels"))
+    if len(before) <= most and all(
+        (by_day.get(d, {}).get("follower_channels") or 0) == most
+        for d in period.each_day()
+        if first <= d <= last_read
+    ):
+        return {}
+    latest: dict[int, int] = dict(before)
+    readings: dict[dt.date, list[tuple[int, int]]] = defaultdict(list)
+    for channel_id, day, value in (
+        ChannelDay.objects.filter(
+            channel__in=channels,
+            day__gte=period.start,
+            day__lte=last_read,
+            followers__isnull=False,
+        )
+        .values_list("channel_id", "day", "followers")
+        .iterator(chunk_size=5000)
+    ):
+        readings[day].append((channel_id, value))
+    out: dict[dt.date, int | None] = {}
+    for day in period.each_day():
+        if day > last_read:
+            out[day] = None
+            continue
+        latest.update(readings.get(day, ()))
+        out[day] = sum(latest.values()) if latest else None
+    return out
+
+
+def _read_before(channels: QuerySet[Channel], day: dt.date) -> list[tuple[int, int]]:
+    """(channel, followers) of each channel's latest reading before ``day``."""
+    latest = (
+        ChannelDay.objects.filter(channel=OuterRef("pk"), day__lt=day, followers__isnull=False)
+        .order_by("-day")
+        .values("followers")[:1]
+    )
+    return [
+        (pk, value)
+        for pk, value in channels.annotate(before=Subquery(latest)).values_list("pk", "before")
+        if value is not None
+    ]
 
 
 KEY_FIGURES = (

@@ -133,7 +133,7 @@ def build(report: ScheduledReport, period: dashboard.Period) -> dict[str, Any]:
                     str(METRIC_LABELS[r["metric"]]),
                     _figure(r["metric"], r["value"]),
                     _figure(r["metric"], r["previous"]),
-                    "–" if r["change"] is None else charts.fmt(100 * r["change"], 1) + " %",
+                    "–" if r["change"] is None else charts.fmt(100 * r["change"], 1) + "\u00a0%",
                 ]
                 for r in rows
             ]
@@ -238,7 +238,7 @@ def build(report: ScheduledReport, period: dashboard.Period) -> dict[str, Any]:
                 [r["who"], charts.fmt(r["first_responses"]),
                  charts.fmt(r["first_response_minutes"]), charts.fmt(r["resolved"]),
                  "–" if r["sla_compliance"] is None
-                 else charts.fmt(100 * r["sla_compliance"], 1) + " %"]
+                 else charts.fmt(100 * r["sla_compliance"], 1) + "\u00a0%"]
                 for r in rows
             ]  # fmt: skip
             part["csv"] = rows
@@ -311,7 +311,7 @@ def _figure(metric: str, value: float | None) -> str:
     if value is None:
         return "–"
     if metric == "engagement_rate":
-        return charts.fmt(100 * value, 2) + " %"
+        return charts.fmt(100 * value, 2) + "\u00a0%"
     return charts.fmt(value)
 
 

@@ -66,7 +66,7 @@ def _number(value: float | None, *, rate: bool = False) -> str:
     if value is None:
         return "—"
     if rate:
-        return formats.number_format(100 * value, decimal_pos=1, use_l10n=True) + " %"
+        return formats.number_format(100 * value, decimal_pos=1, use_l10n=True) + "\u00a0%"
     return formats.number_format(round(value), use_l10n=True, force_grouping=True)
 
 
@@ -339,9 +339,9 @@ def _kpi_number(value: float | None, metric: str) -> str:
     if value is None:
         return "—"
     if metric in goals.PERCENT:
-        return formats.number_format(value, decimal_pos=1, use_l10n=True) + " %"
+        return formats.number_format(value, decimal_pos=1, use_l10n=True) + "\u00a0%"
     if metric == "first_response_minutes":
-        return formats.number_format(value, decimal_pos=0, use_l10n=True) + " min"
+        return formats.number_format(value, decimal_pos=0, use_l10n=True) + "\u00a0min"
     return formats.number_format(round(value), use_l10n=True, force_grouping=True)
 
 
@@ -394,7 +394,8 @@ def _context(
         row["label"] = TYPE_LABELS[row["type"]]
         row["shown_rate"] = _number(row["engagement_rate"], rate=True)
     chart_data = {
-        "labels": [row["day"].isoformat() for row in daily],
+        # Days as the printed reports write them (05/11), not as ISO dates.
+        "labels": [row["day"].strftime("%d/%m") for row in daily],
         "impressions": [row["impressions"] for row in daily],
         "engagements": [row["engagements"] for row in daily],
         "previous_impressions": [row["previous_impressions"] for row in daily],

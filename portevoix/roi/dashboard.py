@@ -127,7 +127,7 @@ def context(member: Member, period: Any, channel: Channel | None) -> dict[str, A
             },
         )
     result["clicks_chart"] = {
-        "labels": [r["day"].isoformat() for r in clicks],
+        "labels": [r["day"].strftime("%d/%m") for r in clicks],
         "clicks": [r["clicks"] for r in clicks],
         "previous_clicks": [r["previous_clicks"] for r in clicks],
         "text": {

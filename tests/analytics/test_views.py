@@ -190,3 +190,21 @@ def test_suggested_slots_go_to_the_plan(team, client_for, channel, history, role
     else:
         assert response.status_code in (403, 404)
         assert not PostingSlot.objects.exists()
+
+
+def test_a_rate_keeps_its_per_cent_sign_and_days_read_as_the_reports_write_them(
+    team, client_for
+) -> None:
+    import json
+
+    from django.urls import reverse
+    from django.utils import translation
+
+    from portevoix.analytics.views import _number
+
+    with translation.override("fr"):
+        assert _number(0.137, rate=True) == "13,7\u00a0%"  # never "13,7" then "%" on its own line
+    page = client_for(team["manager"]).get(reverse("analytics", kwargs={"ws": "acme"}))
+    html = page.content.decode()
+    data = json.loads(html.split('id="analytics-data" type="application/json">')[1].split("<")[0])
+    assert all(len(label) == 5 and label[2] == "/" for label in data["labels"])  # 05/11

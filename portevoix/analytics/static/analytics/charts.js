@@ -32,6 +32,8 @@
     var common = {
       responsive: true,
       maintainAspectRatio: false,
+      // Numbers as the page's language writes them (27 000 in French, 27,000 in English).
+      locale: document.documentElement.lang || "en",
       interaction: { mode: "index", intersect: false },
       plugins: { legend: { labels: { usePointStyle: true } } }
     };
@@ -86,6 +88,7 @@
         options: {
           responsive: true,
           maintainAspectRatio: false,
+          locale: document.documentElement.lang || "en",
           plugins: { legend: { display: false } },
           scales: { y: { beginAtZero: true, title: { display: true, text: t.rate } } }
         }

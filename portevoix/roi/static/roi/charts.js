@@ -12,6 +12,8 @@
     var common = {
       responsive: true,
       maintainAspectRatio: false,
+      // Numbers as the page's language writes them (27 000 in French, 27,000 in English).
+      locale: document.documentElement.lang || "en",
       interaction: { mode: "index", intersect: false },
       plugins: { legend: { labels: { usePointStyle: true } } }
     };
