@@ -96,9 +96,9 @@ def test_goals_channels_and_kpis(team, client_for) -> None:
     assert channel.strategy_level == "proactive"
     assert list(channel.strategy_goals.all()) == [leads]
     kpi = actions.add_kpi(
-        leads, by=manager, metric="leads", target="40", period="month", channel=channel
+        leads, by=manager, metric="leads", target="1200", period="month", channel=channel
     )
-    assert kpi.target == Decimal("40.00")
+    assert kpi.target == Decimal("1200.00")
     with pytest.raises(ActionRefused):
         actions.add_kpi(leads, by=manager, metric="likes", target="1", period="month")
     with pytest.raises(ActionRefused):
@@ -108,7 +108,7 @@ def test_goals_channels_and_kpis(team, client_for) -> None:
     page = client_for(team["viewer"]).get(reverse("strategy", args=[team.workspace.slug]))
     html = page.content.decode()
     assert page.status_code == 200
-    assert "Generate leads" in html and "Recruitment" in html and "40 leads per month" in html
+    assert "Generate leads" in html and "Recruitment" in html and "1,200 leads per month" in html
     assert "Proactive" in html
 
 
