@@ -268,6 +268,8 @@ def _list_context(request: HttpRequest, me: Member, selected: int | None = None)
         "filters": f,
         "selected": selected,
         "queues": {k: v for k, v in QUEUES.items() if _queue_allowed(me, k)},
+        # Each tab's link: the list's filters with that queue (the queue once, not twice).
+        "queue_links": {k: f.query(queue=k) for k in QUEUES},
         "queue_counts": counts,
         "states": STATES,
         "channels": Channel.objects.filter(workspace_id=me.workspace_id).order_by("name"),

@@ -107,6 +107,20 @@ def test_who_sees_what(team, client_for, channel, role):
             assert (escape(text[:30]) in html) == (key in visible), (role, key)
 
 
+def test_each_queue_tab_keeps_the_filters_and_names_its_queue_once(team, client_for, channel):
+    import re
+    from urllib.parse import parse_qs, urlsplit
+
+    url = reverse("inbox", kwargs={"ws": "acme"})
+    html = client_for(team["manager"]).get(url, {"queue": "mine", "state": "open"}).content
+    tabs = re.findall(r'<a href="([^"]+)" data-queue="([a-z_]+)"', html.decode())
+    assert len(tabs) >= 3
+    for href, key in tabs:
+        query = parse_qs(urlsplit(href.replace("&amp;", "&")).query)
+        assert query["queue"] == [key], href  # not "queue=mine&...&queue=unassigned"
+        assert query["state"] == ["open"]
+
+
 def test_outsider_sees_no_message(team, client_for, channel):
     ingest(channel, items())
     assert not InboundMessage.objects.visible_to(team.outsider).exists()
