@@ -222,3 +222,22 @@ def test_an_agent_answers_and_the_sla_clock_stops(browse: Browse, live_team: Tea
     expect(page.locator("main .sla-clock").first).to_have_attribute("data-sla", "met")
     row = SlaClock.objects.get(conversation=conversation)
     assert row.first_response_breached_at is None
+
+
+def test_the_customer_card_puts_each_value_under_its_label_when_narrow(
+    browse: Browse, live_team: Team, inbox: dict[str, Conversation]
+) -> None:
+    """In the conversation's side cards (about 18rem wide), « Vu pour la première fois » took
+    the card's width and the handle broke into « @juli / e198 / 3 »."""
+    page = browse.page("social")
+    page.set_viewport_size({"width": 1280, "height": 900})
+    login(page, "content@acme.test")
+    visit(page, f"/w/acme/inbox/c/{inbox['price'].pk}/")
+    card = page.locator("section[aria-labelledby='customer-title']")
+    handle = card.locator("dd").first
+    label = card.locator("dt").first
+    expect(handle).to_contain_text("@lea")
+    box, label_box = handle.bounding_box(), label.bounding_box()
+    assert box is not None and label_box is not None
+    assert box["y"] >= label_box["y"] + label_box["height"] - 1  # under its label
+    assert box["height"] < 2 * label_box["height"]  # on one line
