@@ -69,7 +69,7 @@ def test_what_chance_explains_and_function_words_do_not_rise(heard: Team) -> Non
     assert "reponse" in terms
 
 
-def test_a_mentions_intent_reads_in_the_readers_language(heard: Team) -> None:
+def test_a_mentions_intent_and_network_read_in_the_readers_words(heard: Team) -> None:
     Mention.objects.update(intent="complaint")
     html = (
         signed_in(heard["manager"].user)
@@ -78,3 +78,4 @@ def test_a_mentions_intent_reads_in_the_readers_language(heard: Team) -> None:
     )
     assert '<span class="badge">Réclamation</span>' in html
     assert '<span class="badge">complaint</span>' not in html
+    assert "· Sandbox · fr ·" in html and "· sandbox ·" not in html  # the network's name

@@ -26,6 +26,18 @@ def sentence(stored: str | None) -> str:
 
 
 @register.filter
+def network_label(code: str) -> str:
+    """``{{ mention.network|network_label }}``: "Bluesky", not the code "bluesky"."""
+    from portevoix.networks import registry
+    from portevoix.networks.errors import NetworkError
+
+    try:
+        return str(registry.get(code).label)
+    except NetworkError:
+        return code
+
+
+@register.filter
 def audit_label(action: str) -> str:
     label = AUDIT_ACTION_LABELS.get(action)
     return gettext(label) if label else action
