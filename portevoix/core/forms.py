@@ -143,7 +143,13 @@ class BoundedDateField(forms.DateField):
 
 class AuditFilterForm(forms.Form):
     actor = forms.CharField(label=_("Who"), required=False, max_length=MAX_TEXT)
-    action = forms.CharField(label=_("Action"), required=False, max_length=MAX_TEXT)
+    action = forms.CharField(
+        label=_("Action"),
+        required=False,
+        max_length=MAX_TEXT,
+        help_text=_("Its name or part of it (“role”), or its code (“member.change_role”)."),
+        widget=forms.TextInput(attrs={"list": "audit-actions"}),
+    )
     since = BoundedDateField(
         label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -500,6 +501,11 @@ def workspace_settings(request: HttpRequest, ws: str) -> HttpResponse:
     )
 
 
+def _folded(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.strip().casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
 def _filtered_audit(request: HttpRequest, me: Member) -> tuple[AuditFilterForm, Any]:
     require(me, "audit.view")
     form = AuditFilterForm(request.GET or None)
@@ -509,7 +515,15 @@ def _filtered_audit(request: HttpRequest, me: Member) -> tuple[AuditFilterForm, 
         if data["actor"]:
             rows = rows.filter(actor_label__icontains=data["actor"])
         if data["action"]:
-            rows = rows.filter(action__icontains=data["action"])
+            # The code ("member.change_role", "approval") or words of its name as the page
+            # shows it ("rôle", "Role changed"), accents and capitals aside.
+            wanted = _folded(data["action"])
+            named = [
+                code
+                for code, label in actions.AUDIT_ACTION_LABELS.items()
+                if wanted in _folded(_(label))
+            ]
+            rows = rows.filter(Q(action__icontains=data["action"]) | Q(action__in=named))
         tz = timezone.get_current_timezone()
         if data["since"]:
             rows = rows.filter(created_at__gte=dt.datetime.combine(data["since"], dt.time(), tz))
@@ -534,6 +548,7 @@ def audit_log(request: HttpRequest, ws: str) -> HttpResponse:
             "page": page,
             "query": query.urlencode(),
             "labels": {k: _(v) for k, v in actions.AUDIT_ACTION_LABELS.items()},
+            "action_names": sorted({_(v) for v in actions.AUDIT_ACTION_LABELS.values()}),
         },
         status=200 if form.is_valid() or not request.GET else 400,
     )

@@ -64,6 +64,21 @@ def test_filter_and_export(team, client_for) -> None:
     assert '"role": "creative"' in rows[1][7]
 
 
+def test_the_action_filter_takes_the_name_the_page_shows(team, client_for) -> None:
+    """« rôle » finds « Rôle modifié » (member.change_role) in a French page, accents aside;
+    a code or part of one still works."""
+    actions.change_role(team["content"], by=team["manager"], role=Role.CREATIVE)
+    actions.create_department(team.workspace, by=team["admin"], name="Presse")
+    client = client_for(team["manager"])
+    url = reverse("audit_log", kwargs={"ws": "acme"})
+    for wanted in ("role", "Rôle modifié", "member.change"):
+        html = client.get(url, {"action": wanted}).content.decode()
+        assert "<code class=\"small\">member.change_role</code>" in html, wanted
+        assert "<code class=\"small\">department.create</code>" not in html, wanted
+    html = client.get(url).content.decode()
+    assert '<datalist id="audit-actions">' in html and '<option value="Rôle modifié">' in html
+
+
 def test_export_never_leaks_another_workspace(team, client_for) -> None:
     actions.create_department(team.outsider.workspace, by=team.outsider, name="Secret")
     response = client_for(team["admin"]).get(reverse("audit_export", kwargs={"ws": "acme"}))
