@@ -193,3 +193,24 @@ def test_the_idref_check_catches_a_help_text_with_the_wrong_id(browse: Browse) -
     )
     problems = dangling(page)
     assert problems and problems[0]["nodes"] == ['input[aria-describedby="id_x_helptext"]']
+
+
+def test_share_of_voice_bars_keep_their_proportions_on_a_phone(
+    browse: Browse, demo_site: None
+) -> None:
+    """The bar's width was a share of its cell: on a phone, where the cell is the row's width,
+    every bar reached the same 60 px cap whatever its share."""
+    for page in (
+        browse.page("phone", viewport=PHONE, is_mobile=True, has_touch=True),
+        browse.page(),
+    ):
+        login(page, "sophie@lumiere.demo", demo.PASSWORD)
+        visit(page, f"/w/{SLUG}/listening/")
+        rows = page.evaluate(
+            """() => [...document.querySelectorAll("table.voice .bar")].map(bar => [
+                parseFloat(bar.style.getPropertyValue("--share")),
+                bar.getBoundingClientRect().width])"""
+        )
+        assert len(rows) >= 2 and len({share for share, _ in rows}) >= 2, rows
+        for share, width in rows:
+            assert abs(width - max(2.0, 0.6 * share)) < 1.0, rows
