@@ -139,18 +139,15 @@ def _carry_followers(
     late today, or disconnected for a while): without this the total drops by that channel's
     audience, a loss nobody had. Empty (the rows' own sums stand) when every day has a reading
     from as many channels as the best day: the usual case, answered by the rollups alone."""
-    read = [(by_day[d].get("follower_channels") or 0) for d in period.each_day() if d in by_day]
-    last_read = max((d for d in by_day if by_day[d].get("follower_channels")), default=None)
-    if last_read is None:
+    read = {d: row["follower_channels"] for d, row in by_day.items() if row["follower_channels"]}
+    if not read:
         return {}
-    most = max(read)
+    most, last_read = max(read.values()), max(read)
     before = _read_before(channels, period.start)
     # With no reading before the period, the days before the first one stay empty either way.
-    first = period.start if before else min(d for d in by_day if by_day[d].get("follower_channels"))
+    first = period.start if before else min(read)
     if len(before) <= most and all(
-        (by_day.get(d, {}).get("follower_channels") or 0) == most
-        for d in period.each_day()
-        if first <= d <= last_read
+        read.get(d, 0) == most for d in period.each_day() if first <= d <= last_read
     ):
         return {}
     latest: dict[int, int] = dict(before)

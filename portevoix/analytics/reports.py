@@ -103,10 +103,6 @@ def channels_of(report: ScheduledReport) -> tuple[Any, Workspace | None]:
     return Channel.objects.filter(workspace=report.workspace), report.workspace
 
 
-def _label(day: dt.date) -> str:
-    return day.strftime("%d/%m")
-
-
 def _hours(value: float | None) -> str:
     return "–" if value is None else charts.fmt(value, 1)
 
@@ -142,7 +138,7 @@ def build(report: ScheduledReport, period: dashboard.Period) -> dict[str, Any]:
             ]
         elif code in ("daily", "followers"):
             rows = dashboard.daily(channels, period, workspace=whole)
-            labels = [_label(r["day"]) for r in rows]
+            labels = [charts.day_label(r["day"]) for r in rows]
             if code == "daily":
                 series = [
                     charts.Series(_("Impressions"), [r["impressions"] for r in rows]),

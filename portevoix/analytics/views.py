@@ -27,6 +27,7 @@ from portevoix.core.models import Member
 from portevoix.core.permissions import can, require
 from portevoix.core.views import _member
 from portevoix.publishing.models import Publication, PublicationStates
+from portevoix.reports import charts
 
 from . import actions, dashboard, experiments, goals, kpis
 from .actions import CHARTS
@@ -235,8 +236,6 @@ def _chart_rows(chart: str, filters: Filters, member: Member) -> list[dict[str, 
 
 def workload_figure(member: Member, period: dashboard.Period) -> dict[str, Any]:
     """The team workload as stacked bars (reports' chart vocabulary) and its table."""
-    from portevoix.reports import charts
-
     from .reports import WORKLOAD_LABELS
 
     rows = dashboard.workload(member.workspace, period)
@@ -394,8 +393,7 @@ def _context(
         row["label"] = TYPE_LABELS[row["type"]]
         row["shown_rate"] = _number(row["engagement_rate"], rate=True)
     chart_data = {
-        # Days as the printed reports write them (05/11), not as ISO dates.
-        "labels": [row["day"].strftime("%d/%m") for row in daily],
+        "labels": [charts.day_label(row["day"]) for row in daily],
         "impressions": [row["impressions"] for row in daily],
         "engagements": [row["engagements"] for row in daily],
         "previous_impressions": [row["previous_impressions"] for row in daily],

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -36,6 +35,7 @@ from typing import Any
 import regex
 from django.utils.translation import gettext as _
 
+from portevoix.core.text import fold
 from portevoix.triage.labels import Department, Intent, Language, Sentiment
 
 Node = dict[str, Any]
@@ -124,12 +124,6 @@ for _table in _KEYWORDS.values():
             _WORD_TO_KEYWORD.setdefault(_spelling, _keyword)
 # "n'est pas" (is not) and "hors de" (not in) in French; "correspond à" (matches).
 _PHRASES = {"n'est pas": "is not", "hors de": "not in", "correspond a": "matches"}
-
-
-def fold(text: str) -> str:
-    """Lower case, without accents, typographic apostrophes made plain."""
-    text = unicodedata.normalize("NFKD", text.casefold().replace("’", "'"))
-    return "".join(c for c in text if not unicodedata.combining(c))
 
 
 class RuleError(ValueError):

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import fields, is_dataclass, replace
 from typing import Any
 
 REPLACEMENT = "\ufffd"
+
+
+def fold(text: str) -> str:
+    """Lower case, without accents, typographic apostrophes made plain: for comparing what
+    people type with what is stored ("rôle" finds "Rôle modifié")."""
+    text = unicodedata.normalize("NFKD", text.casefold().replace("’", "'"))
+    return "".join(c for c in text if not unicodedata.combining(c))
 
 
 def valid_unicode(text: str) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import unicodedata
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -52,6 +51,7 @@ from portevoix.core.permissions import (
     split_roles,
 )
 from portevoix.core.query import BadQuery, query_choice, query_int, query_text
+from portevoix.core.text import fold
 
 
 def _refusal_to_form(form: forms.Form, exc: ActionRefused) -> None:
@@ -501,11 +501,6 @@ def workspace_settings(request: HttpRequest, ws: str) -> HttpResponse:
     )
 
 
-def _folded(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.strip().casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
-
-
 def _filtered_audit(request: HttpRequest, me: Member) -> tuple[AuditFilterForm, Any]:
     require(me, "audit.view")
     form = AuditFilterForm(request.GET or None)
@@ -517,11 +512,11 @@ def _filtered_audit(request: HttpRequest, me: Member) -> tuple[AuditFilterForm, 
         if data["action"]:
             # The code ("member.change_role", "approval") or words of its name as the page
             # shows it ("rôle", "Role changed"), accents and capitals aside.
-            wanted = _folded(data["action"])
+            wanted = fold(data["action"].strip())
             named = [
                 code
                 for code, label in actions.AUDIT_ACTION_LABELS.items()
-                if wanted in _folded(_(label))
+                if wanted in fold(_(label))
             ]
             rows = rows.filter(Q(action__icontains=data["action"]) | Q(action__in=named))
         tz = timezone.get_current_timezone()

@@ -18,20 +18,12 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from portevoix.networks import registry
+
 if TYPE_CHECKING:
     from .models import Alert
 
 ALERT = "crisis.alert"
-
-
-def network_label(code: str) -> str:
-    from portevoix.networks import registry
-    from portevoix.networks.errors import NetworkError
-
-    try:
-        return str(registry.get(code).label)
-    except NetworkError:
-        return code
 
 
 def alert_params(alert: Alert) -> dict[str, Any]:
@@ -88,7 +80,7 @@ def explain(params: Mapping[str, Any]) -> str:
             "hour": f"{int(params.get('hour', 0)):02d}",
         }
     if params.get("network"):
-        text += gettext(", on %(network)s") % {"network": network_label(str(params["network"]))}
+        text += gettext(", on %(network)s") % {"network": registry.label(str(params["network"]))}
     terms = [str(t) for t in params.get("terms") or []]
     if terms:
         text += gettext(", about «%(topic)s»") % {"topic": ", ".join(terms)}

@@ -64,6 +64,15 @@ def get(name: str) -> type[Network]:
         ) from None
 
 
+def label(name: str) -> str:
+    """What people call the network registered as ``name`` ("Bluesky"); the code itself for
+    one that is not registered (a row older than a removed network)."""
+    try:
+        return str(get(name).label)
+    except NotFound:
+        return name
+
+
 def all_networks() -> list[type[Network]]:
     """Every registered network, built-in ones included, sorted by name."""
     for name in _BUILTIN_MODULES:

@@ -11,6 +11,7 @@ The functions return ``SafeString``: every label is escaped here, so a campaign 
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,6 +37,11 @@ class Series:
 
     label: str
     values: Sequence[float | None]
+
+
+def day_label(day: dt.date) -> str:
+    """A day on a chart's axis, as the reports and the dashboards write it: "05/11"."""
+    return day.strftime("%d/%m")
 
 
 def fmt(value: float | None, decimals: int | None = None) -> str:

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from portevoix.channels.models import Channel
 from portevoix.core.models import Member
 from portevoix.core.permissions import can
+from portevoix.reports import charts
 
 from . import figures
 
@@ -127,7 +128,7 @@ def context(member: Member, period: Any, channel: Channel | None) -> dict[str, A
             },
         )
     result["clicks_chart"] = {
-        "labels": [r["day"].strftime("%d/%m") for r in clicks],
+        "labels": [charts.day_label(r["day"]) for r in clicks],
         "clicks": [r["clicks"] for r in clicks],
         "previous_clicks": [r["previous_clicks"] for r in clicks],
         "text": {

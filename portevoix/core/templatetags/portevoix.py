@@ -29,12 +29,8 @@ def sentence(stored: str | None) -> str:
 def network_label(code: str) -> str:
     """``{{ mention.network|network_label }}``: "Bluesky", not the code "bluesky"."""
     from portevoix.networks import registry
-    from portevoix.networks.errors import NetworkError
 
-    try:
-        return str(registry.get(code).label)
-    except NetworkError:
-        return code
+    return registry.label(code)
 
 
 @register.filter
