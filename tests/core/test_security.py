@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import time
-
-from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, generate_totp_secret, hotp_value
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
@@ -12,6 +10,7 @@ from django.urls import reverse
 from portevoix.core import actions
 from portevoix.core.models import AuditEntry
 from tests.conftest import PASSWORD
+from tests.totp import current_code
 
 
 def _login(client: Client, email: str, password: str = PASSWORD):
@@ -86,7 +85,7 @@ def test_login_asks_for_the_code_when_totp_is_on(team) -> None:
     response = _login(client, "viewer@acme.test")
     assert response.status_code == 302 and "2fa" in response["Location"]
     assert "_auth_user_id" not in client.session
-    code = format_hotp_value(hotp_value(secret, int(time.time()) // 30))
+    code = current_code(secret)
     response = client.post(response["Location"], {"code": code})
     assert response.status_code == 302
     assert client.session.get("_auth_user_id") == str(team["viewer"].user.pk)

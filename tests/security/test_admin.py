@@ -3,11 +3,9 @@ second write path around the actions."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from allauth.mfa.models import Authenticator
-from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, generate_totp_secret, hotp_value
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.core.cache import cache
 from django.db.models import ProtectedError
 from django.test import Client
@@ -16,12 +14,9 @@ from django.urls import reverse
 from portevoix.core import actions
 from portevoix.core.models import AuditEntry, Department, Invitation, Member, User, Workspace
 from tests.conftest import PASSWORD
+from tests.totp import current_code
 
 pytestmark = pytest.mark.django_db
-
-
-def _code(secret: str, step: int = 0) -> str:
-    return format_hotp_value(hotp_value(secret, int(time.time()) // 30 + step))
 
 
 @pytest.fixture
@@ -36,7 +31,7 @@ def _login_with_code(email: str, secret: str) -> Client:
     client = Client()
     response = client.post(reverse("account_login"), {"login": email, "password": PASSWORD})
     assert response.status_code == 302 and "2fa" in response["Location"]
-    response = client.post(response["Location"], {"code": _code(secret)})
+    response = client.post(response["Location"], {"code": current_code(secret)})
     assert response.status_code == 302
     return client
 
@@ -111,7 +106,7 @@ def test_staff_whose_session_skipped_the_code_are_asked_for_it(staff) -> None:
     response = client.get("/ops/work/")
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("mfa_reauthenticate"))
-    response = client.post(response["Location"], {"code": _code(secret)})
+    response = client.post(response["Location"], {"code": current_code(secret)})
     assert response.status_code == 302
     assert client.get("/ops/work/").status_code == 200
     assert client.get("/admin/").status_code == 200

@@ -4,14 +4,13 @@ printed in production, the demo's public password advertised only while it is th
 from __future__ import annotations
 
 import importlib
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from allauth.mfa.models import Authenticator
 from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
-from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, generate_totp_secret, hotp_value
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from cryptography.fernet import Fernet
 from django.apps import apps as django_apps
 from django.test import Client
@@ -21,6 +20,7 @@ from portevoix import config
 from portevoix.channels import actions as channel_actions
 from portevoix.core import crypto
 from tests.conftest import CHEAP_HASHERS, PASSWORD
+from tests.totp import current_code
 
 pytestmark = pytest.mark.django_db
 
@@ -48,7 +48,7 @@ def test_totp_secrets_and_recovery_seeds_are_encrypted_at_rest(team) -> None:
     # ...and the login with a code still works.
     client = Client()
     response = client.post(reverse("account_login"), {"login": user.email, "password": PASSWORD})
-    code = format_hotp_value(hotp_value(secret, int(time.time()) // 30))
+    code = current_code(secret)
     client.post(response["Location"], {"code": code})
     assert client.session.get("_auth_user_id") == str(user.pk)
 
@@ -63,9 +63,7 @@ def test_the_migration_encrypts_secrets_stored_in_clear(team) -> None:
     migration.encrypt(django_apps, None)
     authenticator.refresh_from_db()
     assert authenticator.data["secret"] != secret
-    assert TOTP(authenticator).validate_code(
-        format_hotp_value(hotp_value(secret, int(time.time()) // 30))
-    )
+    assert TOTP(authenticator).validate_code(current_code(secret))
     migration.encrypt(django_apps, None)  # twice changes nothing
     again = Authenticator.objects.get(pk=authenticator.pk)
     assert crypto.decrypt_text(again.data["secret"]) == secret
