@@ -184,6 +184,9 @@ ACCOUNT_RATE_LIMITS = {
 MFA_ADAPTER = "portevoix.core.adapters.MFAAdapter"  # secrets encrypted at rest
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Porte-voix"
+# A code read in the last seconds of its 30-second window still works when it arrives in the
+# next one (RFC 6238 §5.2 allows one step for transmission delay); a used code is refused.
+MFA_TOTP_TOLERANCE = 1
 USERSESSIONS_TRACK_ACTIVITY = True
 
 LANGUAGE_CODE = CONFIG.language

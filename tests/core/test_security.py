@@ -91,6 +91,23 @@ def test_login_asks_for_the_code_when_totp_is_on(team) -> None:
     assert client.session.get("_auth_user_id") == str(team["viewer"].user.pk)
 
 
+def test_a_code_from_the_window_before_works_once_and_an_older_one_never(team) -> None:
+    """One step of tolerance (a code typed as its window ends), no replay, nothing older."""
+    secret = generate_totp_secret()
+    TOTP.activate(team["viewer"].user, secret)
+
+    def attempt(code: str) -> bool:
+        client = Client()
+        response = _login(client, "viewer@acme.test")
+        client.post(response["Location"], {"code": code})
+        return client.session.get("_auth_user_id") == str(team["viewer"].user.pk)
+
+    assert not attempt(current_code(secret, step=-2))
+    previous = current_code(secret, step=-1)
+    assert attempt(previous)
+    assert not attempt(previous)  # a used code is spent
+
+
 def test_first_run_offers_to_create_the_first_account(db) -> None:
     client = Client()
     assert b"/accounts/signup/" in client.get(reverse("account_login")).content
