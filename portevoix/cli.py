@@ -7,6 +7,7 @@ portevoix listen     listening's sources alone (a worker for them)
 portevoix migrate    apply migrations and create the cache table
 portevoix manage ... any Django management command
 portevoix triage     label JSON lines from standard input
+portevoix privacy    export or erase one person's data, retention periods
 """
 
 from __future__ import annotations
@@ -214,6 +215,13 @@ def cmd_channels(args: argparse.Namespace) -> int:
     return channels_cli.run(args)
 
 
+def cmd_privacy(args: argparse.Namespace) -> int:
+    _django()
+    from portevoix.privacy import cli as privacy_cli
+
+    return privacy_cli.run(args)
+
+
 def cmd_triage(args: argparse.Namespace) -> int:
     from portevoix.triage.cli import run_triage_cli
 
@@ -262,6 +270,11 @@ def build_parser() -> argparse.ArgumentParser:
     channels_cli.add_parsers(sub)
     for name in ("channels", "post", "rotate-keys"):
         sub.choices[name].set_defaults(func=cmd_channels)
+
+    from portevoix.privacy import cli as privacy_cli
+
+    privacy_cli.add_parsers(sub)
+    sub.choices["privacy"].set_defaults(func=cmd_privacy)
 
     triage = sub.add_parser("triage", help="label JSON lines from stdin", add_help=False)
     triage.add_argument("rest", nargs=argparse.REMAINDER)

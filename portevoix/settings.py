@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "portevoix.listening",
     "portevoix.roi",
     "portevoix.training",
+    "portevoix.privacy",
 ]
 
 MIDDLEWARE = [

@@ -44,6 +44,7 @@ urlpatterns = [
     path("w/<slug:ws>/", include("portevoix.publishing.approvals.urls")),
     path("w/<slug:ws>/money/", include("portevoix.roi.urls")),
     path("w/<slug:ws>/training/", include("portevoix.training.urls")),
+    path("w/<slug:ws>/settings/personal-data/", include("portevoix.privacy.urls")),
     # The product's short links, opened by anyone who clicks a post (docs/ways-in.md).
     path("l/<str:code>", short_link_redirect, name="roi_short_link"),
     path("", include("portevoix.strategy.urls")),

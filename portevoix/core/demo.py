@@ -283,6 +283,9 @@ def load(*, reset: bool = False) -> DemoResult:
         from portevoix.training.demo import load_training_demo
 
         load_training_demo(workspace)  # the compliance rules acknowledged by most
+        from portevoix.privacy.demo import load_privacy_demo
+
+        load_privacy_demo(workspace)  # retention periods, a customer's data request
 
     return DemoResult(workspace, logins())
 

@@ -125,6 +125,13 @@ ACTIONS: tuple[Action, ...] = (
     Action("money.spend", _("Record boosts and paid spend on posts")),
     Action("lead.record", _("Record and import leads and deals")),
     Action("budget.manage", _("Plan budgets per channel and campaign")),
+    Action(
+        "privacy.manage",
+        _(
+            "Answer data-protection requests: export or erase what is held about a person; "
+            "set how long messages are kept"
+        ),
+    ),
 )
 ACTION_CODES = frozenset(a.code for a in ACTIONS)
 

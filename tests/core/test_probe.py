@@ -125,6 +125,10 @@ PAGES: dict[str, Page] = {
     # Without an account, through its token (tests/inbox/test_handoff_links.py).
     "inbox_handoff_link": Page(get=PUBLIC, post=PUBLIC, one_browser="pv_handoff_"),
     "inbox_customer": Page(get=INBOX, post=INBOX),
+    "privacy": Page(get="privacy.manage", post=NOT_ALLOWED),
+    "privacy_export": Page(get="privacy.manage", post=NOT_ALLOWED),
+    "privacy_erase": Page(get=NOT_ALLOWED, post="privacy.manage"),
+    "privacy_retention": Page(get=NOT_ALLOWED, post="privacy.manage"),
     "inbox_setup": Page(get="inbox.manage", post=NOT_ALLOWED),
     "inbox_setup_canned": Page(get=NOT_ALLOWED, post="inbox.manage"),
     "inbox_setup_offer": Page(get=NOT_ALLOWED, post="inbox.manage"),

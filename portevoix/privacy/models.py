@@ -1,0 +1,49 @@
+"""How long a workspace keeps what people wrote to it (GDPR article 5(1)(e))."""
+
+from __future__ import annotations
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from portevoix.core.models import Member, Workspace
+
+#: The shortest and longest periods one may choose, in days.
+MIN_DAYS = 30
+MAX_DAYS = 3650
+
+
+class RetentionPolicy(models.Model):
+    """What the ``privacy-retention`` job deletes every day. Empty: kept until erased."""
+
+    workspace = models.OneToOneField(Workspace, on_delete=models.CASCADE, related_name="retention")
+    #: Closed conversations (resolved or spam) whose last message is older, with their messages
+    #: and the customers left with nothing.
+    conversations_days = models.PositiveIntegerField(
+        _("closed conversations, in days"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(MIN_DAYS), MaxValueValidator(MAX_DAYS)],
+    )
+    #: Listening's mentions posted before.
+    mentions_days = models.PositiveIntegerField(
+        _("listening mentions, in days"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(MIN_DAYS), MaxValueValidator(MAX_DAYS)],
+    )
+    updated_at = models.DateTimeField(default=timezone.now)
+    updated_by = models.ForeignKey(
+        Member, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    #: What the last run deleted: {"conversations": n, "messages": n, ...}.
+    last_result = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("retention policy")
+        verbose_name_plural = _("retention policies")
+
+    def __str__(self) -> str:
+        return f"retention of {self.workspace_id}"

@@ -1,0 +1,180 @@
+"""The personal-data page: a data-protection request answered (export, erasure), and how
+long the workspace keeps what people wrote."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib import messages
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST, require_safe
+
+from portevoix.core.models import AuditEntry, Member
+from portevoix.core.permissions import require
+from portevoix.core.views import _member
+
+from . import actions
+from .forms import EraseForm, PersonForm, RetentionForm
+from .models import RetentionPolicy
+
+#: The counts shown, in this order.
+COUNT_KEYS = (
+    "customers",
+    "conversations",
+    "messages",
+    "others_messages",
+    "mentions",
+    "vip",
+    "corrections",
+)
+
+
+def _count_rows(counts: dict[str, int]) -> list[tuple[str, int]]:
+    labels = {
+        "customers": _("customer records, with the team's notes"),
+        "conversations": _("conversations they started, with our replies and internal notes"),
+        "messages": _("messages they wrote"),
+        "others_messages": _("messages by other people in those conversations"),
+        "mentions": _("public posts of theirs heard by listening"),
+        "vip": _("VIP list entries"),
+        "corrections": _("triage corrections made on their words"),
+    }
+    return [(str(labels[key]), counts.get(key, 0)) for key in COUNT_KEYS]
+
+
+def _context(
+    me: Member,
+    *,
+    person: PersonForm | None = None,
+    erase: EraseForm | None = None,
+    retention: RetentionForm | None = None,
+) -> dict[str, Any]:
+    workspace = me.workspace
+    policy = RetentionPolicy.objects.filter(workspace=workspace).first()
+    if retention is None:
+        retention = RetentionForm(
+            initial={
+                "conversations_days": policy.conversations_days if policy else None,
+                "mentions_days": policy.mentions_days if policy else None,
+            }
+        )
+    person = person if person is not None else PersonForm()
+    context: dict[str, Any] = {
+        "person_form": person,
+        "retention_form": retention,
+        "policy": policy,
+        "active_section": "settings",
+        "history": AuditEntry.objects.filter(
+            workspace=workspace, action__startswith="privacy."
+        ).select_related("actor")[:20],
+    }
+    if person.is_bound and person.is_valid():
+        data = person.cleaned_data
+        held = actions.holdings(workspace, data["network"], data["handle"])
+        counts = held.counts()
+        context.update(
+            looked_for=data,
+            counts=_count_rows(counts),
+            nothing_held=not any(counts.values()),
+            erasures=actions.past_erasures(workspace, data["network"], data["handle"]),
+            export_url=reverse("privacy_export", kwargs={"ws": workspace.slug})
+            + "?"
+            + urlencode({k: data[k] for k in ("network", "handle", "reference")}),
+        )
+        if erase is None:
+            erase = EraseForm(
+                initial={k: data[k] for k in ("network", "handle", "reference")},
+            )
+    context["erase_form"] = erase
+    return context
+
+
+@require_safe
+def privacy_page(request: HttpRequest, ws: str) -> HttpResponse:
+    me = _member(request)
+    require(me, "privacy.manage")
+    person = PersonForm(request.GET) if request.GET.get("handle") is not None else None
+    status = 400 if person is not None and not person.is_valid() else 200
+    return render(request, "privacy/page.html", _context(me, person=person), status=status)
+
+
+@require_safe
+def privacy_export(request: HttpRequest, ws: str) -> HttpResponse:
+    me = _member(request)
+    require(me, "privacy.manage")
+    person = PersonForm(request.GET)
+    if not person.is_valid():
+        return render(request, "privacy/page.html", _context(me, person=person), status=400)
+    data = person.cleaned_data
+    document = actions.export_person(
+        me.workspace, data["network"], data["handle"], by=me, reference=data["reference"]
+    )
+    name = slugify(f"{data['network']}-{data['handle']}") or "person"
+    response = HttpResponse(
+        json.dumps(document, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2),
+        content_type="application/json; charset=utf-8",
+    )
+    stamp = timezone.localdate().isoformat()
+    response["Content-Disposition"] = f'attachment; filename="personal-data-{name}-{stamp}.json"'
+    return response
+
+
+@require_POST
+def privacy_erase(request: HttpRequest, ws: str) -> HttpResponse:
+    me = _member(request)
+    require(me, "privacy.manage")
+    form = EraseForm(request.POST)
+    if not form.is_valid():
+        person = PersonForm(
+            {k: request.POST.get(k, "") for k in ("network", "handle", "reference")}
+        )
+        return render(
+            request,
+            "privacy/page.html",
+            _context(me, person=person, erase=form),
+            status=400,
+        )
+    data = form.cleaned_data
+    counts = actions.erase_person(
+        me.workspace, data["network"], data["handle"], by=me, reference=data["reference"]
+    )
+    erased = sum(counts[k] for k in ("customers", "conversations", "messages", "mentions"))
+    if erased or counts["vip"] or counts["corrections"]:
+        messages.success(
+            request,
+            _(
+                "Erased for good. Conversations: %(conversations)d; their messages: "
+                "%(messages)d; mentions: %(mentions)d. The audit log keeps that it was done, "
+                "not who it was about."
+            )
+            % counts,
+        )
+    else:
+        messages.info(request, _("Nothing was held about this person: nothing to erase."))
+    query = urlencode({"network": data["network"], "handle": data["handle"]})
+    return redirect(reverse("privacy", kwargs={"ws": ws}) + "?" + query)
+
+
+@require_POST
+def privacy_retention(request: HttpRequest, ws: str) -> HttpResponse:
+    me = _member(request)
+    require(me, "privacy.manage")
+    form = RetentionForm(request.POST)
+    if not form.is_valid():
+        return render(request, "privacy/page.html", _context(me, retention=form), status=400)
+    actions.set_retention(
+        me.workspace,
+        by=me,
+        conversations_days=form.cleaned_data["conversations_days"],
+        mentions_days=form.cleaned_data["mentions_days"],
+    )
+    messages.success(request, _("Retention periods saved. They apply once a day."))
+    return redirect("privacy", ws=ws)

@@ -1,0 +1,1 @@
+from tests.inbox.conftest import _english, channel, conversations  # noqa: F401
