@@ -1264,6 +1264,17 @@ def subscription_deliveries(
 
 
 from portevoix.api import monitoring  # noqa: E402 - its routers use answers() above
+from portevoix.privacy.api import router as privacy_router  # noqa: E402 - same
 
-for _router in (me_router, posts, media, channels, inbox, audit_router, hooks, *monitoring.ROUTERS):
+for _router in (
+    me_router,
+    posts,
+    media,
+    channels,
+    inbox,
+    audit_router,
+    hooks,
+    *monitoring.ROUTERS,
+    privacy_router,
+):
     api.add_router("/v1/", _router)

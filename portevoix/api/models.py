@@ -39,6 +39,10 @@ class Scope(models.TextChoices):
     CRISIS_READ = "crisis:read", _("Read incidents and alerts")
     CRISIS_WRITE = "crisis:write", _("Open and close incidents, tick their checklists")
     METRICS_READ = "metrics:read", _("Read metrics and goals' progress")
+    PRIVACY = (
+        "privacy:manage",
+        _("Answer data-protection requests: a person's data, its export and erasure; retention"),
+    )
 
 
 ALL_SCOPES = [s.value for s in Scope]

@@ -361,3 +361,52 @@ def test_the_command_line_shows_exports_and_erases(team, marc):
     assert code == 0 and json.loads(out) == {"conversations_days": 60, "mentions_days": None}
     code, _out, err = _cli("privacy", "retention", "--workspace", "acme", "--mentions", "7")
     assert code == 2 and "between 30 and 3650" in err
+
+
+# --- API ---------------------------------------------------------------------------------
+
+
+def test_the_api_counts_exports_erases_and_sets_the_periods(team, marc):
+    from tests.api.conftest import token_for
+
+    api = token_for(team["manager"], scopes=["privacy:manage"])
+    held = api.get("/privacy/people", network="sandbox", handle="@Marc")
+    assert held.status_code == 200, held.content
+    assert held.json()["counts"]["messages"] == 3 and held.json()["erased_before"] == []
+    exported = api.get("/privacy/people/export", network="sandbox", handle="marc", reference="X")
+    assert exported.status_code == 200
+    assert exported.json()["conversations"][0]["our_replies"][0]["text"].startswith("Marc,")
+    assert (
+        api.get("/privacy/people", network="myspace", handle="marc").json()["error"]["code"]
+        == "unknown_network"
+    )
+    assert api.get("/privacy/people", network="sandbox", handle=" @ ").status_code == 422
+    erased = api.post("/privacy/people/erase", {"network": "sandbox", "handle": "marc"})
+    assert erased.status_code == 200 and erased.json()["erased"]["conversations"] == 1
+    assert not Customer.objects.filter(handle="marc").exists()
+    assert (
+        len(api.get("/privacy/people", network="sandbox", handle="marc").json()["erased_before"])
+        == 1
+    )
+    assert api.put("/privacy/retention", {"conversations_days": 5}).status_code == 422
+    periods = api.put("/privacy/retention", {"conversations_days": 400, "mentions_days": None})
+    assert periods.status_code == 200 and periods.json()["conversations_days"] == 400
+    assert api.get("/privacy/retention").json()["conversations_days"] == 400
+
+
+@pytest.mark.parametrize("role", ALL_ROLES)
+def test_the_api_refuses_a_role_without_the_permission_and_a_token_without_the_scope(
+    team, marc, role
+):
+    from tests.api.conftest import token_for
+
+    api = token_for(team[role])
+    erased = api.post("/privacy/people/erase", {"network": "sandbox", "handle": "marc"})
+    allowed = can(team[role], "privacy.manage")
+    assert erased.status_code == (200 if allowed else 403)
+    assert Customer.objects.filter(handle="marc").exists() is (not allowed)
+    if allowed:
+        narrow = token_for(team[role], scopes=["inbox:read"])
+        refused = narrow.get("/privacy/people", network="sandbox", handle="marc")
+        assert refused.status_code == 403
+        assert refused.json()["error"]["code"] == "insufficient_scope"
