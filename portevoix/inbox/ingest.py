@@ -185,11 +185,16 @@ def label(channel: Channel, fresh: Sequence[InboundItem]) -> list[Any]:
 
 
 def _known(channel: Channel, ids: set[str]) -> set[str]:
-    return set(
+    """The ids already stored, and those erased (a person's request, retention): neither is
+    stored again when the network delivers it once more."""
+    from portevoix.privacy.tombstones import buried, inbox_scope
+
+    stored = set(
         InboundMessage.objects.filter(channel=channel, message_id__in=ids).values_list(
             "message_id", flat=True
         )
     )
+    return stored | buried(channel.workspace_id, inbox_scope(channel.pk), ids - stored)
 
 
 def _ingest_chunk(

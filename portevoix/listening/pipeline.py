@@ -105,12 +105,16 @@ def match(posts: Sequence[PublicPost]) -> dict[int, list[tuple[PublicPost, list[
 
 def _known(workspace_id: int, source: ListeningSource, ids: set[str]) -> set[str]:
     """The posts of ``ids`` the workspace already holds from any source of the same network
-    (a Mastodon post read on two instances, a Bluesky post read twice around a cursor)."""
-    return set(
+    (a Mastodon post read on two instances, a Bluesky post read twice around a cursor), and
+    those it erased (a person's request, retention): neither is stored again."""
+    from portevoix.privacy.tombstones import buried, mention_scope
+
+    stored = set(
         Mention.objects.filter(
             workspace_id=workspace_id, network=source.network, external_id__in=ids
         ).values_list("external_id", flat=True)
     )
+    return stored | buried(workspace_id, mention_scope(source.network), ids - stored)
 
 
 #: Completes matched posts with what the stream lacks (the author's reach on Bluesky): called

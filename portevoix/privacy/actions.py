@@ -354,6 +354,30 @@ def _erase(held: Holdings, conversation_ids: list[int], message_ids: list[int]) 
             ("inbox.reply", reply_ids),
         ]
     )
+    # What was erased stays erased: the networks' ids are remembered, as digests.
+    from portevoix.privacy.tombstones import bury, inbox_scope, mention_scope
+
+    workspace_id = held.workspace.pk
+    for start in range(0, len(message_ids), 500):
+        bury(
+            workspace_id,
+            (
+                (inbox_scope(channel_id), key)
+                for channel_id, key in InboundMessage.objects.filter(
+                    pk__in=message_ids[start : start + 500]
+                ).values_list("channel_id", "message_id")
+            ),
+        )
+    for start in range(0, len(mention_ids), 500):
+        bury(
+            workspace_id,
+            (
+                (mention_scope(network), key)
+                for network, key in held.mentions.model.objects.filter(
+                    pk__in=mention_ids[start : start + 500]
+                ).values_list("network", "external_id")
+            ),
+        )
     InboundMessage.objects.filter(pk__in=message_ids).delete()
     for start in range(0, len(conversation_ids), 500):
         held.conversations.model.objects.filter(
@@ -503,8 +527,18 @@ def apply_retention(policy: Any, *, now: dt.datetime | None = None) -> dict[str,
                 )
             )
             _redact_audit([("listening.mention", mention_ids)])
+            from portevoix.privacy.tombstones import bury, mention_scope
+
             for start in range(0, len(mention_ids), 500):
-                Mention.objects.filter(pk__in=mention_ids[start : start + 500]).delete()
+                chunk = Mention.objects.filter(pk__in=mention_ids[start : start + 500])
+                bury(
+                    workspace.pk,
+                    (
+                        (mention_scope(network), key)
+                        for network, key in chunk.values_list("network", "external_id")
+                    ),
+                )
+                chunk.delete()
             done["mentions"] = len(mention_ids)
         policy.last_run_at = now
         policy.last_result = done

@@ -47,3 +47,27 @@ class RetentionPolicy(models.Model):
 
     def __str__(self) -> str:
         return f"retention of {self.workspace_id}"
+
+
+class Tombstone(models.Model):
+    """A message or a mention that was erased (or deleted by retention), so that a network
+    delivering it again (a sync that re-reads a window, a search) does not bring it back.
+
+    Only a keyed digest of the network's id is kept: nothing of the words or of the author.
+    ``scope`` is where the id is unique: ``inbox:<channel id>`` or ``mention:<network>``.
+    """
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    scope = models.CharField(max_length=60)
+    digest = models.CharField(max_length=32)
+    buried_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "scope", "digest"], name="tombstone_once")
+        ]
+        verbose_name = _("erased item")
+        verbose_name_plural = _("erased items")
+
+    def __str__(self) -> str:
+        return f"{self.scope}:{self.digest}"

@@ -33,7 +33,7 @@ from portevoix.triage import actions as triage_actions
 from portevoix.triage.models import TriageCorrection
 from portevoix.worker.models import Housekeeping
 from tests.conftest import ALL_ROLES, PASSWORD
-from tests.inbox.conftest import make_item
+from tests.inbox.conftest import ORDER_FR, make_item
 
 pytestmark = pytest.mark.django_db
 
@@ -410,3 +410,70 @@ def test_the_api_refuses_a_role_without_the_permission_and_a_token_without_the_s
         refused = narrow.get("/privacy/people", network="sandbox", handle="marc")
         assert refused.status_code == 403
         assert refused.json()["error"]["code"] == "insufficient_scope"
+
+
+def test_what_was_erased_does_not_come_back_when_the_network_sends_it_again(team, channel, marc):
+    again = [
+        make_item(
+            "o2",
+            "Toujours rien pour la 4521.",
+            author="marc",
+            kind=InboundKind.DM,
+            thread="dm-marc",
+        ),
+        make_item("p2", "Pareil pour moi, c'est trop cher", author="marc", reply_to="p1"),
+    ]
+    actions.erase_person(team.workspace, "sandbox", "marc", by=None)
+    assert ingest(channel, again) == 0
+    assert not InboundMessage.objects.filter(author_handle="marc").exists()
+    pipeline.ingest(
+        sources.sandbox_source(),
+        [
+            pipeline.PublicPost(
+                external_id="m-marc",
+                network="sandbox",
+                text="Acme a encore oublié ma commande",
+                posted_at=timezone.now(),
+                author_handle="marc",
+                author_reach=300,
+                language="fr",
+            )
+        ],
+    )
+    assert not Mention.objects.filter(author_handle="marc").exists()
+    # A new message of theirs is a new message: it comes in.
+    assert ingest(channel, [make_item("o3", "Bonjour, c'est encore moi", author="marc")]) == 1
+    # Only digests are kept, nothing of the words or the handle.
+    from portevoix.privacy.models import Tombstone
+
+    kept = json.dumps(list(Tombstone.objects.values("scope", "digest")))
+    assert "marc" not in kept and "o2" not in kept
+
+
+def test_retention_buries_what_it_deletes(team, channel, conversations):
+    _age(conversations["order"], 40, ConversationState.RESOLVED)
+    _hear(team, "clara", "old", "Acme, il y a longtemps", days_ago=50)
+    policy = actions.set_retention(team.workspace, by=None, conversations_days=30, mentions_days=45)
+    actions.apply_retention(policy)
+    assert (
+        ingest(
+            channel,
+            [make_item("o1", ORDER_FR, author="marc", kind=InboundKind.DM, thread="dm-marc")],
+        )
+        == 0
+    )
+    pipeline.ingest(
+        sources.sandbox_source(),
+        [
+            pipeline.PublicPost(
+                external_id="old",
+                network="sandbox",
+                text="Acme, il y a longtemps",
+                posted_at=timezone.now() - dt.timedelta(days=50),
+                author_handle="clara",
+                author_reach=300,
+                language="fr",
+            )
+        ],
+    )
+    assert not Mention.objects.filter(external_id="old").exists()
