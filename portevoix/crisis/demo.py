@@ -126,19 +126,32 @@ def _past_incident(workspace: Workspace, now: dt.datetime) -> Incident | None:
         alert=alert,
         terms=["livraison", "expédition"],
     )
-    ticks = [("nadia", "customer_service", 35), ("camille", "legal", 70), ("julien", "sales", 110)]
+    # Each department works through its list (Sophie ticks communication's, marketing's and
+    # finance's); HR's stays open: no account was hijacked, which the summary says.
+    ticks = [
+        ("nadia", "customer_service", 35),
+        ("sophie", "communication", 25),
+        ("camille", "legal", 70),
+        ("julien", "sales", 110),
+        ("sophie", "marketing", 90),
+        ("sophie", "finance", 160),
+    ]
     for who, code, minutes in ticks:
         member = people.get(who)
-        task = IncidentTask.objects.filter(incident=incident, department__code=code).first()
-        if member is None or task is None:
-            continue
-        actions.set_task_done(task, by=member, done=True)
-        IncidentTask.objects.filter(pk=task.pk).update(
-            done_at=opened + dt.timedelta(minutes=minutes)
+        tasks = IncidentTask.objects.filter(incident=incident, department__code=code).order_by(
+            "position", "pk"
         )
-        TimelineEntry.objects.filter(
-            incident=incident, kind="ticked", detail__endswith=task.text
-        ).update(at=opened + dt.timedelta(minutes=minutes))
+        if member is None:
+            continue
+        for n, task in enumerate(tasks):
+            if not actions.may_tick(member, task):
+                continue
+            at = opened + dt.timedelta(minutes=minutes + 20 * n)
+            actions.set_task_done(task, by=member, done=True)
+            IncidentTask.objects.filter(pk=task.pk).update(done_at=at)
+            TimelineEntry.objects.filter(
+                incident=incident, kind="ticked", detail__endswith=task.text
+            ).update(at=at)
     note = actions.add_note(
         incident,
         by=sophie,
@@ -154,7 +167,8 @@ def _past_incident(workspace: Workspace, now: dt.datetime) -> Incident | None:
         by=sophie,
         summary=(
             "Colis débloqués en 48 h ; un message d’excuse et un code de réduction envoyés "
-            "aux clients concernés."
+            "aux clients concernés. RH non concernés : aucun compte de l’entreprise n’a été "
+            "détourné."
         ),
     )
     closed = opened + dt.timedelta(days=2, hours=3)

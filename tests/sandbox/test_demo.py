@@ -83,7 +83,8 @@ def test_the_demo_day_tells_the_same_story_at_any_hour(team: Team, moment: datet
 @pytest.mark.django_db
 def test_the_whole_demo_hands_off_at_the_hour_it_once_could_not() -> None:
     """The full demo at 2026-12-03 11:50 UTC: customer service answered the health question,
-    sales still has the stock question, communication has the journalist."""
+    sales still has the stock question, communication has the journalist; and the rest of the
+    demo's story holds (the past incident's lists, the personal-data page)."""
     from portevoix.core import demo
     from portevoix.inbox.models import HandOff, HandOffState
 
@@ -99,3 +100,20 @@ def test_the_whole_demo_hands_off_at_the_hour_it_once_could_not() -> None:
     answered = handoffs.get(state=HandOffState.ANSWERED)
     assert re.search("enceinte", answered.conversation.preview, re.IGNORECASE)
     assert "stock" in handoffs.get(department__code="sales").conversation.preview
+    # The past incident was worked through: every department's list ticked but HR's (no
+    # account was hijacked, as its summary says).
+    from portevoix.crisis.models import Incident, IncidentTask
+
+    past = Incident.objects.get(workspace=workspace, title="Retards de livraison de décembre")
+    open_lists = set(
+        IncidentTask.objects.filter(incident=past, done_at__isnull=True).values_list(
+            "department__code", flat=True
+        )
+    )
+    assert open_lists == {"hr"} and "RH non concernés" in past.summary
+    # The personal-data page has its retention periods and a request answered.
+    from portevoix.core.models import AuditEntry
+    from portevoix.privacy.models import RetentionPolicy
+
+    assert RetentionPolicy.objects.get(workspace=workspace).conversations_days == 730
+    assert AuditEntry.objects.filter(workspace=workspace, action="privacy.export").exists()
