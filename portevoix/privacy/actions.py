@@ -308,6 +308,28 @@ def _redact_audit(pairs: Iterable[tuple[str, Iterable[int]]]) -> int:
     return changed
 
 
+def _scrub_alerts(workspace_id: int, message_ids: list[int], mention_ids: list[int]) -> int:
+    """A crisis alert quotes the messages that caused it: the erased ones lose their words
+    (the alert keeps that a message came then, on that network)."""
+    from portevoix.crisis.models import Alert
+
+    refs = {f"inbox:{pk}" for pk in message_ids} | {f"mention:{pk}" for pk in mention_ids}
+    if not refs:
+        return 0
+    changed = 0
+    for alert in Alert.objects.filter(workspace_id=workspace_id).only("pk", "messages"):
+        rows = list(alert.messages or [])
+        if not any(str(item.get("ref", "")) in refs for item in rows):
+            continue
+        rows = [
+            {**item, "text": ERASED, "ref": ""} if str(item.get("ref", "")) in refs else item
+            for item in rows
+        ]
+        Alert.objects.filter(pk=alert.pk).update(messages=rows)
+        changed += 1
+    return changed
+
+
 def _erase(held: Holdings, conversation_ids: list[int], message_ids: list[int]) -> None:
     """Delete the person's rows and the traces of them (inside the caller's transaction)."""
     from portevoix.api.models import WebhookDelivery
@@ -354,6 +376,7 @@ def _erase(held: Holdings, conversation_ids: list[int], message_ids: list[int]) 
             ("inbox.reply", reply_ids),
         ]
     )
+    _scrub_alerts(held.workspace.pk, message_ids, mention_ids)
     # What was erased stays erased: the networks' ids are remembered, as digests.
     from portevoix.privacy.tombstones import bury, inbox_scope, mention_scope
 

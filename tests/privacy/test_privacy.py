@@ -152,7 +152,38 @@ def test_erasure_deletes_everything_about_them_and_nothing_else(team, marc):
     assert Notification.objects.filter(object_id=str(order_id)).exists()
     assert AuditEntry.objects.filter(object_repr__icontains="marc").exists()
 
+    from portevoix.crisis.models import Alert
+
+    now = timezone.now()
+    his = InboundMessage.objects.get(message_id="o2")
+    clara = Mention.objects.get(author_handle="clara")
+    alert = Alert.objects.create(
+        workspace=team.workspace,
+        window_start=now,
+        window_end=now,
+        observed=2,
+        expected=0.2,
+        p_value=0.01,
+        messages=[
+            {
+                "at": now.isoformat(),
+                "network": "sandbox",
+                "text": his.text,
+                "ref": f"inbox:{his.pk}",
+            },
+            {
+                "at": now.isoformat(),
+                "network": "sandbox",
+                "text": clara.text,
+                "ref": f"mention:{clara.pk}",
+            },
+        ],
+    )
+
     counts = actions.erase_person(team.workspace, "sandbox", "marc", by=team["admin"])
+    # The crisis alert that quoted him keeps the moment, not his words.
+    alert.refresh_from_db()
+    assert [m["text"] for m in alert.messages] == [actions.ERASED, clara.text]
 
     assert counts["messages"] == 3 and counts["conversations"] == 1
     assert not Customer.objects.filter(handle="marc").exists()
