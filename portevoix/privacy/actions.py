@@ -82,6 +82,7 @@ class Holdings:
     mentions: QuerySet[Any]
     vip: QuerySet[Any]
     corrections: QuerySet[Any]
+    crm_records: QuerySet[Any]
 
     def counts(self) -> dict[str, int]:
         return {
@@ -92,10 +93,12 @@ class Holdings:
             "mentions": self.mentions.count(),
             "vip": self.vip.count(),
             "corrections": self.corrections.count(),
+            "crm_records": self.crm_records.count(),
         }
 
 
 def holdings(workspace: Workspace, network: str, handle: str) -> Holdings:
+    from portevoix.api.models import CrmRecord
     from portevoix.care.models import VipAuthor
     from portevoix.inbox.models import Conversation, Customer, InboundMessage
     from portevoix.listening.models import Mention
@@ -141,6 +144,7 @@ def holdings(workspace: Workspace, network: str, handle: str) -> Holdings:
             Q(network=network) | Q(network="")
         ),
         corrections=corrections,
+        crm_records=CrmRecord.objects.filter(conversation__in=conversations.values("pk")),
     )
 
 
@@ -271,6 +275,18 @@ def export_person(
             for m in held.mentions.order_by("posted_at", "pk")
         ],
         "vip": [{"note": v.note, "added_at": _at(v.created_at)} for v in held.vip],
+        "handed_to_crm": [
+            {
+                "integration": r.integration.name,
+                "conversation": r.conversation_id,
+                "reference": r.reference,
+                "id_in_that_tool": r.external_id,
+                "link": r.external_url,
+                "state": r.state,
+                "sent_at": _at(r.created_at),
+            }
+            for r in held.crm_records.select_related("integration").order_by("pk")
+        ],
     }
     with transaction.atomic():
         audit.record(
@@ -332,7 +348,7 @@ def _scrub_alerts(workspace_id: int, message_ids: list[int], mention_ids: list[i
 
 def _erase(held: Holdings, conversation_ids: list[int], message_ids: list[int]) -> None:
     """Delete the person's rows and the traces of them (inside the caller's transaction)."""
-    from portevoix.api.models import WebhookDelivery
+    from portevoix.api.models import CrmInboundEvent, WebhookDelivery
     from portevoix.inbox.models import HandOff, InboundMessage, Note, Reply
     from portevoix.notifications.models import Notification
     from portevoix.publishing.models import Post, Publication
@@ -362,6 +378,8 @@ def _erase(held: Holdings, conversation_ids: list[int], message_ids: list[int]) 
             object_type="inbox.conversation", object_id__in=[str(pk) for pk in chunk]
         ).delete()
         WebhookDelivery.objects.filter(payload__data__conversation_id__in=chunk).delete()
+        # The CRM's status updates about their hand-offs (the records go with the conversation).
+        CrmInboundEvent.objects.filter(record__conversation_id__in=chunk).delete()
     held.corrections.delete()
     _redact_audit(
         [
@@ -530,6 +548,7 @@ def apply_retention(policy: Any, *, now: dt.datetime | None = None) -> dict[str,
                 mentions=Mention.objects.none(),
                 vip=Customer.objects.none(),
                 corrections=Customer.objects.none(),
+                crm_records=Customer.objects.none(),
             )
             _erase(held, conversation_ids, message_ids)
             # Customers left with nothing: no conversation, not seen since the cutoff.

@@ -34,6 +34,7 @@ COUNT_KEYS = (
     "mentions",
     "vip",
     "corrections",
+    "crm_records",
 )
 
 
@@ -46,6 +47,9 @@ def _count_rows(counts: dict[str, int]) -> list[tuple[str, int]]:
         "mentions": _("public posts of theirs heard by listening"),
         "vip": _("VIP list entries"),
         "corrections": _("triage corrections made on their words"),
+        "crm_records": _(
+            "hand-offs to a CRM or helpdesk (erased here; erase them in that tool too)"
+        ),
     }
     return [(str(labels[key]), counts.get(key, 0)) for key in COUNT_KEYS]
 

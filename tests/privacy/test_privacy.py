@@ -85,6 +85,16 @@ def marc(team, channel, conversations):
     inbox_actions.add_note(order, by=team["content"], text="Marc habite 12 rue des Lilas.")
     inbox_actions.reply(order, by=team["content"], text="Marc, votre colis part demain.")
     inbox_actions.hand_off(order, by=team["content"], department=team.department("sales"))
+    from portevoix.api import actions as api_actions
+    from portevoix.api.models import CrmInboundEvent
+
+    crm, _secret = api_actions.create_integration(
+        team.workspace, by=team["admin"], name="Notre CRM", kind="email", email="crm@acme.test"
+    )
+    record = api_actions.hand_to_crm(order, by=team["content"], integration=crm)
+    CrmInboundEvent.objects.create(
+        integration=crm, message_id="evt-1", record=record, payload={"name": "Marc Martin"}
+    )
     _hear(team, "marc", "m-marc", "Acme a encore oublié ma commande")
     _hear(team, "clara", "m-clara", "Acme, super service")
     care_actions.add_vip(team.workspace, by=team["admin"], handle="@Marc", network="sandbox")
@@ -111,6 +121,7 @@ def test_what_is_held_about_a_person_is_counted_without_touching_anyone_else(tea
         "mentions": 1,
         "vip": 1,
         "corrections": 1,
+        "crm_records": 1,
     }
     lea = actions.holdings(team.workspace, "sandbox", "lea").counts()
     assert lea["messages"] == 1 and lea["others_messages"] == 1  # Marc's reply in her thread
@@ -137,6 +148,7 @@ def test_the_export_holds_everything_about_them_and_the_audit_log_not_their_name
     assert [m["text"] for m in document["public_posts_heard_by_listening"]] == [
         "Acme a encore oublié ma commande"
     ]
+    assert [r["integration"] for r in document["handed_to_crm"]] == ["Notre CRM"]
     flat = json.dumps(document)
     assert "super service" not in flat and "prix du coffret" not in flat  # not theirs
     entry = AuditEntry.objects.get(action="privacy.export")
@@ -193,6 +205,9 @@ def test_erasure_deletes_everything_about_them_and_nothing_else(team, marc):
     assert not VipAuthor.objects.filter(handle__iexact="marc").exists()
     assert not TriageCorrection.objects.exists()
     assert not Notification.objects.filter(object_id=str(order_id)).exists()
+    from portevoix.api.models import CrmInboundEvent, CrmRecord
+
+    assert not CrmRecord.objects.exists() and not CrmInboundEvent.objects.exists()
     # The private answer we sent keeps its delivery record, not its words.
     reply_post.refresh_from_db()
     assert reply_post.text == actions.ERASED
