@@ -95,7 +95,7 @@ def _person(network: str, handle: str) -> tuple[str, str]:
 @router.get(
     "/privacy/people", response=_answers(PersonOut), summary="What is held about one person"
 )
-def person(request: HttpRequest, network: str, handle: str) -> dict[str, Any]:
+def privacy_person(request: HttpRequest, network: str, handle: str) -> dict[str, Any]:
     member = _manager(request)
     network, handle = _person(network, handle)
     return {
@@ -113,7 +113,9 @@ def person(request: HttpRequest, network: str, handle: str) -> dict[str, Any]:
     response=_answers(dict[str, Any]),
     summary="Everything held about one person (audited)",
 )
-def export(request: HttpRequest, network: str, handle: str, reference: str = "") -> dict[str, Any]:
+def privacy_export(
+    request: HttpRequest, network: str, handle: str, reference: str = ""
+) -> dict[str, Any]:
     member = _manager(request)
     network, handle = _person(network, handle)
     return actions.export_person(
@@ -126,7 +128,7 @@ def export(request: HttpRequest, network: str, handle: str, reference: str = "")
     response=_answers(ErasedOut),
     summary="Erase everything held about one person, for good",
 )
-def erase(request: HttpRequest, payload: PersonIn) -> dict[str, Any]:
+def privacy_erase(request: HttpRequest, payload: PersonIn) -> dict[str, Any]:
     member = _manager(request)
     network, handle = _person(payload.network, payload.handle)
     counts = actions.erase_person(
@@ -145,7 +147,7 @@ def _retention_out(policy: RetentionPolicy | None) -> dict[str, Any]:
 
 
 @router.get("/privacy/retention", response=_answers(RetentionOut), summary="Retention periods")
-def retention(request: HttpRequest) -> dict[str, Any]:
+def privacy_retention(request: HttpRequest) -> dict[str, Any]:
     member = _manager(request)
     return _retention_out(RetentionPolicy.objects.filter(workspace=member.workspace).first())
 
@@ -153,7 +155,7 @@ def retention(request: HttpRequest) -> dict[str, Any]:
 @router.put(
     "/privacy/retention", response=_answers(RetentionOut), summary="Set the retention periods"
 )
-def set_retention(request: HttpRequest, payload: RetentionIn) -> dict[str, Any]:
+def privacy_set_retention(request: HttpRequest, payload: RetentionIn) -> dict[str, Any]:
     member = _manager(request)
     policy = actions.set_retention(
         member.workspace,
