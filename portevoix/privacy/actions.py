@@ -289,18 +289,25 @@ def export_person(
         ],
     }
     with transaction.atomic():
-        audit.record(
-            "privacy.export",
-            workspace=workspace,
-            actor=by.user if by is not None else None,
-            after={
-                "network": network,
-                "person": fingerprint(network, held.handle),
-                "reference": reference,
-                **_summary(held.counts()),
-            },
-        )
+        _record("privacy.export", held, by=by, reference=reference, counts=held.counts())
     return document
+
+
+def _record(
+    action: str, held: Holdings, *, by: Member | None, reference: str, counts: dict[str, int]
+) -> None:
+    """The audit entry of a request answered: the fingerprint, never the handle."""
+    audit.record(
+        action,
+        workspace=held.workspace,
+        actor=by.user if by is not None else None,
+        after={
+            "network": held.network,
+            "person": fingerprint(held.network, held.handle),
+            "reference": reference,
+            **_summary(counts),
+        },
+    )
 
 
 def _summary(counts: dict[str, int]) -> dict[str, int]:
@@ -448,17 +455,7 @@ def erase_person(
             held.others_messages.values_list("pk", flat=True)
         )
         _erase(held, conversation_ids, message_ids)
-        audit.record(
-            "privacy.erase",
-            workspace=workspace,
-            actor=by.user if by is not None else None,
-            after={
-                "network": network,
-                "person": fingerprint(network, held.handle),
-                "reference": reference,
-                **_summary(counts),
-            },
-        )
+        _record("privacy.erase", held, by=by, reference=reference, counts=counts)
     return counts
 
 

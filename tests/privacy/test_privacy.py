@@ -38,7 +38,8 @@ from tests.inbox.conftest import ORDER_FR, make_item
 pytestmark = pytest.mark.django_db
 
 
-def _hear(team, handle: str, key: str, text: str, days_ago: float = 0) -> Mention:
+def _hear(team, handle: str, key: str, text: str, days_ago: float = 0) -> Mention | None:
+    """Listening hears a public post of ``handle``; the mention stored, if it was."""
     if not team.workspace.listening_queries.exists():
         listening_actions.create_query(
             team.workspace, by=team["admin"], name="Marque", kind="brand", text="acme"
@@ -57,7 +58,7 @@ def _hear(team, handle: str, key: str, text: str, days_ago: float = 0) -> Mentio
             )
         ],
     )
-    return Mention.objects.get(workspace=team.workspace, external_id=key)
+    return Mention.objects.filter(workspace=team.workspace, external_id=key).first()
 
 
 @pytest.fixture
@@ -472,20 +473,7 @@ def test_what_was_erased_does_not_come_back_when_the_network_sends_it_again(team
     actions.erase_person(team.workspace, "sandbox", "marc", by=None)
     assert ingest(channel, again) == 0
     assert not InboundMessage.objects.filter(author_handle="marc").exists()
-    pipeline.ingest(
-        sources.sandbox_source(),
-        [
-            pipeline.PublicPost(
-                external_id="m-marc",
-                network="sandbox",
-                text="Acme a encore oublié ma commande",
-                posted_at=timezone.now(),
-                author_handle="marc",
-                author_reach=300,
-                language="fr",
-            )
-        ],
-    )
+    assert _hear(team, "marc", "m-marc", "Acme a encore oublié ma commande") is None
     assert not Mention.objects.filter(author_handle="marc").exists()
     # A new message of theirs is a new message: it comes in.
     assert ingest(channel, [make_item("o3", "Bonjour, c'est encore moi", author="marc")]) == 1
@@ -508,18 +496,5 @@ def test_retention_buries_what_it_deletes(team, channel, conversations):
         )
         == 0
     )
-    pipeline.ingest(
-        sources.sandbox_source(),
-        [
-            pipeline.PublicPost(
-                external_id="old",
-                network="sandbox",
-                text="Acme, il y a longtemps",
-                posted_at=timezone.now() - dt.timedelta(days=50),
-                author_handle="clara",
-                author_reach=300,
-                language="fr",
-            )
-        ],
-    )
+    assert _hear(team, "clara", "old", "Acme, il y a longtemps", days_ago=50) is None
     assert not Mention.objects.filter(external_id="old").exists()
