@@ -49,7 +49,11 @@ class Notification(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["recipient", "in_app", "read_at"], name="notif_unread")]
+        indexes = [
+            models.Index(fields=["recipient", "in_app", "read_at"], name="notif_unread"),
+            # The notifications about one object (an erasure deletes them: docs/privacy.md).
+            models.Index(fields=["object_type", "object_id"], name="notif_object"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["recipient", "kind", "key"],
