@@ -97,6 +97,8 @@ PAGES = [
     "/w/{slug}/team/departments/",
     "/w/{slug}/settings/",
     "/w/{slug}/settings/audit/",
+    "/w/{slug}/settings/personal-data/",
+    "/w/{slug}/listening/",
     "/w/{slug}/settings/channels/",
     "/w/{slug}/settings/channels/connect/sandbox/",
     "/w/{slug}/settings/channels/connect/bluesky/",
@@ -148,6 +150,8 @@ def test_main_pages_have_no_serious_violation(browse: Browse, demo_site: None) -
     found["phone sessions"] = violations(phone) + dangling(phone)
     visit(phone, f"/w/{SLUG}/attention/")
     found["phone attention"] = violations(phone) + dangling(phone)
+    visit(phone, f"/w/{SLUG}/listening/")  # the volume chart scrolls sideways there
+    found["phone listening"] = violations(phone) + dangling(phone)
     problems = [
         f"{path}: {v['id']} ({v['help']}) at {', '.join(v['nodes'])}"
         for path, found_here in found.items()

@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 from portevoix.core import demo
 from portevoix.inbox.models import Customer, InboundMessage
 from tests.e2e.conftest import Browse, login, visit, watch_of
+from tests.e2e.test_accessibility import dangling, violations
 
 SLUG = demo.SLUG
 
@@ -29,6 +30,7 @@ def test_a_manager_exports_then_erases_a_customers_data(browse: Browse, demo_sit
     expect(page.locator("#id_handle").first).to_have_value(handle)
     held = page.locator("section", has=page.locator("#held-title"))
     expect(held.get_by_role("row", name=re.compile("Messages qu’elle a écrits"))).to_be_visible()
+    assert not violations(page) + dangling(page)
 
     with page.expect_download() as download:
         held.get_by_role("link", name="Tout télécharger (JSON)").click()
@@ -41,6 +43,7 @@ def test_a_manager_exports_then_erases_a_customers_data(browse: Browse, demo_sit
     expect(
         held.get_by_text("Ce n’est pas le même identifiant\u00a0: rien n’a été effacé.")
     ).to_be_visible()
+    assert not violations(page) + dangling(page)  # the error is tied to its field
     assert InboundMessage.objects.filter(customer=customer).exists()
 
     held.get_by_label("Retapez l’identifiant pour confirmer").fill(f"@{handle}")
