@@ -436,6 +436,18 @@ def _erase(held: Holdings, conversation_ids: list[int], message_ids: list[int]) 
     held.vip.delete()
 
 
+def _lock_channels(workspace: Workspace, network: str | None = None) -> None:
+    """The inbox stores a channel's messages under that channel's lock (``ingest``): holding
+    the locks of the channels (of one network, or all), no message lands on a customer while
+    their rows are deleted, which would otherwise fail on the conversation it starts."""
+    from portevoix.channels.models import Channel
+
+    channels = Channel.objects.select_for_update().filter(workspace=workspace)
+    if network is not None:
+        channels = channels.filter(network=network)
+    list(channels.order_by("pk").values_list("pk", flat=True))
+
+
 def erase_person(
     workspace: Workspace,
     network: str,
@@ -448,6 +460,7 @@ def erase_person(
     if by is not None:
         require(by, "privacy.manage")
     with transaction.atomic():
+        _lock_channels(workspace, network)
         held = holdings(workspace, network, handle)
         counts = held.counts()
         conversation_ids = list(held.conversations.values_list("pk", flat=True))
@@ -516,6 +529,8 @@ def apply_retention(policy: Any, *, now: dt.datetime | None = None) -> dict[str,
     done = {"conversations": 0, "messages": 0, "customers": 0, "mentions": 0}
     with transaction.atomic():
         if policy.conversations_days:
+            # As for an erasure: no message lands on a customer while the old ones go.
+            _lock_channels(workspace)
             cutoff = now - dt.timedelta(days=policy.conversations_days)
             from portevoix.inbox.models import Conversation
 

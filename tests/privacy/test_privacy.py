@@ -498,3 +498,66 @@ def test_retention_buries_what_it_deletes(team, channel, conversations):
     )
     assert _hear(team, "clara", "old", "Acme, il y a longtemps", days_ago=50) is None
     assert not Mention.objects.filter(external_id="old").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_message_arriving_during_the_erasure_is_erased_too_not_an_error(team):
+    """The erasure takes the network's channel locks, which the inbox stores under: a message
+    of theirs being stored is committed first, then erased with the rest (without the locks,
+    deleting the customer would fail on the conversation the message was starting)."""
+    import threading
+
+    from django.db import connection
+
+    from portevoix.inbox import ingest as inbox_ingest
+    from tests.inbox.conftest import connect
+
+    if connection.vendor == "sqlite":
+        pytest.skip("SQLite runs one worker; its in-memory test database does not wait on locks")
+    channel = connect(team)
+    ingest(channel, [make_item("a1", "Ma commande 4521 n'est pas arrivée", author="marc")])
+    inside, release, erased = threading.Event(), threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def hold(result: inbox_ingest.Ingested) -> None:
+        inside.set()
+        release.wait(30)
+
+    inbox_ingest._handlers.insert(0, hold)
+
+    def store() -> None:
+        try:
+            ingest(
+                channel,
+                [make_item("a2", "Toujours rien", author="marc", kind=InboundKind.DM, thread="dm")],
+            )
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    def erase() -> None:
+        try:
+            actions.erase_person(team.workspace, "sandbox", "marc", by=None)
+            erased.set()
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    storing = threading.Thread(target=store)
+    erasing = threading.Thread(target=erase)
+    try:
+        storing.start()
+        assert inside.wait(30)
+        erasing.start()
+        assert not erased.wait(1), "the erasure ran beside a transaction storing their message"
+    finally:
+        release.set()
+        storing.join(30)
+        erasing.join(30)
+        inbox_ingest.remove_handler(hold)
+    assert not errors, errors
+    assert erased.is_set()
+    assert not InboundMessage.objects.filter(author_handle="marc").exists()
+    assert not Customer.objects.filter(handle="marc").exists()
