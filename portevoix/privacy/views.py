@@ -54,6 +54,38 @@ def _count_rows(counts: dict[str, int]) -> list[tuple[str, int]]:
     return [(str(labels[key]), counts.get(key, 0)) for key in COUNT_KEYS]
 
 
+def _suggestions(workspace: Any, text: str) -> list[dict[str, str]]:
+    """People whose handle or name contains ``text``: someone who writes to the company by
+    e-mail gives their name, not always their exact handle."""
+    from django.db.models import Q
+
+    from portevoix.inbox.models import Customer
+    from portevoix.listening.models import Mention
+
+    text = text.strip()
+    if len(text) < 3:
+        return []
+    found: dict[tuple[str, str], dict[str, str]] = {}
+    for c in Customer.objects.filter(workspace=workspace).filter(
+        Q(handle__icontains=text) | Q(display_name__icontains=text)
+    )[:10]:
+        found[(c.network, c.handle.casefold())] = {
+            "network": c.network,
+            "handle": c.handle,
+            "name": c.display_name,
+        }
+    for network, handle, name in (
+        Mention.objects.filter(workspace=workspace)
+        .filter(Q(author_handle__icontains=text) | Q(author_name__icontains=text))
+        .values_list("network", "author_handle", "author_name")
+        .distinct()[:10]
+    ):
+        found.setdefault(
+            (network, handle.casefold()), {"network": network, "handle": handle, "name": name}
+        )
+    return list(found.values())[:10]
+
+
 def _context(
     me: Member,
     *,
@@ -93,6 +125,8 @@ def _context(
             + "?"
             + urlencode({k: data[k] for k in ("network", "handle", "reference")}),
         )
+        if not any(counts.values()):
+            context["suggestions"] = _suggestions(workspace, data["handle"])
         if erase is None:
             erase = EraseForm(
                 initial={k: data[k] for k in ("network", "handle", "reference")},

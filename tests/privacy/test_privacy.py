@@ -561,3 +561,15 @@ def test_a_message_arriving_during_the_erasure_is_erased_too_not_an_error(team):
     assert erased.is_set()
     assert not InboundMessage.objects.filter(author_handle="marc").exists()
     assert not Customer.objects.filter(handle="marc").exists()
+
+
+def test_a_handle_that_holds_nothing_suggests_close_ones(team, marc):
+    client = Client()
+    client.login(email="admin@acme.test", password=PASSWORD)
+    page = reverse("privacy", kwargs={"ws": team.workspace.slug})
+    shown = client.get(page, {"network": "sandbox", "handle": "mar"}).content.decode()
+    assert "Rien" in shown and "handle=marc" in shown  # a customer, by handle
+    shown = client.get(page, {"network": "sandbox", "handle": "clar"}).content.decode()
+    assert "handle=clara" in shown  # a listening author
+    shown = client.get(page, {"network": "sandbox", "handle": "zz"}).content.decode()
+    assert "handle=marc" not in shown  # too short to suggest anything
