@@ -24,7 +24,7 @@ analytics of past months do not change when someone's messages are erased.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,7 +50,13 @@ ERASED = "[erased]"
 
 
 class PersonError(ValueError):
-    """The person asked about cannot be looked for (no network, no handle)."""
+    """The person asked about cannot be looked for. ``code``: ``unknown_network``,
+    ``no_handle`` (nothing left once the @ and spaces are gone) or ``not_a_handle`` (spaces or
+    a null character inside)."""
+
+    def __init__(self, message: str, code: str):
+        super().__init__(message)
+        self.code = code
 
 
 def normalise_handle(raw: str) -> str:
@@ -59,6 +65,22 @@ def normalise_handle(raw: str) -> str:
     if handle.startswith("@"):
         handle = handle[1:]
     return handle.strip()
+
+
+def known_network(name: str) -> bool:
+    from portevoix.networks.registry import all_networks
+
+    return name in {n.name for n in all_networks()}
+
+
+def checked_handle(raw: str) -> str:
+    """The handle as :func:`normalise_handle` gives it; :class:`PersonError` when it is none."""
+    handle = normalise_handle(raw)
+    if not handle:
+        raise PersonError("a handle is needed", "no_handle")
+    if "\x00" in handle or any(c.isspace() for c in handle):
+        raise PersonError(f"{handle!r} is not a handle", "not_a_handle")
+    return handle
 
 
 def fingerprint(network: str, handle: str) -> str:
@@ -106,7 +128,7 @@ def holdings(workspace: Workspace, network: str, handle: str) -> Holdings:
 
     handle = normalise_handle(handle)
     if not network or not handle:
-        raise PersonError("a network and a handle are needed")
+        raise PersonError("a network and a handle are needed", "no_handle")
     customers = Customer.objects.filter(workspace=workspace, network=network).filter(
         Q(handle__iexact=handle) | Q(author_id=handle)
     )
@@ -176,6 +198,7 @@ def export_person(
     held = holdings(workspace, network, handle)
     conversations = list(held.conversations.select_related("channel").order_by("created_at"))
     conversation_ids = [c.pk for c in conversations]
+    theirs = set(conversation_ids)
     by_conversation: dict[int | None, list[dict[str, Any]]] = {}
     for message in held.messages.select_related("channel").order_by("created_at", "pk"):
         by_conversation.setdefault(message.conversation_id, []).append(
@@ -258,10 +281,7 @@ def export_person(
             for c in conversations
         ],
         "messages_elsewhere": [
-            m
-            for key, rows in by_conversation.items()
-            if key not in set(conversation_ids)
-            for m in rows
+            m for key, rows in by_conversation.items() if key not in theirs for m in rows
         ],
         "public_posts_heard_by_listening": [
             {
@@ -331,7 +351,7 @@ def _redact_audit(pairs: Iterable[tuple[str, Iterable[int]]]) -> int:
     return changed
 
 
-def _scrub_alerts(workspace_id: int, message_ids: list[int], mention_ids: list[int]) -> int:
+def _scrub_alerts(workspace_id: int, message_ids: Sequence[int], mention_ids: Sequence[int]) -> int:
     """A crisis alert quotes the messages that caused it: the erased ones lose their words
     (the alert keeps that a message came then, on that network)."""
     from portevoix.crisis.models import Alert
@@ -353,47 +373,75 @@ def _scrub_alerts(workspace_id: int, message_ids: list[int], mention_ids: list[i
     return changed
 
 
-def _erase(held: Holdings, conversation_ids: list[int], message_ids: list[int]) -> None:
-    """Delete the person's rows and the traces of them (inside the caller's transaction)."""
-    from portevoix.api.models import CrmInboundEvent, WebhookDelivery
-    from portevoix.inbox.models import HandOff, InboundMessage, Note, Reply
-    from portevoix.notifications.models import Notification
-    from portevoix.publishing.models import Post, Publication
+def _delete_mentions(workspace_id: int, mention_ids: Sequence[int]) -> None:
+    """Delete mentions with their traces: audit descriptions blanked, their ids buried."""
+    from portevoix.listening.models import Mention
+    from portevoix.privacy.tombstones import bury, mention_scope
 
-    customer_ids = list(held.customers.values_list("pk", flat=True))
-    mention_ids = list(held.mentions.values_list("pk", flat=True))
-    vip_ids = list(held.vip.values_list("pk", flat=True))
-    correction_ids = list(held.corrections.values_list("pk", flat=True))
+    _redact_audit([("listening.mention", mention_ids)])
+    for start in range(0, len(mention_ids), 500):
+        chunk = Mention.objects.filter(pk__in=mention_ids[start : start + 500])
+        bury(
+            workspace_id,
+            (
+                (mention_scope(network), key)
+                for network, key in chunk.values_list("network", "external_id")
+            ),
+        )
+        chunk.delete()
+
+
+def _erase(
+    workspace_id: int,
+    *,
+    conversation_ids: Sequence[int],
+    message_ids: Sequence[int],
+    customer_ids: Sequence[int] = (),
+    mention_ids: Sequence[int] = (),
+    vip_ids: Sequence[int] = (),
+    correction_ids: Sequence[int] = (),
+) -> None:
+    """Delete these rows and the traces of them (inside the caller's transaction)."""
+    from portevoix.api.models import CrmInboundEvent, WebhookDelivery
+    from portevoix.care.models import VipAuthor
+    from portevoix.inbox.models import (
+        Conversation,
+        Customer,
+        HandOff,
+        InboundMessage,
+        Note,
+        Reply,
+    )
+    from portevoix.notifications.models import Notification
+    from portevoix.privacy.tombstones import bury, inbox_scope
+    from portevoix.publishing.models import Post, Publication
+    from portevoix.triage.models import TriageCorrection
+
     in_conversations = {"conversation_id__in": conversation_ids}
     note_ids = list(Note.objects.filter(**in_conversations).values_list("pk", flat=True))
     handoff_ids = list(HandOff.objects.filter(**in_conversations).values_list("pk", flat=True))
     reply_ids = list(Reply.objects.filter(**in_conversations).values_list("pk", flat=True))
     # A private answer we sent them is about them: its words go, the delivery record stays.
     private_posts = list(
-        Reply.objects.filter(conversation_id__in=conversation_ids, private=True).values_list(
-            "post_id", flat=True
-        )
+        Reply.objects.filter(private=True, **in_conversations).values_list("post_id", flat=True)
     )
     if private_posts:
         Post.objects.filter(pk__in=private_posts).update(text=ERASED)
         Publication.objects.filter(post_id__in=private_posts).exclude(text="").update(text=ERASED)
-    for start in range(0, max(len(conversation_ids), 1), 500):
+    for start in range(0, len(conversation_ids), 500):
         chunk = conversation_ids[start : start + 500]
-        if not chunk:
-            break
         Notification.objects.filter(
             object_type="inbox.conversation", object_id__in=[str(pk) for pk in chunk]
         ).delete()
         WebhookDelivery.objects.filter(payload__data__conversation_id__in=chunk).delete()
         # The CRM's status updates about their hand-offs (the records go with the conversation).
         CrmInboundEvent.objects.filter(record__conversation_id__in=chunk).delete()
-    held.corrections.delete()
+    TriageCorrection.objects.filter(pk__in=correction_ids).delete()
     _redact_audit(
         [
             ("inbox.customer", customer_ids),
             ("inbox.conversation", conversation_ids),
             ("inbox.inboundmessage", message_ids),
-            ("listening.mention", mention_ids),
             ("care.vipauthor", vip_ids),
             ("triage.triagecorrection", correction_ids),
             ("inbox.note", note_ids),
@@ -401,11 +449,8 @@ def _erase(held: Holdings, conversation_ids: list[int], message_ids: list[int]) 
             ("inbox.reply", reply_ids),
         ]
     )
-    _scrub_alerts(held.workspace.pk, message_ids, mention_ids)
+    _scrub_alerts(workspace_id, message_ids, mention_ids)
     # What was erased stays erased: the networks' ids are remembered, as digests.
-    from portevoix.privacy.tombstones import bury, inbox_scope, mention_scope
-
-    workspace_id = held.workspace.pk
     for start in range(0, len(message_ids), 500):
         bury(
             workspace_id,
@@ -416,24 +461,12 @@ def _erase(held: Holdings, conversation_ids: list[int], message_ids: list[int]) 
                 ).values_list("channel_id", "message_id")
             ),
         )
-    for start in range(0, len(mention_ids), 500):
-        bury(
-            workspace_id,
-            (
-                (mention_scope(network), key)
-                for network, key in held.mentions.model.objects.filter(
-                    pk__in=mention_ids[start : start + 500]
-                ).values_list("network", "external_id")
-            ),
-        )
     InboundMessage.objects.filter(pk__in=message_ids).delete()
     for start in range(0, len(conversation_ids), 500):
-        held.conversations.model.objects.filter(
-            pk__in=conversation_ids[start : start + 500]
-        ).delete()
-    held.customers.model.objects.filter(pk__in=customer_ids).delete()
-    held.mentions.model.objects.filter(pk__in=mention_ids).delete()
-    held.vip.delete()
+        Conversation.objects.filter(pk__in=conversation_ids[start : start + 500]).delete()
+    Customer.objects.filter(pk__in=customer_ids).delete()
+    _delete_mentions(workspace_id, mention_ids)
+    VipAuthor.objects.filter(pk__in=vip_ids).delete()
 
 
 def _lock_channels(workspace: Workspace, network: str | None = None) -> None:
@@ -463,11 +496,19 @@ def erase_person(
         _lock_channels(workspace, network)
         held = holdings(workspace, network, handle)
         counts = held.counts()
-        conversation_ids = list(held.conversations.values_list("pk", flat=True))
-        message_ids = list(held.messages.values_list("pk", flat=True)) + list(
-            held.others_messages.values_list("pk", flat=True)
+
+        def ids(rows: QuerySet[Any]) -> list[int]:
+            return list(rows.values_list("pk", flat=True))
+
+        _erase(
+            workspace.pk,
+            conversation_ids=ids(held.conversations),
+            message_ids=ids(held.messages) + ids(held.others_messages),
+            customer_ids=ids(held.customers),
+            mention_ids=ids(held.mentions),
+            vip_ids=ids(held.vip),
+            correction_ids=ids(held.corrections),
         )
-        _erase(held, conversation_ids, message_ids)
         _record("privacy.erase", held, by=by, reference=reference, counts=counts)
     return counts
 
@@ -517,11 +558,7 @@ def set_retention(
 
 def apply_retention(policy: Any, *, now: dt.datetime | None = None) -> dict[str, int]:
     """Delete what the policy says is too old; return the counts (audited when not zero)."""
-    from portevoix.inbox.models import (
-        ConversationState,
-        Customer,
-        InboundMessage,
-    )
+    from portevoix.inbox.models import Conversation, ConversationState, Customer, InboundMessage
     from portevoix.listening.models import Mention
 
     now = now or timezone.now()
@@ -532,8 +569,6 @@ def apply_retention(policy: Any, *, now: dt.datetime | None = None) -> dict[str,
             # As for an erasure: no message lands on a customer while the old ones go.
             _lock_channels(workspace)
             cutoff = now - dt.timedelta(days=policy.conversations_days)
-            from portevoix.inbox.models import Conversation
-
             old = Conversation.objects.filter(
                 workspace=workspace,
                 state__in=[ConversationState.RESOLVED, ConversationState.SPAM],
@@ -548,26 +583,14 @@ def apply_retention(policy: Any, *, now: dt.datetime | None = None) -> dict[str,
                     channel__workspace=workspace,
                 ).values_list("pk", flat=True)
             )
-            customers = Customer.objects.filter(workspace=workspace, last_seen_at__lt=cutoff)
-            held = Holdings(
-                workspace=workspace,
-                network="",
-                handle="",
-                customers=Customer.objects.none(),
-                conversations=old,
-                messages=InboundMessage.objects.none(),
-                others_messages=InboundMessage.objects.none(),
-                mentions=Mention.objects.none(),
-                vip=Customer.objects.none(),
-                corrections=Customer.objects.none(),
-                crm_records=Customer.objects.none(),
-            )
-            _erase(held, conversation_ids, message_ids)
+            _erase(workspace.pk, conversation_ids=conversation_ids, message_ids=message_ids)
             # Customers left with nothing: no conversation, not seen since the cutoff.
-            orphans = customers.filter(conversations__isnull=True).values_list("pk", flat=True)
-            orphan_ids = list(orphans)
-            _redact_audit([("inbox.customer", orphan_ids)])
-            Customer.objects.filter(pk__in=orphan_ids).delete()
+            orphan_ids = list(
+                Customer.objects.filter(
+                    workspace=workspace, last_seen_at__lt=cutoff, conversations__isnull=True
+                ).values_list("pk", flat=True)
+            )
+            _erase(workspace.pk, conversation_ids=[], message_ids=[], customer_ids=orphan_ids)
             done.update(
                 conversations=len(conversation_ids),
                 messages=len(message_ids),
@@ -580,19 +603,7 @@ def apply_retention(policy: Any, *, now: dt.datetime | None = None) -> dict[str,
                     "pk", flat=True
                 )
             )
-            _redact_audit([("listening.mention", mention_ids)])
-            from portevoix.privacy.tombstones import bury, mention_scope
-
-            for start in range(0, len(mention_ids), 500):
-                chunk = Mention.objects.filter(pk__in=mention_ids[start : start + 500])
-                bury(
-                    workspace.pk,
-                    (
-                        (mention_scope(network), key)
-                        for network, key in chunk.values_list("network", "external_id")
-                    ),
-                )
-                chunk.delete()
+            _delete_mentions(workspace.pk, mention_ids)
             done["mentions"] = len(mention_ids)
         policy.last_run_at = now
         policy.last_result = done
@@ -623,10 +634,12 @@ __all__ = [
     "Holdings",
     "PersonError",
     "apply_retention",
+    "checked_handle",
     "erase_person",
     "export_person",
     "fingerprint",
     "holdings",
+    "known_network",
     "normalise_handle",
     "past_erasures",
     "retention_job",

@@ -17,7 +17,6 @@ from portevoix.api.core import ApiError, need
 from portevoix.api.models import Scope
 from portevoix.core.models import Member
 from portevoix.core.permissions import require
-from portevoix.networks.registry import all_networks
 
 from . import actions
 from .models import MAX_DAYS, MIN_DAYS, RetentionPolicy
@@ -79,17 +78,19 @@ def _manager(request: HttpRequest) -> Member:
 
 
 def _person(network: str, handle: str) -> tuple[str, str]:
-    if network not in {n.name for n in all_networks()}:
+    if not actions.known_network(network):
         raise ApiError(
             422,
             "unknown_network",
             _("No network is called %(name)s.") % {"name": network},
             field="network",
         )
-    cleaned = actions.normalise_handle(handle)
-    if not cleaned or "\x00" in cleaned or any(c.isspace() for c in cleaned):
-        raise ApiError(422, "invalid_handle", _("Give the person's handle."), field="handle")
-    return network, cleaned
+    try:
+        return network, actions.checked_handle(handle)
+    except actions.PersonError:
+        raise ApiError(
+            422, "invalid_handle", _("Give the person's handle."), field="handle"
+        ) from None
 
 
 @router.get(

@@ -90,12 +90,13 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         }
         out.write(json.dumps(periods) + "\n")
         return 0
-    handle = actions.normalise_handle(args.handle)
-    if not handle or any(c.isspace() for c in handle):
-        raise CliError(f"{args.handle!r} is not a handle", code=2)
-    from portevoix.networks.registry import all_networks
+    try:
+        handle = actions.checked_handle(args.handle)
+    except actions.PersonError:
+        raise CliError(f"{args.handle!r} is not a handle", code=2) from None
+    if not actions.known_network(args.network):
+        from portevoix.networks.registry import all_networks
 
-    if args.network not in {n.name for n in all_networks()}:
         names = ", ".join(n.name for n in all_networks())
         raise CliError(f"unknown network {args.network!r} (one of: {names})", code=2)
     if member is not None:

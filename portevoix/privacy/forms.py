@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from portevoix.networks.registry import all_networks
 
-from .actions import normalise_handle
+from .actions import PersonError, checked_handle, normalise_handle
 from .models import MAX_DAYS, MIN_DAYS
 
 
@@ -38,12 +38,12 @@ class PersonForm(forms.Form):
         self.fields["network"].choices = network_choices()  # type: ignore[attr-defined]
 
     def clean_handle(self) -> str:
-        handle = normalise_handle(self.cleaned_data["handle"])
-        if not handle:
-            raise forms.ValidationError(_("Give the person's handle."))
-        if any(c.isspace() for c in handle):
-            raise forms.ValidationError(_("A handle has no spaces."))
-        return handle
+        try:
+            return checked_handle(self.cleaned_data["handle"])
+        except PersonError as exc:
+            if exc.code == "no_handle":
+                raise forms.ValidationError(_("Give the person's handle.")) from None
+            raise forms.ValidationError(_("A handle has no spaces.")) from None
 
 
 class EraseForm(PersonForm):

@@ -25,20 +25,9 @@ from . import actions
 from .forms import EraseForm, PersonForm, RetentionForm
 from .models import RetentionPolicy
 
-#: The counts shown, in this order.
-COUNT_KEYS = (
-    "customers",
-    "conversations",
-    "messages",
-    "others_messages",
-    "mentions",
-    "vip",
-    "corrections",
-    "crm_records",
-)
-
 
 def _count_rows(counts: dict[str, int]) -> list[tuple[str, int]]:
+    """Each count of ``Holdings.counts()`` with what it is, in the page's order."""
     labels = {
         "customers": _("customer records, with the team's notes"),
         "conversations": _("conversations they started, with our replies and internal notes"),
@@ -51,7 +40,7 @@ def _count_rows(counts: dict[str, int]) -> list[tuple[str, int]]:
             "hand-offs to a CRM or helpdesk (erased here; erase them in that tool too)"
         ),
     }
-    return [(str(labels[key]), counts.get(key, 0)) for key in COUNT_KEYS]
+    return [(str(label), counts.get(key, 0)) for key, label in labels.items()]
 
 
 def _suggestions(workspace: Any, text: str) -> list[dict[str, str]]:
@@ -135,10 +124,16 @@ def _context(
     return context
 
 
-@require_safe
-def privacy_page(request: HttpRequest, ws: str) -> HttpResponse:
+def _manager(request: HttpRequest) -> Member:
+    """The member answering requests: ``privacy.manage``, else 403."""
     me = _member(request)
     require(me, "privacy.manage")
+    return me
+
+
+@require_safe
+def privacy_page(request: HttpRequest, ws: str) -> HttpResponse:
+    me = _manager(request)
     person = PersonForm(request.GET) if request.GET.get("handle") is not None else None
     status = 400 if person is not None and not person.is_valid() else 200
     return render(request, "privacy/page.html", _context(me, person=person), status=status)
@@ -146,8 +141,7 @@ def privacy_page(request: HttpRequest, ws: str) -> HttpResponse:
 
 @require_safe
 def privacy_export(request: HttpRequest, ws: str) -> HttpResponse:
-    me = _member(request)
-    require(me, "privacy.manage")
+    me = _manager(request)
     person = PersonForm(request.GET)
     if not person.is_valid():
         return render(request, "privacy/page.html", _context(me, person=person), status=400)
@@ -167,8 +161,7 @@ def privacy_export(request: HttpRequest, ws: str) -> HttpResponse:
 
 @require_POST
 def privacy_erase(request: HttpRequest, ws: str) -> HttpResponse:
-    me = _member(request)
-    require(me, "privacy.manage")
+    me = _manager(request)
     form = EraseForm(request.POST)
     if not form.is_valid():
         person = PersonForm(
@@ -203,8 +196,7 @@ def privacy_erase(request: HttpRequest, ws: str) -> HttpResponse:
 
 @require_POST
 def privacy_retention(request: HttpRequest, ws: str) -> HttpResponse:
-    me = _member(request)
-    require(me, "privacy.manage")
+    me = _manager(request)
     form = RetentionForm(request.POST)
     if not form.is_valid():
         return render(request, "privacy/page.html", _context(me, retention=form), status=400)
