@@ -160,7 +160,8 @@ class WebcareSettings(models.Model):
         verbose_name_plural = _("webcare settings")
 
     def __str__(self) -> str:
-        return f"webcare of {self.workspace_id}"
+        # The audit log keeps this in no language, like the other settings: the workspace.
+        return str(self.workspace)
 
 
 class AgentProfile(models.Model):

@@ -411,7 +411,8 @@ class Drill(models.Model):
         verbose_name_plural = _("drills")
 
     def __str__(self) -> str:
-        return f"drill {self.pk} ({self.kind})"
+        # The audit log keeps this beside its translated label, in no language.
+        return f"#{self.pk} ({self.kind})"
 
     @property
     def is_running(self) -> bool:

@@ -46,7 +46,8 @@ class RetentionPolicy(models.Model):
         verbose_name_plural = _("retention policies")
 
     def __str__(self) -> str:
-        return f"retention of {self.workspace_id}"
+        # The audit log keeps this in no language, like the other settings: the workspace.
+        return str(self.workspace)
 
 
 class Tombstone(models.Model):

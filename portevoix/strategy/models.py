@@ -80,7 +80,7 @@ class CanvasVersion(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"canvas v{self.number}"
+        return f"v{self.number}"  # the audit log's label says what it is, in the reader's language
 
 
 class StrategySettings(models.Model):
@@ -241,7 +241,7 @@ class PolicyVersion(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"policy v{self.number}"
+        return f"v{self.number}"  # the audit log's label says what it is, in the reader's language
 
 
 class PolicyAcknowledgement(models.Model):

@@ -212,3 +212,48 @@ def test_the_migration_rewrites_entries_written_in_one_language(team) -> None:
         "id": 999_999,
         "repr": "#999999",
     }
+
+
+def test_the_migration_names_settings_drills_and_versions_in_no_language(team) -> None:
+    import importlib
+
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    migration = importlib.import_module(
+        "portevoix.core.migrations.0008_audit_objects_in_no_language"
+    )
+    written = {
+        ("care.webcaresettings", "webcare of 1"): team.workspace.name,
+        ("privacy.retentionpolicy", "retention of 12"): team.workspace.name,
+        ("crisis.drill", "drill 3 (crisis)"): "#3 (crisis)",
+        ("strategy.canvasversion", "canvas v2"): "v2",
+        ("strategy.policyversion", "policy v11"): "v11",
+        ("publishing.idea", "drill 3 (crisis)"): "drill 3 (crisis)",  # another type: untouched
+        ("strategy.policyversion", "v4"): "v4",
+    }
+    entries = {
+        AuditEntry.objects.create(
+            workspace=team.workspace, action="x", object_type=kind, object_repr=text
+        ).pk: expected
+        for (kind, text), expected in written.items()
+    }
+    state = MigrationExecutor(connection).loader.project_state(
+        ("core", "0008_audit_objects_in_no_language")
+    )
+    migration.forwards(state.apps, None)
+    for pk, expected in entries.items():
+        assert AuditEntry.objects.get(pk=pk).object_repr == expected
+
+
+def test_objects_the_log_names_are_named_in_no_language(team) -> None:
+    """The settings, drills and versions an entry names: no English words beside a French
+    label (the page translates the action, not the object)."""
+    from portevoix.care.models import WebcareSettings
+    from portevoix.crisis.models import Drill
+    from portevoix.privacy.models import RetentionPolicy
+
+    workspace = team.workspace
+    assert str(WebcareSettings(workspace=workspace)) == workspace.name
+    assert str(RetentionPolicy(workspace=workspace)) == workspace.name
+    assert str(Drill(pk=4, workspace=workspace, kind="crisis")) == "#4 (crisis)"
