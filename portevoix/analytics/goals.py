@@ -26,27 +26,13 @@ from zoneinfo import ZoneInfo
 from django.utils import timezone
 
 from portevoix.core.models import Workspace
+from portevoix.strategy.metrics import METRICS as METRIC_DEFS
 
 from . import kpis
 
 PERCENT = frozenset({"engagement_rate", "share_of_voice", "sla_compliance"})
-LOWER_IS_BETTER = frozenset({"first_response_minutes"})
-TOTALS = frozenset(
-    {
-        "follower_growth",
-        "impressions",
-        "reach",
-        "engagements",
-        "clicks",
-        "video_views",
-        "posts_published",
-        "mentions",
-        "leads",
-        "deal_value",
-        "conversations_resolved",
-        "profile_visits",
-    }
-)
+LOWER_IS_BETTER = frozenset(key for key, m in METRIC_DEFS.items() if m.lower_is_better)
+TOTALS = frozenset(key for key, m in METRIC_DEFS.items() if m.total)
 
 
 def period_bounds(period: str, now: dt.datetime, zone: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:

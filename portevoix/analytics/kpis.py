@@ -40,8 +40,8 @@ METRICS = (
     "conversations_resolved",
     "profile_visits",
 )
-#: Measured elsewhere, not yet built (listening).
-NOT_YET = frozenset({"mentions", "share_of_voice"})
+#: Counted by listening (``portevoix.listening``): what people say of the brand.
+LISTENING_METRICS = frozenset({"mentions", "share_of_voice"})
 #: Leads and deal values, recorded by hand, CSV or the CRM (``portevoix.roi``).
 LEAD_METRICS = frozenset({"leads", "deal_value"})
 #: KPIs whose figures are money: shown only to members with ``money.view`` (goal tables,
@@ -96,6 +96,46 @@ def _webcare(workspace: Workspace, start: dt.datetime, end: dt.datetime) -> dict
     )
 
 
+def _listening(
+    workspace: Workspace,
+    metric: str,
+    *,
+    channel: Channel | None,
+    start: dt.datetime,
+    end: dt.datetime,
+) -> float | None:
+    """Mentions of the brand (its brand, product and executive queries, each mention once) and
+    its share of voice against the competitor queries, by the date people posted them, as the
+    listening page counts them. With a channel, only what was said on that channel's network.
+    ``None`` when nothing is listened for: a workspace without a brand query (or, for the
+    share of voice, without a competitor query) has no figure, not a zero."""
+    from portevoix.listening.models import OWN_KINDS, ListeningQuery, Mention, QueryKind
+
+    queries = ListeningQuery.objects.filter(workspace=workspace)
+    own = list(queries.filter(kind__in=OWN_KINDS).values_list("pk", flat=True))
+    if not own:
+        return None
+    mentions = Mention.objects.filter(workspace=workspace, posted_at__gte=start, posted_at__lt=end)
+    if channel is not None:
+        if channel.workspace_id != workspace.pk:
+            raise ValueError("the channel is not in this workspace")
+        mentions = mentions.filter(network=channel.network)
+    brand = mentions.filter(queries__in=own).values("pk").distinct().count()
+    if metric == "mentions":
+        return float(brand)
+    rivals = list(queries.filter(kind=QueryKind.COMPETITOR).values_list("pk", flat=True))
+    if not rivals:
+        return None
+    # Each competitor's mentions count for it, as on the listening page (a post naming two
+    # competitors is a voice for each).
+    through = Mention.queries.through.objects.filter(
+        mention__in=mentions, listeningquery_id__in=rivals
+    )
+    others = through.values("mention_id", "listeningquery_id").distinct().count()
+    total = brand + others
+    return brand / total if total else None
+
+
 def measure(
     workspace: Workspace,
     metric: str,
@@ -109,8 +149,8 @@ def measure(
         raise ValueError(f"unknown metric {metric!r}; one of {', '.join(METRICS)}")
     if start.tzinfo is None or end.tzinfo is None:
         raise ValueError("start and end must be aware datetimes")
-    if metric in NOT_YET:
-        return None
+    if metric in LISTENING_METRICS:
+        return _listening(workspace, metric, channel=channel, start=start, end=end)
     if metric in LEAD_METRICS:
         from portevoix.roi.figures import lead_kpi
 

@@ -62,12 +62,18 @@ WEEKDAYS = (
 )
 
 
+def _fixed(value: float, places: int) -> str:
+    """``value`` with ``places`` decimals, rounded: Django's ``number_format`` cuts a float's
+    decimals off (55.56 would read 55,5 and 59.99 minutes 59)."""
+    return formats.number_format(round(value, places), decimal_pos=places, use_l10n=True)
+
+
 def _number(value: float | None, *, rate: bool = False) -> str:
     """A figure as people read it: thousands grouped, a rate in per cent; "—" for no data."""
     if value is None:
         return "—"
     if rate:
-        return formats.number_format(100 * value, decimal_pos=1, use_l10n=True) + "\u00a0%"
+        return _fixed(100 * value, 1) + "\u00a0%"
     return formats.number_format(round(value), use_l10n=True, force_grouping=True)
 
 
@@ -293,7 +299,7 @@ def _points(value: float | None) -> str:
     """A difference of proportions in percentage points, signed."""
     if value is None:
         return "—"
-    return ("+" if value > 0 else "") + formats.number_format(100 * value, decimal_pos=2)
+    return ("+" if value > 0 else "") + _fixed(100 * value, 2)
 
 
 def _trial(experiment: Experiment) -> dict[str, Any]:
@@ -338,9 +344,9 @@ def _kpi_number(value: float | None, metric: str) -> str:
     if value is None:
         return "—"
     if metric in goals.PERCENT:
-        return formats.number_format(value, decimal_pos=1, use_l10n=True) + "\u00a0%"
+        return _fixed(value, 1) + "\u00a0%"
     if metric == "first_response_minutes":
-        return formats.number_format(value, decimal_pos=0, use_l10n=True) + "\u00a0min"
+        return _fixed(value, 0) + "\u00a0min"
     return formats.number_format(round(value), use_l10n=True, force_grouping=True)
 
 

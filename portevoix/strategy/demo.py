@@ -124,6 +124,13 @@ def load_strategy_demo(workspace: Workspace) -> None:
             goals["employer_brand"], by=sophie, metric="follower_growth", target=300,
             period="quarter", channel=linkedin,
         )  # fmt: skip
+    # Listening measures these two: what people say of the brand, against its competitors.
+    actions.add_kpi(
+        goals["brand_awareness"], by=sophie, metric="share_of_voice", target=50, period="month",
+    )  # fmt: skip
+    actions.add_kpi(
+        goals["brand_awareness"], by=sophie, metric="mentions", target=900, period="month",
+    )  # fmt: skip
     actions.add_kpi(
         goals["customer_service"], by=sophie, metric="first_response_minutes", target=60,
         period="week",

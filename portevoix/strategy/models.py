@@ -36,6 +36,16 @@ class Period(models.TextChoices):
     YEAR = "year", _("per year")
 
 
+#: How a level's target reads ("4.5 % over the month", "60 minutes over the week"): "per"
+#: would say it adds up, as a total's does ("3,000 clicks per month").
+PERIOD_OVER = {
+    Period.WEEK: _("over the week"),
+    Period.MONTH: _("over the month"),
+    Period.QUARTER: _("over the quarter"),
+    Period.YEAR: _("over the year"),
+}
+
+
 #: The canvas's questions (seed 002), in the order the page asks them.
 CANVAS_FIELDS = (
     "market",
@@ -146,6 +156,23 @@ class Kpi(models.Model):
 
     def __str__(self) -> str:
         return f"{self.metric} {self.target}/{self.period}"
+
+    def period_text(self) -> str:
+        """The period as the target reads: "per month" for a total, "over the month" for a
+        level (a rate, followers, minutes)."""
+        from .metrics import METRICS
+
+        metric = METRICS.get(self.metric)
+        if metric is not None and not metric.total and self.period in PERIOD_OVER:
+            return str(PERIOD_OVER[Period(self.period)])
+        return str(self.get_period_display())
+
+    @property
+    def lower_is_better(self) -> bool:
+        from .metrics import METRICS
+
+        metric = METRICS.get(self.metric)
+        return metric is not None and metric.lower_is_better
 
 
 class Pillar(models.Model):

@@ -112,6 +112,24 @@ def test_goals_channels_and_kpis(team, client_for) -> None:
     assert "Proactive" in html
 
 
+def test_a_level_is_held_over_its_period_and_a_total_added_up_per_period(team, client_for):
+    """« 60 minutes per week » read as a weekly allowance of minutes: a level (a rate, a time,
+    followers) holds over the period, a ceiling says so, and a total still adds up per period."""
+    manager = team["manager"]
+    actions.set_goals(team.workspace, by=manager, codes=["customer_service", "brand_awareness"])
+    care = Goal.objects.get(code="customer_service")
+    awareness = Goal.objects.get(code="brand_awareness")
+    actions.add_kpi(care, by=manager, metric="first_response_minutes", target=60, period="week")
+    actions.add_kpi(awareness, by=manager, metric="engagement_rate", target="4.5", period="month")
+    actions.add_kpi(awareness, by=manager, metric="mentions", target=900, period="month")
+    html = client_for(team["viewer"]).get(reverse("strategy", args=[team.workspace.slug]))
+    text = " ".join(html.content.decode().split())
+    assert "at most 60 minutes over the week" in text
+    assert "4.50 % over the month" in text
+    assert "900 mentions per month" in text
+    assert "per week" not in text
+
+
 def test_a_bad_kpi_form_answers_400_in_place(team, client_for) -> None:
     actions.set_goals(team.workspace, by=team["manager"], codes=["leads"])
     goal = Goal.objects.get()
