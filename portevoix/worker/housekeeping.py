@@ -1,8 +1,10 @@
 """Periodic maintenance: each job is a :class:`~portevoix.worker.models.Housekeeping` row.
 
 A job runs when its row is due, then the row goes back to ``scheduled``, due again after the
-job's interval. There is no separate scheduler (ARCHITECTURE §5). A job function takes the row
-and returns a short summary, which the ops page and the admin show.
+job's interval, or, for a daily job with an hour (``daily_at``), at that hour next in the
+server's time zone (``PORTEVOIX_TIME_ZONE``): heavy deletions run at night, not whenever the
+worker first started. There is no separate scheduler (ARCHITECTURE §5). A job function takes
+the row and returns a short summary, which the ops page and the admin show.
 """
 
 from __future__ import annotations
@@ -23,13 +25,30 @@ class Job:
     name: str
     interval: float  # seconds between two runs
     func: Callable[[Housekeeping], str]
+    #: A daily job's hour, in the server's time zone (the interval is then a day).
+    daily_at: dt.time | None = None
+
+    def next_run(self, now: dt.datetime) -> dt.datetime:
+        if self.daily_at is None:
+            return now + dt.timedelta(seconds=self.interval)
+        zone = timezone.get_default_timezone()
+        local = now.astimezone(zone)
+        day = local.date() if local.time() < self.daily_at else local.date() + dt.timedelta(1)
+        # Built from the date and the wall-clock hour: a change of summer time keeps the hour.
+        return dt.datetime.combine(day, self.daily_at, tzinfo=zone)
 
 
 JOBS: dict[str, Job] = {}
 
 
-def register(name: str, interval: float, func: Callable[[Housekeeping], str]) -> Job:
-    job = Job(name=name, interval=interval, func=func)
+def register(
+    name: str,
+    interval: float,
+    func: Callable[[Housekeeping], str],
+    *,
+    daily_at: dt.time | None = None,
+) -> Job:
+    job = Job(name=name, interval=interval, func=func, daily_at=daily_at)
     JOBS[name] = job
     return job
 
@@ -43,7 +62,7 @@ def run(row: Housekeeping) -> Outcome:
     now = timezone.now()
     return Outcome(
         "scheduled",
-        at=now + dt.timedelta(seconds=job.interval),
+        at=job.next_run(now),
         fields={"last_run_at": now, "last_result": summary[:2000]},
     )
 

@@ -271,3 +271,31 @@ def test_a_claimed_row_no_longer_automatic_is_given_back_unhandled(job) -> None:
     assert calls == []
     row.refresh_from_db()
     assert row.state == "failed" and row.locked_by == "" and row.locked_until is None
+
+
+@pytest.mark.parametrize(
+    ("now", "due"),
+    [
+        # Before 03:00 in Paris: tonight; after: the next night.
+        (dt.datetime(2026, 12, 4, 1, 30, tzinfo=dt.UTC), dt.datetime(2026, 12, 4, 2, 0)),
+        (dt.datetime(2026, 12, 4, 2, 0, tzinfo=dt.UTC), dt.datetime(2026, 12, 5, 2, 0)),
+        (dt.datetime(2026, 12, 4, 21, 0, tzinfo=dt.UTC), dt.datetime(2026, 12, 5, 2, 0)),
+        # The night summer time starts, 03:00 in Paris is 01:00 UTC; the night it ends, 02:00.
+        (dt.datetime(2026, 3, 28, 12, 0, tzinfo=dt.UTC), dt.datetime(2026, 3, 29, 1, 0)),
+        (dt.datetime(2026, 10, 24, 12, 0, tzinfo=dt.UTC), dt.datetime(2026, 10, 25, 2, 0)),
+    ],
+)
+def test_a_daily_job_with_an_hour_runs_at_that_hour_in_the_servers_zone(
+    db, settings, now, due
+) -> None:
+    """Retention deletes at night (03:00 where the server is), not every 24 hours from
+    whenever the worker first started."""
+    settings.TIME_ZONE = "Europe/Paris"
+    job = housekeeping.JOBS["privacy-retention"]
+    assert job.daily_at == dt.time(3, 0)
+    assert job.next_run(now) == due.replace(tzinfo=dt.UTC)
+    with time_machine.travel(now, tick=False):
+        outcome = housekeeping.run(Housekeeping(name="privacy-retention"))
+    assert outcome.at == due.replace(tzinfo=dt.UTC)
+    # A job without an hour keeps its interval.
+    assert housekeeping.JOBS["care-assign"].next_run(now) == now + dt.timedelta(seconds=60)
