@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 
 import pytest
 from django.urls import reverse
@@ -55,6 +56,12 @@ def test_who_sees_the_page(team, client_for, history, role) -> None:
         assert 'id="chart-daily"' in body and "analytics-data" in body
         assert ("Share" in body or "Partager" in body) == can(member, "analytics.report")
         assert ('id="webcare"' in body) == can(member, "inbox.view_all")
+        # The long page's list of sections links to sections this member has, and to all.
+        toc = body[body.index('class="page-toc"') : body.index("</nav>", body.index("page-toc"))]
+        targets = set(re.findall(r'href="#([\w-]+)"', toc))
+        sections = set(re.findall(r'<section class="card"[^>]* id="([\w-]+)"', body))
+        assert targets == sections - {"insight-form"}
+        assert ("#roi" in toc) == can(member, "money.view")
     else:
         assert response.status_code == 403
 
