@@ -127,6 +127,57 @@ def test_routed_by_subject_not_by_tone(text, department):
         assert result.intent is Intent.COMPLAINT
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        # The sandbox world's own phrasings (the demo's inbox and listening show them).
+        "vous conseillez quoi entre ces deux crèmes ?",
+        "Merci, et pour les peaux grasses vous conseillez quoi ?",
+        # Paraphrases that are not among the training examples.
+        "Quel produit me conseilleriez-vous contre les rides ?",
+        "Vous me recommandez lequel pour une peau qui tiraille ?",
+        "which serum would you recommend for oily skin?",
+        "what do you suggest between the two moisturisers?",
+        "Which of your trainers would you pick for flat feet?",
+    ],
+)
+def test_a_product_advice_question_is_not_a_job_application_nor_praise(text):
+    """« Conseiller » is a job title and « recommander » is what praise says; a customer
+    asking which product to choose is a question before buying (social team or sales)."""
+    result = one(text)
+    assert result.intent in {Intent.QUESTION, Intent.PURCHASE}
+    assert result.department in {Department.SOCIAL_TEAM, Department.SALES}
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("Vous recrutez des conseillers de vente pour la boutique de Rennes ?", Intent.HR),
+        ("I'd recommend this shop to anyone, lovely staff", Intent.PRAISE),
+        ("Je recommande les yeux fermés, la crème a changé ma peau", Intent.PRAISE),
+    ],
+)
+def test_the_same_words_keep_their_other_meanings(text, intent):
+    assert one(text).intent is intent
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "J'ai eu des rougeurs après 2 jours avec le sérum Éclat, je suis très déçue",
+        "Très déçue de la crème de nuit, aucun effet",
+        "really disappointed with the serum, it did nothing",
+        "Got a rash after two days with the night cream, so disappointed",
+    ],
+)
+def test_disappointment_stays_a_complaint(text):
+    """Taught praise that denies a disappointment (« jamais déçue ») once turned plain
+    disappointment into praise: the hashed words cannot see the negation's scope."""
+    result = one(text)
+    assert result.intent is Intent.COMPLAINT
+    assert result.sentiment is Sentiment.NEGATIVE
+
+
 # -- §2 context -------------------------------------------------------------------------------
 
 PROMOTION = "-30 % sur toute la collection d'hiver ce week-end seulement, code HIVER30 !"
