@@ -210,6 +210,23 @@ def test_an_order_number_an_address_or_a_phone_number_is_specific(text):
     assert result.specific_confidence >= 0.899  # IDENTIFIER_SPECIFIC, in float32
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Des démangeaisons après deux jours avec le baume, trop déçue",
+        "Got itchy red patches after using the toner, really disappointed",
+        "J'ai eu des rougeurs après 2 jours avec le sérum Éclat, je suis très déçue",
+        "Votre crème m'a brûlé le visage",
+    ],
+)
+def test_a_product_that_hurt_someone_is_specific_even_said_with_disappointment(text):
+    """Issue 16 §3: a product that hurt someone goes to customer service, out of public view.
+    « Déçue » is what general complaints say; the harm decides."""
+    (result,) = label_batch([TriageInput(text)])
+    assert result.intent is Intent.COMPLAINT
+    assert result.specific and result.department is Department.CUSTOMER_SERVICE
+
+
 def test_praise_is_never_specific():
     # A known regression of issue 16's first model (the irony cue read this thanks as a
     # specific complaint); fixed by the second round's training data.
