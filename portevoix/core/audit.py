@@ -12,7 +12,7 @@ import contextlib
 import datetime as dt
 import decimal
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
@@ -135,6 +135,24 @@ KEY_LABELS = {
     "count": gettext_lazy("count"),
     "full_name": gettext_lazy("full name"),
 }
+
+
+#: How an entry's object is named when an app stores it as codes ("clicks 3000.00/month"):
+#: object type → a function of the entry, in the reader's language. Apps register theirs in
+#: ``ready()``; the others show ``object_repr`` as stored. The CSV keeps the stored text.
+OBJECT_NAMES: dict[str, Callable[[AuditEntry], str]] = {}
+
+
+def object_name(entry: AuditEntry) -> str:
+    """The entry's object as the page shows it: named in the reader's language where its app
+    says how, else as stored; a name that cannot be read falls back to the stored text."""
+    namer = OBJECT_NAMES.get(entry.object_type)
+    if namer is None or not entry.object_repr:
+        return entry.object_repr
+    try:
+        return namer(entry) or entry.object_repr
+    except (ValueError, KeyError, ArithmeticError):
+        return entry.object_repr
 
 
 def actor_name(entry: AuditEntry) -> str:

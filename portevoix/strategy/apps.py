@@ -15,6 +15,11 @@ class StrategyConfig(AppConfig):
         AUDIT_ACTION_LABELS.update(AUDIT_LABELS)
         register_purposes()
 
+        from portevoix.core import audit
+        from portevoix.strategy.models import Kpi
+
+        audit.OBJECT_NAMES["strategy.kpi"] = Kpi.audit_name
+
         from portevoix.strategy import ambassadors, presets, signals
 
         AUDIT_ACTION_LABELS.update(ambassadors.AUDIT_LABELS)

@@ -3,10 +3,15 @@ matrix; the employee social media policy (seed 003) and its acknowledgements."""
 
 from __future__ import annotations
 
+import re
+from decimal import Decimal
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext
 
 from portevoix.core.models import Member, Workspace
 from portevoix.core.permissions import RestrictedQuerySet
@@ -130,6 +135,10 @@ class Goal(models.Model):
         return self.code
 
 
+#: How a KPI names itself in the audit log (``Kpi.__str__``).
+_KPI_REPR = re.compile(r"^(?P<metric>\w+) (?P<target>\d+(?:\.\d+)?)/(?P<period>\w+)$")
+
+
 class Kpi(models.Model):
     """A measurable target for a goal: "leads from LinkedIn: 40 per month"."""
 
@@ -155,7 +164,25 @@ class Kpi(models.Model):
         ordering = ["goal_id", "id"]
 
     def __str__(self) -> str:
+        # Codes, for the audit log: ``audit_name`` names them in the reader's language.
         return f"{self.metric} {self.target}/{self.period}"
+
+    @staticmethod
+    def audit_name(entry: Any) -> str:
+        """A KPI entry's object ("clicks 3000.00/month") as the reader says it: "Link clicks ·
+        3,000 clicks per month"; "" when the stored text is not a KPI's."""
+        from django.template.defaultfilters import floatformat
+
+        from .metrics import METRICS
+
+        found = _KPI_REPR.match(entry.object_repr)
+        if found is None or found["metric"] not in METRICS:
+            return ""
+        kpi = Kpi(metric=found["metric"], target=Decimal(found["target"]), period=found["period"])
+        metric = METRICS[kpi.metric]
+        target = floatformat(kpi.target, "-2g")
+        ceiling = pgettext("target", "at most") + " " if kpi.lower_is_better else ""
+        return f"{metric.label} · {ceiling}{target} {metric.unit} {kpi.period_text()}"
 
     def period_text(self) -> str:
         """The period as the target reads: "per month" for a total, "over the month" for a

@@ -257,3 +257,35 @@ def test_objects_the_log_names_are_named_in_no_language(team) -> None:
     assert str(WebcareSettings(workspace=workspace)) == workspace.name
     assert str(RetentionPolicy(workspace=workspace)) == workspace.name
     assert str(Drill(pk=4, workspace=workspace, kind="crisis")) == "#4 (crisis)"
+
+
+def test_a_kpi_is_named_in_the_readers_language_and_the_csv_keeps_its_codes(team) -> None:
+    """« KPI ajouté clicks 3000.00/month » mixed English codes into a French page."""
+    from django.utils import translation
+
+    stored = {
+        "clicks 3000.00/month": ("Clics sur les liens · 3 000 clics par mois", "Link clicks · "),
+        "first_response_minutes 60.00/week": (
+            "Délai de première réponse · au plus 60 minutes sur la semaine",
+            "First response time · at most 60 minutes over the week",
+        ),
+        "engagement_rate 4.50/month": ("Taux d’engagement · 4,50 % sur le mois", "Engagement"),
+        "likes 3.00/month": ("likes 3.00/month", "likes 3.00/month"),  # unknown: as stored
+        "not a kpi": ("not a kpi", "not a kpi"),
+    }
+    for text, (french, english) in stored.items():
+        entry = AuditEntry.objects.create(
+            workspace=team.workspace,
+            action="strategy.kpi_add",
+            object_type="strategy.kpi",
+            object_repr=text,
+        )
+        with translation.override("fr"):
+            assert audit.object_name(entry).replace("\u202f", " ").replace("\xa0", " ") == french
+        with translation.override("en"):
+            assert audit.object_name(entry).startswith(english)
+        assert entry.object_repr == text  # the stored fact, and the CSV's
+    other = AuditEntry.objects.create(
+        workspace=team.workspace, action="x", object_type="publishing.post", object_repr="Hi"
+    )
+    assert audit.object_name(other) == "Hi"

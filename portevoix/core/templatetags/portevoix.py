@@ -52,6 +52,12 @@ def audit_actor(entry: Any) -> str:
 
 
 @register.filter
+def audit_object(entry: Any) -> str:
+    """The entry's object in the reader's language where its app names it (a KPI's codes)."""
+    return audit.object_name(entry)
+
+
+@register.filter
 def get_item(mapping: Any, key: str) -> Any:
     return mapping.get(key) if hasattr(mapping, "get") else None
 
