@@ -9,7 +9,6 @@ import json
 import sys
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -32,7 +31,7 @@ from portevoix.publishing.models import Post
 from portevoix.triage import actions as triage_actions
 from portevoix.triage.models import TriageCorrection
 from portevoix.worker.models import Housekeeping
-from tests.conftest import ALL_ROLES, PASSWORD
+from tests.conftest import ALL_ROLES, signed_in
 from tests.inbox.conftest import ORDER_FR, make_item
 
 pytestmark = pytest.mark.django_db
@@ -231,8 +230,7 @@ def test_erasure_deletes_everything_about_them_and_nothing_else(team, marc):
 
 @pytest.mark.parametrize("role", ALL_ROLES)
 def test_only_who_may_answer_requests_sees_exports_or_erases(team, marc, role):
-    client = Client()
-    client.login(email=f"{role}@acme.test", password=PASSWORD)
+    client = signed_in(team[role].user)
     page = reverse("privacy", kwargs={"ws": team.workspace.slug})
     query = {"network": "sandbox", "handle": "marc"}
     allowed = can(team[role], "privacy.manage")
@@ -250,8 +248,7 @@ def test_only_who_may_answer_requests_sees_exports_or_erases(team, marc, role):
 
 
 def test_the_page_shows_what_is_held_and_the_erasure_asks_for_the_handle_again(team, marc):
-    client = Client()
-    client.login(email="admin@acme.test", password=PASSWORD)
+    client = signed_in(team["admin"].user)
     page = reverse("privacy", kwargs={"ws": team.workspace.slug})
     shown = client.get(page, {"network": "sandbox", "handle": "@marc"}).content.decode()
     assert "Messages qu’elle a écrits" in shown and "Effacer définitivement" in shown
@@ -281,10 +278,9 @@ def test_the_page_shows_what_is_held_and_the_erasure_asks_for_the_handle_again(t
 
 def test_the_customer_page_leads_to_their_data_for_who_may_answer(team, marc):
     url = reverse("inbox_customer", kwargs={"ws": team.workspace.slug, "pk": marc.customer_id})
-    client = Client()
-    client.login(email="admin@acme.test", password=PASSWORD)
+    client = signed_in(team["admin"].user)
     assert "?network=sandbox&amp;handle=marc" in client.get(url).content.decode()
-    client.login(email="content@acme.test", password=PASSWORD)
+    client = signed_in(team["content"].user)
     assert "personal-data" not in client.get(url).content.decode()
 
 
@@ -334,8 +330,7 @@ def test_retention_runs_as_a_daily_housekeeping_job(team, conversations):
 
 
 def test_retention_periods_are_checked_in_the_form_and_in_the_action(team):
-    client = Client()
-    client.login(email="manager@acme.test", password=PASSWORD)
+    client = signed_in(team["manager"].user)
     url = reverse("privacy_retention", kwargs={"ws": team.workspace.slug})
     refused = client.post(url, {"conversations_days": "10", "mentions_days": "abc"})
     assert refused.status_code == 400
@@ -348,7 +343,7 @@ def test_retention_periods_are_checked_in_the_form_and_in_the_action(team):
     policy = RetentionPolicy.objects.get()
     assert (policy.conversations_days, policy.mentions_days) == (90, None)
     assert AuditEntry.objects.get(action="privacy.retention").after["conversations_days"] == 90
-    client.login(email="content@acme.test", password=PASSWORD)
+    client = signed_in(team["content"].user)
     assert client.post(url, {"conversations_days": "30"}).status_code == 403
     assert RetentionPolicy.objects.get().conversations_days == 90
 
@@ -564,8 +559,7 @@ def test_a_message_arriving_during_the_erasure_is_erased_too_not_an_error(team):
 
 
 def test_a_handle_that_holds_nothing_suggests_close_ones(team, marc):
-    client = Client()
-    client.login(email="admin@acme.test", password=PASSWORD)
+    client = signed_in(team["admin"].user)
     page = reverse("privacy", kwargs={"ws": team.workspace.slug})
     shown = client.get(page, {"network": "sandbox", "handle": "mar"}).content.decode()
     assert "Rien" in shown and "handle=marc" in shown  # a customer, by handle
