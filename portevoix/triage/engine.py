@@ -29,7 +29,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from portevoix.triage import features
+from portevoix.triage import features, tuned
 from portevoix.triage.labels import (
     DETECTED_LANGUAGES,
     INTENT_TO_DEPARTMENT,
@@ -469,7 +469,10 @@ class Pipeline:
         self._heads: dict[str, FloatArray] | None = None
         self._reference: tuple[FloatArray, FloatArray] | None = None
         self._embedder: Any = None
+        self._label_embedder: Any = None
+        self._label_embedder_loaded = False
         self._embedding_cache: dict[str, FloatArray] = {}
+        self._label_embedding_cache: dict[str, FloatArray] = {}
         # The last workspace examples seen, with their hashed sketches and embeddings.
         self._examples_cache: tuple[Any, FloatArray, FloatArray | None] | None = None
         self.embedded_items = 0
@@ -554,23 +557,49 @@ class Pipeline:
                     self._embedder = E5()
         return self._embedder
 
+    def _get_label_embedder(self) -> Any:
+        """The model tuned for triage (``tuned.py``), or ``None`` when this model directory
+        has no patch (the stock model then labels too)."""
+        if not self._label_embedder_loaded:
+            with self._lock:
+                if not self._label_embedder_loaded:
+                    self._label_embedder = tuned.embedder(self.model_dir)
+                    self._label_embedder_loaded = True
+        return self._label_embedder
+
+    @property
+    def labels_by_stock_model(self) -> bool:
+        """Whether the labels' embeddings are the stock ones (no tuned model)."""
+        return self._get_label_embedder() is None
+
     def embed(self, texts: Sequence[str]) -> FloatArray:
-        """Unit-length multilingual-e5-small embeddings (``query: `` prefix)."""
+        """Unit-length multilingual-e5-small embeddings (``query: `` prefix): the stock
+        model's, which compare texts (corrections, taught routes)."""
+        return self._embed(texts, self._get_embedder(), self._embedding_cache)
+
+    def embed_for_labels(self, texts: Sequence[str]) -> FloatArray:
+        """The embeddings the heads read: the tuned model's when there is one."""
+        model = self._get_label_embedder()
+        if model is None:
+            return self.embed(texts)
+        return self._embed(texts, model, self._label_embedding_cache)
+
+    def _embed(self, texts: Sequence[str], model: Any, cache: dict[str, FloatArray]) -> FloatArray:
         dim = 384
         out = np.zeros((len(texts), dim), dtype=np.float32)
-        missing = [i for i, t in enumerate(texts) if t not in self._embedding_cache]
+        missing = [i for i, t in enumerate(texts) if t not in cache]
         if missing:
-            vecs = np.asarray(
-                self._get_embedder().query([texts[i] for i in missing]), dtype=np.float32
-            ).reshape(len(missing), -1)
+            vecs = np.asarray(model.query([texts[i] for i in missing]), dtype=np.float32).reshape(
+                len(missing), -1
+            )
             self.embedded_items += len(missing)
             for row, i in enumerate(missing):
-                if self.cache_embeddings and len(self._embedding_cache) < 10_000:
-                    self._embedding_cache[texts[i]] = vecs[row]
+                if self.cache_embeddings and len(cache) < 10_000:
+                    cache[texts[i]] = vecs[row]
                 out[i] = vecs[row]
         for i, t in enumerate(texts):
-            if t in self._embedding_cache:
-                out[i] = self._embedding_cache[t]
+            if t in cache:
+                out[i] = cache[t]
         return out
 
     # -- stages -------------------------------------------------------------------------------
@@ -728,6 +757,7 @@ class Pipeline:
                 p_spec[i] = max(float(p_spec[i]), IDENTIFIER_SPECIFIC)
 
         embedded: dict[int, FloatArray] = {}
+        label_embedded: list[int] = []
         if design in ("cascade", "embedding", "thorough"):
             if design in ("embedding", "thorough"):
                 # "thorough": every item embedded and mixed with the fast model as the
@@ -746,13 +776,17 @@ class Pipeline:
                 ]
             unsure = [i for i in unsure if normalized[i].strip()]
             if unsure:
-                emb = self.embed([texts[i] for i in unsure])
+                emb = self.embed_for_labels([texts[i] for i in unsure])
                 e_int, e_sent, e_spec = self._embedding_probs(emb)
                 self._mix_context(context, unsure, e_int, e_sent, e_spec)
                 self._apply_priors([items[i] for i in unsure], e_int, e_spec)
                 w = 0.0 if design == "embedding" else self.thresholds.fast_weight
+                stock = self.labels_by_stock_model
                 for row, i in enumerate(unsure):
-                    embedded[i] = emb[row]
+                    if stock:  # the same vector compares texts for corrections
+                        embedded[i] = emb[row]
+                    else:
+                        label_embedded.append(i)
                     p_int[i] = w * p_int[i] + (1 - w) * e_int[row]
                     p_sent[i] = w * p_sent[i] + (1 - w) * e_sent[row]
                     if p_spec[i] < IDENTIFIER_SPECIFIC:
@@ -780,7 +814,9 @@ class Pipeline:
             )
 
         if examples:
-            results = self._apply_corrections(texts, results, embedded, examples)
+            results = self._apply_corrections(
+                texts, results, embedded, examples, also=label_embedded
+            )
         return results
 
     def _result(
@@ -849,8 +885,13 @@ class Pipeline:
         results: list[TriageResult],
         embedded: dict[int, FloatArray],
         examples: Sequence[CorrectionExample],
+        *,
+        also: Sequence[int] = (),
     ) -> list[TriageResult]:
+        """Corrections and taught routes, by the stock model's similarity. ``also``: items
+        the tuned model embedded for their labels, compared as the stock model's would be."""
         ex_texts = [e.text for e in examples]
+        wanted = set(also)
         key = (tuple(ex_texts), tuple(e.embedding is not None for e in examples))
         cache = self._examples_cache
         if cache is not None and cache[0] == key:
@@ -877,7 +918,8 @@ class Pipeline:
             if i not in embedded
             and texts[i].strip()
             and (
-                SKETCH_CANDIDATE <= float(best_sketch[i]) < SKETCH_OVERRIDE
+                i in wanted
+                or SKETCH_CANDIDATE <= float(best_sketch[i]) < SKETCH_OVERRIDE
                 or float(taught_sketch[i]) >= TAUGHT_CANDIDATE
             )
         ]

