@@ -134,6 +134,7 @@ KEY_LABELS = {
     "department": gettext_lazy("department"),
     "count": gettext_lazy("count"),
     "full_name": gettext_lazy("full name"),
+    "goal": gettext_lazy("goal"),
 }
 
 
@@ -141,6 +142,12 @@ KEY_LABELS = {
 #: object type → a function of the entry, in the reader's language. Apps register theirs in
 #: ``ready()``; the others show ``object_repr`` as stored. The CSV keeps the stored text.
 OBJECT_NAMES: dict[str, Callable[[AuditEntry], str]] = {}
+
+
+#: How a field's stored code reads ("sla_compliance" → "Replies within the SLA"): (object type,
+#: field) → a function of the stored value, in the reader's language. Apps register theirs in
+#: ``ready()``, for the codes no model choice names; the CSV keeps the stored value.
+VALUE_NAMES: dict[tuple[str, str], Callable[[Any], str]] = {}
 
 
 def object_name(entry: AuditEntry) -> str:
@@ -205,6 +212,12 @@ def _moment(value: str) -> str | None:
 
 
 def _value(model: type[models.Model] | None, key: str, value: Any) -> Any:
+    namer = VALUE_NAMES.get((model._meta.label_lower, key)) if model is not None else None
+    if namer is not None and value is not None:
+        try:
+            return namer(value) or _value(None, key, value)
+        except (ValueError, KeyError, TypeError, ArithmeticError):
+            pass
     if isinstance(value, dict) and "repr" in value:
         return value["repr"]
     if isinstance(value, list):

@@ -19,6 +19,7 @@ class StrategyConfig(AppConfig):
         from portevoix.strategy.models import Kpi
 
         audit.OBJECT_NAMES["strategy.kpi"] = Kpi.audit_name
+        audit.VALUE_NAMES.update(Kpi.AUDIT_VALUES)
 
         from portevoix.strategy import ambassadors, presets, signals
 

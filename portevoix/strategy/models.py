@@ -4,8 +4,9 @@ matrix; the employee social media policy (seed 003) and its acknowledgements."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.db import models
@@ -166,6 +167,30 @@ class Kpi(models.Model):
     def __str__(self) -> str:
         # Codes, for the audit log: ``audit_name`` names them in the reader's language.
         return f"{self.metric} {self.target}/{self.period}"
+
+    @staticmethod
+    def _audit_goal(value: Any) -> str:
+        code = value["repr"] if isinstance(value, dict) else value
+        return str(GoalCode(code).label)
+
+    @staticmethod
+    def _audit_metric(value: Any) -> str:
+        from .metrics import METRICS
+
+        return str(METRICS[value].label)
+
+    @staticmethod
+    def _audit_target(value: Any) -> str:
+        from django.template.defaultfilters import floatformat
+
+        return str(floatformat(Decimal(str(value)), "-2g"))
+
+    #: How the audit log reads a KPI's stored codes (``audit.VALUE_NAMES``).
+    AUDIT_VALUES: ClassVar[dict[tuple[str, str], Callable[[Any], str]]] = {
+        ("strategy.kpi", "goal"): _audit_goal,
+        ("strategy.kpi", "metric"): _audit_metric,
+        ("strategy.kpi", "target"): _audit_target,
+    }
 
     @staticmethod
     def audit_name(entry: Any) -> str:

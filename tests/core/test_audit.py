@@ -289,3 +289,34 @@ def test_a_kpi_is_named_in_the_readers_language_and_the_csv_keeps_its_codes(team
         workspace=team.workspace, action="x", object_type="publishing.post", object_repr="Hi"
     )
     assert audit.object_name(other) == "Hi"
+
+
+def test_a_kpis_fields_are_named_in_the_readers_language(team) -> None:
+    """The "Modification" column of a KPI entry read « Goal customer_service, metric
+    sla_compliance, 90.00 »: an English label and three codes on a French page."""
+    from django.utils import translation
+
+    from portevoix.strategy import actions as strategy
+    from portevoix.strategy.models import Goal
+
+    goal = Goal.objects.create(workspace=team.workspace, code="customer_service")
+    kpi = strategy.add_kpi(
+        goal, by=team["manager"], metric="sla_compliance", target=90, period="month"
+    )
+    entry = AuditEntry.objects.get(action="strategy.kpi_add", object_id=str(kpi.pk))
+    with translation.override("fr"):
+        rows = {label: after for label, _before, after in audit.changes(entry)}
+    assert rows["Objectif"] == "Service client"
+    assert rows["Indicateur"] == "Réponses dans le délai promis"
+    assert rows["Cible"] == "90"
+    assert rows["Période"] == "par mois"
+    with translation.override("en"):
+        rows = {label: after for label, _before, after in audit.changes(entry)}
+    assert rows["Goal"] == "Customer service" and rows["Target"] == "90"
+    # The stored facts, and the CSV's, keep the codes.
+    assert entry.after["metric"] == "sla_compliance"
+    assert entry.after["goal"]["repr"] == "customer_service"
+    # A code no longer known reads as stored rather than failing the page.
+    entry.after["metric"] = "retired_metric"
+    with translation.override("fr"):
+        assert ("Indicateur", None, "retired_metric") in audit.changes(entry)
