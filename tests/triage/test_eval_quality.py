@@ -1,4 +1,4 @@
-"""The quality bar of the issue, measured on the shipped evaluation set (issue 16, round 6)."""
+"""The quality bar of the issue, measured on the shipped evaluation set (issue 16, round 8)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import pytest
 
 from portevoix.triage import features, metrics, train
 
-#: Regression bars per language on the round-6 set (another hand, harder than round 5's: 30 %
-#: complaints, 41 % harder items). Measured once, 2026-12-03: 0.828 (fr) / 0.844 (en); the
-#: fifth round's model, frozen before the set was written too, gave 0.806 / 0.847 on it (and
-#: 0.934 / 0.911 on round 5's set), so the bars sit just under what both models do here.
-DEPARTMENT_MACRO_F1 = {"fr": 0.80, "en": 0.82}
+#: Regression bars per language on the round-8 set (written blind by another hand while the
+#: eighth round's model was tuned; 31 % complaints, 41 % harder items). Measured once,
+#: 2026-12-05: 0.852 (fr) / 0.881 (en); the seventh round's model, frozen before the set was
+#: written too, gave 0.852 / 0.879 on it, so the bars sit just under what both models do here.
+DEPARTMENT_MACRO_F1 = {"fr": 0.83, "en": 0.86}
 
 
 def _key(text: str) -> str:
@@ -69,9 +69,9 @@ def test_department_routing_macro_f1(eval_rows, eval_results, lang):
 
 
 #: Complaints told apart, specific (customer service, in private) from general (the social team).
-#: Issue 16, second round: 0.977 in French and in English on the new set (2026-12-02, read
-#: once); the first round's model gave 0.895 / 0.789 on the former sets. A regression bar.
-SPECIFIC_ACCURACY = 0.75
+#: Issue 16, eighth round: 0.862 (fr) / 0.831 (en) on the round-8 set for the eighth and the
+#: seventh rounds' models alike (2026-12-05, read once). A regression bar.
+SPECIFIC_ACCURACY = 0.80
 
 
 @pytest.mark.parametrize("lang", ["fr", "en"])
@@ -84,9 +84,9 @@ def test_specific_complaints_are_told_from_general_ones(eval_rows, eval_results,
     assert any(gold) and not all(gold)
 
 
-#: Sentiment on the round-6 set: 0.764 for the sixth round's model and for the fifth's (0.869 on
-#: round 5's set); the bar was 0.80 on that easier set.
-@pytest.mark.parametrize(("field", "floor"), [("language", 0.95), ("sentiment", 0.74)])
+#: Sentiment on the round-8 set: 0.791 for the eighth round's model, 0.784 for the seventh's
+#: (0.774 on round 6's set, 0.869 on round 5's).
+@pytest.mark.parametrize(("field", "floor"), [("language", 0.95), ("sentiment", 0.77)])
 def test_language_and_sentiment_accuracy(eval_rows, eval_results, field, floor):
     gold = [r[field] for r in eval_rows]
     pred = [getattr(res, field).value for res in eval_results]

