@@ -40,39 +40,21 @@ import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT / "portevoix" / "triage" / "data"
-TRAIN_FILES = [
-    DATA / "train.jsonl",
-    DATA / "train_spent.jsonl",
-    *(DATA / f"spent_round{n}.jsonl" for n in (2, 3, 4, 5)),
-    DATA / "train_generated.jsonl",
-]
-INTENTS = (
-    "pricing",
-    "purchase",
-    "complaint",
-    "support",
-    "question",
-    "praise",
-    "other",
-    "legal",
-    "hr",
-    "press",
-    "spam",
-)
-SENTIMENTS = ("negative", "neutral", "positive")
+sys.path.insert(0, str(ROOT))
+
+# The same files, loader and label order as the heads' training (plain Python and NumPy).
+from portevoix.triage import train as heads  # noqa: E402  (after the path: run from a checkout)
+
+DATA = heads.DATA_DIR
+TRAIN_FILES = [*heads.HAND_FILES, heads.GENERATED_FILE]
+INTENTS = heads.INTENTS
+SENTIMENTS = heads.SENTIMENTS
 MAX_TOKENS = 128
 
 
 def load_rows(paths: list[Path]) -> list[dict[str, Any]]:
-    rows = []
-    for path in paths:
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                row = json.loads(line)
-                if not row.get("parent_text"):
-                    rows.append(row)
-    return rows
+    """Examples without their replies given with a parent (``train.load_examples``)."""
+    return heads.load_examples(paths)
 
 
 # -- the packed model --------------------------------------------------------------------------

@@ -31,12 +31,13 @@ TRAIN_FILE = DATA_DIR / "train.jsonl"
 #: are training data now. Their replies given with a parent ("same", "yes please 🙏") are
 #: kept in the file but not trained on: without the parent their label says nothing.
 SPENT_EVAL_FILE = DATA_DIR / "train_spent.jsonl"
-#: Issue 16, fifth and sixth rounds: the second to fifth rounds' evaluation sets (about 430
-#: items each, written blind after their models were frozen, each read once) are spent too,
-#: and trained on: ``spent_round2.jsonl`` to ``spent_round5.jsonl``, kept whole (with their ids
-#: and parents) so that their history in benchmarks can still be read against them.
+#: Issue 16, fifth, sixth and ninth rounds: the second to sixth and the eighth rounds'
+#: evaluation sets (about 430 items each, written blind after their models were frozen, each
+#: read once; the seventh round had none) are spent too, and trained on:
+#: ``spent_round2.jsonl`` to ``spent_round8.jsonl``, kept whole (with their ids and parents) so
+#: that their history in benchmarks can still be read against them.
 SPENT_ROUND_FILES: tuple[Path, ...] = tuple(
-    DATA_DIR / f"spent_round{n}.jsonl" for n in (2, 3, 4, 5)
+    DATA_DIR / f"spent_round{n}.jsonl" for n in (2, 3, 4, 5, 6, 8)
 )
 #: Every spent evaluation file.
 SPENT_FILES: tuple[Path, ...] = (SPENT_EVAL_FILE, *SPENT_ROUND_FILES)
