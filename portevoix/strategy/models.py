@@ -196,8 +196,6 @@ class Kpi(models.Model):
     def audit_name(entry: Any) -> str:
         """A KPI entry's object ("clicks 3000.00/month") as the reader says it: "Link clicks ·
         3,000 clicks per month"; "" when the stored text is not a KPI's."""
-        from django.template.defaultfilters import floatformat
-
         from .metrics import METRICS
 
         found = _KPI_REPR.match(entry.object_repr)
@@ -205,7 +203,7 @@ class Kpi(models.Model):
             return ""
         kpi = Kpi(metric=found["metric"], target=Decimal(found["target"]), period=found["period"])
         metric = METRICS[kpi.metric]
-        target = floatformat(kpi.target, "-2g")
+        target = Kpi._audit_target(kpi.target)
         ceiling = pgettext("target", "at most") + " " if kpi.lower_is_better else ""
         return f"{metric.label} · {ceiling}{target} {metric.unit} {kpi.period_text()}"
 
