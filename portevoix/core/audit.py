@@ -135,6 +135,7 @@ KEY_LABELS = {
     "count": gettext_lazy("count"),
     "full_name": gettext_lazy("full name"),
     "goal": gettext_lazy("goal"),
+    "network": gettext_lazy("network"),
 }
 
 

@@ -32,11 +32,34 @@ from django.db import models, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from portevoix.core import audit
 from portevoix.core.models import AuditEntry, Member, Workspace
 from portevoix.core.permissions import require
+
+#: What each count of :meth:`Holdings.counts` is, in the page's order (the privacy page
+#: lists them; the audit log names an export's or an erasure's counts with them).
+COUNT_LABELS = {
+    "customers": gettext_lazy("customer records, with the team's notes"),
+    "conversations": gettext_lazy(
+        "conversations they started, with our replies and internal notes"
+    ),
+    "messages": gettext_lazy("messages they wrote"),
+    "others_messages": gettext_lazy("messages by other people in those conversations"),
+    "mentions": gettext_lazy("public posts of theirs heard by listening"),
+    "vip": gettext_lazy("VIP list entries"),
+    "corrections": gettext_lazy("triage corrections made on their words"),
+    "crm_records": gettext_lazy(
+        "hand-offs to a CRM or helpdesk (erased here; erase them in that tool too)"
+    ),
+}
+#: The other keys of a request's audit entry (:func:`_record`).
+AUDIT_KEY_LABELS = {
+    "person": gettext_lazy("person (a fingerprint of the handle, never the handle)"),
+    "reference": gettext_lazy("request reference"),
+    **COUNT_LABELS,
+}
 
 AUDIT_LABELS = {
     "privacy.export": gettext_noop("A person's data exported"),

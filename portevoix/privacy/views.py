@@ -28,19 +28,7 @@ from .models import RetentionPolicy
 
 def _count_rows(counts: dict[str, int]) -> list[tuple[str, int]]:
     """Each count of ``Holdings.counts()`` with what it is, in the page's order."""
-    labels = {
-        "customers": _("customer records, with the team's notes"),
-        "conversations": _("conversations they started, with our replies and internal notes"),
-        "messages": _("messages they wrote"),
-        "others_messages": _("messages by other people in those conversations"),
-        "mentions": _("public posts of theirs heard by listening"),
-        "vip": _("VIP list entries"),
-        "corrections": _("triage corrections made on their words"),
-        "crm_records": _(
-            "hand-offs to a CRM or helpdesk (erased here; erase them in that tool too)"
-        ),
-    }
-    return [(str(label), counts.get(key, 0)) for key, label in labels.items()]
+    return [(str(label), counts.get(key, 0)) for key, label in actions.COUNT_LABELS.items()]
 
 
 def _suggestions(workspace: Any, text: str) -> list[dict[str, str]]:

@@ -59,6 +59,7 @@ class PublishingConfig(AppConfig):
 
         for code, label in AUDIT_LABELS.items():
             AUDIT_ACTION_LABELS.setdefault(code, label)
+        _register_audit_names()
 
         from portevoix.publishing.exchange import register_feed_purpose
         from portevoix.publishing.notices import register_kinds
@@ -69,3 +70,23 @@ class PublishingConfig(AppConfig):
         housekeeping.register("approval-reminders", 600, send_reminders)
         # The iCal feed is a way in without a login, on core's access tokens (docs/ways-in.md).
         register_feed_purpose()
+
+
+def _register_audit_names() -> None:
+    """How the audit log reads an approval request's entry (recorded on its post): the step's
+    kind, its approver and why it was asked for, in the reader's language."""
+    from portevoix.core import audit
+    from portevoix.publishing.approvals.models import StepKind, why_text
+    from portevoix.publishing.models import PostKind
+
+    audit.KEY_LABELS.update(
+        {
+            "step": _("approval step"),
+            "kind": _("kind"),
+            "approver": _("approver"),
+            "why": _("why"),
+        }
+    )
+    kinds = {**dict(PostKind.choices), **dict(StepKind.choices)}
+    audit.VALUE_NAMES[("publishing.post", "kind")] = lambda code: str(kinds.get(code, code))
+    audit.VALUE_NAMES[("publishing.post", "why")] = why_text

@@ -155,6 +155,16 @@ def test_the_export_holds_everything_about_them_and_the_audit_log_not_their_name
     assert entry.after["reference"] == "DPO-7"
     assert entry.after["person"] == actions.fingerprint("sandbox", "Marc")
     assert "marc" not in json.dumps(entry.after).lower().replace(entry.after["person"], "")
+    # The log reads in the reader's language: « customers 1 · others_messages 2 » was not.
+    from django.utils import translation
+
+    from portevoix.core import audit
+
+    with translation.override("fr"):
+        rows = {label: after for label, _before, after in audit.changes(entry)}
+    assert rows["Réseau"] == "Sandbox" and rows["Référence de la demande"] == "DPO-7"
+    assert rows["Messages qu’elle a écrits"] == entry.after["messages"]
+    assert not any(label.isidentifier() and label.islower() for label in rows), rows
 
 
 def test_erasure_deletes_everything_about_them_and_nothing_else(team, marc):

@@ -456,6 +456,26 @@ def test_every_step_is_in_the_audit_log_with_the_time_it_waited(team, channel) -
     assert dt.timedelta(hours=3) <= step.waited < dt.timedelta(hours=3, minutes=1)
 
 
+def test_a_requests_audit_entry_reads_in_the_readers_language(team, channel) -> None:
+    """« Step 12 · Kind approval · Why {'reasons': ['author'], 'channels': []} » on a French
+    page: a request's entry named its fields in English and showed its reasons as a dict."""
+    from django.utils import translation
+
+    from portevoix.core import audit
+
+    schedule(team, team["creative"], [channel])
+    entry = AuditEntry.objects.get(action="approval.request")
+    with translation.override("fr"):
+        rows = {label: after for label, _before, after in audit.changes(entry)}
+    assert rows["Type"] == "Approbation"
+    assert rows["Pourquoi"] == "l’auteur soumet pour approbation"
+    assert "Étape d’approbation" in rows
+    with translation.override("en"):
+        rows = {label: after for label, _before, after in audit.changes(entry)}
+    assert rows["Kind"] == "Approval" and rows["Why"] == "the author submits for approval"
+    assert entry.after["why"] == {"reasons": ["author"], "channels": []}  # the stored fact
+
+
 # --- an approval lapses when the content changes ----------------------------------------------
 
 

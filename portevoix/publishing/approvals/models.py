@@ -166,6 +166,34 @@ class StepKind(models.TextChoices):
     COMPLIANCE = "compliance", _("Compliance")
 
 
+def why_text(why: Any) -> str:
+    """Why a step was asked for (``ApprovalStep.why``), in the reader's language: for the
+    approval, its reasons; for a compliance step, the rules, the words found and the channels."""
+    from django.utils.translation import gettext
+
+    if not isinstance(why, dict):
+        return ""
+    parts: list[str] = []
+    channels = ", ".join(str(c) for c in why.get("channels") or [])
+    sentences = {
+        "author": gettext("the author submits for approval"),
+        "everyone": gettext("every post needs approval for now"),
+        "crisis": gettext("a crisis's holding statement is approved by legal"),
+        "channel": gettext("these channels always need it: %(names)s") % {"names": channels},
+    }
+    reasons = [sentences.get(str(r), str(r)) for r in why.get("reasons") or []]
+    if reasons:
+        return "; ".join(reasons)
+    if why.get("routes"):
+        parts.append(", ".join(str(r) for r in why["routes"]))
+        if why.get("words"):
+            words = ", ".join(str(w) for w in why["words"])
+            parts.append(gettext("mentions %(words)s") % {"words": words})
+        if channels:
+            parts.append(channels)
+    return " — ".join(parts)
+
+
 class StepState(models.TextChoices):
     WAITING = "waiting", _("Waiting")
     APPROVED = "approved", _("Approved")
@@ -264,6 +292,10 @@ class ApprovalStep(models.Model):
         """How long the post waited for this step (until now while it waits)."""
         end = self.decided_at or self.lapsed_at or timezone.now()
         return max(end - self.requested_at, dt.timedelta(0))
+
+    @property
+    def why_text(self) -> str:
+        return why_text(self.why)
 
     @property
     def is_waiting(self) -> bool:
