@@ -69,13 +69,15 @@ class _Tokenizer:
 
     def __init__(
         self,
-        pieces: dict[str, tuple[int, float]],
+        pieces: dict[str, int],
+        scores: list[float],
         normalization: dict[int, str],
         unk: int,
         unk_score: float,
         max_piece_chars: int,
     ) -> None:
         self.pieces = pieces
+        self.scores = scores
         self.normalization = normalization
         self.unk = unk
         self.unk_score = unk_score
@@ -104,17 +106,17 @@ class _Tokenizer:
         best[0] = 0.0
         back_piece = [0] * (n + 1)
         back_from = [0] * (n + 1)
-        pieces, unk, longest = self.pieces, self.unk, self.max_piece_chars
+        pieces, scores, unk, longest = self.pieces, self.scores, self.unk, self.max_piece_chars
         for i in range(n):
             score_i = best[i]
             if score_i == -math.inf:
                 continue
             for end in range(i + 1, min(n, i + longest) + 1):
-                hit = pieces.get(s[i:end])
-                if hit is not None and hit[0] != unk:
-                    score = score_i + hit[1]
+                piece = pieces.get(s[i:end])
+                if piece is not None and piece != unk:
+                    score = score_i + scores[piece]
                     if score > best[end]:
-                        best[end], back_piece[end], back_from[end] = score, hit[0], i
+                        best[end], back_piece[end], back_from[end] = score, piece, i
             score = score_i + self.unk_score
             if score > best[i + 1]:
                 best[i + 1], back_piece[i + 1], back_from[i + 1] = score, -1, i
@@ -235,7 +237,8 @@ class _ModelFile:
         p += n_pieces * 4
         blob = bytes(data[p : p + blob_len])
         p += blob_len
-        pieces: dict[str, tuple[int, float]] = {}
+        # Piece → id (about 250,000): ids and scores apart, tuples would double the memory.
+        pieces: dict[str, int] = {}
         longest = 1
         score_list = scores.tolist()
         offs = offsets.tolist()
@@ -245,7 +248,7 @@ class _ModelFile:
                 continue
             piece = raw.decode("utf-8", errors="surrogateescape")
             # The C table keeps the first piece of a given spelling.
-            pieces.setdefault(piece, (idx, score_list[idx]))
+            pieces.setdefault(piece, idx)
             longest = max(longest, len(piece))
         n_norm, norm_bytes = struct.unpack_from("<iI", data, p)
         p += 8
@@ -258,7 +261,9 @@ class _ModelFile:
             q += 4 * n_out
             normalization[cp] = "".join(chr(c) for c in outs)
         p += norm_bytes
-        self.tokenizer = _Tokenizer(pieces, normalization, unk, float(scores.min()) - 10.0, longest)
+        self.tokenizer = _Tokenizer(
+            pieces, score_list, normalization, unk, float(scores.min()) - 10.0, longest
+        )
         (n_dir,) = struct.unpack_from("<i", data, p)
         p += 4
         self.tensors: dict[str, tuple[int, int, int]] = {}

@@ -56,8 +56,12 @@ DEPARTMENTS: tuple[Department, ...] = tuple(Department)
 #: sentiment reach these; below, the item goes to the embedding model (see docs/benchmarks.md for
 #: the sweep behind them).
 FAST_DEPARTMENT_THRESHOLD = 0.50
-#: Languages the fast model was trained on (plus texts too short to tell).
-_FAST_LANGUAGES = frozenset({Language.FR, Language.EN, Language.UNKNOWN})
+#: Languages the fast model was trained on (plus texts too short to tell): since issue 16's
+#: tenth round, every language the detector chooses among (``train.LANGUAGES_FILE``); an item
+#: in any other goes to the embedding model, which is multilingual.
+_FAST_LANGUAGES = frozenset({*DETECTED_LANGUAGES, Language.UNKNOWN})
+#: The languages of most of the training data, whose threshold is ``Thresholds.department``.
+_MAIN_LANGUAGES = frozenset({Language.FR, Language.EN, Language.UNKNOWN})
 FAST_SENTIMENT_THRESHOLD = 0.50
 #: Weight of the fast model when both models answer (the embedding head gets the rest).
 FAST_WEIGHT = 0.5
@@ -410,6 +414,9 @@ class Thresholds:
     department: float = FAST_DEPARTMENT_THRESHOLD
     sentiment: float = FAST_SENTIMENT_THRESHOLD
     fast_weight: float = FAST_WEIGHT
+    #: The department threshold for the five other languages, where the fast model learnt
+    #: from far fewer examples (above 1: always embedded, as before issue 16's tenth round).
+    other_languages: float = 1.01
     fixed_at: str = ""
 
 
@@ -422,6 +429,7 @@ def load_thresholds(path: Path = THRESHOLDS_FILE) -> Thresholds:
         department=float(raw["department"]),
         sentiment=float(raw["sentiment"]),
         fast_weight=float(raw["fast_weight"]),
+        other_languages=float(raw.get("other_languages", 1.01)),
         fixed_at=str(raw.get("fixed_at", "")),
     )
 
@@ -572,6 +580,14 @@ class Pipeline:
     def labels_by_stock_model(self) -> bool:
         """Whether the labels' embeddings are the stock ones (no tuned model)."""
         return self._get_label_embedder() is None
+
+    def _threshold(self, language: Language) -> float:
+        """The department confidence under which the fast model's answer is checked by the
+        embedding model: French, English and too short to tell share one; the five other
+        languages have their own (``Thresholds.other_languages``)."""
+        if language in _MAIN_LANGUAGES:
+            return self.thresholds.department
+        return self.thresholds.other_languages
 
     def embed(self, texts: Sequence[str]) -> FloatArray:
         """Unit-length multilingual-e5-small embeddings (``query: `` prefix): the stock
@@ -766,12 +782,15 @@ class Pipeline:
                 unsure = list(range(n))
             else:
                 dept_conf = department_probs(p_int, p_spec).max(axis=1)
-                # The fast model only learnt French and English: other languages always go
-                # to the multilingual embedding model.
+                # A language the fast model never learnt goes to the multilingual embedding
+                # model.
                 unsure = [
                     i
                     for i in range(n)
-                    if (rule_hits[i] is None and float(dept_conf[i]) < self.thresholds.department)
+                    if (
+                        rule_hits[i] is None
+                        and float(dept_conf[i]) < self._threshold(languages[i][0])
+                    )
                     or float(p_sent[i].max()) < self.thresholds.sentiment
                     or languages[i][0] not in _FAST_LANGUAGES
                 ]
@@ -791,7 +810,7 @@ class Pipeline:
                     p_int[i] = w * p_int[i] + (1 - w) * e_int[row]
                     p_sent[i] = w * p_sent[i] + (1 - w) * e_sent[row]
                     if p_spec[i] < IDENTIFIER_SPECIFIC:
-                        # The fast model knows French and English only.
+                        # Only languages the fast model learnt.
                         w_spec = w if languages[i][0] in _FAST_LANGUAGES else 0.0
                         p_spec[i] = w_spec * p_spec[i] + (1 - w_spec) * e_spec[row]
                     decided_by[i] = "embedding"
