@@ -69,7 +69,14 @@ AUDIT_LABELS = {
     "conversation.correct": gettext_noop("Triage corrected"),
 }
 
-SETTINGS_FIELDS = ["calendar", "after_hours", "closed_replies", "assignment", "default_capacity"]
+SETTINGS_FIELDS = [
+    "calendar",
+    "after_hours",
+    "closed_replies",
+    "assignment",
+    "default_capacity",
+    "careful_triage",
+]
 SLA_FIELDS = [
     "name",
     "channel",
@@ -123,6 +130,8 @@ def update_settings(workspace: Workspace, *, by: Member, **changes: Any) -> Webc
         capacity = int(changes["default_capacity"])
         if not 1 <= capacity <= 500:
             raise ActionRefused(_("Between 1 and 500."), field="default_capacity")
+    if "careful_triage" in changes:
+        changes["careful_triage"] = bool(changes["careful_triage"])
     if "closed_replies" in changes:
         changes["closed_replies"] = _check_replies(changes["closed_replies"], "closed_replies")
         if not changes["closed_replies"]:

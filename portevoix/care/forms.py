@@ -83,6 +83,16 @@ class SettingsForm(forms.Form):
         max_value=500,
         help_text=_("Automatic assignment gives nobody more than this, unless set per person."),
     )
+    careful_triage = forms.BooleanField(
+        label=_("Careful triage: every message read by the language model"),
+        required=False,
+        help_text=_(
+            "Better routing and tone (on the last blind test, 0.94 instead of 0.89–0.92 for the "
+            "department, 0.86 instead of 0.83 for the tone), at about 15 ms a message instead "
+            "of 0.4: about 60 messages a second for each worker process instead of 2,500. "
+            "Leave it off when the inbox receives more than that at its peaks."
+        ),
+    )
 
     def __init__(self, *args: Any, workspace: Workspace, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -98,6 +108,7 @@ class SettingsForm(forms.Form):
             "closed_replies": {"fr": data["closed_reply_fr"], "en": data["closed_reply_en"]},
             "assignment": data["assignment"],
             "default_capacity": data["default_capacity"],
+            "careful_triage": data["careful_triage"],
         }
 
 

@@ -153,6 +153,9 @@ class WebcareSettings(models.Model):
             "Automatic assignment gives nobody more than this (unless their own limit differs)."
         ),
     )
+    #: Triage's ``thorough`` design for this workspace's inbox: every message read by the
+    #: language model (docs/triage.md, "Careful triage"); the cascade otherwise.
+    careful_triage = models.BooleanField(_("careful triage"), default=False)
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -114,6 +114,7 @@ def overview(request: HttpRequest, ws: str) -> HttpResponse:
         "closed_reply_en": (settings.closed_replies or {}).get("en", ""),
         "assignment": settings.assignment,
         "default_capacity": settings.default_capacity,
+        "careful_triage": settings.careful_triage,
     }
     form = SettingsForm(request.POST or None, workspace=workspace, initial=initial)
     status_code = 200

@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from django.db import transaction
 from django.utils import timezone
@@ -181,7 +181,21 @@ def label(channel: Channel, fresh: Sequence[InboundItem]) -> list[Any]:
             for i in fresh
         ],
         workspace=channel.workspace,
+        design=triage_design(channel.workspace),
     )
+
+
+def triage_design(workspace: Any) -> Literal["cascade", "thorough"]:
+    """``thorough`` when the workspace chose careful triage (webcare settings), else the
+    cascade."""
+    from portevoix.care.models import WebcareSettings
+
+    careful = (
+        WebcareSettings.objects.filter(workspace=workspace)
+        .values_list("careful_triage", flat=True)
+        .first()
+    )
+    return "thorough" if careful else "cascade"
 
 
 def _known(channel: Channel, ids: set[str]) -> set[str]:

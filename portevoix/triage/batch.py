@@ -19,18 +19,24 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from portevoix.core.models import Workspace
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
-def label_page(items: Sequence[Mapping[str, Any]], workspace: Workspace | None) -> list[Any]:
+def label_page(
+    items: Sequence[Mapping[str, Any]],
+    workspace: Workspace | None,
+    *,
+    design: Literal["cascade", "thorough"] = "cascade",
+) -> list[Any]:
     """Labels for ``items`` (``{"text", "channel", "kind", ...}``), in order, in one call: the
-    models, the workspace's corrections and the daily count are looked up once for the page."""
+    models, the workspace's corrections and the daily count are looked up once for the page.
+    ``design="thorough"`` reads every item with the embedding model (careful triage)."""
     if not items:
         return []
     from portevoix.triage.service import label_items
 
-    return label_items(list(items), workspace=workspace)
+    return label_items(list(items), workspace=workspace, design=design)

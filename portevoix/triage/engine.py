@@ -1138,6 +1138,7 @@ def label_batch(
     items: Sequence[TriageInput],
     *,
     workspace_examples: Sequence[CorrectionExample] | None = None,
+    design: Design = "cascade",
 ) -> list[TriageResult]:
     """Label ``items`` in order; ``workspace_examples`` are a workspace's corrections."""
-    return get_pipeline().label(items, workspace_examples=workspace_examples)
+    return get_pipeline().label(items, workspace_examples=workspace_examples, design=design)

@@ -14,7 +14,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from portevoix.core.models import Workspace
-from portevoix.triage.engine import CorrectionExample, TriageInput, TriageResult, label_batch
+from portevoix.triage.engine import (
+    CorrectionExample,
+    Design,
+    TriageInput,
+    TriageResult,
+    label_batch,
+)
 from portevoix.triage.labels import Field
 from portevoix.triage.models import TriageCorrection
 
@@ -78,13 +84,14 @@ def label_items(
     workspace: Workspace | None = None,
     *,
     count: bool = True,
+    design: Design = "cascade",
 ) -> list[TriageResult]:
     """Label ``items`` in order. With a workspace, its corrections apply and the items count
     towards its 30-day accuracy (``count=False`` to leave the count alone)."""
     inputs: Sequence[TriageInput] = [as_input(item) for item in items]
     if workspace is None:
-        return label_batch(inputs)
-    results = label_batch(inputs, workspace_examples=workspace_examples(workspace))
+        return label_batch(inputs, design=design)
+    results = label_batch(inputs, workspace_examples=workspace_examples(workspace), design=design)
     if count:
         from portevoix.triage.actions import count_labelled
 

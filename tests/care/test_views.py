@@ -282,12 +282,24 @@ def test_settings_and_people(team, client_for) -> None:
             "closed_reply_en": "",
             "assignment": "round_robin",
             "default_capacity": "5",
+            "careful_triage": "on",
         },
     )
     assert response.status_code == 302
     settings = WebcareSettings.objects.get()
     assert settings.closed_replies == {"fr": "Fermé, retour {opens}."}
     assert settings.assignment == "round_robin" and settings.default_capacity == 5
+    assert settings.careful_triage is True
+    # Who may not configure webcare cannot switch it off, and the page shows it, disabled.
+    refused = client_for(team["content"]).post(
+        url(team, "care_overview"),
+        {"after_hours": "closed", "assignment": "manual", "default_capacity": "5"},
+    )
+    assert refused.status_code == 403
+    settings.refresh_from_db()
+    assert settings.careful_triage is True
+    page = client_for(team["content"]).get(url(team, "care_overview")).content.decode()
+    assert 'name="careful_triage"' in page and "disabled" in page
     # Anyone who answers says they are away; only a manager sets someone else's capacity.
     content = client_for(team["content"])
     content.post(url(team, "care_agent_update", pk=team["content"].pk), {"capacity": "50"})

@@ -96,3 +96,19 @@ def test_the_sandbox_worlds_complaints_carry_their_truth_and_triage_follows_it(t
         else:
             assert conversation.routed_to == "social_team"
     assert total >= 10 and right / total >= 0.8, (right, total)
+
+
+def test_careful_triage_reads_every_message_with_the_language_model(team, channel):
+    """A workspace that chose careful triage (webcare settings) gets triage's ``thorough``
+    design: a plain message the cascade decides with the fast model is embedded too."""
+    from portevoix.care import actions as care
+    from portevoix.inbox.models import InboundMessage
+
+    text = "Bonjour, quel est le prix du coffret ? Il y a une promo ?"
+    ingest(channel, [make_item("c1", text)])
+    assert InboundMessage.objects.get(message_id="c1").decided_by == "fast"
+    care.update_settings(team.workspace, by=team["manager"], careful_triage=True)
+    ingest(channel, [make_item("c2", text + " Merci")])
+    careful = InboundMessage.objects.get(message_id="c2")
+    assert careful.decided_by == "embedding"
+    assert conversation_of("c2").department.code == "sales"
