@@ -64,30 +64,22 @@ class _Header:
     eps: float
 
 
+@dataclass(frozen=True)
 class _Tokenizer:
     """``e5.c``'s tokenizer: a SentencePiece unigram model, read from the packed file."""
 
-    def __init__(
-        self,
-        pieces: dict[str, int],
-        scores: list[float],
-        normalization: dict[int, str],
-        unk: int,
-        unk_score: float,
-        max_piece_chars: int,
-    ) -> None:
-        self.pieces = pieces
-        self.scores = scores
-        self.normalization = normalization
-        self.unk = unk
-        self.unk_score = unk_score
-        self.max_piece_chars = max_piece_chars
-        self._translate = dict(normalization)
+    pieces: dict[str, int]
+    scores: list[float]
+    #: Code point → its replacement (``str.translate``'s table).
+    normalization: dict[int, str]
+    unk: int
+    unk_score: float
+    max_piece_chars: int
 
     def normalize(self, text: str) -> str:
         """The text as the Viterbi reads it: mapped, spaces collapsed, ``▁`` for spaces and
         one ``▁`` in front unless the text starts with a space."""
-        chars = text.translate(self._translate)
+        chars = text.translate(self.normalization)
         out: list[str] = []
         for ch in chars:
             if ch == " " and out and out[-1] == " ":
@@ -404,8 +396,11 @@ class Encoder:
     def tokens(self, text: str) -> list[int]:
         """The ids the model reads for ``text`` as a query, ``<s>`` and ``</s>`` included
         (before splitting into windows)."""
-        content = self.file.tokenizer.encode("query: " + text)
-        return [self.file.bos, *content, self.file.eos]
+        return [self.file.bos, *self._content(text), self.file.eos]
+
+    def _content(self, text: str) -> list[int]:
+        """The content tokens of ``text`` as a query (the ``query: `` prefix included)."""
+        return self.file.tokenizer.encode("query: " + text)
 
     def query(self, texts: Sequence[str]) -> FloatArray:
         """Unit-length embeddings of ``texts``, one row each."""
@@ -416,7 +411,7 @@ class Encoder:
         width = self.header.max_positions - 2
         windows: list[tuple[int, list[int]]] = []
         for i, text in enumerate(texts):
-            content = self.file.tokenizer.encode("query: " + text)
+            content = self._content(text)
             for start in range(0, max(len(content), 1), width):
                 windows.append((i, content[start : start + width]))
         weights = np.zeros(len(texts), dtype=np.float64)
