@@ -256,19 +256,16 @@ class _ModelFile:
         self.tokenizer = _Tokenizer(
             pieces, score_list, normalization, unk, float(scores.min()) - 10.0, longest
         )
-        (n_dir,) = struct.unpack_from("<i", data, p)
-        p += 4
-        self.tensors: dict[str, tuple[int, int, int]] = {}
-        for _ in range(n_dir):
-            (name_len,) = struct.unpack_from("<H", data, p)
-            p += 2
-            name = bytes(data[p : p + name_len]).decode("ascii")
-            p += name_len
-            dtype = data[p]
-            p += 1
-            count, offset, _nbytes = struct.unpack_from("<IQQ", data, p)
-            p += 20
-            self.tensors[name] = (dtype, count, offset)
+        # The tensor directory, by the reader the tuned patch uses (one parser of the layout).
+        from portevoix.triage.tuned import PatchError, read_directory
+
+        try:
+            directory = read_directory(data)
+        except PatchError as exc:
+            raise ModelFileError(f"{self.path}: {exc}") from exc
+        self.tensors: dict[str, tuple[int, int, int]] = {
+            name: (t.dtype, t.count, t.offset) for name, t in directory.items()
+        }
 
     def vector(self, name: str) -> FloatArray:
         dtype, count, offset = self._entry(name)

