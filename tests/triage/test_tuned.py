@@ -55,6 +55,26 @@ def test_a_patch_that_does_not_fit_is_refused(stock_image, patch, message):
         tuned.patched_image(stock_image, patch)
 
 
+def test_a_low_rank_update_is_not_written_into_the_file(stock_image):
+    patch = {"l0.q.lora_a": np.zeros((8, 384), np.float32)}
+    with pytest.raises(tuned.PatchError, match="cannot be written into the file"):
+        tuned.patched_image(stock_image, patch)
+
+
+@pytest.mark.parametrize(
+    ("patch", "message"),
+    [
+        ({"l99.q.lora_a": np.zeros((8, 384), np.float32)}, "updates no weight matrix"),
+        ({"l0.q.lora_b": np.zeros(384, np.float32)}, "is not a matrix"),
+    ],
+)
+def test_a_low_rank_update_of_no_matrix_is_refused_before_loading(tmp_path, patch, message):
+    np.savez(tmp_path / tuned.PATCH_FILE, **patch)
+    shutil.copy(MODEL_DIR / tuned.PATCH_META, tmp_path / tuned.PATCH_META)
+    with pytest.raises(tuned.PatchError, match=message):
+        tuned.load_embedder(tmp_path)
+
+
 def test_a_patch_tuned_for_another_model_file_is_refused(tmp_path):
     for name in (tuned.PATCH_FILE, tuned.PATCH_META):
         shutil.copy(MODEL_DIR / name, tmp_path / name)
