@@ -16,7 +16,7 @@ generated; replies given with a parent skipped), never ``tests/triage/eval``. Th
 at once on the mean-pooled sentence: intent, sentiment, specific complaint. The heads trained
 here are thrown away: ``portevoix.triage.train`` fits the engine's heads on the tuned
 embeddings, as it does on the stock ones. Deterministic for a given PyTorch (seeded, one
-process): about ten minutes on this machine's two cores.
+process): about a quarter of an hour on this machine's two cores.
 
 ``--hold-out FILE`` trains without the examples of FILE and prints the figures on them (how
 the epochs and learning rate were chosen, on training data only).
