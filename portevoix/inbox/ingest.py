@@ -188,14 +188,9 @@ def label(channel: Channel, fresh: Sequence[InboundItem]) -> list[Any]:
 def triage_design(workspace: Any) -> Literal["cascade", "thorough"]:
     """``thorough`` when the workspace chose careful triage (webcare settings), else the
     cascade."""
-    from portevoix.care.models import WebcareSettings
+    from portevoix.care.models import workspace_settings
 
-    careful = (
-        WebcareSettings.objects.filter(workspace=workspace)
-        .values_list("careful_triage", flat=True)
-        .first()
-    )
-    return "thorough" if careful else "cascade"
+    return "thorough" if workspace_settings(workspace).careful_triage else "cascade"
 
 
 def _known(channel: Channel, ids: set[str]) -> set[str]:

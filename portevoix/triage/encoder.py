@@ -447,7 +447,7 @@ class Encoder:
     ) -> dict[str, tuple[FloatArray, FloatArray]]:
         """A layer's updates as the forward pass applies them, ``x @ A' @ B'``: the query, key
         and value ones joined into one (their ``A`` side by side, their ``B`` block-diagonal)
-        like the matrices, a missing one as zeros."""
+        like the matrices; a kind without an update adds nothing (its block stays zero)."""
         out: dict[str, tuple[FloatArray, FloatArray]] = {}
         mine = {kind: updates[(layer, kind)] for kind in MATRIX_KINDS if (layer, kind) in updates}
         if not mine:

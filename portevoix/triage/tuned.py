@@ -108,7 +108,8 @@ def _writes(
     directory: dict[str, Tensor], patch: dict[str, npt.NDArray[np.float32]]
 ) -> list[tuple[int, bytes]]:
     """Where each tensor of ``patch`` goes in the image, and its bytes; refuses what does not
-    fit (an unknown name, a 4-bit tensor, too many values)."""
+    fit (an unknown name, a 4-bit tensor, too many values, a low-rank update of no matrix).
+    Low-rank updates are checked, never written (the encoder applies them)."""
     from portevoix.triage.encoder import LOW_RANK_RE
 
     writes: list[tuple[int, bytes]] = []
