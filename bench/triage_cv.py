@@ -9,7 +9,8 @@ whole cascade, fast model and embedding heads, on the hand-written training exam
 setting with the best department macro-F1 (mean of French and English) among those that
 embed at most ``--max-embedded`` of the items, ties to the cheaper one. It writes them with
 the date to ``portevoix/triage/data/model/thresholds.json``, which the engine reads. The
-evaluation sets are never read.
+evaluation sets are never read. The fast model's weight in the tone (``sentiment_weight``),
+chosen with the tuned model on a held-out spent set by ``bench/triage_holdout.py``, is kept.
 
 The hand-written examples (``portevoix/triage/data/train.jsonl`` and the spent former
 evaluation sets: ``train_spent.jsonl`` since issue 16's second round, ``spent_round2.jsonl``
@@ -189,6 +190,11 @@ def choose(folds_n: int, max_embedded: float) -> dict[str, object]:
         "cv_specific_accuracy": round(best[7], 4),
         "cv_department_macro_f1_other_languages": round(best[8], 4),
     }
+    # The tone's weight is chosen apart, with the tuned model on a held-out set
+    # (bench/triage_holdout.py): kept as it was.
+    if engine.THRESHOLDS_FILE.exists():
+        before = json.loads(engine.THRESHOLDS_FILE.read_text(encoding="utf-8"))
+        chosen.update({k: v for k, v in before.items() if k.startswith("sentiment_weight")})
     engine.THRESHOLDS_FILE.write_text(json.dumps(chosen, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(chosen, indent=2))
     return chosen

@@ -414,10 +414,19 @@ class Thresholds:
     department: float = FAST_DEPARTMENT_THRESHOLD
     sentiment: float = FAST_SENTIMENT_THRESHOLD
     fast_weight: float = FAST_WEIGHT
+    #: The fast model's weight in the tone when both models answer (``fast_weight`` if
+    #: unset): since issue 16's twelfth round, chosen apart on a held-out set with the tuned
+    #: embeddings (``bench/triage_holdout.py``), which read tone better than they route.
+    sentiment_weight: float | None = None
     #: The department threshold for the five other languages, where the fast model learnt
     #: from far fewer examples (above 1: always embedded, as before issue 16's tenth round).
     other_languages: float = 1.01
     fixed_at: str = ""
+
+    @property
+    def tone_weight(self) -> float:
+        """The fast model's weight in the tone when both models answer."""
+        return self.fast_weight if self.sentiment_weight is None else self.sentiment_weight
 
 
 def load_thresholds(path: Path = THRESHOLDS_FILE) -> Thresholds:
@@ -429,6 +438,9 @@ def load_thresholds(path: Path = THRESHOLDS_FILE) -> Thresholds:
         department=float(raw["department"]),
         sentiment=float(raw["sentiment"]),
         fast_weight=float(raw["fast_weight"]),
+        sentiment_weight=(
+            float(raw["sentiment_weight"]) if raw.get("sentiment_weight") is not None else None
+        ),
         other_languages=float(raw.get("other_languages", 1.01)),
         fixed_at=str(raw.get("fixed_at", "")),
     )
@@ -801,6 +813,7 @@ class Pipeline:
                 self._mix_context(context, unsure, e_int, e_sent, e_spec)
                 self._apply_priors([items[i] for i in unsure], e_int, e_spec)
                 w = 0.0 if design == "embedding" else self.thresholds.fast_weight
+                w_sent = 0.0 if design == "embedding" else self.thresholds.tone_weight
                 stock = self.labels_by_stock_model
                 for row, i in enumerate(unsure):
                     if stock:  # the same vector compares texts for corrections
@@ -808,7 +821,7 @@ class Pipeline:
                     else:
                         label_embedded.append(i)
                     p_int[i] = w * p_int[i] + (1 - w) * e_int[row]
-                    p_sent[i] = w * p_sent[i] + (1 - w) * e_sent[row]
+                    p_sent[i] = w_sent * p_sent[i] + (1 - w_sent) * e_sent[row]
                     if p_spec[i] < IDENTIFIER_SPECIFIC:
                         # Only languages the fast model learnt.
                         w_spec = w if languages[i][0] in _FAST_LANGUAGES else 0.0

@@ -31,23 +31,28 @@ TRAIN_FILE = DATA_DIR / "train.jsonl"
 #: are training data now. Their replies given with a parent ("same", "yes please 🙏") are
 #: kept in the file but not trained on: without the parent their label says nothing.
 SPENT_EVAL_FILE = DATA_DIR / "train_spent.jsonl"
-#: Issue 16, fifth, sixth, ninth, tenth and eleventh rounds: the second to sixth and the
-#: eighth to tenth rounds' evaluation sets (about 430 items each, written blind after their
-#: models were frozen, each read once; the seventh round had none) are spent too, and trained
-#: on: ``spent_round2.jsonl`` to ``spent_round10.jsonl``, kept whole (with their ids and
+#: Issue 16, fifth, sixth and ninth to twelfth rounds: the second to sixth and the eighth to
+#: eleventh rounds' evaluation sets (about 430 items each, written blind after their models
+#: were frozen, each read once; the seventh round had none) are spent too, and trained on:
+#: ``spent_round2.jsonl`` to ``spent_round11.jsonl``, kept whole (with their ids and
 #: parents) so that their history in benchmarks can still be read against them.
 SPENT_ROUND_FILES: tuple[Path, ...] = tuple(
-    DATA_DIR / f"spent_round{n}.jsonl" for n in (2, 3, 4, 5, 6, 8, 9, 10)
+    DATA_DIR / f"spent_round{n}.jsonl" for n in (2, 3, 4, 5, 6, 8, 9, 10, 11)
 )
 #: Issue 16, tenth round: 120 hand-written examples in each of the five other languages the
 #: detector knows (Spanish, German, Italian, Dutch, Portuguese), written by a helper who read
 #: no evaluation set, so that the fast model labels them too instead of sending every one to
 #: the embedding model.
 LANGUAGES_FILE = DATA_DIR / "train_languages.jsonl"
+#: Issue 16, twelfth round: 400 examples (200 French, 200 English) of what a word-based model
+#: reads wrong (irony, praise after a doubt, polite complaints, calm questions with negative
+#: words, angry HR and legal messages, code-switching, emoji), written by a helper who read no
+#: evaluation set nor the project.
+HARD_FILE = DATA_DIR / "train_hard.jsonl"
 #: Every spent evaluation file.
 SPENT_FILES: tuple[Path, ...] = (SPENT_EVAL_FILE, *SPENT_ROUND_FILES)
 #: Every hand-written file (cross-validation folds are drawn over these).
-HAND_FILES: tuple[Path, ...] = (TRAIN_FILE, LANGUAGES_FILE, *SPENT_FILES)
+HAND_FILES: tuple[Path, ...] = (TRAIN_FILE, LANGUAGES_FILE, HARD_FILE, *SPENT_FILES)
 GENERATED_FILE = DATA_DIR / "train_generated.jsonl"
 
 INTENTS: tuple[str, ...] = tuple(i.value for i in Intent)

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
 import pytest
 
-from portevoix.triage import features, metrics
+from portevoix.triage import engine, features, metrics
 from portevoix.triage.engine import (
     CorrectionExample,
     Pipeline,
@@ -126,6 +127,38 @@ def test_thorough_design_embeds_every_item_and_mixes_in_the_fast_model():
         t.sentiment_confidence not in (e.sentiment_confidence, f.sentiment_confidence)
         for t, e, f in zip(thorough, embedding, fast, strict=True)
     )
+
+
+def test_the_tone_has_its_own_weight_when_both_models_answer(tmp_path):
+    """``sentiment_weight`` weighs the fast model in the tone, ``fast_weight`` in the
+    department: with the fast model alone in the department and the embedding heads alone in
+    the tone, ``thorough`` routes as the fast design and reads tone as the embedding design."""
+    texts = [
+        "bof",
+        "my parcel is late again 🙄",
+        "Vous livrez en Belgique ?",
+        "trop bien ce coffret",
+    ]
+    items = [TriageInput(t) for t in texts]
+    pipeline = Pipeline()
+    fast = pipeline.label(items, design="fast")
+    embedding = pipeline.label(items, design="embedding")
+    pipeline.thresholds = dataclasses.replace(
+        pipeline.thresholds, fast_weight=1.0, sentiment_weight=0.0
+    )
+    thorough = pipeline.label(items, design="thorough")
+    for t, f, e in zip(thorough, fast, embedding, strict=True):
+        assert t.intent_confidence == pytest.approx(f.intent_confidence, abs=1e-6)
+        assert t.sentiment_confidence == pytest.approx(e.sentiment_confidence, abs=1e-6)
+    # Unset, the tone takes the department's weight; the shipped file sets its own.
+    assert engine.Thresholds(fast_weight=0.7).tone_weight == 0.7
+    path = tmp_path / "thresholds.json"
+    raw = json.loads(engine.THRESHOLDS_FILE.read_text(encoding="utf-8"))
+    path.write_text(json.dumps({**raw, "sentiment_weight": 0.3}), encoding="utf-8")
+    assert engine.load_thresholds(path).tone_weight == 0.3
+    raw.pop("sentiment_weight", None)
+    path.write_text(json.dumps(raw), encoding="utf-8")
+    assert engine.load_thresholds(path).tone_weight == raw["fast_weight"]
 
 
 def test_rules_need_word_boundaries():

@@ -1,0 +1,200 @@
+"""Choose the fast model's weight in the tone on a held-out spent set, with the tuned model.
+
+    .venv/bin/python bench/triage_holdout.py --held-out FILE [--choose] [--sweep]
+
+``bench/triage_cv.py --choose`` cross-validates the cascade on the training data, but with the
+stock model's embeddings: fine-tuning the embedding model once per fold would take about 25
+minutes a fold. The tuned model reads tone far better than the stock one (issue 16's eleventh
+round: 0.876 against 0.822 on its blind set), and mixing 0.6 of the fast model into its tone
+threw most of that away (0.846 for ``thorough``). So the fast model's weight in the tone when
+both models answer (``sentiment_weight``) is chosen here, on a spent evaluation set that the
+shipped model was NOT trained on (the newest one, as it joins the training data): the weight
+with the best tone accuracy of the ``thorough`` design, which mixes every item (the cascade
+mixes only the few it embeds, 3 % of ordinary traffic), ties to the cascade's tone. Each
+weight's figures are printed for both designs.
+
+``--sweep`` also tries every department and tone threshold and fast weight of the cascade on
+the set and prints the best settings that embed at most ``--max-embedded`` of its ordinary
+items (ids with "-r", as ``bench/triage_throughput.py`` counts ordinary traffic): how much the
+cross-validation's choice leaves on the table with the tuned model.
+
+Every setting labels the set through the engine itself (``Pipeline.label``, context and priors
+included); the embeddings are computed once and cached. ``--choose`` writes the weight into
+``portevoix/triage/data/model/thresholds.json`` beside the cross-validation's thresholds, with
+the date and the method. The script refuses a set the shipped model was trained on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import hashlib
+import itertools
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from portevoix.triage import engine, features, metrics, train  # noqa: E402
+from portevoix.triage.engine import Pipeline, Thresholds, TriageInput  # noqa: E402
+from portevoix.triage.labels import Intent, department_for  # noqa: E402
+
+WEIGHTS = (0.0, 0.2, 0.4, 0.6, 0.8)
+DEPARTMENT_THRESHOLDS = (0.35, 0.4, 0.45, 0.5, 0.55, 0.6)
+SENTIMENT_THRESHOLDS = (0.0, 0.4, 0.45, 0.5, 0.55, 0.6)
+TONE_WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
+
+
+def _key(text: str) -> str:
+    return " ".join(features.tokens(features.normalize(text)))
+
+
+class _Counting(Pipeline):
+    """The engine, counting the items it sends to the embedding model (cached or not)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent: set[str] = set()
+
+    def embed_for_labels(self, texts: Sequence[str]) -> engine.FloatArray:
+        self.sent.update(texts)
+        return super().embed_for_labels(texts)
+
+
+def load(path: Path) -> list[dict[str, object]]:
+    """The set's rows, if the shipped model was not trained on them: either its training data
+    is exactly today's without this file (the file has just joined the spent sets), or the
+    file's texts are not among today's training texts."""
+    rows = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
+    meta = json.loads((engine.MODEL_DIR / "meta.json").read_text("utf-8"))
+    others = [p for p in (*train.HAND_FILES, train.GENERATED_FILE) if p.resolve() != path.resolve()]
+    without = hashlib.sha256(b"".join(p.read_bytes() for p in others)).hexdigest()
+    if meta.get("train_sha256") == without:
+        return rows
+    trained = {_key(str(r["text"])) for r in train.load_examples()}
+    seen = {str(r["id"]) for r in rows if _key(str(r["text"])) in trained}
+    if len(seen) > len(rows) // 20:
+        raise SystemExit(
+            f"{path}: {len(seen)} of its {len(rows)} texts are training data; the model must "
+            "be chosen on a set it was not trained on"
+        )
+    return [r for r in rows if r["id"] not in seen]
+
+
+def score(
+    pipeline: _Counting,
+    rows: list[dict[str, object]],
+    th: Thresholds,
+    design: engine.Design = "cascade",
+) -> dict[str, float]:
+    pipeline.thresholds = th
+    pipeline.sent = set()
+    inputs = [
+        TriageInput(
+            str(r["text"]),
+            parent_text=r.get("parent_text"),  # type: ignore[arg-type]
+            parent_kind=r.get("parent_kind"),  # type: ignore[arg-type]
+        )
+        for r in rows
+    ]
+    got = pipeline.label(inputs, design=design)
+    out: dict[str, float] = {}
+    for lang in ("fr", "en"):
+        idx = [i for i, r in enumerate(rows) if r["set"] == lang]
+        gold = [
+            department_for(Intent(str(rows[i]["intent"])), bool(rows[i].get("specific"))).value
+            for i in idx
+        ]
+        out[lang] = metrics.macro_f1(gold, [got[i].department.value for i in idx])
+    out["tone"] = metrics.accuracy(
+        [str(r["sentiment"]) for r in rows], [g.sentiment.value for g in got]
+    )
+    complaints = [i for i, r in enumerate(rows) if r["intent"] == "complaint"]
+    out["specific"] = metrics.accuracy(
+        [bool(rows[i].get("specific")) for i in complaints],
+        [got[i].specific_confidence >= 0.5 for i in complaints],
+    )
+    ordinary = [str(r["text"]) for r in rows if "-r" in str(r["id"])]
+    out["embedded"] = sum(t in pipeline.sent for t in ordinary) / max(1, len(ordinary))
+    out["objective"] = (out["fr"] + out["en"]) / 2 + out["tone"]
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--held-out", type=Path, required=True)
+    parser.add_argument("--choose", action="store_true", help="write the chosen weight")
+    parser.add_argument("--sweep", action="store_true", help="also sweep the cascade")
+    parser.add_argument("--max-embedded", type=float, default=0.04)
+    parser.add_argument("--top", type=int, default=15)
+    args = parser.parse_args()
+
+    rows = load(args.held_out)
+    pipeline = _Counting()
+    if pipeline.labels_by_stock_model:
+        raise SystemExit("no tuned model in portevoix/triage/data/model: nothing to choose for")
+    shipped = pipeline.thresholds
+    # Every text embedded once, so each setting only reruns the fast stages.
+    pipeline.label([TriageInput(str(r["text"])) for r in rows], design="embedding")
+
+    def line(th: Thresholds, s: dict[str, float]) -> str:
+        return (
+            f"| {th.department:.2f} | {th.sentiment:.2f} | {th.fast_weight:.1f} "
+            f"| {th.tone_weight:.1f} | {s['embedded']:.1%} | {s['fr']:.3f} | {s['en']:.3f} "
+            f"| {s['tone']:.3f} | {s['specific']:.3f} |"
+        )
+
+    header = (
+        "| dept thr | tone thr | fast weight | tone weight | embedded (ordinary) "
+        "| dept macro-F1 fr | en | tone acc | specific acc |\n"
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+    )
+    print(f"{args.held_out.name}: {len(rows)} items, the shipped model (not trained on them)")
+    weighed = []
+    print("\nthe tone weight, with the cross-validation's thresholds: thorough, then cascade")
+    print(header)
+    for ws in TONE_WEIGHTS:
+        th = replace(shipped, sentiment_weight=ws)
+        thorough = score(pipeline, rows, th, design="thorough")
+        cascade = score(pipeline, rows, th)
+        weighed.append((round(thorough["tone"], 3), round(cascade["tone"], 3), -ws, th))
+        print(line(th, thorough) + " thorough")
+        print(line(th, cascade) + " cascade")
+    *_, chosen = max(weighed, key=lambda t: t[:3])
+    print(f"\nchosen: tone weight {chosen.tone_weight}")
+
+    if args.sweep:
+        results = []
+        grid = itertools.product(DEPARTMENT_THRESHOLDS, SENTIMENT_THRESHOLDS, WEIGHTS, WEIGHTS)
+        for td, ts, w, ws in grid:
+            th = replace(shipped, department=td, sentiment=ts, fast_weight=w, sentiment_weight=ws)
+            results.append((th, score(pipeline, rows, th)))
+        allowed = [(th, s) for th, s in results if s["embedded"] <= args.max_embedded]
+        allowed.sort(key=lambda p: (-round(p[1]["objective"], 4), p[1]["embedded"]))
+        print(f"\nthe cascade's best settings within {args.max_embedded:.0%} embedded")
+        print(header)
+        print(line(shipped, score(pipeline, rows, shipped)) + " (shipped)")
+        for th, s in allowed[: args.top]:
+            print(line(th, s))
+
+    if args.choose:
+        raw = json.loads(engine.THRESHOLDS_FILE.read_text("utf-8"))
+        raw["sentiment_weight"] = chosen.tone_weight
+        raw["sentiment_weight_fixed_at"] = datetime.datetime.now(datetime.UTC).isoformat(
+            timespec="seconds"
+        )
+        raw["sentiment_weight_method"] = (
+            f"bench/triage_holdout.py --held-out {args.held_out.name} --choose: the best tone "
+            f"of the thorough design on a spent set the model then shipped was not trained on "
+            f"({len(rows)} items), ties to the cascade's"
+        )
+        engine.THRESHOLDS_FILE.write_text(json.dumps(raw, indent=2) + "\n", encoding="utf-8")
+        print(json.dumps(raw, indent=2))
+
+
+if __name__ == "__main__":
+    main()
