@@ -26,6 +26,7 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -45,9 +46,14 @@ DESIGNS = ("rules", "fast", "cascade", "embedding", "thorough")
 
 
 def load_eval(which: str = "new") -> list[dict[str, str]]:
+    return read_rows(SETS[which])
+
+
+def read_rows(paths: Sequence[Path]) -> list[dict[str, str]]:
+    """The items of evaluation-set files, each with its gold department."""
     rows = [
         json.loads(line)
-        for path in SETS[which]
+        for path in paths
         for line in path.read_text(encoding="utf-8").splitlines()
         if line.strip()
     ]

@@ -25,7 +25,6 @@ the epochs and learning rate were chosen, on training data only).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import random
 import sys
@@ -316,7 +315,7 @@ def main() -> int:
         "epochs": args.epochs,
         "learning_rate": args.lr,
         "train_examples": len(rows),
-        "train_sha256": hashlib.sha256(b"".join(p.read_bytes() for p in TRAIN_FILES)).hexdigest(),
+        "train_sha256": heads.data_sha256(TRAIN_FILES),
         "torch": torch.__version__,
     }
     (args.out / "encoder_patch.json").write_text(json.dumps(meta, indent=2) + "\n")

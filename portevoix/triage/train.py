@@ -82,6 +82,12 @@ def load_examples(
     return rows
 
 
+def data_sha256(paths: Sequence[Path] = (*HAND_FILES, GENERATED_FILE)) -> str:
+    """The SHA-256 of the training files' bytes, in order: what ``meta.json`` and the tuned
+    model's ``encoder_patch.json`` record as ``train_sha256``."""
+    return hashlib.sha256(b"".join(path.read_bytes() for path in paths)).hexdigest()
+
+
 def _class_weights(y: IntArray, n_classes: int) -> FloatArray:
     counts = np.bincount(y, minlength=n_classes).astype(np.float32)
     counts[counts == 0] = 1.0
@@ -290,9 +296,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         fast_w = name.endswith("_w") and name.startswith("fast")
         dtype = np.float16 if fast_w or name == "reference_embeddings" else np.float32
         np.save(MODEL_DIR / f"{name}.npy", np.asarray(arr, dtype=dtype))
-    digest = hashlib.sha256(
-        b"".join(p.read_bytes() for p in (*HAND_FILES, GENERATED_FILE))
-    ).hexdigest()
+    digest = data_sha256()
     meta = {
         "intents": list(INTENTS),
         "sentiments": list(SENTIMENTS),
