@@ -7,10 +7,10 @@ Prints accuracy and macro-F1 of language, sentiment, intent and department for t
 items, the English items, the other languages and all of them, how well specific complaints
 are told from general ones, how many items each design sent to the embedding model and how
 many it flagged for review. The evaluation set (``--set new``, the default) is
-``tests/triage/eval/eval_round12.jsonl``: written blind while the twelfth issue-16 model was
+``tests/triage/eval/eval_round13.jsonl``: written blind while the thirteenth issue-16 model was
 trained, read only after it and its thresholds were frozen (the freeze commit is named in
 ``docs/benchmarks.md``; some items are replies given with their parent).
-``--set round11``, ``round10``, ``round9``, ``round8``, ``round6``, ``round5``, ``round4``,
+``--set round12``, ``round11``, ``round10``, ``round9``, ``round8``, ``round6``, ``round5``, ``round4``,
 ``round3`` and ``round2`` are the earlier rounds' sets, each read once for its model and
 trained on since the round after it (``portevoix/triage/data/spent_round*.jsonl``); ``--set
 spent`` scores the first round's former sets (``train_spent.jsonl``). All of those are
@@ -36,7 +36,7 @@ from portevoix.triage.engine import Pipeline, TriageInput, load_thresholds
 from portevoix.triage.labels import Intent, department_for
 
 ROOT = Path(__file__).resolve().parent.parent
-EVAL_FILE = ROOT / "tests" / "triage" / "eval" / "eval_round12.jsonl"
+EVAL_FILE = ROOT / "tests" / "triage" / "eval" / "eval_round13.jsonl"
 SETS = {
     "new": (EVAL_FILE,),
     **{path.stem.removeprefix("spent_"): (path,) for path in reversed(train.SPENT_ROUND_FILES)},

@@ -9,11 +9,12 @@ import pytest
 
 from portevoix.triage import features, metrics, train
 
-#: Regression bars per language on the round-12 set (written blind by another hand while the
-#: twelfth round's model was trained; 31 % complaints, 44 % harder items). Measured once,
-#: 2026-12-05: 0.920 (fr; 0.91997) / 0.908 (en); the eleventh round's model, frozen before
-#: the set was written too, gave 0.910 / 0.901 on it. The bars sit just under the figures.
-DEPARTMENT_MACRO_F1 = {"fr": 0.91, "en": 0.90}
+#: Regression bars per language on the round-13 set (written blind by another hand while the
+#: thirteenth round's model was trained; 30 % complaints, 45 % harder items). Measured once,
+#: 2026-12-06: 0.914 (fr) / 0.874 (en); the twelfth round's model, frozen before the set was
+#: written too, gave 0.916 / 0.878 on it (0.920 / 0.908 on the round-12 set): this set is
+#: harder, and the bars sit just under its figures. Issue 16's goal (0.92) is not met.
+DEPARTMENT_MACRO_F1 = {"fr": 0.90, "en": 0.86}
 
 
 def _key(text: str) -> str:
@@ -69,9 +70,10 @@ def test_department_routing_macro_f1(eval_rows, eval_results, lang):
 
 
 #: Complaints told apart, specific (customer service, in private) from general (the social team).
-#: Issue 16, twelfth round: 0.954 (fr) / 0.908 (en) on the round-12 set (2026-12-05, read
-#: once; 0.938 / 0.877 for the eleventh round's model). A regression bar.
-SPECIFIC_ACCURACY = 0.90
+#: Issue 16, thirteenth round: 0.875 (fr) / 0.803 (en) on the round-13 set (read once; 0.891 /
+#: 0.820 for the twelfth round's model on it, which gave 0.954 / 0.908 on the round-12 set).
+#: A regression bar, under the goal (0.90).
+SPECIFIC_ACCURACY = {"fr": 0.86, "en": 0.79}
 
 
 @pytest.mark.parametrize("lang", ["fr", "en"])
@@ -80,13 +82,13 @@ def test_specific_complaints_are_told_from_general_ones(eval_rows, eval_results,
     assert len(idx) >= 25
     gold = [eval_rows[i]["specific"] for i in idx]
     pred = [eval_results[i].specific_confidence >= 0.5 for i in idx]
-    assert metrics.accuracy(gold, pred) >= SPECIFIC_ACCURACY
+    assert metrics.accuracy(gold, pred) >= SPECIFIC_ACCURACY[lang]
     assert any(gold) and not all(gold)
 
 
-#: Sentiment on the round-12 set: 0.846 for the twelfth round's model, 0.834 for the eleventh's
-#: (0.804 for the eleventh on round 11's set).
-@pytest.mark.parametrize(("field", "floor"), [("language", 0.95), ("sentiment", 0.83)])
+#: Sentiment on the round-13 set: 0.787 for the thirteenth round's model, 0.788 for the
+#: twelfth's (0.846 on the round-12 set). Issue 16's goal (0.90) is not met.
+@pytest.mark.parametrize(("field", "floor"), [("language", 0.95), ("sentiment", 0.77)])
 def test_language_and_sentiment_accuracy(eval_rows, eval_results, field, floor):
     gold = [r[field] for r in eval_rows]
     pred = [getattr(res, field).value for res in eval_results]
