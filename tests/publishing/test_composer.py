@@ -277,16 +277,14 @@ def test_an_image_from_the_library_goes_out_in_the_networks_size(team, client_fo
 
 
 def test_every_page_of_the_plan_opens(team, client_for, channels):
-    actions.schedule_post(
-        team.workspace,
-        by=team["admin"],
-        text="Demain",
-        channels=channels,
-        at=timezone.now() + dt.timedelta(days=1),
-    )
+    at = timezone.now() + dt.timedelta(days=1)
+    actions.schedule_post(team.workspace, by=team["admin"], text="Demain", channels=channels, at=at)
+    # The views are opened on the post's day: "today's" week or month would miss it on a
+    # Sunday or on the last day of a month (the workspace's day, not UTC's).
+    day = at.astimezone(ZoneInfo(team.workspace.time_zone)).date().isoformat()
     client = client_for(team["viewer"])
     for view in ("month", "week", "list"):
-        response = client.get(url("calendar"), {"view": view, "state": "scheduled"})
+        response = client.get(url("calendar"), {"view": view, "state": "scheduled", "date": day})
         assert response.status_code == 200 and "Demain" in response.content.decode()
     for name in ("campaigns", "ideas", "creative_requests", "plan_settings", "media_library"):
         assert client.get(url(name)).status_code == 200, name
