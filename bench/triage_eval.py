@@ -10,9 +10,8 @@ many it flagged for review. The evaluation set (``--set new``, the default) is
 ``tests/triage/eval/eval_round13.jsonl``: written blind while the thirteenth issue-16 model was
 trained, read only after it and its thresholds were frozen (the freeze commit is named in
 ``docs/benchmarks.md``; some items are replies given with their parent).
-``--set round12``, ``round11``, ``round10``, ``round9``, ``round8``, ``round6``, ``round5``,
-``round4``, ``round3`` and ``round2`` are the earlier rounds' sets, each read once for its model and
-trained on since the round after it (``portevoix/triage/data/spent_round*.jsonl``); ``--set
+``--set roundN`` is round N's set (the seventh round had none), each read once for its model
+and trained on since the round after it (``portevoix/triage/data/spent_round*.jsonl``); ``--set
 spent`` scores the first round's former sets (``train_spent.jsonl``). All of those are
 figures on training data now, not evaluations.
 

@@ -2,12 +2,12 @@
 
     .venv/bin/python bench/triage_throughput.py [--items 3000] [--designs fast,cascade,embedding]
 
-The corpus is the ordinary items of the newest evaluation set
-(``tests/triage/eval/eval_round13.jsonl``, ids with "-r": plain messages, not the harder ones,
-about 4 % in languages other than French and English), never trained on, repeated to
-``--items``. ``--corpus round2`` (49 characters on average), ``round3`` (72), ``round4``,
-``round5``, ``round6``, ``round8``, ``round9`` and ``round10`` take an earlier round's set's, and
-``--corpus spent`` the original evaluation set's 507 texts: all of them are training data
+The corpus is the ordinary items of the newest evaluation set (``bench/triage_eval.py``'s
+``EVAL_FILE``; ids with "-r": plain messages, not the harder ones, about 4 % in languages other
+than French and English), never trained on, repeated to ``--items``. ``--corpus roundN`` takes
+an earlier round's set's (``round2``: 49 characters on average, ``round3``: 72), and
+``--corpus spent`` the original evaluation set's 507 texts, as ``triage_eval.py --set`` names
+them: all of them are training data
 now (each round's since the round after it), and the fast model is surer of what it was
 trained on, so they send fewer items to the embedding model than ordinary traffic would; they
 keep old figures comparable. Embeddings are not cached, so a repeated text costs as much as a
@@ -22,7 +22,6 @@ each design (department macro-F1 on the French and English evaluation items).
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing as mp
 import os
 import resource
@@ -34,21 +33,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from portevoix.triage import train  # noqa: E402  (after the path: run from a checkout)
+import triage_eval  # noqa: E402  (after the path: run from a checkout)
 
 #: Issue 16: 1,000 items a second in one process for ordinary traffic.
 GOAL = 1000.0
-EVAL_FILE = ROOT / "tests" / "triage" / "eval" / "eval_round13.jsonl"
-#: Earlier rounds' sets, each trained on since the round after it (the fast model is surer of them).
-ROUND_FILES = {path.stem.removeprefix("spent_"): path for path in train.SPENT_ROUND_FILES}
-#: The original evaluation set's 507 items (ids without "-h"), spent and trained on since.
-SPENT_FILE = train.SPENT_EVAL_FILE
 
 
 def corpus(n: int, which: str = "new") -> list[str]:
-    path = {"new": EVAL_FILE, **ROUND_FILES}.get(which, SPENT_FILE)
-    rows = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line]
-    texts = [r["text"] for r in rows if "-h" not in r["id"]]
+    texts = [r["text"] for r in triage_eval.load_eval(which) if "-h" not in r["id"]]
     return [texts[i % len(texts)] for i in range(n)]
 
 
@@ -118,7 +110,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=256)
     parser.add_argument("--designs", default="fast,cascade,embedding")
     parser.add_argument("--no-quality", action="store_true")
-    parser.add_argument("--corpus", default="new", choices=("new", *ROUND_FILES, "spent"))
+    parser.add_argument("--corpus", default="new", choices=tuple(triage_eval.SETS))
     parser.add_argument(
         "--processes", type=lambda v: [int(x) for x in v.split(",")], default=[1, 2]
     )
@@ -131,11 +123,9 @@ def main() -> None:
     )
     quality: dict[str, tuple[float, float]] = {}
     if not args.no_quality:
-        from triage_eval import evaluate, load_eval
-
-        rows = load_eval("new")
+        rows = triage_eval.load_eval("new")
         for design in designs:
-            table = evaluate(design, rows)["table"]
+            table = triage_eval.evaluate(design, rows)["table"]
             quality[design] = (table["fr"]["department"][1], table["en"]["department"][1])
     print()
     print(f"load average before: {os.getloadavg()[0]:.1f}")
