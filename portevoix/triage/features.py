@@ -16,8 +16,20 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-#: Number of hashed feature buckets of the fast classifier (2**16 keeps weights small).
-DIM = 1 << 16
+#: Number of hashed feature buckets of the fast classifier. The training texts give about
+#: 130,000 distinct words, word pairs and character n-grams: 2**16 buckets held them in 57,000
+#: weights (2**18: 103,000), so most shared a weight with unrelated ones, which a word never
+#: seen in training (a brand's name) then read as noise. 2**18 buckets (about 8 MB of float16
+#: weights for the three heads) read tone better on two held-out spent sets (issue 16,
+#: fourteenth round, ``docs/benchmarks.md``); 2**20 gained little more for four times the
+#: memory.
+DIM = 1 << 18
+#: Features each emoji gives. A word gives one feature and a dozen character n-grams, an emoji
+#: one, so in a row of unit length "furieuse 😡" weighed the emoji about a twentieth: the
+#: fast model read "Livraison en retard, je suis furieuse 😡" as neutral. An emoji gives this
+#: many distinct features, each learnt (same held-out sets: 4 to 8 read best, 4 kept). Only
+#: symbols ("So": emoji, ❤, ☕), not the variation selector that follows some of them.
+EMOJI_FEATURES = 4
 #: Smaller space used to compare texts with a workspace's corrected examples.
 SKETCH_DIM = 1 << 12
 
@@ -256,7 +268,9 @@ def _word_features(tok: str) -> tuple[int, ...]:
     if cached is not None:
         return cached
     feats = [_h("w:" + tok)]
-    if tok.isalnum() and len(tok) > 1:
+    if len(tok) == 1 and unicodedata.category(tok) == "So":
+        feats.extend(_h(f"e{j}:{tok}") for j in range(1, EMOJI_FEATURES))
+    elif tok.isalnum() and len(tok) > 1:
         padded = f"<{tok}>"
         n_chars = len(padded)
         for n in (3, 4, 5):

@@ -31,13 +31,13 @@ TRAIN_FILE = DATA_DIR / "train.jsonl"
 #: are training data now. Their replies given with a parent ("same", "yes please 🙏") are
 #: kept in the file but not trained on: without the parent their label says nothing.
 SPENT_EVAL_FILE = DATA_DIR / "train_spent.jsonl"
-#: Issue 16, fifth, sixth and ninth to thirteenth rounds: the second to sixth and the eighth to
-#: twelfth rounds' evaluation sets (about 430 items each, written blind after their models
+#: Issue 16, fifth, sixth and ninth to fourteenth rounds: the second to sixth and the eighth
+#: to thirteenth rounds' evaluation sets (about 430 items each, written blind after their models
 #: were frozen, each read once; the seventh round had none) are spent too, and trained on:
-#: ``spent_round2.jsonl`` to ``spent_round12.jsonl``, kept whole (with their ids and
+#: ``spent_round2.jsonl`` to ``spent_round13.jsonl``, kept whole (with their ids and
 #: parents) so that their history in benchmarks can still be read against them.
 SPENT_ROUND_FILES: tuple[Path, ...] = tuple(
-    DATA_DIR / f"spent_round{n}.jsonl" for n in (2, 3, 4, 5, 6, 8, 9, 10, 11, 12)
+    DATA_DIR / f"spent_round{n}.jsonl" for n in (2, 3, 4, 5, 6, 8, 9, 10, 11, 12, 13)
 )
 #: Issue 16, tenth round: 120 hand-written examples in each of the five other languages the
 #: detector knows (Spanish, German, Italian, Dutch, Portuguese), written by a helper who read
