@@ -9,13 +9,14 @@ import pytest
 
 from portevoix.triage.labels import Intent, department_for
 
-#: Issue 16, thirteenth round: ordinary and harder items (replies with their parent, a public
+#: Issue 16, fourteenth round: ordinary and harder items (replies with their parent, a public
 #: storm's messages, many voices), written blind while the model was trained, by a helper who
-#: never ran a model nor read any training example or earlier set, and committed after the
-#: freeze before any prediction was read. The earlier rounds' sets were read once each and are
-#: training data now (``portevoix/triage/data/train_spent.jsonl``, ``spent_round2.jsonl`` to
-#: ``spent_round12.jsonl``).
-EVAL_FILE = Path(__file__).parent / "eval" / "eval_round13.jsonl"
+#: never ran a model nor read any training example or earlier set, following written labelling
+#: rules (``docs/triage.md``), and committed after the freeze before any prediction was read.
+#: The earlier rounds' sets were read once each and are training data now
+#: (``portevoix/triage/data/train_spent.jsonl``, ``spent_round2.jsonl`` to
+#: ``spent_round13.jsonl``).
+EVAL_FILE = Path(__file__).parent / "eval" / "eval_round14.jsonl"
 
 
 @pytest.fixture(scope="session")
