@@ -7,16 +7,16 @@ The corpus is the ordinary items of the newest evaluation set (``bench/triage_ev
 than French and English), never trained on, repeated to ``--items``. ``--corpus roundN`` takes
 an earlier round's set's (``round2``: 49 characters on average, ``round3``: 72), and
 ``--corpus spent`` the original evaluation set's 507 texts, as ``triage_eval.py --set`` names
-them: all of them are training data
-now (each round's since the round after it), and the fast model is surer of what it was
-trained on, so they send fewer items to the embedding model than ordinary traffic would; they
-keep old figures comparable. Embeddings are not cached, so a repeated text costs as much as a
-new one. Each worker process is pinned to one thread (OMP_NUM_THREADS=1, applied to OpenBLAS
-by the encoder) and labels its share in batches of 256 after a warm-up batch, so load
-time is excluded and reported apart. Prints items/s, items/s per core, peak RSS per process,
-the ratio to the goal of 1,000 items/s in one process (issue 16; 500 on 2 cores before), and
-the load average (the machine is shared: run it with ``nice -n -20``), and the quality of
-each design (department macro-F1 on the French and English evaluation items).
+them: all of them are training data now (each round's since the round after it), and the fast
+model is surer of what it was trained on, so they send fewer items to the embedding model than
+ordinary traffic would; they keep old figures comparable. Embeddings are not cached, so a
+repeated text costs as much as a new one. Each worker process is pinned to one thread
+(OMP_NUM_THREADS=1, applied to OpenBLAS by the encoder) and labels its share in batches of 256
+after a warm-up batch, so load time is excluded and reported apart. Prints items/s, items/s per
+core, peak RSS per process, the ratio to the goal of 1,000 items/s in one process (issue 16;
+500 on 2 cores before), and the load average (the machine is shared: run it with ``nice -n
+-20``), and the quality of each design (department macro-F1 on the French and English
+evaluation items).
 """
 
 from __future__ import annotations
