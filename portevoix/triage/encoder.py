@@ -32,6 +32,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -285,24 +286,33 @@ class _ModelFile:
         except KeyError:
             raise ModelFileError(f"the model file has no tensor {name!r}") from None
 
+    def layer_matrices(self, layer: int) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+        """A layer's weight matrices expanded to float32, each inputs × outputs (the query,
+        key and value ones side by side), as the forward pass multiplies them."""
+        hd = self.header
+        h, ff = hd.hidden, hd.ffn
+
+        def dense(name: str, rows: int, cols: int) -> FloatArray:
+            return _dequantize(self.q4_blocks(name, rows, cols), rows, cols)
+
+        stacked = np.concatenate([dense(f"l{layer}.{k}.w", h, h) for k in ("q", "k", "v")], axis=0)
+        return (
+            np.ascontiguousarray(stacked.T),
+            np.ascontiguousarray(dense(f"l{layer}.ao.w", h, h).T),
+            np.ascontiguousarray(dense(f"l{layer}.fi.w", ff, h).T),
+            np.ascontiguousarray(dense(f"l{layer}.fo.w", h, ff).T),
+        )
+
     def matrices(self) -> _Matrices:
         with self._lock:
             if self._matrices is None:
-                hd = self.header
-                h, ff = hd.hidden, hd.ffn
-
-                def dense(name: str, rows: int, cols: int) -> FloatArray:
-                    return _dequantize(self.q4_blocks(name, rows, cols), rows, cols)
-
                 qkv, attn_out, ffn_in, ffn_out = [], [], [], []
-                for layer in range(hd.layers):
-                    stacked = np.concatenate(
-                        [dense(f"l{layer}.{k}.w", h, h) for k in ("q", "k", "v")], axis=0
-                    )
-                    qkv.append(np.ascontiguousarray(stacked.T))
-                    attn_out.append(np.ascontiguousarray(dense(f"l{layer}.ao.w", h, h).T))
-                    ffn_in.append(np.ascontiguousarray(dense(f"l{layer}.fi.w", ff, h).T))
-                    ffn_out.append(np.ascontiguousarray(dense(f"l{layer}.fo.w", h, ff).T))
+                for layer in range(self.header.layers):
+                    a, b, c, d = self.layer_matrices(layer)
+                    qkv.append(a)
+                    attn_out.append(b)
+                    ffn_in.append(c)
+                    ffn_out.append(d)
                 self._matrices = _Matrices(qkv, attn_out, ffn_in, ffn_out)
             return self._matrices
 
@@ -399,7 +409,9 @@ class Encoder:
     ``r`` costs two thin products (``(x Aᵀ) Bᵀ``, about ``2r/inputs`` of the matrix's).
     """
 
-    def __init__(self, path: Path, patch: Mapping[str, FloatArray] | None = None) -> None:
+    def __init__(
+        self, path: Path, patch: Mapping[str, FloatArray] | None = None, *, int8: bool = False
+    ) -> None:
         self.file = model_file(path)
         self.header = self.file.header
         self.dim = self.header.hidden
@@ -441,6 +453,19 @@ class Encoder:
             self._layers.append(got)
         self._low_rank = [self._layer_updates(layer, updates) for layer in range(hd.layers)]
         _limit_blas_threads()
+        #: ``int8``: the layers run by ONNX Runtime with 8-bit weight products (``int8.py``,
+        #: ADR 0104), built on first use; the float32 numpy products otherwise.
+        self.int8 = int8
+        self._int8_layers: Any = None
+        self._int8_lock = threading.Lock()
+
+    def _int8(self) -> Any:
+        with self._int8_lock:
+            if self._int8_layers is None:
+                from portevoix.triage.int8 import Int8Layers
+
+                self._int8_layers = Int8Layers(self)
+            return self._int8_layers
 
     def _layer_updates(
         self, layer: int, updates: Mapping[tuple[int, str], tuple[FloatArray, FloatArray]]
@@ -545,6 +570,11 @@ class Encoder:
 
         x = self.file.word_vectors(ids) + self._pos[positions] + self._type
         x = _layer_norm(x, *self._eln, hd.eps)
+        if self.int8:
+            x = self._int8()(x, mask, slot.astype(np.int64), nh)
+            starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+            sums = np.add.reduceat(x, starts, axis=0)
+            return np.asarray(sums / lengths[:, None].astype(np.float32), dtype=np.float32)
         mats = self.file.matrices()
         for layer, vec in enumerate(self._layers):
             low = self._low_rank[layer]

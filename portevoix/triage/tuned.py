@@ -179,9 +179,12 @@ def load_embedder(model_dir: Path) -> Any | None:
         )
     with stock.open("rb") as fh:
         _writes(read_directory(fh.read(_HEAD_BYTES)), patch)  # refuses what does not fit
+    from portevoix.triage import int8
     from portevoix.triage.encoder import Encoder
 
-    return Encoder(stock, patch)
+    # The tuned model labels: its layers run with 8-bit weight products (ADR 0104), as the
+    # heads were trained on (``train.embed`` goes through here too).
+    return Encoder(stock, patch, int8=int8.available())
 
 
 _lock = threading.Lock()

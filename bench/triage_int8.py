@@ -1,0 +1,123 @@
+"""Speed and closeness of the tuned embedding model in 8 bits against float32 (ADR 0104).
+
+    OMP_NUM_THREADS=1 .venv/bin/python bench/triage_int8.py [--texts 400] [--quality round14]
+
+For the float32 numpy engine (``encoder.py``), the shipped 8-bit graph (``int8.QUANTIZED``:
+the query-key-value and first feed-forward products) and the variant with all four weight
+products in 8 bits, prints the milliseconds per text on one core (batches of 16 texts: about
+what the cascade embeds from a batch of 256 items), the ratio to float32, and how far each
+variant's vectors are from the float32 ones (cosine: lowest, 5th percentile, mean). The
+texts are the newest evaluation set's (``bench/triage_eval.py``'s ``EVAL_FILE``, texts only,
+as ``bench/triage_throughput.py`` reads them).
+
+``--quality SET`` also labels a set (``triage_eval.py --set`` names: a spent one, never the
+newest) with the ``embedding`` design under each variant and prints its department macro-F1
+(French / English), tone and specific accuracy. The heads are the shipped ones, trained on the
+shipped variant's vectors, which favours it a little.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import numpy as np  # noqa: E402
+import triage_eval  # noqa: E402
+
+from portevoix.triage import int8, metrics, tuned  # noqa: E402
+from portevoix.triage.encoder import Encoder  # noqa: E402
+from portevoix.triage.engine import MODEL_DIR, Pipeline, TriageInput  # noqa: E402
+
+VARIANTS: dict[str, tuple[str, ...] | None] = {
+    "float32 (numpy)": None,
+    "8-bit qkv, fi (shipped)": int8.QUANTIZED,
+    "8-bit qkv, ao, fi, fo": ("qkv", "ao", "fi", "fo"),
+}
+
+
+def encoder_for(quantized: tuple[str, ...] | None) -> Encoder:
+    found = tuned.read_patch(MODEL_DIR)
+    if found is None:
+        raise SystemExit("no tuned model in portevoix/triage/data/model")
+    enc = Encoder(tuned.stock_model_path(), found[0], int8=quantized is not None)
+    if quantized is not None:
+        enc._int8_layers = int8.Int8Layers(enc, quantized=quantized)
+    return enc
+
+
+def speed(enc: Encoder, texts: list[str], batch: int) -> tuple[float, np.ndarray]:
+    enc.query(texts[:batch])  # warm up
+    t0 = time.perf_counter()
+    vectors = [enc.query(texts[i : i + batch]) for i in range(0, len(texts), batch)]
+    return (time.perf_counter() - t0) / len(texts) * 1000, np.concatenate(vectors)
+
+
+def quality(enc: Encoder, which: str) -> str:
+    rows = triage_eval.load_eval(which)
+    pipeline = Pipeline()
+    pipeline._label_embedder, pipeline._label_embedder_loaded = enc, True
+    items = [
+        TriageInput(r["text"], parent_text=r.get("parent_text"), parent_kind=r.get("parent_kind"))
+        for r in rows
+    ]
+    results = pipeline.label(items, design="embedding")
+    gold_dept = [r["department"] for r in rows]
+    parts = []
+    for lang in ("fr", "en"):
+        idx = [i for i, r in enumerate(rows) if r["language"] == lang]
+        f1 = metrics.macro_f1(
+            [gold_dept[i] for i in idx], [results[i].department.value for i in idx]
+        )
+        parts.append(f"{f1:.3f}")
+    tone = np.mean(
+        [res.sentiment.value == r["sentiment"] for r, res in zip(rows, results, strict=True)]
+    )
+    comp = [(r, res) for r, res in zip(rows, results, strict=True) if r["intent"] == "complaint"]
+    # As triage_eval.py counts it: the specific model's probability, on every complaint.
+    spec = np.mean([(res.specific_confidence >= 0.5) == r["specific"] for r, res in comp])
+    return f"{' / '.join(parts)} | {tone:.3f} | {spec:.3f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--texts", type=int, default=400)
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--quality", metavar="SET", help="a spent set to label with each variant")
+    args = parser.parse_args()
+    if args.quality == "new":
+        raise SystemExit("--quality reads a spent set, never the newest evaluation set")
+    texts = [r["text"] for r in triage_eval.load_eval("new")][: args.texts]
+    print(f"{len(texts)} texts, batches of {args.batch}, one thread")
+    head = "| variant | ms per text | vs float32 | cosine to float32: lowest / 5 % / mean |"
+    if args.quality:
+        head += f" {args.quality}: routing fr / en | tone | specific |"
+    print(head)
+    print("|" + " --- |" * (head.count("|") - 1))
+    reference: np.ndarray | None = None
+    base_ms = 0.0
+    for name, quantized in VARIANTS.items():
+        enc = encoder_for(quantized)
+        ms, vectors = speed(enc, texts, args.batch)
+        if reference is None:
+            reference, base_ms = vectors, ms
+        cos = (vectors * reference).sum(axis=1)
+        line = (
+            f"| {name} | {ms:.2f} | {base_ms / ms:.2f}× | "
+            f"{cos.min():.3f} / {np.percentile(cos, 5):.3f} / {cos.mean():.4f} |"
+        )
+        if args.quality:
+            line += f" {quality(enc, args.quality)} |"
+        print(line, flush=True)
+
+
+if __name__ == "__main__":
+    main()
