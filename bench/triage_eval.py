@@ -7,7 +7,7 @@ Prints accuracy and macro-F1 of language, sentiment, intent and department for t
 items, the English items, the other languages and all of them, how well specific complaints
 are told from general ones, how many items each design sent to the embedding model and how
 many it flagged for review. The evaluation set (``--set new``, the default) is
-``tests/triage/eval/eval_round14.jsonl``: written blind while the fourteenth issue-16 model was
+``tests/triage/eval/eval_round15.jsonl``: written blind while the fifteenth issue-16 model was
 trained, read only after it and its thresholds were frozen (the freeze commit is named in
 ``docs/benchmarks.md``; some items are replies given with their parent).
 ``--set roundN`` is round N's set (the seventh round had none), each read once for its model
@@ -35,7 +35,7 @@ from portevoix.triage.engine import Pipeline, TriageInput, load_thresholds
 from portevoix.triage.labels import Intent, department_for
 
 ROOT = Path(__file__).resolve().parent.parent
-EVAL_FILE = ROOT / "tests" / "triage" / "eval" / "eval_round14.jsonl"
+EVAL_FILE = ROOT / "tests" / "triage" / "eval" / "eval_round15.jsonl"
 SETS = {
     "new": (EVAL_FILE,),
     **{path.stem.removeprefix("spent_"): (path,) for path in reversed(train.SPENT_ROUND_FILES)},

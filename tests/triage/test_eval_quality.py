@@ -56,6 +56,20 @@ def test_eval_set_is_large_bilingual_and_apart_from_training(eval_rows):
         assert isinstance(row.get("specific"), bool) == (row["intent"] == "complaint")
 
 
+def test_training_and_evaluation_data_follow_the_written_tone_rules(eval_rows):
+    """docs/triage.md, "What the tone means": a complaint is negative even when polite (rule
+    1), praise is positive (rule 4), in every example trained on and every evaluation item; a
+    relabelled example that slipped back would teach the model both ways at once."""
+    rows = [*train.load_examples(), *eval_rows]
+    wrong = [
+        r["text"]
+        for r in rows
+        if (r["intent"] == "complaint" and r["sentiment"] != "negative")
+        or (r["intent"] == "praise" and r["sentiment"] != "positive")
+    ]
+    assert wrong == []
+
+
 def test_eval_set_covers_every_intent_in_both_languages(eval_rows):
     for lang in ("fr", "en"):
         assert {r["intent"] for r in eval_rows if r["set"] == lang} == set(train.INTENTS)
