@@ -1,4 +1,4 @@
-"""The quality bar of the issue, measured on the shipped evaluation set (issue 16, round 14)."""
+"""The quality bar of the issue, measured on the shipped evaluation set (issue 16, round 15)."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ import pytest
 
 from portevoix.triage import features, metrics, train
 
-#: Regression bars per language on the round-14 set (written blind by another hand while the
-#: fourteenth round's model was trained, under written tone rules; 31 % complaints, 40 % harder
-#: items). Measured once, 2026-12-06: 0.951 (fr) / 0.910 (en); the thirteenth round's model,
-#: frozen before the set was written, gave 0.950 / 0.909 on it (0.914 / 0.874 on the round-13
-#: set): this set is easier, and the bars sit just under its figures. Issue 16's goal (0.92) is
-#: met in French, not in English, by the default cascade.
-DEPARTMENT_MACRO_F1 = {"fr": 0.94, "en": 0.90}
+#: Regression bars per language on the round-15 set (written blind by another hand while the
+#: fifteenth round's model was trained, under the written tone rules; 29 % complaints, half of
+#: them harder items). Measured once, 2026-12-06: 0.942 (fr) / 0.939 (en); the fourteenth
+#: round's model, frozen before the set was written, gave 0.915 / 0.920 on it (0.951 / 0.910 on
+#: the round-14 set). Issue 16's goal (0.92) is met in both languages by the default cascade;
+#: the bars sit just under the figures.
+DEPARTMENT_MACRO_F1 = {"fr": 0.93, "en": 0.93}
 
 
 def _key(text: str) -> str:
@@ -85,10 +85,9 @@ def test_department_routing_macro_f1(eval_rows, eval_results, lang):
 
 
 #: Complaints told apart, specific (customer service, in private) from general (the social team).
-#: Issue 16, fourteenth round: 0.923 (fr) / 0.919 (en) on the round-14 set (read once; 0.938 /
-#: 0.903 for the thirteenth round's model on it, which gave 0.875 / 0.803 on the round-13 set).
-#: A regression bar, at the goal (0.90).
-SPECIFIC_ACCURACY = 0.90
+#: Issue 16, fifteenth round: 0.984 (fr) / 0.966 (en) on the round-15 set (read once; 0.968 /
+#: 0.966 for the fourteenth round's model on it). A regression bar, above the goal (0.90).
+SPECIFIC_ACCURACY = 0.95
 
 
 @pytest.mark.parametrize("lang", ["fr", "en"])
@@ -101,10 +100,11 @@ def test_specific_complaints_are_told_from_general_ones(eval_rows, eval_results,
     assert any(gold) and not all(gold)
 
 
-#: Sentiment on the round-14 set: 0.916 for the fourteenth round's model, 0.878 for the
-#: thirteenth's (0.787 on the round-13 set): the fourteenth round's features and tone rules.
-#: Issue 16's goal (0.90) is met by the default cascade on this set.
-@pytest.mark.parametrize(("field", "floor"), [("language", 0.95), ("sentiment", 0.90)])
+#: Sentiment on the round-15 set: 0.902 for the fifteenth round's model, 0.864 for the
+#: fourteenth's (0.916 on the round-14 set). Issue 16's goal (0.90) is met by the default
+#: cascade on this set, by one item; the bar allows a few items of rounding between machines
+#: (8-bit products: ADR 0104).
+@pytest.mark.parametrize(("field", "floor"), [("language", 0.95), ("sentiment", 0.89)])
 def test_language_and_sentiment_accuracy(eval_rows, eval_results, field, floor):
     gold = [r[field] for r in eval_rows]
     pred = [getattr(res, field).value for res in eval_results]
