@@ -89,6 +89,7 @@ def _graph(
 
     hd = encoder.header
     h, nh = hd.hidden, hd.heads
+    eps = float(hd.eps)
     head_dim = h // nh
     nodes: list[Any] = []
     inits: list[Any] = []
@@ -139,6 +140,13 @@ def _graph(
         product = node("MatMul", [x, const(f"{name}.w", weight)], f"{name}.mm")
         return node("Add", [product, const(f"{name}.b", bias)], name)
 
+    def add_norm(x: str, y: str, vec: dict[str, FloatArray], name: str) -> str:
+        """The residual ``x + y`` through the layer norm ``name`` (``l{n}.aln``, ``l{n}.oln``)."""
+        kind = name.rsplit(".", 1)[-1]
+        total = node("Add", [x, y], f"{name}.sum")
+        weight, bias = const(f"{name}.w", vec[f"{kind}.w"]), const(f"{name}.b", vec[f"{kind}.b"])
+        return node("LayerNormalization", [total, weight, bias], name, axis=-1, epsilon=eps)
+
     const("scale", np.array(1.0 / np.sqrt(head_dim), dtype=np.float32))
     const("flat_shape", np.array([-1, h], dtype=np.int64))
     for j in range(3):
@@ -177,25 +185,11 @@ def _graph(
         ctx_flat = node("Reshape", [ctx_t, "flat_shape"], f"{p}.ctx_flat")
         ctx_h = node("Gather", [ctx_flat, "tokens"], f"{p}.ctx_h", axis=0)
         attn = dense(ctx_h, merged("ao", w_ao), vec["ao.b"], f"{p}.ao")
-        res1 = node("Add", [x, attn], f"{p}.res1")
-        x1 = node(
-            "LayerNormalization",
-            [res1, const(f"{p}.aln.w", vec["aln.w"]), const(f"{p}.aln.b", vec["aln.b"])],
-            f"{p}.aln",
-            axis=-1,
-            epsilon=float(hd.eps),
-        )
+        x1 = add_norm(x, attn, vec, f"{p}.aln")
         mid = dense(x1, merged("fi", w_fi), vec["fi.b"], f"{p}.fi")
         act = node("Gelu", [mid], f"{p}.gelu")
         ffn = dense(act, merged("fo", w_fo), vec["fo.b"], f"{p}.fo")
-        res2 = node("Add", [x1, ffn], f"{p}.res2")
-        x = node(
-            "LayerNormalization",
-            [res2, const(f"{p}.oln.w", vec["oln.w"]), const(f"{p}.oln.b", vec["oln.b"])],
-            f"{p}.oln",
-            axis=-1,
-            epsilon=float(hd.eps),
-        )
+        x = add_norm(x1, ffn, vec, f"{p}.oln")
     nodes.append(helper.make_node("Identity", [x], ["y"], name="out"))
     graph = helper.make_graph(
         nodes,
