@@ -67,8 +67,13 @@ def as_input(row: dict[str, str]) -> TriageInput:
     )
 
 
-def evaluate(design: str, rows: list[dict[str, str]], show_errors: bool = False) -> dict:
-    pipeline = Pipeline()
+def evaluate(
+    design: str,
+    rows: list[dict[str, str]],
+    show_errors: bool = False,
+    pipeline: Pipeline | None = None,
+) -> dict:
+    pipeline = pipeline or Pipeline()
     t0 = time.perf_counter()
     results = pipeline.label([as_input(r) for r in rows], design=design)  # type: ignore[arg-type]
     elapsed = time.perf_counter() - t0

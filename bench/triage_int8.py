@@ -33,9 +33,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 import numpy as np  # noqa: E402
 import triage_eval  # noqa: E402
 
-from portevoix.triage import int8, metrics, tuned  # noqa: E402
+from portevoix.triage import int8, tuned  # noqa: E402
 from portevoix.triage.encoder import Encoder  # noqa: E402
-from portevoix.triage.engine import MODEL_DIR, Pipeline, TriageInput  # noqa: E402
+from portevoix.triage.engine import MODEL_DIR, Pipeline  # noqa: E402
 
 VARIANTS: dict[str, tuple[str, ...] | None] = {
     "float32 (numpy)": None,
@@ -62,29 +62,14 @@ def speed(enc: Encoder, texts: list[str], batch: int) -> tuple[float, np.ndarray
 
 
 def quality(enc: Encoder, which: str) -> str:
-    rows = triage_eval.load_eval(which)
+    """``triage_eval.py``'s figures of the embedding design, labelled through ``enc``."""
     pipeline = Pipeline()
     pipeline._label_embedder, pipeline._label_embedder_loaded = enc, True
-    items = [
-        TriageInput(r["text"], parent_text=r.get("parent_text"), parent_kind=r.get("parent_kind"))
-        for r in rows
+    table = triage_eval.evaluate("embedding", triage_eval.load_eval(which), pipeline=pipeline)[
+        "table"
     ]
-    results = pipeline.label(items, design="embedding")
-    gold_dept = [r["department"] for r in rows]
-    parts = []
-    for lang in ("fr", "en"):
-        idx = [i for i, r in enumerate(rows) if r["language"] == lang]
-        f1 = metrics.macro_f1(
-            [gold_dept[i] for i in idx], [results[i].department.value for i in idx]
-        )
-        parts.append(f"{f1:.3f}")
-    tone = np.mean(
-        [res.sentiment.value == r["sentiment"] for r, res in zip(rows, results, strict=True)]
-    )
-    comp = [(r, res) for r, res in zip(rows, results, strict=True) if r["intent"] == "complaint"]
-    # As triage_eval.py counts it: the specific model's probability, on every complaint.
-    spec = np.mean([(res.specific_confidence >= 0.5) == r["specific"] for r, res in comp])
-    return f"{' / '.join(parts)} | {tone:.3f} | {spec:.3f}"
+    routing = " / ".join(f"{table[lang]['department'][1]:.3f}" for lang in ("fr", "en"))
+    return f"{routing} | {table['all']['sentiment'][0]:.3f} | {table['all']['specific'][0]:.3f}"
 
 
 def main() -> None:

@@ -554,8 +554,6 @@ class Encoder:
     def _forward(self, seqs: list[list[int]]) -> FloatArray:
         """Mean of the last layer's token states for each sequence of ids."""
         hd = self.header
-        h, nh = hd.hidden, hd.heads
-        head_dim = h // nh
         lengths = np.array([len(s) for s in seqs])
         n, longest = len(seqs), int(lengths.max())
         ids = np.concatenate([np.asarray(s, dtype=np.int64) for s in seqs])
@@ -566,15 +564,30 @@ class Encoder:
         valid = np.zeros(n * longest, dtype=bool)
         valid[slot] = True
         mask = np.where(valid.reshape(n, 1, 1, longest), 0.0, -1e30).astype(np.float32)
-        scale = np.float32(1.0 / math.sqrt(head_dim))
 
         x = self.file.word_vectors(ids) + self._pos[positions] + self._type
         x = _layer_norm(x, *self._eln, hd.eps)
         if self.int8:
-            x = self._int8()(x, mask, slot.astype(np.int64), nh)
-            starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-            sums = np.add.reduceat(x, starts, axis=0)
-            return np.asarray(sums / lengths[:, None].astype(np.float32), dtype=np.float32)
+            x = self._int8()(x, mask, slot.astype(np.int64), hd.heads)
+        else:
+            x = self._layers_float32(x, n, longest, slot, mask)
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+        sums = np.add.reduceat(x, starts, axis=0)
+        return np.asarray(sums / lengths[:, None].astype(np.float32), dtype=np.float32)
+
+    def _layers_float32(
+        self,
+        x: FloatArray,
+        n: int,
+        longest: int,
+        slot: npt.NDArray[np.int64],
+        mask: FloatArray,
+    ) -> FloatArray:
+        """The twelve layers as numpy float32 products on the packed tokens ``x``."""
+        hd = self.header
+        h, nh = hd.hidden, hd.heads
+        head_dim = h // nh
+        scale = np.float32(1.0 / math.sqrt(head_dim))
         mats = self.file.matrices()
         for layer, vec in enumerate(self._layers):
             low = self._low_rank[layer]
@@ -605,9 +618,7 @@ class Encoder:
             if "fo" in low:
                 ffn += (mid @ low["fo"][0]) @ low["fo"][1]
             x = _layer_norm(x + ffn, vec["oln.w"], vec["oln.b"], hd.eps)
-        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-        sums = np.add.reduceat(x, starts, axis=0)
-        return np.asarray(sums / lengths[:, None].astype(np.float32), dtype=np.float32)
+        return x
 
 
 def stock_encoder(path: Path) -> Encoder:
