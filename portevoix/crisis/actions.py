@@ -132,7 +132,12 @@ def baseline_for(
     )
     global_prior = None
     if len(hours) < 24:
-        found = HourlyVolume.objects.aggregate(rate=Avg(count))["rate"]
+        # Every workspace's counts, but none of this one's from ``before`` on: a new
+        # workspace's first counted hour may be the storm being tested, which must not set
+        # its own bar.
+        found = HourlyVolume.objects.exclude(workspace=workspace, hour__gte=before).aggregate(
+            rate=Avg(count)
+        )["rate"]
         global_prior = float(found) if found is not None else None
     return detect.build_baseline(hours, ZoneInfo(workspace.time_zone), global_prior=global_prior)
 

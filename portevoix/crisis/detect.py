@@ -10,7 +10,8 @@ The method (``docs/crisis.md`` explains it to users):
    neighbouring hours (weights ¼ ½ ¼). Until :data:`WARM_WEEKS` weeks of history exist, it is
    blended with a prior: ``rate = w × hour_of_week + (1 − w) × prior``, ``w = weeks / 4``. The
    prior is the workspace's mean hourly rate over whatever history it has (from one day on),
-   else the mean over every workspace's counts, else :data:`DEFAULT_PRIOR`.
+   else the mean over every workspace's counts (not this one's from the tested window on),
+   else :data:`DEFAULT_PRIOR`.
 3. **Test.** Every run looks at the last half hour, hour and three hours (:data:`WINDOWS`:
    the shortest catches a storm's first minutes, the longest a storm that builds slowly). The
    expected count is the hour-of-week baseline over the window (so scaled to its length),

@@ -9,7 +9,15 @@ from .query import MAX_LENGTH
 
 class QueryForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=120)
-    kind = forms.ChoiceField(label=_("About"), choices=QueryKind.choices)
+    kind = forms.ChoiceField(
+        label=_("About"),
+        choices=QueryKind.choices,
+        help_text=_(
+            "The brand, a product or an executive: about you, counted in the share of voice "
+            "and in crisis detection. A competitor, an industry term or a hashtag: followed "
+            "beside, never raising a crisis alert."
+        ),
+    )
     text = forms.CharField(
         label=_("Query"),
         max_length=MAX_LENGTH,

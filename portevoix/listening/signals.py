@@ -8,13 +8,21 @@
 ``since`` is included, ``until`` excluded; both are aware datetimes. ``is_negative`` is
 triage's sentiment of the mention. The detector reads nothing else of listening's, so the two
 packages stay apart.
+
+Only the mentions that one of the workspace's own queries found (the brand, its products, its
+executives: :data:`~portevoix.listening.models.OWN_KINDS`) are the workspace's signals. What
+only a competitor's, an industry term's or a hashtag's query found is about someone or
+something else: a storm at a competitor is not the brand's crisis, and a busy evening on
+#skincare is not a surge of complaints about it.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from .models import Mention
+from django.db.models import Exists, OuterRef
+
+from .models import OWN_KINDS, Mention
 
 Signal = tuple[datetime, str, bool, str, str]
 SignalWithAuthor = tuple[datetime, str, bool, str, str, str]
@@ -30,8 +38,12 @@ def mention_signals_with_author(
     """The same, each with its author's handle (detection counts people, not messages)."""
     if since.tzinfo is None or until.tzinfo is None:
         raise ValueError("mention_signals takes aware datetimes")
+    own = Mention.queries.through.objects.filter(
+        mention_id=OuterRef("pk"), listeningquery__kind__in=OWN_KINDS
+    )
     rows = (
         Mention.objects.filter(workspace_id=workspace_id, posted_at__gte=since, posted_at__lt=until)
+        .filter(Exists(own))
         .order_by("posted_at", "pk")
         .values_list("pk", "posted_at", "network", "sentiment", "text", "author_handle")
     )

@@ -172,6 +172,60 @@ def test_a_mention_that_reached_the_inbox_is_counted_once(team) -> None:
     assert {s.author for s in found} == {"sandbox:clara"}
 
 
+def test_a_storm_at_a_competitor_or_on_an_industry_hashtag_is_not_the_brands_crisis(team) -> None:
+    """Detection reads the mentions its own queries found (brand, products, executives), not
+    what it follows about others: the same surge raises the alert only when it is about us."""
+    from django.utils import timezone
+
+    from portevoix.crisis import actions as crisis_actions
+    from portevoix.crisis import signals
+    from portevoix.crisis.models import Alert
+    from portevoix.listening import actions as listening_actions
+    from portevoix.listening import pipeline, sources
+    from portevoix.listening.models import Mention
+
+    by = team["admin"]
+    for name, kind, text in [
+        ("Marque", "brand", "acme"),
+        ("Produits", "product", '"sérum éclat"'),
+        ("Rosée Paris", "competitor", '"rosée paris"'),
+        ("Beauté", "industry", "cosmétiques"),
+        ("#skincare", "hashtag", "#skincare"),
+    ]:
+        listening_actions.create_query(team.workspace, by=by, name=name, kind=kind, text=text)
+    # Ten past an hour: the first messages are in the hour before, which the check counts.
+    now = timezone.now().replace(minute=10, second=0, microsecond=0) - dt.timedelta(hours=1)
+
+    def surge(about: str, prefix: str) -> None:
+        pipeline.ingest(
+            sources.sandbox_source(),
+            [
+                pipeline.PublicPost(
+                    external_id=f"{prefix}-{n}",
+                    network="sandbox",
+                    text=f"Je boycotte {about}, c'est une honte, produit dangereux 😡",
+                    author_handle=f"{prefix}-{n}",
+                    posted_at=now - dt.timedelta(minutes=20 - n),
+                )
+                for n in range(12)
+            ],
+        )
+
+    surge("Rosée Paris", "rival")
+    surge("les cosmétiques #skincare", "trade")
+    others = Mention.objects.filter(external_id__regex=r"^(rival|trade)-")
+    assert others.count() == 24
+    assert others.filter(sentiment="negative").count() >= 20  # an angry crowd, not ours
+    assert signals.gather(team.workspace.pk, now - dt.timedelta(hours=1), now) == []
+    assert crisis_actions.check_workspace(team.workspace, now) is None
+
+    surge("le sérum Éclat", "ours")  # the product's query: this one is about us
+    found = signals.gather(team.workspace.pk, now - dt.timedelta(hours=1), now)
+    assert {s.author for s in found} == {f"sandbox:ours-{n}" for n in range(12)}
+    alert = crisis_actions.check_workspace(team.workspace, now)
+    assert alert is not None and Alert.objects.filter(workspace=team.workspace).count() == 1
+
+
 # --- a word's sudden rise ------------------------------------------------------------------
 
 
