@@ -226,6 +226,51 @@ def test_a_storm_at_a_competitor_or_on_an_industry_hashtag_is_not_the_brands_cri
     assert alert is not None and Alert.objects.filter(workspace=team.workspace).count() == 1
 
 
+def test_counts_made_under_the_old_rule_are_recounted_after_the_upgrade(team) -> None:
+    """Migration 0006 empties the hourly counts (made when every mention counted); the next
+    check recounts the last four weeks from what is stored, under today's rule."""
+    import importlib
+
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+    from django.utils import timezone
+
+    from portevoix.crisis import actions as crisis_actions
+    from portevoix.crisis.models import HourlyVolume
+    from portevoix.listening import actions as listening_actions
+    from portevoix.listening import pipeline, sources
+
+    by = team["admin"]
+    listening_actions.create_query(team.workspace, by=by, name="M", kind="brand", text="acme")
+    listening_actions.create_query(
+        team.workspace, by=by, name="R", kind="competitor", text='"rosée paris"'
+    )
+    hour = timezone.now().replace(minute=0, second=0, microsecond=0) - dt.timedelta(hours=3)
+    pipeline.ingest(
+        sources.sandbox_source(),
+        [
+            pipeline.PublicPost(
+                external_id=f"p{n}",
+                network="sandbox",
+                text=text,
+                author_handle=f"a{n}",
+                posted_at=hour + dt.timedelta(minutes=10 + n),
+            )
+            for n, text in enumerate(["acme, bof", "rosée paris, bof", "rosée paris !"])
+        ],
+    )
+    # What the old rule had stored: the competitor's two mentions counted as the brand's.
+    HourlyVolume.objects.create(workspace=team.workspace, hour=hour, total=3, negative=0)
+    migration = importlib.import_module("portevoix.crisis.migrations.0006_recount_hourly_volumes")
+    state = MigrationExecutor(connection).loader.project_state(
+        ("crisis", "0006_recount_hourly_volumes")
+    )
+    migration.recount(state.apps, None)
+    assert not HourlyVolume.objects.exists()
+    crisis_actions.count_hours(team.workspace, timezone.now())
+    assert HourlyVolume.objects.get(hour=hour).total == 1
+
+
 # --- a word's sudden rise ------------------------------------------------------------------
 
 
