@@ -310,14 +310,19 @@ def add_source(
     channel = None
     if kind == SourceKind.JETSTREAM:
         network = "bluesky"
-        if url and not url.startswith(("wss://", "ws://")):
+        if url and not url.strip().lower().startswith(("wss://", "ws://")):
             raise ActionRefused(
                 _("Jetstream's address starts with wss:// (leave it empty for Bluesky's own)."),
                 field="url",
             )
         target = ""
-        if url == jetstream.PUBLIC_INSTANCES[0]:
-            url = ""
+        try:
+            url = jetstream.instance_url(url)
+        except ValueError:
+            raise ActionRefused(
+                _("Write the Jetstream's address, for example wss://jetstream.example.org."),
+                field="url",
+            ) from None
     elif kind in (SourceKind.MASTODON_STREAM, SourceKind.MASTODON_TAG, SourceKind.MASTODON_SEARCH):
         network = "mastodon"
         try:
@@ -361,7 +366,31 @@ def add_source(
         )
     else:
         raise ActionRefused(_("Choose a kind of source."), field="kind")
-    if ListeningSource.objects.filter(kind=kind, url=url, target=target).exists():
+    existing = ListeningSource.objects.select_for_update().filter(kind=kind, url=url, target=target)
+    removed = (
+        existing.filter(workspace__isnull=True, state="paused")
+        .exclude(kind=SourceKind.SANDBOX)
+        .first()
+    )
+    if removed is not None:
+        # Removed once and kept, paused and nobody's, for the mentions it had found: it is
+        # this workspace's now, and reads again from where it stopped.
+        removed.workspace = workspace
+        removed.channel = channel
+        removed.token_encrypted = mastodon_source.encrypt_token(token)
+        removed.query = query if kind in NETWORK_SEARCH_KINDS else None
+        removed.save(update_fields=["workspace", "channel", "token_encrypted", "query"])
+        if removed.state != "reading":
+            removed.transition("reading")
+        audit.record(
+            "listening.source_create",
+            workspace=workspace,
+            actor=by.user,
+            obj=removed,
+            after={"kind": kind, "url": url, "target": target, "token": bool(token)},
+        )
+        return removed
+    if existing.exists():
         raise ActionRefused(
             _("This stream is already read, for every workspace: nothing to add."),
             code="exists",

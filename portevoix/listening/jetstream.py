@@ -122,6 +122,19 @@ def with_reach(
     return out
 
 
+def instance_url(value: str) -> str:
+    """A Jetstream's address in one spelling (scheme and host lower-cased, no default port,
+    ``/subscribe`` when no path is given): "" for Bluesky's own public instances, whichever
+    of them is written, so that the same stream is read once."""
+    value = value.strip()
+    if not value:
+        return ""
+    base = sources.origin(value, ("ws", "wss"))
+    path = urlsplit(value).path.rstrip("/") or "/subscribe"
+    url = f"{base}{path}"
+    return "" if url in PUBLIC_INSTANCES else url
+
+
 def instances(source: ListeningSource) -> list[str]:
     """The URL configured on the source, else the public instances, each failed attempt in a
     row starting one further (a rotation that survives restarts)."""

@@ -48,14 +48,12 @@ def client() -> httpx.Client:
 
 
 def instance_url(value: str) -> str:
-    """``mastodon.social`` or ``https://mastodon.social/`` → ``https://mastodon.social``."""
-    value = value.strip().rstrip("/")
+    """``mastodon.social``, ``https://Mastodon.Social/`` or ``mastodon.social:443`` →
+    ``https://mastodon.social``: one instance, one spelling (the same stream is read once)."""
+    value = value.strip()
     if "://" not in value:
         value = "https://" + value
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(value)
-    return f"{parts.scheme}://{parts.netloc}"
+    return sources.origin(value, ("http", "https"))
 
 
 def token_of(source: ListeningSource) -> str:

@@ -7,14 +7,16 @@ Views parse and render; :mod:`portevoix.listening.actions` decides. Reading need
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.contrib import messages
-from django.db.models import Prefetch
+from django.db.models import Count, Prefetch, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from portevoix.core.actions import ActionRefused
@@ -26,7 +28,7 @@ from portevoix.reports.charts import Series, bar_chart, figure
 
 from . import actions, competitors, pushdown
 from .forms import FollowForm, SourceForm
-from .models import AccountSnapshot, FollowedAccount, ListeningSource
+from .models import AccountSnapshot, FollowedAccount, ListeningSource, Mention, SourceKind
 
 #: A stream whose newest post is older than this is shown as late.
 LATE_AFTER_SECONDS = 15 * 60
@@ -72,29 +74,62 @@ def _last_line(text: str) -> str:
     return lines[-1][:200] if lines else ""
 
 
-def health(source: ListeningSource) -> tuple[str, str]:
-    """(level, words) of a source's health for the page: ok, late, failing, failed, paused."""
+# (AddressRefused never says why, by design: a refused address reads as an unreachable one.)
+_UNREACHABLE = (
+    "AddressRefused",
+    "ConnectError",
+    "ConnectTimeout",
+    "ReadTimeout",
+    "WriteTimeout",
+    "PoolTimeout",
+    "TimeoutException",
+    "RemoteProtocolError",
+    "ConnectionClosed",
+    "ConnectionRefusedError",
+    "gaierror",
+    "InvalidURI",
+    "InvalidHandshake",
+)
+
+
+def error_words(text: str) -> str:
+    """The last error in the reader's language: what went wrong, not the exception's name
+    (which stays beside it, for whoever runs the installation)."""
+    last = _last_line(text)
+    if any(name in last for name in _UNREACHABLE):
+        return _("the server could not be reached")
+    status = re.search(r"\b(?:status|HTTP)\D{0,12}([1-5]\d\d)\b|\b([45]\d\d)\b", last)
+    if status:
+        return _("the server answered %(status)s") % {"status": status.group(1) or status.group(2)}
+    return _("an unexpected error")
+
+
+def health(source: ListeningSource) -> tuple[str, str, str]:
+    """(level, words, technical detail) of a source's health for the page: ok, late,
+    failing, failed, paused; the detail is the last error's own line, "" when none."""
+    detail = _last_line(source.last_error) if source.state != "paused" else ""
     if source.state == "paused":
-        return "paused", _("paused")
+        return "paused", _("paused"), ""
     if source.state == "failed":
-        return "failed", _("stopped: %(problem)s") % {
-            "problem": render_sentence(source.problem) or _last_line(source.last_error)
-        }
+        problem = render_sentence(source.problem) or error_words(source.last_error)
+        return "failed", _("stopped: %(problem)s") % {"problem": problem}, detail
     if source.waiting_until is not None and source.waiting_until > timezone.now():
-        return "waiting", render_sentence(source.problem) or _("waiting")
+        return "waiting", render_sentence(source.problem) or _("waiting"), ""
     if source.attempts:
-        return "failing", _("%(n)d error(s) in a row, retrying: %(error)s") % {
-            "n": source.attempts,
-            "error": _last_line(source.last_error),
-        }
+        words = ngettext(
+            "%(n)d error in a row, retrying: %(error)s",
+            "%(n)d errors in a row, retrying: %(error)s",
+            source.attempts,
+        ) % {"n": source.attempts, "error": error_words(source.last_error)}
+        return "failing", words, detail
     if source.read_at is None:
-        return "waiting", _("not read yet")
+        return "waiting", _("not read yet"), ""
     if (
         source.kind in ("jetstream", "mastodon-stream")
         and (timezone.now() - source.read_at).total_seconds() > LATE_AFTER_SECONDS
     ):
-        return "late", _("no reading for over 15 minutes: are the workers running?")
-    return "ok", _("reading")
+        return "late", _("no reading for over 15 minutes: are the workers running?"), ""
+    return "ok", _("reading"), ""
 
 
 def sources(request: HttpRequest, ws: str) -> HttpResponse:
@@ -123,6 +158,18 @@ def sources(request: HttpRequest, ws: str) -> HttpResponse:
                     request, _("Source added: the workers read it for every workspace.")
                 )
                 return redirect("listening_sources", ws=ws)
+    # The installation's sources and this workspace's own. Another workspace's are read for
+    # this one too, but what they search for, their errors and their volume are that
+    # workspace's business (another client's, in an agency): only their number is shown.
+    # (A paused source of nobody's but the sandbox was removed: kept for its mentions only.)
+    removed = Q(workspace__isnull=True, state="paused") & ~Q(kind=SourceKind.SANDBOX)
+    mine = (Q(workspace__isnull=True) & ~removed) | Q(workspace=me.workspace)
+    found_here = dict(
+        Mention.objects.filter(workspace=me.workspace)
+        .values_list("source")
+        .annotate(n=Count("pk"))
+        .values_list("source", "n")
+    )
     rows = [
         # What a source asks its network is the workspace's own queries: its own sources only.
         (
@@ -130,13 +177,18 @@ def sources(request: HttpRequest, ws: str) -> HttpResponse:
             *health(s),
             s.workspace_id == me.workspace.pk,
             pushed_query(s) if s.workspace_id == me.workspace.pk else None,
+            found_here.get(s.pk, 0),
         )
-        for s in ListeningSource.objects.select_related("channel", "query").order_by("kind", "name")
+        for s in ListeningSource.objects.filter(mine)
+        .select_related("channel", "query")
+        .order_by("kind", "name")
     ]
+    others = ListeningSource.objects.filter(workspace__isnull=False).exclude(mine).count()
     context = {
         "active_section": "listening",
         "tab": "sources",
         "rows": rows,
+        "others": others,
         "form": form,
         "can_manage": can_manage,
     }

@@ -21,9 +21,11 @@ cursor); the pipeline stores each post once per workspace and network.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.db import transaction
 from django.db.models import F
@@ -299,3 +301,26 @@ def channel_client(source: ListeningSource) -> Any:
                 )
             ),
         ) from None
+
+
+_HOST = re.compile(
+    r"(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*"
+)
+_DEFAULT_PORT = {"http": 80, "https": 443, "ws": 80, "wss": 443}
+
+
+def origin(value: str, schemes: tuple[str, ...]) -> str:
+    """``scheme://host[:port]`` of an address, lower-cased, without its default port; a
+    ValueError when the scheme is not one of ``schemes`` or the host is no host name."""
+    parts = urlsplit(value.strip())
+    scheme = parts.scheme.lower()
+    try:
+        host = (parts.hostname or "").encode("idna").decode("ascii").lower()
+        port = parts.port
+    except (UnicodeError, ValueError):
+        raise ValueError(value) from None
+    if scheme not in schemes or not _HOST.fullmatch(host) or parts.username or parts.password:
+        raise ValueError(value)
+    if port is not None and port != _DEFAULT_PORT[scheme]:
+        host = f"{host}:{port}"
+    return f"{scheme}://{host}"

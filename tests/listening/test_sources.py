@@ -14,9 +14,11 @@ import httpx
 import pytest
 import respx
 from django.urls import reverse
+from django.utils import timezone
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.server import ServerConnection, serve
 
+from portevoix.core.actions import ActionRefused
 from portevoix.listening import actions, jetstream, mastodon_source, sources
 from portevoix.listening.models import ListeningQuery, ListeningSource, Mention
 from portevoix.worker import runner
@@ -260,7 +262,11 @@ def test_jetstream_unreachable_is_an_error_the_page_shows(team: Team) -> None:
     assert source.attempts == 1 and source.last_error
     client = signed_in(team["viewer"].user)
     page = client.get(reverse("listening_sources", kwargs={"ws": team.workspace.slug}))
-    assert "erreur(s) de suite" in page.content.decode()  # the demo's language: French
+    # In French (the demo's language), what went wrong rather than the exception's name.
+    assert "1 erreur de suite, nouvel essai\u00a0: le serveur n’a pas pu être joint" in (
+        page.content.decode()
+    )
+    assert "ConnectError" not in page.content.decode()
 
 
 # --- Mastodon --------------------------------------------------------------------------------
@@ -417,6 +423,87 @@ def test_bad_source_input_is_shown_in_place(team: Team) -> None:
     assert "déjà lu" in again.content.decode()
 
 
+def test_one_stream_has_one_spelling(team: Team) -> None:
+    """The same instance written another way is the same stream; what is no address is refused."""
+    manager = team["manager"]
+    actions.add_source(
+        team.workspace, by=manager, kind="mastodon-tag", url="mastodon.social", target="acme"
+    )
+    for url in ("https://Mastodon.Social/", "mastodon.social:443", "HTTPS://mastodon.social"):
+        with pytest.raises(ActionRefused) as refused:
+            actions.add_source(
+                team.workspace, by=manager, kind="mastodon-tag", url=url, target="#ACME"
+            )
+        assert refused.value.code == "exists", url
+    for url in ("not a url at all", "https://user@mastodon.social", "ftp://mastodon.social"):
+        with pytest.raises(ActionRefused) as refused:
+            actions.add_source(
+                team.workspace, by=manager, kind="mastodon-tag", url=url, target="acme"
+            )
+        assert refused.value.field == "url", url
+    # Bluesky's own public Jetstreams are one stream, whichever is written, in any case.
+    actions.add_source(team.workspace, by=manager, kind="jetstream", url="")
+    for url in (
+        "wss://jetstream1.us-east.bsky.network/subscribe",
+        "WSS://Jetstream2.US-West.bsky.network",
+    ):
+        with pytest.raises(ActionRefused) as refused:
+            actions.add_source(team.workspace, by=manager, kind="jetstream", url=url)
+        assert refused.value.code == "exists", url
+    assert ListeningSource.objects.exclude(kind="sandbox").count() == 2
+
+
+def test_another_workspaces_sources_are_counted_not_shown(team: Team) -> None:
+    """What another workspace (another client, in an agency) searches for is not shown here;
+    the page says its streams are read for this workspace too, and counts this one's mentions."""
+    other = team.outsider
+    actions.add_source(
+        other.workspace, by=other, kind="mastodon-tag", url="mastodon.social", target="projetx"
+    )
+    mine = actions.add_source(
+        team.workspace, by=team["manager"], kind="mastodon-tag", url="mastodon.social",
+        target="acme",
+    )  # fmt: skip
+    page = signed_in(team["viewer"].user).get(
+        reverse("listening_sources", kwargs={"ws": team.workspace.slug})
+    )
+    html = page.content.decode()
+    assert "#acme" in html and "projetx" not in html
+    assert "Une autre source a été ajoutée par un autre espace" in html
+    theirs = signed_in(other.user).get(
+        reverse("listening_sources", kwargs={"ws": other.workspace.slug})
+    )
+    assert "projetx" in theirs.content.decode() and "#acme" not in theirs.content.decode()
+    assert mine.workspace == team.workspace
+
+
+def test_a_removed_source_added_again_reads_on_from_its_cursor(team: Team) -> None:
+    manager = team["manager"]
+    source = actions.add_source(
+        team.workspace, by=manager, kind="mastodon-tag", url="mastodon.social", target="acme"
+    )
+    ListeningSource.objects.filter(pk=source.pk).update(cursor="109", mentions_stored=1)
+    Mention.objects.create(
+        workspace=team.workspace, source=source, network="mastodon", external_id="m1",
+        author_handle="clara", text="acme", posted_at=timezone.now(),
+    )  # fmt: skip
+    actions.delete_source(source, by=manager)
+    source.refresh_from_db()
+    assert source.workspace is None and source.state == "paused"  # kept for its mention
+    # Not the installation's, not listed: and adding it again is not refused as "already read".
+    page = signed_in(manager.user).get(
+        reverse("listening_sources", kwargs={"ws": team.workspace.slug})
+    )
+    assert "#acme" not in page.content.decode()
+    again = actions.add_source(
+        team.workspace, by=manager, kind="mastodon-tag", url="https://mastodon.social/",
+        target="acme",
+    )  # fmt: skip
+    assert again.pk == source.pk
+    assert again.workspace == team.workspace and again.state == "reading"
+    assert again.cursor == "109"
+
+
 def test_pause_and_start_again_and_the_installations_source(team: Team) -> None:
     manager = team["manager"]
     source = actions.add_source(
@@ -488,3 +575,27 @@ def test_a_stream_reads_with_the_token_of_a_connected_mastodon_channel(
     mastodon_source.read_stream_slice(source, seconds=5)
     assert stream.calls[0].request.headers["Authorization"] == "Bearer channel-token"
     assert Mention.objects.filter(workspace=team.workspace).count() == 1
+
+
+@pytest.mark.parametrize(
+    ("error", "words"),
+    [
+        (
+            "Traceback...\nhttpx.ConnectError: [Errno 111] Connection refused",
+            "could not be reached",
+        ),
+        ("portevoix.networks.http.AddressRefused: Could not connect", "could not be reached"),
+        (
+            "httpx.HTTPStatusError: Server error '503 Service Unavailable' for url 'https://x'",
+            "answered 503",
+        ),
+        ("KeyError: 'statuses'", "unexpected"),
+    ],
+)
+def test_a_sources_error_is_said_in_words(error: str, words: str) -> None:
+    from django.utils import translation
+
+    from portevoix.listening.source_views import error_words
+
+    with translation.override("en"):
+        assert words in error_words(error)
