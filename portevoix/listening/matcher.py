@@ -37,19 +37,54 @@ class _Post:
     pairs: list[tuple[int, int]]  # every hit: (end offset, pattern id)
     language: str
     author: str
+    #: Guesses the language of a post that came without one (only when a query asks).
+    guess: Callable[[], str] | None = None
+    _names: frozenset[str] | None = None
+
+    def language_is(self, code: str) -> bool:
+        if not self.language and self.guess is not None:
+            self.language = language_code(self.guess()) or "?"
+            self.guess = None
+        return self.language == code
 
     def ends(self, pid: int) -> list[int]:
         return [end for end, found in self.pairs if found == pid]
+
+    def is_by(self, handle: str) -> bool:
+        """Whether the post is by ``handle``: the same handle, or, for a bare name (no
+        instance, no domain), the same name on any instance or domain (``clara`` is
+        ``clara@mastodon.social`` and ``clara.bsky.social``)."""
+        if handle == self.author:
+            return True
+        if "@" in handle or "." in handle:
+            return False
+        if self._names is None:
+            local = self.author.split("@", 1)[0]
+            self._names = frozenset({local, local.split(".", 1)[0]})
+        return handle in self._names
+
+
+def language_code(language: str) -> str:
+    """A post's language as a query names it: the primary subtag of its tag, lower-cased
+    (``pt-BR`` and ``pt_br`` are ``pt``; ``en-US`` is ``en``)."""
+    return language.strip().casefold().replace("_", "-").split("-", 1)[0]
 
 
 Check = Callable[[_Post], bool]
 
 
+_MARKS = frozenset({"#", "@"})
+
+
 def _word_span(post: _Post, end: int, length: int, words: int) -> tuple[int, int]:
-    """The first and last word index of the hit of a pattern ending at ``end``."""
+    """The first and last word index of the hit of a pattern ending at ``end``, counting
+    words only: the ``#`` of a hashtag and the ``@`` of a handle are tokens of the folded text
+    (`` # skincare ``) but not words between two others."""
     start = end - length + 1
-    first = post.folded.count(" ", 0, start + 1) - 1
-    return first, first + words - 1
+    folded = post.folded
+    first = sum(1 for token in folded[: start + 1].split() if token not in _MARKS)
+    inside = sum(1 for token in folded[start : end + 1].split() if token not in _MARKS)
+    return first, first + max(inside, 1) - 1
 
 
 def _anchors(node: Node, used: dict[str, int]) -> tuple[int, set[str]] | None:
@@ -162,10 +197,10 @@ class Matcher:
             return self._compile_near(node)
         if isinstance(node, Lang):
             code = node.code
-            return lambda post: post.language == code
+            return lambda post: post.language_is(code)
         if isinstance(node, Author):
             handle = node.handle
-            return lambda post: post.author == handle
+            return lambda post: post.is_by(handle)
         if isinstance(node, Not):
             inner = self._compile(node.child)
             return lambda post: not inner(post)
@@ -190,7 +225,6 @@ class Matcher:
 
     def _compile_near(self, node: Near) -> Check:
         pids = [self._patterns[term.pattern] for term in node.terms]
-        total_words = sum(len(t.words) for t in node.terms)
         distance = node.distance
         info = self._pattern_info
 
@@ -204,16 +238,27 @@ class Matcher:
                 length, words = info[pid]
                 spans.append([_word_span(post, end, length, words) for end in post.ends(pid)])
             for combination in itertools.islice(itertools.product(*spans), 10_000):
-                first = min(s[0] for s in combination)
-                last = max(s[1] for s in combination)
-                if last - first + 1 <= total_words + distance:
+                ordered = sorted(combination)
+                # Each term its own words: one "livraison" is not "livraison NEAR livraison".
+                if any(b[0] <= a[1] for a, b in itertools.pairwise(ordered)):
+                    continue
+                words = sum(s[1] - s[0] + 1 for s in ordered)
+                between = ordered[-1][1] - ordered[0][0] + 1 - words
+                if between <= distance:
                     return True
             return False
 
         return check
 
-    def match(self, text: str, language: str = "", author: str = "") -> list[Hashable]:
-        """The keys of the queries ``text`` matches, in the order the queries were given."""
+    def match(
+        self,
+        text: str,
+        language: str = "",
+        author: str = "",
+        guess: Callable[[str], str] | None = None,
+    ) -> list[Hashable]:
+        """The keys of the queries ``text`` matches, in the order the queries were given.
+        ``guess(text)`` names the language of a post that has none, when a ``lang:`` asks."""
         if self._empty:
             return []
         folded = fold(text)
@@ -244,8 +289,9 @@ class Matcher:
                     folded,
                     hits,
                     pairs,
-                    (language or "").casefold()[:3],
-                    (author or "").lstrip("@").casefold(),
+                    language_code(language or ""),
+                    (author or "").strip().lstrip("@").casefold(),
+                    (lambda: guess(text)) if guess is not None else None,
                 )
             if checks[q](post):
                 found.append(q)

@@ -86,12 +86,22 @@ def current_matcher() -> Matcher:
     return matcher
 
 
+def guess_language(text: str) -> str:
+    """The language triage will store for a post that came without one ("" if it cannot
+    tell), for a query's ``lang:`` (asked only then: most posts carry their language)."""
+    from portevoix.triage.engine import get_pipeline
+    from portevoix.triage.labels import Language
+
+    language, _confidence = get_pipeline().detect_language(text)
+    return "" if language == Language.UNKNOWN else language.value
+
+
 def match(posts: Sequence[PublicPost]) -> dict[int, list[tuple[PublicPost, list[int]]]]:
     """For each workspace, the posts that matched and the ids of the queries each matched."""
     matcher = current_matcher()
     found: dict[int, list[tuple[PublicPost, list[int]]]] = {}
     for post in posts:
-        keys = matcher.match(post.text, post.language, post.author_handle)
+        keys = matcher.match(post.text, post.language, post.author_handle, guess_language)
         if not keys:
             continue
         by_workspace: dict[int, list[int]] = {}
@@ -140,6 +150,24 @@ def ingest(
             ws: [(completed.get(p.external_id, p), q) for p, q in found]
             for ws, found in matches.items()
         }
+        # An author the stream named only by an id (a Bluesky DID) now has a handle: matched
+        # again, so that ``-author:lumiere`` leaves the brand's own posts out.
+        renamed = {
+            key
+            for key, post in completed.items()
+            if post.author_handle != wanted[key].author_handle
+        }
+        if renamed:
+            again = match([completed[key] for key in renamed])
+            kept = {
+                ws: [(p, q) for p, q in found if p.external_id not in renamed]
+                for ws, found in matches.items()
+            }
+            matches = {
+                ws: kept.get(ws, []) + again.get(ws, [])
+                for ws in kept.keys() | again.keys()
+                if kept.get(ws) or again.get(ws)
+            }
     for workspace_id, matched in matches.items():
         known = _known(workspace_id, source, {p.external_id for p, _ in matched})
         fresh = [(p, q) for p, q in matched if p.external_id not in known]

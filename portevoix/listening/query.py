@@ -135,6 +135,24 @@ def terms_of(node: Node) -> list[Term]:
     return []
 
 
+def sought_and_excluded(node: Node, negated: bool = False) -> tuple[list[Term], list[Term]]:
+    """The terms a post is looked for by, and those that leave it out (under a NOT)."""
+    if isinstance(node, Term):
+        return ([], [node]) if negated else ([node], [])
+    if isinstance(node, Near):
+        return ([], list(node.terms)) if negated else (list(node.terms), [])
+    if isinstance(node, Not):
+        return sought_and_excluded(node.child, not negated)
+    sought: list[Term] = []
+    excluded: list[Term] = []
+    if isinstance(node, And | Or):
+        for child in node.children:
+            a, b = sought_and_excluded(child, negated)
+            sought += a
+            excluded += b
+    return sought, excluded
+
+
 def to_text(node: Node) -> str:
     """The tree written back in the language (folded), for tests and the docs."""
     if isinstance(node, Term):
@@ -192,7 +210,10 @@ class _Token:
     name: str = ""  # a filter's name
 
 
-_STOP = set(' \t\r\n()"')
+_STOP = set(' \t\r\n()"“”«»„‟')
+#: The quotes a phrase may open with, and what closes each: straight quotes, and the ones word
+#: processors and phones put in their place (“English”, « français », „Deutsch“).
+_QUOTES = {'"': '"', "“": "”", "«": "»", "„": "“”", "‟": "”"}
 
 
 def _tokens(text: str) -> list[_Token]:
@@ -207,11 +228,14 @@ def _tokens(text: str) -> list[_Token]:
             out.append(_Token(char, char, i, 1))
             i += 1
             continue
-        if char == '"':
-            close = text.find('"', i + 1)
+        if char in _QUOTES:
+            closers = _QUOTES[char]
+            close = next((j for j in range(i + 1, n) if text[j] in closers), -1)
             if close < 0:
                 raise QuerySyntaxError(
-                    _('This quote is never closed: end the phrase with another ".'), i
+                    _("This quote is never closed: end the phrase with %(quote)s.")
+                    % {"quote": closers[0]},
+                    i,
                 )
             inner = text[i + 1 : close]
             end = close + 1
@@ -238,6 +262,18 @@ def _tokens(text: str) -> list[_Token]:
             i += 1
         word = text[start:i]
         upper = word.upper()
+        if not word.strip("#@"):
+            raise QuerySyntaxError(
+                _("Write a word right after # or @, like #skincare or @lumiere."),
+                start,
+                len(word),
+            )
+        if word.startswith("~"):
+            raise QuerySyntaxError(
+                _('A distance (~) comes right after a closing quote, like "serum eclat"~5.'),
+                start,
+                len(word),
+            )
         if word in _OPERATORS:
             out.append(_Token(word, word, start, len(word)))
         elif upper.startswith("NEAR/") and word[:4] == "NEAR":

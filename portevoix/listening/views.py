@@ -277,15 +277,20 @@ def query_check(request: HttpRequest, ws: str) -> HttpResponse:
     text = request.POST.get("text", "")
     syntax = None
     terms: list[str] = []
+    excluded: list[str] = []
     if text.strip():
         try:
             tree = parse(text)
         except QuerySyntaxError as exc:
             syntax = exc
         else:
-            from .query import terms_of
+            from .query import sought_and_excluded
 
-            terms = sorted({" ".join(t.words) + ("*" if t.prefix else "") for t in terms_of(tree)})
+            def shown(found: list[Any]) -> list[str]:
+                return sorted({" ".join(t.words) + ("*" if t.prefix else "") for t in found})
+
+            sought, left_out = sought_and_excluded(tree)
+            terms, excluded = shown(sought), shown(left_out)
     return render(
         request,
         "listening/_check.html",
@@ -293,6 +298,7 @@ def query_check(request: HttpRequest, ws: str) -> HttpResponse:
             "syntax": syntax,
             "excerpt": syntax.excerpt(text) if syntax else None,
             "terms": terms,
+            "excluded": excluded,
             "text": text,
         },
     )

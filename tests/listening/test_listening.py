@@ -152,6 +152,11 @@ def test_live_check(team: Team) -> None:
     assert "<mark>OR</mark>" in bad
     good = client.post(url, {"text": '"sérum éclat" OR acme'}).content.decode()
     assert "serum eclat" in good and 'role="alert"' not in good
+    # What a NOT leaves out is said apart from what is looked for.
+    both = client.post(url, {"text": "lumière NOT bougie"}).content.decode()
+    sought, _, left_out = both.partition("écarte")
+    assert "lumiere" in sought and "bougie" not in sought
+    assert "<s>bougie</s>" in left_out
     assert signed_in(team["viewer"].user).post(url, {"text": "x"}).status_code == 403
 
 

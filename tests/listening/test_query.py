@@ -76,6 +76,69 @@ def test_filters() -> None:
     assert matches("serum author:clara", "serum", author="@Clara")
 
 
+def test_a_language_tag_with_a_region_is_its_language() -> None:
+    """Bluesky clients tag posts pt-BR or en-US: lang:pt and lang:en are about them too."""
+    assert matches("lumière lang:pt", "lumière", language="pt-BR")
+    assert matches("lumière lang:en", "lumière", language="en_US")
+    assert not matches("lumière lang:en", "lumière", language="es-US")
+
+
+def test_a_post_without_a_language_is_guessed_only_when_a_query_asks() -> None:
+    asked: list[str] = []
+
+    def guess(text: str) -> str:
+        asked.append(text)
+        return "fr"
+
+    french = Matcher([("q", parse("livraison lang:fr"))])
+    assert french.match("Ma livraison est en retard", "", "clara", guess) == ["q"]
+    assert asked == ["Ma livraison est en retard"]  # the text itself, accents and all
+    plain = Matcher([("q", parse("livraison"))])
+    assert plain.match("Ma livraison", "", "clara", guess) == ["q"]
+    assert len(asked) == 1  # no lang: asked, nothing guessed
+
+
+@pytest.mark.parametrize(
+    ("author", "excluded"),
+    [
+        ("lumiere_officiel", True),
+        ("lumiere_officiel.bsky.social", True),  # Bluesky
+        ("lumiere_officiel@mastodon.social", True),  # Mastodon, another instance
+        ("@Lumiere_Officiel@piaille.fr", True),
+        ("clara.bsky.social", False),
+        ("lumiere_officiel_fan@mastodon.social", False),
+    ],
+)
+def test_a_bare_name_leaves_the_account_out_on_every_network(author: str, excluded: bool) -> None:
+    """The docs' example, ``-author:lumiere_officiel``: the brand's own posts, whatever network
+    wrote its handle with an instance or a domain."""
+    assert matches("lumière -author:lumiere_officiel", "lumière", author=author) is not excluded
+
+
+def test_a_full_handle_names_one_account() -> None:
+    query = "lumière -author:lumiere@mastodon.social"
+    assert not matches(query, "lumière", author="lumiere@mastodon.social")
+    assert matches(query, "lumière", author="lumiere@piaille.fr")
+    assert matches("lumière author:clara.bsky.social", "lumière", author="clara.bsky.social")
+    assert not matches("lumière author:clara.bsky.social", "lumière", author="clara")
+
+
+def test_typographic_quotes_are_quotes() -> None:
+    """Phones and word processors turn " into “ ” (and French keyboards write « »)."""
+    for query in ("“lumière cosmétiques”", "« lumière cosmétiques »", "„lumière cosmétiques“"):
+        assert parse(query) == parse('"lumière cosmétiques"'), query
+    assert not matches("“lumière cosmétiques”", "cosmétiques de lumière")
+    assert matches("“livraison retard”~2", "retard de livraison")
+
+
+def test_proximity_counts_words_not_the_marks_of_hashtags() -> None:
+    assert matches("livraison NEAR/2 retard", "livraison #a b retard")
+    assert not matches("livraison NEAR/1 retard", "livraison #a b retard")
+    # One word is not two of itself.
+    assert not matches("livraison NEAR/1 livraison", "ma livraison")
+    assert matches("livraison NEAR/1 livraison", "livraison et livraison")
+
+
 @pytest.mark.parametrize(
     ("query", "position", "words"),
     [
@@ -95,6 +158,10 @@ def test_filters() -> None:
         ("a NEAR/3 (b OR c)", 9, "not groups"),
         ("lang:french a", 0, "language code"),
         ("   ", 0, "Write what"),
+        ("lumiere OR #", 11, "right after # or @"),
+        ("@ lumiere", 0, "right after # or @"),
+        ("a ~5", 2, "closing quote"),
+        ("« a b", 0, "end the phrase with »"),
         ("a OR OR b", 2, "needs a word"),
     ],
 )

@@ -185,6 +185,28 @@ def test_a_bluesky_mention_gets_its_authors_reach_from_the_app_view(
 
 
 @respx.mock
+def test_an_author_left_out_is_left_out_once_the_app_view_names_them(
+    team: Team, brand: ListeningQuery
+) -> None:
+    """The stream names authors by their DID; ``-author:marc`` must still leave out
+    marc.example.com's post, whose handle only the App View gives (matched again then)."""
+    respx.get(url__startswith=f"{jetstream.APPVIEW}/xrpc/app.bsky.actor.getProfiles").mock(
+        return_value=httpx.Response(200, json=PROFILES)
+    )
+    actions.update_query(
+        brand, by=team["admin"], name=brand.name, kind=brand.kind,
+        text=f"({brand.text}) -author:marc", is_active=True,
+    )  # fmt: skip
+    server = JetstreamReplay(FRAMES)
+    try:
+        jetstream.read_slice(jetstream_source(server.url), seconds=5, max_events=len(FRAMES))
+    finally:
+        server.close()
+    stored = {m.external_id.rsplit("/", 1)[1] for m in Mention.objects.all()}
+    assert stored == {p.rsplit("/", 1)[1] for p in ACME_POSTS} - {"3l3qo2vuowo2e"}
+
+
+@respx.mock
 def test_an_app_view_that_fails_costs_the_reach_not_the_mentions(
     team: Team, brand: ListeningQuery
 ) -> None:
