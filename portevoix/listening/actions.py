@@ -13,6 +13,7 @@ import datetime as dt
 from typing import Any
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -125,19 +126,41 @@ def update_query(
 
 
 @transaction.atomic
-def delete_query(query: ListeningQuery, *, by: Member) -> None:
-    """The query goes; the mentions it found stay (with the other queries they matched)."""
+def found_only_by(query: ListeningQuery) -> QuerySet[Mention]:
+    """The mentions no other query of the workspace found: they go with the query."""
+    return Mention.objects.filter(queries=query).exclude(
+        pk__in=Mention.queries.through.objects.filter(
+            mention__queries=query, listeningquery__workspace_id=query.workspace_id
+        )
+        .exclude(listeningquery=query)
+        .values("mention_id")
+    )
+
+
+def delete_query(query: ListeningQuery, *, by: Member) -> int:
+    """The query goes with the mentions only it found (what the workspace no longer listens
+    for); those another query found too stay, with it. Returns how many mentions went. To
+    stop a query and keep what it found, switch it off instead."""
     require(by, "listening.manage")
     query = ListeningQuery.objects.select_for_update().get(pk=query.pk)
     _same_workspace(by, query.workspace)
+    gone = list(found_only_by(query).values_list("pk", flat=True))
     audit.record(
         "listening.query_delete",
         workspace=query.workspace,
         actor=by.user,
         obj=query,
-        before={"name": query.name, "kind": query.kind, "text": query.text},
+        before={
+            "name": query.name,
+            "kind": query.kind,
+            "text": query.text,
+            "mentions_deleted": len(gone),
+        },
     )
+    for start in range(0, len(gone), 500):
+        Mention.objects.filter(pk__in=gone[start : start + 500]).delete()
     query.delete()
+    return len(gone)
 
 
 def _lock_mention(mention: Mention, by: Member) -> Mention:

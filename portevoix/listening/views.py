@@ -16,7 +16,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST, require_safe
 
 from portevoix.core.actions import ActionRefused
@@ -255,18 +255,34 @@ def query_edit(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
     )
 
 
-@require_POST
 def query_delete(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
+    """GET: what deleting would take with it, and the button; POST with ``confirm``: done."""
     me = _member(request)
     if not can(me, "listening.view"):
         raise Http404("not found")  # like get_for: the query does not exist for this role
     require(me, "listening.manage")
     query: ListeningQuery = ListeningQuery.objects.get_for(me, pk=pk)
-    if request.POST.get("confirm") != "1":  # the form's button says it; nothing else deletes
-        return redirect("listening_query_edit", ws=ws, pk=query.pk)
-    actions.delete_query(query, by=me)
-    messages.success(request, _("Query deleted. The mentions it found stay."))
-    return redirect("listening_queries", ws=ws)
+    if request.method == "POST" and request.POST.get("confirm") == "1":
+        gone = actions.delete_query(query, by=me)
+        messages.success(
+            request,
+            ngettext(
+                "Query deleted, with the %(n)d mention only it had found.",
+                "Query deleted, with the %(n)d mentions only it had found.",
+                gone,
+            )
+            % {"n": gone},
+        )
+        return redirect("listening_queries", ws=ws)
+    only = actions.found_only_by(query).count()
+    context = {
+        "active_section": "listening",
+        "tab": "queries",
+        "query": query,
+        "only": only,
+        "shared": query.mentions.count() - only,
+    }
+    return render(request, "listening/query_delete.html", context)
 
 
 @require_POST

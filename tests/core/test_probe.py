@@ -344,7 +344,7 @@ PAGES: dict[str, Page] = {
         get="listening.view", post="listening.manage", hidden="listening.view"
     ),
     "listening_query_delete": Page(
-        get=NOT_ALLOWED, post="listening.manage", hidden="listening.view"
+        get="listening.manage", post="listening.manage", hidden="listening.view"
     ),
     "listening_mention_inbox": Page(get=NOT_ALLOWED, post="inbox.reply", hidden="listening.view"),
     "listening_mention_idea": Page(get=NOT_ALLOWED, post="idea.propose", hidden="listening.view"),

@@ -234,3 +234,33 @@ def test_send_to_inbox_and_to_ideas(team: Team, brand: ListeningQuery) -> None:
         AuditEntry.objects.filter(action__in=["listening.to_inbox", "listening.to_idea"]).count()
         == 2
     )
+
+
+def test_deleting_a_query_takes_the_mentions_only_it_found(
+    team: Team, brand: ListeningQuery
+) -> None:
+    """A confirmation first says what goes; then the mentions no other query found go with the
+    query, and those another query found stay, with it."""
+    rival = actions.create_query(
+        team.workspace, by=team["admin"], name="Globex", kind="competitor", text="globex"
+    )
+    pipeline.ingest(
+        sources.sandbox_source(),
+        [post(1, "globex encore"), post(2, "acme ou globex ?"), post(3, "acme")],
+    )
+    url = reverse("listening_query_delete", kwargs={"ws": team.workspace.slug, "pk": rival.pk})
+    # Roles that may not change queries are refused, and nothing goes.
+    for role in ("content", "viewer"):
+        assert signed_in(team[role].user).post(url, {"confirm": "1"}).status_code == 403
+    assert ListeningQuery.objects.filter(pk=rival.pk).exists()
+    manager = signed_in(team["manager"].user)
+    page = manager.get(url).content.decode()
+    assert "<strong>1 mention</strong>" in page and "1 mention a aussi été trouvée" in page
+    assert Mention.objects.count() == 3  # looking deletes nothing
+    assert manager.post(url).status_code == 200  # without confirm: the question again
+    assert ListeningQuery.objects.filter(pk=rival.pk).exists()
+    done = manager.post(url, {"confirm": "1"}, follow=True)
+    assert "avec la 1 mention qu’elle seule avait trouvée" in done.content.decode()
+    assert not ListeningQuery.objects.filter(pk=rival.pk).exists()
+    assert sorted(Mention.objects.values_list("external_id", flat=True)) == ["p2", "p3"]
+    assert list(Mention.objects.get(external_id="p2").queries.all()) == [brand]
