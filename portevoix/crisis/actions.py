@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -433,6 +434,7 @@ def open_incident(
         severity=severity,
         owner=owner or by,
         alert=alert,
+        drill=drills.drill_for_new_incident(workspace.pk, alert),
         terms=list(terms if terms is not None else (alert.terms if alert else [])),
         opened_at=now,
         opened_by=by.user,
@@ -456,7 +458,7 @@ def open_incident(
     from .statements import label_conversations
 
     label_conversations(incident, by=by)
-    drills.claim_incident(incident)  # while a crisis drill runs, its incident is the drill's
+    drills.claim_incident(incident)  # a drill's first incident is the one it is scored on
     audit.record(
         "crisis.open",
         workspace=workspace,
@@ -531,6 +533,8 @@ def pause_publishing(incident: Incident, *, by: Member, campaign: Any = None) ->
     _check(by, incident.workspace, "crisis.view")
     if incident.closed_at is not None:
         raise ActionRefused(_("This incident is closed."))
+    if incident.drill_id is not None:
+        return _pause_drill(incident, by=by, campaign=campaign)
     scope = campaign if campaign is not None else incident.workspace
     row = pauses.pause(scope, by=by, reason=_("Crisis: %(title)s") % {"title": incident.title})
     _timeline(
@@ -541,6 +545,46 @@ def pause_publishing(incident: Incident, *, by: Member, campaign: Any = None) ->
         by,
     )
     return row
+
+
+@dataclass
+class DrillPause:
+    """What a drill's "pause" held: the sandbox channels' posts only (lifted when it ends)."""
+
+    paused_count: int
+    rows: list[Any]
+
+
+def _pause_drill(incident: Incident, *, by: Member, campaign: Any) -> DrillPause:
+    """A drill pauses its sandbox channels, each on its own: real channels keep publishing
+    (a drill must not hold the brand's real posts); the drill's end lifts these pauses."""
+    from portevoix.channels.models import Channel
+    from portevoix.publishing import pause as pauses
+
+    if campaign is not None:
+        raise ActionRefused(
+            _(
+                "In a drill, pausing holds the sandbox channels' posts only: pause every "
+                "scheduled post instead of a campaign."
+            ),
+            code="drill",
+        )
+    reason = _("Drill: %(title)s") % {"title": incident.title}
+    rows = []
+    for channel in Channel.objects.filter(workspace=incident.workspace, network="sandbox"):
+        if pauses.active_pause(channel) is None:
+            rows.append(pauses.pause(channel, by=by, reason=reason))
+    if not rows:
+        raise ActionRefused(_("The sandbox channels are already paused."), code="already_paused")
+    held = DrillPause(paused_count=sum(r.paused_count for r in rows), rows=rows)
+    _timeline(
+        incident,
+        TimelineKind.PAUSED,
+        _("Drill: the sandbox channels paused, %(count)s post(s) held; real channels untouched")
+        % {"count": held.paused_count},
+        by,
+    )
+    return held
 
 
 #: Publications not gone out yet, which a crisis may want to hold.

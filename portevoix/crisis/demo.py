@@ -207,7 +207,7 @@ def _past_statement(incident: Incident, people: dict[str, Member], opened: dt.da
     from . import statements
 
     sophie, camille = people.get("sophie"), people.get("camille")
-    channels = statements.statement_channels(incident.workspace)
+    channels = statements.statement_channels(incident.workspace, incident)
     if sophie is None or camille is None or not channels:
         return
     usable = [c for c in channels if not statements.channel_problems([c], STATEMENT, {})]

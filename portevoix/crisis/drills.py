@@ -177,8 +177,9 @@ def end_drill(drill: Drill, *, by: Member | None, now: dt.datetime | None = None
             account.save(update_fields=["inbound_per_day"])
     drill.state = DrillState.ENDED
     drill.ended_at = end
-    incident = drill.incident
-    if incident is not None and incident.closed_at is None:
+    _lift_pauses(drill)
+    # Every incident of the drill closes with it (a second one opened from its alert too).
+    for incident in Incident.objects.filter(drill=drill, closed_at__isnull=True):
         from .actions import close_incident
 
         closer = by or drill.started_by
@@ -195,6 +196,23 @@ def end_drill(drill: Drill, *, by: Member | None, now: dt.datetime | None = None
         after={"score": drill.score},
     )
     return drill
+
+
+def _lift_pauses(drill: Drill) -> int:
+    """The pauses of sandbox channels started during the drill end with it."""
+    from portevoix.publishing import pause as pauses
+    from portevoix.publishing.models import Pause
+
+    lifted = 0
+    for row in Pause.objects.filter(
+        workspace_id=drill.workspace_id,
+        channel__network="sandbox",
+        started_at__gte=drill.started_at,
+        ended_at__isnull=True,
+    ):
+        pauses.resume(row, by=None)  # the drill lifts what it paused
+        lifted += 1
+    return lifted
 
 
 def end_due(now: dt.datetime | None = None) -> int:
@@ -224,19 +242,34 @@ def claim_alert(alert: Alert) -> Drill | None:
     return drill
 
 
-def claim_incident(incident: Incident) -> Drill | None:
-    """Called when an incident opens: while a crisis drill runs without an incident, it is the
-    drill's (whether opened from the drill's alert or by hand)."""
-    drill = running(incident.workspace_id)
+def drill_for_new_incident(workspace_id: int, alert: Alert | None) -> Drill | None:
+    """The drill an incident about to open is part of: the drill its alert came from (even
+    after the drill's first incident was closed), else a running crisis drill that has no
+    incident yet (opened by hand during it); None for a real incident."""
+    if alert is not None:
+        drill = drill_of_alert(alert)
+        if drill is not None:
+            return drill
+    drill = running(workspace_id)
     if drill is None or drill.kind != DrillKind.CRISIS or drill.incident_id is not None:
         return None
-    Drill.objects.filter(pk=drill.pk).update(incident=incident)
-    drill.incident = incident
+    return drill
+
+
+def claim_incident(incident: Incident) -> Drill | None:
+    """Called when an incident of a drill opens: the drill's first incident is the one its
+    scores measure."""
+    if incident.drill_id is None:
+        return None
+    drill = Drill.objects.get(pk=incident.drill_id)
+    if drill.incident_id is None:
+        Drill.objects.filter(pk=drill.pk).update(incident=incident)
+        drill.incident = incident
     return drill
 
 
 def drill_of_incident(incident: Incident) -> Drill | None:
-    return Drill.objects.filter(incident=incident).first()
+    return incident.drill if incident.drill_id is not None else None
 
 
 def drill_of_alert(alert: Alert) -> Drill | None:
@@ -390,8 +423,13 @@ def score(drill: Drill) -> dict[str, Any]:
         from_alert = (
             incident.opened_at - drill.alert.raised_at if incident and drill.alert else None
         )
+        # Each time shown is the one scored (the drills page says from when): the alert from
+        # the start, the incident from the alert (from the start without one), the statement
+        # and each checklist from the incident.
         scores["alert_seconds"] = _seconds(alert_took)
-        scores["incident_seconds"] = _seconds(incident_took)
+        scores["incident_seconds"] = _seconds(
+            from_alert if from_alert is not None else incident_took
+        )
         parts.append(points(alert_took, TARGETS["alert"]))
         parts.append(
             points(from_alert if from_alert is not None else incident_took, TARGETS["incident"])
@@ -399,9 +437,8 @@ def score(drill: Drill) -> dict[str, Any]:
         built, statement_at = _statement_at(incident)
         scores["statements_built"] = built
         if built:
-            took = statement_at - start if statement_at else None
-            scores["statement_seconds"] = _seconds(took)
             since = statement_at - incident.opened_at if statement_at and incident else None
+            scores["statement_seconds"] = _seconds(since)
             parts.append(points(since, TARGETS["statement"]))
         checklists = []
         if incident is not None:
@@ -419,7 +456,7 @@ def score(drill: Drill) -> dict[str, Any]:
                         "department": rows[0].department.name,
                         "done": len(times),
                         "total": len(rows),
-                        "seconds": _seconds(finished - start) if finished else None,
+                        "seconds": _seconds(finished - incident.opened_at) if finished else None,
                     }
                 )
                 since = finished - incident.opened_at if finished else None

@@ -113,6 +113,11 @@ class Incident(models.Model):
     alert = models.ForeignKey(
         Alert, on_delete=models.SET_NULL, null=True, blank=True, related_name="incidents"
     )
+    #: The drill this incident is part of (opened during it, or from its alert): what it does
+    #: stays in the sandbox and out of real figures. None: a real incident.
+    drill = models.ForeignKey(
+        "Drill", on_delete=models.SET_NULL, null=True, blank=True, related_name="incidents"
+    )
     #: The crisis's terms (from the alert, editable): scheduled posts are scanned for them.
     terms = models.JSONField(_("terms"), default=_empty_list, blank=True)
     opened_at = models.DateTimeField(_("opened"), default=timezone.now)

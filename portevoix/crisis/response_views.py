@@ -230,7 +230,7 @@ def _may_review(me: Member, post_id: int) -> bool:
 def statement_page(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
     me = _reader(request)
     incident = _incident(me, pk)
-    channels = statements.statement_channels(incident.workspace)
+    channels = statements.statement_channels(incident.workspace, incident)
     statement = statements.current_statement(incident)
     assets = _library(incident)
     status = 200

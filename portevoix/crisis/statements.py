@@ -88,14 +88,17 @@ def _lock_open(incident: Incident, by: Member, action: str) -> Incident:
 # --- the channels a statement goes out on --------------------------------------------------
 
 
-def statement_channels(workspace: Workspace) -> list[Channel]:
-    """The channels that take posts: connected, not passive listeners."""
-    return list(
+def statement_channels(workspace: Workspace, incident: Incident | None = None) -> list[Channel]:
+    """The channels that take posts: connected, not passive listeners; for a drill's incident,
+    the sandbox's only (a drill's statement never reaches a real audience)."""
+    found = (
         Channel.objects.filter(workspace=workspace)
         .exclude(state=ChannelStates.disconnected.name)
         .exclude(strategy_level=StrategyLevel.PASSIVE)
-        .order_by("name", "pk")
     )
+    if incident is not None and incident.drill_id is not None:
+        found = found.filter(network="sandbox")
+    return list(found.order_by("name", "pk"))
 
 
 def channel_problems(
@@ -340,7 +343,7 @@ def current_statement(incident: Incident) -> HoldingStatement | None:
 # --- drafting and sending to legal ---------------------------------------------------------
 
 
-def _clean(text: str, variants: Mapping[str, str], channel_ids: Sequence[int], ws: Workspace):  # type: ignore[no-untyped-def]
+def _clean(text: str, variants: Mapping[str, str], channel_ids: Sequence[int], incident: Incident):  # type: ignore[no-untyped-def]
     text = text.strip()
     if not text:
         raise ActionRefused(_("Write the statement."), field="text")
@@ -348,7 +351,7 @@ def _clean(text: str, variants: Mapping[str, str], channel_ids: Sequence[int], w
         raise ActionRefused(
             _("A statement holds at most %(n)s characters.") % {"n": MAX_TEXT}, field="text"
         )
-    allowed = {c.pk: c for c in statement_channels(ws)}
+    allowed = {c.pk: c for c in statement_channels(incident.workspace, incident)}
     chosen = [allowed[i] for i in dict.fromkeys(channel_ids) if i in allowed]
     if len(chosen) != len(set(channel_ids)):
         raise ActionRefused(
@@ -405,7 +408,7 @@ def save_statement(
     by channel id), and the choices a network asks of whoever posts (``network_options``, by
     channel id: TikTok's, checked with the rest before legal)."""
     incident = _lock_open(incident, by, "post.create")
-    text, kept, chosen = _clean(text, variants or {}, channel_ids, incident.workspace)
+    text, kept, chosen = _clean(text, variants or {}, channel_ids, incident)
     options = _options(network_options or {}, chosen)
     own = {pk: c for pk, c in (channel_media or {}).items() if pk in {ch.pk for ch in chosen}}
     _check_media(incident.workspace, media, own)
@@ -725,6 +728,19 @@ def _matching(incident: Incident, conversation_ids: Sequence[int] | None = None)
     messages = InboundMessage.objects.filter(
         conversation__workspace_id=incident.workspace_id, created_at__gte=since
     )
+    # A drill's incident labels its drill's conversations only; a real one, none of a drill's.
+    from .drills import drill_conversations_q, exclude_drill_conversations
+
+    if incident.drill_id is not None:
+        drill = incident.drill
+        assert drill is not None
+        messages = messages.filter(
+            conversation__channel__network="sandbox",
+            conversation__created_at__gte=drill.started_at,
+            conversation__created_at__lt=drill.ended_at or drill.ends_at,
+        )
+    elif drill_conversations_q(incident.workspace_id, "conversation__") is not None:
+        messages = exclude_drill_conversations(messages, incident.workspace_id, "conversation__")
     if incident.closed_at is not None:
         messages = messages.filter(created_at__lte=incident.closed_at)
     if conversation_ids is not None:
@@ -803,19 +819,20 @@ def refresh_conversations(incident: Incident, *, by: Member) -> int:
 def on_ingested(ingested: Any) -> None:
     """New messages while an incident is open: label the conversations that mention it."""
     workspace_id = ingested.channel.workspace_id
-    key = ("crisis incident", workspace_id)
+    key = ("crisis incidents", workspace_id)
     if key not in ingested.page:
-        ingested.page[key] = (
+        ingested.page[key] = list(
             Incident.objects.filter(workspace_id=workspace_id, closed_at__isnull=True)
-            .select_related("workspace", "alert")
-            .first()
+            .select_related("workspace", "alert", "drill")
+            .order_by("opened_at")
         )
-    incident = ingested.page[key]
-    if incident is None or not incident.terms:
-        return
     ids = {m.conversation_id for m in ingested.messages}
-    if ids:
-        label_conversations(incident, conversation_ids=sorted(ids))
+    if not ids:
+        return
+    # A drill's incident and a real one may be open together: each labels its own.
+    for incident in ingested.page[key]:
+        if incident.terms:
+            label_conversations(incident, conversation_ids=sorted(ids))
 
 
 def crisis_conversations(incident: Incident, member: Member) -> list[Any]:

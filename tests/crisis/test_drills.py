@@ -102,7 +102,8 @@ def test_a_crisis_drill_is_marked_scored_and_kept_out_of_the_real_figures(team) 
     assert 0 < drill.scores["alert_seconds"] <= 2 * 3600
     assert drill.scores["incident_seconds"] is not None
     legal_row = next(c for c in drill.scores["checklists"] if c["done"] == c["total"])
-    assert legal_row["seconds"] is not None
+    # Shown as scored: from the incident (ticked at once), not from the drill's start.
+    assert legal_row["seconds"] is not None and legal_row["seconds"] < 60
     assert drill.scores["conversations"] == talks.count()
     incident.refresh_from_db()
     assert incident.closed_at is not None  # ending the drill closes its incident
@@ -286,3 +287,79 @@ def test_scoring_points() -> None:
     assert drills.points(dt.timedelta(minutes=60), target) == 50
     assert drills.points(dt.timedelta(minutes=90), target) == 0
     assert drills.points(None, target) == 0
+
+
+def test_a_drill_stays_in_the_sandbox_and_ends_with_all_it_started(team) -> None:
+    """What a drill's incident does never reaches the real world: its statement is offered to
+    the sandbox channels only, its crisis conversations are the drill's, its pause holds the
+    sandbox's posts and is lifted at the end; an incident opened later from its alert is the
+    drill's too and closes with it; its times are shown as they are scored."""
+    from portevoix.channels.models import Channel
+    from portevoix.crisis import statements
+    from portevoix.crisis.models import CrisisConversation
+    from portevoix.inbox.models import Conversation
+    from portevoix.publishing import actions as publishing
+    from portevoix.publishing.models import Pause, Publication
+
+    replay = sandbox(team)
+    replay.run(MONDAY, TUESDAY_2PM, EVERY)
+    real = Channel.objects.create(
+        workspace=team.workspace, network="mastodon", name="Réel", account_id="42"
+    )
+    from django.utils import timezone
+
+    later = timezone.now() + dt.timedelta(days=3)  # real posts, due in the real future
+    real_post = publishing.schedule_post(
+        team.workspace, by=team["admin"], text="Nouvelle collection", channels=[real], at=later
+    )
+    sandbox_post = publishing.schedule_post(
+        team.workspace, by=team["admin"], text="Promo", channels=[replay.channel], at=later
+    )
+    before = Conversation.objects.filter(workspace=team.workspace).order_by("created_at").first()
+    assert before is not None and before.created_at < TUESDAY_2PM  # a customer's, before it
+
+    drill = drills.start_drill(
+        team.workspace, by=team["manager"], kind="crisis", intensity=10.0, hours=3, now=TUESDAY_2PM
+    )
+    # Opened by hand at once, closed; then the drill's alert comes and an incident is opened
+    # from it: both are the drill's (the first is the one it is scored on).
+    first = actions.open_incident(team.workspace, by=team["manager"], title="Exercice")
+    actions.close_incident(first, by=team["manager"], summary="Fausse piste.")
+    alerts = replay.run(TUESDAY_2PM, TUESDAY_2PM + dt.timedelta(hours=1), EVERY)
+    assert len(alerts) == 1
+    incident = actions.open_incident(
+        team.workspace, by=team["manager"], title="Retards", alert=alerts[0]
+    )
+    assert first.drill == drill and incident.drill == drill
+    drill.refresh_from_db()
+    assert drill.incident == first
+    # Terms every conversation has (so that the real one would match them): only drill
+    # conversations are labelled.
+    said = before.messages.order_by("created_at").values_list("text", flat=True).first() or ""
+    word = max(said.replace(",", " ").split(), key=len)
+    actions.set_terms(incident, by=team["manager"], terms=f"{word}, livraison")
+    labelled = set(
+        CrisisConversation.objects.filter(incident=incident).values_list(
+            "conversation_id", flat=True
+        )
+    )
+    assert labelled and before.pk not in labelled
+    assert labelled <= set(drills.conversations(drill).values_list("pk", flat=True))
+    # The statement is offered to the sandbox only, and refused elsewhere.
+    assert [c.pk for c in statements.statement_channels(team.workspace, incident)] == [
+        replay.channel.pk
+    ]
+    with pytest.raises(ActionRefused):
+        statements.save_statement(
+            incident, by=team["manager"], text="Nous enquêtons.", channel_ids=[real.pk]
+        )
+    # The pause holds the sandbox's post, not the real one.
+    held = actions.pause_publishing(incident, by=team["manager"])
+    assert held.paused_count == 1
+    assert Publication.objects.get(post=real_post).state == "scheduled"
+    assert Publication.objects.get(post=sandbox_post).state == "paused"
+    drills.end_drill(drill, by=team["manager"], now=TUESDAY_2PM + dt.timedelta(hours=2))
+    incident.refresh_from_db()
+    assert incident.closed_at is not None  # ended with the drill
+    assert not Pause.objects.filter(ended_at__isnull=True).exists()  # the drill's pause lifted
+    assert Publication.objects.get(post=sandbox_post).state == "scheduled"

@@ -52,5 +52,6 @@ def drill_of(obj: Any) -> Any:
 
     if obj is None or getattr(obj, "pk", None) is None:
         return None
-    field = "alert" if type(obj).__name__ == "Alert" else "incident"
-    return Drill.objects.filter(**{field: obj}).first()
+    if type(obj).__name__ == "Alert":
+        return Drill.objects.filter(alert=obj).first()
+    return obj.drill if getattr(obj, "drill_id", None) is not None else None
