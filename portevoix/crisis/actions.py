@@ -439,10 +439,13 @@ def open_incident(
         opened_at=now,
         opened_by=by.user,
     )
+    # The checklists in the team's language (the workspace's), not the opener's screen's.
+    with translation.override(workspace.language or "fr"):
+        lists = playbook(workspace)
     IncidentTask.objects.bulk_create(
         [
             IncidentTask(incident=incident, department=department, text=text, position=n)
-            for department, tasks in playbook(workspace).items()
+            for department, tasks in lists.items()
             for n, text in enumerate(tasks)
         ]
     )

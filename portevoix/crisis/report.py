@@ -31,7 +31,8 @@ def volume(incident: Incident, zone: ZoneInfo) -> dict[str, object]:
     start = (
         (incident.opened_at - BEFORE).astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
     )
-    end = end_at + AFTER
+    # Twelve hours after it closed, but not beyond now: hours to come are no data.
+    end = min(end_at + AFTER, timezone.now())
     step = dt.timedelta(hours=1) if end - start <= HOURLY_UP_TO else dt.timedelta(hours=3)
     rows = {
         h: (t, n)
@@ -63,7 +64,9 @@ def volume(incident: Incident, zone: ZoneInfo) -> dict[str, object]:
         ],
         title=_("Inbound volume around the incident"),
         unit=str(unit),
-        caption=_("From a day before the incident opened to twelve hours after it closed."),
+        caption=_(
+            "From a day before the incident opened to twelve hours after it closed (or to now)."
+        ),
     )
 
 

@@ -75,7 +75,15 @@ def test_an_outsider_learns_nothing_and_bad_input_is_refused(team) -> None:
 
 
 def test_the_incident_copies_the_playbook_and_each_department_ticks_its_list(team) -> None:
-    incident = open_one(team)
+    from django.utils import translation
+
+    with translation.override("en"):  # opened from an English screen...
+        incident = open_one(team)
+    with translation.override(team.workspace.language or "fr"):
+        expected = {t for tasks in actions.playbook(team.workspace).values() for t in tasks}
+    assert set(incident.tasks.values_list("text", flat=True)) == expected  # the team's language
+    assert (team.workspace.language or "fr").startswith("fr")
+    assert not incident.tasks.filter(text__startswith="Review the holding statement").exists()
     codes = set(incident.tasks.values_list("department__code", flat=True))
     assert {
         "communication",

@@ -116,6 +116,11 @@ def test_a_statement_goes_to_legal_and_out_on_every_channel_once_approved(team, 
     for account, _channel in (world["shop"], world["care"]):
         assert publish_calls(account).total() == 1
     assert set(statement.post.publications.values_list("state", flat=True)) == {"published"}
+    # The statement's page says so for each channel (the state was blank).
+    page = _client(team["manager"]).get(
+        reverse("crisis_statement", kwargs={"ws": team.workspace.slug, "pk": world["incident"].pk})
+    )
+    assert page.content.decode().count('<span class="badge ok">Publié</span>') == 2
     run_publications()
     assert publish_calls().total() == 2  # never twice
     # The pause still holds the other posts.

@@ -226,3 +226,16 @@ def test_stacked_bars_label_the_last_day_apart_from_the_others_and_inside_the_ch
     assert last.get("text-anchor") == "end" and float(last.get("x")) <= 640
     # The one before it is far enough not to run under it (about 55 px wide each).
     assert float(last.get("x")) - 55 >= float(labels[-2].get("x")) + 27
+
+
+def test_a_pdf_margin_text_is_escaped_for_css_not_javascript() -> None:
+    """The page margins' texts are CSS strings: ``escapejs`` wrote "post\\u002Dincident" there
+    (JavaScript's escape, printed as is by WeasyPrint); a CSS escape is read back."""
+    from pathlib import Path
+
+    from portevoix.reports.templatetags.pdf import css_string
+
+    assert css_string("Rapport post-incident") == "Rapport post-incident"
+    assert css_string('Dupont "& fils" \\ <b>') == "Dupont \\22 & fils\\22  \\5C  \\3C b\\3E "
+    base = Path(__file__).resolve().parents[2] / "portevoix/reports/templates/reports/pdf_base.html"
+    assert "escapejs" not in base.read_text()
