@@ -79,6 +79,10 @@ _STOPWORDS = """
     merci bonjour quoi cela ceci avoir etre etait etes rien personne this that with what
     have been from they their there your about just still really very when will would
     could should after before again never always thanks hello please
+    apres avant pendant selon entre contre vers sous ainsi quand parce puis enfin deja
+    autre autres notre notres quel quelle quels quelles sera seront etre voici voila
+    during since against between among until while because these those which where
+    were them then than also into over only other
 """.split()  # noqa: SIM905 - a list of words reads better as text
 
 

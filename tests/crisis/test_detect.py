@@ -413,3 +413,24 @@ def test_a_rarely_seen_words_surprise_has_a_heavier_tail_than_the_poisson() -> N
         detect.poisson_tail(2, 51 / 100_001), rel=0.05
     )
     assert detect.word_tail(0, 1.0, 0, 10) == 1.0
+
+
+def test_an_alerts_chance_is_said_as_one_in_so_many_with_the_detectors_own_rule() -> None:
+    from django.utils import translation
+
+    from portevoix.crisis.templatetags.crisis import detection_rule, one_in
+
+    with translation.override("en"):
+        assert one_in(3.2e-9) == "about 1 in 310,000,000"
+        assert one_in(0.7) == "about even"
+        rule = detection_rule()
+    assert f"at least {detect.MIN_COUNT} people" in rule
+    assert "1 in 300,000" in rule  # ALPHA split over the three windows
+    assert f"at least {detect.TERM_MIN_COUNT} people" in rule
+    with translation.override("fr"):
+        assert one_in(3.2e-9) == "environ 1 sur 310\u00a0000\u00a0000"
+
+
+def test_the_topic_leaves_out_french_and_english_small_words() -> None:
+    texts = [f"Je boycotte après {w} le retard de livraison" for w in ("lundi", "mardi")]
+    assert "après" not in detect.top_terms(texts)
