@@ -284,6 +284,8 @@ def _impact_demo(incident: Incident | None, now: dt.datetime) -> int:
 
     if incident is None:
         return 0
+    # Its times were set by an update after it was made: read them back, not the object's.
+    incident.refresh_from_db(fields=["opened_at", "closed_at"])
     sophie = Member.objects.filter(
         workspace=incident.workspace, user__email__startswith="sophie@"
     ).first()

@@ -111,6 +111,16 @@ def test_the_whole_demo_hands_off_at_the_hour_it_once_could_not() -> None:
         )
     )
     assert open_lists == {"hr"} and "RH non concernés" in past.summary
+    # The impact across workspaces: the other brand's alert and messages are in the incident's
+    # past, not in the future (they were dated from the incident before its dates were set).
+    from portevoix.crisis.models import Alert
+    from portevoix.inbox.models import InboundMessage
+
+    other = Alert.objects.exclude(workspace=workspace).get()
+    assert past.opened_at - timedelta(days=1) < other.raised_at < past.closed_at
+    said = InboundMessage.objects.filter(message_id__startswith="demo-impact-")
+    assert said.exists()
+    assert all(past.opened_at <= m.created_at <= past.closed_at for m in said)
     # The personal-data page has its retention periods and a request answered.
     from portevoix.core.models import AuditEntry
     from portevoix.privacy.models import RetentionPolicy
