@@ -187,3 +187,15 @@ def test_the_sync_survives_a_lone_surrogate(team, channel, monkeypatch):
     channel.refresh_from_db()
     assert channel.sync_cursor != cursor
     assert InboundMessage.objects.filter(channel=channel, text="Et après ?").exists()
+
+
+def test_a_failing_sync_is_said_in_the_readers_words(team, client_for, channel):
+    """The channel's problem is a stored sentence: the inbox said it as raw JSON."""
+    from portevoix.core.sentences import Sentence
+
+    problem = Sentence("%(network)s refused the request.", {"network": "Instagram"}).dumps()
+    Channel.objects.filter(pk=channel.pk).update(sync_failing_since=timezone.now(), problem=problem)
+    page = client_for(team["agent"]).get(reverse("inbox", kwargs={"ws": team.workspace.slug}))
+    html = page.content.decode()
+    assert "Instagram refused the request." in html or "Instagram a refusé" in html
+    assert "&quot;sentence&quot;" not in html and '"sentence"' not in html
