@@ -675,6 +675,12 @@ def close_incident(incident: Incident, *, by: Member, summary: str = "") -> Inci
     _check(by, incident.workspace, "crisis.declare")
     if incident.closed_at is not None:
         raise ActionRefused(_("This incident is already closed."))
+    if not summary.strip():
+        # The post-incident report opens with it (docs/crisis.md: "closed with a summary").
+        raise ActionRefused(
+            _("Write a summary: what happened and what was done, for the report."),
+            field="summary",
+        )
     incident.closed_at = timezone.now()
     incident.closed_by = by.user
     incident.summary = summary.strip()[:5000]

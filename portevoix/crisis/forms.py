@@ -63,7 +63,6 @@ class NoteForm(forms.Form):
 class CloseForm(forms.Form):
     summary = forms.CharField(
         label=_("Summary"),
-        required=False,
         max_length=5000,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("What happened and what was done, for the post-incident report."),

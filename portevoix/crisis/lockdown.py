@@ -325,6 +325,12 @@ def save_custody(
     second_factor_method = second_factor_method.strip()
     if len(login_holder_other) > 200:
         raise ActionRefused(_("At most 200 characters."), field="login_holder_other")
+    if login_holder is not None and login_holder_other:
+        # One holder: saying both kept the member and silently dropped the name written.
+        raise ActionRefused(
+            _("Choose a member or name someone outside the team, not both."),
+            field="login_holder_other",
+        )
     if len(recovery) > MAX_RECOVERY:
         raise ActionRefused(_("At most 200 characters."), field="recovery")
     if len(second_factor_method) > 120:

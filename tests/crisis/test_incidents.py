@@ -141,6 +141,9 @@ def test_pausing_holds_every_scheduled_post_and_the_scan_finds_the_crisis_terms(
 def test_closing(team, role) -> None:
     incident = open_one(team)
     if role in DECLARERS:
+        with pytest.raises(ActionRefused) as bare:  # the report opens with the summary
+            actions.close_incident(incident, by=team[role], summary="  ")
+        assert bare.value.field == "summary"
         actions.close_incident(incident, by=team[role], summary="Statement out, calm back.")
         incident.refresh_from_db()
         assert incident.closed_at is not None and incident.summary

@@ -205,7 +205,7 @@ def test_drafting_needs_to_write_posts_and_an_open_incident(team, world) -> None
     with pytest.raises(ActionRefused) as none:
         statements.save_statement(world["incident"], by=team["manager"], text="x", channel_ids=[])
     assert none.value.field == "channels"
-    actions.close_incident(world["incident"], by=team["manager"])
+    actions.close_incident(world["incident"], by=team["manager"], summary="Fin.")
     with pytest.raises(ActionRefused):
         draft(team, world)
 
@@ -329,7 +329,7 @@ def test_extra_members_are_called_on_duty_until_the_incident_closes(team, world)
             until=timezone.now() + dt.timedelta(days=4),
         )
     assert too_long.value.field == "until"
-    actions.close_incident(world["incident"], by=team["manager"])
+    actions.close_incident(world["incident"], by=team["manager"], summary="Fin.")
     for shift in RotaShift.objects.filter(pk__in=[c.shift_id for c in calls]):
         assert shift.ends_at <= timezone.now()
 
@@ -363,6 +363,13 @@ def test_custody_is_kept_encrypted_and_edited_by_those_who_manage_channels(team,
     with pytest.raises(ActionRefused) as bad:
         lockdown.save_custody(channel, by=team["manager"], recovery="call Bob")
     assert bad.value.field == "recovery"
+    with pytest.raises(ActionRefused) as both:  # one holder: a member or an outsider
+        lockdown.save_custody(
+            channel, by=team["manager"], login_holder=team["content"],
+            login_holder_other="Agence Pixel",
+        )  # fmt: skip
+    assert both.value.field == "login_holder_other"
+    assert lockdown.custody_of(channel, team["admin"])["recovery"] == "social@acme.test"
 
 
 def test_lockdown_deactivates_ends_sessions_rotates_and_disconnects(team, world) -> None:
