@@ -13,7 +13,7 @@ import datetime as dt
 from typing import Any
 
 from django.db import transaction
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from portevoix.core import audit
@@ -57,11 +57,36 @@ def trend_to_idea(
     require(by, "idea.propose")
     now = now or timezone.now()
     found, mentions = _rising_term(by, term, now)
+    # Once a day per term: a second click (or a colleague's) finds the idea already there.
+    from portevoix.core.models import AuditEntry
+    from portevoix.publishing.models import Idea
+
+    made = AuditEntry.objects.filter(
+        workspace=workspace,
+        action="listening.trend_to_idea",
+        created_at__gte=now - dt.timedelta(days=1),
+        after__term=found["term"],
+    ).values_list("object_id", flat=True)
+    if Idea.objects.filter(workspace=workspace, pk__in=[int(i) for i in made if i]).exists():
+        raise ActionRefused(
+            _("This rising term is already in the ideas backlog (made into an idea today)."),
+            code="exists",
+        )
     title = _("Rising on social media: %(term)s") % {"term": found["label"]}
-    description = _(
-        "%(recent)s mentions in the last 24 hours, %(ratio)s times the usual (%(usual)s a day). "
-        "Heard by listening:"
-    ) % {"recent": found["recent"], "ratio": found["ratio"], "usual": found["baseline"]}
+    if found["baseline"]:
+        description = _(
+            "%(recent)s mentions in the last 24 hours, %(ratio)s times the usual "
+            "(%(usual)s a day). Heard by listening:"
+        ) % {
+            "recent": found["recent"],
+            "ratio": formats.number_format(found["ratio"], 1),
+            "usual": formats.number_format(found["baseline"], 1),
+        }
+    else:  # "7 times the usual (0.0 a day)" says nothing: it is new
+        description = _(
+            "%(recent)s mentions in the last 24 hours; not said in the weeks before. "
+            "Heard by listening:"
+        ) % {"recent": found["recent"]}
     idea = propose_idea(
         workspace, by=by, title=title[:200], description=f"{description}\n\n{_quotes(mentions)}"
     )

@@ -42,7 +42,13 @@ def test_a_rising_term_becomes_an_idea(team: Team, rising: str, role: str) -> No
         idea = Idea.objects.get()
         assert "recharge" in idea.title and "acme et la recharge" in idea.description
         assert "5 " in idea.description  # its figures
+        # Never said before: "new", not "7.0 times the usual (0.0 a day)".
+        assert "fois l’habitude" not in idea.description and "0.0" not in idea.description
         assert AuditEntry.objects.filter(action="listening.trend_to_idea").exists()
+        # Twice (a double click, a colleague): one idea, and the page says where it is.
+        again = client.post(url, {"term": rising}, follow=True).content.decode()
+        assert Idea.objects.count() == 1
+        assert "déjà dans les idées" in again or "already in the ideas" in again
     else:
         assert response.status_code in (403, 404)
         assert not Idea.objects.exists()
