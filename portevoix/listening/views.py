@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST, require_safe
 
+from portevoix.channels.models import Channel
 from portevoix.core.actions import ActionRefused
 from portevoix.core.models import Member
 from portevoix.core.permissions import can, require
@@ -131,6 +132,13 @@ def overview(request: HttpRequest, ws: str) -> HttpResponse:
         "fresh_since": now - actions.FRESH_FOR,
         "can_manage": can(me, "listening.manage"),
         "can_inbox": can(me, "inbox.reply"),
+        # Sending to the inbox goes through an active channel of the mention's network: the
+        # button shows only where there is one (it always failed elsewhere).
+        "inbox_networks": set(
+            Channel.objects.filter(workspace=me.workspace, state="active").values_list(
+                "network", flat=True
+            )
+        ),
         "can_idea": can(me, "idea.propose"),
         "can_draft": can(me, "post.create"),
         "workspace_name": me.workspace.name,

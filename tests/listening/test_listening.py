@@ -207,6 +207,18 @@ def test_send_to_inbox_and_to_ideas(team: Team, brand: ListeningQuery) -> None:
     )
     fresh, old = Mention.objects.get(external_id="p1"), Mention.objects.get(external_id="p2")
     ws = team.workspace.slug
+    # The button shows where the mention's network has a channel to answer through, only.
+    bluesky = pipeline.PublicPost(
+        external_id="at://did:plc:x/app.bsky.feed.post/1", network="bluesky",
+        text="acme encore", posted_at=timezone.now(), author_handle="clara.bsky.social",
+    )  # fmt: skip
+    pipeline.ingest(sources.sandbox_source(), [bluesky])
+    page = signed_in(team["content"].user).get(reverse("listening", kwargs={"ws": ws}))
+    html = page.content.decode()
+    sent_to = {
+        pk for pk in Mention.objects.values_list("pk", flat=True) if f"mentions/{pk}/inbox/" in html
+    }
+    assert sent_to == {fresh.pk}  # not the Bluesky one: no Bluesky channel here
     for role in ("viewer", "analyst", "creative"):
         client = signed_in(team[role].user)
         response = client.post(
