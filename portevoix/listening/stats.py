@@ -52,8 +52,11 @@ _WORDS = regex.compile(r"[^\W_]+")
 
 @dataclass(frozen=True)
 class Day:
+    """One bar of the volume chart: a local day, or one hour of it (``hour``)."""
+
     day: dt.date
     counts: dict[str, int]
+    hour: int | None = None
 
     @property
     def total(self) -> int:
@@ -86,6 +89,27 @@ def volume_by_day(
     return days
 
 
+def volume_by_hour(
+    mentions: QuerySet[Mention], start: dt.datetime, end: dt.datetime, zone: ZoneInfo
+) -> list[Day]:
+    """Mentions per local hour and sentiment from ``start`` (an hour) to ``end``, zeros
+    included: the last 24 hours as 24 bars, not two partial days."""
+    counts: dict[dt.datetime, Counter[str]] = {}
+    for posted_at, sentiment in mentions.values_list("posted_at", "sentiment").iterator(
+        chunk_size=5000
+    ):
+        hour = posted_at.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
+        key = sentiment if sentiment in SENTIMENTS else "neutral"
+        counts.setdefault(hour, Counter())[key] += 1
+    bars = []
+    moment = start.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
+    while moment < end:
+        local = moment.astimezone(zone)
+        bars.append(Day(local.date(), dict(counts.get(moment, Counter())), hour=local.hour))
+        moment += dt.timedelta(hours=1)
+    return bars
+
+
 def chart(days: list[Day], *, width: int = 720, height: int = 200) -> SafeString:
     """Mentions per day stacked by sentiment (negative at the bottom), drawn by the reports'
     chart vocabulary (ADR 1201): each sentiment its own fill besides its colour."""
@@ -96,7 +120,12 @@ def chart(days: list[Day], *, width: int = 720, height: int = 200) -> SafeString
 
     labels = {"negative": _("negative"), "neutral": _("neutral"), "positive": _("positive")}
     return charts.stacked_bar_chart(
-        [date_format(d.day, "SHORT_DATE_FORMAT") for d in days],
+        [
+            _("%(hour)s h") % {"hour": d.hour}
+            if d.hour is not None
+            else date_format(d.day, "SHORT_DATE_FORMAT")
+            for d in days
+        ],
         [
             charts.Series(labels[s], [float(d.get(s)) for d in days])
             for s in ("negative", "neutral", "positive")

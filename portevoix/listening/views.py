@@ -82,7 +82,11 @@ def overview(request: HttpRequest, ws: str) -> HttpResponse:
     now = timezone.now()
     zone = timezone.get_current_timezone()
     end = now
-    start = now - dt.timedelta(days=PERIODS[period])
+    if PERIODS[period] == 1:  # the last 24 hours, hour by hour (the current one so far)
+        start = now.replace(minute=0, second=0, microsecond=0) - dt.timedelta(hours=23)
+    else:  # whole local days, today so far the last: no partial first day to mislead
+        midnight = now.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
+        start = midnight - dt.timedelta(days=PERIODS[period] - 1)
     scoped = all_mentions.filter(posted_at__gte=start, posted_at__lt=end)
     if network:
         scoped = scoped.filter(network=network)
@@ -97,7 +101,11 @@ def overview(request: HttpRequest, ws: str) -> HttpResponse:
     if chosen is not None:
         scoped = scoped.filter(queries=chosen)
 
-    days = stats.volume_by_day(scoped, start, end, zone)
+    days = (
+        stats.volume_by_hour(scoped, start, end, zone)
+        if PERIODS[period] == 1
+        else stats.volume_by_day(scoped, start, end, zone)
+    )
     page = Paginator(
         scoped.prefetch_related(
             Prefetch("queries", queryset=ListeningQuery.objects.only("pk", "name", "kind"))

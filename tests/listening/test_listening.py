@@ -276,3 +276,20 @@ def test_deleting_a_query_takes_the_mentions_only_it_found(
     assert not ListeningQuery.objects.filter(pk=rival.pk).exists()
     assert sorted(Mention.objects.values_list("external_id", flat=True)) == ["p2", "p3"]
     assert list(Mention.objects.get(external_id="p2").queries.all()) == [brand]
+
+
+def test_the_volume_chart_has_no_partial_first_bar(team: Team, brand: ListeningQuery) -> None:
+    """The last 24 hours are 24 hourly bars; a week is seven whole local days, today the
+    last: two partial days read as a halving when nothing changed."""
+    pipeline.ingest(
+        sources.sandbox_source(),
+        [post(n, f"acme {n}", hours_ago=n * 3 + 0.5, author=f"a{n}") for n in range(8)],
+    )
+    client = signed_in(team["viewer"].user)
+    url = reverse("listening", kwargs={"ws": team.workspace.slug})
+    day = client.get(url, {"period": "1"}).context["days"]
+    assert len(day) == 24 and all(d.hour is not None for d in day)
+    assert sum(d.total for d in day) == 8  # all within 24 h, each in its hour
+    week = client.get(url, {"period": "7"}).context["days"]
+    assert len(week) == 7 and week[-1].day == timezone.localdate()
+    assert sum(d.total for d in week) == 8
