@@ -231,11 +231,43 @@ RECOVERY: dict[str, Recovery] = {
 }
 
 
+#: For a network with no steps of its own here (a channel entered by hand: Snapchat,
+#: Pinterest…): what holds on every network, in order.
+GENERAL = Recovery(
+    "",
+    (
+        gettext_lazy(
+            "If someone in the team is still logged in: change the password at once, log out "
+            "every other session and turn on two-factor authentication."
+        ),
+        gettext_lazy(
+            'If nobody is: use the network\'s "forgot password" or "hacked account" page '
+            "with the recovery e-mail or phone recorded below, from a device that logged in "
+            "before."
+        ),
+        gettext_lazy(
+            "If the recovery e-mail or phone was changed too: contact the network's support "
+            "as the company, with proof that the account is yours (its name, the invoices of "
+            "its ads, the company's registration)."
+        ),
+        gettext_lazy(
+            "Once it is back: check the recovery e-mail and phone, remove the apps and people "
+            "you did not add, and reconnect the channel here."
+        ),
+    ),
+    (),
+)
+
+
 def recovery_for(channel: Channel) -> dict[str, Any] | None:
-    """The network's recovery steps and links (Mastodon's point at the channel's server)."""
+    """The network's recovery steps and links (Mastodon's point at the channel's server); the
+    general steps for a network without its own here (the sandbox needs none)."""
+    if channel.network == "sandbox":
+        return None
     found = RECOVERY.get(channel.network)
     if found is None:
-        return None
+        links = [(_("The account's page"), channel.account_url)] if channel.account_url else []
+        return {"steps": [str(s) for s in GENERAL.steps], "links": links}
     links = [(str(label), url) for label, url in found.links]
     if channel.network == "mastodon" and channel.account_url:
         host = urlparse(channel.account_url).netloc

@@ -478,3 +478,21 @@ def test_a_bad_statement_keeps_what_was_typed(team, world) -> None:
     )
     assert ok.status_code == 302
     assert statements.standing(statements.current_statement(world["incident"])).code == "waiting"
+
+
+def test_a_network_without_its_own_recovery_steps_gets_the_general_ones(team) -> None:
+    """A channel entered by hand (Snapchat here): the lockdown still says how to take the
+    account back, with a link to it; it said only "See the network's help pages"."""
+    from django.utils import translation
+
+    from portevoix.channels.models import Channel
+
+    channel = Channel.objects.create(
+        workspace=team.workspace, network="snapchat", name="Snap", account_id="s1",
+        account_url="https://www.snapchat.com/add/lumiere",
+    )  # fmt: skip
+    with translation.override("en"):
+        found = lockdown.recovery_for(channel)
+    assert found is not None and len(found["steps"]) == 4
+    assert "forgot password" in found["steps"][1]
+    assert found["links"] == [("The account's page", "https://www.snapchat.com/add/lumiere")]
