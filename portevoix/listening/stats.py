@@ -43,7 +43,7 @@ _STOP = (
     "were what when where which while who why will with would you your yours still "
     "fois enfin toujours autre autres aucun aucune donc ici voila juste trop peu beaucoup "
     "moins tant ceci celui dont entre vers sous been being each every here much many other "
-    "same such too yet"
+    "same such too yet merci bonjour bonsoir salut thanks thank hello please"
 )
 STOP_WORDS = frozenset(_STOP.split())
 #: Words as written (letters and digits, accents kept), for the spelling shown of a term.
