@@ -24,6 +24,7 @@ from portevoix.api.core import MAX_LIMIT, ApiError, need, paginate
 from portevoix.api.models import Scope
 from portevoix.core.models import Member
 from portevoix.core.permissions import require
+from portevoix.core.sentences import render as render_sentence
 
 Limit = param.Query(50, ge=1, le=MAX_LIMIT)
 
@@ -345,7 +346,8 @@ def _incident_out(i: Any, *, timeline: bool = False) -> dict[str, Any]:
     }
     if timeline:
         out["timeline"] = [
-            {"at": e.at, "kind": e.kind, "detail": e.detail, "actor": e.actor}
+            # A system entry is a stored sentence: said in the request's language.
+            {"at": e.at, "kind": e.kind, "detail": render_sentence(e.detail), "actor": e.actor}
             for e in i.timeline.order_by("at", "pk")
         ]
     return out

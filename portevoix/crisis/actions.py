@@ -21,12 +21,14 @@ from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from portevoix.api import webhooks
 from portevoix.core import audit
 from portevoix.core.actions import ActionRefused
 from portevoix.core.models import Department, Member, Workspace
 from portevoix.core.permissions import can, require
+from portevoix.core.sentences import Sentence
 
 from . import detect, drills, notices, signals
 from .models import (
@@ -65,9 +67,16 @@ def _actor(by: Member | None) -> str:
     return str(by.user.display_name)
 
 
-def _timeline(incident: Incident, kind: str, detail: str = "", by: Member | None = None) -> None:
+def _timeline(
+    incident: Incident, kind: str, detail: str | Sentence = "", by: Member | None = None
+) -> None:
+    """A timeline entry; a :class:`Sentence` is stored as such and read in each reader's
+    language (the incident's page, the report), a person's text as written."""
     TimelineEntry.objects.create(
-        incident=incident, kind=kind, detail=detail[:2000], actor=_actor(by)[:200]
+        incident=incident,
+        kind=kind,
+        detail=detail.dumps() if isinstance(detail, Sentence) else detail[:2000],
+        actor=_actor(by)[:200],
     )
 
 
@@ -511,11 +520,10 @@ def set_task_done(task: IncidentTask, *, by: Member, done: bool) -> IncidentTask
     task.done_at = timezone.now() if done else None
     task.done_by = by if done else None
     task.save(update_fields=["done_at", "done_by"])
-    with translation.override(incident.workspace.language or "fr"):
-        detail = _("%(department)s: %(task)s") % {
-            "department": task.department.name,
-            "task": task.text,
-        }
+    detail = Sentence(
+        gettext_noop("%(department)s: %(task)s"),
+        {"department": task.department.name, "task": task.text},
+    )
     _timeline(incident, TimelineKind.TICKED if done else TimelineKind.UNTICKED, detail, by)
     audit.record(
         "crisis.task_done" if done else "crisis.task_undone",
@@ -543,8 +551,10 @@ def pause_publishing(incident: Incident, *, by: Member, campaign: Any = None) ->
     _timeline(
         incident,
         TimelineKind.PAUSED,
-        _("%(scope)s: %(count)s post(s) held")
-        % {"scope": pauses.describe(row), "count": row.paused_count},
+        Sentence(
+            gettext_noop("%(scope)s: %(count)s post(s) held"),
+            {"scope": pauses.describe(row), "count": str(row.paused_count)},
+        ),
         by,
     )
     return row
@@ -583,8 +593,13 @@ def _pause_drill(incident: Incident, *, by: Member, campaign: Any) -> DrillPause
     _timeline(
         incident,
         TimelineKind.PAUSED,
-        _("Drill: the sandbox channels paused, %(count)s post(s) held; real channels untouched")
-        % {"count": held.paused_count},
+        Sentence(
+            gettext_noop(
+                "Drill: the sandbox channels paused, %(count)s post(s) held; real channels "
+                "untouched"
+            ),
+            {"count": str(held.paused_count)},
+        ),
         by,
     )
     return held

@@ -32,12 +32,14 @@ from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from portevoix.channels.models import Channel, ChannelStates, StrategyLevel
 from portevoix.core import audit
 from portevoix.core.actions import ActionRefused
 from portevoix.core.models import Member, Workspace
 from portevoix.core.permissions import can, require
+from portevoix.core.sentences import Sentence
 from portevoix.publishing.actions import Composition, MediaChoice, Variant, When
 
 from .models import (
@@ -61,11 +63,13 @@ MAX_DUTY = dt.timedelta(days=3)
 ON_DUTY = "crisis.on_duty"
 
 
-def _timeline(incident: Incident, kind: str, detail: str, by: Member | None) -> None:
+def _timeline(incident: Incident, kind: str, detail: str | Sentence, by: Member | None) -> None:
+    """A timeline entry; a :class:`Sentence` is stored as such and read in each reader's
+    language (the incident's page, the report), a person's text as written."""
     TimelineEntry.objects.create(
         incident=incident,
         kind=kind,
-        detail=detail[:2000],
+        detail=detail.dumps() if isinstance(detail, Sentence) else detail[:2000],
         actor=(str(by.user.display_name) if by is not None else "")[:200],
     )
 
@@ -425,7 +429,12 @@ def save_statement(
             updated_at=now,
         )
         with translation.override(incident.workspace.language or "fr"):
-            _timeline(incident, TimelineKind.STATEMENT, _("Drafted: %(text)s") % {"text": text}, by)
+            _timeline(
+                incident,
+                TimelineKind.STATEMENT,
+                Sentence(gettext_noop("Drafted: %(text)s"), {"text": text}),
+                by,
+            )
         action = "crisis.statement_draft"
     else:
         statement = HoldingStatement.objects.select_for_update().get(pk=statement.pk)
@@ -553,8 +562,10 @@ def send_to_legal(statement: HoldingStatement, *, by: Member, note: str = "") ->
         _timeline(
             incident,
             TimelineKind.STATEMENT,
-            _("Sent to legal for approval (%(channels)s)")
-            % {"channels": ", ".join(c.name for c in channels)},
+            Sentence(
+                gettext_noop("Sent to legal for approval (%(channels)s)"),
+                {"channels": ", ".join(c.name for c in channels)},
+            ),
             by,
         )
     audit.record(
@@ -631,7 +642,7 @@ def change_media(
         _timeline(
             incident,
             TimelineKind.STATEMENT,
-            _("Media changed after legal's approval: sent back to legal"),
+            Sentence(gettext_noop("Media changed after legal's approval: sent back to legal")),
             by,
         )
     audit.record(
@@ -659,7 +670,9 @@ def take_back(statement: HoldingStatement, *, by: Member) -> HoldingStatement:
         raise ActionRefused(_("This statement is not waiting for legal."), code="state")
     approvals.withdraw(statement.post, by=by)
     with translation.override(incident.workspace.language or "fr"):
-        _timeline(incident, TimelineKind.STATEMENT, _("Taken back to edit"), by)
+        _timeline(
+            incident, TimelineKind.STATEMENT, Sentence(gettext_noop("Taken back to edit")), by
+        )
     return statement
 
 
@@ -678,22 +691,23 @@ def on_step_decided(step: Any, post: Any, by: Member | None) -> None:
     if statement is None:
         return
     incident = statement.incident
-    department = step.department.name if step.department_id else ""
     with translation.override(incident.workspace.language or "fr"):
-        if step.state == StepState.APPROVED:
-            text = _("Approved by %(department)s: it goes out on every channel chosen") % {
-                "department": department or _("the approver")
-            }
-        elif step.state == StepState.REJECTED:
-            text = _("Rejected by %(department)s: %(comment)s") % {
-                "department": department or _("the approver"),
-                "comment": step.comment,
-            }
-        else:
-            text = _("%(department)s asked for changes: %(comment)s") % {
-                "department": department or _("the approver"),
-                "comment": step.comment,
-            }
+        department = step.department.name if step.department_id else _("the approver")
+    if step.state == StepState.APPROVED:
+        text = Sentence(
+            gettext_noop("Approved by %(department)s: it goes out on every channel chosen"),
+            {"department": department},
+        )
+    elif step.state == StepState.REJECTED:
+        text = Sentence(
+            gettext_noop("Rejected by %(department)s: %(comment)s"),
+            {"department": department, "comment": step.comment},
+        )
+    else:
+        text = Sentence(
+            gettext_noop("%(department)s asked for changes: %(comment)s"),
+            {"department": department, "comment": step.comment},
+        )
     _timeline(incident, TimelineKind.STATEMENT, text, by)
 
 
@@ -810,7 +824,10 @@ def refresh_conversations(incident: Incident, *, by: Member) -> int:
             _timeline(
                 incident,
                 TimelineKind.SURGE,
-                _("%(count)s conversation(s) labelled as crisis conversations") % {"count": count},
+                Sentence(
+                    gettext_noop("%(count)s conversation(s) labelled as crisis conversations"),
+                    {"count": str(count)},
+                ),
                 by,
             )
     return count
@@ -925,8 +942,12 @@ def reply_with_statement(
                 _timeline(
                     incident,
                     TimelineKind.SURGE,
-                    _("Holding statement sent in reply to %(count)s conversation(s)")
-                    % {"count": result.sent},
+                    Sentence(
+                        gettext_noop(
+                            "Holding statement sent in reply to %(count)s conversation(s)"
+                        ),
+                        {"count": str(result.sent)},
+                    ),
                     by,
                 )
             audit.record(

@@ -125,14 +125,23 @@ def test_a_statement_goes_to_legal_and_out_on_every_channel_once_approved(team, 
     assert publish_calls().total() == 2  # never twice
     # The pause still holds the other posts.
     assert pause.active_keys(team.workspace.pk) == frozenset({"workspace"})
-    details = list(
+    from django.utils import translation
+
+    from portevoix.core.sentences import render
+
+    stored = list(
         TimelineEntry.objects.filter(incident=world["incident"], kind="statement").values_list(
             "detail", flat=True
         )
     )
-    # Drafted, sent to legal, approved: in the workspace's language (French here).
-    assert len(details) == 3 and "juridique" in details[1]
-    assert any(world["legal"].department.name in d for d in details)
+    # Drafted, sent to legal, approved: read in each reader's language, not frozen in one.
+    with translation.override("fr"):
+        french = [render(d) for d in stored]
+    with translation.override("en"):
+        english = [render(d) for d in stored]
+    assert len(stored) == 3 and "juridique" in french[1] and "legal" in english[1]
+    assert english[0].startswith("Drafted") and french[0].startswith("Rédigée")
+    assert any(world["legal"].department.name in d for d in french)
 
 
 def test_the_time_of_legals_first_approval_is_what_a_drill_scores(team, world) -> None:

@@ -297,9 +297,18 @@ def test_changing_the_media_after_approval_sends_it_back_to_legal(team, legal, i
     # The bulk reply waits for legal too.
     with pytest.raises(ActionRefused):
         statements.reply_with_statement(statement, [], by=team["manager"])
-    assert TimelineEntry.objects.filter(
-        incident=incident, kind="statement", detail__contains="renvoyée au juridique"
-    ).exists()
+    from django.utils import translation
+
+    from portevoix.core.sentences import render
+
+    with translation.override("fr"):  # an entry is read in its reader's language
+        said = [
+            render(d)
+            for d in TimelineEntry.objects.filter(incident=incident, kind="statement").values_list(
+                "detail", flat=True
+            )
+        ]
+    assert any("renvoyée au juridique" in d for d in said)
 
     approvals.approve(waiting_step(statement), by=legal)
     run_publications()
