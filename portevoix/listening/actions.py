@@ -398,37 +398,31 @@ def add_source(
     if removed is not None:
         # Removed once and kept, paused and nobody's, for the mentions it had found: it is
         # this workspace's now, and reads again from where it stopped.
-        removed.workspace = workspace
-        removed.channel = channel
-        removed.token_encrypted = mastodon_source.encrypt_token(token)
-        removed.query = query if kind in NETWORK_SEARCH_KINDS else None
-        removed.save(update_fields=["workspace", "channel", "token_encrypted", "query"])
-        if removed.state != "reading":
-            removed.transition("reading")
-        audit.record(
-            "listening.source_create",
-            workspace=workspace,
-            actor=by.user,
-            obj=removed,
-            after={"kind": kind, "url": url, "target": target, "token": bool(token)},
-        )
-        return removed
-    if existing.exists():
+        source = removed
+        source.workspace = workspace
+        source.channel = channel
+        source.token_encrypted = mastodon_source.encrypt_token(token)
+        source.query = query if kind in NETWORK_SEARCH_KINDS else None
+        source.save(update_fields=["workspace", "channel", "token_encrypted", "query"])
+        if source.state != "reading":
+            source.transition("reading")
+    elif existing.exists():
         raise ActionRefused(
             _("This stream is already read, for every workspace: nothing to add."),
             code="exists",
         )
-    source = ListeningSource.objects.create(
-        name=_source_name(kind, url, target),
-        network=network,
-        kind=kind,
-        url=url[:300],
-        target=target[:200],
-        channel=channel,
-        token_encrypted=mastodon_source.encrypt_token(token),
-        workspace=workspace,
-        query=query if kind in NETWORK_SEARCH_KINDS else None,
-    )
+    else:
+        source = ListeningSource.objects.create(
+            name=_source_name(kind, url, target),
+            network=network,
+            kind=kind,
+            url=url[:300],
+            target=target[:200],
+            channel=channel,
+            token_encrypted=mastodon_source.encrypt_token(token),
+            workspace=workspace,
+            query=query if kind in NETWORK_SEARCH_KINDS else None,
+        )
     audit.record(
         "listening.source_create",
         workspace=workspace,
