@@ -505,3 +505,23 @@ def test_a_network_without_its_own_recovery_steps_gets_the_general_ones(team) ->
     assert found is not None and len(found["steps"]) == 4
     assert "forgot password" in found["steps"][1]
     assert found["links"] == [("The account's page", "https://www.snapchat.com/add/lumiere")]
+
+
+def test_the_holding_statement_comes_first_among_the_approvals_waiting(team, world) -> None:
+    from django.utils import timezone
+
+    from portevoix.publishing import actions as publishing
+
+    routine = publishing.schedule_post(
+        team.workspace, by=team["creative"], text="Nouvelle routine du soir",
+        channels=[world["shop"][1]], at=timezone.now() + dt.timedelta(days=2),
+    )  # fmt: skip
+    assert ApprovalStep.objects.filter(post=routine, state=StepState.WAITING).exists()
+    statement = draft(team, world)
+    statements.send_to_legal(statement, by=team["manager"])  # asked for later
+    page = _client(team["manager"]).get(
+        reverse("approvals", kwargs={"ws": team.workspace.slug}), {"tab": "all"}
+    )
+    steps = page.context["steps"]
+    assert steps[0].post.source == "crisis" and steps[-1].post == routine
+    assert "Déclaration d’attente de crise" in page.content.decode()

@@ -51,7 +51,7 @@ from portevoix.publishing.approvals.models import (
     StepKind,
     StepState,
 )
-from portevoix.publishing.models import Campaign, Post, Publication
+from portevoix.publishing.models import HOLDING_STATEMENT_SOURCE, Campaign, Post, Publication
 
 #: The report looks back this far.
 REPORT_DAYS = 30
@@ -154,6 +154,9 @@ def approvals_page(request: HttpRequest, ws: str) -> HttpResponse:
         steps = list(visible.filter(state=StepState.WAITING).order_by("requested_at")[:200])
     else:
         steps = list(visible.filter(decided_at__isnull=False).order_by("-decided_at")[:100])
+    if tab in ("mine", "all"):
+        # A crisis's holding statement first: it holds the brand's answer back while it waits.
+        steps.sort(key=lambda step: step.post.source != HOLDING_STATEMENT_SOURCE)
     channels: dict[int, list[str]] = {}
     for post_id, name in Publication.objects.filter(
         post_id__in={s.post_id for s in steps}
