@@ -562,9 +562,10 @@ def send_to_legal(statement: HoldingStatement, *, by: Member, note: str = "") ->
         _timeline(
             incident,
             TimelineKind.STATEMENT,
+            # The text legal is asked to approve (the first draft may have been edited since).
             Sentence(
-                gettext_noop("Sent to legal for approval (%(channels)s)"),
-                {"channels": ", ".join(c.name for c in channels)},
+                gettext_noop("Sent to legal for approval (%(channels)s): %(text)s"),
+                {"channels": ", ".join(c.name for c in channels), "text": statement.text},
             ),
             by,
         )

@@ -141,6 +141,7 @@ def test_a_statement_goes_to_legal_and_out_on_every_channel_once_approved(team, 
         english = [render(d) for d in stored]
     assert len(stored) == 3 and "juridique" in french[1] and "legal" in english[1]
     assert english[0].startswith("Drafted") and french[0].startswith("Rédigée")
+    assert statement.text in english[1]  # what legal was asked to approve
     assert any(world["legal"].department.name in d for d in french)
 
 
