@@ -42,6 +42,7 @@ from portevoix.core.permissions import can, require
 from portevoix.core.sentences import Sentence
 from portevoix.publishing.actions import Composition, MediaChoice, Variant, When
 
+from .actions import _timeline  # the one way to write the timeline
 from .models import (
     CrisisConversation,
     DutyCall,
@@ -49,7 +50,6 @@ from .models import (
     Incident,
     StatementMedia,
     StatementReply,
-    TimelineEntry,
     TimelineKind,
 )
 
@@ -61,17 +61,6 @@ LOOKBACK = dt.timedelta(hours=24)
 #: Extra members are called on duty for at most this long (care's longest shift).
 MAX_DUTY = dt.timedelta(days=3)
 ON_DUTY = "crisis.on_duty"
-
-
-def _timeline(incident: Incident, kind: str, detail: str | Sentence, by: Member | None) -> None:
-    """A timeline entry; a :class:`Sentence` is stored as such and read in each reader's
-    language (the incident's page, the report), a person's text as written."""
-    TimelineEntry.objects.create(
-        incident=incident,
-        kind=kind,
-        detail=detail.dumps() if isinstance(detail, Sentence) else detail[:2000],
-        actor=(str(by.user.display_name) if by is not None else "")[:200],
-    )
 
 
 def _lock_open(incident: Incident, by: Member, action: str) -> Incident:

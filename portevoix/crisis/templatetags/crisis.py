@@ -48,13 +48,14 @@ def custody_for(channel: Any, member: Any) -> dict[str, Any] | None:
 @register.filter
 def drill_of(obj: Any) -> Any:
     """The drill an alert or an incident belongs to, or None (it is real)."""
-    from portevoix.crisis.models import Drill
+    from portevoix.crisis import drills
+    from portevoix.crisis.models import Alert
 
     if obj is None or getattr(obj, "pk", None) is None:
         return None
-    if type(obj).__name__ == "Alert":
-        return Drill.objects.filter(alert=obj).first()
-    return obj.drill if getattr(obj, "drill_id", None) is not None else None
+    if isinstance(obj, Alert):
+        return drills.drill_of_alert(obj)
+    return drills.drill_of_incident(obj)
 
 
 @register.filter
