@@ -33,6 +33,10 @@ PEOPLE: tuple[tuple[str, str, str, str | None], ...] = (
     ("camille@lumiere.demo", "Camille Roux", Role.AGENT, "legal"),
     ("philippe@lumiere.demo", "Philippe Durand", Role.VIEWER, "direction"),
     ("aicha@lumiere.demo", "Aïcha Benali", Role.AMBASSADOR, "hr"),
+    # Seed 001: communication weighs a crisis's impact on the brand, finance its cost; each
+    # ticks its own list in crisis mode.
+    ("elodie@lumiere.demo", "Élodie Lambert", Role.AGENT, "communication"),
+    ("antoine@lumiere.demo", "Antoine Mercier", Role.AGENT, "finance"),
 )
 
 

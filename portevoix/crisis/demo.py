@@ -6,8 +6,10 @@
   messages a day, spread over the hours by its audience's rhythm (``world.Audience``), seeded;
   the negative share is the demo inbox's own (else 30 %). The last day is counted from the
   real inbox, as the worker does.
-* **A past incident**, twelve days ago: the alert that opened it, ticks by customer service,
-  legal and sales, a note, and its close two days later.
+* **A past incident**, twelve days ago: the alert that opened it, ten customers who wrote
+  about the delays (the public ones answered with the approved statement at once, the private
+  ones in person, one still waiting), ticks by every department but HR, a note, and
+  its close two days later.
 * **Two past drills**, scored (``drill_demo.py``).
 * **The storm**: managers stage the sandbox's crisis from the Crisis page
   (``actions.stage_sandbox_crisis``), or admins from the sandbox admin.
@@ -24,6 +26,7 @@ from zoneinfo import ZoneInfo
 from django.db import transaction
 from django.utils import timezone
 
+from portevoix.core.actions import ActionRefused
 from portevoix.core.models import Member, Workspace
 
 from . import actions
@@ -124,17 +127,18 @@ def _past_incident(workspace: Workspace, now: dt.datetime) -> Incident | None:
         title="Retards de livraison de décembre",
         severity="high",
         alert=alert,
-        terms=["livraison", "expédition"],
+        terms=["livraison", "expédition", "delivery"],
     )
-    # Each department works through its list (Sophie ticks communication's, marketing's and
-    # finance's); HR's stays open: no account was hijacked, which the summary says.
+    talks = _past_conversations(incident, opened)
+    # Each department works through its list (Sophie ticks marketing's); HR's stays open: no
+    # account was hijacked, which the summary says.
     ticks = [
         ("nadia", "customer_service", 35),
-        ("sophie", "communication", 25),
+        ("elodie", "communication", 25),
         ("camille", "legal", 70),
         ("julien", "sales", 110),
         ("sophie", "marketing", 90),
-        ("sophie", "finance", 160),
+        ("antoine", "finance", 160),
     ]
     for who, code, minutes in ticks:
         member = people.get(who)
@@ -162,6 +166,7 @@ def _past_incident(workspace: Workspace, now: dt.datetime) -> Incident | None:
     )
     TimelineEntry.objects.filter(pk=note.pk).update(at=opened + dt.timedelta(minutes=50))
     _past_statement(incident, people, opened)
+    _past_replies(incident, people, opened, talks)
     actions.close_incident(
         incident,
         by=sophie,
@@ -176,6 +181,7 @@ def _past_incident(workspace: Workspace, now: dt.datetime) -> Incident | None:
     TimelineEntry.objects.filter(incident=incident, kind="opened").update(at=opened)
     TimelineEntry.objects.filter(incident=incident, kind="closed").update(at=closed)
     Alert.objects.filter(pk=alert.pk).update(state=AlertState.INCIDENT)
+    _forget_later_conversations(incident, opened, closed)
     # The storm in the counts too, shaped like the sandbox's (a two-hour ramp, then an ebb).
     start = actions._floor_hour(opened - dt.timedelta(hours=2))
     for n, row in enumerate(
@@ -188,6 +194,167 @@ def _past_incident(workspace: Workspace, now: dt.datetime) -> Incident | None:
             total=row.total + extra, negative=row.negative + extra
         )
     return incident
+
+
+#: The customers who wrote during the incident: (minutes after it opened, private, text).
+CONVERSATIONS = [
+    (4, False, "@lumiere toujours pas de nouvelles de ma commande, le retard de livraison c'est "
+     "trop 😡"),
+    (11, True, "Bonjour, ma commande 48213 n'est toujours pas livrée, la livraison était "
+     "prévue il y a dix jours. Pouvez-vous me dire où elle en est ?"),
+    (19, False, "@lumiere where is my order? Three weeks, the delivery delay is ridiculous"),
+    (27, False, "@lumiere la livraison de mon coffret de Noël, c'est pour quand ?"),
+    (38, True, "Bonsoir, le suivi de ma livraison ne bouge plus depuis Lyon, que se passe-t-il ?"),
+    (52, False, "@lumiere pas d'expédition depuis une semaine, vous pouvez expliquer ?"),
+    (75, False, "@lumiere any news on my delivery? My parcel has been stuck in Lyon for days"),
+    (104, True, "Bonjour, si la livraison n'arrive pas avant le 24 je voudrais être remboursée."),
+    (150, False, "@lumiere retard de livraison encore, c'est la dernière fois que je commande"),
+    (230, False, "@lumiere merci pour le message, mais ma livraison est toujours bloquée"),
+]  # fmt: skip
+
+
+def _forget_later_conversations(
+    incident: Incident, opened: dt.datetime, closed: dt.datetime
+) -> None:
+    """The incident was opened now and moved twelve days back: the demo day's conversations
+    about deliveries, labelled as it opened, are not its own."""
+    from portevoix.inbox.models import Conversation
+
+    from . import statements
+    from .models import CrisisConversation
+
+    later = CrisisConversation.objects.filter(incident=incident).exclude(
+        conversation__created_at__gte=opened - dt.timedelta(hours=2),
+        conversation__created_at__lt=closed,
+    )
+    ids = list(later.values_list("conversation_id", flat=True))
+    later.delete()
+    Conversation.labels.through.objects.filter(
+        conversation_id__in=ids, label=statements.crisis_label(incident.workspace)
+    ).delete()
+
+
+def _past_conversations(incident: Incident, opened: dt.datetime) -> list[Any]:
+    """The customers who wrote about the delays while the incident was open: written into the
+    inbox at their times (triage labels them; the open incident labels them as its own)."""
+    from portevoix.inbox.ingest import ingest
+    from portevoix.inbox.models import Conversation
+    from portevoix.networks.types import Author, InboundItem, InboundKind
+
+    from . import statements
+
+    channel = next(
+        (
+            c
+            for c in statements.statement_channels(incident.workspace, incident)
+            if c.network == "sandbox"
+        ),
+        None,
+    )
+    if channel is None:
+        return []
+    items = [
+        InboundItem(
+            network="sandbox",
+            message_id=f"demo-incident-{n}",
+            kind=InboundKind.DM if private else InboundKind.MENTION,
+            author=Author(id=f"sbx-user-incident{n}", handle=f"cliente_noel_{n}"),
+            text=text,
+            created_at=opened + dt.timedelta(minutes=minutes),
+            thread_id=f"dm-incident-{n}" if private else None,
+            extra={"sandbox": "true"},
+        )
+        for n, (minutes, private, text) in enumerate(CONVERSATIONS)
+    ]
+    ingest(channel, items)
+    return list(
+        Conversation.objects.filter(
+            channel=channel, messages__message_id__startswith="demo-incident-"
+        )
+        .distinct()
+        .order_by("created_at")
+    )
+
+
+def _past_replies(
+    incident: Incident, people: dict[str, Member], opened: dt.datetime, talks: list[Any]
+) -> None:
+    """The team's answers: the approved statement to every public crisis conversation at
+    once (Lucas), and answers in private (Nadia for what triage routed to customer service,
+    Lucas for the rest); the last customer still waits. Their
+    times moved to the incident's, as the worker leaves them once the network confirmed."""
+    from portevoix.care.models import SlaClock
+    from portevoix.inbox import actions as inbox
+    from portevoix.inbox.models import Conversation, Reply
+    from portevoix.publishing.models import Publication, PublicationStates
+
+    from . import statements
+    from .models import CrisisConversation
+
+    statement = statements.current_statement(incident)
+    lucas, nadia = people.get("lucas"), people.get("nadia")
+    if statement is None or lucas is None or nadia is None:
+        return
+    labelled = set(
+        CrisisConversation.objects.filter(incident=incident).values_list(
+            "conversation_id", flat=True
+        )
+    )
+    talks = [c for c in talks if c.pk in labelled]
+    public = [c for c in talks[:-1] if not c.is_private]
+    private = [c for c in talks[:-1] if c.is_private]
+    statements.reply_with_statement(statement, public, by=lucas)
+    for conversation in private:
+        # Customer service answers what triage routed to it; the social team the rest.
+        who = nadia if conversation.department_id == nadia.department_id else lucas
+        try:
+            inbox.reply(
+                conversation,
+                by=who,
+                text=(
+                    f"Bonjour, ici {who.user.display_name.split()[0]} de Lumière. Votre colis "
+                    "est bloqué dans "
+                    "l'entrepôt de notre transporteur à Lyon : je le suis personnellement et "
+                    "je vous écris dès qu'il repart."
+                ),
+            )
+        except ActionRefused:  # a step this demo's settings refuse is skipped
+            continue
+    # The statement could go out once legal approved it (65 minutes after the opening): the
+    # earlier customers waited for it, the later ones got it within minutes.
+    approved = opened + dt.timedelta(minutes=66)
+    for n, reply in enumerate(
+        Reply.objects.filter(conversation__in=talks).select_related("conversation", "post")
+    ):
+        conversation = reply.conversation
+        if reply.private:
+            at = conversation.created_at + dt.timedelta(minutes=14 + 3 * n)
+        else:
+            at = max(approved, conversation.created_at + dt.timedelta(minutes=6)) + dt.timedelta(
+                minutes=n
+            )
+        Reply.objects.filter(pk=reply.pk).update(created_at=at)
+        for publication in Publication.objects.filter(
+            post=reply.post, state=PublicationStates.scheduled.name
+        ):
+            publication.transition(
+                PublicationStates.published,
+                fields={
+                    "published_at": at,
+                    "network_post_id": f"demo-incident-reply-{reply.pk}",
+                    "scheduled_at": at,
+                },
+            )
+        Conversation.objects.filter(pk=conversation.pk).update(
+            first_response_at=at, last_reply_at=at, last_message_at=at
+        )
+        clock = SlaClock.objects.filter(conversation=conversation).first()
+        if clock is not None:
+            due = clock.first_response_due_at
+            SlaClock.objects.filter(pk=clock.pk).update(
+                state="idle", first_response_breached_at=due if due and due < at else None
+            )
+    TimelineEntry.objects.filter(incident=incident, kind="surge").update(at=approved)
 
 
 STATEMENT = (

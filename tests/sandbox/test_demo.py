@@ -111,6 +111,38 @@ def test_the_whole_demo_hands_off_at_the_hour_it_once_could_not() -> None:
         )
     )
     assert open_lists == {"hr"} and "RH non concernés" in past.summary
+    # Communication's and finance's lists are ticked by their own members (seed 001).
+    ticked_by = dict(
+        IncidentTask.objects.filter(
+            incident=past, department__code__in=["communication", "finance"]
+        )
+        .values_list("department__code", "done_by__user__email")
+        .distinct()
+    )
+    assert ticked_by == {
+        "communication": "elodie@lumiere.demo",
+        "finance": "antoine@lumiere.demo",
+    }
+    # Customers wrote during the incident and were answered (the statement to the public ones,
+    # customer service in private; one still waits): the report has its response times, and
+    # each answer was sent (no reply left for the worker to send twelve days late).
+    from portevoix.crisis import report
+    from portevoix.crisis.models import CrisisConversation
+    from portevoix.inbox.models import Reply
+
+    responses = report.response_times(past)
+    assert responses["count"] >= 9 and responses["answered"] == responses["count"] - 1
+    assert "median" in responses
+    assert CrisisConversation.objects.filter(incident=past).count() == responses["count"]
+    replies = Reply.objects.filter(
+        conversation__in=CrisisConversation.objects.filter(incident=past).values("conversation")
+    )
+    assert replies.count() == responses["answered"]
+    assert all(
+        p.state == "published" and past.opened_at < p.published_at < past.closed_at
+        for r in replies
+        for p in r.post.publications.all()
+    )
     # The impact across workspaces: the other brand's alert and messages are in the incident's
     # past, not in the future (they were dated from the incident before its dates were set).
     from portevoix.crisis.models import Alert
