@@ -193,6 +193,8 @@ USERSESSIONS_TRACK_ACTIVITY = True
 LANGUAGE_CODE = CONFIG.language
 LANGUAGES = [("fr", _("French")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+#: English dates day first and times on 24 hours, like the French ones (``formats/en``).
+FORMAT_MODULE_PATH = ["portevoix.formats"]
 USE_I18N = True
 TIME_ZONE = CONFIG.time_zone
 USE_TZ = True

@@ -582,7 +582,11 @@ def slots_add(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
     if made:
         messages.success(
             request,
-            _("%(n)s posting slot(s) added to %(channel)s.")
+            ngettext(
+                "%(n)s posting slot added to %(channel)s.",
+                "%(n)s posting slots added to %(channel)s.",
+                len(made),
+            )
             % {"n": len(made), "channel": channel.name},
         )
     else:

@@ -19,7 +19,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from portevoix.channels.models import Channel
@@ -517,7 +517,13 @@ def surge_refresh(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
     try:
         count = statements.refresh_conversations(incident, by=me)
         messages.success(
-            request, _("%(count)s new crisis conversation(s) found.") % {"count": count}
+            request,
+            ngettext(
+                "%(count)s new crisis conversation found.",
+                "%(count)s new crisis conversations found.",
+                count,
+            )
+            % {"count": count},
         )
     except ActionRefused as exc:
         messages.error(request, exc.message)
@@ -549,12 +555,21 @@ def surge_reply(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
     if result.sent:
         messages.success(
             request,
-            _("The holding statement answers %(count)s conversation(s).") % {"count": result.sent},
+            ngettext(
+                "The holding statement answers %(count)s conversation.",
+                "The holding statement answers %(count)s conversations.",
+                result.sent,
+            )
+            % {"count": result.sent},
         )
     if result.skipped:
         messages.info(
             request,
-            _("%(count)s conversation(s) already had it: not sent again.")
+            ngettext(
+                "%(count)s conversation already had it: not sent again.",
+                "%(count)s conversations already had it: not sent again.",
+                result.skipped,
+            )
             % {"count": result.skipped},
         )
     for refusal in result.refused:

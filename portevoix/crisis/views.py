@@ -16,6 +16,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from portevoix.core.actions import ActionRefused
@@ -345,7 +346,13 @@ def incident_pause(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
     row = _run(request, None, lambda: actions.pause_publishing(incident, by=me, campaign=campaign))
     if row is not None:
         messages.success(
-            request, _("Publishing paused: %(count)s post(s) held.") % {"count": row.paused_count}
+            request,
+            ngettext(
+                "Publishing paused: %(count)s post held.",
+                "Publishing paused: %(count)s posts held.",
+                row.paused_count,
+            )
+            % {"count": row.paused_count},
         )
     return redirect("crisis_incident", ws=ws, pk=pk)
 

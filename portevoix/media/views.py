@@ -13,7 +13,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonRe
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST, require_safe
 
 from portevoix.core.actions import ActionRefused
@@ -119,7 +119,13 @@ def upload(request: HttpRequest, ws: str) -> HttpResponse:
         messages.error(request, message)
     if done:
         messages.success(
-            request, _("%(count)s file(s) added to the library.") % {"count": len(done)}
+            request,
+            ngettext(
+                "%(count)s file added to the library.",
+                "%(count)s files added to the library.",
+                len(done),
+            )
+            % {"count": len(done)},
         )
     return redirect("media_library", ws=ws)
 

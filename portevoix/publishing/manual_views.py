@@ -15,7 +15,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST, require_safe
 
 from portevoix.channels.models import Channel
@@ -256,7 +256,12 @@ def results_import(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
                 if report.ok:
                     messages.success(
                         request,
-                        _("%(count)s result line(s) imported.") % {"count": report.saved},
+                        ngettext(
+                            "%(count)s result line imported.",
+                            "%(count)s result lines imported.",
+                            report.saved,
+                        )
+                        % {"count": report.saved},
                     )
                     return redirect("channel_detail", ws=ws, pk=pk)
     return render(

@@ -15,7 +15,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST, require_safe
 
 from portevoix.channels.models import Channel, ChannelStates
@@ -503,7 +503,11 @@ def plan_import(request: HttpRequest, ws: str) -> HttpResponse:
             )
             if report.ok and not report.dry_run:
                 messages.success(
-                    request, _("%(count)s post(s) imported.") % {"count": report.created}
+                    request,
+                    ngettext(
+                        "%(count)s post imported.", "%(count)s posts imported.", report.created
+                    )
+                    % {"count": report.created},
                 )
                 return redirect("calendar", ws=ws)
     return render(

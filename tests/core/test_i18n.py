@@ -178,3 +178,51 @@ def test_french_double_punctuation_never_starts_a_line() -> None:
     assert not loose, loose[:5]
     for mark in ("\u00a0?", "\u00a0:", "\u00a0;", "«\u00a0", "\u00a0»"):
         assert any(mark in e.msgstr for e in _catalog("fr")), mark  # the rule has cases
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [("en", "06/12/2026 09:27 · 17:05"), ("fr", "06/12/2026 09:27 · 17:05")],
+)
+def test_dates_read_day_first_on_a_24_hour_clock_in_both_languages(
+    lang: str, expected: str
+) -> None:
+    """English pages mixed Django's American ``12/06/2026 9:27 a.m.`` with the product's own
+    ``H:i`` labels; both languages now show the same day order and clock."""
+    import datetime as dt
+
+    from django.utils import formats, translation
+
+    morning = dt.datetime(2026, 12, 6, 9, 27)
+    evening = dt.time(17, 5)
+    with translation.override(lang):
+        shown = (
+            f"{formats.date_format(morning, 'SHORT_DATETIME_FORMAT')} · "
+            f"{formats.time_format(evening)}"
+        )
+    assert shown == expected
+
+
+@pytest.mark.parametrize(
+    ("count", "expected"), [(1, "1 publication retenue."), (2, "2 publications retenues.")]
+)
+def test_counts_agree_with_their_noun_instead_of_saying_s(
+    team, client_for, count, expected
+) -> None:
+    """ "2 publication(s) retenue(s)" read like a form letter: the number chooses the form."""
+    from portevoix.crisis import actions
+    from tests.publishing.approvals_helpers import schedule, second_channel
+
+    channel = second_channel(team)
+    for n in range(count):
+        schedule(team, team["manager"], [channel], text=f"Publication {n}")
+    incident = actions.open_incident(team.workspace, by=team["manager"], title="Crise")
+    client = client_for(team["manager"])
+    client.cookies["django_language"] = "fr"
+    response = client.post(
+        reverse("crisis_incident_pause", kwargs={"ws": team.workspace.slug, "pk": incident.pk}),
+        follow=True,
+    )
+    shown = [str(m) for m in response.context["messages"]]
+    assert any(m.endswith(expected) for m in shown), shown
+    assert not any("(s)" in m for m in shown)
