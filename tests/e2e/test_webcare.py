@@ -165,7 +165,7 @@ def test_the_on_duty_member_and_the_closed_team_on_a_saturday_night(
         assert closed.assignee_id is None
         text = closed.replies.get().post.text
         assert text.startswith("Thank you for your message! Our team is closed")
-        assert "Monday 15 June at 9 a.m. (Paris time)" in text
+        assert "Monday 15 June at 09:00 (Paris time)" in text
         runner.run_once(models=[Publication])
         runner.run_once(models=[Publication])
         received = SandboxPost.objects.filter(account=account, kind="dm")
