@@ -153,9 +153,9 @@ def _past_incident(workspace: Workspace, now: dt.datetime) -> Incident | None:
             at = opened + dt.timedelta(minutes=minutes + 20 * n)
             actions.set_task_done(task, by=member, done=True)
             IncidentTask.objects.filter(pk=task.pk).update(done_at=at)
-            TimelineEntry.objects.filter(
-                incident=incident, kind="ticked", detail__endswith=task.text
-            ).update(at=at)
+            # The tick's timeline entry is the newest (a stored sentence: not found by text).
+            entry = TimelineEntry.objects.filter(incident=incident, kind="ticked").latest("pk")
+            TimelineEntry.objects.filter(pk=entry.pk).update(at=at)
     note = actions.add_note(
         incident,
         by=sophie,

@@ -111,6 +111,11 @@ def test_the_whole_demo_hands_off_at_the_hour_it_once_could_not() -> None:
         )
     )
     assert open_lists == {"hr"} and "RH non concernés" in past.summary
+    # Its whole timeline is in its own days (the ticks too, stored as sentences).
+    from portevoix.crisis.models import TimelineEntry
+
+    times = TimelineEntry.objects.filter(incident=past).values_list("at", flat=True)
+    assert all(past.opened_at - timedelta(hours=1) <= at <= past.closed_at for at in times)
     # Communication's and finance's lists are ticked by their own members (seed 001).
     ticked_by = dict(
         IncidentTask.objects.filter(
