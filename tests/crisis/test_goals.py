@@ -51,7 +51,7 @@ def test_the_storm_at_its_lowest_intensity_alerts_within_30_minutes(team) -> Non
         text = notices.explain(notices.alert_params(alert))
     assert re.search(
         r"negative messages in the last 30 minutes, [\d.]+ times the usual for a Tuesday at "
-        r"14:00, on Sandbox, about «retard, livraison",
+        r"14:00, on Sandbox, about “retard, livraison",
         text,
     ), text
 
@@ -83,7 +83,7 @@ def test_the_staged_crisis_raises_an_explained_alert_for_who_is_on_duty(team) ->
     with translation.override("en"):
         rendered = kinds.get("crisis.alert").render(sent[0].params)
     assert re.search(
-        r"times the usual for a Tuesday at 1[45]:00, on Sandbox, about «", rendered.title
+        r"times the usual for a Tuesday at 1[45]:00, on Sandbox, about “", rendered.title
     )
     assert "Some of the messages:" in rendered.body
     with translation.override("fr"):
