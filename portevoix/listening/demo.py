@@ -124,9 +124,10 @@ SAMPLE_X = [
     ("camille_c", "fr", "La crème Velours de Lumière Cosmétiques, coup de cœur", 58),
 ]
 #: Competitors' sandbox accounts for the side-by-side table: (label, handle suffix, followers,
-#: posts per week, engagement scale).
+#: posts per week, engagement scale). Rosée Paris is the bigger one (the brand has 18,400), so
+#: the followers chart shows three lines, not two on top of each other.
 DEMO_COMPETITORS = [
-    ("Rosée Paris", "rosee-paris", 18400, 5, 1.4),
+    ("Rosée Paris", "rosee-paris", 24600, 5, 1.4),
     ("Belle Peau", "belle-peau", 7900, 9, 0.6),
 ]
 
