@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.utils import translation
 from django.utils.translation import gettext_noop
 
-from portevoix.core.sentences import Sentence, loads, render
+from portevoix.core.sentences import Sentence, counted, loads, render
 
 # Messages of the catalog (so that French exists for them).
 SAVED = gettext_noop("Settings saved.")
@@ -39,3 +39,25 @@ def test_a_missing_parameter_does_not_hide_the_sentence() -> None:
     stored = Sentence(REFUSED, {"network": "Bluesky"}).dumps()
     with translation.override("fr"):
         assert render(stored) == REFUSED
+
+
+def test_a_counted_sentence_takes_the_form_its_number_asks_in_each_language() -> None:
+    """ "2 publication(s) retenue(s)" read like a form letter: the number chooses the form,
+    in the reader's language (French says 1 for the singular and 0 too, English only 1)."""
+    singular = "Publishing paused: %(count)s post held."
+    plural = "Publishing paused: %(count)s posts held."
+    shown = {}
+    for n in (0, 1, 2):
+        stored = counted(singular, plural, {"count": n}).dumps()
+        for lang in ("fr", "en"):
+            with translation.override(lang):
+                shown[lang, n] = render(stored)
+    assert shown["fr", 1] == "Publication en pause\u00a0: 1 publication retenue."
+    assert shown["fr", 2] == "Publication en pause\u00a0: 2 publications retenues."
+    assert shown["fr", 0] == "Publication en pause\u00a0: 0 publication retenue."
+    assert shown["en", 0] == "Publishing paused: 0 posts held."
+    assert shown["en", 1] == "Publishing paused: 1 post held."
+    # Stored and read back whole; a sentence stored before plurals existed reads as before.
+    again = loads(counted(singular, plural, {"count": 2}).dumps())
+    assert again is not None and again.plural == plural and again.number == "count"
+    assert loads(Sentence(singular, {"count": "2"}).dumps()) == Sentence(singular, {"count": "2"})
