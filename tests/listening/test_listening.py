@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from portevoix.core.models import AuditEntry
-from portevoix.listening import actions, pipeline, sources
+from portevoix.listening import actions, pipeline, sources, stats
 from portevoix.listening.models import ListeningQuery, Mention
 from portevoix.listening.signals import mention_signals
 from tests.conftest import ALL_ROLES, Team, signed_in
@@ -293,3 +293,37 @@ def test_the_volume_chart_has_no_partial_first_bar(team: Team, brand: ListeningQ
     week = client.get(url, {"period": "7"}).context["days"]
     assert len(week) == 7 and week[-1].day == timezone.localdate()
     assert sum(d.total for d in week) == 8
+
+
+def test_a_mention_without_an_author_says_so(team: Team, brand: ListeningQuery) -> None:
+    """Instagram's hashtag search names no author: no "@" with nobody after it, no "0
+    followers", and no "Answer to @" in the idea or the draft it becomes."""
+    from django.utils import translation
+
+    from portevoix.listening import trends
+    from portevoix.publishing.models import Idea
+
+    nobody = pipeline.PublicPost(
+        external_id="ig-1", network="sandbox", text="acme #acme", posted_at=timezone.now(),
+        author_handle="", author_reach=0,
+    )  # fmt: skip
+    pipeline.ingest(sources.sandbox_source(), [nobody, post(2, "acme encore")])
+    ws = team.workspace.slug
+    team["admin"].user.language = "en"
+    team["admin"].user.save(update_fields=["language"])
+    text = signed_in(team["admin"].user).get(reverse("listening", kwargs={"ws": ws}))
+    text = text.content.decode()
+    assert "Author unknown" in text
+    assert "<strong>@</strong>" not in text
+    assert "· 0 followers" not in text
+    assert "1,200 followers" in text  # the one that has an author keeps its count
+    mention = Mention.objects.get(external_id="ig-1")
+    with translation.override("en"):
+        draft = trends.draft_prefill(team["admin"], mention=mention.pk)
+        idea = actions.send_to_ideas(mention, by=team["admin"])
+    assert draft["title"] == "Answer to a mention on Sandbox"
+    assert isinstance(idea, Idea)
+    assert "@" not in idea.title
+    assert "@:" not in idea.description
+    rows = stats.top_authors(Mention.objects.all())
+    assert [r["author_handle"] for r in rows] == ["clara"]
