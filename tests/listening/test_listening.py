@@ -327,3 +327,35 @@ def test_a_mention_without_an_author_says_so(team: Team, brand: ListeningQuery) 
     assert "@:" not in idea.description
     rows = stats.top_authors(Mention.objects.all())
     assert [r["author_handle"] for r in rows] == ["clara"]
+
+
+def test_share_of_voice_follows_the_sentiment_chosen(team: Team, brand: ListeningQuery) -> None:
+    """It used to count every sentiment whatever the page showed: with "negative" chosen, the
+    brand's share must be its share of the negative mentions."""
+    actions.create_query(
+        team.workspace, by=team["admin"], name="Globex", kind="competitor", text="globex"
+    )
+    pipeline.ingest(
+        sources.sandbox_source(),
+        [post(1, "acme"), post(2, "acme"), post(3, "acme"), post(4, "globex")],
+    )
+    Mention.objects.update(sentiment="positive")
+    Mention.objects.filter(external_id__in=["p1", "p4"]).update(sentiment="negative")
+    team["viewer"].user.language = "en"
+    team["viewer"].user.save(update_fields=["language"])
+    client = signed_in(team["viewer"].user)
+    url = reverse("listening", kwargs={"ws": team.workspace.slug})
+
+    def voice(**params: str) -> list[tuple[object, int]]:
+        response = client.get(url, params)
+        return [(r["name"], r["count"]) for r in response.context["voice"]]
+
+    assert voice() == [(None, 3), ("Globex", 1)]
+    assert voice(sentiment="negative") == [(None, 1), ("Globex", 1)]
+    assert voice(sentiment="positive") == [(None, 2), ("Globex", 0)]
+    page = client.get(url, {"sentiment": "negative"}).content.decode()
+    assert "Counts the mentions of the period, network, language and sentiment" in page
+    # One query chosen: the comparison stays whole, and the page says so.
+    page = client.get(url, {"query": str(brand.pk)})
+    assert [(r["name"], r["count"]) for r in page.context["voice"]] == [(None, 3), ("Globex", 1)]
+    assert "The query filter does not apply here" in page.content.decode()
