@@ -297,11 +297,13 @@ def competitor_page(request: HttpRequest, ws: str) -> HttpResponse:
             labels,
             [r["latest"].posts_per_week for r in measured],
             title=_("Posts per week"),
+            width=CHART_WIDTH,
         )
         charts["engagement"] = bar_chart(
             labels,
             [r["latest"].engagement_per_post for r in measured],
             title=_("Engagement per post"),
+            width=CHART_WIDTH,
         )
         charts["followers"] = _followers_figure(measured, labels)
     followed = {(a.network, a.handle) for a in accounts}
@@ -317,6 +319,11 @@ def competitor_page(request: HttpRequest, ws: str) -> HttpResponse:
     return render(
         request, "listening/competitors.html", context, status=400 if form.errors else 200
     )
+
+
+#: The bar charts share a card in two columns: drawn about as wide as they are shown, so that
+#: their labels are not scaled down to a few pixels.
+CHART_WIDTH = 440
 
 
 def _chart_labels(accounts: list[FollowedAccount]) -> list[str]:
