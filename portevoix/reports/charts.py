@@ -138,10 +138,11 @@ def _summary(series: Sequence[Series], unit: str) -> str:
 
 def _x_labels_shown(count: int, at_most: int) -> set[int]:
     """Which of ``count`` x labels to write: about ``at_most``, evenly spread, the last one
-    always, and the one before it dropped when the two would touch."""
+    always, and the one before it dropped when it is closer to it than the others are to each
+    other (30 days: "04/12/2026" two bars before "06/12/2026" ran into it)."""
     every = max(1, math.ceil(count / at_most))
     last = count - 1
-    shown = {i for i in range(count) if i % every == 0 and (i == last or last - i > every * 0.6)}
+    shown = {i for i in range(count) if i % every == 0 and (i == last or last - i >= every)}
     shown.add(last)
     return shown
 
