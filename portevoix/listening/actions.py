@@ -256,15 +256,29 @@ def send_to_ideas(mention: Mention, *, by: Member, title: str = "") -> object:
 
     if mention.idea_id is not None:
         return mention.idea
-    title = (title or "").strip() or _("Answer to @%(author)s: %(text)s") % {
-        "author": mention.author_handle,
-        "text": mention.text[:120],
-    }
-    description = _("Heard by listening on %(network)s, %(when)s, from @%(author)s:") % {
-        "network": mention.network,
-        "when": mention.posted_at.strftime("%Y-%m-%d %H:%M UTC"),
-        "author": mention.author_handle,
-    }
+    # Instagram's hashtag search names no author: no "Answer to @" with nobody after it.
+    if mention.author_handle:
+        default_title = _("Answer to @%(author)s: %(text)s") % {
+            "author": mention.author_handle,
+            "text": mention.text[:120],
+        }
+        description = _("Heard by listening on %(network)s, %(when)s, from @%(author)s:") % {
+            "network": mention.network,
+            "when": mention.posted_at.strftime("%Y-%m-%d %H:%M UTC"),
+            "author": mention.author_handle,
+        }
+    else:
+        default_title = _("Answer to a mention on %(network)s: %(text)s") % {
+            "network": mention.network,
+            "text": mention.text[:120],
+        }
+        description = _(
+            "Heard by listening on %(network)s, %(when)s (the network does not say who wrote it):"
+        ) % {
+            "network": mention.network,
+            "when": mention.posted_at.strftime("%Y-%m-%d %H:%M UTC"),
+        }
+    title = (title or "").strip() or default_title
     idea = propose_idea(
         mention.workspace,
         by=by,

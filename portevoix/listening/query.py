@@ -9,8 +9,12 @@
 * ``AND`` (or nothing: two terms side by side), ``OR``, ``NOT`` (or ``-`` before a term or a
   filter), parentheses; ``NOT`` binds tighter than ``NEAR``, ``NEAR`` than ``AND``, ``AND``
   than ``OR``. The operators are written in capitals: ``and``, ``or`` and ``not`` are words;
-* ``lang:fr`` keeps posts in that language; ``author:handle`` posts by that author, and
-  ``-author:handle`` leaves them out;
+* ``lang:fr`` keeps posts in that language (an ISO 639-1 code; ``lang:pt-BR`` is accepted and
+  means Portuguese, as networks rarely say the region and a post tagged ``pt-BR`` is
+  ``lang:pt`` too); ``author:handle`` posts by that author, and ``-author:handle`` leaves them
+  out;
+* a web address (``https://example.com/offre``) is text people post, not a filter: it matches
+  its words side by side, with or without its ``http://`` or ``https://``;
 * ``#hashtag`` matches that hashtag only; a plain word also matches its hashtag and its
   ``@handle`` (``skincare`` finds ``#skincare``).
 
@@ -32,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 import regex
+from atproto_client.models.languages import LANGUAGES
 from django.utils.translation import gettext as _
 
 #: Filters a query may use (``name:value``).
@@ -39,6 +44,17 @@ FILTERS: Final = ("lang", "author")
 MAX_DISTANCE: Final = 50
 MAX_LENGTH: Final = 2000
 MIN_PREFIX: Final = 3
+#: The ISO 639-1 codes ``lang:`` accepts, from the list the Bluesky SDK (a dependency already)
+#: keeps of ISO 639. Two of its rows have their code mangled ("Gujarati", "paPanjabi;
+#: Punjabi"): their codes are added here.
+LANGUAGE_CODES: Final = frozenset(
+    {lang.code1 for lang in LANGUAGES if len(lang.code1) == 2 and lang.code1.isalpha()}
+    | {"gu", "pa"}
+)
+#: ``pt-BR``, ``es-419``: a language and its region (ISO 3166 letters or a UN M49 number).
+_LANGUAGE_TAG = re.compile(r"([a-z]{2})(?:[-_](?:[a-z]{2}|[0-9]{3}))?", re.ASCII)
+#: A web address in a query is a term, not a filter named ``https``.
+_URL = re.compile(r"https?://", re.IGNORECASE)
 
 _MARKS = regex.compile(r"\p{M}+")
 _TOKENS = regex.compile(r"[#@]|[^\W_]+")
@@ -290,6 +306,8 @@ def _tokens(text: str) -> list[_Token]:
             raise QuerySyntaxError(
                 _("Give a distance in words after NEAR/, like NEAR/5."), start, len(word)
             )
+        elif (url := _URL.match(word)) is not None:
+            out.append(_Token("word", word[url.end() :], start, len(word)))
         elif ":" in word and word.split(":", 1)[0].isalpha():
             name, value = word.split(":", 1)
             if name.casefold() not in FILTERS:
@@ -494,14 +512,24 @@ class _Parser:
     def filter(self, token: _Token) -> Node:
         value = token.text.strip()
         if token.name == "lang":
-            code = value.casefold()
-            if not (2 <= len(code) <= 3 and code.isalpha() and code.isascii()):
+            if not value:
                 raise QuerySyntaxError(
                     _("Give a language code after lang:, like lang:fr or lang:en."),
                     token.position,
                     token.length,
                 )
-            return Lang(code)
+            tag = _LANGUAGE_TAG.fullmatch(value.casefold())
+            if tag is None or tag.group(1) not in LANGUAGE_CODES:
+                raise QuerySyntaxError(
+                    _(
+                        "“%(code)s” after lang: is not a language code: write a two-letter "
+                        "code (ISO 639-1), like lang:fr, lang:en or lang:pt-BR."
+                    )
+                    % {"code": value},
+                    token.position,
+                    token.length,
+                )
+            return Lang(tag.group(1))
         handle = value.lstrip("@").casefold()
         if not handle:
             raise QuerySyntaxError(

@@ -24,6 +24,7 @@ from portevoix.core.models import Member
 from portevoix.core.permissions import can, require
 from portevoix.core.sentences import render as render_sentence
 from portevoix.core.views import _member, _refusal_to_form
+from portevoix.networks import registry
 from portevoix.reports.charts import Series, bar_chart, figure
 
 from . import actions, competitors, pushdown
@@ -289,20 +290,22 @@ def competitor_page(request: HttpRequest, ws: str) -> HttpResponse:
             }
         )
     measured = [r for r in rows if r["latest"] is not None]
-    labels = [f"{r['account'].label} · {r['account'].network}" for r in measured]
+    labels = _chart_labels([r["account"] for r in measured])
     charts: dict[str, Any] = {}
     if measured:
         charts["rhythm"] = bar_chart(
             labels,
             [r["latest"].posts_per_week for r in measured],
             title=_("Posts per week"),
+            width=CHART_WIDTH,
         )
         charts["engagement"] = bar_chart(
             labels,
             [r["latest"].engagement_per_post for r in measured],
             title=_("Engagement per post"),
+            width=CHART_WIDTH,
         )
-        charts["followers"] = _followers_figure(measured)
+        charts["followers"] = _followers_figure(measured, labels)
     followed = {(a.network, a.handle) for a in accounts}
     context = {
         "active_section": "listening",
@@ -318,17 +321,32 @@ def competitor_page(request: HttpRequest, ws: str) -> HttpResponse:
     )
 
 
-def _followers_figure(rows: list[dict[str, Any]]) -> dict[str, object] | None:
+#: The bar charts share a card in two columns: drawn about as wide as they are shown, so that
+#: their labels are not scaled down to a few pixels.
+CHART_WIDTH = 440
+
+
+def _chart_labels(accounts: list[FollowedAccount]) -> list[str]:
+    """Each account's name in the charts, short enough to be read whole there: its label,
+    with its network ("Rosée Paris · Bluesky") only when the accounts are on several
+    networks, or when two of them share a label."""
+    labels = [a.label for a in accounts]
+    if len({a.network for a in accounts}) > 1 or len(set(labels)) < len(labels):
+        labels = [f"{a.label} · {registry.label(a.network)}" for a in accounts]
+    return labels
+
+
+def _followers_figure(rows: list[dict[str, Any]], labels: list[str]) -> dict[str, object] | None:
     """Followers per day of collection, one line per account (the last snapshot of each day)."""
     days: set[str] = set()
     per_account: list[tuple[str, dict[str, int]]] = []
-    for row in rows:
+    for row, label in zip(rows, labels, strict=True):
         by_day: dict[str, int] = {}
         for snap in sorted(row["account"].snapshots.all(), key=lambda s: s.taken_at):
             day = timezone.localtime(snap.taken_at).date().isoformat()
             by_day[day] = snap.followers
         days |= set(by_day)
-        per_account.append((f"{row['account'].label} · {row['account'].network}", by_day))
+        per_account.append((label, by_day))
     if len(days) < 2:
         return None
     ordered = sorted(days)[-30:]

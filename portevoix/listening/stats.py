@@ -162,8 +162,11 @@ def share_of_voice(
 
 
 def top_authors(mentions: QuerySet[Mention], limit: int = 10) -> list[dict[str, Any]]:
+    """The authors with the most followers, then the most mentions. Mentions without an author
+    (Instagram's hashtag search names none) are nobody's: they are left out, not "@"."""
     rows = (
-        mentions.values("author_handle", "network")
+        mentions.exclude(author_handle="")
+        .values("author_handle", "network")
         .annotate(reach=Max("author_reach"), count=Count("pk"), last=Max("posted_at"))
         .order_by("-reach", "-count", "author_handle")[:limit]
     )

@@ -20,6 +20,7 @@ from portevoix.core import audit
 from portevoix.core.actions import ActionRefused
 from portevoix.core.models import Member, Workspace
 from portevoix.core.permissions import require
+from portevoix.networks import registry
 
 from . import stats
 from .models import Mention
@@ -114,7 +115,9 @@ def draft_prefill(
         if not is_fresh(row, now):
             raise ActionRefused(_("This mention is no longer fresh."))
         return {
-            "title": _("Answer to @%(author)s") % {"author": row.author_handle},
+            "title": _("Answer to @%(author)s") % {"author": row.author_handle}
+            if row.author_handle
+            else _("Answer to a mention on %(network)s") % {"network": registry.label(row.network)},
             "text": _("Heard by listening: %(link)s") % {"link": _link(row)}
             + f"\n« {row.text[:500]} »\n\n",
         }

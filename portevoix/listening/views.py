@@ -92,9 +92,12 @@ def overview(request: HttpRequest, ws: str) -> HttpResponse:
         scoped = scoped.filter(network=network)
     if language:
         scoped = scoped.filter(language=language)
-    voice_scope = scoped
     if sentiment:
         scoped = scoped.filter(sentiment=sentiment)
+    # Share of voice counts what the page's filters keep (a share of the negative voice is a
+    # question worth asking), except the query: it compares every query of the brand with
+    # each competitor's, so one query chosen would leave nothing to compare with.
+    voice_scope = scoped
     chosen = next((q for q in query_list if q.pk == query_pk), None)
     if query_pk is not None and chosen is None:
         query_pk = None
@@ -134,6 +137,7 @@ def overview(request: HttpRequest, ws: str) -> HttpResponse:
         "days": days,
         "chart": stats.chart(days),
         "voice": stats.share_of_voice(voice_scope, queries),
+        "voice_ignores_query": chosen is not None,
         "authors": stats.top_authors(scoped),
         "rising": stats.rising(all_mentions, now),
         "page": page,

@@ -138,12 +138,30 @@ def _summary(series: Sequence[Series], unit: str) -> str:
 
 def _x_labels_shown(count: int, at_most: int) -> set[int]:
     """Which of ``count`` x labels to write: about ``at_most``, evenly spread, the last one
-    always, and the one before it dropped when the two would touch."""
+    always, and the one before it dropped when it is closer to it than the others are to each
+    other (30 days: "04/12/2026" two bars before "06/12/2026" ran into it)."""
     every = max(1, math.ceil(count / at_most))
     last = count - 1
-    shown = {i for i in range(count) if i % every == 0 and (i == last or last - i > every * 0.6)}
+    shown = {i for i in range(count) if i % every == 0 and (i == last or last - i >= every)}
     shown.add(last)
     return shown
+
+
+#: The width of a character of the charts' 11-pixel sans-serif, on average (DejaVu Sans is
+#: among the widest): an estimate that keeps labels inside the chart.
+CHAR_WIDTH = 7.0
+
+
+def _text_width(text: str) -> float:
+    return len(text) * CHAR_WIDTH
+
+
+def _shorten(text: str, room: float) -> str:
+    """``text`` cut with "…" to fit ``room`` pixels (estimated), whole when it fits."""
+    if _text_width(text) <= room:
+        return text
+    keep = max(1, int(room // CHAR_WIDTH) - 1)
+    return text[:keep].rstrip() + "…"
 
 
 def line_chart(
@@ -171,7 +189,16 @@ def line_chart(
     low = min([*known, 0.0]) if zero_based else min(known)
     ticks = nice_ticks(low, max(known))
     y0, y1 = ticks[0], ticks[-1]
-    left, right, top, bottom = 56, 110, (26 if unit else 14), 34
+    # The end labels ("Rosée Paris (18 400)") get the room they need on the right, up to a
+    # third of the chart; a longer name is shortened there (the table says it whole).
+    end_texts = [
+        f"{s.label} ({fmt(next(v for v in reversed(s.values) if v is not None))})"
+        for s in series
+        if any(v is not None for v in s.values)
+    ]
+    room = width // 3
+    right = max(110, min(room, max((_text_width(t) for t in end_texts), default=0) + 12))
+    left, top, bottom = 56, (26 if unit else 14), 34
     plot_w, plot_h = width - left - right, height - top - bottom
 
     def y_of(v: float) -> float:
@@ -231,7 +258,9 @@ def line_chart(
                 parts.append(_marker(shape, x, y, colour))
         if points_all:
             last_value = next(v for v in reversed(s.values) if v is not None)
-            end_labels.append((points_all[-1][1], f"{s.label} ({fmt(last_value)})", colour))
+            value_text = f" ({fmt(last_value)})"
+            label = _shorten(s.label, right - 12 - _text_width(value_text))
+            end_labels.append((points_all[-1][1], label + value_text, colour))
     # End labels, pushed apart so that they never overlap.
     end_labels.sort()
     placed: list[float] = []

@@ -82,3 +82,39 @@ def test_a_manager_adds_an_x_source_and_sees_it_needs_a_paid_plan(
         "Cette application X n’a pas accès à la recherche (offre payante nécessaire)."
     )
     expect(row.locator("button", has_text="Relancer")).to_be_visible()
+
+
+def test_the_sources_table_fits_a_1280_pixel_screen(browse: Browse, live_team: Team) -> None:
+    """The table ran past its card at 1280 px (its last column, the actions, cut off): long
+    addresses and searches now wrap in their column, the actions stack."""
+    from django.utils import timezone
+
+    from portevoix.listening import sources
+
+    manager = live_team["manager"]
+    sources.sandbox_source()
+    long_server = "mastodon.une-instance-au-nom-vraiment-tres-long.example.social"
+    for kind, target in (
+        ("mastodon-tag", "soinsdelapeaunaturels"),
+        ("mastodon-search", "lumière cosmétiques sérum éclat"),
+    ):
+        actions.add_source(
+            live_team.workspace, by=manager, kind=kind, url=long_server, target=target, token="t"
+        )
+    actions.add_source(
+        live_team.workspace, by=manager, kind="jetstream",
+        url="wss://jetstream2.us-east.bsky.network/subscribe?wantedCollections=app.bsky.feed.post",
+    )  # fmt: skip
+    ListeningSource.objects.update(
+        lag_seconds=1146, items_read=1_234_567, last_event_at=timezone.now()
+    )
+    page = browse.page("manager")
+    login(page, "manager@acme.test")
+    visit(page, "/w/acme/listening/sources/")
+    wrap = page.locator(".table-wrap")
+    width, room = wrap.evaluate("w => [w.scrollWidth, w.clientWidth]")
+    assert width <= room, (width, room)
+    expect(page.locator("tbody tr").first).to_contain_text("19 min")
+    right = wrap.evaluate("w => w.getBoundingClientRect().right")
+    for button in page.locator("tbody button").all():
+        assert button.evaluate("b => b.getBoundingClientRect().right") <= right

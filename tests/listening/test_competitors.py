@@ -269,3 +269,36 @@ def test_the_demo_fills_sources_and_competitors(team: Team) -> None:
     assert f'<td class="num">{biggest}</td>' not in body
     grouped = re.escape(f"{biggest // 1000}") + "[\u00a0\u202f ,]" + f"{biggest % 1000:03d}"
     assert re.search(f'<td class="num">{grouped}</td>', body), biggest
+
+
+def test_the_charts_labels_fit_inside_them(team: Team) -> None:
+    """The followers chart cut its line labels ("Lumière Cosmétiq…" past its right edge):
+    each label now fits inside the chart, and the network is named only when it tells the
+    accounts apart."""
+    from portevoix.reports.charts import CHAR_WIDTH
+
+    now = timezone.now()
+    for handle, label in (("lumiere", "Lumière Cosmétiques"), ("rosee", "Rosée Paris")):
+        account = FollowedAccount.objects.create(
+            workspace=team.workspace, label=label, network="sandbox", handle=handle,
+            side="competitor",
+        )  # fmt: skip
+        for days in (0, 1, 2):
+            AccountSnapshot.objects.create(
+                account=account, taken_at=now - dt.timedelta(days=days), followers=18_400
+            )
+    page = signed_in(team["viewer"].user).get(
+        reverse("listening_competitors", kwargs={"ws": team.workspace.slug})
+    )
+    body = page.content.decode()
+    charts = re.findall(r'<svg[^>]*class="pv-chart".*?</svg>', body, flags=re.S)
+    assert len(charts) == 3
+    for svg in charts:
+        width = int(re.search(r'viewBox="0 0 (\d+) ', svg).group(1))  # type: ignore[union-attr]
+        for attributes, text in re.findall(r"<text ([^>]*)>([^<]*)</text>", svg):
+            if "text-anchor" in attributes:
+                continue  # centred or ending at x: only texts drawn rightwards can run over
+            x = float(re.search(r'x="([\d.]+)"', attributes).group(1))  # type: ignore[union-attr]
+            assert x + len(text) * CHAR_WIDTH <= width, text
+    assert "Lumière Cosmétiques (18" in body
+    assert "· sandbox" not in body  # one network: its name says nothing

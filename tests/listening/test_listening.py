@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from portevoix.core.models import AuditEntry
-from portevoix.listening import actions, pipeline, sources
+from portevoix.listening import actions, pipeline, sources, stats
 from portevoix.listening.models import ListeningQuery, Mention
 from portevoix.listening.signals import mention_signals
 from tests.conftest import ALL_ROLES, Team, signed_in
@@ -293,3 +293,69 @@ def test_the_volume_chart_has_no_partial_first_bar(team: Team, brand: ListeningQ
     week = client.get(url, {"period": "7"}).context["days"]
     assert len(week) == 7 and week[-1].day == timezone.localdate()
     assert sum(d.total for d in week) == 8
+
+
+def test_a_mention_without_an_author_says_so(team: Team, brand: ListeningQuery) -> None:
+    """Instagram's hashtag search names no author: no "@" with nobody after it, no "0
+    followers", and no "Answer to @" in the idea or the draft it becomes."""
+    from django.utils import translation
+
+    from portevoix.listening import trends
+    from portevoix.publishing.models import Idea
+
+    nobody = pipeline.PublicPost(
+        external_id="ig-1", network="sandbox", text="acme #acme", posted_at=timezone.now(),
+        author_handle="", author_reach=0,
+    )  # fmt: skip
+    pipeline.ingest(sources.sandbox_source(), [nobody, post(2, "acme encore")])
+    ws = team.workspace.slug
+    team["admin"].user.language = "en"
+    team["admin"].user.save(update_fields=["language"])
+    text = signed_in(team["admin"].user).get(reverse("listening", kwargs={"ws": ws}))
+    text = text.content.decode()
+    assert "Author unknown" in text
+    assert "<strong>@</strong>" not in text
+    assert "· 0 followers" not in text
+    assert "1,200 followers" in text  # the one that has an author keeps its count
+    mention = Mention.objects.get(external_id="ig-1")
+    with translation.override("en"):
+        draft = trends.draft_prefill(team["admin"], mention=mention.pk)
+        idea = actions.send_to_ideas(mention, by=team["admin"])
+    assert draft["title"] == "Answer to a mention on Sandbox"
+    assert isinstance(idea, Idea)
+    assert "@" not in idea.title
+    assert "@:" not in idea.description
+    rows = stats.top_authors(Mention.objects.all())
+    assert [r["author_handle"] for r in rows] == ["clara"]
+
+
+def test_share_of_voice_follows_the_sentiment_chosen(team: Team, brand: ListeningQuery) -> None:
+    """It used to count every sentiment whatever the page showed: with "negative" chosen, the
+    brand's share must be its share of the negative mentions."""
+    actions.create_query(
+        team.workspace, by=team["admin"], name="Globex", kind="competitor", text="globex"
+    )
+    pipeline.ingest(
+        sources.sandbox_source(),
+        [post(1, "acme"), post(2, "acme"), post(3, "acme"), post(4, "globex")],
+    )
+    Mention.objects.update(sentiment="positive")
+    Mention.objects.filter(external_id__in=["p1", "p4"]).update(sentiment="negative")
+    team["viewer"].user.language = "en"
+    team["viewer"].user.save(update_fields=["language"])
+    client = signed_in(team["viewer"].user)
+    url = reverse("listening", kwargs={"ws": team.workspace.slug})
+
+    def voice(**params: str) -> list[tuple[object, int]]:
+        response = client.get(url, params)
+        return [(r["name"], r["count"]) for r in response.context["voice"]]
+
+    assert voice() == [(None, 3), ("Globex", 1)]
+    assert voice(sentiment="negative") == [(None, 1), ("Globex", 1)]
+    assert voice(sentiment="positive") == [(None, 2), ("Globex", 0)]
+    page = client.get(url, {"sentiment": "negative"}).content.decode()
+    assert "Counts the mentions of the period, network, language and sentiment" in page
+    # One query chosen: the comparison stays whole, and the page says so.
+    page = client.get(url, {"query": str(brand.pk)})
+    assert [(r["name"], r["count"]) for r in page.context["voice"]] == [(None, 3), ("Globex", 1)]
+    assert "The query filter does not apply here" in page.content.decode()

@@ -83,6 +83,38 @@ def test_a_language_tag_with_a_region_is_its_language() -> None:
     assert not matches("lumière lang:en", "lumière", language="es-US")
 
 
+@pytest.mark.parametrize("code", ["xx", "zz", "qq", "fra", "pt-XYZ", "e1", "pt-"])
+def test_lang_takes_real_language_codes_only(code: str) -> None:
+    """Any two letters used to pass (lang:xx then silently found nothing)."""
+    with translation.override("en"), pytest.raises(QuerySyntaxError) as caught:
+        parse(f"lumière lang:{code}")
+    assert caught.value.position == len("lumière ")
+    assert "lang:" in caught.value.message
+    assert f"“{code}”" in caught.value.message
+
+
+def test_lang_takes_a_region_and_means_its_language() -> None:
+    assert to_text(parse("a lang:pt-BR")) == "(a AND lang:pt)"
+    assert to_text(parse("a lang:es-419")) == "(a AND lang:es)"
+    assert to_text(parse("a lang:GU")) == "(a AND lang:gu)"  # mangled in the SDK's list
+    assert matches("lumière lang:pt-BR", "lumière", language="pt-BR")
+    assert matches("lumière lang:pt-BR", "lumière", language="pt")
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["https://example.com/offre", "HTTP://example.com/offre", "promo https://example.com/offre"],
+)
+def test_a_web_address_is_a_term_not_a_filter(query: str) -> None:
+    tree = parse(query)  # was: Unknown filter “https:”
+    assert "example com offre" in to_text(tree)
+    assert matches(query, "Promo ici : https://example.com/offre !")
+    assert matches(query, "promo http://example.com/offre")  # with or without the s
+    assert matches(query, "promo https://example.com/offre/details")
+    assert not matches(query, "promo https://example.com/offres")
+    assert not matches(query, "promo https://example.org/offre")
+
+
 def test_a_post_without_a_language_is_guessed_only_when_a_query_asks() -> None:
     asked: list[str] = []
 

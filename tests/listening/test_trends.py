@@ -80,3 +80,27 @@ def test_a_trend_or_a_mention_opens_a_prefilled_draft(team: Team, rising: str) -
     assert "listening_term=" not in viewer and "listening_mention=" not in viewer
     # A member who may not draft (a department agent) gets no composer.
     assert signed_in(team["agent"].user).get(compose, {"listening_term": rising}).status_code == 403
+
+
+def test_the_volume_charts_day_labels_never_run_into_each_other() -> None:
+    """Over 30 days the chart wrote "04/12/2026" two bars before "06/12/2026", the two
+    overlapping; the labels written are now at least as far apart as they are long."""
+    import datetime as dt
+    import itertools
+    import re
+
+    from django.utils import translation
+
+    from portevoix.listening import stats
+
+    first = dt.date(2026, 11, 7)
+    days = [stats.Day(first + dt.timedelta(days=n), {"neutral": 3}) for n in range(30)]
+    with translation.override("fr"):
+        svg = str(stats.chart(days))
+    labels = [
+        (float(x), text)
+        for x, text in re.findall(r'<text x="([\d.]+)"[^>]*>(\d\d/\d\d/\d{4})</text>', svg)
+    ]
+    assert labels[-1][1] == "06/12/2026"
+    for (a, _), (b, text) in itertools.pairwise(labels):
+        assert b - a >= len(text) * 5.5, (text, b - a)
