@@ -137,6 +137,32 @@ def test_pausing_holds_every_scheduled_post_and_the_scan_finds_the_crisis_terms(
         actions.pause_publishing(incident, by=team["content"])  # already paused
 
 
+def test_the_crisis_pause_is_read_in_each_readers_language(team, client_for) -> None:
+    """The pause's reason (publishing's pages) and the timeline's "held" entry are stored as
+    sentences: a French reader reads French, an English reader English."""
+    from django.utils import translation
+
+    from portevoix.core.sentences import render
+
+    schedule(team, team["manager"], [second_channel(team)], text="Nos horaires d’hiver")
+    incident = open_one(team)
+    row = actions.pause_publishing(incident, by=team["content"])
+    held = incident.timeline.get(kind="paused").detail
+    with translation.override("fr"):
+        assert render(row.reason) == "Crise\u00a0: Retards de livraison"
+        assert render(held).startswith("tout l’espace")
+    with translation.override("en"):
+        assert render(row.reason) == "Crisis: Retards de livraison"
+        assert render(held).startswith("the whole workspace")
+    url = reverse("pause", kwargs={"ws": team.workspace.slug})
+    for language, said in (("fr", "Crise\u00a0: Retards"), ("en", "Crisis: Retards")):
+        user = team["manager"].user
+        user.language = language
+        user.save(update_fields=["language"])
+        page = client_for(team["manager"]).get(url).content.decode()
+        assert said in page and '{"sentence"' not in page
+
+
 @pytest.mark.parametrize("role", ALL_ROLES)
 def test_closing(team, role) -> None:
     incident = open_one(team)
