@@ -247,7 +247,7 @@ def raise_alert(workspace: Workspace, found: detect.Finding, *, now: dt.datetime
         summary = notices.explain(params)
     for incident in Incident.objects.filter(workspace=workspace, closed_at__isnull=True):
         TimelineEntry.objects.create(
-            incident=incident, at=now, kind=TimelineKind.ALERT, detail=summary
+            incident=incident, at=now, kind=TimelineKind.ALERT, detail=summary, alert=alert
         )
     from portevoix.notifications.actions import notify
 
@@ -464,7 +464,11 @@ def open_incident(
         with translation.override(workspace.language or "fr"):
             summary = notices.explain(notices.alert_params(alert))
         TimelineEntry.objects.create(
-            incident=incident, at=alert.raised_at, kind=TimelineKind.ALERT, detail=summary
+            incident=incident,
+            at=alert.raised_at,
+            kind=TimelineKind.ALERT,
+            detail=summary,
+            alert=alert,
         )
     _timeline(incident, TimelineKind.OPENED, title, by)
     from .statements import label_conversations

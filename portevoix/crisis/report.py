@@ -120,7 +120,7 @@ def render(incident: Incident, *, language: str) -> bytes:
             "volume": volume(incident, zone),
             "responses": response_times(incident),
             "checklists": checklists(incident),
-            "timeline": list(incident.timeline.all()),
+            "timeline": list(incident.timeline.select_related("alert")),
             "duration": charts.fmt(
                 ((incident.closed_at or timezone.now()) - incident.opened_at).total_seconds() / 3600
             ),

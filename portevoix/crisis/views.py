@@ -254,7 +254,7 @@ def incident_page(
         {
             "incident": incident,
             "checklists": checklists,
-            "timeline": list(incident.timeline.all()),
+            "timeline": list(incident.timeline.select_related("alert")),
             "scan": actions.scan_scheduled(incident, me) if can(me, "post.view") else [],
             "campaigns": campaigns,
             "workspace_paused": active_pause(me.workspace) is not None,

@@ -232,6 +232,39 @@ def _alert(team) -> Alert:
     )
 
 
+def test_an_alert_is_explained_in_each_readers_language(team, client_for) -> None:
+    """The timeline's "alert" entry, the alert list of the API: written from the alert's
+    numbers when read, in the reader's language (not frozen in the workspace's French)."""
+    from django.test import Client
+    from django.utils import translation
+
+    from tests.api.conftest import token_for
+
+    team.workspace.language = "fr"
+    team.workspace.save(update_fields=["language"])
+    incident = open_one(team, alert=_alert(team))
+    entry = incident.timeline.get(kind="alert")
+    with translation.override("en"):
+        assert entry.text().startswith("9 negative messages in the last hour")
+    with translation.override("fr"):
+        assert entry.text().startswith("9 messages négatifs dans la dernière heure")
+    said = {"fr": "messages négatifs dans la dernière heure", "en": "negative messages in the"}
+    url = reverse("crisis_incident", kwargs={"ws": team.workspace.slug, "pk": incident.pk})
+    api = token_for(team["manager"])
+    for language, other in (("fr", "en"), ("en", "fr")):
+        user = team["manager"].user
+        user.language = language
+        user.save(update_fields=["language"])
+        page = client_for(team["manager"]).get(url).content.decode()
+        assert said[language] in page and said[other] not in page
+        api.client = Client(HTTP_ACCEPT_LANGUAGE=language)
+        body = api.get(f"/incidents/{incident.pk}").json()
+        alert_entry = next(e for e in body["timeline"] if e["kind"] == "alert")
+        assert said[language] in alert_entry["detail"]
+        [listed] = api.get("/alerts").json()["items"]
+        assert said[language] in listed["explanation"]
+
+
 @pytest.mark.parametrize("role", ALL_ROLES)
 def test_pages_for_every_role(team, client_for, role) -> None:
     alert = _alert(team)
