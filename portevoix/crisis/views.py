@@ -322,7 +322,8 @@ def incident_report(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
         )
         return redirect("crisis_incident", ws=ws, pk=pk)
     response = HttpResponse(content, content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="incident-{incident.pk}.pdf"'
+    name = "drill-incident" if incident.drill_id is not None else "incident"
+    response["Content-Disposition"] = f'attachment; filename="{name}-{incident.pk}.pdf"'
     return response
 
 

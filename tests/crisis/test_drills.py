@@ -363,3 +363,56 @@ def test_a_drill_stays_in_the_sandbox_and_ends_with_all_it_started(team) -> None
     assert incident.closed_at is not None  # ended with the drill
     assert not Pause.objects.filter(ended_at__isnull=True).exists()  # the drill's pause lifted
     assert Publication.objects.get(post=sandbox_post).state == "scheduled"
+
+
+def test_a_drills_report_says_it_is_a_drill(team, client_for, monkeypatch) -> None:
+    """The post-incident report of a drill's incident is titled and marked as a drill (PDF
+    header and top of the first page; its link and file name too); a real one is not."""
+    from portevoix.crisis import report
+    from portevoix.reports import pdf
+
+    sandbox(team)
+    drills.start_drill(team.workspace, by=team["manager"], kind="crisis", intensity=1.0)
+    incident = actions.open_incident(team.workspace, by=team["manager"], title="Retards")
+    assert incident.drill_id is not None
+    actions.close_incident(incident, by=team["manager"], summary="Exercice terminé.")
+    monkeypatch.setattr(
+        report.pdf,
+        "render_pdf",
+        lambda template, context, *, language: pdf.render_html(
+            template, context, language=language
+        ).encode(),
+    )
+    with translation.override("en"):  # the view renders in the reader's language
+        english = report.render(incident, language="en").decode()
+    with translation.override("fr"):
+        french = report.render(incident, language="fr").decode()
+    assert "<title>Drill — post-incident report</title>" in english
+    assert "data-drill" in english and "not of a real incident" in english
+    assert "<h1>Exercice — rapport post-incident</h1>" in french
+    assert "pas d’un vrai incident" in french
+    # The incident's page links to the drill's report, which downloads as such.
+    page_url = reverse("crisis_incident", kwargs={"ws": team.workspace.slug, "pk": incident.pk})
+    page = client_for(team["manager"]).get(page_url).content.decode()
+    assert "Rapport de l’exercice (PDF)" in page
+    monkeypatch.undo()
+    url = reverse("crisis_incident_report", kwargs={"ws": team.workspace.slug, "pk": incident.pk})
+    response = client_for(team["manager"]).get(url)
+    assert response.status_code == 200 and response.content.startswith(b"%PDF")
+    assert 'filename="drill-incident-' in response["Content-Disposition"]
+
+    # A real incident's report has none of it.
+    drills.end_drill(incident.drill, by=team["manager"])
+    real = actions.open_incident(team.workspace, by=team["manager"], title="Vrai")
+    actions.close_incident(real, by=team["manager"], summary="Fini.")
+    assert real.drill_id is None
+    monkeypatch.setattr(
+        report.pdf,
+        "render_pdf",
+        lambda template, context, *, language: pdf.render_html(
+            template, context, language=language
+        ).encode(),
+    )
+    with translation.override("en"):
+        plain = report.render(real, language="en").decode()
+    assert "<h1>Post-incident report</h1>" in plain and "data-drill" not in plain
