@@ -450,6 +450,8 @@ class DrillResult(models.Model):
     first_replies = models.PositiveIntegerField(default=0)
     first_replies_in_sla = models.PositiveIntegerField(default=0)
     tasks_done = models.PositiveIntegerField(default=0)
+    #: Approvals given on the drill's holding statements (legal approving the statement).
+    approvals = models.PositiveIntegerField(default=0)
     #: Opened the drill's incident.
     opened_incident = models.BooleanField(default=False)
     #: From the drill's start to the member's first action in it (seconds).

@@ -416,3 +416,39 @@ def test_a_drills_report_says_it_is_a_drill(team, client_for, monkeypatch) -> No
     with translation.override("en"):
         plain = report.render(real, language="en").decode()
     assert "<h1>Post-incident report</h1>" in plain and "data-drill" not in plain
+
+
+def test_each_members_drill_results_count_their_approvals(team, client_for) -> None:
+    """Legal approving the holding statement is its part in the drill: counted for legal
+    (and as its first action), and shown on the drill's page."""
+    from portevoix.core.models import Member
+    from portevoix.core.permissions import Role
+    from portevoix.crisis import statements
+    from portevoix.publishing.approvals import actions as approvals
+    from portevoix.publishing.approvals.models import ApprovalStep, StepState
+    from tests.conftest import make_user
+
+    replay = sandbox(team)
+    legal = Member.objects.create(
+        workspace=team.workspace,
+        user=make_user("lawyer@acme.test", "Laure Legal"),
+        role=Role.AGENT,
+        department=team.department("legal"),
+    )
+    drill = drills.start_drill(team.workspace, by=team["manager"], kind="crisis", intensity=1.0)
+    incident = actions.open_incident(team.workspace, by=team["manager"], title="Retards")
+    statement = statements.save_statement(
+        incident, by=team["manager"], text="Nous regardons.", channel_ids=[replay.channel.pk]
+    )
+    statements.send_to_legal(statement, by=team["manager"])
+    step = ApprovalStep.objects.get(post__holding_statement=statement, state=StepState.WAITING)
+    approvals.approve(step, by=legal)
+    drills.end_drill(drill, by=team["manager"])
+    result = DrillResult.objects.get(drill=drill, member=legal)
+    assert result.approvals == 1 and result.first_action_seconds is not None
+    assert DrillResult.objects.get(drill=drill, member=team["manager"]).approvals == 0
+    url = reverse("crisis_drill", kwargs={"ws": team.workspace.slug, "pk": drill.pk})
+    with translation.override("en"):
+        page = client_for(team["manager"]).get(url).content.decode()
+    assert "Approbations données" in page or "Approvals given" in page
+    assert "<td>Laure Legal</td>" in page and "<td data-approvals>1</td>" in page
