@@ -401,3 +401,50 @@ def test_the_post_incident_report_is_a_pdf_once_closed(team, client_for) -> None
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"
     assert response.content.startswith(b"%PDF")
+
+
+def test_the_reports_volume_chart_keeps_its_titles_and_labels_inside_and_apart(team) -> None:
+    """The PDF's curve: the y axis's title is drawn whole inside the chart (it ran off its
+    left edge: "…par heure"), the last hour's label ends where the plot ends (it ran into the
+    lines' end labels) and the end labels fit in the chart (they were cut at its edge)."""
+    import datetime as dt
+    import itertools
+    import xml.etree.ElementTree as ET
+
+    from django.utils import translation
+
+    from portevoix.crisis import report
+    from portevoix.crisis.models import HourlyVolume
+
+    def text_width(text: str) -> float:  # DejaVu Sans at 11 px: about 0.62 em a character
+        return len(text) * 11 * 0.62
+
+    incident = open_one(team)
+    hour = incident.opened_at.replace(minute=0, second=0, microsecond=0)
+    for h in range(-24, 1):
+        HourlyVolume.objects.create(
+            workspace=team.workspace, hour=hour + dt.timedelta(hours=h), total=40, negative=h + 30
+        )
+    actions.close_incident(incident, by=team["manager"], summary="Fin")
+    with translation.override("fr"):
+        svg = str(report.volume(incident, ZoneInfo("Europe/Paris"))["svg"])
+    root = ET.fromstring(svg)
+    width = float(root.get("width") or 0)
+    ns = "{http://www.w3.org/2000/svg}"
+
+    def extent(node: ET.Element) -> tuple[float, float]:
+        x, w = float(node.get("x") or 0), text_width(node.text or "")
+        anchor = node.get("text-anchor", "start")
+        return {"start": (x, x + w), "middle": (x - w / 2, x + w / 2), "end": (x - w, x)}[anchor]
+
+    texts = list(root.iter(f"{ns}text"))
+    [unit] = [t for t in texts if t.text == "messages par heure"]
+    assert extent(unit)[0] >= 0
+    ends = [t for t in texts if (t.text or "").startswith(("Tous les", "Messages négatifs"))]
+    assert len(ends) == 2 and all(extent(t)[1] <= width for t in ends)
+    axis_labels = [t for t in texts if "h" in (t.text or "") and "/" in (t.text or "")]
+    assert len(axis_labels) >= 3
+    legend_from = min(extent(t)[0] for t in ends)
+    assert extent(axis_labels[-1])[1] < legend_from  # the last hour, apart from the legend
+    spans = [extent(t) for t in axis_labels]
+    assert all(a[1] < b[0] for a, b in itertools.pairwise(spans))  # none touch
