@@ -238,11 +238,14 @@ def test_an_alert_is_explained_in_each_readers_language(team, client_for) -> Non
     from django.test import Client
     from django.utils import translation
 
+    from portevoix.crisis import notices
+    from portevoix.notifications import kinds
     from tests.api.conftest import token_for
 
     team.workspace.language = "fr"
     team.workspace.save(update_fields=["language"])
-    incident = open_one(team, alert=_alert(team))
+    alert = _alert(team)
+    incident = open_one(team, alert=alert)
     entry = incident.timeline.get(kind="alert")
     with translation.override("en"):
         assert entry.text().startswith("9 negative messages in the last hour")
@@ -263,6 +266,10 @@ def test_an_alert_is_explained_in_each_readers_language(team, client_for) -> Non
         assert said[language] in alert_entry["detail"]
         [listed] = api.get("/alerts").json()["items"]
         assert said[language] in listed["explanation"]
+        # The e-mail is written from the same numbers in its recipient's language.
+        with translation.override(language):
+            mail = kinds.get(notices.ALERT).render(notices.alert_params(alert))
+        assert said[language] in mail.title and said[language] in mail.body
 
 
 @pytest.mark.parametrize("role", ALL_ROLES)
