@@ -24,7 +24,6 @@ from portevoix.api.core import MAX_LIMIT, ApiError, need, paginate
 from portevoix.api.models import Scope
 from portevoix.core.models import Member
 from portevoix.core.permissions import require
-from portevoix.core.sentences import render as render_sentence
 
 Limit = param.Query(50, ge=1, le=MAX_LIMIT)
 
@@ -149,6 +148,8 @@ class AlertOut(Schema):
     network: str
     terms: list[str]
     state: str
+    #: The alert in words, in the request's language (written from its numbers when asked).
+    explanation: str
 
 
 class AlertPage(Schema):
@@ -346,9 +347,10 @@ def _incident_out(i: Any, *, timeline: bool = False) -> dict[str, Any]:
     }
     if timeline:
         out["timeline"] = [
-            # A system entry is a stored sentence: said in the request's language.
-            {"at": e.at, "kind": e.kind, "detail": render_sentence(e.detail), "actor": e.actor}
-            for e in i.timeline.order_by("at", "pk")
+            # A system entry is a stored sentence, an alert explained from its numbers: said
+            # in the request's language.
+            {"at": e.at, "kind": e.kind, "detail": e.text(), "actor": e.actor}
+            for e in i.timeline.select_related("alert").order_by("at", "pk")
         ]
     return out
 
@@ -481,6 +483,7 @@ def tick_task(
 def list_alerts(
     request: HttpRequest, cursor: str | None = None, limit: int = Limit, state: str | None = None
 ) -> dict[str, Any]:
+    from portevoix.crisis import notices
     from portevoix.crisis.models import Alert
 
     member = need(request, Scope.CRISIS_READ)
@@ -502,6 +505,7 @@ def list_alerts(
                 "network": a.network,
                 "terms": list(a.terms),
                 "state": a.state,
+                "explanation": notices.explain(notices.alert_params(a)),
             }
             for a in rows
         ],

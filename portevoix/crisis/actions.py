@@ -247,7 +247,7 @@ def raise_alert(workspace: Workspace, found: detect.Finding, *, now: dt.datetime
         summary = notices.explain(params)
     for incident in Incident.objects.filter(workspace=workspace, closed_at__isnull=True):
         TimelineEntry.objects.create(
-            incident=incident, at=now, kind=TimelineKind.ALERT, detail=summary
+            incident=incident, at=now, kind=TimelineKind.ALERT, detail=summary, alert=alert
         )
     from portevoix.notifications.actions import notify
 
@@ -464,7 +464,11 @@ def open_incident(
         with translation.override(workspace.language or "fr"):
             summary = notices.explain(notices.alert_params(alert))
         TimelineEntry.objects.create(
-            incident=incident, at=alert.raised_at, kind=TimelineKind.ALERT, detail=summary
+            incident=incident,
+            at=alert.raised_at,
+            kind=TimelineKind.ALERT,
+            detail=summary,
+            alert=alert,
         )
     _timeline(incident, TimelineKind.OPENED, title, by)
     from .statements import label_conversations
@@ -547,17 +551,28 @@ def pause_publishing(incident: Incident, *, by: Member, campaign: Any = None) ->
     if incident.drill_id is not None:
         return _pause_drill(incident, by=by, campaign=campaign)
     scope = campaign if campaign is not None else incident.workspace
-    row = pauses.pause(scope, by=by, reason=_("Crisis: %(title)s") % {"title": incident.title})
+    # The reason is read on publishing's pages in each reader's language.
+    reason = Sentence(gettext_noop("Crisis: %(title)s"), {"title": incident.title})
+    row = pauses.pause(scope, by=by, reason=reason)
     _timeline(
         incident,
         TimelineKind.PAUSED,
         Sentence(
             gettext_noop("%(scope)s: %(count)s post(s) held"),
-            {"scope": pauses.describe(row), "count": str(row.paused_count)},
+            {"scope": _paused_scope(row).dumps(), "count": str(row.paused_count)},
         ),
         by,
     )
     return row
+
+
+def _paused_scope(row: Any) -> Sentence:
+    """What a pause holds (publishing's ``pause.describe``) as a sentence to store."""
+    if row.channel_id is not None:
+        return Sentence(gettext_noop("the channel %(name)s"), {"name": row.channel.name})
+    if row.campaign_id is not None:
+        return Sentence(gettext_noop("the campaign %(name)s"), {"name": row.campaign.name})
+    return Sentence(gettext_noop("the whole workspace"))
 
 
 @dataclass
@@ -582,7 +597,7 @@ def _pause_drill(incident: Incident, *, by: Member, campaign: Any) -> DrillPause
             ),
             code="drill",
         )
-    reason = _("Drill: %(title)s") % {"title": incident.title}
+    reason = Sentence(gettext_noop("Drill: %(title)s"), {"title": incident.title})
     rows = []
     for channel in Channel.objects.filter(workspace=incident.workspace, network="sandbox"):
         if pauses.active_pause(channel) is None:

@@ -407,6 +407,29 @@ def _in_sla(conversation: Any) -> bool:
     return bool(first <= due and (clock is None or clock.first_response_breached_at is None))
 
 
+def _approvals(drill: Drill) -> list[tuple[int, dt.datetime]]:
+    """(approver's user, when) for each approval given on the drill's holding statements."""
+    from portevoix.publishing.approvals.models import ApprovalStep, StepState
+
+    from .models import HoldingStatement
+
+    incidents = Q(incident__drill=drill)
+    if drill.incident_id is not None:
+        incidents |= Q(incident_id=drill.incident_id)
+    posts = HoldingStatement.objects.filter(incidents, post__isnull=False).values("post_id")
+    return [
+        (user_id, at)
+        for user_id, at in ApprovalStep.objects.filter(
+            post_id__in=posts,
+            state=StepState.APPROVED,
+            decided_by__isnull=False,
+            decided_at__isnull=False,
+        )
+        .order_by("decided_at")
+        .values_list("decided_by_id", "decided_at")
+    ]
+
+
 def score(drill: Drill) -> dict[str, Any]:
     """Compute and store the drill's scores and each member's results."""
     from portevoix.inbox.models import Reply
@@ -485,6 +508,7 @@ def score(drill: Drill) -> dict[str, Any]:
                 "first_replies": 0,
                 "first_replies_in_sla": 0,
                 "tasks_done": 0,
+                "approvals": 0,
                 "opened_incident": False,
                 "first": None,
             },
@@ -493,6 +517,14 @@ def score(drill: Drill) -> dict[str, Any]:
     def acted(row: dict[str, Any], at: dt.datetime) -> None:
         if row["first"] is None or at < row["first"]:
             row["first"] = at
+
+    def members_by_user(user_id: int) -> int | None:
+        member_id: int | None = (
+            Member.objects.filter(workspace_id=drill.workspace_id, user_id=user_id)
+            .values_list("pk", flat=True)
+            .first()
+        )
+        return member_id
 
     talk_by_pk = {c.pk: c for c in talks}
     first_reply: dict[int, int] = {}
@@ -528,6 +560,14 @@ def score(drill: Drill) -> dict[str, Any]:
             row = result(opener.pk)
             row["opened_incident"] = True
             acted(row, incident.opened_at)
+    # Approvals of the drill's holding statements (legal's part), in any of its incidents.
+    for user_id, decided_at in _approvals(drill):
+        member_id = members_by_user(user_id)
+        if member_id is None:
+            continue
+        row = result(member_id)
+        row["approvals"] += 1
+        acted(row, decided_at)
     DrillResult.objects.filter(drill=drill).delete()
     DrillResult.objects.bulk_create(
         [
@@ -538,6 +578,7 @@ def score(drill: Drill) -> dict[str, Any]:
                 first_replies=row["first_replies"],
                 first_replies_in_sla=row["first_replies_in_sla"],
                 tasks_done=row["tasks_done"],
+                approvals=row["approvals"],
                 opened_incident=row["opened_incident"],
                 first_action_seconds=_seconds(row["first"] - start) if row["first"] else None,
             )

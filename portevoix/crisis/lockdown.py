@@ -20,9 +20,9 @@ from urllib.parse import urlparse
 
 from django.db import transaction
 from django.http import Http404
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from portevoix.channels.models import Channel
 from portevoix.core import audit
@@ -30,6 +30,7 @@ from portevoix.core.actions import ActionRefused
 from portevoix.core.crypto import SecretUnreadable, decrypt_text, encrypt_text
 from portevoix.core.models import Member
 from portevoix.core.permissions import can, require
+from portevoix.core.sentences import Sentence
 
 from .models import ChannelCustody, Incident, TimelineEntry, TimelineKind
 
@@ -424,11 +425,13 @@ def _lock_open(incident: Incident, by: Member) -> Incident:
     return locked
 
 
-def _note(incident: Incident, by: Member, text: str) -> None:
+def _note(incident: Incident, by: Member, text: Sentence) -> None:
+    """A lockdown step on the timeline, stored as a sentence: read in each reader's language
+    (the incident's page, the report, the API), not frozen in the workspace's."""
     TimelineEntry.objects.create(
         incident=incident,
         kind=TimelineKind.LOCKDOWN,
-        detail=text[:2000],
+        detail=text.dumps(),
         actor=str(by.user.display_name)[:200],
     )
 
@@ -451,12 +454,14 @@ def deactivate(incident: Incident, *, by: Member, member: Member) -> Member:
     if not member.is_active:
         raise ActionRefused(_("This member is already deactivated."))
     deactivate_member(member, by=by)
-    with translation.override(incident.workspace.language or "fr"):
-        _note(
-            incident,
-            by,
-            _("%(name)s deactivated; their sessions ended") % {"name": member.user.display_name},
-        )
+    _note(
+        incident,
+        by,
+        Sentence(
+            gettext_noop("%(name)s deactivated; their sessions ended"),
+            {"name": str(member.user.display_name)},
+        ),
+    )
     return member
 
 
@@ -477,8 +482,11 @@ def end_member_sessions(incident: Incident, *, by: Member, member: Member) -> Me
         after={"incident": incident.pk},
     )
     transaction.on_commit(lambda: end_sessions(user))
-    with translation.override(incident.workspace.language or "fr"):
-        _note(incident, by, _("%(name)s's sessions ended") % {"name": user.display_name})
+    _note(
+        incident,
+        by,
+        Sentence(gettext_noop("%(name)s's sessions ended"), {"name": str(user.display_name)}),
+    )
     return member
 
 
@@ -515,8 +523,11 @@ def rotate(incident: Incident, *, by: Member, channel: Channel) -> Channel:
         raise ActionRefused(_("This sandbox account no longer exists."))
     service.rotate_token(account)
     reconnect_channel(channel, by=by, credentials=service.credentials_for(account))
-    with translation.override(incident.workspace.language or "fr"):
-        _note(incident, by, _("%(channel)s: credentials rotated") % {"channel": channel.name})
+    _note(
+        incident,
+        by,
+        Sentence(gettext_noop("%(channel)s: credentials rotated"), {"channel": channel.name}),
+    )
     return channel
 
 
@@ -529,6 +540,9 @@ def disconnect(incident: Incident, *, by: Member, channel: Channel) -> Channel:
     require(by, "channel.manage")
     channel = _channel(incident, channel)
     disconnect_channel(channel, by=by)
-    with translation.override(incident.workspace.language or "fr"):
-        _note(incident, by, _("%(channel)s disconnected") % {"channel": channel.name})
+    _note(
+        incident,
+        by,
+        Sentence(gettext_noop("%(channel)s disconnected"), {"channel": channel.name}),
+    )
     return channel

@@ -195,12 +195,28 @@ class TimelineEntry(models.Model):
     #: What the entry is about, as entered or as recorded (a task's text, a pause's scope).
     detail = models.TextField(blank=True)
     actor = models.CharField(max_length=200, blank=True)
+    #: The alert an "alert" entry tells of: its explanation is written from the alert's
+    #: numbers when read, in the reader's language (``detail`` keeps a copy for old rows).
+    alert = models.ForeignKey(
+        Alert, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["at", "id"]
 
     def __str__(self) -> str:
         return f"{self.at:%H:%M} {self.kind}"
+
+    def text(self) -> str:
+        """What the entry says, in the active language: an alert explained from its numbers,
+        a stored sentence rendered, a person's note as written."""
+        from portevoix.core.sentences import render
+
+        from . import notices
+
+        if self.alert_id is not None and self.alert is not None:
+            return notices.explain(notices.alert_params(self.alert))
+        return render(self.detail)
 
 
 # --- holding statements, the inbox in surge, lockdown (issue 12 §5) -------------------------
@@ -434,6 +450,8 @@ class DrillResult(models.Model):
     first_replies = models.PositiveIntegerField(default=0)
     first_replies_in_sla = models.PositiveIntegerField(default=0)
     tasks_done = models.PositiveIntegerField(default=0)
+    #: Approvals given on the drill's holding statements (legal approving the statement).
+    approvals = models.PositiveIntegerField(default=0)
     #: Opened the drill's incident.
     opened_incident = models.BooleanField(default=False)
     #: From the drill's start to the member's first action in it (seconds).

@@ -110,17 +110,25 @@ def checklists(incident: Incident) -> list[dict[str, Any]]:
 
 
 def render(incident: Incident, *, language: str) -> bytes:
+    from .drills import drill_of_incident
+
     zone = ZoneInfo(incident.workspace.time_zone)
+    # A drill's report says so in its title (on every page's header) and at its top, so that
+    # nobody files it as a real incident.
+    drill = drill_of_incident(incident)
     with timezone.override(zone):
         context = {
             "incident": incident,
+            "drill": drill,
             "workspace_name": incident.workspace.name,
-            "report_title": _("Post-incident report"),
+            "report_title": _("Drill — post-incident report")
+            if drill is not None
+            else _("Post-incident report"),
             "generated_at": timezone.now(),
             "volume": volume(incident, zone),
             "responses": response_times(incident),
             "checklists": checklists(incident),
-            "timeline": list(incident.timeline.all()),
+            "timeline": list(incident.timeline.select_related("alert")),
             "duration": charts.fmt(
                 ((incident.closed_at or timezone.now()) - incident.opened_at).total_seconds() / 3600
             ),

@@ -255,7 +255,7 @@ def incident_page(
         {
             "incident": incident,
             "checklists": checklists,
-            "timeline": list(incident.timeline.all()),
+            "timeline": list(incident.timeline.select_related("alert")),
             "scan": actions.scan_scheduled(incident, me) if can(me, "post.view") else [],
             "campaigns": campaigns,
             "workspace_paused": active_pause(me.workspace) is not None,
@@ -323,7 +323,8 @@ def incident_report(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
         )
         return redirect("crisis_incident", ws=ws, pk=pk)
     response = HttpResponse(content, content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="incident-{incident.pk}.pdf"'
+    name = "drill-incident" if incident.drill_id is not None else "incident"
+    response["Content-Disposition"] = f'attachment; filename="{name}-{incident.pk}.pdf"'
     return response
 
 

@@ -104,6 +104,10 @@ def covering(publication: Publication, active: Iterable[str] | None = None) -> b
     return bool(keys & keys_of(publication))
 
 
+#: ``Pause.reason``'s length.
+REASON_MAX = 300
+
+
 def describe(pause: Pause) -> str:
     if pause.channel_id is not None:
         return _("the channel %(name)s") % {"name": pause.channel.name if pause.channel else ""}
@@ -141,8 +145,18 @@ def _scope_row(pause: Pause) -> dict[str, object]:
 
 
 @transaction.atomic
-def pause(scope: Scope, *, by: Member | None, reason: str = "") -> Pause:
-    """Hold every outgoing post of ``scope`` until :func:`resume`; their times are kept."""
+def _stored_reason(reason: str | Sentence) -> str:
+    """A person's reason as typed; the product's (a crisis, a drill) as a sentence read in
+    each reader's language (rendered now only if it would not fit the column)."""
+    if isinstance(reason, Sentence):
+        stored = reason.dumps()
+        return stored if len(stored) <= REASON_MAX else reason.render()[:REASON_MAX]
+    return reason.strip()[:REASON_MAX]
+
+
+def pause(scope: Scope, *, by: Member | None, reason: str | Sentence = "") -> Pause:
+    """Hold every outgoing post of ``scope`` until :func:`resume`; their times are kept.
+    ``reason`` may be a :class:`Sentence` (shown with the ``sentence`` filter)."""
     workspace = workspace_of(scope)
     _check(by, workspace)
     if (
@@ -167,7 +181,7 @@ def pause(scope: Scope, *, by: Member | None, reason: str = "") -> Pause:
         channel=scope if isinstance(scope, Channel) else None,
         campaign=scope if isinstance(scope, Campaign) else None,
         scope_key=key,
-        reason=reason.strip()[:300],
+        reason=_stored_reason(reason),
         started_by=by.user if by else None,
         started_at=now,
     )

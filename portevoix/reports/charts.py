@@ -147,20 +147,41 @@ def _x_labels_shown(count: int, at_most: int) -> set[int]:
     return shown
 
 
-#: The width of a character of the charts' 11-pixel sans-serif, on average (DejaVu Sans is
-#: among the widest): an estimate that keeps labels inside the chart.
-CHAR_WIDTH = 7.0
+def _text_width(text: str, size: float = 11) -> float:
+    """About how wide ``text`` is drawn at ``size`` px in DejaVu Sans (a wide font: 0.62 em
+    a character on average), to keep labels apart and inside the chart."""
+    return len(text) * size * 0.62
 
 
-def _text_width(text: str) -> float:
-    return len(text) * CHAR_WIDTH
+def _x_label_places(
+    xs: Sequence[float], labels: Sequence[str], shown: set[int], *, right_edge: float
+) -> list[tuple[float, str, str]]:
+    """(x, anchor, label) of the x labels to write: each centred under its point, except the
+    last, which ends at the plot's right edge (centred, it ran into the lines' end labels);
+    a label that would touch the next one written is left out (never the last)."""
+    places: list[tuple[float, str, str]] = []
+    gap = 8.0
+    limit = right_edge
+    for i in sorted(shown, reverse=True):
+        half = _text_width(labels[i]) / 2
+        if i == len(labels) - 1:
+            centre = min(xs[i], right_edge - half)
+            anchor, x = ("end", right_edge) if xs[i] + half > right_edge else ("middle", xs[i])
+        else:
+            centre = xs[i]
+            anchor, x = "middle", xs[i]
+            if centre + half > limit - gap:
+                continue
+        places.append((x, anchor, labels[i]))
+        limit = centre - half
+    return places[::-1]
 
 
 def _shorten(text: str, room: float) -> str:
     """``text`` cut with "…" to fit ``room`` pixels (estimated), whole when it fits."""
     if _text_width(text) <= room:
         return text
-    keep = max(1, int(room // CHAR_WIDTH) - 1)
+    keep = max(1, int(room // _text_width("x")) - 1)
     return text[:keep].rstrip() + "…"
 
 
@@ -189,15 +210,17 @@ def line_chart(
     low = min([*known, 0.0]) if zero_based else min(known)
     ticks = nice_ticks(low, max(known))
     y0, y1 = ticks[0], ticks[-1]
-    # The end labels ("Rosée Paris (18 400)") get the room they need on the right, up to a
-    # third of the chart; a longer name is shortened there (the table says it whole).
+    # The right margin holds the lines' end labels ("Rosée Paris (18 400)", "Messages négatifs
+    # (30)"), as wide as the longest up to 40 % of the chart; a longer name is shortened there
+    # (the table says it whole). A fixed 110 px cut them at the chart's edge.
     end_texts = [
         f"{s.label} ({fmt(next(v for v in reversed(s.values) if v is not None))})"
         for s in series
         if any(v is not None for v in s.values)
     ]
-    room = width // 3
-    right = max(110, min(room, max((_text_width(t) for t in end_texts), default=0) + 12))
+    right = round(
+        min(width * 0.4, max(110.0, max((_text_width(t) for t in end_texts), default=0) + 12))
+    )
     left, top, bottom = 56, (26 if unit else 14), 34
     plot_w, plot_h = width - left - right, height - top - bottom
 
@@ -215,16 +238,22 @@ def line_chart(
             f"{escape(fmt(t))}</text>"
         )
     if unit:
+        # The y axis's title, above the axis from the chart's left edge (ending at the axis,
+        # a title longer than the margin ran off the chart: "…par heure").
+        parts.append(f'<text x="2" y="12" text-anchor="start" fill="#333">{escape(unit)}</text>')
+    # As many x labels as fit side by side (at most eight), evenly spread.
+    widest = max((_text_width(label) for label in x_labels), default=0.0)
+    fit = max(2, min(8, math.floor(plot_w / (widest + 12)))) if widest else 8
+    for x, anchor, label in _x_label_places(
+        [x_of(i) for i in range(len(x_labels))],
+        x_labels,
+        _x_labels_shown(len(x_labels), fit),
+        right_edge=left + plot_w,
+    ):
         parts.append(
-            f'<text x="{left - 6}" y="12" text-anchor="end" fill="#333">{escape(unit)}</text>'
+            f'<text x="{x:.1f}" y="{height - bottom + 16}" text-anchor="{anchor}" '
+            f'fill="#333">{escape(label)}</text>'
         )
-    shown = _x_labels_shown(len(x_labels), 8)
-    for i, label in enumerate(x_labels):
-        if i in shown:
-            parts.append(
-                f'<text x="{x_of(i):.1f}" y="{height - bottom + 16}" text-anchor="middle" '
-                f'fill="#333">{escape(label)}</text>'
-            )
     parts.append(
         f'<line x1="{left}" x2="{left + plot_w}" y1="{top + plot_h}" y2="{top + plot_h}" '
         f'stroke="#333"/>'

@@ -363,3 +363,92 @@ def test_a_drill_stays_in_the_sandbox_and_ends_with_all_it_started(team) -> None
     assert incident.closed_at is not None  # ended with the drill
     assert not Pause.objects.filter(ended_at__isnull=True).exists()  # the drill's pause lifted
     assert Publication.objects.get(post=sandbox_post).state == "scheduled"
+
+
+def test_a_drills_report_says_it_is_a_drill(team, client_for, monkeypatch) -> None:
+    """The post-incident report of a drill's incident is titled and marked as a drill (PDF
+    header and top of the first page; its link and file name too); a real one is not."""
+    from portevoix.crisis import report
+    from portevoix.reports import pdf
+
+    sandbox(team)
+    drills.start_drill(team.workspace, by=team["manager"], kind="crisis", intensity=1.0)
+    incident = actions.open_incident(team.workspace, by=team["manager"], title="Retards")
+    assert incident.drill_id is not None
+    actions.close_incident(incident, by=team["manager"], summary="Exercice terminé.")
+    monkeypatch.setattr(
+        report.pdf,
+        "render_pdf",
+        lambda template, context, *, language: pdf.render_html(
+            template, context, language=language
+        ).encode(),
+    )
+    with translation.override("en"):  # the view renders in the reader's language
+        english = report.render(incident, language="en").decode()
+    with translation.override("fr"):
+        french = report.render(incident, language="fr").decode()
+    assert "<title>Drill — post-incident report</title>" in english
+    assert "data-drill" in english and "not of a real incident" in english
+    assert "<h1>Exercice — rapport post-incident</h1>" in french
+    assert "pas d’un vrai incident" in french
+    # The incident's page links to the drill's report, which downloads as such.
+    page_url = reverse("crisis_incident", kwargs={"ws": team.workspace.slug, "pk": incident.pk})
+    page = client_for(team["manager"]).get(page_url).content.decode()
+    assert "Rapport de l’exercice (PDF)" in page
+    monkeypatch.undo()
+    url = reverse("crisis_incident_report", kwargs={"ws": team.workspace.slug, "pk": incident.pk})
+    response = client_for(team["manager"]).get(url)
+    assert response.status_code == 200 and response.content.startswith(b"%PDF")
+    assert 'filename="drill-incident-' in response["Content-Disposition"]
+
+    # A real incident's report has none of it.
+    drills.end_drill(incident.drill, by=team["manager"])
+    real = actions.open_incident(team.workspace, by=team["manager"], title="Vrai")
+    actions.close_incident(real, by=team["manager"], summary="Fini.")
+    assert real.drill_id is None
+    monkeypatch.setattr(
+        report.pdf,
+        "render_pdf",
+        lambda template, context, *, language: pdf.render_html(
+            template, context, language=language
+        ).encode(),
+    )
+    with translation.override("en"):
+        plain = report.render(real, language="en").decode()
+    assert "<h1>Post-incident report</h1>" in plain and "data-drill" not in plain
+
+
+def test_each_members_drill_results_count_their_approvals(team, client_for) -> None:
+    """Legal approving the holding statement is its part in the drill: counted for legal
+    (and as its first action), and shown on the drill's page."""
+    from portevoix.core.models import Member
+    from portevoix.core.permissions import Role
+    from portevoix.crisis import statements
+    from portevoix.publishing.approvals import actions as approvals
+    from portevoix.publishing.approvals.models import ApprovalStep, StepState
+    from tests.conftest import make_user
+
+    replay = sandbox(team)
+    legal = Member.objects.create(
+        workspace=team.workspace,
+        user=make_user("lawyer@acme.test", "Laure Legal"),
+        role=Role.AGENT,
+        department=team.department("legal"),
+    )
+    drill = drills.start_drill(team.workspace, by=team["manager"], kind="crisis", intensity=1.0)
+    incident = actions.open_incident(team.workspace, by=team["manager"], title="Retards")
+    statement = statements.save_statement(
+        incident, by=team["manager"], text="Nous regardons.", channel_ids=[replay.channel.pk]
+    )
+    statements.send_to_legal(statement, by=team["manager"])
+    step = ApprovalStep.objects.get(post__holding_statement=statement, state=StepState.WAITING)
+    approvals.approve(step, by=legal)
+    drills.end_drill(drill, by=team["manager"])
+    result = DrillResult.objects.get(drill=drill, member=legal)
+    assert result.approvals == 1 and result.first_action_seconds is not None
+    assert DrillResult.objects.get(drill=drill, member=team["manager"]).approvals == 0
+    url = reverse("crisis_drill", kwargs={"ws": team.workspace.slug, "pk": drill.pk})
+    with translation.override("en"):
+        page = client_for(team["manager"]).get(url).content.decode()
+    assert "Approbations données" in page or "Approvals given" in page
+    assert "<td>Laure Legal</td>" in page and "<td data-approvals>1</td>" in page

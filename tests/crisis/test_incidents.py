@@ -137,6 +137,32 @@ def test_pausing_holds_every_scheduled_post_and_the_scan_finds_the_crisis_terms(
         actions.pause_publishing(incident, by=team["content"])  # already paused
 
 
+def test_the_crisis_pause_is_read_in_each_readers_language(team, client_for) -> None:
+    """The pause's reason (publishing's pages) and the timeline's "held" entry are stored as
+    sentences: a French reader reads French, an English reader English."""
+    from django.utils import translation
+
+    from portevoix.core.sentences import render
+
+    schedule(team, team["manager"], [second_channel(team)], text="Nos horaires d’hiver")
+    incident = open_one(team)
+    row = actions.pause_publishing(incident, by=team["content"])
+    held = incident.timeline.get(kind="paused").detail
+    with translation.override("fr"):
+        assert render(row.reason) == "Crise\u00a0: Retards de livraison"
+        assert render(held).startswith("tout l’espace")
+    with translation.override("en"):
+        assert render(row.reason) == "Crisis: Retards de livraison"
+        assert render(held).startswith("the whole workspace")
+    url = reverse("pause", kwargs={"ws": team.workspace.slug})
+    for language, said in (("fr", "Crise\u00a0: Retards"), ("en", "Crisis: Retards")):
+        user = team["manager"].user
+        user.language = language
+        user.save(update_fields=["language"])
+        page = client_for(team["manager"]).get(url).content.decode()
+        assert said in page and '{"sentence"' not in page
+
+
 @pytest.mark.parametrize("role", ALL_ROLES)
 def test_closing(team, role) -> None:
     incident = open_one(team)
@@ -204,6 +230,46 @@ def _alert(team) -> Alert:
             }
         ],
     )
+
+
+def test_an_alert_is_explained_in_each_readers_language(team, client_for) -> None:
+    """The timeline's "alert" entry, the alert list of the API: written from the alert's
+    numbers when read, in the reader's language (not frozen in the workspace's French)."""
+    from django.test import Client
+    from django.utils import translation
+
+    from portevoix.crisis import notices
+    from portevoix.notifications import kinds
+    from tests.api.conftest import token_for
+
+    team.workspace.language = "fr"
+    team.workspace.save(update_fields=["language"])
+    alert = _alert(team)
+    incident = open_one(team, alert=alert)
+    entry = incident.timeline.get(kind="alert")
+    with translation.override("en"):
+        assert entry.text().startswith("9 negative messages in the last hour")
+    with translation.override("fr"):
+        assert entry.text().startswith("9 messages négatifs dans la dernière heure")
+    said = {"fr": "messages négatifs dans la dernière heure", "en": "negative messages in the"}
+    url = reverse("crisis_incident", kwargs={"ws": team.workspace.slug, "pk": incident.pk})
+    api = token_for(team["manager"])
+    for language, other in (("fr", "en"), ("en", "fr")):
+        user = team["manager"].user
+        user.language = language
+        user.save(update_fields=["language"])
+        page = client_for(team["manager"]).get(url).content.decode()
+        assert said[language] in page and said[other] not in page
+        api.client = Client(HTTP_ACCEPT_LANGUAGE=language)
+        body = api.get(f"/incidents/{incident.pk}").json()
+        alert_entry = next(e for e in body["timeline"] if e["kind"] == "alert")
+        assert said[language] in alert_entry["detail"]
+        [listed] = api.get("/alerts").json()["items"]
+        assert said[language] in listed["explanation"]
+        # The e-mail is written from the same numbers in its recipient's language.
+        with translation.override(language):
+            mail = kinds.get(notices.ALERT).render(notices.alert_params(alert))
+        assert said[language] in mail.title and said[language] in mail.body
 
 
 @pytest.mark.parametrize("role", ALL_ROLES)
@@ -342,3 +408,50 @@ def test_the_post_incident_report_is_a_pdf_once_closed(team, client_for) -> None
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"
     assert response.content.startswith(b"%PDF")
+
+
+def test_the_reports_volume_chart_keeps_its_titles_and_labels_inside_and_apart(team) -> None:
+    """The PDF's curve: the y axis's title is drawn whole inside the chart (it ran off its
+    left edge: "…par heure"), the last hour's label ends where the plot ends (it ran into the
+    lines' end labels) and the end labels fit in the chart (they were cut at its edge)."""
+    import datetime as dt
+    import itertools
+    import xml.etree.ElementTree as ET
+
+    from django.utils import translation
+
+    from portevoix.crisis import report
+    from portevoix.crisis.models import HourlyVolume
+
+    def text_width(text: str) -> float:  # DejaVu Sans at 11 px: about 0.62 em a character
+        return len(text) * 11 * 0.62
+
+    incident = open_one(team)
+    hour = incident.opened_at.replace(minute=0, second=0, microsecond=0)
+    for h in range(-24, 1):
+        HourlyVolume.objects.create(
+            workspace=team.workspace, hour=hour + dt.timedelta(hours=h), total=40, negative=h + 30
+        )
+    actions.close_incident(incident, by=team["manager"], summary="Fin")
+    with translation.override("fr"):
+        svg = str(report.volume(incident, ZoneInfo("Europe/Paris"))["svg"])
+    root = ET.fromstring(svg)
+    width = float(root.get("width") or 0)
+    ns = "{http://www.w3.org/2000/svg}"
+
+    def extent(node: ET.Element) -> tuple[float, float]:
+        x, w = float(node.get("x") or 0), text_width(node.text or "")
+        anchor = node.get("text-anchor", "start")
+        return {"start": (x, x + w), "middle": (x - w / 2, x + w / 2), "end": (x - w, x)}[anchor]
+
+    texts = list(root.iter(f"{ns}text"))
+    [unit] = [t for t in texts if t.text == "messages par heure"]
+    assert extent(unit)[0] >= 0
+    ends = [t for t in texts if (t.text or "").startswith(("Tous les", "Messages négatifs"))]
+    assert len(ends) == 2 and all(extent(t)[1] <= width for t in ends)
+    axis_labels = [t for t in texts if "h" in (t.text or "") and "/" in (t.text or "")]
+    assert len(axis_labels) >= 3
+    legend_from = min(extent(t)[0] for t in ends)
+    assert extent(axis_labels[-1])[1] < legend_from  # the last hour, apart from the legend
+    spans = [extent(t) for t in axis_labels]
+    assert all(a[1] < b[0] for a, b in itertools.pairwise(spans))  # none touch

@@ -404,6 +404,25 @@ def test_lockdown_deactivates_ends_sessions_rotates_and_disconnects(team, world)
         "member.end_sessions",
     } <= kinds
     assert TimelineEntry.objects.filter(incident=incident, kind="lockdown").count() == 4
+    # Each step is read in the reader's language, whatever the workspace's.
+    from django.utils import translation
+
+    from portevoix.core.sentences import render
+
+    stored = list(
+        TimelineEntry.objects.filter(incident=incident, kind="lockdown")
+        .order_by("at", "pk")
+        .values_list("detail", flat=True)
+    )
+    with translation.override("en"):
+        english = [render(d) for d in stored]
+    with translation.override("fr"):
+        french = [render(d) for d in stored]
+    assert english[0] == "acme-shop: credentials rotated"
+    assert english[1] == "acme-shop disconnected"
+    assert english[3].endswith("deactivated; their sessions ended")
+    assert "identifiants renouvelés" in french[0] and french[1] == "acme-shop déconnecté"
+    assert "Sessions de" in french[2] and "ses sessions sont terminées" in french[3]
     for role in ("content", "viewer"):
         with pytest.raises(PermissionDenied):
             lockdown.deactivate(incident, by=team[role], member=team["analyst"])
