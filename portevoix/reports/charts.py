@@ -147,10 +147,14 @@ def _x_labels_shown(count: int, at_most: int) -> set[int]:
     return shown
 
 
+#: The width of a character of the charts' 11-pixel sans-serif, on average (DejaVu Sans, a
+#: wide font: 0.62 em): an estimate that keeps labels apart and inside the chart.
+CHAR_WIDTH = 11 * 0.62
+
+
 def _text_width(text: str, size: float = 11) -> float:
-    """About how wide ``text`` is drawn at ``size`` px in DejaVu Sans (a wide font: 0.62 em
-    a character on average), to keep labels apart and inside the chart."""
-    return len(text) * size * 0.62
+    """About how wide ``text`` is drawn at ``size`` px."""
+    return len(text) * CHAR_WIDTH * size / 11
 
 
 def _x_label_places(
@@ -179,9 +183,9 @@ def _x_label_places(
 
 def _shorten(text: str, room: float) -> str:
     """``text`` cut with "…" to fit ``room`` pixels (estimated), whole when it fits."""
-    if _text_width(text) <= room:
+    if _text_width(text) <= room + 0.5:  # the margin is rounded to whole pixels
         return text
-    keep = max(1, int(room // _text_width("x")) - 1)
+    keep = max(1, int(room // CHAR_WIDTH) - 1)
     return text[:keep].rstrip() + "…"
 
 
@@ -218,7 +222,7 @@ def line_chart(
         for s in series
         if any(v is not None for v in s.values)
     ]
-    right = round(
+    right = math.ceil(
         min(width * 0.4, max(110.0, max((_text_width(t) for t in end_texts), default=0) + 12))
     )
     left, top, bottom = 56, (26 if unit else 14), 34
