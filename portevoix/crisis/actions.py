@@ -28,7 +28,7 @@ from portevoix.core import audit
 from portevoix.core.actions import ActionRefused
 from portevoix.core.models import Department, Member, Workspace
 from portevoix.core.permissions import can, require
-from portevoix.core.sentences import Sentence
+from portevoix.core.sentences import Sentence, counted
 
 from . import detect, drills, notices, signals
 from .models import (
@@ -557,9 +557,10 @@ def pause_publishing(incident: Incident, *, by: Member, campaign: Any = None) ->
     _timeline(
         incident,
         TimelineKind.PAUSED,
-        Sentence(
-            gettext_noop("%(scope)s: %(count)s post(s) held"),
-            {"scope": _paused_scope(row).dumps(), "count": str(row.paused_count)},
+        counted(
+            "%(scope)s: %(count)s post held",
+            "%(scope)s: %(count)s posts held",
+            {"scope": _paused_scope(row).dumps(), "count": row.paused_count},
         ),
         by,
     )
@@ -608,12 +609,10 @@ def _pause_drill(incident: Incident, *, by: Member, campaign: Any) -> DrillPause
     _timeline(
         incident,
         TimelineKind.PAUSED,
-        Sentence(
-            gettext_noop(
-                "Drill: the sandbox channels paused, %(count)s post(s) held; real channels "
-                "untouched"
-            ),
-            {"count": str(held.paused_count)},
+        counted(
+            "Drill: the sandbox channels paused, %(count)s post held; real channels untouched",
+            "Drill: the sandbox channels paused, %(count)s posts held; real channels untouched",
+            {"count": held.paused_count},
         ),
         by,
     )

@@ -39,7 +39,7 @@ from portevoix.core import audit
 from portevoix.core.actions import ActionRefused
 from portevoix.core.models import Member, Workspace
 from portevoix.core.permissions import can, require
-from portevoix.core.sentences import Sentence
+from portevoix.core.sentences import Sentence, counted
 from portevoix.publishing.actions import Composition, MediaChoice, Variant, When
 
 from .actions import _timeline  # the one way to write the timeline
@@ -814,9 +814,10 @@ def refresh_conversations(incident: Incident, *, by: Member) -> int:
             _timeline(
                 incident,
                 TimelineKind.SURGE,
-                Sentence(
-                    gettext_noop("%(count)s conversation(s) labelled as crisis conversations"),
-                    {"count": str(count)},
+                counted(
+                    "%(count)s conversation labelled as a crisis conversation",
+                    "%(count)s conversations labelled as crisis conversations",
+                    {"count": count},
                 ),
                 by,
             )
@@ -932,11 +933,10 @@ def reply_with_statement(
                 _timeline(
                     incident,
                     TimelineKind.SURGE,
-                    Sentence(
-                        gettext_noop(
-                            "Holding statement sent in reply to %(count)s conversation(s)"
-                        ),
-                        {"count": str(result.sent)},
+                    counted(
+                        "Holding statement sent in reply to %(count)s conversation",
+                        "Holding statement sent in reply to %(count)s conversations",
+                        {"count": result.sent},
                     ),
                     by,
                 )

@@ -226,3 +226,13 @@ def test_counts_agree_with_their_noun_instead_of_saying_s(
     shown = [str(m) for m in response.context["messages"]]
     assert any(m.endswith(expected) for m in shown), shown
     assert not any("(s)" in m for m in shown)
+    # The timeline's entry too, stored once and read in each reader's language.
+    from django.utils import translation
+
+    from portevoix.core.sentences import render
+
+    entry = incident.timeline.get(kind="paused")
+    with translation.override("fr"):
+        assert render(entry.detail).endswith(expected.rstrip(".")), render(entry.detail)
+    with translation.override("en"):
+        assert render(entry.detail).endswith("1 post held" if count == 1 else f"{count} posts held")
