@@ -1,8 +1,8 @@
 """Two past drills for the demo, scored, so the drills page and the training records are filled.
 
 * **A staged crisis** (intensity 3) nineteen days ago: its alert 40 minutes after the start,
-  Sophie opens the incident 15 minutes later, customer service, legal and sales tick their
-  lists; eight sandbox conversations came in, most answered within the SLA.
+  Sophie opens the incident 15 minutes later, customer service, communication, legal and sales
+  tick their lists; eight sandbox conversations came in, most answered within the SLA.
 * **A busy webcare evening** (three times the customers) six days ago: twelve conversations,
   answered by Lucas and Nadia, a few late.
 
@@ -186,7 +186,12 @@ def load_drill_demo(workspace: Workspace, *, now: dt.datetime | None = None) -> 
         workspace, by=sophie, title="Exercice : retard de livraison", severity="high", alert=alert
     )
     opened = raised + dt.timedelta(minutes=15)
-    ticks = [("nadia", "customer_service", 35), ("camille", "legal", 80), ("julien", "sales", 150)]
+    ticks = [
+        ("nadia", "customer_service", 35),
+        ("elodie", "communication", 50),
+        ("camille", "legal", 80),
+        ("julien", "sales", 150),
+    ]
     for who, code, minutes in ticks:
         member = people.get(who)
         if member is None:
