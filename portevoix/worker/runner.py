@@ -616,6 +616,9 @@ class Worker:
                 del self._idle[model]
 
     def _run_row(self, row: StatefulModel) -> None:
+        # The claim's token, read now: writing the result clears ``row.locked_by`` (the row is
+        # given back), and the rows held under the token must still be counted down.
+        token = row.locked_by
         try:
             process(row)
         except Exception:
@@ -625,11 +628,11 @@ class Worker:
             connection.close()
         finally:
             with self._lock:
-                held = self._held.get(row.locked_by)
+                held = self._held.get(token)
                 if held is not None:
                     held.rows -= 1
                     if held.rows <= 0:
-                        del self._held[row.locked_by]
+                        del self._held[token]
                 self._busy -= 1
                 self.processed += 1
                 self._slot_freed.notify()
