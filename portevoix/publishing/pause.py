@@ -36,6 +36,8 @@ from portevoix.publishing.compliance import said
 from portevoix.publishing.models import (
     HOLDING_STATEMENT_SOURCE,
     Campaign,
+    Post,
+    PostKind,
     Publication,
     PublicationStates,
 )
@@ -87,11 +89,17 @@ def active_keys(workspace_id: int) -> frozenset[str]:
     )
 
 
+def holds_everything(post: Post) -> bool:
+    """Is ``post`` held by the workspace's pause? Not a crisis's holding statement (what goes
+    out while the crisis holds everything else), nor an answer to a customer (webcare keeps
+    answering: a crisis is when people most need an answer); a pause of the channel still
+    holds both (a channel taken over must say nothing)."""
+    return post.source != HOLDING_STATEMENT_SOURCE and post.kind != PostKind.REPLY
+
+
 def keys_of(publication: Publication) -> set[str]:
     keys = {f"channel:{publication.channel_id}"}
-    # A crisis's holding statement is what goes out while the crisis holds everything else:
-    # the workspace's pause does not hold it (a pause of its channel still does).
-    if publication.post.source != HOLDING_STATEMENT_SOURCE:
+    if holds_everything(publication.post):
         keys.add("workspace")
     if publication.post.campaign_id is not None:
         keys.add(f"campaign:{publication.post.campaign_id}")
@@ -190,7 +198,11 @@ def pause(scope: Scope, *, by: Member | None, reason: str | Sentence = "") -> Pa
     count = (
         Publication.objects.filter(scope_filter(row))
         .filter(state=S.scheduled.name, sending_at__isnull=True)
-        .exclude(**({"post__source": HOLDING_STATEMENT_SOURCE} if key == "workspace" else {}))
+        .exclude(
+            Q(post__source=HOLDING_STATEMENT_SOURCE) | Q(post__kind=PostKind.REPLY)
+            if key == "workspace"
+            else Q(pk__in=[])
+        )
         .update(
             state=S.paused.name,
             state_changed_at=now,

@@ -545,3 +545,30 @@ def test_the_holding_statement_comes_first_among_the_approvals_waiting(team, wor
     steps = page.context["steps"]
     assert steps[0].post.source == "crisis" and steps[-1].post == routine
     assert "Déclaration d’attente de crise" in page.content.decode()
+
+
+def test_answers_go_out_while_the_crisis_holds_the_posts(team, world, surge) -> None:
+    """The crisis paused publishing, then the team answered with the approved statement: the
+    answers stayed paused ("it goes out when publishing resumes") while the page said they
+    were sent. The workspace's pause holds posts, not answers to customers; a pause of the
+    answer's own channel (taken over, locked down) still holds them."""
+    from portevoix.publishing.models import PublicationStates
+
+    statement = draft(team, world)
+    statements.send_to_legal(statement, by=team["manager"])
+    statement.refresh_from_db()
+    approvals.approve(legal_step(statement), by=world["legal"])
+    actions.pause_publishing(world["incident"], by=team["manager"])
+    result = statements.reply_with_statement(statement, surge[:1], by=team["content"])
+    assert result.sent == 1
+    run_publications()
+    answer = Publication.objects.get(post=Reply.objects.get().post)
+    assert answer.state != PublicationStates.paused.name
+    calls = SandboxCall.objects.filter(operation="publish", idempotency_key=answer.idempotency_key)
+    assert calls.count() == 1  # it reached the network, once
+    # The channel's own pause holds the next one.
+    pause.pause(surge[1].channel, by=team["manager"], reason="Compte repris")
+    statements.reply_with_statement(statement, surge[1:2], by=team["content"])
+    run_publications()
+    held = Publication.objects.get(post=Reply.objects.get(conversation=surge[1]).post)
+    assert held.state == PublicationStates.paused.name
