@@ -30,7 +30,7 @@ from portevoix.core.views import _member
 from portevoix.publishing.views import tiktok_panel
 
 from . import impact, lockdown, statements
-from .models import HoldingStatement, Incident
+from .models import HoldingStatement, Incident, StatementReply
 
 
 def _reader(request: HttpRequest) -> Member:
@@ -466,10 +466,13 @@ def surge_page(
 ) -> HttpResponse:
     me = _reader(request)
     incident = _incident(me, pk)
-    statement = statements.current_statement(incident)
+    statement = statements.answering_statement(incident) or statements.current_statement(incident)
     standing = statements.standing(statement) if statement else None
-    sent_to = (
-        set(statement.replies.values_list("conversation_id", flat=True)) if statement else set()
+    # Answered with any of the incident's statements (a later version does not unmark them).
+    sent_to = set(
+        StatementReply.objects.filter(statement__incident=incident).values_list(
+            "conversation_id", flat=True
+        )
     )
     rows = statements.crisis_conversations(incident, me)
     label = (
@@ -537,7 +540,7 @@ def surge_reply(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
     me = _reader(request)
     require(me, "inbox.reply")
     incident = _incident(me, pk)
-    statement = statements.current_statement(incident)
+    statement = statements.answering_statement(incident) or statements.current_statement(incident)
     if statement is None:
         messages.error(request, _("Draft the holding statement first."))
         return redirect("crisis_surge", ws=ws, pk=pk)

@@ -333,6 +333,16 @@ def current_statement(incident: Incident) -> HoldingStatement | None:
     return found
 
 
+def answering_statement(incident: Incident) -> HoldingStatement | None:
+    """The statement the crisis's conversations are answered with: the newest one legal has
+    approved. A new draft started from it does not take its place until legal approves that
+    one too (a creative's draft "x" had switched the bulk reply off)."""
+    for statement in HoldingStatement.objects.filter(incident=incident).select_related("post"):
+        if statement.post_id is not None and standing(statement).legal_approved:
+            return statement
+    return None
+
+
 # --- drafting and sending to legal ---------------------------------------------------------
 
 

@@ -572,3 +572,31 @@ def test_answers_go_out_while_the_crisis_holds_the_posts(team, world, surge) -> 
     run_publications()
     held = Publication.objects.get(post=Reply.objects.get(conversation=surge[1]).post)
     assert held.state == PublicationStates.paused.name
+
+
+def test_a_new_draft_does_not_take_the_approved_statements_place(team, world, surge) -> None:
+    """A creative started a new statement from the approved one and saved "x": the surge page
+    then said the reply "opens once legal has approved it" and the sent marks disappeared.
+    The conversations are answered with the newest statement legal approved, and the marks
+    stay."""
+    approved = draft(team, world)
+    statements.send_to_legal(approved, by=team["manager"])
+    approved.refresh_from_db()
+    approvals.approve(legal_step(approved), by=world["legal"])
+    statements.reply_with_statement(approved, surge[:1], by=team["content"])
+    newer = statements.save_statement(
+        world["incident"], by=team["creative"], text="x", channel_ids=[world["shop"][1].pk]
+    )
+    assert statements.current_statement(world["incident"]) == newer
+    assert statements.answering_statement(world["incident"]) == approved
+    client = _client(team["manager"])
+    ws, pk = team.workspace.slug, world["incident"].pk
+    page = client.get(reverse("crisis_surge", kwargs={"ws": ws, "pk": pk})).content.decode()
+    assert "approuvée par le juridique." not in page  # the reply is open
+    assert page.count("déclaration envoyée") == 1
+    client.post(
+        reverse("crisis_surge_reply", kwargs={"ws": ws, "pk": pk}),
+        {"conversations": [str(surge[1].pk)]},
+    )
+    answer = Reply.objects.get(conversation=surge[1])
+    assert answer.post.text == approved.text
