@@ -33,9 +33,10 @@ PEOPLE: tuple[tuple[str, str, str, str | None], ...] = (
     ("camille@lumiere.demo", "Camille Roux", Role.AGENT, "legal"),
     ("philippe@lumiere.demo", "Philippe Durand", Role.VIEWER, "direction"),
     ("aicha@lumiere.demo", "Aïcha Benali", Role.AMBASSADOR, "hr"),
-    # Seed 001: communication weighs a crisis's impact on the brand, finance its cost; each
-    # ticks its own list in crisis mode.
-    ("elodie@lumiere.demo", "Élodie Lambert", Role.AGENT, "communication"),
+    # Seed 001: communication weighs a crisis's impact on the brand and drafts what it says
+    # (a content marketer: she writes the holding statement), finance its cost; each ticks its
+    # own list in crisis mode.
+    ("elodie@lumiere.demo", "Élodie Lambert", Role.CONTENT, "communication"),
     ("antoine@lumiere.demo", "Antoine Mercier", Role.AGENT, "finance"),
 )
 
@@ -98,7 +99,7 @@ def logins() -> list[tuple[str, str]]:
     rows = []
     for email, _, role, code in PEOPLE:
         label = str(Role(role).label)
-        if role == Role.AGENT and code:
+        if (role == Role.AGENT or code == "communication") and code:
             label = f"{label} — {names.get(code, gettext(code))}"
         rows.append((email, label))
     return rows
