@@ -551,9 +551,7 @@ def pause_publishing(incident: Incident, *, by: Member, campaign: Any = None) ->
     if incident.drill_id is not None:
         return _pause_drill(incident, by=by, campaign=campaign)
     scope = campaign if campaign is not None else incident.workspace
-    # The reason is read on publishing's pages in each reader's language.
-    reason = Sentence(gettext_noop("Crisis: %(title)s"), {"title": incident.title})
-    row = pauses.pause(scope, by=by, reason=reason)
+    row = pauses.pause(scope, by=by, reason=_pause_reason(incident))
     _timeline(
         incident,
         TimelineKind.PAUSED,
@@ -565,6 +563,27 @@ def pause_publishing(incident: Incident, *, by: Member, campaign: Any = None) ->
         by,
     )
     return row
+
+
+def _pause_reason(incident: Incident) -> Sentence:
+    """The reason a crisis's pause carries (read on publishing's pages in each reader's
+    language); also how :func:`pauses_of` finds the pauses it started."""
+    return Sentence(gettext_noop("Crisis: %(title)s"), {"title": incident.title})
+
+
+def pauses_of(incident: Incident) -> list[Any]:
+    """The pauses this incident started that still hold posts (a drill's are its own)."""
+    from portevoix.publishing import pause as pauses
+    from portevoix.publishing.approvals.models import Pause
+
+    if incident.drill_id is not None:
+        return []
+    reason = pauses._stored_reason(_pause_reason(incident))
+    return list(
+        Pause.objects.filter(
+            workspace_id=incident.workspace_id, ended_at__isnull=True, reason=reason
+        ).select_related("campaign", "channel")
+    )
 
 
 def _paused_scope(row: Any) -> Sentence:
@@ -699,9 +718,17 @@ def add_note(incident: Incident, *, by: Member, text: str) -> TimelineEntry:
 
 
 @transaction.atomic
-def close_incident(incident: Incident, *, by: Member, summary: str = "") -> Incident:
+def close_incident(
+    incident: Incident, *, by: Member, summary: str = "", resume: bool = False
+) -> Incident:
+    """Close the incident with its summary; with ``resume``, end the pauses it started
+    (publishing's ``resume``: what is still on time goes back to its time, the rest waits for
+    a person on the attention page). Without it, they stay, and the incident's page says so."""
     incident = _lock_incident(incident)
     _check(by, incident.workspace, "crisis.declare")
+    held = pauses_of(incident)
+    if resume and held:
+        require(by, "post.pause")
     if incident.closed_at is not None:
         raise ActionRefused(_("This incident is already closed."))
     if not summary.strip():
@@ -717,6 +744,20 @@ def close_incident(incident: Incident, *, by: Member, summary: str = "") -> Inci
     from .statements import end_duty
 
     end_duty(incident, incident.closed_at)
+    if resume:
+        from portevoix.publishing import pause as pauses
+
+        for row in held:
+            pauses.resume(row, by=by)
+            _timeline(
+                incident,
+                TimelineKind.PAUSED,
+                Sentence(
+                    gettext_noop("%(scope)s: publishing resumed"),
+                    {"scope": _paused_scope(row).dumps()},
+                ),
+                by,
+            )
     _timeline(incident, TimelineKind.CLOSED, incident.summary, by)
     audit.record(
         "crisis.close",

@@ -67,6 +67,20 @@ class CloseForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("What happened and what was done, for the post-incident report."),
     )
+    resume = forms.BooleanField(
+        label=_("Resume publishing as it closes"),
+        required=False,
+        help_text=_(
+            "The posts this crisis paused go back to their times; those now too late wait on "
+            "the attention page for someone to send them late or cancel them. Unticked, "
+            "publishing stays paused until someone resumes it."
+        ),
+    )
+
+    def __init__(self, *args: object, paused: bool = False, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        if not paused:
+            del self.fields["resume"]
 
 
 class PlaybookForm(forms.Form):

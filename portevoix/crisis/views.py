@@ -249,6 +249,7 @@ def incident_page(
         Campaign.objects.filter(workspace=me.workspace, cancelled_at__isnull=True).order_by("name")
     )
     given = forms_ or {}
+    still_paused = actions.pauses_of(incident)
     return render(
         request,
         "crisis/incident.html",
@@ -265,7 +266,10 @@ def incident_page(
             "terms_form": given.get("terms")
             or TermsForm(initial={"terms": ", ".join(incident.terms)}),
             "note_form": given.get("note") or NoteForm(),
-            "close_form": given.get("close") or CloseForm(),
+            "close_form": given.get("close")
+            or CloseForm(paused=bool(still_paused) and can(me, "post.pause")),
+            # The pauses this crisis started that still hold posts (after it closed too).
+            "still_paused": still_paused,
             "active_section": "crisis",
             "tab": "home",
             **response_context(incident, me),
@@ -388,11 +392,18 @@ def incident_close(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
     me = _reader(request)
     incident = Incident.objects.get_for(me, pk=pk)
     require(me, "crisis.declare")
-    form = CloseForm(request.POST)
+    form = CloseForm(
+        request.POST, paused=bool(actions.pauses_of(incident)) and can(me, "post.pause")
+    )
     if form.is_valid() and _ran(
         request,
         form,
-        lambda: actions.close_incident(incident, by=me, summary=form.cleaned_data["summary"]),
+        lambda: actions.close_incident(
+            incident,
+            by=me,
+            summary=form.cleaned_data["summary"],
+            resume=bool(form.cleaned_data.get("resume")),
+        ),
     ):
         messages.success(request, _("Incident closed."))
         return redirect("crisis_incident", ws=ws, pk=pk)

@@ -455,3 +455,39 @@ def test_the_reports_volume_chart_keeps_its_titles_and_labels_inside_and_apart(t
     assert extent(axis_labels[-1])[1] < legend_from  # the last hour, apart from the legend
     spans = [extent(t) for t in axis_labels]
     assert all(a[1] < b[0] for a, b in itertools.pairwise(spans))  # none touch
+
+
+def test_closing_offers_to_resume_publishing_and_says_when_it_stays_paused(
+    team, client_for
+) -> None:
+    """Closing left publishing paused without a word: the pause card vanished with the open
+    incident and the banner kept naming a closed crisis. The close form now offers to resume
+    what the crisis paused; left unticked, the closed incident says the pause is still on."""
+    channel = second_channel(team)
+    post = schedule(team, team["manager"], [channel], text="Nos nouveaux horaires d’hiver")
+    first = open_one(team)
+    actions.pause_publishing(first, by=team["manager"])
+    assert actions.pauses_of(first)
+    client = client_for(team["manager"])
+    url = reverse("crisis_incident", kwargs={"ws": team.workspace.slug, "pk": first.pk})
+    assert 'name="resume"' in client.get(url).content.decode()
+    close = reverse("crisis_incident_close", kwargs={"ws": team.workspace.slug, "pk": first.pk})
+    client.post(close, {"summary": "Fin"})
+    first.refresh_from_db()
+    assert first.closed_at is not None and actions.pauses_of(first)
+    page = client.get(url).content.decode()
+    assert reverse("pause", kwargs={"ws": team.workspace.slug}) in page
+    assert Publication.objects.get(post=post).state == "paused"
+    # A second crisis, closed with "resume": its pause ends and the post is scheduled again.
+    Pause.objects.filter(workspace=team.workspace).update(ended_at=first.closed_at)
+    Publication.objects.filter(post=post).update(state="scheduled")
+    second = actions.open_incident(team.workspace, by=team["manager"], title="Autre")
+    actions.pause_publishing(second, by=team["manager"])
+    close = reverse("crisis_incident_close", kwargs={"ws": team.workspace.slug, "pk": second.pk})
+    client.post(close, {"summary": "Fin", "resume": "on"})
+    second.refresh_from_db()
+    assert second.closed_at is not None and actions.pauses_of(second) == []
+    assert Publication.objects.get(post=post).state == "scheduled"
+    assert second.timeline.filter(kind="paused").count() == 2  # paused, then resumed
+    # Whoever may not pause is not offered it (a viewer closes nothing anyway).
+    assert 'name="resume"' not in client_for(team["viewer"]).get(url).content.decode()
