@@ -19,7 +19,7 @@ from django.db import transaction
 from django.db.models import Avg, Q
 from django.http import Http404
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
@@ -793,6 +793,15 @@ def stage_sandbox_crisis(workspace: Workspace, *, by: Member, intensity: float) 
     if not accounts:
         raise ActionRefused(_("This workspace has no sandbox channel whose world moves."))
     now = timezone.now()
+    raging = [a for a in accounts if a.crisis_active(now)]
+    if raging:
+        # Staged again, it would start over from a calm first minute: the storm under way
+        # (its ramp, what detection has seen of it) would vanish.
+        since = timezone.localtime(raging[0].crisis_started_at, ZoneInfo(workspace.time_zone))
+        raise ActionRefused(
+            _("A storm is already under way since %(since)s: it ebbs by itself over a day or two.")
+            % {"since": formats.time_format(since, "TIME_FORMAT")}
+        )
     for account in accounts:
         world.start_crisis(
             account,

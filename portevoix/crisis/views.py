@@ -138,9 +138,14 @@ def stage(request: HttpRequest, ws: str) -> HttpResponse:
     if count is not None:
         messages.success(
             request,
-            _(
-                "The sandbox's storm has started on %(count)s account(s): its messages reach the "
-                "inbox with each sync."
+            ngettext(
+                "The sandbox's storm has started on %(count)s account: the world moves in "
+                "quarter hours, so its first messages come at the next one, then reach the inbox "
+                "with each sync.",
+                "The sandbox's storm has started on %(count)s accounts: the world moves in "
+                "quarter hours, so its first messages come at the next one, then reach the inbox "
+                "with each sync.",
+                count,
             )
             % {"count": count},
         )

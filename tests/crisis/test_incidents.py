@@ -375,6 +375,12 @@ def test_staging_the_sandbox_storm(team, client_for, role) -> None:
         assert AuditEntry.objects.filter(action="crisis.stage").exists()
         with pytest.raises(ActionRefused):
             actions.stage_sandbox_crisis(team.workspace, by=team[role], intensity=7.0)
+        # Staged again while it rages, it would start over from a calm first minute.
+        started = account.crisis_started_at
+        with pytest.raises(ActionRefused, match="déjà en cours"):
+            actions.stage_sandbox_crisis(team.workspace, by=team[role], intensity=3.0)
+        account.refresh_from_db()
+        assert account.crisis_started_at == started and account.crisis_intensity == 10.0
     else:
         assert response.status_code == 403
         assert SandboxAccount.objects.get(pk=account.pk).crisis_intensity == 0
