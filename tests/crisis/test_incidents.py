@@ -497,3 +497,30 @@ def test_closing_offers_to_resume_publishing_and_says_when_it_stays_paused(
     assert second.timeline.filter(kind="paused").count() == 2  # paused, then resumed
     # Whoever may not pause is not offered it (a viewer closes nothing anyway).
     assert 'name="resume"' not in client_for(team["viewer"]).get(url).content.decode()
+
+
+def test_the_storm_is_staged_from_the_french_page_as_it_is_written(team, client_for) -> None:
+    """The intensities were written "10,0" on a French page (the number localized in the
+    option's value), and the view read "10,0" as no number: in French the storm could not be
+    staged at all ("Choisissez l'une des intensités proposées")."""
+    import re
+
+    from portevoix.sandbox import service
+    from portevoix.sandbox.models import SandboxAccount
+
+    account = service.create_account("acme-fr", workspace=team.workspace)
+    client = client_for(team["manager"])
+    client.cookies["django_language"] = "fr"
+    page = client.get(reverse("crisis_home", kwargs={"ws": team.workspace.slug}))
+    chosen = re.search(
+        r'id="stage-intensity">.*?<option value="([^"]+)" selected>', page.content.decode()
+    )
+    assert chosen is not None, "no intensity offered"
+    response = client.post(
+        reverse("crisis_stage", kwargs={"ws": team.workspace.slug}),
+        {"intensity": chosen.group(1)},
+        follow=True,
+    )
+    shown = [str(m) for m in response.context["messages"]]
+    assert SandboxAccount.objects.get(pk=account.pk).crisis_intensity == 10.0, (chosen, shown)
+    assert any("a commencé sur 1 compte" in m for m in shown), shown
