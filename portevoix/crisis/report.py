@@ -8,7 +8,7 @@ import statistics
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from portevoix.reports import charts, pdf
@@ -85,10 +85,17 @@ def response_times(incident: Incident) -> dict[str, Any]:
     waits = sorted(_minutes(answered - created) for created, answered in conversations if answered)
     result: dict[str, Any] = {"count": len(conversations), "answered": len(waits)}
     if waits:
-        result["median"] = charts.fmt(statistics.median(waits))
-        result["p90"] = charts.fmt(waits[min(len(waits) - 1, int(0.9 * len(waits)))])
-        result["longest"] = charts.fmt(waits[-1])
+        result["median"] = _for_people(statistics.median(waits))
+        result["p90"] = _for_people(waits[min(len(waits) - 1, int(0.9 * len(waits)))])
+        result["longest"] = _for_people(waits[-1])
     return result
+
+
+def _for_people(minutes: float) -> str:
+    """A wait as people say it ("35 min", "2 h 10 min"), to the minute ("3.6" read as hours)."""
+    from portevoix.care.templatetags.care import human_duration
+
+    return human_duration(dt.timedelta(minutes=round(minutes)))
 
 
 def checklists(incident: Incident) -> list[dict[str, Any]]:
@@ -97,7 +104,7 @@ def checklists(incident: Incident) -> list[dict[str, Any]]:
         row = rows.setdefault(
             task.department_id, {"department": task.department.name, "tasks": [], "done": 0}
         )
-        after = charts.fmt(_minutes(task.done_at - incident.opened_at)) if task.done_at else None
+        after = _for_people(_minutes(task.done_at - incident.opened_at)) if task.done_at else None
         row["tasks"].append(
             {
                 "text": task.text,
@@ -116,7 +123,8 @@ def render(incident: Incident, *, language: str) -> bytes:
     # A drill's report says so in its title (on every page's header) and at its top, so that
     # nobody files it as a real incident.
     drill = drill_of_incident(incident)
-    with timezone.override(zone):
+    # The figures are written (numbers, durations, labels) in the report's language.
+    with timezone.override(zone), translation.override(language):
         context = {
             "incident": incident,
             "drill": drill,
@@ -129,8 +137,8 @@ def render(incident: Incident, *, language: str) -> bytes:
             "responses": response_times(incident),
             "checklists": checklists(incident),
             "timeline": list(incident.timeline.select_related("alert")),
-            "duration": charts.fmt(
-                ((incident.closed_at or timezone.now()) - incident.opened_at).total_seconds() / 3600
+            "duration": _for_people(
+                _minutes((incident.closed_at or timezone.now()) - incident.opened_at)
             ),
         }
         return pdf.render_pdf("crisis/report.html", context, language=language)

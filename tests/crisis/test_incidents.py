@@ -524,3 +524,32 @@ def test_the_storm_is_staged_from_the_french_page_as_it_is_written(team, client_
     shown = [str(m) for m in response.context["messages"]]
     assert SandboxAccount.objects.get(pk=account.pk).crisis_intensity == 10.0, (chosen, shown)
     assert any("a commencé sur 1 compte" in m for m in shown), shown
+
+
+def test_the_report_says_times_as_people_do(team) -> None:
+    """The report wrote "(0.1 hours)" for a six-minute incident and "3.6" in a column of
+    minutes: times are now said in minutes and hours, to the minute."""
+    import datetime as dt
+
+    from django.utils import translation
+
+    from portevoix.crisis import report
+    from portevoix.crisis.models import IncidentTask
+
+    incident = open_one(team)
+    task = incident.tasks.filter(department__code="legal").first()
+    actions.set_task_done(task, by=team["manager"], done=True)
+    IncidentTask.objects.filter(pk=task.pk).update(
+        done_at=incident.opened_at + dt.timedelta(seconds=216)
+    )
+    actions.close_incident(incident, by=team["manager"], summary="Fin")
+    type(incident).objects.filter(pk=incident.pk).update(
+        closed_at=incident.opened_at + dt.timedelta(hours=2, minutes=10)
+    )
+    incident.refresh_from_db()
+    with translation.override("en"):
+        lists = {row["department"]: row for row in report.checklists(incident)}
+        afters = [t["after"] for t in lists[team.department("legal").name]["tasks"]]
+        lasted = report._for_people(report._minutes(incident.closed_at - incident.opened_at))
+    assert "4 min" in afters
+    assert lasted == "2 h 10 min"
