@@ -1017,17 +1017,20 @@ def call_on_duty(
         },
         url=reverse("crisis_surge", kwargs={"ws": incident.workspace.slug, "pk": incident.pk}),
     )
-    with translation.override(incident.workspace.language or "fr"):
-        _timeline(
-            incident,
-            TimelineKind.SURGE,
-            _("Called on duty until %(until)s: %(names)s")
-            % {
-                "until": timezone.localtime(until, _zone(incident)).strftime("%Y-%m-%d %H:%M"),
+    # Read in each reader's language; the time is written day first on a 24-hour clock, as
+    # both languages write it (``portevoix/formats``).
+    _timeline(
+        incident,
+        TimelineKind.SURGE,
+        Sentence(
+            gettext_noop("Called on duty until %(until)s: %(names)s"),
+            {
+                "until": timezone.localtime(until, _zone(incident)).strftime("%d/%m/%Y %H:%M"),
                 "names": ", ".join(m.user.display_name for m in members),
             },
-            by,
-        )
+        ),
+        by,
+    )
     audit.record(
         "crisis.call_on_duty",
         workspace=incident.workspace,

@@ -5,6 +5,7 @@ the lockdown with each channel's credential custody."""
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.exceptions import PermissionDenied
@@ -323,6 +324,17 @@ def test_extra_members_are_called_on_duty_until_the_incident_closes(team, world)
     shifts = RotaShift.objects.filter(member__in=[team["content"], team["agent"]])
     assert shifts.count() == 2 and all(s.ends_at == until for s in shifts)
     assert Notification.objects.filter(kind="crisis.on_duty").count() == 2
+    # The timeline says it in each reader's language, the time day first on 24 hours.
+    from django.utils import translation
+
+    from portevoix.core.sentences import render
+
+    entry = world["incident"].timeline.filter(kind="surge").latest("pk")
+    local = timezone.localtime(until, ZoneInfo(team.workspace.time_zone))
+    with translation.override("en"):
+        assert render(entry.detail).startswith(f"Called on duty until {local:%d/%m/%Y %H:%M}: ")
+    with translation.override("fr"):
+        assert render(entry.detail).startswith("Appelé")
     from portevoix.care import rota
 
     on_duty = rota.shift_member_ids(team.workspace.pk, timezone.now() + dt.timedelta(minutes=1))
