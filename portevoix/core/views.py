@@ -120,7 +120,17 @@ def workspace_create(request: HttpRequest) -> HttpResponse:
     has_any = Member.objects.filter(
         user=_user(request), is_active=True, workspace__archived_at__isnull=True
     ).exists()
-    return render(request, "core/workspace_create.html", {"form": form, "has_any": has_any})
+    # A member whose access was removed is told so, instead of being offered to start over.
+    removed = list(
+        Member.objects.filter(
+            user=_user(request), is_active=False, workspace__archived_at__isnull=True
+        ).select_related("workspace")
+    )
+    return render(
+        request,
+        "core/workspace_create.html",
+        {"form": form, "has_any": has_any, "removed": removed},
+    )
 
 
 @require_safe

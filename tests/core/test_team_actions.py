@@ -236,6 +236,19 @@ def test_a_deactivated_member_sees_nothing_even_with_a_live_session(team, client
     assert client.get(reverse("team", kwargs={"ws": "acme"})).status_code == 404
 
 
+def test_a_deactivated_member_is_told_their_access_was_removed(team, client_for) -> None:
+    """Signing in again, a deactivated member landed on "New workspace: you do not belong to
+    any workspace yet, create one", never told what happened."""
+    from django.test import Client
+
+    victim = actions.deactivate_member(team["ambassador"], by=team["admin"])
+    client = Client()
+    client.force_login(victim.user)
+    client.cookies["django_language"] = "en"
+    page = client.get(reverse("workspace_create")).content.decode()
+    assert f"Your access to {team.workspace.name} was removed on" in page
+
+
 def test_reactivation(team) -> None:
     victim = actions.deactivate_member(team["content"], by=team["admin"])
     assert not victim.is_active

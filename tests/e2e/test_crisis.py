@@ -11,7 +11,7 @@ import datetime as dt
 import re
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Dialog, Page, expect
 
 from portevoix.core.models import Member
 from portevoix.core.permissions import Role
@@ -156,7 +156,19 @@ def test_the_crisis_is_handled_end_to_end_in_french_then_in_english(
     incident = Incident.objects.get(alert=alert)
     expect(manager.locator("h1")).to_have_text(incident.title)
 
-    # Pause every scheduled post.
+    # Pause every scheduled post: it asks first, and a "no" pauses nothing.
+    asked: list[str] = []
+
+    def decline(dialog: Dialog) -> None:
+        asked.append(dialog.message)
+        dialog.dismiss()
+
+    manager.once("dialog", decline)
+    manager.locator("form[action$='/pause/'] button.btn-danger").click()
+    expect(manager.locator("h1")).to_have_text(incident.title)
+    assert asked and "pause" in asked[0].lower()
+    assert not Pause.objects.filter(workspace=live_team.workspace, ended_at__isnull=True).exists()
+    manager.once("dialog", lambda dialog: dialog.accept())
     with manager.expect_navigation():
         manager.locator("form[action$='/pause/'] button.btn-danger").click()
     assert Pause.objects.filter(workspace=live_team.workspace, ended_at__isnull=True).exists()

@@ -147,6 +147,8 @@ def reply_in_inbox(page: Page, conversation: Conversation, text: str) -> None:
 
 def end_drill(page: Page, drill: Drill) -> None:
     visit(page, f"{CRISIS}drills/{drill.pk}/")
+    # Ending it asks first (steps not done yet score nothing).
+    page.once("dialog", lambda dialog: dialog.accept())
     with page.expect_navigation():
         page.locator(f"form[action$='/drills/{drill.pk}/end/'] button").click()
     expect(page.locator(".message-success")).to_be_visible()
