@@ -802,13 +802,18 @@ def stage_sandbox_crisis(workspace: Workspace, *, by: Member, intensity: float) 
             _("A storm is already under way since %(since)s: it ebbs by itself over a day or two.")
             % {"since": formats.time_format(since, "TIME_FORMAT")}
         )
+    # The world moves in quarter hours and a step's storm is read at its middle: started now,
+    # a storm staged late in a quarter hour would write nothing until the next one ends (up
+    # to half an hour of a demo waiting). It starts with the quarter hour under way, whose
+    # messages arrive when it ends.
+    start = world.floor_step(now)
     for account in accounts:
         world.start_crisis(
             account,
             intensity,
             account.crisis_topic or STAGED_TOPIC[0],
             topic_en=account.crisis_topic_en or STAGED_TOPIC[1],
-            at=now,
+            at=start,
         )
     audit.record(
         "crisis.stage",
