@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
-from portevoix.channels.models import Channel
+from portevoix.channels.models import Channel, ChannelStates
 from portevoix.core.actions import ActionRefused
 from portevoix.core.models import Member
 from portevoix.core.permissions import can, require
@@ -334,6 +334,11 @@ def statement_page(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
         if text.strip()
         else {}
     )
+    # A channel that must be reconnected says so before anything is written (it said "this
+    # network takes it as it is", then refused the statement once saved).
+    for c in channels:
+        if c.state == ChannelStates.needs_reconnect.name and c.pk not in problems:
+            problems[c.pk] = [_("This channel must be reconnected first.")]
     standing = statements.standing(statement) if statement else None
     editable = statement is None or statements.editable(statement)
     # The draft form (and TikTok's panel, which asks TikTok) only for who may write it.
@@ -397,7 +402,12 @@ def _network_options(request: HttpRequest, channels: list[Channel]) -> dict[str,
 
 def _initial(statement: HoldingStatement | None, channels: list[Channel]) -> dict[str, Any]:
     if statement is None:
-        return {"channels": [str(c.pk) for c in channels]}
+        # Every channel that can take it; not one that must be reconnected first.
+        return {
+            "channels": [
+                str(c.pk) for c in channels if c.state != ChannelStates.needs_reconnect.name
+            ]
+        }
     common, own = statements.media_of(statement)
     return {
         "text": statement.text,

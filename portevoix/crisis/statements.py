@@ -117,9 +117,7 @@ def channel_problems(
         channel = check.channel
         problems = list(check.problems)
         if channel.state == ChannelStates.needs_reconnect.name:
-            problems.insert(
-                0, _("%(channel)s must be reconnected first.") % {"channel": channel.name}
-            )
+            problems.insert(0, _("This channel must be reconnected first."))
         if problems:
             found[channel.pk] = problems
     return found

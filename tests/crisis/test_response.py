@@ -5,6 +5,7 @@ the lockdown with each channel's credential custody."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -612,3 +613,25 @@ def test_a_new_draft_does_not_take_the_approved_statements_place(team, world, su
     )
     answer = Reply.objects.get(conversation=surge[1])
     assert answer.post.text == approved.text
+
+
+def test_a_channel_to_reconnect_is_not_ticked_and_says_so_before_anything_is_written(
+    team, world
+) -> None:
+    """A channel that must be reconnected was ticked by default and said "this network takes
+    it as it is", then the statement was refused once saved ("… must be reconnected first",
+    its name twice)."""
+    from portevoix.channels.models import Channel
+
+    shop = world["shop"][1]
+    Channel.objects.filter(pk=shop.pk).update(state="needs_reconnect")
+    url = reverse(
+        "crisis_statement", kwargs={"ws": team.workspace.slug, "pk": world["incident"].pk}
+    )
+    page = _client(team["manager"]).get(url).content.decode()
+    box = re.search(rf'<input type="checkbox" name="channels" value="{shop.pk}"[^>]*>', page)
+    assert box is not None and "checked" not in box.group(0)
+    care = world["care"][1]
+    other = re.search(rf'<input type="checkbox" name="channels" value="{care.pk}"[^>]*>', page)
+    assert other is not None and "checked" in other.group(0)
+    assert "doit d’abord être reconnecté" in page
