@@ -365,17 +365,11 @@ def test_a_drill_stays_in_the_sandbox_and_ends_with_all_it_started(team) -> None
     assert Publication.objects.get(post=sandbox_post).state == "scheduled"
 
 
-def test_a_drills_report_says_it_is_a_drill(team, client_for, monkeypatch) -> None:
-    """The post-incident report of a drill's incident is titled and marked as a drill (PDF
-    header and top of the first page; its link and file name too); a real one is not."""
+def as_html(monkeypatch) -> None:
+    """The report's HTML instead of its PDF (to read what it says)."""
     from portevoix.crisis import report
     from portevoix.reports import pdf
 
-    sandbox(team)
-    drills.start_drill(team.workspace, by=team["manager"], kind="crisis", intensity=1.0)
-    incident = actions.open_incident(team.workspace, by=team["manager"], title="Retards")
-    assert incident.drill_id is not None
-    actions.close_incident(incident, by=team["manager"], summary="Exercice terminé.")
     monkeypatch.setattr(
         report.pdf,
         "render_pdf",
@@ -383,6 +377,19 @@ def test_a_drills_report_says_it_is_a_drill(team, client_for, monkeypatch) -> No
             template, context, language=language
         ).encode(),
     )
+
+
+def test_a_drills_report_says_it_is_a_drill(team, client_for, monkeypatch) -> None:
+    """The post-incident report of a drill's incident is titled and marked as a drill (PDF
+    header and top of the first page; its link and file name too); a real one is not."""
+    from portevoix.crisis import report
+
+    sandbox(team)
+    drills.start_drill(team.workspace, by=team["manager"], kind="crisis", intensity=1.0)
+    incident = actions.open_incident(team.workspace, by=team["manager"], title="Retards")
+    assert incident.drill_id is not None
+    actions.close_incident(incident, by=team["manager"], summary="Exercice terminé.")
+    as_html(monkeypatch)
     with translation.override("en"):  # the view renders in the reader's language
         english = report.render(incident, language="en").decode()
     with translation.override("fr"):
@@ -406,13 +413,7 @@ def test_a_drills_report_says_it_is_a_drill(team, client_for, monkeypatch) -> No
     real = actions.open_incident(team.workspace, by=team["manager"], title="Vrai")
     actions.close_incident(real, by=team["manager"], summary="Fini.")
     assert real.drill_id is None
-    monkeypatch.setattr(
-        report.pdf,
-        "render_pdf",
-        lambda template, context, *, language: pdf.render_html(
-            template, context, language=language
-        ).encode(),
-    )
+    as_html(monkeypatch)
     with translation.override("en"):
         plain = report.render(real, language="en").decode()
     assert "<h1>Post-incident report</h1>" in plain and "data-drill" not in plain
