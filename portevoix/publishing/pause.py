@@ -152,7 +152,6 @@ def _scope_row(pause: Pause) -> dict[str, object]:
     }
 
 
-@transaction.atomic
 def _stored_reason(reason: str | Sentence) -> str:
     """A person's reason as typed; the product's (a crisis, a drill) as a sentence read in
     each reader's language (rendered now only if it would not fit the column)."""
@@ -162,6 +161,7 @@ def _stored_reason(reason: str | Sentence) -> str:
     return reason.strip()[:REASON_MAX]
 
 
+@transaction.atomic
 def pause(scope: Scope, *, by: Member | None, reason: str | Sentence = "") -> Pause:
     """Hold every outgoing post of ``scope`` until :func:`resume`; their times are kept.
     ``reason`` may be a :class:`Sentence` (shown with the ``sentence`` filter)."""

@@ -203,3 +203,16 @@ def test_a_banner_on_every_page_says_what_is_paused(team, client_for, channel) -
     pause.resume(channel, by=team["manager"])
     response = client_for(team["admin"]).get(reverse("workspace_home", kwargs={"ws": "acme"}))
     assert 'class="pause-banner"' not in response.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_pausing_and_resuming_are_each_one_transaction_of_their_own(team) -> None:
+    """A helper inserted between ``@transaction.atomic`` and ``def pause`` took its decorator:
+    the pause page then failed (500, "notify() runs inside the transaction of the change it
+    tells about") wherever no transaction was already open. Tests inside one never saw it."""
+    from django.db import connection
+
+    assert not connection.in_atomic_block
+    row = pause.pause(team.workspace, by=team["manager"], reason="Maintenance")
+    assert row.ended_at is None
+    assert pause.resume(row, by=team["manager"]).ended_at is not None
