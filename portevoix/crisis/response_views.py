@@ -329,16 +329,12 @@ def statement_page(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
         if source is not None
         else (statement.network_options if statement else {})
     )
+    # Before anything is written, a channel that must be reconnected already says so.
     problems = (
         statements.channel_problems(channels, text, variants, media, own, options)
         if text.strip()
-        else {}
+        else {c.pk: found for c in channels if (found := statements.reconnect_problems(c))}
     )
-    # A channel that must be reconnected says so before anything is written (it said "this
-    # network takes it as it is", then refused the statement once saved).
-    for c in channels:
-        if c.state == ChannelStates.needs_reconnect.name and c.pk not in problems:
-            problems[c.pk] = [_("This channel must be reconnected first.")]
     standing = statements.standing(statement) if statement else None
     editable = statement is None or statements.editable(statement)
     # The draft form (and TikTok's panel, which asks TikTok) only for who may write it.

@@ -115,12 +115,17 @@ def channel_problems(
     found: dict[int, list[str]] = {}
     for check in composer.checks(composition):
         channel = check.channel
-        problems = list(check.problems)
-        if channel.state == ChannelStates.needs_reconnect.name:
-            problems.insert(0, _("This channel must be reconnected first."))
+        problems = [*reconnect_problems(channel), *check.problems]
         if problems:
             found[channel.pk] = problems
     return found
+
+
+def reconnect_problems(channel: Channel) -> list[str]:
+    """What a channel says before any text is written: that it must be reconnected first."""
+    if channel.state == ChannelStates.needs_reconnect.name:
+        return [_("This channel must be reconnected first.")]
+    return []
 
 
 def _composition(

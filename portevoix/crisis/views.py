@@ -272,7 +272,7 @@ def incident_page(
             or TermsForm(initial={"terms": ", ".join(incident.terms)}),
             "note_form": given.get("note") or NoteForm(),
             "close_form": given.get("close")
-            or CloseForm(paused=bool(still_paused) and can(me, "post.pause")),
+            or CloseForm(paused=_may_resume(incident, me, still_paused)),
             # The pauses this crisis started that still hold posts (after it closed too).
             "still_paused": still_paused,
             "active_section": "crisis",
@@ -281,6 +281,12 @@ def incident_page(
         },
         status=status,
     )
+
+
+def _may_resume(incident: Incident, me: Member, held: list[Any]) -> bool:
+    """Does the close form offer to resume publishing? When the crisis's pauses still hold
+    posts and the member may resume them."""
+    return bool(held) and can(me, "post.pause")
 
 
 @require_GET
@@ -397,9 +403,7 @@ def incident_close(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
     me = _reader(request)
     incident = Incident.objects.get_for(me, pk=pk)
     require(me, "crisis.declare")
-    form = CloseForm(
-        request.POST, paused=bool(actions.pauses_of(incident)) and can(me, "post.pause")
-    )
+    form = CloseForm(request.POST, paused=_may_resume(incident, me, actions.pauses_of(incident)))
     if form.is_valid() and _ran(
         request,
         form,
