@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.db import transaction
 from django.db.models import QuerySet
@@ -178,6 +179,48 @@ def _lock_mention(mention: Mention, by: Member) -> Mention:
     return locked
 
 
+def _handles(mention: Mention, channel: Any) -> set[str]:
+    """How the inbox may already spell the mention's author: with or without the "@" (X and
+    Instagram's inbox write it), and on Mastodon without the domain when the author is local
+    to the channel's own instance (listening always writes ``user@instance``)."""
+    bare = mention.author_handle.lstrip("@")
+    found = {bare, f"@{bare}"}
+    if mention.network == "mastodon" and "@" in bare:
+        user, _, host = bare.partition("@")
+        if host and host == (urlsplit(channel.account_url or "").hostname or ""):
+            found |= {user, f"@{user}"}
+    return found
+
+
+def _inbox_author(mention: Mention, channel: Any) -> tuple[str, str]:
+    """(the inbox's key for the author, the handle shown) of a mention sent to the inbox.
+
+    The inbox keys customers by the network's id for the person (a DID, a user id). If
+    the author already wrote to the brand, the mention joins that customer, found by the id
+    the source gave or by handle; else it is keyed by the id, or by the handle. A mention
+    whose source names no author (Instagram's hashtag search) is a customer of its own:
+    keyed by the post, never merged with another authorless one."""
+    from portevoix.inbox.models import Customer
+
+    customers = Customer.objects.filter(workspace_id=mention.workspace_id, network=mention.network)
+    if mention.author_id:
+        known = customers.filter(author_id=mention.author_id).first()
+        if known is not None:
+            return known.author_id, known.handle
+    if mention.author_handle.strip("@"):
+        known = (
+            customers.filter(handle__in=_handles(mention, channel))
+            .order_by("-last_seen_at", "pk")
+            .first()
+        )
+        if known is not None:
+            return known.author_id, known.handle
+        return mention.author_id or mention.author_handle, mention.author_handle
+    if mention.author_id:
+        return mention.author_id, mention.author_id
+    return f"post:{mention.external_id}"[:300], "?"
+
+
 @transaction.atomic
 def send_to_inbox(mention: Mention, *, by: Member) -> object:
     """The mention becomes a conversation in the inbox (through the inbox's own ingestion:
@@ -208,15 +251,14 @@ def send_to_inbox(mention: Mention, *, by: Member) -> object:
             % {"network": mention.network},
             code="no_channel",
         )
+    key, handle = _inbox_author(mention, channel)
     item = InboundItem(
         network=mention.network,
         message_id=mention.external_id,
         kind=InboundKind.MENTION,
         author=Author(
-            id=f"sbx-user-{mention.author_handle}"
-            if mention.network == "sandbox"
-            else mention.author_handle,
-            handle=mention.author_handle,
+            id=key,
+            handle=handle,
             display_name=mention.author_name,
             followers=mention.author_reach,
         ),

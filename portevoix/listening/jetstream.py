@@ -191,6 +191,7 @@ def post_of(event: dict[str, Any], handles: dict[str, str]) -> pipeline.PublicPo
         text=text,
         posted_at=posted,
         author_handle=handle,
+        author_id=did,
         language=str(langs[0])[:12] if langs else "",
         url=f"https://bsky.app/profile/{did}/post/{rkey}",
     )

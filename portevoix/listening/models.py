@@ -180,6 +180,9 @@ class Mention(models.Model):
     network = models.CharField(_("network"), max_length=20)
     external_id = models.CharField(max_length=300)
     author_handle = models.CharField(_("author"), max_length=300)
+    #: The author's id on the network when the source gave one the inbox also uses (a DID on
+    #: Bluesky, a user id on X, a channel id on YouTube); empty otherwise.
+    author_id = models.CharField(max_length=300, blank=True)
     author_name = models.CharField(max_length=300, blank=True)
     #: The author's followers when the post was read.
     author_reach = models.PositiveIntegerField(_("reach"), default=0)

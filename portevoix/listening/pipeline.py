@@ -48,6 +48,9 @@ class PublicPost:
     posted_at: datetime
     author_handle: str
     author_name: str = ""
+    #: The author's id on the network (a DID, a user id), when the source gives one that the
+    #: network's inbox also uses: a mention sent to the inbox then joins that customer.
+    author_id: str = ""
     author_reach: int = 0
     language: str = ""
     url: str = ""
@@ -212,6 +215,7 @@ def _store(
                     network=post.network[:20],
                     external_id=post.external_id[:300],
                     author_handle=post.author_handle[:300],
+                    author_id=post.author_id[:300],
                     author_name=post.author_name[:300],
                     author_reach=max(0, int(post.author_reach or 0)),
                     text=post.text,

@@ -164,6 +164,8 @@ def _post(row: SandboxInteraction) -> pipeline.PublicPost:
         text=row.text,
         posted_at=row.created_at,
         author_handle=row.author_handle,
+        # The sandbox network's own id for its users (networks/sandbox.py).
+        author_id=f"sbx-user-{row.author_handle}" if row.author_handle else "",
         author_name=row.author_name,
         author_reach=sandbox_followers(row.author_handle),
         language=row.language,

@@ -71,6 +71,7 @@ def posts_of(body: dict[str, Any]) -> list[pipeline.PublicPost]:
                 text=str(row["text"]),
                 posted_at=_time(row.get("created_at")),
                 author_handle=username,
+                author_id=str(row.get("author_id") or ""),
                 author_name=str(user.get("name") or ""),
                 author_reach=followers if isinstance(followers, int) and followers > 0 else 0,
                 language=str(row.get("lang") or "")[:12] if row.get("lang") != "und" else "",

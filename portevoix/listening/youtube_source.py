@@ -275,6 +275,7 @@ def post_of(item: dict[str, Any]) -> tuple[pipeline.PublicPost, str] | None:
             text=text,
             posted_at=published,
             author_handle=channel_title or channel_id,
+            author_id=channel_id,
             author_name=channel_title,
             url=f"https://www.youtube.com/watch?v={video}",
         ),

@@ -359,3 +359,80 @@ def test_share_of_voice_follows_the_sentiment_chosen(team: Team, brand: Listenin
     page = client.get(url, {"query": str(brand.pk)})
     assert [(r["name"], r["count"]) for r in page.context["voice"]] == [(None, 3), ("Globex", 1)]
     assert "The query filter does not apply here" in page.content.decode()
+
+
+def test_a_mention_sent_to_the_inbox_joins_its_author_and_authorless_ones_stay_apart(
+    team: Team, brand: ListeningQuery
+) -> None:
+    """The inbox keys a customer by the network's id for them: a mention from someone who
+    already wrote to the brand joins them; mentions whose source names nobody (Instagram's
+    hashtag search) never merge into one "customer without a name"."""
+    from portevoix.channels import actions as channel_actions
+    from portevoix.channels.models import Channel
+    from portevoix.inbox.ingest import ingest
+    from portevoix.inbox.models import Conversation, Customer
+    from portevoix.networks.types import Author, InboundItem, InboundKind
+    from portevoix.sandbox import service
+
+    account = service.create_account("acme-sbx", workspace=team.workspace)
+    channel = channel_actions.connect_channel(
+        team.workspace, by=team["admin"], network="sandbox",
+        credentials=service.credentials_for(account), name="Acme",
+    )  # fmt: skip
+    ingest(
+        channel,
+        [
+            InboundItem(
+                network="sandbox",
+                message_id="dm-1",
+                kind=InboundKind.DM,
+                author=Author(id="sbx-user-clara", handle="clara", display_name="Clara"),
+                text="Bonjour, ma commande ?",
+                created_at=timezone.now(),
+            )
+        ],
+    )
+    clara = Customer.objects.get(workspace=team.workspace)
+    pipeline.ingest(
+        sources.sandbox_source(),
+        [
+            post(1, "acme, toujours rien"),
+            post(2, "acme #fail", author=""),
+            post(3, "acme ?", author=""),
+        ],
+    )
+    content = team["content"]
+    joined = actions.send_to_inbox(Mention.objects.get(external_id="p1"), by=content)
+    assert isinstance(joined, Conversation) and joined.customer_id == clara.pk
+    first = actions.send_to_inbox(Mention.objects.get(external_id="p2"), by=content)
+    second = actions.send_to_inbox(Mention.objects.get(external_id="p3"), by=content)
+    assert isinstance(first, Conversation) and isinstance(second, Conversation)
+    assert first.customer_id != second.customer_id
+    assert {first.customer.handle, second.customer.handle} == {"?"}
+    assert Customer.objects.filter(workspace=team.workspace).count() == 3
+
+    # On Mastodon, listening writes user@instance; the inbox of a channel on that instance
+    # knows its local users without the domain.
+    Customer.objects.create(
+        workspace=team.workspace, network="mastodon", author_id="10923", handle="lea"
+    )
+    on_instance = Channel(account_url="https://social.example/@acme")
+    elsewhere = Channel(account_url="https://other.example/@acme")
+    heard = Mention(
+        workspace=team.workspace, network="mastodon", author_handle="lea@social.example",
+        external_id="https://social.example/users/lea/statuses/1",
+    )  # fmt: skip
+    assert actions._inbox_author(heard, on_instance) == ("10923", "lea")
+    assert actions._inbox_author(heard, elsewhere) == ("lea@social.example", "lea@social.example")
+    # A source that gave the network's id (a DID) finds the customer by it, whatever the handle.
+    Customer.objects.create(
+        workspace=team.workspace,
+        network="bluesky",
+        author_id="did:plc:abc",
+        handle="old.bsky.social",
+    )
+    renamed = Mention(
+        workspace=team.workspace, network="bluesky", author_handle="new.bsky.social",
+        author_id="did:plc:abc", external_id="at://did:plc:abc/app.bsky.feed.post/1",
+    )  # fmt: skip
+    assert actions._inbox_author(renamed, on_instance) == ("did:plc:abc", "old.bsky.social")
