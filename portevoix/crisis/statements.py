@@ -966,9 +966,21 @@ def reply_with_statement(
 # --- extra members on duty -----------------------------------------------------------------
 
 
+def on_duty_now(incident: Incident) -> set[int]:
+    """The members this incident called whose shift still runs."""
+    return set(
+        DutyCall.objects.filter(
+            incident=incident, shift__isnull=False, shift__ends_at__gt=timezone.now()
+        ).values_list("member_id", flat=True)
+    )
+
+
 def callable_members(incident: Incident) -> list[Member]:
-    """Who may be called on duty: active members who answer conversations."""
-    members = Member.objects.filter(workspace_id=incident.workspace_id, is_active=True)
+    """Who may be called on duty: active members who answer conversations, and are not
+    already on duty for this incident (once their shift ends, they may be called again)."""
+    members = Member.objects.filter(workspace_id=incident.workspace_id, is_active=True).exclude(
+        pk__in=on_duty_now(incident)
+    )
     return [m for m in members.select_related("user") if can(m, "inbox.reply")]
 
 
@@ -995,9 +1007,16 @@ def call_on_duty(
     if until - now > MAX_DUTY:
         raise ActionRefused(_("A call on duty lasts at most three days."), field="until")
     calls: list[DutyCall] = []
+    already = on_duty_now(incident)
     for member in members:
         if member.workspace_id != incident.workspace_id:
             raise ActionRefused(_("Choose active members of this workspace."), field="members")
+        if member.pk in already:
+            raise ActionRefused(
+                _("%(name)s is already on duty for this incident.")
+                % {"name": member.user.display_name},
+                field="members",
+            )
         with translation.override(incident.workspace.language or "fr"):
             note = _("Crisis: %(title)s") % {"title": incident.title}
         shifts = care.create_shifts(

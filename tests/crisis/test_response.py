@@ -340,6 +340,34 @@ def test_extra_members_are_called_on_duty_until_the_incident_closes(team, world)
 
     on_duty = rota.shift_member_ids(team.workspace.pk, timezone.now() + dt.timedelta(minutes=1))
     assert {team["content"].pk, team["agent"].pk} <= on_duty
+    # Someone on duty is no longer offered, and calling them again says why.
+    offered = {m.pk for m in statements.callable_members(world["incident"])}
+    assert team["content"].pk not in offered and team["agent"].pk not in offered
+    assert team["manager"].pk in offered
+    with pytest.raises(ActionRefused) as twice:
+        statements.call_on_duty(
+            world["incident"], by=team["manager"], members=[team["agent"]], until=until
+        )
+    assert twice.value.field == "members" and "already on duty" in str(twice.value)
+    # Once the shift is over, they may be called again.
+    RotaShift.objects.filter(member=team["agent"]).update(
+        starts_at=timezone.now() - dt.timedelta(hours=2),
+        ends_at=timezone.now() - dt.timedelta(hours=1),
+    )
+    assert team["agent"].pk in {m.pk for m in statements.callable_members(world["incident"])}
+    # The page offers whoever is left; once everyone is on duty, it says so.
+    client = _client(team["manager"])
+    url = reverse("crisis_surge", kwargs={"ws": team.workspace.slug, "pk": world["incident"].pk})
+    page = client.get(url).content.decode()
+    assert f'value="{team["agent"].pk}"' in page and f'value="{team["content"].pk}"' not in page
+    statements.call_on_duty(
+        world["incident"],
+        by=team["manager"],
+        members=statements.callable_members(world["incident"]),
+        until=until,
+    )
+    page = client.get(url).content.decode()
+    assert 'id="nobody-to-call"' in page and 'name="members"' not in page
     with pytest.raises(PermissionDenied):
         statements.call_on_duty(
             world["incident"], by=team["content"], members=[team["agent"]], until=until
