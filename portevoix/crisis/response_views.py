@@ -13,7 +13,6 @@ from zoneinfo import ZoneInfo
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -647,10 +646,16 @@ def lockdown_page(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
 @require_POST
 def lockdown_act(request: HttpRequest, ws: str, pk: int) -> HttpResponse:
     me = _reader(request)
-    if not (can(me, "member.deactivate") or can(me, "channel.manage")):
-        raise PermissionDenied
-    incident = _incident(me, pk)
     op = request.POST.get("op", "")
+    # The reason the error page gives is the action asked for (a role may hold one and not the
+    # other), or both when the form was not filled in.
+    if op in ("deactivate", "end_sessions"):
+        require(me, "member.deactivate")
+    elif op in ("rotate", "disconnect"):
+        require(me, "channel.manage")
+    elif not (can(me, "member.deactivate") or can(me, "channel.manage")):
+        require(me, "member.deactivate")
+    incident = _incident(me, pk)
     raw = str(request.POST.get("target", ""))
     if not raw.isdigit() or op not in ("deactivate", "end_sessions", "rotate", "disconnect"):
         messages.error(request, _("Choose a member or a channel, and what to do."))

@@ -663,3 +663,20 @@ def test_a_channel_to_reconnect_is_not_ticked_and_says_so_before_anything_is_wri
     other = re.search(rf'<input type="checkbox" name="channels" value="{care.pk}"[^>]*>', page)
     assert other is not None and "checked" in other.group(0)
     assert "doit d’abord être reconnecté" in page
+
+
+def test_a_refused_lockdown_says_which_permission_it_needed(team, world) -> None:
+    """The 403 page names the action asked for, not a bare "forbidden"."""
+    url = reverse(
+        "crisis_lockdown_act", kwargs={"ws": team.workspace.slug, "pk": world["incident"].pk}
+    )
+    client = _client(team["content"])
+    channel = world["shop"][1]
+    rotate = client.post(url, {"op": "rotate", "target": str(channel.pk)})
+    assert rotate.status_code == 403
+    assert "Connecter, reconnecter et déconnecter des canaux" in rotate.content.decode()
+    deactivate = client.post(url, {"op": "deactivate", "target": str(team["creative"].pk)})
+    assert deactivate.status_code == 403
+    assert "Désactiver et réactiver des membres" in deactivate.content.decode()
+    team["creative"].refresh_from_db()
+    assert team["creative"].is_active
