@@ -128,6 +128,20 @@ class ActiveMemberMiddleware:
             .first()
         )
         if member is None:
+            # A member whose access was removed learns it (with when); to anyone else the
+            # workspace does not exist.
+            removed = (
+                Member.objects.select_related("workspace")
+                .filter(
+                    workspace__slug=slug,
+                    user=user,
+                    is_active=False,
+                    workspace__archived_at__isnull=True,
+                )
+                .first()
+            )
+            if removed is not None:
+                return render(request, "core/access_removed.html", {"removed": removed}, status=403)
             raise Http404("not found")
         if member.workspace.archived_at is not None:
             # Closed, not gone: its members learn why; everyone else still sees nothing.

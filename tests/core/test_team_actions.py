@@ -15,7 +15,7 @@ from portevoix.core import actions
 from portevoix.core.actions import ActionRefused
 from portevoix.core.models import AuditEntry, Department, Invitation, Member, User
 from portevoix.core.permissions import Role
-from tests.conftest import PASSWORD, make_user
+from tests.conftest import PASSWORD, make_team, make_user
 
 
 def _invite(team, email="new@acme.test", role=Role.CONTENT, **kw):
@@ -233,7 +233,15 @@ def test_a_deactivated_member_sees_nothing_even_with_a_live_session(team, client
     victim = team["manager"]
     client = client_for(victim)
     Member.objects.filter(pk=victim.pk).update(is_active=False)
-    assert client.get(reverse("team", kwargs={"ws": "acme"})).status_code == 404
+    response = client.get(reverse("team", kwargs={"ws": "acme"}))
+    # Told why (a 403 of the product), shown nothing of the workspace.
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert 'id="access-removed"' in page
+    assert team["admin"].user.email not in page and team["content"].user.display_name not in page
+    # Someone who never belonged still finds nothing there.
+    outsider = make_team("globex")["admin"]
+    assert client_for(outsider).get(reverse("team", kwargs={"ws": "acme"})).status_code == 404
 
 
 def test_a_deactivated_member_is_told_their_access_was_removed(team, client_for) -> None:
@@ -247,6 +255,11 @@ def test_a_deactivated_member_is_told_their_access_was_removed(team, client_for)
     client.cookies["django_language"] = "en"
     page = client.get(reverse("workspace_create")).content.decode()
     assert f"Your access to {team.workspace.name} was removed on" in page
+    # On the workspace's own pages too.
+    response = client.get(reverse("inbox", kwargs={"ws": team.workspace.slug}))
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert 'id="access-removed"' in page and team.workspace.name in page
 
 
 def test_reactivation(team) -> None:
