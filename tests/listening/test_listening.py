@@ -143,6 +143,14 @@ def test_a_bad_query_is_shown_in_place_and_loses_nothing(team: Team) -> None:
     assert "acme AND (rosée" in page  # what was typed stays
     assert "<mark>(</mark>" in page  # the mistake, in place
     assert not ListeningQuery.objects.exists()
+    # Said once, beside the field (the live check shows only where).
+    from portevoix.listening.query import QuerySyntaxError, parse
+
+    with pytest.raises(QuerySyntaxError) as said:
+        parse("acme AND (rosée")
+    from django.utils.html import escape
+
+    assert page.count(escape(str(said.value.message))) == 1
 
 
 def test_live_check(team: Team) -> None:
