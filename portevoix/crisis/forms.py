@@ -90,3 +90,11 @@ class PlaybookForm(forms.Form):
         max_length=10000,
         widget=forms.Textarea(attrs={"rows": 5}),
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Tall enough to read the whole list without scrolling a box inside the page (seed
+        # 001's lists run to ten lines and more), one line to spare for the next task.
+        text = str(self.data.get("tasks", "") if self.is_bound else self.initial.get("tasks", ""))
+        lines = sum(max(1, -(-len(line) // 60)) for line in text.splitlines())
+        self.fields["tasks"].widget.attrs["rows"] = min(30, max(5, lines + 1))

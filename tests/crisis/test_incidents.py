@@ -3,6 +3,7 @@ the playbook, and the pages for every role."""
 
 from __future__ import annotations
 
+import re
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -553,3 +554,19 @@ def test_the_report_says_times_as_people_do(team) -> None:
         lasted = report._for_people(report._minutes(incident.closed_at - incident.opened_at))
     assert "4 min" in afters
     assert lasted == "2 h 10 min"
+
+
+def test_the_playbook_box_shows_the_whole_list(team, client_for) -> None:
+    """The text box was five lines high: a department's list of twelve tasks was cut."""
+    from portevoix.crisis.forms import PlaybookForm
+
+    tasks = "\n".join(f"Tâche {n}" for n in range(12))
+    assert PlaybookForm(initial={"tasks": tasks}).fields["tasks"].widget.attrs["rows"] == 13
+    assert PlaybookForm(initial={"tasks": "Une"}).fields["tasks"].widget.attrs["rows"] == 5
+    assert PlaybookForm({"tasks": "x" * 130}).fields["tasks"].widget.attrs["rows"] == 5
+    assert PlaybookForm({"tasks": "\n".join(["x"] * 80)}).fields["tasks"].widget.attrs["rows"] == 30
+    page = client_for(team["manager"]).get(
+        reverse("crisis_playbook", kwargs={"ws": team.workspace.slug})
+    )
+    rows = [int(r) for r in re.findall(r'<textarea[^>]*rows="(\d+)"', page.content.decode())]
+    assert rows and max(rows) > 5  # seed 001's lists are longer than five lines
