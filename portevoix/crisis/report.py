@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from portevoix.reports import charts, pdf
 
@@ -40,6 +41,9 @@ def volume(incident: Incident, zone: ZoneInfo) -> dict[str, object]:
             workspace_id=incident.workspace_id, hour__gte=start, hour__lt=end
         ).values_list("hour", "total", "negative")
     }
+    # An hour as each language writes it on an axis: "23/11 14h" in French, "23/11 14:00" in
+    # English (a strftime pattern, translated like Django's own formats).
+    hour_label = pgettext("strftime pattern of an hour on a chart's axis", "%d/%m %H:00")
     labels: list[str] = []
     totals: list[float | None] = []
     negatives: list[float | None] = []
@@ -50,7 +54,7 @@ def volume(incident: Incident, zone: ZoneInfo) -> dict[str, object]:
             for k in range(int(step / dt.timedelta(hours=1)))
         ]
         known = [b for b in bucket if b is not None]
-        labels.append(moment.astimezone(zone).strftime("%d/%m %Hh"))
+        labels.append(moment.astimezone(zone).strftime(hour_label))
         totals.append(float(sum(b[0] for b in known)) if known else None)
         negatives.append(float(sum(b[1] for b in known)) if known else None)
         moment += step

@@ -462,6 +462,14 @@ def test_the_reports_volume_chart_keeps_its_titles_and_labels_inside_and_apart(t
     assert extent(axis_labels[-1])[1] < legend_from  # the last hour, apart from the legend
     spans = [extent(t) for t in axis_labels]
     assert all(a[1] < b[0] for a, b in itertools.pairwise(spans))  # none touch
+    assert all(re.fullmatch(r"\d\d/\d\d \d\dh", t.text or "") for t in axis_labels)
+    # English writes the hour on a 24-hour clock with its minutes, not "14h".
+    with translation.override("en"):
+        english = ET.fromstring(str(report.volume(incident, ZoneInfo("Europe/Paris"))["svg"]))
+    hours = [t.text or "" for t in english.iter(f"{ns}text") if "/" in (t.text or "")]
+    assert len(hours) >= 3 and all(re.fullmatch(r"\d\d/\d\d \d\d:00", h) for h in hours)
+    spans = [extent(t) for t in english.iter(f"{ns}text") if "/" in (t.text or "")]
+    assert all(a[1] < b[0] for a, b in itertools.pairwise(spans))  # wider, still apart
 
 
 def test_closing_offers_to_resume_publishing_and_says_when_it_stays_paused(
