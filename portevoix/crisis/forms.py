@@ -83,6 +83,10 @@ class CloseForm(forms.Form):
             del self.fields["resume"]
 
 
+#: Characters a line of the playbook's text boxes holds (a card of a three-column grid).
+WRAP = 28
+
+
 class PlaybookForm(forms.Form):
     tasks = forms.CharField(
         label=_("Tasks, one a line"),
@@ -94,7 +98,8 @@ class PlaybookForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Tall enough to read the whole list without scrolling a box inside the page (seed
-        # 001's lists run to ten lines and more), one line to spare for the next task.
+        # 001's lists run to ten lines and more), one line to spare for the next task. The
+        # playbook's cards hold about 28 characters a line: a longer task wraps.
         text = str(self.data.get("tasks", "") if self.is_bound else self.initial.get("tasks", ""))
-        lines = sum(max(1, -(-len(line) // 60)) for line in text.splitlines())
-        self.fields["tasks"].widget.attrs["rows"] = min(30, max(5, lines + 1))
+        lines = sum(max(1, -(-len(line) // WRAP)) for line in text.splitlines())
+        self.fields["tasks"].widget.attrs["rows"] = min(40, max(5, lines + 1))

@@ -571,8 +571,9 @@ def test_the_playbook_box_shows_the_whole_list(team, client_for) -> None:
     tasks = "\n".join(f"Tâche {n}" for n in range(12))
     assert PlaybookForm(initial={"tasks": tasks}).fields["tasks"].widget.attrs["rows"] == 13
     assert PlaybookForm(initial={"tasks": "Une"}).fields["tasks"].widget.attrs["rows"] == 5
-    assert PlaybookForm({"tasks": "x" * 130}).fields["tasks"].widget.attrs["rows"] == 5
-    assert PlaybookForm({"tasks": "\n".join(["x"] * 80)}).fields["tasks"].widget.attrs["rows"] == 30
+    assert PlaybookForm({"tasks": "x" * 100}).fields["tasks"].widget.attrs["rows"] == 5
+    assert PlaybookForm({"tasks": "x" * 200}).fields["tasks"].widget.attrs["rows"] == 9  # wraps
+    assert PlaybookForm({"tasks": "\n".join(["x"] * 80)}).fields["tasks"].widget.attrs["rows"] == 40
     page = client_for(team["manager"]).get(
         reverse("crisis_playbook", kwargs={"ws": team.workspace.slug})
     )
