@@ -822,3 +822,66 @@ def stage_sandbox_crisis(workspace: Workspace, *, by: Member, intensity: float) 
         after={"intensity": intensity, "accounts": [a.handle for a in accounts]},
     )
     return len(accounts)
+
+
+@dataclass(frozen=True)
+class Storm:
+    """The sandbox storm under way in a workspace, as the crisis page shows it."""
+
+    started_at: dt.datetime
+    intensity: float
+    #: The running crisis drill whose storm it is (ending the drill calms it), or None.
+    drill: Any
+
+
+def storm_under_way(workspace: Workspace, now: dt.datetime | None = None) -> Storm | None:
+    from portevoix.sandbox.models import SandboxAccount
+
+    now = now or timezone.now()
+    raging = [
+        a
+        for a in SandboxAccount.objects.filter(workspace=workspace, simulate=True)
+        if a.crisis_active(now) and a.crisis_started_at is not None
+    ]
+    if not raging:
+        return None
+    first = min(raging, key=lambda a: a.crisis_started_at or now)
+    drill = drills.running(workspace.pk)
+    return Storm(
+        started_at=first.crisis_started_at or now,
+        intensity=first.crisis_intensity,
+        drill=drill if drill is not None and drill.kind == drills.DrillKind.CRISIS else None,
+    )
+
+
+@transaction.atomic
+def calm_sandbox_crisis(workspace: Workspace, *, by: Member) -> int:
+    """End the staged storm now on every sandbox account of the workspace (what was written
+    stays; the world is calm from the current quarter hour on), so that it can be staged
+    again. A crisis drill's storm ends with the drill, not here. Returns the accounts calmed."""
+    from portevoix.sandbox import world
+    from portevoix.sandbox.models import SandboxAccount
+
+    _check(by, workspace, "crisis.declare")
+    drill = drills.running(workspace.pk)
+    if drill is not None and drill.kind == drills.DrillKind.CRISIS:
+        raise ActionRefused(_("This storm is the drill's: end the drill to calm it."))
+    now = timezone.now()
+    accounts = [
+        a
+        for a in SandboxAccount.objects.select_for_update().filter(
+            workspace=workspace, simulate=True
+        )
+        if a.crisis_active(now)
+    ]
+    if not accounts:
+        raise ActionRefused(_("No storm is under way on the sandbox."))
+    for account in accounts:
+        world.end_crisis(account, at=now)
+    audit.record(
+        "crisis.calm",
+        workspace=workspace,
+        actor=by.user,
+        after={"accounts": [a.handle for a in accounts]},
+    )
+    return len(accounts)

@@ -13,6 +13,7 @@ AUDIT_LABELS = {
     "crisis.task_done": gettext_noop("Checklist task ticked"),
     "crisis.playbook": gettext_noop("Crisis playbook changed"),
     "crisis.stage": gettext_noop("Sandbox storm started"),
+    "crisis.calm": gettext_noop("Sandbox storm calmed"),
     "crisis.drill_start": gettext_noop("Drill started"),
     "crisis.drill_end": gettext_noop("Drill ended"),
     "crisis.statement_submit": gettext_noop("Holding statement submitted"),

@@ -117,6 +117,12 @@ def start_drill(
     if not accounts:
         raise ActionRefused(_("This workspace has no sandbox channel whose world moves."))
     now = now or timezone.now()
+    if kind == DrillKind.CRISIS and any(a.crisis_active(now) for a in accounts):
+        # The drill would restart it from a calm first minute, and its end would calm a storm
+        # it did not start.
+        raise ActionRefused(
+            _("A storm staged from the crisis page is under way: calm it there first.")
+        )
     drill = Drill.objects.create(
         workspace=workspace,
         kind=kind,

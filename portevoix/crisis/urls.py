@@ -14,6 +14,7 @@ urlpatterns = [
     path("incidents/<int:pk>/close/", views.incident_close, name="crisis_incident_close"),
     path("tasks/<int:pk>/", views.task_toggle, name="crisis_task"),
     path("stage/", views.stage, name="crisis_stage"),
+    path("stage/calm/", views.calm, name="crisis_calm"),
     path("playbook/", views.playbook_page, name="crisis_playbook"),
     path(
         "incidents/<int:pk>/statement/",

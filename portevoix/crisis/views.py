@@ -107,6 +107,7 @@ def home(request: HttpRequest, ws: str) -> HttpResponse:
             "can_declare": can(me, "crisis.declare"),
             "intensities": actions.STAGED_INTENSITIES,
             "has_sandbox": _has_sandbox(me),
+            "storm": actions.storm_under_way(me.workspace),
             "active_section": "crisis",
             "tab": "home",
         },
@@ -118,6 +119,20 @@ def _has_sandbox(me: Member) -> bool:
     from portevoix.sandbox.models import SandboxAccount
 
     return SandboxAccount.objects.filter(workspace_id=me.workspace_id, simulate=True).exists()
+
+
+@require_POST
+def calm(request: HttpRequest, ws: str) -> HttpResponse:
+    """A manager ends the staged storm now (to stage it again, or to show the calm)."""
+    me = _reader(request)
+    require(me, "crisis.declare")
+    count = _run(request, None, lambda: actions.calm_sandbox_crisis(me.workspace, by=me))
+    if count is not None:
+        messages.success(
+            request,
+            _("The sandbox's storm is over: what it wrote stays, nothing more comes."),
+        )
+    return redirect("crisis_home", ws=ws)
 
 
 @require_POST

@@ -318,6 +318,7 @@ PAGES: dict[str, Page] = {
     "crisis_playbook": Page(get="crisis.view", post="crisis.declare"),
     "crisis_incident_report": Page(get="crisis.view", post=NOT_ALLOWED),
     "crisis_stage": Page(get=NOT_ALLOWED, post="crisis.declare"),
+    "crisis_calm": Page(get=NOT_ALLOWED, post="crisis.declare"),
     "crisis_statement": Page(get="crisis.view", post="post.create"),
     "crisis_surge": Page(get="crisis.view", post=NOT_ALLOWED),
     "crisis_surge_refresh": Page(get=NOT_ALLOWED, post="crisis.view"),

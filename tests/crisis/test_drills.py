@@ -453,3 +453,51 @@ def test_each_members_drill_results_count_their_approvals(team, client_for) -> N
         page = client_for(team["manager"]).get(url).content.decode()
     assert "Approbations données" in page or "Approvals given" in page
     assert "<td>Laure Legal</td>" in page and "<td data-approvals>1</td>" in page
+
+
+@pytest.mark.parametrize("role", ALL_ROLES)
+def test_a_staged_storm_can_be_calmed_and_a_drill_never_takes_it_over(
+    team, client_for, role
+) -> None:
+    """A staged storm raged for two days with no way to stop it (staging again is refused
+    while it rages), and a crisis drill started meanwhile restarted it and, at its end,
+    calmed a storm it had not started."""
+    replay = sandbox(team)
+    account = replay.account
+    ws = team.workspace.slug
+    manager = team["manager"]
+    actions.stage_sandbox_crisis(team.workspace, by=manager, intensity=3.0)
+    account.refresh_from_db()
+    started = account.crisis_started_at
+    with translation.override("en"), pytest.raises(ActionRefused, match="calm it there"):
+        drills.start_drill(team.workspace, by=manager, kind="crisis", intensity=10.0, hours=3)
+    account.refresh_from_db()
+    assert account.crisis_started_at == started and account.crisis_intensity == 3.0
+    client = client_for(team[role])
+    home = client.get(reverse("crisis_home", kwargs={"ws": ws})).content.decode()
+    response = client.post(reverse("crisis_calm", kwargs={"ws": ws}))
+    account.refresh_from_db()
+    if role not in DECLARERS:
+        assert response.status_code == 403
+        assert account.crisis_active(dt.datetime.now(dt.UTC))
+        return
+    assert 'id="storm-under-way"' in home
+    assert reverse("crisis_calm", kwargs={"ws": ws}) in home
+    assert 'id="stage-intensity"' not in home  # nothing to stage while it rages
+    assert response.status_code == 302
+    assert not account.crisis_active(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1))
+    assert AuditEntry.objects.filter(action="crisis.calm").exists()
+    home = client.get(reverse("crisis_home", kwargs={"ws": ws})).content.decode()
+    assert 'id="storm-under-way"' not in home and 'id="stage-intensity"' in home
+    with pytest.raises(ActionRefused):  # nothing left to calm
+        actions.calm_sandbox_crisis(team.workspace, by=manager)
+    # A drill may start now; its storm is not calmed from the crisis page, only by its end.
+    drill = drills.start_drill(team.workspace, by=manager, kind="crisis", intensity=10.0, hours=3)
+    home = client.get(reverse("crisis_home", kwargs={"ws": ws})).content.decode()
+    assert 'id="storm-under-way"' in home
+    assert reverse("crisis_calm", kwargs={"ws": ws}) not in home
+    with translation.override("en"), pytest.raises(ActionRefused, match="end the drill"):
+        actions.calm_sandbox_crisis(team.workspace, by=manager)
+    drills.end_drill(drill, by=manager)
+    account.refresh_from_db()
+    assert not account.crisis_active(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1))
