@@ -38,6 +38,13 @@ VARIABLES: tuple[Var, ...] = (
     Var("DATA_DIR", "folder for the SQLite database, the generated secret key and media", "var"),
     Var("DATABASE_URL", "sqlite:///path or postgresql://user:pass@host:port/db", None),
     Var("SECRET_KEY", "Django secret key; required in production", None, secret=True),
+    Var(
+        "SECRET_KEY_FALLBACKS",
+        "comma-separated former secret keys, still accepted after a rotation (sessions, signed "
+        "links, access tokens, erased items' tombstones)",
+        None,
+        secret=True,
+    ),
     Var("ENCRYPTION_KEYS", "comma-separated Fernet keys, newest first", None, secret=True),
     Var("DEBUG", "true to show debug pages (never in production)", "false"),
     Var("ALLOWED_HOSTS", "comma-separated host names", "localhost,127.0.0.1,[::1]"),
@@ -159,6 +166,8 @@ class Config:
     data_dir: Path
     database_url: str
     secret_key: str
+    #: Former secret keys: what they signed or digested is still recognised.
+    secret_key_fallbacks: tuple[str, ...]
     encryption_keys: tuple[str, ...]
     debug: bool
     allowed_hosts: tuple[str, ...]
@@ -427,6 +436,7 @@ def load(env: Mapping[str, str] | None = None, *, base_dir: Path | None = None) 
         data_dir=data_dir,
         database_url=database_url,
         secret_key=_secret_key(data_dir, mode, values["SECRET_KEY"]),
+        secret_key_fallbacks=split("SECRET_KEY_FALLBACKS"),
         encryption_keys=_encryption_keys(data_dir, mode, values["ENCRYPTION_KEYS"]),
         debug=_truthy("DEBUG", values["DEBUG"] or "false"),
         allowed_hosts=split("ALLOWED_HOSTS"),

@@ -13,6 +13,7 @@ BASE_DIR = Path(__file__).resolve().parent
 CONFIG = _config.load(base_dir=Path.cwd())
 
 SECRET_KEY = CONFIG.secret_key
+SECRET_KEY_FALLBACKS = list(CONFIG.secret_key_fallbacks)
 DEBUG = CONFIG.debug
 ALLOWED_HOSTS = list(CONFIG.allowed_hosts)
 CSRF_TRUSTED_ORIGINS = list(CONFIG.csrf_trusted_origins)

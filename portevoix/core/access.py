@@ -33,6 +33,8 @@ from typing import Any
 from django.db import models
 from django.utils.crypto import constant_time_compare, salted_hmac
 
+from portevoix.core.crypto import secret_keys
+
 PREFIX = "pvt"
 
 
@@ -91,8 +93,10 @@ def target_label(obj: models.Model) -> str:
     return obj._meta.label_lower
 
 
-def _signature(code: str, secret: str) -> str:
-    digest = salted_hmac(f"portevoix.access.{code}", secret, algorithm="sha256").digest()
+def _signature(code: str, secret: str, key: str | None = None) -> str:
+    digest = salted_hmac(
+        f"portevoix.access.{code}", secret, secret=key, algorithm="sha256"
+    ).digest()
     return base64.urlsafe_b64encode(digest[:18]).decode().rstrip("=")
 
 
@@ -112,6 +116,9 @@ def signed_secret(token: str, code: str) -> str | None:
     if len(parts) != 3 or parts[0] != PREFIX or not parts[1] or not parts[2]:
         return None
     secret, signature = parts[1], parts[2]
-    if not constant_time_compare(signature, _signature(code, secret)):
+    # Signed with the secret key or, after a rotation, with one of its fallbacks.
+    if not any(
+        constant_time_compare(signature, _signature(code, secret, k)) for k in secret_keys()
+    ):
         return None
     return secret

@@ -47,6 +47,12 @@ def decrypt_text(token: str, *, what: str = "this secret") -> str:
         ) from exc
 
 
+def secret_keys() -> list[str]:
+    """The secret key, then its fallbacks (``PORTEVOIX_SECRET_KEY_FALLBACKS``): a digest or
+    signature made with any of them is still recognised; new ones use the first."""
+    return [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]
+
+
 def is_encrypted(value: str) -> bool:
     return value.startswith(FERNET_PREFIX)
 

@@ -106,11 +106,21 @@ def checked_handle(raw: str) -> str:
     return handle
 
 
-def fingerprint(network: str, handle: str) -> str:
+def fingerprint(network: str, handle: str, secret: str | None = None) -> str:
     """A keyed digest of the person: the same for the same handle (case aside), useless to
     anyone without the installation's secret key."""
     value = f"{network}:{normalise_handle(handle).casefold()}"
-    return salted_hmac("portevoix.privacy.person", value, algorithm="sha256").hexdigest()[:32]
+    return salted_hmac(
+        "portevoix.privacy.person", value, secret=secret, algorithm="sha256"
+    ).hexdigest()[:32]
+
+
+def fingerprints(network: str, handle: str) -> list[str]:
+    """The person's fingerprint under the secret key and each fallback (older audit entries
+    were written before a rotation)."""
+    from portevoix.core.crypto import secret_keys
+
+    return [fingerprint(network, handle, secret) for secret in secret_keys()]
 
 
 @dataclass
@@ -195,11 +205,14 @@ def holdings(workspace: Workspace, network: str, handle: str) -> Holdings:
 
 def past_erasures(workspace: Workspace, network: str, handle: str) -> list[AuditEntry]:
     """The erasures of this person already recorded in this workspace, newest first."""
-    mark = fingerprint(network, handle)
+    marks = fingerprints(network, handle)
+    query = Q()
+    for mark in marks:
+        query |= Q(after__person=mark)
     return list(
-        AuditEntry.objects.filter(
-            workspace=workspace, action="privacy.erase", after__person=mark
-        ).order_by("-created_at")[:20]
+        AuditEntry.objects.filter(query, workspace=workspace, action="privacy.erase").order_by(
+            "-created_at"
+        )[:20]
     )
 
 

@@ -11,8 +11,18 @@ from django.utils.crypto import salted_hmac
 BATCH = 500
 
 
-def digest(key: str) -> str:
-    return salted_hmac("portevoix.privacy.tombstone", key, algorithm="sha256").hexdigest()[:32]
+def digest(key: str, secret: str | None = None) -> str:
+    return salted_hmac(
+        "portevoix.privacy.tombstone", key, secret=secret, algorithm="sha256"
+    ).hexdigest()[:32]
+
+
+def digests(key: str) -> list[str]:
+    """The key's digest under the secret key and under each fallback: a tombstone made before
+    a rotation still matches."""
+    from portevoix.core.crypto import secret_keys
+
+    return [digest(key, secret) for secret in secret_keys()]
 
 
 def inbox_scope(channel_id: int) -> str:
@@ -43,15 +53,15 @@ def buried(workspace_id: int, scope: str, keys: Iterable[str]) -> set[str]:
     """The keys among ``keys`` that were erased in this workspace and scope."""
     from .models import Tombstone
 
-    by_digest = {digest(key): key for key in keys}
+    by_digest = {d: key for key in keys for d in digests(key)}
     if not by_digest:
         return set()
     found: set[str] = set()
-    digests = list(by_digest)
-    for start in range(0, len(digests), BATCH):
+    wanted = list(by_digest)
+    for start in range(0, len(wanted), BATCH):
         found.update(
             Tombstone.objects.filter(
-                workspace_id=workspace_id, scope=scope, digest__in=digests[start : start + BATCH]
+                workspace_id=workspace_id, scope=scope, digest__in=wanted[start : start + BATCH]
             ).values_list("digest", flat=True)
         )
     return {by_digest[d] for d in found}
