@@ -34,6 +34,7 @@ from . import detect, drills, notices, signals
 from .models import (
     Alert,
     AlertState,
+    DrillKind,
     HourlyVolume,
     Incident,
     IncidentTask,
@@ -850,7 +851,7 @@ def storm_under_way(workspace: Workspace, now: dt.datetime | None = None) -> Sto
     return Storm(
         started_at=first.crisis_started_at or now,
         intensity=first.crisis_intensity,
-        drill=drill if drill is not None and drill.kind == drills.DrillKind.CRISIS else None,
+        drill=drill if drill is not None and drill.kind == DrillKind.CRISIS else None,
     )
 
 
@@ -864,7 +865,7 @@ def calm_sandbox_crisis(workspace: Workspace, *, by: Member) -> int:
 
     _check(by, workspace, "crisis.declare")
     drill = drills.running(workspace.pk)
-    if drill is not None and drill.kind == drills.DrillKind.CRISIS:
+    if drill is not None and drill.kind == DrillKind.CRISIS:
         raise ActionRefused(_("This storm is the drill's: end the drill to calm it."))
     now = timezone.now()
     accounts = [
