@@ -266,3 +266,39 @@ def test_a_drill_is_run_scored_and_kept_per_member_in_french_then_in_english(
     expect(
         content.locator(f"#drills-title ~ table tr:has(a[href$='/drills/{drill.pk}/'])")
     ).to_contain_text("Staged crisis")
+
+
+def test_a_staged_storm_is_calmed_from_the_crisis_page_and_staged_again(
+    browse: Browse, live_team: Team, world: dict[str, object]
+) -> None:
+    """Staged from the crisis page, a storm could not be stopped (staging again was refused
+    for the two days it rages). The card now says it is under way and calms it, asking first."""
+    account = SandboxAccount.objects.get(handle="lumiere")
+    manager = browse.page("manager")
+    login(manager, "manager@acme.test")
+    visit(manager, CRISIS)
+    manager.locator("#stage-intensity").select_option(index=0)
+    with manager.expect_navigation():
+        manager.locator("form.crisis-stage button[type=submit]").click()
+    expect(manager.locator(".message-success")).to_be_visible()
+    expect(manager.locator("#storm-under-way")).to_be_visible()
+    expect(manager.locator("#stage-intensity")).to_have_count(0)
+    account.refresh_from_db()
+    assert account.crisis_active(timezone.now())
+    # It asks first: a "no" calms nothing.
+    manager.once("dialog", lambda dialog: dialog.dismiss())
+    manager.locator("form[action$='/stage/calm/'] button").click()
+    expect(manager.locator("#storm-under-way")).to_be_visible()
+    account.refresh_from_db()
+    assert account.crisis_active(timezone.now())
+    manager.once("dialog", lambda dialog: dialog.accept())
+    with manager.expect_navigation():
+        manager.locator("form[action$='/stage/calm/'] button").click()
+    expect(manager.locator(".message-success")).to_be_visible()
+    expect(manager.locator("#storm-under-way")).to_have_count(0)
+    account.refresh_from_db()
+    assert not account.crisis_active(timezone.now() + dt.timedelta(seconds=1))
+    # And it can be staged again.
+    with manager.expect_navigation():
+        manager.locator("form.crisis-stage button[type=submit]").click()
+    expect(manager.locator("#storm-under-way")).to_be_visible()
