@@ -203,8 +203,9 @@ def _inbox_author(mention: Mention, channel: Any) -> tuple[str, str]:
     from portevoix.inbox.models import Customer
 
     customers = Customer.objects.filter(workspace_id=mention.workspace_id, network=mention.network)
-    if mention.author_id:
-        known = customers.filter(author_id=mention.author_id).first()
+    author_id = _network_id(mention)
+    if author_id:
+        known = customers.filter(author_id=author_id).first()
         if known is not None:
             return known.author_id, known.handle
     if mention.author_handle.strip("@"):
@@ -215,10 +216,23 @@ def _inbox_author(mention: Mention, channel: Any) -> tuple[str, str]:
         )
         if known is not None:
             return known.author_id, known.handle
-        return mention.author_id or mention.author_handle, mention.author_handle
-    if mention.author_id:
-        return mention.author_id, mention.author_id
+        return author_id or mention.author_handle, mention.author_handle
+    if author_id:
+        return author_id, author_id
     return f"post:{mention.external_id}"[:300], "?"
+
+
+def _network_id(mention: Mention) -> str:
+    """The author's id on the network: as the source gave it, else what the mention itself
+    tells (mentions stored before sources gave it): a Bluesky post's address holds its
+    author's DID, and the sandbox names its users after their handle."""
+    if mention.author_id:
+        return mention.author_id
+    if mention.network == "bluesky" and mention.external_id.startswith("at://did:"):
+        return mention.external_id.split("/")[2]
+    if mention.network == "sandbox" and mention.author_handle:
+        return f"sbx-user-{mention.author_handle}"
+    return ""
 
 
 @transaction.atomic

@@ -444,3 +444,14 @@ def test_a_mention_sent_to_the_inbox_joins_its_author_and_authorless_ones_stay_a
         author_id="did:plc:abc", external_id="at://did:plc:abc/app.bsky.feed.post/1",
     )  # fmt: skip
     assert actions._inbox_author(renamed, on_instance) == ("did:plc:abc", "old.bsky.social")
+    # Mentions stored before sources gave the id: the post's address holds the DID, and the
+    # sandbox names its users after their handle.
+    before = Mention(
+        workspace=team.workspace, network="bluesky", author_handle="new.bsky.social",
+        external_id="at://did:plc:abc/app.bsky.feed.post/2",
+    )  # fmt: skip
+    assert actions._inbox_author(before, on_instance) == ("did:plc:abc", "old.bsky.social")
+    unknown = Mention(
+        workspace=team.workspace, network="sandbox", author_handle="zoe", external_id="sbx-9"
+    )
+    assert actions._inbox_author(unknown, on_instance) == ("sbx-user-zoe", "zoe")
