@@ -28,8 +28,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from portevoix.channels.models import Channel
@@ -441,6 +442,45 @@ def _store(
     )
 
 
+def _adopt(channel: Channel, items: dict[str, InboundItem]) -> dict[str, Customer]:
+    """Customers made before the network's id for the person was known take it when the
+    person writes: one customer, not two. Those are the ones keyed by their handle (a
+    listening mention sent to the inbox whose source gave no id: a Mastodon author heard on
+    another instance is ``user@instance``, a local one of the channel's instance too)."""
+    host = urlsplit(channel.account_url or "").hostname or ""
+    wanted: dict[str, str] = {}  # the handle a customer may be keyed by -> the network's id
+    for key, item in items.items():
+        handle = item.author.handle.lstrip("@")
+        if not handle or handle == key:
+            continue
+        variants = [handle, f"@{handle}"]
+        if channel.network == "mastodon" and host and "@" not in handle:
+            variants.append(f"{handle}@{host}")
+        for variant in variants:
+            if variant != key:
+                wanted.setdefault(variant[:300], key)
+    if not wanted:
+        return {}
+    adopted: dict[str, Customer] = {}
+    rows = Customer.objects.filter(
+        workspace_id=channel.workspace_id, network=channel.network, author_id__in=list(wanted)
+    ).order_by("pk")
+    for customer in rows:
+        if customer.author_id != customer.handle:
+            continue  # keyed by a network id already: someone else's
+        key = wanted[customer.author_id]
+        if key in adopted:
+            continue
+        try:
+            with transaction.atomic():  # another channel may have made the row meanwhile
+                Customer.objects.filter(pk=customer.pk).update(author_id=key)
+        except IntegrityError:
+            continue
+        customer.author_id = key
+        adopted[key] = customer
+    return adopted
+
+
 def _customers(
     channel: Channel, fresh: list[InboundItem], labels: Sequence[Any], now: datetime
 ) -> dict[tuple[str, str], Customer]:
@@ -463,6 +503,9 @@ def _customers(
     # same customers at once (the worker syncs channels in parallel) take their row locks in
     # the same order, so one waits for the other instead of both deadlocking.
     missing = sorted(key for key in latest if key not in found)
+    if missing:
+        found.update(_adopt(channel, {key: latest[key][0] for key in missing}))
+        missing = [key for key in missing if key not in found]
     if missing:
         first_seen: dict[str, datetime] = {}
         for item in fresh:

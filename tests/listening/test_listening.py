@@ -455,3 +455,55 @@ def test_a_mention_sent_to_the_inbox_joins_its_author_and_authorless_ones_stay_a
         workspace=team.workspace, network="sandbox", author_handle="zoe", external_id="sbx-9"
     )
     assert actions._inbox_author(unknown, on_instance) == ("sbx-user-zoe", "zoe")
+
+
+def test_a_customer_made_from_a_mention_takes_the_networks_id_when_they_write(
+    team: Team, brand: ListeningQuery
+) -> None:
+    """A Mastodon author heard on another instance was keyed by ``user@instance`` when their
+    mention went to the inbox; when they wrote to the brand, the inbox knew them by their id
+    on the channel's instance: two customers for one person."""
+    from portevoix.channels.models import Channel
+    from portevoix.inbox.ingest import ingest
+    from portevoix.inbox.models import Conversation, Customer
+    from portevoix.networks.types import Author, InboundItem, InboundKind
+
+    channel = Channel.objects.create(
+        workspace=team.workspace, network="mastodon", name="Acme", account_id="1",
+        account_url="https://social.example/@acme",
+    )  # fmt: skip
+    heard = Customer.objects.create(
+        workspace=team.workspace, network="mastodon", author_id="lea@other.example",
+        handle="lea@other.example",
+    )  # fmt: skip
+    local = Customer.objects.create(
+        workspace=team.workspace, network="mastodon", author_id="marc@social.example",
+        handle="marc@social.example",
+    )  # fmt: skip
+    keyed = Customer.objects.create(
+        workspace=team.workspace, network="mastodon", author_id="77", handle="paul@other.example"
+    )
+
+    def item(n: int, author_id: str, handle: str) -> InboundItem:
+        return InboundItem(
+            network="mastodon", message_id=f"m{n}", kind=InboundKind.MENTION,
+            author=Author(id=author_id, handle=handle), text=f"@acme message {n}",
+            created_at=timezone.now(),
+        )  # fmt: skip
+
+    ingest(
+        channel,
+        [
+            item(1, "10923", "lea@other.example"),  # remote to the channel's instance
+            item(2, "4410", "marc"),  # local to it: the inbox drops the domain
+            item(3, "88", "paul@other.example"),  # a customer keyed by an id is not taken
+        ],
+    )
+    heard.refresh_from_db()
+    local.refresh_from_db()
+    assert heard.author_id == "10923" and local.author_id == "4410"
+    assert Conversation.objects.get(channel=channel, customer=heard)
+    assert Conversation.objects.get(channel=channel, customer=local)
+    keyed.refresh_from_db()
+    assert keyed.author_id == "77"
+    assert Customer.objects.filter(workspace=team.workspace, network="mastodon").count() == 4
