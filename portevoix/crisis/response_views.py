@@ -26,6 +26,7 @@ from portevoix.core.actions import ActionRefused
 from portevoix.core.models import Member
 from portevoix.core.permissions import can, require
 from portevoix.core.views import _member
+from portevoix.inbox.views import INTENTS, SENTIMENTS
 from portevoix.publishing.views import tiktok_panel
 
 from . import impact, lockdown, statements
@@ -499,6 +500,10 @@ def surge_page(
             "statement": statement,
             "standing": standing,
             "conversations": [{"c": c, "sent": c.pk in sent_to} for c in rows],
+            # How triage read each one: a plain question that names the crisis's term is
+            # told apart from an angry customer before the statement goes to both.
+            "intents": INTENTS,
+            "sentiments": SENTIMENTS,
             "label": label,
             "may_reply": can(me, "inbox.reply") and incident.is_open,
             "may_call": can(me, "crisis.declare") and incident.is_open,

@@ -283,6 +283,21 @@ def test_crisis_conversations_are_labelled_as_they_come_in(team, world, surge) -
     )
     assert response.status_code == 200
     assert "marc" in response.content.decode() and "zoe" not in response.content.decode()
+    # The surge page says how triage read each one, so a plain question naming the crisis's
+    # term is told apart from an angry customer before the statement goes to both.
+    page = (
+        _client(team["manager"])
+        .get(
+            reverse("crisis_surge", kwargs={"ws": team.workspace.slug, "pk": world["incident"].pk})
+        )
+        .content.decode()
+    )
+    for conversation in surge[:2]:
+        conversation.refresh_from_db()
+        assert conversation.sentiment
+        row = page.split(f'data-conversation="{conversation.pk}"')[1].split("</tr>")[0]
+        assert f'data-tone="{conversation.sentiment}"' in row
+        assert f'class="tone-{conversation.sentiment}"' in row
 
 
 def test_bulk_reply_waits_for_legal_then_answers_each_once(team, world, surge) -> None:
