@@ -15,7 +15,6 @@ from zoneinfo import ZoneInfo
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone, translation
@@ -63,15 +62,14 @@ def _reader(request: HttpRequest) -> Member:
     """The member, who must work in the inbox (or read analytics, for the metrics)."""
     me = _member(request)
     if not (can(me, "inbox.view_all") or can(me, "inbox.view_assigned")):
-        raise PermissionDenied
+        require(me, "inbox.view_assigned")  # refused, with the reason in words
     return me
 
 
 def _social(request: HttpRequest) -> Member:
     """Rules, hours and SLA policies are the social team's: those who see every conversation."""
     me = _member(request)
-    if not can(me, "inbox.view_all"):
-        raise PermissionDenied
+    require(me, "inbox.view_all")
     return me
 
 

@@ -184,7 +184,7 @@ def section(request: HttpRequest, ws: str, key: str) -> HttpResponse:
     elif key == "inbox" and not (
         can(member, "inbox.view_all") or can(member, "inbox.view_assigned")
     ):
-        raise PermissionDenied
+        require(member, "inbox.view_assigned")  # refused, with the reason in words
     return render(request, "core/section.html", {"section": key, "title": entry[1]})
 
 

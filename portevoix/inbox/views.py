@@ -16,7 +16,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -141,7 +140,7 @@ def needs(action: str) -> Callable[[Any], Any]:
 
 def _require_inbox(me: Member) -> None:
     if not (can(me, "inbox.view_all") or can(me, "inbox.view_assigned")):
-        raise PermissionDenied
+        require(me, "inbox.view_assigned")  # refused, with the reason in words
 
 
 # --- the list ------------------------------------------------------------------------------

@@ -160,7 +160,9 @@ def overview(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
     if not request.user.is_staff:
-        raise PermissionDenied
+        raise PermissionDenied(
+            _("Only the operators of this installation (staff accounts) see the worker.")
+        )
     now = timezone.now()
     summaries = []
     for model in stateful_models():

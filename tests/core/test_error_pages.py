@@ -231,3 +231,18 @@ def test_a_server_error_keeps_its_traceback(db, caplog):
     Client(raise_request_exception=False).get("/test/crash/")
     (record,) = [r for r in caplog.records if r.name == "django.request"]
     assert record.exc_info is not None
+
+
+@pytest.mark.parametrize("role", ["creative", "viewer", "ambassador"])
+def test_the_inbox_and_webcare_refusals_say_which_right_is_missing(team, client_for, role):
+    """The inbox, webcare's pages and the worker's overview answered a bare "you cannot do
+    this here" to a role without the right: they now name it, like every other refusal."""
+    client = client_in("en", client_for(team[role]), team[role])
+    for name in ("inbox", "care_rules"):
+        response = client.get(reverse(name, kwargs={"ws": "acme"}))
+        assert response.status_code == 403, name
+        html = response.content.decode()
+        assert is_product_page(html, 403) and "Your role does not allow this: " in html, name
+    worker = client.get(reverse("ops_work"))
+    assert worker.status_code == 403
+    assert "Only the operators of this installation" in worker.content.decode()
