@@ -14,6 +14,7 @@ from datetime import UTC
 
 from portevoix.channels.models import Channel
 from portevoix.crisis.models import Alert
+from portevoix.networks.sandbox import user_id
 from portevoix.networks.types import Author, InboundItem, InboundKind
 from portevoix.sandbox import world
 from portevoix.sandbox.models import SandboxAccount, SandboxInteraction
@@ -28,7 +29,7 @@ def as_item(row: SandboxInteraction) -> InboundItem:
         message_id=row.message_id,
         kind=KINDS[row.kind],
         author=Author(
-            id=f"sbx-user-{row.author_handle}",
+            id=user_id(row.author_handle),
             handle=row.author_handle,
             display_name=row.author_name,
         ),

@@ -442,21 +442,36 @@ def _store(
     )
 
 
+def handle_spellings(handle: str, network: str, account_url: str) -> list[str]:
+    """The ways one person's handle is written on ``network`` for a channel at
+    ``account_url``: with and without the "@" (X and Instagram's inbox write it), and on
+    Mastodon a user of the channel's own instance both as ``user`` (the inbox) and as
+    ``user@instance`` (listening)."""
+    bare = handle.lstrip("@")
+    if not bare:
+        return []
+    found = [bare, f"@{bare}"]
+    host = urlsplit(account_url or "").hostname or ""
+    if network == "mastodon" and host:
+        user, at, domain = bare.partition("@")
+        if not at:
+            found.append(f"{bare}@{host}")
+        elif domain == host:
+            found += [user, f"@{user}"]
+    return found
+
+
 def _adopt(channel: Channel, items: dict[str, InboundItem]) -> dict[str, Customer]:
     """Customers made before the network's id for the person was known take it when the
     person writes: one customer, not two. Those are the ones keyed by their handle (a
     listening mention sent to the inbox whose source gave no id: a Mastodon author heard on
     another instance is ``user@instance``, a local one of the channel's instance too)."""
-    host = urlsplit(channel.account_url or "").hostname or ""
     wanted: dict[str, str] = {}  # the handle a customer may be keyed by -> the network's id
     for key, item in items.items():
-        handle = item.author.handle.lstrip("@")
-        if not handle or handle == key:
+        if item.author.handle.lstrip("@") == key:
             continue
-        variants = [handle, f"@{handle}"]
-        if channel.network == "mastodon" and host and "@" not in handle:
-            variants.append(f"{handle}@{host}")
-        for variant in variants:
+        spellings = handle_spellings(item.author.handle, channel.network, channel.account_url)
+        for variant in spellings:
             if variant != key:
                 wanted.setdefault(variant[:300], key)
     if not wanted:

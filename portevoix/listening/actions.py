@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
-from urllib.parse import urlsplit
 
 from django.db import transaction
 from django.db.models import QuerySet
@@ -179,19 +178,6 @@ def _lock_mention(mention: Mention, by: Member) -> Mention:
     return locked
 
 
-def _handles(mention: Mention, channel: Any) -> set[str]:
-    """How the inbox may already spell the mention's author: with or without the "@" (X and
-    Instagram's inbox write it), and on Mastodon without the domain when the author is local
-    to the channel's own instance (listening always writes ``user@instance``)."""
-    bare = mention.author_handle.lstrip("@")
-    found = {bare, f"@{bare}"}
-    if mention.network == "mastodon" and "@" in bare:
-        user, _, host = bare.partition("@")
-        if host and host == (urlsplit(channel.account_url or "").hostname or ""):
-            found |= {user, f"@{user}"}
-    return found
-
-
 def _inbox_author(mention: Mention, channel: Any) -> tuple[str, str]:
     """(the inbox's key for the author, the handle shown) of a mention sent to the inbox.
 
@@ -200,6 +186,7 @@ def _inbox_author(mention: Mention, channel: Any) -> tuple[str, str]:
     the source gave or by handle; else it is keyed by the id, or by the handle. A mention
     whose source names no author (Instagram's hashtag search) is a customer of its own:
     keyed by the post, never merged with another authorless one."""
+    from portevoix.inbox.ingest import handle_spellings
     from portevoix.inbox.models import Customer
 
     customers = Customer.objects.filter(workspace_id=mention.workspace_id, network=mention.network)
@@ -210,7 +197,11 @@ def _inbox_author(mention: Mention, channel: Any) -> tuple[str, str]:
             return known.author_id, known.handle
     if mention.author_handle.strip("@"):
         known = (
-            customers.filter(handle__in=_handles(mention, channel))
+            customers.filter(
+                handle__in=handle_spellings(
+                    mention.author_handle, mention.network, channel.account_url
+                )
+            )
             .order_by("-last_seen_at", "pk")
             .first()
         )
@@ -231,7 +222,9 @@ def _network_id(mention: Mention) -> str:
     if mention.network == "bluesky" and mention.external_id.startswith("at://did:"):
         return mention.external_id.split("/")[2]
     if mention.network == "sandbox" and mention.author_handle:
-        return f"sbx-user-{mention.author_handle}"
+        from portevoix.networks.sandbox import user_id
+
+        return user_id(mention.author_handle)
     return ""
 
 

@@ -33,7 +33,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_noop
 
 from portevoix.core.sentences import Sentence
-from portevoix.networks.sandbox import sandbox_followers
+from portevoix.networks.sandbox import sandbox_followers, user_id
 from portevoix.sandbox.models import InteractionKind, SandboxInteraction
 from portevoix.worker.models import LeaseLost, Outcome
 
@@ -164,8 +164,7 @@ def _post(row: SandboxInteraction) -> pipeline.PublicPost:
         text=row.text,
         posted_at=row.created_at,
         author_handle=row.author_handle,
-        # The sandbox network's own id for its users (networks/sandbox.py).
-        author_id=f"sbx-user-{row.author_handle}" if row.author_handle else "",
+        author_id=user_id(row.author_handle) if row.author_handle else "",
         author_name=row.author_name,
         author_reach=sandbox_followers(row.author_handle),
         language=row.language,

@@ -65,6 +65,11 @@ def media_descriptor(item: MediaItem) -> dict[str, str | int]:
     }
 
 
+def user_id(handle: str) -> str:
+    """The sandbox network's id for its user ``handle`` (what the inbox keys customers by)."""
+    return f"sbx-user-{handle}"
+
+
 @register
 class SandboxNetwork(Network):
     """A database-backed network for the demo and the tests; labelled sandbox everywhere."""
@@ -190,7 +195,7 @@ class SandboxNetwork(Network):
             message_id=row.message_id,
             kind=_KINDS[row.kind],
             author=Author(
-                id=f"sbx-user-{row.author_handle}",
+                id=user_id(row.author_handle),
                 handle=row.author_handle,
                 display_name=row.author_name,
                 followers=sandbox_followers(row.author_handle),
