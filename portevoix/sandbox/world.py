@@ -61,6 +61,12 @@ STORM_RAMP_HOURS = 1.0
 #: At intensity 1 and at its peak, one in 500 of the account's followers' worth of people write
 #: about the storm each hour (most of them not followers, and most without tagging the account:
 #: only listening finds those). It is never less than twelve times the usual mention volume.
+#:
+#: How many write in each quarter hour follows that curve exactly (:func:`storm_people`): a
+#: staged storm is a scenario, like the scripted injects of a crisis exercise, so two teams
+#: drilling the same intensity face the same storm, and "intensity 1" means one loudness, not
+#: a draw that is sometimes half as loud. Who writes, when within the quarter hour, in which
+#: language and what they say stay random.
 STORM_AUDIENCE_PER_HOUR = 0.002
 _STEP_SECONDS = int(STEP.total_seconds())
 #: Posts stop gaining anything after this age.
@@ -230,6 +236,8 @@ class Audience:
             )
             for c in cohorts
         ] or [_Cohort(ZoneInfo("Europe/Paris"), "fr", 1.0, [0.5] * 24, 1.0)]
+        #: The storm's people summed up to each step (:func:`storm_people`), per storm.
+        self.storm_memo: dict[tuple[object, ...], dict[datetime, float]] = {}
         monday = datetime(2024, 1, 1, tzinfo=UTC)
         self.mean = (
             sum(self.activity(monday + timedelta(hours=h)) for h in range(24 * 7)) / (24 * 7)
@@ -436,6 +444,55 @@ def crisis_level(account: SandboxAccount, moment: datetime) -> float:
     return account.crisis_intensity * ramp * ebb
 
 
+def _storm_expected(account: SandboxAccount, audience: Audience, start: datetime) -> float:
+    """The number of people expected to write about the storm in the step from ``start``:
+    the storm's volume follows the account's audience, beyond the brand's own pages."""
+    middle = start + STEP / 2
+    crisis = crisis_level(account, middle)
+    if not crisis:
+        return 0.0
+    per_day = max(
+        12 * max(account.mentions_per_day, 10.0),
+        account.follower_count * STORM_AUDIENCE_PER_HOUR * 24,
+    )
+    rhythm = audience.activity(middle) / audience.mean
+    return per_day * (STEP / timedelta(days=1)) * max(rhythm, 0.3) * crisis
+
+
+def storm_people(account: SandboxAccount, audience: Audience, start: datetime) -> int:
+    """How many people write about the storm in the step from ``start``.
+
+    Systematic sampling of the expected curve: the people expected since the storm began are
+    summed step by step, shifted by one offset drawn once per storm, and each step gets the
+    whole people it crosses. Over any stretch the count is the expected one, give or take
+    one; a Poisson draw per step would make some storms half as loud in their first half hour
+    as others of the same intensity (:data:`STORM_AUDIENCE_PER_HOUR`).
+    """
+    began = account.crisis_started_at
+    if began is None:
+        return 0
+    key = (account.pk, began, account.crisis_intensity, account.crisis_ends_at)
+    memo = audience.storm_memo.setdefault(key, {})
+    first = floor_step(began)
+    before = memo.get(start)
+    if before is None:
+        before, moment = 0.0, first
+        # The latest step already summed, if any, spares summing from the storm's start.
+        known = [m for m in memo if m <= start]
+        if known:
+            moment = max(known)
+            before = memo[moment]
+        while moment < start:
+            before += _storm_expected(account, audience, moment)
+            moment += STEP
+            memo[moment] = before
+        memo[start] = before
+    offset = _rng(account.seed, "storm", int(began.timestamp())).random()
+    after = before + _storm_expected(account, audience, start)
+    memo[start + STEP] = after
+    return math.floor(after + offset) - math.floor(before + offset)
+
+
 def _pick_intent(rng: random.Random, kind: str) -> str:
     weights = INTENT_WEIGHTS[kind]
     return rng.choices(list(weights), weights=list(weights.values()))[0]
@@ -580,12 +637,7 @@ def _step(
         )
     # The storm: many angry mentions, some tag the account, some write privately.
     if crisis:
-        # Its volume follows the account's audience, beyond the brand's own pages.
-        per_day = max(
-            12 * max(account.mentions_per_day, 10.0),
-            account.follower_count * STORM_AUDIENCE_PER_HOUR * 24,
-        )
-        for _ in range(_poisson(rng, per_day * per_step * max(rhythm, 0.3) * crisis)):
+        for _ in range(storm_people(account, audience, start)):
             w = writer(rng)
             text, sentiment, intent = w.crisis()
             roll = rng.random()

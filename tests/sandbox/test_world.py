@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from datetime import datetime, timedelta
 
@@ -212,6 +213,33 @@ def test_a_crisis_makes_negative_mentions_surge(make_account: AccountFactory) ->
     # Once over, it is over.
     world.end_crisis(storm)
     assert world.crisis_level(storm, MONDAY + 49 * HOUR) == 0.0
+
+
+def test_a_storm_of_one_intensity_is_always_as_loud(make_account: AccountFactory) -> None:
+    """A staged storm is a scenario: its people follow the expected curve, give or take one,
+    whatever the seed (a Poisson draw per quarter hour made some intensity-1 storms heard from
+    two people in their first half hour, others from eleven)."""
+    start = MONDAY + 13 * HOUR  # Monday 14:00 in Paris
+    early: list[int] = []
+    whole: list[int] = []
+    for seed in range(1, 25):
+        account = quiet(make_account, f"loud{seed}", seed=seed)
+        world.start_crisis(account, 1.0, "le retard de livraison", at=start)
+        world.advance(account, start + HOUR / 2)
+        storm = SandboxInteraction.objects.filter(account=account, is_crisis=True)
+        early.append(storm.count())
+        world.advance(account, start + 6 * HOUR)
+        whole.append(storm.count())
+    audience = world.Audience(list(account.cohorts.all()))
+    expected = sum(
+        world._storm_expected(account, audience, start + n * world.STEP) for n in range(2)
+    )
+    assert expected > 3
+    assert set(early) <= {math.floor(expected), math.ceil(expected)}, early
+    assert max(whole) - min(whole) <= 1, whole
+    # The offset differs between storms: the count is the expected one on average.
+    assert len(set(early)) == 2
+    assert abs(sum(early) / len(early) - expected) < 0.35
 
 
 def test_the_world_is_deterministic_given_a_seed(make_account: AccountFactory) -> None:
