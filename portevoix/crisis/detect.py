@@ -72,6 +72,9 @@ TERM_HISTORY = dt.timedelta(weeks=4)
 TERM_ALPHA = 1e-7
 
 _WORD = re.compile(r"[^\W\d_]{4,}", re.UNICODE)
+#: A hashtag: "#" after a space or at the start, then three word characters or more (not an
+#: anchor in a link, which :func:`_words` drops with the link).
+_HASHTAG = re.compile(r"(?<![\w/&])#(\w{3,})", re.UNICODE)
 _STOPWORDS = """
     avec sans pour dans chez mais donc alors aussi encore jamais toujours tout tous toute
     toutes cette cette ceux celle celles comme quand depuis vraiment votre vous nous leur
@@ -283,9 +286,13 @@ STOPWORDS = frozenset(_fold(w) for w in _STOPWORDS)
 
 
 def _words(text: str) -> dict[str, str]:
-    """The text's words (4 letters or more, no stop words, handles or links): folded -> shown."""
-    text = re.sub(r"[@#]\S+|https?://\S+", " ", text)
+    """The text's terms, folded -> shown: its words (4 letters or more, no stop words, handles
+    or links) and its hashtags, each one term with its "#" ("#boycottLumiere": a storm's
+    hashtag is a term people pick up from each other, like its words)."""
     words: dict[str, str] = {}
+    for tag in _HASHTAG.findall(text):
+        words.setdefault("#" + _fold(tag), "#" + tag)
+    text = re.sub(r"[@#]\S+|https?://\S+", " ", text)
     for word in _WORD.findall(text):
         key = _fold(word)
         if key not in STOPWORDS:

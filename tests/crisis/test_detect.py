@@ -387,6 +387,36 @@ def test_one_customer_writing_a_new_word_again_is_not_a_crowd() -> None:
     assert detect.evaluate(crowd, quiet, end=end, zone=PARIS) is not None
 
 
+def test_a_new_hashtag_picked_up_by_three_people_is_a_topic_rising() -> None:
+    """A storm's hashtag is passed from one person to the next: a term like its words (before,
+    hashtags were dropped with handles, and a storm whose first voices wrote only
+    "#boycottLumiere" was heard five minutes later, from its words)."""
+    quiet = detect.build_baseline(_hours(4, {}), PARIS, global_prior=0.3)
+    totals = detect.build_baseline(_hours(4, {}), PARIS, global_prior=1.2)
+    end = TUESDAY_14 + dt.timedelta(minutes=30)
+    said = _said([*USUAL, *["J'adore #Lumière et #skincare"] * 100])
+    tags = [
+        _from("emma", 3, "@lumiere #boycottLumière #LumièreScandale"),
+        _from("marine", 11, "#boycottLumiere #LumiereScandale 😒"),
+        _from("thomas", 24, "#BoycottLumiere", negative=False),
+    ]
+    assert detect._words(tags[0].text) == {
+        "#boycottlumiere": "#boycottLumière",
+        "#lumierescandale": "#LumièreScandale",
+    }
+    assert sorted(detect.rising_words(tags, end=end)) == ["#boycottlumiere"]
+    found = detect.evaluate(tags, quiet, end=end, zone=PARIS, vocabulary=said, totals=totals)
+    assert found is not None and found.term == "#boycottLumière"
+    assert found.terms[0] == "#boycottLumière" and found.causes == tags
+    # The brand's usual hashtag, however often, is not new; nor is a link's anchor a hashtag.
+    usual = [_from(f"fan{n}", 3 * n, "Toujours au top #Lumière", negative=n < 2) for n in range(4)]
+    assert detect.rising_words(usual, end=end) == ["#lumiere"]
+    assert (
+        detect.evaluate(usual, quiet, end=end, zone=PARIS, vocabulary=said, totals=totals) is None
+    )
+    assert detect._words("https://lumiere.fr/faq#livraison-retard A&#123;") == {}
+
+
 def test_a_word_shared_by_three_people_but_said_in_anger_by_one_is_not_tested() -> None:
     end = TUESDAY_14 + dt.timedelta(minutes=30)
     shop = [
