@@ -25,7 +25,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from portevoix.core.actions import ActionRefused
 from portevoix.core.models import Department, Member
-from portevoix.core.permissions import can, require
+from portevoix.core.permissions import can, require, require_any
 from portevoix.core.views import _member
 from portevoix.strategy.responsibility import webcare_member_ids, webcare_responsible_ids
 
@@ -61,8 +61,7 @@ from .models import (
 def _reader(request: HttpRequest) -> Member:
     """The member, who must work in the inbox (or read analytics, for the metrics)."""
     me = _member(request)
-    if not (can(me, "inbox.view_all") or can(me, "inbox.view_assigned")):
-        require(me, "inbox.view_assigned")  # refused, with the reason in words
+    require_any(me, "inbox.view_all", "inbox.view_assigned")
     return me
 
 

@@ -260,6 +260,13 @@ def require(member: MemberLike | None, action: str) -> None:
         raise PermissionDenied(_("Your role does not allow this: %(action)s.") % {"action": label})
 
 
+def require_any(member: MemberLike | None, *actions: str) -> None:
+    """Pass if the member :func:`can` do one of ``actions``; else refuse with the reason of
+    the last one (list the broadest first: the refusal names the least that would do)."""
+    if not any(can(member, action) for action in actions):
+        require(member, actions[-1])
+
+
 def roles_with(action: str) -> list[str]:
     """The roles that may perform ``action``. To find members, use :func:`members_with`, which
     also reads their extra roles."""

@@ -48,6 +48,7 @@ from portevoix.core.permissions import (
     can,
     holding,
     require,
+    require_any,
     split_roles,
 )
 from portevoix.core.query import BadQuery, query_choice, query_int, query_text
@@ -181,10 +182,8 @@ def section(request: HttpRequest, ws: str, key: str) -> HttpResponse:
     action = entry[2]
     if action is not None:
         require(member, action)
-    elif key == "inbox" and not (
-        can(member, "inbox.view_all") or can(member, "inbox.view_assigned")
-    ):
-        require(member, "inbox.view_assigned")  # refused, with the reason in words
+    elif key == "inbox":
+        require_any(member, "inbox.view_all", "inbox.view_assigned")
     return render(request, "core/section.html", {"section": key, "title": entry[1]})
 
 

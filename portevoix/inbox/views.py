@@ -29,7 +29,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from portevoix.channels.models import Channel
 from portevoix.core.actions import ActionRefused
 from portevoix.core.models import Department, Member
-from portevoix.core.permissions import can, require
+from portevoix.core.permissions import can, require, require_any
 from portevoix.core.query import query_choice, query_flag, query_id, query_int, query_text
 from portevoix.core.views import _member, _refusal_to_form
 from portevoix.inbox import actions, forms
@@ -139,8 +139,7 @@ def needs(action: str) -> Callable[[Any], Any]:
 
 
 def _require_inbox(me: Member) -> None:
-    if not (can(me, "inbox.view_all") or can(me, "inbox.view_assigned")):
-        require(me, "inbox.view_assigned")  # refused, with the reason in words
+    require_any(me, "inbox.view_all", "inbox.view_assigned")
 
 
 # --- the list ------------------------------------------------------------------------------

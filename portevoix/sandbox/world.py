@@ -469,24 +469,18 @@ def storm_people(account: SandboxAccount, audience: Audience, start: datetime) -
     as others of the same intensity (:data:`STORM_AUDIENCE_PER_HOUR`).
     """
     began = account.crisis_started_at
-    if began is None:
+    if began is None or start + STEP <= began:
         return 0
     key = (account.pk, began, account.crisis_intensity, account.crisis_ends_at)
-    memo = audience.storm_memo.setdefault(key, {})
-    first = floor_step(began)
-    before = memo.get(start)
-    if before is None:
-        before, moment = 0.0, first
-        # The latest step already summed, if any, spares summing from the storm's start.
-        known = [m for m in memo if m <= start]
-        if known:
-            moment = max(known)
-            before = memo[moment]
-        while moment < start:
-            before += _storm_expected(account, audience, moment)
-            moment += STEP
-            memo[moment] = before
-        memo[start] = before
+    # The people expected before each step summed so far: steps come in order, so the sum
+    # goes on from the last one instead of starting over from the storm's first step.
+    memo = audience.storm_memo.setdefault(key, {floor_step(began): 0.0})
+    moment = max(m for m in memo if m <= start)
+    before = memo[moment]
+    while moment < start:
+        before += _storm_expected(account, audience, moment)
+        moment += STEP
+        memo[moment] = before
     offset = _rng(account.seed, "storm", int(began.timestamp())).random()
     after = before + _storm_expected(account, audience, start)
     memo[start + STEP] = after
